@@ -1,0 +1,50 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Config } from '../src/config';
+import { PipelineRegistry } from '../src/pipeline/registry';
+import { Plan } from '../src/pipeline/plan';
+import { getObjectBuffer, ObjectNotFoundError } from '../src/storage/objects';
+import { formatS3Url } from '../src/storage/s3url';
+import { ApplicationFailure } from '@temporalio/common';
+
+/** What activities need from the worker: configuration, an S3 client, the registered pipelines. */
+export interface ActivityDeps {
+  config: Config;
+  s3: S3Client;
+  registry: PipelineRegistry;
+}
+
+/** Non-retryable failure types: a retry cannot help, a person must act. */
+export const FailureTypes = {
+  InvalidInput: 'InvalidInput',
+  UnknownPipeline: 'UnknownPipeline',
+  SourceEmpty: 'SourceEmpty',
+  UnsupportedSource: 'UnsupportedSource',
+  InputMissing: 'InputMissing',
+  InputChanged: 'InputChanged',
+  CorruptInput: 'CorruptInput',
+  OutputConflict: 'OutputConflict',
+} as const;
+
+export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
+}
+
+// Plans are immutable (content-addressed), so caching them per worker is safe.
+const planCache = new Map<string, Promise<Plan>>();
+
+export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promise<Plan> {
+  const id = `${bucket}/${key}`;
+  let p = planCache.get(id);
+  if (!p) {
+    p = getObjectBuffer(deps.s3, bucket, key, 512 * 1024 * 1024)
+      .then((b) => JSON.parse(b.toString('utf8')) as Plan)
+      .catch((err) => {
+        planCache.delete(id);
+        if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `plan ${formatS3Url({ bucket, key })} does not exist`);
+        throw err;
+      });
+    planCache.set(id, p);
+    if (planCache.size > 64) planCache.delete(planCache.keys().next().value as string);
+  }
+  return p;
+}

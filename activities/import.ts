@@ -1,0 +1,77 @@
+import { DEFAULT_CODEC } from '../src/pipeline/dag';
+import { Readable } from 'node:stream';
+import { FlatFileError, readChunk } from '../src/formats/flat';
+import { RecordEncodeError } from '../src/io/avro-object-writer';
+import { RAW_STAGE } from '../src/pipeline/types';
+import { PartitionResult } from '../src/manifest/partition';
+import { getObjectStream, ObjectNotFoundError } from '../src/storage/objects';
+import { formatS3Url } from '../src/storage/s3url';
+import { ActivityDeps, loadPlan, nonRetryable } from './deps';
+import { PartitionRun } from './partition-run';
+
+export interface ImportRequest {
+  bucket: string;
+  planKey: string;
+  index: number;
+}
+
+function isPreconditionFailed(err: unknown): boolean {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+}
+
+/** Turns one chunk of a flat source file into one raw Avro partition. */
+export function makeImportActivity(deps: ActivityDeps) {
+  return async function importPartition(req: ImportRequest): Promise<PartitionResult> {
+    const plan = await loadPlan(deps, req.bucket, req.planKey);
+    const p = plan.partitions[req.index];
+    if (!p || p.schema === undefined || !plan.raw.dir) throw nonRetryable('InvalidInput', `plan ${req.planKey} has no flat-file partition ${req.index}`);
+    const schema = plan.rawSchemas[p.schema];
+    const run = new PartitionRun(deps, plan, {
+      stage: RAW_STAGE, codeVersion: 'import-1', outputVersion: plan.raw.version, dir: plan.raw.dir,
+      schemaRef: `inferred:${p.source.key}`, schemaFingerprint: '', codec: DEFAULT_CODEC,
+    }, req.index);
+    const done = await run.committed();
+    if (done) return done;
+
+    const name = formatS3Url({ bucket: plan.sourceBucket, key: p.source.key });
+    run.openOutput(schema.json);
+    try {
+      let header: Buffer | undefined;
+      if (p.format === 'csv') {
+        header = Buffer.alloc(0);
+        const hs = await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: 0, end: schema.headerEnd! }, p.source.etag);
+        for await (const c of hs) header = Buffer.concat([header, c as Buffer]);
+      }
+      const body: Readable = p.format === 'json'
+        ? await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, undefined, p.source.etag)
+        : await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: p.start!, end: p.end! < 0 ? undefined : p.end! }, p.source.etag);
+      let i = 0;
+      for await (const rec of readChunk(name, p.format as 'csv', body, { start: p.start!, end: p.end!, records: p.records! }, schema.fields, header)) {
+        run.counts.in++;
+        if (rec.ok) {
+          try {
+            await run.out(rec.value);
+          } catch (err) {
+            if (!(err instanceof RecordEncodeError)) throw err;
+            await run.reject(name, i, `does not fit the raw schema: ${err.message}`, JSON.stringify(rec.value));
+          }
+        } else {
+          await run.reject(name, i, rec.reason, rec.raw);
+        }
+        i++;
+        if ((i & 1023) === 0) run.beat({ records: i });
+      }
+    } catch (err) {
+      await run.abort();
+      if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
+      if (isPreconditionFailed(err)) {
+        throw nonRetryable('InputChanged', `${run.where()}: source object ${name} changed since planning (expected ETag ${p.source.etag}); start a new ingest`);
+      }
+      if (err instanceof FlatFileError) throw nonRetryable('CorruptInput', `${run.where()}: ${err.message}`, err);
+      throw err;
+    }
+    return run.commit([{
+      url: name, etag: p.source.etag, size: p.source.size, range: [p.start!, p.end!],
+    }]);
+  };
+}

@@ -1,0 +1,159 @@
+import { Type } from 'avsc';
+import { AvroFormatError } from '../src/avro/container';
+import { CodecError } from '../src/avro/codecs';
+import { loadSchema } from '../src/avro/schemas';
+import { openAvroObject } from '../src/io/avro-object-reader';
+import { RecordEncodeError } from '../src/io/avro-object-writer';
+import { loadLookup } from '../src/io/lookup';
+import { PartitionResult } from '../src/manifest/partition';
+import { outputKey } from '../src/pipeline/layout';
+import { Plan } from '../src/pipeline/plan';
+import { INHERIT_SCHEMA, RAW_STAGE, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { headObject, ObjectNotFoundError } from '../src/storage/objects';
+import { formatS3Url } from '../src/storage/s3url';
+import { ActivityDeps, loadPlan, nonRetryable } from './deps';
+import { ManifestInput, PartitionRun } from './partition-run';
+
+export interface StageRequest {
+  bucket: string;
+  planKey: string;
+  stage: string;
+  index: number;
+}
+
+interface InputRef {
+  from: string;
+  bucket: string;
+  key: string;
+  /** Read with the upstream stage's declared schema; raw inputs are read with their own. */
+  readerType?: Type;
+}
+
+function inputsOf(plan: Plan, deps: ActivityDeps, stageName: string, index: number): InputRef[] {
+  const stage = plan.stages.find((s) => s.name === stageName)!;
+  const schemasDir = deps.registry.get(plan.pipeline)?.def.schemasDir;
+  return stage.after.map((dep) => {
+    if (dep === RAW_STAGE) {
+      if (plan.raw.dir) return { from: dep, bucket: plan.bucket, key: outputKey(plan.raw.dir, index) };
+      return { from: dep, bucket: plan.sourceBucket, key: plan.partitions[index].source.key };
+    }
+    const up = plan.stages.find((s) => s.name === dep)!;
+    return { from: dep, bucket: plan.bucket, key: outputKey(up.dir, index), readerType: loadSchema(up.schemaRef, schemasDir).type };
+  });
+}
+
+/** Avro JSON of a record for the rejects object; falls back to plain JSON if the value does not fit its type. */
+function recordText(type: Type | undefined, record: unknown): string {
+  try {
+    if (type) return type.toString(record);
+  } catch {
+    // fall through
+  }
+  return JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(record);
+}
+
+function invalidReason(type: Type, value: unknown): string {
+  const problems: string[] = [];
+  type.isValid(value, {
+    errorHook: (path: string[], v: unknown, t: Type) => {
+      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not a valid ${t.typeName ?? String(t)}`);
+    },
+  });
+  return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
+}
+
+/** Runs one pipeline stage over one partition: stream in, transform each record, stream out. */
+export function makeStageActivity(deps: ActivityDeps) {
+  return async function runStage(req: StageRequest): Promise<PartitionResult> {
+    const plan = await loadPlan(deps, req.bucket, req.planKey);
+    const planned = plan.stages.find((s) => s.name === req.stage);
+    const entry = deps.registry.get(plan.pipeline);
+    const def: StageDefinition | undefined = entry?.def.stages.find((s) => s.name === req.stage);
+    if (!planned || !entry || !def) {
+      throw nonRetryable('UnknownPipeline', `this worker has no stage "${req.stage}" in pipeline "${plan.pipeline}"`);
+    }
+    if (def.version !== planned.version) {
+      // The plan fixed the output version; code of another version must not write there.
+      throw new Error(`stage "${req.stage}" is version ${def.version} on this worker but the plan expects ${planned.version}; waiting for a matching worker`);
+    }
+    const run = new PartitionRun(deps, plan, {
+      stage: planned.name, codeVersion: planned.version, outputVersion: planned.outputVersion, dir: planned.dir,
+      schemaRef: planned.schemaRef, schemaFingerprint: planned.schemaFingerprint, codec: planned.codec,
+    }, req.index);
+    const done = await run.committed();
+    if (done) return done;
+
+    const inputs = inputsOf(plan, deps, req.stage, req.index);
+    const manifestInputs: ManifestInput[] = [];
+    for (const inp of inputs) {
+      const url = formatS3Url(inp);
+      try {
+        const h = await headObject(deps.s3, inp.bucket, inp.key);
+        manifestInputs.push({ url, etag: h.etag, size: h.size });
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: input ${url} does not exist`);
+        throw err;
+      }
+    }
+    const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
+    const state = def.setup
+      ? await def.setup({
+        pipeline: plan.pipeline, stage: req.stage, partition: run.id, params: plan.params, log: run.log,
+        lookup: (name) => {
+          const l = plan.lookups[name];
+          if (!l) return Promise.reject(new Error(`pipeline "${plan.pipeline}" declares no lookup "${name}"`));
+          let p = lookupCache.get(name);
+          if (!p) lookupCache.set(name, (p = loadLookup(deps.s3, l)));
+          return p;
+        },
+      })
+      : undefined;
+
+    const inherit = planned.schemaRef === INHERIT_SCHEMA;
+    if (!inherit) run.openOutput();
+    const ctx: TransformContext = {
+      pipeline: plan.pipeline, stage: req.stage, partition: run.id, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
+    };
+    try {
+      for (let k = 0; k < inputs.length; k++) {
+        const inp = inputs[k];
+        const url = manifestInputs[k].url;
+        ctx.input = inp.from;
+        const reader = await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
+        if (inherit) run.openOutput(inp.readerType ? JSON.stringify(inp.readerType.schema()) : reader.header.schemaJson);
+        for await (const { record, index } of reader.records(inp.readerType)) {
+          run.counts.in++;
+          ctx.recordIndex = index;
+          let out: unknown;
+          try {
+            out = await def.transform(record, ctx);
+          } catch (err) {
+            await run.reject(url, index, (err as Error)?.message ?? String(err), recordText(inp.readerType, record));
+            continue;
+          }
+          if (out === null || out === undefined) {
+            run.drop();
+            continue;
+          }
+          try {
+            await run.out(out);
+          } catch (err) {
+            if (!(err instanceof RecordEncodeError)) throw err;
+            await run.reject(url, index, invalidReason(run.outputType!, out), recordText(inp.readerType, record));
+          }
+          if ((run.counts.in & 1023) === 0) run.beat({ input: url });
+        }
+      }
+    } catch (err) {
+      await run.abort();
+      if (err instanceof AvroFormatError || err instanceof CodecError) {
+        throw nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
+      }
+      if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) {
+        throw nonRetryable('InputChanged', `${run.where()}: an input changed while it was being read`);
+      }
+      throw err;
+    }
+    return run.commit(manifestInputs);
+  };
+}

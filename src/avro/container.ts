@@ -1,0 +1,372 @@
+import avro, { Type } from 'avsc';
+import { createHash } from 'node:crypto';
+import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs';
+import { installAvscGuards } from './guards';
+import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
+
+installAvscGuards();
+
+export const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
+const OLD_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x00]); // Avro 1.2 and earlier
+export const SYNC_SIZE = 16;
+const META_TYPE = Type.forSchema({ type: 'map', values: 'bytes' });
+const LONG_TYPE = Type.forSchema('long');
+
+/** The 16-byte sync marker for an output, derived from its identity so that output bytes are reproducible. */
+export function syncMarkerFor(identity: string): Buffer {
+  return createHash('sha256').update('partflow-sync\0').update(identity).digest().subarray(0, SYNC_SIZE);
+}
+
+export function encodeHeader(schemaJson: string, codec: CodecName, sync: Buffer, extraMeta: Record<string, string> = {}): Buffer {
+  // Insertion order is kept by avsc's map encoding, so the header bytes are stable.
+  const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(schemaJson), 'avro.codec': Buffer.from(codec) };
+  for (const k of Object.keys(extraMeta).sort()) meta[k] = Buffer.from(extraMeta[k]);
+  return Buffer.concat([MAGIC, META_TYPE.toBuffer(meta), sync]);
+}
+
+export interface EncoderOptions {
+  codec: CodecName;
+  sync: Buffer;
+  /** A block is closed once its uncompressed size reaches this. Java's default sync interval is 64000. */
+  blockBytes?: number;
+  meta?: Record<string, string>;
+}
+
+/**
+ * Encodes records into Avro object container bytes. Blocks close at a size that depends only
+ * on the records, so the same records always give the same bytes.
+ */
+export class ContainerEncoder {
+  private buf: Buffer;
+  private pos = 0;
+  private count = 0;
+  readonly blockBytes: number;
+  recordsWritten = 0;
+
+  constructor(readonly type: Type, readonly schemaJson: string, readonly opts: EncoderOptions) {
+    this.blockBytes = opts.blockBytes ?? 64_000;
+    this.buf = Buffer.allocUnsafe(Math.max(this.blockBytes * 2, 1024));
+  }
+
+  header(): Buffer {
+    return encodeHeader(this.schemaJson, this.opts.codec, this.opts.sync, this.opts.meta);
+  }
+
+  /** Adds a record; returns a finished block when the current one is full. Throws if the record is invalid. */
+  add(record: unknown): Buffer | null {
+    for (;;) {
+      const end = this.type.encode(record, this.buf, this.pos);
+      if (end >= 0) {
+        this.pos = end;
+        break;
+      }
+      // Negative: the buffer was too small by -end bytes.
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos - end + 1024));
+      this.buf.copy(grown, 0, 0, this.pos);
+      this.buf = grown;
+    }
+    this.count++;
+    this.recordsWritten++;
+    return this.pos >= this.blockBytes ? this.flush() : null;
+  }
+
+  /** Closes the current block, if it holds any record. */
+  flush(): Buffer | null {
+    if (this.count === 0) return null;
+    const data = compressBlock(this.opts.codec, this.buf.subarray(0, this.pos));
+    const out = Buffer.concat([LONG_TYPE.toBuffer(this.count), LONG_TYPE.toBuffer(data.length), data, this.opts.sync]);
+    this.count = 0;
+    this.pos = 0;
+    return out;
+  }
+
+  get pendingRecords(): number {
+    return this.count;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export class AvroFormatError extends Error {
+  constructor(readonly object: string, readonly offset: number, reason: string) {
+    super(`${object}: ${reason} (at byte ${offset})`);
+    this.name = 'AvroFormatError';
+  }
+}
+
+/** Pulls bytes from an async chunk source, tracking the absolute offset. */
+class ByteReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private base: number;
+  private ended = false;
+
+  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array>, startOffset: number) {
+    this.base = startOffset;
+  }
+
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  /** Makes at least n bytes available; false if the source ends first. */
+  async ensure(n: number): Promise<boolean> {
+    while (this.buf.length - this.pos < n) {
+      if (this.ended) return false;
+      const r = await this.it.next();
+      if (r.done) {
+        this.ended = true;
+        return this.buf.length - this.pos >= n;
+      }
+      const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+      // Drop consumed bytes so memory stays about one block.
+      this.base += this.pos;
+      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  async atEnd(): Promise<boolean> {
+    return !(await this.ensure(1));
+  }
+
+  available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  take(n: number): Buffer {
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Reads a zig-zag varint long; null if the source ends before it is complete. */
+  async readLong(): Promise<number | null> {
+    let n = 0;
+    let shift = 0;
+    for (let i = 0; i < 10; i++) {
+      if (!(await this.ensure(1))) return null;
+      const b = this.buf[this.pos++];
+      n += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) {
+        // zig-zag decode without 32-bit bit ops
+        return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+      }
+      shift += 7;
+    }
+    throw new Error('varint longer than 10 bytes');
+  }
+}
+
+export interface ContainerHeader {
+  schemaJson: string;
+  writerType: Type;
+  codec: CodecName;
+  sync: Buffer;
+  meta: Record<string, Buffer>;
+  /** Offset of the first block. */
+  headerSize: number;
+}
+
+export interface Block {
+  /** Offset of the block's count varint in the object. */
+  offset: number;
+  /** Offset just past the block's sync marker. */
+  end: number;
+  count: number;
+  data: Buffer;
+}
+
+export interface OpenOptions {
+  /** Name used in errors, e.g. the s3:// URL. */
+  name: string;
+  limits?: Partial<ReadLimits>;
+}
+
+/**
+ * Reads an Avro object container file from a stream of chunks. Every length is checked
+ * against the limits and against the data actually present; every error names the object and
+ * byte offset.
+ */
+export class ContainerReader {
+  readonly limits: ReadLimits;
+  private r: ByteReader;
+  header!: ContainerHeader;
+  /** Bytes after the last complete block that do not form a block header (tolerated, reported). */
+  trailingBytes = 0;
+  blocksRead = 0;
+
+  private constructor(source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions) {
+    this.limits = { ...DEFAULT_READ_LIMITS, ...opts.limits };
+    this.r = new ByteReader(source[Symbol.asyncIterator](), 0);
+  }
+
+  static async open(source: AsyncIterable<Buffer | Uint8Array>, opts: OpenOptions): Promise<ContainerReader> {
+    const reader = new ContainerReader(source, opts);
+    await reader.readHeader();
+    return reader;
+  }
+
+  /** Continues reading blocks from `source`, which must start at a block boundary `offset` of an object whose header is known. */
+  static resume(header: ContainerHeader, source: AsyncIterable<Buffer | Uint8Array>, offset: number, opts: OpenOptions): ContainerReader {
+    const reader = new ContainerReader(source, opts);
+    reader.r = new ByteReader(source[Symbol.asyncIterator](), offset);
+    reader.header = header;
+    return reader;
+  }
+
+  private fail(reason: string, offset = this.r.offset): never {
+    throw new AvroFormatError(this.opts.name, offset, reason);
+  }
+
+  private async long(what: string): Promise<number> {
+    const at = this.r.offset;
+    let v: number | null;
+    try {
+      v = await this.r.readLong();
+    } catch (err) {
+      this.fail(`${what}: ${(err as Error).message}`, at);
+    }
+    if (v === null) this.fail(`file is truncated: ${what} is cut off`, at);
+    return v;
+  }
+
+  private async bytes(n: number, what: string): Promise<Buffer> {
+    const at = this.r.offset;
+    if (!(await this.r.ensure(n))) this.fail(`file is truncated: ${what} needs ${n} bytes, only ${this.r.available()} left`, at);
+    return this.r.take(n);
+  }
+
+  private async readHeader(): Promise<void> {
+    if (!(await this.r.ensure(4))) this.fail(`not an Avro object container file: only ${this.r.available()} bytes`, 0);
+    const magic = this.r.take(4);
+    if (magic.equals(OLD_MAGIC)) {
+      this.fail('old Avro 1.2 container format (magic "Obj\\x00") is not supported; rewrite it with a current Avro tool', 0);
+    }
+    if (!magic.equals(MAGIC)) this.fail(`not an Avro object container file: bad magic bytes ${magic.toString('hex')}`, 0);
+    const meta: Record<string, Buffer> = {};
+    let metaBytes = 0;
+    for (;;) {
+      let n = await this.long('header metadata count');
+      if (n === 0) break;
+      if (n < 0) {
+        n = -n;
+        await this.long('header metadata block size');
+      }
+      for (let i = 0; i < n; i++) {
+        const kl = await this.long('header metadata key length');
+        if (kl < 0 || kl + metaBytes > this.limits.maxHeaderBytes) this.fail(`header metadata key length ${kl} is invalid or over the limit`);
+        const key = (await this.bytes(kl, 'header metadata key')).toString('utf8');
+        const vl = await this.long(`header metadata value length for "${key}"`);
+        if (vl < 0 || vl + kl + metaBytes > this.limits.maxHeaderBytes) {
+          this.fail(`header metadata value length ${vl} for "${key}" is invalid or over the ${this.limits.maxHeaderBytes}-byte limit`);
+        }
+        meta[key] = Buffer.from(await this.bytes(vl, `header metadata value "${key}"`));
+        metaBytes += kl + vl;
+      }
+    }
+    const sync = Buffer.from(await this.bytes(SYNC_SIZE, 'header sync marker'));
+    const schemaBuf = meta['avro.schema'];
+    if (!schemaBuf) this.fail('header has no avro.schema', 4);
+    const schemaJson = schemaBuf.toString('utf8');
+    let writerType: Type;
+    try {
+      writerType = Type.forSchema(JSON.parse(schemaJson), { wrapUnions: 'auto' });
+    } catch (err) {
+      this.fail(`header schema is invalid: ${(err as Error).message}`, 4);
+    }
+    const codecName = meta['avro.codec']?.toString('utf8') ?? 'null';
+    if (!isCodecName(codecName)) this.fail(`unsupported codec "${codecName}" (supported: null, deflate, snappy, zstandard)`, 4);
+    this.header = { schemaJson, writerType, codec: codecName, sync, meta, headerSize: this.r.offset };
+  }
+
+  /** Yields decompressed blocks in order. */
+  async *blocks(): AsyncGenerator<Block> {
+    const { maxBlockBytes, maxBlockRecords } = this.limits;
+    for (;;) {
+      const offset = this.r.offset;
+      if (await this.r.atEnd()) return;
+      let count: number | null;
+      let size: number | null;
+      try {
+        count = await this.r.readLong();
+        size = count === null ? null : await this.r.readLong();
+      } catch (err) {
+        this.fail(`block header is corrupt: ${(err as Error).message}`, offset);
+      }
+      if (count === null || size === null) {
+        // Fewer bytes than a block header: tolerated like other readers do, but counted.
+        this.trailingBytes = this.r.offset - offset + this.r.available();
+        return;
+      }
+      if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
+      if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
+      const raw = await this.bytes(size, `block of ${count} records`);
+      const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
+      if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
+      let data: Buffer;
+      try {
+        data = await decompressBlock(this.header.codec, Buffer.from(raw), maxBlockBytes);
+      } catch (err) {
+        this.fail((err as Error).message, offset);
+      }
+      this.blocksRead++;
+      yield { offset, end: this.r.offset, count, data };
+    }
+  }
+
+  /** Every record, in order, with its 0-based index; read with `readerType` if given (schema resolution). */
+  async *records(readerType?: Type): AsyncGenerator<{ record: unknown; index: number }> {
+    const decoder = blockDecoder(this.header.writerType, readerType);
+    let index = 0;
+    for await (const block of this.blocks()) {
+      for (const record of decodeBlock(this.opts.name, this.header, block, decoder)) yield { record, index: index++ };
+    }
+  }
+}
+
+export interface DecodeOptions {
+  /** Read with this schema, resolving from the writer's (schema evolution). */
+  readerType?: Type;
+}
+
+/**
+ * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
+ */
+export function decodeBlock(name: string, header: ContainerHeader, block: Block, decode: BlockDecoder): unknown[] {
+  const out: unknown[] = new Array(block.count);
+  let pos = 0;
+  for (let i = 0; i < block.count; i++) {
+    let res: { value: unknown; offset: number };
+    try {
+      res = decode.decode(block.data, pos);
+    } catch (err) {
+      throw new AvroFormatError(name, block.offset, `record ${i} of block: ${(err as Error).message}`);
+    }
+    if (res.offset < 0) {
+      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
+    }
+    out[i] = res.value;
+    pos = res.offset;
+  }
+  if (pos !== block.data.length) {
+    throw new AvroFormatError(name, block.offset, `block holds ${block.data.length - pos} bytes after its ${block.count} declared records`);
+  }
+  return out;
+}
+
+export interface BlockDecoder {
+  decode(buf: Buffer, pos: number): { value: unknown; offset: number };
+}
+
+export function blockDecoder(writerType: Type, readerType?: Type): BlockDecoder {
+  if (!readerType || readerType.equals(writerType)) {
+    return { decode: (buf, pos) => writerType.decode(buf, pos) };
+  }
+  const resolver = readerType.createResolver(writerType);
+  return { decode: (buf, pos) => readerType.decode(buf, pos, resolver) };
+}
+
+export { avro };

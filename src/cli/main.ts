@@ -1,0 +1,210 @@
+import { Command, InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import { loadConfig, DEFAULTS } from '../config';
+import { DATA_DIR } from '../config/paths';
+import { connectClient, startIngest, waitWithProgress } from '../client';
+import { IngestInput, INPUT_LIMITS } from '../pipeline/input';
+import { readAvroRecords } from '../io/avro-object-reader';
+import { s3Client } from '../storage/client';
+import { parseS3Url } from '../storage/s3url';
+import { builtinPipelines } from '../pipelines';
+import { createWorker } from '../worker/worker';
+import { startEmbeddedStack } from '../stack/embedded';
+import { seedSample, SAMPLE } from '../stack/sample';
+import type { IngestSummary } from '../manifest/run';
+
+const ENV_HELP = `
+Environment:
+  TEMPORAL_ADDRESS       Temporal frontend host:port          (default ${DEFAULTS.temporalAddress})
+  TEMPORAL_NAMESPACE     Temporal namespace                   (default ${DEFAULTS.temporalNamespace})
+  PARTFLOW_TASK_QUEUE    task queue of workers and ingests    (default ${DEFAULTS.taskQueue})
+  AWS_ENDPOINT_URL_S3    S3 endpoint URL                      (default ${DEFAULTS.s3Endpoint})
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION        (embedded defaults: ${DEFAULTS.accessKeyId} / *** / ${DEFAULTS.s3Region})
+  PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})
+  PARTFLOW_LOG_LEVEL     pino log level                       (default info)`;
+
+function int(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function keyValue(v: string, acc: Record<string, string>) {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${v}"`);
+  return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+function printSummary(s: IngestSummary, out = process.stdout): void {
+  out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
+  for (const [name, st] of Object.entries(s.stages)) {
+    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}\n`);
+    out.write(`           ${st.output}\n`);
+    for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.partition}: ${f.error}\n`);
+  }
+  out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
+}
+
+const program = new Command();
+program
+  .name('partflow')
+  .description('Durable batch data pipelines over immutable Avro objects in S3, run by Temporal.')
+  .addHelpText('after', ENV_HELP)
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('start the embedded stack (Temporal dev server, versitygw, a worker), run the sample ingest, and keep it all up until Ctrl-C')
+  .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
+  .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
+  .option('--no-sample', 'do not run the sample ingest')
+  .action(async (opts: { dataDir: string; uiPort: number; sample: boolean }) => {
+    const cfg = loadConfig();
+    const err = process.stderr;
+    err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
+    const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
+    let shuttingDown = false;
+    let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
+    const shutdown = async (code: number) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      err.write('\nShutting down: worker, Temporal server, versitygw...\n');
+      try {
+        if (worker && worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
+        await running?.catch(() => undefined);
+        await worker?.connection.close();
+      } finally {
+        await stack.stop();
+        err.write('Stopped.\n');
+        process.exit(code);
+      }
+    };
+    process.on('SIGINT', () => void shutdown(0));
+    process.on('SIGTERM', () => void shutdown(0));
+    let running: Promise<void> | undefined;
+    try {
+      worker = await createWorker({ config: cfg, pipelines: builtinPipelines });
+      running = worker.worker.run();
+      err.write(`Temporal UI: ${stack.uiUrl}\n`);
+      if (opts.sample) {
+        const s3 = s3Client(cfg.s3);
+        const seeded = await seedSample(s3, cfg.bucket);
+        err.write(`Sample data: ${seeded.join(', ')}\n`);
+        const { client } = await connectClient(cfg);
+        const input: IngestInput = { pipeline: 'birdstrikes', source: SAMPLE.source(cfg.bucket), partitionRecords: 2000, maxParallel: 4 };
+        const handle = await startIngest(client, cfg, input);
+        err.write(`Started ingest ${handle.workflowId}\n  ${stack.uiUrl}/namespaces/${cfg.temporalNamespace}/workflows/${handle.workflowId}\n`);
+        printSummary(await waitWithProgress(handle));
+      }
+      err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})\nPress Ctrl-C to stop.\n`);
+      await running;
+    } catch (e) {
+      err.write(`\nerror: ${(e as Error).message}\n`);
+      await shutdown(1);
+    }
+  });
+
+program
+  .command('worker')
+  .description('run a worker for the built-in pipelines against TEMPORAL_ADDRESS')
+  .option('--concurrency <n>', 'activities at once', int('concurrency', 1, 1000))
+  .action(async (opts: { concurrency?: number }) => {
+    const cfg = loadConfig();
+    const { worker, connection } = await createWorker({ config: cfg, pipelines: builtinPipelines, concurrency: opts.concurrency });
+    process.on('SIGINT', () => worker.shutdown());
+    process.on('SIGTERM', () => worker.shutdown());
+    await worker.run();
+    await connection.close();
+  });
+
+program
+  .command('ingest <pipeline>')
+  .description('start an ingest workflow')
+  .requiredOption('--source <url>', 's3:// URL of the source prefix or object')
+  .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
+  .option('--dataset <name>', 'dataset name (default: last segment of the source)')
+  .option('--partition-records <n>', 'records per raw partition', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
+  .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
+  .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
+  .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
+  .option('--workflow-id <id>', 'workflow id (default: ingest-<pipeline>-<time>)')
+  .option('--wait', 'wait for the result, with a progress bar per stage')
+  .option('--json', 'print the result as JSON (with --wait)')
+  .action(async (pipeline: string, o: Record<string, unknown>) => {
+    const cfg = loadConfig();
+    const input: IngestInput = { pipeline, source: o.source as string };
+    if (o.target) input.target = o.target as string;
+    if (o.dataset) input.dataset = o.dataset as string;
+    if (o.partitionRecords) input.partitionRecords = o.partitionRecords as number;
+    if (o.maxParallel) input.maxParallel = o.maxParallel as number;
+    if (o.format) input.format = o.format as IngestInput['format'];
+    if (Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
+    const { client, connection } = await connectClient(cfg);
+    const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined);
+    process.stderr.write(`started ${handle.workflowId}\n`);
+    if (o.wait) {
+      const summary = await waitWithProgress(handle);
+      if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else printSummary(summary);
+      if (summary.status !== 'completed') process.exitCode = 3;
+    } else process.stdout.write(handle.workflowId + '\n');
+    await connection.close();
+  });
+
+program
+  .command('status <workflowId>')
+  .description("show an ingest's state, progress and, once closed, its result")
+  .option('--json', 'print JSON')
+  .action(async (workflowId: string, o: { json?: boolean }) => {
+    const cfg = loadConfig();
+    const { client, connection } = await connectClient(cfg);
+    const handle = client.workflow.getHandle(workflowId);
+    const desc = await handle.describe();
+    const status = desc.status.name;
+    let progress: unknown;
+    try {
+      progress = await handle.query('progress');
+    } catch {
+      progress = undefined;
+    }
+    const result = status === 'COMPLETED' ? await handle.result() : undefined;
+    if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, progress, result }, null, 2) + '\n');
+    else {
+      process.stdout.write(`${workflowId}  ${status}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
+      const p = progress as { stages?: Record<string, { total: number; done: number; running: number; failed: number; records: { out: number; rejected: number } }> } | undefined;
+      for (const [n, s] of Object.entries(p?.stages ?? {})) {
+        process.stdout.write(`  ${n.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed; ${s.records.out} records out, ${s.records.rejected} rejected\n`);
+      }
+      if (result) printSummary(result as IngestSummary);
+      if (status === 'FAILED') {
+        try {
+          await handle.result();
+        } catch (e) {
+          process.stdout.write(`  failure: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}\n`);
+        }
+      }
+    }
+    await connection.close();
+  });
+
+program
+  .command('cat <url>')
+  .description('print the records of an Avro object as JSON lines')
+  .option('--limit <n>', 'stop after n records', int('limit', 0, Number.MAX_SAFE_INTEGER))
+  .action(async (url: string, o: { limit?: number }) => {
+    const cfg = loadConfig();
+    const loc = parseS3Url(url);
+    let n = 0;
+    for await (const { record } of readAvroRecords(s3Client(cfg.s3), loc.bucket, loc.key)) {
+      if (o.limit !== undefined && n >= o.limit) break;
+      process.stdout.write(JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)) + '\n');
+      n++;
+    }
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`partflow: ${e.message}\n`);
+  process.exit(1);
+});

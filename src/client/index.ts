@@ -1,0 +1,80 @@
+import { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import cliProgress from 'cli-progress';
+import { Config } from '../config';
+import type { IngestSummary } from '../manifest/run';
+import type { IngestInput } from '../pipeline/input';
+
+export async function connectClient(cfg: Config): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: 5_000 });
+  return { client: new Client({ connection, namespace: cfg.temporalNamespace }), connection };
+}
+
+export function defaultWorkflowId(input: IngestInput): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `ingest-${input.pipeline}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string): Promise<WorkflowHandle> {
+  return client.workflow.start('ingest', {
+    taskQueue: cfg.taskQueue,
+    workflowId: workflowId ?? defaultWorkflowId(input),
+    args: [input],
+    staticSummary: `ingest ${input.pipeline} from ${input.source}`,
+  });
+}
+
+interface StageProgress { total: number; done: number; failed: number; running: number; records: { in: number; out: number; rejected: number } }
+interface Progress { phase: string; partitions: number; stages: Record<string, StageProgress> }
+
+/**
+ * Waits for an ingest, drawing one progress bar per stage from the workflow's `progress`
+ * query. Without a TTY it prints a line per change instead.
+ */
+export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<IngestSummary> {
+  const tty = Boolean(out.isTTY);
+  const multi = tty
+    ? new cliProgress.MultiBar({
+      stream: out, clearOnComplete: false, hideCursor: true, autopadding: true,
+      format: ' {stage} |{bar}| {value}/{total} partitions | {failed} failed | {records} records',
+    }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const bars = new Map<string, cliProgress.SingleBar>();
+  let last = '';
+  const result = handle.result() as Promise<IngestSummary>;
+  let finished = false;
+  result.then(() => { finished = true; }, () => { finished = true; });
+  const draw = (p: Progress) => {
+    for (const [stage, s] of Object.entries(p.stages)) {
+      const payload = { stage: stage.padEnd(8), failed: s.failed, records: s.records.out };
+      if (multi) {
+        let bar = bars.get(stage);
+        if (!bar) bars.set(stage, (bar = multi.create(s.total, 0, payload)));
+        bar.setTotal(s.total);
+        bar.update(s.done + s.failed, payload);
+      }
+    }
+    if (!multi) {
+      const line = Object.entries(p.stages).map(([n, s]) => `${n} ${s.done + s.failed}/${s.total}`).join('  ');
+      if (line !== last) out.write(`[${p.phase}] ${line}\n`);
+      last = line;
+    }
+  };
+  try {
+    while (!finished) {
+      try {
+        draw(await handle.query<Progress>('progress'));
+      } catch {
+        // Not started yet, or between tasks: try again on the next tick.
+      }
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+    }
+    try {
+      draw(await handle.query<Progress>('progress'));
+    } catch {
+      // a closed workflow may no longer answer queries on some servers
+    }
+  } finally {
+    multi?.stop();
+  }
+  return result;
+}

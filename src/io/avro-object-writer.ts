@@ -1,0 +1,114 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Type } from 'avsc';
+import { createHash, Hash } from 'node:crypto';
+import { CodecName } from '../avro/codecs';
+import { ContainerEncoder } from '../avro/container';
+import { getObjectStream, PreconditionFailedError } from '../storage/objects';
+import { MultipartWriter } from '../storage/multipart';
+import { formatS3Url } from '../storage/s3url';
+
+export interface WrittenObject {
+  key: string;
+  url: string;
+  bytes: number;
+  sha256: string;
+  records: number;
+}
+
+export class RecordEncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordEncodeError';
+  }
+}
+
+export class OutputConflictError extends Error {
+  constructor(url: string, ours: string, theirs: string) {
+    super(`${url} already exists with different content (sha256 ${theirs}, this attempt wrote ${ours}); outputs are never overwritten`);
+    this.name = 'OutputConflictError';
+  }
+}
+
+/**
+ * Streams records into one Avro object in S3. The header is always written, so an output with
+ * no records is still a valid container file. Bytes are hashed as they go.
+ */
+export class AvroObjectWriter {
+  private readonly enc: ContainerEncoder;
+  private readonly upload: MultipartWriter;
+  private readonly hash: Hash = createHash('sha256');
+  private bytes = 0;
+  private started = false;
+
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+    type: Type,
+    schemaJson: string,
+    opts: { codec: CodecName; sync: Buffer; blockBytes?: number; partSize?: number; meta?: Record<string, string> },
+  ) {
+    this.enc = new ContainerEncoder(type, schemaJson, opts);
+    this.upload = new MultipartWriter(s3, bucket, key, { partSize: opts.partSize, contentType: 'application/avro' });
+  }
+
+  get url(): string {
+    return formatS3Url({ bucket: this.bucket, key: this.key });
+  }
+
+  get records(): number {
+    return this.enc.recordsWritten;
+  }
+
+  private async emit(buf: Buffer): Promise<void> {
+    this.hash.update(buf);
+    this.bytes += buf.length;
+    await this.upload.write(buf);
+  }
+
+  private async start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      await this.emit(this.enc.header());
+    }
+  }
+
+  /** Throws RecordEncodeError (and writes nothing) if the record does not match the schema. */
+  async add(record: unknown): Promise<void> {
+    if (!this.started) await this.start();
+    let block: Buffer | null;
+    try {
+      block = this.enc.add(record);
+    } catch (err) {
+      throw new RecordEncodeError((err as Error).message);
+    }
+    if (block) await this.emit(block);
+  }
+
+  async finish(): Promise<WrittenObject> {
+    await this.start();
+    const last = this.enc.flush();
+    if (last) await this.emit(last);
+    const sha256 = this.hash.digest('hex');
+    try {
+      await this.upload.complete();
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      // An earlier attempt (or another worker) got here first. Outputs are deterministic, so
+      // the same bytes are fine; anything else is a conflict we must not paper over.
+      const theirs = await sha256Of(this.s3, this.bucket, this.key);
+      if (theirs !== sha256) throw new OutputConflictError(this.url, sha256, theirs);
+    }
+    return { key: this.key, url: this.url, bytes: this.bytes, sha256, records: this.enc.recordsWritten };
+  }
+
+  async abort(): Promise<void> {
+    await this.upload.abort();
+  }
+}
+
+export async function sha256Of(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of await getObjectStream(s3, bucket, key)) h.update(c as Buffer);
+  return h.digest('hex');
+}

@@ -1,0 +1,44 @@
+/** The partition manifest: written last, create-only; its existence commits the output. */
+export interface PartitionManifest {
+  kind: 'partflow.partition';
+  version: 1;
+  pipeline: string;
+  dataset: string;
+  stage: string;
+  partition: string;
+  codeVersion: string;
+  outputVersion: string;
+  schema: { ref: string; fingerprint: string };
+  codec: string;
+  inputs: { url: string; etag: string; size: number; range?: [number, number] }[];
+  output: { url: string; bytes: number; sha256: string; records: number };
+  rejects: { url: string; bytes: number; sha256: string; records: number } | null;
+  counts: RecordCounts;
+  run: { workflowId: string; runId: string; activityId: string; attempt: number };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export interface RecordCounts {
+  in: number;
+  out: number;
+  rejected: number;
+  dropped: number;
+}
+
+export function countsAddUp(c: RecordCounts): boolean {
+  return c.in === c.out + c.rejected + c.dropped;
+}
+
+/** What an activity returns to the workflow about one partition of one stage. */
+export interface PartitionResult {
+  stage: string;
+  partition: string;
+  /** `skipped`: a committed manifest was found and nothing was recomputed. */
+  status: 'done' | 'skipped';
+  counts: RecordCounts;
+  outputKey: string;
+  manifestKey: string;
+  durationMs: number;
+}

@@ -1,0 +1,87 @@
+import { loadSchema } from '../avro/schemas';
+import { CODECS } from '../avro/codecs';
+import { INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
+
+export const DEFAULT_CODEC = 'zstandard';
+
+export class PipelineDefinitionError extends Error {
+  constructor(pipeline: string, problems: string[]) {
+    super(`pipeline "${pipeline}" is invalid:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'PipelineDefinitionError';
+  }
+}
+
+const NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/**
+ * Checks a pipeline's stage DAG and resolves its schemas. Returns the stages in a topological
+ * order (stable: definition order wherever the DAG allows).
+ */
+export function checkPipeline(p: PipelineDefinition): PipelineInfo {
+  const problems: string[] = [];
+  if (!NAME_RE.test(p.name ?? '')) problems.push(`name ${JSON.stringify(p.name)} must match ${NAME_RE}`);
+  if (!Array.isArray(p.stages) || p.stages.length === 0) {
+    throw new PipelineDefinitionError(String(p.name), [...problems, 'it has no stages']);
+  }
+  const names = new Set<string>();
+  for (const s of p.stages) {
+    if (!NAME_RE.test(s.name ?? '')) problems.push(`stage name ${JSON.stringify(s.name)} must match ${NAME_RE}`);
+    if (s.name === RAW_STAGE) problems.push(`stage name "${RAW_STAGE}" is reserved for the imported source`);
+    if (names.has(s.name)) problems.push(`stage "${s.name}" is defined twice`);
+    names.add(s.name);
+    if (typeof s.transform !== 'function') problems.push(`stage "${s.name}" has no transform function`);
+    if (typeof s.version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(s.version)) {
+      problems.push(`stage "${s.name}" needs a version string like "1" or "2024.1" (letters, digits, . _ -)`);
+    }
+    const codec = s.codec ?? p.codec;
+    if (codec !== undefined && !CODECS.includes(codec)) problems.push(`stage "${s.name}" has unknown codec "${codec}"`);
+  }
+  const after = new Map<string, string[]>();
+  p.stages.forEach((s, i) => {
+    const deps = s.after ?? [i === 0 ? RAW_STAGE : p.stages[i - 1].name];
+    if (deps.length === 0) problems.push(`stage "${s.name}" has an empty "after" list`);
+    for (const d of deps) {
+      if (d !== RAW_STAGE && !names.has(d)) problems.push(`stage "${s.name}" depends on unknown stage "${d}"`);
+      if (d === s.name) problems.push(`stage "${s.name}" depends on itself`);
+    }
+    after.set(s.name, deps);
+  });
+  const schemas = new Map<string, { ref: string; fingerprint: string }>();
+  for (const s of p.stages) {
+    if (s.schema === INHERIT_SCHEMA) {
+      if ((after.get(s.name) ?? []).length !== 1) problems.push(`stage "${s.name}" uses schema "${INHERIT_SCHEMA}" and so must read exactly one stage`);
+      schemas.set(s.name, { ref: INHERIT_SCHEMA, fingerprint: INHERIT_SCHEMA });
+      continue;
+    }
+    try {
+      const l = loadSchema(s.schema, p.schemasDir);
+      schemas.set(s.name, { ref: l.ref, fingerprint: l.fingerprint });
+    } catch (err) {
+      problems.push(`stage "${s.name}": ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new PipelineDefinitionError(p.name, problems);
+
+  // Kahn's algorithm, taking ready stages in definition order.
+  const order: string[] = [];
+  const done = new Set<string>([RAW_STAGE]);
+  while (order.length < p.stages.length) {
+    const next = p.stages.find((s) => !done.has(s.name) && after.get(s.name)!.every((d) => done.has(d)));
+    if (!next) {
+      const stuck = p.stages.filter((s) => !done.has(s.name)).map((s) => s.name);
+      throw new PipelineDefinitionError(p.name, [`stages form a cycle: ${stuck.join(' -> ')}`]);
+    }
+    order.push(next.name);
+    done.add(next.name);
+  }
+  const byName = new Map(p.stages.map((s) => [s.name, s]));
+  const stages: StageInfo[] = order.map((n) => {
+    const s = byName.get(n)!;
+    return {
+      name: n, after: after.get(n)!, version: s.version,
+      schemaRef: schemas.get(n)!.ref, schemaFingerprint: schemas.get(n)!.fingerprint,
+      codec: s.codec ?? p.codec ?? DEFAULT_CODEC,
+    };
+  });
+  return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort() };
+}

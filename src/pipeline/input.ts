@@ -1,0 +1,123 @@
+import { formatS3Url, parseS3Url } from '../storage/s3url';
+
+/**
+ * The `ingest` workflow's input, as users type it into the Temporal UI or CLI.
+ * Pure code: the workflow validates with it before doing anything.
+ */
+export interface IngestInput {
+  pipeline: string;
+  source: string;
+  target?: string;
+  dataset?: string;
+  partitionRecords?: number;
+  maxParallel?: number;
+  format?: SourceFormat;
+  params?: Record<string, string>;
+}
+
+export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
+export const SOURCE_FORMATS: readonly SourceFormat[] = ['csv', 'jsonl', 'json', 'avro'];
+
+export interface ResolvedIngest {
+  pipeline: string;
+  source: string;
+  sourceBucket: string;
+  sourcePrefix: string;
+  target: string;
+  targetBucket: string;
+  targetPrefix: string;
+  dataset: string;
+  partitionRecords: number;
+  maxParallel: number;
+  format?: SourceFormat;
+  params: Record<string, string>;
+}
+
+export const INPUT_LIMITS = {
+  partitionRecords: { min: 1, max: 10_000_000, default: 50_000 },
+  maxParallel: { min: 1, max: 1_000, default: 8 },
+};
+
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params']);
+
+export class InvalidInputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid ingest input: ${problems.join('; ')}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+function intIn(problems: string[], name: string, v: unknown, lim: { min: number; max: number; default: number }): number {
+  if (v === undefined || v === null) return lim.default;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lim.min || v > lim.max) {
+    problems.push(`${name} must be an integer from ${lim.min} to ${lim.max}, got ${JSON.stringify(v)}`);
+    return lim.default;
+  }
+  return v;
+}
+
+/** Validates and fills in defaults. `knownPipelines`, when given, is checked too. */
+export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): ResolvedIngest {
+  const problems: string[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidInputError([`expected a JSON object like {"pipeline": "copy", "source": "s3://bucket/prefix/"}, got ${JSON.stringify(raw)}`]);
+  }
+  const input = raw as Record<string, unknown>;
+  for (const k of Object.keys(input)) if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
+  const pipeline = input.pipeline;
+  if (typeof pipeline !== 'string' || pipeline === '') problems.push('"pipeline" is required (a registered pipeline name)');
+  else if (knownPipelines && !knownPipelines.includes(pipeline)) {
+    problems.push(`unknown pipeline "${pipeline}" (registered: ${knownPipelines.join(', ') || 'none'})`);
+  }
+  let src = { bucket: '', key: '' };
+  if (input.source === undefined) problems.push('"source" is required (an s3:// URL of a prefix or object)');
+  else {
+    try {
+      src = parseS3Url(input.source);
+    } catch (err) {
+      problems.push(`source: ${(err as Error).message}`);
+    }
+  }
+  let dataset = '';
+  if (input.dataset !== undefined) {
+    if (typeof input.dataset !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(input.dataset)) {
+      problems.push(`dataset must be a name of letters, digits, ".", "_" or "-", got ${JSON.stringify(input.dataset)}`);
+    } else dataset = input.dataset;
+  } else {
+    const segs = src.key.split('/').filter((s) => s !== '');
+    const last = segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
+    dataset = last.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'dataset';
+  }
+  let tgt = { bucket: src.bucket, key: 'datasets/' };
+  if (input.target !== undefined) {
+    try {
+      tgt = parseS3Url(input.target, { prefix: true });
+    } catch (err) {
+      problems.push(`target: ${(err as Error).message}`);
+    }
+  }
+  const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
+  const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
+  let format: SourceFormat | undefined;
+  if (input.format !== undefined) {
+    if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
+    else format = input.format as SourceFormat;
+  }
+  const params: Record<string, string> = {};
+  if (input.params !== undefined) {
+    if (typeof input.params !== 'object' || input.params === null || Array.isArray(input.params)) problems.push('params must be an object of strings');
+    else {
+      for (const [k, v] of Object.entries(input.params)) {
+        if (typeof v !== 'string') problems.push(`params.${k} must be a string`);
+        else params[k] = v;
+      }
+    }
+  }
+  if (problems.length) throw new InvalidInputError(problems);
+  return {
+    pipeline: pipeline as string,
+    source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
+    target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
+    dataset, partitionRecords, maxParallel, format, params,
+  };
+}

@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+
+/** A stage schema that means "the schema of the stage's one input" (for copy-like stages). */
+export const INHERIT_SCHEMA = '@input';
+
+/** Name of the implicit first stage: the raw Avro partitions made from the source. */
+export const RAW_STAGE = 'raw';
+
+export interface TransformContext {
+  pipeline: string;
+  stage: string;
+  partition: string;
+  /** Which upstream stage the record came from (a stage may read several). */
+  input: string;
+  /** 0-based index of the record in its input object. */
+  recordIndex: number;
+  /** What the stage's setup() returned for this partition. */
+  state: unknown;
+  params: Readonly<Record<string, string>>;
+  log: Logger;
+}
+
+/**
+ * A record transform. Return the output record, or null/undefined to drop the input record.
+ * Throw (any error) to reject the record: it goes to the rejects object with the message.
+ */
+export type Transform = (record: any, ctx: TransformContext) => unknown | Promise<unknown>;
+
+export interface SetupContext {
+  pipeline: string;
+  stage: string;
+  partition: string;
+  params: Readonly<Record<string, string>>;
+  /** Loads a lookup table declared by the pipeline, as plain records. */
+  lookup(name: string): Promise<Record<string, unknown>[]>;
+  log: Logger;
+}
+
+export interface StageDefinition {
+  name: string;
+  /** Upstream stages; defaults to the stage before this one, or `raw` for the first. */
+  after?: string[];
+  /** Output schema reference in schemas/: "name" (newest version) or "name@N"; or "@input" for the input's own schema. */
+  schema: string;
+  /** Bump when the transform's behaviour changes; outputs of another version are never reused. */
+  version: string;
+  transform: Transform;
+  /** Runs once per partition attempt before the first record, e.g. to load lookups. */
+  setup?: (ctx: SetupContext) => Promise<unknown> | unknown;
+  /** Output codec; defaults to the pipeline's. */
+  codec?: 'null' | 'deflate' | 'snappy' | 'zstandard';
+}
+
+export interface LookupDefinition {
+  /** Key of the lookup object relative to the source bucket, unless `params["lookup.<name>"]` gives an s3:// URL. */
+  defaultKey: string;
+  format: 'csv' | 'jsonl' | 'avro';
+}
+
+export interface PipelineDefinition {
+  name: string;
+  description?: string;
+  stages: StageDefinition[];
+  lookups?: Record<string, LookupDefinition>;
+  codec?: 'null' | 'deflate' | 'snappy' | 'zstandard';
+  /** Schema directory for this pipeline's stages; defaults to the project's schemas/. */
+  schemasDir?: string;
+}
+
+/** What a workflow learns about a pipeline: no code, only the DAG and identities. */
+export interface StageInfo {
+  name: string;
+  after: string[];
+  version: string;
+  schemaRef: string;
+  schemaFingerprint: string;
+  codec: string;
+}
+
+export interface PipelineInfo {
+  name: string;
+  stages: StageInfo[];
+  lookups: string[];
+}

@@ -1,0 +1,97 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { TOOLS_BIN } from '../config/paths';
+
+export class StackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackError';
+  }
+}
+
+/** Fails with a clear message when something already listens on host:port. */
+export async function assertPortFree(host: string, port: number, what: string, envHint: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new StackError(`port ${host}:${port} (${what}) is already in use. Stop whatever is using it (\`ss -ltnp 'sport = :${port}'\` shows it), or choose another port with ${envHint}.`));
+      } else reject(new StackError(`cannot listen on ${host}:${port} (${what}): ${err.message}`));
+    });
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve()));
+  });
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ host, port: 0 }, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Path of a tool: an explicit env var, then .tools/bin (scripts/setup-tools.sh), then PATH. */
+export function toolPath(name: 'temporal' | 'versitygw'): string {
+  const env = name === 'temporal' ? process.env.PARTFLOW_TEMPORAL_BIN : process.env.PARTFLOW_VERSITYGW_BIN;
+  if (env) return env;
+  const local = path.join(TOOLS_BIN, name);
+  if (fs.existsSync(local)) return local;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, name);
+    if (dir && fs.existsSync(p)) return p;
+  }
+  throw new StackError(`${name} not found: run \`npm run setup\` (scripts/setup-tools.sh) to install it into .tools/bin, or set ${name === 'temporal' ? 'PARTFLOW_TEMPORAL_BIN' : 'PARTFLOW_VERSITYGW_BIN'}`);
+}
+
+export interface Managed {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a server process with its output in a log file; stop() sends SIGTERM, then SIGKILL after a grace period. */
+export function startProcess(name: string, bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): Managed {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const log = fs.openSync(opts.logFile, 'a');
+  const child = spawn(bin, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  let exited = child.exitCode !== null;
+  const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  return {
+    name, child, logFile: opts.logFile,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10_000);
+      await exitedP;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `probe` until it succeeds, the process dies, or the time is up. */
+export async function waitReady(m: Managed, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (m.child.exitCode !== null || m.child.signalCode !== null) {
+      throw new StackError(`${m.name} exited during start-up (code ${m.child.exitCode ?? m.child.signalCode}); see ${m.logFile}:\n${tail(m.logFile)}`);
+    }
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new StackError(`${m.name} did not become ready within ${timeoutMs / 1000}s; see ${m.logFile}:\n${tail(m.logFile)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,148 @@
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand,
+  PutObjectCommand, S3Client, UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { PreconditionFailedError } from './objects';
+
+export interface UploadedPart {
+  PartNumber: number;
+  ETag: string;
+  size: number;
+}
+
+/** What a resumed attempt needs to carry on an upload: small enough for heartbeat details. */
+export interface MultipartState {
+  key: string;
+  uploadId?: string;
+  parts: UploadedPart[];
+  bytesUploaded: number;
+}
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/**
+ * Streams bytes into one S3 object. Full parts are uploaded as soon as they fill, so memory
+ * stays at about one part; an object smaller than a part is written with a single PUT.
+ * Part boundaries depend only on the byte stream, so a resumed writer, given the state of
+ * an earlier attempt and the same bytes from `bytesUploaded` on, produces the same object.
+ * The final write is create-only: an existing object is never replaced.
+ */
+export class MultipartWriter {
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  private uploadId?: string;
+  private parts: UploadedPart[];
+  private bytesUploaded: number;
+
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+    private readonly opts: { partSize?: number; contentType?: string; resume?: MultipartState } = {},
+  ) {
+    const r = opts.resume;
+    if (r && r.key !== key) throw new Error(`cannot resume upload of ${r.key} as ${key}`);
+    this.uploadId = r?.uploadId;
+    this.parts = r ? [...r.parts] : [];
+    this.bytesUploaded = r?.bytesUploaded ?? 0;
+  }
+
+  get partSize(): number {
+    return Math.max(this.opts.partSize ?? DEFAULT_PART_SIZE, MIN_PART_SIZE);
+  }
+
+  state(): MultipartState {
+    return { key: this.key, uploadId: this.uploadId, parts: [...this.parts], bytesUploaded: this.bytesUploaded };
+  }
+
+  /** Bytes accepted but not yet uploaded. */
+  get buffered(): number {
+    return this.pendingSize;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+    while (this.pendingSize >= this.partSize) {
+      const all = Buffer.concat(this.pending);
+      const part = all.subarray(0, this.partSize);
+      const rest = all.subarray(this.partSize);
+      await this.uploadPart(part);
+      this.pending = rest.length ? [Buffer.from(rest)] : [];
+      this.pendingSize = rest.length;
+    }
+  }
+
+  /**
+   * Checks a resumed upload against the server: the upload must still exist and hold the
+   * parts we recorded, else the caller starts over.
+   */
+  async verifyResume(): Promise<boolean> {
+    if (!this.uploadId) return this.parts.length === 0;
+    try {
+      const res = await this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
+      const server = new Map((res.Parts ?? []).map((p) => [p.PartNumber, (p.ETag ?? '').replace(/"/g, '')]));
+      return this.parts.every((p) => server.get(p.PartNumber) === p.ETag.replace(/"/g, ''));
+    } catch {
+      return false;
+    }
+  }
+
+  private async uploadPart(body: Buffer): Promise<void> {
+    if (!this.uploadId) {
+      const res = await this.s3.send(new CreateMultipartUploadCommand({
+        Bucket: this.bucket, Key: this.key, ContentType: this.opts.contentType ?? 'application/octet-stream',
+      }));
+      if (!res.UploadId) throw new Error(`S3 returned no UploadId for ${this.key}`);
+      this.uploadId = res.UploadId;
+    }
+    const PartNumber = this.parts.length + 1;
+    const res = await this.s3.send(new UploadPartCommand({
+      Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body, ContentLength: body.length,
+    }));
+    this.parts.push({ PartNumber, ETag: res.ETag ?? '', size: body.length });
+    this.bytesUploaded += body.length;
+  }
+
+  /** Uploads what is left and makes the object visible. Returns its total size. */
+  async complete(): Promise<number> {
+    const tail = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingSize = 0;
+    try {
+      if (!this.uploadId) {
+        await this.s3.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length,
+          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: '*',
+        }));
+        return tail.length;
+      }
+      if (tail.length > 0) await this.uploadPart(tail);
+      await this.s3.send(new CompleteMultipartUploadCommand({
+        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, IfNoneMatch: '*',
+        MultipartUpload: { Parts: this.parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
+      }));
+      return this.bytesUploaded;
+    } catch (err) {
+      const s = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
+        await this.abort();
+        throw new PreconditionFailedError(this.bucket, this.key);
+      }
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.uploadId) return;
+    const uploadId = this.uploadId;
+    this.uploadId = undefined;
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }));
+    } catch {
+      // Best effort: a leftover upload costs storage only; it never becomes a visible object.
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import {
+  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { formatS3Url } from './s3url';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`object not found: ${formatS3Url({ bucket, key })}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export class PreconditionFailedError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`object already exists: ${formatS3Url({ bucket, key })}`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+function status(err: unknown): number | undefined {
+  return (err as S3ServiceException)?.$metadata?.httpStatusCode;
+}
+
+export function isNotFound(err: unknown): boolean {
+  const name = (err as Error)?.name;
+  return status(err) === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket';
+}
+
+function cleanEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
+
+/** All objects under a prefix, sorted by key (S3 lists in UTF-8 byte order already; sort to be sure). */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  let token: string | undefined;
+  do {
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of res.Contents ?? []) {
+      if (o.Key === undefined || o.Key.endsWith('/')) continue;
+      out.push({ key: o.Key, size: o.Size ?? 0, etag: cleanEtag(o.ETag) });
+    }
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectInfo> {
+  try {
+    const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { key, size: res.ContentLength ?? 0, etag: cleanEtag(res.ETag) };
+  } catch (err) {
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+    throw err;
+  }
+}
+
+/** Streams an object, or the byte range [start, end) of it. */
+export async function getObjectStream(
+  s3: S3Client, bucket: string, key: string, range?: { start: number; end?: number }, ifMatch?: string,
+): Promise<Readable> {
+  let Range: string | undefined;
+  if (range && (range.start > 0 || range.end !== undefined)) {
+    if (range.end !== undefined && range.end <= range.start) return Readable.from([]);
+    Range = `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}`;
+  }
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }));
+    return res.Body as Readable;
+  } catch (err) {
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+    throw err;
+  }
+}
+
+export async function getObjectBuffer(s3: S3Client, bucket: string, key: string, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
+  const stream = await getObjectStream(s3, bucket, key);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > maxBytes) {
+      stream.destroy();
+      throw new Error(`${formatS3Url({ bucket, key })} is larger than the ${maxBytes}-byte limit for whole-object reads`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await headObject(s3, bucket, key);
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Create-only put (`If-None-Match: *`). Throws PreconditionFailedError when the key exists.
+ * Used for manifests, which are the commit point of every output.
+ */
+export async function putIfAbsent(
+  s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream',
+): Promise<void> {
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+  } catch (err) {
+    const s = status(err);
+    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
+    throw err;
+  }
+}
+
+export async function putObject(s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream'): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+}

@@ -1,0 +1,68 @@
+import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { Config } from '../config';
+import { logger } from '../log';
+import { PipelineDefinition } from '../pipeline/types';
+import { PipelineRegistry } from '../pipeline/registry';
+import { s3Client } from '../storage/client';
+
+export interface WorkerOptions {
+  config: Config;
+  pipelines: PipelineDefinition[];
+  taskQueue?: string;
+  /** Activities run at once on this worker. */
+  concurrency?: number;
+  /** A pre-built workflow bundle (tests share one); otherwise workflows/ is bundled at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
+  warn: (m: string, meta?: Record<string, unknown>) => logger().warn(meta ?? {}, m),
+  error: (m: string, meta?: Record<string, unknown>) => logger().error(meta ?? {}, m),
+};
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own logs into pino, at warn unless PARTFLOW_TEMPORAL_LOG_LEVEL says otherwise. */
+export function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.PARTFLOW_TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
+  const log = logger().child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: new DefaultLogger(level, (e) => {
+      const meta = (e.meta ?? {}) as Record<string, unknown>;
+      const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
+      fn.call(log, meta, e.message);
+    }),
+  });
+}
+
+/**
+ * A partflow worker: the ingest workflows plus the activities of the given pipelines. Pipelines
+ * are checked here (DAG, schemas), so a bad definition stops the worker before it takes work.
+ */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry }> {
+  installRuntime();
+  const registry = new PipelineRegistry(opts.pipelines);
+  const s3 = s3Client(opts.config.s3);
+  const connection = await NativeConnection.connect({ address: opts.config.temporalAddress });
+  const concurrency = opts.concurrency ?? Number(process.env.PARTFLOW_WORKER_CONCURRENCY || 8);
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.config.temporalNamespace,
+    taskQueue: opts.taskQueue ?? opts.config.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
+    activities: createActivities({ config: opts.config, s3, registry }),
+    maxConcurrentActivityTaskExecutions: concurrency,
+  });
+  logger().info({ taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
+  return { worker, connection, registry };
+}

@@ -1,0 +1,1 @@
+export { ingest, ingestBatch, progressQuery } from './ingest';
