@@ -4,7 +4,7 @@
 #
 #   PARTFLOW_TEMPORAL_BIN   path to a `temporal` CLI to use instead of installing one
 #   PARTFLOW_VERSITYGW_BIN  path to a `versitygw` to use instead of installing one
-#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "interop" (fastavro, avro-tools), "browser" (chromium)
+#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "avro-tools" (Apache Avro Java tools), "browser" (chromium)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,13 +55,18 @@ install_versitygw() {
   CGO_ENABLED=0 GOBIN="$BIN" go install "$VERSITYGW_MODULE" || die "go install $VERSITYGW_MODULE failed; set PARTFLOW_VERSITYGW_BIN to a versitygw binary"
 }
 
-install_interop() {
-  # fastavro (Python) and the Apache Avro Java tools, used by interoperability tests.
-  if [ ! -d "$TOOLS/py/fastavro" ]; then
-    say "installing fastavro into .tools/py"
-    python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/py" "fastavro==1.12.1" "cramjam==2.11.0" "zstandard==0.25.0" \
-      || die "pip install fastavro failed"
-  fi
+install_fastavro() {
+  # Python's fastavro reads partflow's outputs in the tests: a second, independent Avro implementation.
+  if [ -f "$TOOLS/py/.installed-1" ]; then return; fi
+  command -v python3 >/dev/null || die "need python3 with pip to install fastavro (used by the tests)"
+  say "installing fastavro into .tools/py"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --target "$TOOLS/py" \
+    "fastavro==1.13.1" "cramjam==2.14.0" "zstandard==0.25.0" 2>"$TOOLS/pip-fastavro.log" \
+    || die "pip install fastavro failed (see $TOOLS/pip-fastavro.log)"
+  touch "$TOOLS/py/.installed-1"
+}
+
+install_avro_tools() {
   local jar="$TOOLS/avro-tools-1.12.1.jar"
   if [ ! -f "$jar" ]; then
     command -v mvn >/dev/null || die "need Maven (mvn) to fetch avro-tools from Maven Central"
@@ -82,11 +87,12 @@ install_browser() {
 
 install_temporal
 install_versitygw
+install_fastavro
 for extra in ${PARTFLOW_SETUP_EXTRAS:-}; do
   case "$extra" in
-    interop) install_interop ;;
+    avro-tools) install_avro_tools ;;
     browser) install_browser ;;
-    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: interop browser)" ;;
+    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: avro-tools browser)" ;;
   esac
 done
 say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"

@@ -32,6 +32,13 @@ export const DEFAULTS = {
   bucket: 'partflow',
 } as const;
 
+/** Every environment variable loadConfig reads (docker-compose.yml's worker is checked against it). */
+export const CONFIG_ENV_VARS = [
+  'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PARTFLOW_TASK_QUEUE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION',
+  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'PARTFLOW_S3_PATH_STYLE', 'PARTFLOW_BUCKET',
+  'PARTFLOW_LOG_LEVEL', 'LOG_LEVEL',
+] as const;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || DEFAULTS.s3Endpoint;
   return {

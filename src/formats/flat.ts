@@ -229,15 +229,17 @@ export async function* readChunk(
 async function* readCsvChunk(body: Readable, fields: FieldPlan[], header: Buffer): AsyncGenerator<FlatRecord> {
   // Parse the header again first so that the delimiter and quoting detection match the scan.
   const parser = parse({ ...CSV_OPTIONS, from_line: 2 });
-  const skipped: FlatRecord[] = [];
-  parser.on('skip', (err: Error & { raw?: string }) => {
-    skipped.push({ ok: false, reason: `unparseable CSV row: ${err.message}`, raw: err.raw ?? '' });
+  // Unparseable rows arrive as events, possibly before the rows around them are read: keep
+  // them with their byte position and hand them out in file order.
+  const skipped: { at: number; rec: FlatRecord }[] = [];
+  parser.on('skip', (err: Error & { raw?: string; bytes?: number }) => {
+    skipped.push({ at: err.bytes ?? Infinity, rec: { ok: false, reason: `unparseable CSV row: ${err.message}`, raw: err.raw ?? '' } });
   });
   body.on('error', (e) => parser.destroy(e));
   parser.write(header);
   body.pipe(parser);
-  for await (const row of parser as AsyncIterable<{ record: string[]; raw: string }>) {
-    while (skipped.length) yield skipped.shift()!;
+  for await (const row of parser as AsyncIterable<{ record: string[]; raw: string; info: { bytes_records: number } }>) {
+    while (skipped.length && skipped[0].at <= row.info.bytes_records) yield skipped.shift()!.rec;
     const cells = row.record;
     if (cells.length !== fields.length) {
       yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: row.raw };
@@ -247,5 +249,5 @@ async function* readCsvChunk(body: Readable, fields: FieldPlan[], header: Buffer
     for (let i = 0; i < fields.length; i++) value[fields[i].name] = cells[i];
     yield { ok: true, value };
   }
-  while (skipped.length) yield skipped.shift()!;
+  while (skipped.length) yield skipped.shift()!.rec;
 }

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { CONFIG_ENV_VARS, DEFAULTS, loadConfig } from '../../src/config';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { SEARCH_ATTRIBUTES } from '../../src/stack/search-attributes';
+
+// There is no Docker engine here, so the compose file is checked statically against the code.
+const compose = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+const services = compose.services as Record<string, Record<string, unknown>>;
+
+function env(service: string): Record<string, string> {
+  const e = services[service].environment as Record<string, unknown>;
+  // Resolve ${VAR:-default} the way compose does when VAR is unset.
+  return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+}
+
+describe('docker-compose.yml', () => {
+  it('has the production-like services', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgresql', 's3', 's3-setup', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(String(services.temporal.image)).toMatch(/^temporalio\/auto-setup:/);
+    expect(env('temporal').DB).toMatch(/^postgres/);
+    expect(String(services.s3.image)).toBe('versity/versitygw:v1.7.0');
+    expect(services.s3.command).toEqual(expect.arrayContaining(['posix']));
+    expect(services.s3.volumes).toEqual(expect.arrayContaining([expect.stringMatching(/:\/data$/)]));
+  });
+
+  it('publishes the same ports as the embedded stack', () => {
+    const ports = (s: string) => (services[s].ports as string[]).map((p) => p.split(':')[0]);
+    expect(ports('temporal')).toEqual([DEFAULTS.temporalAddress.split(':')[1]]);
+    expect(ports('temporal-ui')).toEqual([String(DEFAULTS.temporalUiPort)]);
+    expect(ports('s3')).toEqual([new URL(DEFAULTS.s3Endpoint).port]);
+  });
+
+  it('gives workers only variables the code reads, and a config that points at the compose services', () => {
+    const w = env('worker');
+    for (const k of Object.keys(w)) expect(CONFIG_ENV_VARS).toContain(k);
+    const cfg = loadConfig(w);
+    expect(cfg.temporalAddress).toBe('temporal:7233');
+    expect(new URL(cfg.s3.endpoint).hostname).toBe('s3');
+    expect(new URL(cfg.s3.endpoint).port).toBe(String((services.s3.command as string[])[1]).replace(':', ''));
+    expect(cfg.taskQueue).toBe(DEFAULTS.taskQueue);
+    expect(cfg.s3.accessKeyId).toBe(env('s3').ROOT_ACCESS_KEY);
+    expect(cfg.s3.secretAccessKey).toBe(env('s3').ROOT_SECRET_KEY);
+    expect(env('temporal-ui').TEMPORAL_ADDRESS).toBe(cfg.temporalAddress);
+  });
+
+  it('lets workers scale: built from the Dockerfile, running the worker command, no fixed name or host port', () => {
+    const w = services.worker;
+    expect(w.build).toBe('.');
+    expect(fs.existsSync(path.join(PROJECT_ROOT, 'Dockerfile'))).toBe(true);
+    expect(w.command).toEqual(['node', 'dist/src/cli/main.js', 'worker']);
+    expect(w.container_name).toBeUndefined();
+    expect(w.ports).toBeUndefined();
+  });
+
+  it('registers the search attributes the code defines and creates the bucket', () => {
+    const cmd = (services['temporal-setup'].command as string[]).join(' ');
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(cmd).toContain(`${name}=${type}`);
+    expect((services['s3-setup'].command as string[]).join(' ')).toContain(`--bucket ${DEFAULTS.bucket}`);
+  });
+});

@@ -1,0 +1,71 @@
+import { checkPipeline, PipelineDefinitionError } from '../../src/pipeline/dag';
+import { PipelineRegistry } from '../../src/pipeline/registry';
+import { StageDefinition } from '../../src/pipeline/types';
+import { builtinPipelines } from '../../src/pipelines';
+
+const t = (r: unknown) => r;
+const stage = (name: string, extra: Partial<StageDefinition> = {}): StageDefinition => ({ name, schema: 'birdstrike@1', version: '1', transform: t, ...extra });
+
+describe('pipeline DAG checks', () => {
+  it('orders a diamond topologically and defaults "after" to the previous stage', () => {
+    expect(checkPipeline({ name: 'chain', stages: [stage('a'), stage('b')] }).stages.map((s) => s.after)).toEqual([['raw'], ['a']]);
+    const info = checkPipeline({
+      name: 'diamond',
+      stages: [
+        stage('join', { after: ['left', 'right'] }),
+        stage('left', { after: ['base'] }),
+        stage('base', { after: ['raw'] }),
+        stage('right', { after: ['base'] }),
+        stage('tail'),
+      ],
+    });
+    expect(info.stages.map((s) => s.name)).toEqual(['base', 'left', 'right', 'join', 'tail']);
+    expect(info.stages.find((s) => s.name === 'base')!.after).toEqual(['raw']);
+    expect(info.stages.find((s) => s.name === 'tail')!.after).toEqual(['right']);
+    expect(info.stages[0].schemaFingerprint).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reports a cycle with the stages in it', () => {
+    expect(() => checkPipeline({ name: 'loop', stages: [stage('a', { after: ['b'] }), stage('b', { after: ['a'] })] }))
+      .toThrow(/stages form a cycle: a -> b/);
+  });
+
+  it('reports every definition problem in one error', () => {
+    let err: Error | undefined;
+    try {
+      checkPipeline({
+        name: 'bad',
+        stages: [
+          stage('a', { after: ['ghost'] }),
+          stage('a'),
+          stage('raw'),
+          stage('c', { schema: 'no_such_schema' }),
+          stage('d', { version: '' }),
+          stage('e', { transform: undefined as never }),
+        ],
+      });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err).toBeInstanceOf(PipelineDefinitionError);
+    const msg = err!.message;
+    expect(msg).toMatch(/depends on unknown stage "ghost"/);
+    expect(msg).toMatch(/stage "a" is defined twice/);
+    expect(msg).toMatch(/"raw" is reserved/);
+    expect(msg).toMatch(/schema "no_such_schema" not found/);
+    expect(msg).toMatch(/stage "d" needs a version/);
+    expect(msg).toMatch(/stage "e" has no transform/);
+  });
+
+  it('insists that an inherited schema has exactly one input', () => {
+    expect(() => checkPipeline({ name: 'x', stages: [stage('a'), stage('b'), stage('c', { schema: '@input', after: ['a', 'b'] })] }))
+      .toThrow(/uses schema "@input" and so must read exactly one stage/);
+  });
+
+  it('registers the built-in pipelines and refuses duplicates', () => {
+    const reg = new PipelineRegistry(builtinPipelines);
+    expect(reg.names()).toEqual(['birdstrikes', 'copy']);
+    expect(reg.get('birdstrikes')!.info.stages.map((s) => [s.name, s.after])).toEqual([['map', ['raw']], ['enrich', ['map']]]);
+    expect(() => reg.register(builtinPipelines[0])).toThrow(/registered twice/);
+  });
+});

@@ -1,0 +1,103 @@
+import { Readable } from 'node:stream';
+import { FlatFormat, readChunk, scanFlatFile, FlatRecord } from '../../src/formats/flat';
+
+function stream(s: string | Buffer, chunk = 7): Readable {
+  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < b.length; i += chunk) parts.push(b.subarray(i, i + chunk));
+  return Readable.from(parts);
+}
+
+/** Scans, then reads every chunk back from its byte range, as the import activity does. */
+async function roundTrip(format: FlatFormat, text: string, per: number) {
+  const buf = Buffer.from(text);
+  const scan = await scanFlatFile('mem://f', format, stream(buf), per, 'rec');
+  const chunks: FlatRecord[][] = [];
+  for (const c of scan.chunks) {
+    const body = format === 'json' ? buf : buf.subarray(c.start, c.end < 0 ? undefined : c.end);
+    const header = scan.headerEnd !== undefined ? buf.subarray(0, scan.headerEnd) : undefined;
+    const recs: FlatRecord[] = [];
+    for await (const r of readChunk('mem://f', format, stream(body), c, scan.fields, header)) recs.push(r);
+    chunks.push(recs);
+  }
+  return { scan, chunks };
+}
+
+describe('CSV', () => {
+  const csv = '\ufeffname,Cost Total $,note\n' +
+    'ann,1,"multi\nline"\n' + 'bé,2,ü\n' + 'cy,3,"quoted, comma"\n' + 'dee,4,x\n' + 'eve,5,y\n';
+
+  it('cuts deterministic chunks at record ends, even inside quotes and with multibyte text', async () => {
+    const { scan, chunks } = await roundTrip('csv', csv, 2);
+    expect(scan.records).toBe(5);
+    expect(scan.chunks.map((c) => c.records)).toEqual([2, 2, 1]);
+    expect(scan.fields.map((f) => f.name)).toEqual(['name', 'Cost_Total', 'note']);
+    expect(scan.fields[1].source).toBe('Cost Total $');
+    const values = chunks.flat().map((r) => (r.ok ? r.value : r));
+    expect(values).toEqual([
+      { name: 'ann', Cost_Total: '1', note: 'multi\nline' },
+      { name: 'bé', Cost_Total: '2', note: 'ü' },
+      { name: 'cy', Cost_Total: '3', note: 'quoted, comma' },
+      { name: 'dee', Cost_Total: '4', note: 'x' },
+      { name: 'eve', Cost_Total: '5', note: 'y' },
+    ]);
+    const again = await scanFlatFile('mem://f', 'csv', stream(csv, 3), 2, 'rec');
+    expect(again.chunks).toEqual(scan.chunks);
+  });
+
+  it('turns bad rows into rejects with the reason and the raw text', async () => {
+    const { chunks } = await roundTrip('csv', 'a,b\n1,2\n3\n4,5,6\n7,8\n', 10);
+    const all = chunks.flat();
+    expect(all.filter((r) => r.ok)).toHaveLength(2);
+    const bad = all.filter((r): r is Extract<FlatRecord, { ok: false }> => !r.ok);
+    expect(bad.map((r) => [r.reason, r.raw])).toEqual([
+      ['row has 1 fields, the header has 2', '3\n'],
+      ['row has 3 fields, the header has 2', '4,5,6\n'],
+    ]);
+  });
+
+  it('keeps a trailing unterminated quote as a reject, not a silent loss', async () => {
+    const { chunks } = await roundTrip('csv', 'a,b\n1,2\n3,"open\n', 10);
+    const all = chunks.flat();
+    expect(all).toHaveLength(2);
+    expect(all[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/unparseable CSV row: Quote Not Closed/) });
+  });
+
+  it('refuses a file with no header', async () => {
+    await expect(scanFlatFile('s3://b/empty.csv', 'csv', stream(''), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/empty\.csv: CSV file is empty/);
+  });
+});
+
+describe('JSON Lines and JSON arrays', () => {
+  const lines = [
+    '{"id": 1, "name": "a", "price": 1.5, "tags": ["x"], "ok": true}',
+    '',
+    '{"id": 2, "name": null, "price": 2, "extra": {"k": 1}}',
+    'not json',
+    '{"id": "3", "name": "c"}',
+  ].join('\n');
+
+  it('infers a flat nullable schema and keeps nested and mixed values as JSON text', async () => {
+    const { scan, chunks } = await roundTrip('jsonl', lines, 2);
+    expect(scan.records).toBe(4);
+    const types = Object.fromEntries(scan.fields.map((f) => [f.name, f.type]));
+    expect(types).toEqual({ id: 'json', name: 'string', price: 'double', tags: 'json', ok: 'boolean', extra: 'json' });
+    const all = chunks.flat();
+    expect(all[0]).toEqual({ ok: true, value: { id: '1', name: 'a', price: 1.5, tags: '["x"]', ok: true, extra: null } });
+    expect(all[1]).toEqual({ ok: true, value: { id: '2', name: null, price: 2, tags: null, ok: null, extra: '{"k":1}' } });
+    expect(all[2]).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid JSON/), raw: 'not json' });
+    expect(all[3]).toMatchObject({ ok: true, value: { id: '3', name: 'c' } });
+  });
+
+  it('chunks a JSON array by element and rejects non-objects', async () => {
+    const { scan, chunks } = await roundTrip('json', JSON.stringify([{ a: 1 }, { a: 2 }, 5, { a: 4 }, { a: 5 }]), 2);
+    expect(scan.chunks).toEqual([{ start: 0, end: 2, records: 2 }, { start: 2, end: 4, records: 2 }, { start: 4, end: 5, records: 1 }]);
+    const all = chunks.flat();
+    expect(all).toHaveLength(5);
+    expect(all[2]).toMatchObject({ ok: false, reason: 'expected a JSON object, got number', raw: '5' });
+  });
+
+  it('names the object when a .json file is not an array', async () => {
+    await expect(scanFlatFile('s3://b/x.json', 'json', stream('{"a":1}'), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/x\.json: a \.json source must hold one JSON array/);
+  });
+});

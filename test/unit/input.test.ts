@@ -1,0 +1,64 @@
+import { InvalidInputError, resolveIngestInput } from '../../src/pipeline/input';
+import { parseS3Url } from '../../src/storage/s3url';
+
+describe('parseS3Url', () => {
+  it('splits bucket and key', () => {
+    expect(parseS3Url('s3://my-bucket/a/b.csv')).toEqual({ bucket: 'my-bucket', key: 'a/b.csv' });
+    expect(parseS3Url('s3://my-bucket')).toEqual({ bucket: 'my-bucket', key: '' });
+    expect(parseS3Url('s3://my-bucket/a', { prefix: true })).toEqual({ bucket: 'my-bucket', key: 'a/' });
+  });
+  it.each([
+    ['http://bucket/key', /must start with s3:\/\//],
+    ['s3://Bad_Bucket/key', /bad bucket name/],
+    ['s3://bucket/a/../b', /"\.\." segments/],
+    ['s3://bucket/a//b', /empty path segment/],
+    ['s3://bucket/a\u0001b', /control characters/],
+    [42, /expected a string/],
+  ])('rejects %p', (url, msg) => {
+    expect(() => parseS3Url(url)).toThrow(msg);
+  });
+});
+
+describe('resolveIngestInput', () => {
+  it('fills defaults and derives the dataset from the source', () => {
+    const r = resolveIngestInput({ pipeline: 'copy', source: 's3://data/incoming/shop-feed/' });
+    expect(r).toMatchObject({
+      pipeline: 'copy', sourceBucket: 'data', sourcePrefix: 'incoming/shop-feed/', dataset: 'shop-feed',
+      targetBucket: 'data', targetPrefix: 'datasets/', partitionRecords: 50_000, maxParallel: 8, params: {},
+    });
+  });
+
+  it('takes every documented field', () => {
+    const r = resolveIngestInput({
+      pipeline: 'copy', source: 's3://raw-a/in/x.csv', target: 's3://out-b/out', dataset: 'ds', partitionRecords: 10, maxParallel: 2,
+      format: 'csv', params: { k: 'v' },
+    });
+    expect(r).toMatchObject({ targetBucket: 'out-b', targetPrefix: 'out/', dataset: 'ds', partitionRecords: 10, maxParallel: 2, format: 'csv', params: { k: 'v' } });
+  });
+
+  it('lists every problem of a bad input at once', () => {
+    let err: InvalidInputError | undefined;
+    try {
+      resolveIngestInput({ source: 's3://bkt/../x', partitionRecords: 0, maxParallel: 1.5, colour: 'red', target: 'file:///tmp' });
+    } catch (e) {
+      err = e as InvalidInputError;
+    }
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err!.problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/unknown field "colour"/),
+      expect.stringMatching(/"pipeline" is required/),
+      expect.stringMatching(/source: .*"\.\." segments/),
+      expect.stringMatching(/target: .*must start with s3/),
+      expect.stringMatching(/partitionRecords must be an integer from 1/),
+      expect.stringMatching(/maxParallel must be an integer/),
+    ]));
+  });
+
+  it('checks the pipeline name against the registered ones when given', () => {
+    expect(() => resolveIngestInput({ pipeline: 'nope', source: 's3://bkt/x/' }, ['copy'])).toThrow(/unknown pipeline "nope" \(registered: copy\)/);
+  });
+
+  it.each([null, [], 'copy', 7])('rejects a non-object input %p', (v) => {
+    expect(() => resolveIngestInput(v)).toThrow(/expected a JSON object/);
+  });
+});
