@@ -29,12 +29,19 @@ export function makePlanActivity(deps: ActivityDeps) {
     const { def, info } = entry;
 
     // An exact object key is a source of one object; otherwise everything under the prefix.
-    let listed = await listObjects(deps.s3, input.sourceBucket, input.sourcePrefix);
-    if (input.sourcePrefix !== '' && !input.sourcePrefix.endsWith('/')) {
-      const exact = listed.filter((o) => o.key === input.sourcePrefix);
-      listed = exact.length ? exact : await listObjects(deps.s3, input.sourceBucket, input.sourcePrefix + '/');
+    let prefix = input.sourcePrefix;
+    let listed = await listObjects(deps.s3, input.sourceBucket, prefix);
+    if (prefix !== '' && !prefix.endsWith('/')) {
+      const exact = listed.filter((o) => o.key === prefix);
+      if (exact.length) {
+        listed = exact;
+        prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+      } else {
+        prefix += '/';
+        listed = await listObjects(deps.s3, input.sourceBucket, prefix);
+      }
     }
-    const objects = listed.filter((o) => !isIgnoredKey(o.key));
+    const objects = listed.filter((o) => !isIgnoredKey(o.key, prefix));
     if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
 
     let format: SourceFormat;

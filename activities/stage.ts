@@ -42,14 +42,15 @@ function inputsOf(plan: Plan, deps: ActivityDeps, stageName: string, index: numb
   });
 }
 
-/** Avro JSON of a record for the rejects object; falls back to plain JSON if the value does not fit its type. */
-function recordText(type: Type | undefined, record: unknown): string {
-  try {
-    if (type) return type.toString(record);
-  } catch {
-    // fall through
-  }
-  return JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(record);
+/** A record as JSON for the rejects object (bytes as base64, longs beyond 2^53 as strings). */
+function recordText(record: unknown): string {
+  return JSON.stringify(record, (_k, v) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return Buffer.from((v as { data: number[] }).data).toString('base64');
+    }
+    return v;
+  }) ?? String(record);
 }
 
 function invalidReason(type: Type, value: unknown): string {
@@ -128,7 +129,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           try {
             out = await def.transform(record, ctx);
           } catch (err) {
-            await run.reject(url, index, (err as Error)?.message ?? String(err), recordText(inp.readerType, record));
+            await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
             continue;
           }
           if (out === null || out === undefined) {
@@ -139,7 +140,7 @@ export function makeStageActivity(deps: ActivityDeps) {
             await run.out(out);
           } catch (err) {
             if (!(err instanceof RecordEncodeError)) throw err;
-            await run.reject(url, index, invalidReason(run.outputType!, out), recordText(inp.readerType, record));
+            await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));
           }
           if ((run.counts.in & 1023) === 0) run.beat({ input: url });
         }

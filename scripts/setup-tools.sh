@@ -57,13 +57,13 @@ install_versitygw() {
 
 install_fastavro() {
   # Python's fastavro reads partflow's outputs in the tests: a second, independent Avro implementation.
-  if [ -f "$TOOLS/py/.installed-1" ]; then return; fi
+  if [ -f "$TOOLS/py/.installed-2" ]; then return; fi
   command -v python3 >/dev/null || die "need python3 with pip to install fastavro (used by the tests)"
   say "installing fastavro into .tools/py"
   python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --target "$TOOLS/py" \
-    "fastavro==1.13.1" "cramjam==2.14.0" "zstandard==0.25.0" 2>"$TOOLS/pip-fastavro.log" \
+    "fastavro==1.13.1" "cramjam==2.14.0" "backports.zstd==1.8.0" 2>"$TOOLS/pip-fastavro.log" \
     || die "pip install fastavro failed (see $TOOLS/pip-fastavro.log)"
-  touch "$TOOLS/py/.installed-1"
+  touch "$TOOLS/py/.installed-2"
 }
 
 install_avro_tools() {

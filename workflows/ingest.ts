@@ -1,7 +1,8 @@
 import {
   ActivityFailure, ApplicationFailure, defineQuery, executeChild, proxyActivities, setHandler, setCurrentDetails,
-  workflowInfo, ActivityOptions, RetryPolicy,
+  workflowInfo, ActivityOptions, RetryPolicy, upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { PartitionResult } from '../src/manifest/partition';
 import type { IngestSummary, StageSummary } from '../src/manifest/run';
@@ -21,6 +22,14 @@ const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maxim
 const { planIngest, writeRunManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry,
 });
+
+// Registered by the embedded stack and docker-compose; see the README for other clusters.
+const SA = {
+  pipeline: defineSearchAttributeKey('PartflowPipeline', SearchAttributeType.KEYWORD),
+  dataset: defineSearchAttributeKey('PartflowDataset', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('PartflowStatus', SearchAttributeType.KEYWORD),
+  failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
+};
 
 const partitionOptions: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: '1m', retry };
 
@@ -44,8 +53,12 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   }
   const tracker = new ProgressTracker();
   setHandler(progressQuery, () => tracker.progress);
+  upsertSearchAttributes([
+    { key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' },
+  ]);
 
   const plan = await planIngest(resolved);
+  upsertSearchAttributes([{ key: SA.status, value: 'running' }]);
   tracker.init(plan.partitions, [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)]);
   setCurrentDetails(tracker.describe());
 
@@ -70,6 +83,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   const summary = summarize(plan, resolved, tracker, runManifestKey(resolved.targetPrefix, plan.dataset, info.workflowId, info.runId));
   await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary });
   tracker.progress.phase = 'done';
+  upsertSearchAttributes([{ key: SA.status, value: summary.status }, { key: SA.failed, value: tracker.failures.length }]);
   setCurrentDetails(tracker.describe());
   return summary;
 }

@@ -10,8 +10,11 @@ export function formatOf(key: string): SourceFormat | undefined {
   return undefined;
 }
 
-/** Object names a listing skips: markers, hidden files, partflow's own metadata. */
-export function isIgnoredKey(key: string): boolean {
-  const base = key.slice(key.lastIndexOf('/') + 1);
-  return base.startsWith('.') || base.startsWith('_') || base === '';
+/**
+ * Objects a listing skips: hidden files and anything under a folder whose name starts with "_"
+ * or "." below the source prefix (partflow's own _manifests, _rejects, Spark's _SUCCESS, …).
+ */
+export function isIgnoredKey(key: string, prefix = ''): boolean {
+  const rel = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+  return rel === '' || rel.split('/').some((seg) => seg.startsWith('.') || seg.startsWith('_'));
 }

@@ -76,6 +76,8 @@ export async function getObjectStream(
     return res.Body as Readable;
   } catch (err) {
     if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+    // A range that starts at the end of the object (an empty chunk) is simply no bytes.
+    if (status(err) === 416 && range && range.start > 0) return Readable.from([]);
     throw err;
   }
 }

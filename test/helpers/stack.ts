@@ -1,3 +1,6 @@
+// Tests print only errors unless PARTFLOW_LOG_LEVEL says otherwise; the SDK's expected retry warnings are noise here.
+process.env.PARTFLOW_LOG_LEVEL ??= 'error';
+
 import { Client, Connection } from '@temporalio/client';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';

@@ -1,0 +1,264 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { loadSchema } from '../../src/avro/schemas';
+import { PartitionManifest } from '../../src/manifest/partition';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { IngestInput } from '../../src/pipeline/input';
+import { builtinPipelines } from '../../src/pipelines';
+import { vegaDataFile } from '../../src/stack/sample';
+import { s3Client } from '../../src/storage/client';
+import { toolPath } from '../../src/stack/process';
+import { fanInPipeline, badOutputPipeline } from '../fixtures/pipelines';
+import { fastavroRead } from '../helpers/fastavro';
+import { decodeUrl, fetchTree, getJson, getUrl, sha256 } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+
+const BUCKET = 'it-ingest';
+let h: TestHarness;
+let s3: S3Client;
+
+const MESSY = [
+  'Airport Name,Aircraft Make Model,Effect Amount of damage,Flight Date,Aircraft Airline Operator,Origin State,Phase of flight,Wildlife Size,Wildlife Species,Time of day,Cost Other,Cost Repair,Cost Total $,Speed IAS in knots',
+  'NASHVILLE INTL,B-737-300,None,1996-10-03,US AIRWAYS*,Tennessee,Approach,Small,European starling,Day,0,0,0,140',
+  'NASHVILLE INTL,B-737-300,None,not a date,US AIRWAYS*,Tennessee,Approach,Small,European starling,Day,0,0,0,140',
+  ',B-737-300,None,1996-10-03,US AIRWAYS*,Tennessee,Approach,Small,European starling,Day,0,0,0,140',
+  'NASHVILLE INTL,B-737-300,None,1996-10-03,US AIRWAYS*,Tennessee,Approach,Small,European starling,Day,0,0,lots,140',
+  'too,few,columns',
+  'NASHVILLE INTL,MD-80,Minor,10/4/1996,AMERICAN AIRLINES,Tennessee,Climb,Medium,Rock pigeon,Night,0,"1,000",1000,',
+].join('\n') + '\n';
+
+async function put(key: string, body: Buffer | string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+}
+
+async function run(input: IngestInput, id: string): Promise<IngestSummary> {
+  return h.client.workflow.execute('ingest', { taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, args: [input], workflowExecutionTimeout: '3m' });
+}
+
+async function failure(input: unknown, id: string): Promise<Error & { type?: string }> {
+  try {
+    await h.client.workflow.execute('ingest', { taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, args: [input], workflowExecutionTimeout: '1m' });
+  } catch (e) {
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    let c = (e as Error & { cause?: Error }).cause as (Error & { cause?: Error; type?: string }) | undefined;
+    while (c?.cause) c = c.cause as typeof c;
+    return c!;
+  }
+  throw new Error('expected the workflow to fail');
+}
+
+beforeAll(async () => {
+  h = await startHarness('ingest', [...builtinPipelines, fanInPipeline, badOutputPipeline], { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+  await put('incoming/birdstrikes/birdstrikes.csv', fs.readFileSync(vegaDataFile('birdstrikes.csv')));
+  await put('incoming/birdstrikes/messy.csv', MESSY);
+  await put('reference/airports.csv', fs.readFileSync(vegaDataFile('airports.csv')));
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('birdstrikes ingest on the real stack', () => {
+  let first: IngestSummary;
+
+  beforeAll(async () => {
+    first = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-a/`, partitionRecords: 3000, maxParallel: 4 }, 'bird-a');
+  });
+
+  it('completes with counts that add up stage by stage', () => {
+    expect(first.status).toBe('completed');
+    expect(first.partitions).toBe(5); // 10000 rows in 4 chunks of <= 3000, plus messy.csv
+    const { raw, map, enrich } = first.stages;
+    for (const s of [raw, map, enrich]) {
+      expect(s.failed).toBe(0);
+      expect(s.succeeded).toBe(5);
+      expect(s.records.in).toBe(s.records.out + s.records.rejected + s.records.dropped);
+    }
+    expect(raw.records).toEqual({ in: 10_006, out: 10_005, rejected: 1, dropped: 0 }); // "too,few,columns"
+    expect(map.records).toEqual({ in: 10_005, out: 10_002, rejected: 3, dropped: 0 });
+    expect(enrich.records).toEqual({ in: 10_002, out: 10_002, rejected: 0, dropped: 0 });
+  });
+
+  it('writes outputs that decode to exactly the counted records, and rejects with their reasons', async () => {
+    for (const [stage, st] of Object.entries(first.stages)) {
+      const tree = await fetchTree(s3, st.output);
+      const parts = [...tree.keys()].filter((k) => /^part-\d{5}\.avro$/.test(k)).sort();
+      expect(parts).toHaveLength(5);
+      let records = 0;
+      for (const p of parts) records += (await decodeUrl(s3, st.output + p)).length;
+      expect(records).toBe(st.records.out);
+      let rejected = 0;
+      for (const k of [...tree.keys()].filter((k) => k.startsWith('_rejects/'))) {
+        const rs = (await decodeUrl(s3, st.output + k)) as { stage: string; reason: string; record: string; source: string }[];
+        rejected += rs.length;
+        for (const r of rs) {
+          expect(r.stage).toBe(stage);
+          expect(r.reason.length).toBeGreaterThan(0);
+          expect(r.source).toBe(stage === 'raw' ? 's3://it-ingest/incoming/birdstrikes/messy.csv' : 'raw');
+        }
+      }
+      expect(rejected).toBe(st.records.rejected);
+    }
+    const mapRejects = (await decodeUrl(s3, `${first.stages.map.output}_rejects/part-00004.avro`)) as { reason: string; index: number }[];
+    expect(mapRejects.map((r) => [r.index, r.reason])).toEqual([
+      [1, 'Flight Date "not a date" is not a date'],
+      [2, 'Airport Name is empty'],
+      [3, 'Cost Total $ "lots" is not a whole number of dollars'],
+    ]);
+  });
+
+  it('writes a manifest per partition with counts, inputs, fingerprint and the output sha256', async () => {
+    const fp = loadSchema('birdstrike_enriched@1').fingerprint;
+    for (let i = 0; i < 5; i++) {
+      const m = await getJson<PartitionManifest>(s3, `${first.stages.enrich.output}_manifests/part-0000${i}.json`);
+      expect(m).toMatchObject({ kind: 'partflow.partition', stage: 'enrich', partition: `p-0000${i}`, codeVersion: '1', schema: { ref: 'birdstrike_enriched@1', fingerprint: fp } });
+      expect(m.counts.in).toBe(m.counts.out + m.counts.rejected + m.counts.dropped);
+      expect(m.inputs).toEqual([expect.objectContaining({ url: `${first.stages.map.output}part-0000${i}.avro` })]);
+      const out = await getUrl(s3, m.output.url);
+      expect(sha256(out)).toBe(m.output.sha256);
+      expect(out.length).toBe(m.output.bytes);
+    }
+    const run = await getJson<RunManifest>(s3, first.manifest);
+    expect(run).toMatchObject({ kind: 'partflow.run', status: 'completed', pipeline: 'birdstrikes', partitions: 5 });
+    expect(run.committed.enrich).toHaveLength(5);
+    expect(run.stages.enrich.records).toEqual(first.stages.enrich.records);
+  });
+
+  it('gives byte-identical outputs when the same input is ingested again', async () => {
+    const second = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-b/`, partitionRecords: 3000, maxParallel: 2 }, 'bird-b');
+    for (const stage of ['raw', 'map', 'enrich']) {
+      expect(second.stages[stage].output.replace('/run-b/', '/run-a/')).toBe(first.stages[stage].output);
+      const a = await fetchTree(s3, first.stages[stage].output);
+      const b = await fetchTree(s3, second.stages[stage].output);
+      const avro = [...a.keys()].filter((k) => k.endsWith('.avro'));
+      expect(avro.length).toBeGreaterThanOrEqual(5);
+      for (const k of avro) expect(sha256(b.get(k)!)).toBe(sha256(a.get(k)!));
+    }
+  });
+
+  it('reuses every committed partition when the same ingest runs again into the same target', async () => {
+    const again = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-a/`, partitionRecords: 3000 }, 'bird-a-again');
+    expect(again.status).toBe('completed');
+    for (const s of Object.values(again.stages)) expect(s.skipped).toBe(5);
+    expect(again.stages.enrich.records).toEqual(first.stages.enrich.records);
+  });
+
+  it('outputs are read by fastavro with the same records', async () => {
+    const files: Record<string, Buffer> = {};
+    for (const stage of ['raw', 'map', 'enrich']) files[stage] = await getUrl(s3, `${first.stages[stage].output}part-00001.avro`);
+    files.rejects = await getUrl(s3, `${first.stages.map.output}_rejects/part-00004.avro`);
+    const py = fastavroRead(files);
+    for (const stage of ['raw', 'map', 'enrich']) {
+      const ours = await decodeUrl(s3, `${first.stages[stage].output}part-00001.avro`);
+      expect(py[stage].codec).toBe('zstandard');
+      expect(py[stage].count).toBe(ours.length);
+      expect(py[stage].records).toEqual(JSON.parse(JSON.stringify(ours)));
+    }
+    expect(py.rejects.count).toBe(3);
+  });
+});
+
+describe('other sources and DAGs', () => {
+  it('copies Avro sources unchanged (the copy pipeline) and reads them with their own schema', async () => {
+    const src = (await getJson<{ stages: Record<string, { output: string }> }>(s3, (await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/birdstrikes/birdstrikes.csv`, target: `s3://${BUCKET}/copy-csv/`, partitionRecords: 4000 }, 'copy-csv')).manifest)).stages.raw.output;
+    const copied = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/copy-avro/`, dataset: 'recopy' }, 'copy-avro');
+    expect(copied.status).toBe('completed');
+    expect(copied.partitions).toBe(3);
+    expect(copied.stages.raw).toBeUndefined(); // Avro sources are used as they are
+    expect(copied.stages.copy.records).toEqual({ in: 10_000, out: 10_000, rejected: 0, dropped: 0 });
+    for (let i = 0; i < 3; i++) {
+      expect(await decodeUrl(s3, `${copied.stages.copy.output}part-0000${i}.avro`)).toEqual(await decodeUrl(s3, `${src}part-0000${i}.avro`));
+    }
+  });
+
+  it('runs a fan-in DAG over JSON Lines: drops, rejects, and reads from two stages', async () => {
+    const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify({ id: i + 1, label: `item ${i + 1}` })).join('\n');
+    await put('incoming/items/items.jsonl', lines);
+    const r = await run({ pipeline: 'fanin', source: `s3://${BUCKET}/incoming/items/`, target: `s3://${BUCKET}/fanin/`, partitionRecords: 10, maxParallel: 3 }, 'fanin');
+    expect(r.status).toBe('completed');
+    expect(r.partitions).toBe(3);
+    expect(r.stages.evens.records).toEqual({ in: 25, out: 12, rejected: 0, dropped: 13 });
+    expect(r.stages.shout.records).toEqual({ in: 25, out: 20, rejected: 5, dropped: 0 });
+    expect(r.stages.joined.records).toEqual({ in: 32, out: 32, rejected: 0, dropped: 0 });
+    const p0 = (await decodeUrl(s3, `${r.stages.joined.output}part-00000.avro`)) as { id: number; from: string; label: string }[];
+    expect(p0.filter((x) => x.from === 'evens').map((x) => x.id)).toEqual([2, 4, 6, 8, 10]);
+    expect(p0.filter((x) => x.from === 'shout').map((x) => x.label)).toEqual(['ITEM 1', 'ITEM 2', 'ITEM 3', 'ITEM 4', 'ITEM 6', 'ITEM 7', 'ITEM 8', 'ITEM 9']);
+    const shout = fastavroRead({ s: await getUrl(s3, `${r.stages.shout.output}part-00000.avro`), e: await getUrl(s3, `${r.stages.evens.output}part-00000.avro`) });
+    expect([shout.s.codec, shout.e.codec]).toEqual(['snappy', 'deflate']);
+  });
+
+  it('rejects records whose output does not fit the schema, naming the field', async () => {
+    await put('incoming/small/small.jsonl', [1, 2, 3, 4].map((id) => JSON.stringify({ id, label: `l${id}` })).join('\n'));
+    const r = await run({ pipeline: 'badout', source: `s3://${BUCKET}/incoming/small/`, target: `s3://${BUCKET}/badout/` }, 'badout');
+    expect(r.stages.label.records).toEqual({ in: 4, out: 3, rejected: 1, dropped: 0 });
+    const [rej] = (await decodeUrl(s3, `${r.stages.label.output}_rejects/part-00000.avro`)) as { reason: string; index: number; record: string }[];
+    expect(rej.index).toBe(2);
+    expect(rej.reason).toMatch(/output does not match schema: label: 42 is not a valid string/);
+    expect(JSON.parse(rej.record)).toEqual({ id: 3, label: 'l3' });
+    expect(rej.source).toBe('raw');
+  });
+
+  it('writes a valid, empty Avro file for a partition with no records', async () => {
+    await put('incoming/empty/empty.csv', 'a,b\n');
+    const r = await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/empty/`, target: `s3://${BUCKET}/empty/` }, 'empty');
+    expect(r.partitions).toBe(1);
+    expect(r.stages.copy.records).toEqual({ in: 0, out: 0, rejected: 0, dropped: 0 });
+    const buf = await getUrl(s3, `${r.stages.copy.output}part-00000.avro`);
+    expect(buf.length).toBeGreaterThan(0);
+    expect(await decodeUrl(s3, `${r.stages.copy.output}part-00000.avro`)).toEqual([]);
+    expect(fastavroRead({ e: buf }).e.count).toBe(0);
+  });
+
+  it('fails only the partition whose Avro input is corrupt, naming object and partition', async () => {
+    const src = `s3://${BUCKET}/corrupt-src/`;
+    const small = await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/small/`, target: `s3://${BUCKET}/small-copy/` }, 'small-copy');
+    const okFile = await getUrl(s3, `${small.stages.copy.output}part-00000.avro`);
+    await put('corrupt-src/a.avro', okFile);
+    const broken = Buffer.from(okFile);
+    broken[broken.length - 3] ^= 0xff; // inside the last sync marker
+    await put('corrupt-src/b.avro', broken);
+    const r = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/corrupt-out/` }, 'corrupt');
+    expect(r.status).toBe('partial');
+    expect(r.stages.copy.succeeded).toBe(1);
+    expect(r.stages.copy.failed).toBe(1);
+    expect(r.stages.copy.failures[0].partition).toBe('p-00001');
+    expect(r.stages.copy.failures[0].error).toMatch(/stage "copy" partition p-00001: corrupt input: s3:\/\/it-ingest\/corrupt-src\/b\.avro: sync marker mismatch/);
+  });
+});
+
+describe('bad workflow input fails fast with a clear, non-retryable error', () => {
+  it.each([
+    [{ source: `s3://${BUCKET}/x/` }, 'InvalidInput', /"pipeline" is required/],
+    [{ pipeline: 'copy', source: 's3://Bad/x' }, 'InvalidInput', /bad bucket name/],
+    [{ pipeline: 'copy', source: `s3://${BUCKET}/a/../b` }, 'InvalidInput', /"\.\." segments/],
+    [{ pipeline: 'copy', source: `s3://${BUCKET}/x/`, maxParallel: 0 }, 'InvalidInput', /maxParallel must be an integer from 1 to 1000/],
+    [{ pipeline: 'nope', source: `s3://${BUCKET}/incoming/small/` }, 'UnknownPipeline', /unknown pipeline "nope" \(registered on this worker: badout, birdstrikes, copy, fanin\)/],
+    [{ pipeline: 'copy', source: `s3://${BUCKET}/nothing-here/` }, 'SourceEmpty', /no source objects under s3:\/\/it-ingest\/nothing-here\//],
+  ])('%p -> %s', async (input, type, msg) => {
+    const e = await failure(input, `bad-${type}-${Math.random().toString(36).slice(2, 7)}`);
+    expect(e.type).toBe(type);
+    expect(e.message).toMatch(msg);
+  });
+});
+
+describe('the temporal CLI', () => {
+  it('starts the README example ingest with `temporal workflow start`', async () => {
+    const readme = fs.readFileSync(require.resolve('../../README.md'), 'utf8');
+    const m = /temporal workflow start[^\n]*\\\n(?:[^\n]*\\\n)*[^\n]*--input '([^']+)'/.exec(readme);
+    expect(m).not.toBeNull();
+    const input = JSON.parse(m![1]) as IngestInput;
+    expect(input.pipeline).toBe('birdstrikes');
+    // The README targets the embedded stack's bucket; point it at this test's bucket.
+    const text = JSON.stringify(input).replace(/s3:\/\/partflow\//g, `s3://${BUCKET}/`);
+    const id = `cli-${process.pid}`;
+    execFileSync(toolPath('temporal'), [
+      'workflow', 'start', '--address', h.cfg.temporalAddress, '--type', 'ingest', '--task-queue', h.cfg.taskQueue, '--workflow-id', id, '--input', text,
+    ], { stdio: 'pipe' });
+    const result = (await h.client.workflow.getHandle(id).result()) as IngestSummary;
+    expect(result.status).toBe('completed');
+    expect(result.stages.enrich.records.out).toBe(10_002);
+  });
+});
