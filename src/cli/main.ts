@@ -63,7 +63,10 @@ program
   .action(async (opts: { dataDir: string; uiPort: number; sample: boolean }) => {
     const cfg = loadConfig();
     const err = process.stderr;
+    // Keep the terminal for progress; structured logs go to a file unless asked otherwise.
+    process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
     err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
+    err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
     const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
     let shuttingDown = false;
     let worker: Awaited<ReturnType<typeof createWorker>> | undefined;

@@ -1,0 +1,90 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { freePort } from '../../src/stack/process';
+
+/** Processes still in a process group (ps exits 1 when there are none). */
+function groupMembers(pgid: number): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(pgid)]).toString().trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function waitFor(child: ChildProcess, out: () => string, pattern: RegExp, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const timer = setInterval(() => {
+      if (pattern.test(out())) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error(`${child.exitCode !== null ? `exited (${child.exitCode})` : `nothing within ${ms} ms`} before ${pattern}:\n${out()}`));
+      }
+    }, 200);
+  });
+}
+
+function exited(child: ChildProcess, ms: number): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
+}
+
+describe('npm start (partflow up)', () => {
+  it('runs the sample ingest, reports a taken port clearly, and leaves no process behind after Ctrl-C', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-'));
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
+      PARTFLOW_UI_PORT: String(await freePort()),
+      PARTFLOW_DATA_DIR: dataDir,
+      PARTFLOW_LOG_LEVEL: 'info',
+    };
+    // Its own process group, like a terminal's foreground job, so Ctrl-C reaches npm and everything under it.
+    const up = spawn('npm', ['start'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout!.on('data', (d) => (out += d));
+    up.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(up, () => out, /Press Ctrl-C to stop/, 180_000);
+      expect(out).toMatch(/Ingest completed: 5 partitions of birdstrikes/);
+      expect(out).toMatch(/enrich +5 ok +0 failed .* records in 10000, out 10000/);
+      expect(out).toMatch(new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:${env.PARTFLOW_UI_PORT}`));
+      expect(out).toMatch(/manifest: s3:\/\/partflow\/datasets\/birdstrikes\/_runs\//);
+      expect(fs.readFileSync(path.join(dataDir, 'logs', 'partflow.log'), 'utf8')).toMatch(/"stage":"enrich","partition":"p-00004".*"msg":"partition committed"/);
+
+      // A second stack on the same ports must refuse with a message that names the port.
+      const second = spawn('node', ['dist/src/cli/main.js', 'up', '--data-dir', path.join(dataDir, 'second')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let secondOut = '';
+      second.stderr!.on('data', (d) => (secondOut += d));
+      expect(await exited(second, 30_000)).toBe(1);
+      expect(secondOut).toMatch(new RegExp(`port ${env.TEMPORAL_ADDRESS.replace(/\./g, '\\.')} \\(Temporal gRPC\\) is already in use`));
+
+      expect(groupMembers(up.pid!).join('\n')).toMatch(/temporal[\s\S]*versitygw|versitygw[\s\S]*temporal/);
+      process.kill(-up.pid!, 'SIGINT');
+      await exited(up, 60_000);
+      // Give the group a moment to drain, then nothing may be left.
+      for (let i = 0; i < 50 && groupMembers(up.pid!).length; i++) await new Promise((r) => setTimeout(r, 200));
+      expect(groupMembers(up.pid!)).toEqual([]);
+      expect(out).toMatch(/Stopped\./);
+    } finally {
+      try {
+        process.kill(-up.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
