@@ -2,6 +2,7 @@ import avro, { Type } from 'avsc';
 import { createHash } from 'node:crypto';
 import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs';
 import { installAvscGuards } from './guards';
+import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
 
 installAvscGuards();
@@ -54,8 +55,21 @@ export class ContainerEncoder {
 
   /** Adds a record; returns a finished block when the current one is full. Throws if the record is invalid. */
   add(record: unknown): Buffer | null {
+    let type = this.type;
     for (;;) {
-      const end = this.type.encode(record, this.buf, this.pos);
+      let end: number;
+      try {
+        end = type.encode(record, this.buf, this.pos);
+      } catch (err) {
+        // A bigint beyond 2^53 (read losslessly) is valid data: encode it with the lossless long.
+        if (type !== this.type) throw err;
+        type = losslessTypeOf(this.type);
+        try {
+          end = type.encode(record, this.buf, this.pos);
+        } catch {
+          throw err;
+        }
+      }
       if (end >= 0) {
         this.pos = end;
         break;
@@ -336,6 +350,16 @@ export interface DecodeOptions {
  * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
  */
 export function decodeBlock(name: string, header: ContainerHeader, block: Block, decode: BlockDecoder): unknown[] {
+  try {
+    return decodeRecords(name, block, decode);
+  } catch (err) {
+    // Longs beyond ±2^53 cannot be JS numbers: decode this block again with bigints for them.
+    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) return decodeRecords(name, block, decode.lossless());
+    throw err;
+  }
+}
+
+function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknown[] {
   const out: unknown[] = new Array(block.count);
   let pos = 0;
   for (let i = 0; i < block.count; i++) {
@@ -343,7 +367,9 @@ export function decodeBlock(name: string, header: ContainerHeader, block: Block,
     try {
       res = decode.decode(block.data, pos);
     } catch (err) {
-      throw new AvroFormatError(name, block.offset, `record ${i} of block: ${(err as Error).message}`);
+      const e = new AvroFormatError(name, block.offset, `record ${i} of block: ${describeDecodeError(err)}`);
+      if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
+      throw e;
     }
     if (res.offset < 0) {
       throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
@@ -359,14 +385,23 @@ export function decodeBlock(name: string, header: ContainerHeader, block: Block,
 
 export interface BlockDecoder {
   decode(buf: Buffer, pos: number): { value: unknown; offset: number };
+  /** The same decoder with lossless longs, for blocks that need it. */
+  lossless?: () => BlockDecoder;
 }
 
-export function blockDecoder(writerType: Type, readerType?: Type): BlockDecoder {
-  if (!readerType || readerType.equals(writerType)) {
-    return { decode: (buf, pos) => writerType.decode(buf, pos) };
-  }
-  const resolver = readerType.createResolver(writerType);
-  return { decode: (buf, pos) => readerType.decode(buf, pos, resolver) };
+export function blockDecoder(writerType: Type, readerType?: Type, lossless = false): BlockDecoder {
+  const w = lossless ? losslessTypeOf(writerType) : writerType;
+  const r = readerType && (lossless ? losslessTypeOf(readerType) : readerType);
+  let fallback: BlockDecoder | undefined;
+  const more = lossless ? undefined : () => (fallback ??= blockDecoder(writerType, readerType, true));
+  if (!r || r.equals(w)) return { decode: (buf, pos) => w.decode(buf, pos), lossless: more };
+  const resolver = r.createResolver(w);
+  return { decode: (buf, pos) => r.decode(buf, pos, resolver), lossless: more };
+}
+
+function describeDecodeError(err: unknown): string {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return 'values are nested too deeply to decode';
+  return (err as Error)?.message ?? String(err);
 }
 
 export { avro };

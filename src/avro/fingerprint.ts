@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 
 /** Parsing Canonical Form of a schema (Avro spec), as avsc produces it. */
 export function canonicalForm(type: Type): string {
-  return type.toString();
+  return JSON.stringify(type.schema());
 }
 
 const EMPTY = 0xc15d213aa4d7a795n;

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { isUtf8 } from 'node:buffer';
 import { DEFAULT_READ_LIMITS } from './limits';
 
 /**
@@ -45,6 +46,24 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
     }
     return n;
   }
+
+  // Avro strings are UTF-8. avsc would turn invalid bytes into U+FFFD without a word; a data
+  // pipeline must not silently change data, so invalid UTF-8 is an error.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { Tap } = require('avsc/lib/utils') as { Tap: { prototype: Tap & { _invalidate(): void } } };
+  Tap.prototype.readString = function (this: Tap & { _invalidate(): void }) {
+    const len = this.readLong();
+    if (len < 0) {
+      this._invalidate();
+      return '';
+    }
+    const pos = this.pos;
+    this.pos += len;
+    if (this.pos > this.buf.length) return undefined as unknown as string;
+    const bytes = this.buf.subarray(pos, pos + len);
+    if (!isUtf8(bytes)) throw new Error(`string of ${len} bytes at offset ${pos} of the block is not valid UTF-8`);
+    return bytes.toString('utf8');
+  };
 
   types.ArrayType.prototype._read = function (this: { itemsType: ItemType }, tap: Tap) {
     const items = this.itemsType;
