@@ -109,7 +109,7 @@ export function makePlanActivity(deps: ActivityDeps) {
 
     const rawVersion = `r-${sha({ sources, format, partitionRecords: input.partitionRecords, rawSchemas })}`;
     const rawDir = format === 'avro' ? null : stageDir(input.targetPrefix, input.dataset, RAW_STAGE, rawVersion);
-    const versions = new Map<string, string>([[RAW_STAGE, format === 'avro' ? `a-${sha(sources)}` : rawVersion]]);
+    const versions = new Map<string, string>([[RAW_STAGE, format === 'avro' ? `a-${sha({ sources, input: info.input?.fingerprint })}` : rawVersion]]);
     const stages: PlannedStage[] = info.stages.map((s) => {
       const outputVersion = `${s.version}-${sha({
         stage: s.name, version: s.version, schema: s.schemaFingerprint, codec: s.codec,

@@ -35,7 +35,8 @@ function inputsOf(plan: Plan, deps: ActivityDeps, stageName: string, index: numb
   return stage.after.map((dep) => {
     if (dep === RAW_STAGE) {
       if (plan.raw.dir) return { from: dep, bucket: plan.bucket, key: outputKey(plan.raw.dir, index) };
-      return { from: dep, bucket: plan.sourceBucket, key: plan.partitions[index].source.key };
+      const input = deps.registry.get(plan.pipeline)?.info.input;
+      return { from: dep, bucket: plan.sourceBucket, key: plan.partitions[index].source.key, readerType: input && loadSchema(input.ref, schemasDir).type };
     }
     const up = plan.stages.find((s) => s.name === dep)!;
     return { from: dep, bucket: plan.bucket, key: outputKey(up.dir, index), readerType: loadSchema(up.schemaRef, schemasDir).type };
@@ -121,7 +122,7 @@ export function makeStageActivity(deps: ActivityDeps) {
         const url = manifestInputs[k].url;
         ctx.input = inp.from;
         const reader = await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
-        if (inherit) run.openOutput(inp.readerType ? JSON.stringify(inp.readerType.schema()) : reader.header.schemaJson);
+        if (inherit) run.openOutput(inp.readerType ? JSON.stringify(inp.readerType.schema({ exportAttrs: true })) : reader.header.schemaJson);
         for await (const { record, index } of reader.records(inp.readerType)) {
           run.counts.in++;
           ctx.recordIndex = index;

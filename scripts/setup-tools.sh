@@ -4,7 +4,7 @@
 #
 #   PARTFLOW_TEMPORAL_BIN   path to a `temporal` CLI to use instead of installing one
 #   PARTFLOW_VERSITYGW_BIN  path to a `versitygw` to use instead of installing one
-#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "avro-tools" (Apache Avro Java tools), "browser" (chromium)
+#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "browser" (Debian's chromium)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,13 +67,14 @@ install_fastavro() {
 }
 
 install_avro_tools() {
+  # The Apache Avro Java tools read partflow's outputs in the tests: the reference implementation.
   local jar="$TOOLS/avro-tools-1.12.1.jar"
-  if [ ! -f "$jar" ]; then
-    command -v mvn >/dev/null || die "need Maven (mvn) to fetch avro-tools from Maven Central"
-    say "fetching org.apache.avro:avro-tools:1.12.1 from Maven Central"
-    mvn -q -B dependency:copy -Dartifact=org.apache.avro:avro-tools:1.12.1 -DoutputDirectory="$TOOLS" >/dev/null \
-      || die "mvn dependency:copy avro-tools failed"
-  fi
+  if [ -f "$jar" ]; then return; fi
+  command -v java >/dev/null || die "need Java (17+) to run the Apache Avro tools in the tests"
+  command -v mvn >/dev/null || die "need Maven (mvn) to fetch org.apache.avro:avro-tools from Maven Central"
+  say "fetching org.apache.avro:avro-tools:1.12.1 from Maven Central"
+  mvn -q -B dependency:copy -Dartifact=org.apache.avro:avro-tools:1.12.1 -DoutputDirectory="$TOOLS" >"$TOOLS/mvn-avro-tools.log" 2>&1 \
+    || die "mvn dependency:copy avro-tools failed (see $TOOLS/mvn-avro-tools.log)"
 }
 
 install_browser() {
@@ -88,11 +89,11 @@ install_browser() {
 install_temporal
 install_versitygw
 install_fastavro
+install_avro_tools
 for extra in ${PARTFLOW_SETUP_EXTRAS:-}; do
   case "$extra" in
-    avro-tools) install_avro_tools ;;
     browser) install_browser ;;
-    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: avro-tools browser)" ;;
+    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: browser)" ;;
   esac
 done
 say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"

@@ -32,7 +32,7 @@ const cache = new WeakMap<Type, Type>();
 export function losslessTypeOf(type: Type): Type {
   let t = cache.get(type);
   if (!t) {
-    t = Type.forSchema(type.schema() as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
+    t = Type.forSchema(type.schema({ exportAttrs: true }) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
     cache.set(type, t);
   }
   return t;

@@ -60,6 +60,15 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
       problems.push(`stage "${s.name}": ${(err as Error).message}`);
     }
   }
+  let input: PipelineInfo['input'];
+  if (p.input !== undefined) {
+    try {
+      const l = loadSchema(p.input, p.schemasDir);
+      input = { ref: l.ref, fingerprint: l.fingerprint };
+    } catch (err) {
+      problems.push(`input schema: ${(err as Error).message}`);
+    }
+  }
   if (problems.length) throw new PipelineDefinitionError(p.name, problems);
 
   // Kahn's algorithm, taking ready stages in definition order.
@@ -83,5 +92,5 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
       codec: s.codec ?? p.codec ?? DEFAULT_CODEC,
     };
   });
-  return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort() };
+  return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort(), input };
 }

@@ -63,6 +63,11 @@ export interface PipelineDefinition {
   stages: StageDefinition[];
   lookups?: Record<string, LookupDefinition>;
   codec?: 'null' | 'deflate' | 'snappy' | 'zstandard';
+  /**
+   * Reader schema for Avro sources ("name" or "name@N"): older source files are read through
+   * schema resolution into this shape. Without it, each source is read with its own schema.
+   */
+  input?: string;
   /** Schema directory for this pipeline's stages; defaults to the project's schemas/. */
   schemasDir?: string;
 }
@@ -81,4 +86,6 @@ export interface PipelineInfo {
   name: string;
   stages: StageInfo[];
   lookups: string[];
+  /** Reader schema for Avro sources, resolved. */
+  input?: { ref: string; fingerprint: string };
 }

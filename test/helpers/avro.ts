@@ -6,7 +6,7 @@ import { ReadLimits } from '../../src/avro/limits';
 
 /** Encodes records into a whole container file in memory. */
 export function encodeFile(type: Type, records: unknown[], codec: CodecName = 'null', opts: { blockBytes?: number; identity?: string } = {}): Buffer {
-  const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec, sync: syncMarkerFor(opts.identity ?? 'test'), blockBytes: opts.blockBytes });
+  const enc = new ContainerEncoder(type, JSON.stringify(type.schema({ exportAttrs: true })), { codec, sync: syncMarkerFor(opts.identity ?? 'test'), blockBytes: opts.blockBytes });
   const parts = [enc.header()];
   for (const r of records) {
     const b = enc.add(r);
