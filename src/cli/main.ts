@@ -12,6 +12,13 @@ import { createWorker } from '../worker/worker';
 import { startEmbeddedStack } from '../stack/embedded';
 import { seedSample, SAMPLE } from '../stack/sample';
 import type { IngestSummary } from '../manifest/run';
+import { isCodecName } from '../avro/codecs';
+import { checkSchemas, COMPAT_MODES, CompatMode } from '../avro/compat';
+import { listSchemaNames, SCHEMAS_DIR } from '../avro/schemas';
+import { FlatFormat } from '../formats/flat';
+import { importFlatFiles } from '../tools/import';
+import { inspectObject } from '../tools/inspect';
+import { verifyObject, verifyStageDirs } from '../tools/verify';
 
 const ENV_HELP = `
 Environment:
@@ -205,6 +212,88 @@ program
       process.stdout.write(JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)) + '\n');
       n++;
     }
+  });
+
+program
+  .command('import <from>')
+  .description('import local or S3 flat files (csv, jsonl, json) into raw Avro partitions, without Temporal')
+  .requiredOption('--to <url>', 's3:// prefix to write part-NNNNN.avro (and _rejects/, _manifests/) under')
+  .option('--format <fmt>', 'csv, jsonl or json (default: from file names)')
+  .option('--schema <file.avsc>', 'Avro schema to convert records to (default: infer one and print it)')
+  .option('--partition-records <n>', 'records per partition', int('partition-records', 1, 10_000_000), 50_000)
+  .option('--codec <codec>', 'null, deflate, snappy or zstandard', 'zstandard')
+  .action(async (from: string, o: { to: string; format?: string; schema?: string; partitionRecords: number; codec: string }) => {
+    if (o.format && !['csv', 'jsonl', 'json'].includes(o.format)) throw new InvalidArgumentError('--format must be csv, jsonl or json');
+    if (!isCodecName(o.codec)) throw new InvalidArgumentError('--codec must be null, deflate, snappy or zstandard');
+    const cfg = loadConfig();
+    const r = await importFlatFiles(s3Client(cfg.s3), {
+      from, to: o.to, format: o.format as FlatFormat | undefined, schemaFile: o.schema, partitionRecords: o.partitionRecords, codec: o.codec,
+    });
+    for (const sc of r.inferredSchemas) process.stdout.write(`${JSON.stringify(sc, null, 2)}\n`);
+    process.stderr.write(`imported ${r.partitions} partitions: records in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}\n`);
+    for (const u of r.outputs) process.stderr.write(`  ${u}\n`);
+  });
+
+program
+  .command('inspect <url>')
+  .description('show an Avro object: schema, codec, blocks, records, size, sync marker')
+  .option('--json', 'print JSON')
+  .action(async (url: string, o: { json?: boolean }) => {
+    const i = await inspectObject(s3Client(loadConfig().s3), url);
+    if (o.json) {
+      process.stdout.write(JSON.stringify(i, null, 2) + '\n');
+      return;
+    }
+    const lines = [
+      `object:       ${i.url}`, `size:         ${i.size} bytes (header ${i.headerBytes})`, `codec:        ${i.codec}`,
+      `records:      ${i.records} in ${i.blocks} blocks (largest ${i.largestBlock.records} records, ${i.largestBlock.bytes} bytes uncompressed)`,
+      `uncompressed: ${i.uncompressedBytes} bytes`, `sync marker:  ${i.syncMarker}`,
+      ...Object.entries(i.metadata).map(([k, v]) => `meta:         ${k} = ${v}`),
+      ...(i.trailingBytes ? [`warning:      ${i.trailingBytes} trailing bytes after the last block`] : []),
+      `schema:       ${JSON.stringify(i.schema, null, 2).replace(/\n/g, '\n              ')}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+
+program
+  .command('verify <target>')
+  .description("decode everything and check manifests' counts and checksums: an s3:// object, a stage directory, or a workflow id")
+  .action(async (target: string) => {
+    const cfg = loadConfig();
+    const s3 = s3Client(cfg.s3);
+    let report;
+    if (target.startsWith('s3://')) {
+      report = target.endsWith('.avro') ? await verifyObject(s3, target) : await verifyStageDirs(s3, [target]);
+    } else {
+      const { client, connection } = await connectClient(cfg);
+      const summary = (await client.workflow.getHandle(target).result()) as IngestSummary;
+      await connection.close();
+      report = await verifyStageDirs(s3, Object.values(summary.stages).map((st) => st.output));
+    }
+    for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
+    const what = target.endsWith('.avro') ? 'object' : 'partitions';
+    process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
+    if (report.problems.length) process.exitCode = 1;
+  });
+
+const schemas = program.command('schemas').description('record schemas in schemas/');
+schemas
+  .command('check')
+  .description('check that every schema version is compatible with all earlier ones (as a schema registry would)')
+  .option('--mode <mode>', 'backward, forward or full', 'backward')
+  .option('--dir <dir>', 'schema directory', SCHEMAS_DIR)
+  .action((o: { mode: string; dir: string }) => {
+    if (!(COMPAT_MODES as readonly string[]).includes(o.mode)) throw new InvalidArgumentError('--mode must be backward, forward or full');
+    const results = checkSchemas(o.dir, o.mode as CompatMode);
+    let bad = 0;
+    for (const r of results) {
+      if (r.problems.length) {
+        bad++;
+        for (const p of r.problems) process.stdout.write(`INCOMPATIBLE ${r.name} v${r.version} vs v${r.against}: ${p}\n`);
+      } else process.stdout.write(`ok ${r.name} v${r.version} vs v${r.against} (${o.mode})\n`);
+    }
+    process.stdout.write(`${listSchemaNames(o.dir).length} schemas, ${results.length} checks, ${bad} incompatible\n`);
+    if (bad) process.exitCode = 1;
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -1,0 +1,110 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { builtinPipelines } from '../../src/pipelines';
+import { s3Client } from '../../src/storage/client';
+import { decodeUrl, getUrl } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+
+const BUCKET = 'it-cli';
+let h: TestHarness;
+let s3: S3Client;
+let dir: string;
+
+/** Runs the built CLI against the test stack (asynchronously: this process hosts the worker). */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
+      cwd: PROJECT_ROOT, timeout: 60_000,
+      env: { ...process.env, TEMPORAL_ADDRESS: h.cfg.temporalAddress, AWS_ENDPOINT_URL_S3: h.cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: h.cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  h = await startHarness('cli', builtinPipelines, { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-cli-'));
+  fs.writeFileSync(path.join(dir, 'a.csv'), 'id,name,score\n1,ann,1.5\n2,bob,x\n3,cy,2\n4,dee,\n5,"unclosed\n');
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored: not a known format');
+});
+
+afterAll(async () => {
+  await h?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('partflow import / inspect / verify / cat', () => {
+  it('imports a local directory with an inferred schema, printing it', async () => {
+    const r = await cli('import', dir, '--to', `s3://${BUCKET}/imp-inferred/`, '--partition-records', '2');
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout);
+    expect(schema.fields.map((f: { name: string }) => f.name)).toEqual(['id', 'name', 'score']);
+    expect(r.stderr).toMatch(/imported 2 partitions: records in 5, out 4, rejected 1/);
+  });
+
+  it('imports with a given schema, typing values and rejecting what does not fit', async () => {
+    const schemaFile = path.join(dir, 'score.avsc');
+    fs.writeFileSync(schemaFile, JSON.stringify({
+      type: 'record', name: 'Score', fields: [{ name: 'id', type: 'long' }, { name: 'name', type: 'string' }, { name: 'score', type: ['null', 'double'], default: null }],
+    }));
+    const r = await cli('import', path.join(dir, 'a.csv'), '--to', `s3://${BUCKET}/imp-typed/`, '--schema', schemaFile, '--codec', 'snappy');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/imported 1 partitions: records in 5, out 3, rejected 2/);
+    expect(await decodeUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`)).toEqual([
+      { id: 1, name: 'ann', score: 1.5 }, { id: 3, name: 'cy', score: 2 }, { id: 4, name: 'dee', score: null },
+    ]);
+    const rejects = (await decodeUrl(s3, `s3://${BUCKET}/imp-typed/_rejects/part-00000.avro`)) as { reason: string }[];
+    expect(rejects.map((x) => x.reason)).toEqual(['field "score": "x" is not a valid double', expect.stringMatching(/unparseable CSV row: Quote Not Closed/)]);
+
+    const cat = await cli('cat', `s3://${BUCKET}/imp-typed/part-00000.avro`, '--limit', '2');
+    expect(cat.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ id: 1, name: 'ann', score: 1.5 }, { id: 3, name: 'cy', score: 2 }]);
+
+    const ins = await cli('inspect', `s3://${BUCKET}/imp-typed/part-00000.avro`, '--json');
+    expect(ins.code).toBe(0);
+    expect(JSON.parse(ins.stdout)).toMatchObject({ codec: 'snappy', records: 3, blocks: 1, schema: { name: 'Score' }, syncMarker: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect((await cli('inspect', `s3://${BUCKET}/imp-typed/part-00000.avro`)).stdout).toMatch(/codec: +snappy\nrecords: +3 in 1 blocks/);
+
+    expect((await cli('verify', `s3://${BUCKET}/imp-typed/`)).stdout).toMatch(/verified 1 partitions: all good/);
+  });
+
+  it('verify finds a corrupt object and a manifest that does not match', async () => {
+    const good = await getUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`);
+    const bad = Buffer.from(good);
+    bad[bad.length - 20] ^= 0x55;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'broken/part-00000.avro', Body: bad }));
+    const manifest = JSON.parse((await getUrl(s3, `s3://${BUCKET}/imp-typed/_manifests/part-00000.json`)).toString());
+    manifest.output.url = `s3://${BUCKET}/broken/part-00000.avro`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'broken/_manifests/part-00000.json', Body: JSON.stringify(manifest) }));
+    const r = await cli('verify', `s3://${BUCKET}/broken/part-00000.avro`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/PROBLEM import p-00000 .*: output: s3:\/\/it-cli\/broken\/part-00000\.avro: snappy block (CRC32 mismatch|is corrupt)/);
+  });
+
+  it('runs an ingest with --wait, then status and verify by workflow id', async () => {
+    const ing = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/imp-typed/part-00000.avro`, '--target', `s3://${BUCKET}/out/`, '--workflow-id', `cli-ingest-${process.pid}`, '--wait', '--json');
+    expect(ing.code).toBe(0);
+    expect(JSON.parse(ing.stdout)).toMatchObject({ status: 'completed', stages: { copy: { records: { in: 3, out: 3 } } } });
+    const st = await cli('status', `cli-ingest-${process.pid}`);
+    expect(st.stdout).toMatch(new RegExp(`cli-ingest-${process.pid} +COMPLETED`));
+    expect(st.stdout).toMatch(/copy +1\/1 done, 0 running, 0 failed; 3 records out/);
+    const v = await cli('verify', `cli-ingest-${process.pid}`);
+    expect(v.stdout).toMatch(/verified 1 partitions: all good/);
+    expect(v.code).toBe(0);
+  });
+
+  it('gives clear errors for wrong arguments', async () => {
+    expect((await cli('ingest', 'copy')).stderr).toMatch(/required option '--source <url>' not specified/);
+    expect((await cli('ingest', 'copy', '--source', 's3://b/x', '--max-parallel', '0')).stderr).toMatch(/max-parallel must be an integer from 1 to 1000/);
+    expect((await cli('cat', 'http://nope/x.avro')).stderr).toMatch(/invalid S3 URL "http:\/\/nope\/x\.avro": must start with s3:\/\//);
+    expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
+  });
+});
