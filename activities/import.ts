@@ -4,7 +4,7 @@ import { FlatFileError, readChunk } from '../src/formats/flat';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { PartitionResult } from '../src/manifest/partition';
-import { getObjectStream, ObjectNotFoundError } from '../src/storage/objects';
+import { getObjectStream, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan, nonRetryable } from './deps';
 import { PartitionRun } from './partition-run';
@@ -17,6 +17,11 @@ export interface ImportRequest {
 
 function isPreconditionFailed(err: unknown): boolean {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+}
+
+async function changed(deps: ActivityDeps, bucket: string, key: string, expected: string, where: string) {
+  const actual = await headObject(deps.s3, bucket, key).then((h) => h.etag, () => '(gone)');
+  return nonRetryable('InputChanged', `${where}: source object ${formatS3Url({ bucket, key })} changed since planning: expected checksum (ETag) ${expected}, found ${actual}; start a new ingest`);
 }
 
 /** Turns one chunk of a flat source file into one raw Avro partition. */
@@ -62,13 +67,12 @@ export function makeImportActivity(deps: ActivityDeps) {
         if ((i & 1023) === 0) run.beat({ records: i });
       }
     } catch (err) {
-      await run.abort();
-      if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
-      if (isPreconditionFailed(err)) {
-        throw nonRetryable('InputChanged', `${run.where()}: source object ${name} changed since planning (expected ETag ${p.source.etag}); start a new ingest`);
-      }
-      if (err instanceof FlatFileError) throw nonRetryable('CorruptInput', `${run.where()}: ${err.message}`, err);
-      throw err;
+      let failure: unknown = err;
+      if (err instanceof ObjectNotFoundError) failure = nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
+      else if (isPreconditionFailed(err)) failure = await changed(deps, plan.sourceBucket, p.source.key, p.source.etag, run.where());
+      else if (err instanceof FlatFileError) failure = nonRetryable('CorruptInput', `${run.where()}: ${err.message}`, err);
+      await run.abortIfFinal(failure);
+      throw failure;
     }
     return run.commit([{
       url: name, etag: p.source.etag, size: p.source.size, range: [p.start!, p.end!],

@@ -5,7 +5,7 @@ import { CodecName } from '../src/avro/codecs';
 import { syncMarkerFor } from '../src/avro/container';
 import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
-import { AvroObjectWriter, OutputConflictError, WrittenObject } from '../src/io/avro-object-writer';
+import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
 import { manifestKey, outputKey, partitionId, rejectsKey } from '../src/pipeline/layout';
@@ -29,6 +29,29 @@ export interface PartitionTarget {
 
 export type ManifestInput = PartitionManifest['inputs'][number];
 
+/** Where to pick up reading: input `input`, the block at byte `blockOffset`, after its first `skip` records. */
+export interface InputPosition {
+  input: number;
+  blockOffset: number;
+  skip: number;
+  /** Index (in its input object) of that block's first record. */
+  blockFirstIndex: number;
+}
+
+/** Sent with every heartbeat; a later attempt of the same activity resumes from it. */
+export interface PartitionCheckpoint {
+  v: 1;
+  identity: string;
+  counts: RecordCounts;
+  position: InputPosition;
+  output: WriterCheckpoint;
+  rejects: WriterCheckpoint | null;
+  at: string;
+}
+
+// A checkpoint travels in heartbeat details: keep the rejects' waiting bytes it may carry small.
+const MAX_CHECKPOINT_PENDING = 256 * 1024;
+
 /**
  * One attempt at one partition of one stage: output and rejects writers, record counts,
  * heartbeats, and the commit. Shared by the import and by every pipeline stage.
@@ -45,6 +68,9 @@ export class PartitionRun {
   outputType?: Type;
   private rejects?: AvroObjectWriter;
   private lastBeat = 0;
+  private lastCheckpoint?: PartitionCheckpoint;
+  /** Set when this attempt carried on from an earlier attempt's checkpoint. */
+  resumedFrom: PartitionManifest['resumedFrom'] = null;
 
   constructor(private readonly deps: ActivityDeps, readonly plan: Plan, readonly target: PartitionTarget, readonly index: number) {
     this.id = partitionId(index);
@@ -74,7 +100,7 @@ export class PartitionRun {
   }
 
   /** Opens the output. Its schema is the stage's; its sync marker comes from the partition's identity. */
-  openOutput(schemaJson?: string): AvroObjectWriter {
+  openOutput(schemaJson?: string, resume?: WriterCheckpoint): AvroObjectWriter {
     const schema = schemaJson ? undefined : loadSchema(this.target.schemaRef, this.deps.registry.get(this.plan.pipeline)?.def.schemasDir);
     const json = schemaJson ?? schema!.json;
     this.outputType = schema ? schema.type : Type.forSchema(JSON.parse(json));
@@ -82,9 +108,69 @@ export class PartitionRun {
     this.target.schemaFingerprint = schemaFingerprint(this.outputType);
     this.output = new AvroObjectWriter(
       this.deps.s3, this.plan.bucket, this.outKey, this.outputType, json,
-      { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('output')) },
+      { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('output')), resume },
     );
     return this.output;
+  }
+
+  private checkpointIdentity(): string {
+    return `${this.plan.id}/${this.target.stage}/${this.target.outputVersion}/${this.id}`;
+  }
+
+  /** The checkpoint the previous attempt of this activity left, if it is for this very work. */
+  previousCheckpoint(): PartitionCheckpoint | null {
+    const details = Context.current().info.heartbeatDetails as { checkpoint?: PartitionCheckpoint } | undefined;
+    const cp = details?.checkpoint;
+    if (!cp || cp.v !== 1 || cp.identity !== this.checkpointIdentity()) return null;
+    return cp;
+  }
+
+  /**
+   * Re-opens the writers of a checkpoint. Returns false (and leaves nothing open) when the
+   * server no longer has the uploads; the caller then starts from the beginning.
+   */
+  async resume(cp: PartitionCheckpoint, outputSchemaJson?: string): Promise<boolean> {
+    const out = this.openOutput(outputSchemaJson, cp.output);
+    const okOut = await out.verifyResume();
+    let okRej = true;
+    if (cp.rejects) {
+      this.rejects = this.rejectsWriter(cp.rejects);
+      okRej = await this.rejects.verifyResume();
+    }
+    if (!okOut || !okRej) {
+      this.log.warn({ checkpoint: cp.position }, 'checkpoint uploads are gone; starting the partition over');
+      this.output = undefined;
+      this.rejects = undefined;
+      return false;
+    }
+    Object.assign(this.counts, cp.counts);
+    this.lastCheckpoint = cp;
+    this.resumedFrom = { attempt: Context.current().info.attempt, records: cp.counts.in, position: cp.position };
+    this.log.info({ position: cp.position, counts: cp.counts }, 'resuming partition from checkpoint');
+    return true;
+  }
+
+  private rejectsWriter(resume?: WriterCheckpoint): AvroObjectWriter {
+    return new AvroObjectWriter(
+      this.deps.s3, this.plan.bucket, rejectsKey(this.target.dir, this.index), REJECT_SCHEMA.type, REJECT_SCHEMA.json,
+      { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('rejects')), resume },
+    );
+  }
+
+  /**
+   * Call after each record with the position just after it. When the output has just completed a
+   * part, everything up to here is durable on the server, and that is a checkpoint.
+   */
+  maybeCheckpoint(position: () => InputPosition): void {
+    if (!this.output?.partCompleted) return;
+    this.output.partCompleted = false;
+    const output = this.output.checkpoint(0);
+    const rejects = this.rejects ? this.rejects.checkpoint(MAX_CHECKPOINT_PENDING) : null;
+    if (!output || (this.rejects && !rejects)) return;
+    this.lastCheckpoint = {
+      v: 1, identity: this.checkpointIdentity(), counts: { ...this.counts }, position: position(), output, rejects, at: new Date().toISOString(),
+    };
+    this.beat({}, true);
   }
 
   async out(record: unknown): Promise<void> {
@@ -97,22 +183,25 @@ export class PartitionRun {
   }
 
   async reject(source: string, index: number, reason: string, record: string): Promise<void> {
-    if (!this.rejects) {
-      this.rejects = new AvroObjectWriter(
-        this.deps.s3, this.plan.bucket, rejectsKey(this.target.dir, this.index), REJECT_SCHEMA.type, REJECT_SCHEMA.json,
-        { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('rejects')) },
-      );
-    }
+    this.rejects ??= this.rejectsWriter();
     await this.rejects.add({ stage: this.target.stage, partition: this.id, source, index, reason: reason.slice(0, 4096), record });
     this.counts.rejected++;
   }
 
-  /** Heartbeats at most every couple of seconds; also where cancellation is noticed. */
-  beat(extra: Record<string, unknown> = {}): void {
+  /** Heartbeats (with the latest checkpoint) at most every couple of seconds, or now if forced. */
+  beat(extra: Record<string, unknown> = {}, force = false): void {
     const now = Date.now();
-    if (now - this.lastBeat < HEARTBEAT_MS) return;
+    if (!force && now - this.lastBeat < HEARTBEAT_MS) return;
     this.lastBeat = now;
-    Context.current().heartbeat({ stage: this.target.stage, partition: this.id, ...this.counts, ...extra });
+    Context.current().heartbeat({ progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...extra }, checkpoint: this.lastCheckpoint });
+  }
+
+  /** Gives up the uploads only when no later attempt will resume them. */
+  async abortIfFinal(err: unknown): Promise<void> {
+    const info = Context.current().info;
+    const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true;
+    const max = info.retryPolicy?.maximumAttempts ?? 0;
+    if (nonRetryable || (max > 0 && info.attempt >= max)) await this.abort();
   }
 
   /** Finishes the objects and writes the manifest, create-only. A manifest already there wins. */
@@ -134,6 +223,7 @@ export class PartitionRun {
       inputs, output: { url: output.url, bytes: output.bytes, sha256: output.sha256, records: output.records },
       rejects: rejects && { url: rejects.url, bytes: rejects.bytes, sha256: rejects.sha256, records: rejects.records },
       counts: { ...this.counts },
+      resumedFrom: this.resumedFrom,
       run: { workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", activityId: info.activityId, attempt: info.attempt },
       startedAt: this.startedAt, finishedAt: new Date().toISOString(), durationMs: Date.now() - this.started,
     };

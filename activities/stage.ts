@@ -2,17 +2,18 @@ import { Type } from 'avsc';
 import { AvroFormatError } from '../src/avro/container';
 import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
-import { openAvroObject } from '../src/io/avro-object-reader';
+import { openAvroObject, openAvroObjectAt } from '../src/io/avro-object-reader';
+import { blockDecoder, decodeBlock } from '../src/avro/container';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { loadLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
-import { outputKey } from '../src/pipeline/layout';
+import { manifestKey, outputKey } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
 import { INHERIT_SCHEMA, RAW_STAGE, StageDefinition, TransformContext } from '../src/pipeline/types';
-import { headObject, ObjectNotFoundError } from '../src/storage/objects';
+import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan, nonRetryable } from './deps';
-import { ManifestInput, PartitionRun } from './partition-run';
+import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 
 export interface StageRequest {
   bucket: string;
@@ -64,6 +65,43 @@ function invalidReason(type: Type, value: unknown): string {
   return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
 }
 
+/**
+ * Checks an input before reading it: an upstream partition must be committed (its manifest
+ * exists), and a source object must still be the one the plan saw.
+ */
+async function checkInput(deps: ActivityDeps, plan: Plan, run: PartitionRun, inp: InputRef, index: number): Promise<ManifestInput> {
+  const url = formatS3Url(inp);
+  let head;
+  try {
+    head = await headObject(deps.s3, inp.bucket, inp.key);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: input ${url} does not exist`);
+    throw err;
+  }
+  if (inp.from === RAW_STAGE && !plan.raw.dir) {
+    const expected = plan.partitions[index].source.etag;
+    if (head.etag !== expected) {
+      throw nonRetryable('InputChanged', `${run.where()}: source object ${url} changed since planning: expected checksum (ETag) ${expected}, found ${head.etag}`);
+    }
+  } else {
+    const dir = inp.key.slice(0, inp.key.lastIndexOf('/'));
+    if (!(await objectExists(deps.s3, inp.bucket, manifestKey(dir, index)))) {
+      throw nonRetryable('InputMissing', `${run.where()}: input ${url} is not committed (no partition manifest); readers trust only committed partitions`);
+    }
+  }
+  return { url, etag: head.etag, size: head.size };
+}
+
+function classify(err: unknown, run: PartitionRun): unknown {
+  if (err instanceof AvroFormatError || err instanceof CodecError) {
+    return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
+  }
+  if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) {
+    return nonRetryable('InputChanged', `${run.where()}: an input changed while it was being read`);
+  }
+  return err;
+}
+
 /** Runs one pipeline stage over one partition: stream in, transform each record, stream out. */
 export function makeStageActivity(deps: ActivityDeps) {
   return async function runStage(req: StageRequest): Promise<PartitionResult> {
@@ -87,16 +125,7 @@ export function makeStageActivity(deps: ActivityDeps) {
 
     const inputs = inputsOf(plan, deps, req.stage, req.index);
     const manifestInputs: ManifestInput[] = [];
-    for (const inp of inputs) {
-      const url = formatS3Url(inp);
-      try {
-        const h = await headObject(deps.s3, inp.bucket, inp.key);
-        manifestInputs.push({ url, etag: h.etag, size: h.size });
-      } catch (err) {
-        if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: input ${url} does not exist`);
-        throw err;
-      }
-    }
+    for (const inp of inputs) manifestInputs.push(await checkInput(deps, plan, run, inp, req.index));
     const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
       ? await def.setup({
@@ -112,49 +141,67 @@ export function makeStageActivity(deps: ActivityDeps) {
       : undefined;
 
     const inherit = planned.schemaRef === INHERIT_SCHEMA;
-    if (!inherit) run.openOutput();
+    // The schema written is the stage's, or for "@input" stages the (reader) schema of the input.
+    const inheritedSchema = async () => {
+      if (inputs[0].readerType) return JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
+      const r = await openAvroObject(deps.s3, inputs[0].bucket, inputs[0].key, { ifMatch: manifestInputs[0].etag });
+      r.close();
+      return r.header.schemaJson;
+    };
+    const outSchema = inherit ? await inheritedSchema() : undefined;
+    let from: InputPosition = { input: 0, blockOffset: 0, skip: 0, blockFirstIndex: 0 };
+    const cp = run.previousCheckpoint();
+    if (cp && (await run.resume(cp, outSchema))) from = cp.position;
+    else run.openOutput(outSchema);
+
     const ctx: TransformContext = {
       pipeline: plan.pipeline, stage: req.stage, partition: run.id, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
     };
     try {
-      for (let k = 0; k < inputs.length; k++) {
+      for (let k = from.input; k < inputs.length; k++) {
         const inp = inputs[k];
-        const url = manifestInputs[k].url;
         ctx.input = inp.from;
-        const reader = await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
-        if (inherit) run.openOutput(inp.readerType ? JSON.stringify(inp.readerType.schema({ exportAttrs: true })) : reader.header.schemaJson);
-        for await (const { record, index } of reader.records(inp.readerType)) {
-          run.counts.in++;
-          ctx.recordIndex = index;
-          let out: unknown;
-          try {
-            out = await def.transform(record, ctx);
-          } catch (err) {
-            await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
-            continue;
+        const resumeHere = k === from.input && from.blockOffset > 0;
+        const reader = resumeHere
+          ? await openAvroObjectAt(deps.s3, inp.bucket, inp.key, from.blockOffset, { ifMatch: manifestInputs[k].etag })
+          : await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
+        const decoder = blockDecoder(reader.header.writerType, inp.readerType);
+        let firstIndex = resumeHere ? from.blockFirstIndex : 0;
+        for await (const block of reader.blocks()) {
+          const records = decodeBlock(reader.opts.name, reader.header, block, decoder);
+          const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
+          for (let j = skip; j < records.length; j++) {
+            const record = records[j];
+            const index = firstIndex + j;
+            run.counts.in++;
+            ctx.recordIndex = index;
+            let out: unknown;
+            try {
+              out = await def.transform(record, ctx);
+            } catch (err) {
+              await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
+              continue;
+            }
+            if (out === null || out === undefined) {
+              run.drop();
+              continue;
+            }
+            try {
+              await run.out(out);
+            } catch (err) {
+              if (!(err instanceof RecordEncodeError)) throw err;
+              await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));
+            }
+            run.maybeCheckpoint(() => ({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex }));
           }
-          if (out === null || out === undefined) {
-            run.drop();
-            continue;
-          }
-          try {
-            await run.out(out);
-          } catch (err) {
-            if (!(err instanceof RecordEncodeError)) throw err;
-            await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));
-          }
-          if ((run.counts.in & 1023) === 0) run.beat({ input: url });
+          firstIndex += records.length;
+          run.beat({ input: inp.from, offset: block.end });
         }
       }
     } catch (err) {
-      await run.abort();
-      if (err instanceof AvroFormatError || err instanceof CodecError) {
-        throw nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
-      }
-      if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) {
-        throw nonRetryable('InputChanged', `${run.where()}: an input changed while it was being read`);
-      }
-      throw err;
+      const failure = classify(err, run);
+      await run.abortIfFinal(failure);
+      throw failure;
     }
     return run.commit(manifestInputs);
   };

@@ -1,5 +1,5 @@
 import {
-  ActivityFailure, ApplicationFailure, defineQuery, executeChild, proxyActivities, setHandler, setCurrentDetails,
+  ActivityFailure, ApplicationFailure, defineQuery, defineSignal, executeChild, getExternalWorkflowHandle, proxyActivities, setHandler, setCurrentDetails,
   workflowInfo, ActivityOptions, RetryPolicy, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -9,13 +9,12 @@ import type { IngestSummary, StageSummary } from '../src/manifest/run';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
 import { partitionId, runManifestKey } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
-import { Failure, Progress, ProgressTracker } from './progress';
+import { emptyProgress, Failure, Progress, ProgressTracker } from './progress';
 import { PrioritySemaphore } from './semaphore';
 
 export const progressQuery = defineQuery<Progress>('progress');
-
-/** Partitions one workflow history handles itself; more are split into child workflows. */
-export const PARTITIONS_PER_WORKFLOW = 500;
+/** A child batch reports its live progress to the parent, so the parent's query covers it. */
+export const batchProgressSignal = defineSignal<[{ from: number; progress: Progress }]>('batchProgress');
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 
@@ -31,7 +30,9 @@ const SA = {
   failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
 };
 
-const partitionOptions: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: '1m', retry };
+function partitionOptions(heartbeatTimeoutSeconds: number): ActivityOptions {
+  return { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutSeconds * 1000, retry };
+}
 
 function errorText(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
@@ -52,7 +53,11 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
     throw err;
   }
   const tracker = new ProgressTracker();
-  setHandler(progressQuery, () => tracker.progress);
+  const live = new Map<number, Progress>();
+  setHandler(progressQuery, () => tracker.combined([...live.values()]));
+  setHandler(batchProgressSignal, ({ from, progress }) => {
+    if (live.has(from)) live.set(from, progress);
+  });
   upsertSearchAttributes([
     { key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' },
   ]);
@@ -62,17 +67,20 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   tracker.init(plan.partitions, [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)]);
   setCurrentDetails(tracker.describe());
 
-  if (plan.partitions <= PARTITIONS_PER_WORKFLOW) {
-    await runPartitions(plan, 0, plan.partitions, resolved.maxParallel, tracker);
+  const per = resolved.partitionsPerWorkflow;
+  if (plan.partitions <= per) {
+    await runPartitions(plan, 0, plan.partitions, resolved.maxParallel, resolved.heartbeatTimeoutSeconds, tracker);
   } else {
-    // Children keep each history well under Temporal's limits; they run one after another so
-    // that maxParallel bounds the whole ingest.
-    for (let from = 0; from < plan.partitions; from += PARTITIONS_PER_WORKFLOW) {
-      const to = Math.min(plan.partitions, from + PARTITIONS_PER_WORKFLOW);
+    // Children keep each history well under Temporal's limits (events, pending activities);
+    // they run one after another so that maxParallel bounds the whole ingest.
+    for (let from = 0; from < plan.partitions; from += per) {
+      const to = Math.min(plan.partitions, from + per);
+      live.set(from, emptyProgress());
       const res = await executeChild(ingestBatch, {
         workflowId: `${workflowInfo().workflowId}/batch-${partitionId(from)}`,
-        args: [{ plan, from, to, maxParallel: resolved.maxParallel }],
+        args: [{ plan, from, to, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds }],
       });
+      live.delete(from);
       tracker.merge(res.progress, res.failures);
       setCurrentDetails(tracker.describe());
     }
@@ -93,6 +101,7 @@ export interface BatchInput {
   from: number;
   to: number;
   maxParallel: number;
+  heartbeatTimeoutSeconds: number;
 }
 
 /** A slice of an ingest's partitions, run as a child workflow. */
@@ -100,12 +109,22 @@ export async function ingestBatch(b: BatchInput): Promise<{ progress: Progress; 
   const tracker = new ProgressTracker();
   setHandler(progressQuery, () => tracker.progress);
   tracker.init(b.to - b.from, [...(b.plan.needsImport ? ['raw'] : []), ...b.plan.stages.map((s) => s.name)]);
-  await runPartitions(b.plan, b.from, b.to, b.maxParallel, tracker);
+  const parent = workflowInfo().parent;
+  let unreported = 0;
+  const report = () => {
+    if (!parent || ++unreported < 20) return;
+    unreported = 0;
+    getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(batchProgressSignal, { from: b.from, progress: tracker.progress }).catch(() => undefined);
+  };
+  await runPartitions(b.plan, b.from, b.to, b.maxParallel, b.heartbeatTimeoutSeconds, tracker, report);
   tracker.progress.phase = 'done';
   return { progress: tracker.progress, failures: tracker.failures };
 }
 
-async function runPartitions(plan: PlanSummary, from: number, to: number, maxParallel: number, tracker: ProgressTracker): Promise<void> {
+async function runPartitions(
+  plan: PlanSummary, from: number, to: number, maxParallel: number, heartbeatTimeoutSeconds: number, tracker: ProgressTracker,
+  onChange: () => void = () => undefined,
+): Promise<void> {
   const sem = new PrioritySemaphore(maxParallel);
   const depth = new Map<string, number>([['raw', 0]]);
   for (const s of plan.stages) depth.set(s.name, 1 + Math.max(...s.after.map((d) => depth.get(d) ?? 0)));
@@ -114,7 +133,7 @@ async function runPartitions(plan: PlanSummary, from: number, to: number, maxPar
     const pid = partitionId(index);
     return sem.with(depth.get(stage)!, async () => {
       tracker.started(stage);
-      const acts = proxyActivities<Activities>({ ...partitionOptions, activityId: `${stage}:${pid}`, summary: `${stage} ${pid}` });
+      const acts = proxyActivities<Activities>({ ...partitionOptions(heartbeatTimeoutSeconds), activityId: `${stage}:${pid}`, summary: `${stage} ${pid}` });
       try {
         tracker.succeeded(await call(acts));
         return true;
@@ -123,6 +142,7 @@ async function runPartitions(plan: PlanSummary, from: number, to: number, maxPar
         return false;
       } finally {
         setCurrentDetails(tracker.describe());
+        onChange();
       }
     });
   }

@@ -22,6 +22,10 @@ export interface Failure {
   error: string;
 }
 
+export function emptyProgress(): Progress {
+  return { phase: 'running', partitions: 0, stages: {} };
+}
+
 export function emptyStage(total: number): StageProgress {
   return { total, running: 0, done: 0, skipped: 0, failed: 0, blocked: 0, records: { in: 0, out: 0, rejected: 0, dropped: 0 } };
 }
@@ -61,6 +65,20 @@ export class ProgressTracker {
 
   blocked(stage: string): void {
     this.progress.stages[stage].blocked++;
+  }
+
+  /** This workflow's progress plus that of running child batches (a copy, for queries). */
+  combined(running: Progress[]): Progress {
+    const out: Progress = JSON.parse(JSON.stringify(this.progress));
+    for (const r of running) {
+      for (const [name, o] of Object.entries(r.stages)) {
+        const s = out.stages[name];
+        if (!s) continue;
+        for (const k of ['running', 'done', 'skipped', 'failed', 'blocked'] as const) s[k] += o[k];
+        for (const k of ['in', 'out', 'rejected', 'dropped'] as const) s.records[k] += o.records[k];
+      }
+    }
+    return out;
   }
 
   /** Adds a child workflow's final counts. */

@@ -97,6 +97,26 @@ export class ContainerEncoder {
   get pendingRecords(): number {
     return this.count;
   }
+
+  /** The records of the open block, encoded, so that a checkpoint can carry them. */
+  snapshot(): EncoderSnapshot {
+    return { block: this.buf.subarray(0, this.pos).toString('base64'), count: this.count, recordsWritten: this.recordsWritten };
+  }
+
+  restore(s: EncoderSnapshot): void {
+    const block = Buffer.from(s.block, 'base64');
+    if (block.length > this.buf.length) this.buf = Buffer.allocUnsafe(block.length * 2);
+    block.copy(this.buf, 0);
+    this.pos = block.length;
+    this.count = s.count;
+    this.recordsWritten = s.recordsWritten;
+  }
+}
+
+export interface EncoderSnapshot {
+  block: string;
+  count: number;
+  recordsWritten: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,9 +232,14 @@ export class ContainerReader {
   trailingBytes = 0;
   blocksRead = 0;
 
-  private constructor(source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions) {
+  private constructor(private readonly source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions, startOffset = 0) {
     this.limits = { ...DEFAULT_READ_LIMITS, ...opts.limits };
-    this.r = new ByteReader(source[Symbol.asyncIterator](), 0);
+    this.r = new ByteReader(source[Symbol.asyncIterator](), startOffset);
+  }
+
+  /** Stops reading and releases the underlying stream. */
+  close(): void {
+    (this.source as { destroy?: () => void }).destroy?.();
   }
 
   static async open(source: AsyncIterable<Buffer | Uint8Array>, opts: OpenOptions): Promise<ContainerReader> {
@@ -225,8 +250,7 @@ export class ContainerReader {
 
   /** Continues reading blocks from `source`, which must start at a block boundary `offset` of an object whose header is known. */
   static resume(header: ContainerHeader, source: AsyncIterable<Buffer | Uint8Array>, offset: number, opts: OpenOptions): ContainerReader {
-    const reader = new ContainerReader(source, opts);
-    reader.r = new ByteReader(source[Symbol.asyncIterator](), offset);
+    const reader = new ContainerReader(source, opts, offset);
     reader.header = header;
     return reader;
   }

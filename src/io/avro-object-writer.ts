@@ -2,9 +2,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
 import { createHash, Hash } from 'node:crypto';
 import { CodecName } from '../avro/codecs';
-import { ContainerEncoder } from '../avro/container';
+import { ContainerEncoder, EncoderSnapshot } from '../avro/container';
 import { getObjectStream, PreconditionFailedError } from '../storage/objects';
-import { MultipartWriter } from '../storage/multipart';
+import { MultipartState, MultipartWriter } from '../storage/multipart';
 import { formatS3Url } from '../storage/s3url';
 
 export interface WrittenObject {
@@ -13,6 +13,15 @@ export interface WrittenObject {
   bytes: number;
   sha256: string;
   records: number;
+}
+
+/** Everything a later attempt needs to go on writing the same object. */
+export interface WriterCheckpoint {
+  upload: MultipartState;
+  /** Encoded bytes not yet uploaded (base64); empty for outputs, small for rejects. */
+  pending: string;
+  encoder: EncoderSnapshot;
+  bytes: number;
 }
 
 export class RecordEncodeError extends Error {
@@ -31,14 +40,17 @@ export class OutputConflictError extends Error {
 
 /**
  * Streams records into one Avro object in S3. The header is always written, so an output with
- * no records is still a valid container file. Bytes are hashed as they go.
+ * no records is still a valid container file. Bytes are hashed as they go; a writer resumed from
+ * a checkpoint cannot recover the hash state and hashes the finished object instead.
  */
 export class AvroObjectWriter {
   private readonly enc: ContainerEncoder;
   private readonly upload: MultipartWriter;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | undefined = createHash('sha256');
   private bytes = 0;
   private started = false;
+  /** True right after a write completed a part: the moment a clean checkpoint can be taken. */
+  partCompleted = false;
 
   constructor(
     private readonly s3: S3Client,
@@ -46,10 +58,19 @@ export class AvroObjectWriter {
     readonly key: string,
     type: Type,
     schemaJson: string,
-    opts: { codec: CodecName; sync: Buffer; blockBytes?: number; partSize?: number; meta?: Record<string, string> },
+    opts: { codec: CodecName; sync: Buffer; blockBytes?: number; partSize?: number; meta?: Record<string, string>; resume?: WriterCheckpoint },
   ) {
     this.enc = new ContainerEncoder(type, schemaJson, opts);
-    this.upload = new MultipartWriter(s3, bucket, key, { partSize: opts.partSize, contentType: 'application/avro' });
+    const r = opts.resume;
+    this.upload = new MultipartWriter(s3, bucket, key, {
+      partSize: opts.partSize, contentType: 'application/avro', resume: r?.upload, pending: r ? Buffer.from(r.pending, 'base64') : undefined,
+    });
+    if (r) {
+      this.enc.restore(r.encoder);
+      this.bytes = r.bytes;
+      this.started = true;
+      this.hash = undefined;
+    }
   }
 
   get url(): string {
@@ -60,10 +81,15 @@ export class AvroObjectWriter {
     return this.enc.recordsWritten;
   }
 
+  /** Checks, for a resumed writer, that the upload and its parts still exist on the server. */
+  verifyResume(): Promise<boolean> {
+    return this.upload.verifyResume();
+  }
+
   private async emit(buf: Buffer): Promise<void> {
-    this.hash.update(buf);
+    this.hash?.update(buf);
     this.bytes += buf.length;
-    await this.upload.write(buf);
+    if (await this.upload.write(buf)) this.partCompleted = true;
   }
 
   private async start(): Promise<void> {
@@ -85,11 +111,20 @@ export class AvroObjectWriter {
     if (block) await this.emit(block);
   }
 
+  /** The writer's state; `maxPending` caps how many waiting bytes a checkpoint may carry. */
+  checkpoint(maxPending = Infinity): WriterCheckpoint | null {
+    if (!this.started) return null;
+    const pending = this.upload.pendingBytes();
+    const encoder = this.enc.snapshot();
+    if (pending.length + encoder.block.length * 0.75 > maxPending) return null;
+    return { upload: this.upload.state(), pending: pending.toString('base64'), encoder, bytes: this.bytes };
+  }
+
   async finish(): Promise<WrittenObject> {
     await this.start();
     const last = this.enc.flush();
     if (last) await this.emit(last);
-    const sha256 = this.hash.digest('hex');
+    let sha256 = this.hash?.digest('hex');
     try {
       await this.upload.complete();
     } catch (err) {
@@ -97,8 +132,10 @@ export class AvroObjectWriter {
       // An earlier attempt (or another worker) got here first. Outputs are deterministic, so
       // the same bytes are fine; anything else is a conflict we must not paper over.
       const theirs = await sha256Of(this.s3, this.bucket, this.key);
-      if (theirs !== sha256) throw new OutputConflictError(this.url, sha256, theirs);
+      if (sha256 !== undefined && theirs !== sha256) throw new OutputConflictError(this.url, sha256, theirs);
+      sha256 = theirs;
     }
+    sha256 ??= await sha256Of(this.s3, this.bucket, this.key);
     return { key: this.key, url: this.url, bytes: this.bytes, sha256, records: this.enc.recordsWritten };
   }
 

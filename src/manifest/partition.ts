@@ -14,6 +14,8 @@ export interface PartitionManifest {
   output: { url: string; bytes: number; sha256: string; records: number };
   rejects: { url: string; bytes: number; sha256: string; records: number } | null;
   counts: RecordCounts;
+  /** Set when the committing attempt carried on from an earlier attempt's checkpoint. */
+  resumedFrom?: { attempt: number; records: number; position: { input: number; blockOffset: number; skip: number } } | null;
   run: { workflowId: string; runId: string; activityId: string; attempt: number };
   startedAt: string;
   finishedAt: string;

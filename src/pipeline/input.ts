@@ -13,6 +13,10 @@ export interface IngestInput {
   maxParallel?: number;
   format?: SourceFormat;
   params?: Record<string, string>;
+  /** Advanced: seconds without a heartbeat before a partition attempt is given up and retried. */
+  heartbeatTimeoutSeconds?: number;
+  /** Advanced: partitions one workflow history handles before child workflows take over. */
+  partitionsPerWorkflow?: number;
 }
 
 export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
@@ -31,14 +35,18 @@ export interface ResolvedIngest {
   maxParallel: number;
   format?: SourceFormat;
   params: Record<string, string>;
+  heartbeatTimeoutSeconds: number;
+  partitionsPerWorkflow: number;
 }
 
 export const INPUT_LIMITS = {
   partitionRecords: { min: 1, max: 10_000_000, default: 50_000 },
   maxParallel: { min: 1, max: 1_000, default: 8 },
+  heartbeatTimeoutSeconds: { min: 5, max: 3_600, default: 60 },
+  partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow']);
 
 export class InvalidInputError extends Error {
   constructor(readonly problems: string[]) {
@@ -98,6 +106,8 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   }
   const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
+  const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
+  const partitionsPerWorkflow = intIn(problems, 'partitionsPerWorkflow', input.partitionsPerWorkflow, INPUT_LIMITS.partitionsPerWorkflow);
   let format: SourceFormat | undefined;
   if (input.format !== undefined) {
     if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
@@ -118,6 +128,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, maxParallel, format, params,
+    dataset, partitionRecords, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow,
   };
 }

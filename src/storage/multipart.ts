@@ -19,14 +19,16 @@ export interface MultipartState {
 }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** Part size; checkpoints inside a partition happen at part boundaries, so this is also their spacing. */
+export const DEFAULT_PART_SIZE = Math.max(MIN_PART_SIZE, Number(process.env.PARTFLOW_PART_SIZE || 8 * 1024 * 1024));
 
 /**
- * Streams bytes into one S3 object. Full parts are uploaded as soon as they fill, so memory
- * stays at about one part; an object smaller than a part is written with a single PUT.
- * Part boundaries depend only on the byte stream, so a resumed writer, given the state of
- * an earlier attempt and the same bytes from `bytesUploaded` on, produces the same object.
- * The final write is create-only: an existing object is never replaced.
+ * Streams bytes into one S3 object. Chunks are kept whole: once the bytes waiting reach the part
+ * size they all go up as one part, so every part ends where a write() ended (for Avro, at a
+ * block boundary) and memory stays at about one part. An object smaller than a part is written
+ * with a single PUT. Part boundaries depend only on the sequence of writes, so a resumed writer,
+ * given the state of an earlier attempt and the same writes from there on, produces the same
+ * object. The final write is create-only: an existing object is never replaced.
  */
 export class MultipartWriter {
   private pending: Buffer[] = [];
@@ -39,13 +41,17 @@ export class MultipartWriter {
     private readonly s3: S3Client,
     readonly bucket: string,
     readonly key: string,
-    private readonly opts: { partSize?: number; contentType?: string; resume?: MultipartState } = {},
+    private readonly opts: { partSize?: number; contentType?: string; resume?: MultipartState; pending?: Buffer } = {},
   ) {
     const r = opts.resume;
     if (r && r.key !== key) throw new Error(`cannot resume upload of ${r.key} as ${key}`);
     this.uploadId = r?.uploadId;
     this.parts = r ? [...r.parts] : [];
     this.bytesUploaded = r?.bytesUploaded ?? 0;
+    if (opts.pending?.length) {
+      this.pending = [opts.pending];
+      this.pendingSize = opts.pending.length;
+    }
   }
 
   get partSize(): number {
@@ -61,18 +67,22 @@ export class MultipartWriter {
     return this.pendingSize;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    if (chunk.length === 0) return;
+  /** Accepts a chunk; returns true when this write completed a part (nothing is left waiting). */
+  async write(chunk: Buffer): Promise<boolean> {
+    if (chunk.length === 0) return false;
     this.pending.push(chunk);
     this.pendingSize += chunk.length;
-    while (this.pendingSize >= this.partSize) {
-      const all = Buffer.concat(this.pending);
-      const part = all.subarray(0, this.partSize);
-      const rest = all.subarray(this.partSize);
-      await this.uploadPart(part);
-      this.pending = rest.length ? [Buffer.from(rest)] : [];
-      this.pendingSize = rest.length;
-    }
+    if (this.pendingSize < this.partSize) return false;
+    const part = Buffer.concat(this.pending, this.pendingSize);
+    this.pending = [];
+    this.pendingSize = 0;
+    await this.uploadPart(part);
+    return true;
+  }
+
+  /** Bytes accepted but not uploaded yet, for a checkpoint that must carry them. */
+  pendingBytes(): Buffer {
+    return Buffer.concat(this.pending, this.pendingSize);
   }
 
   /**

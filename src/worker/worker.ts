@@ -62,6 +62,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
     activities: createActivities({ config: opts.config, s3, registry }),
     maxConcurrentActivityTaskExecutions: concurrency,
+    // Heartbeats carry partition checkpoints; the server should see each within seconds.
+    maxHeartbeatThrottleInterval: '2s',
+    defaultHeartbeatThrottleInterval: '2s',
   });
   logger().info({ taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
   return { worker, connection, registry };
