@@ -170,6 +170,7 @@ export class PartitionRun {
     this.lastCheckpoint = {
       v: 1, identity: this.checkpointIdentity(), counts: { ...this.counts }, position: position(), output, rejects, at: new Date().toISOString(),
     };
+    this.log.info({ position: this.lastCheckpoint.position, counts: this.lastCheckpoint.counts, parts: output.upload.parts.length }, 'checkpoint');
     this.beat({}, true);
   }
 

@@ -12,12 +12,14 @@ import { createWorker } from '../worker/worker';
 import { startEmbeddedStack } from '../stack/embedded';
 import { seedSample, SAMPLE } from '../stack/sample';
 import type { IngestSummary } from '../manifest/run';
+import type { PipelineDefinition } from '../pipeline/types';
 import { isCodecName } from '../avro/codecs';
 import { checkSchemas, COMPAT_MODES, CompatMode } from '../avro/compat';
 import { listSchemaNames, SCHEMAS_DIR } from '../avro/schemas';
 import { FlatFormat } from '../formats/flat';
 import { importFlatFiles } from '../tools/import';
 import { inspectObject } from '../tools/inspect';
+import { abortUploads, parseDuration, staleUploads } from '../tools/gc';
 import { verifyObject, verifyStageDirs } from '../tools/verify';
 
 const ENV_HELP = `
@@ -118,11 +120,19 @@ program
 
 program
   .command('worker')
-  .description('run a worker for the built-in pipelines against TEMPORAL_ADDRESS')
+  .description('run a worker for the built-in pipelines (and yours, with --pipelines) against TEMPORAL_ADDRESS')
   .option('--concurrency <n>', 'activities at once', int('concurrency', 1, 1000))
-  .action(async (opts: { concurrency?: number }) => {
+  .option('--pipelines <module>', 'a JS module exporting `pipelines` (an array of pipeline definitions) to register too (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .action(async (opts: { concurrency?: number; pipelines: string[] }) => {
     const cfg = loadConfig();
-    const { worker, connection } = await createWorker({ config: cfg, pipelines: builtinPipelines, concurrency: opts.concurrency });
+    const extra = opts.pipelines.flatMap((m) => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(path.resolve(m)) as { pipelines?: PipelineDefinition[]; default?: PipelineDefinition[] };
+      const list = mod.pipelines ?? mod.default;
+      if (!Array.isArray(list)) throw new Error(`${m} does not export a \`pipelines\` array`);
+      return list;
+    });
+    const { worker, connection } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
     process.on('SIGINT', () => worker.shutdown());
     process.on('SIGTERM', () => worker.shutdown());
     await worker.run();
@@ -274,6 +284,22 @@ program
     const what = target.endsWith('.avro') ? 'object' : 'partitions';
     process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
     if (report.problems.length) process.exitCode = 1;
+  });
+
+program
+  .command('gc')
+  .description('clean up after failed work: --uploads aborts stale multipart uploads')
+  .requiredOption('--uploads', 'abort multipart uploads older than --older-than')
+  .option('--bucket <bucket>', 'bucket to sweep', loadConfig().bucket)
+  .option('--prefix <prefix>', 'only uploads under this key prefix', '')
+  .option('--older-than <duration>', 'age threshold, e.g. 90s, 30m, 24h, 7d', '24h')
+  .option('--dry-run', 'list what would be aborted')
+  .action(async (o: { bucket: string; prefix: string; olderThan: string; dryRun?: boolean }) => {
+    const s3 = s3Client(loadConfig().s3);
+    const stale = await staleUploads(s3, o.bucket, o.prefix, parseDuration(o.olderThan));
+    for (const u of stale) process.stdout.write(`${o.dryRun ? 'would abort' : 'abort'} s3://${o.bucket}/${u.key} (upload ${u.uploadId}, started ${u.initiated.toISOString()})\n`);
+    const n = o.dryRun ? 0 : await abortUploads(s3, o.bucket, stale);
+    process.stdout.write(`${stale.length} stale uploads${o.dryRun ? '' : `, ${n} aborted`}\n`);
   });
 
 const schemas = program.command('schemas').description('record schemas in schemas/');

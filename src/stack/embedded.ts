@@ -14,59 +14,87 @@ export interface EmbeddedStack {
   stop(): Promise<void>;
 }
 
+export interface StackOptions {
+  dataDir: string;
+  uiPort: number;
+  logDir?: string;
+}
+
 function hostPort(addr: string, what: string, env: string): { host: string; port: number } {
   const m = /^(?:https?:\/\/)?([^:/]+):(\d+)\/?$/.exec(addr);
   if (!m) throw new StackError(`${env}=${addr} must be host:port for the embedded ${what}`);
   return { host: m[1], port: Number(m[2]) };
 }
 
-/**
- * Starts `temporal server start-dev` and versitygw on this machine, at the addresses the
- * configuration names, with state under dataDir. stop() ends both.
- */
-export async function startEmbeddedStack(cfg: Config, opts: { dataDir: string; uiPort: number; logDir?: string }): Promise<EmbeddedStack> {
+/** `temporal server start-dev` with its SQLite file in dataDir and partflow's search attributes. */
+export async function startTemporal(cfg: Config, opts: StackOptions): Promise<Managed> {
   const t = hostPort(cfg.temporalAddress, 'Temporal server', 'TEMPORAL_ADDRESS');
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const m = startProcess('temporal server', toolPath('temporal'), [
+    'server', 'start-dev', '--ip', t.host, '--port', String(t.port), '--ui-port', String(opts.uiPort),
+    '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--namespace', cfg.temporalNamespace, '--log-level', 'warn',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+  ], { logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'temporal.log') });
+  try {
+    await waitReady(m, async () => {
+      const c = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: 1000 });
+      try {
+        await c.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await c.close();
+      }
+    }, 60_000);
+  } catch (err) {
+    await m.stop();
+    throw err;
+  }
+  return m;
+}
+
+/** versitygw serving dataDir/s3/data over S3, with the configured bucket created. */
+export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed> {
   const s = hostPort(cfg.s3.endpoint, 'S3 server', 'AWS_ENDPOINT_URL_S3');
-  await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS');
-  await assertPortFree(t.host, opts.uiPort, 'Temporal UI', 'PARTFLOW_UI_PORT');
-  await assertPortFree(s.host, s.port, 'S3 (versitygw)', 'AWS_ENDPOINT_URL_S3');
-  const logDir = opts.logDir ?? path.join(opts.dataDir, 'logs');
   // The sidecar keeps object metadata off xattrs, which not every filesystem has; versitygw
   // wants it outside the object root.
   const s3Dir = path.join(opts.dataDir, 's3', 'data');
   const s3Meta = path.join(opts.dataDir, 's3', 'meta');
   fs.mkdirSync(s3Dir, { recursive: true });
   fs.mkdirSync(s3Meta, { recursive: true });
-
-  const temporal = startProcess('temporal server', toolPath('temporal'), [
-    'server', 'start-dev', '--ip', t.host, '--port', String(t.port), '--ui-port', String(opts.uiPort),
-    '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--namespace', cfg.temporalNamespace, '--log-level', 'warn',
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
-  ], { logFile: path.join(logDir, 'temporal.log') });
-  const s3 = startProcess('versitygw', toolPath('versitygw'), [
-    '--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir,
-  ], { logFile: path.join(logDir, 'versitygw.log'), env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey } });
-  const stop = async () => { await Promise.all([temporal.stop(), s3.stop()]); };
+  const m = startProcess('versitygw', toolPath('versitygw'), ['--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir], {
+    logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'versitygw.log'),
+    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey },
+  });
   try {
     const client = s3Client(cfg.s3);
-    await Promise.all([
-      waitReady(temporal, async () => {
-        const c = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: 1000 });
-        try {
-          await c.workflowService.getSystemInfo({});
-          return true;
-        } finally {
-          await c.close();
-        }
-      }, 60_000),
-      waitReady(s3, async () => { await client.send(new ListBucketsCommand({})); return true; }, 30_000),
-    ]);
+    await waitReady(m, async () => { await client.send(new ListBucketsCommand({})); return true; }, 30_000);
     await ensureBucket(client, cfg.bucket);
   } catch (err) {
-    await stop();
+    await m.stop();
     throw err;
   }
-  return { temporal, s3, uiUrl: `http://${t.host}:${opts.uiPort}`, stop };
+  return m;
+}
+
+/**
+ * Starts `temporal server start-dev` and versitygw on this machine, at the addresses the
+ * configuration names, with state under dataDir. stop() ends both.
+ */
+export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promise<EmbeddedStack> {
+  const t = hostPort(cfg.temporalAddress, 'Temporal server', 'TEMPORAL_ADDRESS');
+  const s = hostPort(cfg.s3.endpoint, 'S3 server', 'AWS_ENDPOINT_URL_S3');
+  await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS');
+  await assertPortFree(t.host, opts.uiPort, 'Temporal UI', 'PARTFLOW_UI_PORT');
+  await assertPortFree(s.host, s.port, 'S3 (versitygw)', 'AWS_ENDPOINT_URL_S3');
+  const [temporal, s3] = await Promise.allSettled([startTemporal(cfg, opts), startS3(cfg, opts)]);
+  if (temporal.status === 'rejected' || s3.status === 'rejected') {
+    await Promise.all([temporal, s3].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw temporal.status === 'rejected' ? temporal.reason : (s3 as PromiseRejectedResult).reason;
+  }
+  return {
+    temporal: temporal.value, s3: s3.value, uiUrl: `http://${t.host}:${opts.uiPort}`,
+    stop: async () => { await Promise.all([temporal.value.stop(), s3.value.stop()]); },
+  };
 }
 
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {

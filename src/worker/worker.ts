@@ -5,6 +5,7 @@ import { logger } from '../log';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { s3Client } from '../storage/client';
+import { conditionalWrites } from '../storage/conditional';
 
 export interface WorkerOptions {
   config: Config;
@@ -63,9 +64,16 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     activities: createActivities({ config: opts.config, s3, registry }),
     maxConcurrentActivityTaskExecutions: concurrency,
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
-    maxHeartbeatThrottleInterval: '2s',
-    defaultHeartbeatThrottleInterval: '2s',
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
   });
+  // Learn early (and say once) whether the default bucket's store honours create-only writes.
+  try {
+    const ok = await conditionalWrites(s3, opts.config.bucket);
+    logger().info({ bucket: opts.config.bucket, conditionalWrites: ok }, 'checked the store for conditional writes');
+  } catch (err) {
+    logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');
+  }
   logger().info({ taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
   return { worker, connection, registry };
 }

@@ -1,0 +1,39 @@
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { logger } from '../log';
+
+/**
+ * Whether a bucket's store honours create-only writes (`If-None-Match: *`). partflow's commit
+ * point relies on them; without them it falls back to check-then-write, which is still safe
+ * because every output key only ever receives the same bytes (outputs are deterministic), and
+ * a manifest raced over is replaced by an equivalent one.
+ */
+const support = new Map<string, Promise<boolean>>();
+
+export function conditionalWrites(s3: S3Client, bucket: string): Promise<boolean> {
+  let p = support.get(bucket);
+  if (!p) {
+    p = probe(s3, bucket).catch((err) => {
+      support.delete(bucket);
+      throw err;
+    });
+    support.set(bucket, p);
+  }
+  return p;
+}
+
+async function probe(s3: S3Client, bucket: string): Promise<boolean> {
+  const Key = `_partflow/probe/${randomUUID()}`;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe', IfNoneMatch: '*' }));
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe again', IfNoneMatch: '*' }));
+    logger().warn({ bucket }, 'this S3 store ignores If-None-Match (create-only writes); partflow falls back to check-then-write, which is safe only because outputs are deterministic. Use a store with conditional writes for concurrent workers.');
+    return false;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 412 || status === 409) return true;
+    throw err;
+  } finally {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
+  }
+}

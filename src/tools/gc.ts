@@ -1,0 +1,46 @@
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+
+export interface StaleUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/**
+ * Multipart uploads older than `olderThanMs` under a prefix: what failed attempts left behind.
+ * A running attempt's upload is younger than its activity timeout, so a threshold above that
+ * (the default is a day) never touches live work.
+ */
+export async function staleUploads(s3: S3Client, bucket: string, prefix: string, olderThanMs: number, now = Date.now()): Promise<StaleUpload[]> {
+  const out: StaleUpload[] = [];
+  let KeyMarker: string | undefined;
+  let UploadIdMarker: string | undefined;
+  for (;;) {
+    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker, UploadIdMarker }));
+    for (const u of res.Uploads ?? []) {
+      if (!u.Key || !u.UploadId) continue;
+      const initiated = u.Initiated ?? new Date(0);
+      if (now - initiated.getTime() >= olderThanMs) out.push({ key: u.Key, uploadId: u.UploadId, initiated });
+    }
+    if (!res.IsTruncated) return out;
+    KeyMarker = res.NextKeyMarker;
+    UploadIdMarker = res.NextUploadIdMarker;
+  }
+}
+
+export async function abortUploads(s3: S3Client, bucket: string, uploads: StaleUpload[]): Promise<number> {
+  let n = 0;
+  for (const u of uploads) {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }));
+    n++;
+  }
+  return n;
+}
+
+/** "90s", "15m", "24h", "7d" -> milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(s.trim());
+  if (!m) throw new Error(`bad duration "${s}": use a number with ms, s, m, h or d, e.g. 24h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,254 @@
+import { ListMultipartUploadsCommand, CreateMultipartUploadCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Type } from 'avsc';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { Config, loadConfig } from '../../src/config';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { PartitionManifest } from '../../src/manifest/partition';
+import { IngestSummary } from '../../src/manifest/run';
+import { IngestInput } from '../../src/pipeline/input';
+import { startS3, startTemporal } from '../../src/stack/embedded';
+import { freePort, Managed } from '../../src/stack/process';
+import { s3Client } from '../../src/storage/client';
+import { fetchTree, getJson, sha256 } from '../helpers/s3';
+import { abortUploads, staleUploads } from '../../src/tools/gc';
+
+/**
+ * Faults on a stack of this file's own (so that servers can be stopped), with workers as
+ * separate processes (so that they can be killed with SIGKILL). Every wait is bounded.
+ */
+const BUCKET = 'faults';
+const PARTITIONS = 3;
+const RECORDS = 50_000; // ~19 MB per partition, ~14 MB of output: two checkpoints each at 5 MiB parts
+let cfg: Config;
+let dataDir: string;
+let temporal: Managed;
+let s3server: Managed;
+let uiPort: number;
+let s3: S3Client;
+let client: Client;
+let conn: Connection;
+const workers: ChildProcess[] = [];
+
+function startWorker(name: string): { child: ChildProcess; log: string } {
+  const log = path.join(dataDir, `worker-${name}.log`);
+  const child = spawn('node', ['dist/src/cli/main.js', 'worker', '--pipelines', 'test/fixtures/slow-pipelines.js'], {
+    cwd: PROJECT_ROOT, stdio: 'ignore',
+    env: {
+      ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue,
+      PARTFLOW_BUCKET: BUCKET, PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: log, PARTFLOW_LOG_LEVEL: 'info',
+      PARTFLOW_WORKER_CONCURRENCY: '2',
+    },
+  });
+  workers.push(child);
+  return { child, log };
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function logLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** The result, retrying the long poll through server restarts. */
+async function result(workflowId: string, ms = 240_000): Promise<IngestSummary> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return (await client.workflow.getHandle(workflowId).result()) as IngestSummary;
+    } catch (err) {
+      if (Date.now() > deadline || (err as Error).name === 'WorkflowFailedError') throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function input(target: string, extra: Partial<IngestInput> = {}): IngestInput {
+  return { pipeline: 'slowcopy', source: `s3://${BUCKET}/big/`, target: `s3://${BUCKET}/${target}/`, dataset: 'big', maxParallel: 1, heartbeatTimeoutSeconds: 5, ...extra };
+}
+
+async function start(id: string, inp: IngestInput): Promise<string> {
+  const workflowId = `${id}-${process.pid}`;
+  await client.workflow.start('ingest', { taskQueue: cfg.taskQueue, workflowId, args: [inp], workflowExecutionTimeout: '10m' });
+  return workflowId;
+}
+
+async function sameBytes(a: string, b: string): Promise<number> {
+  const ta = await fetchTree(s3, a);
+  const tb = await fetchTree(s3, b);
+  const keys = [...ta.keys()].filter((k) => k.endsWith('.avro')).sort();
+  expect([...tb.keys()].filter((k) => k.endsWith('.avro')).sort()).toEqual(keys);
+  for (const k of keys) expect(sha256(tb.get(k)!)).toBe(sha256(ta.get(k)!));
+  return keys.length;
+}
+
+let clean: IngestSummary;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-faults-'));
+  uiPort = await freePort();
+  cfg = loadConfig({
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
+    PARTFLOW_TASK_QUEUE: 'faults', PARTFLOW_BUCKET: BUCKET,
+  });
+  [temporal, s3server] = await Promise.all([startTemporal(cfg, { dataDir, uiPort }), startS3(cfg, { dataDir, uiPort })]);
+  s3 = s3Client(cfg.s3);
+  conn = await Connection.connect({ address: cfg.temporalAddress });
+  client = new Client({ connection: conn });
+
+  // Sources: Avro objects of barely compressible records, so outputs span several 5 MiB parts.
+  const type = Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 'id', type: 'long' }, { name: 'payload', type: 'string' }] } as never);
+  let seed = 42;
+  const rand = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) | 0) >>> 0);
+  for (let p = 0; p < PARTITIONS; p++) {
+    const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor(`big-${p}`) });
+    const parts = [enc.header()];
+    const bytes = Buffer.alloc(272);
+    for (let i = 0; i < RECORDS; i++) {
+      for (let j = 0; j < bytes.length; j += 4) bytes.writeUInt32LE(rand(), j);
+      const b = enc.add({ id: p * RECORDS + i, payload: bytes.toString('base64') });
+      if (b) parts.push(b);
+    }
+    parts.push(enc.flush()!);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `big/part-${p}.avro`, Body: Buffer.concat(parts) }));
+  }
+  startWorker('clean');
+  clean = await result(await start('clean', input('clean')));
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => killed(w)));
+  await conn?.close();
+  await Promise.all([temporal?.stop(), s3server?.stop()]);
+  if (!process.env.PARTFLOW_KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('faults on the real stack', () => {
+  it('a clean run commits every partition with checkpoints along the way', () => {
+    expect(clean.status).toBe('completed');
+    expect(clean.stages.copy.records).toEqual({ in: PARTITIONS * RECORDS, out: PARTITIONS * RECORDS, rejected: 0, dropped: 0 });
+    expect(logLines(path.join(dataDir, 'worker-clean.log')).filter((l) => l.includes('"msg":"checkpoint"')).length).toBeGreaterThanOrEqual(PARTITIONS * 2);
+    expect(logLines(path.join(dataDir, 'worker-clean.log')).filter((l) => l.includes('resuming partition'))).toEqual([]);
+  });
+
+  it('kill -9 of the worker mid-partition: the next attempt resumes from the checkpoint and the bytes are the same', async () => {
+    await Promise.all(workers.splice(0).map((w) => killed(w)));
+    const id = await start('killed', input('killed'));
+    let kills = 0;
+    // Up to three kills, each as soon as the server holds a new checkpoint of a running
+    // partition (seen in the pending activity's heartbeat details), so that it lands mid-partition.
+    const seenCheckpoints = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      const w = startWorker(`kill-${round}`);
+      const seen = await until(`a new checkpoint in round ${round}`, 60_000, async () => {
+        const desc = await client.workflow.getHandle(id).describe();
+        if (desc.status.name !== 'RUNNING') return 'closed';
+        for (const a of desc.raw.pendingActivities ?? []) {
+          const p = a.heartbeatDetails?.payloads?.[0];
+          const cp = p && (defaultPayloadConverter.fromPayload(p) as { checkpoint?: { identity: string; position: { blockOffset: number } } }).checkpoint;
+          const key = cp && `${cp.identity}@${cp.position.blockOffset}`;
+          if (key && !seenCheckpoints.has(key)) {
+            seenCheckpoints.add(key);
+            return 'checkpoint';
+          }
+        }
+        return undefined;
+      });
+      if (seen === 'closed') break;
+      await killed(w.child);
+      kills++;
+    }
+    startWorker('final');
+    const r = await result(id);
+    expect(kills).toBeGreaterThanOrEqual(1);
+    expect(r.status).toBe('completed');
+    expect(r.stages.copy.records).toEqual(clean.stages.copy.records);
+    expect(await sameBytes(clean.stages.copy.output, r.stages.copy.output)).toBe(PARTITIONS);
+    const manifests = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => getJson<PartitionManifest>(s3, `${r.stages.copy.output}_manifests/part-0000${i}.json`)));
+    const resumed = manifests.filter((m) => m.resumedFrom && m.resumedFrom.records > 0 && m.resumedFrom.position.blockOffset > 0);
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+    for (const m of resumed) {
+      expect(m.run.attempt).toBeGreaterThan(1);
+      expect(m.counts.in).toBe(RECORDS);
+    }
+  }, 300_000);
+
+  it('restarting the Temporal server mid-run on the same database: the ingest completes', async () => {
+    const id = await start('temporal-restart', input('temporal-restart'));
+    await until('the first committed partition', 60_000, async () => (await fetchTree(s3, `s3://${BUCKET}/temporal-restart/big/`)).size > 0 || undefined);
+    await temporal.stop();
+    temporal = await startTemporal(cfg, { dataDir, uiPort });
+    const r = await result(id);
+    expect(r.status).toBe('completed');
+    expect(await sameBytes(clean.stages.copy.output, r.stages.copy.output)).toBe(PARTITIONS);
+  }, 300_000);
+
+  it('stopping the S3 server for several seconds mid-run: the ingest completes after it returns', async () => {
+    const id = await start('s3-outage', input('s3-outage'));
+    const log = path.join(dataDir, 'worker-final.log');
+    const before = logLines(log).length;
+    await until('work under way', 60_000, () => logLines(log).slice(before).some((l) => l.includes('s3-outage') || l.includes('"msg":"checkpoint"')) || undefined);
+    await s3server.stop();
+    await new Promise((r) => setTimeout(r, 4000));
+    s3server = await startS3(cfg, { dataDir, uiPort });
+    const r = await result(id);
+    expect(r.status).toBe('completed');
+    expect(r.stages.copy.records).toEqual(clean.stages.copy.records);
+    expect(await sameBytes(clean.stages.copy.output, r.stages.copy.output)).toBe(PARTITIONS);
+  }, 300_000);
+
+  it('two workers racing on the same partitions: each partition gets exactly one committed result', async () => {
+    startWorker('racer');
+    const inp = input('race', { maxParallel: 3 });
+    const [a, b] = await Promise.all([start('race-a', inp), start('race-b', inp)]);
+    const [ra, rb] = await Promise.all([result(a), result(b)]);
+    for (const r of [ra, rb]) {
+      expect(r.status).toBe('completed');
+      expect(r.stages.copy.records).toEqual(clean.stages.copy.records);
+    }
+    const tree = await fetchTree(s3, ra.stages.copy.output);
+    const manifests = [...tree.keys()].filter((k) => k.startsWith('_manifests/'));
+    expect(manifests).toHaveLength(PARTITIONS);
+    for (const k of manifests) {
+      const m = JSON.parse(tree.get(k)!.toString()) as PartitionManifest;
+      expect([a, b]).toContain(m.run.workflowId);
+      expect(sha256(tree.get(k.replace('_manifests/', '').replace('.json', '.avro'))!)).toBe(m.output.sha256);
+    }
+    expect(await sameBytes(clean.stages.copy.output, ra.stages.copy.output)).toBe(PARTITIONS);
+  }, 300_000);
+
+  it('partflow gc --uploads aborts uploads that failed attempts left behind', async () => {
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'leftover/part-00000.avro' }));
+    const stale = await staleUploads(s3, BUCKET, 'leftover/', 0);
+    expect(stale.map((u) => u.key)).toEqual(['leftover/part-00000.avro']);
+    expect(await staleUploads(s3, BUCKET, 'leftover/', 3_600_000)).toEqual([]);
+    expect(await abortUploads(s3, BUCKET, stale)).toBe(1);
+    const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'leftover/' }));
+    expect(left.Uploads ?? []).toEqual([]);
+  });
+});
