@@ -23,6 +23,7 @@ export const FailureTypes = {
   InputChanged: 'InputChanged',
   CorruptInput: 'CorruptInput',
   OutputConflict: 'OutputConflict',
+  TransformFailed: 'TransformFailed',
 } as const;
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {

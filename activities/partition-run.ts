@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { Type } from 'avsc';
 import type { Logger } from 'pino';
 import { CodecName } from '../src/avro/codecs';
@@ -197,10 +197,16 @@ export class PartitionRun {
     Context.current().heartbeat({ progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...extra }, checkpoint: this.lastCheckpoint });
   }
 
+  /** Stops work the workflow has cancelled (noticed through heartbeats). */
+  throwIfCancelled(): void {
+    const signal = Context.current().cancellationSignal;
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledFailure(`${this.where()}: cancelled`);
+  }
+
   /** Gives up the uploads only when no later attempt will resume them. */
   async abortIfFinal(err: unknown): Promise<void> {
     const info = Context.current().info;
-    const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true;
+    const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true || err instanceof CancelledFailure;
     const max = info.retryPolicy?.maximumAttempts ?? 0;
     if (nonRetryable || (max > 0 && info.attempt >= max)) await this.abort();
   }

@@ -9,10 +9,11 @@ import { loadLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { manifestKey, outputKey } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { INHERIT_SCHEMA, RAW_STAGE, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { INHERIT_SCHEMA, isPartitionError, PartitionError, RAW_STAGE, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { ApplicationFailure } from '@temporalio/common';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { ActivityDeps, loadPlan, nonRetryable } from './deps';
+import { ActivityDeps, FailureTypes, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 
 export interface StageRequest {
@@ -92,6 +93,24 @@ async function checkInput(deps: ActivityDeps, plan: Plan, run: PartitionRun, inp
   return { url, etag: head.etag, size: head.size };
 }
 
+/** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
+async function runSetup(run: PartitionRun, setup: () => unknown): Promise<unknown> {
+  try {
+    return await setup();
+  } catch (err) {
+    const nonRetryable = isPartitionError(err) && !err.retryable;
+    throw ApplicationFailure.create({
+      type: FailureTypes.TransformFailed, message: `${run.where()}: stage setup failed: ${(err as Error)?.message ?? String(err)}`, nonRetryable, cause: err as Error,
+    });
+  }
+}
+
+/** A transform gave up on the whole partition: fail the attempt, retryable or not as it said. */
+function transformFailed(err: PartitionError, run: PartitionRun, input: string, index: number): ApplicationFailure {
+  const message = `${run.where()}: transform failed the partition at record ${index} of ${input}: ${err.message}`;
+  return ApplicationFailure.create({ type: FailureTypes.TransformFailed, message, nonRetryable: !err.retryable, cause: err });
+}
+
 function classify(err: unknown, run: PartitionRun): unknown {
   if (err instanceof AvroFormatError || err instanceof CodecError) {
     return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
@@ -128,7 +147,7 @@ export function makeStageActivity(deps: ActivityDeps) {
     for (const inp of inputs) manifestInputs.push(await checkInput(deps, plan, run, inp, req.index));
     const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
-      ? await def.setup({
+      ? await runSetup(run, () => def.setup!({
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, params: plan.params, log: run.log,
         lookup: (name) => {
           const l = plan.lookups[name];
@@ -137,7 +156,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           if (!p) lookupCache.set(name, (p = loadLookup(deps.s3, l)));
           return p;
         },
-      })
+      }))
       : undefined;
 
     const inherit = planned.schemaRef === INHERIT_SCHEMA;
@@ -179,6 +198,7 @@ export function makeStageActivity(deps: ActivityDeps) {
             try {
               out = await def.transform(record, ctx);
             } catch (err) {
+              if (isPartitionError(err)) throw transformFailed(err, run, manifestInputs[k].url, index);
               await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
               continue;
             }
@@ -196,6 +216,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           }
           firstIndex += records.length;
           run.beat({ input: inp.from, offset: block.end });
+          run.throwIfCancelled();
         }
       }
     } catch (err) {

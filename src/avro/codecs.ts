@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import snappy from 'snappy';
 import { crc32 } from '@node-rs/crc32';
-import { Compressor, DecompressStream } from 'zstd-napi';
+import { Compressor, Decompressor, DecompressStream } from 'zstd-napi';
 
 /** Avro container codecs, with the spec's names. */
 export type CodecName = 'null' | 'deflate' | 'snappy' | 'zstandard';
@@ -95,9 +95,51 @@ export async function decompressBlock(codec: CodecName, data: Buffer, maxSize: n
       }
       return out;
     }
-    case 'zstandard':
+    case 'zstandard': {
+      // Fast path: a single frame that declares its size (as partflow's own do) within the limit.
+      const declared = zstdFrameContentSize(data);
+      if (declared !== undefined && declared <= maxSize) {
+        try {
+          zstdDecompressor ??= new Decompressor();
+          const out = zstdDecompressor.decompress(data);
+          if (out.length === declared) return out;
+        } catch {
+          // fall through to the streaming path, which reports the error
+        }
+      } else if (declared !== undefined) {
+        throw new CodecError(`zstandard block declares ${declared} bytes, over the ${maxSize}-byte block limit`);
+      }
       return zstdDecompressBounded(data, maxSize);
+    }
   }
+}
+
+let zstdDecompressor: Decompressor | undefined;
+
+/**
+ * The Frame_Content_Size of a block that is exactly one zstd frame, if the frame header has it
+ * (RFC 8878 §3.1.1.1); undefined otherwise (no size in the header, or more than one frame).
+ */
+export function zstdFrameContentSize(buf: Buffer): number | undefined {
+  if (buf.length < 6 || buf.readUInt32LE(0) !== 0xfd2fb528) return undefined;
+  const fhd = buf[4];
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const dictFlag = fhd & 3;
+  if (fcsFlag === 0 && !single) return undefined;
+  let pos = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dictFlag];
+  const size = [1, 2, 4, 8][fcsFlag];
+  if (buf.length < pos + size) return undefined;
+  let n: number;
+  if (size === 1) n = buf[pos];
+  else if (size === 2) n = buf.readUInt16LE(pos) + 256;
+  else if (size === 4) n = buf.readUInt32LE(pos);
+  else {
+    const big = buf.readBigUInt64LE(pos);
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+    n = Number(big);
+  }
+  return n;
 }
 
 function hex32(n: number): string {

@@ -89,3 +89,22 @@ export interface PipelineInfo {
   /** Reader schema for Avro sources, resolved. */
   input?: { ref: string; fingerprint: string };
 }
+
+/**
+ * Thrown by a transform (or setup) to fail the whole partition attempt instead of rejecting one
+ * record: for example when a dependency is down (retryable, the default) or the partition can
+ * never succeed with this code (`retryable: false`).
+ */
+export class PartitionError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message);
+    this.name = 'PartitionError';
+    this.retryable = opts.retryable ?? true;
+    if (opts.cause !== undefined) (this as { cause?: unknown }).cause = opts.cause;
+  }
+}
+
+export function isPartitionError(err: unknown): err is PartitionError {
+  return err instanceof PartitionError || (err as Error)?.name === 'PartitionError';
+}

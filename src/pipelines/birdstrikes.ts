@@ -104,6 +104,8 @@ interface Airport {
 
 export interface AirportIndex {
   byState: Map<string, Airport[]>;
+  /** Reports name the same airports over and over: resolve each (name, state) once. */
+  resolved: Map<string, Airport | null>;
 }
 
 export function indexAirports(rows: Record<string, unknown>[]): AirportIndex {
@@ -118,12 +120,19 @@ export function indexAirports(rows: Record<string, unknown>[]): AirportIndex {
     list.push(a);
     byState.set(a.state, list);
   }
-  return { byState };
+  return { byState, resolved: new Map() };
 }
 
 /** The airport in the state whose name and city share the most words with the reported name; ties are unresolved. */
 export function resolveAirport(idx: AirportIndex, reported: string, stateCode: string | null): Airport | null {
   if (!stateCode) return null;
+  const key = `${stateCode}|${reported}`;
+  let hit = idx.resolved.get(key);
+  if (hit === undefined) idx.resolved.set(key, (hit = scoreAirports(idx, reported, stateCode)));
+  return hit;
+}
+
+function scoreAirports(idx: AirportIndex, reported: string, stateCode: string): Airport | null {
   const want = tokens(reported);
   if (want.length === 0) return null;
   let best: Airport | null = null;
