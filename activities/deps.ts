@@ -4,7 +4,8 @@ import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 
 /** What activities need from the worker: configuration, an S3 client, the registered pipelines. */
 export interface ActivityDeps {
@@ -24,6 +25,7 @@ export const FailureTypes = {
   CorruptInput: 'CorruptInput',
   OutputConflict: 'OutputConflict',
   TransformFailed: 'TransformFailed',
+  SchemaMismatch: 'SchemaMismatch',
 } as const;
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {
@@ -48,4 +50,18 @@ export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promi
     if (planCache.size > 64) planCache.delete(planCache.keys().next().value as string);
   }
   return p;
+}
+
+/**
+ * Re-throws a partition activity's error as an ApplicationFailure that carries the attempt
+ * number, so that the workflow can report attempts; retryability and type are kept.
+ */
+export function withAttempt(err: unknown): unknown {
+  if (err instanceof CancelledFailure) return err;
+  const attempt = Context.current().info.attempt;
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? false, details: [{ attempt }], cause: err.cause });
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return ApplicationFailure.create({ type: e.name || 'Error', message: e.message, nonRetryable: false, details: [{ attempt }], cause: e });
 }

@@ -1,18 +1,20 @@
-import { ActivityDeps } from './deps';
-import { makeImportActivity } from './import';
+import { ActivityDeps, withAttempt } from './deps';
+import { ImportRequest, makeImportActivity } from './import';
 import { makePlanActivity } from './plan';
 import { makeRunManifestActivity } from './run-manifest';
-import { makeStageActivity } from './stage';
+import { makeStageActivity, StageRequest } from './stage';
 
 export type { ActivityDeps } from './deps';
 export { FailureTypes } from './deps';
 
 /** Every activity partflow's worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const importPartition = makeImportActivity(deps);
+  const runStage = makeStageActivity(deps);
   return {
     planIngest: makePlanActivity(deps),
-    importPartition: makeImportActivity(deps),
-    runStage: makeStageActivity(deps),
+    importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw withAttempt(err); }),
+    runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
     writeRunManifest: makeRunManifestActivity(deps),
   };
 }

@@ -260,7 +260,7 @@ export class PartitionRun {
   private result(m: PartitionManifest, status: PartitionResult['status']): PartitionResult {
     return {
       stage: this.target.stage, partition: this.id, status, counts: m.counts, outputKey: this.outKey,
-      manifestKey: this.manifestKey, durationMs: status === 'skipped' ? 0 : m.durationMs,
+      manifestKey: this.manifestKey, durationMs: status === 'skipped' ? 0 : m.durationMs, attempt: Context.current().info.attempt,
     };
   }
 

@@ -137,6 +137,7 @@ export function makePlanActivity(deps: ActivityDeps) {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, format, partitions: partitions.length,
       sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro', rawDir,
       stages: stages.map((s) => ({ name: s.name, after: s.after, dir: s.dir, version: s.version, outputVersion: s.outputVersion })),
+      retry: info.retry,
     };
   };
 }

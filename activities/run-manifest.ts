@@ -11,6 +11,8 @@ export interface RunManifestRequest {
   workflowId: string;
   runId: string;
   summary: IngestSummary;
+  failures: RunManifest['failures'];
+  blocked: RunManifest['blocked'];
 }
 
 /** Writes the run manifest: the summary plus every committed partition manifest, per stage. */
@@ -24,13 +26,13 @@ export function makeRunManifestActivity(deps: ActivityDeps) {
       const listed = await listObjects(deps.s3, plan.bucket, `${dir}/_manifests/`);
       committed[stage] = await Promise.all(listed.map((o) => limit(async () => {
         const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, o.key)).toString('utf8')) as PartitionManifest;
-        return { partition: m.partition, manifest: formatS3Url({ bucket: plan.bucket, key: o.key }), output: m.output.url, sha256: m.output.sha256, records: m.output.records };
+        return { partition: m.partition, manifest: formatS3Url({ bucket: plan.bucket, key: o.key }), output: m.output.url, sha256: m.output.sha256, records: m.output.records, runId: m.run.runId };
       })));
     }
     const loc = parseS3Url(req.summary.manifest);
     const manifest: RunManifest = {
       ...req.summary, kind: 'partflow.run', version: 1, workflowId: req.workflowId, runId: req.runId,
-      writtenAt: new Date().toISOString(), committed,
+      writtenAt: new Date().toISOString(), committed, failures: req.failures, blocked: req.blocked,
     };
     try {
       await putIfAbsent(deps.s3, loc.bucket, loc.key, JSON.stringify(manifest, null, 1), 'application/json');

@@ -184,7 +184,12 @@ export function makeStageActivity(deps: ActivityDeps) {
         const reader = resumeHere
           ? await openAvroObjectAt(deps.s3, inp.bucket, inp.key, from.blockOffset, { ifMatch: manifestInputs[k].etag })
           : await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
-        const decoder = blockDecoder(reader.header.writerType, inp.readerType);
+        let decoder;
+        try {
+          decoder = blockDecoder(reader.header.writerType, inp.readerType);
+        } catch (err) {
+          throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}`);
+        }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
         for await (const block of reader.blocks()) {
           const records = decodeBlock(reader.opts.name, reader.header, block, decoder);

@@ -1,1 +1,4 @@
-export { ingest, ingestBatch, progressQuery } from './ingest';
+export {
+  ingest, ingestBatch, progressQuery, partitionsQuery, retryFailedUpdate, retryFailedSignal, batchStatesSignal,
+} from './ingest';
+export type { PartitionsQuery, RetryRequest, RetryResult } from './ingest';

@@ -1,6 +1,6 @@
 import {
-  ActivityFailure, ApplicationFailure, defineQuery, defineSignal, executeChild, getExternalWorkflowHandle, proxyActivities, setHandler, setCurrentDetails,
-  workflowInfo, ActivityOptions, RetryPolicy, upsertSearchAttributes,
+  ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
+  getExternalWorkflowHandle, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -9,18 +9,40 @@ import type { IngestSummary, StageSummary } from '../src/manifest/run';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
 import { partitionId, runManifestKey } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
-import { emptyProgress, Failure, Progress, ProgressTracker } from './progress';
+import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { PrioritySemaphore } from './semaphore';
 
+export interface PartitionsQuery {
+  status?: PartitionStatus;
+  stage?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export interface RetryRequest {
+  /** Partition ids such as "p-00007"; all failed partitions when absent or empty. */
+  partitions?: string[];
+  /** Stage names; all stages when absent or empty. */
+  stages?: string[];
+}
+
+export interface RetryResult {
+  requeued: { stage: string; partition: string }[];
+}
+
+/** Per stage: total, running, done, failed, skipped, blocked; records; throughput. */
 export const progressQuery = defineQuery<Progress>('progress');
-/** A child batch reports its live progress to the parent, so the parent's query covers it. */
-export const batchProgressSignal = defineSignal<[{ from: number; progress: Progress }]>('batchProgress');
+/** Per partition and stage: status, attempts, last error, records, duration, output key. */
+export const partitionsQuery = defineQuery<{ total: number; partitions: PartitionState[] }, [PartitionsQuery?]>('partitions');
+/** Re-runs failed partitions (and what they blocked downstream) with fresh attempts. */
+export const retryFailedUpdate = defineUpdate<RetryResult, [RetryRequest]>('retryFailed');
+/** The same as the update, for the Temporal UI, which can send signals. */
+export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
+/** A child batch reports changed partition states to its parent, so the parent's queries cover it. */
+export const batchStatesSignal = defineSignal<[PartitionState[]]>('batchStates');
 
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-
-const { planIngest, writeRunManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry,
-});
+const planRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
+const { planIngest, writeRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
 
 // Registered by the embedded stack and docker-compose; see the README for other clusters.
 const SA = {
@@ -30,162 +52,242 @@ const SA = {
   failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
 };
 
-function partitionOptions(heartbeatTimeoutSeconds: number): ActivityOptions {
-  return { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutSeconds * 1000, retry };
+interface RunSettings {
+  plan: PlanSummary;
+  maxParallel: number;
+  heartbeatTimeoutSeconds: number;
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
+function activityOptions(s: RunSettings, stage: string, pid: string, run: number): ActivityOptions {
+  const r = s.plan.retry;
+  return {
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
+    retry: { maximumAttempts: r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
+    activityId: run > 1 ? `${stage}:${pid}#${run}` : `${stage}:${pid}`,
+    summary: run > 1 ? `${stage} ${pid} (retry ${run - 1})` : `${stage} ${pid}`,
+  };
+}
+
+/** The error text, type and attempts of a failed partition activity. */
+function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
+  if (err instanceof ActivityFailure && err.cause) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      const d = cause.details?.[0] as { attempt?: number } | undefined;
+      return { error: cause.message, type: cause.type ?? 'Error', attempts: d?.attempt ?? maxAttempts };
+    }
+    return { error: cause.message || cause.name, type: cause.name, attempts: maxAttempts };
+  }
+  return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };
+}
+
+function downstreamOf(plan: PlanSummary): (stage: string) => string[] {
+  return (stage) => {
+    const out: string[] = [];
+    const visit = (s: string) => {
+      for (const t of plan.stages) {
+        if (t.after.includes(s) && !out.includes(t.name)) {
+          out.push(t.name);
+          visit(t.name);
+        }
+      }
+    };
+    visit(stage);
+    return out;
+  };
+}
+
+function stageNames(plan: PlanSummary): string[] {
+  return [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)];
 }
 
 /**
  * Ingest: plan the source, then run every stage of the pipeline over every partition, one
  * activity per partition and stage, at most `maxParallel` at a time. Partition 7's next stage
- * starts as soon as partition 7's inputs are committed.
+ * starts as soon as partition 7's inputs are committed. Failed partitions wait for a retry
+ * (the retryFailed update or signal) for `waitForRetry`; then the run ends `partial`.
  */
 export async function ingest(input: IngestInput): Promise<IngestSummary> {
-  let resolved;
+  let resolved: ResolvedIngest;
   try {
     resolved = resolveIngestInput(input);
   } catch (err) {
     if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
     throw err;
   }
-  const tracker = new ProgressTracker();
-  const live = new Map<number, Progress>();
-  setHandler(progressQuery, () => tracker.combined([...live.values()]));
-  setHandler(batchProgressSignal, ({ from, progress }) => {
-    if (live.has(from)) live.set(from, progress);
+  const state = new RunState();
+  let plan: PlanSummary | undefined;
+  const retries: RetryRequest[] = [];
+  const retry = (req: RetryRequest = {}): RetryResult => {
+    if (!plan) return { requeued: [] };
+    const requeued = state.requeue(req, downstreamOf(plan)).map((e) => ({ stage: e.stage, partition: e.partition }));
+    if (requeued.length) retries.push(req);
+    return { requeued };
+  };
+  setHandler(progressQuery, () => state.progress());
+  setHandler(partitionsQuery, (q = {}) => state.list(q));
+  setHandler(retryFailedUpdate, (req) => retry(req ?? {}), {
+    validator: (req) => {
+      if (req !== undefined && (typeof req !== 'object' || req === null)) throw new Error('expected {"partitions": ["p-00007"], "stages": ["map"]} or nothing');
+      for (const p of req?.partitions ?? []) if (!/^p-\d{5,}$/.test(p)) throw new Error(`bad partition id "${p}": expected p-NNNNN`);
+    },
   });
-  upsertSearchAttributes([
-    { key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' },
-  ]);
+  setHandler(retryFailedSignal, (req) => void retry(req ?? {}));
+  setHandler(batchStatesSignal, (states) => state.merge(states));
+  const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state.failures().length }]);
+  upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' }]);
 
-  const plan = await planIngest(resolved);
-  upsertSearchAttributes([{ key: SA.status, value: 'running' }]);
-  tracker.init(plan.partitions, [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)]);
-  setCurrentDetails(tracker.describe());
+  plan = await planIngest(resolved);
+  const all = Array.from({ length: plan.partitions }, (_, i) => i);
+  state.init(plan.partitions, stageNames(plan), plan.partitions <= resolved.partitionsPerWorkflow ? all : []);
+  status('running');
+  setCurrentDetails(state.describe());
+  const settings: RunSettings = { plan, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds };
 
-  const per = resolved.partitionsPerWorkflow;
-  if (plan.partitions <= per) {
-    await runPartitions(plan, 0, plan.partitions, resolved.maxParallel, resolved.heartbeatTimeoutSeconds, tracker);
-  } else {
+  let round = 0;
+  const runRound = async (indices: number[]) => {
+    if (plan!.partitions <= resolved.partitionsPerWorkflow) {
+      await runPartitions(settings, indices, state);
+      return;
+    }
     // Children keep each history well under Temporal's limits (events, pending activities);
     // they run one after another so that maxParallel bounds the whole ingest.
-    for (let from = 0; from < plan.partitions; from += per) {
-      const to = Math.min(plan.partitions, from + per);
-      live.set(from, emptyProgress());
+    for (let k = 0; k < indices.length; k += resolved.partitionsPerWorkflow) {
+      const slice = indices.slice(k, k + resolved.partitionsPerWorkflow);
+      const states = slice.flatMap((i) => state.stages.map((s) => state.get(s, i)));
       const res = await executeChild(ingestBatch, {
-        workflowId: `${workflowInfo().workflowId}/batch-${partitionId(from)}`,
-        args: [{ plan, from, to, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds }],
+        workflowId: `${workflowInfo().workflowId}/batch-${partitionId(slice[0])}${round ? `-r${round}` : ''}`,
+        args: [{ ...settings, states }],
       });
-      live.delete(from);
-      tracker.merge(res.progress, res.failures);
-      setCurrentDetails(tracker.describe());
+      state.merge(res.states);
+      setCurrentDetails(state.describe());
     }
+  };
+
+  await runRound(all);
+  // Failed partitions wait, visibly, for a retry; each retry runs only what it re-queued.
+  for (;;) {
+    if (state.failures().length === 0 && retries.length === 0) break;
+    if (state.pendingIndices().length === 0) {
+      state.phase = 'waiting-for-retry';
+      status('waiting-for-retry');
+      setCurrentDetails(state.describe());
+      const asked = await condition(() => state.pendingIndices().length > 0, resolved.waitForRetryMs);
+      if (!asked) break;
+    }
+    retries.length = 0;
+    round++;
+    state.phase = 'running';
+    status('running');
+    await runRound(state.pendingIndices());
   }
 
-  tracker.progress.phase = 'finishing';
+  state.phase = 'finishing';
   const info = workflowInfo();
-  const summary = summarize(plan, resolved, tracker, runManifestKey(resolved.targetPrefix, plan.dataset, info.workflowId, info.runId));
-  await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary });
-  tracker.progress.phase = 'done';
-  upsertSearchAttributes([{ key: SA.status, value: summary.status }, { key: SA.failed, value: tracker.failures.length }]);
-  setCurrentDetails(tracker.describe());
+  const summary = summarize(plan, resolved, state, runManifestKey(resolved.targetPrefix, plan.dataset, info.workflowId, info.runId));
+  const failures = state.failures().map((e) => ({ stage: e.stage, partition: e.partition, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
+  const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, partition: e.partition }));
+  await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, failures, blocked });
+  state.phase = 'done';
+  status(summary.status);
+  setCurrentDetails(state.describe());
   return summary;
 }
 
-export interface BatchInput {
-  plan: PlanSummary;
-  from: number;
-  to: number;
-  maxParallel: number;
-  heartbeatTimeoutSeconds: number;
+export interface BatchInput extends RunSettings {
+  /** The partitions of this batch, with what is known of them (done stages are not run again). */
+  states: PartitionState[];
 }
 
 /** A slice of an ingest's partitions, run as a child workflow. */
-export async function ingestBatch(b: BatchInput): Promise<{ progress: Progress; failures: Failure[] }> {
-  const tracker = new ProgressTracker();
-  setHandler(progressQuery, () => tracker.progress);
-  tracker.init(b.to - b.from, [...(b.plan.needsImport ? ['raw'] : []), ...b.plan.stages.map((s) => s.name)]);
+export async function ingestBatch(b: BatchInput): Promise<{ states: PartitionState[] }> {
+  const state = new RunState();
+  state.init(b.plan.partitions, stageNames(b.plan), []);
+  state.merge(b.states);
+  setHandler(progressQuery, () => state.progress());
+  setHandler(partitionsQuery, (q = {}) => state.list(q));
   const parent = workflowInfo().parent;
-  let unreported = 0;
-  const report = () => {
-    if (!parent || ++unreported < 20) return;
-    unreported = 0;
-    getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(batchProgressSignal, { from: b.from, progress: tracker.progress }).catch(() => undefined);
+  let changed: PartitionState[] = [];
+  const report = (e: PartitionState) => {
+    changed.push({ ...e });
+    if (!parent || changed.length < 20) return;
+    const batch = changed;
+    changed = [];
+    getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(batchStatesSignal, batch).catch(() => undefined);
   };
-  await runPartitions(b.plan, b.from, b.to, b.maxParallel, b.heartbeatTimeoutSeconds, tracker, report);
-  tracker.progress.phase = 'done';
-  return { progress: tracker.progress, failures: tracker.failures };
+  const indices = [...new Set(b.states.map((s) => s.index))].sort((x, y) => x - y);
+  await runPartitions(b, indices, state, report);
+  return { states: indices.flatMap((i) => state.stages.map((s) => state.get(s, i))) };
 }
 
-async function runPartitions(
-  plan: PlanSummary, from: number, to: number, maxParallel: number, heartbeatTimeoutSeconds: number, tracker: ProgressTracker,
-  onChange: () => void = () => undefined,
-): Promise<void> {
-  const sem = new PrioritySemaphore(maxParallel);
+async function runPartitions(s: RunSettings, indices: number[], state: RunState, onChange: (e: PartitionState) => void = () => undefined): Promise<void> {
+  const { plan } = s;
+  const sem = new PrioritySemaphore(s.maxParallel);
   const depth = new Map<string, number>([['raw', 0]]);
-  for (const s of plan.stages) depth.set(s.name, 1 + Math.max(...s.after.map((d) => depth.get(d) ?? 0)));
+  for (const st of plan.stages) depth.set(st.name, 1 + Math.max(...st.after.map((d) => depth.get(d) ?? 0)));
 
   async function step(stage: string, index: number, call: (acts: Activities) => Promise<PartitionResult>): Promise<boolean> {
     const pid = partitionId(index);
     return sem.with(depth.get(stage)!, async () => {
-      tracker.started(stage);
-      const acts = proxyActivities<Activities>({ ...partitionOptions(heartbeatTimeoutSeconds), activityId: `${stage}:${pid}`, summary: `${stage} ${pid}` });
+      const e = state.begin(stage, index);
+      const acts = proxyActivities<Activities>(activityOptions(s, stage, pid, e.runs));
       try {
-        tracker.succeeded(await call(acts));
+        state.succeeded(await call(acts), index);
         return true;
       } catch (err) {
-        tracker.failed(stage, pid, errorText(err));
+        const f = describeFailure(err, plan.retry.maximumAttempts);
+        state.failed(stage, index, f.error, f.type, f.attempts);
         return false;
       } finally {
-        setCurrentDetails(tracker.describe());
-        onChange();
+        setCurrentDetails(state.describe());
+        onChange(state.get(stage, index));
       }
     });
   }
 
   async function partition(index: number): Promise<void> {
     const ok = new Map<string, Promise<boolean>>();
-    ok.set('raw', plan.needsImport
-      ? step('raw', index, (a) => a.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index }))
-      : Promise.resolve(true));
-    for (const s of plan.stages) {
-      ok.set(s.name, (async () => {
-        const deps = await Promise.all(s.after.map((d) => ok.get(d)!));
+    const finished = (stage: string) => ['done', 'skipped'].includes(state.get(stage, index).status);
+    ok.set('raw', !plan.needsImport || finished('raw')
+      ? Promise.resolve(true)
+      : step('raw', index, (a) => a.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index })));
+    for (const st of plan.stages) {
+      ok.set(st.name, (async () => {
+        const deps = await Promise.all(st.after.map((d) => ok.get(d)!));
+        if (finished(st.name)) return true;
         if (!deps.every(Boolean)) {
-          tracker.blocked(s.name);
+          state.blocked(st.name, index);
+          onChange(state.get(st.name, index));
           return false;
         }
-        return step(s.name, index, (a) => a.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage: s.name, index }));
+        return step(st.name, index, (a) => a.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage: st.name, index }));
       })());
     }
     await Promise.all(ok.values());
   }
 
-  const all: Promise<void>[] = [];
-  for (let i = from; i < to; i++) all.push(partition(i));
-  await Promise.all(all);
+  await Promise.all(indices.map((i) => partition(i)));
 }
 
-function summarize(plan: PlanSummary, input: ResolvedIngest, tracker: ProgressTracker, manifestKey: string): IngestSummary {
+function summarize(plan: PlanSummary, input: ResolvedIngest, state: RunState, manifestKey: string): IngestSummary {
   const url = (key: string) => `s3://${plan.bucket}/${key}`;
+  const progress = state.progress();
   const stages: Record<string, StageSummary> = {};
   const dirs: [string, string][] = [
     ...(plan.rawDir ? [['raw', plan.rawDir] as [string, string]] : []),
     ...plan.stages.map((s) => [s.name, s.dir] as [string, string]),
   ];
+  const failures = state.failures();
   for (const [name, dir] of dirs) {
-    const p = tracker.progress.stages[name];
+    const p = progress.stages[name];
     stages[name] = {
       output: url(dir + '/'), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
-      failures: tracker.failures.filter((f) => f.stage === name).slice(0, 100).map(({ partition, error }) => ({ partition, error })),
+      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, error: f.error ?? '', attempts: f.attempts })),
     };
   }
   return {
-    status: tracker.failures.length > 0 ? 'partial' : 'completed',
+    status: failures.length > 0 ? 'partial' : 'completed',
     pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { defaultPayloadConverter } from '@temporalio/common';
 import path from 'node:path';
 import { loadConfig, DEFAULTS } from '../config';
 import { DATA_DIR } from '../config/paths';
-import { connectClient, startIngest, waitWithProgress } from '../client';
+import { connectClient, startIngest, waitWithProgress, WaitingForRetry } from '../client';
 import { IngestInput, INPUT_LIMITS } from '../pipeline/input';
 import { readAvroRecords } from '../io/avro-object-reader';
 import { s3Client } from '../storage/client';
@@ -21,6 +22,7 @@ import { importFlatFiles } from '../tools/import';
 import { inspectObject } from '../tools/inspect';
 import { abortUploads, parseDuration, staleUploads } from '../tools/gc';
 import { verifyObject, verifyStageDirs } from '../tools/verify';
+import { partitionHistory, runManifests } from '../tools/history';
 
 const ENV_HELP = `
 Environment:
@@ -54,6 +56,21 @@ function printSummary(s: IngestSummary, out = process.stdout): void {
     for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.partition}: ${f.error}\n`);
   }
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
+}
+
+function printWaiting(w: WaitingForRetry, out = process.stdout): void {
+  out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
+  for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
+  out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);
+}
+
+function table(rows: Record<string, unknown>[], out = process.stdout): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const width = cols.map((c) => Math.min(80, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  out.write(cols.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd() + '\n');
+  for (const r of rows) out.write(cols.map((c, i) => cell(r[c]).slice(0, 80).padEnd(width[i])).join('  ').trimEnd() + '\n');
 }
 
 const program = new Command();
@@ -108,7 +125,9 @@ program
         const input: IngestInput = { pipeline: 'birdstrikes', source: SAMPLE.source(cfg.bucket), partitionRecords: 2000, maxParallel: 4 };
         const handle = await startIngest(client, cfg, input);
         err.write(`Started ingest ${handle.workflowId}\n  ${stack.uiUrl}/namespaces/${cfg.temporalNamespace}/workflows/${handle.workflowId}\n`);
-        printSummary(await waitWithProgress(handle));
+        const r = await waitWithProgress(handle);
+        if (r.status === 'waiting-for-retry') printWaiting(r);
+        else printSummary(r);
       }
       err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})\nPress Ctrl-C to stop.\n`);
       await running;
@@ -167,6 +186,7 @@ program
     if (o.wait) {
       const summary = await waitWithProgress(handle);
       if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else if (summary.status === 'waiting-for-retry') printWaiting(summary);
       else printSummary(summary);
       if (summary.status !== 'completed') process.exitCode = 3;
     } else process.stdout.write(handle.workflowId + '\n');
@@ -207,6 +227,92 @@ program
       }
     }
     await connection.close();
+  });
+
+program
+  .command('retry <workflowId>')
+  .description('retry failed partitions (and what they blocked) of a run; a closed run gets a new run that reuses every committed partition')
+  .option('--partition <id>', 'only this partition, e.g. p-00007 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--stage <name>', 'only failures of this stage (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--wait', 'wait for the run, with progress')
+  .action(async (workflowId: string, o: { partition: string[]; stage: string[]; wait?: boolean }) => {
+    const cfg = loadConfig();
+    const { client, connection } = await connectClient(cfg);
+    let handle = client.workflow.getHandle(workflowId);
+    const desc = await handle.describe();
+    if (desc.status.name === 'RUNNING') {
+      const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: o.partition, stages: o.stage }] });
+      process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${r.partition}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');
+    } else {
+      // The closed run's input, from its history: the new run finds every committed partition and reuses it.
+      const history = await handle.fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      const input = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as IngestInput;
+      handle = await startIngest(client, cfg, input, `${workflowId}-retry-${Date.now().toString(36)}`);
+      process.stdout.write(`${workflowId} is ${desc.status.name.toLowerCase()}; started ${handle.workflowId}, which reuses every committed partition\n`);
+    }
+    if (o.wait) {
+      const r = await waitWithProgress(handle);
+      if (r.status === 'waiting-for-retry') printWaiting(r);
+      else printSummary(r);
+      if (r.status !== 'completed') process.exitCode = 3;
+    }
+    await connection.close();
+  });
+
+program
+  .command('partitions <workflowId>')
+  .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, or with --dataset from the run manifest)")
+  .option('--status <status>', 'only pending, running, done, skipped, failed or blocked')
+  .option('--stage <name>', 'only this stage')
+  .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal')
+  .option('--json', 'print JSON')
+  .action(async (workflowId: string, o: { status?: string; stage?: string; dataset?: string; json?: boolean }) => {
+    const cfg = loadConfig();
+    let rows: Record<string, unknown>[] = [];
+    if (!o.dataset) {
+      const { client, connection } = await connectClient(cfg);
+      const handle = client.workflow.getHandle(workflowId);
+      for (let offset = 0; ; offset += 1000) {
+        const page = await handle.query<{ total: number; partitions: Record<string, unknown>[] }, [object]>('partitions', { status: o.status, stage: o.stage, offset, limit: 1000 });
+        rows.push(...page.partitions);
+        if (offset + 1000 >= page.total) break;
+      }
+      await connection.close();
+      rows = rows.map((p) => ({
+        partition: p.partition, stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
+        records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
+        ms: p.durationMs ?? '', output: p.outputKey ?? '', error: p.error ?? '',
+      }));
+    } else {
+      const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
+      const run = runs[runs.length - 1];
+      if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
+      for (const [stage, list] of Object.entries(run.committed)) for (const c of list) rows.push({ partition: c.partition, stage, status: c.runId === run.runId ? 'done' : 'skipped', records: c.records, output: c.output, error: '' });
+      for (const f of run.failures) rows.push({ partition: f.partition, stage: f.stage, status: 'failed', attempts: f.attempts, error: f.error });
+      for (const b of run.blocked) rows.push({ partition: b.partition, stage: b.stage, status: 'blocked' });
+      rows = rows.filter((r) => (!o.status || r.status === o.status) && (!o.stage || r.stage === o.stage)).sort((a, b) => String(a.partition).localeCompare(String(b.partition)));
+    }
+    if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else if (rows.length) table(rows);
+    else process.stdout.write('no partitions match\n');
+  });
+
+program
+  .command('history <datasetUrl>')
+  .description('every run that touched a partition of a dataset (s3://bucket/prefix/dataset/), from the immutable manifests')
+  .requiredOption('--partition <id>', 'partition id, e.g. p-00007')
+  .option('--json', 'print JSON')
+  .action(async (datasetUrl: string, o: { partition: string; json?: boolean }) => {
+    const entries = await partitionHistory(s3Client(loadConfig().s3), datasetUrl, o.partition);
+    if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+    else if (entries.length) {
+      table(entries.map((e) => ({
+        when: e.when, stage: e.stage, result: e.result, version: e.outputVersion ?? '', attempts: e.attempts ?? '',
+        records: e.counts ? `in ${e.counts.in} out ${e.counts.out} rej ${e.counts.rejected} drop ${e.counts.dropped}` : '',
+        workflow: e.workflowId, error: e.error ?? '',
+      })));
+    } else process.stdout.write(`no run touched ${o.partition} under ${datasetUrl}\n`);
   });
 
 program

@@ -23,14 +23,21 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   });
 }
 
-interface StageProgress { total: number; done: number; failed: number; running: number; records: { in: number; out: number; rejected: number } }
-interface Progress { phase: string; partitions: number; stages: Record<string, StageProgress> }
+interface StageProgress { total: number; done: number; failed: number; running: number; blocked: number; records: { in: number; out: number; rejected: number } }
+export interface Progress { phase: string; partitions: number; stages: Record<string, StageProgress>; failed: string[] }
+
+/** Returned by waitWithProgress when the run has failed partitions and waits for a retry. */
+export interface WaitingForRetry {
+  status: 'waiting-for-retry';
+  workflowId: string;
+  failed: string[];
+}
 
 /**
  * Waits for an ingest, drawing one progress bar per stage from the workflow's `progress`
  * query. Without a TTY it prints a line per change instead.
  */
-export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<IngestSummary> {
+export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<IngestSummary | WaitingForRetry> {
   const tty = Boolean(out.isTTY);
   const multi = tty
     ? new cliProgress.MultiBar({
@@ -45,16 +52,16 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
   result.then(() => { finished = true; }, () => { finished = true; });
   const draw = (p: Progress) => {
     for (const [stage, s] of Object.entries(p.stages)) {
-      const payload = { stage: stage.padEnd(8), failed: s.failed, records: s.records.out };
+      const payload = { stage: stage.padEnd(8), failed: s.failed + s.blocked, records: s.records.out };
       if (multi) {
         let bar = bars.get(stage);
         if (!bar) bars.set(stage, (bar = multi.create(s.total, 0, payload)));
         bar.setTotal(s.total);
-        bar.update(s.done + s.failed, payload);
+        bar.update(s.done + s.failed + s.blocked, payload);
       }
     }
     if (!multi) {
-      const line = Object.entries(p.stages).map(([n, s]) => `${n} ${s.done + s.failed}/${s.total}`).join('  ');
+      const line = Object.entries(p.stages).map(([n, s]) => `${n} ${s.done}/${s.total}${s.failed ? ` (${s.failed} failed)` : ''}`).join('  ');
       if (line !== last) out.write(`[${p.phase}] ${line}\n`);
       last = line;
     }
@@ -62,7 +69,10 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
   try {
     while (!finished) {
       try {
-        draw(await handle.query<Progress>('progress'));
+        const p = await handle.query<Progress>('progress');
+        draw(p);
+        // The run will wait (days, by default) for someone to fix and retry: stop watching.
+        if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed };
       } catch {
         // Not started yet, or between tasks: try again on the next tick.
       }

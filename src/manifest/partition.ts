@@ -43,4 +43,6 @@ export interface PartitionResult {
   outputKey: string;
   manifestKey: string;
   durationMs: number;
+  /** Attempt of the activity that returned this (1 for the first). */
+  attempt: number;
 }

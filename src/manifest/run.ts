@@ -10,8 +10,8 @@ export interface StageSummary {
   /** Not run because an upstream partition failed. */
   blocked: number;
   records: RecordCounts;
-  /** Failed partitions with their last error (the first 100). */
-  failures: { partition: string; error: string }[];
+  /** Failed partitions with their last error and attempts (the first 100). */
+  failures: { partition: string; error: string; attempts: number }[];
 }
 
 /** What the ingest workflow returns, and the core of the run manifest. */
@@ -35,7 +35,10 @@ export interface RunManifest extends IngestSummary {
   workflowId: string;
   runId: string;
   writtenAt: string;
-  /** Per stage, the committed partition manifests of this run's outputs. */
-  partitions: number;
-  committed: Record<string, { partition: string; manifest: string; output: string; sha256: string; records: number }[]>;
+  /** Per stage, the committed partition manifests of this run's outputs (some may be reused from earlier runs). */
+  committed: Record<string, { partition: string; manifest: string; output: string; sha256: string; records: number; runId: string }[]>;
+  /** Every partition that failed in this run, with its last error. */
+  failures: { stage: string; partition: string; error: string; attempts: number; runs: number }[];
+  /** Partitions not run because an upstream partition failed. */
+  blocked: { stage: string; partition: string }[];
 }

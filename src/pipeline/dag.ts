@@ -1,6 +1,6 @@
 import { loadSchema } from '../avro/schemas';
 import { CODECS } from '../avro/codecs';
-import { INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
+import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
 
 export const DEFAULT_CODEC = 'zstandard';
 
@@ -69,6 +69,10 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
       problems.push(`input schema: ${(err as Error).message}`);
     }
   }
+  const retry = { ...DEFAULT_RETRY, ...p.retry };
+  if (!Number.isInteger(retry.maximumAttempts) || retry.maximumAttempts < 1) problems.push('retry.maximumAttempts must be an integer >= 1');
+  if (!(retry.initialIntervalSeconds > 0) || !(retry.maximumIntervalSeconds >= retry.initialIntervalSeconds)) problems.push('retry intervals must be > 0, maximum >= initial');
+  if (!(retry.backoffCoefficient >= 1)) problems.push('retry.backoffCoefficient must be >= 1');
   if (problems.length) throw new PipelineDefinitionError(p.name, problems);
 
   // Kahn's algorithm, taking ready stages in definition order.
@@ -92,5 +96,5 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
       codec: s.codec ?? p.codec ?? DEFAULT_CODEC,
     };
   });
-  return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort(), input };
+  return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort(), input, retry };
 }

@@ -17,6 +17,8 @@ export interface IngestInput {
   heartbeatTimeoutSeconds?: number;
   /** Advanced: partitions one workflow history handles before child workflows take over. */
   partitionsPerWorkflow?: number;
+  /** How long a run with failed partitions waits for a retry before it ends as partial: "3d", "12h", "0". */
+  waitForRetry?: string | number;
 }
 
 export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
@@ -37,6 +39,7 @@ export interface ResolvedIngest {
   params: Record<string, string>;
   heartbeatTimeoutSeconds: number;
   partitionsPerWorkflow: number;
+  waitForRetryMs: number;
 }
 
 export const INPUT_LIMITS = {
@@ -46,7 +49,20 @@ export const INPUT_LIMITS = {
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+
+const DAY = 86_400_000;
+export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
+
+/** "3d", "12h", "30m", "45s", a number of seconds, or "0". */
+export function durationMs(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? 's') as 's'];
+  return Math.round(Number(m[1]) * unit);
+}
 
 export class InvalidInputError extends Error {
   constructor(readonly problems: string[]) {
@@ -108,6 +124,12 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
   const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
   const partitionsPerWorkflow = intIn(problems, 'partitionsPerWorkflow', input.partitionsPerWorkflow, INPUT_LIMITS.partitionsPerWorkflow);
+  let waitForRetryMs = DEFAULT_WAIT_FOR_RETRY_MS;
+  if (input.waitForRetry !== undefined) {
+    const ms = durationMs(input.waitForRetry);
+    if (ms === undefined || ms > 365 * DAY) problems.push(`waitForRetry must be a duration like "3d", "12h", "30m" or "0" (at most a year), got ${JSON.stringify(input.waitForRetry)}`);
+    else waitForRetryMs = ms;
+  }
   let format: SourceFormat | undefined;
   if (input.format !== undefined) {
     if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
@@ -128,6 +150,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow,
+    dataset, partitionRecords, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
   };
 }

@@ -1,6 +1,6 @@
 import type { FieldPlan } from '../formats/infer';
 import type { SourceFormat } from './input';
-import type { StageInfo } from './types';
+import type { RetrySettings, StageInfo } from './types';
 
 /** One source object as listed at planning time. */
 export interface SourceObject {
@@ -73,4 +73,6 @@ export interface PlanSummary {
   needsImport: boolean;
   rawDir: string | null;
   stages: { name: string; after: string[]; dir: string; version: string; outputVersion: string }[];
+  /** The pipeline's retry settings for partition activities. */
+  retry: Required<RetrySettings>;
 }

@@ -70,7 +70,22 @@ export interface PipelineDefinition {
   input?: string;
   /** Schema directory for this pipeline's stages; defaults to the project's schemas/. */
   schemasDir?: string;
+  /** Retries of a partition's activity for transient errors (network, throttling, 5xx, timeouts). */
+  retry?: RetrySettings;
 }
+
+export interface RetrySettings {
+  /** Attempts per partition activity, the first included (default 5). */
+  maximumAttempts?: number;
+  /** Delay before the first retry (default 1). */
+  initialIntervalSeconds?: number;
+  /** Growth of the delay per retry (default 2). */
+  backoffCoefficient?: number;
+  /** Longest delay between retries (default 60). */
+  maximumIntervalSeconds?: number;
+}
+
+export const DEFAULT_RETRY: Required<RetrySettings> = { maximumAttempts: 5, initialIntervalSeconds: 1, backoffCoefficient: 2, maximumIntervalSeconds: 60 };
 
 /** What a workflow learns about a pipeline: no code, only the DAG and identities. */
 export interface StageInfo {
@@ -88,6 +103,7 @@ export interface PipelineInfo {
   lookups: string[];
   /** Reader schema for Avro sources, resolved. */
   input?: { ref: string; fingerprint: string };
+  retry: Required<RetrySettings>;
 }
 
 /**

@@ -220,7 +220,7 @@ describe('other sources and DAGs', () => {
     const broken = Buffer.from(okFile);
     broken[broken.length - 3] ^= 0xff; // inside the last sync marker
     await put('corrupt-src/b.avro', broken);
-    const r = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/corrupt-out/` }, 'corrupt');
+    const r = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/corrupt-out/`, waitForRetry: '0' }, 'corrupt');
     expect(r.status).toBe('partial');
     expect(r.stages.copy.succeeded).toBe(1);
     expect(r.stages.copy.failed).toBe(1);

@@ -1,0 +1,165 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { WorkflowHandle } from '@temporalio/client';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { loadSchema } from '../../src/avro/schemas';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { s3Client } from '../../src/storage/client';
+import { toolPath } from '../../src/stack/process';
+import { builtinPipelines } from '../../src/pipelines';
+import { flakyCalls, flakyPipeline } from '../fixtures/pipelines';
+import { getJson } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+import type { PartitionState } from '../../workflows/state';
+
+const BUCKET = 'it-retry';
+let h: TestHarness;
+let s3: S3Client;
+
+interface Progress { phase: string; stages: Record<string, { done: number; failed: number; blocked: number; skipped: number }>; failed: string[] }
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const waiting = (handle: WorkflowHandle) =>
+  until('waiting-for-retry', 60_000, async () => {
+    const p = await handle.query<Progress>('progress');
+    return p.phase === 'waiting-for-retry' ? p : undefined;
+  });
+
+async function partitions(handle: WorkflowHandle, q: object = {}): Promise<PartitionState[]> {
+  return (await handle.query<{ partitions: PartitionState[] }, [object]>('partitions', q)).partitions;
+}
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
+      cwd: PROJECT_ROOT, timeout: 60_000,
+      env: { ...process.env, TEMPORAL_ADDRESS: h.cfg.temporalAddress, AWS_ENDPOINT_URL_S3: h.cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: h.cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  h = await startHarness('retry', [...builtinPipelines, flakyPipeline], { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+  const item = loadSchema('item@1', path.join(__dirname, '../fixtures/schemas'));
+  const file = (name: string, labels: string[]) => {
+    const enc = new ContainerEncoder(item.type, item.json, { codec: 'deflate', sync: syncMarkerFor(name) });
+    const parts = [enc.header(), ...labels.map((label, i) => enc.add({ id: i, label }) ?? Buffer.alloc(0)), enc.flush() ?? Buffer.alloc(0)];
+    return Buffer.concat(parts);
+  };
+  const corrupt = Buffer.from(file('c', ['x', 'y']));
+  corrupt[corrupt.length - 5] ^= 0xff;
+  const put = (key: string, body: Buffer) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  await put('src/a-good.avro', file('a', ['one', 'two', 'three']));
+  await put('src/b-flaky.avro', file('b', ['four', 'five']));
+  await put('src/c-corrupt.avro', corrupt);
+  await put('src/d-allbad.avro', file('d', ['bad', 'bad', 'bad', 'bad']));
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('failed partitions: isolated, inspected, retried', () => {
+  const id = `retry-${process.pid}`;
+  let handle: WorkflowHandle;
+
+  it('classifies failures, counts what succeeded, and waits for a retry', async () => {
+    handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: id, workflowExecutionTimeout: '10m',
+      args: [{ pipeline: 'flaky', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'items', waitForRetry: '25s' }],
+    });
+    const p = await waiting(handle);
+    expect(p.stages.map).toMatchObject({ done: 2, failed: 2 });
+    expect(p.stages.enrich).toMatchObject({ done: 2, blocked: 2 });
+    const failed = await partitions(handle, { status: 'failed' });
+    expect(failed.map((f) => [f.stage, f.partition, f.errorType, f.attempts])).toEqual([
+      ['map', 'p-00001', 'TransformFailed', 2],
+      ['map', 'p-00002', 'CorruptInput', 1],
+    ]);
+    expect(failed[0].error).toMatch(/stage "map" partition p-00001: transform failed the partition at record 0 of s3:\/\/it-retry\/src\/b-flaky\.avro: lookup service unavailable \(call 2\)/);
+    expect(failed[1].error).toMatch(/stage "map" partition p-00002: corrupt input: s3:\/\/it-retry\/src\/c-corrupt\.avro: .*\(at byte \d+\)/);
+    const allBad = (await partitions(handle, { stage: 'map' })).find((e) => e.partition === 'p-00003')!;
+    expect(allBad).toMatchObject({ status: 'done', records: { in: 4, out: 0, rejected: 4, dropped: 0 } });
+    const desc = await handle.describe();
+    expect(desc.searchAttributes.PartflowStatus).toEqual(['waiting-for-retry']);
+    expect(desc.searchAttributes.PartflowFailedPartitions).toEqual([2]);
+    expect(desc.searchAttributes.PartflowPipeline).toEqual(['flaky']);
+  });
+
+  it('retries one partition through the update: only it and its downstream run again', async () => {
+    const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: ['p-00001'] }] });
+    expect(res.requeued).toEqual([{ stage: 'map', partition: 'p-00001' }, { stage: 'enrich', partition: 'p-00001' }]);
+    await until('p-00001 enrich done', 60_000, async () => ((await partitions(handle, { stage: 'enrich' })).find((e) => e.partition === 'p-00001')?.status === 'done' ? true : undefined));
+    const p = await waiting(handle);
+    expect(p.stages.map).toMatchObject({ done: 3, failed: 1 });
+    const all = await partitions(handle);
+    const runs = Object.fromEntries(all.map((e) => [`${e.stage} ${e.partition}`, e.runs]));
+    expect(runs).toMatchObject({ 'map p-00000': 1, 'enrich p-00000': 1, 'map p-00001': 2, 'enrich p-00001': 1, 'map p-00003': 1 });
+    expect(flakyCalls.get('p-00000')).toBe(1);
+    expect(flakyCalls.get('p-00001')).toBe(3);
+  });
+
+  it('retries through `temporal workflow signal` (what the UI can send); a corrupt input fails again', async () => {
+    execFileSync(toolPath('temporal'), ['workflow', 'signal', '--address', h.cfg.temporalAddress, '--workflow-id', id, '--name', 'retryFailed', '--input', '{"partitions": ["p-00002"]}'], { stdio: 'pipe' });
+    await until('p-00002 retried and failed again', 60_000, async () => {
+      const e = (await partitions(handle, { stage: 'map' })).find((x) => x.partition === 'p-00002');
+      return e?.runs === 2 && e.status === 'failed' ? true : undefined;
+    });
+    const again = (await partitions(handle, { status: 'failed' }));
+    expect(again.map((e) => [e.partition, e.errorType, e.runs])).toEqual([['p-00002', 'CorruptInput', 2]]);
+    expect(flakyCalls.get('p-00000')).toBe(1);
+  });
+
+  it('ends partial after the wait, and the CLI lists its partitions from Temporal and from the run manifest', async () => {
+    const summary = (await handle.result()) as IngestSummary;
+    expect(summary.status).toBe('partial');
+    expect(summary.stages.map.failures).toEqual([expect.objectContaining({ partition: 'p-00002', attempts: 1 })]);
+    const run = await getJson<RunManifest>(s3, summary.manifest);
+    expect(run.failures).toEqual([expect.objectContaining({ stage: 'map', partition: 'p-00002', runs: 2 })]);
+    expect(run.blocked).toEqual([{ stage: 'enrich', partition: 'p-00002' }]);
+
+    const live = await cli('partitions', id, '--status', 'failed');
+    expect(live.stdout).toMatch(/p-00002 +map +failed +1 +2 .*corrupt input/);
+    const fromS3 = await cli('partitions', id, '--dataset', summary.outputPrefix, '--json');
+    const rows = JSON.parse(fromS3.stdout) as { partition: string; stage: string; status: string }[];
+    expect(rows.filter((r) => r.status === 'failed').map((r) => r.partition)).toEqual(['p-00002']);
+    expect(rows.filter((r) => r.status === 'done')).toHaveLength(6);
+
+    const hist = await cli('history', summary.outputPrefix, '--partition', 'p-00002', '--json');
+    expect(JSON.parse(hist.stdout)).toEqual([
+      expect.objectContaining({ stage: 'map', result: 'failed', workflowId: id }),
+      expect.objectContaining({ stage: 'enrich', result: 'blocked', workflowId: id }),
+    ]);
+  });
+
+  it('retrying a closed run starts a new run that reuses every committed partition', async () => {
+    const r = await cli('retry', id);
+    expect(r.code).toBe(0);
+    const newId = /started (\S+),/.exec(r.stdout)?.[1];
+    expect(newId).toMatch(new RegExp(`^${id}-retry-`));
+    const next = h.client.workflow.getHandle(newId!);
+    const p = await waiting(next);
+    expect(p.stages.map).toMatchObject({ done: 3, skipped: 3, failed: 1 });
+    expect(flakyCalls.get('p-00000')).toBe(1);
+    const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'p-00000', '--json')).stdout) as { result: string; stage: string }[];
+    expect(hist.filter((e) => e.stage === 'map').map((e) => e.result)).toEqual(['done']);
+    await next.terminate('test done');
+  });
+});
