@@ -4,8 +4,13 @@
 #
 #   PARTFLOW_TEMPORAL_BIN   path to a `temporal` CLI to use instead of installing one
 #   PARTFLOW_VERSITYGW_BIN  path to a `versitygw` to use instead of installing one
-#   PARTFLOW_SETUP_EXTRAS   space-separated extras to install too: "browser" (Debian's chromium)
+#
+# Usage: setup-tools.sh          the embedded stack's tools (npm start)
+#        setup-tools.sh --test   plus what the tests use: fastavro, the Apache Avro Java tools,
+#                                and Debian's chromium for the Temporal UI check (npm test, CI)
 set -euo pipefail
+MODE="${1:-}"
+case "$MODE" in ""|--test) ;; *) echo "usage: $0 [--test]" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
@@ -79,21 +84,18 @@ install_avro_tools() {
 
 install_browser() {
   if [ -x /usr/bin/chromium ]; then return; fi
-  command -v apt-get >/dev/null || die "need Debian's chromium (/usr/bin/chromium) for the browser test; apt-get not found"
-  say "installing Debian chromium"
+  command -v apt-get >/dev/null || die "need Debian's chromium (/usr/bin/chromium) for the Temporal UI test; apt-get not found"
+  say "installing Debian's chromium (for the Temporal UI test)"
   local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
-    || die "apt-get install chromium failed"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } >"$TOOLS/apt-chromium.log" 2>&1 \
+    || die "apt-get install chromium failed (see $TOOLS/apt-chromium.log); install Debian's chromium at /usr/bin/chromium"
 }
 
 install_temporal
 install_versitygw
-install_fastavro
-install_avro_tools
-for extra in ${PARTFLOW_SETUP_EXTRAS:-}; do
-  case "$extra" in
-    browser) install_browser ;;
-    *) die "unknown PARTFLOW_SETUP_EXTRAS entry '$extra' (known: browser)" ;;
-  esac
-done
+if [ "$MODE" = --test ]; then
+  install_fastavro
+  install_avro_tools
+  install_browser
+fi
 say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"
