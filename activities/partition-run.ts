@@ -9,6 +9,7 @@ import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WrittenObject 
 import { partitionLogger } from '../src/log';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
 import { manifestKey, outputKey, partitionId, rejectsKey } from '../src/pipeline/layout';
+import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
@@ -96,6 +97,12 @@ export class PartitionRun {
       throw err;
     }
     const m = JSON.parse(buf.toString('utf8')) as PartitionManifest;
+    // The key already encodes these (the version hash covers code version, schema and inputs);
+    // checking them guards against a manifest written by something else at that key.
+    const fp = this.target.schemaFingerprint;
+    if (m.codeVersion !== this.target.codeVersion || m.outputVersion !== this.target.outputVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
+      throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, output version ${m.outputVersion}, schema ${m.schema.fingerprint.slice(0, 12)}, not this stage's`);
+    }
     return this.result(m, 'skipped');
   }
 

@@ -168,8 +168,9 @@ program
   .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
   .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
   .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
+  .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
   .option('--workflow-id <id>', 'workflow id (default: ingest-<pipeline>-<time>)')
-  .option('--wait', 'wait for the result, with a progress bar per stage')
+  .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
   .option('--json', 'print the result as JSON (with --wait)')
   .action(async (pipeline: string, o: Record<string, unknown>) => {
     const cfg = loadConfig();
@@ -180,6 +181,7 @@ program
     if (o.maxParallel) input.maxParallel = o.maxParallel as number;
     if (o.format) input.format = o.format as IngestInput['format'];
     if (Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
+    if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;
     const { client, connection } = await connectClient(cfg);
     const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined);
     process.stderr.write(`started ${handle.workflowId}\n`);

@@ -1,33 +1,19 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../src/config/paths';
 import { builtinPipelines } from '../../src/pipelines';
 import { s3Client } from '../../src/storage/client';
 import { decodeUrl, getUrl } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { runCli } from '../helpers/cli';
 
 const BUCKET = 'it-cli';
 let h: TestHarness;
 let s3: S3Client;
 let dir: string;
 
-/** Runs the built CLI against the test stack (asynchronously: this process hosts the worker). */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
-      cwd: PROJECT_ROOT, timeout: 60_000,
-      env: { ...process.env, TEMPORAL_ADDRESS: h.cfg.temporalAddress, AWS_ENDPOINT_URL_S3: h.cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: h.cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(h.cfg, ...args);
 
 beforeAll(async () => {
   h = await startHarness('cli', builtinPipelines, { bucket: BUCKET });

@@ -194,7 +194,7 @@ describe('other sources and DAGs', () => {
     await put('incoming/small/small.jsonl', [1, 2, 3, 4].map((id) => JSON.stringify({ id, label: `l${id}` })).join('\n'));
     const r = await run({ pipeline: 'badout', source: `s3://${BUCKET}/incoming/small/`, target: `s3://${BUCKET}/badout/` }, 'badout');
     expect(r.stages.label.records).toEqual({ in: 4, out: 3, rejected: 1, dropped: 0 });
-    const [rej] = (await decodeUrl(s3, `${r.stages.label.output}_rejects/part-00000.avro`)) as { reason: string; index: number; record: string }[];
+    const [rej] = (await decodeUrl(s3, `${r.stages.label.output}_rejects/part-00000.avro`)) as { reason: string; index: number; record: string; source: string }[];
     expect(rej.index).toBe(2);
     expect(rej.reason).toMatch(/output does not match schema: label: 42 is not a valid string/);
     expect(JSON.parse(rej.record)).toEqual({ id: 3, label: 'l3' });

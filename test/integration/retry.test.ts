@@ -1,10 +1,9 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowHandle } from '@temporalio/client';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { loadSchema } from '../../src/avro/schemas';
-import { PROJECT_ROOT } from '../../src/config/paths';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { s3Client } from '../../src/storage/client';
 import { toolPath } from '../../src/stack/process';
@@ -12,6 +11,7 @@ import { builtinPipelines } from '../../src/pipelines';
 import { flakyCalls, flakyPipeline } from '../fixtures/pipelines';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { runCli } from '../helpers/cli';
 import type { PartitionState } from '../../workflows/state';
 
 const BUCKET = 'it-retry';
@@ -40,19 +40,7 @@ async function partitions(handle: WorkflowHandle, q: object = {}): Promise<Parti
   return (await handle.query<{ partitions: PartitionState[] }, [object]>('partitions', q)).partitions;
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
-      cwd: PROJECT_ROOT, timeout: 60_000,
-      env: { ...process.env, TEMPORAL_ADDRESS: h.cfg.temporalAddress, AWS_ENDPOINT_URL_S3: h.cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: h.cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(h.cfg, ...args);
 
 beforeAll(async () => {
   h = await startHarness('retry', [...builtinPipelines, flakyPipeline], { bucket: BUCKET });

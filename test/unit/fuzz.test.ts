@@ -26,7 +26,7 @@ const records = Array.from({ length: 60 }, (_, i) => node(i));
 const files = CODECS.map((codec) => encodeFile(type, records, codec, { blockBytes: 400 }));
 const LIMITS = { maxBlockBytes: 1 << 20, maxBlockRecords: 10_000, maxCollectionItems: 10_000 };
 
-type Mutation = { kind: 'flip'; at: number; bit: number } | { kind: 'truncate'; at: number } | { kind: 'insert'; at: number; bytes: number[] } | { kind: 'overwrite'; at: number; bytes: number[] };
+type Mutation = { kind: 'flip'; at: number; bit: number } | { kind: 'truncate'; at: number } | { kind: 'insert'; at: number; bytes: readonly number[] } | { kind: 'overwrite'; at: number; bytes: readonly number[] };
 
 function mutate(buf: Buffer, ms: Mutation[]): Buffer {
   let b = Buffer.from(buf);
