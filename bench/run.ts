@@ -1,7 +1,7 @@
 /**
  * partflow benchmarks, on the real stack (a Temporal dev server and versitygw started here).
  *
- *   npm run bench                 # codecs, throughput, resume
+ *   npm run bench                 # codecs, throughput, resume, memory
  *   npm run bench -- fanout       # 10,000 partitions per stage (a few minutes)
  *   npm run bench -- codecs resume
  *
@@ -10,6 +10,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { Type } from 'avsc';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -169,7 +170,7 @@ async function resume(cfg: Config): Promise<void> {
   const plan = async (target: string): Promise<PlanSummary> => new MockActivityEnvironment({ activityId: 'plan' }).run(acts.planIngest,
     resolveIngestInput({ pipeline: 'bench-crash', source: `s3://${cfg.bucket}/bench/big/`, target: `s3://${cfg.bucket}/${target}/` }));
   const runStage = async (p: PlanSummary, details?: unknown) => {
-    const env = new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt: details ? 2 : 1, heartbeatDetails: details, retryPolicy: { maximumAttempts: 5 } });
+    const env = new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt: details ? 2 : 1, heartbeatDetails: details, retryPolicy: { maximumAttempts: 5 } }, { logger: new DefaultLogger('ERROR') });
     let last: unknown;
     env.on('heartbeat', (d: unknown) => (last = d));
     const t0 = Date.now();
@@ -198,6 +199,51 @@ async function resume(cfg: Config): Promise<void> {
   console.log('\nresume: one partition killed at ~90%, finishing it by resuming vs by starting over (8 MiB parts)');
   console.table([row]);
   results.resume = row;
+}
+
+/** Writes one Avro object of `records` barely compressible records (~270 bytes each). */
+async function putBigAvro(s3: S3Client, bucket: string, key: string, records: number): Promise<number> {
+  const type = Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 'id', type: 'long' }, { name: 'payload', type: 'string' }] } as never);
+  const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor(key) });
+  const parts = [enc.header()];
+  const bytes = Buffer.alloc(200);
+  for (let i = 0; i < records; i++) {
+    for (let j = 0; j < bytes.length; j += 4) bytes.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ (j * 40503)) >>> 0, j);
+    const b = enc.add({ id: i, payload: bytes.toString('base64') });
+    if (b) parts.push(b);
+  }
+  parts.push(enc.flush()!);
+  const file = Buffer.concat(parts);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: file }));
+  return file.length;
+}
+
+/** Peak memory of one copy activity over partitions of growing size: it should not grow with them. */
+async function memory(cfg: Config): Promise<void> {
+  const s3 = s3Client(cfg.s3);
+  const acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry(builtinPipelines) });
+  const rows: Row[] = [];
+  for (const records of [100_000, 400_000, 1_200_000]) {
+    const size = await putBigAvro(s3, cfg.bucket, `bench/mem-${records}/part-0.avro`, records);
+    const plan: PlanSummary = await new MockActivityEnvironment({ activityId: 'plan' }, { logger: new DefaultLogger('ERROR') }).run(acts.planIngest,
+      resolveIngestInput({ pipeline: 'copy', source: `s3://${cfg.bucket}/bench/mem-${records}/`, target: `s3://${cfg.bucket}/bench-mem/` }));
+    (global as { gc?: () => void }).gc?.();
+    const base = process.memoryUsage();
+    let peakRss = base.rss;
+    let peakHeap = base.heapUsed;
+    const t = setInterval(() => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+    }, 20);
+    const t0 = Date.now();
+    await new MockActivityEnvironment({ activityId: 'copy:p-00000' }, { logger: new DefaultLogger('ERROR') }).run(acts.runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 });
+    clearInterval(t);
+    rows.push({ 'partition MiB': mb(size), records, seconds: (Date.now() - t0) / 1000, 'MiB/s': Math.round(mb(size) / ((Date.now() - t0) / 1000)), 'peak heap growth MiB': mb(peakHeap - base.heapUsed), 'peak RSS growth MiB': mb(peakRss - base.rss) });
+  }
+  console.log('\nmemory: one copy activity (zstandard output) over partitions of growing size; growth over the baseline before it started');
+  console.table(rows);
+  results.memory = rows;
 }
 
 async function fanout(cfg: Config, client: Client): Promise<void> {
@@ -243,6 +289,7 @@ async function main(): Promise<void> {
     if (want('codecs')) await codecs();
     if (want('throughput')) await throughput(cfg, client);
     if (want('resume')) await resume(cfg);
+    if (want('memory')) await memory(cfg);
     if (want('fanout')) await fanout(cfg, client);
   } finally {
     await conn.close();
