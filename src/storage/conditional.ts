@@ -10,7 +10,21 @@ import { logger } from '../log';
  */
 const support = new Map<string, Promise<boolean>>();
 
+/**
+ * PARTFLOW_CONDITIONAL_WRITES: "auto" (probe each bucket once, the default), "on" (trust the
+ * store), or "off" (always check-then-write, e.g. for a store that claims support but is buggy).
+ */
+function configured(): boolean | undefined {
+  const v = (process.env.PARTFLOW_CONDITIONAL_WRITES ?? 'auto').toLowerCase();
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  if (v !== 'auto') throw new Error(`PARTFLOW_CONDITIONAL_WRITES must be auto, on or off, got ${JSON.stringify(v)}`);
+  return undefined;
+}
+
 export function conditionalWrites(s3: S3Client, bucket: string): Promise<boolean> {
+  const forced = configured();
+  if (forced !== undefined) return Promise.resolve(forced);
   let p = support.get(bucket);
   if (!p) {
     p = probe(s3, bucket).catch((err) => {

@@ -1,0 +1,119 @@
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import path from 'node:path';
+import { createActivities } from '../../activities';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { loadSchema } from '../../src/avro/schemas';
+import { resolveIngestInput } from '../../src/pipeline/input';
+import { PlanSummary } from '../../src/pipeline/plan';
+import { PipelineRegistry } from '../../src/pipeline/registry';
+import { PipelineDefinition } from '../../src/pipeline/types';
+import { builtinPipelines } from '../../src/pipelines';
+import { ensureBucket } from '../../src/stack/embedded';
+import { s3Client } from '../../src/storage/client';
+import { putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
+import { testConfig } from '../helpers/stack';
+
+/**
+ * The partition activities called directly (Temporal's MockActivityEnvironment runs them with an
+ * activity context) against the real S3 server, to pin down their error classification.
+ */
+const BUCKET = 'it-activities';
+const cfg = testConfig('activities', BUCKET);
+let s3: S3Client;
+const schemasDir = path.join(__dirname, '../fixtures/schemas');
+// Reads item sources as "tagged", which has a required field item lacks: resolution must fail.
+const strict: PipelineDefinition = { name: 'strict', schemasDir, input: 'tagged@1', stages: [{ name: 'copy', schema: 'tagged@1', version: '1', transform: (r) => r }] };
+const acts = () => createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, strict]) });
+const env = () => new MockActivityEnvironment({ activityId: 'copy:p-00000', retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') });
+
+function itemFile(n: number): Buffer {
+  const item = loadSchema('item@1', schemasDir);
+  const enc = new ContainerEncoder(item.type, item.json, { codec: 'null', sync: syncMarkerFor(`items-${n}`) });
+  const parts = [enc.header()];
+  for (let i = 0; i < n; i++) parts.push(enc.add({ id: i, label: `l${i}` }) ?? Buffer.alloc(0));
+  parts.push(enc.flush() ?? Buffer.alloc(0));
+  return Buffer.concat(parts);
+}
+
+async function planFor(pipeline: string, source: string, target: string): Promise<PlanSummary> {
+  return env().run(acts().planIngest, resolveIngestInput({ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/${target}/` }));
+}
+
+async function stageError(plan: PlanSummary): Promise<ApplicationFailure> {
+  try {
+    await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 });
+  } catch (err) {
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected the stage to fail');
+}
+
+beforeAll(async () => {
+  s3 = s3Client(cfg.s3);
+  await ensureBucket(s3, BUCKET);
+});
+
+describe('partition activity errors', () => {
+  it('an input that changed since planning fails non-retryably, naming expected and actual checksums', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'changed/a.avro', Body: itemFile(3) }));
+    const plan = await planFor('copy', 'changed/', 'out-changed');
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'changed/a.avro', Body: itemFile(4) }));
+    const err = await stageError(plan);
+    expect(err.type).toBe('InputChanged');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/stage "copy" partition p-00000: source object s3:\/\/it-activities\/changed\/a\.avro changed since planning: expected checksum \(ETag\) \S+, found \S+/);
+    const [, expected, actual] = /expected checksum \(ETag\) (\S+), found (\S+)/.exec(err.message)!;
+    expect(expected).not.toBe(actual);
+  });
+
+  it('a missing input fails non-retryably, naming the key', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missing/a.avro', Body: itemFile(3) }));
+    const plan = await planFor('copy', 'missing/', 'out-missing');
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'missing/a.avro' }));
+    const err = await stageError(plan);
+    expect(err.type).toBe('InputMissing');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/stage "copy" partition p-00000: input s3:\/\/it-activities\/missing\/a\.avro does not exist/);
+  });
+
+  it('an input that cannot be read with the expected schema fails as SchemaMismatch', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'schema/a.avro', Body: itemFile(3) }));
+    const err = await stageError(await planFor('strict', 'schema/', 'out-schema'));
+    expect(err.type).toBe('SchemaMismatch');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/stage "copy" partition p-00000: input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema/);
+  });
+
+  it('runs again after success as a reuse, without recomputing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/a.avro', Body: itemFile(5) }));
+    const plan = await planFor('copy', 'twice/', 'out-twice');
+    const req = { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 };
+    const first = await env().run(acts().runStage, req);
+    const second = await env().run(acts().runStage, req);
+    expect(first).toMatchObject({ status: 'done', counts: { in: 5, out: 5 } });
+    expect(second).toMatchObject({ status: 'skipped', counts: { in: 5, out: 5 }, durationMs: 0 });
+  });
+});
+
+describe('create-only writes', () => {
+  afterEach(() => {
+    delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+  });
+
+  it.each(['auto', 'off'])('never replace an existing object (PARTFLOW_CONDITIONAL_WRITES=%s)', async (mode) => {
+    process.env.PARTFLOW_CONDITIONAL_WRITES = mode;
+    const key = `create-only/${mode}.json`;
+    await putIfAbsent(s3, BUCKET, key, 'first');
+    await expect(putIfAbsent(s3, BUCKET, key, 'second')).rejects.toBeInstanceOf(PreconditionFailedError);
+    const body = await (await s3.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+    expect(body).toBe('first');
+  });
+
+  it('refuses a bad setting', async () => {
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'maybe';
+    await expect(putIfAbsent(s3, BUCKET, 'create-only/x', 'x')).rejects.toThrow(/PARTFLOW_CONDITIONAL_WRITES must be auto, on or off/);
+  });
+});
