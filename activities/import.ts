@@ -39,7 +39,14 @@ export function makeImportActivity(deps: ActivityDeps) {
     if (done) return done;
 
     const name = formatS3Url({ bucket: plan.sourceBucket, key: p.source.key });
-    run.openOutput(schema.json);
+    // Resume where the previous attempt's last checkpoint was: a record boundary of the chunk.
+    const cp = run.previousCheckpoint();
+    let from = p.start!;
+    let i = 0;
+    if (cp && (await run.resume(cp, schema.json))) {
+      from = cp.position.blockOffset;
+      i = cp.position.blockFirstIndex;
+    } else run.openOutput(schema.json);
     try {
       let header: Buffer | undefined;
       if (p.format === 'csv') {
@@ -49,9 +56,9 @@ export function makeImportActivity(deps: ActivityDeps) {
       }
       const body: Readable = p.format === 'json'
         ? await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, undefined, p.source.etag)
-        : await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: p.start!, end: p.end! < 0 ? undefined : p.end! }, p.source.etag);
-      let i = 0;
-      for await (const rec of readChunk(name, p.format as 'csv', body, { start: p.start!, end: p.end!, records: p.records! }, schema.fields, header)) {
+        : await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: from, end: p.end! < 0 ? undefined : p.end! }, p.source.etag);
+      const chunk = { start: from, end: p.end!, records: p.records! };
+      for await (const rec of readChunk(name, p.format as 'csv', body, chunk, schema.fields, header)) {
         run.counts.in++;
         if (rec.ok) {
           try {
@@ -64,7 +71,17 @@ export function makeImportActivity(deps: ActivityDeps) {
           await run.reject(name, i, rec.reason, rec.raw);
         }
         i++;
-        if ((i & 1023) === 0) run.beat({ records: i });
+        const end = rec.end;
+        if (end !== undefined) {
+          // csv/jsonl positions are byte offsets into the body, which starts at `from`; json's are element indexes.
+          const at = p.format === 'json' ? end : from + end;
+          const next = i;
+          run.maybeCheckpoint(() => ({ input: 0, blockOffset: at, skip: 0, blockFirstIndex: next }));
+        }
+        if ((i & 1023) === 0) {
+          run.beat({ records: i });
+          run.throwIfCancelled();
+        }
       }
     } catch (err) {
       let failure: unknown = err;

@@ -185,8 +185,12 @@ async function scanJsonArray(name: string, body: Readable, perChunk: number, rec
   return { format: 'json', chunks, records: items.length, schema: jsonRecordSchema(recordName, fields), fields };
 }
 
-/** One parsed source record, or the reason it could not be parsed with its raw text. */
-export type FlatRecord = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string };
+/**
+ * One parsed source record, or the reason it could not be parsed with its raw text. `end`, when
+ * known, is where the next record starts: a byte offset into the chunk's body (csv, jsonl) or an
+ * element index (json), so that reading can resume there.
+ */
+export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
 
 /**
  * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: a range read;
@@ -198,29 +202,29 @@ export async function* readChunk(
   if (format === 'csv') {
     yield* readCsvChunk(body, fields, header!);
   } else if (format === 'jsonl') {
-    for await (const { line } of lines(body)) {
+    for await (const { line, end } of lines(body)) {
       if (isBlank(line)) continue;
       const raw = line.toString('utf8');
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);
       } catch (err) {
-        yield { ok: false, reason: `invalid JSON: ${(err as Error).message}`, raw };
+        yield { ok: false, reason: `invalid JSON: ${(err as Error).message}`, raw, end };
         continue;
       }
       try {
-        yield { ok: true, value: toInferredRecord(parsed, fields) };
+        yield { ok: true, value: toInferredRecord(parsed, fields), end };
       } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw };
+        yield { ok: false, reason: (err as Error).message, raw, end };
       }
     }
   } else {
     const items = await parseJsonArray(name, body);
     for (let i = chunk.start; i < chunk.end; i++) {
       try {
-        yield { ok: true, value: toInferredRecord(items[i], fields) };
+        yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
       } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw: JSON.stringify(items[i]) ?? 'undefined' };
+        yield { ok: false, reason: (err as Error).message, raw: JSON.stringify(items[i]) ?? 'undefined', end: i + 1 };
       }
     }
   }
@@ -241,13 +245,14 @@ async function* readCsvChunk(body: Readable, fields: FieldPlan[], header: Buffer
   for await (const row of parser as AsyncIterable<{ record: string[]; raw: string; info: { bytes_records: number } }>) {
     while (skipped.length && skipped[0].at <= row.info.bytes_records) yield skipped.shift()!.rec;
     const cells = row.record;
+    const end = row.info.bytes_records - header.length;
     if (cells.length !== fields.length) {
-      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: row.raw };
+      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: row.raw, end };
       continue;
     }
     const value: Record<string, unknown> = {};
     for (let i = 0; i < fields.length; i++) value[fields[i].name] = cells[i];
-    yield { ok: true, value };
+    yield { ok: true, value, end };
   }
   while (skipped.length) yield skipped.shift()!.rec;
 }
