@@ -5,7 +5,6 @@ import type { PartitionResult, RecordCounts } from '../src/manifest/partition';
  * and child workflows can hand it to their parent. Deterministic: only workflow time is used.
  */
 export type PartitionStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'blocked';
-export const PARTITION_STATUSES: readonly PartitionStatus[] = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
 
 export interface PartitionState {
   stage: string;

@@ -365,11 +365,6 @@ export class ContainerReader {
   }
 }
 
-export interface DecodeOptions {
-  /** Read with this schema, resolving from the writer's (schema evolution). */
-  readerType?: Type;
-}
-
 /**
  * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
  */

@@ -270,6 +270,8 @@ program
   .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal')
   .option('--json', 'print JSON')
   .action(async (workflowId: string, o: { status?: string; stage?: string; dataset?: string; json?: boolean }) => {
+    const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
+    if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
     const cfg = loadConfig();
     let rows: Record<string, unknown>[] = [];
     if (!o.dataset) {

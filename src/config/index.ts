@@ -58,7 +58,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** A copy safe to log or print: secrets replaced. */
-export function redacted(cfg: Config): Config {
-  return { ...cfg, s3: { ...cfg.s3, secretAccessKey: '***', accessKeyId: cfg.s3.accessKeyId ? '***' : '' } };
-}

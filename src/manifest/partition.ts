@@ -29,10 +29,6 @@ export interface RecordCounts {
   dropped: number;
 }
 
-export function countsAddUp(c: RecordCounts): boolean {
-  return c.in === c.out + c.rejected + c.dropped;
-}
-
 /** What an activity returns to the workflow about one partition of one stage. */
 export interface PartitionResult {
   stage: string;

@@ -42,9 +42,3 @@ export function formatS3Url(loc: S3Location): string {
   return `s3://${loc.bucket}/${loc.key}`;
 }
 
-export function joinKey(...parts: string[]): string {
-  return parts
-    .filter((p) => p !== '')
-    .map((p, i) => (i === 0 ? p.replace(/\/+$/, '') : p.replace(/^\/+|\/+$/g, '')))
-    .join('/');
-}
