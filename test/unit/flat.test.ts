@@ -34,6 +34,14 @@ describe('CSV', () => {
     expect(scan.fields.map((f) => f.name)).toEqual(['name', 'Cost_Total', 'note']);
     expect(scan.fields[1].source).toBe('Cost Total $');
     const values = chunks.flat().map((r) => (r.ok ? r.value : r));
+    // Every record says where the next one starts: reading the chunk again from there resumes exactly.
+    const buf = Buffer.from(csv);
+    const header = buf.subarray(0, scan.headerEnd);
+    const c0 = scan.chunks[0];
+    const first = chunks[0][0];
+    const rest: FlatRecord[] = [];
+    for await (const r of readChunk('mem://f', 'csv', stream(buf.subarray(c0.start + first.end!, c0.end)), c0, scan.fields, header)) rest.push(r);
+    expect(rest).toEqual([chunks[0][1]].map((r) => ({ ...r, end: r.end! - first.end! })));
     expect(values).toEqual([
       { name: 'ann', Cost_Total: '1', note: 'multi\nline' },
       { name: 'bé', Cost_Total: '2', note: 'ü' },
@@ -83,8 +91,8 @@ describe('JSON Lines and JSON arrays', () => {
     const types = Object.fromEntries(scan.fields.map((f) => [f.name, f.type]));
     expect(types).toEqual({ id: 'json', name: 'string', price: 'double', tags: 'json', ok: 'boolean', extra: 'json' });
     const all = chunks.flat();
-    expect(all[0]).toEqual({ ok: true, value: { id: '1', name: 'a', price: 1.5, tags: '["x"]', ok: true, extra: null } });
-    expect(all[1]).toEqual({ ok: true, value: { id: '2', name: null, price: 2, tags: null, ok: null, extra: '{"k":1}' } });
+    expect(all[0]).toEqual({ ok: true, value: { id: '1', name: 'a', price: 1.5, tags: '["x"]', ok: true, extra: null }, end: lines.indexOf('\n') + 1 });
+    expect(all[1]).toEqual({ ok: true, value: { id: '2', name: null, price: 2, tags: null, ok: null, extra: '{"k":1}' }, end: lines.indexOf('not json') });
     expect(all[2]).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid JSON/), raw: 'not json' });
     expect(all[3]).toMatchObject({ ok: true, value: { id: '3', name: 'c' } });
   });
