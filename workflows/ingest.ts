@@ -117,6 +117,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
     throw err;
   }
   const state = new RunState();
+  state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
   let plan: PlanSummary | undefined;
   const retries: RetryRequest[] = [];
   const retry = (req: RetryRequest = {}): RetryResult => {
@@ -135,6 +136,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   });
   setHandler(retryFailedSignal, (req) => void retry(req ?? {}));
   setHandler(batchStatesSignal, (states) => state.merge(states));
+  setCurrentDetails(state.describe());
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state.failures().length }]);
   upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' }]);
 

@@ -49,6 +49,8 @@ function key(stage: string, index: number): string {
 
 export class RunState {
   phase: Progress['phase'] = 'planning';
+  /** First line of the run's current details, e.g. "ingest birdstrikes from s3://…". */
+  title = '';
   partitions = 0;
   stages: string[] = [];
   private readonly entries = new Map<string, PartitionState>();
@@ -167,7 +169,7 @@ export class RunState {
     const lines = Object.entries(p.stages).map(([n, s]) =>
       `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
     const failed = p.failed.length ? ['', `**failed partitions** (retry with the retryFailed update or signal):`, ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
-    return [`**${p.phase}** — ${p.partitions} partitions`, ...lines, ...failed].join('\n');
+    return [...(this.title ? [this.title] : []), `**${p.phase}** — ${p.partitions} partitions`, ...lines, ...failed].join('\n');
   }
 }
 

@@ -89,6 +89,11 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(desc.searchAttributes.PartflowStatus).toEqual(['waiting-for-retry']);
     expect(desc.searchAttributes.PartflowFailedPartitions).toEqual([2]);
     expect(desc.searchAttributes.PartflowPipeline).toEqual(['flaky']);
+    // What the UI shows as the run's current details (it asks the same built-in query).
+    const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toMatch(/^ingest \*\*flaky\*\* from s3:\/\/it-retry\/src\/ into s3:\/\/it-retry\/out\/items\//);
+    expect(meta.currentDetails).toMatch(/\*\*waiting-for-retry\*\*/);
+    expect(meta.currentDetails).toMatch(/- map p-00002: stage "map" partition p-00002: corrupt input/);
   });
 
   it('retries one partition through the update: only it and its downstream run again', async () => {
