@@ -48,7 +48,11 @@ describe('docker-compose.yml', () => {
   it('lets workers scale: built from the Dockerfile, running the worker command, no fixed name or host port', () => {
     const w = services.worker;
     expect(w.build).toBe('.');
-    expect(fs.existsSync(path.join(PROJECT_ROOT, 'Dockerfile'))).toBe(true);
+    // The image builds the worker from the production sources only (no test or bench dependencies).
+    const dockerfile = fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(dockerfile).toMatch(/tsc -p tsconfig\.prod\.json/);
+    expect(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'tsconfig.prod.json'), 'utf8')).include).toEqual(['src', 'workflows', 'activities']);
     expect(w.command).toEqual(['node', 'dist/src/cli/main.js', 'worker']);
     expect(w.container_name).toBeUndefined();
     expect(w.ports).toBeUndefined();
