@@ -62,7 +62,8 @@ export function makeImportActivity(deps: ActivityDeps) {
         run.counts.in++;
         if (rec.ok) {
           try {
-            await run.out(rec.value);
+            const pending = run.out(rec.value);
+            if (pending) await pending;
           } catch (err) {
             if (!(err instanceof RecordEncodeError)) throw err;
             await run.reject(name, i, `does not fit the raw schema: ${err.message}`, JSON.stringify(rec.value));

@@ -201,7 +201,8 @@ export function makeStageActivity(deps: ActivityDeps) {
             ctx.recordIndex = index;
             let out: unknown;
             try {
-              out = await def.transform(record, ctx);
+              out = def.transform(record, ctx);
+              if (out instanceof Promise) out = await out;
             } catch (err) {
               if (isPartitionError(err)) throw transformFailed(err, run, manifestInputs[k].url, index);
               await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
@@ -212,7 +213,8 @@ export function makeStageActivity(deps: ActivityDeps) {
               continue;
             }
             try {
-              await run.out(out);
+              const pending = run.out(out);
+              if (pending) await pending;
             } catch (err) {
               if (!(err instanceof RecordEncodeError)) throw err;
               await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));

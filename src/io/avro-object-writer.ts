@@ -99,16 +99,20 @@ export class AvroObjectWriter {
     }
   }
 
-  /** Throws RecordEncodeError (and writes nothing) if the record does not match the schema. */
-  async add(record: unknown): Promise<void> {
-    if (!this.started) await this.start();
+  /**
+   * Adds a record. Synchronous unless a block fills up (then it returns the upload's promise):
+   * this runs once per record, and an await per record costs more than the encoding.
+   * Throws RecordEncodeError (and writes nothing) if the record does not match the schema.
+   */
+  add(record: unknown): Promise<void> | undefined {
+    if (!this.started) return this.start().then(() => this.add(record));
     let block: Buffer | null;
     try {
       block = this.enc.add(record);
     } catch (err) {
       throw new RecordEncodeError((err as Error).message);
     }
-    if (block) await this.emit(block);
+    return block ? this.emit(block) : undefined;
   }
 
   /** The writer's state; `maxPending` caps how many waiting bytes a checkpoint may carry. */
