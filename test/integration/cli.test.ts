@@ -62,6 +62,14 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('verify', `s3://${BUCKET}/imp-typed/`)).stdout).toMatch(/verified 1 partitions: all good/);
   });
 
+  it('imports from an S3 prefix too', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'flat/rows.jsonl', Body: '{"a": 1}\n{"a": 2, "b": "x"}\n' }));
+    const r = await cli('import', `s3://${BUCKET}/flat/`, '--to', `s3://${BUCKET}/imp-s3/`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/imported 1 partitions: records in 2, out 2, rejected 0/);
+    expect(await decodeUrl(s3, `s3://${BUCKET}/imp-s3/part-00000.avro`)).toEqual([{ a: 1, b: null }, { a: 2, b: 'x' }]);
+  });
+
   it('verify finds a corrupt object and a manifest that does not match', async () => {
     const good = await getUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`);
     const bad = Buffer.from(good);
