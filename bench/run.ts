@@ -151,23 +151,12 @@ const crashPipeline: PipelineDefinition = {
 
 async function resume(cfg: Config): Promise<void> {
   const s3 = s3Client(cfg.s3);
-  const type = Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 'id', type: 'long' }, { name: 'payload', type: 'string' }] } as never);
   const RECORDS = 400_000;
-  const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor('bench-big') });
-  const parts = [enc.header()];
-  const bytes = Buffer.alloc(200);
-  for (let i = 0; i < RECORDS; i++) {
-    for (let j = 0; j < bytes.length; j += 4) bytes.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ (j * 40503)) >>> 0, j);
-    const b = enc.add({ id: i, payload: bytes.toString('base64') });
-    if (b) parts.push(b);
-  }
-  parts.push(enc.flush()!);
-  const file = Buffer.concat(parts);
-  await s3.send(new PutObjectCommand({ Bucket: cfg.bucket, Key: 'bench/big/part-0.avro', Body: file }));
+  const size = await putBigAvro(s3, cfg.bucket, 'bench/big/part-0.avro', RECORDS);
 
   const registry = new PipelineRegistry([crashPipeline]);
   const acts = createActivities({ config: cfg, s3, registry });
-  const plan = async (target: string): Promise<PlanSummary> => new MockActivityEnvironment({ activityId: 'plan' }).run(acts.planIngest,
+  const plan = async (target: string): Promise<PlanSummary> => new MockActivityEnvironment({ activityId: 'plan' }, { logger: new DefaultLogger('ERROR') }).run(acts.planIngest,
     resolveIngestInput({ pipeline: 'bench-crash', source: `s3://${cfg.bucket}/bench/big/`, target: `s3://${cfg.bucket}/${target}/` }));
   const runStage = async (p: PlanSummary, details?: unknown) => {
     const env = new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt: details ? 2 : 1, heartbeatDetails: details, retryPolicy: { maximumAttempts: 5 } }, { logger: new DefaultLogger('ERROR') });
@@ -193,7 +182,7 @@ async function resume(cfg: Config): Promise<void> {
   crashAfter = Infinity;
   const resumed = await runStage(p2, crashed.last);
   const row = {
-    'input MiB': mb(file.length), records: RECORDS, 'crash at record': Math.floor(RECORDS * 0.9), 'resumed from record': cp?.counts.in ?? 0,
+    'input MiB': mb(size), records: RECORDS, 'crash at record': Math.floor(RECORDS * 0.9), 'resumed from record': cp?.counts.in ?? 0,
     'restart from zero s': full.ms / 1000, 'resume from checkpoint s': resumed.ms / 1000, speedup: Math.round((full.ms / resumed.ms) * 10) / 10,
   };
   console.log('\nresume: one partition killed at ~90%, finishing it by resuming vs by starting over (8 MiB parts)');
