@@ -72,12 +72,9 @@ export function makeImportActivity(deps: ActivityDeps) {
           await run.reject(name, i, rec.reason, rec.raw);
         }
         i++;
-        const end = rec.end;
-        if (end !== undefined) {
+        if (run.partCompleted && rec.end !== undefined) {
           // csv/jsonl positions are byte offsets into the body, which starts at `from`; json's are element indexes.
-          const at = p.format === 'json' ? end : from + end;
-          const next = i;
-          run.maybeCheckpoint(() => ({ input: 0, blockOffset: at, skip: 0, blockFirstIndex: next }));
+          run.checkpoint({ input: 0, blockOffset: p.format === 'json' ? rec.end : from + rec.end, skip: 0, blockFirstIndex: i });
         }
         if ((i & 1023) === 0) {
           run.beat({ records: i });

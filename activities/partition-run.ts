@@ -164,18 +164,23 @@ export class PartitionRun {
     );
   }
 
+  /** True right after an output record completed a multipart part: the moment to call checkpoint(). */
+  get partCompleted(): boolean {
+    return this.output?.partCompleted === true;
+  }
+
   /**
-   * Call after each record with the position just after it. When the output has just completed a
-   * part, everything up to here is durable on the server, and that is a checkpoint.
+   * Records a checkpoint at `position` (just after the last record written). Call it when
+   * partCompleted says so: everything up to here is then durable on the server.
    */
-  maybeCheckpoint(position: () => InputPosition): void {
+  checkpoint(position: InputPosition): void {
     if (!this.output?.partCompleted) return;
     this.output.partCompleted = false;
     const output = this.output.checkpoint(0);
     const rejects = this.rejects ? this.rejects.checkpoint(MAX_CHECKPOINT_PENDING) : null;
     if (!output || (this.rejects && !rejects)) return;
     this.lastCheckpoint = {
-      v: 1, identity: this.checkpointIdentity(), counts: { ...this.counts }, position: position(), output, rejects, at: new Date().toISOString(),
+      v: 1, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output, rejects, at: new Date().toISOString(),
     };
     this.log.info({ position: this.lastCheckpoint.position, counts: this.lastCheckpoint.counts, parts: output.upload.parts.length }, 'checkpoint');
     this.beat({}, true);

@@ -192,7 +192,7 @@ export function makeStageActivity(deps: ActivityDeps) {
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
         for await (const block of reader.blocks()) {
-          const records = decodeBlock(reader.opts.name, reader.header, block, decoder);
+          const records = decodeBlock(reader.opts.name, block, decoder);
           const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
           for (let j = skip; j < records.length; j++) {
             const record = records[j];
@@ -219,7 +219,7 @@ export function makeStageActivity(deps: ActivityDeps) {
               if (!(err instanceof RecordEncodeError)) throw err;
               await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));
             }
-            run.maybeCheckpoint(() => ({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex }));
+            if (run.partCompleted) run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
           }
           firstIndex += records.length;
           run.beat({ input: inp.from, offset: block.end });

@@ -119,12 +119,9 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   const state = new RunState();
   state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
   let plan: PlanSummary | undefined;
-  const retries: RetryRequest[] = [];
   const retry = (req: RetryRequest = {}): RetryResult => {
     if (!plan) return { requeued: [] };
-    const requeued = state.requeue(req, downstreamOf(plan)).map((e) => ({ stage: e.stage, partition: e.partition }));
-    if (requeued.length) retries.push(req);
-    return { requeued };
+    return { requeued: state.requeue(req, downstreamOf(plan)).map((e) => ({ stage: e.stage, partition: e.partition })) };
   };
   setHandler(progressQuery, () => state.progress());
   setHandler(partitionsQuery, (q = {}) => state.list(q));
@@ -170,7 +167,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   await runRound(all);
   // Failed partitions wait, visibly, for a retry; each retry runs only what it re-queued.
   for (;;) {
-    if (state.failures().length === 0 && retries.length === 0) break;
+    if (state.failures().length === 0 && state.pendingIndices().length === 0) break;
     if (state.pendingIndices().length === 0) {
       state.phase = 'waiting-for-retry';
       status('waiting-for-retry');
@@ -178,7 +175,6 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
       const asked = await condition(() => state.pendingIndices().length > 0, resolved.waitForRetryMs);
       if (!asked) break;
     }
-    retries.length = 0;
     round++;
     state.phase = 'running';
     status('running');

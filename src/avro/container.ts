@@ -360,7 +360,7 @@ export class ContainerReader {
     const decoder = blockDecoder(this.header.writerType, readerType);
     let index = 0;
     for await (const block of this.blocks()) {
-      for (const record of decodeBlock(this.opts.name, this.header, block, decoder)) yield { record, index: index++ };
+      for (const record of decodeBlock(this.opts.name, block, decoder)) yield { record, index: index++ };
     }
   }
 }
@@ -368,7 +368,7 @@ export class ContainerReader {
 /**
  * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
  */
-export function decodeBlock(name: string, header: ContainerHeader, block: Block, decode: BlockDecoder): unknown[] {
+export function decodeBlock(name: string, block: Block, decode: BlockDecoder): unknown[] {
   try {
     return decodeRecords(name, block, decode);
   } catch (err) {

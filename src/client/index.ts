@@ -3,6 +3,8 @@ import cliProgress from 'cli-progress';
 import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
 import type { IngestInput } from '../pipeline/input';
+// Type only: the shape the workflow's `progress` query returns.
+import type { Progress } from '../../workflows/state';
 
 export async function connectClient(cfg: Config): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: 5_000 });
@@ -23,8 +25,6 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   });
 }
 
-interface StageProgress { total: number; done: number; failed: number; running: number; blocked: number; records: { in: number; out: number; rejected: number } }
-export interface Progress { phase: string; partitions: number; stages: Record<string, StageProgress>; failed: string[] }
 
 /** Returned by waitWithProgress when the run has failed partitions and waits for a retry. */
 export interface WaitingForRetry {
