@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Config } from '../src/config';
 import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
-import { getObjectBuffer, ObjectNotFoundError } from '../src/storage/objects';
+import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -30,6 +30,16 @@ export const FailureTypes = {
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
+}
+
+export function isPreconditionFailed(err: unknown): boolean {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+}
+
+/** The failure for a source object whose ETag is no longer the one the plan saw. */
+export async function changedInput(deps: ActivityDeps, bucket: string, key: string, expected: string, where: string): Promise<ApplicationFailure> {
+  const actual = await headObject(deps.s3, bucket, key).then((h) => h.etag, () => '(gone)');
+  return nonRetryable('InputChanged', `${where}: source object ${formatS3Url({ bucket, key })} changed since planning: expected checksum (ETag) ${expected}, found ${actual}; start a new ingest`);
 }
 
 // Plans are immutable (content-addressed), so caching them per worker is safe.

@@ -8,7 +8,7 @@ import { schemaFingerprint } from '../src/avro/fingerprint';
 import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
-import { manifestKey, outputKey, partitionId, rejectsKey } from '../src/pipeline/layout';
+import { PartitionKeys } from '../src/pipeline/layout';
 import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
@@ -21,8 +21,9 @@ const HEARTBEAT_MS = 2_000;
 export interface PartitionTarget {
   stage: string;
   codeVersion: string;
-  outputVersion: string;
-  dir: string;
+  /** The partition's content version at this stage (see src/pipeline/versions.ts). */
+  contentVersion: string;
+  keys: PartitionKeys;
   schemaRef: string;
   schemaFingerprint: string;
   codec: string;
@@ -59,6 +60,7 @@ const MAX_CHECKPOINT_PENDING = 256 * 1024;
  */
 export class PartitionRun {
   readonly id: string;
+  readonly name: string;
   readonly log: Logger;
   readonly counts: RecordCounts = { in: 0, out: 0, rejected: 0, dropped: 0 };
   readonly outKey: string;
@@ -74,9 +76,11 @@ export class PartitionRun {
   resumedFrom: PartitionManifest['resumedFrom'] = null;
 
   constructor(private readonly deps: ActivityDeps, readonly plan: Plan, readonly target: PartitionTarget, readonly index: number) {
-    this.id = partitionId(index);
-    this.outKey = outputKey(target.dir, index);
-    this.manifestKey = manifestKey(target.dir, index);
+    const p = plan.partitions[index];
+    this.id = p.id;
+    this.name = p.name;
+    this.outKey = target.keys.output;
+    this.manifestKey = target.keys.manifest;
     const info = Context.current().info;
     this.log = partitionLogger({
       workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", stage: target.stage, partition: this.id,
@@ -84,7 +88,7 @@ export class PartitionRun {
   }
 
   private identity(kind: string): string {
-    return `${this.plan.dataset}/${this.target.stage}/${this.target.outputVersion}/${this.id}/${kind}`;
+    return `${this.plan.dataset}/${this.target.stage}/${this.target.contentVersion}/${this.id}/${kind}`;
   }
 
   /** The committed result, if an earlier attempt or run already finished this partition. */
@@ -100,8 +104,8 @@ export class PartitionRun {
     // The key already encodes these (the version hash covers code version, schema and inputs);
     // checking them guards against a manifest written by something else at that key.
     const fp = this.target.schemaFingerprint;
-    if (m.codeVersion !== this.target.codeVersion || m.outputVersion !== this.target.outputVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
-      throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, output version ${m.outputVersion}, schema ${m.schema.fingerprint.slice(0, 12)}, not this stage's`);
+    if (m.codeVersion !== this.target.codeVersion || m.contentVersion !== this.target.contentVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
+      throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, content version ${m.contentVersion}, schema ${m.schema?.fingerprint?.slice(0, 12)}, not this stage's`);
     }
     return this.result(m, 'skipped');
   }
@@ -121,7 +125,7 @@ export class PartitionRun {
   }
 
   private checkpointIdentity(): string {
-    return `${this.plan.id}/${this.target.stage}/${this.target.outputVersion}/${this.id}`;
+    return `${this.target.stage}/${this.target.contentVersion}/${this.id}`;
   }
 
   /** The checkpoint the previous attempt of this activity left, if it is for this very work. */
@@ -159,7 +163,7 @@ export class PartitionRun {
 
   private rejectsWriter(resume?: WriterCheckpoint): AvroObjectWriter {
     return new AvroObjectWriter(
-      this.deps.s3, this.plan.bucket, rejectsKey(this.target.dir, this.index), REJECT_SCHEMA.type, REJECT_SCHEMA.json,
+      this.deps.s3, this.plan.bucket, this.target.keys.rejects, REJECT_SCHEMA.type, REJECT_SCHEMA.json,
       { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('rejects')), resume },
     );
   }
@@ -239,8 +243,8 @@ export class PartitionRun {
     }
     const info = Context.current().info;
     const manifest: PartitionManifest = {
-      kind: 'partflow.partition', version: 1, pipeline: this.plan.pipeline, dataset: this.plan.dataset,
-      stage: this.target.stage, partition: this.id, codeVersion: this.target.codeVersion, outputVersion: this.target.outputVersion,
+      kind: 'partflow.partition', version: 2, pipeline: this.plan.pipeline, dataset: this.plan.dataset,
+      stage: this.target.stage, partition: this.id, name: this.name, codeVersion: this.target.codeVersion, contentVersion: this.target.contentVersion,
       schema: { ref: this.target.schemaRef, fingerprint: this.target.schemaFingerprint }, codec: this.target.codec,
       inputs, output: { url: output.url, bytes: output.bytes, sha256: output.sha256, records: output.records },
       rejects: rejects && { url: rejects.url, bytes: rejects.bytes, sha256: rejects.sha256, records: rejects.records },
@@ -269,13 +273,14 @@ export class PartitionRun {
   }
 
   where(): string {
-    return `stage "${this.target.stage}" partition ${this.id}`;
+    return `stage "${this.target.stage}" partition ${this.id} (${this.name})`;
   }
 
   private result(m: PartitionManifest, status: PartitionResult['status']): PartitionResult {
     return {
       stage: this.target.stage, partition: this.id, status, counts: m.counts, outputKey: this.outKey,
       manifestKey: this.manifestKey, durationMs: status === 'skipped' ? 0 : m.durationMs, attempt: Context.current().info.attempt,
+      codeVersion: m.codeVersion, contentVersion: m.contentVersion,
     };
   }
 

@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { FlatFileError, scanFlatFile } from '../src/formats/flat';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { partitionId, planKey, stageDir } from '../src/pipeline/layout';
-import { Plan, PlannedPartition, PlannedStage, PlanSummary, RawSchema, SourceObject } from '../src/pipeline/plan';
-import { RAW_STAGE } from '../src/pipeline/types';
-import { getObjectStream, headObject, listObjects, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { DATASET_MARKER, datasetPrefix, markerKey, planKey } from '../src/pipeline/layout';
+import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
+import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
+import { importVersion, sourceVersion } from '../src/pipeline/versions';
+import { getObjectStream, headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { ActivityDeps, nonRetryable } from './deps';
@@ -15,9 +16,30 @@ function sha(x: unknown, n = 12): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
 }
 
+// Names travel to the workflow for activity summaries only while they stay a small payload.
+const MAX_NAMES_BYTES = 256 * 1024;
+
 /**
- * Lists the source, cuts flat files into deterministic chunks, fixes every stage's output
- * version, and writes the plan. The same input always gives the same plan and the same keys.
+ * Leaves partflow's own outputs out of a listing: every folder holding a dataset marker. A target
+ * dataset folder inside the source that holds objects but no marker cannot be told apart from
+ * source data, so it is refused before anything runs.
+ */
+function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: string): ObjectInfo[] {
+  const owned = listed.filter((o) => o.key.endsWith(`/${DATASET_MARKER}`)).map((o) => o.key.slice(0, -DATASET_MARKER.length));
+  const target = `${datasetPrefix(input.targetPrefix, input.dataset)}/`;
+  if (input.targetBucket === input.sourceBucket && target.startsWith(prefix) && !owned.includes(target) && listed.some((o) => o.key.startsWith(target))) {
+    throw nonRetryable('InvalidInput', `the target ${formatS3Url({ bucket: input.targetBucket, key: target })} lies inside the source ${input.source} and already holds objects that partflow did not write (no ${DATASET_MARKER}); choose another target or dataset name`);
+  }
+  // Reading a stage's output folder itself (a later pipeline over partflow's outputs) takes the
+  // outputs only: never the manifests and rejects kept beside them.
+  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && !OWN_FILE.test(o.key));
+}
+
+const OWN_FILE = /(^|\/)p-[0-9a-f]{12}\/[^/]+(\.rejects\.avro|\.json)$/;
+
+/**
+ * Lists the source, scans flat files for record boundaries, partitions the listing into stable,
+ * content-addressed pieces, and writes the plan. The same source always gives the same plan.
  */
 export function makePlanActivity(deps: ActivityDeps) {
   return async function planIngest(input: ResolvedIngest): Promise<PlanSummary> {
@@ -41,7 +63,8 @@ export function makePlanActivity(deps: ActivityDeps) {
         listed = await listObjects(deps.s3, input.sourceBucket, prefix);
       }
     }
-    const objects = listed.filter((o) => !isIgnoredKey(o.key, prefix));
+    Context.current().heartbeat({ listed: listed.length });
+    const objects = withoutOutputs(listed, input, prefix).filter((o) => !isIgnoredKey(o.key, prefix));
     if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
 
     let format: SourceFormat;
@@ -61,18 +84,18 @@ export function makePlanActivity(deps: ActivityDeps) {
       }
       format = [...formats.keys()][0] as SourceFormat;
     }
-    const sources: SourceObject[] = objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag }));
+    const sources: ListedObject[] = objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag }));
 
-    const partitions: PlannedPartition[] = [];
     const rawSchemas: RawSchema[] = [];
+    const schemaIndex = new Map<string, number>();
+    let scans: Map<string, { schema: number; chunks: { start: number; end: number; records: number }[]; headerEnd?: number }> | undefined;
     let scanned: number | null = null;
-    if (format === 'avro') {
-      sources.forEach((s, i) => partitions.push({ index: i, id: partitionId(i), source: s, format }));
-    } else {
+    if (format !== 'avro') {
       scanned = 0;
+      scans = new Map();
       for (const s of sources) {
         const name = formatS3Url({ bucket: input.sourceBucket, key: s.key });
-        Context.current().heartbeat({ scanning: name, partitions: partitions.length });
+        Context.current().heartbeat({ scanning: name, scanned: scans.size });
         let scan;
         try {
           const body = await getObjectStream(deps.s3, input.sourceBucket, s.key, undefined, s.etag);
@@ -82,15 +105,29 @@ export function makePlanActivity(deps: ActivityDeps) {
           if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `source object ${name} disappeared while planning`);
           throw err;
         }
-        rawSchemas.push({ json: JSON.stringify(scan.schema), fields: scan.fields, headerEnd: scan.headerEnd });
-        for (const c of scan.chunks) {
-          const index = partitions.length;
-          partitions.push({ index, id: partitionId(index), source: s, format, schema: rawSchemas.length - 1, start: c.start, end: c.end, records: c.records });
+        const raw: RawSchema = { json: JSON.stringify(scan.schema), fields: scan.fields };
+        const sk = JSON.stringify(raw);
+        if (!schemaIndex.has(sk)) {
+          schemaIndex.set(sk, rawSchemas.length);
+          rawSchemas.push(raw);
         }
+        scans.set(s.key, { schema: schemaIndex.get(sk)!, chunks: scan.chunks, headerEnd: scan.headerEnd });
         scanned += scan.records;
         log.info({ object: name, records: scan.records, chunks: scan.chunks.length }, 'scanned source object');
       }
     }
+
+    let parts;
+    try {
+      parts = partitionListing(sources, { format, partitionBytes: input.partitionBytes, prefix, scans });
+    } catch (err) {
+      throw nonRetryable('InvalidInput', `cannot partition ${input.source}: ${(err as Error).message}`);
+    }
+    const reader = info.input?.fingerprint ?? null;
+    const partitions: PlannedPartition[] = parts.map((p) => ({
+      ...p,
+      rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
+    }));
 
     const lookups: Plan['lookups'] = {};
     for (const [name, l] of Object.entries(def.lookups ?? {})) {
@@ -107,36 +144,29 @@ export function makePlanActivity(deps: ActivityDeps) {
       }
     }
 
-    const rawVersion = `r-${sha({ sources, format, partitionRecords: input.partitionRecords, rawSchemas })}`;
-    const rawDir = format === 'avro' ? null : stageDir(input.targetPrefix, input.dataset, RAW_STAGE, rawVersion);
-    const versions = new Map<string, string>([[RAW_STAGE, format === 'avro' ? `a-${sha({ sources, input: info.input?.fingerprint })}` : rawVersion]]);
-    const stages: PlannedStage[] = info.stages.map((s) => {
-      const outputVersion = `${s.version}-${sha({
-        stage: s.name, version: s.version, schema: s.schemaFingerprint, codec: s.codec,
-        upstream: s.after.map((d) => [d, versions.get(d)]), lookups: Object.values(lookups).map((l) => l.etag), params: input.params,
-      })}`;
-      versions.set(s.name, outputVersion);
-      return { ...s, outputVersion, dir: stageDir(input.targetPrefix, input.dataset, s.name, outputVersion) };
-    });
-
     const body: Omit<Plan, 'id'> = {
-      kind: 'partflow.plan', version: 1, pipeline: def.name, dataset: input.dataset, source: input.source,
-      bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: input.sourceBucket, format,
-      partitionRecords: input.partitionRecords, params: input.params, lookups, raw: { version: rawVersion, dir: rawDir },
-      rawSchemas, partitions, stages,
+      kind: 'partflow.plan', version: 2, pipeline: def.name, dataset: input.dataset, source: input.source,
+      bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: input.sourceBucket, sourcePrefix: prefix, format,
+      partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, params: input.params, lookups,
+      input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
     };
     const id = sha(body, 16);
+    const marker = markerKey(input.targetPrefix, input.dataset);
     const key = planKey(input.targetPrefix, input.dataset, id);
-    try {
-      await putIfAbsent(deps.s3, input.targetBucket, key, JSON.stringify({ ...body, id }), 'application/json');
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err; // same id, same content
+    for (const [k, v] of [[marker, { kind: 'partflow.dataset', version: 2, dataset: input.dataset }], [key, { ...body, id }]] as const) {
+      try {
+        await putIfAbsent(deps.s3, input.targetBucket, k, JSON.stringify(v), 'application/json');
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
+      }
     }
-    log.info({ plan: key, partitions: partitions.length, format }, 'planned ingest');
+    log.info({ plan: key, partitions: partitions.length, objects: sources.length, format }, 'planned ingest');
+    const names = partitions.map((p) => p.name);
     return {
-      planKey: key, bucket: input.targetBucket, dataset: input.dataset, format, partitions: partitions.length,
-      sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro', rawDir,
-      stages: stages.map((s) => ({ name: s.name, after: s.after, dir: s.dir, version: s.version, outputVersion: s.outputVersion })),
+      planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
+      ids: partitions.map((p) => p.id), names: names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
+      sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro',
+      stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
     };
   };

@@ -1,9 +1,11 @@
-import { IngestSummary, RunManifest } from '../src/manifest/run';
+import { Context } from '@temporalio/activity';
+import pLimit from 'p-limit';
+import { IngestSummary, RunManifest, RunPartition } from '../src/manifest/run';
 import { PartitionManifest } from '../src/manifest/partition';
-import { getObjectBuffer, listObjects, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { partitionKeys } from '../src/pipeline/layout';
+import { getObjectBuffer, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan } from './deps';
-import pLimit from 'p-limit';
 
 export interface RunManifestRequest {
   bucket: string;
@@ -11,28 +13,40 @@ export interface RunManifestRequest {
   workflowId: string;
   runId: string;
   summary: IngestSummary;
-  failures: RunManifest['failures'];
-  blocked: RunManifest['blocked'];
+  /** Per stage, the content version each partition (by plan index) committed in this run; '' where none. */
+  versions: Record<string, string[]>;
+  failures: { stage: string; index: number; error: string; attempts: number; runs: number }[];
+  blocked: { stage: string; index: number }[];
 }
 
-/** Writes the run manifest: the summary plus every committed partition manifest, per stage. */
+/** Writes the run manifest: the summary plus, per stage, every committed partition with its manifest's facts. */
 export function makeRunManifestActivity(deps: ActivityDeps) {
   return async function writeRunManifest(req: RunManifestRequest): Promise<string> {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
     const limit = pLimit(16);
+    let read = 0;
     const committed: RunManifest['committed'] = {};
-    const dirs: [string, string][] = [...(plan.raw.dir ? [['raw', plan.raw.dir] as [string, string]] : []), ...plan.stages.map((s) => [s.name, s.dir] as [string, string])];
-    for (const [stage, dir] of dirs) {
-      const listed = await listObjects(deps.s3, plan.bucket, `${dir}/_manifests/`);
-      committed[stage] = await Promise.all(listed.map((o) => limit(async () => {
-        const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, o.key)).toString('utf8')) as PartitionManifest;
-        return { partition: m.partition, manifest: formatS3Url({ bucket: plan.bucket, key: o.key }), output: m.output.url, sha256: m.output.sha256, records: m.output.records, runId: m.run.runId };
-      })));
+    for (const [stage, versions] of Object.entries(req.versions)) {
+      const entries = await Promise.all(versions.map((v, i) => (v ? limit(async (): Promise<RunPartition> => {
+        const p = plan.partitions[i];
+        const keys = partitionKeys(plan.targetPrefix, plan.dataset, stage, p.id, v);
+        const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
+        if (++read % 500 === 0) Context.current().heartbeat({ read });
+        const mine = m.run.workflowId === req.workflowId && m.run.runId === req.runId;
+        return {
+          partition: p.id, name: p.name, output: m.output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: m.output.sha256,
+          counts: m.counts, codeVersion: m.codeVersion, contentVersion: m.contentVersion, result: mine ? 'computed' : 'reused',
+          workflowId: m.run.workflowId, runId: m.run.runId,
+        };
+      }) : null)));
+      committed[stage] = entries.filter((e): e is RunPartition => e !== null);
     }
+    const named = (index: number) => ({ partition: plan.partitions[index].id, name: plan.partitions[index].name });
     const loc = parseS3Url(req.summary.manifest);
     const manifest: RunManifest = {
-      ...req.summary, kind: 'partflow.run', version: 1, workflowId: req.workflowId, runId: req.runId,
-      writtenAt: new Date().toISOString(), committed, failures: req.failures, blocked: req.blocked,
+      ...req.summary, kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt: new Date().toISOString(), committed,
+      failures: req.failures.map((f) => ({ stage: f.stage, ...named(f.index), error: f.error, attempts: f.attempts, runs: f.runs })),
+      blocked: req.blocked.map((b) => ({ stage: b.stage, ...named(b.index) })),
     };
     try {
       await putIfAbsent(deps.s3, loc.bucket, loc.key, JSON.stringify(manifest, null, 1), 'application/json');

@@ -2,18 +2,19 @@ import { Type } from 'avsc';
 import { AvroFormatError } from '../src/avro/container';
 import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
-import { openAvroObject, openAvroObjectAt } from '../src/io/avro-object-reader';
+import { openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { loadLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
-import { manifestKey, outputKey } from '../src/pipeline/layout';
+import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { INHERIT_SCHEMA, isPartitionError, PartitionError, RAW_STAGE, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { INHERIT_SCHEMA, isPartitionError, PartitionError, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
+import { stageVersion } from '../src/pipeline/versions';
 import { ApplicationFailure } from '@temporalio/common';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { ActivityDeps, FailureTypes, loadPlan, nonRetryable } from './deps';
+import { ActivityDeps, changedInput, FailureTypes, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 
 export interface StageRequest {
@@ -21,27 +22,44 @@ export interface StageRequest {
   planKey: string;
   stage: string;
   index: number;
+  /** Content versions of this partition's upstream stages (raw's comes from the plan). */
+  upstream?: Record<string, string>;
 }
 
 interface InputRef {
   from: string;
   bucket: string;
   key: string;
-  /** Read with the upstream stage's declared schema; raw inputs are read with their own. */
+  /** Source pieces: the ETag the plan saw and the byte range to read. */
+  etag?: string;
+  size?: number;
+  range?: [number, number];
+  /** Upstream outputs: the manifest that commits them, and their content version. */
+  manifestKey?: string;
+  version?: string;
+  /** Read with the upstream stage's declared schema; raw inputs are read with their own (or the pipeline's input schema). */
   readerType?: Type;
 }
 
-function inputsOf(plan: Plan, deps: ActivityDeps, stageName: string, index: number): InputRef[] {
-  const stage = plan.stages.find((s) => s.name === stageName)!;
-  const schemasDir = deps.registry.get(plan.pipeline)?.def.schemasDir;
-  return stage.after.map((dep) => {
+/** This partition's inputs at a stage, in read order: source pieces, or committed upstream outputs. */
+function inputsOf(plan: Plan, pipeline: PipelineInfo, schemasDir: string | undefined, stage: StageInfo, index: number, upstream: Record<string, string>): InputRef[] {
+  const p = plan.partitions[index];
+  return stage.after.flatMap((dep): InputRef[] => {
     if (dep === RAW_STAGE) {
-      if (plan.raw.dir) return { from: dep, bucket: plan.bucket, key: outputKey(plan.raw.dir, index) };
-      const input = deps.registry.get(plan.pipeline)?.info.input;
-      return { from: dep, bucket: plan.sourceBucket, key: plan.partitions[index].source.key, readerType: input && loadSchema(input.ref, schemasDir).type };
+      if (plan.format !== 'avro') {
+        const keys = partitionKeys(plan.targetPrefix, plan.dataset, RAW_STAGE, p.id, p.rawVersion);
+        return [{ from: dep, bucket: plan.bucket, key: keys.output, manifestKey: keys.manifest, version: p.rawVersion }];
+      }
+      const readerType = pipeline.input ? loadSchema(pipeline.input.ref, schemasDir).type : undefined;
+      return p.pieces.map((pc) => ({ from: dep, bucket: plan.sourceBucket, key: pc.key, etag: pc.etag, size: pc.size, range: pc.range, readerType }));
     }
-    const up = plan.stages.find((s) => s.name === dep)!;
-    return { from: dep, bucket: plan.bucket, key: outputKey(up.dir, index), readerType: loadSchema(up.schemaRef, schemasDir).type };
+    const v = upstream[dep];
+    if (!v) throw nonRetryable('InvalidInput', `stage "${stage.name}" partition ${p.id}: the request names no content version for upstream stage "${dep}"`);
+    const up = pipeline.stages.find((s) => s.name === dep);
+    if (!up) throw nonRetryable('UnknownPipeline', `this worker's pipeline "${pipeline.name}" has no stage "${dep}"`);
+    const keys = partitionKeys(plan.targetPrefix, plan.dataset, dep, p.id, v);
+    const readerType = up.schemaRef === INHERIT_SCHEMA ? undefined : loadSchema(up.schemaRef, schemasDir).type;
+    return [{ from: dep, bucket: plan.bucket, key: keys.output, manifestKey: keys.manifest, version: v, readerType }];
   });
 }
 
@@ -67,11 +85,13 @@ function invalidReason(type: Type, value: unknown): string {
 }
 
 /**
- * Checks an input before reading it: an upstream partition must be committed (its manifest
- * exists), and a source object must still be the one the plan saw.
+ * Checks an upstream output before reading it: it must be committed (its manifest exists).
+ * Source pieces are not looked at first: their reads carry the plan's ETag (If-Match), so a
+ * changed object fails the read, and a missing one fails it with 404.
  */
-async function checkInput(deps: ActivityDeps, plan: Plan, run: PartitionRun, inp: InputRef, index: number): Promise<ManifestInput> {
+async function checkInput(deps: ActivityDeps, run: PartitionRun, inp: InputRef): Promise<ManifestInput> {
   const url = formatS3Url(inp);
+  if (!inp.manifestKey) return { url, etag: inp.etag!, size: inp.size!, ...(inp.range ? { range: inp.range } : {}) };
   let head;
   try {
     head = await headObject(deps.s3, inp.bucket, inp.key);
@@ -79,18 +99,10 @@ async function checkInput(deps: ActivityDeps, plan: Plan, run: PartitionRun, inp
     if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `${run.where()}: input ${url} does not exist`);
     throw err;
   }
-  if (inp.from === RAW_STAGE && !plan.raw.dir) {
-    const expected = plan.partitions[index].source.etag;
-    if (head.etag !== expected) {
-      throw nonRetryable('InputChanged', `${run.where()}: source object ${url} changed since planning: expected checksum (ETag) ${expected}, found ${head.etag}`);
-    }
-  } else {
-    const dir = inp.key.slice(0, inp.key.lastIndexOf('/'));
-    if (!(await objectExists(deps.s3, inp.bucket, manifestKey(dir, index)))) {
-      throw nonRetryable('InputMissing', `${run.where()}: input ${url} is not committed (no partition manifest); readers trust only committed partitions`);
-    }
+  if (!(await objectExists(deps.s3, inp.bucket, inp.manifestKey))) {
+    throw nonRetryable('InputMissing', `${run.where()}: input ${url} is not committed (no partition manifest); readers trust only committed partitions`);
   }
-  return { url, etag: head.etag, size: head.size };
+  return { url, etag: head.etag, size: head.size, version: inp.version };
 }
 
 /** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
@@ -111,12 +123,14 @@ function transformFailed(err: PartitionError, run: PartitionRun, input: string, 
   return ApplicationFailure.create({ type: FailureTypes.TransformFailed, message, nonRetryable: !err.retryable, cause: err });
 }
 
-function classify(err: unknown, run: PartitionRun): unknown {
+async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp: InputRef | undefined): Promise<unknown> {
   if (err instanceof AvroFormatError || err instanceof CodecError) {
     return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
   }
-  if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) {
-    return nonRetryable('InputChanged', `${run.where()}: an input changed while it was being read`);
+  if (err instanceof ObjectNotFoundError) return nonRetryable('InputMissing', `${run.where()}: input ${formatS3Url({ bucket: err.bucket, key: err.key })} does not exist`);
+  if (isPreconditionFailed(err)) {
+    if (inp?.etag) return changedInput(deps, inp.bucket, inp.key, inp.etag, run.where());
+    return nonRetryable('InputChanged', `${run.where()}: an input changed while it was being read${inp ? `: ${formatS3Url(inp)}` : ''}`);
   }
   return err;
 }
@@ -125,109 +139,130 @@ function classify(err: unknown, run: PartitionRun): unknown {
 export function makeStageActivity(deps: ActivityDeps) {
   return async function runStage(req: StageRequest): Promise<PartitionResult> {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
-    const planned = plan.stages.find((s) => s.name === req.stage);
     const entry = deps.registry.get(plan.pipeline);
     const def: StageDefinition | undefined = entry?.def.stages.find((s) => s.name === req.stage);
-    if (!planned || !entry || !def) {
+    const stage = entry?.info.stages.find((s) => s.name === req.stage);
+    if (!entry || !def || !stage) {
       throw nonRetryable('UnknownPipeline', `this worker has no stage "${req.stage}" in pipeline "${plan.pipeline}"`);
     }
-    if (def.version !== planned.version) {
-      // The plan fixed the output version; code of another version must not write there.
-      throw new Error(`stage "${req.stage}" is version ${def.version} on this worker but the plan expects ${planned.version}; waiting for a matching worker`);
+    const p = plan.partitions[req.index];
+    if (!p) throw nonRetryable('InvalidInput', `plan ${req.planKey} has no partition ${req.index}`);
+    // The worker's own code version decides the output: a retry after a deploy runs the new code.
+    const upstream = req.upstream ?? {};
+    const lookupEtags: Record<string, string> = {};
+    for (const l of stage.lookups) {
+      if (!plan.lookups[l]) throw nonRetryable('InvalidInput', `stage "${req.stage}" reads lookup "${l}", which plan ${req.planKey} did not resolve; start a new ingest`);
+      lookupEtags[l] = plan.lookups[l].etag;
     }
+    const version = stageVersion(stage, plan.params, lookupEtags, stage.after.map((d) => [d, d === RAW_STAGE ? p.rawVersion : upstream[d] ?? '']));
     const run = new PartitionRun(deps, plan, {
-      stage: planned.name, codeVersion: planned.version, outputVersion: planned.outputVersion, dir: planned.dir,
-      schemaRef: planned.schemaRef, schemaFingerprint: planned.schemaFingerprint, codec: planned.codec,
+      stage: stage.name, codeVersion: stage.version, contentVersion: version, keys: partitionKeys(plan.targetPrefix, plan.dataset, stage.name, p.id, version),
+      schemaRef: stage.schemaRef, schemaFingerprint: stage.schemaFingerprint, codec: stage.codec,
     }, req.index);
     const done = await run.committed();
     if (done) return done;
 
-    const inputs = inputsOf(plan, deps, req.stage, req.index);
+    const inputs = inputsOf(plan, entry.info, entry.def.schemasDir, stage, req.index, upstream);
     const manifestInputs: ManifestInput[] = [];
-    for (const inp of inputs) manifestInputs.push(await checkInput(deps, plan, run, inp, req.index));
+    for (const inp of inputs) manifestInputs.push(await checkInput(deps, run, inp));
     const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
       ? await runSetup(run, () => def.setup!({
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, params: plan.params, log: run.log,
         lookup: (name) => {
           const l = plan.lookups[name];
-          if (!l) return Promise.reject(new Error(`pipeline "${plan.pipeline}" declares no lookup "${name}"`));
-          let p = lookupCache.get(name);
-          if (!p) lookupCache.set(name, (p = loadLookup(deps.s3, l)));
-          return p;
+          if (!l || !stage.lookups.includes(name)) return Promise.reject(new Error(`stage "${req.stage}" of pipeline "${plan.pipeline}" declares no lookup "${name}"`));
+          let pr = lookupCache.get(name);
+          if (!pr) lookupCache.set(name, (pr = loadLookup(deps.s3, l)));
+          return pr;
         },
       }))
       : undefined;
 
-    const inherit = planned.schemaRef === INHERIT_SCHEMA;
-    // The schema written is the stage's, or for "@input" stages the (reader) schema of the input.
-    const inheritedSchema = async () => {
-      if (inputs[0].readerType) return JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
-      const r = await openAvroObject(deps.s3, inputs[0].bucket, inputs[0].key, { ifMatch: manifestInputs[0].etag });
-      r.close();
-      return r.header.schemaJson;
-    };
-    const outSchema = inherit ? await inheritedSchema() : undefined;
-    let from: InputPosition = { input: 0, blockOffset: 0, skip: 0, blockFirstIndex: 0 };
-    const cp = run.previousCheckpoint();
-    if (cp && (await run.resume(cp, outSchema))) from = cp.position;
-    else run.openOutput(outSchema);
-
-    const ctx: TransformContext = {
-      pipeline: plan.pipeline, stage: req.stage, partition: run.id, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
+    let current: InputRef | undefined;
+    const open = (k: number, at?: number) => {
+      current = inputs[k];
+      return openAvroPiece(deps.s3, inputs[k].bucket, inputs[k].key, { range: inputs[k].range, at }, { ifMatch: manifestInputs[k].etag });
     };
     try {
+      const inherit = stage.schemaRef === INHERIT_SCHEMA;
+      // The schema written is the stage's, or for "@input" stages the (reader) schema of the first
+      // input; later pieces with other writer schemas are resolved into it.
+      let outSchema: string | undefined;
+      if (inherit) {
+        if (!inputs[0].readerType) {
+          const first = await open(0);
+          first.reader.close();
+          const t = Type.forSchema(JSON.parse(first.reader.header.schemaJson), { wrapUnions: 'auto' });
+          for (const inp of inputs) if (inp.from === inputs[0].from) inp.readerType = t;
+          outSchema = first.reader.header.schemaJson;
+        } else outSchema = JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
+      }
+      let from: InputPosition = { input: 0, blockOffset: 0, skip: 0, blockFirstIndex: 0 };
+      const cp = run.previousCheckpoint();
+      if (cp && (await run.resume(cp, outSchema))) from = cp.position;
+      else run.openOutput(outSchema);
+
+      const ctx: TransformContext = {
+        pipeline: plan.pipeline, stage: req.stage, partition: run.id, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
+      };
       for (let k = from.input; k < inputs.length; k++) {
         const inp = inputs[k];
         ctx.input = inp.from;
         const resumeHere = k === from.input && from.blockOffset > 0;
-        const reader = resumeHere
-          ? await openAvroObjectAt(deps.s3, inp.bucket, inp.key, from.blockOffset, { ifMatch: manifestInputs[k].etag })
-          : await openAvroObject(deps.s3, inp.bucket, inp.key, { ifMatch: manifestInputs[k].etag });
+        const { reader, end } = await open(k, resumeHere ? from.blockOffset : undefined);
+        // Rejects name the object (and the byte range of a split) and the record's index in that piece.
+        const label = inp.range && inp.range[0] > 0 ? `${manifestInputs[k].url}#bytes=${inp.range[0]}-${inp.range[1]}` : manifestInputs[k].url;
         let decoder;
         try {
           decoder = blockDecoder(reader.header.writerType, inp.readerType);
         } catch (err) {
+          reader.close();
           throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}`);
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
-        for await (const block of reader.blocks()) {
-          const records = decodeBlock(reader.opts.name, block, decoder);
-          const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
-          for (let j = skip; j < records.length; j++) {
-            const record = records[j];
-            const index = firstIndex + j;
-            run.counts.in++;
-            ctx.recordIndex = index;
-            let out: unknown;
-            try {
-              out = def.transform(record, ctx);
-              if (out instanceof Promise) out = await out;
-            } catch (err) {
-              if (isPartitionError(err)) throw transformFailed(err, run, manifestInputs[k].url, index);
-              await run.reject(inp.from, index, (err as Error)?.message ?? String(err), recordText(record));
-              continue;
+        try {
+          for await (const block of reader.blocks()) {
+            if (block.offset >= end) break;
+            const records = decodeBlock(reader.opts.name, block, decoder);
+            const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
+            for (let j = skip; j < records.length; j++) {
+              const record = records[j];
+              const index = firstIndex + j;
+              run.counts.in++;
+              ctx.recordIndex = index;
+              let out: unknown;
+              try {
+                out = def.transform(record, ctx);
+                if (out instanceof Promise) out = await out;
+              } catch (err) {
+                if (isPartitionError(err)) throw transformFailed(err, run, label, index);
+                await run.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
+                continue;
+              }
+              if (out === null || out === undefined) {
+                run.drop();
+                continue;
+              }
+              try {
+                const pending = run.out(out);
+                if (pending) await pending;
+              } catch (err) {
+                if (!(err instanceof RecordEncodeError)) throw err;
+                await run.reject(label, index, invalidReason(run.outputType!, out), recordText(record));
+              }
+              if (run.partCompleted) run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
             }
-            if (out === null || out === undefined) {
-              run.drop();
-              continue;
-            }
-            try {
-              const pending = run.out(out);
-              if (pending) await pending;
-            } catch (err) {
-              if (!(err instanceof RecordEncodeError)) throw err;
-              await run.reject(inp.from, index, invalidReason(run.outputType!, out), recordText(record));
-            }
-            if (run.partCompleted) run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
+            firstIndex += records.length;
+            run.beat({ input: label, offset: block.end });
+            run.throwIfCancelled();
           }
-          firstIndex += records.length;
-          run.beat({ input: inp.from, offset: block.end });
-          run.throwIfCancelled();
+        } finally {
+          reader.close();
         }
       }
     } catch (err) {
-      const failure = classify(err, run);
+      const failure = await classify(deps, err, run, current);
       await run.abortIfFinal(failure);
       throw failure;
     }

@@ -7,7 +7,7 @@ import type { Activities } from '../activities';
 import type { PartitionResult } from '../src/manifest/partition';
 import type { IngestSummary, StageSummary } from '../src/manifest/run';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
-import { partitionId, runManifestKey } from '../src/pipeline/layout';
+import { runManifestKey, stagePrefix } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { PrioritySemaphore } from './semaphore';
@@ -20,7 +20,7 @@ export interface PartitionsQuery {
 }
 
 export interface RetryRequest {
-  /** Partition ids such as "p-00007"; all failed partitions when absent or empty. */
+  /** Partition ids ("p-3fa9c1d20b7e") or names; all failed partitions when absent or empty. */
   partitions?: string[];
   /** Stage names; all stages when absent or empty. */
   stages?: string[];
@@ -58,14 +58,16 @@ interface RunSettings {
   heartbeatTimeoutSeconds: number;
 }
 
-function activityOptions(s: RunSettings, stage: string, pid: string, run: number): ActivityOptions {
+function activityOptions(s: RunSettings, stage: string, index: number, run: number): ActivityOptions {
   const r = s.plan.retry;
+  const pid = s.plan.ids[index];
+  const label = s.plan.names?.[index] ?? pid;
   return {
     startToCloseTimeout: '2h',
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
     activityId: run > 1 ? `${stage}:${pid}#${run}` : `${stage}:${pid}`,
-    summary: run > 1 ? `${stage} ${pid} (retry ${run - 1})` : `${stage} ${pid}`,
+    summary: run > 1 ? `${stage} ${label} (retry ${run - 1})` : `${stage} ${label}`,
   };
 }
 
@@ -127,8 +129,9 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   setHandler(partitionsQuery, (q = {}) => state.list(q));
   setHandler(retryFailedUpdate, (req) => retry(req ?? {}), {
     validator: (req) => {
-      if (req !== undefined && (typeof req !== 'object' || req === null)) throw new Error('expected {"partitions": ["p-00007"], "stages": ["map"]} or nothing');
-      for (const p of req?.partitions ?? []) if (!/^p-\d{5,}$/.test(p)) throw new Error(`bad partition id "${p}": expected p-NNNNN`);
+      if (req !== undefined && (typeof req !== 'object' || req === null)) throw new Error('expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing');
+      const known = new Set([...(plan?.ids ?? []), ...(plan?.names ?? [])]);
+      for (const p of req?.partitions ?? []) if (typeof p !== 'string' || (plan && !known.has(p))) throw new Error(`unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e) or name of this run`);
     },
   });
   setHandler(retryFailedSignal, (req) => void retry(req ?? {}));
@@ -138,11 +141,14 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' }]);
 
   plan = await planIngest(resolved);
+  state.plan = `s3://${plan.bucket}/${plan.planKey}`;
   const all = Array.from({ length: plan.partitions }, (_, i) => i);
-  state.init(plan.partitions, stageNames(plan), plan.partitions <= resolved.partitionsPerWorkflow ? all : []);
+  state.init(plan.partitions, stageNames(plan), plan.partitions <= resolved.partitionsPerWorkflow ? all : [], plan.ids, plan.names);
   status('running');
   setCurrentDetails(state.describe());
   const settings: RunSettings = { plan, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds };
+  // Children show ids: names stay out of their (per-batch) inputs.
+  const childSettings: RunSettings = { ...settings, plan: { ...plan, names: null } };
 
   let round = 0;
   const runRound = async (indices: number[]) => {
@@ -156,8 +162,8 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
       const slice = indices.slice(k, k + resolved.partitionsPerWorkflow);
       const states = slice.flatMap((i) => state.stages.map((s) => state.get(s, i)));
       const res = await executeChild(ingestBatch, {
-        workflowId: `${workflowInfo().workflowId}/batch-${partitionId(slice[0])}${round ? `-r${round}` : ''}`,
-        args: [{ ...settings, states }],
+        workflowId: `${workflowInfo().workflowId}/batch-${String(slice[0]).padStart(5, '0')}${round ? `-r${round}` : ''}`,
+        args: [{ ...childSettings, states }],
       });
       state.merge(res.states);
       setCurrentDetails(state.describe());
@@ -184,9 +190,9 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   state.phase = 'finishing';
   const info = workflowInfo();
   const summary = summarize(plan, resolved, state, runManifestKey(resolved.targetPrefix, plan.dataset, info.workflowId, info.runId));
-  const failures = state.failures().map((e) => ({ stage: e.stage, partition: e.partition, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
-  const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, partition: e.partition }));
-  await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, failures, blocked });
+  const failures = state.failures().map((e) => ({ stage: e.stage, index: e.index, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
+  const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, index: e.index }));
+  await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, versions: state.versions(), failures, blocked });
   state.phase = 'done';
   status(summary.status);
   setCurrentDetails(state.describe());
@@ -201,7 +207,7 @@ export interface BatchInput extends RunSettings {
 /** A slice of an ingest's partitions, run as a child workflow. */
 export async function ingestBatch(b: BatchInput): Promise<{ states: PartitionState[] }> {
   const state = new RunState();
-  state.init(b.plan.partitions, stageNames(b.plan), []);
+  state.init(b.plan.partitions, stageNames(b.plan), [], b.plan.ids, b.plan.names);
   state.merge(b.states);
   setHandler(progressQuery, () => state.progress());
   setHandler(partitionsQuery, (q = {}) => state.list(q));
@@ -226,10 +232,9 @@ async function runPartitions(s: RunSettings, indices: number[], state: RunState,
   for (const st of plan.stages) depth.set(st.name, 1 + Math.max(...st.after.map((d) => depth.get(d) ?? 0)));
 
   async function step(stage: string, index: number, call: (acts: Activities) => Promise<PartitionResult>): Promise<boolean> {
-    const pid = partitionId(index);
     return sem.with(depth.get(stage)!, async () => {
       const e = state.begin(stage, index);
-      const acts = proxyActivities<Activities>(activityOptions(s, stage, pid, e.runs));
+      const acts = proxyActivities<Activities>(activityOptions(s, stage, index, e.runs));
       try {
         state.succeeded(await call(acts), index);
         return true;
@@ -259,7 +264,10 @@ async function runPartitions(s: RunSettings, indices: number[], state: RunState,
           onChange(state.get(st.name, index));
           return false;
         }
-        return step(st.name, index, (a) => a.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage: st.name, index }));
+        // Each stage reads the versions its upstream stages of this partition committed.
+        const upstream: Record<string, string> = {};
+        for (const d of st.after) if (d !== 'raw') upstream[d] = state.get(d, index).version ?? '';
+        return step(st.name, index, (a) => a.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage: st.name, index, upstream }));
       })());
     }
     await Promise.all(ok.values());
@@ -272,16 +280,13 @@ function summarize(plan: PlanSummary, input: ResolvedIngest, state: RunState, ma
   const url = (key: string) => `s3://${plan.bucket}/${key}`;
   const progress = state.progress();
   const stages: Record<string, StageSummary> = {};
-  const dirs: [string, string][] = [
-    ...(plan.rawDir ? [['raw', plan.rawDir] as [string, string]] : []),
-    ...plan.stages.map((s) => [s.name, s.dir] as [string, string]),
-  ];
+  const dirs: [string, string][] = stageNames(plan).map((n) => [n, stagePrefix(plan.targetPrefix, plan.dataset, n)]);
   const failures = state.failures();
   for (const [name, dir] of dirs) {
     const p = progress.stages[name];
     stages[name] = {
-      output: url(dir + '/'), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
-      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, error: f.error ?? '', attempts: f.attempts })),
+      output: url(dir), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
+      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, ...(f.name ? { name: f.name } : {}), error: f.error ?? '', attempts: f.attempts })),
     };
   }
   return {

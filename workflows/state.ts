@@ -8,7 +8,9 @@ export type PartitionStatus = 'pending' | 'running' | 'done' | 'skipped' | 'fail
 
 export interface PartitionState {
   stage: string;
+  /** The partition's stable id, and its readable name (when the plan sent names). */
   partition: string;
+  name?: string;
   index: number;
   status: PartitionStatus;
   /** Attempts of the last run of this partition's activity. */
@@ -20,6 +22,9 @@ export interface PartitionState {
   records?: RecordCounts;
   durationMs?: number;
   outputKey?: string;
+  /** The committed output's content version, which this partition's next stages read. */
+  version?: string;
+  codeVersion?: string;
 }
 
 export interface StageProgress {
@@ -37,9 +42,11 @@ export interface StageProgress {
 
 export interface Progress {
   phase: 'planning' | 'running' | 'waiting-for-retry' | 'finishing' | 'done';
+  /** s3:// URL of the plan, once there is one. */
+  plan?: string;
   partitions: number;
   stages: Record<string, StageProgress>;
-  /** Failed partitions waiting for a retry: "stage p-00007: error". */
+  /** Failed partitions waiting for a retry: "stage <name>: error". */
   failed: string[];
 }
 
@@ -51,21 +58,26 @@ export class RunState {
   phase: Progress['phase'] = 'planning';
   /** First line of the run's current details, e.g. "ingest birdstrikes from s3://…". */
   title = '';
+  plan?: string;
   partitions = 0;
   stages: string[] = [];
+  ids: string[] = [];
+  names: string[] | null = null;
   private readonly entries = new Map<string, PartitionState>();
   private readonly started = new Map<string, number>();
 
-  init(partitions: number, stages: string[], indices: number[]): void {
+  init(partitions: number, stages: string[], indices: number[], ids: string[], names: string[] | null): void {
     this.partitions = partitions;
     this.stages = stages;
-    for (const i of indices) for (const s of stages) this.entries.set(key(s, i), newState(s, i));
+    this.ids = ids;
+    this.names = names;
+    for (const i of indices) for (const s of stages) this.entries.set(key(s, i), this.newState(s, i));
     this.phase = 'running';
   }
 
   get(stage: string, index: number): PartitionState {
     let e = this.entries.get(key(stage, index));
-    if (!e) this.entries.set(key(stage, index), (e = newState(stage, index)));
+    if (!e) this.entries.set(key(stage, index), (e = this.newState(stage, index)));
     return e;
   }
 
@@ -81,7 +93,7 @@ export class RunState {
 
   succeeded(r: PartitionResult, index: number): void {
     Object.assign(this.get(r.stage, index), {
-      status: r.status, attempts: r.attempt, records: r.counts, durationMs: r.durationMs, outputKey: r.outputKey,
+      status: r.status, attempts: r.attempt, records: r.counts, durationMs: r.durationMs, outputKey: r.outputKey, version: r.contentVersion, codeVersion: r.codeVersion,
     });
   }
 
@@ -126,7 +138,7 @@ export class RunState {
   requeue(filter: { partitions?: string[]; stages?: string[] }, downstream: (stage: string) => string[]): PartitionState[] {
     const out: PartitionState[] = [];
     for (const e of this.failures()) {
-      if (filter.partitions?.length && !filter.partitions.includes(e.partition)) continue;
+      if (filter.partitions?.length && !filter.partitions.includes(e.partition) && !(e.name && filter.partitions.includes(e.name))) continue;
       if (filter.stages?.length && !filter.stages.includes(e.stage)) continue;
       e.status = 'pending';
       out.push(e);
@@ -160,8 +172,21 @@ export class RunState {
       stages[s].recordsPerSecond = secs > 0 ? Math.round(stages[s].records.in / secs) : 0;
       stages[s].pending = this.partitions - (stages[s].running + stages[s].done + stages[s].failed + stages[s].blocked);
     }
-    const failed = this.failures().slice(0, 100).map((e) => `${e.stage} ${e.partition}: ${e.error ?? 'failed'}`);
-    return { phase: this.phase, partitions: this.partitions, stages, failed };
+    const failed = this.failures().slice(0, 100).map((e) => `${e.stage} ${e.name ?? e.partition}: ${e.error ?? 'failed'}`);
+    return { phase: this.phase, ...(this.plan ? { plan: this.plan } : {}), partitions: this.partitions, stages, failed };
+  }
+
+  private newState(stage: string, index: number): PartitionState {
+    const name = this.names?.[index];
+    return { stage, partition: this.ids[index] ?? `#${index}`, ...(name ? { name } : {}), index, status: 'pending', attempts: 0, runs: 0 };
+  }
+
+  /** Per stage, the content version each partition committed ('' where none). */
+  versions(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const s of this.stages) out[s] = new Array<string>(this.partitions).fill('');
+    for (const e of this.entries.values()) if (e.version && (e.status === 'done' || e.status === 'skipped') && out[e.stage]) out[e.stage][e.index] = e.version;
+    return out;
   }
 
   describe(): string {
@@ -173,6 +198,4 @@ export class RunState {
   }
 }
 
-function newState(stage: string, index: number): PartitionState {
-  return { stage, partition: `p-${String(index).padStart(5, '0')}`, index, status: 'pending', attempts: 0, runs: 0 };
-}
+

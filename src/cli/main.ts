@@ -12,7 +12,8 @@ import { builtinPipelines } from '../pipelines';
 import { createWorker } from '../worker/worker';
 import { startEmbeddedStack } from '../stack/embedded';
 import { seedSample, SAMPLE } from '../stack/sample';
-import type { IngestSummary } from '../manifest/run';
+import type { IngestSummary, RunManifest } from '../manifest/run';
+import { getObjectBuffer } from '../storage/objects';
 import type { PipelineDefinition } from '../pipeline/types';
 import { isCodecName } from '../avro/codecs';
 import { checkSchemas, COMPAT_MODES, CompatMode } from '../avro/compat';
@@ -21,8 +22,9 @@ import { FlatFormat } from '../formats/flat';
 import { importFlatFiles } from '../tools/import';
 import { inspectObject } from '../tools/inspect';
 import { abortUploads, parseDuration, staleUploads } from '../tools/gc';
-import { verifyObject, verifyStageDirs } from '../tools/verify';
+import { verifyManifests, verifyObject, verifyStageDirs } from '../tools/verify';
 import { partitionHistory, runManifests } from '../tools/history';
+import { matchPartitions, readPlan } from '../tools/partition-match';
 
 const ENV_HELP = `
 Environment:
@@ -38,6 +40,16 @@ function int(name: string, min: number, max: number) {
   return (v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A byte size: 1048576, 512KiB, 64MiB, 1GiB (k/M/G are taken as binary too). */
+function bytesArg(name: string, min: number, max: number) {
+  return (v: string) => {
+    const m = /^(\d+)\s*(?:([kKmMgG])i?[bB]?)?$/.exec(v.trim());
+    const n = m ? Number(m[1]) * 1024 ** ({ k: 1, m: 2, g: 3 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 0) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a size from ${min} bytes to ${max / 1024 ** 3}GiB, like 64MiB`);
     return n;
   };
 }
@@ -165,6 +177,7 @@ program
   .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
   .option('--dataset <name>', 'dataset name (default: last segment of the source)')
   .option('--partition-records <n>', 'records per raw partition', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
+  .option('--partition-bytes <size>', 'largest packed partition; bigger Avro objects are split (e.g. 64MiB, the default)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
   .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
   .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
   .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
@@ -178,6 +191,7 @@ program
     if (o.target) input.target = o.target as string;
     if (o.dataset) input.dataset = o.dataset as string;
     if (o.partitionRecords) input.partitionRecords = o.partitionRecords as number;
+    if (o.partitionBytes) input.partitionBytes = o.partitionBytes as number;
     if (o.maxParallel) input.maxParallel = o.maxParallel as number;
     if (o.format) input.format = o.format as IngestInput['format'];
     if (Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
@@ -234,7 +248,7 @@ program
 program
   .command('retry <workflowId>')
   .description('retry failed partitions (and what they blocked) of a run; a closed run gets a new run that reuses every committed partition')
-  .option('--partition <id>', 'only this partition, e.g. p-00007 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--partition <id>', 'only this partition: its id (p-3fa9c1d20b7e) or name (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--stage <name>', 'only failures of this stage (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--wait', 'wait for the run, with progress')
   .action(async (workflowId: string, o: { partition: string[]; stage: string[]; wait?: boolean }) => {
@@ -267,16 +281,19 @@ program
   .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, or with --dataset from the run manifest)")
   .option('--status <status>', 'only pending, running, done, skipped, failed or blocked')
   .option('--stage <name>', 'only this stage')
+  .option('--partition <id|name|key>', 'only the partition with this id or name, or that reads this source key')
   .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal')
   .option('--json', 'print JSON')
-  .action(async (workflowId: string, o: { status?: string; stage?: string; dataset?: string; json?: boolean }) => {
+  .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; json?: boolean }) => {
     const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
     if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
     const cfg = loadConfig();
     let rows: Record<string, unknown>[] = [];
+    let planUrl: string | undefined;
     if (!o.dataset) {
       const { client, connection } = await connectClient(cfg);
       const handle = client.workflow.getHandle(workflowId);
+      planUrl = (await handle.query<{ plan?: string }>('progress')).plan;
       for (let offset = 0; ; offset += 1000) {
         const page = await handle.query<{ total: number; partitions: Record<string, unknown>[] }, [object]>('partitions', { status: o.status, stage: o.stage, offset, limit: 1000 });
         rows.push(...page.partitions);
@@ -284,7 +301,7 @@ program
       }
       await connection.close();
       rows = rows.map((p) => ({
-        partition: p.partition, stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
+        partition: p.partition, name: p.name ?? '', stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
         records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
         ms: p.durationMs ?? '', output: p.outputKey ?? '', error: p.error ?? '',
       }));
@@ -292,10 +309,25 @@ program
       const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
       const run = runs[runs.length - 1];
       if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
-      for (const [stage, list] of Object.entries(run.committed)) for (const c of list) rows.push({ partition: c.partition, stage, status: c.runId === run.runId ? 'done' : 'skipped', records: c.records, output: c.output, error: '' });
-      for (const f of run.failures) rows.push({ partition: f.partition, stage: f.stage, status: 'failed', attempts: f.attempts, error: f.error });
-      for (const b of run.blocked) rows.push({ partition: b.partition, stage: b.stage, status: 'blocked' });
-      rows = rows.filter((r) => (!o.status || r.status === o.status) && (!o.stage || r.stage === o.stage)).sort((a, b) => String(a.partition).localeCompare(String(b.partition)));
+      planUrl = run.plan;
+      for (const [stage, list] of Object.entries(run.committed)) {
+        for (const c of list) {
+          rows.push({
+            partition: c.partition, name: c.name, stage, status: c.result === 'computed' ? 'done' : 'skipped', version: c.contentVersion,
+            records: `${c.counts.in}>${c.counts.out}`, rejected: c.counts.rejected, output: c.output, error: '',
+          });
+        }
+      }
+      for (const f of run.failures) rows.push({ partition: f.partition, name: f.name, stage: f.stage, status: 'failed', attempts: f.attempts, error: f.error });
+      for (const b of run.blocked) rows.push({ partition: b.partition, name: b.name, stage: b.stage, status: 'blocked' });
+      rows = rows.filter((r) => (!o.status || r.status === o.status) && (!o.stage || r.stage === o.stage)).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    }
+    if (o.partition) {
+      const q = o.partition;
+      let ids = new Set(rows.filter((r) => r.partition === q || r.name === q).map((r) => r.partition));
+      if (ids.size === 0 && planUrl) ids = new Set(matchPartitions(await readPlan(s3Client(cfg.s3), planUrl), q).map((p) => p.id));
+      if (ids.size === 0) throw new Error(`no partition of ${workflowId} has the id or name ${q} or reads a source object ${q}`);
+      rows = rows.filter((r) => ids.has(r.partition));
     }
     if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     else if (rows.length) table(rows);
@@ -305,14 +337,14 @@ program
 program
   .command('history <datasetUrl>')
   .description('every run that touched a partition of a dataset (s3://bucket/prefix/dataset/), from the immutable manifests')
-  .requiredOption('--partition <id>', 'partition id, e.g. p-00007')
+  .requiredOption('--partition <id|name|key>', 'the partition: its id (p-3fa9c1d20b7e), its name, or a source key it reads')
   .option('--json', 'print JSON')
   .action(async (datasetUrl: string, o: { partition: string; json?: boolean }) => {
     const entries = await partitionHistory(s3Client(loadConfig().s3), datasetUrl, o.partition);
     if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
     else if (entries.length) {
       table(entries.map((e) => ({
-        when: e.when, stage: e.stage, result: e.result, version: e.outputVersion ?? '', attempts: e.attempts ?? '',
+        when: e.when, partition: e.partition, name: e.name, stage: e.stage, result: e.result, version: e.contentVersion ?? '', attempts: e.attempts ?? '',
         records: e.counts ? `in ${e.counts.in} out ${e.counts.out} rej ${e.counts.rejected} drop ${e.counts.dropped}` : '',
         workflow: e.workflowId, error: e.error ?? '',
       })));
@@ -388,7 +420,9 @@ program
       const { client, connection } = await connectClient(cfg);
       const summary = (await client.workflow.getHandle(target).result()) as IngestSummary;
       await connection.close();
-      report = await verifyStageDirs(s3, Object.values(summary.stages).map((st) => st.output));
+      const loc = parseS3Url(summary.manifest);
+      const run = JSON.parse((await getObjectBuffer(s3, loc.bucket, loc.key, 1024 ** 3)).toString('utf8')) as RunManifest;
+      report = await verifyManifests(s3, Object.values(run.committed).flatMap((list) => list.map((c) => c.manifest)));
     }
     for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
     const what = target.endsWith('.avro') ? 'object' : 'partitions';

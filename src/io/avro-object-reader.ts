@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
-import { ContainerReader } from '../avro/container';
+import { Readable } from 'node:stream';
+import { ContainerReader, SYNC_SIZE } from '../avro/container';
 import { ReadLimits } from '../avro/limits';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
@@ -37,4 +38,64 @@ export async function* readAvroRecords(
 ): AsyncGenerator<{ record: unknown; index: number }> {
   const reader = await openAvroObject(s3, bucket, key, opts);
   yield* reader.records(opts.readerType);
+}
+
+/** An open piece of an Avro object: read `reader.blocks()` and stop at the first block at or past `end`. */
+export interface AvroPiece {
+  reader: ContainerReader;
+  /** Blocks that start at or after this offset belong to the next piece. */
+  end: number;
+}
+
+/**
+ * Opens the piece [start, end) of an Avro object: the blocks that start in that byte range, as
+ * Hadoop's and Spark's Avro splits do. A piece that starts inside the object begins at the first
+ * sync marker at or after `start - 16`, so every block belongs to exactly one piece. `at`, a
+ * block offset an earlier read reached, resumes there instead.
+ */
+export async function openAvroPiece(
+  s3: S3Client, bucket: string, key: string, piece: { range?: [number, number]; at?: number }, opts: ReadOptions = {},
+): Promise<AvroPiece> {
+  const end = piece.range && piece.range[1] >= 0 ? piece.range[1] : Infinity;
+  if (piece.at !== undefined && piece.at > 0) return { reader: await openAvroObjectAt(s3, bucket, key, piece.at, opts), end };
+  const first = await openAvroObject(s3, bucket, key, opts);
+  const start = piece.range?.[0] ?? 0;
+  if (start <= first.header.headerSize) return { reader: first, end };
+  const header = first.header;
+  first.close();
+  const name = formatS3Url({ bucket, key });
+  const from = start - SYNC_SIZE;
+  const body = await getObjectStream(s3, bucket, key, { start: from }, opts.ifMatch);
+  const found = await seekSync(body, header.sync);
+  if (!found) return { reader: ContainerReader.resume(header, emptySource(), start, { name, limits: opts.limits }), end };
+  const source = prepend(found.rest, body);
+  return { reader: ContainerReader.resume(header, source, from + found.index + SYNC_SIZE, { name, limits: opts.limits }), end };
+}
+
+/** Reads until `sync` is found; returns its index in the stream and the bytes after it. */
+async function seekSync(body: Readable, sync: Buffer): Promise<{ index: number; rest: Buffer } | null> {
+  let buf: Buffer = Buffer.alloc(0);
+  let base = 0;
+  for await (const chunk of body) {
+    buf = buf.length ? Buffer.concat([buf, chunk as Buffer]) : (chunk as Buffer);
+    const i = buf.indexOf(sync);
+    if (i >= 0) return { index: base + i, rest: buf.subarray(i + SYNC_SIZE) };
+    // Keep the last 15 bytes: a marker may straddle two chunks.
+    const keep = Math.min(buf.length, SYNC_SIZE - 1);
+    base += buf.length - keep;
+    buf = Buffer.from(buf.subarray(buf.length - keep));
+  }
+  return null;
+}
+
+function prepend(head: Buffer, body: Readable): AsyncIterable<Buffer> & { destroy(): void } {
+  async function* gen() {
+    if (head.length) yield head;
+    for await (const c of body) yield c as Buffer;
+  }
+  return Object.assign(gen(), { destroy: () => body.destroy() });
+}
+
+async function* emptySource(): AsyncGenerator<Buffer> {
+  // A piece with no block start in it: nothing to read.
 }

@@ -1,16 +1,20 @@
 /** The partition manifest: written last, create-only; its existence commits the output. */
 export interface PartitionManifest {
   kind: 'partflow.partition';
-  version: 1;
+  version: 2;
   pipeline: string;
   dataset: string;
   stage: string;
+  /** The partition's stable id, and its readable name. */
   partition: string;
+  name: string;
+  /** The code version of the stage that produced this output. */
   codeVersion: string;
-  outputVersion: string;
+  /** Everything the output depends on (see src/pipeline/versions.ts); part of its key. */
+  contentVersion: string;
   schema: { ref: string; fingerprint: string };
   codec: string;
-  inputs: { url: string; etag: string; size: number; range?: [number, number] }[];
+  inputs: { url: string; etag: string; size: number; range?: [number, number]; version?: string }[];
   output: { url: string; bytes: number; sha256: string; records: number };
   rejects: { url: string; bytes: number; sha256: string; records: number } | null;
   counts: RecordCounts;
@@ -41,4 +45,7 @@ export interface PartitionResult {
   durationMs: number;
   /** Attempt of the activity that returned this (1 for the first). */
   attempt: number;
+  codeVersion: string;
+  /** What the next stages of this partition pass on as their upstream version. */
+  contentVersion: string;
 }

@@ -11,7 +11,7 @@ export interface StageSummary {
   blocked: number;
   records: RecordCounts;
   /** Failed partitions with their last error and attempts (the first 100). */
-  failures: { partition: string; error: string; attempts: number }[];
+  failures: { partition: string; name?: string; error: string; attempts: number }[];
 }
 
 /** What the ingest workflow returns, and the core of the run manifest. */
@@ -29,16 +29,33 @@ export interface IngestSummary {
   manifest: string;
 }
 
+/** One partition of one stage in a run: where its output is and how it came to be. */
+export interface RunPartition {
+  partition: string;
+  name: string;
+  output: string;
+  manifest: string;
+  sha256: string;
+  counts: RecordCounts;
+  codeVersion: string;
+  contentVersion: string;
+  /** computed: this run produced it; reused: an earlier run had committed the same content version. */
+  result: 'computed' | 'reused';
+  /** The run that computed it. */
+  workflowId: string;
+  runId: string;
+}
+
 export interface RunManifest extends IngestSummary {
   kind: 'partflow.run';
-  version: 1;
+  version: 2;
   workflowId: string;
   runId: string;
   writtenAt: string;
-  /** Per stage, the committed partition manifests of this run's outputs (some may be reused from earlier runs). */
-  committed: Record<string, { partition: string; manifest: string; output: string; sha256: string; records: number; runId: string }[]>;
+  /** Per stage, every committed partition of this run (computed or reused), in plan order. */
+  committed: Record<string, RunPartition[]>;
   /** Every partition that failed in this run, with its last error. */
-  failures: { stage: string; partition: string; error: string; attempts: number; runs: number }[];
+  failures: { stage: string; partition: string; name: string; error: string; attempts: number; runs: number }[];
   /** Partitions not run because an upstream partition failed. */
-  blocked: { stage: string; partition: string }[];
+  blocked: { stage: string; partition: string; name: string }[];
 }

@@ -33,6 +33,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     if (typeof s.version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(s.version)) {
       problems.push(`stage "${s.name}" needs a version string like "1" or "2024.1" (letters, digits, . _ -)`);
     }
+    for (const l of s.lookups ?? []) if (!(p.lookups && l in p.lookups)) problems.push(`stage "${s.name}" reads lookup "${l}", which the pipeline does not declare`);
     const codec = s.codec ?? p.codec;
     if (codec !== undefined && !CODECS.includes(codec)) problems.push(`stage "${s.name}" has unknown codec "${codec}"`);
   }
@@ -94,6 +95,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
       name: n, after: after.get(n)!, version: s.version,
       schemaRef: schemas.get(n)!.ref, schemaFingerprint: schemas.get(n)!.fingerprint,
       codec: s.codec ?? p.codec ?? DEFAULT_CODEC,
+      lookups: [...(s.lookups ?? Object.keys(p.lookups ?? {}))].sort(),
     };
   });
   return { name: p.name, stages, lookups: Object.keys(p.lookups ?? {}).sort(), input, retry };

@@ -10,6 +10,8 @@ export interface IngestInput {
   target?: string;
   dataset?: string;
   partitionRecords?: number;
+  /** Largest packed partition in bytes; Avro objects over it are split (default 64 MiB). */
+  partitionBytes?: number;
   maxParallel?: number;
   format?: SourceFormat;
   params?: Record<string, string>;
@@ -34,6 +36,7 @@ export interface ResolvedIngest {
   targetPrefix: string;
   dataset: string;
   partitionRecords: number;
+  partitionBytes: number;
   maxParallel: number;
   format?: SourceFormat;
   params: Record<string, string>;
@@ -44,12 +47,13 @@ export interface ResolvedIngest {
 
 export const INPUT_LIMITS = {
   partitionRecords: { min: 1, max: 10_000_000, default: 50_000 },
+  partitionBytes: { min: 1024, max: 64 * 1024 ** 3, default: 64 * 1024 ** 2 },
   maxParallel: { min: 1, max: 1_000, default: 8 },
   heartbeatTimeoutSeconds: { min: 5, max: 3_600, default: 60 },
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
@@ -121,6 +125,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     }
   }
   const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
+  const partitionBytes = intIn(problems, 'partitionBytes', input.partitionBytes, INPUT_LIMITS.partitionBytes);
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
   const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
   const partitionsPerWorkflow = intIn(problems, 'partitionsPerWorkflow', input.partitionsPerWorkflow, INPUT_LIMITS.partitionsPerWorkflow);
@@ -150,6 +155,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
+    dataset, partitionRecords, partitionBytes, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
   };
 }

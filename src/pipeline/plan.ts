@@ -1,47 +1,23 @@
 import type { FieldPlan } from '../formats/infer';
 import type { SourceFormat } from './input';
+import type { SourcePartition } from './partitioning';
 import type { RetrySettings, StageInfo } from './types';
 
-/** One source object as listed at planning time. */
-export interface SourceObject {
-  key: string;
-  size: number;
-  etag: string;
-}
-
-/** One raw partition: a chunk of a flat file, or a whole Avro source object. */
-export interface PlannedPartition {
-  index: number;
-  id: string;
-  source: SourceObject;
-  format: SourceFormat;
-  /** Flat files: which raw schema (an index into Plan.rawSchemas). */
-  schema?: number;
-  /** csv/jsonl: bytes [start, end), end -1 = to the end; json: elements [start, end). */
-  start?: number;
-  end?: number;
-  /** Records the scan found (flat files). */
-  records?: number;
-}
-
-export interface PlannedStage extends StageInfo {
-  /** Content version: code version plus a hash of everything the output depends on. */
-  outputVersion: string;
-  /** Key prefix of the stage's outputs. */
-  dir: string;
+/** One raw partition: its pieces, and the content version of its raw input. */
+export interface PlannedPartition extends SourcePartition {
+  /** Avro sources: "src-…" (read in place); flat sources: "import-1-…" (the raw Avro written by the import). */
+  rawVersion: string;
 }
 
 export interface RawSchema {
   json: string;
   fields: FieldPlan[];
-  /** csv: header bytes [0, headerEnd). */
-  headerEnd?: number;
 }
 
 /** Written once per distinct ingest input to `_plans/<id>.json`; activities read it by key. */
 export interface Plan {
   kind: 'partflow.plan';
-  version: 1;
+  version: 2;
   id: string;
   pipeline: string;
   dataset: string;
@@ -49,30 +25,38 @@ export interface Plan {
   bucket: string;
   targetPrefix: string;
   sourceBucket: string;
+  sourcePrefix: string;
   format: SourceFormat;
   partitionRecords: number;
+  partitionBytes: number;
   params: Record<string, string>;
   /** Lookup tables: name -> object (bucket, key, etag). */
   lookups: Record<string, { bucket: string; key: string; etag: string; format: string }>;
-  raw: { version: string; dir: string | null };
+  /** The reader schema of Avro sources, if the pipeline sets one. */
+  input: { ref: string; fingerprint: string } | null;
   rawSchemas: RawSchema[];
   partitions: PlannedPartition[];
-  stages: PlannedStage[];
+  /** The stages as the planning worker knew them (workers run their own versions). */
+  stages: StageInfo[];
 }
 
-/** What the plan activity hands the workflow: references and counts only. */
+/** What the plan activity hands the workflow: references, counts and partition ids only. */
 export interface PlanSummary {
   planKey: string;
   bucket: string;
   dataset: string;
+  targetPrefix: string;
   format: SourceFormat;
   partitions: number;
+  /** Every partition's stable id, in plan order. */
+  ids: string[];
+  /** Readable names, when they fit in a small payload (else the workflow shows ids). */
+  names: string[] | null;
   sourceObjects: number;
   scannedRecords: number | null;
-  /** Flat sources need an import activity per partition; Avro sources are used as they are. */
+  /** Flat sources need an import activity per partition; Avro sources are read in place. */
   needsImport: boolean;
-  rawDir: string | null;
-  stages: { name: string; after: string[]; dir: string; version: string; outputVersion: string }[];
+  stages: { name: string; after: string[]; version: string }[];
   /** The pipeline's retry settings for partition activities. */
   retry: Required<RetrySettings>;
 }

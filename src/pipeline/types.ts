@@ -49,6 +49,11 @@ export interface StageDefinition {
   setup?: (ctx: SetupContext) => Promise<unknown> | unknown;
   /** Output codec; defaults to the pipeline's. */
   codec?: 'null' | 'deflate' | 'snappy' | 'zstandard';
+  /**
+   * The pipeline lookups this stage reads. A changed lookup table recomputes only the stages
+   * that declare it. Default: every lookup of the pipeline.
+   */
+  lookups?: string[];
 }
 
 export interface LookupDefinition {
@@ -95,6 +100,8 @@ export interface StageInfo {
   schemaRef: string;
   schemaFingerprint: string;
   codec: string;
+  /** Lookups the stage reads (declared, or all of the pipeline's). */
+  lookups: string[];
 }
 
 export interface PipelineInfo {

@@ -198,11 +198,12 @@ export const birdstrikesPipeline: PipelineDefinition = {
   description: 'FAA wildlife strikes: type the raw CSV rows, then normalise and resolve airports.',
   lookups: { airports: { defaultKey: 'reference/airports.csv', format: 'csv' } },
   stages: [
-    { name: 'map', schema: 'birdstrike@1', version: '1', transform: (r: Raw) => mapBirdStrike(r) },
+    { name: 'map', schema: 'birdstrike@1', version: '1', lookups: [], transform: (r: Raw) => mapBirdStrike(r) },
     {
       name: 'enrich',
       schema: 'birdstrike_enriched@1',
       version: '1',
+      lookups: ['airports'],
       setup: async (ctx) => indexAirports(await ctx.lookup('airports')),
       transform: (r: Mapped, ctx) => enrichBirdStrike(r, ctx.state as AirportIndex),
     },

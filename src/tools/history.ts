@@ -1,70 +1,68 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { PartitionManifest } from '../manifest/partition';
+import { RecordCounts } from '../manifest/partition';
 import { RunManifest } from '../manifest/run';
-import { partitionIndex } from '../pipeline/layout';
 import { getObjectBuffer, listObjects } from '../storage/objects';
-import { formatS3Url, parseS3Url } from '../storage/s3url';
+import { parseS3Url } from '../storage/s3url';
+import { matchPartitions, readPlan } from './partition-match';
 
-/** One thing that happened to a partition, read back from the immutable manifests. */
+/** One thing that happened to a partition in one run, read back from the immutable run manifests. */
 export interface HistoryEntry {
   when: string;
   workflowId: string;
   runId: string;
   stage: string;
+  partition: string;
+  name: string;
   codeVersion?: string;
-  outputVersion?: string;
-  /** done: computed and committed by this run; reused: this run found it committed; failed; blocked. */
-  result: 'done' | 'reused' | 'failed' | 'blocked';
+  contentVersion?: string;
+  /** computed by this run; reused from an earlier run; failed; blocked by an upstream failure. */
+  result: 'computed' | 'reused' | 'failed' | 'blocked';
   attempts?: number;
-  counts?: PartitionManifest['counts'];
+  counts?: RecordCounts;
   error?: string;
   output?: string;
 }
 
 async function json<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
-  return JSON.parse((await getObjectBuffer(s3, bucket, key)).toString('utf8')) as T;
+  return JSON.parse((await getObjectBuffer(s3, bucket, key, 1024 * 1024 * 1024)).toString('utf8')) as T;
+}
+
+/** Every run manifest of a dataset (s3://bucket/prefix/dataset/), oldest first. */
+export async function datasetRuns(s3: S3Client, datasetUrl: string): Promise<RunManifest[]> {
+  const loc = parseS3Url(datasetUrl, { prefix: true });
+  const keys = (await listObjects(s3, loc.bucket, `${loc.key}_runs/`)).map((o) => o.key).filter((k) => k.endsWith('.json'));
+  const limit = pLimit(16);
+  const runs = await Promise.all(keys.map((k) => limit(() => json<RunManifest>(s3, loc.bucket, k))));
+  // Run manifests from before content-addressed partitions (version 1) name partitions by position: left out.
+  return runs.filter((r) => r.version === 2).sort((a, b) => (a.writtenAt < b.writtenAt ? -1 : a.writtenAt > b.writtenAt ? 1 : 0));
 }
 
 /**
- * Every run that touched a partition of a dataset: partition manifests (which run computed
- * each output, with its attempt and counts) and run manifests (which runs reused, failed or
- * were blocked on it). Works from S3 alone, long after Temporal has dropped the histories.
+ * Every run that computed, reused, failed or blocked a partition, given its id, its name or a
+ * source key it reads. Works from S3 alone, long after Temporal has dropped the histories. A
+ * partition keeps its id while its pieces stay the same, so the entries follow it across runs.
  */
-export async function partitionHistory(s3: S3Client, datasetUrl: string, partition: string): Promise<HistoryEntry[]> {
-  const loc = parseS3Url(datasetUrl, { prefix: true });
-  const part = `part-${String(partitionIndex(partition)).padStart(5, '0')}`;
-  const objects = await listObjects(s3, loc.bucket, loc.key);
-  const limit = pLimit(16);
-  const manifestKeys = objects.map((o) => o.key).filter((k) => k.endsWith(`/_manifests/${part}.json`));
-  const runKeys = objects.map((o) => o.key).filter((k) => k.slice(loc.key.length).startsWith('_runs/') && k.endsWith('.json'));
-  const manifests = await Promise.all(manifestKeys.map((k) => limit(() => json<PartitionManifest>(s3, loc.bucket, k))));
-  const runs = await Promise.all(runKeys.map((k) => limit(() => json<RunManifest>(s3, loc.bucket, k))));
+export async function partitionHistory(s3: S3Client, datasetUrl: string, query: string): Promise<HistoryEntry[]> {
   const out: HistoryEntry[] = [];
-  const computedBy = new Map<string, PartitionManifest>();
-  for (const m of manifests) {
-    computedBy.set(formatS3Url({ bucket: loc.bucket, key: manifestKeys[manifests.indexOf(m)] }), m);
-    out.push({
-      when: m.finishedAt, workflowId: m.run.workflowId, runId: m.run.runId, stage: m.stage, codeVersion: m.codeVersion, outputVersion: m.outputVersion,
-      result: 'done', attempts: m.run.attempt, counts: m.counts, output: m.output.url,
-    });
-  }
-  for (const r of runs) {
+  for (const r of await datasetRuns(s3, datasetUrl)) {
+    const ids = new Set(matchPartitions(await readPlan(s3, r.plan), query).map((p) => p.id));
+    if (ids.size === 0) continue;
+    const base = { when: r.writtenAt, workflowId: r.workflowId, runId: r.runId };
     for (const [stage, list] of Object.entries(r.committed ?? {})) {
       for (const c of list) {
-        if (c.partition !== partition || c.runId === r.runId) continue;
-        const m = computedBy.get(c.manifest);
-        out.push({ when: r.writtenAt, workflowId: r.workflowId, runId: r.runId, stage, codeVersion: m?.codeVersion, outputVersion: m?.outputVersion, result: 'reused', counts: m?.counts, output: c.output });
+        if (!ids.has(c.partition)) continue;
+        out.push({ ...base, stage, partition: c.partition, name: c.name, codeVersion: c.codeVersion, contentVersion: c.contentVersion, result: c.result, counts: c.counts, output: c.output });
       }
     }
     for (const f of r.failures ?? []) {
-      if (f.partition === partition) out.push({ when: r.writtenAt, workflowId: r.workflowId, runId: r.runId, stage: f.stage, result: 'failed', attempts: f.attempts, error: f.error });
+      if (ids.has(f.partition)) out.push({ ...base, stage: f.stage, partition: f.partition, name: f.name, result: 'failed', attempts: f.attempts, error: f.error });
     }
     for (const b of r.blocked ?? []) {
-      if (b.partition === partition) out.push({ when: r.writtenAt, workflowId: r.workflowId, runId: r.runId, stage: b.stage, result: 'blocked' });
+      if (ids.has(b.partition)) out.push({ ...base, stage: b.stage, partition: b.partition, name: b.name, result: 'blocked' });
     }
   }
-  return out.sort((a, b) => (a.when < b.when ? -1 : a.when > b.when ? 1 : 0));
+  return out;
 }
 
 /** The run manifest(s) of a workflow id under a dataset, newest last. */

@@ -12,7 +12,6 @@ import { FlatFormat, readChunk, scanFlatFile } from '../formats/flat';
 import { avroFieldNames } from '../formats/names';
 import { AvroObjectWriter, RecordEncodeError } from '../io/avro-object-writer';
 import { PartitionManifest } from '../manifest/partition';
-import { manifestKey, outputKey, partitionId, rejectsKey } from '../pipeline/layout';
 import { getObjectStream, listObjects, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';
@@ -202,8 +201,8 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         const w = await out.finish();
         const r = rejects ? await rejects.finish() : null;
         const manifest: PartitionManifest = {
-          kind: 'partflow.partition', version: 1, pipeline: 'import', dataset: dir.split('/').pop() ?? dir, stage: 'import', partition: partitionId(index),
-          codeVersion: 'import-1', outputVersion: '', schema: { ref: o.schemaFile ?? 'inferred', fingerprint: schemaFingerprint(type) }, codec: o.codec,
+          kind: 'partflow.partition', version: 2, pipeline: 'import', dataset: dir.split('/').pop() ?? dir, stage: 'import', partition: partitionId(index),
+          name: `${src.name}#${scan.chunks.indexOf(chunk) + 1}/${scan.chunks.length}`, codeVersion: 'import-1', contentVersion: '', schema: { ref: o.schemaFile ?? 'inferred', fingerprint: schemaFingerprint(type) }, codec: o.codec,
           inputs: [{ url: src.name, etag: '', size: src.size, range: [chunk.start, chunk.end] }],
           output: { url: w.url, bytes: w.bytes, sha256: w.sha256, records: w.records },
           rejects: r && { url: r.url, bytes: r.bytes, sha256: r.sha256, records: r.records },
@@ -224,6 +223,13 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
   }
   return result;
 }
+
+// `partflow import` writes a plain folder of numbered partitions, not a dataset of an ingest.
+const partName = (index: number) => `part-${String(index).padStart(5, '0')}`;
+const partitionId = (index: number) => `p-${String(index).padStart(5, '0')}`;
+const outputKey = (dir: string, index: number) => `${dir}/${partName(index)}.avro`;
+const rejectsKey = (dir: string, index: number) => `${dir}/_rejects/${partName(index)}.avro`;
+const manifestKey = (dir: string, index: number) => `${dir}/_manifests/${partName(index)}.json`;
 
 async function readAll(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

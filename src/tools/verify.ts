@@ -63,11 +63,24 @@ export async function verifyManifest(s3: S3Client, manifestUrl: string): Promise
 
 /** Verifies every partition manifest under the given stage output directories. */
 export async function verifyStageDirs(s3: S3Client, dirs: string[]): Promise<VerifyReport> {
+  return verifyManifests(s3, await manifestsUnder(s3, dirs));
+}
+
+async function manifestsUnder(s3: S3Client, dirs: string[]): Promise<string[]> {
   const manifests: string[] = [];
   for (const d of dirs) {
     const loc = parseS3Url(d.endsWith('/') ? d : d + '/');
-    for (const o of await listObjects(s3, loc.bucket, `${loc.key}_manifests/`)) manifests.push(formatS3Url({ bucket: loc.bucket, key: o.key }));
+    // An ingest stage keeps <partition>/<version>.json beside each output; `partflow import` keeps _manifests/.
+    for (const o of await listObjects(s3, loc.bucket, loc.key)) {
+      const rel = o.key.slice(loc.key.length);
+      if (/^_manifests\/[^/]+\.json$/.test(rel) || /^p-[0-9a-f]{12}\/[^/]+\.json$/.test(rel)) manifests.push(formatS3Url({ bucket: loc.bucket, key: o.key }));
+    }
   }
+  return manifests;
+}
+
+/** Verifies the given partition manifests (s3:// URLs): for a run, those its run manifest lists. */
+export async function verifyManifests(s3: S3Client, manifests: string[]): Promise<VerifyReport> {
   const bar = progressBar('verify', manifests.length, 'partitions');
   const problems: string[] = [];
   let n = 0;
@@ -85,8 +98,9 @@ export async function verifyStageDirs(s3: S3Client, dirs: string[]): Promise<Ver
 /** Verifies one object: decodes it, and if a partition manifest stands beside it, checks it too. */
 export async function verifyObject(s3: S3Client, url: string): Promise<VerifyReport> {
   const m = /^(.*)\/(part-\d{5,})\.avro$/.exec(url);
-  if (m) {
-    const manifestUrl = `${m[1]}/_manifests/${m[2]}.json`;
+  const v = /^(.*\/p-[0-9a-f]{12}\/[^/]+)\.avro$/.exec(url);
+  if (m || v) {
+    const manifestUrl = m ? `${m[1]}/_manifests/${m[2]}.json` : `${v![1]}.json`;
     try {
       return { checked: 1, problems: await verifyManifest(s3, manifestUrl) };
     } catch (err) {

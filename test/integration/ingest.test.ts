@@ -12,7 +12,8 @@ import { s3Client } from '../../src/storage/client';
 import { toolPath } from '../../src/stack/process';
 import { fanInPipeline, badOutputPipeline } from '../fixtures/pipelines';
 import { fastavroRead } from '../helpers/fastavro';
-import { decodeUrl, fetchTree, getJson, getUrl, sha256 } from '../helpers/s3';
+import { decodeUrl, getJson, getUrl, sha256 } from '../helpers/s3';
+import { manifestOf, part, runOf } from '../helpers/runs';
 import { startHarness, TestHarness } from '../helpers/stack';
 
 const BUCKET = 'it-ingest';
@@ -83,26 +84,31 @@ describe('birdstrikes ingest on the real stack', () => {
   });
 
   it('writes outputs that decode to exactly the counted records, and rejects with their reasons', async () => {
+    const run = await runOf(s3, first);
     for (const [stage, st] of Object.entries(first.stages)) {
-      const tree = await fetchTree(s3, st.output);
-      const parts = [...tree.keys()].filter((k) => /^part-\d{5}\.avro$/.test(k)).sort();
-      expect(parts).toHaveLength(5);
+      const parts = run.committed[stage];
+      expect(parts.map((p) => p.name)).toEqual(['birdstrikes.csv#1/4', 'birdstrikes.csv#2/4', 'birdstrikes.csv#3/4', 'birdstrikes.csv#4/4', 'messy.csv']);
       let records = 0;
-      for (const p of parts) records += (await decodeUrl(s3, st.output + p)).length;
-      expect(records).toBe(st.records.out);
       let rejected = 0;
-      for (const k of [...tree.keys()].filter((k) => k.startsWith('_rejects/'))) {
-        const rs = (await decodeUrl(s3, st.output + k)) as { stage: string; reason: string; record: string; source: string }[];
+      for (const p of parts) {
+        expect(p.output.startsWith(`${st.output}${p.partition}/`)).toBe(true);
+        records += (await decodeUrl(s3, p.output)).length;
+        const m = await manifestOf(s3, p);
+        if (!m.rejects) continue;
+        const rs = (await decodeUrl(s3, m.rejects.url)) as { stage: string; reason: string; record: string; source: string }[];
         rejected += rs.length;
         for (const r of rs) {
           expect(r.stage).toBe(stage);
           expect(r.reason.length).toBeGreaterThan(0);
-          expect(r.source).toBe(stage === 'raw' ? 's3://it-ingest/incoming/birdstrikes/messy.csv' : 'raw');
+          // A reject names the object it was read from: the source file, or the upstream stage's output.
+          if (stage === 'raw') expect(r.source).toBe('s3://it-ingest/incoming/birdstrikes/messy.csv');
+          else expect(r.source).toBe(part(run, 'raw', p.name).output);
         }
       }
+      expect(records).toBe(st.records.out);
       expect(rejected).toBe(st.records.rejected);
     }
-    const mapRejects = (await decodeUrl(s3, `${first.stages.map.output}_rejects/part-00004.avro`)) as { reason: string; index: number }[];
+    const mapRejects = (await decodeUrl(s3, (await manifestOf(s3, part(run, 'map', 'messy.csv'))).rejects!.url)) as { reason: string; index: number }[];
     expect(mapRejects.map((r) => [r.index, r.reason])).toEqual([
       [1, 'Flight Date "not a date" is not a date'],
       [2, 'Airport Name is empty'],
@@ -112,11 +118,13 @@ describe('birdstrikes ingest on the real stack', () => {
 
   it('writes a manifest per partition with counts, inputs, fingerprint and the output sha256', async () => {
     const fp = loadSchema('birdstrike_enriched@1').fingerprint;
-    for (let i = 0; i < 5; i++) {
-      const m = await getJson<PartitionManifest>(s3, `${first.stages.enrich.output}_manifests/part-0000${i}.json`);
-      expect(m).toMatchObject({ kind: 'partflow.partition', stage: 'enrich', partition: `p-0000${i}`, codeVersion: '1', schema: { ref: 'birdstrike_enriched@1', fingerprint: fp } });
+    const runm = await runOf(s3, first);
+    for (const p of runm.committed.enrich) {
+      const m = await getJson<PartitionManifest>(s3, p.manifest);
+      expect(m).toMatchObject({ kind: 'partflow.partition', stage: 'enrich', partition: p.partition, name: p.name, codeVersion: '1', contentVersion: p.contentVersion, schema: { ref: 'birdstrike_enriched@1', fingerprint: fp } });
+      expect(p.partition).toMatch(/^p-[0-9a-f]{12}$/);
       expect(m.counts.in).toBe(m.counts.out + m.counts.rejected + m.counts.dropped);
-      expect(m.inputs).toEqual([expect.objectContaining({ url: `${first.stages.map.output}part-0000${i}.avro` })]);
+      expect(m.inputs).toEqual([expect.objectContaining({ url: part(runm, 'map', p.name).output, version: part(runm, 'map', p.name).contentVersion })]);
       const out = await getUrl(s3, m.output.url);
       expect(sha256(out)).toBe(m.output.sha256);
       expect(out.length).toBe(m.output.bytes);
@@ -124,18 +132,21 @@ describe('birdstrikes ingest on the real stack', () => {
     const run = await getJson<RunManifest>(s3, first.manifest);
     expect(run).toMatchObject({ kind: 'partflow.run', status: 'completed', pipeline: 'birdstrikes', partitions: 5 });
     expect(run.committed.enrich).toHaveLength(5);
+    expect(run.committed.enrich.every((c) => c.result === 'computed' && c.runId === run.runId && c.codeVersion === '1')).toBe(true);
     expect(run.stages.enrich.records).toEqual(first.stages.enrich.records);
   });
 
   it('gives byte-identical outputs when the same input is ingested again', async () => {
     const second = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-b/`, partitionRecords: 3000, maxParallel: 2 }, 'bird-b');
+    const [ra, rb] = [await runOf(s3, first), await runOf(s3, second)];
     for (const stage of ['raw', 'map', 'enrich']) {
       expect(second.stages[stage].output.replace('/run-b/', '/run-a/')).toBe(first.stages[stage].output);
-      const a = await fetchTree(s3, first.stages[stage].output);
-      const b = await fetchTree(s3, second.stages[stage].output);
-      const avro = [...a.keys()].filter((k) => k.endsWith('.avro'));
-      expect(avro.length).toBeGreaterThanOrEqual(5);
-      for (const k of avro) expect(sha256(b.get(k)!)).toBe(sha256(a.get(k)!));
+      expect(rb.committed[stage]).toHaveLength(5);
+      for (const p of rb.committed[stage]) {
+        const q = part(ra, stage, p.name);
+        expect(p.output.replace('/run-b/', '/run-a/')).toBe(q.output); // same inputs, same keys
+        expect(sha256(await getUrl(s3, p.output))).toBe(sha256(await getUrl(s3, q.output)));
+      }
     }
   });
 
@@ -147,12 +158,13 @@ describe('birdstrikes ingest on the real stack', () => {
   });
 
   it('outputs are read by fastavro with the same records', async () => {
+    const run = await runOf(s3, first);
     const files: Record<string, Buffer> = {};
-    for (const stage of ['raw', 'map', 'enrich']) files[stage] = await getUrl(s3, `${first.stages[stage].output}part-00001.avro`);
-    files.rejects = await getUrl(s3, `${first.stages.map.output}_rejects/part-00004.avro`);
+    for (const stage of ['raw', 'map', 'enrich']) files[stage] = await getUrl(s3, part(run, stage, 'birdstrikes.csv#2/4').output);
+    files.rejects = await getUrl(s3, (await manifestOf(s3, part(run, 'map', 'messy.csv'))).rejects!.url);
     const py = fastavroRead(files);
     for (const stage of ['raw', 'map', 'enrich']) {
-      const ours = await decodeUrl(s3, `${first.stages[stage].output}part-00001.avro`);
+      const ours = await decodeUrl(s3, part(run, stage, 'birdstrikes.csv#2/4').output);
       expect(py[stage].codec).toBe('zstandard');
       expect(py[stage].count).toBe(ours.length);
       expect(py[stage].records).toEqual(JSON.parse(JSON.stringify(ours)));
@@ -163,15 +175,18 @@ describe('birdstrikes ingest on the real stack', () => {
 
 describe('other sources and DAGs', () => {
   it('copies Avro sources unchanged (the copy pipeline) and reads them with their own schema', async () => {
-    const src = (await getJson<{ stages: Record<string, { output: string }> }>(s3, (await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/birdstrikes/birdstrikes.csv`, target: `s3://${BUCKET}/copy-csv/`, partitionRecords: 4000 }, 'copy-csv')).manifest)).stages.raw.output;
-    const copied = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/copy-avro/`, dataset: 'recopy' }, 'copy-avro');
+    const csv = await runOf(s3, await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/birdstrikes/birdstrikes.csv`, target: `s3://${BUCKET}/copy-csv/`, partitionRecords: 4000 }, 'copy-csv'));
+    // A stage's output folder as a source: partflow's manifests and rejects beside the outputs are not read.
+    const copied = await run({ pipeline: 'copy', source: csv.stages.raw.output, target: `s3://${BUCKET}/copy-avro/`, dataset: 'recopy' }, 'copy-avro');
     expect(copied.status).toBe('completed');
-    expect(copied.partitions).toBe(3);
+    expect(copied.partitions).toBe(1); // three small objects, packed
     expect(copied.stages.raw).toBeUndefined(); // Avro sources are used as they are
     expect(copied.stages.copy.records).toEqual({ in: 10_000, out: 10_000, rejected: 0, dropped: 0 });
-    for (let i = 0; i < 3; i++) {
-      expect(await decodeUrl(s3, `${copied.stages.copy.output}part-0000${i}.avro`)).toEqual(await decodeUrl(s3, `${src}part-0000${i}.avro`));
-    }
+    const [out] = (await runOf(s3, copied)).committed.copy;
+    const inputs = [...csv.committed.raw].sort((a, b) => (a.output < b.output ? -1 : 1));
+    const expected = [];
+    for (const p of inputs) expected.push(...(await decodeUrl(s3, p.output)));
+    expect(await decodeUrl(s3, out.output)).toEqual(expected);
   });
 
   it('runs a fan-in DAG over JSON Lines: drops, rejects, and reads from two stages', async () => {
@@ -183,10 +198,11 @@ describe('other sources and DAGs', () => {
     expect(r.stages.evens.records).toEqual({ in: 25, out: 12, rejected: 0, dropped: 13 });
     expect(r.stages.shout.records).toEqual({ in: 25, out: 20, rejected: 5, dropped: 0 });
     expect(r.stages.joined.records).toEqual({ in: 32, out: 32, rejected: 0, dropped: 0 });
-    const p0 = (await decodeUrl(s3, `${r.stages.joined.output}part-00000.avro`)) as { id: number; from: string; label: string }[];
+    const fr = await runOf(s3, r);
+    const p0 = (await decodeUrl(s3, part(fr, 'joined', 'items.jsonl#1/3').output)) as { id: number; from: string; label: string }[];
     expect(p0.filter((x) => x.from === 'evens').map((x) => x.id)).toEqual([2, 4, 6, 8, 10]);
     expect(p0.filter((x) => x.from === 'shout').map((x) => x.label)).toEqual(['ITEM 1', 'ITEM 2', 'ITEM 3', 'ITEM 4', 'ITEM 6', 'ITEM 7', 'ITEM 8', 'ITEM 9']);
-    const shout = fastavroRead({ s: await getUrl(s3, `${r.stages.shout.output}part-00000.avro`), e: await getUrl(s3, `${r.stages.evens.output}part-00000.avro`) });
+    const shout = fastavroRead({ s: await getUrl(s3, part(fr, 'shout', 'items.jsonl#1/3').output), e: await getUrl(s3, part(fr, 'evens', 'items.jsonl#1/3').output) });
     expect([shout.s.codec, shout.e.codec]).toEqual(['snappy', 'deflate']);
   });
 
@@ -194,11 +210,12 @@ describe('other sources and DAGs', () => {
     await put('incoming/small/small.jsonl', [1, 2, 3, 4].map((id) => JSON.stringify({ id, label: `l${id}` })).join('\n'));
     const r = await run({ pipeline: 'badout', source: `s3://${BUCKET}/incoming/small/`, target: `s3://${BUCKET}/badout/` }, 'badout');
     expect(r.stages.label.records).toEqual({ in: 4, out: 3, rejected: 1, dropped: 0 });
-    const [rej] = (await decodeUrl(s3, `${r.stages.label.output}_rejects/part-00000.avro`)) as { reason: string; index: number; record: string; source: string }[];
+    const br = await runOf(s3, r);
+    const [rej] = (await decodeUrl(s3, (await manifestOf(s3, part(br, 'label', 'small.jsonl'))).rejects!.url)) as { reason: string; index: number; record: string; source: string }[];
     expect(rej.index).toBe(2);
     expect(rej.reason).toMatch(/output does not match schema: label: 42 is not a valid string/);
     expect(JSON.parse(rej.record)).toEqual({ id: 3, label: 'l3' });
-    expect(rej.source).toBe('raw');
+    expect(rej.source).toBe(part(br, 'raw', 'small.jsonl').output);
   });
 
   it('writes a valid, empty Avro file for a partition with no records', async () => {
@@ -206,26 +223,28 @@ describe('other sources and DAGs', () => {
     const r = await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/empty/`, target: `s3://${BUCKET}/empty/` }, 'empty');
     expect(r.partitions).toBe(1);
     expect(r.stages.copy.records).toEqual({ in: 0, out: 0, rejected: 0, dropped: 0 });
-    const buf = await getUrl(s3, `${r.stages.copy.output}part-00000.avro`);
+    const out = part(await runOf(s3, r), 'copy', 'empty.csv').output;
+    const buf = await getUrl(s3, out);
     expect(buf.length).toBeGreaterThan(0);
-    expect(await decodeUrl(s3, `${r.stages.copy.output}part-00000.avro`)).toEqual([]);
+    expect(await decodeUrl(s3, out)).toEqual([]);
     expect(fastavroRead({ e: buf }).e.count).toBe(0);
   });
 
   it('fails only the partition whose Avro input is corrupt, naming object and partition', async () => {
     const src = `s3://${BUCKET}/corrupt-src/`;
     const small = await run({ pipeline: 'copy', source: `s3://${BUCKET}/incoming/small/`, target: `s3://${BUCKET}/small-copy/` }, 'small-copy');
-    const okFile = await getUrl(s3, `${small.stages.copy.output}part-00000.avro`);
+    const okFile = await getUrl(s3, part(await runOf(s3, small), 'copy', 'small.jsonl').output);
     await put('corrupt-src/a.avro', okFile);
     const broken = Buffer.from(okFile);
     broken[broken.length - 3] ^= 0xff; // inside the last sync marker
     await put('corrupt-src/b.avro', broken);
-    const r = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/corrupt-out/`, waitForRetry: '0' }, 'corrupt');
+    // Small partitions, so that each object is a partition of its own.
+    const r = await run({ pipeline: 'copy', source: src, target: `s3://${BUCKET}/corrupt-out/`, waitForRetry: '0', partitionBytes: 1024 }, 'corrupt');
     expect(r.status).toBe('partial');
     expect(r.stages.copy.succeeded).toBe(1);
     expect(r.stages.copy.failed).toBe(1);
-    expect(r.stages.copy.failures[0].partition).toBe('p-00001');
-    expect(r.stages.copy.failures[0].error).toMatch(/stage "copy" partition p-00001: corrupt input: s3:\/\/it-ingest\/corrupt-src\/b\.avro: sync marker mismatch/);
+    expect(r.stages.copy.failures[0].name).toBe('b.avro');
+    expect(r.stages.copy.failures[0].error).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(b\.avro\): corrupt input: s3:\/\/it-ingest\/corrupt-src\/b\.avro: sync marker mismatch/);
   });
 });
 

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { Piece } from './types';
+
+/**
+ * A partition's id: a hash of what it reads (object keys, and the chunk of a cut object), not
+ * of where it stands in the listing or of the objects' contents. It stays the same across runs
+ * while its pieces do, so its history can be followed from night to night.
+ */
+export function partitionIdOf(pieces: Piece[]): string {
+  const h = createHash('sha256');
+  for (const p of pieces) h.update(`${p.key}\u0000${p.chunk ? `${p.chunk[0]}/${p.chunk[1]}` : ''}\u0000`);
+  return `p-${h.digest('hex').slice(0, 12)}`;
+}
+
+/** For people: "feeds/m-0042.avro", "feeds/m-0042.avro+17" (17 more objects), "big.csv#3/12". */
+export function partitionNameOf(pieces: Piece[], prefix: string): string {
+  const first = pieces[0];
+  const rel = first.key.startsWith(prefix) && first.key.length > prefix.length ? first.key.slice(prefix.length) : first.key;
+  if (first.chunk && pieces.length === 1) return `${rel}#${first.chunk[0] + 1}/${first.chunk[1]}`;
+  return pieces.length > 1 ? `${rel}+${pieces.length - 1}` : rel;
+}
+
+export function isPartitionId(s: string): boolean {
+  return /^p-[0-9a-f]{12}$/.test(s);
+}

@@ -1,0 +1,73 @@
+/**
+ * Planning's contract: a source listing (key, size, ETag) plus options in, partitions out, each an
+ * ordered list of pieces with a stable id. Pure: the same listing always gives the same partitions.
+ *
+ * - Objects larger than `partitionBytes` stand alone: Avro objects are split into byte ranges
+ *   that readers align to blocks (sync markers); flat files are cut at record boundaries by
+ *   their scan (`partitionRecords` per chunk).
+ * - Smaller objects are packed (see pack.ts for the boundary rule).
+ */
+import { partitionIdOf, partitionNameOf } from './identity';
+import { packObjects, splitRanges } from './pack';
+import type { ListedObject, PartitioningOptions, Piece, ScannedChunk, SourcePartition } from './types';
+
+export * from './types';
+export { isPartitionId, partitionIdOf, partitionNameOf } from './identity';
+export { packObjects, splitRanges } from './pack';
+
+export function partitionListing(listing: ListedObject[], opts: PartitioningOptions): SourcePartition[] {
+  if (!(opts.partitionBytes > 0)) throw new Error(`partitionBytes must be positive, got ${opts.partitionBytes}`);
+  const objects = [...listing].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const flat = opts.format !== 'avro';
+  const scanOf = (o: ListedObject) => {
+    const s = opts.scans?.get(o.key);
+    if (!s) throw new Error(`no scan for flat source object ${o.key}`);
+    return s;
+  };
+  const out: SourcePartition[] = [];
+  const make = (pieces: Piece[], schema?: number) => {
+    out.push({ id: partitionIdOf(pieces), name: partitionNameOf(pieces, opts.prefix), pieces, ...(schema === undefined ? {} : { schema }) });
+  };
+  let small: ListedObject[] = [];
+  const flush = () => {
+    const packs = packObjects(small, opts.partitionBytes, flat ? (a, b) => scanOf(a).schema !== scanOf(b).schema : undefined);
+    for (const p of packs) {
+      make(p.map((o) => (flat ? chunkPiece(o, scanOf(o)) : whole(o))), flat ? scanOf(p[0]).schema : undefined);
+    }
+    small = [];
+  };
+  for (const o of objects) {
+    if (flat) {
+      const scan = scanOf(o);
+      if (scan.chunks.length <= 1 && o.size <= opts.partitionBytes) {
+        small.push(o);
+        continue;
+      }
+      flush();
+      const n = scan.chunks.length;
+      if (n <= 1) make([chunkPiece(o, scan)], scan.schema);
+      else scan.chunks.forEach((c, i) => make([{ ...chunkPiece(o, scan, c), chunk: [i, n] }], scan.schema));
+      continue;
+    }
+    if (o.size <= opts.partitionBytes) {
+      small.push(o);
+      continue;
+    }
+    flush();
+    const ranges = splitRanges(o.size, opts.partitionBytes);
+    ranges.forEach((r, i) => make([{ ...whole(o), range: r, chunk: [i, ranges.length] }]));
+  }
+  flush();
+  return out;
+}
+
+function chunkPiece(o: ListedObject, scan: { chunks: ScannedChunk[]; headerEnd?: number }, c: ScannedChunk | undefined = scan.chunks[0]): Piece {
+  // A scan always yields at least one chunk; an empty file's is [0, -1) with no records.
+  const p: Piece = { ...whole(o), range: [c?.start ?? 0, c?.end ?? -1], records: c?.records ?? 0 };
+  if (scan.headerEnd !== undefined) p.headerEnd = scan.headerEnd;
+  return p;
+}
+
+function whole(o: ListedObject): Piece {
+  return { key: o.key, etag: o.etag, size: o.size };
+}

@@ -1,0 +1,50 @@
+/** One object of the source listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/**
+ * A contiguous piece of one source object. A partition reads its pieces in order as one input.
+ * `range` is bytes [start, end) (Avro splits, csv/jsonl chunks; end -1 = to the end of the
+ * object) or, for JSON arrays, elements [start, end). Absent: the whole object.
+ */
+export interface Piece {
+  key: string;
+  etag: string;
+  size: number;
+  range?: [number, number];
+  /** Chunk i (0-based) of n, when the object was cut into several partitions. */
+  chunk?: [number, number];
+  /** Records a flat-file scan counted in the piece. */
+  records?: number;
+  /** CSV: bytes of the object's header row, which every piece's parse starts from. */
+  headerEnd?: number;
+}
+
+/** A partition: a stable id from its pieces, a readable name, and the pieces in read order. */
+export interface SourcePartition {
+  id: string;
+  name: string;
+  pieces: Piece[];
+  /** Flat files: the raw schema every piece shares (an index into the plan's raw schemas). */
+  schema?: number;
+}
+
+/** One chunk of a scanned flat file (see src/formats/flat.ts). */
+export interface ScannedChunk {
+  start: number;
+  end: number;
+  records: number;
+}
+
+export interface PartitioningOptions {
+  format: 'avro' | 'csv' | 'jsonl' | 'json';
+  /** Largest packed partition, and the size above which an Avro object is split. */
+  partitionBytes: number;
+  /** The source prefix: names are keys relative to it. */
+  prefix: string;
+  /** Flat files: every object's scan (its raw schema index and its record-boundary chunks). */
+  scans?: Map<string, { schema: number; chunks: ScannedChunk[]; headerEnd?: number }>;
+}

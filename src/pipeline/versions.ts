@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { Piece } from './partitioning';
+import type { StageInfo } from './types';
+
+/** Code version of the import that turns flat files into raw Avro; bump when its output bytes change. */
+export const IMPORT_CODE_VERSION = 'import-1';
+
+function hash(x: unknown): string {
+  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+}
+
+function pieceIdentity(p: Piece): unknown[] {
+  return [p.key, p.etag, p.range ?? null];
+}
+
+/** Raw version of an Avro partition read in place: its pieces' contents and the reader schema. */
+export function sourceVersion(pieces: Piece[], readerFingerprint: string | null): string {
+  return `src-${hash({ pieces: pieces.map(pieceIdentity), reader: readerFingerprint })}`;
+}
+
+/** Raw version of a flat-file partition: what is imported and how. */
+export function importVersion(pieces: Piece[], format: string, rawSchemaJson: string): string {
+  return `${IMPORT_CODE_VERSION}-${hash({ pieces: pieces.map((p) => [...pieceIdentity(p), p.headerEnd ?? null]), format, schema: rawSchemaJson })}`;
+}
+
+/**
+ * A partition's content version at a stage: everything its output bytes depend on. The stage's
+ * code version, schema, codec and params, the lookups it reads, and this partition's own upstream
+ * versions; not other partitions' inputs, so one changed feed recomputes only its own chain.
+ */
+export function stageVersion(
+  stage: Pick<StageInfo, 'name' | 'version' | 'schemaFingerprint' | 'codec'>,
+  params: Record<string, string>,
+  lookupEtags: Record<string, string>,
+  upstream: [string, string][],
+): string {
+  return `${stage.version}-${hash({ stage: stage.name, version: stage.version, schema: stage.schemaFingerprint, codec: stage.codec, params, lookups: lookupEtags, upstream })}`;
+}

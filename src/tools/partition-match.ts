@@ -1,0 +1,33 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Plan } from '../pipeline/plan';
+import { getObjectBuffer } from '../storage/objects';
+import { parseS3Url } from '../storage/s3url';
+
+/**
+ * The partitions of a plan that a person means by `query`: a partition id, a partition name, or
+ * a source object's key (full, relative to the source prefix, or its s3:// URL) that a partition reads.
+ */
+export function matchPartitions(plan: Plan, query: string): { id: string; name: string }[] {
+  let key = query;
+  if (query.startsWith('s3://')) {
+    const loc = parseS3Url(query);
+    if (loc.bucket !== plan.sourceBucket) return [];
+    key = loc.key;
+  }
+  return plan.partitions
+    .filter((p) => p.id === query || p.name === query || p.pieces.some((pc) => pc.key === key || pc.key === `${plan.sourcePrefix}${key}`))
+    .map((p) => ({ id: p.id, name: p.name }));
+}
+
+const plans = new Map<string, Promise<Plan>>();
+
+/** A plan by its s3:// URL, read once per process (plans are immutable). */
+export function readPlan(s3: S3Client, url: string): Promise<Plan> {
+  let p = plans.get(url);
+  if (!p) {
+    const loc = parseS3Url(url);
+    p = getObjectBuffer(s3, loc.bucket, loc.key, 1024 * 1024 * 1024).then((b) => JSON.parse(b.toString('utf8')) as Plan);
+    plans.set(url, p);
+  }
+  return p;
+}

@@ -1,0 +1,112 @@
+import { ListedObject, partitionListing, SourcePartition, splitRanges } from '../../src/pipeline/partitioning';
+import { sourceVersion } from '../../src/pipeline/versions';
+
+/** A deterministic pseudo-random listing: merchant feeds of skewed sizes. */
+function listing(n: number, seed = 7): ListedObject[] {
+  let x = seed;
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return Array.from({ length: n }, (_, i) => {
+    const size = Math.floor(200 * Math.exp(rnd() * 9)); // 200 B .. ~1.6 MB, skewed small
+    return { key: `feeds/m-${String(i * 10).padStart(6, '0')}.avro`, size, etag: `"e${i}"` };
+  });
+}
+
+const MiB = 1024 * 1024;
+const opts = { format: 'avro' as const, partitionBytes: 4 * MiB, prefix: 'feeds/' };
+const sig = (p: SourcePartition) => `${p.id}:${p.pieces.map((x) => `${x.key}@${x.range ?? ''}`).join(',')}`;
+
+function changedBetween(a: SourcePartition[], b: SourcePartition[]): { added: SourcePartition[]; removed: SourcePartition[] } {
+  const sa = new Set(a.map(sig));
+  const sb = new Set(b.map(sig));
+  return { added: b.filter((p) => !sa.has(sig(p))), removed: a.filter((p) => !sb.has(sig(p))) };
+}
+
+describe('partitioning a listing', () => {
+  const objects = listing(2000);
+  const parts = partitionListing(objects, opts);
+
+  test('packs small objects into far fewer partitions, never over partitionBytes, losing no object', () => {
+    expect(parts.length).toBeLessThan(objects.length / 5);
+    const keys = parts.flatMap((p) => p.pieces.map((x) => x.key));
+    expect(keys).toEqual(objects.map((o) => o.key).sort());
+    for (const p of parts) {
+      const bytes = p.pieces.reduce((n, x) => n + x.size, 0);
+      if (p.pieces.length > 1) expect(bytes).toBeLessThanOrEqual(opts.partitionBytes);
+    }
+    expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
+  });
+
+  test('is a pure function of the listing: order of the listing does not matter', () => {
+    expect(partitionListing([...objects].reverse(), opts)).toEqual(parts);
+  });
+
+  test('inserting an object in the middle changes only the partition that takes it', () => {
+    const extra = { key: 'feeds/m-010005.avro', size: 5000, etag: '"new"' };
+    const after = partitionListing([...objects, extra], opts);
+    const { added, removed } = changedBetween(parts, after);
+    expect(added.some((p) => p.pieces.some((x) => x.key === extra.key))).toBe(true);
+    // The pack that held the neighbours, and at most the one that a key boundary on the new key splits off.
+    expect(removed.length).toBeLessThanOrEqual(1);
+    expect(added.length).toBeLessThanOrEqual(2);
+    for (const p of added) expect(p.pieces.some((x) => x.key === extra.key) || removed.some((r) => r.pieces.some((x) => p.pieces.map((y) => y.key).includes(x.key)))).toBe(true);
+  });
+
+  test('removing an object changes only the partition that held it', () => {
+    const gone = objects[1000];
+    const after = partitionListing(objects.filter((o) => o !== gone), opts);
+    const { added, removed } = changedBetween(parts, after);
+    expect(removed.length).toBeLessThanOrEqual(2);
+    expect(removed.some((p) => p.pieces.some((x) => x.key === gone.key))).toBe(true);
+    expect(added.length).toBeLessThanOrEqual(1);
+  });
+
+  test('changing an object keeps every id; only the raw version of its partition changes', () => {
+    const changed = objects.map((o, i) => (i === 777 ? { ...o, etag: '"changed"' } : o));
+    const after = partitionListing(changed, opts);
+    expect(after.map((p) => p.id)).toEqual(parts.map((p) => p.id));
+    const diffs = after.filter((p, i) => sourceVersion(p.pieces, null) !== sourceVersion(parts[i].pieces, null));
+    expect(diffs.map((p) => p.pieces.some((x) => x.key === objects[777].key))).toEqual([true]);
+  });
+
+  test('names are readable: first key and how many more', () => {
+    const packed = parts.find((p) => p.pieces.length > 1)!;
+    expect(packed.name).toBe(`${packed.pieces[0].key.slice('feeds/'.length)}+${packed.pieces.length - 1}`);
+    expect(packed.id).toMatch(/^p-[0-9a-f]{12}$/);
+  });
+});
+
+describe('splitting big objects', () => {
+  test('an Avro object over partitionBytes becomes contiguous byte ranges, each its own partition', () => {
+    const big = { key: 'big/feed.avro', size: 10 * MiB + 3, etag: '"b"' };
+    const parts = partitionListing([{ key: 'big/a.avro', size: 100, etag: '"a"' }, big], { ...opts, prefix: 'big/' });
+    const pieces = parts.filter((p) => p.pieces[0].key === big.key).map((p) => p.pieces);
+    expect(pieces.length).toBe(3);
+    expect(pieces.map((p) => p.length)).toEqual([1, 1, 1]);
+    expect(pieces[0][0].range![0]).toBe(0);
+    expect(pieces[2][0].range![1]).toBe(big.size);
+    for (let i = 1; i < 3; i++) expect(pieces[i][0].range![0]).toBe(pieces[i - 1][0].range![1]);
+    expect(parts.filter((p) => p.pieces[0].key === big.key).map((p) => p.name)).toEqual(['feed.avro#1/3', 'feed.avro#2/3', 'feed.avro#3/3']);
+    expect(splitRanges(10, 100)).toEqual([[0, 10]]);
+  });
+
+  test('flat files are cut by their scan, and small ones are packed only with files of the same raw schema', () => {
+    const files = [
+      { key: 'in/a.csv', size: 100, etag: '"a"' }, { key: 'in/b.csv', size: 100, etag: '"b"' },
+      { key: 'in/c.csv', size: 100, etag: '"c"' }, { key: 'in/d.csv', size: 9000, etag: '"d"' },
+    ];
+    const scans = new Map([
+      ['in/a.csv', { schema: 0, chunks: [{ start: 10, end: -1, records: 3 }], headerEnd: 10 }],
+      ['in/b.csv', { schema: 0, chunks: [{ start: 10, end: -1, records: 3 }], headerEnd: 10 }],
+      ['in/c.csv', { schema: 1, chunks: [{ start: 12, end: -1, records: 3 }], headerEnd: 12 }],
+      ['in/d.csv', { schema: 0, chunks: [{ start: 10, end: 5000, records: 50 }, { start: 5000, end: -1, records: 40 }], headerEnd: 10 }],
+    ]);
+    const parts = partitionListing(files, { format: 'csv', partitionBytes: 1 * MiB, prefix: 'in/', scans });
+    const byFirst = new Map(parts.map((p) => [p.name, p]));
+    expect([...byFirst.keys()].filter((n) => n.startsWith('d.csv'))).toEqual(['d.csv#1/2', 'd.csv#2/2']);
+    const withA = parts.find((p) => p.pieces.some((x) => x.key === 'in/a.csv'))!;
+    expect(withA.pieces.some((x) => x.key === 'in/c.csv')).toBe(false);
+    expect(withA.schema).toBe(0);
+    expect(parts.find((p) => p.pieces.some((x) => x.key === 'in/c.csv'))!.schema).toBe(1);
+    expect(byFirst.get('d.csv#2/2')!.pieces[0]).toMatchObject({ range: [5000, -1], records: 40, headerEnd: 10, chunk: [1, 2] });
+  });
+});
