@@ -168,7 +168,7 @@ export function makeStageActivity(deps: ActivityDeps) {
     const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
       ? await runSetup(run, () => def.setup!({
-        pipeline: plan.pipeline, stage: req.stage, partition: run.id, params: plan.params, log: run.log,
+        pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, params: plan.params, log: run.log,
         lookup: (name) => {
           const l = plan.lookups[name];
           if (!l || !stage.lookups.includes(name)) return Promise.reject(new Error(`stage "${req.stage}" of pipeline "${plan.pipeline}" declares no lookup "${name}"`));
@@ -204,7 +204,7 @@ export function makeStageActivity(deps: ActivityDeps) {
       else run.openOutput(outSchema);
 
       const ctx: TransformContext = {
-        pipeline: plan.pipeline, stage: req.stage, partition: run.id, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
+        pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, input: '', recordIndex: 0, state, params: plan.params, log: run.log,
       };
       for (let k = from.input; k < inputs.length; k++) {
         const inp = inputs[k];

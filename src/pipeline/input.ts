@@ -12,6 +12,8 @@ export interface IngestInput {
   partitionRecords?: number;
   /** Largest packed partition in bytes; Avro objects over it are split (default 64 MiB). */
   partitionBytes?: number;
+  /** Pack small objects into shared partitions (default true); false keeps one partition per object. */
+  pack?: boolean;
   maxParallel?: number;
   format?: SourceFormat;
   params?: Record<string, string>;
@@ -37,6 +39,7 @@ export interface ResolvedIngest {
   dataset: string;
   partitionRecords: number;
   partitionBytes: number;
+  pack: boolean;
   maxParallel: number;
   format?: SourceFormat;
   params: Record<string, string>;
@@ -53,7 +56,7 @@ export const INPUT_LIMITS = {
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
@@ -126,6 +129,8 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   }
   const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
   const partitionBytes = intIn(problems, 'partitionBytes', input.partitionBytes, INPUT_LIMITS.partitionBytes);
+  if (input.pack !== undefined && typeof input.pack !== 'boolean') problems.push(`pack must be true or false, got ${JSON.stringify(input.pack)}`);
+  const pack = input.pack !== false;
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
   const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
   const partitionsPerWorkflow = intIn(problems, 'partitionsPerWorkflow', input.partitionsPerWorkflow, INPUT_LIMITS.partitionsPerWorkflow);
@@ -155,6 +160,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
+    dataset, partitionRecords, partitionBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
   };
 }

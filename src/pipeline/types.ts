@@ -9,7 +9,9 @@ export const RAW_STAGE = 'raw';
 export interface TransformContext {
   pipeline: string;
   stage: string;
+  /** The partition's stable id ("p-3fa9c1d20b7e") and readable name ("feeds/m-0042.avro+17"). */
   partition: string;
+  partitionName: string;
   /** Which upstream stage the record came from (a stage may read several). */
   input: string;
   /** 0-based index of the record in its input object. */
@@ -30,6 +32,7 @@ export interface SetupContext {
   pipeline: string;
   stage: string;
   partition: string;
+  partitionName: string;
   params: Readonly<Record<string, string>>;
   /** Loads a lookup table declared by the pipeline, as plain records. */
   lookup(name: string): Promise<Record<string, unknown>[]>;

@@ -71,19 +71,20 @@ describe('failed partitions: isolated, inspected, retried', () => {
   it('classifies failures, counts what succeeded, and waits for a retry', async () => {
     handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: id, workflowExecutionTimeout: '10m',
-      args: [{ pipeline: 'flaky', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'items', waitForRetry: '25s' }],
+      args: [{ pipeline: 'flaky', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'items', waitForRetry: '25s', pack: false }],
     });
     const p = await waiting(handle);
     expect(p.stages.map).toMatchObject({ done: 2, failed: 2 });
     expect(p.stages.enrich).toMatchObject({ done: 2, blocked: 2 });
     const failed = await partitions(handle, { status: 'failed' });
-    expect(failed.map((f) => [f.stage, f.partition, f.errorType, f.attempts])).toEqual([
-      ['map', 'p-00001', 'TransformFailed', 2],
-      ['map', 'p-00002', 'CorruptInput', 1],
+    expect(failed.map((f) => [f.stage, f.name, f.errorType, f.attempts])).toEqual([
+      ['map', 'b-flaky.avro', 'TransformFailed', 2],
+      ['map', 'c-corrupt.avro', 'CorruptInput', 1],
     ]);
-    expect(failed[0].error).toMatch(/stage "map" partition p-00001: transform failed the partition at record 0 of s3:\/\/it-retry\/src\/b-flaky\.avro: lookup service unavailable \(call 2\)/);
-    expect(failed[1].error).toMatch(/stage "map" partition p-00002: corrupt input: s3:\/\/it-retry\/src\/c-corrupt\.avro: .*\(at byte \d+\)/);
-    const allBad = (await partitions(handle, { stage: 'map' })).find((e) => e.partition === 'p-00003')!;
+    expect(failed.every((f) => /^p-[0-9a-f]{12}$/.test(f.partition))).toBe(true);
+    expect(failed[0].error).toMatch(/stage "map" partition p-[0-9a-f]{12} \(b-flaky\.avro\): transform failed the partition at record 0 of s3:\/\/it-retry\/src\/b-flaky\.avro: lookup service unavailable \(call 2\)/);
+    expect(failed[1].error).toMatch(/stage "map" partition p-[0-9a-f]{12} \(c-corrupt\.avro\): corrupt input: s3:\/\/it-retry\/src\/c-corrupt\.avro: .*\(at byte \d+\)/);
+    const allBad = (await partitions(handle, { stage: 'map' })).find((e) => e.name === 'd-allbad.avro')!;
     expect(allBad).toMatchObject({ status: 'done', records: { in: 4, out: 0, rejected: 4, dropped: 0 } });
     const desc = await handle.describe();
     expect(desc.searchAttributes.PartflowStatus).toEqual(['waiting-for-retry']);
@@ -93,49 +94,56 @@ describe('failed partitions: isolated, inspected, retried', () => {
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toMatch(/^ingest \*\*flaky\*\* from s3:\/\/it-retry\/src\/ into s3:\/\/it-retry\/out\/items\//);
     expect(meta.currentDetails).toMatch(/\*\*waiting-for-retry\*\*/);
-    expect(meta.currentDetails).toMatch(/- map p-00002: stage "map" partition p-00002: corrupt input/);
+    expect(meta.currentDetails).toMatch(/- map c-corrupt\.avro: stage "map" partition p-[0-9a-f]{12} \(c-corrupt\.avro\): corrupt input/);
   });
 
   it('retries one partition through the update: only it and its downstream run again', async () => {
-    const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: ['p-00001'] }] });
-    expect(res.requeued).toEqual([{ stage: 'map', partition: 'p-00001' }, { stage: 'enrich', partition: 'p-00001' }]);
-    await until('p-00001 enrich done', 60_000, async () => ((await partitions(handle, { stage: 'enrich' })).find((e) => e.partition === 'p-00001')?.status === 'done' ? true : undefined));
+    const flaky = (await partitions(handle, { stage: 'map' })).find((e) => e.name === 'b-flaky.avro')!.partition;
+    const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: [flaky] }] });
+    expect(res.requeued).toEqual([{ stage: 'map', partition: flaky }, { stage: 'enrich', partition: flaky }]);
+    await until('b-flaky enrich done', 60_000, async () => ((await partitions(handle, { stage: 'enrich' })).find((e) => e.partition === flaky)?.status === 'done' ? true : undefined));
     const p = await waiting(handle);
     expect(p.stages.map).toMatchObject({ done: 3, failed: 1 });
     const all = await partitions(handle);
-    const runs = Object.fromEntries(all.map((e) => [`${e.stage} ${e.partition}`, e.runs]));
-    expect(runs).toMatchObject({ 'map p-00000': 1, 'enrich p-00000': 1, 'map p-00001': 2, 'enrich p-00001': 1, 'map p-00003': 1 });
-    expect(flakyCalls.get('p-00000')).toBe(1);
-    expect(flakyCalls.get('p-00001')).toBe(3);
+    const runs = Object.fromEntries(all.map((e) => [`${e.stage} ${e.name}`, e.runs]));
+    expect(runs).toMatchObject({ 'map a-good.avro': 1, 'enrich a-good.avro': 1, 'map b-flaky.avro': 2, 'enrich b-flaky.avro': 1, 'map d-allbad.avro': 1 });
+    expect(flakyCalls.get('a-good.avro')).toBe(1);
+    expect(flakyCalls.get('b-flaky.avro')).toBe(3);
   });
 
   it('retries through `temporal workflow signal` (what the UI can send); a corrupt input fails again', async () => {
-    execFileSync(toolPath('temporal'), ['workflow', 'signal', '--address', h.cfg.temporalAddress, '--workflow-id', id, '--name', 'retryFailed', '--input', '{"partitions": ["p-00002"]}'], { stdio: 'pipe' });
-    await until('p-00002 retried and failed again', 60_000, async () => {
-      const e = (await partitions(handle, { stage: 'map' })).find((x) => x.partition === 'p-00002');
+    execFileSync(toolPath('temporal'), ['workflow', 'signal', '--address', h.cfg.temporalAddress, '--workflow-id', id, '--name', 'retryFailed', '--input', '{"partitions": ["c-corrupt.avro"]}'], { stdio: 'pipe' });
+    await until('c-corrupt retried and failed again', 60_000, async () => {
+      const e = (await partitions(handle, { stage: 'map' })).find((x) => x.name === 'c-corrupt.avro');
       return e?.runs === 2 && e.status === 'failed' ? true : undefined;
     });
     const again = (await partitions(handle, { status: 'failed' }));
-    expect(again.map((e) => [e.partition, e.errorType, e.runs])).toEqual([['p-00002', 'CorruptInput', 2]]);
-    expect(flakyCalls.get('p-00000')).toBe(1);
+    expect(again.map((e) => [e.name, e.errorType, e.runs])).toEqual([['c-corrupt.avro', 'CorruptInput', 2]]);
+    expect(flakyCalls.get('a-good.avro')).toBe(1);
   });
 
   it('ends partial after the wait, and the CLI lists its partitions from Temporal and from the run manifest', async () => {
     const summary = (await handle.result()) as IngestSummary;
     expect(summary.status).toBe('partial');
-    expect(summary.stages.map.failures).toEqual([expect.objectContaining({ partition: 'p-00002', attempts: 1 })]);
+    expect(summary.stages.map.failures).toEqual([expect.objectContaining({ name: 'c-corrupt.avro', attempts: 1 })]);
+    const corrupt = summary.stages.map.failures[0].partition;
     const run = await getJson<RunManifest>(s3, summary.manifest);
-    expect(run.failures).toEqual([expect.objectContaining({ stage: 'map', partition: 'p-00002', runs: 2 })]);
-    expect(run.blocked).toEqual([{ stage: 'enrich', partition: 'p-00002' }]);
+    expect(run.failures).toEqual([expect.objectContaining({ stage: 'map', partition: corrupt, name: 'c-corrupt.avro', runs: 2 })]);
+    expect(run.blocked).toEqual([{ stage: 'enrich', partition: corrupt, name: 'c-corrupt.avro' }]);
 
     const live = await cli('partitions', id, '--status', 'failed');
-    expect(live.stdout).toMatch(/p-00002 +map +failed +1 +2 .*corrupt input/);
+    expect(live.stdout).toMatch(new RegExp(`${corrupt} +c-corrupt\\.avro +map +failed +1 +2 .*corrupt input`));
     const fromS3 = await cli('partitions', id, '--dataset', summary.outputPrefix, '--json');
     const rows = JSON.parse(fromS3.stdout) as { partition: string; stage: string; status: string }[];
-    expect(rows.filter((r) => r.status === 'failed').map((r) => r.partition)).toEqual(['p-00002']);
+    expect(rows.filter((r) => r.status === 'failed').map((r) => r.partition)).toEqual([corrupt]);
     expect(rows.filter((r) => r.status === 'done')).toHaveLength(6);
+    // A partition is found by its id, its name, or a source key it reads.
+    for (const q of [corrupt, 'c-corrupt.avro', 'src/c-corrupt.avro', `s3://${BUCKET}/src/c-corrupt.avro`]) {
+      const one = JSON.parse((await cli('partitions', id, '--dataset', summary.outputPrefix, '--partition', q, '--json')).stdout) as { partition: string }[];
+      expect(one.map((r) => r.partition)).toEqual([corrupt, corrupt]);
+    }
 
-    const hist = await cli('history', summary.outputPrefix, '--partition', 'p-00002', '--json');
+    const hist = await cli('history', summary.outputPrefix, '--partition', 'src/c-corrupt.avro', '--json');
     expect(JSON.parse(hist.stdout)).toEqual([
       expect.objectContaining({ stage: 'map', result: 'failed', workflowId: id }),
       expect.objectContaining({ stage: 'enrich', result: 'blocked', workflowId: id }),
@@ -150,9 +158,10 @@ describe('failed partitions: isolated, inspected, retried', () => {
     const next = h.client.workflow.getHandle(newId!);
     const p = await waiting(next);
     expect(p.stages.map).toMatchObject({ done: 3, skipped: 3, failed: 1 });
-    expect(flakyCalls.get('p-00000')).toBe(1);
-    const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'p-00000', '--json')).stdout) as { result: string; stage: string }[];
-    expect(hist.filter((e) => e.stage === 'map').map((e) => e.result)).toEqual(['done']);
+    expect(flakyCalls.get('a-good.avro')).toBe(1);
     await next.terminate('test done');
+    // The terminated run wrote no run manifest; the first run's history of a-good.avro says it computed it.
+    const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'a-good.avro', '--json')).stdout) as { result: string; stage: string }[];
+    expect(hist.filter((e) => e.stage === 'map').map((e) => e.result)).toEqual(['computed']);
   });
 });

@@ -30,7 +30,7 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
   };
   let small: ListedObject[] = [];
   const flush = () => {
-    const packs = packObjects(small, opts.partitionBytes, flat ? (a, b) => scanOf(a).schema !== scanOf(b).schema : undefined);
+    const packs = opts.pack === false ? small.map((o) => [o]) : packObjects(small, opts.partitionBytes, flat ? (a, b) => scanOf(a).schema !== scanOf(b).schema : undefined);
     for (const p of packs) {
       make(p.map((o) => (flat ? chunkPiece(o, scanOf(o)) : whole(o))), flat ? scanOf(p[0]).schema : undefined);
     }

@@ -43,6 +43,8 @@ export interface PartitioningOptions {
   format: 'avro' | 'csv' | 'jsonl' | 'json';
   /** Largest packed partition, and the size above which an Avro object is split. */
   partitionBytes: number;
+  /** false: one partition per small object (no packing). */
+  pack?: boolean;
   /** The source prefix: names are keys relative to it. */
   prefix: string;
   /** Flat files: every object's scan (its raw schema index and its record-boundary chunks). */
