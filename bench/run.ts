@@ -4,6 +4,7 @@
  *   npm run bench                 # codecs, throughput, resume, memory
  *   npm run bench -- fanout       # 10,000 partitions per stage (a few minutes)
  *   npm run bench -- codecs resume
+ *   npm run bench -- partitions   # packing, incremental re-runs, splitting (small rerun changed mixed big)
  *
  * Results print as a table and are written to bench/results/<date>-<name>.json.
  */
@@ -33,6 +34,7 @@ import { freePort } from '../src/stack/process';
 import { vegaDataFile } from '../src/stack/sample';
 import { s3Client } from '../src/storage/client';
 import { createWorker } from '../src/worker/worker';
+import { partitionsBench } from './partitions';
 import { parse } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 
@@ -250,7 +252,7 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
   })) as IngestSummary;
   const secs = (Date.now() - t0) / 1000;
   const parent = await client.workflow.getHandle(id).describe();
-  const child = await client.workflow.getHandle(`${id}/batch-p-00000`).describe();
+  const child = await client.workflow.getHandle(`${id}/batch-00000`).describe();
   worker.shutdown();
   await running;
   await connection.close();
@@ -266,7 +268,8 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
 
 async function main(): Promise<void> {
   const which = process.argv.slice(2);
-  const want = (n: string) => (which.length ? which.includes(n) : n !== 'fanout');
+  const parts = ['small', 'rerun', 'changed', 'mixed', 'big'];
+  const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-'));
   const cfg = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_TASK_QUEUE: 'bench' });
@@ -280,6 +283,7 @@ async function main(): Promise<void> {
     if (want('resume')) await resume(cfg);
     if (want('memory')) await memory(cfg);
     if (want('fanout')) await fanout(cfg, client);
+    if (want('partitions')) results.partitions = await partitionsBench(cfg, client, (n) => which.includes('partitions') || which.includes(n));
   } finally {
     await conn.close();
     await stack.stop();

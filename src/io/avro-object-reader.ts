@@ -66,18 +66,25 @@ export async function openAvroPiece(
   const name = formatS3Url({ bucket, key });
   const from = start - SYNC_SIZE;
   const body = await getObjectStream(s3, bucket, key, { start: from }, opts.ifMatch);
-  const found = await seekSync(body, header.sync);
-  if (!found) return { reader: ContainerReader.resume(header, emptySource(), start, { name, limits: opts.limits }), end };
-  const source = prepend(found.rest, body);
+  // One iterator for the search and the rest: leaving a for-await early would destroy the stream.
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const found = await seekSync(chunks, header.sync);
+  if (!found) {
+    body.destroy();
+    return { reader: ContainerReader.resume(header, emptySource(), start, { name, limits: opts.limits }), end };
+  }
+  const source = prepend(found.rest, chunks, body);
   return { reader: ContainerReader.resume(header, source, from + found.index + SYNC_SIZE, { name, limits: opts.limits }), end };
 }
 
 /** Reads until `sync` is found; returns its index in the stream and the bytes after it. */
-async function seekSync(body: Readable, sync: Buffer): Promise<{ index: number; rest: Buffer } | null> {
+async function seekSync(chunks: AsyncIterator<Buffer>, sync: Buffer): Promise<{ index: number; rest: Buffer } | null> {
   let buf: Buffer = Buffer.alloc(0);
   let base = 0;
-  for await (const chunk of body) {
-    buf = buf.length ? Buffer.concat([buf, chunk as Buffer]) : (chunk as Buffer);
+  for (;;) {
+    const { value, done } = await chunks.next();
+    if (done) return null;
+    buf = buf.length ? Buffer.concat([buf, value]) : value;
     const i = buf.indexOf(sync);
     if (i >= 0) return { index: base + i, rest: buf.subarray(i + SYNC_SIZE) };
     // Keep the last 15 bytes: a marker may straddle two chunks.
@@ -85,13 +92,16 @@ async function seekSync(body: Readable, sync: Buffer): Promise<{ index: number; 
     base += buf.length - keep;
     buf = Buffer.from(buf.subarray(buf.length - keep));
   }
-  return null;
 }
 
-function prepend(head: Buffer, body: Readable): AsyncIterable<Buffer> & { destroy(): void } {
+function prepend(head: Buffer, chunks: AsyncIterator<Buffer>, body: Readable): AsyncIterable<Buffer> & { destroy(): void } {
   async function* gen() {
     if (head.length) yield head;
-    for await (const c of body) yield c as Buffer;
+    for (;;) {
+      const { value, done } = await chunks.next();
+      if (done) return;
+      yield value;
+    }
   }
   return Object.assign(gen(), { destroy: () => body.destroy() });
 }

@@ -64,7 +64,7 @@ describe('partition activity errors', () => {
     const err = await stageError(plan);
     expect(err.type).toBe('InputChanged');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/stage "copy" partition p-00000: source object s3:\/\/it-activities\/changed\/a\.avro changed since planning: expected checksum \(ETag\) \S+, found \S+/);
+    expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): source object s3:\/\/it-activities\/changed\/a\.avro changed since planning: expected checksum \(ETag\) \S+, found \S+/);
     const [, expected, actual] = /expected checksum \(ETag\) (\S+), found (\S+)/.exec(err.message)!;
     expect(expected).not.toBe(actual);
   });
@@ -76,7 +76,7 @@ describe('partition activity errors', () => {
     const err = await stageError(plan);
     expect(err.type).toBe('InputMissing');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/stage "copy" partition p-00000: input s3:\/\/it-activities\/missing\/a\.avro does not exist/);
+    expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): input s3:\/\/it-activities\/missing\/a\.avro does not exist/);
   });
 
   it('an input that cannot be read with the expected schema fails as SchemaMismatch', async () => {
@@ -84,7 +84,7 @@ describe('partition activity errors', () => {
     const err = await stageError(await planFor('strict', 'schema/', 'out-schema'));
     expect(err.type).toBe('SchemaMismatch');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/stage "copy" partition p-00000: input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema/);
+    expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema/);
   });
 
   it('runs again after success as a reuse, without recomputing', async () => {

@@ -10,7 +10,7 @@ import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { Config, loadConfig } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { PartitionManifest } from '../../src/manifest/partition';
-import { IngestSummary } from '../../src/manifest/run';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { IngestInput } from '../../src/pipeline/input';
 import { startS3, startTemporal } from '../../src/stack/embedded';
 import { freePort, Managed } from '../../src/stack/process';
@@ -189,7 +189,9 @@ describe('faults on the real stack', () => {
   }
 
   async function resumedManifests(r: IngestSummary, stage: string): Promise<PartitionManifest[]> {
-    const manifests = await Promise.all(Array.from({ length: r.partitions }, (_, i) => getJson<PartitionManifest>(s3, `${r.stages[stage].output}_manifests/part-0000${i}.json`)));
+    const run = await getJson<RunManifest>(s3, r.manifest);
+    expect(run.committed[stage]).toHaveLength(r.partitions);
+    const manifests = await Promise.all(run.committed[stage].map((c) => getJson<PartitionManifest>(s3, c.manifest)));
     return manifests.filter((m) => m.resumedFrom && m.resumedFrom.records > 0 && m.resumedFrom.position.blockOffset > 0);
   }
 
@@ -276,12 +278,12 @@ describe('faults on the real stack', () => {
       expect(r.stages.copy.records).toEqual(clean.stages.copy.records);
     }
     const tree = await fetchTree(s3, ra.stages.copy.output);
-    const manifests = [...tree.keys()].filter((k) => k.startsWith('_manifests/'));
+    const manifests = [...tree.keys()].filter((k) => k.endsWith('.json'));
     expect(manifests).toHaveLength(PARTITIONS);
     for (const k of manifests) {
       const m = JSON.parse(tree.get(k)!.toString()) as PartitionManifest;
       expect([a, b]).toContain(m.run.workflowId);
-      expect(sha256(tree.get(k.replace('_manifests/', '').replace('.json', '.avro'))!)).toBe(m.output.sha256);
+      expect(sha256(tree.get(k.replace(/\.json$/, '.avro'))!)).toBe(m.output.sha256);
     }
     expect(await sameBytes(clean.stages.copy.output, ra.stages.copy.output)).toBe(PARTITIONS);
   }, 300_000);

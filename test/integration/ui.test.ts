@@ -43,7 +43,7 @@ it('shows the failed partition activity and its summary in the Temporal UI', asy
   const id = `ui-${process.pid}`;
   const handle = await h.client.workflow.start('ingest', {
     taskQueue: h.cfg.taskQueue, workflowId: id, workflowExecutionTimeout: '5m', staticSummary: 'ingest copy from s3://it-ui/src/',
-    args: [{ pipeline: 'copy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, waitForRetry: '1h' }],
+    args: [{ pipeline: 'copy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, waitForRetry: '1h', pack: false }],
   });
   for (let i = 0; i < 150; i++) {
     const p = await handle.query<{ phase: string }>('progress').catch(() => ({ phase: '' }));
@@ -52,21 +52,21 @@ it('shows the failed partition activity and its summary in the Temporal UI', asy
   }
   const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
   await page.goto(`http://127.0.0.1:${stackInfo().uiPort}/namespaces/default/workflows/${id}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-  // The timeline and event list show each activity's summary: "copy p-00001" is the failed one.
-  const failed = page.getByText('copy p-00001').first();
+  // The timeline and event list show each activity's summary with the partition's name: "copy b.avro" is the failed one.
+  const failed = page.getByText('copy b.avro').first();
   await failed.waitFor({ state: 'visible', timeout: 60_000 });
-  await page.getByText('copy p-00000').first().waitFor({ state: 'visible', timeout: 30_000 });
+  await page.getByText('copy a.avro').first().waitFor({ state: 'visible', timeout: 30_000 });
   fs.mkdirSync(path.dirname(ARTIFACT), { recursive: true });
   await page.screenshot({ path: ARTIFACT, fullPage: true });
   expect(fs.statSync(ARTIFACT).size).toBeGreaterThan(10_000);
-  expect(await page.locator('body').innerText()).toMatch(/runStage • copy p-00001/);
+  expect(await page.locator('body').innerText()).toMatch(/runStage • copy b\.avro/);
   // The event history names the failure: the activity, its summary and the error naming the object.
   await page.goto(page.url().replace(/\/timeline.*$/, '/history'), { waitUntil: 'domcontentloaded', timeout: 60_000 });
   await page.getByText('Activity Task Failed').first().waitFor({ state: 'visible', timeout: 30_000 });
   await page.screenshot({ path: ARTIFACT.replace('.png', '-events.png'), fullPage: true });
   const text = await page.locator('body').innerText();
   fs.writeFileSync(ARTIFACT.replace('.png', '-events.txt'), text);
-  expect(text).toMatch(/copy p-00001/);
-  expect(text).toMatch(/stage "copy" partition p-00001: corrupt input: s3:\/\/it-ui\/src\/b\.avro: sync marker mismatch/);
+  expect(text).toMatch(/copy b\.avro/);
+  expect(text).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(b\.avro\): corrupt input: s3:\/\/it-ui\/src\/b\.avro: sync marker mismatch/);
   await handle.terminate('ui test done');
 }, 180_000);

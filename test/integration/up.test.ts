@@ -62,7 +62,7 @@ describe('npm start (partflow up)', () => {
       expect(out).toMatch(/enrich +5 ok +0 failed .* records in 10000, out 10000/);
       expect(out).toMatch(new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:${env.PARTFLOW_UI_PORT}`));
       expect(out).toMatch(/manifest: s3:\/\/partflow\/datasets\/birdstrikes\/_runs\//);
-      expect(fs.readFileSync(path.join(dataDir, 'logs', 'partflow.log'), 'utf8')).toMatch(/"stage":"enrich","partition":"p-00004".*"msg":"partition committed"/);
+      expect(fs.readFileSync(path.join(dataDir, 'logs', 'partflow.log'), 'utf8')).toMatch(/"stage":"enrich","partition":"p-[0-9a-f]{12}".*"msg":"partition committed"/);
 
       // A second stack on the same ports must refuse with a message that names the port.
       const second = spawn('node', ['dist/src/cli/main.js', 'up', '--data-dir', path.join(dataDir, 'second')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
