@@ -1,6 +1,7 @@
 import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
 import { FlatFileError, readChunk } from '../src/formats/flat';
+import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { PartitionResult } from '../src/manifest/partition';
@@ -51,12 +52,12 @@ export function makeImportActivity(deps: ActivityDeps) {
       let header: Buffer | undefined;
       if (p.format === 'csv') {
         header = Buffer.alloc(0);
-        const hs = await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: 0, end: schema.headerEnd! }, p.source.etag);
+        const hs = await openFlatSource(deps.s3, plan.sourceBucket, p.source.key, { start: 0, end: schema.headerEnd! }, p.source.etag);
         for await (const c of hs) header = Buffer.concat([header, c as Buffer]);
       }
       const body: Readable = p.format === 'json'
-        ? await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, undefined, p.source.etag)
-        : await getObjectStream(deps.s3, plan.sourceBucket, p.source.key, { start: from, end: p.end! < 0 ? undefined : p.end! }, p.source.etag);
+        ? await openFlatSource(deps.s3, plan.sourceBucket, p.source.key, undefined, p.source.etag, () => run.beat())
+        : await openFlatSource(deps.s3, plan.sourceBucket, p.source.key, { start: from, end: p.end! < 0 ? undefined : p.end! }, p.source.etag, () => run.beat());
       const chunk = { start: from, end: p.end!, records: p.records! };
       for await (const rec of readChunk(name, p.format as 'csv', body, chunk, schema.fields, header)) {
         run.counts.in++;
