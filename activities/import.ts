@@ -1,12 +1,13 @@
 import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
 import { FlatFileError, readChunk } from '../src/formats/flat';
+import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { partitionKeys } from '../src/pipeline/layout';
 import { IMPORT_CODE_VERSION } from '../src/pipeline/versions';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { PartitionResult } from '../src/manifest/partition';
-import { getObjectStream, ObjectNotFoundError } from '../src/storage/objects';
+import { ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { PartitionRun } from './partition-run';
@@ -52,10 +53,11 @@ export function makeImportActivity(deps: ActivityDeps) {
         const from = here ? cp!.position.blockOffset : start;
         let i = here ? cp!.position.blockFirstIndex : 0;
         let header: Buffer | undefined;
-        if (format === 'csv') header = await readAll(await getObjectStream(deps.s3, plan.sourceBucket, pc.key, { start: 0, end: pc.headerEnd ?? 0 }, pc.etag));
+        // Gzip sources are decompressed as they stream; their offsets count decompressed bytes.
+        if (format === 'csv') header = await readAll(await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: 0, end: pc.headerEnd ?? 0 }, pc.etag));
         const body: Readable = format === 'json'
-          ? await getObjectStream(deps.s3, plan.sourceBucket, pc.key, undefined, pc.etag)
-          : await getObjectStream(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag);
+          ? await openFlatSource(deps.s3, plan.sourceBucket, pc.key, undefined, pc.etag, () => run.beat())
+          : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
         for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
           run.counts.in++;

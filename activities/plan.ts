@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
-import { FlatFileError, scanFlatFile } from '../src/formats/flat';
+import { FlatFileError } from '../src/formats/flat';
+import { scanFlatObject } from '../src/formats/scan-object';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, markerKey, planKey } from '../src/pipeline/layout';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
@@ -98,8 +99,7 @@ export function makePlanActivity(deps: ActivityDeps) {
         Context.current().heartbeat({ scanning: name, scanned: scans.size });
         let scan;
         try {
-          const body = await getObjectStream(deps.s3, input.sourceBucket, s.key, undefined, s.etag);
-          scan = await scanFlatFile(name, format, body, input.partitionRecords, input.dataset);
+          scan = await scanFlatObject(deps.s3, input.sourceBucket, s, format, input.partitionRecords, input.dataset, Context.current());
         } catch (err) {
           if (err instanceof FlatFileError) throw nonRetryable('CorruptInput', err.message, err);
           if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `source object ${name} disappeared while planning`);

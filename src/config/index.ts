@@ -58,3 +58,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+
+/** Default limit on one CSV record or JSON Lines line; larger ones become rejects. */
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/** PARTFLOW_MAX_RECORD_BYTES: the largest flat-file record partflow assembles in memory. */
+export function maxRecordBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.PARTFLOW_MAX_RECORD_BYTES;
+  if (v === undefined || v === '') return DEFAULT_MAX_RECORD_BYTES;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}

@@ -2,8 +2,10 @@ import type { SourceFormat } from '../pipeline/input';
 
 /** The format of a source object by its name; undefined for names partflow does not import. */
 export function formatOf(key: string): SourceFormat | undefined {
-  const k = key.toLowerCase().replace(/\.(gz)$/, '');
-  if (k.endsWith('.avro')) return 'avro';
+  const lower = key.toLowerCase();
+  // Gzip is for flat files only (decompressed as they stream); Avro compresses its own blocks.
+  const k = lower.replace(/\.gz$/, '');
+  if (k.endsWith('.avro')) return k === lower ? 'avro' : undefined;
   if (k.endsWith('.csv')) return 'csv';
   if (k.endsWith('.jsonl') || k.endsWith('.ndjson')) return 'jsonl';
   if (k.endsWith('.json')) return 'json';

@@ -1,7 +1,13 @@
-import { parse, Options as CsvOptions } from 'csv-parse';
+import type { Options as CsvOptions } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
+import { maxRecordBytes } from '../config';
+import { CsvPiece, CsvRecordSplitter, recordDelimiterOption } from './csv-records';
+import { FlatFileError } from './errors';
+import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema, toInferredRecord } from './infer';
+import { jsonText, parseJson } from './json-value';
 import { avroFieldNames, avroName } from './names';
-import { FieldPlan, JsonSchemaInferrer, jsonRecordSchema, toInferredRecord } from './infer';
+import { Oversized, oversizedReason, prefixText, splitLines } from './records';
 
 export type FlatFormat = 'csv' | 'jsonl' | 'json';
 
@@ -23,13 +29,14 @@ export interface ScanResult {
   fields: FieldPlan[];
   /** csv: bytes of the header row, which every chunk's parse starts from. */
   headerEnd?: number;
+  /** Records over the size limit, counted in their chunks; the import rejects them. */
+  oversized?: number;
 }
 
 /** JSON-array sources are parsed whole; JSON Lines is the format for big files. */
 export const MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024;
 
-const CSV_OPTIONS: CsvOptions = {
-  bom: true,
+export const CSV_OPTIONS: CsvOptions = {
   info: true,
   raw: true,
   relax_column_count: true,
@@ -37,113 +44,259 @@ const CSV_OPTIONS: CsvOptions = {
   skip_empty_lines: true,
 };
 
-export class FlatFileError extends Error {
-  constructor(readonly object: string, reason: string) {
-    super(`${object}: ${reason}`);
-    this.name = 'FlatFileError';
-  }
+/** Calls onProgress at least this often while scanning. */
+const PROGRESS_BYTES = 8 * 1024 * 1024;
+const PROGRESS_MS = 2_000;
+
+export { FlatFileError };
+
+/**
+ * Where a scan stood at a chunk boundary: enough to carry on from `offset` (with a body that
+ * starts there) and end with exactly the chunks of an uninterrupted scan.
+ */
+export interface ScanCheckpoint {
+  v: 1;
+  format: 'csv' | 'jsonl';
+  perChunk: number;
+  /** Where the next chunk starts (an offset in the decompressed stream for gzip sources). */
+  offset: number;
+  records: number;
+  chunks: Chunk[];
+  oversized: number;
+  /** csv: the header row's bytes (base64), parsed again on resume so that the parse matches. */
+  header?: string;
+  /** jsonl: the schema inferred so far. */
+  infer?: InferState;
+}
+
+export interface ScanProgress {
+  /** Bytes read so far (decompressed, from the start of the object). */
+  bytes: number;
+  records: number;
+  chunks: number;
+  /** The latest chunk boundary, when the scan has passed one. */
+  checkpoint?: ScanCheckpoint;
+}
+
+export interface ScanOptions {
+  /** Called every few MB and every couple of seconds, to heartbeat. */
+  onProgress?: (p: ScanProgress) => void;
+  /** Carry on from this checkpoint; the body must then start at its offset. */
+  resume?: ScanCheckpoint;
+  /** Records over this size become rejects (default: PARTFLOW_MAX_RECORD_BYTES). */
+  maxRecordBytes?: number;
+  progressBytes?: number;
 }
 
 /**
  * Reads a whole flat file once to find chunk boundaries of at most `perChunk` records, and
  * the raw schema. The boundaries depend only on the bytes, so every plan of the same object
- * is the same.
+ * is the same, whether or not the scan was resumed from a checkpoint.
  */
-export async function scanFlatFile(name: string, format: FlatFormat, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
-  if (format === 'csv') return scanCsv(name, body, perChunk, recordName);
-  if (format === 'jsonl') return scanJsonl(name, body, perChunk, recordName);
-  return scanJsonArray(name, body, perChunk, recordName);
+export async function scanFlatFile(
+  name: string, format: FlatFormat, body: Readable, perChunk: number, recordName: string, opts: ScanOptions = {},
+): Promise<ScanResult> {
+  if (format === 'json') return scanJsonArray(name, body, perChunk, recordName);
+  const resume = opts.resume;
+  if (resume && (resume.v !== 1 || resume.format !== format || resume.perChunk !== perChunk)) {
+    throw new Error(`${name}: the scan checkpoint is for ${resume.format}, ${resume.perChunk} records per chunk, not ${format}, ${perChunk}`);
+  }
+  const max = opts.maxRecordBytes ?? maxRecordBytes();
+  const scan = new ChunkCutter(format, perChunk, resume, opts, max);
+  if (format === 'csv') await scanCsv(name, body, scan, max);
+  else await scanJsonl(body, scan, max);
+  return scan.result(name, recordName);
 }
 
-async function scanCsv(name: string, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
-  const parser = body.pipe(parse(CSV_OPTIONS));
-  body.on('error', (e) => parser.destroy(e));
-  let header: string[] | undefined;
-  let headerEnd = 0;
-  const chunks: Chunk[] = [];
-  let start = 0;
-  let n = 0;
-  let total = 0;
-  let lastEnd = 0;
-  for await (const row of parser as AsyncIterable<{ record: string[]; info: { bytes_records: number } }>) {
-    if (!header) {
-      header = row.record;
-      headerEnd = start = lastEnd = row.info.bytes_records;
+/** Cuts chunks as records go by, and keeps the state at the last boundary for checkpoints. */
+class ChunkCutter {
+  chunks: Chunk[];
+  records: number;
+  oversized: number;
+  start: number;
+  n = 0;
+  bytes: number;
+  header?: Buffer;
+  headerEnd?: number;
+  columns?: string[];
+  infer: JsonSchemaInferrer;
+  private boundary?: Omit<ScanCheckpoint, 'chunks'> & { nChunks: number };
+  private lastProgress = Date.now();
+  private progressAt: number;
+
+  constructor(readonly format: 'csv' | 'jsonl', readonly perChunk: number, resume: ScanCheckpoint | undefined, readonly opts: ScanOptions, readonly max: number) {
+    this.chunks = resume ? [...resume.chunks] : [];
+    this.records = resume?.records ?? 0;
+    this.oversized = resume?.oversized ?? 0;
+    this.start = this.bytes = resume?.offset ?? 0;
+    this.infer = resume?.infer ? JsonSchemaInferrer.from(resume.infer) : new JsonSchemaInferrer();
+    if (resume?.header !== undefined) {
+      this.header = Buffer.from(resume.header, 'base64');
+      this.headerEnd = this.header.length;
+    }
+    this.progressAt = this.bytes + (opts.progressBytes ?? PROGRESS_BYTES);
+    if (resume) this.boundary = { ...resume, nChunks: resume.chunks.length };
+  }
+
+
+  /** A record ending at `end` (where the next one starts). */
+  add(end: number): void {
+    this.n++;
+    this.records++;
+    if (this.n === this.perChunk) {
+      this.chunks.push({ start: this.start, end, records: this.n });
+      this.start = end;
+      this.n = 0;
+      this.boundary = {
+        v: 1, format: this.format, perChunk: this.perChunk, offset: end, records: this.records, nChunks: this.chunks.length,
+        oversized: this.oversized, header: this.header?.toString('base64'), infer: this.format === 'jsonl' ? this.infer.state() : undefined,
+      };
+    }
+  }
+
+  /** Bytes read so far: calls onProgress when enough bytes or time have gone by. */
+  read(bytes: number): void {
+    this.bytes = bytes;
+    const onProgress = this.opts.onProgress;
+    if (!onProgress) return;
+    const now = Date.now();
+    if (bytes < this.progressAt && now - this.lastProgress < PROGRESS_MS) return;
+    this.progressAt = bytes + (this.opts.progressBytes ?? PROGRESS_BYTES);
+    this.lastProgress = now;
+    onProgress({ bytes, records: this.records, chunks: this.chunks.length, checkpoint: this.checkpoint() });
+  }
+
+  checkpoint(): ScanCheckpoint | undefined {
+    if (!this.boundary || (this.format === 'csv' && this.boundary.header === undefined)) return undefined;
+    const { nChunks, ...b } = this.boundary;
+    return { ...b, chunks: this.chunks.slice(0, nChunks) };
+  }
+
+  result(name: string, recordName: string): ScanResult {
+    if (this.format === 'csv' && !this.columns) throw new FlatFileError(name, 'CSV file is empty: no header row');
+    // The last chunk runs to the end of the file so that trailing unparseable rows are imported (and rejected), not lost.
+    // JSON cannot carry Infinity: -1 means "to the end of the object".
+    const chunks = this.chunks.slice();
+    if (this.n > 0 || chunks.length === 0) chunks.push({ start: this.start, end: -1, records: this.n });
+    else chunks[chunks.length - 1] = { ...chunks[chunks.length - 1], end: -1 };
+    if (this.format === 'jsonl') {
+      const fields = this.infer.fields();
+      return { format: 'jsonl', chunks, records: this.records, schema: jsonRecordSchema(recordName, fields), fields, oversized: this.oversized };
+    }
+    const header = this.columns!;
+    const fields: FieldPlan[] = avroFieldNames(header).map((f, i) => ({ name: f, source: header[i], type: 'string' }));
+    const schema = {
+      type: 'record', name: avroName(recordName), namespace: 'partflow.raw',
+      fields: fields.map((f) => ({ name: f.name, type: ['null', 'string'], default: null, 'partflow.source': f.source })),
+    };
+    return { format: 'csv', chunks, records: this.records, schema, fields, headerEnd: this.headerEnd, oversized: this.oversized };
+  }
+}
+
+/** Counts the bytes of a stream as they are read; `peek` sees each chunk before it is passed on. */
+async function* counted(body: AsyncIterable<Buffer>, base: number, onRead: (bytes: number) => void, peek?: (c: Buffer) => void): AsyncGenerator<Buffer> {
+  let n = base;
+  for await (const c of body) {
+    peek?.(c);
+    yield c;
+    n += c.length;
+    onRead(n);
+  }
+}
+
+type CsvItem =
+  | { kind: 'row'; record: string[]; raw: string; end: number }
+  | { kind: 'bad'; reason: string; raw: string }
+  | { kind: 'oversized'; o: Oversized };
+
+/**
+ * CSV rows with the offset where the next one starts. `prelude` (the header row, when reading
+ * from the middle of the file) is parsed first so that BOM and record-delimiter detection match
+ * the scan; offsets count it, the caller maps them back.
+ */
+export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelude?: Buffer): AsyncGenerator<CsvItem> {
+  const splitter = new CsvRecordSplitter(max);
+  const parsePieces = function* (pieces: CsvPiece[]): Generator<CsvItem> {
+    for (const piece of pieces) {
+      if (piece.oversized) {
+        yield { kind: 'oversized', o: piece };
+        continue;
+      }
+      const items: CsvItem[] = [];
+      parseCsv(piece.buf, {
+        ...CSV_OPTIONS,
+        bom: piece.start === 0,
+        record_delimiter: recordDelimiterOption(splitter.rd),
+        on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
+          items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
+          return null;
+        },
+        on_skip: (err: Error | undefined, raw: string | undefined) => {
+          // csv-parse counts lines from the start of the piece it parsed, which would mislead: the reject has the record's position.
+          const reason = (err?.message ?? 'unknown error').replace(/ at line \d+/g, '');
+          items.push({ kind: 'bad', reason: `unparseable CSV row: ${reason}`, raw: raw ?? '' });
+          return undefined;
+        },
+      } as unknown as CsvOptions);
+      yield* items;
+    }
+  };
+  if (prelude) yield* parsePieces(splitter.push(prelude));
+  for await (const c of body) yield* parsePieces(splitter.push(c as Buffer));
+  yield* parsePieces(splitter.end());
+}
+
+async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: number): Promise<void> {
+  const base = scan.start;
+  const prelude = scan.header;
+  // Offsets from csvItems count the prelude; the body itself starts at `base`.
+  const shift = prelude ? base - prelude.length : 0;
+  // The header's bytes go into checkpoints: keep the first bytes until the header row is found.
+  let head: Buffer[] | undefined = prelude ? undefined : [];
+  let headLen = 0;
+  const keepHead = (c: Buffer) => {
+    if (head && headLen <= 2 * max) {
+      head.push(c);
+      headLen += c.length;
+    }
+  };
+  for await (const item of csvItems(counted(body, base, (n) => scan.read(n), keepHead), max, prelude)) {
+    if (item.kind === 'bad') continue; // Unparseable rows become rejects at import; chunks are cut at parsed rows.
+    if (!scan.columns) {
+      if (item.kind === 'oversized') throw new FlatFileError(name, oversizedReason(item.o, max, 'the header row'));
+      scan.columns = item.record;
+      if (!prelude) {
+        scan.start = scan.headerEnd = item.end;
+        if (head && headLen >= item.end) scan.header = Buffer.from(Buffer.concat(head).subarray(0, item.end));
+        head = undefined;
+      }
       continue;
     }
-    n++;
-    total++;
-    lastEnd = row.info.bytes_records;
-    if (n === perChunk) {
-      chunks.push({ start, end: lastEnd, records: n });
-      start = lastEnd;
-      n = 0;
-    }
+    if (item.kind === 'oversized') scan.oversized++;
+    scan.add((item.kind === 'oversized' ? item.o.end : item.end) + shift);
   }
-  if (!header) throw new FlatFileError(name, 'CSV file is empty: no header row');
-  // The last chunk runs to the end of the file so that trailing unparseable rows are imported (and rejected), not lost.
-  if (n > 0 || chunks.length === 0) chunks.push({ start, end: Infinity, records: n });
-  else chunks[chunks.length - 1].end = Infinity;
-  const fields: FieldPlan[] = avroFieldNames(header).map((f, i) => ({ name: f, source: header![i], type: 'string' }));
-  const schema = {
-    type: 'record', name: avroName(recordName), namespace: 'partflow.raw',
-    fields: fields.map((f) => ({ name: f.name, type: ['null', 'string'], default: null, 'partflow.source': f.source })),
-  };
-  return { format: 'csv', chunks: finite(chunks), records: total, schema, fields, headerEnd };
 }
 
-function finite(chunks: Chunk[]): Chunk[] {
-  // JSON cannot carry Infinity: -1 means "to the end of the object".
-  return chunks.map((c) => ({ ...c, end: Number.isFinite(c.end) ? c.end : -1 }));
-}
-
-/** Splits a byte stream into lines, with each line's end offset (after its newline). */
-async function* lines(body: AsyncIterable<Buffer>, base = 0): AsyncGenerator<{ line: Buffer; end: number }> {
-  let carry: Buffer = Buffer.alloc(0);
-  let offset = base;
-  for await (const chunk of body) {
-    let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    let i: number;
-    while ((i = buf.indexOf(0x0a)) >= 0) {
-      offset += i + 1;
-      yield { line: buf.subarray(0, i), end: offset };
-      buf = buf.subarray(i + 1);
+async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promise<void> {
+  for await (const l of splitLines(counted(body, scan.start, (n) => scan.read(n)), scan.start, max)) {
+    if (l.oversized) {
+      scan.oversized++;
+      scan.add(l.end);
+      continue;
     }
-    carry = Buffer.from(buf);
+    if (isBlank(l.line)) continue;
+    try {
+      scan.infer.add(parseJson(l.line.toString('utf8')));
+    } catch {
+      // Unparseable lines become rejects at import; they still count toward the chunk.
+    }
+    scan.add(l.end);
   }
-  if (carry.length) yield { line: carry, end: offset + carry.length };
 }
 
 function isBlank(line: Buffer): boolean {
   for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
   return true;
-}
-
-async function scanJsonl(name: string, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
-  const infer = new JsonSchemaInferrer();
-  const chunks: Chunk[] = [];
-  let start = 0;
-  let n = 0;
-  let total = 0;
-  for await (const { line, end } of lines(body)) {
-    if (isBlank(line)) continue;
-    try {
-      infer.add(JSON.parse(line.toString('utf8')));
-    } catch {
-      // Unparseable lines become rejects at import; they still count toward the chunk.
-    }
-    n++;
-    total++;
-    if (n === perChunk) {
-      chunks.push({ start, end, records: n });
-      start = end;
-      n = 0;
-    }
-  }
-  if (n > 0 || chunks.length === 0) chunks.push({ start, end: Infinity, records: n });
-  else chunks[chunks.length - 1].end = Infinity;
-  const fields = infer.fields();
-  return { format: 'jsonl', chunks: finite(chunks), records: total, schema: jsonRecordSchema(recordName, fields), fields };
 }
 
 async function readAll(name: string, body: Readable, max: number): Promise<Buffer> {
@@ -164,7 +317,7 @@ async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> 
   const text = (await readAll(name, body, MAX_JSON_ARRAY_BYTES)).toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (err) {
     throw new FlatFileError(name, `not valid JSON: ${(err as Error).message}`);
   }
@@ -193,21 +346,27 @@ async function scanJsonArray(name: string, body: Readable, perChunk: number, rec
 export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
 
 /**
- * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: a range read;
- * json: the whole object). For csv, `header` is the file's header bytes.
+ * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: from `chunk.start`,
+ * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes.
+ * Records over `maxRecordBytes` become rejects that keep only the record's first bytes.
  */
 export async function* readChunk(
-  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer,
+  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer, max = maxRecordBytes(),
 ): AsyncGenerator<FlatRecord> {
   if (format === 'csv') {
-    yield* readCsvChunk(body, fields, header!);
+    yield* readCsvChunk(body, chunk, fields, header!, max);
   } else if (format === 'jsonl') {
-    for await (const { line, end } of lines(body)) {
+    for await (const l of splitLines(body, 0, max)) {
+      if (l.oversized) {
+        yield oversizedReject(l, chunk.start, max, 'line');
+        continue;
+      }
+      const { line, end } = l;
       if (isBlank(line)) continue;
       const raw = line.toString('utf8');
       let parsed: unknown;
       try {
-        parsed = JSON.parse(raw);
+        parsed = parseJson(raw);
       } catch (err) {
         yield { ok: false, reason: `invalid JSON: ${(err as Error).message}`, raw, end };
         continue;
@@ -224,35 +383,45 @@ export async function* readChunk(
       try {
         yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
       } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw: JSON.stringify(items[i]) ?? 'undefined', end: i + 1 };
+        yield { ok: false, reason: (err as Error).message, raw: jsonText(items[i]) ?? 'undefined', end: i + 1 };
       }
     }
   }
 }
 
-async function* readCsvChunk(body: Readable, fields: FieldPlan[], header: Buffer): AsyncGenerator<FlatRecord> {
-  // Parse the header again first so that the delimiter and quoting detection match the scan.
-  const parser = parse({ ...CSV_OPTIONS, from_line: 2 });
-  // Unparseable rows arrive as events, possibly before the rows around them are read: keep
-  // them with their byte position and hand them out in file order.
-  const skipped: { at: number; rec: FlatRecord }[] = [];
-  parser.on('skip', (err: Error & { raw?: string; bytes?: number }) => {
-    skipped.push({ at: err.bytes ?? Infinity, rec: { ok: false, reason: `unparseable CSV row: ${err.message}`, raw: err.raw ?? '' } });
-  });
-  body.on('error', (e) => parser.destroy(e));
-  parser.write(header);
-  body.pipe(parser);
-  for await (const row of parser as AsyncIterable<{ record: string[]; raw: string; info: { bytes_records: number } }>) {
-    while (skipped.length && skipped[0].at <= row.info.bytes_records) yield skipped.shift()!.rec;
-    const cells = row.record;
-    const end = row.info.bytes_records - header.length;
+/** An oversized record as a reject: its position in the object, and only its first bytes. */
+function oversizedReject(o: Oversized, base: number, max: number, what: string): FlatRecord {
+  const at = { ...o, start: base + o.start, end: base + o.end };
+  return { ok: false, reason: oversizedReason(at, max, what), raw: prefixText(o.prefix), end: o.end };
+}
+
+async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], header: Buffer, max: number): AsyncGenerator<FlatRecord> {
+  // Parse the header again first so that BOM and record-delimiter detection match the scan;
+  // offsets count it, and records' ends are offsets into the body.
+  let seenHeader = false;
+  for await (const item of csvItems(body, max, header)) {
+    if (!seenHeader) {
+      // The header's own bytes: the scan already took its first row as the header.
+      if (item.kind === 'row') seenHeader = true;
+      continue;
+    }
+    if (item.kind === 'oversized') {
+      const o = { ...item.o, start: item.o.start - header.length, end: item.o.end - header.length };
+      yield oversizedReject(o, chunk.start, max, 'CSV record');
+      continue;
+    }
+    if (item.kind === 'bad') {
+      yield { ok: false, reason: item.reason, raw: item.raw };
+      continue;
+    }
+    const cells = item.record;
+    const end = item.end - header.length;
     if (cells.length !== fields.length) {
-      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: row.raw, end };
+      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: item.raw, end };
       continue;
     }
     const value: Record<string, unknown> = {};
     for (let i = 0; i < fields.length; i++) value[fields[i].name] = cells[i];
     yield { ok: true, value, end };
   }
-  while (skipped.length) yield skipped.shift()!.rec;
 }

@@ -1,3 +1,4 @@
+import { jsonText } from './json-value';
 import { avroFieldNames, avroName } from './names';
 
 /**
@@ -5,7 +6,14 @@ import { avroFieldNames, avroName } from './names';
  * nested objects and arrays, and fields whose kind varies between records, are kept as their
  * JSON text in a string. Every field is nullable, since JSON sources omit fields freely.
  */
-type Kind = 'null' | 'boolean' | 'long' | 'double' | 'string' | 'json';
+type Kind = 'null' | 'boolean' | 'long' | 'double' | 'string' | 'json' | 'wide' | 'huge';
+// 'wide': an integer beyond 2^53 within Avro's long (a bigint); 'huge': beyond the long, kept as JSON text.
+
+/** The inferrer's state, to carry on after a checkpoint: each property with the kinds seen, in first-seen order. */
+export type InferState = [string, Kind[]][];
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
 
 export interface FieldPlan {
   /** Avro field name. */
@@ -29,12 +37,27 @@ export class JsonSchemaInferrer {
     }
   }
 
+  state(): InferState {
+    return [...this.kinds].map(([k, set]) => [k, [...set]]);
+  }
+
+  static from(state: InferState): JsonSchemaInferrer {
+    const inf = new JsonSchemaInferrer();
+    for (const [k, kinds] of state) inf.kinds.set(k, new Set(kinds));
+    return inf;
+  }
+
   fields(): FieldPlan[] {
     const sources = [...this.kinds.keys()];
     const names = avroFieldNames(sources);
     return sources.map((source, i) => {
       const ks = new Set(this.kinds.get(source));
       ks.delete('null');
+      if (ks.has('huge') || (ks.has('wide') && ks.has('double'))) {
+        // No Avro number type holds these exactly: keep the JSON text.
+        ks.clear();
+        ks.add('json');
+      } else if (ks.delete('wide')) ks.add('long');
       let type: FieldPlan['type'];
       if (ks.size === 0) type = 'string';
       else if (ks.size === 1) type = [...ks][0] as FieldPlan['type'];
@@ -68,6 +91,7 @@ function kindOf(v: unknown): Kind {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return 'boolean';
   if (typeof v === 'number') return Number.isSafeInteger(v) ? 'long' : 'double';
+  if (typeof v === 'bigint') return v >= LONG_MIN && v <= LONG_MAX ? 'wide' : 'huge';
   if (typeof v === 'string') return 'string';
   return 'json';
 }
@@ -85,12 +109,13 @@ export function toInferredRecord(value: unknown, fields: FieldPlan[]): Record<st
   for (const f of fields) {
     const v = obj[f.source];
     if (v === undefined || v === null) out[f.name] = null;
-    else if (f.type === 'json') out[f.name] = typeof v === 'string' ? v : JSON.stringify(v);
+    else if (f.type === 'json') out[f.name] = typeof v === 'string' ? v : jsonText(v);
     else if (f.type === 'double' && typeof v === 'number') out[f.name] = v;
     else if (f.type === 'long' && typeof v === 'number' && Number.isSafeInteger(v)) out[f.name] = v;
+    else if (f.type === 'long' && typeof v === 'bigint' && v >= LONG_MIN && v <= LONG_MAX) out[f.name] = v;
     else if (f.type === 'boolean' && typeof v === 'boolean') out[f.name] = v;
     else if (f.type === 'string' && typeof v === 'string') out[f.name] = v;
-    else throw new Error(`field "${f.source}": ${JSON.stringify(v)} is not a ${f.type}`);
+    else throw new Error(`field "${f.source}": ${jsonText(v)} is not a ${f.type}`);
   }
   return out;
 }

@@ -1,5 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
+import { maxRecordBytes } from '../config';
+import { oversizedReason, splitLines } from '../formats/records';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
 import { readAvroRecords } from './avro-object-reader';
@@ -31,15 +33,25 @@ export async function loadLookup(
     for await (const r of parser) push(r as Record<string, unknown>);
     return out;
   }
-  let text = '';
-  for await (const c of body) text += (c as Buffer).toString('utf8');
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      push(JSON.parse(line));
-    } catch (err) {
-      throw new Error(`lookup ${name} line ${i + 1}: ${(err as Error).message}`);
-    }
-  });
+  for await (const r of readJsonLinesLookup(name, body)) push(r);
   return out;
+}
+
+/**
+ * The records of a JSON Lines lookup table. Lines are split on bytes and decoded whole, so a
+ * character split between two stream chunks stays intact.
+ */
+export async function* readJsonLinesLookup(name: string, body: AsyncIterable<Buffer>): AsyncGenerator<Record<string, unknown>> {
+  let n = 0;
+  for await (const l of splitLines(body, 0, maxRecordBytes())) {
+    n++;
+    if (l.oversized) throw new Error(`lookup ${name} line ${n}: ${oversizedReason(l, maxRecordBytes(), 'line')}`);
+    const line = l.line.toString('utf8');
+    if (line.trim() === '') continue;
+    try {
+      yield JSON.parse(line) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`lookup ${name} line ${n}: ${(err as Error).message}`);
+    }
+  }
 }

@@ -1,0 +1,21 @@
+import { Readable } from 'node:stream';
+import { readJsonLinesLookup } from '../../src/io/lookup';
+
+describe('JSON Lines lookups', () => {
+  it('decode multi-byte characters that straddle stream chunks', async () => {
+    const rows = [{ code: 'ZÜR', name: 'Zürich–Kloten ✈' }, { code: 'NRT', name: '成田国際空港' }, { code: 'X', name: 'emoji 😀 ok' }];
+    const bytes = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\r\n') + '\n\n');
+    // One byte per chunk: every multi-byte character is split across chunks.
+    const oneByte = Readable.from([...bytes].map((b) => Buffer.from([b])));
+    const out: unknown[] = [];
+    for await (const r of readJsonLinesLookup('s3://b/airports.jsonl', oneByte)) out.push(r);
+    expect(out).toEqual(rows);
+  });
+
+  it('name the table and line of a bad line', async () => {
+    const read = async () => {
+      for await (const _ of readJsonLinesLookup('s3://b/t.jsonl', Readable.from([Buffer.from('{"a":1}\n{oops\n')]))) void _;
+    };
+    await expect(read()).rejects.toThrow(/^lookup s3:\/\/b\/t\.jsonl line 2: /);
+  });
+});
