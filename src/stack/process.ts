@@ -69,7 +69,7 @@ export function startProcess(name: string, bin: string, args: string[], opts: { 
   const child = spawn(bin, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited = child.exitCode !== null;
-  // 'error' without 'exit' means it never ran (or cannot be signalled): nothing to wait for.
+  // An 'error' with no pid means it never started: no 'exit' will come.
   const exitedP = new Promise<void>((resolve) => {
     child.once('exit', () => { exited = true; resolve(); });
     child.once('error', () => { if (child.pid === undefined) { exited = true; resolve(); } });
@@ -105,6 +105,7 @@ export function killAllProcesses(): void {
 export async function waitReady(m: Managed, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (m.child.pid === undefined) throw new StackError(`${m.name} could not be started (${m.child.spawnfile})`);
     if (m.child.exitCode !== null || m.child.signalCode !== null) {
       throw new StackError(`${m.name} exited during start-up (code ${m.child.exitCode ?? m.child.signalCode}); see ${m.logFile}:\n${tail(m.logFile)}`);
     }
