@@ -84,10 +84,11 @@ describe("a Temporal namespace without partflow's search attributes", () => {
       const client = new Client({ connection: conn, namespace: cfg.temporalNamespace });
       const handle = await startIngest(client, cfg, { pipeline: 'copy', source: `s3://${BUCKET}/incoming/items/`, target: `s3://${BUCKET}/datasets/` });
       // Bounded: without the attributes the first workflow task would be retried until this runs out.
+      let timer: NodeJS.Timeout | undefined;
       const summary = await Promise.race([
         handle.result() as Promise<IngestSummary>,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ingest did not complete within 90 s')), 90_000)),
-      ]);
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('ingest did not complete within 90 s')), 90_000); }),
+      ]).finally(() => clearTimeout(timer));
       expect(summary.status).toBe('completed');
       expect(summary.stages.copy.records).toEqual({ in: 3, out: 3, rejected: 0, dropped: 0 });
       expect(await decodeUrl(s3Client(cfg.s3), `${summary.stages.copy.output}part-00000.avro`)).toEqual(records);
