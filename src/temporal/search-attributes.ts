@@ -94,7 +94,10 @@ export async function ensureSearchAttributes(op: SearchAttributeOperator, opts: 
       searchAttributes: Object.fromEntries(problems.map((p) => [p.name, encodeSearchAttributeIndexedValueType(p.type.toUpperCase() as SearchAttributeType)!])),
     });
   } catch (err) {
-    throw new SearchAttributesMissing(namespace, problems, `registering them failed: ${(err as Error).message}`, address);
+    // Another worker starting at the same moment may have registered them first.
+    const left = await searchAttributeProblems(op, namespace).catch(() => problems);
+    if (left.length) throw new SearchAttributesMissing(namespace, left, `registering them failed: ${(err as Error).message}`, address);
+    return [];
   }
   const deadline = Date.now() + (opts.visibleWithinMs ?? 30_000);
   for (;;) {

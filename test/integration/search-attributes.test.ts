@@ -112,6 +112,19 @@ describe("a Temporal namespace without partflow's search attributes", () => {
     expect(await searchAttributeProblems(conn.operatorService, namespace)).toEqual([]);
   });
 
+  it('two workers starting at once on a bare namespace both go ahead', async () => {
+    const namespace = `race-${process.pid}`;
+    await newNamespace(namespace);
+    const other = await Connection.connect({ address: cfg.temporalAddress });
+    try {
+      const results = await Promise.all([conn, other].map((c) => ensureSearchAttributes(c.operatorService, { namespace })));
+      expect(results.flat().sort()).toEqual(expect.arrayContaining(Object.keys(SEARCH_ATTRIBUTES).sort()));
+      expect(await searchAttributeProblems(conn.operatorService, namespace)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('where the server will not register them, refuses with each attribute and the exact command that creates it', async () => {
     const namespace = `refused-${process.pid}`;
     await newNamespace(namespace);

@@ -64,6 +64,16 @@ describe('ensureSearchAttributes', () => {
     ].join('\n'));
   });
 
+  it('starts when a concurrent starter registered them first and this add fails', async () => {
+    const have: Record<string, number> = {};
+    const { op, calls } = fakeOperator(have, () => {
+      Object.assign(have, ALL);
+      throw Object.assign(new Error('6 ALREADY_EXISTS: Search attribute PartflowPipeline already exists.'), { code: 6 });
+    });
+    await expect(ensureSearchAttributes(op, { namespace: 'ns' })).resolves.toEqual([]);
+    expect(calls.add).toHaveLength(1);
+  });
+
   it('refuses without registering anything when one exists with another type', async () => {
     const { op, calls } = fakeOperator({ ...ALL, PartflowStatus: TEXT });
     const err = (await ensureSearchAttributes(op, { namespace: 'ns' }).catch((e) => e)) as Error;
