@@ -11,6 +11,7 @@ import { parseS3Url } from '../storage/s3url';
 import { builtinPipelines } from '../pipelines';
 import { createWorker } from '../worker/worker';
 import { startEmbeddedStack } from '../stack/embedded';
+import { installShutdownGuard } from '../stack/shutdown';
 import { seedSample, SAMPLE } from '../stack/sample';
 import type { IngestSummary, RunManifest } from '../manifest/run';
 import { getObjectBuffer } from '../storage/objects';
@@ -101,31 +102,21 @@ program
   .action(async (opts: { dataDir: string; uiPort: number; sample: boolean }) => {
     const cfg = loadConfig();
     const err = process.stderr;
+    // Before the first server starts: Ctrl-C during start-up, or a crash later, stops them all.
+    const guard = installShutdownGuard(err);
+    let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
+    let running: Promise<void> | undefined;
+    guard.beforeStop(async () => {
+      if (worker && worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
+      await running?.catch(() => undefined);
+      await worker?.connection.close();
+    });
     // Keep the terminal for progress; structured logs go to a file unless asked otherwise.
     process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
     err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
     err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
-    const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
-    let shuttingDown = false;
-    let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
-    const shutdown = async (code: number) => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      err.write('\nShutting down: worker, Temporal server, versitygw...\n');
-      try {
-        if (worker && worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-        await running?.catch(() => undefined);
-        await worker?.connection.close();
-      } finally {
-        await stack.stop();
-        err.write('Stopped.\n');
-        process.exit(code);
-      }
-    };
-    process.on('SIGINT', () => void shutdown(0));
-    process.on('SIGTERM', () => void shutdown(0));
-    let running: Promise<void> | undefined;
     try {
+      const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
       worker = await createWorker({ config: cfg, pipelines: builtinPipelines });
       running = worker.worker.run();
       err.write(`Temporal UI: ${stack.uiUrl}\n`);
@@ -143,9 +134,11 @@ program
       }
       err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})\nPress Ctrl-C to stop.\n`);
       await running;
+      await guard.shutdown(0);
     } catch (e) {
-      err.write(`\nerror: ${(e as Error).message}\n`);
-      await shutdown(1);
+      // A start-up that Ctrl-C interrupts fails on its way out; that is no news.
+      if (!guard.stopping) err.write(`\nerror: ${(e as Error).message}\n`);
+      await guard.shutdown(1);
     }
   });
 

@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
 import type { IngestInput } from '../pipeline/input';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
@@ -16,7 +17,9 @@ export function defaultWorkflowId(input: IngestInput): string {
   return `ingest-${input.pipeline}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string): Promise<WorkflowHandle> {
+  await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,
     workflowId: workflowId ?? defaultWorkflowId(input),

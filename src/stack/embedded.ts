@@ -18,6 +18,8 @@ export interface StackOptions {
   dataDir: string;
   uiPort: number;
   logDir?: string;
+  /** Register partflow's search attributes at start (default); off gives a bare server, as a user's own may be. */
+  searchAttributes?: boolean;
 }
 
 function hostPort(addr: string, what: string, env: string): { host: string; port: number } {
@@ -33,7 +35,7 @@ export async function startTemporal(cfg: Config, opts: StackOptions): Promise<Ma
   const m = startProcess('temporal server', toolPath('temporal'), [
     'server', 'start-dev', '--ip', t.host, '--port', String(t.port), '--ui-port', String(opts.uiPort),
     '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--namespace', cfg.temporalNamespace, '--log-level', 'warn',
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+    ...Object.entries(opts.searchAttributes === false ? {} : SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
   ], { logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'temporal.log') });
   try {
     await waitReady(m, async () => {

@@ -55,15 +55,26 @@ export interface Managed {
   stop(): Promise<void>;
 }
 
+// Every server this process started that has not exited yet, so that exit hooks (shutdown.ts) can
+// stop them even while start-up is still waiting for them.
+const live = new Set<Managed>();
+let closing = false;
+
 /** Starts a server process with its output in a log file; stop() sends SIGTERM, then SIGKILL after a grace period. */
 export function startProcess(name: string, bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): Managed {
+  // A start-up still in flight when shutdown begins must not leave a server behind it.
+  if (closing) throw new StackError(`not starting ${name}: shutting down`);
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const log = fs.openSync(opts.logFile, 'a');
   const child = spawn(bin, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited = child.exitCode !== null;
-  const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  return {
+  // An 'error' with no pid means it never started: no 'exit' will come.
+  const exitedP = new Promise<void>((resolve) => {
+    child.once('exit', () => { exited = true; resolve(); });
+    child.once('error', () => { if (child.pid === undefined) { exited = true; resolve(); } });
+  });
+  const m: Managed = {
     name, child, logFile: opts.logFile,
     async stop() {
       if (exited) return;
@@ -73,12 +84,28 @@ export function startProcess(name: string, bin: string, args: string[], opts: { 
       clearTimeout(timer);
     },
   };
+  live.add(m);
+  void exitedP.then(() => live.delete(m));
+  return m;
+}
+
+/** Stops every server this process started that still runs, and refuses to start more. */
+export async function stopAllProcesses(): Promise<void> {
+  closing = true;
+  await Promise.all([...live].map((m) => m.stop()));
+}
+
+/** For synchronous exit hooks, where nothing can be awaited: SIGKILL whatever still runs. */
+export function killAllProcesses(): void {
+  closing = true;
+  for (const m of live) m.child.kill('SIGKILL');
 }
 
 /** Polls `probe` until it succeeds, the process dies, or the time is up. */
 export async function waitReady(m: Managed, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (m.child.pid === undefined) throw new StackError(`${m.name} could not be started (${m.child.spawnfile})`);
     if (m.child.exitCode !== null || m.child.signalCode !== null) {
       throw new StackError(`${m.name} exited during start-up (code ${m.child.exitCode ?? m.child.signalCode}); see ${m.logFile}:\n${tail(m.logFile)}`);
     }

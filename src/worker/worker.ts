@@ -6,6 +6,7 @@ import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 
 export interface WorkerOptions {
   config: Config;
@@ -48,13 +49,22 @@ export function installRuntime(): void {
 
 /**
  * A partflow worker: the ingest workflows plus the activities of the given pipelines. Pipelines
- * are checked here (DAG, schemas), so a bad definition stops the worker before it takes work.
+ * are checked here (DAG, schemas), and the namespace's search attributes are registered or their
+ * absence reported, so a bad set-up stops the worker before it takes work.
  */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry }> {
   installRuntime();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
   const connection = await NativeConnection.connect({ address: opts.config.temporalAddress });
+  // An ingest upserts partflow's search attributes; without them its workflow task would fail
+  // and retry forever, so a worker refuses to start on a namespace that lacks them.
+  try {
+    await ensureSearchAttributes(connection.operatorService, { namespace: opts.config.temporalNamespace, address: opts.config.temporalAddress });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
   const concurrency = opts.concurrency ?? Number(process.env.PARTFLOW_WORKER_CONCURRENCY || 8);
   const worker = await Worker.create({
     connection,

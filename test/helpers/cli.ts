@@ -10,7 +10,7 @@ export function runCli(cfg: Config, ...args: string[]): Promise<{ code: number; 
   return new Promise((resolve) => {
     const child = spawn('node', ['dist/src/cli/main.js', ...args], {
       cwd: PROJECT_ROOT, timeout: 60_000,
-      env: { ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
+      env: { ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, TEMPORAL_NAMESPACE: cfg.temporalNamespace, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
     });
     let stdout = '';
     let stderr = '';

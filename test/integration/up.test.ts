@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/paths';
-import { freePort } from '../../src/stack/process';
+import { assertPortFree, freePort } from '../../src/stack/process';
 
 /** Processes still in a process group (ps exits 1 when there are none). */
 function groupMembers(pgid: number): string[] {
@@ -38,6 +38,15 @@ function exited(child: ChildProcess, ms: number): Promise<number | null> {
       resolve(code);
     });
   });
+}
+
+/** Polls `ok` until it holds; fails after `ms`. */
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('npm start (partflow up)', () => {
@@ -83,6 +92,67 @@ describe('npm start (partflow up)', () => {
         process.kill(-up.pid!, 'SIGKILL');
       } catch {
         // already gone
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an interrupt during start-up, or a crash after start, stops Temporal and versitygw and leaves the ports free', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-stop-'));
+    const ports = { temporal: await freePort(), s3: await freePort(), ui: await freePort() };
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
+      PARTFLOW_UI_PORT: String(ports.ui),
+      PARTFLOW_DATA_DIR: dataDir,
+    };
+    const started: ChildProcess[] = [];
+    const up = (...nodeArgs: string[]) => {
+      const child = spawn('node', [...nodeArgs, 'dist/src/cli/main.js', 'up', '--no-sample'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      started.push(child);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      return { child, out: () => out };
+    };
+    const leftOver = async (pgid: number) => {
+      for (let i = 0; i < 75 && groupMembers(pgid).length; i++) await new Promise((r) => setTimeout(r, 200));
+      return groupMembers(pgid);
+    };
+    const portsFree = () => Promise.all([
+      assertPortFree('127.0.0.1', ports.temporal, 'Temporal gRPC', 'TEMPORAL_ADDRESS'),
+      assertPortFree('127.0.0.1', ports.ui, 'Temporal UI', 'PARTFLOW_UI_PORT'),
+      assertPortFree('127.0.0.1', ports.s3, 'S3', 'AWS_ENDPOINT_URL_S3'),
+    ]);
+    try {
+      // SIGINT to partflow alone, as `kill -INT <pid>` or a supervisor sends it (a terminal's Ctrl-C
+      // would reach the servers too and hide a missing handler), as soon as the Temporal server runs.
+      const first = up();
+      await until(() => /temporal/.test(groupMembers(first.child.pid!).join('\n')), 30_000, 'the Temporal server process');
+      expect(first.out()).not.toMatch(/The stack is up/);
+      process.kill(first.child.pid!, 'SIGINT');
+      expect(await exited(first.child, 60_000)).toBe(0);
+      expect(await leftOver(first.child.pid!)).toEqual([]);
+      await portsFree();
+      expect(first.out()).toMatch(/Stopped\./);
+      expect(first.out()).not.toMatch(/error:/);
+
+      // The next `up` on the same ports starts; a crash (an uncaught exception) after start stops its servers too.
+      const second = up('-r', './test/fixtures/crash-when-up.js');
+      await waitFor(second.child, second.out, /The stack is up/, 150_000);
+      expect(await exited(second.child, 60_000)).toBe(1);
+      expect(second.out()).toMatch(/partflow crashed: Error: simulated crash after start/);
+      expect(await leftOver(second.child.pid!)).toEqual([]);
+      await portsFree();
+      expect(second.out()).toMatch(/Stopped\./);
+    } finally {
+      for (const c of started) {
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
