@@ -20,6 +20,7 @@ import { ensureSearchAttributes, searchAttributeProblems, SearchAttributesMissin
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { encodeFile } from '../helpers/avro';
 import { runCli } from '../helpers/cli';
+import { runOf } from '../helpers/runs';
 import { decodeUrl } from '../helpers/s3';
 import { stackInfo } from '../helpers/stack';
 
@@ -91,7 +92,7 @@ describe("a Temporal namespace without partflow's search attributes", () => {
       ]).finally(() => clearTimeout(timer));
       expect(summary.status).toBe('completed');
       expect(summary.stages.copy.records).toEqual({ in: 3, out: 3, rejected: 0, dropped: 0 });
-      expect(await decodeUrl(s3Client(cfg.s3), `${summary.stages.copy.output}part-00000.avro`)).toEqual(records);
+      expect(await decodeUrl(s3Client(cfg.s3), (await runOf(s3Client(cfg.s3), summary)).committed.copy[0].output)).toEqual(records);
       const desc = await handle.describe();
       expect(desc.searchAttributes.PartflowStatus).toEqual(['completed']);
       expect(desc.searchAttributes.PartflowPipeline).toEqual(['copy']);
