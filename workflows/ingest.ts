@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
-  getExternalWorkflowHandle, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  getExternalWorkflowHandle, log, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -125,17 +125,42 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
     if (!plan) return { requeued: [] };
     return { requeued: state.requeue(req, downstreamOf(plan)).map((e) => ({ stage: e.stage, partition: e.partition })) };
   };
+  // Updates get their answer from the validator; a signal cannot answer, so a bad one is logged,
+  // noted in the run's current details, and ignored.
+  const retryProblem = (req: unknown): string | null => {
+    if (state.phase === 'finishing' || state.phase === 'done') {
+      return `the run is ${state.phase === 'done' ? 'done' : 'finishing (writing its run manifest)'} and takes no more retries; once it has closed, \`partflow retry ${workflowInfo().workflowId}\` starts a new run that reuses every committed partition`;
+    }
+    if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
+    const r = (req ?? {}) as { partitions?: unknown; stages?: unknown };
+    for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
+      if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;
+    }
+    const known = new Set([...(plan?.ids ?? []), ...(plan?.names ?? [])]);
+    for (const p of (r.partitions as string[] | undefined) ?? []) if (plan && !known.has(p)) return `unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e) or name of this run`;
+    for (const st of (r.stages as string[] | undefined) ?? []) if (plan && !stageNames(plan).includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stageNames(plan).join(', ')})`;
+    return null;
+  };
   setHandler(progressQuery, () => state.progress());
   setHandler(partitionsQuery, (q = {}) => state.list(q));
   setHandler(retryFailedUpdate, (req) => retry(req ?? {}), {
     validator: (req) => {
-      if (req !== undefined && (typeof req !== 'object' || req === null)) throw new Error('expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing');
-      const known = new Set([...(plan?.ids ?? []), ...(plan?.names ?? [])]);
-      for (const p of req?.partitions ?? []) if (typeof p !== 'string' || (plan && !known.has(p))) throw new Error(`unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e) or name of this run`);
+      const problem = retryProblem(req);
+      if (problem) throw new Error(problem);
     },
   });
-  setHandler(retryFailedSignal, (req) => void retry(req ?? {}));
-  setHandler(batchStatesSignal, (states) => state.merge(states));
+  setHandler(retryFailedSignal, (req) => {
+    const problem = retryProblem(req);
+    if (!problem) return void retry(req ?? {});
+    log.warn('ignored a retryFailed signal', { problem });
+    state.note = `a retryFailed signal was ignored: ${problem}`;
+    setCurrentDetails(state.describe());
+  });
+  setHandler(batchStatesSignal, (states) => {
+    const { valid, invalid } = state.validStates(states);
+    if (invalid) log.warn('ignored malformed batchStates entries', { invalid, sample: JSON.stringify(states)?.slice(0, 200) });
+    state.merge(valid);
+  });
   setCurrentDetails(state.describe());
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state.failures().length }]);
   upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: 'planning' }]);

@@ -58,6 +58,8 @@ export class RunState {
   phase: Progress['phase'] = 'planning';
   /** First line of the run's current details, e.g. "ingest birdstrikes from s3://…". */
   title = '';
+  /** A last word for people, e.g. why a signal was ignored. */
+  note = '';
   plan?: string;
   partitions = 0;
   stages: string[] = [];
@@ -103,6 +105,21 @@ export class RunState {
 
   blocked(stage: string, index: number): void {
     this.get(stage, index).status = 'blocked';
+  }
+
+  /**
+   * The entries of a batchStates signal that can be merged: signals can be sent by hand, so
+   * anything that is not a well-formed state of a known stage and partition is left out.
+   */
+  validStates(x: unknown): { valid: PartitionState[]; invalid: number } {
+    if (!Array.isArray(x)) return { valid: [], invalid: 1 };
+    const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
+    const valid = x.filter((e): e is PartitionState => typeof e === 'object' && e !== null
+      && this.stages.includes((e as PartitionState).stage) && Number.isInteger((e as PartitionState).index)
+      && (e as PartitionState).index >= 0 && (e as PartitionState).index < this.partitions
+      && typeof (e as PartitionState).partition === 'string' && statuses.includes((e as PartitionState).status)
+      && Number.isInteger((e as PartitionState).runs) && Number.isInteger((e as PartitionState).attempts));
+    return { valid, invalid: x.length - valid.length };
   }
 
   /** Replaces entries with those a child workflow reports. */
@@ -194,7 +211,7 @@ export class RunState {
     const lines = Object.entries(p.stages).map(([n, s]) =>
       `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
     const failed = p.failed.length ? ['', `**failed partitions** (retry with the retryFailed update or signal):`, ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
-    return [...(this.title ? [this.title] : []), `**${p.phase}** — ${p.partitions} partitions`, ...lines, ...failed].join('\n');
+    return [...(this.title ? [this.title] : []), `**${p.phase}** — ${p.partitions} partitions`, ...lines, ...failed, ...(this.note ? ['', this.note] : [])].join('\n');
   }
 }
 

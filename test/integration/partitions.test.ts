@@ -10,6 +10,7 @@ import { s3Client } from '../../src/storage/client';
 import { decodeUrl } from '../helpers/s3';
 import { manifestOf, runOf } from '../helpers/runs';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { ensureBucket } from '../../src/stack/embedded';
 
 /**
  * Partitions as stable, content-addressed pieces of data, on the real stack: what a nightly
@@ -236,5 +237,40 @@ describe('splitting and packing', () => {
       Array.from({ length: 6 }, (_, n) => [0, 1, 2].map((k) => [`f-${n}.avro`, n + 20 * k])).flat(),
     );
     expect(rejects[0].reason).toMatch(/label "bad"/);
+  });
+});
+
+describe('never re-ingesting outputs', () => {
+  it('ingesting a bucket root twice reads only the source objects the second time', async () => {
+    const bucket = 'it-partitions-root';
+    await ensureBucket(s3, bucket);
+    for (let n = 0; n < 3; n++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `feed-${n}.avro`, Body: avroFile(`root-${n}`, feed(n)) }));
+    const once = async (id: string) => (await h.client.workflow.execute('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '2m',
+      args: [{ pipeline: 'copy', source: `s3://${bucket}/`, pack: false }],
+    })) as IngestSummary;
+    const first = await once('root-1');
+    // The default target, datasets/ in the source bucket, lies inside the source.
+    expect(first.outputPrefix).toBe(`s3://${bucket}/datasets/${bucket}/`);
+    const second = await once('root-2');
+    for (const r of [first, second]) {
+      expect(r.partitions).toBe(3);
+      expect(r.stages.copy.records.in).toBe(180);
+    }
+    expect(second.plan).toBe(first.plan);
+    expect(second.stages.copy.skipped).toBe(3);
+  });
+
+  it('refuses a target inside the source that holds objects partflow did not write', async () => {
+    const bucket = 'it-partitions-inside';
+    await ensureBucket(s3, bucket);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/a.avro', Body: avroFile('in-a', feed(1)) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/out/d/b.avro', Body: avroFile('in-b', feed(2)) }));
+    const err = await h.client.workflow.execute('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `inside-${process.pid}`, workflowExecutionTimeout: '1m',
+      args: [{ pipeline: 'copy', source: `s3://${bucket}/data/`, target: `s3://${bucket}/data/out/`, dataset: 'd' }],
+    }).catch((e: Error & { cause?: Error & { cause?: Error & { type?: string } } }) => e.cause?.cause ?? e.cause);
+    expect((err as { type?: string }).type).toBe('InvalidInput');
+    expect((err as Error).message).toMatch(/the target s3:\/\/it-partitions-inside\/data\/out\/d\/ lies inside the source s3:\/\/it-partitions-inside\/data\/ and already holds objects that partflow did not write/);
   });
 });
