@@ -2,7 +2,8 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand,
   PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { PreconditionFailedError } from './objects';
+import { conditionalWrites, probePrefixFor } from './conditional';
+import { objectExists, PreconditionFailedError } from './objects';
 
 export interface UploadedPart {
   PartNumber: number;
@@ -122,22 +123,25 @@ export class MultipartWriter {
     this.pending = [];
     this.pendingSize = 0;
     try {
+      const createOnly = await conditionalWrites(this.s3, this.bucket, probePrefixFor(this.key));
+      // Without create-only writes, check first; a race past the check writes the same bytes.
+      if (!createOnly && await objectExists(this.s3, this.bucket, this.key)) throw new PreconditionFailedError(this.bucket, this.key);
       if (!this.uploadId) {
         await this.s3.send(new PutObjectCommand({
           Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length,
-          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: '*',
+          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: createOnly ? '*' : undefined,
         }));
         return tail.length;
       }
       if (tail.length > 0) await this.uploadPart(tail);
       await this.s3.send(new CompleteMultipartUploadCommand({
-        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, IfNoneMatch: '*',
+        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, IfNoneMatch: createOnly ? '*' : undefined,
         MultipartUpload: { Parts: this.parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
       }));
       return this.bytesUploaded;
     } catch (err) {
       const s = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
+      if (err instanceof PreconditionFailedError || s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
         await this.abort();
         throw new PreconditionFailedError(this.bucket, this.key);
       }
@@ -156,3 +160,4 @@ export class MultipartWriter {
     }
   }
 }
+

@@ -2,7 +2,7 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { conditionalWrites } from './conditional';
+import { conditionalWrites, probePrefixFor } from './conditional';
 import { formatS3Url } from './s3url';
 
 export interface ObjectInfo {
@@ -115,7 +115,7 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
 export async function putIfAbsent(
   s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream',
 ): Promise<void> {
-  if (!(await conditionalWrites(s3, bucket))) {
+  if (!(await conditionalWrites(s3, bucket, probePrefixFor(key)))) {
     if (await objectExists(s3, bucket, key)) throw new PreconditionFailedError(bucket, key);
     await putObject(s3, bucket, key, body, contentType);
     return;
