@@ -29,6 +29,16 @@ function status(err: unknown): number | undefined {
   return (err as S3ServiceException)?.$metadata?.httpStatusCode;
 }
 
+/** An error worth another try: network trouble, timeouts, throttling, 5xx. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const s = status(err);
+  if (e?.$retryable || (s !== undefined && (s >= 500 || s === 429 || s === 408))) return true;
+  const what = `${e?.name ?? ''} ${e?.code ?? ''}`;
+  return /Throttl|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|socket hang up/i.test(what)
+    || (s === undefined && /socket hang up|ECONNRESET|network/i.test((err as Error)?.message ?? ''));
+}
+
 export function isNotFound(err: unknown): boolean {
   const name = (err as Error)?.name;
   return status(err) === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket';

@@ -1,10 +1,12 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, S3Client, UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { HttpRequest } from '@smithy/types';
 import { Readable } from 'node:stream';
 import { ensureBucket } from '../../src/stack/embedded';
 import { createS3Client, s3Client } from '../../src/storage/client';
 import { conditionalWrites, probePrefixFor } from '../../src/storage/conditional';
-import { MIN_PART_SIZE, MultipartWriter } from '../../src/storage/multipart';
+import { listUploadedParts, MIN_PART_SIZE, MultipartState, MultipartWriter, UploadedPart } from '../../src/storage/multipart';
 import { PreconditionFailedError, putIfAbsent } from '../../src/storage/objects';
 import { startHarness, testConfig } from '../helpers/stack';
 
@@ -174,5 +176,98 @@ describe('the conditional-write probe', () => {
     const ours = paths.filter((p) => p.startsWith(`/${bucket}/`));
     expect(ours).toHaveLength(2);
     for (const p of ours) expect(p).toMatch(new RegExp(`^/${bucket}/datasets/_partflow/probe/[0-9a-f-]{36}$`));
+  });
+});
+
+async function uploadSmallParts(s3: S3Client, key: string, n: number): Promise<MultipartState> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+  const parts: UploadedPart[] = [];
+  for (let start = 1; start <= n; start += 50) {
+    const batch = Array.from({ length: Math.min(50, n - start + 1) }, (_, i) => start + i);
+    parts.push(...await Promise.all(batch.map(async (PartNumber) => {
+      const Body = Buffer.from(`part ${PartNumber}`);
+      const res = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber, Body }));
+      return { PartNumber, ETag: res.ETag!, size: Body.length };
+    })));
+  }
+  return { key, uploadId: UploadId, parts, bytesUploaded: parts.reduce((a, p) => a + p.size, 0) };
+}
+
+describe('resuming an upload', () => {
+  it('checks every part of an upload of more than 1,000 parts (ListParts pages)', async () => {
+    const s3 = s3Client(cfg.s3);
+    const key = `${unique('many-parts')}/part-00000.avro`;
+    const state = await uploadSmallParts(s3, key, 1001);
+    try {
+      expect(await new MultipartWriter(s3, BUCKET, key, { resume: state }).verifyResume()).toBe(true);
+      // Part 1,001 is on the second page: a wrong ETag there must be seen.
+      const wrong = { ...state, parts: state.parts.map((p) => (p.PartNumber === 1001 ? { ...p, ETag: '"0000"' } : p)) };
+      expect(await new MultipartWriter(s3, BUCKET, key, { resume: wrong }).verifyResume()).toBe(false);
+    } finally {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: state.uploadId }));
+    }
+  });
+
+  it('follows pages of any size', async () => {
+    const r = recorder();
+    const key = `${unique('pages')}/part-00000.avro`;
+    const state = await uploadSmallParts(r.s3, key, 5);
+    try {
+      const parts = await listUploadedParts(r.s3, BUCKET, key, state.uploadId!, 2);
+      expect([...parts.keys()]).toEqual([1, 2, 3, 4, 5]);
+      expect([...parts.values()]).toEqual(state.parts.map((p) => p.ETag.replace(/"/g, '')));
+      expect(r.sent.filter((s) => s.command === 'ListPartsCommand')).toHaveLength(3);
+    } finally {
+      await r.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: state.uploadId }));
+    }
+  });
+
+  async function interrupted(s3: S3Client, key: string): Promise<{ state: MultipartState; data: Buffer }> {
+    const data = Buffer.concat([Buffer.alloc(MIN_PART_SIZE, 7), Buffer.from('the rest')]);
+    const w = new MultipartWriter(s3, BUCKET, key, { partSize: MIN_PART_SIZE });
+    expect(await w.write(data.subarray(0, MIN_PART_SIZE))).toBe(true);
+    return { state: w.state(), data };
+  }
+
+  it('retries a check that fails transiently and finishes the same upload', async () => {
+    const r = recorder();
+    const key = `${unique('flaky-check')}/part-00000.avro`;
+    const { state, data } = await interrupted(r.s3, key);
+    r.fail('ListPartsCommand', 1); // one whole SDK call, every one of its own retries
+    const resumed = new MultipartWriter(r.s3, BUCKET, key, { partSize: MIN_PART_SIZE, resume: state });
+    expect(await resumed.verifyResume()).toBe(true);
+    await resumed.write(data.subarray(MIN_PART_SIZE));
+    await resumed.complete();
+
+    const lists = r.sent.filter((s) => s.command === 'ListPartsCommand');
+    expect(lists.length).toBeGreaterThan(1);
+    expect(r.sent.filter((s) => s.command === 'CreateMultipartUploadCommand')).toHaveLength(1);
+    const completes = r.sent.filter((s) => s.command === 'CompleteMultipartUploadCommand');
+    expect(completes.map((s) => s.query.uploadId)).toEqual([state.uploadId]);
+    expect((await body(r.s3, key)).equals(data)).toBe(true);
+  });
+
+  it('a check that keeps failing throws, naming the object and upload, rather than starting over', async () => {
+    const r = recorder();
+    const key = `${unique('broken-check')}/part-00000.avro`;
+    const { state } = await interrupted(r.s3, key);
+    r.fail('ListPartsCommand', 100);
+    const resumed = new MultipartWriter(r.s3, BUCKET, key, { partSize: MIN_PART_SIZE, resume: state });
+    await expect(resumed.verifyResume()).rejects.toThrow(
+      new RegExp(`could not check multipart upload ${state.uploadId} of s3://${BUCKET}/${key} to resume it`),
+    );
+    // Bounded: three calls of four SDK attempts each.
+    expect(r.sent.filter((s) => s.command === 'ListPartsCommand')).toHaveLength(12);
+    r.fail('ListPartsCommand', 0);
+    expect(await resumed.verifyResume()).toBe(true);
+    await resumed.abort();
+  });
+
+  it('starts over when the upload is gone', async () => {
+    const s3 = s3Client(cfg.s3);
+    const key = `${unique('gone')}/part-00000.avro`;
+    const { state } = await interrupted(s3, key);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: state.uploadId }));
+    expect(await new MultipartWriter(s3, BUCKET, key, { resume: state }).verifyResume()).toBe(false);
   });
 });
