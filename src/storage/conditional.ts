@@ -37,7 +37,7 @@ export function probePrefixFor(key: string): string {
 }
 
 /** The key a probe under `prefix` writes (and deletes). */
-export function probeKey(prefix: string): string {
+function probeKey(prefix: string): string {
   const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   return `${p}_partflow/probe/${randomUUID()}`;
 }
