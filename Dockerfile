@@ -2,9 +2,9 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install` rather than `npm ci`: npm 11 leaves @swc/core's optional per-platform packages out
-# of the lock file. Native packages (snappy, zstd-napi, @node-rs/crc32) ship prebuilt binaries.
-RUN npm install --omit=dev --no-audit --no-fund && npm install --no-save --no-audit --no-fund typescript@5 @types/node@20 @types/cli-progress@3
+# Exactly the lock file's versions. Native packages (snappy, zstd-napi, @node-rs/crc32) ship
+# prebuilt binaries.
+RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save --no-audit --no-fund typescript@5 @types/node@20 @types/cli-progress@3
 COPY tsconfig.json tsconfig.prod.json ./
 COPY src ./src
 COPY workflows ./workflows

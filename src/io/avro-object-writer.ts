@@ -81,7 +81,10 @@ export class AvroObjectWriter {
     return this.enc.recordsWritten;
   }
 
-  /** Checks, for a resumed writer, that the upload and its parts still exist on the server. */
+  /**
+   * Checks, for a resumed writer, that the upload and its parts still exist on the server; throws
+   * when the server cannot tell (after retries), so that a flaky check never discards the upload.
+   */
   verifyResume(): Promise<boolean> {
     return this.upload.verifyResume();
   }

@@ -60,6 +60,8 @@ const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionReco
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
+/** Where outputs go in the source's bucket when the input names no target. */
+export const DEFAULT_TARGET_PREFIX = 'datasets/';
 
 /** "3d", "12h", "30m", "45s", a number of seconds, or "0". */
 export function durationMs(v: unknown): number | undefined {
@@ -119,7 +121,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     const last = segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
     dataset = last.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'dataset';
   }
-  let tgt = { bucket: src.bucket, key: 'datasets/' };
+  let tgt = { bucket: src.bucket, key: DEFAULT_TARGET_PREFIX };
   if (input.target !== undefined) {
     try {
       tgt = parseS3Url(input.target, { prefix: true });

@@ -14,25 +14,30 @@ export function s3Client(cfg: S3Config): S3Client {
   const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId}|${cfg.forcePathStyle}`;
   let c = clients.get(id);
   if (!c) {
-    c = new S3Client({
-      endpoint: cfg.endpoint,
-      region: cfg.region,
-      forcePathStyle: cfg.forcePathStyle,
-      credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
-      // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
-      maxAttempts: 4,
-      // Only add checksums where the API requires them: not every S3-compatible server
-      // understands the newer default CRC32 trailers.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: new NodeHttpHandler({
-        httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-        connectionTimeout: 5_000,
-        requestTimeout: 120_000,
-      }),
-    });
+    c = createS3Client(cfg);
     clients.set(id, c);
   }
   return c;
+}
+
+/** A new client with partflow's settings, not shared (tests add middleware to their own). */
+export function createS3Client(cfg: S3Config): S3Client {
+  return new S3Client({
+    endpoint: cfg.endpoint,
+    region: cfg.region,
+    forcePathStyle: cfg.forcePathStyle,
+    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
+    // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
+    maxAttempts: 4,
+    // Only add checksums where the API requires them: not every S3-compatible server
+    // understands the newer default CRC32 trailers.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      connectionTimeout: 5_000,
+      requestTimeout: 120_000,
+    }),
+  });
 }

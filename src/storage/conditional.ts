@@ -22,12 +22,36 @@ function configured(): boolean | undefined {
   return undefined;
 }
 
-export function conditionalWrites(s3: S3Client, bucket: string): Promise<boolean> {
+/**
+ * Where a probe for a write to `key` goes: the key's directory, stepped out of partflow's own
+ * `_…` subdirectories (`_manifests/`, `_rejects/`, `_plans/`, `_runs/<id>/`), whose every object
+ * readers parse. Credentials scoped to the target prefix can write there; the bucket root they
+ * may not.
+ */
+export function probePrefixFor(key: string): string {
+  const dirs = key.split('/').slice(0, -1);
+  for (let i = Math.max(0, dirs.length - 2); i < dirs.length; i++) {
+    if (dirs[i].startsWith('_')) return dirs.slice(0, i).map((d) => `${d}/`).join('');
+  }
+  return dirs.map((d) => `${d}/`).join('');
+}
+
+/** The key a probe under `prefix` writes (and deletes). */
+function probeKey(prefix: string): string {
+  const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+  return `${p}_partflow/probe/${randomUUID()}`;
+}
+
+/**
+ * Whether to send `If-None-Match: *` to this bucket. In auto mode the first call per bucket
+ * probes with an object under `prefix`, which must be a prefix the credentials may write to.
+ */
+export function conditionalWrites(s3: S3Client, bucket: string, prefix = ''): Promise<boolean> {
   const forced = configured();
   if (forced !== undefined) return Promise.resolve(forced);
   let p = support.get(bucket);
   if (!p) {
-    p = probe(s3, bucket).catch((err) => {
+    p = probe(s3, bucket, probeKey(prefix)).catch((err) => {
       support.delete(bucket);
       throw err;
     });
@@ -36,8 +60,7 @@ export function conditionalWrites(s3: S3Client, bucket: string): Promise<boolean
   return p;
 }
 
-async function probe(s3: S3Client, bucket: string): Promise<boolean> {
-  const Key = `_partflow/probe/${randomUUID()}`;
+async function probe(s3: S3Client, bucket: string, Key: string): Promise<boolean> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe', IfNoneMatch: '*' }));
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe again', IfNoneMatch: '*' }));

@@ -2,7 +2,10 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand,
   PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { PreconditionFailedError } from './objects';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conditionalWrites, probePrefixFor } from './conditional';
+import { isNotFound, isTransient, objectExists, PreconditionFailedError } from './objects';
+import { formatS3Url } from './s3url';
 
 export interface UploadedPart {
   PartNumber: number;
@@ -87,17 +90,20 @@ export class MultipartWriter {
 
   /**
    * Checks a resumed upload against the server: the upload must still exist and hold the
-   * parts we recorded, else the caller starts over.
+   * parts we recorded, else the caller starts over. Only that definite answer starts over: a
+   * check that keeps failing throws, so the attempt fails, the checkpoint survives for the next
+   * one, and the upload is not left behind half done.
    */
   async verifyResume(): Promise<boolean> {
     if (!this.uploadId) return this.parts.length === 0;
+    let server: Map<number, string>;
     try {
-      const res = await this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
-      const server = new Map((res.Parts ?? []).map((p) => [p.PartNumber, (p.ETag ?? '').replace(/"/g, '')]));
-      return this.parts.every((p) => server.get(p.PartNumber) === p.ETag.replace(/"/g, ''));
-    } catch {
-      return false;
+      server = await listUploadedParts(this.s3, this.bucket, this.key, this.uploadId);
+    } catch (err) {
+      if (isNotFound(err) || (err as Error).name === 'NoSuchUpload') return false;
+      throw new Error(`could not check multipart upload ${this.uploadId} of ${formatS3Url({ bucket: this.bucket, key: this.key })} to resume it: ${(err as Error).message}`, { cause: err });
     }
+    return this.parts.every((p) => server.get(p.PartNumber) === p.ETag.replace(/"/g, ''));
   }
 
   private async uploadPart(body: Buffer): Promise<void> {
@@ -122,22 +128,25 @@ export class MultipartWriter {
     this.pending = [];
     this.pendingSize = 0;
     try {
+      const createOnly = await conditionalWrites(this.s3, this.bucket, probePrefixFor(this.key));
+      // Without create-only writes, check first; a race past the check writes the same bytes.
+      if (!createOnly && await objectExists(this.s3, this.bucket, this.key)) throw new PreconditionFailedError(this.bucket, this.key);
       if (!this.uploadId) {
         await this.s3.send(new PutObjectCommand({
           Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length,
-          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: '*',
+          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: createOnly ? '*' : undefined,
         }));
         return tail.length;
       }
       if (tail.length > 0) await this.uploadPart(tail);
       await this.s3.send(new CompleteMultipartUploadCommand({
-        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, IfNoneMatch: '*',
+        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, IfNoneMatch: createOnly ? '*' : undefined,
         MultipartUpload: { Parts: this.parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
       }));
       return this.bytesUploaded;
     } catch (err) {
       const s = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
+      if (err instanceof PreconditionFailedError || s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
         await this.abort();
         throw new PreconditionFailedError(this.bucket, this.key);
       }
@@ -153,6 +162,43 @@ export class MultipartWriter {
       await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }));
     } catch {
       // Best effort: a leftover upload costs storage only; it never becomes a visible object.
+    }
+  }
+}
+
+/** ListParts calls per page before a transient failure is given up on. */
+const LIST_ATTEMPTS = 3;
+
+/**
+ * Every part of an upload (number -> ETag without quotes), following ListParts' pages (at most
+ * 1,000 parts each). Each page is tried a few times on transient errors, on top of the SDK's own
+ * retries, because a failed check would otherwise cost a whole partition's progress.
+ */
+export async function listUploadedParts(
+  s3: S3Client, bucket: string, key: string, uploadId: string, pageSize = 1000,
+): Promise<Map<number, string>> {
+  const parts = new Map<number, string>();
+  let marker: string | undefined;
+  for (;;) {
+    const res = await retryTransient(() => s3.send(new ListPartsCommand({
+      Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: pageSize, PartNumberMarker: marker,
+    })));
+    for (const p of res.Parts ?? []) if (p.PartNumber !== undefined) parts.set(p.PartNumber, (p.ETag ?? '').replace(/"/g, ''));
+    if (!res.IsTruncated) return parts;
+    const next = res.NextPartNumberMarker;
+    // A truncated page that does not move the marker would loop for ever.
+    if (next === undefined || next === marker) throw new Error(`ListParts of ${formatS3Url({ bucket, key })} upload ${uploadId} is truncated but gives no next marker`);
+    marker = next;
+  }
+}
+
+async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= LIST_ATTEMPTS || !isTransient(err)) throw err;
+      await sleep(200 * 2 ** (attempt - 1));
     }
   }
 }

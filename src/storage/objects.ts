@@ -2,7 +2,7 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { conditionalWrites } from './conditional';
+import { conditionalWrites, probePrefixFor } from './conditional';
 import { formatS3Url } from './s3url';
 
 export interface ObjectInfo {
@@ -27,6 +27,16 @@ export class PreconditionFailedError extends Error {
 
 function status(err: unknown): number | undefined {
   return (err as S3ServiceException)?.$metadata?.httpStatusCode;
+}
+
+/** An error worth another try: network trouble, timeouts, throttling, 5xx. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const s = status(err);
+  if (e?.$retryable || (s !== undefined && (s >= 500 || s === 429 || s === 408))) return true;
+  const what = `${e?.name ?? ''} ${e?.code ?? ''}`;
+  return /Throttl|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|socket hang up/i.test(what)
+    || (s === undefined && /socket hang up|ECONNRESET|network/i.test((err as Error)?.message ?? ''));
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -115,7 +125,7 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
 export async function putIfAbsent(
   s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream',
 ): Promise<void> {
-  if (!(await conditionalWrites(s3, bucket))) {
+  if (!(await conditionalWrites(s3, bucket, probePrefixFor(key)))) {
     if (await objectExists(s3, bucket, key)) throw new PreconditionFailedError(bucket, key);
     await putObject(s3, bucket, key, body, contentType);
     return;

@@ -2,6 +2,7 @@ import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkf
 import { createActivities } from '../../activities';
 import { Config } from '../config';
 import { logger } from '../log';
+import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { s3Client } from '../storage/client';
@@ -77,9 +78,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
   });
-  // Learn early (and say once) whether the default bucket's store honours create-only writes.
+  // Learn early (and say once) whether the default bucket's store honours create-only writes,
+  // probing where an ingest writes by default: credentials may be scoped to that prefix.
   try {
-    const ok = await conditionalWrites(s3, opts.config.bucket);
+    const ok = await conditionalWrites(s3, opts.config.bucket, DEFAULT_TARGET_PREFIX);
     logger().info({ bucket: opts.config.bucket, conditionalWrites: ok }, 'checked the store for conditional writes');
   } catch (err) {
     logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');

@@ -50,7 +50,7 @@ describe('docker-compose.yml', () => {
     expect(w.build).toBe('.');
     // The image builds the worker from the production sources only (no test or bench dependencies).
     const dockerfile = fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/tsc -p tsconfig\.prod\.json/);
     expect(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'tsconfig.prod.json'), 'utf8')).include).toEqual(['src', 'workflows', 'activities']);
     expect(w.command).toEqual(['node', 'dist/src/cli/main.js', 'worker']);
