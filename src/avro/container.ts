@@ -1,7 +1,7 @@
 import avro, { Type } from 'avsc';
 import { createHash } from 'node:crypto';
 import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs';
-import { installAvscGuards } from './guards';
+import { installAvscGuards, ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
 
@@ -211,6 +211,8 @@ export interface Block {
   end: number;
   count: number;
   data: Buffer;
+  /** What decoding this block may spend; shared by the blocks of one object. */
+  budget?: ItemBudget;
 }
 
 export interface OpenOptions {
@@ -231,9 +233,13 @@ export class ContainerReader {
   /** Bytes after the last complete block that do not form a block header (tolerated, reported). */
   trailingBytes = 0;
   blocksRead = 0;
+  /** Zero-byte items are bounded per object: every block of this reader draws from this. */
+  private readonly budget: ItemBudget;
 
   private constructor(private readonly source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions, startOffset = 0) {
     this.limits = { ...DEFAULT_READ_LIMITS, ...opts.limits };
+    const { maxCollectionItems, maxZeroByteItems } = this.limits;
+    this.budget = { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
     this.r = new ByteReader(source[Symbol.asyncIterator](), startOffset);
   }
 
@@ -351,7 +357,7 @@ export class ContainerReader {
         this.fail((err as Error).message, offset);
       }
       this.blocksRead++;
-      yield { offset, end: this.r.offset, count, data };
+      yield { offset, end: this.r.offset, count, data, budget: this.budget };
     }
   }
 
@@ -369,13 +375,26 @@ export class ContainerReader {
  * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
  */
 export function decodeBlock(name: string, block: Block, decode: BlockDecoder): unknown[] {
+  const budget = block.budget ?? freshBudget();
+  const prev = setItemBudget(budget);
+  const before = budget.zeroByteItems;
   try {
     return decodeRecords(name, block, decode);
   } catch (err) {
     // Longs beyond ±2^53 cannot be JS numbers: decode this block again with bigints for them.
-    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) return decodeRecords(name, block, decode.lossless());
+    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) {
+      budget.zeroByteItems = before;
+      return decodeRecords(name, block, decode.lossless());
+    }
     throw err;
+  } finally {
+    setItemBudget(prev);
   }
+}
+
+function freshBudget(): ItemBudget {
+  const { maxCollectionItems, maxZeroByteItems } = DEFAULT_READ_LIMITS;
+  return { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
 }
 
 function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknown[] {
