@@ -21,8 +21,14 @@ export function syncMarkerFor(identity: string): Buffer {
 export function encodeHeader(schemaJson: string, codec: CodecName, sync: Buffer, extraMeta: Record<string, string> = {}): Buffer {
   // Insertion order is kept by avsc's map encoding, so the header bytes are stable.
   const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(schemaJson), 'avro.codec': Buffer.from(codec) };
-  for (const k of Object.keys(extraMeta).sort()) meta[k] = Buffer.from(extraMeta[k]);
+  for (const k of Object.keys(extraMeta).sort()) setEntry(meta, k, Buffer.from(extraMeta[k]));
   return Buffer.concat([MAGIC, META_TYPE.toBuffer(meta), sync]);
+}
+
+/** Sets a key of a plain object, "__proto__" included (assigning it would set the prototype instead). */
+function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export interface EncoderOptions {
@@ -307,7 +313,7 @@ export class ContainerReader {
         if (vl < 0 || vl + kl + metaBytes > this.limits.maxHeaderBytes) {
           this.fail(`header metadata value length ${vl} for "${key}" is invalid or over the ${this.limits.maxHeaderBytes}-byte limit`);
         }
-        meta[key] = Buffer.from(await this.bytes(vl, `header metadata value "${key}"`));
+        setEntry(meta, key, Buffer.from(await this.bytes(vl, `header metadata value "${key}"`)));
         metaBytes += kl + vl;
       }
     }

@@ -141,7 +141,9 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
       count += n;
       while (n--) {
         const key = tap.readString();
-        val[key] = values._read(tap);
+        // Assigning "__proto__" would set the object's prototype and lose the entry.
+        if (key === '__proto__') defineEntry(val, key, values._read(tap));
+        else val[key] = values._read(tap);
         if (!tap.isValid()) return val;
       }
     }
@@ -190,4 +192,8 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
   types.MapType.prototype._skip = function (this: { valuesType: ItemType }, tap: Tap) {
     skipCollection(tap, this.valuesType, true);
   };
+}
+
+function defineEntry(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
