@@ -174,46 +174,60 @@ function releaseDCtx(dctx: zstd.DCtx): void {
 }
 
 /**
- * Streams every frame of the block through one context, at most `maxSize + 1` bytes of output in
- * total: the byte past the limit is what proves a bomb, so nothing beyond it is ever allocated.
+ * Streams every frame of the block through one context into slices of at most 1 MiB, at most
+ * `maxSize + 1` bytes in all: the byte past the limit is what proves a bomb, so nothing beyond it
+ * is ever allocated. Frames are written one after another into the same slice, so a block of many
+ * small frames does not hold a buffer per frame.
  */
 async function zstdDecompressBounded(data: Buffer, maxSize: number): Promise<Buffer> {
   if (data.length === 0) return data;
   const dctx = takeDCtx();
-  const chunks: Buffer[] = [];
+  const full: Buffer[] = [];
+  // The first slice is sized from the input so that a typical block is one call and one buffer.
+  let slice = Buffer.allocUnsafe(Math.min(maxSize + 1, SLICE_BYTES, Math.max(64 * 1024, data.length * 8)));
+  let used = 0;
   let size = 0;
   let src = data;
+  let sinceYield = 0;
+  let calls = 0;
   try {
-    // The first slice is sized from the input so that a typical block is one call and one buffer.
-    let want = Math.min(SLICE_BYTES, Math.max(128 * 1024, data.length * 8));
     for (;;) {
-      const dst = Buffer.allocUnsafe(Math.min(want, maxSize + 1 - size));
-      want = SLICE_BYTES;
+      if (used === slice.length) {
+        full.push(slice);
+        slice = Buffer.allocUnsafe(Math.min(SLICE_BYTES, maxSize + 1 - size));
+        used = 0;
+      }
+      const room = slice.length - used;
       let ret: number;
       let produced: number;
       let consumed: number;
       try {
-        [ret, produced, consumed] = dctx.decompressStream(dst, src);
+        [ret, produced, consumed] = dctx.decompressStream(slice.subarray(used), src);
       } catch (err) {
         throw new CodecError(`zstandard block is corrupt: ${(err as Error).message}`);
       }
-      if (produced > 0) {
-        size += produced;
-        if (size > maxSize) throw new CodecError(`zstandard block inflates past the ${maxSize}-byte block limit`);
-        chunks.push(produced === dst.length ? dst : dst.subarray(0, produced));
-      }
+      used += produced;
+      size += produced;
+      if (size > maxSize) throw new CodecError(`zstandard block inflates past the ${maxSize}-byte block limit`);
       src = src.subarray(consumed);
-      if (src.length === 0 && (ret === 0 || produced < dst.length)) {
+      if (src.length === 0 && (ret === 0 || produced < room)) {
         if (ret !== 0) throw new CodecError('zstandard block is corrupt: it ends inside a frame');
         break;
       }
       if (produced === 0 && consumed === 0) throw new CodecError('zstandard block is corrupt: the decoder makes no progress');
-      await yieldToEventLoop();
+      // Let the event loop run about once per MiB of output, and now and then for many tiny frames.
+      sinceYield += produced;
+      if (sinceYield >= SLICE_BYTES || ++calls % 256 === 0) {
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
     }
   } finally {
     releaseDCtx(dctx);
   }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  if (full.length === 0) return slice.subarray(0, used);
+  full.push(slice.subarray(0, used));
+  return Buffer.concat(full, size);
 }
 
 /**

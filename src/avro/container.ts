@@ -152,20 +152,27 @@ class ByteReader {
 
   /** Makes at least n bytes available; false if the source ends first. */
   async ensure(n: number): Promise<boolean> {
-    while (this.buf.length - this.pos < n) {
-      if (this.ended) return false;
+    let have = this.buf.length - this.pos;
+    if (have >= n) return true;
+    if (this.ended) return false;
+    // Gather the chunks first and join them once: joining at every chunk would copy a large
+    // block over and over (quadratic in its size).
+    const parts: Buffer[] = have > 0 ? [this.buf.subarray(this.pos)] : [];
+    while (have < n) {
       const r = await this.it.next();
       if (r.done) {
         this.ended = true;
-        return this.buf.length - this.pos >= n;
+        break;
       }
       const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      // Drop consumed bytes so memory stays about one block.
-      this.base += this.pos;
-      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
-      this.pos = 0;
+      parts.push(chunk);
+      have += chunk.length;
     }
-    return true;
+    // Drop consumed bytes so memory stays about one block.
+    this.base += this.pos;
+    this.buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
+    this.pos = 0;
+    return have >= n;
   }
 
   async atEnd(): Promise<boolean> {

@@ -87,6 +87,32 @@ describe('decompression bombs stop at the block limit with bounded memory', () =
     expect(growth).toBeLessThan(300 * MiB);
   });
 
+  it('a legal block of 4,000 tiny frames allocates about its output, not a buffer per frame', async () => {
+    const records = Array.from({ length: 4000 }, (_, i) => ({ b: Buffer.from(`record ${i}`) }));
+    const cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.contentSizeFlag, 0);
+    const plain = records.map((r) => blob.toBuffer(r));
+    const frames = plain.map((p) => {
+      const dst = Buffer.allocUnsafe(zstd.compressBound(p.length));
+      return Buffer.from(dst.subarray(0, cctx.compress2(dst, p)));
+    });
+    // Counted, not measured: untouched pages of a large allocation do not show in the RSS.
+    const alloc = jest.spyOn(Buffer, 'allocUnsafe');
+    let out: Buffer;
+    let allocated: number;
+    try {
+      out = await decompressBlock('zstandard', Buffer.concat(frames), LIMIT);
+      allocated = alloc.mock.calls.reduce((sum, [n]) => sum + n, 0);
+    } finally {
+      alloc.mockRestore(); // this also forgets the calls
+    }
+    expect(out.equals(Buffer.concat(plain))).toBe(true);
+    expect(allocated).toBeGreaterThan(0);
+    // At most one first slice (sized from the input, up to 1 MiB) beyond the output itself.
+    expect(allocated).toBeLessThan(MiB + 2 * out.length);
+    expect(await decodeAll(fileWithBlock('zstandard', Buffer.concat(frames), records.length))).toHaveLength(records.length);
+  });
+
   it('2 GiB in 32 frames that each declare 64 MiB, and in 32 frames that declare nothing', async () => {
     const header = encodeFile(blob, [], 'zstandard').length;
     for (const frame of [zstdStreamed(64, undefined, 1, LIMIT), zstdStreamed(64)]) {

@@ -27,6 +27,23 @@ describe('Avro container encode/decode', () => {
     expect(reader.header.codec).toBe(codec);
   });
 
+  it('joins the chunks of a large block once, not at every chunk', async () => {
+    const big = Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 'b', type: 'bytes' }] });
+    const file = encodeFile(big, [{ b: Buffer.alloc(4 * 1024 * 1024, 7) }]);
+    const concat = jest.spyOn(Buffer, 'concat');
+    try {
+      const reader = await ContainerReader.open(chunked(file, 1024), { name: 'big.avro' });
+      let blocks = 0;
+      for await (const blk of reader.blocks()) blocks += blk.data.length > 4 * 1024 * 1024 ? 1 : 0;
+      expect(blocks).toBe(1);
+      // Joining at every 1 KB chunk would copy about 8 GB here.
+      const copied = concat.mock.results.reduce((sum, r) => sum + (r.value as Buffer).length, 0);
+      expect(copied).toBeLessThan(3 * file.length);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+
   it('writes a valid header-only file for zero records', async () => {
     const empty = encodeFile(type, []);
     expect(empty.subarray(0, 4).equals(MAGIC)).toBe(true);
