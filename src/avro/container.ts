@@ -1,7 +1,7 @@
 import avro, { Type } from 'avsc';
 import { createHash } from 'node:crypto';
 import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs';
-import { installAvscGuards } from './guards';
+import { installAvscGuards, ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
 
@@ -21,8 +21,14 @@ export function syncMarkerFor(identity: string): Buffer {
 export function encodeHeader(schemaJson: string, codec: CodecName, sync: Buffer, extraMeta: Record<string, string> = {}): Buffer {
   // Insertion order is kept by avsc's map encoding, so the header bytes are stable.
   const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(schemaJson), 'avro.codec': Buffer.from(codec) };
-  for (const k of Object.keys(extraMeta).sort()) meta[k] = Buffer.from(extraMeta[k]);
+  for (const k of Object.keys(extraMeta).sort()) setEntry(meta, k, Buffer.from(extraMeta[k]));
   return Buffer.concat([MAGIC, META_TYPE.toBuffer(meta), sync]);
+}
+
+/** Sets a key of a plain object, "__proto__" included (assigning it would set the prototype instead). */
+function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export interface EncoderOptions {
@@ -146,20 +152,27 @@ class ByteReader {
 
   /** Makes at least n bytes available; false if the source ends first. */
   async ensure(n: number): Promise<boolean> {
-    while (this.buf.length - this.pos < n) {
-      if (this.ended) return false;
+    let have = this.buf.length - this.pos;
+    if (have >= n) return true;
+    if (this.ended) return false;
+    // Gather the chunks first and join them once: joining at every chunk would copy a large
+    // block over and over (quadratic in its size).
+    const parts: Buffer[] = have > 0 ? [this.buf.subarray(this.pos)] : [];
+    while (have < n) {
       const r = await this.it.next();
       if (r.done) {
         this.ended = true;
-        return this.buf.length - this.pos >= n;
+        break;
       }
       const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      // Drop consumed bytes so memory stays about one block.
-      this.base += this.pos;
-      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
-      this.pos = 0;
+      parts.push(chunk);
+      have += chunk.length;
     }
-    return true;
+    // Drop consumed bytes so memory stays about one block.
+    this.base += this.pos;
+    this.buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
+    this.pos = 0;
+    return have >= n;
   }
 
   async atEnd(): Promise<boolean> {
@@ -211,6 +224,8 @@ export interface Block {
   end: number;
   count: number;
   data: Buffer;
+  /** What decoding this block may spend; shared by the blocks of one object. */
+  budget?: ItemBudget;
 }
 
 export interface OpenOptions {
@@ -231,9 +246,13 @@ export class ContainerReader {
   /** Bytes after the last complete block that do not form a block header (tolerated, reported). */
   trailingBytes = 0;
   blocksRead = 0;
+  /** Zero-byte items are bounded per object: every block of this reader draws from this. */
+  private readonly budget: ItemBudget;
 
   private constructor(private readonly source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions, startOffset = 0) {
     this.limits = { ...DEFAULT_READ_LIMITS, ...opts.limits };
+    const { maxCollectionItems, maxZeroByteItems } = this.limits;
+    this.budget = { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
     this.r = new ByteReader(source[Symbol.asyncIterator](), startOffset);
   }
 
@@ -301,7 +320,7 @@ export class ContainerReader {
         if (vl < 0 || vl + kl + metaBytes > this.limits.maxHeaderBytes) {
           this.fail(`header metadata value length ${vl} for "${key}" is invalid or over the ${this.limits.maxHeaderBytes}-byte limit`);
         }
-        meta[key] = Buffer.from(await this.bytes(vl, `header metadata value "${key}"`));
+        setEntry(meta, key, Buffer.from(await this.bytes(vl, `header metadata value "${key}"`)));
         metaBytes += kl + vl;
       }
     }
@@ -351,7 +370,7 @@ export class ContainerReader {
         this.fail((err as Error).message, offset);
       }
       this.blocksRead++;
-      yield { offset, end: this.r.offset, count, data };
+      yield { offset, end: this.r.offset, count, data, budget: this.budget };
     }
   }
 
@@ -369,13 +388,26 @@ export class ContainerReader {
  * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
  */
 export function decodeBlock(name: string, block: Block, decode: BlockDecoder): unknown[] {
+  const budget = block.budget ?? freshBudget();
+  const prev = setItemBudget(budget);
+  const before = budget.zeroByteItems;
   try {
     return decodeRecords(name, block, decode);
   } catch (err) {
     // Longs beyond ±2^53 cannot be JS numbers: decode this block again with bigints for them.
-    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) return decodeRecords(name, block, decode.lossless());
+    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) {
+      budget.zeroByteItems = before;
+      return decodeRecords(name, block, decode.lossless());
+    }
     throw err;
+  } finally {
+    setItemBudget(prev);
   }
+}
+
+function freshBudget(): ItemBudget {
+  const { maxCollectionItems, maxZeroByteItems } = DEFAULT_READ_LIMITS;
+  return { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
 }
 
 function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknown[] {

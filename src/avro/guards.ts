@@ -14,6 +14,35 @@ export class CollectionLimitError extends Error {
   }
 }
 
+/**
+ * What decoding may still spend. The container reader installs its object's budget around each
+ * block it decodes (decoding is synchronous, so one module-level budget is safe); anything else
+ * decoded with avsc gets the per-collection limit only.
+ */
+export interface ItemBudget {
+  /** Most items in one array or map. */
+  maxCollectionItems: number;
+  /**
+   * Collection items not backed by a byte of block data: items of types that take no bytes
+   * (null, empty records, size-0 fixed, and records of those). Every other item takes at least
+   * one byte, so the block's size bounds them; these would otherwise be free to forge.
+   */
+  zeroByteItems: number;
+  /** The limit zeroByteItems started from, for messages. */
+  readonly maxZeroByteItems: number;
+}
+
+let budget: ItemBudget = {
+  maxCollectionItems: DEFAULT_READ_LIMITS.maxCollectionItems, zeroByteItems: Infinity, maxZeroByteItems: Infinity,
+};
+
+/** Makes `b` the budget of the decoding that follows; returns the one it replaces. */
+export function setItemBudget(b: ItemBudget): ItemBudget {
+  const prev = budget;
+  budget = b;
+  return prev;
+}
+
 interface Tap {
   buf: Buffer;
   pos: number;
@@ -34,6 +63,8 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
   installed = true;
   const types = (avro as unknown as { types: Record<string, { prototype: Record<string, unknown> }> }).types;
 
+  budget.maxCollectionItems = limit;
+
   function readCount(tap: Tap, sofar: number): number {
     let n = tap.readLong();
     if (n < 0) {
@@ -41,10 +72,30 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
       tap.skipLong();
     }
     if (!tap.isValid()) return 0;
-    if (sofar + n > limit) {
-      throw new CollectionLimitError(`collection of ${sofar + n} items exceeds the limit of ${limit}`);
-    }
+    checkRun(tap, sofar, n);
     return n;
+  }
+
+  // Once per run of items (each count in the data), never per item: the decode path is hot.
+  function checkRun(tap: Tap, sofar: number, n: number): void {
+    const b = budget;
+    if (sofar + n > b.maxCollectionItems) {
+      throw new CollectionLimitError(`collection of ${sofar + n} items exceeds the limit of ${b.maxCollectionItems}`);
+    }
+    const left = tap.buf.length - tap.pos;
+    if (n > left + b.zeroByteItems) throw zeroByteError(`a collection declares ${n} items with ${left} bytes left in the block`, b);
+  }
+
+  /** Charges the items of a run that took no bytes (the run read `n` items from `start`). */
+  function charge(tap: Tap, start: number, n: number): void {
+    const free = n - (tap.pos - start);
+    if (free > 0 && (budget.zeroByteItems -= free) < 0) throw zeroByteError(`a collection holds ${n} items in ${tap.pos - start} bytes`, budget);
+  }
+
+  function zeroByteError(what: string, b: ItemBudget): CollectionLimitError {
+    return new CollectionLimitError(
+      `${what}: more items that take no bytes (null, empty records, size-0 fixed) than the ${b.maxZeroByteItems} allowed per object`,
+    );
   }
 
   // Avro strings are UTF-8. avsc would turn invalid bytes into U+FFFD without a word; a data
@@ -70,14 +121,17 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
     const val: unknown[] = [];
     let n: number;
     while ((n = readCount(tap, val.length))) {
-      while (n--) {
+      const start = tap.pos;
+      for (let i = 0; i < n; i++) {
         val.push(items._read(tap));
         if (!tap.isValid()) return val;
       }
+      charge(tap, start, n);
     }
     return val;
   };
 
+  // Every map entry takes a byte (its key's length), so maps need no charge for free items.
   types.MapType.prototype._read = function (this: { valuesType: ItemType }, tap: Tap) {
     const values = this.valuesType;
     const val: Record<string, unknown> = {};
@@ -87,7 +141,9 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
       count += n;
       while (n--) {
         const key = tap.readString();
-        val[key] = values._read(tap);
+        // Assigning "__proto__" would set the object's prototype and lose the entry.
+        if (key === '__proto__') defineEntry(val, key, values._read(tap));
+        else val[key] = values._read(tap);
         if (!tap.isValid()) return val;
       }
     }
@@ -95,35 +151,49 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
   };
 
   // Skipping (a field the reader schema drops) must be bounded in the same way.
-  function skipCollection(tap: Tap, skipItem: (tap: Tap) => void): void {
+  function skipCollection(tap: Tap, items: ItemType, isMap: boolean): void {
     let count = 0;
     for (;;) {
       let n = tap.readLong();
       if (!tap.isValid() || n === 0) return;
       if (n < 0) {
         const size = tap.readLong();
+        // A negative size would move backwards and read the same counts again and again.
+        if (size < 0) {
+          tap.pos = tap.buf.length + 1;
+          return;
+        }
         tap.pos += size;
         count += -n;
-        if (count > limit) throw new CollectionLimitError(`collection of ${count} items exceeds the limit of ${limit}`);
+        if (count > budget.maxCollectionItems) throw new CollectionLimitError(`collection of ${count} items exceeds the limit of ${budget.maxCollectionItems}`);
         continue;
       }
+      checkRun(tap, count, n);
       count += n;
-      if (count > limit) throw new CollectionLimitError(`collection of ${count} items exceeds the limit of ${limit}`);
-      while (n--) {
-        skipItem(tap);
+      const start = tap.pos;
+      for (let i = 0; i < n; i++) {
+        if (isMap) {
+          const keyLength = tap.readLong();
+          if (keyLength < 0) {
+            tap.pos = tap.buf.length + 1;
+            return;
+          }
+          tap.pos += keyLength;
+        }
+        items._skip(tap);
         if (!tap.isValid()) return;
       }
+      charge(tap, start, n);
     }
   }
   types.ArrayType.prototype._skip = function (this: { itemsType: ItemType }, tap: Tap) {
-    const items = this.itemsType;
-    skipCollection(tap, (t) => items._skip(t));
+    skipCollection(tap, this.itemsType, false);
   };
   types.MapType.prototype._skip = function (this: { valuesType: ItemType }, tap: Tap) {
-    const values = this.valuesType;
-    skipCollection(tap, (t) => {
-      t.pos += t.readLong();
-      values._skip(t);
-    });
+    skipCollection(tap, this.valuesType, true);
   };
+}
+
+function defineEntry(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }

@@ -10,6 +10,11 @@ export interface ReadLimits {
   maxBlockRecords: number;
   /** Most items in one array or map. */
   maxCollectionItems: number;
+  /**
+   * Most array items that take no bytes (null, empty records, size-0 fixed) in one object, over
+   * all its blocks: a few bytes can declare millions of them, so the data's size cannot bound them.
+   */
+  maxZeroByteItems: number;
   /** Largest header metadata (all keys and values). */
   maxHeaderBytes: number;
 }
@@ -18,6 +23,7 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxBlockBytes: envInt('PARTFLOW_MAX_BLOCK_BYTES', 64 * 1024 * 1024),
   maxBlockRecords: envInt('PARTFLOW_MAX_BLOCK_RECORDS', 10_000_000),
   maxCollectionItems: envInt('PARTFLOW_MAX_COLLECTION_ITEMS', 10_000_000),
+  maxZeroByteItems: envInt('PARTFLOW_MAX_ZERO_BYTE_ITEMS', 10_000_000),
   maxHeaderBytes: envInt('PARTFLOW_MAX_HEADER_BYTES', 4 * 1024 * 1024),
 };
 

@@ -39,8 +39,16 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
   }
   const after = new Map<string, string[]>();
   p.stages.forEach((s, i) => {
+    const given: unknown = s.after;
+    if (given !== undefined && !(Array.isArray(given) && given.every((d) => typeof d === 'string'))) {
+      problems.push(`stage "${s.name}" has an "after" that is not a list of stage names`);
+      after.set(s.name, []);
+      return;
+    }
     const deps = s.after ?? [i === 0 ? RAW_STAGE : p.stages[i - 1].name];
     if (deps.length === 0) problems.push(`stage "${s.name}" has an empty "after" list`);
+    // A repeat would read the same upstream twice and count its records twice.
+    for (const d of new Set(deps.filter((d, j) => deps.indexOf(d) !== j))) problems.push(`stage "${s.name}" lists "${d}" more than once in "after"`);
     for (const d of deps) {
       if (d !== RAW_STAGE && !names.has(d)) problems.push(`stage "${s.name}" depends on unknown stage "${d}"`);
       if (d === s.name) problems.push(`stage "${s.name}" depends on itself`);

@@ -57,6 +57,15 @@ describe('pipeline DAG checks', () => {
     expect(msg).toMatch(/stage "e" has no transform/);
   });
 
+  it('refuses a stage that lists an upstream stage more than once', () => {
+    expect(() => checkPipeline({ name: 'twice', stages: [stage('a'), stage('b', { after: ['a', 'raw', 'a', 'a'] })] }))
+      .toThrow(/^pipeline "twice" is invalid:\n {2}- stage "b" lists "a" more than once in "after"$/);
+    expect(() => checkPipeline({ name: 'raw-twice', stages: [stage('a', { after: ['raw', 'raw'] })] }))
+      .toThrow(/stage "a" lists "raw" more than once in "after"/);
+    expect(() => checkPipeline({ name: 'str', stages: [stage('a', { after: 'raw' as never })] }))
+      .toThrow(/stage "a" has an "after" that is not a list of stage names/);
+  });
+
   it('insists that an inherited schema has exactly one input', () => {
     expect(() => checkPipeline({ name: 'x', stages: [stage('a'), stage('b'), stage('c', { schema: '@input', after: ['a', 'b'] })] }))
       .toThrow(/uses schema "@input" and so must read exactly one stage/);
