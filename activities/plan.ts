@@ -119,7 +119,7 @@ export function makePlanActivity(deps: ActivityDeps) {
 
     let parts;
     try {
-      parts = partitionListing(sources, { format, partitionBytes: input.partitionBytes, pack: input.pack, prefix, scans });
+      parts = partitionListing(sources, { format, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, prefix, scans });
     } catch (err) {
       throw nonRetryable('InvalidInput', `cannot partition ${input.source}: ${(err as Error).message}`);
     }
@@ -147,7 +147,7 @@ export function makePlanActivity(deps: ActivityDeps) {
     const body: Omit<Plan, 'id'> = {
       kind: 'partflow.plan', version: 2, pipeline: def.name, dataset: input.dataset, source: input.source,
       bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: input.sourceBucket, sourcePrefix: prefix, format,
-      partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, pack: input.pack, params: input.params, lookups,
+      partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
       input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
     };
     const id = sha(body, 16);

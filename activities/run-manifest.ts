@@ -32,7 +32,8 @@ export function makeRunManifestActivity(deps: ActivityDeps) {
         const keys = partitionKeys(plan.targetPrefix, plan.dataset, stage, p.id, v);
         const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
         if (++read % 500 === 0) Context.current().heartbeat({ read });
-        const mine = m.run.workflowId === req.workflowId && m.run.runId === req.runId;
+        // Child workflows of this run (`<id>/batch-…`) computed for it too.
+        const mine = (m.run.workflowId === req.workflowId && m.run.runId === req.runId) || m.run.workflowId.startsWith(`${req.workflowId}/`);
         return {
           partition: p.id, name: p.name, output: m.output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: m.output.sha256,
           counts: m.counts, codeVersion: m.codeVersion, contentVersion: m.contentVersion, result: mine ? 'computed' : 'reused',

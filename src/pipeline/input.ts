@@ -10,8 +10,10 @@ export interface IngestInput {
   target?: string;
   dataset?: string;
   partitionRecords?: number;
-  /** Largest packed partition in bytes; Avro objects over it are split (default 64 MiB). */
+  /** Largest packed partition of small objects, in bytes (default 1 MiB). */
   partitionBytes?: number;
+  /** Avro objects bigger than this are split into pieces of at most this many bytes (default 64 MiB). */
+  splitBytes?: number;
   /** Pack small objects into shared partitions (default true); false keeps one partition per object. */
   pack?: boolean;
   maxParallel?: number;
@@ -39,6 +41,7 @@ export interface ResolvedIngest {
   dataset: string;
   partitionRecords: number;
   partitionBytes: number;
+  splitBytes: number;
   pack: boolean;
   maxParallel: number;
   format?: SourceFormat;
@@ -50,13 +53,14 @@ export interface ResolvedIngest {
 
 export const INPUT_LIMITS = {
   partitionRecords: { min: 1, max: 10_000_000, default: 50_000 },
-  partitionBytes: { min: 1024, max: 64 * 1024 ** 3, default: 64 * 1024 ** 2 },
+  partitionBytes: { min: 1024, max: 64 * 1024 ** 3, default: 1024 ** 2 },
+  splitBytes: { min: 1024, max: 64 * 1024 ** 3, default: 64 * 1024 ** 2 },
   maxParallel: { min: 1, max: 1_000, default: 8 },
   heartbeatTimeoutSeconds: { min: 5, max: 3_600, default: 60 },
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
@@ -131,6 +135,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   }
   const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
   const partitionBytes = intIn(problems, 'partitionBytes', input.partitionBytes, INPUT_LIMITS.partitionBytes);
+  const splitBytes = intIn(problems, 'splitBytes', input.splitBytes, INPUT_LIMITS.splitBytes);
   if (input.pack !== undefined && typeof input.pack !== 'boolean') problems.push(`pack must be true or false, got ${JSON.stringify(input.pack)}`);
   const pack = input.pack !== false;
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
@@ -162,6 +167,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
+    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
   };
 }

@@ -29,6 +29,7 @@ export interface Plan {
   format: SourceFormat;
   partitionRecords: number;
   partitionBytes: number;
+  splitBytes: number;
   pack: boolean;
   params: Record<string, string>;
   /** Lookup tables: name -> object (bucket, key, etag). */

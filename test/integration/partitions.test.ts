@@ -200,7 +200,7 @@ describe('splitting and packing', () => {
     })) as IngestSummary;
     const split = (await h.client.workflow.execute('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: `big-split-${process.pid}`, workflowExecutionTimeout: '3m',
-      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/big/`, target: `s3://${BUCKET}/big-split/`, partitionBytes: 100 * 1024 }],
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/big/`, target: `s3://${BUCKET}/big-split/`, splitBytes: 100 * 1024 }],
     })) as IngestSummary;
     expect(one.partitions).toBe(1);
     expect(split.partitions).toBeGreaterThanOrEqual(5);

@@ -110,3 +110,17 @@ describe('splitting big objects', () => {
     expect(byFirst.get('d.csv#2/2')!.pieces[0]).toMatchObject({ range: [5000, -1], records: 40, headerEnd: 10, chunk: [1, 2] });
   });
 });
+
+describe('splitBytes', () => {
+  test('objects between partitionBytes and splitBytes stand alone; only bigger ones are split', () => {
+    const MiB2 = 1024 * 1024;
+    const objects = [
+      { key: 's/a.avro', size: 100, etag: '"a"' },
+      { key: 's/b.avro', size: 3 * MiB2, etag: '"b"' },
+      { key: 's/c.avro', size: 20 * MiB2, etag: '"c"' },
+    ];
+    const parts = partitionListing(objects, { format: 'avro', partitionBytes: MiB2, splitBytes: 8 * MiB2, prefix: 's/' });
+    expect(parts.map((p) => p.name)).toEqual(['a.avro', 'b.avro', 'c.avro#1/3', 'c.avro#2/3', 'c.avro#3/3']);
+    expect(parts[1].pieces[0].range).toBeUndefined();
+  });
+});

@@ -2,9 +2,9 @@
  * Planning's contract: a source listing (key, size, ETag) plus options in, partitions out, each an
  * ordered list of pieces with a stable id. Pure: the same listing always gives the same partitions.
  *
- * - Objects larger than `partitionBytes` stand alone: Avro objects are split into byte ranges
- *   that readers align to blocks (sync markers); flat files are cut at record boundaries by
- *   their scan (`partitionRecords` per chunk).
+ * - Objects larger than `partitionBytes` stand alone; Avro objects larger than `splitBytes` are
+ *   split into byte ranges that readers align to blocks (sync markers); flat files are cut at
+ *   record boundaries by their scan (`partitionRecords` per chunk).
  * - Smaller objects are packed (see pack.ts for the boundary rule).
  */
 import { partitionIdOf, partitionNameOf } from './identity';
@@ -54,7 +54,12 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
       continue;
     }
     flush();
-    const ranges = splitRanges(o.size, opts.partitionBytes);
+    const split = opts.splitBytes ?? opts.partitionBytes;
+    if (o.size <= split) {
+      make([whole(o)]);
+      continue;
+    }
+    const ranges = splitRanges(o.size, split);
     ranges.forEach((r, i) => make([{ ...whole(o), range: r, chunk: [i, ranges.length] }]));
   }
   flush();

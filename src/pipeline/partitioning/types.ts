@@ -41,8 +41,10 @@ export interface ScannedChunk {
 
 export interface PartitioningOptions {
   format: 'avro' | 'csv' | 'jsonl' | 'json';
-  /** Largest packed partition, and the size above which an Avro object is split. */
+  /** Largest packed partition of small objects; bigger objects stand alone. */
   partitionBytes: number;
+  /** Avro objects bigger than this are split into byte ranges of at most this size (default: partitionBytes). */
+  splitBytes?: number;
   /** false: one partition per small object (no packing). */
   pack?: boolean;
   /** The source prefix: names are keys relative to it. */

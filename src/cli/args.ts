@@ -1,0 +1,26 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Option parsers shared by the commands: each says what a bad value should look like. */
+export function int(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A byte size: 1048576, 512KiB, 64MiB, 1GiB (k/M/G are taken as binary too). */
+export function bytesArg(name: string, min: number, max: number) {
+  return (v: string) => {
+    const m = /^(\d+)\s*(?:([kKmMgG])i?[bB]?)?$/.exec(v.trim());
+    const n = m ? Number(m[1]) * 1024 ** ({ k: 1, m: 2, g: 3 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 0) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a size from ${min} bytes to ${max / 1024 ** 3}GiB, like 64MiB`);
+    return n;
+  };
+}
+
+export function keyValue(v: string, acc: Record<string, string>) {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${v}"`);
+  return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+}

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { loadConfig } from '../../config';
+import { s3Client } from '../../storage/client';
+import { inspectObject } from '../../tools/inspect';
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect <url>')
+    .description('show an Avro object: schema, codec, blocks, records, size, sync marker')
+    .option('--json', 'print JSON')
+    .action(async (url: string, o: { json?: boolean }) => {
+      const i = await inspectObject(s3Client(loadConfig().s3), url);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(i, null, 2) + '\n');
+        return;
+      }
+      const lines = [
+        `object:       ${i.url}`, `size:         ${i.size} bytes (header ${i.headerBytes})`, `codec:        ${i.codec}`,
+        `records:      ${i.records} in ${i.blocks} blocks (largest ${i.largestBlock.records} records, ${i.largestBlock.bytes} bytes uncompressed)`,
+        `uncompressed: ${i.uncompressedBytes} bytes`, `sync marker:  ${i.syncMarker}`,
+        ...Object.entries(i.metadata).map(([k, v]) => `meta:         ${k} = ${v}`),
+        ...(i.trailingBytes ? [`warning:      ${i.trailingBytes} trailing bytes after the last block`] : []),
+        `schema:       ${JSON.stringify(i.schema, null, 2).replace(/\n/g, '\n              ')}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,67 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config';
+import { connectClient } from '../../client';
+import { s3Client } from '../../storage/client';
+import { runManifests } from '../../tools/history';
+import { matchPartitions, readPlan } from '../../tools/partition-match';
+import { table } from '../print';
+
+export function registerPartitions(program: Command): void {
+  program
+    .command('partitions <workflowId>')
+    .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, or with --dataset from the run manifest)")
+    .option('--status <status>', 'only pending, running, done, skipped, failed or blocked')
+    .option('--stage <name>', 'only this stage')
+    .option('--partition <id|name|key>', 'only the partition with this id or name, or that reads this source key')
+    .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; json?: boolean }) => {
+      const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
+      if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
+      const cfg = loadConfig();
+      let rows: Record<string, unknown>[] = [];
+      let planUrl: string | undefined;
+      if (!o.dataset) {
+        const { client, connection } = await connectClient(cfg);
+        const handle = client.workflow.getHandle(workflowId);
+        planUrl = (await handle.query<{ plan?: string }>('progress')).plan;
+        for (let offset = 0; ; offset += 1000) {
+          const page = await handle.query<{ total: number; partitions: Record<string, unknown>[] }, [object]>('partitions', { status: o.status, stage: o.stage, offset, limit: 1000 });
+          rows.push(...page.partitions);
+          if (offset + 1000 >= page.total) break;
+        }
+        await connection.close();
+        rows = rows.map((p) => ({
+          partition: p.partition, name: p.name ?? '', stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
+          records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
+          ms: p.durationMs ?? '', output: p.outputKey ?? '', error: p.error ?? '',
+        }));
+      } else {
+        const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
+        const run = runs[runs.length - 1];
+        if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
+        planUrl = run.plan;
+        for (const [stage, list] of Object.entries(run.committed)) {
+          for (const c of list) {
+            rows.push({
+              partition: c.partition, name: c.name, stage, status: c.result === 'computed' ? 'done' : 'skipped', version: c.contentVersion,
+              records: `${c.counts.in}>${c.counts.out}`, rejected: c.counts.rejected, output: c.output, error: '',
+            });
+          }
+        }
+        for (const f of run.failures) rows.push({ partition: f.partition, name: f.name, stage: f.stage, status: 'failed', attempts: f.attempts, error: f.error });
+        for (const b of run.blocked) rows.push({ partition: b.partition, name: b.name, stage: b.stage, status: 'blocked' });
+        rows = rows.filter((r) => (!o.status || r.status === o.status) && (!o.stage || r.stage === o.stage)).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      }
+      if (o.partition) {
+        const q = o.partition;
+        let ids = new Set(rows.filter((r) => r.partition === q || r.name === q).map((r) => r.partition));
+        if (ids.size === 0 && planUrl) ids = new Set(matchPartitions(await readPlan(s3Client(cfg.s3), planUrl), q).map((p) => p.id));
+        if (ids.size === 0) throw new Error(`no partition of ${workflowId} has the id or name ${q} or reads a source object ${q}`);
+        rows = rows.filter((r) => ids.has(r.partition));
+      }
+      if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      else if (rows.length) table(rows);
+      else process.stdout.write('no partitions match\n');
+    });
+}

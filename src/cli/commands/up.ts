@@ -1,0 +1,65 @@
+import { Command } from 'commander';
+import path from 'node:path';
+import { loadConfig, DEFAULTS } from '../../config';
+import { DATA_DIR } from '../../config/paths';
+import { connectClient, startIngest, waitWithProgress } from '../../client';
+import { IngestInput } from '../../pipeline/input';
+import { s3Client } from '../../storage/client';
+import { builtinPipelines } from '../../pipelines';
+import { createWorker } from '../../worker/worker';
+import { startEmbeddedStack } from '../../stack/embedded';
+import { installShutdownGuard } from '../../stack/shutdown';
+import { seedSample, SAMPLE } from '../../stack/sample';
+import { int } from '../args';
+import { printSummary, printWaiting } from '../print';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start the embedded stack (Temporal dev server, versitygw, a worker), run the sample ingest, and keep it all up until Ctrl-C')
+    .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
+    .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
+    .option('--no-sample', 'do not run the sample ingest')
+    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean }) => {
+      const cfg = loadConfig();
+      const err = process.stderr;
+      // Before the first server starts: Ctrl-C during start-up, or a crash later, stops them all.
+      const guard = installShutdownGuard(err);
+      let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
+      let running: Promise<void> | undefined;
+      guard.beforeStop(async () => {
+        if (worker && worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
+        await running?.catch(() => undefined);
+        await worker?.connection.close();
+      });
+      // Keep the terminal for progress; structured logs go to a file unless asked otherwise.
+      process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
+      err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
+      err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
+      try {
+        const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
+        worker = await createWorker({ config: cfg, pipelines: builtinPipelines });
+        running = worker.worker.run();
+        err.write(`Temporal UI: ${stack.uiUrl}\n`);
+        if (opts.sample) {
+          const s3 = s3Client(cfg.s3);
+          const seeded = await seedSample(s3, cfg.bucket);
+          err.write(`Sample data: ${seeded.join(', ')}\n`);
+          const { client } = await connectClient(cfg);
+          const input: IngestInput = { pipeline: 'birdstrikes', source: SAMPLE.source(cfg.bucket), partitionRecords: 2000, maxParallel: 4 };
+          const handle = await startIngest(client, cfg, input);
+          err.write(`Started ingest ${handle.workflowId}\n  ${stack.uiUrl}/namespaces/${cfg.temporalNamespace}/workflows/${handle.workflowId}\n`);
+          const r = await waitWithProgress(handle);
+          if (r.status === 'waiting-for-retry') printWaiting(r);
+          else printSummary(r);
+        }
+        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})\nPress Ctrl-C to stop.\n`);
+        await running;
+        await guard.shutdown(0);
+      } catch (e) {
+        // A start-up that Ctrl-C interrupts fails on its way out; that is no news.
+        if (!guard.stopping) err.write(`\nerror: ${(e as Error).message}\n`);
+        await guard.shutdown(1);
+      }
+    });
+}

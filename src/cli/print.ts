@@ -1,0 +1,27 @@
+import { WaitingForRetry } from '../client';
+import type { IngestSummary } from '../manifest/run';
+
+export function printSummary(s: IngestSummary, out = process.stdout): void {
+  out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
+  for (const [name, st] of Object.entries(s.stages)) {
+    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}\n`);
+    out.write(`           ${st.output}\n`);
+    for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.name ? `${f.name} (${f.partition})` : f.partition}: ${f.error}\n`);
+  }
+  out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
+}
+
+export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
+  out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
+  for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
+  out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);
+}
+
+export function table(rows: Record<string, unknown>[], out = process.stdout): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const width = cols.map((c) => Math.min(80, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  out.write(cols.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd() + '\n');
+  for (const r of rows) out.write(cols.map((c, i) => cell(r[c]).slice(0, 80).padEnd(width[i])).join('  ').trimEnd() + '\n');
+}
