@@ -268,7 +268,7 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
 
 async function main(): Promise<void> {
   const which = process.argv.slice(2);
-  const parts = ['small', 'rerun', 'changed', 'mixed', 'big'];
+  const parts = ['small', 'sweep', 'rerun', 'changed', 'mixed', 'big'];
   const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-'));
