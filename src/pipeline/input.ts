@@ -10,9 +10,9 @@ export interface IngestInput {
   target?: string;
   dataset?: string;
   partitionRecords?: number;
-  /** Largest packed partition of small objects, in bytes (default 1 MiB). */
+  /** Largest packed partition of small objects, in bytes (default 256 KiB). */
   partitionBytes?: number;
-  /** Avro objects bigger than this are split into pieces of at most this many bytes (default 64 MiB). */
+  /** Avro objects bigger than this are split into pieces of at most this many bytes (default 16 MiB). */
   splitBytes?: number;
   /** Pack small objects into shared partitions (default true); false keeps one partition per object. */
   pack?: boolean;
@@ -53,8 +53,10 @@ export interface ResolvedIngest {
 
 export const INPUT_LIMITS = {
   partitionRecords: { min: 1, max: 10_000_000, default: 50_000 },
-  partitionBytes: { min: 1024, max: 64 * 1024 ** 3, default: 1024 ** 2 },
-  splitBytes: { min: 1024, max: 64 * 1024 ** 3, default: 64 * 1024 ** 2 },
+  // Chosen by `npm run bench -- partitions` (bench/RESULTS.md): fine packs recompute little when a
+  // few objects change, at a modest cost to a first full run.
+  partitionBytes: { min: 1024, max: 64 * 1024 ** 3, default: 256 * 1024 },
+  splitBytes: { min: 1024, max: 64 * 1024 ** 3, default: 16 * 1024 ** 2 },
   maxParallel: { min: 1, max: 1_000, default: 8 },
   heartbeatTimeoutSeconds: { min: 5, max: 3_600, default: 60 },
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
