@@ -23,6 +23,8 @@ export interface IngestInput {
   partitionsPerWorkflow?: number;
   /** How long a run with failed partitions waits for a retry before it ends as partial: "3d", "12h", "0". */
   waitForRetry?: string | number;
+  /** The longest one attempt at one partition may run ("24h"); liveness comes from heartbeats. */
+  partitionTimeout?: string | number;
 }
 
 export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
@@ -46,6 +48,7 @@ export interface ResolvedIngest {
   heartbeatTimeoutSeconds: number;
   partitionsPerWorkflow: number;
   waitForRetryMs: number;
+  partitionTimeoutMs: number;
 }
 
 export const INPUT_LIMITS = {
@@ -56,10 +59,11 @@ export const INPUT_LIMITS = {
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry', 'partitionTimeout']);
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
+export const DEFAULT_PARTITION_TIMEOUT_MS = DAY;
 
 /** "3d", "12h", "30m", "45s", a number of seconds, or "0". */
 export function durationMs(v: unknown): number | undefined {
@@ -140,6 +144,12 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     if (ms === undefined || ms > 365 * DAY) problems.push(`waitForRetry must be a duration like "3d", "12h", "30m" or "0" (at most a year), got ${JSON.stringify(input.waitForRetry)}`);
     else waitForRetryMs = ms;
   }
+  let partitionTimeoutMs = DEFAULT_PARTITION_TIMEOUT_MS;
+  if (input.partitionTimeout !== undefined) {
+    const ms = durationMs(input.partitionTimeout);
+    if (ms === undefined || ms < 60_000 || ms > 365 * DAY) problems.push(`partitionTimeout must be a duration like "24h", "90m" or "7d" (from 1m to a year), got ${JSON.stringify(input.partitionTimeout)}`);
+    else partitionTimeoutMs = ms;
+  }
   let format: SourceFormat | undefined;
   if (input.format !== undefined) {
     if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
@@ -160,6 +170,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
+    dataset, partitionRecords, partitionBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs, partitionTimeoutMs,
   };
 }
