@@ -1,4 +1,5 @@
 import { ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -169,20 +170,50 @@ describe('a cancelled partition attempt', () => {
     expect(await listObjects(s3, BUCKET, 't-shutdown/ds/_checkpoints/')).toEqual([]);
   });
 
-  it('a non-retryable failure aborts the upload', async () => {
+  it('by a worker shutdown on the last attempt aborts the upload: no attempt follows', async () => {
+    const p = await plan('t-shutdown-last');
+    const e = new MockActivityEnvironment({ activityId: 'copy:p-x', retryPolicy: { maximumAttempts: 2 }, attempt: 2 }, { logger: new DefaultLogger('ERROR') });
+    trigger = { env: e, reason: 'WORKER_SHUTDOWN', details: new ActivityCancellationDetails({ workerShutdown: true }) };
+    try {
+      await expect(e.run(acts().runStage, stageReq(p))).rejects.toMatchObject({ type: 'WorkerShutdown' });
+    } finally {
+      trigger = undefined;
+    }
+    expect(await uploads('t-shutdown-last')).toEqual([]);
+  });
+});
+
+describe('a non-retryable failure', () => {
+  const failing: PipelineDefinition = {
+    name: 'cancelme', stages: [{
+      name: 'copy', schema: '@input', version: '1',
+      transform: (r, ctx) => {
+        if (ctx.recordIndex === CANCEL_AT) throw new PartitionError('give up', { retryable: false });
+        return r;
+      },
+    }],
+  };
+  const failingActs = () => createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, failing]) });
+
+  it('aborts the upload', async () => {
     const p = await plan('t-giveup');
-    const failing: PipelineDefinition = {
-      name: 'cancelme', stages: [{
-        name: 'copy', schema: '@input', version: '1',
-        transform: (r, ctx) => {
-          if (ctx.recordIndex === CANCEL_AT) throw new PartitionError('give up', { retryable: false });
-          return r;
-        },
-      }],
-    };
-    const a = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, failing]) });
-    await expect(env().run(a.runStage, stageReq(p))).rejects.toMatchObject({ nonRetryable: true });
+    await expect(env().run(failingActs().runStage, stageReq(p))).rejects.toMatchObject({ nonRetryable: true });
     expect(await uploads('t-giveup')).toEqual([]);
+  });
+
+  it('of an attempt the server does not have running (a zombie whose successor may be resuming) leaves the upload', async () => {
+    // A real Temporal server asked about this attempt's task token does not know it, as it does
+    // not know an attempt it has timed out.
+    const connection = await Connection.connect({ address: cfg.temporalAddress });
+    try {
+      const client = new Client({ connection, namespace: cfg.temporalNamespace });
+      const e = new MockActivityEnvironment({ activityId: 'copy:p-x', retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR'), client });
+      const p = await plan('t-zombie');
+      await expect(e.run(failingActs().runStage, stageReq(p))).rejects.toMatchObject({ nonRetryable: true });
+      expect(await uploads('t-zombie')).toHaveLength(1);
+    } finally {
+      await connection.close();
+    }
   });
 });
 
