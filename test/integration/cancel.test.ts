@@ -183,8 +183,7 @@ describe('a cancelled partition attempt', () => {
   });
 });
 
-describe('a non-retryable failure', () => {
-  const failing: PipelineDefinition = {
+const failing: PipelineDefinition = {
     name: 'cancelme', stages: [{
       name: 'copy', schema: '@input', version: '1',
       transform: (r, ctx) => {
@@ -192,7 +191,9 @@ describe('a non-retryable failure', () => {
         return r;
       },
     }],
-  };
+};
+
+describe('a non-retryable failure', () => {
   const failingActs = () => createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, failing]) });
 
   it('aborts the upload', async () => {
@@ -217,7 +218,7 @@ describe('a non-retryable failure', () => {
   });
 });
 
-describe('heartbeats of a slow transform', () => {
+describe('on a real worker', () => {
   let h: TestHarness;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const slow: PipelineDefinition = {
@@ -226,13 +227,25 @@ describe('heartbeats of a slow transform', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness('cancel-slow', [...builtinPipelines, slow], { bucket: BUCKET });
+    const giveup: PipelineDefinition = { ...failing, name: 'giveup' };
+    h = await startHarness('cancel-slow', [...builtinPipelines, slow, giveup], { bucket: BUCKET });
   });
   afterAll(async () => {
     await h?.stop();
   });
 
-  it('come between records: 300 records at 50 ms each, in one block, finish on the first attempt with heartbeatTimeoutSeconds 5', async () => {
+  it('a non-retryable failure aborts the upload once the server confirms the attempt is current', async () => {
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `giveup-${process.pid}`, workflowExecutionTimeout: '5m',
+      args: [{ pipeline: 'giveup', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/giveup-out/`, waitForRetry: '0' }],
+    });
+    const r = (await handle.result()) as IngestSummary;
+    expect(r.status).toBe('partial');
+    expect(r.stages.copy.failures).toEqual([expect.objectContaining({ attempts: 1, error: expect.stringMatching(/transform failed the partition at record 36000 .*: give up/) })]);
+    expect(await uploads('giveup-out')).toEqual([]);
+  }, 120_000);
+
+  it('heartbeats come between records: 300 records at 50 ms each, in one block, finish on the first attempt with heartbeatTimeoutSeconds 5', async () => {
     const type = Type.forSchema({ type: 'record', name: 'Small', fields: [{ name: 'id', type: 'long' }] } as never);
     const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor('slow') });
     const parts = [enc.header()];
