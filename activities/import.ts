@@ -60,6 +60,7 @@ export function makeImportActivity(deps: ActivityDeps) {
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
         for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
+          run.tick();
           run.counts.in++;
           if (rec.ok) {
             try {
@@ -75,11 +76,7 @@ export function makeImportActivity(deps: ActivityDeps) {
           i++;
           if (run.partCompleted && rec.end !== undefined) {
             // csv/jsonl positions are byte offsets into the body, which starts at `from`; json's are element indexes.
-            run.checkpoint({ input: k, blockOffset: format === 'json' ? rec.end : from + rec.end, skip: 0, blockFirstIndex: i });
-          }
-          if ((i & 1023) === 0) {
-            run.beat({ records: i });
-            run.throwIfCancelled();
+            await run.checkpoint({ input: k, blockOffset: format === 'json' ? rec.end : from + rec.end, skip: 0, blockFirstIndex: i });
           }
         }
       }
@@ -90,8 +87,7 @@ export function makeImportActivity(deps: ActivityDeps) {
       if (err instanceof ObjectNotFoundError) failure = nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
       else if (isPreconditionFailed(err)) failure = await changedInput(deps, plan.sourceBucket, pc.key, pc.etag, run.where());
       else if (err instanceof FlatFileError) failure = nonRetryable('CorruptInput', `${run.where()}: ${err.message}`, err);
-      await run.abortIfFinal(failure);
-      throw failure;
+      throw await run.failed(failure);
     }
     return run.commit(p.pieces.map((pc) => ({
       url: formatS3Url({ bucket: plan.sourceBucket, key: pc.key }), etag: pc.etag, size: pc.size, ...(pc.range ? { range: pc.range } : {}),

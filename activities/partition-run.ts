@@ -1,17 +1,21 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { CancelledFailure, Context } from '@temporalio/activity';
+import { ActivityCancelledError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CodecName } from '../src/avro/codecs';
 import { syncMarkerFor } from '../src/avro/container';
 import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
-import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WrittenObject } from '../src/io/avro-object-writer';
+import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
-import { PartitionKeys } from '../src/pipeline/layout';
+import { datasetPrefix, PartitionKeys } from '../src/pipeline/layout';
 import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
-import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { getObjectBuffer, listObjects, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, nonRetryable } from './deps';
 
@@ -40,19 +44,47 @@ export interface InputPosition {
   blockFirstIndex: number;
 }
 
-/** Sent with every heartbeat; a later attempt of the same activity resumes from it. */
+/** Where the rejects' bytes not uploaded yet were put aside at a checkpoint: an S3 object. */
+export interface SpillRef {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Sent with every heartbeat; a later attempt of the same activity resumes from it. It holds
+ * positions, counts and upload state only: no record data goes into Temporal, so the rejects'
+ * buffered bytes (which are records) are kept in S3 and only referred to.
+ */
 export interface PartitionCheckpoint {
-  v: 1;
+  v: 2;
   identity: string;
   counts: RecordCounts;
   position: InputPosition;
   output: WriterCheckpoint;
-  rejects: WriterCheckpoint | null;
+  rejects: { writer: WriterCheckpoint; spill: SpillRef | null } | null;
   at: string;
 }
 
-// A checkpoint travels in heartbeat details: keep the rejects' waiting bytes it may carry small.
-const MAX_CHECKPOINT_PENDING = 256 * 1024;
+/** Why the activity's cancellation signal fired: the SDK's reason (the CancelledFailure's message). */
+function cancelReason(ctx: Context): string | undefined {
+  const signal = ctx.cancellationSignal;
+  if (!signal.aborted) return undefined;
+  if (signal.reason instanceof CancelledFailure && signal.reason.message) return signal.reason.message;
+  const d = ctx.cancellationDetails;
+  if (d?.workerShutdown) return 'WORKER_SHUTDOWN';
+  if (d?.timedOut) return 'TIMED_OUT';
+  if (d?.notFound) return 'NOT_FOUND';
+  if (d?.paused) return 'PAUSED';
+  if (d?.reset) return 'RESET';
+  return d?.cancelRequested ? 'CANCELLED' : 'UNKNOWN';
+}
+
+function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
 
 /**
  * One attempt at one partition of one stage: output and rejects writers, record counts,
@@ -71,7 +103,13 @@ export class PartitionRun {
   outputType?: Type;
   private rejects?: AvroObjectWriter;
   private lastBeat = 0;
+  /** Raised by a timer every HEARTBEAT_MS, and at once by a cancellation: tick() looks at nothing else. */
+  private beatDue = true;
   private lastCheckpoint?: PartitionCheckpoint;
+  /** The last spill of the rejects' buffered bytes, and how many rejects it holds. */
+  private lastSpill?: { records: number; ref: SpillRef | null };
+  /** Shown with heartbeats: where the reading is (set once per block, not per record). */
+  progress: Record<string, unknown> = {};
   /** Set when this attempt carried on from an earlier attempt's checkpoint. */
   resumedFrom: PartitionManifest['resumedFrom'] = null;
 
@@ -85,6 +123,7 @@ export class PartitionRun {
     this.log = partitionLogger({
       workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", stage: target.stage, partition: this.id,
     });
+    Context.current().cancellationSignal.addEventListener('abort', () => { this.beatDue = true; }, { once: true });
   }
 
   private identity(kind: string): string {
@@ -111,7 +150,7 @@ export class PartitionRun {
   }
 
   /** Opens the output. Its schema is the stage's; its sync marker comes from the partition's identity. */
-  openOutput(schemaJson?: string, resume?: WriterCheckpoint): AvroObjectWriter {
+  openOutput(schemaJson?: string, resume?: WriterSnapshot): AvroObjectWriter {
     const schema = schemaJson ? undefined : loadSchema(this.target.schemaRef, this.deps.registry.get(this.plan.pipeline)?.def.schemasDir);
     const json = schemaJson ?? schema!.json;
     this.outputType = schema ? schema.type : Type.forSchema(JSON.parse(json));
@@ -132,8 +171,60 @@ export class PartitionRun {
   previousCheckpoint(): PartitionCheckpoint | null {
     const details = Context.current().info.heartbeatDetails as { checkpoint?: PartitionCheckpoint } | undefined;
     const cp = details?.checkpoint;
-    if (!cp || cp.v !== 1 || cp.identity !== this.checkpointIdentity()) return null;
+    if (!cp || cp.v !== 2 || cp.identity !== this.checkpointIdentity()) return null;
     return cp;
+  }
+
+  /** Spills live beside the dataset's plans and runs, never under a stage's outputs. */
+  private spillPrefix(): string {
+    return `${datasetPrefix(this.plan.targetPrefix, this.plan.dataset)}/_checkpoints/${this.target.stage}/${this.id}/${this.target.contentVersion}/`;
+  }
+
+  /**
+   * Puts the rejects' buffered bytes aside in S3 for a checkpoint, create-only, under a key
+   * of this attempt and position. Unchanged since the last spill (no new rejects): the same
+   * object serves. Returns undefined when the key is taken (the checkpoint is then skipped).
+   */
+  private async spill(buffered: Buffer): Promise<SpillRef | null | undefined> {
+    const records = this.rejects!.records;
+    if (this.lastSpill && this.lastSpill.records === records) return this.lastSpill.ref;
+    let ref: SpillRef | null = null;
+    if (buffered.length > 0) {
+      ref = {
+        key: `${this.spillPrefix()}a${Context.current().info.attempt}-${this.counts.in}.rejects`,
+        bytes: buffered.length, sha256: createHash('sha256').update(buffered).digest('hex'),
+      };
+      try {
+        await putIfAbsent(this.deps.s3, this.plan.bucket, ref.key, buffered);
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) return undefined;
+        throw err;
+      }
+    }
+    this.lastSpill = { records, ref };
+    return ref;
+  }
+
+  /** The spilled bytes of a checkpoint, or null when they are gone or not what was recorded. */
+  private async unspill(ref: SpillRef | null): Promise<Buffer | null> {
+    if (!ref) return Buffer.alloc(0);
+    try {
+      const buf = await getObjectBuffer(this.deps.s3, this.plan.bucket, ref.key, ref.bytes + 1);
+      return buf.length === ref.bytes && createHash('sha256').update(buf).digest('hex') === ref.sha256 ? buf : null;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Best effort: spills are of no use once the partition is committed or given up. */
+  private async dropSpills(): Promise<void> {
+    try {
+      const spills = await listObjects(this.deps.s3, this.plan.bucket, this.spillPrefix());
+      await Promise.all(spills.map((o) => this.deps.s3.send(new DeleteObjectCommand({ Bucket: this.plan.bucket, Key: o.key }))));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not delete checkpoint spills');
+    }
   }
 
   /**
@@ -141,17 +232,22 @@ export class PartitionRun {
    * server no longer has the uploads; the caller then starts from the beginning.
    */
   async resume(cp: PartitionCheckpoint, outputSchemaJson?: string): Promise<boolean> {
-    const out = this.openOutput(outputSchemaJson, cp.output);
+    const out = this.openOutput(outputSchemaJson, { state: cp.output, buffered: Buffer.alloc(0) });
     const okOut = await out.verifyResume();
     let okRej = true;
     if (cp.rejects) {
-      this.rejects = this.rejectsWriter(cp.rejects);
-      okRej = await this.rejects.verifyResume();
+      const buffered = await this.unspill(cp.rejects.spill);
+      if (buffered) {
+        this.rejects = this.rejectsWriter({ state: cp.rejects.writer, buffered });
+        okRej = await this.rejects.verifyResume();
+        this.lastSpill = { records: cp.rejects.writer.recordsWritten, ref: cp.rejects.spill };
+      } else okRej = false;
     }
     if (!okOut || !okRej) {
       this.log.warn({ checkpoint: cp.position }, 'checkpoint uploads are gone; starting the partition over');
       this.output = undefined;
       this.rejects = undefined;
+      this.lastSpill = undefined;
       return false;
     }
     Object.assign(this.counts, cp.counts);
@@ -161,7 +257,7 @@ export class PartitionRun {
     return true;
   }
 
-  private rejectsWriter(resume?: WriterCheckpoint): AvroObjectWriter {
+  private rejectsWriter(resume?: WriterSnapshot): AvroObjectWriter {
     return new AvroObjectWriter(
       this.deps.s3, this.plan.bucket, this.target.keys.rejects, REJECT_SCHEMA.type, REJECT_SCHEMA.json,
       { codec: this.target.codec as CodecName, sync: syncMarkerFor(this.identity('rejects')), resume },
@@ -175,18 +271,26 @@ export class PartitionRun {
 
   /**
    * Records a checkpoint at `position` (just after the last record written). Call it when
-   * partCompleted says so: everything up to here is then durable on the server.
+   * partCompleted says so: everything up to here is then durable on the server (the output's
+   * parts, and the rejects' buffered bytes, spilled to S3).
    */
-  checkpoint(position: InputPosition): void {
+  async checkpoint(position: InputPosition): Promise<void> {
     if (!this.output?.partCompleted) return;
     this.output.partCompleted = false;
-    const output = this.output.checkpoint(0);
-    const rejects = this.rejects ? this.rejects.checkpoint(MAX_CHECKPOINT_PENDING) : null;
-    if (!output || (this.rejects && !rejects)) return;
+    const output = this.output.checkpoint();
+    // The output is checkpointed only where nothing of it waits: right after a part went up.
+    if (!output || output.buffered.length > 0) return;
+    let rejects: PartitionCheckpoint['rejects'] = null;
+    if (this.rejects) {
+      const r = this.rejects.checkpoint();
+      const spill = r && (await this.spill(r.buffered));
+      if (!r || spill === undefined) return;
+      rejects = { writer: r.state, spill };
+    }
     this.lastCheckpoint = {
-      v: 1, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output, rejects, at: new Date().toISOString(),
+      v: 2, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output: output.state, rejects, at: new Date().toISOString(),
     };
-    this.log.info({ position: this.lastCheckpoint.position, counts: this.lastCheckpoint.counts, parts: output.upload.parts.length }, 'checkpoint');
+    this.log.info({ position, counts: this.lastCheckpoint.counts, parts: output.state.upload.parts.length }, 'checkpoint');
     this.beat({}, true);
   }
 
@@ -208,12 +312,60 @@ export class PartitionRun {
     this.counts.rejected++;
   }
 
+  /**
+   * Call once per record. Costs a flag test: a timer raises the flag every HEARTBEAT_MS (and a
+   * cancellation raises it at once), so a slow transform still heartbeats between its records,
+   * with no clock read per record. Throws when the activity has been cancelled.
+   */
+  tick(): void {
+    if (this.beatDue) this.pulse();
+  }
+
+  private pulse(): void {
+    this.throwIfCancelled();
+    this.beatDue = false;
+    this.beat();
+    setTimeout(() => { this.beatDue = true; }, HEARTBEAT_MS).unref();
+  }
+
+  private details(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...this.progress, ...extra }, checkpoint: this.lastCheckpoint };
+  }
+
   /** Heartbeats (with the latest checkpoint) at most every couple of seconds, or now if forced. */
   beat(extra: Record<string, unknown> = {}, force = false): void {
     const now = Date.now();
     if (!force && now - this.lastBeat < HEARTBEAT_MS) return;
     this.lastBeat = now;
-    Context.current().heartbeat({ progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...extra }, checkpoint: this.lastCheckpoint });
+    Context.current().heartbeat(this.details(extra));
+  }
+
+  /**
+   * Sends the heartbeat to the server right away and waits for the answer (the SDK's own
+   * heartbeats are throttled and unacknowledged). True when the server still has this attempt
+   * running, false when it does not (or did not answer), undefined with no client to ask
+   * (MockActivityEnvironment).
+   */
+  private async beatNow(extra: Record<string, unknown> = {}): Promise<boolean | undefined> {
+    const ctx = Context.current();
+    const details = this.details(extra);
+    // The SDK flushes its last heartbeat when the attempt fails: let it say the same.
+    ctx.heartbeat(details);
+    let client;
+    try {
+      client = ctx.client;
+    } catch {
+      return undefined;
+    }
+    try {
+      await timeout(client.activity.heartbeat(ctx.info.taskToken, details), 10_000);
+      return true;
+    } catch (err) {
+      // A cancel request comes back as this error: the server still knows this attempt.
+      if (err instanceof ActivityCancelledError) return true;
+      this.log.info({ err: (err as Error).message }, 'the server does not have this attempt running');
+      return false;
+    }
   }
 
   /** Stops work the workflow has cancelled (noticed through heartbeats). */
@@ -222,12 +374,42 @@ export class PartitionRun {
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledFailure(`${this.where()}: cancelled`);
   }
 
-  /** Gives up the uploads only when no later attempt will resume them. */
-  async abortIfFinal(err: unknown): Promise<void> {
-    const info = Context.current().info;
-    const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true || err instanceof CancelledFailure;
-    const max = info.retryPolicy?.maximumAttempts ?? 0;
-    if (nonRetryable || (max > 0 && info.attempt >= max)) await this.abort();
+  /**
+   * Settles a failed attempt and returns the error to throw. Uploads are aborted only when no
+   * later attempt will resume them, and only by the attempt the server still has running:
+   * - a user's cancel (the workflow cancelled the activity; the cancel reached this very attempt);
+   * - a non-retryable error, or a failure of the last attempt, once the server has confirmed
+   *   (beatNow) that this attempt is still the current one.
+   * A worker shutdown leaves the uploads and sends the last checkpoint for the next attempt.
+   * A timeout or a "not found" (the server gave this attempt up) never aborts: this attempt is
+   * then a zombie, and its successor may already have resumed these very uploads from the
+   * checkpoint; aborting them would destroy its work.
+   */
+  async failed(err: unknown): Promise<unknown> {
+    const ctx = Context.current();
+    const max = ctx.info.retryPolicy?.maximumAttempts ?? 0;
+    const last = max > 0 && ctx.info.attempt >= max;
+    const why = cancelReason(ctx);
+    if (why === 'CANCELLED') {
+      await this.abort();
+      return err;
+    }
+    if (why === 'WORKER_SHUTDOWN' && err instanceof CancelledFailure) {
+      if (last) await this.abort();
+      else {
+        await this.beatNow({ stopped: 'worker shutdown' });
+        this.log.info({ counts: this.counts, checkpoint: this.lastCheckpoint?.position ?? null }, 'worker shutting down: uploads left for the next attempt, which resumes from the last checkpoint');
+      }
+      // A failure rather than a cancellation: the SDK then flushes the last heartbeat, and the
+      // server retries at once instead of waiting for a timeout.
+      return ApplicationFailure.create({
+        type: 'WorkerShutdown', message: `${this.where()}: the worker shut down; the next attempt resumes from the last checkpoint`, nonRetryable: false,
+      });
+    }
+    if (why !== undefined && why !== 'WORKER_SHUTDOWN') return err;
+    const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true;
+    if ((nonRetryable || last) && (await this.beatNow()) !== false) await this.abort();
+    return err;
   }
 
   /** Finishes the objects and writes the manifest, create-only. A manifest already there wins. */
@@ -265,11 +447,13 @@ export class PartitionRun {
       throw err;
     }
     this.log.info({ counts: manifest.counts, output: output.url, bytes: output.bytes }, 'partition committed');
+    if (this.lastSpill) await this.dropSpills();
     return this.result(manifest, 'done');
   }
 
   async abort(): Promise<void> {
     await Promise.all([this.output?.abort(), this.rejects?.abort()]);
+    if (this.lastSpill) await this.dropSpills();
   }
 
   where(): string {

@@ -226,7 +226,9 @@ export function makeStageActivity(deps: ActivityDeps) {
             if (block.offset >= end) break;
             const records = decodeBlock(reader.opts.name, block, decoder);
             const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
+            run.progress = { input: label, offset: block.offset };
             for (let j = skip; j < records.length; j++) {
+              run.tick();
               const record = records[j];
               const index = firstIndex + j;
               run.counts.in++;
@@ -251,20 +253,16 @@ export function makeStageActivity(deps: ActivityDeps) {
                 if (!(err instanceof RecordEncodeError)) throw err;
                 await run.reject(label, index, invalidReason(run.outputType!, out), recordText(record));
               }
-              if (run.partCompleted) run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
+              if (run.partCompleted) await run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
             }
             firstIndex += records.length;
-            run.beat({ input: label, offset: block.end });
-            run.throwIfCancelled();
           }
         } finally {
           reader.close();
         }
       }
     } catch (err) {
-      const failure = await classify(deps, err, run, current);
-      await run.abortIfFinal(failure);
-      throw failure;
+      throw await run.failed(await classify(deps, err, run, current));
     }
     return run.commit(manifestInputs);
   };

@@ -6,7 +6,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { Activities } from '../activities';
 import type { PartitionResult } from '../src/manifest/partition';
 import type { IngestSummary, StageSummary } from '../src/manifest/run';
-import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
+import { DEFAULT_PARTITION_TIMEOUT_MS, IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
 import { runManifestKey, stagePrefix } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
@@ -56,6 +56,8 @@ interface RunSettings {
   plan: PlanSummary;
   maxParallel: number;
   heartbeatTimeoutSeconds: number;
+  /** Start-to-close timeout of one partition attempt (absent in histories from before it existed). */
+  partitionTimeoutMs?: number;
 }
 
 function activityOptions(s: RunSettings, stage: string, index: number, run: number): ActivityOptions {
@@ -63,7 +65,8 @@ function activityOptions(s: RunSettings, stage: string, index: number, run: numb
   const pid = s.plan.ids[index];
   const label = s.plan.names?.[index] ?? pid;
   return {
-    startToCloseTimeout: '2h',
+    // Only a bound on a whole attempt: liveness comes from heartbeats, so long partitions are fine.
+    startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
     activityId: run > 1 ? `${stage}:${pid}#${run}` : `${stage}:${pid}`,
@@ -171,7 +174,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   state.init(plan.partitions, stageNames(plan), plan.partitions <= resolved.partitionsPerWorkflow ? all : [], plan.ids, plan.names);
   status('running');
   setCurrentDetails(state.describe());
-  const settings: RunSettings = { plan, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds };
+  const settings: RunSettings = { plan, maxParallel: resolved.maxParallel, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs };
   // Children show ids: names stay out of their (per-batch) inputs.
   const childSettings: RunSettings = { ...settings, plan: { ...plan, names: null } };
 

@@ -319,7 +319,9 @@ async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> 
   try {
     value = parseJson(text);
   } catch (err) {
-    throw new FlatFileError(name, `not valid JSON: ${(err as Error).message}`);
+    // The parser's message quotes the text around the error: keep record data out of failures.
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw new FlatFileError(name, `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
   }
   if (!Array.isArray(value)) throw new FlatFileError(name, 'a .json source must hold one JSON array of records');
   return value;

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
 import { createHash, Hash } from 'node:crypto';
 import { CodecName } from '../avro/codecs';
-import { ContainerEncoder, EncoderSnapshot } from '../avro/container';
+import { ContainerEncoder } from '../avro/container';
 import { getObjectStream, PreconditionFailedError } from '../storage/objects';
 import { MultipartState, MultipartWriter } from '../storage/multipart';
 import { formatS3Url } from '../storage/s3url';
@@ -15,13 +15,25 @@ export interface WrittenObject {
   records: number;
 }
 
-/** Everything a later attempt needs to go on writing the same object. */
+/**
+ * Everything a later attempt needs to go on writing the same object, except the bytes written
+ * but not uploaded yet: those may hold record data, so they travel apart (see checkpoint()).
+ */
 export interface WriterCheckpoint {
   upload: MultipartState;
-  /** Encoded bytes not yet uploaded (base64); empty for outputs, small for rejects. */
-  pending: string;
-  encoder: EncoderSnapshot;
+  /** Encoded bytes accepted but not uploaded yet. */
+  pendingBytes: number;
+  /** The open block: its encoded bytes (which follow the pending ones) and records. */
+  blockBytes: number;
+  blockRecords: number;
+  recordsWritten: number;
   bytes: number;
+}
+
+/** A writer's state and, apart from it, its buffered bytes: the pending ones, then the open block's. */
+export interface WriterSnapshot {
+  state: WriterCheckpoint;
+  buffered: Buffer;
 }
 
 export class RecordEncodeError extends Error {
@@ -58,15 +70,19 @@ export class AvroObjectWriter {
     readonly key: string,
     type: Type,
     schemaJson: string,
-    opts: { codec: CodecName; sync: Buffer; blockBytes?: number; partSize?: number; meta?: Record<string, string>; resume?: WriterCheckpoint },
+    opts: { codec: CodecName; sync: Buffer; blockBytes?: number; partSize?: number; meta?: Record<string, string>; resume?: WriterSnapshot },
   ) {
     this.enc = new ContainerEncoder(type, schemaJson, opts);
-    const r = opts.resume;
+    const r = opts.resume?.state;
+    const buffered = opts.resume?.buffered ?? Buffer.alloc(0);
+    if (r && buffered.length !== r.pendingBytes + r.blockBytes) {
+      throw new Error(`cannot resume ${formatS3Url({ bucket, key })}: the checkpoint's buffered bytes are ${buffered.length}, not ${r.pendingBytes + r.blockBytes}`);
+    }
     this.upload = new MultipartWriter(s3, bucket, key, {
-      partSize: opts.partSize, contentType: 'application/avro', resume: r?.upload, pending: r ? Buffer.from(r.pending, 'base64') : undefined,
+      partSize: opts.partSize, contentType: 'application/avro', resume: r?.upload, pending: r ? buffered.subarray(0, r.pendingBytes) : undefined,
     });
     if (r) {
-      this.enc.restore(r.encoder);
+      this.enc.restore({ block: buffered.subarray(r.pendingBytes).toString('base64'), count: r.blockRecords, recordsWritten: r.recordsWritten });
       this.bytes = r.bytes;
       this.started = true;
       this.hash = undefined;
@@ -118,13 +134,18 @@ export class AvroObjectWriter {
     return block ? this.emit(block) : undefined;
   }
 
-  /** The writer's state; `maxPending` caps how many waiting bytes a checkpoint may carry. */
-  checkpoint(maxPending = Infinity): WriterCheckpoint | null {
+  /** The writer's state, and apart from it the bytes it holds that are not uploaded yet. */
+  checkpoint(): WriterSnapshot | null {
     if (!this.started) return null;
     const pending = this.upload.pendingBytes();
-    const encoder = this.enc.snapshot();
-    if (pending.length + encoder.block.length * 0.75 > maxPending) return null;
-    return { upload: this.upload.state(), pending: pending.toString('base64'), encoder, bytes: this.bytes };
+    const enc = this.enc.snapshot();
+    const block = Buffer.from(enc.block, 'base64');
+    return {
+      state: {
+        upload: this.upload.state(), pendingBytes: pending.length, blockBytes: block.length, blockRecords: enc.count, recordsWritten: enc.recordsWritten, bytes: this.bytes,
+      },
+      buffered: Buffer.concat([pending, block]),
+    };
   }
 
   async finish(): Promise<WrittenObject> {

@@ -25,6 +25,8 @@ export interface IngestInput {
   partitionsPerWorkflow?: number;
   /** How long a run with failed partitions waits for a retry before it ends as partial: "3d", "12h", "0". */
   waitForRetry?: string | number;
+  /** The longest one attempt at one partition may run ("24h"); liveness comes from heartbeats. */
+  partitionTimeout?: string | number;
 }
 
 export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
@@ -49,6 +51,7 @@ export interface ResolvedIngest {
   heartbeatTimeoutSeconds: number;
   partitionsPerWorkflow: number;
   waitForRetryMs: number;
+  partitionTimeoutMs: number;
 }
 
 export const INPUT_LIMITS = {
@@ -62,10 +65,11 @@ export const INPUT_LIMITS = {
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry', 'partitionTimeout']);
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
+export const DEFAULT_PARTITION_TIMEOUT_MS = DAY;
 /** Where outputs go in the source's bucket when the input names no target. */
 export const DEFAULT_TARGET_PREFIX = 'datasets/';
 
@@ -149,6 +153,12 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     if (ms === undefined || ms > 365 * DAY) problems.push(`waitForRetry must be a duration like "3d", "12h", "30m" or "0" (at most a year), got ${JSON.stringify(input.waitForRetry)}`);
     else waitForRetryMs = ms;
   }
+  let partitionTimeoutMs = DEFAULT_PARTITION_TIMEOUT_MS;
+  if (input.partitionTimeout !== undefined) {
+    const ms = durationMs(input.partitionTimeout);
+    if (ms === undefined || ms < 60_000 || ms > 365 * DAY) problems.push(`partitionTimeout must be a duration like "24h", "90m" or "7d" (from 1m to a year), got ${JSON.stringify(input.partitionTimeout)}`);
+    else partitionTimeoutMs = ms;
+  }
   let format: SourceFormat | undefined;
   if (input.format !== undefined) {
     if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
@@ -169,6 +179,6 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs,
+    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs, partitionTimeoutMs,
   };
 }

@@ -5,6 +5,7 @@ import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
+import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -31,6 +32,18 @@ const quietBundlerLogger = {
   error: (m: string, meta?: Record<string, unknown>) => logger().error(meta ?? {}, m),
 };
 
+/**
+ * How long a stopping worker lets running partitions go on before it cancels them: some finish;
+ * the others then send their last checkpoint and fail over to the next attempt, which resumes.
+ */
+export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.PARTFLOW_SHUTDOWN_GRACE;
+  if (v === undefined || v === '') return 5_000;
+  const ms = durationMs(v);
+  if (ms === undefined) throw new Error(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
+  return ms;
+}
+
 let runtimeInstalled = false;
 
 /** Routes the Temporal SDK's own logs into pino, at warn unless PARTFLOW_TEMPORAL_LOG_LEVEL says otherwise. */
@@ -55,6 +68,7 @@ export function installRuntime(): void {
  */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry }> {
   installRuntime();
+  const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
   const connection = await NativeConnection.connect({ address: opts.config.temporalAddress });
@@ -77,6 +91,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
+    shutdownGraceTime: grace,
   });
   // Learn early (and say once) whether the default bucket's store honours create-only writes,
   // probing where an ingest writes by default: credentials may be scoped to that prefix.

@@ -15,8 +15,11 @@ import { IngestInput } from '../../src/pipeline/input';
 import { startS3, startTemporal } from '../../src/stack/embedded';
 import { freePort, Managed } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
-import { fetchTree, getJson, sha256 } from '../helpers/s3';
+import { decodeUrl, fetchTree, getJson, sha256 } from '../helpers/s3';
 import { abortUploads, staleUploads } from '../../src/tools/gc';
+import { temporalText } from '../helpers/temporal-text';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { REJECT_MARKER } = require('../fixtures/slow-pipelines.js') as { REJECT_MARKER: string };
 
 /**
  * Faults on a stack of this file's own (so that servers can be stopped), with workers as
@@ -35,14 +38,14 @@ let client: Client;
 let conn: Connection;
 const workers: ChildProcess[] = [];
 
-function startWorker(name: string): { child: ChildProcess; log: string } {
+function startWorker(name: string, env: Record<string, string> = {}): { child: ChildProcess; log: string } {
   const log = path.join(dataDir, `worker-${name}.log`);
   const child = spawn('node', ['dist/src/cli/main.js', 'worker', '--pipelines', 'test/fixtures/slow-pipelines.js'], {
     cwd: PROJECT_ROOT, stdio: 'ignore',
     env: {
       ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue,
       PARTFLOW_BUCKET: BUCKET, PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: log, PARTFLOW_LOG_LEVEL: 'info',
-      PARTFLOW_WORKER_CONCURRENCY: '2',
+      PARTFLOW_WORKER_CONCURRENCY: '2', ...env,
     },
   });
   workers.push(child);
@@ -65,6 +68,18 @@ function logLines(file: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Sends SIGTERM and waits (bounded) for the process to exit; returns its exit code. */
+function terminated(child: ChildProcess, ms: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms} ms of SIGTERM`)), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 function killed(child: ChildProcess): Promise<void> {
@@ -243,6 +258,73 @@ describe('faults on the real stack', () => {
     const resumed = resumedAttempts('csv-killed');
     expect(resumed.length).toBeGreaterThanOrEqual(1);
     expect(resumed.some((e) => e.stage === 'raw')).toBe(true);
+  }, 400_000);
+
+  it('SIGTERM of a worker mid-partition: the upload stays, the next attempt resumes from the checkpoint it sent, same bytes; no record data in Temporal', async () => {
+    await Promise.all(workers.splice(0).map((w) => killed(w)));
+    startWorker('rejects-clean');
+    const cleanRejects = await result(await start('rejects-clean', input('rejects-clean', { pipeline: 'slowreject' })));
+    expect(cleanRejects.stages.copy.records.rejected).toBe(PARTITIONS * RECORDS / 1000);
+    await Promise.all(workers.splice(0).map((w) => killed(w)));
+
+    const id = await start('sigterm', input('sigterm', { pipeline: 'slowreject' }));
+    const handle = client.workflow.getHandle(id);
+    // Everything the server shows of the activities while they run (heartbeat details), as text.
+    const seen: string[] = [];
+    const checkpointOnServer = async () => {
+      const desc = await handle.describe();
+      for (const a of desc.raw.pendingActivities ?? []) {
+        seen.push(temporalText(a.heartbeatDetails));
+        const p = a.heartbeatDetails?.payloads?.[0];
+        const cp = p && (defaultPayloadConverter.fromPayload(p) as { checkpoint?: { position: { blockOffset: number }; counts: { in: number } } }).checkpoint;
+        if (cp && cp.position.blockOffset > 0) return cp;
+      }
+      return undefined;
+    };
+    // The first worker crawls from record 30,000 of each partition: stopped after the first
+    // checkpoint (about record 19,000), it is in the middle of the partition, whatever the timing.
+    const first = startWorker('sigterm-0', { PF_CRAWL_AFTER: '30000', PARTFLOW_SHUTDOWN_GRACE: '1s' });
+    const cp = await until('a checkpoint on the server', 90_000, checkpointOnServer);
+    expect(await terminated(first.child, 60_000)).toBe(0);
+    expect(logLines(first.log).some((l) => l.includes('worker shutting down: uploads left for the next attempt'))).toBe(true);
+    // Nothing aborted the upload: the next attempt resumes it.
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sigterm/' }));
+    expect((uploads.Uploads ?? []).map((u) => u.Key)).toEqual([expect.stringMatching(/^sigterm\/big\/copy\/p-[0-9a-f]{12}\/1-[0-9a-f]+\.avro$/)]);
+    const last = await checkpointOnServer();
+    expect(last!.counts.in).toBeGreaterThanOrEqual(cp.counts.in);
+
+    startWorker('sigterm-1');
+    let running = true;
+    const watching = (async () => {
+      while (running) {
+        await checkpointOnServer().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const r = await result(id).finally(() => { running = false; });
+    await watching;
+    expect(r.status).toBe('completed');
+    expect(r.stages.copy.records).toEqual(cleanRejects.stages.copy.records);
+    // Outputs and rejects alike.
+    expect(await sameBytes(cleanRejects.stages.copy.output, r.stages.copy.output)).toBe(PARTITIONS * 2);
+    const resumed = resumedAttempts('sigterm');
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+    expect(resumed[0].counts.in).toBe(last!.counts.in);
+    const manifests = await resumedManifests(r, 'copy');
+    expect(manifests).toHaveLength(1);
+    expect(manifests[0].run.attempt).toBe(2);
+
+    // No record data in Temporal: not in the history (inputs, results, failures), not in any
+    // heartbeat seen. The rejected records' text and their reasons are in the rejects objects only.
+    const rejects = (await Promise.all(manifests.map((m) => decodeUrl(s3, m.rejects!.url)))).flat() as { record: string; reason: string }[];
+    expect(rejects.length).toBe(RECORDS / 1000);
+    expect(rejects.every((x) => x.reason.startsWith(REJECT_MARKER))).toBe(true);
+    const text = temporalText(await handle.fetchHistory()) + seen.join('\n');
+    expect(text).toContain('"checkpoint"');
+    expect(text).toContain('WorkerShutdown');
+    expect(text).not.toContain(REJECT_MARKER);
+    const leaked = rejects.map((x) => (JSON.parse(x.record) as { payload: string }).payload).filter((payload) => text.includes(payload));
+    expect(leaked).toEqual([]);
   }, 400_000);
 
   it('restarting the Temporal server mid-run on the same database: the ingest completes', async () => {

@@ -105,6 +105,14 @@ describe('JSON Lines and JSON arrays', () => {
     expect(all[2]).toMatchObject({ ok: false, reason: 'expected a JSON object, got number', raw: '5' });
   });
 
+  it('a .json file that does not parse fails naming the object and position, never quoting its text', async () => {
+    for (const text of ['[{"a": "SECRET-ONE"} SECRET-TWO]', '[SECRET-THREE]', '[{"a": 1}, {"b": "SECRET-FOUR"}, ']) {
+      const err = await scanFlatFile('s3://b/x.json', 'json', stream(text), 10, 'rec').catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/^s3:\/\/b\/x\.json: not valid JSON/);
+      expect((err as Error).message).not.toMatch(/SECRET/);
+    }
+  });
+
   it('names the object when a .json file is not an array', async () => {
     await expect(scanFlatFile('s3://b/x.json', 'json', stream('{"a":1}'), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/x\.json: a \.json source must hold one JSON array/);
   });

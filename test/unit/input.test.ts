@@ -58,6 +58,19 @@ describe('resolveIngestInput', () => {
     expect(() => resolveIngestInput({ pipeline: 'nope', source: 's3://bkt/x/' }, ['copy'])).toThrow(/unknown pipeline "nope" \(registered: copy\)/);
   });
 
+  it('takes partitionTimeout as a duration, 24 hours by default', () => {
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/' }).partitionTimeoutMs).toBe(24 * 3_600_000);
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', partitionTimeout: '12h' }).partitionTimeoutMs).toBe(12 * 3_600_000);
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', partitionTimeout: '90m' }).partitionTimeoutMs).toBe(90 * 60_000);
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', partitionTimeout: 7200 }).partitionTimeoutMs).toBe(7_200_000);
+  });
+
+  it.each(['soon', '0', '30s', '2y', -5, true, '12 hours'])('rejects partitionTimeout %p, saying what it takes', (v) => {
+    expect(() => resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', partitionTimeout: v })).toThrow(
+      /partitionTimeout must be a duration like "24h", "90m" or "7d" \(from 1m to a year\), got /,
+    );
+  });
+
   it.each([null, [], 'copy', 7])('rejects a non-object input %p', (v) => {
     expect(() => resolveIngestInput(v)).toThrow(/expected a JSON object/);
   });

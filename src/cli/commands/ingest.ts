@@ -18,6 +18,7 @@ export function registerIngest(program: Command): void {
     .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
     .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
+    .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
     .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
     .option('--workflow-id <id>', 'workflow id (default: ingest-<pipeline>-<time>)')
     .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
@@ -34,6 +35,7 @@ export function registerIngest(program: Command): void {
       if (o.format) input.format = o.format as IngestInput['format'];
       if (Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
       if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;
+    if (o.partitionTimeout !== undefined) input.partitionTimeout = o.partitionTimeout as string;
       const { client, connection } = await connectClient(cfg);
       const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined);
       process.stderr.write(`started ${handle.workflowId}\n`);
