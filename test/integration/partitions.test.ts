@@ -224,7 +224,7 @@ describe('splitting and packing', () => {
     }
     const summary = (await h.client.workflow.execute('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: `mixed-${process.pid}`, workflowExecutionTimeout: '3m',
-      args: [{ pipeline: 'inc', source: `s3://${BUCKET}/mixed/`, target: `s3://${BUCKET}/mixed-out/` }],
+      args: [{ pipeline: 'inc', source: `s3://${BUCKET}/mixed/`, target: `s3://${BUCKET}/mixed-out/`, partitionBytes: 64 * 1024 * 1024 }],
     })) as IngestSummary;
     expect(summary.partitions).toBe(1);
     const run = await runOf(s3, summary);
