@@ -104,7 +104,7 @@ async function result(workflowId: string, ms = 240_000): Promise<IngestSummary> 
 }
 
 function input(target: string, extra: Partial<IngestInput> = {}): IngestInput {
-  return { pipeline: 'slowcopy', source: `s3://${BUCKET}/big/`, target: `s3://${BUCKET}/${target}/`, dataset: 'big', maxParallel: 1, heartbeatTimeoutSeconds: 5, ...extra };
+  return { pipeline: 'slowcopy', source: `s3://${BUCKET}/big/`, target: `s3://${BUCKET}/${target}/`, dataset: 'big', maxParallel: 1, heartbeatTimeoutSeconds: 5, splitBytes: 64 * 1024 * 1024, ...extra };
 }
 
 async function start(id: string, inp: IngestInput): Promise<string> {

@@ -179,14 +179,16 @@ describe('other sources and DAGs', () => {
     // A stage's output folder as a source: partflow's manifests and rejects beside the outputs are not read.
     const copied = await run({ pipeline: 'copy', source: csv.stages.raw.output, target: `s3://${BUCKET}/copy-avro/`, dataset: 'recopy' }, 'copy-avro');
     expect(copied.status).toBe('completed');
-    expect(copied.partitions).toBe(1); // three small objects, packed
+    expect(copied.partitions).toBeLessThan(3); // three small objects, packed
     expect(copied.stages.raw).toBeUndefined(); // Avro sources are used as they are
     expect(copied.stages.copy.records).toEqual({ in: 10_000, out: 10_000, rejected: 0, dropped: 0 });
-    const [out] = (await runOf(s3, copied)).committed.copy;
+    // Partitions in plan order, each reading its pieces in key order: the records of the inputs in key order.
     const inputs = [...csv.committed.raw].sort((a, b) => (a.output < b.output ? -1 : 1));
     const expected = [];
     for (const p of inputs) expected.push(...(await decodeUrl(s3, p.output)));
-    expect(await decodeUrl(s3, out.output)).toEqual(expected);
+    const got = [];
+    for (const p of (await runOf(s3, copied)).committed.copy) got.push(...(await decodeUrl(s3, p.output)));
+    expect(got).toEqual(expected);
   });
 
   it('runs a fan-in DAG over JSON Lines: drops, rejects, and reads from two stages', async () => {
