@@ -1,7 +1,7 @@
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader, syncMarkerFor } from '../../src/avro/container';
 import { DecodeGuard, decodeGuardSettings, guardedBlocks } from '../../src/avro/decode-guard';
-import { chunked, encodeFile } from '../helpers/avro';
+import { chunked, decodeAll, encodeFile } from '../helpers/avro';
 
 /**
  * The decode guard decodes each block on a thread with a capped heap first: a block whose records
@@ -102,5 +102,32 @@ describe('decode guard', () => {
     expect(decodeGuardSettings({ PARTFLOW_DECODE_GUARD: 'off', PARTFLOW_DECODE_HEAP_MB: '64' })).toEqual({ enabled: false, heapMb: 64 });
     expect(() => decodeGuardSettings({ PARTFLOW_DECODE_GUARD: 'yes' })).toThrow(/PARTFLOW_DECODE_GUARD must be "on" or "off"/);
     expect(() => decodeGuardSettings({ PARTFLOW_DECODE_HEAP_MB: '8' })).toThrow(/PARTFLOW_DECODE_HEAP_MB must be an integer of at least 16/);
+  });
+});
+
+// The guard doubles decoding, and checking strings for UTF-8 was half of it: only strings that
+// decode with a U+FFFD are checked strictly now. Both halves of that must hold.
+describe('strings are checked for UTF-8 on the fast path', () => {
+  const str = Type.forSchema('string');
+  const raw = (bytes: number[][]) => {
+    const body = Buffer.concat(bytes.map((b) => Buffer.concat([zig(b.length), Buffer.from(b)])));
+    return Buffer.concat([encodeFile(str, []), zig(bytes.length), zig(body.length), body, sync]);
+  };
+
+  it('keeps a real U+FFFD and other valid text', async () => {
+    const values = ['a\uFFFDb', '\uFFFD', 'plain', 'é😀', ''];
+    await expect(decodeAll(encodeFile(str, values))).resolves.toEqual(values);
+  });
+
+  it.each([
+    ['a lone continuation byte', [0x61, 0x80]],
+    ['a truncated sequence', [0xe2, 0x82]],
+    ['an overlong encoding', [0xc0, 0x80]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+  ])('refuses %s', async (_what, bytes) => {
+    await expect(decodeAll(raw([[0x6f, 0x6b], bytes]), { name: 'mem://u.avro' })).rejects.toThrow(
+      new RegExp(`^mem://u\\.avro: record 1 of block: string of ${bytes.length} bytes at offset 4 of the block is not valid UTF-8`),
+    );
   });
 });
