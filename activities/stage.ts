@@ -4,6 +4,7 @@ import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
 import { openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
+import { guardedBlocks } from '../src/avro/decode-guard';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { loadLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
@@ -222,7 +223,7 @@ export function makeStageActivity(deps: ActivityDeps) {
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
         try {
-          for await (const block of reader.blocks()) {
+          for await (const block of guardedBlocks(reader, inp.readerType, end)) {
             if (block.offset >= end) break;
             const records = decodeBlock(reader.opts.name, block, decoder);
             const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;

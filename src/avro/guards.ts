@@ -111,9 +111,13 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
     const pos = this.pos;
     this.pos += len;
     if (this.pos > this.buf.length) return undefined as unknown as string;
-    const bytes = this.buf.subarray(pos, pos + len);
-    if (!isUtf8(bytes)) throw new Error(`string of ${len} bytes at offset ${pos} of the block is not valid UTF-8`);
-    return bytes.toString('utf8');
+    // Decoding replaces every invalid sequence with U+FFFD, so only strings holding one need the
+    // strict check; a view and a check per string cost as much as decoding it (hot path).
+    const str = (this.buf as Buffer & { utf8Slice(s: number, e: number): string }).utf8Slice(pos, this.pos);
+    if (str.includes('\uFFFD') && !isUtf8(this.buf.subarray(pos, this.pos))) {
+      throw new Error(`string of ${len} bytes at offset ${pos} of the block is not valid UTF-8`);
+    }
+    return str;
   };
 
   types.ArrayType.prototype._read = function (this: { itemsType: ItemType }, tap: Tap) {

@@ -1,0 +1,58 @@
+/**
+ * The decode guard's thread (see decode-guard.ts): decodes one block at a time with the same
+ * reader code and guards as a stage, and answers only whether it decoded, never the records. Its
+ * heap is capped, so a block whose records do not fit kills this thread, not the worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { Type } from 'avsc';
+import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './container';
+import { ItemBudget } from './guards';
+
+export interface CheckRequest {
+  /** Schema JSON; absent when it is the same as in this thread's previous request. */
+  writer?: string;
+  reader?: string;
+  name: string;
+  offset: number;
+  end: number;
+  count: number;
+  data: ArrayBuffer;
+  budget?: ItemBudget;
+}
+
+export type CheckReply =
+  | { ok: true; count: number }
+  | { ok: false; format: boolean; object: string; offset: number; message: string };
+
+// Compiling a schema costs more than decoding a small block: keep a few, by content.
+const MAX_CACHED = 32;
+const decoders = new Map<string, BlockDecoder>();
+let last: BlockDecoder | undefined;
+
+function decoderFor(writer: string, reader: string | undefined): BlockDecoder {
+  const key = `${writer}\0${reader ?? ''}`;
+  let d = decoders.get(key);
+  if (!d) {
+    const parse = (json: string) => Type.forSchema(JSON.parse(json), { wrapUnions: 'auto' });
+    d = blockDecoder(parse(writer), reader === undefined ? undefined : parse(reader));
+    if (decoders.size >= MAX_CACHED) decoders.delete(decoders.keys().next().value as string);
+    decoders.set(key, d);
+  }
+  return d;
+}
+
+function check(req: CheckRequest): CheckReply {
+  try {
+    if (req.writer !== undefined) last = decoderFor(req.writer, req.reader);
+    if (!last) throw new Error('the decode guard sent a block without its schemas');
+    const block = { offset: req.offset, end: req.end, count: req.count, data: Buffer.from(req.data), budget: req.budget && { ...req.budget } };
+    return { ok: true, count: decodeBlock(req.name, block, last).length };
+  } catch (err) {
+    const e = err as Error;
+    if (err instanceof AvroFormatError) return { ok: false, format: true, object: err.object, offset: err.offset, message: err.message };
+    return { ok: false, format: false, object: req.name, offset: req.offset, message: e?.message ?? String(err) };
+  }
+}
+
+parentPort!.on('message', (req: CheckRequest) => parentPort!.postMessage(check(req)));
+parentPort!.postMessage({ ready: true });

@@ -1,0 +1,78 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { Type } from 'avsc';
+import { createActivities } from '../../activities';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { closeDecodeGuard } from '../../src/avro/decode-guard';
+import { resolveIngestInput } from '../../src/pipeline/input';
+import { PlanSummary } from '../../src/pipeline/plan';
+import { PipelineRegistry } from '../../src/pipeline/registry';
+import { builtinPipelines } from '../../src/pipelines';
+import { ensureBucket } from '../../src/stack/embedded';
+import { s3Client } from '../../src/storage/client';
+import { testConfig } from '../helpers/stack';
+
+/**
+ * A legal Avro source whose one block decodes to more than the decode guard's heap, through the
+ * real stage activity and S3: the partition fails as CorruptInput, and the same worker goes on.
+ */
+const BUCKET = 'it-decode-guard';
+const cfg = testConfig('decode-guard', BUCKET);
+let s3: S3Client;
+// One worker's activities for the whole file: the good partition runs where the poison one failed.
+let acts: ReturnType<typeof createActivities>;
+const env = () => new MockActivityEnvironment({ activityId: 'copy:p-00000', retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') });
+const zig = (n: number) => Type.forSchema('long').toBuffer(n);
+const ints = Type.forSchema({ type: 'record', name: 'Ints', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }] });
+const saved = process.env.PARTFLOW_DECODE_HEAP_MB;
+
+beforeAll(async () => {
+  // Read when the stage first uses the guard.
+  process.env.PARTFLOW_DECODE_HEAP_MB = '32';
+  s3 = s3Client(cfg.s3);
+  await ensureBucket(s3, BUCKET);
+  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry(builtinPipelines) });
+});
+
+afterAll(async () => {
+  await closeDecodeGuard();
+  if (saved === undefined) delete process.env.PARTFLOW_DECODE_HEAP_MB;
+  else process.env.PARTFLOW_DECODE_HEAP_MB = saved;
+});
+
+async function planFor(key: string, body: Buffer): Promise<PlanSummary> {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  return env().run(acts.planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/${key}`, target: `s3://${BUCKET}/out/` }));
+}
+
+describe('the decode guard through the stage activity', () => {
+  it('a block that exhausts the guard heap fails its partition as CorruptInput; the worker then copies a good partition', async () => {
+    const header = new ContainerEncoder(ints, JSON.stringify(ints.schema()), { codec: 'null', sync: syncMarkerFor('poison') }).header();
+    // 16 records of 1M zeros each: 16 MiB of legal data, within every reader limit, that decodes to 16M array slots.
+    const record = Buffer.concat([zig(1024 * 1024), Buffer.alloc(1024 * 1024), zig(0)]);
+    const body = Buffer.concat(Array.from({ length: 16 }, () => record));
+    const poison = await planFor('poison/p.avro', Buffer.concat([header, zig(16), zig(body.length), body, syncMarkerFor('poison')]));
+    let err: ApplicationFailure | undefined;
+    try {
+      await env().run(acts.runStage, { bucket: poison.bucket, planKey: poison.planKey, stage: 'copy', index: 0 });
+    } catch (e) {
+      err = e as ApplicationFailure;
+    }
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err!.type).toBe('CorruptInput');
+    expect(err!.nonRetryable).toBe(true);
+    expect(err!.message).toMatch(new RegExp(
+      `^stage "copy" partition p-[0-9a-f]{12} \\(p\\.avro\\): corrupt input: s3://${BUCKET}/poison/p\\.avro: decoding the block at byte ${header.length} ran out of memory \\(limit 32 MiB, PARTFLOW_DECODE_HEAP_MB\\)$`,
+    ));
+
+    const enc = new ContainerEncoder(ints, JSON.stringify(ints.schema()), { codec: 'null', sync: syncMarkerFor('good'), blockBytes: 1000 });
+    const parts = [enc.header()];
+    for (let i = 0; i < 500; i++) parts.push(enc.add({ xs: [i, i + 1, i + 2] }) ?? Buffer.alloc(0));
+    parts.push(enc.flush() ?? Buffer.alloc(0));
+    const good = await planFor('good/g.avro', Buffer.concat(parts));
+    const result = await env().run(acts.runStage, { bucket: good.bucket, planKey: good.planKey, stage: 'copy', index: 0 });
+    expect(result).toMatchObject({ status: 'done', counts: { in: 500, out: 500 } });
+  });
+});
