@@ -42,9 +42,10 @@ afterAll(async () => {
   else process.env.PARTFLOW_DECODE_HEAP_MB = saved;
 });
 
+// One partition per object: the poison block's object is over the default splitBytes.
 async function planFor(key: string, body: Buffer): Promise<PlanSummary> {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-  return env().run(acts.planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/${key}`, target: `s3://${BUCKET}/out/` }));
+  return env().run(acts.planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/${key}`, target: `s3://${BUCKET}/out/`, splitBytes: 64 * 1024 * 1024 }));
 }
 
 describe('the decode guard through the stage activity', () => {
