@@ -8,7 +8,7 @@ import { DATASET_MARKER, datasetPrefix, markerKey, planKey } from '../src/pipeli
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
 import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
-import { getObjectStream, headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { ActivityDeps, nonRetryable } from './deps';
