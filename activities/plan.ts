@@ -4,7 +4,7 @@ import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { FlatFileError } from '../src/formats/flat';
 import { scanFlatObject } from '../src/formats/scan-object';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { DATASET_MARKER, datasetPrefix, markerKey, planKey } from '../src/pipeline/layout';
+import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey } from '../src/pipeline/layout';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
 import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
@@ -33,10 +33,8 @@ function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: str
   }
   // Reading a stage's output folder itself (a later pipeline over partflow's outputs) takes the
   // outputs only: never the manifests and rejects kept beside them.
-  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && !OWN_FILE.test(o.key));
+  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
 }
-
-const OWN_FILE = /(^|\/)p-[0-9a-f]{12}\/[^/]+(\.rejects\.avro|\.json)$/;
 
 /**
  * Lists the source, scans flat files for record boundaries, partitions the listing into stable,

@@ -29,9 +29,24 @@ export interface PartitionKeys {
   manifest: string;
 }
 
+const SUFFIX = { output: '.avro', rejects: '.rejects.avro', manifest: '.json' } as const;
+
 export function partitionKeys(targetPrefix: string, dataset: string, stage: string, partition: string, version: string): PartitionKeys {
   const base = `${stagePrefix(targetPrefix, dataset, stage)}${partition}/${version}`;
-  return { output: `${base}.avro`, rejects: `${base}.rejects.avro`, manifest: `${base}.json` };
+  return { output: `${base}${SUFFIX.output}`, rejects: `${base}${SUFFIX.rejects}`, manifest: `${base}${SUFFIX.manifest}` };
+}
+
+const PARTITION_FILE = /^((?:.*\/)?p-[0-9a-f]{12}\/[^/]+?)(\.rejects\.avro|\.avro|\.json)$/;
+
+/**
+ * What a key (or URL) of this layout holds: a partition's output, rejects or manifest, and the
+ * stem the three share; null for any other key.
+ */
+export function partitionFileOf(key: string): { kind: keyof PartitionKeys; stem: string } | null {
+  const m = PARTITION_FILE.exec(key);
+  if (!m) return null;
+  const kind = (Object.keys(SUFFIX) as (keyof PartitionKeys)[]).find((k) => SUFFIX[k] === m[2])!;
+  return { kind, stem: m[1] };
 }
 
 export function markerKey(targetPrefix: string, dataset: string): string {

@@ -5,6 +5,7 @@ import { PartitionManifest } from '../manifest/partition';
 import { getObjectBuffer, getObjectStream, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';
+import { partitionFileOf } from '../pipeline/layout';
 
 export interface ObjectCheck {
   url: string;
@@ -73,7 +74,7 @@ async function manifestsUnder(s3: S3Client, dirs: string[]): Promise<string[]> {
     // An ingest stage keeps <partition>/<version>.json beside each output; `partflow import` keeps _manifests/.
     for (const o of await listObjects(s3, loc.bucket, loc.key)) {
       const rel = o.key.slice(loc.key.length);
-      if (/^_manifests\/[^/]+\.json$/.test(rel) || /^p-[0-9a-f]{12}\/[^/]+\.json$/.test(rel)) manifests.push(formatS3Url({ bucket: loc.bucket, key: o.key }));
+      if (/^_manifests\/[^/]+\.json$/.test(rel) || partitionFileOf(rel)?.kind === 'manifest') manifests.push(formatS3Url({ bucket: loc.bucket, key: o.key }));
     }
   }
   return manifests;
@@ -98,9 +99,9 @@ export async function verifyManifests(s3: S3Client, manifests: string[]): Promis
 /** Verifies one object: decodes it, and if a partition manifest stands beside it, checks it too. */
 export async function verifyObject(s3: S3Client, url: string): Promise<VerifyReport> {
   const m = /^(.*)\/(part-\d{5,})\.avro$/.exec(url);
-  const v = /^(.*\/p-[0-9a-f]{12}\/[^/]+)\.avro$/.exec(url);
-  if (m || v) {
-    const manifestUrl = m ? `${m[1]}/_manifests/${m[2]}.json` : `${v![1]}.json`;
+  const v = partitionFileOf(url);
+  if (m || v?.kind === 'output') {
+    const manifestUrl = m ? `${m[1]}/_manifests/${m[2]}.json` : `${v!.stem}.json`;
     try {
       return { checked: 1, problems: await verifyManifest(s3, manifestUrl) };
     } catch (err) {

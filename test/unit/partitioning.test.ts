@@ -1,4 +1,5 @@
 import { ListedObject, partitionListing, SourcePartition, splitRanges } from '../../src/pipeline/partitioning';
+import { partitionFileOf, partitionKeys } from '../../src/pipeline/layout';
 import { sourceVersion } from '../../src/pipeline/versions';
 
 /** A deterministic pseudo-random listing: merchant feeds of skewed sizes. */
@@ -122,5 +123,16 @@ describe('splitBytes', () => {
     const parts = partitionListing(objects, { format: 'avro', partitionBytes: MiB2, splitBytes: 8 * MiB2, prefix: 's/' });
     expect(parts.map((p) => p.name)).toEqual(['a.avro', 'b.avro', 'c.avro#1/3', 'c.avro#2/3', 'c.avro#3/3']);
     expect(parts[1].pieces[0].range).toBeUndefined();
+  });
+});
+
+describe('the output layout', () => {
+  test('tells a partition output from its rejects and manifest, with the stem they share', () => {
+    const keys = partitionKeys('out/', 'offers', 'map', 'p-3fa9c1d20b7e', '2024.1-0123456789abcdef');
+    expect(partitionFileOf(keys.output)).toEqual({ kind: 'output', stem: keys.output.slice(0, -'.avro'.length) });
+    expect(partitionFileOf(keys.rejects)).toEqual({ kind: 'rejects', stem: keys.output.slice(0, -'.avro'.length) });
+    expect(partitionFileOf(`s3://b/${keys.manifest}`)?.kind).toBe('manifest');
+    expect(partitionFileOf('out/offers/_plans/abc.json')).toBeNull();
+    expect(partitionFileOf('feeds/m-0001.avro')).toBeNull();
   });
 });

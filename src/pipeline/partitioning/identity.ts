@@ -19,7 +19,3 @@ export function partitionNameOf(pieces: Piece[], prefix: string): string {
   if (first.chunk && pieces.length === 1) return `${rel}#${first.chunk[0] + 1}/${first.chunk[1]}`;
   return pieces.length > 1 ? `${rel}+${pieces.length - 1}` : rel;
 }
-
-export function isPartitionId(s: string): boolean {
-  return /^p-[0-9a-f]{12}$/.test(s);
-}

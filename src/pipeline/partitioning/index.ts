@@ -12,7 +12,7 @@ import { packObjects, splitRanges } from './pack';
 import type { ListedObject, PartitioningOptions, Piece, ScannedChunk, SourcePartition } from './types';
 
 export * from './types';
-export { isPartitionId, partitionIdOf, partitionNameOf } from './identity';
+export { partitionIdOf, partitionNameOf } from './identity';
 export { packObjects, splitRanges } from './pack';
 
 export function partitionListing(listing: ListedObject[], opts: PartitioningOptions): SourcePartition[] {
