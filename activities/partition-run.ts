@@ -1,9 +1,7 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ActivityCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CodecName } from '../src/avro/codecs';
 import { syncMarkerFor } from '../src/avro/container';
@@ -15,9 +13,11 @@ import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifes
 import { datasetPrefix, PartitionKeys } from '../src/pipeline/layout';
 import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
-import { getObjectBuffer, listObjects, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
+import { cancelReason, withinMs } from './cancellation';
 import { ActivityDeps, nonRetryable } from './deps';
+import { RejectsSpill, SpillRef } from './rejects-spill';
 
 const REJECT_SCHEMA = loadSchema('partflow_reject@1');
 const HEARTBEAT_MS = 2_000;
@@ -44,13 +44,6 @@ export interface InputPosition {
   blockFirstIndex: number;
 }
 
-/** Where the rejects' bytes not uploaded yet were put aside at a checkpoint: an S3 object. */
-export interface SpillRef {
-  key: string;
-  bytes: number;
-  sha256: string;
-}
-
 /**
  * Sent with every heartbeat; a later attempt of the same activity resumes from it. It holds
  * positions, counts and upload state only: no record data goes into Temporal, so the rejects'
@@ -64,26 +57,6 @@ export interface PartitionCheckpoint {
   output: WriterCheckpoint;
   rejects: { writer: WriterCheckpoint; spill: SpillRef | null } | null;
   at: string;
-}
-
-/** Why the activity's cancellation signal fired: the SDK's reason (the CancelledFailure's message). */
-function cancelReason(ctx: Context): string | undefined {
-  const signal = ctx.cancellationSignal;
-  if (!signal.aborted) return undefined;
-  if (signal.reason instanceof CancelledFailure && signal.reason.message) return signal.reason.message;
-  const d = ctx.cancellationDetails;
-  if (d?.workerShutdown) return 'WORKER_SHUTDOWN';
-  if (d?.timedOut) return 'TIMED_OUT';
-  if (d?.notFound) return 'NOT_FOUND';
-  if (d?.paused) return 'PAUSED';
-  if (d?.reset) return 'RESET';
-  return d?.cancelRequested ? 'CANCELLED' : 'UNKNOWN';
-}
-
-function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(timer));
 }
 
 /**
@@ -106,8 +79,8 @@ export class PartitionRun {
   /** Raised by a timer every HEARTBEAT_MS, and at once by a cancellation: tick() looks at nothing else. */
   private beatDue = true;
   private lastCheckpoint?: PartitionCheckpoint;
-  /** The last spill of the rejects' buffered bytes, and how many rejects it holds. */
-  private lastSpill?: { records: number; ref: SpillRef | null };
+  /** Where checkpoints put the rejects' buffered bytes aside (they are records: not for Temporal). */
+  private readonly spills: RejectsSpill;
   /** Shown with heartbeats: where the reading is (set once per block, not per record). */
   progress: Record<string, unknown> = {};
   /** Set when this attempt carried on from an earlier attempt's checkpoint. */
@@ -123,6 +96,8 @@ export class PartitionRun {
     this.log = partitionLogger({
       workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", stage: target.stage, partition: this.id,
     });
+    // Spills live beside the dataset's plans and runs, never under a stage's outputs.
+    this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log);
     Context.current().cancellationSignal.addEventListener('abort', () => { this.beatDue = true; }, { once: true });
   }
 
@@ -175,58 +150,6 @@ export class PartitionRun {
     return cp;
   }
 
-  /** Spills live beside the dataset's plans and runs, never under a stage's outputs. */
-  private spillPrefix(): string {
-    return `${datasetPrefix(this.plan.targetPrefix, this.plan.dataset)}/_checkpoints/${this.target.stage}/${this.id}/${this.target.contentVersion}/`;
-  }
-
-  /**
-   * Puts the rejects' buffered bytes aside in S3 for a checkpoint, create-only, under a key
-   * of this attempt and position. Unchanged since the last spill (no new rejects): the same
-   * object serves. Returns undefined when the key is taken (the checkpoint is then skipped).
-   */
-  private async spill(buffered: Buffer): Promise<SpillRef | null | undefined> {
-    const records = this.rejects!.records;
-    if (this.lastSpill && this.lastSpill.records === records) return this.lastSpill.ref;
-    let ref: SpillRef | null = null;
-    if (buffered.length > 0) {
-      ref = {
-        key: `${this.spillPrefix()}a${Context.current().info.attempt}-${this.counts.in}.rejects`,
-        bytes: buffered.length, sha256: createHash('sha256').update(buffered).digest('hex'),
-      };
-      try {
-        await putIfAbsent(this.deps.s3, this.plan.bucket, ref.key, buffered);
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) return undefined;
-        throw err;
-      }
-    }
-    this.lastSpill = { records, ref };
-    return ref;
-  }
-
-  /** The spilled bytes of a checkpoint, or null when they are gone or not what was recorded. */
-  private async unspill(ref: SpillRef | null): Promise<Buffer | null> {
-    if (!ref) return Buffer.alloc(0);
-    try {
-      const buf = await getObjectBuffer(this.deps.s3, this.plan.bucket, ref.key, ref.bytes + 1);
-      return buf.length === ref.bytes && createHash('sha256').update(buf).digest('hex') === ref.sha256 ? buf : null;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return null;
-      throw err;
-    }
-  }
-
-  /** Best effort: spills are of no use once the partition is committed or given up. */
-  private async dropSpills(): Promise<void> {
-    try {
-      const spills = await listObjects(this.deps.s3, this.plan.bucket, this.spillPrefix());
-      await Promise.all(spills.map((o) => this.deps.s3.send(new DeleteObjectCommand({ Bucket: this.plan.bucket, Key: o.key }))));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not delete checkpoint spills');
-    }
-  }
-
   /**
    * Re-opens the writers of a checkpoint. Returns false (and leaves nothing open) when the
    * server no longer has the uploads; the caller then starts from the beginning.
@@ -236,18 +159,17 @@ export class PartitionRun {
     const okOut = await out.verifyResume();
     let okRej = true;
     if (cp.rejects) {
-      const buffered = await this.unspill(cp.rejects.spill);
+      const buffered = await this.spills.get(cp.rejects.spill, cp.rejects.writer.recordsWritten);
       if (buffered) {
         this.rejects = this.rejectsWriter({ state: cp.rejects.writer, buffered });
         okRej = await this.rejects.verifyResume();
-        this.lastSpill = { records: cp.rejects.writer.recordsWritten, ref: cp.rejects.spill };
       } else okRej = false;
     }
     if (!okOut || !okRej) {
       this.log.warn({ checkpoint: cp.position }, 'checkpoint uploads are gone; starting the partition over');
       this.output = undefined;
       this.rejects = undefined;
-      this.lastSpill = undefined;
+      this.spills.forget();
       return false;
     }
     Object.assign(this.counts, cp.counts);
@@ -283,7 +205,7 @@ export class PartitionRun {
     let rejects: PartitionCheckpoint['rejects'] = null;
     if (this.rejects) {
       const r = this.rejects.checkpoint();
-      const spill = r && (await this.spill(r.buffered));
+      const spill = r && (await this.spills.put(r.buffered, this.rejects.records, `a${Context.current().info.attempt}-${this.counts.in}.rejects`));
       if (!r || spill === undefined) return;
       rejects = { writer: r.state, spill };
     }
@@ -358,7 +280,7 @@ export class PartitionRun {
       return undefined;
     }
     try {
-      await timeout(client.activity.heartbeat(ctx.info.taskToken, details), 10_000);
+      await withinMs(client.activity.heartbeat(ctx.info.taskToken, details), 10_000);
       return true;
     } catch (err) {
       // A cancel request comes back as this error: the server still knows this attempt.
@@ -447,13 +369,13 @@ export class PartitionRun {
       throw err;
     }
     this.log.info({ counts: manifest.counts, output: output.url, bytes: output.bytes }, 'partition committed');
-    if (this.lastSpill) await this.dropSpills();
+    await this.spills.drop();
     return this.result(manifest, 'done');
   }
 
   async abort(): Promise<void> {
     await Promise.all([this.output?.abort(), this.rejects?.abort()]);
-    if (this.lastSpill) await this.dropSpills();
+    await this.spills.drop();
   }
 
   where(): string {
