@@ -41,7 +41,7 @@ function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: str
  * content-addressed pieces, and writes the plan. The same source always gives the same plan.
  */
 export function makePlanActivity(deps: ActivityDeps) {
-  return async function planIngest(input: ResolvedIngest): Promise<PlanSummary> {
+  return async function planIngest(input: ResolvedIngest, opts: { maxIds?: number } = {}): Promise<PlanSummary> {
     const log = logger().child({ activity: 'planIngest', workflowId: Context.current().info.workflowExecution?.workflowId });
     const entry = deps.registry.get(input.pipeline);
     if (!entry) {
@@ -160,9 +160,11 @@ export function makePlanActivity(deps: ActivityDeps) {
     }
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format }, 'planned ingest');
     const names = partitions.map((p) => p.name);
+    // Large plans go by reference: activities read ids and names from the plan by index.
+    const byIndex = opts.maxIds !== undefined && partitions.length > opts.maxIds;
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
-      ids: partitions.map((p) => p.id), names: names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
+      ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
       sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,

@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
-  getExternalWorkflowHandle, log, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  getExternalWorkflowHandle, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -11,6 +11,7 @@ import { runManifestKey, stagePrefix } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { PrioritySemaphore } from './semaphore';
+import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
 
 export interface PartitionsQuery {
   status?: PartitionStatus;
@@ -113,7 +114,9 @@ function stageNames(plan: PlanSummary): string[] {
  * starts as soon as partition 7's inputs are committed. Failed partitions wait for a retry
  * (the retryFailed update or signal) for `waitForRetry`; then the run ends `partial`.
  */
-export async function ingest(input: IngestInput): Promise<IngestSummary> {
+export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
+  // New executions run windowed (README "Large ingests"); histories from before replay below.
+  if (patched('windowed-ingest')) return ingestWindowed(input, carry);
   let resolved: ResolvedIngest;
   try {
     resolved = resolveIngestInput(input);

@@ -50,7 +50,7 @@ export interface PlanSummary {
   targetPrefix: string;
   format: SourceFormat;
   partitions: number;
-  /** Every partition's stable id, in plan order. */
+  /** Every partition's stable id, in plan order; empty for large plans planned by index (windowed ingests). */
   ids: string[];
   /** Readable names, when they fit in a small payload (else the workflow shows ids). */
   names: string[] | null;

@@ -1,0 +1,158 @@
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
+import pLimit from 'p-limit';
+import { IngestSummary, RunPartition } from '../src/manifest/run';
+import { PartitionManifest } from '../src/manifest/partition';
+import { partitionKeys } from '../src/pipeline/layout';
+import { Plan } from '../src/pipeline/plan';
+import { getObjectBuffer, listObjects, objectExists, putObject } from '../src/storage/objects';
+import { formatS3Url, parseS3Url } from '../src/storage/s3url';
+import type { SavedEntry } from '../workflows/run/window';
+import { ActivityDeps, loadPlan } from './deps';
+
+export interface WindowResults {
+  bucket: string;
+  key: string;
+  entries: SavedEntry[];
+}
+
+/** The run manifest by reference: the plan, and the prefix under which the run's windows wrote their results. */
+export interface StreamManifestRequest {
+  bucket: string;
+  planKey: string;
+  workflowId: string;
+  runId: string;
+  summary: IngestSummary;
+  windowsPrefix: string;
+  /** Bytes per multipart part (S3's minimum, 5 MiB, unless a test lowers it). */
+  partBytes?: number;
+}
+
+/** Heartbeat details: where a retried attempt picks the upload up again. */
+export interface ManifestCheckpoint {
+  uploadId: string;
+  parts: { PartNumber: number; ETag: string }[];
+  /** Units of the manifest text already uploaded. */
+  next: number;
+  writtenAt: string;
+  entries: number;
+}
+
+type Unit = string | { stage: string; first: boolean; e: SavedEntry };
+const PART_BYTES = 8 * 1024 * 1024;
+const READ_AHEAD = 256;
+
+/** The latest result of every (stage, partition) the run's windows ran: later windows supersede earlier ones. */
+async function windowResults(deps: ActivityDeps, bucket: string, prefix: string): Promise<Map<string, SavedEntry>> {
+  const keys = (await listObjects(deps.s3, bucket, prefix)).map((o) => o.key).sort();
+  const latest = new Map<string, SavedEntry>();
+  const limit = pLimit(8);
+  const bodies = await Promise.all(keys.map((k) => limit(async () => JSON.parse((await getObjectBuffer(deps.s3, bucket, k, 256 * 1024 * 1024)).toString('utf8')) as { entries: SavedEntry[] })));
+  for (const b of bodies) for (const e of b.entries) latest.set(`${e.stage}/${e.index}`, e);
+  return latest;
+}
+
+/** The manifest as a fixed sequence of text units; committed entries become text only when reached. */
+function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, SavedEntry>, writtenAt: string): Unit[] {
+  const head = { ...req.summary, kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt };
+  const out: Unit[] = [`${JSON.stringify(head).slice(0, -1)},"committed":{`];
+  const stages = Object.keys(req.summary.stages);
+  const all = [...latest.values()].sort((a, b) => a.index - b.index);
+  const named = (i: number) => ({ partition: plan.partitions[i].id, name: plan.partitions[i].name });
+  stages.forEach((stage, k) => {
+    out.push(`${k ? ',' : ''}${JSON.stringify(stage)}:[`);
+    let first = true;
+    for (const e of all) if (e.stage === stage && (e.status === 'done' || e.status === 'skipped') && e.version) {
+      out.push({ stage, first, e });
+      first = false;
+    }
+    out.push(']');
+  });
+  out.push('},"failures":[');
+  let first = true;
+  for (const e of all) if (e.status === 'failed') {
+    out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index), error: e.error ?? '', attempts: e.attempts, runs: e.runs })}`);
+    first = false;
+  }
+  out.push('],"blocked":[');
+  first = true;
+  for (const e of all) if (e.status === 'blocked') {
+    out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index) })}`);
+    first = false;
+  }
+  out.push(']}');
+  return out;
+}
+
+/**
+ * Writes the run manifest streaming: committed partitions are read (16 at a time) and written as
+ * they come, in multipart parts; after every part the activity heartbeats a checkpoint, so a
+ * retried attempt resumes the upload instead of starting over. Small manifests are one PUT.
+ */
+export function makeStreamRunManifestActivity(deps: ActivityDeps) {
+  return async function streamRunManifest(req: StreamManifestRequest): Promise<string> {
+    const ctx = Context.current();
+    const loc = parseS3Url(req.summary.manifest);
+    if (await objectExists(deps.s3, loc.bucket, loc.key)) return req.summary.manifest; // an earlier attempt completed it
+    const plan = await loadPlan(deps, req.bucket, req.planKey);
+    const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
+    const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
+    const partBytes = req.partBytes ?? PART_BYTES;
+    let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString(), entries: 0 };
+    const list = units(req, plan, latest, ck.writtenAt);
+    const limit = pLimit(16);
+    const text = async (u: Unit): Promise<string> => {
+      if (typeof u === 'string') return u;
+      const p = plan.partitions[u.e.index];
+      const keys = partitionKeys(plan.targetPrefix, plan.dataset, u.stage, p.id, u.e.version!);
+      const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
+      const entry: RunPartition = {
+        partition: p.id, name: p.name, output: m.output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: m.output.sha256,
+        counts: m.counts, codeVersion: m.codeVersion, contentVersion: m.contentVersion, result: u.e.status === 'done' ? 'computed' : 'reused',
+        workflowId: m.run.workflowId, runId: m.run.runId,
+      };
+      return `${u.first ? '' : ','}${JSON.stringify(entry)}`;
+    };
+    let buf: string[] = [];
+    let size = 0;
+    const uploadPart = async (upTo: number) => {
+      if (!ck.uploadId) {
+        const created = await deps.s3.send(new CreateMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, ContentType: 'application/json' }));
+        ck = { ...ck, uploadId: created.UploadId! };
+      }
+      const PartNumber = ck.parts.length + 1;
+      const r = await deps.s3.send(new UploadPartCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, PartNumber, Body: Buffer.from(buf.join(''), 'utf8') }));
+      ck = { ...ck, parts: [...ck.parts, { PartNumber, ETag: r.ETag! }], next: upTo };
+      buf = [];
+      size = 0;
+      ctx.heartbeat(ck);
+    };
+    for (let i = ck.next; i < list.length; i += READ_AHEAD) {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      const chunk = list.slice(i, i + READ_AHEAD);
+      const texts = await Promise.all(chunk.map((u) => limit(() => text(u))));
+      for (let j = 0; j < texts.length; j++) {
+        buf.push(texts[j]);
+        size += Buffer.byteLength(texts[j]);
+        if (typeof chunk[j] !== 'string') ck.entries++;
+        if (size >= partBytes) await uploadPart(i + j + 1);
+      }
+      ctx.heartbeat({ ...ck, reading: i + chunk.length, of: list.length });
+    }
+    if (!ck.uploadId) {
+      await putObject(deps.s3, loc.bucket, loc.key, buf.join(''), 'application/json');
+      return req.summary.manifest;
+    }
+    if (size > 0) await uploadPart(list.length);
+    await deps.s3.send(new CompleteMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, MultipartUpload: { Parts: ck.parts } }));
+    return req.summary.manifest;
+  };
+}
+
+/** A window's results, for the run manifest: one object per window. */
+export function makeSaveWindowActivity(deps: ActivityDeps) {
+  return async function saveWindowResults(req: WindowResults): Promise<string> {
+    await putObject(deps.s3, req.bucket, req.key, JSON.stringify({ kind: 'partflow.window', entries: req.entries }), 'application/json');
+    return req.key;
+  };
+}

@@ -1,0 +1,71 @@
+import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { FailureDetail } from './compact';
+import { Entry, runWindow, SavedEntry, WindowItem, WindowSettings } from './window';
+
+export interface WindowInput extends WindowSettings {
+  seq: number;
+  slots: number;
+  items: WindowItem[];
+  /** S3 key where this window writes what it ran (versions, counts, errors) for the run manifest. */
+  resultsKey: string;
+  parentId: string;
+}
+
+/** A window's report to its parent: counts and failures only, never per-partition state lists. */
+export interface WindowReport {
+  seq: number;
+  entries: Entry[];
+  failures: FailureDetail[];
+  freed: number;
+  done?: boolean;
+}
+
+export const windowReportSignal = defineSignal<[WindowReport]>('windowReport');
+
+const { saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1m' } });
+
+/** Entries per report signal: fewer signals in the parent's history, still timely progress. */
+const REPORT_ENTRIES = 50;
+
+/**
+ * A window of a large ingest, run as a child workflow: a slice of partitions with its share of
+ * the ingest's slots. It signals the parent by workflow id only, so reports reach the parent's
+ * current run across continue-as-new.
+ */
+export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
+  const parent = getExternalWorkflowHandle(w.parentId);
+  let entries: Entry[] = [];
+  let failures: FailureDetail[] = [];
+  let freed = 0;
+  let chain = Promise.resolve();
+  const flush = (done = false): Promise<void> => {
+    const report: WindowReport = { seq: w.seq, entries, failures, freed, ...(done ? { done } : {}) };
+    entries = [];
+    failures = [];
+    freed = 0;
+    // In order, one at a time: the parent applies them as they come.
+    chain = chain.then(() => parent.signal(windowReportSignal, report)).catch((err) => log.warn('window report not delivered', { error: String(err) }));
+    return chain;
+  };
+  const saved: SavedEntry[] = [];
+  try {
+    await runWindow(w, w.items, w.slots, {
+      result(e, failure) {
+        entries.push(e);
+        if (failure) failures.push(failure);
+        if (failure || entries.length >= REPORT_ENTRIES) void flush();
+      },
+      freed(n) {
+        freed += n;
+        void flush();
+      },
+    }, saved);
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      if (saved.length) await saveWindowResults({ bucket: w.plan.bucket, key: w.resultsKey, entries: saved });
+      await flush(true);
+    });
+  }
+  return { ran: saved.length };
+}

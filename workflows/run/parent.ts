@@ -1,0 +1,316 @@
+import {
+  ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy,
+  proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { IngestSummary, StageSummary } from '../../src/manifest/run';
+import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../../src/pipeline/input';
+import { datasetPrefix, runManifestKey, stagePrefix } from '../../src/pipeline/layout';
+import type { PlanSummary } from '../../src/pipeline/plan';
+import type { Progress } from '../state';
+import { Code, CompactCarry, CompactState } from './compact';
+import { ingestWindow, WindowReport, windowReportSignal } from './child';
+import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA } from './handles';
+import { requeue, retryProblem } from './retry';
+import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
+
+/** Knobs for tests and very large runs; the defaults suit 100k partitions. */
+export interface ScaleOptions {
+  /** Continue-as-new once the parent's history has this many events (Temporal also suggests it). */
+  continueAsNewEvents?: number;
+  /** Activities one child window runs at most: bounds every child's history. */
+  windowActivities?: number;
+}
+
+/** What one run of a large ingest hands the next across continue-as-new. */
+export interface IngestCarry {
+  options: ScaleOptions;
+  plan: PlanSummary;
+  state: CompactCarry;
+  firstRunId: string;
+  seq: number;
+  cursor: number;
+  free: number;
+  inflight: Inflight[];
+  retryRuns: [string, number][];
+  /** Workflow time at which a run waiting for a retry gives up. */
+  waitUntil: number | null;
+}
+
+interface Inflight {
+  seq: number;
+  id: string;
+  slots: number;
+  /** [first, last] partition indices it owns, and the stages it runs. */
+  ranges: [number, number][];
+  stages: string[];
+}
+
+const DEFAULT_CAN_EVENTS = 5000;
+const DEFAULT_WINDOW_ACTIVITIES = 1000;
+/** The plan summary carries ids and names up to this many partitions; larger runs go by index. */
+export const SUMMARY_IDS_MAX = 1000;
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
+const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
+const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 20 } });
+
+function ranges(indices: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const i of indices) {
+    const last = out[out.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
+}
+
+/**
+ * The ingest for new executions: windows of partitions run as child workflows (or in the parent
+ * when the run fits one window), a slot freed anywhere goes to the next partition, and the parent
+ * continues as new with compact state before its history grows large.
+ */
+export async function ingestWindowed(input: IngestInput, carried?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
+  let resolved: ResolvedIngest;
+  try {
+    resolved = resolveIngestInput(input);
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+    throw err;
+  }
+  const carry = carried && 'state' in carried ? carried : undefined;
+  const options: ScaleOptions = carry ? carry.options : (carried as ScaleOptions | undefined) ?? {};
+  const info = workflowInfo();
+  const title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
+  let phase: Progress['phase'] = carry ? 'running' : 'planning';
+  let plan: PlanSummary | undefined = carry?.plan;
+  let state: CompactState | undefined;
+  let note = '';
+  const stagesOf = () => (plan ? stageNames(plan) : []);
+  const restore = (p: PlanSummary, c?: CompactCarry) => new CompactState(p.partitions, stageNames(p), p.ids, p.names, c);
+  if (carry && plan) state = restore(plan, carry.state);
+  const retryRuns = new Map<string, number>(carry?.retryRuns ?? []);
+  const inflight = new Map<number, Inflight>((carry?.inflight ?? []).map((f) => [f.seq, f]));
+  let seq = carry?.seq ?? 0;
+  let cursor = carry?.cursor ?? 0;
+  let free = carry?.free ?? resolved.maxParallel;
+  let waitUntil = carry?.waitUntil ?? null;
+  let changed = true;
+  const firstRunId = carry?.firstRunId ?? info.runId;
+
+  const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
+  const progress = () => (state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] });
+  const describe = () => {
+    const p = progress();
+    const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
+    const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
+    setCurrentDetails([title, `**${p.phase}** — ${p.partitions} partitions, ${inflight.size} windows running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n'));
+  };
+  const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state?.count(Code.failed) ?? 0 }]);
+
+  const closed = (): string | null => (phase === 'finishing' || phase === 'done'
+    ? `the run is ${phase === 'done' ? 'done' : 'finishing (writing its run manifest)'} and takes no more retries; once it has closed, \`partflow retry ${info.workflowId}\` starts a new run that reuses every committed partition`
+    : null);
+  const doRetry = (req: { partitions?: string[]; stages?: string[] } = {}) => {
+    if (!state || !plan) return { requeued: [] };
+    const out = requeue(state, plan, req);
+    for (const r of out) {
+      if (r.runs) retryRuns.set(`${r.stage}/${r.index}`, r.runs);
+      cursor = Math.min(cursor, r.index);
+    }
+    changed = true;
+    return { requeued: out.slice(0, 1000).map((r) => ({ stage: r.stage, partition: state!.label(r.index).partition })) };
+  };
+  setHandler(progressQuery, () => progress());
+  setHandler(partitionsQuery, (q = {}) => (state ? state.list(q) : { total: 0, partitions: [] }));
+  setHandler(retryFailedUpdate, (req) => doRetry(req ?? {}), {
+    validator: (req) => {
+      const problem = closed() ?? retryProblem(req, state, stagesOf());
+      if (problem) throw new Error(problem);
+    },
+  });
+  setHandler(retryFailedSignal, (req) => {
+    const problem = closed() ?? retryProblem(req, state, stagesOf());
+    if (!problem) return void doRetry(req ?? {});
+    log.warn('ignored a retryFailed signal', { problem });
+    note = `a retryFailed signal was ignored: ${problem}`;
+    describe();
+  });
+
+  // A report changes an entry only while the parent holds it running for that window, so that a
+  // late or replayed report can never undo a retry.
+  const apply = (r: WindowReport) => {
+    const w = inflight.get(r.seq);
+    if (!state || !w) return;
+    const owns = (s: number, i: number) => w.stages.includes(state!.stages[s]) && w.ranges.some(([a, b]) => i >= a && i <= b)
+      && ![...inflight.values()].some((o) => o.seq > w.seq && o.stages.includes(state!.stages[s]) && o.ranges.some(([a, b]) => i >= a && i <= b));
+    for (const [s, i, code, rin, rout, rrej, rdrop] of r.entries) {
+      if (!state.stages[s] || state.get(s, i) !== Code.running || !owns(s, i)) continue;
+      if (code === Code.failed) {
+        const f = r.failures.find((x) => x.index === i && x.stage === state!.stages[s]);
+        state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
+      } else state.set(s, i, code, { in: rin, out: rout, rejected: rrej, dropped: rdrop });
+    }
+    free += r.freed;
+    w.slots -= r.freed;
+    if (r.done) {
+      free += w.slots;
+      inflight.delete(r.seq);
+      // Anything it held but never reported (a window that died) is run again.
+      for (const [a, b] of w.ranges) for (let i = a; i <= b; i++) for (const st of w.stages) {
+        const s = state.stageIndex(st);
+        if (state.get(s, i) === Code.running && owns(s, i)) { state.set(s, i, Code.pending); cursor = Math.min(cursor, i); }
+      }
+    }
+    changed = true;
+  };
+  setHandler(windowReportSignal, (r) => apply(r));
+  describe();
+  upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: carry ? 'running' : 'planning' }]);
+
+  if (!plan) {
+    plan = await planIngest(resolved, { maxIds: SUMMARY_IDS_MAX });
+    state = restore(plan);
+    phase = 'running';
+    status('running');
+  }
+  const st = state!;
+  const p = plan;
+  const windowSize = Math.max(1, Math.min(resolved.partitionsPerWorkflow, Math.floor((options.windowActivities ?? DEFAULT_WINDOW_ACTIVITIES) / st.stages.length)));
+  const inline = p.partitions <= windowSize;
+  const settings = { plan: { ...p, ids: [], names: null }, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs };
+  // Beside the run manifests, not among them: readers of _runs/ take every object there for one.
+  const resultsPrefix = `${datasetPrefix(resolved.targetPrefix, p.dataset)}/_windows/${info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}/${firstRunId}/`;
+
+  /** The next partitions with pending stages, marked running. */
+  const nextItems = (max: number): WindowItem[] => {
+    const items: WindowItem[] = [];
+    for (let wrapped = false; items.length < max;) {
+      if (cursor >= p.partitions) {
+        if (wrapped || st.count(Code.pending) === 0) break;
+        cursor = 0;
+        wrapped = true;
+      }
+      const i = cursor++;
+      const run = st.stages.filter((_, s) => st.get(s, i) === Code.pending);
+      if (!run.length) continue;
+      const runs: Record<string, number> = {};
+      for (const stage of run) {
+        st.set(st.stageIndex(stage), i, Code.running);
+        const k = `${stage}/${i}`;
+        if (retryRuns.has(k)) { runs[stage] = retryRuns.get(k)!; retryRuns.delete(k); }
+      }
+      const name = st.names?.[i];
+      items.push({ i, ...(st.ids[i] ? { id: st.ids[i] } : {}), ...(name ? { name } : {}), run, ...(Object.keys(runs).length ? { runs } : {}) });
+    }
+    return items;
+  };
+
+  const launch = async (items: WindowItem[], slots: number) => {
+    const n = ++seq;
+    const w: Inflight = { seq: n, id: `${info.workflowId}/w-${String(n).padStart(6, '0')}`, slots, ranges: ranges(items.map((x) => x.i)), stages: [...new Set(items.flatMap((x) => x.run))] };
+    inflight.set(n, w);
+    free -= slots;
+    const resultsKey = `${resultsPrefix}${String(n).padStart(6, '0')}.json`;
+    if (inline) {
+      // Small runs stay in the parent's own history: no child workflow to wait for.
+      const saved: SavedEntry[] = [];
+      void runWindow({ ...settings, plan: p }, items, slots, {
+        result: (e, failure) => apply({ seq: n, entries: [e], failures: failure ? [failure] : [], freed: 0 }),
+        freed: (k) => apply({ seq: n, entries: [], failures: [], freed: k }),
+      }, saved)
+        .finally(() => CancellationScope.nonCancellable(async () => {
+          if (saved.length) await saveWindowResults({ bucket: p.bucket, key: resultsKey, entries: saved });
+        }))
+        .finally(() => apply({ seq: n, entries: [], failures: [], freed: 0, done: true }));
+      return;
+    }
+    await startChild(ingestWindow, {
+      workflowId: w.id,
+      // Abandoned, not terminated, when this run continues as new: the next run takes its reports.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId }],
+    });
+  };
+
+  let cancelled = false;
+  try {
+    for (;;) {
+      while (free > 0 && phase === 'running') {
+        const items = nextItems(windowSize);
+        if (!items.length) break;
+        await launch(items, Math.min(free, items.length));
+      }
+      describe();
+      if (inflight.size === 0 && st.count(Code.pending) === 0) {
+        if (st.count(Code.failed) === 0) break;
+        phase = 'waiting-for-retry';
+        status('waiting-for-retry');
+        describe();
+        waitUntil ??= Date.now() + resolved.waitForRetryMs;
+        const left = waitUntil - Date.now();
+        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || shouldContinue(), left) : st.count(Code.pending) > 0;
+        if (!asked) break;
+        if (st.count(Code.pending) > 0) {
+          waitUntil = null;
+          phase = 'running';
+          status('running');
+        }
+      }
+      if (!inline && shouldContinue()) {
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], waitUntil };
+        await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
+      }
+      changed = false;
+      await condition(() => changed);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancelled = true;
+    await CancellationScope.nonCancellable(async () => {
+      for (const w of inflight.values()) if (!inline) await getExternalWorkflowHandle(w.id).cancel().catch(() => undefined);
+      // Cancelled windows still report what they finished; wait a bounded time for them.
+      await condition(() => inflight.size === 0, '2m');
+    });
+  }
+  const summary = await CancellationScope.nonCancellable(() => finish(p, resolved, st, firstRunId, resultsPrefix));
+  phase = 'done';
+  status(summary.status);
+  describe();
+  if (cancelled) throw ApplicationFailure.create({ type: 'Cancelled', message: `ingest cancelled; run manifest at ${summary.manifest}`, nonRetryable: true });
+  return summary;
+
+  function shouldContinue(): boolean {
+    const i = workflowInfo();
+    return i.continueAsNewSuggested || i.historyLength >= (options.continueAsNewEvents ?? DEFAULT_CAN_EVENTS);
+  }
+
+  async function finish(pl: PlanSummary, r: ResolvedIngest, s: CompactState, runId: string, windows: string): Promise<IngestSummary> {
+    phase = 'finishing';
+    describe();
+    for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, Code.blocked);
+    const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
+    await streamRunManifest({ bucket: pl.bucket, planKey: pl.planKey, workflowId: info.workflowId, runId, summary, windowsPrefix: windows });
+    return summary;
+  }
+}
+
+function summarize(plan: PlanSummary, input: ResolvedIngest, state: CompactState, manifestKey: string): IngestSummary {
+  const url = (key: string) => `s3://${plan.bucket}/${key}`;
+  const progress = state.progress('finishing', undefined);
+  const stages: Record<string, StageSummary> = {};
+  const failures = [...state.failureDetails.values()];
+  for (const name of state.stages) {
+    const p = progress.stages[name];
+    stages[name] = {
+      output: url(stagePrefix(plan.targetPrefix, plan.dataset, name)), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
+      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, ...(f.name ? { name: f.name } : {}), error: f.error, attempts: f.attempts })),
+    };
+  }
+  return {
+    status: state.count(Code.failed) + state.count(Code.blocked) > 0 ? 'partial' : 'completed',
+    pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
+    outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
+    manifest: url(manifestKey),
+  };
+}

@@ -1,0 +1,74 @@
+import type { PlanSummary } from '../../src/pipeline/plan';
+import { Code, CompactState } from './compact';
+
+export interface RetryFilter {
+  partitions?: string[];
+  stages?: string[];
+}
+
+/** Why a retry request cannot be taken, or null. Partitions are ids, names or "#<index>". */
+export function retryProblem(req: unknown, state: CompactState | undefined, stages: string[]): string | null {
+  if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
+  const r = (req ?? {}) as { partitions?: unknown; stages?: unknown };
+  for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
+    if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;
+  }
+  if (!state) return null;
+  for (const p of (r.partitions as string[] | undefined) ?? []) {
+    if (indexOf(state, p) === undefined) {
+      return `unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e), name or #index of this run${state.ids.length ? '' : ' (this run is too large to know every id: use ids and names of failed partitions as the partitions query shows them, or #index)'}`;
+    }
+  }
+  for (const st of (r.stages as string[] | undefined) ?? []) if (!stages.includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stages.join(', ')})`;
+  return null;
+}
+
+function indexOf(state: CompactState, p: string): number | undefined {
+  const m = /^#(\d+)$/.exec(p);
+  if (m && Number(m[1]) < state.partitions) return Number(m[1]);
+  let i = state.ids.indexOf(p);
+  if (i < 0 && state.names) i = state.names.indexOf(p);
+  if (i >= 0) return i;
+  for (const f of state.failureDetails.values()) if (f.partition === p || f.name === p) return f.index;
+  return undefined;
+}
+
+/**
+ * Marks failed (stage, partition) entries pending again, only of the stages and partitions asked
+ * for, and with each what it blocked downstream once all of that stage's inputs are committed or
+ * re-queued. Returns the re-queued entries and the runs they had so far.
+ */
+export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFilter): { stage: string; index: number; runs: number }[] {
+  const out: { stage: string; index: number; runs: number }[] = [];
+  const stageSet = filter.stages?.length ? new Set(filter.stages) : null;
+  const only = filter.partitions?.length ? new Set(filter.partitions.map((p) => indexOf(state, p)).filter((i): i is number => i !== undefined)) : null;
+  const after = new Map(plan.stages.map((s) => [s.name, s.after]));
+  const indices = only ? [...only].sort((a, b) => a - b) : Array.from({ length: state.partitions }, (_, i) => i);
+  const committed = (code: Code) => code === Code.done || code === Code.skipped;
+  for (const i of indices) {
+    let touched = false;
+    state.stages.forEach((stage, s) => {
+      if (state.get(s, i) !== Code.failed || (stageSet && !stageSet.has(stage))) return;
+      const runs = state.failureDetails.get(`${stage}/${i}`)?.runs ?? 1;
+      state.set(s, i, Code.pending);
+      out.push({ stage, index: i, runs });
+      touched = true;
+    });
+    if (!touched) continue;
+    // Stages are in DAG order, so one pass sees upstream re-queues before downstream stages.
+    state.stages.forEach((stage, s) => {
+      if (state.get(s, i) !== Code.blocked) return;
+      const deps = after.get(stage) ?? [];
+      if (deps.every((d) => {
+        const ds = state.stageIndex(d);
+        if (ds < 0) return true; // raw of an Avro source: read in place
+        const c = state.get(ds, i);
+        return committed(c) || c === Code.pending;
+      })) {
+        state.set(s, i, Code.pending);
+        out.push({ stage, index: i, runs: 0 });
+      }
+    });
+  }
+  return out;
+}
