@@ -89,7 +89,18 @@ function fromBase64(s: string): Uint8Array {
   return out;
 }
 
+/** What a small run keeps of each (stage, partition), for its partitions query. */
+export interface EntryDetail {
+  attempts: number;
+  runs: number;
+  records?: RecordCounts;
+  durationMs?: number;
+  version?: string;
+}
+
 export class CompactState {
+  /** Filled only for runs small enough to run in one window (bounded by the window size). */
+  readonly details = new Map<string, EntryDetail>();
   readonly status: Uint8Array[];
   private readonly counts: number[][];
   readonly records: RecordCounts[];
@@ -172,9 +183,11 @@ export class CompactState {
         if (seen++ < offset) continue;
         if (out.length >= limit) break;
         const f = this.failureDetails.get(`${this.stages[s]}/${i}`);
+        const d = this.details.get(`${this.stages[s]}/${i}`);
         out.push({
           stage: this.stages[s], ...this.label(i), ...(f ? { partition: f.partition, ...(f.name ? { name: f.name } : {}) } : {}), index: i, status: STATUSES[code],
-          attempts: f?.attempts ?? 0, runs: f?.runs ?? (code === Code.pending ? 0 : 1), ...(f ? { error: f.error, errorType: f.errorType } : {}),
+          attempts: f?.attempts ?? d?.attempts ?? 0, runs: f?.runs ?? d?.runs ?? (code === Code.pending ? 0 : 1), ...(f ? { error: f.error, errorType: f.errorType } : {}),
+          ...(d?.records && (code === Code.done || code === Code.skipped) ? { records: d.records, durationMs: d.durationMs, version: d.version } : {}),
         });
       }
     }

@@ -216,7 +216,10 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       // Small runs stay in the parent's own history: no child workflow to wait for.
       const saved: SavedEntry[] = [];
       void runWindow({ ...settings, plan: p }, items, slots, {
-        result: (e, failure) => apply({ seq: n, entries: [e], failures: failure ? [failure] : [], freed: 0 }),
+        result: (e, failure, detail) => {
+          apply({ seq: n, entries: [e], failures: failure ? [failure] : [], freed: 0 });
+          if (detail) st.details.set(`${st.stages[e[0]]}/${e[1]}`, detail);
+        },
         freed: (k) => apply({ seq: n, entries: [], failures: [], freed: k }),
       }, saved)
         .finally(() => CancellationScope.nonCancellable(async () => {
@@ -249,12 +252,13 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         describe();
         waitUntil ??= Date.now() + resolved.waitForRetryMs;
         const left = waitUntil - Date.now();
-        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || shouldContinue(), left) : st.count(Code.pending) > 0;
+        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || (!inline && shouldContinue()), left) : st.count(Code.pending) > 0;
         if (!asked) break;
         if (st.count(Code.pending) > 0) {
           waitUntil = null;
           phase = 'running';
           status('running');
+          continue;
         }
       }
       if (!inline && shouldContinue()) {

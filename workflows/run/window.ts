@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
 import { DEFAULT_PARTITION_TIMEOUT_MS } from '../../src/pipeline/input';
 import type { PlanSummary } from '../../src/pipeline/plan';
-import { Code, FailureDetail } from './compact';
+import { Code, EntryDetail, FailureDetail } from './compact';
 import { Slots } from './slots';
 
 export interface WindowSettings {
@@ -74,7 +74,7 @@ function options(s: WindowSettings, stage: string, item: WindowItem, run: number
 
 export interface WindowHooks {
   /** Every finished (stage, partition): the count entry, and the failure when it failed. */
-  result(e: Entry, failure?: FailureDetail): void;
+  result(e: Entry, failure?: FailureDetail, detail?: EntryDetail): void;
   /** Slots this window no longer needs (fewer partitions left than slots). */
   freed(n: number): void;
 }
@@ -125,7 +125,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const up = await upstreamOf(stage);
         const run = (item.runs?.[stage] ?? 0) + 1;
         if (up === null) {
-          hooks.result([si, item.i, Code.blocked, 0, 0, 0, 0]);
+          hooks.result([si, item.i, Code.blocked, 0, 0, 0, 0], undefined, { attempts: 0, runs: run - 1 });
           saved.push({ stage, index: item.i, status: 'blocked', attempts: 0, runs: run - 1 });
           return null;
         }
@@ -133,7 +133,8 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
           try {
             const r = await call(stage, item, run, false, up);
             const c = r.counts;
-            hooks.result([si, item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped]);
+            hooks.result([si, item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
+              { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion });
             saved.push({ stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs });
             return r.contentVersion;
           } catch (err) {
