@@ -1,0 +1,192 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { loadSchema } from '../../src/avro/schemas';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { PartitionError, PipelineDefinition } from '../../src/pipeline/types';
+import { s3Client } from '../../src/storage/client';
+import { listObjects } from '../../src/storage/objects';
+import type { PartitionState } from '../../workflows/state';
+import { getJson } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+
+/**
+ * Many tiny partitions with lowered bounds (windows of 10 partitions, continue-as-new every 80
+ * events), so that windows overlap, the parent continues as new several times, and retries and
+ * queries have to work across both.
+ */
+const BUCKET = 'it-scale';
+const N = 120;
+const CAN_EVENTS = 80;
+const name = (i: number) => `o-${String(i).padStart(3, '0')}.avro`;
+// b fails partitions 3 and 45; c fails 17 and 45; until healed. a of the last partition waits at
+// the gate, so windows are still running when the first retry arrives.
+const failB = new Set([name(3), name(45)]);
+const failC = new Set([name(17), name(45)]);
+let healed = false;
+let openGate: () => void = () => undefined;
+const gate = new Promise<void>((r) => { openGate = r; });
+
+const schemasDir = path.join(__dirname, '../fixtures/schemas');
+const same = (r: unknown) => r;
+const scalePipeline: PipelineDefinition = {
+  name: 'scale4',
+  schemasDir,
+  retry: { maximumAttempts: 1 },
+  stages: [
+    {
+      name: 'a', schema: 'item', version: '1', after: ['raw'],
+      transform: async (r, ctx) => {
+        if (ctx.partitionName === name(N - 1) && ctx.recordIndex === 0) await gate;
+        return r;
+      },
+    },
+    { name: 'b', schema: 'item', version: '1', after: ['a'], transform: (r, ctx) => { if (!healed && failB.has(ctx.partitionName)) throw new PartitionError(`b is down for ${ctx.partitionName}`); return r; } },
+    { name: 'c', schema: 'item', version: '1', after: ['a'], transform: (r, ctx) => { if (!healed && failC.has(ctx.partitionName)) throw new PartitionError(`c is down for ${ctx.partitionName}`); return r; } },
+    { name: 'd', schema: 'item', version: '1', after: ['b', 'c'], transform: same },
+  ],
+};
+
+let h: TestHarness;
+let s3: S3Client;
+interface Progress { phase: string; stages: Record<string, { done: number; failed: number; blocked: number; running: number; pending: number }> }
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+async function history(wid: string, runId?: string): Promise<Event[]> {
+  return (await h.client.workflow.getHandle(wid, runId).fetchHistory()).events ?? [];
+}
+
+beforeAll(async () => {
+  h = await startHarness('scale', [scalePipeline], { bucket: BUCKET, concurrency: 16 });
+  s3 = s3Client(h.cfg.s3);
+  const item = loadSchema('item@1', schemasDir);
+  const limit = pLimit(16);
+  await Promise.all(Array.from({ length: N }, (_, i) => limit(async () => {
+    const enc = new ContainerEncoder(item.type, item.json, { codec: 'null', sync: syncMarkerFor(name(i)) });
+    const body = Buffer.concat([enc.header(), enc.add({ id: i, label: `l${i}` }) ?? Buffer.alloc(0), enc.flush() ?? Buffer.alloc(0)]);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/${name(i)}`, Body: body }));
+  })));
+}, 60_000);
+
+afterAll(async () => {
+  openGate();
+  await h?.stop();
+});
+
+describe('a large ingest: windows, continue-as-new, retries', () => {
+  const wid = `scale-${process.pid}`;
+  let handle: WorkflowHandleWithFirstExecutionRunId;
+  let summary: IngestSummary;
+
+  it('runs, honours a retry that arrives while windows run, and limits it to the stages asked for', async () => {
+    handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: wid,
+      args: [{ pipeline: 'scale4', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 6, partitionsPerWorkflow: 10, waitForRetry: '10m' }, { continueAsNewEvents: CAN_EVENTS }],
+    });
+    const p = await until('the four failures', 90_000, async () => {
+      const q = await handle.query<Progress>('progress');
+      return q.stages.b.failed === 2 && q.stages.c.failed === 2 ? q : undefined;
+    });
+    // The gated partition keeps its window running.
+    expect(p.phase).toBe('running');
+    expect(p.stages.a.done).toBeLessThan(N);
+    healed = true;
+    const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ stages: ['b'] }] });
+    const requeued = res.requeued.map((r) => r.stage).sort();
+    // b of 3 and 45, and d of 3 (its other input, c, is committed); d of 45 still waits for c.
+    expect(requeued).toEqual(['b', 'b', 'd']);
+    openGate();
+    const waiting = await until('waiting-for-retry', 120_000, async () => {
+      const q = await handle.query<Progress>('progress');
+      return q.phase === 'waiting-for-retry' ? q : undefined;
+    });
+    expect(waiting.stages.b).toMatchObject({ done: N, failed: 0 });
+    expect(waiting.stages.c).toMatchObject({ done: N - 2, failed: 2 });
+    expect(waiting.stages.d).toMatchObject({ done: N - 2, blocked: 2 });
+  }, 240_000);
+
+  it('answers progress and partitions for the whole run after continue-as-new', async () => {
+    const desc = await h.client.workflow.getHandle(wid).describe();
+    expect(desc.runId).not.toBe(handle.firstExecutionRunId);
+    const all: PartitionState[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await h.client.workflow.getHandle(wid).query<{ total: number; partitions: PartitionState[] }, [object]>('partitions', { offset, limit: 100 });
+      expect(page.total).toBe(N * 4);
+      all.push(...page.partitions);
+      if (page.partitions.length < 100) break;
+    }
+    expect(all).toHaveLength(N * 4);
+    expect(new Set(all.map((e) => `${e.stage}/${e.index}`)).size).toBe(N * 4);
+    const failed = await h.client.workflow.getHandle(wid).query<{ total: number; partitions: PartitionState[] }, [object]>('partitions', { status: 'failed' });
+    expect(failed.partitions.map((e) => [e.stage, e.name, e.error])).toEqual([
+      ['c', name(17), expect.stringContaining(`c is down for ${name(17)}`)],
+      ['c', name(45), expect.stringContaining(`c is down for ${name(45)}`)],
+    ]);
+  });
+
+  it('completes after a second retry, every partition and stage computed exactly once', async () => {
+    await h.client.workflow.getHandle(wid).executeUpdate('retryFailed', { args: [{}] });
+    summary = await h.client.workflow.getHandle(wid).result();
+    expect(summary.status).toBe('completed');
+    for (const st of ['a', 'b', 'c', 'd']) expect(summary.stages[st]).toMatchObject({ succeeded: N, failed: 0, blocked: 0 });
+    const run = await getJson<RunManifest>(s3, summary.manifest);
+    for (const st of ['a', 'b', 'c', 'd']) {
+      expect(run.committed[st].map((c) => c.name)).toEqual(Array.from({ length: N }, (_, i) => name(i)));
+      expect(run.committed[st].every((c) => c.result === 'computed')).toBe(true);
+      const manifests = (await listObjects(s3, BUCKET, `out/ds/${st}/`)).filter((o) => o.key.endsWith('.json'));
+      expect(manifests).toHaveLength(N);
+    }
+    expect(run.failures).toEqual([]);
+  }, 180_000);
+
+  it('keeps every history bounded, overlaps windows, and schedules each stage of a partition once per run of it', async () => {
+    const runs: Event[][] = [];
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+      const ev = await history(wid, runId);
+      runs.push(ev);
+      runId = ev[ev.length - 1].workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    expect(runs.map((r) => r.length).length).toBeGreaterThanOrEqual(3);
+    const children: { events: Event[]; start: number; end: number }[] = [];
+    for (let k = 1; ; k++) {
+      const ev = await history(`${wid}/w-${String(k).padStart(6, '0')}`).catch(() => null);
+      if (!ev) break;
+      children.push({ events: ev, start: Number(ev[0].eventTime!.seconds) * 1e3 + ev[0].eventTime!.nanos! / 1e6, end: Number(ev[ev.length - 1].eventTime!.seconds) * 1e3 + ev[ev.length - 1].eventTime!.nanos! / 1e6 });
+    }
+    expect(children.length).toBeGreaterThanOrEqual(N / 10);
+    // A burst of reports can land in one workflow task past the threshold: a margin, far below 10k.
+    for (const ev of runs) expect(ev.length).toBeLessThan(CAN_EVENTS + 150);
+    for (const c of children) expect(c.events.length).toBeLessThan(10 * 4 * 12);
+    const bytes = (e: Event) => Buffer.byteLength(JSON.stringify(temporal.api.history.v1.HistoryEvent.toObject(e as temporal.api.history.v1.HistoryEvent)));
+    for (const ev of [...runs, ...children.map((c) => c.events)]) for (const e of ev) expect(bytes(e)).toBeLessThan(512 * 1024);
+    // Some window started before an earlier one closed: no barrier between windows.
+    expect(children.some((c, k) => k > 0 && c.start < children[k - 1].end)).toBe(true);
+    const scheduled = new Map<string, number>();
+    for (const c of children) for (const e of c.events) {
+      const id = e.activityTaskScheduledEventAttributes?.activityId;
+      if (!id || id.endsWith(':resolve') || !/^[abcd]:/.test(id)) continue;
+      const key = id.replace(/#\d+$/, '');
+      scheduled.set(key, (scheduled.get(key) ?? 0) + 1);
+    }
+    const run = await getJson<RunManifest>(s3, summary.manifest);
+    const nameOf = new Map(run.committed.a.map((c) => [c.partition, c.name]));
+    const twice = [...scheduled].filter(([, n]) => n > 1).map(([k]) => `${k.split(':')[0]}:${nameOf.get(k.split(':')[1])}`).sort();
+    // Failed once and retried: b of 3 and 45, c of 17 and 45; d of 3, 17 and 45 ran once, after the retries.
+    expect(twice).toEqual([`b:${name(3)}`, `b:${name(45)}`, `c:${name(17)}`, `c:${name(45)}`]);
+    expect([...scheduled.values()].every((n) => n <= 2)).toBe(true);
+    expect(scheduled.size).toBe(N * 4);
+  });
+});
