@@ -24,7 +24,7 @@ export interface StreamManifestRequest {
   runId: string;
   summary: IngestSummary;
   windowsPrefix: string;
-  /** Bytes per multipart part (S3's minimum, 5 MiB, unless a test lowers it). */
+  /** Bytes per multipart part: at least S3's minimum of 5 MiB (default 8 MiB). */
   partBytes?: number;
 }
 
@@ -40,6 +40,7 @@ export interface ManifestCheckpoint {
 
 type Unit = string | { stage: string; first: boolean; e: SavedEntry };
 const PART_BYTES = 8 * 1024 * 1024;
+const MIN_PART_BYTES = 5 * 1024 * 1024;
 const READ_AHEAD = 256;
 
 /** The latest result of every (stage, partition) the run's windows ran: later windows supersede earlier ones. */
@@ -97,7 +98,7 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
     const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
-    const partBytes = req.partBytes ?? PART_BYTES;
+    const partBytes = Math.max(MIN_PART_BYTES, req.partBytes ?? PART_BYTES);
     let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString(), entries: 0 };
     const list = units(req, plan, latest, ck.writtenAt);
     const limit = pLimit(16);

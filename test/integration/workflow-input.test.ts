@@ -38,6 +38,12 @@ const activities: Partial<Activities> = {
     await manifestGate;
     return req.summary.manifest;
   },
+  // New executions run windowed (workflows/run/): they save window results and stream the manifest.
+  saveWindowResults: async (req) => req.key,
+  streamRunManifest: async (req) => {
+    await manifestGate;
+    return req.summary.manifest;
+  },
 };
 
 async function phase(handle: ReturnType<Client['workflow']['getHandle']>, want: string): Promise<void> {
