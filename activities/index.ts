@@ -1,6 +1,6 @@
 import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
-import { makePlanActivity } from './plan';
+import { makeDescribePartitionsActivity, makePlanActivity } from './plan';
 import { makeRunManifestActivity } from './run-manifest';
 import { makeSaveWindowActivity, makeStreamRunManifestActivity } from './run-manifest-stream';
 import { makeStageActivity, StageRequest } from './stage';
@@ -14,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
   const runStage = makeStageActivity(deps);
   return {
     planIngest: makePlanActivity(deps),
+    describePartitions: makeDescribePartitionsActivity(deps),
     importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw withAttempt(err); }),
     runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
     writeRunManifest: makeRunManifestActivity(deps),

@@ -11,7 +11,7 @@ import { importVersion, sourceVersion } from '../src/pipeline/versions';
 import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
-import { ActivityDeps, nonRetryable } from './deps';
+import { ActivityDeps, loadPlan, nonRetryable } from './deps';
 
 function sha(x: unknown, n = 12): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
@@ -169,5 +169,15 @@ export function makePlanActivity(deps: ActivityDeps) {
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
     };
+  };
+}
+
+/** Ids and names of some partitions of a plan: a window of a large ingest asks for its own. */
+export function makeDescribePartitionsActivity(deps: ActivityDeps) {
+  return async function describePartitions(req: { bucket: string; planKey: string; indices: number[] }): Promise<{ ids: string[]; names: string[] }> {
+    const plan = await loadPlan(deps, req.bucket, req.planKey);
+    const bad = req.indices.find((i) => !plan.partitions[i]);
+    if (bad !== undefined) throw nonRetryable('InvalidInput', `plan ${formatS3Url({ bucket: req.bucket, key: req.planKey })} has no partition #${bad} (it has ${plan.partitions.length})`);
+    return { ids: req.indices.map((i) => plan.partitions[i].id), names: req.indices.map((i) => plan.partitions[i].name) };
   };
 }

@@ -27,6 +27,20 @@ const name = (i: number) => `o-${String(i).padStart(3, '0')}.avro`;
 const failB = new Set([name(3), name(45)]);
 const failC = new Set([name(17), name(45)]);
 let healed = false;
+// The hold pipeline's partitions from #30 on wait until the test ends (or is cancelled).
+let released = false;
+const holdPipeline: PipelineDefinition = {
+  name: 'hold',
+  schemasDir: path.join(__dirname, '../fixtures/schemas'),
+  retry: { maximumAttempts: 1 },
+  stages: [{
+    name: 's', schema: 'item', version: '1', after: ['raw'],
+    transform: async (r, ctx) => {
+      if (Number(ctx.partitionName.slice(2, 5)) >= 30) while (!released) await new Promise((res) => setTimeout(res, 50));
+      return r;
+    },
+  }],
+};
 let openGate: () => void = () => undefined;
 const gate = new Promise<void>((r) => { openGate = r; });
 
@@ -70,7 +84,7 @@ async function history(wid: string, runId?: string): Promise<Event[]> {
 }
 
 beforeAll(async () => {
-  h = await startHarness('scale', [scalePipeline], { bucket: BUCKET, concurrency: 16 });
+  h = await startHarness('scale', [scalePipeline, holdPipeline], { bucket: BUCKET, concurrency: 16 });
   s3 = s3Client(h.cfg.s3);
   const item = loadSchema('item@1', schemasDir);
   const limit = pLimit(16);
@@ -83,6 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   openGate();
+  released = true;
   await h?.stop();
 });
 
@@ -94,7 +109,7 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
   it('runs, honours a retry that arrives while windows run, and limits it to the stages asked for', async () => {
     handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: wid,
-      args: [{ pipeline: 'scale4', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 6, partitionsPerWorkflow: 10, waitForRetry: '10m' }, { continueAsNewEvents: CAN_EVENTS }],
+      args: [{ pipeline: 'scale4', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 6, partitionsPerWorkflow: 10, waitForRetry: '10m' }, { continueAsNewEvents: CAN_EVENTS, summaryIdsMax: 50 }],
     });
     const p = await until('the four failures', 90_000, async () => {
       const q = await handle.query<Progress>('progress');
@@ -189,4 +204,32 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
     expect([...scheduled.values()].every((n) => n <= 2)).toBe(true);
     expect(scheduled.size).toBe(N * 4);
   });
+});
+
+describe('cancelling a large ingest after continue-as-new', () => {
+  it('cancels the running windows and still writes the run manifest', async () => {
+    const wid = `scale-cancel-${process.pid}`;
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: wid,
+      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'cx', pack: false, maxParallel: 4, partitionsPerWorkflow: 10 }, { continueAsNewEvents: 40, summaryIdsMax: 50 }],
+    });
+    await until('30 partitions done after a continue-as-new', 90_000, async () => {
+      const d = await h.client.workflow.getHandle(wid).describe();
+      const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
+      return d.runId !== handle.firstExecutionRunId && q.stages.s.done === 30 && q.stages.s.running > 0 ? true : undefined;
+    });
+    await h.client.workflow.getHandle(wid).cancel();
+    const err = await h.client.workflow.getHandle(wid).result().catch((e: Error & { cause?: Error }) => e);
+    expect((err as Error & { cause?: Error }).cause?.name).toBe('CancelledFailure');
+    const run = await getJson<RunManifest>(s3, `s3://${BUCKET}/out/cx/_runs/${wid}/${handle.firstExecutionRunId}.json`);
+    expect(run.status).toBe('partial');
+    expect(run.committed.s.map((c) => c.name)).toEqual(Array.from({ length: 30 }, (_, i) => name(i)));
+    expect(run.stages.s).toMatchObject({ succeeded: 30, failed: 0, blocked: N - 30 });
+    // Every window is closed: none runs on after its ingest.
+    for (let k = 1; ; k++) {
+      const d = await h.client.workflow.getHandle(`${wid}/w-${String(k).padStart(6, '0')}`).describe().catch(() => null);
+      if (!d) break;
+      expect(d.status.name).not.toBe('RUNNING');
+    }
+  }, 150_000);
 });

@@ -20,6 +20,8 @@ export interface ScaleOptions {
   continueAsNewEvents?: number;
   /** Activities one child window runs at most: bounds every child's history. */
   windowActivities?: number;
+  /** Plans of more partitions than this reach the workflow without ids and names. */
+  summaryIdsMax?: number;
 }
 
 /** What one run of a large ingest hands the next across continue-as-new. */
@@ -169,7 +171,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: carry ? 'running' : 'planning' }]);
 
   if (!plan) {
-    plan = await planIngest(resolved, { maxIds: SUMMARY_IDS_MAX });
+    plan = await planIngest(resolved, { maxIds: options.summaryIdsMax ?? SUMMARY_IDS_MAX });
     state = restore(plan);
     phase = 'running';
     status('running');
@@ -236,7 +238,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     });
   };
 
-  let cancelled = false;
+  let cancelled: unknown = null;
   try {
     for (;;) {
       while (free > 0 && phase === 'running') {
@@ -270,7 +272,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    cancelled = true;
+    cancelled = err;
     await CancellationScope.nonCancellable(async () => {
       for (const w of inflight.values()) if (!inline) await getExternalWorkflowHandle(w.id).cancel().catch(() => undefined);
       // Cancelled windows still report what they finished; wait a bounded time for them.
@@ -281,7 +283,8 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   phase = 'done';
   status(summary.status);
   describe();
-  if (cancelled) throw ApplicationFailure.create({ type: 'Cancelled', message: `ingest cancelled; run manifest at ${summary.manifest}`, nonRetryable: true });
+  // Ends cancelled, as asked; the run manifest says what was committed before.
+  if (cancelled) throw cancelled;
   return summary;
 
   function shouldContinue(): boolean {

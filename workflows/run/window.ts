@@ -1,4 +1,4 @@
-import { ActivityFailure, ActivityOptions, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ActivityOptions, ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
 import { DEFAULT_PARTITION_TIMEOUT_MS } from '../../src/pipeline/input';
@@ -90,6 +90,12 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   const after = afterOf(plan);
   const depth = new Map<string, number>([['raw', 0]]);
   for (const st of plan.stages) depth.set(st.name, 1 + Math.max(...st.after.map((d) => depth.get(d) ?? 0)));
+  if (items.some((it) => !it.id)) {
+    // A plan too large for the workflow to hold every id: this window asks for its own, once.
+    const { describePartitions } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1m' } });
+    const d = await describePartitions({ bucket: plan.bucket, planKey: plan.planKey, indices: items.map((it) => it.i) });
+    items = items.map((it, k) => ({ ...it, id: d.ids[k], name: d.names[k] }));
+  }
   const sem = new Slots(slots);
   let unfinished = items.length;
 
@@ -138,6 +144,11 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
             saved.push({ stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs });
             return r.contentVersion;
           } catch (err) {
+            // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
+            if (isCancellation(err)) {
+              hooks.result([si, item.i, Code.pending, 0, 0, 0, 0]);
+              return null;
+            }
             const f = describeFailure(err, plan.retry.maximumAttempts);
             hooks.result([si, item.i, Code.failed, 0, 0, 0, 0], {
               stage, index: item.i, partition: item.id ?? `#${item.i}`, ...(item.name ? { name: item.name } : {}), error: f.error.slice(0, 1000), errorType: f.type, attempts: f.attempts, runs: run,
