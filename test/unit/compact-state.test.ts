@@ -1,0 +1,90 @@
+import { Code, CompactState, packCodes, unpackCodes } from '../../workflows/run/compact';
+import { requeue, retryProblem } from '../../workflows/run/retry';
+import type { PlanSummary } from '../../src/pipeline/plan';
+
+const plan = (partitions: number): PlanSummary => ({
+  planKey: 'k', bucket: 'b', dataset: 'd', targetPrefix: '', format: 'csv', partitions, ids: [], names: null, sourceObjects: 1, scannedRecords: 0, needsImport: true,
+  // raw -> a -> b, a -> c, (b, c) -> d
+  stages: [{ name: 'a', after: ['raw'], version: '1' }, { name: 'b', after: ['a'], version: '1' }, { name: 'c', after: ['a'], version: '1' }, { name: 'd', after: ['b', 'c'], version: '1' }],
+  retry: { maximumAttempts: 1, initialIntervalSeconds: 1, backoffCoefficient: 2, maximumIntervalSeconds: 1 },
+});
+const STAGES = ['raw', 'a', 'b', 'c', 'd'];
+
+describe('compact status codes', () => {
+  it('round-trip run-length and packed forms, and stay small at 100k partitions', () => {
+    const mostlyDone = new Uint8Array(100_000).fill(Code.done);
+    mostlyDone.fill(Code.failed, 500, 510);
+    expect(packCodes(mostlyDone)).toMatch(/^r/);
+    expect(packCodes(mostlyDone).length).toBeLessThan(50);
+    expect(unpackCodes(packCodes(mostlyDone), 100_000)).toEqual(mostlyDone);
+    // The worst case, no two neighbours alike: two codes per byte, base64.
+    const mixed = Uint8Array.from({ length: 100_001 }, (_, i) => i % 6);
+    const packed = packCodes(mixed);
+    expect(packed).toMatch(/^n/);
+    expect(packed.length).toBeLessThan(70_000);
+    expect(unpackCodes(packed, 100_001)).toEqual(mixed);
+  });
+
+  it('keeps counters in step with every change and survives a carry', () => {
+    const s = new CompactState(1000, STAGES, [], null);
+    s.set(1, 7, Code.running);
+    s.set(1, 7, Code.done, { in: 5, out: 4, rejected: 1, dropped: 0 });
+    s.fail({ stage: 'b', index: 7, partition: 'p-1', name: 'x.csv', error: 'boom', errorType: 'E', attempts: 2, runs: 1 });
+    const now = Date.now() + 1000;
+    const p = s.progress('running', undefined, now);
+    expect(p.stages.a).toMatchObject({ done: 1, pending: 999, records: { in: 5, out: 4, rejected: 1, dropped: 0 } });
+    expect(p.stages.b).toMatchObject({ failed: 1, pending: 999 });
+    expect(p.failed).toEqual(['b x.csv: boom']);
+    const again = new CompactState(1000, STAGES, [], null, JSON.parse(JSON.stringify(s.carry())));
+    expect(again.progress('running', undefined, now).stages).toEqual(p.stages);
+    expect(again.list({ status: 'failed' }).partitions).toEqual([expect.objectContaining({ stage: 'b', index: 7, partition: 'p-1', name: 'x.csv', error: 'boom', attempts: 2 })]);
+  });
+
+  it('pages through every (partition, stage) entry in plan order', () => {
+    const s = new CompactState(30, STAGES, [], null);
+    const seen: string[] = [];
+    for (let offset = 0; ; offset += 7) {
+      const page = s.list({ offset, limit: 7 });
+      expect(page.total).toBe(150);
+      seen.push(...page.partitions.map((e) => `${e.index}/${e.stage}`));
+      if (page.partitions.length < 7) break;
+    }
+    expect(seen).toHaveLength(150);
+    expect(seen.slice(0, 6)).toEqual(['0/raw', '0/a', '0/b', '0/c', '0/d', '1/raw']);
+    expect(s.list({ stage: 'c', offset: 28 }).partitions.map((e) => e.partition)).toEqual(['#28', '#29']);
+  });
+});
+
+describe('retry requests', () => {
+  // Partition 1: b failed, c done, d blocked. Partition 2: b and c failed, d blocked.
+  const failedRun = () => {
+    const s = new CompactState(3, STAGES, [], null);
+    for (let i = 0; i < 3; i++) for (let k = 0; k < 5; k++) s.set(k, i, Code.done);
+    s.fail({ stage: 'b', index: 1, partition: 'p-1', error: 'e', errorType: 'E', attempts: 1, runs: 1 });
+    s.set(4, 1, Code.blocked);
+    s.fail({ stage: 'b', index: 2, partition: 'p-2', error: 'e', errorType: 'E', attempts: 1, runs: 2 });
+    s.fail({ stage: 'c', index: 2, partition: 'p-2', name: 'two.csv', error: 'e', errorType: 'E', attempts: 1, runs: 1 });
+    s.set(4, 2, Code.blocked);
+    return s;
+  };
+
+  it('limits a retry to the stages asked for, partition by partition, with what they unblock', () => {
+    const s = failedRun();
+    expect(requeue(s, plan(3), { stages: ['b'] })).toEqual([
+      { stage: 'b', index: 1, runs: 1 }, { stage: 'd', index: 1, runs: 0 }, { stage: 'b', index: 2, runs: 2 },
+    ]);
+    // d of partition 2 still waits for its failed c; c of partition 2 is not re-run.
+    expect([s.get(3, 2), s.get(4, 2)]).toEqual([Code.failed, Code.blocked]);
+    expect(requeue(s, plan(3), {})).toEqual([{ stage: 'c', index: 2, runs: 1 }, { stage: 'd', index: 2, runs: 0 }]);
+  });
+
+  it('takes partitions by id, name or #index, and names what it does not know', () => {
+    const s = failedRun();
+    expect(requeue(s, plan(3), { partitions: ['two.csv'] }).map((r) => `${r.stage}/${r.index}`)).toEqual(['b/2', 'c/2', 'd/2']);
+    expect(retryProblem({ partitions: ['p-1'] }, s, STAGES)).toBeNull();
+    expect(retryProblem({ partitions: ['#1'] }, s, STAGES)).toBeNull();
+    expect(retryProblem({ partitions: ['p-9'] }, s, STAGES)).toMatch(/unknown partition "p-9".*too large to know every id/);
+    expect(retryProblem({ stages: ['zz'] }, s, STAGES)).toBe('unknown stage "zz" (stages: raw, a, b, c, d)');
+    expect(retryProblem({ partitions: 'x' }, s, STAGES)).toBe('"partitions" must be a list of strings');
+  });
+});
