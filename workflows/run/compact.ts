@@ -9,7 +9,7 @@ import type { PartitionState, PartitionStatus, Progress, StageProgress } from '.
  */
 export const STATUSES: PartitionStatus[] = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
 export const enum Code { pending = 0, running = 1, done = 2, skipped = 3, failed = 4, blocked = 5 }
-export const MAX_FAILURE_DETAILS = 200;
+export const MAX_FAILURE_DETAILS = 100;
 
 export interface FailureDetail {
   stage: string;
@@ -22,7 +22,7 @@ export interface FailureDetail {
   runs: number;
 }
 
-/** What survives continue-as-new: a few hundred KiB at 100k partitions and 4 stages, worst case. */
+/** What survives continue-as-new: at most ~330 KiB at 100k partitions and 5 stages (test/unit/compact-state.test.ts). */
 export interface CompactCarry {
   partitions: number;
   stages: string[];
@@ -34,7 +34,7 @@ export interface CompactCarry {
 
 const zero = (): RecordCounts => ({ in: 0, out: 0, rejected: 0, dropped: 0 });
 
-/** Run-length encoding ("<code><count>,…") when it is shorter, else two codes per byte in base64. */
+/** Run-length encoding ("<code><count>,…") when it is shorter, else one base64 character per two codes. */
 export function packCodes(a: Uint8Array): string {
   const runs: string[] = [];
   for (let i = 0; i < a.length;) {
@@ -44,10 +44,10 @@ export function packCodes(a: Uint8Array): string {
     i = j;
   }
   const rle = `r${runs.join(',')}`;
-  if (rle.length <= a.length * 0.7) return rle;
-  const nib = new Uint8Array(Math.ceil(a.length / 2));
-  for (let i = 0; i < a.length; i++) nib[i >> 1] |= (i & 1) ? a[i] << 4 : a[i];
-  return `n${toBase64(nib)}`;
+  if (rle.length <= a.length / 2) return rle;
+  let out = 'p';
+  for (let i = 0; i < a.length; i += 2) out += B64[a[i] * 8 + (a[i + 1] ?? 0)];
+  return out;
 }
 
 export function unpackCodes(s: string, length: number): Uint8Array {
@@ -55,39 +55,20 @@ export function unpackCodes(s: string, length: number): Uint8Array {
   if (s.startsWith('r')) {
     let i = 0;
     for (const run of s.slice(1).split(',').filter(Boolean)) {
-      const code = Number(run[0]);
-      out.fill(code, i, i + Number(run.slice(1)));
-      i += Number(run.slice(1));
+      const n = Number(run.slice(1));
+      out.fill(Number(run[0]), i, i + n);
+      i += n;
     }
     return out;
   }
-  const nib = fromBase64(s.slice(1));
-  for (let i = 0; i < length; i++) out[i] = (i & 1) ? nib[i >> 1] >> 4 : nib[i >> 1] & 15;
+  for (let i = 0; i < length; i++) {
+    const v = B64.indexOf(s[1 + (i >> 1)]);
+    out[i] = (i & 1) ? v & 7 : v >> 3;
+  }
   return out;
 }
 
-// The workflow sandbox has no Buffer: a small base64 codec of its own.
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-function toBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    s += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < b.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < b.length ? B64[n & 63] : '=');
-  }
-  return s;
-}
-function fromBase64(s: string): Uint8Array {
-  const clean = s.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    const n = (B64.indexOf(clean[i]) << 18) | (B64.indexOf(clean[i + 1]) << 12) | ((B64.indexOf(clean[i + 2] ?? 'A') & 63) << 6) | (B64.indexOf(clean[i + 3] ?? 'A') & 63);
-    if (o < out.length) out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-  }
-  return out;
-}
 
 /** What a small run keeps of each (stage, partition), for its partitions query. */
 export interface EntryDetail {
@@ -144,7 +125,7 @@ export class CompactState {
   fail(f: FailureDetail): void {
     const s = this.stageIndex(f.stage);
     this.set(s, f.index, Code.failed);
-    if (this.failureDetails.size < MAX_FAILURE_DETAILS) this.failureDetails.set(`${f.stage}/${f.index}`, { ...f, error: f.error.slice(0, 1000) });
+    if (this.failureDetails.size < MAX_FAILURE_DETAILS) this.failureDetails.set(`${f.stage}/${f.index}`, { ...f, error: f.error.slice(0, 500) });
   }
 
   label(i: number): { partition: string; name?: string } {
