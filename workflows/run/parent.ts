@@ -3,15 +3,16 @@ import {
   proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { IngestSummary, StageSummary } from '../../src/manifest/run';
+import type { IngestSummary } from '../../src/manifest/run';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../../src/pipeline/input';
-import { datasetPrefix, runManifestKey, stagePrefix } from '../../src/pipeline/layout';
+import { datasetPrefix, runManifestKey } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
 import { Code, CompactCarry, CompactState } from './compact';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA } from './handles';
 import { requeue, retryProblem } from './retry';
+import { ranges, summarize } from './summary';
 import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
 
 /** Knobs for tests and very large runs; the defaults suit 100k partitions. */
@@ -56,16 +57,6 @@ export const SUMMARY_IDS_MAX = 1000;
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
 const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 20 } });
-
-function ranges(indices: number[]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const i of indices) {
-    const last = out[out.length - 1];
-    if (last && last[1] === i - 1) last[1] = i;
-    else out.push([i, i]);
-  }
-  return out;
-}
 
 /**
  * The ingest for new executions: windows of partitions run as child workflows (or in the parent
@@ -230,11 +221,17 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         .finally(() => apply({ seq: n, entries: [], failures: [], freed: 0, done: true }));
       return;
     }
-    await startChild(ingestWindow, {
+    const child = await startChild(ingestWindow, {
       workflowId: w.id,
       // Abandoned, not terminated, when this run continues as new: the next run takes its reports.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId }],
+    });
+    // A window that ends without its last report (terminated, say) gives its partitions back.
+    // Only this run sees the result; after continue-as-new the last report is all there is.
+    void child.result().then(() => undefined, (err) => {
+      if (!isCancellation(err)) log.warn('window ended without its last report', { window: w.id, error: String(err) });
+      apply({ seq: n, entries: [], failures: [], freed: 0, done: true });
     });
   };
 
@@ -300,24 +297,4 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     await streamRunManifest({ bucket: pl.bucket, planKey: pl.planKey, workflowId: info.workflowId, runId, summary, windowsPrefix: windows });
     return summary;
   }
-}
-
-function summarize(plan: PlanSummary, input: ResolvedIngest, state: CompactState, manifestKey: string): IngestSummary {
-  const url = (key: string) => `s3://${plan.bucket}/${key}`;
-  const progress = state.progress('finishing', undefined);
-  const stages: Record<string, StageSummary> = {};
-  const failures = [...state.failureDetails.values()];
-  for (const name of state.stages) {
-    const p = progress.stages[name];
-    stages[name] = {
-      output: url(stagePrefix(plan.targetPrefix, plan.dataset, name)), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
-      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, ...(f.name ? { name: f.name } : {}), error: f.error, attempts: f.attempts })),
-    };
-  }
-  return {
-    status: state.count(Code.failed) + state.count(Code.blocked) > 0 ? 'partial' : 'completed',
-    pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
-    outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
-    manifest: url(manifestKey),
-  };
 }

@@ -109,6 +109,11 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   async function partition(item: WindowItem): Promise<void> {
     const ok = new Map<string, Promise<string | null>>(); // stage -> committed version, or null
     const todo = new Set(item.run);
+    // Committed stages whose version a re-run stage reads, directly or through another such stage.
+    const needed = new Set<string>();
+    for (const stage of [...names].reverse()) {
+      if (!todo.has(stage) && names.some((t) => (todo.has(t) || needed.has(t)) && (after.get(t) ?? []).includes(stage))) needed.add(stage);
+    }
     const upstreamOf = async (stage: string): Promise<Record<string, string> | null> => {
       const up: Record<string, string> = {};
       for (const d of after.get(stage) ?? []) {
@@ -123,7 +128,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const si = names.indexOf(stage);
         if (!todo.has(stage)) {
           // Committed earlier; its version is fetched only if a stage that re-runs reads it.
-          if (stage === 'raw' || !plan.stages.some((t) => todo.has(t.name) && t.after.includes(stage))) return '';
+          if (stage === 'raw' || !needed.has(stage)) return '';
           const up = await upstreamOf(stage);
           if (up === null) return null;
           return sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch(() => null);

@@ -1,0 +1,37 @@
+import type { IngestSummary, StageSummary } from '../../src/manifest/run';
+import type { ResolvedIngest } from '../../src/pipeline/input';
+import { stagePrefix } from '../../src/pipeline/layout';
+import type { PlanSummary } from '../../src/pipeline/plan';
+import { Code, CompactState } from './compact';
+
+/** Sorted indices as [first, last] ranges: what a window owns, in a few numbers. */
+export function ranges(indices: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const i of indices) {
+    const last = out[out.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
+}
+
+/** What the ingest returns, from counters and the failures it holds details of. */
+export function summarize(plan: PlanSummary, input: ResolvedIngest, state: CompactState, manifestKey: string): IngestSummary {
+  const url = (key: string) => `s3://${plan.bucket}/${key}`;
+  const progress = state.progress('finishing', undefined);
+  const stages: Record<string, StageSummary> = {};
+  const failures = [...state.failureDetails.values()];
+  for (const name of state.stages) {
+    const p = progress.stages[name];
+    stages[name] = {
+      output: url(stagePrefix(plan.targetPrefix, plan.dataset, name)), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
+      failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, ...(f.name ? { name: f.name } : {}), error: f.error, attempts: f.attempts })),
+    };
+  }
+  return {
+    status: state.count(Code.failed) + state.count(Code.blocked) > 0 ? 'partial' : 'completed',
+    pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
+    outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
+    manifest: url(manifestKey),
+  };
+}
