@@ -185,7 +185,8 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
     // A burst of reports can land in one workflow task past the threshold: a margin, far below 10k.
     for (const ev of runs) expect(ev.length).toBeLessThan(CAN_EVENTS + 150);
     for (const c of children) expect(c.events.length).toBeLessThan(10 * 4 * 12);
-    const bytes = (e: Event) => Buffer.byteLength(JSON.stringify(temporal.api.history.v1.HistoryEvent.toObject(e as temporal.api.history.v1.HistoryEvent)));
+    // The event as the server stores it: its protobuf encoding bounds every payload in it.
+    const bytes = (e: Event) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
     for (const ev of [...runs, ...children.map((c) => c.events)]) for (const e of ev) expect(bytes(e)).toBeLessThan(512 * 1024);
     // Some window started before an earlier one closed: no barrier between windows.
     expect(children.some((c, k) => k > 0 && c.start < children[k - 1].end)).toBe(true);

@@ -50,7 +50,8 @@ interface Inflight {
 }
 
 const DEFAULT_CAN_EVENTS = 5000;
-const DEFAULT_WINDOW_ACTIVITIES = 1000;
+// ~6 events per activity (scheduled, started, completed, workflow tasks, reports): ~5k events.
+const DEFAULT_WINDOW_ACTIVITIES = 800;
 /** The plan summary carries ids and names up to this many partitions; larger runs go by index. */
 export const SUMMARY_IDS_MAX = 1000;
 
