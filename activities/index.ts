@@ -2,6 +2,7 @@ import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
 import { makePlanActivity } from './plan';
 import { makeRunManifestActivity } from './run-manifest';
+import { makeSnapshotActivity } from './snapshot';
 import { makeStageActivity, StageRequest } from './stage';
 
 export type { ActivityDeps } from './deps';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw withAttempt(err); }),
     runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
     writeRunManifest: makeRunManifestActivity(deps),
+    commitSnapshot: makeSnapshotActivity(deps),
   };
 }
 

@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
-  getExternalWorkflowHandle, log, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  getExternalWorkflowHandle, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -42,7 +42,7 @@ export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
 export const batchStatesSignal = defineSignal<[PartitionState[]]>('batchStates');
 
 const planRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-const { planIngest, writeRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
+const { planIngest, writeRunManifest, commitSnapshot } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
 
 // Registered by the embedded stack and docker-compose; see the README for other clusters.
 const SA = {
@@ -221,6 +221,17 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   const failures = state.failures().map((e) => ({ stage: e.stage, index: e.index, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
   const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, index: e.index }));
   await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, versions: state.versions(), failures, blocked });
+  // Runs recorded before snapshots existed replay without this step.
+  if (patched('dataset-snapshots')) {
+    try {
+      const snap = await commitSnapshot({ manifest: summary.manifest });
+      summary.snapshot = { number: snap.snapshot, url: snap.url };
+    } catch (err) {
+      // The outputs and run manifest are committed; the next run's snapshot will include them.
+      summary.snapshotError = describeFailure(err, planRetry.maximumAttempts!).error;
+      log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
+    }
+  }
   state.phase = 'done';
   status(summary.status);
   setCurrentDetails(state.describe());
