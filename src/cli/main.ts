@@ -13,6 +13,10 @@ import { registerInspect } from './commands/inspect';
 import { registerVerify } from './commands/verify';
 import { registerGc } from './commands/gc';
 import { registerSchemas } from './commands/schemas';
+import { registerSnapshots } from './commands/snapshots';
+import { registerChanges } from './commands/changes';
+import { registerExport } from './commands/export';
+import { registerDiff } from './commands/diff';
 
 const ENV_HELP = `
 Environment:
@@ -44,6 +48,10 @@ registerInspect(program);
 registerVerify(program);
 registerGc(program);
 registerSchemas(program);
+registerSnapshots(program);
+registerChanges(program);
+registerExport(program);
+registerDiff(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`partflow: ${e.message}\n`);
