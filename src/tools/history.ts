@@ -81,7 +81,9 @@ async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string):
   let prev = new Map<string, { name: string; output: string; contentVersion: string }>();
   for (const n of await snapshotNumbers(s3, d)) {
     const s = await readSnapshot(s3, d, n);
-    const ids = new Set([query, ...matchPartitions(await readPlan(s3, s.run.plan), query).map((p) => p.id)]);
+    // A plan retention deleted leaves the query matching ids and names only.
+    const plan = await readPlan(s3, s.run.plan).catch(() => null);
+    const ids = new Set([query, ...(plan ? matchPartitions(plan, query).map((p) => p.id) : [])]);
     const base = { when: s.committedAt, workflowId: s.run.workflowId, runId: s.run.runId, result: 'snapshot' as const, snapshot: n };
     const now = new Map<string, { name: string; output: string; contentVersion: string }>();
     for (const [stage, list] of Object.entries(s.stages)) {

@@ -6,7 +6,7 @@ import { ExportManifest } from '../../src/snapshots/export';
 import { datasetRef, snapshotKey } from '../../src/snapshots/layout';
 import { applyRetention, planRetention } from '../../src/snapshots/retention';
 import { commitSnapshot, ConditionalWritesRequiredError, readHead, readSnapshot } from '../../src/snapshots/store';
-import { changedPartitions } from '../../src/snapshots/consume';
+import { changedPartitions, commitCursor, datasetChanges } from '../../src/snapshots/consume';
 import type { SnapshotHead } from '../../src/snapshots/types';
 import { createS3Client, s3Client } from '../../src/storage/client';
 import { listObjects, objectExists } from '../../src/storage/objects';
@@ -220,7 +220,7 @@ describe('dataset snapshots', () => {
 
   it('gc deletes exactly the unreferenced objects older than the grace period', async () => {
     const d = datasetRef(DS);
-    await cli('changes', DS, '--consumer', 'slow', '--commit', '1'); // keeps snapshot 1 and what it references
+    await commitCursor(s3, d, 'slow', 1); // keeps snapshot 1 and what it references
     const young = 'out/ds/copy/p-0000000000ff/1-young.avro';
     await put(young, 'written just now');
     const keyOf = (url: string) => parseS3Url(url).key;
@@ -266,9 +266,24 @@ describe('dataset snapshots', () => {
     expect((await listObjects(s3, BUCKET, 'feeds/')).map((o) => o.key)).toEqual(['feeds/a.jsonl', 'feeds/b.jsonl']);
     // What the kept snapshots reference is all there, and consumers still work.
     for (const n of [1, 4, 5]) for (const p of Object.values((await readSnapshot(s3, d, n)).stages).flat()) expect(await objectExists(s3, BUCKET, keyOf(p.output))).toBe(true);
-    expect(JSON.parse((await cli('changes', DS, '--consumer', 'slow', '--json')).stdout)).toMatchObject({ from: 1, to: 5 });
+    expect((await datasetChanges(DS, { since: 1, s3 })).changes.map((c) => `${c.stage} ${c.change} ${c.partition.name}`)).toEqual(['copy changed a.jsonl', 'copy removed c.jsonl', 'raw changed a.jsonl', 'raw removed c.jsonl']);
     expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/', '--dry-run')).stdout).toMatch(/stale uploads/);
-    const none = await cli('gc', `s3://${BUCKET}/out/nothing/`, '--keep-snapshots', '1');
-    expect(none.stderr).toMatch(/has no snapshots, so nothing says what to keep/);
+    await expect(planRetention(s3, datasetRef(`s3://${BUCKET}/out/nothing/`), { keepSnapshots: 1, graceMs: 0 })).rejects.toThrow(/has no snapshots, so nothing says what to keep/);
+  });
+
+  it('on a store without conditional writes the ingest ends without a snapshot and says why', async () => {
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'off';
+    try {
+      const summary = (await h.client.workflow.execute('ingest', {
+        taskQueue: h.cfg.taskQueue, workflowId: `snap-nocond-${process.pid}`, workflowExecutionTimeout: '3m',
+        args: [{ pipeline: 'copy', source: `s3://${BUCKET}/feeds/`, target: `s3://${BUCKET}/nocond/`, dataset: 'ds', pack: false }],
+      })) as IngestSummary;
+      expect(summary.status).toBe('completed');
+      expect(summary.snapshot).toBeUndefined();
+      expect(summary.snapshotError).toMatch(/cannot commit a snapshot of s3:\/\/it-snapshots\/nocond\/ds\/: this S3 store does not honour create-only writes/);
+      expect(await listObjects(s3, BUCKET, 'nocond/ds/_snapshots/')).toEqual([]);
+    } finally {
+      delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+    }
   });
 });
