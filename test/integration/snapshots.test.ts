@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ExportManifest } from '../../src/snapshots/export';
 import { datasetRef, snapshotKey } from '../../src/snapshots/layout';
@@ -46,11 +47,20 @@ function named(head: SnapshotHead, stages: Record<string, { partition: string; n
   return Object.entries(head.changes).flatMap(([stage, c]) => c[kind].map((id) => `${stage} ${name(stage, id)}`)).sort();
 }
 
+/** Fails a whole partition that holds a record with `poison` set. */
+const poisonable: PipelineDefinition = {
+  name: 'poisonable',
+  stages: [{ name: 'copy', schema: INHERIT_SCHEMA, version: '1', transform: (r: { poison?: unknown }) => {
+    if (r.poison) throw new PartitionError('a poisoned record', { retryable: false });
+    return r;
+  } }],
+};
+
 const runs: RunManifest[] = [];
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-  h = await startHarness('snapshots', builtinPipelines, { bucket: BUCKET });
+  h = await startHarness('snapshots', [...builtinPipelines, poisonable], { bucket: BUCKET });
   s3 = s3Client(h.cfg.s3);
   await put('feeds/a.jsonl', lines('a', 3));
   await put('feeds/b.jsonl', B1);
@@ -285,5 +295,28 @@ describe('dataset snapshots', () => {
     } finally {
       delete process.env.PARTFLOW_CONDITIONAL_WRITES;
     }
+  });
+
+  it('a partial run carries the last good output of a failed partition forward, and says so', async () => {
+    const run = async (id: string) => (await h.client.workflow.execute('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',
+      args: [{ pipeline: 'poisonable', source: `s3://${BUCKET}/pfeeds/`, target: `s3://${BUCKET}/partial/`, dataset: 'ds', pack: false, waitForRetry: '0' }],
+    })) as IngestSummary;
+    await put('pfeeds/a.jsonl', '{"id": 1, "poison": false}\n');
+    await put('pfeeds/b.jsonl', '{"id": 2, "poison": false}\n');
+    expect((await run('snap-p1')).snapshot?.number).toBe(1);
+    await put('pfeeds/b.jsonl', '{"id": 3, "poison": true}\n');
+    const partial = await run('snap-p2');
+    expect(partial.status).toBe('partial');
+    const d = datasetRef(`s3://${BUCKET}/partial/ds/`);
+    const [one, two] = [await readSnapshot(s3, d, 1), await readSnapshot(s3, d, 2)];
+    expect(two).toMatchObject({ status: 'partial', counts: { copy: { partitions: 2, carriedForward: 1, missing: 0 } } });
+    const b = two.stages.copy.find((p) => p.name === 'b.jsonl')!;
+    expect(b).toEqual({ ...one.stages.copy.find((p) => p.name === 'b.jsonl'), carriedForward: true });
+    expect(two.failed.copy).toEqual([{ partition: b.partition, name: 'b.jsonl', carriedForward: true }]);
+    expect(two.changes.copy).toEqual({ added: [], changed: [], removed: [] });
+    expect(two.changes.raw.changed).toEqual([b.partition]); // the import of the new bytes did commit
+    const text = await cli('snapshots', `s3://${BUCKET}/partial/ds/`);
+    expect(text.stdout).toMatch(/^2 +1 +\S+ +partial +snap-p2-\d+ +2 +raw 2, copy 2 +0 +1 +0 +1 +0$/m);
   });
 });
