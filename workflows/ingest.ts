@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
-  getExternalWorkflowHandle, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -227,6 +227,7 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
       const snap = await commitSnapshot({ manifest: summary.manifest });
       summary.snapshot = { number: snap.snapshot, url: snap.url };
     } catch (err) {
+      if (isCancellation(err)) throw err;
       // The outputs and run manifest are committed; the next run's snapshot will include them.
       summary.snapshotError = describeFailure(err, planRetry.maximumAttempts!).error;
       log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
