@@ -44,7 +44,7 @@ export interface StageReject {
 }
 
 export interface RunStageResult<Out> {
-  /** The output records as a downstream stage reads them back (encoded with the stage's schema and decoded). */
+  /** The output records as a downstream stage reads them back (encoded with the stage's schema and decoded), as plain objects. */
   output: Out[];
   rejects: StageReject[];
   /** in = out + rejected + dropped, as in the partition manifest. */
@@ -106,9 +106,18 @@ class MemorySink implements RecordSink {
     if (last) this.chunks.push(last);
     const reader = await ContainerReader.open((async function* (c) { yield* c; })(this.chunks), { name: `${this.stage} output` });
     const out: unknown[] = [];
-    for await (const { record } of reader.records()) out.push(record);
+    for await (const { record } of reader.records()) out.push(plain(record));
     return out;
   }
+}
+
+/** avsc decodes records into instances of generated classes; tests compare plain objects. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Date) return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+  return o;
 }
 
 /**
