@@ -127,7 +127,7 @@ function plain(v: unknown): unknown {
  * (or a failing setup) rejects the promise with the error the activity would fail with.
  */
 export async function runStage<In, Out>(pipeline: PipelineDefinition, stage: Stage<In, Out>, records: Iterable<In> | AsyncIterable<In>, opts?: RunStageOptions): Promise<RunStageResult<Out>>;
-export async function runStage(pipeline: PipelineDefinition, stage: string | StageDefinition, records: Iterable<unknown> | AsyncIterable<unknown>, opts?: RunStageOptions): Promise<RunStageResult<any>>;
+export async function runStage(pipeline: PipelineDefinition, stage: string, records: Iterable<any> | AsyncIterable<any>, opts?: RunStageOptions): Promise<RunStageResult<any>>;
 export async function runStage(pipeline: PipelineDefinition, stage: string | StageDefinition, records: Iterable<unknown> | AsyncIterable<unknown>, opts: RunStageOptions = {}): Promise<RunStageResult<unknown>> {
   const schemasDir = defaultSchemasDir(pipeline, opts);
   const p = { ...pipeline, schemasDir };
