@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,9 +54,28 @@ beforeAll(async () => {
   const tarball = fs.readdirSync(tmp).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack left no tarball in ${tmp}`);
   await ok('node', [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'init', proj, '--name', pipeline, '--partflow-spec', `file:${path.join(tmp, tarball)}`], { cwd: tmp, ms: 30_000 });
-  // From the registry (or its mirror) through the npm cache; partflow itself from the tarball.
+  // Dependencies come from the registry (or its mirror) through the npm cache, and the tree a
+  // previous run installed for the same dependencies is reused: npm then replaces only partflow,
+  // whose spec (a new tarball path) changed. A cold install takes minutes on a small machine.
+  const cache = installCache();
+  if (fs.existsSync(path.join(cache, 'node_modules'))) {
+    await ok('cp', ['-a', path.join(cache, 'node_modules'), path.join(cache, 'package-lock.json'), proj], { cwd: tmp, ms: 120_000 });
+  }
   await ok('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: proj, ms: 330_000 });
+  if (!fs.existsSync(path.join(cache, 'node_modules'))) {
+    fs.rmSync(path.dirname(cache), { recursive: true, force: true });
+    fs.mkdirSync(cache, { recursive: true });
+    await ok('cp', ['-a', path.join(proj, 'node_modules'), path.join(proj, 'package-lock.json'), cache], { cwd: tmp, ms: 120_000 });
+  }
 }, 420_000);
+
+/** Where installs are kept between runs, by what decides the tree: the dependencies and Node's version. */
+function installCache(): string {
+  const own = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+  const scaffolded = JSON.parse(fs.readFileSync(path.join(proj, 'package.json'), 'utf8'));
+  const key = createHash('sha256').update(JSON.stringify([own.dependencies, scaffolded.devDependencies, process.version])).digest('hex').slice(0, 16);
+  return path.join(PROJECT_ROOT, '.data', 'package-test', key);
+}
 
 afterAll(async () => {
   if (worker && worker.exitCode === null) {
@@ -78,6 +98,10 @@ describe('the packed package in a fresh project', () => {
     }
     expect(fs.existsSync(path.join(proj, 'node_modules/partflow/dist/src/index.d.ts'))).toBe(true);
     expect(fs.existsSync(path.join(proj, 'node_modules/partflow/test'))).toBe(false);
+    // This very build, packed: not an earlier install.
+    const built = (f: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'dist', f), 'utf8');
+    const shipped = (f: string) => fs.readFileSync(path.join(proj, 'node_modules/partflow/dist', f), 'utf8');
+    for (const f of ['src/index.js', 'src/testing/run-stage.js', 'activities/stage.js', 'workflows/ingest.js']) expect(shipped(f)).toBe(built(f));
   });
 
   it('type-checks, builds and passes its unit test (partflow/testing)', async () => {
@@ -147,12 +171,12 @@ describe('the packed package in a fresh project', () => {
     expect(rejects.map((r) => [Number(r.index), r.reason])).toEqual([[2, 'amount "n/a" is not a number']]);
   }, 400_000);
 
-  it("starts and stops the embedded stack with partflow/testing's startStack", async () => {
+  it("installs the stack's tools into the project, and starts and stops the stack with partflow/testing's startStack", async () => {
     fs.writeFileSync(path.join(proj, 'stack.js'), `
       const { startStack } = require('partflow/testing');
       const { ListBucketsCommand } = require('@aws-sdk/client-s3');
       (async () => {
-        const stack = await startStack({ bucket: 'it' });
+        const stack = await startStack({ bucket: 'it-stack' });
         try {
           const buckets = await stack.s3.send(new ListBucketsCommand({}));
           console.log(JSON.stringify({ address: stack.config.temporalAddress, buckets: buckets.Buckets.map((b) => b.Name) }));
@@ -161,10 +185,16 @@ describe('the packed package in a fresh project', () => {
         }
       })().catch((e) => { console.error(e); process.exit(1); });
     `);
-    const out = await ok('node', ['stack.js'], { cwd: proj, env: userEnv, ms: 120_000 });
+    // `npx partflow setup` puts the tools into the project's .tools/ (here linking this checkout's,
+    // as PARTFLOW_*_BIN ask), where startStack finds them with no setting.
+    const { PARTFLOW_TOOLS_DIR: _, ...env } = userEnv;
+    const setupEnv = { ...env, PARTFLOW_TEMPORAL_BIN: path.join(TOOLS_DIR, 'bin/temporal'), PARTFLOW_VERSITYGW_BIN: path.join(TOOLS_DIR, 'bin/versitygw') };
+    expect(await ok(path.join(proj, 'node_modules/.bin/partflow'), ['setup'], { cwd: proj, env: setupEnv, ms: 60_000 })).toContain(`tools are in ${path.join(proj, '.tools/bin')}`);
+    expect(fs.existsSync(path.join(proj, '.tools/bin/temporal'))).toBe(true);
+    const out = await ok('node', ['stack.js'], { cwd: proj, env, ms: 120_000 });
     const res = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as { address: string; buckets: string[] };
     expect(res.address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(res.address).not.toBe(cfg.temporalAddress);
-    expect(res.buckets).toEqual(['it']);
+    expect(res.buckets).toEqual(['it-stack']);
   }, 150_000);
 });
