@@ -119,7 +119,7 @@ describe('the packed package in a fresh project', () => {
   });
 
   it('type-checks, builds and passes its unit test (partflow/testing)', async () => {
-    await ok('npm', ['run', 'typecheck'], { cwd: proj, ms: 120_000 });
+    // tsc type-checks as it builds (`npm run typecheck` is the same without output).
     await ok('npm', ['run', 'build'], { cwd: proj, ms: 120_000 });
     expect(fs.existsSync(path.join(proj, 'dist/pipelines.js'))).toBe(true);
     const out = await ok('npm', ['test'], { cwd: proj, ms: 120_000 });
