@@ -57,6 +57,18 @@ beforeAll(async () => {
   await installProject(path.join(tmp, tarball));
 }, 660_000);
 
+afterAll(async () => {
+  if (worker && worker.exitCode === null && worker.signalCode === null) {
+    const exited = new Promise((r) => worker!.once('exit', r));
+    worker.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 15_000); })]);
+    clearTimeout(timer);
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
 /**
  * Installs the project. partflow itself always comes from the tarball. Its dependencies: with
  * PARTFLOW_PACKAGE_TEST_NPM=1 a real `npm install` from the registry (minutes on a small, busy
