@@ -13,7 +13,8 @@ MODE="${1:-}"
 case "$MODE" in ""|--test) ;; *) echo "usage: $0 [--test]" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="$ROOT/.tools"
+# An installed partflow (`npx partflow setup`) puts them in the user's project instead.
+TOOLS="${PARTFLOW_TOOLS_DIR:-$ROOT/.tools}"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
 

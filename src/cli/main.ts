@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config/paths';
 import { DEFAULTS } from '../config';
 import { registerUp } from './commands/up';
 import { registerWorker } from './commands/worker';
@@ -17,6 +20,8 @@ import { registerSnapshots } from './commands/snapshots';
 import { registerChanges } from './commands/changes';
 import { registerExport } from './commands/export';
 import { registerDiff } from './commands/diff';
+import { registerInit } from './commands/init';
+import { registerSetup } from './commands/setup';
 
 const ENV_HELP = `
 Environment:
@@ -32,6 +37,7 @@ const program = new Command();
 program
   .name('partflow')
   .description('Durable batch data pipelines over immutable Avro objects in S3, run by Temporal.')
+  .version((JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version, '-V, --version', 'print the partflow version')
   .addHelpText('after', ENV_HELP)
   .showHelpAfterError();
 
@@ -52,6 +58,8 @@ registerSnapshots(program);
 registerChanges(program);
 registerExport(program);
 registerDiff(program);
+registerInit(program);
+registerSetup(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`partflow: ${e.message}\n`);
