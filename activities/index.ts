@@ -1,5 +1,6 @@
 import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
+import { makeKafkaOffsetsActivity } from './kafka-offsets';
 import { makePlanActivity } from './plan';
 import { makeRunManifestActivity } from './run-manifest';
 import { makeStageActivity, StageRequest } from './stage';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw withAttempt(err); }),
     runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
     writeRunManifest: makeRunManifestActivity(deps),
+    commitKafkaOffsets: makeKafkaOffsetsActivity(deps),
   };
 }
 
