@@ -1,4 +1,4 @@
-import { Admin } from '@platformatic/kafka';
+import { Admin } from '../sources/kafka/lib';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-import { Consumer, type SASLOptions } from '@platformatic/kafka';
+import { Consumer, type KafkaConsumer, type SASLOptions } from './lib';
 import fs from 'node:fs';
 
 /**
@@ -51,7 +51,7 @@ export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Kaf
  * offsets it has ingested in S3, never in the cluster. The group id is required by the client's
  * constructor only; no group is ever joined.
  */
-export function openConsumer(brokers: string[], settings = clientSettingsFromEnv()): Consumer {
+export function openConsumer(brokers: string[], settings = clientSettingsFromEnv()): KafkaConsumer {
   return new Consumer({
     clientId: settings.clientId, groupId: 'partflow-unused', bootstrapBrokers: brokers,
     ...(settings.sasl ? { sasl: settings.sasl } : {}),

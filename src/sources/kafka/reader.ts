@@ -1,4 +1,4 @@
-import { type Consumer, FetchIsolationLevels, type RecordsBatch } from '@platformatic/kafka';
+import { FetchIsolationLevels, type KafkaConsumer as Consumer, type RecordsBatch } from './lib';
 
 /** One data record of a topic partition, as read under read_committed. */
 export interface KafkaMessage {
