@@ -41,7 +41,6 @@ export async function produce(bootstrap: string, topic: string, messages: TestMe
           topic, partition: m.partition, key: m.key === undefined ? undefined : Buffer.from(m.key),
           value: (m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)) as Buffer,
           headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
-          timestamp: 1_700_000_000_000n + BigInt(i),
         })),
       });
     }
@@ -55,7 +54,7 @@ export async function produceTransaction(bootstrap: string, topic: string, messa
   const producer = new Producer({ clientId: 'partflow-test-tx', bootstrapBrokers: [bootstrap], idempotent: true, transactionalId: `partflow-test-${outcome}-${Date.now()}`, acks: -1 });
   try {
     const tx = await producer.beginTransaction();
-    await tx.send({ messages: messages.map((m) => ({ topic, partition: m.partition, value: Buffer.from(m.value as string), timestamp: 1_700_000_000_000n })) });
+    await tx.send({ messages: messages.map((m) => ({ topic, partition: m.partition, value: Buffer.from(m.value as string) })) });
     if (outcome === 'commit') await tx.commit();
     else await tx.abort();
   } finally {
