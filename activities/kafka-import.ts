@@ -47,7 +47,6 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   try {
     run.progress = { topic: k.topic, partition, start, end };
     for await (const { msg, next } of readRange(consumer, k.topic, partition, from, end, {
-      signal: undefined,
       onGap: k.allowGaps ? (a, b) => { gaps.push([a, b]); run.log.warn({ topic: k.topic, partition, from: a, to: b }, 'offsets no longer on the broker: skipped (allowGaps)'); } : undefined,
     })) {
       run.tick();

@@ -143,8 +143,9 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
       problems.push(`dataset must be a name of letters, digits, ".", "_" or "-", got ${JSON.stringify(input.dataset)}`);
     } else dataset = input.dataset;
   } else {
-    const segs = kafka ? [kafka.topic] : src.key.split('/').filter((s) => s !== '');
-    const last = segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
+    const segs = src.key.split('/').filter((s) => s !== '');
+    // A topic's dots are part of its name ("orders.v1"), not a file extension.
+    const last = kafka ? kafka.topic : segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
     dataset = last.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'dataset';
   }
   let tgt = { bucket: src.bucket, key: DEFAULT_TARGET_PREFIX };

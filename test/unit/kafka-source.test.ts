@@ -32,6 +32,7 @@ describe('kafka:// sources', () => {
     expect(r.dataset).toBe('orders');
     expect(r.kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'orders', startOffsets: 'earliest', allowGaps: false, value: { format: 'json' } });
     expect(r.sourceBucket).toBe('');
+    expect(resolveIngestInput({ ...base, source: 'kafka://h:1/orders.v1' }).dataset).toBe('orders.v1');
   });
 
   test('startOffsets, allowGaps and value are checked and listed together', () => {
