@@ -230,3 +230,15 @@ test('the CLI starts a Kafka ingest (built dist/): --start-offsets per partition
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/failed/);
 });
+
+test('startOffsets "latest": the first run takes nothing and commits the ends; the next takes only what came after', async () => {
+  const topic = 'latest';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  const first = await ingest('k-latest-1', { source: src(topic), startOffsets: 'latest' });
+  expect(first.partitions).toBe(0);
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 20 });
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 3 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i: 20 + i }) })));
+  const second = await ingest('k-latest-2', { source: src(topic), startOffsets: 'latest' });
+  expect((await rawRecords(second)).map((r) => r.offset)).toEqual([20, 21, 22]);
+});
