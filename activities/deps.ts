@@ -26,6 +26,10 @@ export const FailureTypes = {
   OutputConflict: 'OutputConflict',
   TransformFailed: 'TransformFailed',
   SchemaMismatch: 'SchemaMismatch',
+  /** Kafka: offsets to ingest are no longer on the broker (retention), and allowGaps is off. */
+  OffsetsGone: 'OffsetsGone',
+  /** Kafka: another run advanced the dataset's offsets since this run planned. */
+  OffsetsConflict: 'OffsetsConflict',
 } as const;
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {

@@ -1,5 +1,6 @@
 import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
+import { makeKafkaOffsetsActivity } from './kafka-offsets';
 import { makePlanActivity } from './plan';
 import { makeRunManifestActivity } from './run-manifest';
 import { makeSnapshotActivity } from './snapshot';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
     writeRunManifest: makeRunManifestActivity(deps),
     commitSnapshot: makeSnapshotActivity(deps),
+    commitKafkaOffsets: makeKafkaOffsetsActivity(deps),
   };
 }
 

@@ -42,7 +42,7 @@ export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
 export const batchStatesSignal = defineSignal<[PartitionState[]]>('batchStates');
 
 const planRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-const { planIngest, writeRunManifest, commitSnapshot } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
+const { planIngest, writeRunManifest, commitSnapshot, commitKafkaOffsets } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
 
 // Registered by the embedded stack and docker-compose; see the README for other clusters.
 const SA = {
@@ -221,6 +221,10 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   const failures = state.failures().map((e) => ({ stage: e.stage, index: e.index, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
   const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, index: e.index }));
   await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, versions: state.versions(), failures, blocked });
+  // Kafka offsets advance only once every partition is committed; a partial run leaves them.
+  if (plan.kafka && patched('kafka-offsets') && summary.status === 'completed') {
+    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId });
+  }
   // Runs recorded before snapshots existed replay without this step.
   if (patched('dataset-snapshots')) {
     try {

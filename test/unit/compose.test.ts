@@ -17,7 +17,7 @@ function env(service: string): Record<string, string> {
 
 describe('docker-compose.yml', () => {
   it('has the production-like services', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgresql', 's3', 's3-setup', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['kafka', 'postgresql', 's3', 's3-setup', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
     expect(String(services.temporal.image)).toMatch(/^temporalio\/auto-setup:/);
     expect(env('temporal').DB).toMatch(/^postgres/);
     expect(String(services.s3.image)).toBe('versity/versitygw:v1.7.0');
@@ -56,6 +56,18 @@ describe('docker-compose.yml', () => {
     expect(w.command).toEqual(['node', 'dist/src/cli/main.js', 'worker']);
     expect(w.container_name).toBeUndefined();
     expect(w.ports).toBeUndefined();
+  });
+
+  it('runs Kafka in KRaft mode, on the embedded stack\'s port, with the same Kafka version as .tools/kafka', () => {
+    const k = env('kafka');
+    expect(String(services.kafka.image)).toMatch(/^apache\/kafka:/);
+    const pom = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', 'kafka', 'pom.xml'), 'utf8');
+    expect(pom).toContain(`<artifactId>kafka_2.13</artifactId><version>${String(services.kafka.image).split(':')[1]}</version>`);
+    expect(k.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(k.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR).toBe('1');
+    expect((services.kafka.ports as string[]).map((p) => p.split(':')[0])).toEqual(['9092']);
+    expect(k.KAFKA_ADVERTISED_LISTENERS).toContain('EXTERNAL://localhost:9092');
+    expect(k.KAFKA_ADVERTISED_LISTENERS).toContain('INTERNAL://kafka:19092');
   });
 
   it('registers the search attributes the code defines and creates the bucket', () => {

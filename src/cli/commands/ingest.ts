@@ -5,11 +5,20 @@ import { IngestInput, INPUT_LIMITS } from '../../pipeline/input';
 import { bytesArg, int, keyValue } from '../args';
 import { printSummary, printWaiting } from '../print';
 
+/** "earliest", "latest", or "0=100,2=5000"; the workflow checks the numbers. */
+function startOffsetsArg(v: string): NonNullable<IngestInput['startOffsets']> {
+  if (v === 'earliest' || v === 'latest') return v;
+  return Object.fromEntries(v.split(',').map((kv) => {
+    const [k, n] = kv.split('=');
+    return [k.trim(), n !== undefined && /^\s*\d+\s*$/.test(n) ? Number(n) : (n as unknown as number)];
+  }));
+}
+
 export function registerIngest(program: Command): void {
   program
     .command('ingest <pipeline>')
     .description('start an ingest workflow')
-    .requiredOption('--source <url>', 's3:// URL of the source prefix or object')
+    .requiredOption('--source <url>', 's3:// URL of the source prefix or object, or kafka://host:port/topic')
     .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
     .option('--dataset <name>', 'dataset name (default: last segment of the source)')
     .option('--partition-records <n>', 'records per chunk when a big flat file is cut', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
@@ -20,6 +29,11 @@ export function registerIngest(program: Command): void {
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
     .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
     .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
+    .option('--start-offsets <where>', 'Kafka: where the first run starts: earliest, latest, or partition=offset,… (default earliest)')
+    .option('--allow-gaps', 'Kafka: skip offsets the broker no longer holds (recorded as gaps) instead of failing')
+    .option('--value-format <fmt>', 'Kafka: json, avro, avro-single-object or confluent (default json)')
+    .option('--value-schema <ref>', 'Kafka: the values\' (reader) schema of schemas/, e.g. orders@1')
+    .option('--registry <url>', 'Kafka: Schema Registry URL for confluent values')
     .option('--workflow-id <id>', 'workflow id (default: ingest-<pipeline>-<time>)')
     .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
     .option('--json', 'print the result as JSON (with --wait)')
@@ -35,7 +49,14 @@ export function registerIngest(program: Command): void {
       if (o.format) input.format = o.format as IngestInput['format'];
       if (Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
       if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;
-    if (o.partitionTimeout !== undefined) input.partitionTimeout = o.partitionTimeout as string;
+      if (o.partitionTimeout !== undefined) input.partitionTimeout = o.partitionTimeout as string;
+      if (o.startOffsets !== undefined) input.startOffsets = startOffsetsArg(o.startOffsets as string);
+      if (o.allowGaps) input.allowGaps = true;
+      if (o.valueFormat || o.valueSchema || o.registry) {
+        input.value = { format: (o.valueFormat ?? 'json') as NonNullable<IngestInput['value']>['format'] };
+        if (o.valueSchema) input.value.schema = o.valueSchema as string;
+        if (o.registry) input.value.registry = o.registry as string;
+      }
       const { client, connection } = await connectClient(cfg);
       const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined);
       process.stderr.write(`started ${handle.workflowId}\n`);
