@@ -13,6 +13,7 @@ import { registerInspect } from './commands/inspect';
 import { registerVerify } from './commands/verify';
 import { registerGc } from './commands/gc';
 import { registerSchemas } from './commands/schemas';
+import { registerSchedule } from './commands/schedule';
 
 const ENV_HELP = `
 Environment:
@@ -44,6 +45,7 @@ registerInspect(program);
 registerVerify(program);
 registerGc(program);
 registerSchemas(program);
+registerSchedule(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`partflow: ${e.message}\n`);

@@ -27,6 +27,8 @@ export interface IngestSummary {
   outputPrefix: string;
   /** s3:// URL of the run manifest. */
   manifest: string;
+  /** The Temporal Schedule that started the run, if one did. */
+  schedule?: string;
 }
 
 /** One partition of one stage in a run: where its output is and how it came to be. */
