@@ -23,6 +23,8 @@ function asJson(d: ScheduleDescription, runs: ScheduleRun[], next: number) {
     nextRunTimes: d.info.nextActionTimes.slice(0, next).map((t) => t.toISOString()),
     actionsTaken: d.info.numActionsTaken,
     skippedOverlap: d.info.numActionsSkippedOverlap,
+    // Firings waiting for the running run (buffer-one, buffer-all); the SDK shows it on the raw response only.
+    buffered: Number(d.raw.info?.bufferSize ?? 0),
     missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
     running: d.info.runningActions.map((a) => a.workflow.workflowId),
     recentRuns: runs,
@@ -43,13 +45,15 @@ export function printSchedule(d: ScheduleDescription, runs: ScheduleRun[], o: { 
     `policies   overlap ${j.policies.overlap}, catch-up window ${j.policies.catchupWindow}, pause on failure ${j.policies.pauseOnFailure ? 'yes' : 'no'}`,
     `runs       ingest ${input.pipeline} from ${input.source}${input.target ? ` into ${input.target}` : ''} on task queue ${j.taskQueue}, workflow ids ${j.workflowId}-<time>`,
     `input      ${JSON.stringify(input)}`,
-    `taken      ${j.actionsTaken} run(s); ${j.skippedOverlap} skipped for overlap, ${j.missedCatchupWindow} missed the catch-up window`,
+    `taken      ${j.actionsTaken} run(s); ${j.skippedOverlap} skipped for overlap, ${j.buffered} buffered, ${j.missedCatchupWindow} missed the catch-up window`,
     ...(j.running.length ? [`running    ${j.running.join(', ')}`] : []),
     `next       ${j.paused ? '(paused) ' : ''}${j.nextRunTimes.join(', ') || 'none'}`,
   ].join('\n') + '\n');
   if (runs.length) {
-    out.write('recent runs:\n');
-    table(runs.map((r) => ({ scheduled: r.scheduledAt, workflow: r.workflowId, status: r.status, result: runResult(r) })), out);
+    // Not a table: errors are long and must not be cut.
+    const w = Math.max(...runs.map((r) => r.workflowId.length));
+    out.write(`recent runs (oldest first):\n  ${'scheduled'.padEnd(24)}  ${'workflow'.padEnd(w)}  ${'status'.padEnd(10)}  result\n`);
+    for (const r of runs) out.write(`  ${r.scheduledAt.padEnd(24)}  ${r.workflowId.padEnd(w)}  ${r.status.padEnd(10)}  ${runResult(r)}\n`);
   } else if (d.info.recentActions.length === 0) out.write('recent runs: none yet\n');
 }
 

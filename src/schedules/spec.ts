@@ -105,7 +105,8 @@ export function describeSpec(spec: ScheduleSpecDescription | undefined): string 
   const parts: string[] = [];
   for (const c of spec.calendars ?? []) parts.push(c.comment ? `cron ${c.comment}` : `calendar ${calendarText(c)}`);
   for (const i of spec.intervals ?? []) parts.push(`every ${formatMs(i.every)}${i.offset ? ` (offset ${formatMs(i.offset)})` : ''}`);
-  const tz = spec.timezone && spec.timezone !== 'UTC' ? ` (${spec.timezone})` : spec.calendars?.length ? ' (UTC)' : '';
+  // A zone only moves calendar times; intervals count from the epoch.
+  const tz = spec.calendars?.length ? ` (${spec.timezone || 'UTC'})` : '';
   const jitter = spec.jitter ? `, jitter ${formatMs(spec.jitter)}` : '';
   return `${parts.join(' + ')}${tz}${jitter}`;
 }

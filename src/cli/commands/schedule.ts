@@ -121,8 +121,9 @@ Example:
     .description('start a run now, outside the schedule\'s times (works while paused)')
     .option('--overlap <policy>', `${OVERLAP_HELP} (default: the schedule's)`)
     .action((id: string, o: { overlap?: string }) => withClient(async (client) => {
-      const overlap = o.overlap ? overlapPolicy(o.overlap) : undefined;
-      await withSchedule(client, id, (h) => h.trigger(overlap));
+      // The SDK's trigger() defaults to allow-all, which neither skips nor buffers and leaves the run
+      // untracked (no pause on failure): a manual firing follows the schedule's own policy instead.
+      await withSchedule(client, id, async (h) => h.trigger(o.overlap ? overlapPolicy(o.overlap) : (await h.describe()).policies.overlap));
       process.stdout.write(`triggered ${id}; \`partflow schedule describe ${id}\` shows the run\n`);
     }));
 
