@@ -43,8 +43,10 @@ export function printSchedule(d: ScheduleDescription, runs: ScheduleRun[], o: { 
     ...(j.note ? [`note       ${j.note}`] : []),
     `when       ${j.spec}`,
     `policies   overlap ${j.policies.overlap}, catch-up window ${j.policies.catchupWindow}, pause on failure ${j.policies.pauseOnFailure ? 'yes' : 'no'}`,
-    `runs       ingest ${input.pipeline} from ${input.source}${input.target ? ` into ${input.target}` : ''} on task queue ${j.taskQueue}, workflow ids ${j.workflowId}-<time>`,
-    `input      ${JSON.stringify(input)}`,
+    d.action.workflowType === 'ingest'
+      ? `runs       ingest ${input.pipeline} from ${input.source}${input.target ? ` into ${input.target}` : ''} on task queue ${j.taskQueue}, workflow ids ${j.workflowId}-<time>`
+      : `runs       workflow ${d.action.workflowType} on task queue ${j.taskQueue} (not a partflow ingest)`,
+    `input      ${JSON.stringify(d.action.args?.[0] ?? null)}`,
     `taken      ${j.actionsTaken} run(s); ${j.skippedOverlap} skipped for overlap, ${j.buffered} buffered, ${j.missedCatchupWindow} missed the catch-up window`,
     ...(j.running.length ? [`running    ${j.running.join(', ')}`] : []),
     `next       ${j.paused ? '(paused) ' : ''}${j.nextRunTimes.join(', ') || 'none'}`,

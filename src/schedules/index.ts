@@ -9,7 +9,8 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ScheduleOptionError } from './spec';
 
 export * from './spec';
-export { scheduleRuns, ScheduleRun } from './runs';
+export { scheduleRuns } from './runs';
+export type { ScheduleRun } from './runs';
 
 /** The search attributes partflow's ingest sets, given to scheduled runs from their start. */
 const SA = {

@@ -7,6 +7,7 @@ import {
   checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
   scheduleRuns, scheduleSpec, specChanges, updateSchedule, withSchedule, SchedulePolicies,
 } from '../../schedules';
+import { int } from '../args';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { printList, printSchedule } from '../schedule-print';
 
@@ -90,7 +91,7 @@ Example:
   schedule
     .command('describe <id>')
     .description('a schedule\'s times, policies and ingest input, its next run times, and its recent runs with their results')
-    .option('--next <n>', 'how many next run times to show', (v) => Number(v), 5)
+    .option('--next <n>', 'how many next run times to show (Temporal gives up to 10)', int('next', 0, 10), 5)
     .option('--json', 'print JSON')
     .action((id: string, o: { next: number; json?: boolean }) => withClient(async (client) => {
       const d = await describeSchedule(client, id);
@@ -144,7 +145,7 @@ Example:
 
   const update = schedule
     .command('update <id>')
-    .description('change a schedule\'s times, policies or ingest input; what is not given stays as it is')
+    .description('change a schedule\'s times, policies or ingest input; what is not given stays as it is (--param replaces all parameters)')
     .option('--pipeline <name>', 'pipeline the runs ingest with');
   addIngestInputOptions(update, { sourceRequired: false });
   addTimingOptions(update)
