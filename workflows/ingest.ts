@@ -59,7 +59,7 @@ function scheduledBy(): string | undefined {
   const info = workflowInfo();
   const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
   if (typeof typed === 'string' && typed) return typed;
-  // Some servers send it without the type metadata the typed view needs.
+  // A payload without type metadata shows only in the untyped map.
   const raw = (info.searchAttributes as Record<string, unknown[] | undefined> | undefined)?.TemporalScheduledById?.[0];
   return typeof raw === 'string' && raw ? raw : undefined;
 }
