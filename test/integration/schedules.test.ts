@@ -218,26 +218,43 @@ describe('partflow schedule', () => {
     for (const r of [missing, trigger]) expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/schedule "nope" not found in namespace default/) });
   });
 
-  it('update changes what is given and keeps the rest; backfill and delete', async () => {
+  it('update changes what is given and keeps the rest; backfill, pause, unpause, list and delete', async () => {
     const id = 'sched-update';
-    await createSchedule(h.client, h.cfg, { id, input: { pipeline: 'copy', source: `s3://${BUCKET}/src/` }, spec: scheduleSpec({ cron: '0 2 * * *', timezone: 'Europe/Paris' }), paused: true });
-    const up = await cli('schedule', 'update', id, '--cron', '30 3 * * 1-5', '--max-parallel', '3', '--overlap', 'buffer-all', '--pause-on-failure');
+    await createSchedule(h.client, h.cfg, { id, input: { pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024 }, spec: scheduleSpec({ cron: '0 2 * * *', timezone: 'Europe/Paris' }) });
+    // --target: the first test's outputs, which the backfilled runs below reuse, so they are quick.
+    const [up, nothing, backwards] = await Promise.all([
+      cli('schedule', 'update', id, '--cron', '30 3 * * 1-5', '--target', `s3://${BUCKET}/out/`, '--overlap', 'buffer-all', '--pause-on-failure'),
+      cli('schedule', 'update', id),
+      cli('schedule', 'backfill', id, '--from', '2026-01-02', '--to', '2026-01-01'),
+    ]);
     expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/when {7}cron 30 3 \* \* 1-5 \(Europe\/Paris\)/);
+    expect(nothing.stderr).toMatch(/nothing to change/);
+    expect(backwards.stderr).toMatch(/--to \(2026-01-01\) must be after --from/);
     const d = await describe_(id);
     expect(d.spec.timezone).toBe('Europe/Paris');
     expect(d.policies).toMatchObject({ overlap: 'BUFFER_ALL', pauseOnFailure: true });
-    expect(d.state.paused).toBe(true);
-    expect(d.action.args?.[0]).toEqual({ pipeline: 'copy', source: `s3://${BUCKET}/src/`, maxParallel: 3 });
-    expect(up.stdout).toMatch(/when {7}cron 30 3 \* \* 1-5 \(Europe\/Paris\)/);
-    const [nothing, backwards] = await Promise.all([cli('schedule', 'update', id), cli('schedule', 'backfill', id, '--from', '2026-01-02', '--to', '2026-01-01')]);
-    expect(nothing.stderr).toMatch(/nothing to change/);
-    expect(backwards.stderr).toMatch(/--to \(2026-01-01\) must be after --from/);
+    expect(d.action.args?.[0]).toEqual({ pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024, target: `s3://${BUCKET}/out/` });
+
+    // Mon 5 and Tue 6 January 2026 at 03:30 Paris time are 02:30 UTC: two runs, one after the other.
+    const back = await cli('schedule', 'backfill', id, '--from', '2026-01-04T00:00:00Z', '--to', '2026-01-06T23:00:00Z');
+    expect(back.code).toBe(0);
+    const { handles } = await closedRuns(id, 2);
+    expect(handles.map((x) => x.workflowId)).toEqual([`${id}-2026-01-05T02:30:00Z`, `${id}-2026-01-06T02:30:00Z`]);
+    expect(await Promise.all(handles.map(async (x) => (await x.result() as IngestSummary).stages.copy))).toEqual([
+      expect.objectContaining({ succeeded: 3, skipped: 3 }), expect.objectContaining({ succeeded: 3, skipped: 3 }),
+    ]);
+
+    expect((await cli('schedule', 'pause', id, '--note', 'source migration')).stdout).toBe(`paused ${id}: source migration\n`);
+    expect((await describe_(id)).state).toMatchObject({ paused: true, note: 'source migration' });
     // Listing reads Temporal's visibility store, which catches up a moment after a change.
-    const listed = await until('the schedule in the list', 30_000, async () => {
+    const listed = await until('the paused schedule in the list', 30_000, async () => {
       const rows = JSON.parse((await cli('schedule', 'list', '--json')).stdout) as { id: string; state: string }[];
       return rows.find((r) => r.id === id && r.state === 'paused');
     });
-    expect(listed).toMatchObject({ workflow: 'ingest', when: 'cron 30 3 * * 1-5 (Europe/Paris)' });
+    expect(listed).toMatchObject({ workflow: 'ingest', when: 'cron 30 3 * * 1-5 (Europe/Paris)', note: 'source migration' });
+    expect((await cli('schedule', 'unpause', id, '--note', 'migration done')).code).toBe(0);
+    expect((await describe_(id)).state).toMatchObject({ paused: false, note: 'migration done' });
     expect((await cli('schedule', 'delete', id)).stdout).toBe(`deleted schedule ${id}\n`);
     await expect(describe_(id)).rejects.toThrow(/not found/);
   });
