@@ -51,6 +51,18 @@ const SA = {
   status: defineSearchAttributeKey('PartflowStatus', SearchAttributeType.KEYWORD),
   failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
 };
+// Temporal sets it on the runs a schedule starts.
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
+/** The id of the Temporal Schedule that started this run, if one did. */
+function scheduledBy(): string | undefined {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
+  if (typeof typed === 'string' && typed) return typed;
+  // A payload without type metadata shows only in the untyped map.
+  const raw = (info.searchAttributes as Record<string, unknown[] | undefined> | undefined)?.TemporalScheduledById?.[0];
+  return typeof raw === 'string' && raw ? raw : undefined;
+}
 
 interface RunSettings {
   plan: PlanSummary;
@@ -123,6 +135,8 @@ export async function ingest(input: IngestInput): Promise<IngestSummary> {
   }
   const state = new RunState();
   state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
+  state.scheduledBy = scheduledBy();
+  if (state.scheduledBy) state.title += ` — started by schedule **${state.scheduledBy}**`;
   let plan: PlanSummary | undefined;
   const retry = (req: RetryRequest = {}): RetryResult => {
     if (!plan) return { requeued: [] };
@@ -338,5 +352,6 @@ function summarize(plan: PlanSummary, input: ResolvedIngest, state: RunState, ma
     pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
+    ...(state.scheduledBy ? { schedule: state.scheduledBy } : {}),
   };
 }

@@ -22,6 +22,7 @@ import { registerExport } from './commands/export';
 import { registerDiff } from './commands/diff';
 import { registerInit } from './commands/init';
 import { registerSetup } from './commands/setup';
+import { registerSchedule } from './commands/schedule';
 
 const ENV_HELP = `
 Environment:
@@ -60,6 +61,7 @@ registerExport(program);
 registerDiff(program);
 registerInit(program);
 registerSetup(program);
+registerSchedule(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`partflow: ${e.message}\n`);

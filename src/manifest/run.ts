@@ -31,6 +31,8 @@ export interface IngestSummary {
   snapshot?: { number: number; url: string };
   /** Why no snapshot was committed, when the commit was refused or failed. */
   snapshotError?: string;
+  /** The Temporal Schedule that started the run, if one did. */
+  schedule?: string;
 }
 
 /** One partition of one stage in a run: where its output is and how it came to be. */
