@@ -8,6 +8,8 @@ import { PipelineRegistry } from '../pipeline/registry';
 import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
+import { connectNativeTemporal } from '../temporal/connect';
+import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 
 export interface WorkerOptions {
@@ -71,7 +73,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
-  const connection = await NativeConnection.connect({ address: opts.config.temporalAddress });
+  const connection = await connectNativeTemporal(opts.config.temporal);
   // An ingest upserts partflow's search attributes; without them its workflow task would fail
   // and retry forever, so a worker refuses to start on a namespace that lacks them.
   try {
@@ -101,6 +103,6 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   } catch (err) {
     logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');
   }
-  logger().info({ taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
+  logger().info({ temporal: describeConnection(opts.config.temporal), taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
   return { worker, connection, registry };
 }

@@ -37,8 +37,8 @@ describe('docker-compose.yml', () => {
     for (const k of Object.keys(w)) expect(CONFIG_ENV_VARS).toContain(k);
     const cfg = loadConfig(w);
     expect(cfg.temporalAddress).toBe('temporal:7233');
-    expect(new URL(cfg.s3.endpoint).hostname).toBe('s3');
-    expect(new URL(cfg.s3.endpoint).port).toBe(String((services.s3.command as string[])[1]).replace(':', ''));
+    expect(new URL(cfg.s3.endpoint!).hostname).toBe('s3');
+    expect(new URL(cfg.s3.endpoint!).port).toBe(String((services.s3.command as string[])[1]).replace(':', ''));
     expect(cfg.taskQueue).toBe(DEFAULTS.taskQueue);
     expect(cfg.s3.accessKeyId).toBe(env('s3').ROOT_ACCESS_KEY);
     expect(cfg.s3.secretAccessKey).toBe(env('s3').ROOT_SECRET_KEY);
