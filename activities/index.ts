@@ -1,3 +1,7 @@
+import { CancelledFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { partitionMetrics } from '../src/metrics';
+import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
 import { makePlanActivity } from './plan';
@@ -13,10 +17,17 @@ export function createActivities(deps: ActivityDeps) {
   const runStage = makeStageActivity(deps);
   return {
     planIngest: makePlanActivity(deps),
-    importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw withAttempt(err); }),
-    runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw withAttempt(err); }),
+    importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); }),
+    runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); }),
     writeRunManifest: makeRunManifestActivity(deps),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Counts a failed partition attempt by its type (the ApplicationFailure's, else the error's name). */
+function failed(planKey: string, stage: string, err: unknown): unknown {
+  const type = err instanceof CancelledFailure ? 'Cancelled' : err instanceof ApplicationFailure ? err.type ?? 'Error' : (err as Error)?.name || 'Error';
+  partitionMetrics.failed(planKey, stage, type);
+  return withAttempt(err);
+}

@@ -21,10 +21,11 @@ export function registerWorker(program: Command): void {
         if (!Array.isArray(list)) throw new Error(`${m} does not export a \`pipelines\` array`);
         return list;
       });
-      const { worker, connection } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
+      const { worker, connection, metrics } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
       process.on('SIGINT', () => worker.shutdown());
       process.on('SIGTERM', () => worker.shutdown());
       await worker.run();
       await connection.close();
+      await metrics?.close();
     });
 }
