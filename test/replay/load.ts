@@ -19,12 +19,16 @@ const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [
 const historyType = (patchProtobufRoot(proto as unknown as Record<string, unknown>) as unknown as { lookupType(n: string): unknown })
   .lookupType('temporal.api.history.v1.History');
 
-/** Every recorded history (test/replay/histories/*.json), with the workflow id its file name carries ('/' written '+'), ready for Worker.runReplayHistories. */
-export function recordedHistories(dir = HISTORIES_DIR): HistoryAndWorkflowId[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
+/**
+ * Every recorded history under dir (test/replay/histories/, older releases' in subfolders), with
+ * the workflow id its file name carries ('/' written '+'), ready for Worker.runReplayHistories.
+ */
+export function recordedHistories(dir = HISTORIES_DIR): (HistoryAndWorkflowId & { file: string })[] {
+  const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).sort();
+  return files.map((f) => {
     const json = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown;
     const history = protojson.fromJson(historyType, json, { ignoreUnknownFields: true });
     if (!history) throw new Error(`${f}: not a workflow history`);
-    return { workflowId: f.replace(/\.json$/, '').replace(/\+/g, '/'), history: history as HistoryAndWorkflowId['history'] };
+    return { file: f, workflowId: path.basename(f, '.json').replace(/\+/g, '/'), history: history as HistoryAndWorkflowId['history'] };
   });
 }
