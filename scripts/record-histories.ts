@@ -71,8 +71,9 @@ function save(cfg: Config, workflowId: string): void {
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-record-'));
+  // Only these settings: a developer's AWS_PROFILE or Temporal profile must not redirect the private stack.
   const cfg = loadConfig({
-    ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, TEMPORAL_NAMESPACE: 'default',
     AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_BUCKET: BUCKET, PARTFLOW_TASK_QUEUE: 'record-histories',
   });
   const stack = await startEmbeddedStack(cfg, { dataDir, uiPort: await freePort() });
