@@ -90,7 +90,9 @@ afterAll(async () => {
 
 describe('worker metrics (PARTFLOW_METRICS_PORT)', () => {
   it('serves partflow and Temporal SDK metrics during an ingest, and counters that match its result after', async () => {
-    const handle = await startIngest(client, cfg, { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false }, `metrics-${process.pid}`);
+    // The held partition sends no heartbeat while it waits: give it room.
+    const input = { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false, heartbeatTimeoutSeconds: 300 };
+    const handle = await startIngest(client, cfg, input, `metrics-${process.pid}`);
     // During: two partitions are through, slow.jsonl is held in `keep`.
     const during = await until('a.jsonl and b.jsonl through upper', 60_000, async () => {
       const text = await scrape();
