@@ -1,10 +1,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connectClient, startIngest } from '../../src/client';
 import { Config, loadConfig } from '../../src/config';
+import { PROJECT_ROOT } from '../../src/config/paths';
 import { IngestSummary } from '../../src/manifest/run';
 import { copyPipeline } from '../../src/pipelines/copy';
 import { ensureBucket } from '../../src/stack/embedded';
@@ -26,7 +28,22 @@ const proxies: Proxy[] = [];
 
 function env(extra: Record<string, string>): Config {
   const info = stackInfo();
-  return loadConfig({ AWS_ENDPOINT_URL_S3: info.s3Endpoint, PARTFLOW_BUCKET: BUCKET, PARTFLOW_TASK_QUEUE: `tls-${process.pid}-${proxies.length}`, ...extra });
+  return loadConfig({ AWS_ENDPOINT_URL_S3: info.s3Endpoint, PARTFLOW_BUCKET: BUCKET, PARTFLOW_TASK_QUEUE: `tls-${process.pid}`, ...extra });
+}
+
+/** The built CLI with only these settings (no developer profile or keys leak in). */
+function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
+      cwd: PROJECT_ROOT, timeout: 60_000,
+      env: { PATH: process.env.PATH, HOME: dir, AWS_ENDPOINT_URL_S3: stackInfo().s3Endpoint, PARTFLOW_LOG_LEVEL: 'error', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 async function proxy(p: Promise<Proxy>): Promise<Proxy> {
@@ -101,6 +118,27 @@ describe('connecting to Temporal by its conventions', () => {
       const summary = await ingestThrough(cfg, 'mtls');
       expect(summary.status).toBe('completed');
       expect(px.seen).toContain('partflow-worker');
+    });
+
+    it('the CLI connects the same way (needs `npm run build`), and says where it could not', async () => {
+      const base = { TEMPORAL_ADDRESS: `127.0.0.1:${px.port}`, TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert };
+      const mtls = { ...base, TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey };
+      // `status` queries the run's progress, which takes a worker.
+      const { worker, connection } = await createWorker({ config: env(mtls), pipelines: [copyPipeline], workflowBundle: bundle });
+      const running = worker.run();
+      let ok: Awaited<ReturnType<typeof cli>>;
+      try {
+        ok = await cli(mtls, 'status', `tls-mtls-${process.pid}`, '--json');
+      } finally {
+        worker.shutdown();
+        await running;
+        await connection.close();
+      }
+      expect([ok.code, ok.stderr.includes('partflow:')]).toEqual([0, false]);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'COMPLETED', result: { status: 'completed' } });
+      const refused = await cli(base, 'status', `tls-mtls-${process.pid}`);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`cannot connect to Temporal at 127.0.0.1:${px.port} (namespace default, TLS;`);
     });
   });
 
