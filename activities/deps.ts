@@ -6,6 +6,7 @@ import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage
 import { formatS3Url } from '../src/storage/s3url';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { notePlan } from '../src/metrics';
 
 /** What activities need from the worker: configuration, an S3 client, the registered pipelines. */
 export interface ActivityDeps {
@@ -54,7 +55,11 @@ export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promi
   let p = planCache.get(id);
   if (!p) {
     p = getObjectBuffer(deps.s3, bucket, key, 512 * 1024 * 1024)
-      .then((b) => JSON.parse(b.toString('utf8')) as Plan)
+      .then((b) => {
+        const plan = JSON.parse(b.toString('utf8')) as Plan;
+        notePlan(key, plan.pipeline);
+        return plan;
+      })
       .catch((err) => {
         planCache.delete(id);
         if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `plan ${formatS3Url({ bucket, key })} does not exist`);

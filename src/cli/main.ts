@@ -28,9 +28,15 @@ const ENV_HELP = `
 Environment:
   TEMPORAL_ADDRESS       Temporal frontend host:port          (default ${DEFAULTS.temporalAddress})
   TEMPORAL_NAMESPACE     Temporal namespace                   (default ${DEFAULTS.temporalNamespace})
+  TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH,
+  TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_NAME      TLS, mTLS and API keys, as the temporal CLI reads them
+  TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE                      a profile of Temporal's TOML config file
   PARTFLOW_TASK_QUEUE    task queue of workers and ingests    (default ${DEFAULTS.taskQueue})
-  AWS_ENDPOINT_URL_S3    S3 endpoint URL                      (default ${DEFAULTS.s3Endpoint})
+  AWS_ENDPOINT_URL_S3    S3 endpoint URL                      (default ${DEFAULTS.s3Endpoint}; AWS when AWS_PROFILE etc. is set)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION        (embedded defaults: ${DEFAULTS.accessKeyId} / *** / ${DEFAULTS.s3Region})
+  AWS_PROFILE, container or web-identity credentials          the AWS SDK's own credential chain
+  PARTFLOW_S3_CREDENTIALS chain | embedded                    force the SDK's chain (an EC2 role) or the embedded keys
+  PARTFLOW_METRICS_PORT  worker: serve Prometheus metrics on this port at /metrics
   PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})
   PARTFLOW_LOG_LEVEL     pino log level                       (default info)`;
 

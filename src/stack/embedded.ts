@@ -2,7 +2,7 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/clie
 import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Config } from '../config';
+import { Config, DEFAULTS } from '../config';
 import { s3Client } from '../storage/client';
 import { KafkaBroker, kafkaLibs, startKafka } from './kafka';
 import { assertPortFree, freePort, Managed, StackError, startProcess, toolPath, waitReady } from './process';
@@ -27,7 +27,9 @@ export interface StackOptions {
   kafka?: { port: number };
 }
 
-function hostPort(addr: string, what: string, env: string): { host: string; port: number } {
+function hostPort(addr: string | undefined, what: string, env: string): { host: string; port: number } {
+  // With AWS_PROFILE or container credentials set, S3 means AWS: the embedded versitygw needs its own settings.
+  if (addr === undefined) throw new StackError(`the embedded ${what} needs ${env} (host:port); it is unset because AWS credentials point at AWS (AWS_PROFILE or container credentials): unset them or set PARTFLOW_S3_CREDENTIALS=embedded`);
   const m = /^(?:https?:\/\/)?([^:/]+):(\d+)\/?$/.exec(addr);
   if (!m) throw new StackError(`${env}=${addr} must be host:port for the embedded ${what}`);
   return { host: m[1], port: Number(m[2]) };
@@ -70,7 +72,7 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
   fs.mkdirSync(s3Meta, { recursive: true });
   const m = startProcess('versitygw', toolPath('versitygw'), ['--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir], {
     logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'versitygw.log'),
-    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey },
+    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey },
   });
   try {
     const client = s3Client(cfg.s3);

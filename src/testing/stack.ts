@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Config, loadConfig } from '../config';
+import { Config, DEFAULTS, loadConfig } from '../config';
 import { freePort } from '../stack/process';
 import { startEmbeddedStack } from '../stack/embedded';
 import { s3Client } from '../storage/client';
@@ -44,9 +44,9 @@ export async function startStack(opts: StartStackOptions = {}): Promise<TestStac
   };
   const config = loadConfig(env);
   // Credentials are the embedded defaults: give them to child processes too.
-  env.AWS_ACCESS_KEY_ID = config.s3.accessKeyId;
-  env.AWS_SECRET_ACCESS_KEY = config.s3.secretAccessKey;
-  env.AWS_REGION = config.s3.region;
+  env.AWS_ACCESS_KEY_ID = config.s3.accessKeyId ?? DEFAULTS.accessKeyId;
+  env.AWS_SECRET_ACCESS_KEY = config.s3.secretAccessKey ?? DEFAULTS.secretAccessKey;
+  env.AWS_REGION = config.s3.region ?? DEFAULTS.s3Region;
   const stack = await startEmbeddedStack(config, { dataDir, uiPort });
   return {
     config, env, s3: s3Client(config.s3), dataDir,

@@ -14,10 +14,11 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { concurrency?: number; pipelines: string[] }) => {
       const cfg = loadConfig();
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
-      const { worker, connection } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
+      const { worker, connection, metrics } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
       process.on('SIGINT', () => worker.shutdown());
       process.on('SIGTERM', () => worker.shutdown());
       await worker.run();
       await connection.close();
+      await metrics?.close();
     });
 }
