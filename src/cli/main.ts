@@ -69,7 +69,16 @@ registerInit(program);
 registerSetup(program);
 registerSchedule(program);
 
+/** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
+function explain(e: Error): string {
+  const parts = [e.message];
+  for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+    if (c.message && !parts.includes(c.message)) parts.push(c.message);
+  }
+  return parts.join(': ');
+}
+
 program.parseAsync(process.argv).catch((e: Error) => {
-  process.stderr.write(`partflow: ${e.message}\n`);
+  process.stderr.write(`partflow: ${explain(e)}\n`);
   process.exit(1);
 });

@@ -226,9 +226,10 @@ test('the CLI starts a Kafka ingest (built dist/): --start-offsets per partition
   expect(s.stages.raw.records.in).toBe(7);
   expect((await committed(topic, topic))?.offsets).toEqual({ 0: 5, 1: 5 });
   const bad = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--value-format', 'protobuf', '--wait');
-  // The workflow refuses the input (the message itself is checked in test/unit/kafka-source.test.ts).
+  // The workflow refuses the input, and the CLI prints the workflow's reason, not just "failed".
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/failed/);
+  expect(bad.stderr).toMatch(/protobuf/);
 });
 
 test('startOffsets "latest": the first run takes nothing and commits the ends; the next takes only what came after', async () => {
