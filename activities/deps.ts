@@ -6,6 +6,7 @@ import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage
 import { formatS3Url } from '../src/storage/s3url';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { notePlan } from '../src/metrics';
 
 /** What activities need from the worker: configuration, an S3 client, the registered pipelines. */
 export interface ActivityDeps {
@@ -26,6 +27,10 @@ export const FailureTypes = {
   OutputConflict: 'OutputConflict',
   TransformFailed: 'TransformFailed',
   SchemaMismatch: 'SchemaMismatch',
+  /** Kafka: offsets to ingest are no longer on the broker (retention), and allowGaps is off. */
+  OffsetsGone: 'OffsetsGone',
+  /** Kafka: another run advanced the dataset's offsets since this run planned. */
+  OffsetsConflict: 'OffsetsConflict',
 } as const;
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {
@@ -50,7 +55,11 @@ export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promi
   let p = planCache.get(id);
   if (!p) {
     p = getObjectBuffer(deps.s3, bucket, key, 512 * 1024 * 1024)
-      .then((b) => JSON.parse(b.toString('utf8')) as Plan)
+      .then((b) => {
+        const plan = JSON.parse(b.toString('utf8')) as Plan;
+        notePlan(key, plan.pipeline);
+        return plan;
+      })
       .catch((err) => {
         planCache.delete(id);
         if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `plan ${formatS3Url({ bucket, key })} does not exist`);

@@ -10,6 +10,7 @@ import { PartitionResult } from '../src/manifest/partition';
 import { ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
+import { importKafkaPartition } from './kafka-import';
 import { PartitionRun } from './partition-run';
 
 export interface ImportRequest {
@@ -28,8 +29,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export function makeImportActivity(deps: ActivityDeps) {
   return async function importPartition(req: ImportRequest): Promise<PartitionResult> {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
+    if (plan.kafka && plan.partitions[req.index]) return importKafkaPartition(deps, plan, req.index);
     const p = plan.partitions[req.index];
-    if (!p || p.schema === undefined || plan.format === 'avro') throw nonRetryable('InvalidInput', `plan ${req.planKey} has no flat-file partition ${req.index}`);
+    if (!p || p.schema === undefined || plan.format === 'avro' || plan.format === 'kafka') throw nonRetryable('InvalidInput', `plan ${req.planKey} has no flat-file partition ${req.index}`);
     const schema = plan.rawSchemas[p.schema];
     const run = new PartitionRun(deps, plan, {
       stage: RAW_STAGE, codeVersion: IMPORT_CODE_VERSION, contentVersion: p.rawVersion, keys: partitionKeys(plan.targetPrefix, plan.dataset, RAW_STAGE, p.id, p.rawVersion),

@@ -9,6 +9,7 @@ import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
 import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
+import { inputBytes, partitionMetrics } from '../src/metrics';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
 import { datasetPrefix, PartitionKeys } from '../src/pipeline/layout';
 import { INHERIT_SCHEMA } from '../src/pipeline/types';
@@ -121,6 +122,7 @@ export class PartitionRun {
     if (m.codeVersion !== this.target.codeVersion || m.contentVersion !== this.target.contentVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
       throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, content version ${m.contentVersion}, schema ${m.schema?.fingerprint?.slice(0, 12)}, not this stage's`);
     }
+    partitionMetrics.reused(this.plan.pipeline, this.target.stage);
     return this.result(m, 'skipped');
   }
 
@@ -176,6 +178,7 @@ export class PartitionRun {
     this.lastCheckpoint = cp;
     this.resumedFrom = { attempt: Context.current().info.attempt, records: cp.counts.in, position: cp.position };
     this.log.info({ position: cp.position, counts: cp.counts }, 'resuming partition from checkpoint');
+    partitionMetrics.resumed(this.plan.pipeline, this.target.stage);
     return true;
   }
 
@@ -213,6 +216,7 @@ export class PartitionRun {
       v: 2, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output: output.state, rejects, at: new Date().toISOString(),
     };
     this.log.info({ position, counts: this.lastCheckpoint.counts, parts: output.state.upload.parts.length }, 'checkpoint');
+    partitionMetrics.checkpoint(this.plan.pipeline, this.target.stage);
     this.beat({}, true);
   }
 
@@ -369,6 +373,10 @@ export class PartitionRun {
       throw err;
     }
     this.log.info({ counts: manifest.counts, output: output.url, bytes: output.bytes }, 'partition committed');
+    partitionMetrics.committed({
+      pipeline: this.plan.pipeline, stage: this.target.stage, counts: manifest.counts, durationMs: manifest.durationMs,
+      bytesRead: inputBytes(inputs), bytesWritten: output.bytes + (rejects?.bytes ?? 0),
+    });
     await this.spills.drop();
     return this.result(manifest, 'done');
   }

@@ -11,6 +11,8 @@ import { importVersion, sourceVersion } from '../src/pipeline/versions';
 import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
+import { SchemaError } from '../src/avro/schemas';
+import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
 import { ActivityDeps, loadPlan, nonRetryable } from './deps';
 
 function sha(x: unknown, n = 12): string {
@@ -36,6 +38,75 @@ function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: str
   return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
 }
 
+type Entry = NonNullable<ReturnType<ActivityDeps['registry']['get']>>;
+
+/** The pipeline's lookup tables, at their default place in `bucket` or where params put them. */
+async function resolveLookups(deps: ActivityDeps, def: Entry['def'], input: ResolvedIngest, bucket: string): Promise<Plan['lookups']> {
+  const lookups: Plan['lookups'] = {};
+  for (const [name, l] of Object.entries(def.lookups ?? {})) {
+    const override = input.params[`lookup.${name}`];
+    const loc = override ? parseS3Url(override) : { bucket, key: l.defaultKey };
+    try {
+      const head = await headObject(deps.s3, loc.bucket, loc.key);
+      lookups[name] = { bucket: loc.bucket, key: loc.key, etag: head.etag, format: l.format };
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) {
+        throw nonRetryable('InputMissing', `lookup "${name}" of pipeline "${def.name}" not found at ${formatS3Url(loc)} (set params["lookup.${name}"] to its s3:// URL)`);
+      }
+      throw err;
+    }
+  }
+  return lookups;
+}
+
+/** Writes the dataset marker and the plan (content-addressed, create-only); returns the plan's key. */
+async function writePlan(deps: ActivityDeps, input: ResolvedIngest, body: Omit<Plan, 'id'>): Promise<string> {
+  const id = sha(body, 16);
+  const marker = markerKey(input.targetPrefix, input.dataset);
+  const key = planKey(input.targetPrefix, input.dataset, id);
+  for (const [k, v] of [[marker, { kind: 'partflow.dataset', version: 2, dataset: input.dataset }], [key, { ...body, id }]] as const) {
+    try {
+      await putIfAbsent(deps.s3, input.targetBucket, k, JSON.stringify(v), 'application/json');
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
+    }
+  }
+  return key;
+}
+
+/** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
+async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
+  const { def, info } = entry;
+  let planned;
+  try {
+    planned = await planKafka(deps.s3, input.kafka!, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
+  } catch (err) {
+    if (err instanceof KafkaPlanError) throw nonRetryable(err.type, err.message, err);
+    if (err instanceof SchemaError) throw nonRetryable('InvalidInput', `value.schema: ${err.message}`, err);
+    throw err;
+  }
+  const { partitions, rawSchema } = planned;
+  // Lookups have no source bucket to default to: they default to the target's.
+  const lookups = await resolveLookups(deps, def, input, input.targetBucket);
+  const body: Omit<Plan, 'id'> = {
+    kind: 'partflow.plan', version: 2, pipeline: def.name, dataset: input.dataset, source: input.source,
+    bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: '', sourcePrefix: '', format: 'kafka',
+    partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
+    input: info.input ?? null, rawSchemas: [{ json: rawSchema, fields: [] }], partitions, stages: info.stages, kafka: planned.info,
+  };
+  const key = await writePlan(deps, input, body);
+  log.info({ plan: key, partitions: partitions.length, topic: planned.info.topic, starts: planned.info.starts, ends: planned.info.ends, gaps: planned.info.gaps }, 'planned Kafka ingest');
+  const names = partitions.map((p) => p.name);
+  const byIndex = maxIds !== undefined && partitions.length > maxIds;
+  return {
+    planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format: 'kafka', partitions: partitions.length,
+    ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
+    sourceObjects: 0, scannedRecords: null, needsImport: true,
+    stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
+    retry: info.retry, kafka: { topic: planned.info.topic },
+  };
+}
+
 /**
  * Lists the source, scans flat files for record boundaries, partitions the listing into stable,
  * content-addressed pieces, and writes the plan. The same source always gives the same plan.
@@ -47,6 +118,7 @@ export function makePlanActivity(deps: ActivityDeps) {
     if (!entry) {
       throw nonRetryable('UnknownPipeline', `unknown pipeline "${input.pipeline}" (registered on this worker: ${deps.registry.names().join(', ')})`);
     }
+    if (input.kafka) return planKafkaIngest(deps, input, entry, log, opts.maxIds);
     const { def, info } = entry;
 
     // An exact object key is a source of one object; otherwise everything under the prefix.
@@ -127,20 +199,7 @@ export function makePlanActivity(deps: ActivityDeps) {
       rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
     }));
 
-    const lookups: Plan['lookups'] = {};
-    for (const [name, l] of Object.entries(def.lookups ?? {})) {
-      const override = input.params[`lookup.${name}`];
-      const loc = override ? parseS3Url(override) : { bucket: input.sourceBucket, key: l.defaultKey };
-      try {
-        const head = await headObject(deps.s3, loc.bucket, loc.key);
-        lookups[name] = { bucket: loc.bucket, key: loc.key, etag: head.etag, format: l.format };
-      } catch (err) {
-        if (err instanceof ObjectNotFoundError) {
-          throw nonRetryable('InputMissing', `lookup "${name}" of pipeline "${def.name}" not found at ${formatS3Url(loc)} (set params["lookup.${name}"] to its s3:// URL)`);
-        }
-        throw err;
-      }
-    }
+    const lookups = await resolveLookups(deps, def, input, input.sourceBucket);
 
     const body: Omit<Plan, 'id'> = {
       kind: 'partflow.plan', version: 2, pipeline: def.name, dataset: input.dataset, source: input.source,
@@ -148,16 +207,7 @@ export function makePlanActivity(deps: ActivityDeps) {
       partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
       input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
     };
-    const id = sha(body, 16);
-    const marker = markerKey(input.targetPrefix, input.dataset);
-    const key = planKey(input.targetPrefix, input.dataset, id);
-    for (const [k, v] of [[marker, { kind: 'partflow.dataset', version: 2, dataset: input.dataset }], [key, { ...body, id }]] as const) {
-      try {
-        await putIfAbsent(deps.s3, input.targetBucket, k, JSON.stringify(v), 'application/json');
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
-      }
-    }
+    const key = await writePlan(deps, input, body);
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format }, 'planned ingest');
     const names = partitions.map((p) => p.name);
     // Large plans go by reference: activities read ids and names from the plan by index.

@@ -5,18 +5,17 @@ import { loadSchema } from '../src/avro/schemas';
 import { openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
 import { guardedBlocks } from '../src/avro/decode-guard';
-import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { loadLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { INHERIT_SCHEMA, isPartitionError, PartitionError, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
+import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
 import { stageVersion } from '../src/pipeline/versions';
-import { ApplicationFailure } from '@temporalio/common';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, FailureTypes, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
+import { runSetup, stageLookup, transformRecord } from './transform-step';
 
 export interface StageRequest {
   bucket: string;
@@ -64,27 +63,6 @@ function inputsOf(plan: Plan, pipeline: PipelineInfo, schemasDir: string | undef
   });
 }
 
-/** A record as JSON for the rejects object (bytes as base64, longs beyond 2^53 as strings). */
-function recordText(record: unknown): string {
-  return JSON.stringify(record, (_k, v) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return Buffer.from((v as { data: number[] }).data).toString('base64');
-    }
-    return v;
-  }) ?? String(record);
-}
-
-function invalidReason(type: Type, value: unknown): string {
-  const problems: string[] = [];
-  type.isValid(value, {
-    errorHook: (path: string[], v: unknown, t: Type) => {
-      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not a valid ${t.typeName ?? String(t)}`);
-    },
-  });
-  return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
-}
-
 /**
  * Checks an upstream output before reading it: it must be committed (its manifest exists).
  * Source pieces are not looked at first: their reads carry the plan's ETag (If-Match), so a
@@ -104,24 +82,6 @@ async function checkInput(deps: ActivityDeps, run: PartitionRun, inp: InputRef):
     throw nonRetryable('InputMissing', `${run.where()}: input ${url} is not committed (no partition manifest); readers trust only committed partitions`);
   }
   return { url, etag: head.etag, size: head.size, version: inp.version };
-}
-
-/** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
-async function runSetup(run: PartitionRun, setup: () => unknown): Promise<unknown> {
-  try {
-    return await setup();
-  } catch (err) {
-    const nonRetryable = isPartitionError(err) && !err.retryable;
-    throw ApplicationFailure.create({
-      type: FailureTypes.TransformFailed, message: `${run.where()}: stage setup failed: ${(err as Error)?.message ?? String(err)}`, nonRetryable, cause: err as Error,
-    });
-  }
-}
-
-/** A transform gave up on the whole partition: fail the attempt, retryable or not as it said. */
-function transformFailed(err: PartitionError, run: PartitionRun, input: string, index: number): ApplicationFailure {
-  const message = `${run.where()}: transform failed the partition at record ${index} of ${input}: ${err.message}`;
-  return ApplicationFailure.create({ type: FailureTypes.TransformFailed, message, nonRetryable: !err.retryable, cause: err });
 }
 
 async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp: InputRef | undefined): Promise<unknown> {
@@ -168,15 +128,15 @@ export function makeStageActivity(deps: ActivityDeps) {
     for (const inp of inputs) manifestInputs.push(await checkInput(deps, run, inp));
     const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
-      ? await runSetup(run, () => def.setup!({
+      ? await runSetup(run.where(), () => def.setup!({
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, params: plan.params, log: run.log,
-        lookup: (name) => {
+        lookup: stageLookup(plan.pipeline, req.stage, stage.lookups, (name) => {
           const l = plan.lookups[name];
-          if (!l || !stage.lookups.includes(name)) return Promise.reject(new Error(`stage "${req.stage}" of pipeline "${plan.pipeline}" declares no lookup "${name}"`));
+          if (!l) return undefined;
           let pr = lookupCache.get(name);
           if (!pr) lookupCache.set(name, (pr = loadLookup(deps.s3, l)));
           return pr;
-        },
+        }),
       }))
       : undefined;
 
@@ -230,30 +190,8 @@ export function makeStageActivity(deps: ActivityDeps) {
             run.progress = { input: label, offset: block.offset };
             for (let j = skip; j < records.length; j++) {
               run.tick();
-              const record = records[j];
-              const index = firstIndex + j;
-              run.counts.in++;
-              ctx.recordIndex = index;
-              let out: unknown;
-              try {
-                out = def.transform(record, ctx);
-                if (out instanceof Promise) out = await out;
-              } catch (err) {
-                if (isPartitionError(err)) throw transformFailed(err, run, label, index);
-                await run.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
-                continue;
-              }
-              if (out === null || out === undefined) {
-                run.drop();
-                continue;
-              }
-              try {
-                const pending = run.out(out);
-                if (pending) await pending;
-              } catch (err) {
-                if (!(err instanceof RecordEncodeError)) throw err;
-                await run.reject(label, index, invalidReason(run.outputType!, out), recordText(record));
-              }
+              const pending = transformRecord(def, records[j], ctx, run, label, firstIndex + j);
+              if (pending) await pending;
               if (run.partCompleted) await run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
             }
             firstIndex += records.length;

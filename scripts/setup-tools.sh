@@ -7,13 +7,15 @@
 #
 # Usage: setup-tools.sh          the embedded stack's tools (npm start)
 #        setup-tools.sh --test   plus what the tests use: fastavro, the Apache Avro Java tools,
-#                                and Debian's chromium for the Temporal UI check (npm test, CI)
+#                                Debian's chromium for the Temporal UI check, and the Kafka broker (npm test, CI)
+#        setup-tools.sh --kafka  plus the Apache Kafka broker's jars (partflow up --kafka)
 set -euo pipefail
 MODE="${1:-}"
-case "$MODE" in ""|--test) ;; *) echo "usage: $0 [--test]" >&2; exit 2 ;; esac
+case "$MODE" in ""|--test|--kafka) ;; *) echo "usage: $0 [--test|--kafka]" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="$ROOT/.tools"
+# An installed partflow (`npx partflow setup`) puts them in the user's project instead.
+TOOLS="${PARTFLOW_TOOLS_DIR:-$ROOT/.tools}"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
 
@@ -82,6 +84,20 @@ install_avro_tools() {
     || die "mvn dependency:copy avro-tools failed (see $TOOLS/mvn-avro-tools.log)"
 }
 
+install_kafka() {
+  # Apache Kafka (KRaft, single node) for Kafka sources: its jars from Maven Central, run by src/stack/kafka.ts.
+  local dir="$TOOLS/kafka" stamp="$TOOLS/kafka/.installed-3.9.1"
+  if [ -f "$stamp" ]; then return; fi
+  command -v java >/dev/null || die "need Java (17+) to run the Kafka broker"
+  command -v mvn >/dev/null || die "need Maven (mvn) to fetch org.apache.kafka:kafka_2.13 from Maven Central"
+  say "fetching org.apache.kafka:kafka_2.13:3.9.1 and its dependencies from Maven Central"
+  rm -rf "$dir/libs" && mkdir -p "$dir"
+  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/libs" >"$TOOLS/mvn-kafka.log" 2>&1 \
+    || die "mvn dependency:copy-dependencies of kafka_2.13 failed (see $TOOLS/mvn-kafka.log)"
+  cp "$ROOT/scripts/kafka/log4j.properties" "$dir/log4j.properties"
+  touch "$stamp"
+}
+
 install_browser() {
   if [ -x /usr/bin/chromium ]; then return; fi
   command -v apt-get >/dev/null || die "need Debian's chromium (/usr/bin/chromium) for the Temporal UI test; apt-get not found"
@@ -98,4 +114,5 @@ if [ "$MODE" = --test ]; then
   install_avro_tools
   install_browser
 fi
+if [ "$MODE" = --test ] || [ "$MODE" = --kafka ]; then install_kafka; fi
 say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"

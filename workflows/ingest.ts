@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
-  getExternalWorkflowHandle, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -43,7 +43,7 @@ export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
 export const batchStatesSignal = defineSignal<[PartitionState[]]>('batchStates');
 
 const planRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-const { planIngest, writeRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
+const { planIngest, writeRunManifest, commitSnapshot, commitKafkaOffsets } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
 
 // Registered by the embedded stack and docker-compose; see the README for other clusters.
 const SA = {
@@ -52,6 +52,18 @@ const SA = {
   status: defineSearchAttributeKey('PartflowStatus', SearchAttributeType.KEYWORD),
   failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
 };
+// Temporal sets it on the runs a schedule starts.
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
+/** The id of the Temporal Schedule that started this run, if one did. */
+function scheduledBy(): string | undefined {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
+  if (typeof typed === 'string' && typed) return typed;
+  // A payload without type metadata shows only in the untyped map.
+  const raw = (info.searchAttributes as Record<string, unknown[] | undefined> | undefined)?.TemporalScheduledById?.[0];
+  return typeof raw === 'string' && raw ? raw : undefined;
+}
 
 interface RunSettings {
   plan: PlanSummary;
@@ -126,6 +138,8 @@ export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOpti
   }
   const state = new RunState();
   state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
+  state.scheduledBy = scheduledBy();
+  if (state.scheduledBy) state.title += ` — started by schedule **${state.scheduledBy}**`;
   let plan: PlanSummary | undefined;
   const retry = (req: RetryRequest = {}): RetryResult => {
     if (!plan) return { requeued: [] };
@@ -224,6 +238,22 @@ export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOpti
   const failures = state.failures().map((e) => ({ stage: e.stage, index: e.index, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
   const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, index: e.index }));
   await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, versions: state.versions(), failures, blocked });
+  // Kafka offsets advance only once every partition is committed; a partial run leaves them.
+  if (plan.kafka && patched('kafka-offsets') && summary.status === 'completed') {
+    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId });
+  }
+  // Runs recorded before snapshots existed replay without this step.
+  if (patched('dataset-snapshots')) {
+    try {
+      const snap = await commitSnapshot({ manifest: summary.manifest });
+      summary.snapshot = { number: snap.snapshot, url: snap.url };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The outputs and run manifest are committed; the next run's snapshot will include them.
+      summary.snapshotError = describeFailure(err, planRetry.maximumAttempts!).error;
+      log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
+    }
+  }
   state.phase = 'done';
   status(summary.status);
   setCurrentDetails(state.describe());
@@ -325,5 +355,6 @@ function summarize(plan: PlanSummary, input: ResolvedIngest, state: RunState, ma
     pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
+    ...(state.scheduledBy ? { schedule: state.scheduledBy } : {}),
   };
 }

@@ -48,6 +48,8 @@ export interface Progress {
   stages: Record<string, StageProgress>;
   /** Failed partitions waiting for a retry: "stage <name>: error". */
   failed: string[];
+  /** The Temporal Schedule that started the run, if one did. */
+  schedule?: string;
 }
 
 function key(stage: string, index: number): string {
@@ -60,6 +62,8 @@ export class RunState {
   title = '';
   /** A last word for people, e.g. why a signal was ignored. */
   note = '';
+  /** The Temporal Schedule that started the run, if one did. */
+  scheduledBy?: string;
   plan?: string;
   partitions = 0;
   stages: string[] = [];
@@ -190,7 +194,7 @@ export class RunState {
       stages[s].pending = this.partitions - (stages[s].running + stages[s].done + stages[s].failed + stages[s].blocked);
     }
     const failed = this.failures().slice(0, 100).map((e) => `${e.stage} ${e.name ?? e.partition}: ${e.error ?? 'failed'}`);
-    return { phase: this.phase, ...(this.plan ? { plan: this.plan } : {}), partitions: this.partitions, stages, failed };
+    return { phase: this.phase, ...(this.plan ? { plan: this.plan } : {}), partitions: this.partitions, stages, failed, ...(this.scheduledBy ? { schedule: this.scheduledBy } : {}) };
   }
 
   private newState(stage: string, index: number): PartitionState {

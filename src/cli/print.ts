@@ -9,6 +9,8 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.name ? `${f.name} (${f.partition})` : f.partition}: ${f.error}\n`);
   }
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
+  if (s.snapshot) out.write(`  snapshot: ${s.snapshot.number} (${s.snapshot.url})\n`);
+  if (s.snapshotError) out.write(`  no snapshot: ${s.snapshotError}\n`);
 }
 
 export function printWaiting(w: WaitingForRetry, out = process.stdout): void {

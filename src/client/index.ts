@@ -1,4 +1,5 @@
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { connectTemporal } from '../temporal/connect';
 import cliProgress from 'cli-progress';
 import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
@@ -7,8 +8,9 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
+/** A client by Temporal's connection conventions (TEMPORAL_* variables, config file profile; see src/temporal/connection.ts). */
 export async function connectClient(cfg: Config): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: 5_000 });
+  const connection = await connectTemporal(cfg.temporal);
   return { client: new Client({ connection, namespace: cfg.temporalNamespace }), connection };
 }
 

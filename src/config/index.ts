@@ -2,17 +2,26 @@
  * Runtime configuration, read from the environment. Defaults point at the embedded stack
  * that `npm start` / `partflow up` runs on this machine.
  */
+import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
+
 export interface S3Config {
-  endpoint: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /** Absent: AWS S3 itself. */
+  endpoint?: string;
+  /** Absent: the AWS SDK resolves it (the profile's region). */
+  region?: string;
+  /** Static keys; absent: the AWS SDK's own credential chain (profile, container, web identity, instance). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** AWS_PROFILE, handed to the SDK's chain explicitly. */
+  profile?: string;
   forcePathStyle: boolean;
 }
 
 export interface Config {
   temporalAddress: string;
   temporalNamespace: string;
+  /** Everything needed to connect (TLS, API key, gRPC metadata), by Temporal's conventions. */
+  temporal: TemporalConnectionSettings;
   taskQueue: string;
   s3: S3Config;
   /** Bucket the embedded stack creates and the sample data lands in. */
@@ -34,25 +43,50 @@ export const DEFAULTS = {
 
 /** Every environment variable loadConfig reads (docker-compose.yml's worker is checked against it). */
 export const CONFIG_ENV_VARS = [
-  'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PARTFLOW_TASK_QUEUE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION',
-  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'PARTFLOW_S3_PATH_STYLE', 'PARTFLOW_BUCKET',
-  'PARTFLOW_LOG_LEVEL', 'LOG_LEVEL',
+  ...TEMPORAL_ENV_VARS, 'PARTFLOW_TASK_QUEUE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION',
+  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'PARTFLOW_S3_CREDENTIALS', 'PARTFLOW_S3_PATH_STYLE',
+  'PARTFLOW_BUCKET', 'PARTFLOW_LOG_LEVEL', 'LOG_LEVEL', 'PARTFLOW_METRICS_PORT',
 ] as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || DEFAULTS.s3Endpoint;
+/**
+ * Variables that mean "use the AWS SDK's credential chain": a named profile, ECS/EKS container
+ * credentials, web identity (IRSA), or PARTFLOW_S3_CREDENTIALS=chain (an EC2 instance role, say).
+ */
+const CHAIN_VARS = ['AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
+
+/**
+ * S3: static keys when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; the SDK's chain when a
+ * chain source is set (then AWS itself unless an endpoint is given); otherwise the embedded stack
+ * (its endpoint and keys), so `npm start` and the tests need no settings.
+ */
+function loadS3(env: NodeJS.ProcessEnv): S3Config {
+  const explicit = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+  const mode = env.PARTFLOW_S3_CREDENTIALS || undefined;
+  if (mode !== undefined && mode !== 'chain' && mode !== 'embedded') {
+    throw new Error(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
+  }
+  const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+  const chain = mode === 'chain' || (mode !== 'embedded' && !keys && CHAIN_VARS.some((v) => env[v]));
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
+  const forcePathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? 'true') !== 'false';
+  if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle };
   return {
-    temporalAddress: env.TEMPORAL_ADDRESS || DEFAULTS.temporalAddress,
-    temporalNamespace: env.TEMPORAL_NAMESPACE || DEFAULTS.temporalNamespace,
+    endpoint: explicit ?? DEFAULTS.s3Endpoint,
+    region: region ?? DEFAULTS.s3Region,
+    ...(keys ?? { accessKeyId: DEFAULTS.accessKeyId, secretAccessKey: DEFAULTS.secretAccessKey }),
+    forcePathStyle,
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const temporal = loadTemporalConnection(env);
+  return {
+    temporalAddress: temporal.address,
+    temporalNamespace: temporal.namespace,
+    temporal,
     taskQueue: env.PARTFLOW_TASK_QUEUE || DEFAULTS.taskQueue,
-    s3: {
-      endpoint,
-      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULTS.s3Region,
-      accessKeyId: env.AWS_ACCESS_KEY_ID || DEFAULTS.accessKeyId,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY || DEFAULTS.secretAccessKey,
-      // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
-      forcePathStyle: (env.PARTFLOW_S3_PATH_STYLE ?? 'true') !== 'false',
-    },
+    s3: loadS3(env),
     bucket: env.PARTFLOW_BUCKET || DEFAULTS.bucket,
     logLevel: env.PARTFLOW_LOG_LEVEL || env.LOG_LEVEL || 'info',
   };

@@ -14,7 +14,8 @@ export interface PartitionManifest {
   contentVersion: string;
   schema: { ref: string; fingerprint: string };
   codec: string;
-  inputs: { url: string; etag: string; size: number; range?: [number, number]; version?: string }[];
+  /** `gaps`: Kafka offsets in `range` the broker no longer held (allowGaps), [from, to). */
+  inputs: { url: string; etag: string; size: number; range?: [number, number]; version?: string; gaps?: [number, number][] }[];
   output: { url: string; bytes: number; sha256: string; records: number };
   rejects: { url: string; bytes: number; sha256: string; records: number } | null;
   counts: RecordCounts;

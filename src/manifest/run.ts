@@ -27,6 +27,12 @@ export interface IngestSummary {
   outputPrefix: string;
   /** s3:// URL of the run manifest. */
   manifest: string;
+  /** The dataset snapshot this run committed (runs from before snapshots have none). */
+  snapshot?: { number: number; url: string };
+  /** Why no snapshot was committed, when the commit was refused or failed. */
+  snapshotError?: string;
+  /** The Temporal Schedule that started the run, if one did. */
+  schedule?: string;
 }
 
 /** One partition of one stage in a run: where its output is and how it came to be. */

@@ -1,4 +1,5 @@
 import { formatS3Url, parseS3Url } from '../storage/s3url';
+import { isKafkaUrl, KafkaSource, KafkaValueSettings, resolveKafkaSource, StartOffsets } from '../sources/kafka/source';
 
 /**
  * The `ingest` workflow's input, as users type it into the Temporal UI or CLI.
@@ -27,6 +28,12 @@ export interface IngestInput {
   waitForRetry?: string | number;
   /** The longest one attempt at one partition may run ("24h"); liveness comes from heartbeats. */
   partitionTimeout?: string | number;
+  /** Kafka sources: where the first run starts (default "earliest"). */
+  startOffsets?: StartOffsets;
+  /** Kafka sources: skip offsets the broker no longer holds, recording the gap (default false). */
+  allowGaps?: boolean;
+  /** Kafka sources: how values are decoded (default {"format": "json"}). */
+  value?: KafkaValueSettings;
 }
 
 export type SourceFormat = 'csv' | 'jsonl' | 'json' | 'avro';
@@ -52,6 +59,8 @@ export interface ResolvedIngest {
   partitionsPerWorkflow: number;
   waitForRetryMs: number;
   partitionTimeoutMs: number;
+  /** Set for kafka:// sources (sourceBucket and sourcePrefix are then empty). */
+  kafka?: KafkaSource;
 }
 
 export const INPUT_LIMITS = {
@@ -65,7 +74,8 @@ export const INPUT_LIMITS = {
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry', 'partitionTimeout']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry', 'partitionTimeout', 'startOffsets', 'allowGaps', 'value']);
+const KAFKA_ONLY = ['startOffsets', 'allowGaps', 'value'];
 
 const DAY = 86_400_000;
 export const DEFAULT_WAIT_FOR_RETRY_MS = 3 * DAY;
@@ -113,8 +123,14 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     problems.push(`unknown pipeline "${pipeline}" (registered: ${knownPipelines.join(', ') || 'none'})`);
   }
   let src = { bucket: '', key: '' };
-  if (input.source === undefined) problems.push('"source" is required (an s3:// URL of a prefix or object)');
-  else {
+  let kafka: KafkaSource | undefined;
+  if (input.source === undefined) problems.push('"source" is required (an s3:// URL of a prefix or object, or kafka://host:port/topic)');
+  else if (isKafkaUrl(input.source)) {
+    kafka = resolveKafkaSource(input.source, input, problems);
+    if (input.target === undefined) problems.push('a kafka:// source needs "target" (the s3://bucket/prefix/ its dataset goes under)');
+    if (input.format !== undefined) problems.push('"format" is for S3 sources; a kafka:// source sets "value": {"format": …}');
+  } else {
+    for (const k of KAFKA_ONLY) if (input[k] !== undefined) problems.push(`"${k}" is only for kafka:// sources`);
     try {
       src = parseS3Url(input.source);
     } catch (err) {
@@ -128,7 +144,8 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     } else dataset = input.dataset;
   } else {
     const segs = src.key.split('/').filter((s) => s !== '');
-    const last = segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
+    // A topic's dots are part of its name ("orders.v1"), not a file extension.
+    const last = kafka ? kafka.topic : segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
     dataset = last.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'dataset';
   }
   let tgt = { bucket: src.bucket, key: DEFAULT_TARGET_PREFIX };
@@ -177,8 +194,9 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   if (problems.length) throw new InvalidInputError(problems);
   return {
     pipeline: pipeline as string,
-    source: formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
+    source: kafka ? (input.source as string) : formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
     dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs, partitionTimeoutMs,
+    ...(kafka ? { kafka } : {}),
   };
 }

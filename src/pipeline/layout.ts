@@ -7,6 +7,7 @@
  *   <target>/<dataset>/<stage>/<partition>/<version>.json        its manifest (the commit point)
  *   <target>/<dataset>/_plans/<plan id>.json                     an ingest plan
  *   <target>/<dataset>/_runs/<workflow id>/<run id>.json         a run manifest
+ *   <target>/<dataset>/_snapshots/…, _consumers/…                 snapshots and consumer cursors (src/snapshots/layout.ts)
  *
  * <partition> is the partition's stable id (a hash of the pieces it reads); <version> is its
  * content version at that stage: "<code version>-<hash>" of the stage's code version, schema,

@@ -2,6 +2,7 @@ import type { FieldPlan } from '../formats/infer';
 import type { SourceFormat } from './input';
 import type { SourcePartition } from './partitioning';
 import type { RetrySettings, StageInfo } from './types';
+import type { KafkaPlanInfo } from '../sources/kafka/plan';
 
 /** One raw partition: its pieces, and the content version of its raw input. */
 export interface PlannedPartition extends SourcePartition {
@@ -26,7 +27,7 @@ export interface Plan {
   targetPrefix: string;
   sourceBucket: string;
   sourcePrefix: string;
-  format: SourceFormat;
+  format: SourceFormat | 'kafka';
   partitionRecords: number;
   partitionBytes: number;
   splitBytes: number;
@@ -40,6 +41,8 @@ export interface Plan {
   partitions: PlannedPartition[];
   /** The stages as the planning worker knew them (workers run their own versions). */
   stages: StageInfo[];
+  /** Kafka sources: the topic, the offset ranges' bounds, and how values are decoded. */
+  kafka?: KafkaPlanInfo;
 }
 
 /** What the plan activity hands the workflow: references, counts and partition ids only. */
@@ -48,7 +51,7 @@ export interface PlanSummary {
   bucket: string;
   dataset: string;
   targetPrefix: string;
-  format: SourceFormat;
+  format: SourceFormat | 'kafka';
   partitions: number;
   /** Every partition's stable id, in plan order; empty for large plans planned by index (windowed ingests). */
   ids: string[];
@@ -61,4 +64,6 @@ export interface PlanSummary {
   stages: { name: string; after: string[]; version: string }[];
   /** The pipeline's retry settings for partition activities. */
   retry: Required<RetrySettings>;
+  /** Kafka sources: the topic whose offsets a completed run commits (commitKafkaOffsets). */
+  kafka?: { topic: string };
 }

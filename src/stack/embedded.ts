@@ -2,14 +2,17 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/clie
 import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Config } from '../config';
+import { Config, DEFAULTS } from '../config';
 import { s3Client } from '../storage/client';
-import { assertPortFree, Managed, StackError, startProcess, toolPath, waitReady } from './process';
+import { KafkaBroker, kafkaLibs, startKafka } from './kafka';
+import { assertPortFree, freePort, Managed, StackError, startProcess, toolPath, waitReady } from './process';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 export interface EmbeddedStack {
   temporal: Managed;
   s3: Managed;
+  /** With StackOptions.kafka: a single-node Kafka broker (KRaft). */
+  kafka?: KafkaBroker;
   uiUrl: string;
   stop(): Promise<void>;
 }
@@ -20,9 +23,13 @@ export interface StackOptions {
   logDir?: string;
   /** Register partflow's search attributes at start (default); off gives a bare server, as a user's own may be. */
   searchAttributes?: boolean;
+  /** Also start a Kafka broker on 127.0.0.1:<port>, its data in dataDir/kafka (partflow up --kafka). */
+  kafka?: { port: number };
 }
 
-function hostPort(addr: string, what: string, env: string): { host: string; port: number } {
+function hostPort(addr: string | undefined, what: string, env: string): { host: string; port: number } {
+  // With AWS_PROFILE or container credentials set, S3 means AWS: the embedded versitygw needs its own settings.
+  if (addr === undefined) throw new StackError(`the embedded ${what} needs ${env} (host:port); it is unset because AWS credentials point at AWS (AWS_PROFILE or container credentials): unset them or set PARTFLOW_S3_CREDENTIALS=embedded`);
   const m = /^(?:https?:\/\/)?([^:/]+):(\d+)\/?$/.exec(addr);
   if (!m) throw new StackError(`${env}=${addr} must be host:port for the embedded ${what}`);
   return { host: m[1], port: Number(m[2]) };
@@ -65,7 +72,7 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
   fs.mkdirSync(s3Meta, { recursive: true });
   const m = startProcess('versitygw', toolPath('versitygw'), ['--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir], {
     logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'versitygw.log'),
-    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey },
+    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey },
   });
   try {
     const client = s3Client(cfg.s3);
@@ -88,14 +95,26 @@ export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promi
   await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS');
   await assertPortFree(t.host, opts.uiPort, 'Temporal UI', 'PARTFLOW_UI_PORT');
   await assertPortFree(s.host, s.port, 'S3 (versitygw)', 'AWS_ENDPOINT_URL_S3');
-  const [temporal, s3] = await Promise.allSettled([startTemporal(cfg, opts), startS3(cfg, opts)]);
-  if (temporal.status === 'rejected' || s3.status === 'rejected') {
-    await Promise.all([temporal, s3].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
-    throw temporal.status === 'rejected' ? temporal.reason : (s3 as PromiseRejectedResult).reason;
+  if (opts.kafka) {
+    kafkaLibs(); // its jars are there, or a clear error before anything starts
+    await assertPortFree('127.0.0.1', opts.kafka.port, 'Kafka', 'PARTFLOW_KAFKA_PORT or --kafka-port');
   }
+  const kafkaStart = async (): Promise<KafkaBroker | undefined> => opts.kafka && startKafka({
+    port: opts.kafka.port, controllerPort: await freePort(), dataDir: path.join(opts.dataDir, 'kafka'), logDir: opts.logDir ?? path.join(opts.dataDir, 'logs'),
+  });
+  const started = await Promise.allSettled([startTemporal(cfg, opts), startS3(cfg, opts), kafkaStart()]);
+  const [temporal, s3, kafka] = started;
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value?.stop() : undefined)));
+    throw failed.reason;
+  }
+  const t1 = (temporal as PromiseFulfilledResult<Managed>).value;
+  const s1 = (s3 as PromiseFulfilledResult<Managed>).value;
+  const k1 = (kafka as PromiseFulfilledResult<KafkaBroker | undefined>).value;
   return {
-    temporal: temporal.value, s3: s3.value, uiUrl: `http://${t.host}:${opts.uiPort}`,
-    stop: async () => { await Promise.all([temporal.value.stop(), s3.value.stop()]); },
+    temporal: t1, s3: s1, ...(k1 ? { kafka: k1 } : {}), uiUrl: `http://${t.host}:${opts.uiPort}`,
+    stop: async () => { await Promise.all([t1.stop(), s1.stop(), k1?.stop()]); },
   };
 }
 

@@ -45,7 +45,7 @@ export function toolPath(name: 'temporal' | 'versitygw'): string {
     const p = path.join(dir, name);
     if (dir && fs.existsSync(p)) return p;
   }
-  throw new StackError(`${name} not found: run \`npm run setup\` (scripts/setup-tools.sh) to install it into .tools/bin, or set ${name === 'temporal' ? 'PARTFLOW_TEMPORAL_BIN' : 'PARTFLOW_VERSITYGW_BIN'}`);
+  throw new StackError(`${name} not found: run \`npm run setup\` in a partflow checkout, or \`npx partflow setup\` in a project using partflow, to install it into ${TOOLS_BIN}, or set ${name === 'temporal' ? 'PARTFLOW_TEMPORAL_BIN' : 'PARTFLOW_VERSITYGW_BIN'}`);
 }
 
 export interface Managed {

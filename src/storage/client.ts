@@ -11,7 +11,7 @@ const clients = new Map<string, S3Client>();
 
 /** A shared S3 client per endpoint+credentials. Keep-alive matters: a stage makes many small requests. */
 export function s3Client(cfg: S3Config): S3Client {
-  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId}|${cfg.forcePathStyle}`;
+  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.forcePathStyle}`;
   let c = clients.get(id);
   if (!c) {
     c = createS3Client(cfg);
@@ -26,7 +26,9 @@ export function createS3Client(cfg: S3Config): S3Client {
     endpoint: cfg.endpoint,
     region: cfg.region,
     forcePathStyle: cfg.forcePathStyle,
-    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
+    // Without static keys the SDK's own chain finds them (AWS_PROFILE, shared files, container, instance).
+    ...(cfg.accessKeyId && cfg.secretAccessKey ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } } : {}),
+    ...(cfg.profile ? { profile: cfg.profile } : {}),
     // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
     maxAttempts: 4,
     // Only add checksums where the API requires them: not every S3-compatible server

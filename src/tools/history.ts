@@ -5,6 +5,8 @@ import { RunManifest } from '../manifest/run';
 import { getObjectBuffer, listObjects } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { matchPartitions, readPlan } from './partition-match';
+import { datasetRef } from '../snapshots/layout';
+import { readSnapshot, snapshotNumbers } from '../snapshots/store';
 
 /** One thing that happened to a partition in one run, read back from the immutable run manifests. */
 export interface HistoryEntry {
@@ -16,8 +18,14 @@ export interface HistoryEntry {
   name: string;
   codeVersion?: string;
   contentVersion?: string;
-  /** computed by this run; reused from an earlier run; failed; blocked by an upstream failure. */
-  result: 'computed' | 'reused' | 'failed' | 'blocked';
+  /**
+   * computed by this run; reused from an earlier run; failed; blocked by an upstream failure;
+   * snapshot: the dataset snapshot this run committed added, changed, removed or carried it forward.
+   */
+  result: 'computed' | 'reused' | 'failed' | 'blocked' | 'snapshot';
+  /** For a snapshot entry: its number and what it did to the partition. */
+  snapshot?: number;
+  change?: 'added' | 'changed' | 'removed' | 'carried forward';
   attempts?: number;
   counts?: RecordCounts;
   error?: string;
@@ -61,6 +69,37 @@ export async function partitionHistory(s3: S3Client, datasetUrl: string, query: 
     for (const b of r.blocked ?? []) {
       if (ids.has(b.partition)) out.push({ ...base, stage: b.stage, partition: b.partition, name: b.name, result: 'blocked' });
     }
+  }
+  out.push(...(await snapshotHistory(s3, datasetUrl, query)));
+  return out.sort((a, b) => (a.when < b.when ? -1 : a.when > b.when ? 1 : 0));
+}
+
+/** What each snapshot of the dataset did to the partition: added, changed, removed or carried it forward. */
+async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string): Promise<HistoryEntry[]> {
+  const d = datasetRef(datasetUrl);
+  const out: HistoryEntry[] = [];
+  let prev = new Map<string, { name: string; output: string; contentVersion: string }>();
+  for (const n of await snapshotNumbers(s3, d)) {
+    const s = await readSnapshot(s3, d, n);
+    // A plan retention deleted leaves the query matching ids and names only.
+    const plan = await readPlan(s3, s.run.plan).catch(() => null);
+    const ids = new Set([query, ...(plan ? matchPartitions(plan, query).map((p) => p.id) : [])]);
+    const base = { when: s.committedAt, workflowId: s.run.workflowId, runId: s.run.runId, result: 'snapshot' as const, snapshot: n };
+    const now = new Map<string, { name: string; output: string; contentVersion: string }>();
+    for (const [stage, list] of Object.entries(s.stages)) {
+      for (const p of list) {
+        now.set(`${stage}/${p.partition}`, p);
+        if (!ids.has(p.partition) && !ids.has(p.name)) continue;
+        const was = prev.get(`${stage}/${p.partition}`);
+        const change = p.carriedForward ? 'carried forward' : !was ? 'added' : was.output !== p.output ? 'changed' : undefined;
+        if (change) out.push({ ...base, stage, partition: p.partition, name: p.name, contentVersion: p.contentVersion, codeVersion: p.codeVersion, counts: p.counts, output: p.output, change });
+      }
+    }
+    for (const [k, p] of prev) {
+      const [stage, partition] = k.split('/');
+      if (!now.has(k) && (ids.has(partition) || ids.has(p.name))) out.push({ ...base, stage, partition, name: p.name, contentVersion: p.contentVersion, change: 'removed' });
+    }
+    prev = now;
   }
   return out;
 }

@@ -8,7 +8,11 @@ import { PipelineRegistry } from '../pipeline/registry';
 import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
+import { connectNativeTemporal } from '../temporal/connect';
+import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
+import { freePort } from '../stack/process';
 
 export interface WorkerOptions {
   config: Config;
@@ -46,9 +50,13 @@ export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal SDK's own logs into pino, at warn unless PARTFLOW_TEMPORAL_LOG_LEVEL says otherwise. */
-export function installRuntime(): void {
-  if (runtimeInstalled) return;
+/**
+ * Routes the Temporal SDK's own logs into pino, at warn unless PARTFLOW_TEMPORAL_LOG_LEVEL says
+ * otherwise, and exports its metrics in Prometheus text at prometheusAddress. The runtime is
+ * installed once per process: returns false when it already was (then these options are not used).
+ */
+export function installRuntime(opts: { prometheusAddress?: string } = {}): boolean {
+  if (runtimeInstalled) return false;
   runtimeInstalled = true;
   const level = (process.env.PARTFLOW_TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
   const log = logger().child({ component: 'temporal-sdk' });
@@ -58,7 +66,24 @@ export function installRuntime(): void {
       const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
       fn.call(log, meta, e.message);
     }),
+    ...(opts.prometheusAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } } : {}),
   });
+  return true;
+}
+
+/** With PARTFLOW_METRICS_PORT: the runtime with SDK metrics on a loopback port, and the /metrics server. */
+async function startMetrics(): Promise<MetricsServer | undefined> {
+  const port = metricsPort();
+  if (port === undefined) {
+    installRuntime();
+    return undefined;
+  }
+  const sdkAddress = `127.0.0.1:${await freePort()}`;
+  const withSdk = installRuntime({ prometheusAddress: sdkAddress });
+  if (!withSdk) logger().warn('the Temporal runtime was installed before the worker: /metrics has partflow\'s metrics only');
+  const server = await startMetricsServer(port, { sdkAddress: withSdk ? sdkAddress : undefined, host: process.env.PARTFLOW_METRICS_HOST || undefined });
+  logger().info({ port: server.port }, 'serving Prometheus metrics at /metrics');
+  return server;
 }
 
 /**
@@ -66,12 +91,12 @@ export function installRuntime(): void {
  * are checked here (DAG, schemas), and the namespace's search attributes are registered or their
  * absence reported, so a bad set-up stops the worker before it takes work.
  */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry }> {
-  installRuntime();
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer }> {
+  const metrics = await startMetrics();
   const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
-  const connection = await NativeConnection.connect({ address: opts.config.temporalAddress });
+  const connection = await connectNativeTemporal(opts.config.temporal);
   // An ingest upserts partflow's search attributes; without them its workflow task would fail
   // and retry forever, so a worker refuses to start on a namespace that lacks them.
   try {
@@ -101,6 +126,6 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   } catch (err) {
     logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');
   }
-  logger().info({ taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
-  return { worker, connection, registry };
+  logger().info({ temporal: describeConnection(opts.config.temporal), taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
+  return { worker, connection, registry, ...(metrics ? { metrics } : {}) };
 }

@@ -1,7 +1,8 @@
 // Tests print only errors unless PARTFLOW_LOG_LEVEL says otherwise; the SDK's expected retry warnings are noise here.
 process.env.PARTFLOW_LOG_LEVEL ??= 'error';
 
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { connectTemporal } from '../../src/temporal/connect';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import { Config, loadConfig } from '../../src/config';
@@ -39,7 +40,7 @@ export async function startHarness(name: string, pipelines: PipelineDefinition[]
   bundle ??= bundleWorkflows();
   const { worker, connection } = await createWorker({ config: cfg, pipelines, workflowBundle: await bundle, concurrency: opts.concurrency });
   const running = worker.run();
-  const clientConn = await Connection.connect({ address: cfg.temporalAddress });
+  const clientConn = await connectTemporal(cfg.temporal);
   const client = new Client({ connection: clientConn, namespace: cfg.temporalNamespace });
   return {
     cfg, client, worker,

@@ -20,7 +20,9 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
     .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
     .option('--no-sample', 'do not run the sample ingest')
-    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean }) => {
+    .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `bash scripts/setup-tools.sh --kafka`')
+    .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1', int('kafka-port', 1, 65535), Number(process.env.PARTFLOW_KAFKA_PORT || 9092))
+    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean; kafka?: boolean; kafkaPort: number }) => {
       const cfg = loadConfig();
       const err = process.stderr;
       // Before the first server starts: Ctrl-C during start-up, or a crash later, stops them all.
@@ -37,7 +39,8 @@ export function registerUp(program: Command): void {
       err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
       err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
       try {
-        const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort });
+        if (opts.kafka) err.write(`Starting Kafka (127.0.0.1:${opts.kafkaPort})\n`);
+        const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort, ...(opts.kafka ? { kafka: { port: opts.kafkaPort } } : {}) });
         worker = await createWorker({ config: cfg, pipelines: builtinPipelines });
         running = worker.worker.run();
         err.write(`Temporal UI: ${stack.uiUrl}\n`);
@@ -53,7 +56,7 @@ export function registerUp(program: Command): void {
           if (r.status === 'waiting-for-retry') printWaiting(r);
           else printSummary(r);
         }
-        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})\nPress Ctrl-C to stop.\n`);
+        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
         await running;
         await guard.shutdown(0);
       } catch (e) {

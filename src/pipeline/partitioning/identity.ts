@@ -19,3 +19,8 @@ export function partitionNameOf(pieces: Piece[], prefix: string): string {
   if (first.chunk && pieces.length === 1) return `${rel}#${first.chunk[0] + 1}/${first.chunk[1]}`;
   return pieces.length > 1 ? `${rel}+${pieces.length - 1}` : rel;
 }
+
+/** A Kafka partition's id: topic, topic partition and offset range [start, end). */
+export function kafkaPartitionId(topic: string, partition: number, start: number, end: number): string {
+  return `p-${createHash('sha256').update(`kafka\u0000${topic}\u0000${partition}\u0000${start}-${end}`).digest('hex').slice(0, 12)}`;
+}

@@ -1,0 +1,37 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { RunManifest } from '../src/manifest/run';
+import { datasetRef } from '../src/snapshots/layout';
+import { commitSnapshot as commit, ConditionalWritesRequiredError } from '../src/snapshots/store';
+import { getObjectBuffer } from '../src/storage/objects';
+import { parseS3Url } from '../src/storage/s3url';
+import { logger } from '../src/log';
+import { ActivityDeps } from './deps';
+
+export interface CommitSnapshotRequest {
+  /** s3:// URL of the run manifest the snapshot is built from. */
+  manifest: string;
+}
+
+export interface CommitSnapshotResult {
+  snapshot: number;
+  url: string;
+}
+
+/**
+ * Commits the dataset's next snapshot from the run manifest (see src/snapshots/store.ts).
+ * Idempotent: a retried attempt finds the snapshot its predecessor committed.
+ */
+export function makeSnapshotActivity(deps: ActivityDeps) {
+  return async function commitSnapshot(req: CommitSnapshotRequest): Promise<CommitSnapshotResult> {
+    const loc = parseS3Url(req.manifest);
+    const m = JSON.parse((await getObjectBuffer(deps.s3, loc.bucket, loc.key, 1024 * 1024 * 1024)).toString('utf8')) as RunManifest;
+    try {
+      const r = await commit(deps.s3, datasetRef(m.outputPrefix), m);
+      logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
+      return { snapshot: r.snapshot, url: r.url };
+    } catch (err) {
+      if (err instanceof ConditionalWritesRequiredError) throw ApplicationFailure.create({ type: 'ConditionalWritesRequired', message: err.message, nonRetryable: true });
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,109 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { Type } from 'avsc';
+import { RecordEncodeError } from '../src/io/avro-object-writer';
+import type { RecordCounts } from '../src/manifest/partition';
+import { isPartitionError, PartitionError, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { FailureTypes } from './deps';
+
+/**
+ * Where a stage's records go: the stage activity's PartitionRun (S3 objects) or, in
+ * partflow/testing's runStage, memory. Both go through transformRecord below, so a unit test
+ * sees the same drops, rejects and schema checks as a real run.
+ */
+export interface RecordSink {
+  readonly counts: RecordCounts;
+  /** The output schema, for the reason of a schema reject. */
+  readonly outputType?: Type;
+  /** Writes a record; throws (or rejects with) RecordEncodeError if it does not fit the schema. */
+  out(record: unknown): Promise<void> | undefined;
+  drop(): void;
+  reject(source: string, index: number, reason: string, record: string): Promise<void>;
+  /** "stage "x" partition p-… (name)", for errors. */
+  where(): string;
+}
+
+/** A record as JSON for the rejects object (bytes as base64, longs beyond 2^53 as strings). */
+export function recordText(record: unknown): string {
+  return JSON.stringify(record, (_k, v) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return Buffer.from((v as { data: number[] }).data).toString('base64');
+    }
+    return v;
+  }) ?? String(record);
+}
+
+export function invalidReason(type: Type | undefined, value: unknown): string {
+  const problems: string[] = [];
+  type?.isValid(value, {
+    errorHook: (path: string[], v: unknown, t: Type) => {
+      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not a valid ${t.typeName ?? String(t)}`);
+    },
+  });
+  return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
+}
+
+/** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
+export async function runSetup(where: string, setup: () => unknown): Promise<unknown> {
+  try {
+    return await setup();
+  } catch (err) {
+    const nonRetryable = isPartitionError(err) && !err.retryable;
+    throw ApplicationFailure.create({
+      type: FailureTypes.TransformFailed, message: `${where}: stage setup failed: ${(err as Error)?.message ?? String(err)}`, nonRetryable, cause: err as Error,
+    });
+  }
+}
+
+/** A transform gave up on the whole partition: fail the attempt, retryable or not as it said. */
+function transformFailed(err: PartitionError, where: string, input: string, index: number): ApplicationFailure {
+  const message = `${where}: transform failed the partition at record ${index} of ${input}: ${err.message}`;
+  return ApplicationFailure.create({ type: FailureTypes.TransformFailed, message, nonRetryable: !err.retryable, cause: err });
+}
+
+/** The `lookup()` a stage's setup gets: only the lookups the stage declares. */
+export function stageLookup(pipeline: string, stage: string, declared: readonly string[], load: (name: string) => Promise<Record<string, unknown>[]> | undefined) {
+  return (name: string): Promise<Record<string, unknown>[]> => {
+    const p = declared.includes(name) ? load(name) : undefined;
+    return p ?? Promise.reject(new Error(`stage "${stage}" of pipeline "${pipeline}" declares no lookup "${name}"`));
+  };
+}
+
+/**
+ * One input record through a stage's transform: written, dropped (null/undefined) or rejected
+ * (the transform threw, or its output does not fit the stage's schema). A PartitionError fails
+ * the attempt. Returns a promise only when it has to wait: this runs once per record, and an
+ * await per record costs more than the encoding.
+ */
+export function transformRecord(def: StageDefinition, record: unknown, ctx: TransformContext, sink: RecordSink, label: string, index: number): Promise<void> | undefined {
+  sink.counts.in++;
+  ctx.recordIndex = index;
+  const failed = (err: unknown): Promise<void> => {
+    if (isPartitionError(err)) throw transformFailed(err, sink.where(), label, index);
+    return sink.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
+  };
+  const unfit = (err: unknown, out: unknown): Promise<void> => {
+    if (!(err instanceof RecordEncodeError)) throw err;
+    return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
+  };
+  const emit = (out: unknown): Promise<void> | undefined => {
+    if (out === null || out === undefined) {
+      sink.drop();
+      return undefined;
+    }
+    try {
+      const pending = sink.out(out);
+      return pending?.catch((err) => unfit(err, out));
+    } catch (err) {
+      return unfit(err, out);
+    }
+  };
+  let out: unknown;
+  try {
+    out = def.transform(record, ctx);
+  } catch (err) {
+    return failed(err);
+  }
+  if (out instanceof Promise) return out.then(emit, failed);
+  return emit(out);
+}

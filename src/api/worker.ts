@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Config, loadConfig } from '../config';
+import type { PipelineDefinition } from '../pipeline/types';
+import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
+
+export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
+  /** Default: from the environment (loadConfig). */
+  config?: Config;
+}
+
+/**
+ * A pipeline without a schemasDir reads its schemas from `dir` (when it has a schemas/ folder):
+ * a user's pipelines live in their project, not in partflow's package.
+ */
+export function withSchemasDir(pipelines: PipelineDefinition[], dir: string): PipelineDefinition[] {
+  const schemas = path.join(dir, 'schemas');
+  if (!fs.existsSync(schemas)) return pipelines;
+  return pipelines.map((p) => (p.schemasDir ? p : { ...p, schemasDir: schemas }));
+}
+
+/**
+ * Creates a worker for your pipelines (and the ingest workflows). Pipelines without a
+ * schemasDir take ./schemas of the current directory. Call `worker.run()`, and close the
+ * connection after it returns; or use runWorker.
+ */
+export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPartflowWorker> {
+  return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, process.cwd()) });
+}
+
+/** Creates a worker and runs it until SIGINT or SIGTERM, then lets running partitions finish or checkpoint, and closes. */
+export async function runWorker(opts: RunWorkerOptions): Promise<void> {
+  const { worker, connection } = await createWorker(opts);
+  const stop = () => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await worker.run();
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await connection.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { IngestInput, INPUT_LIMITS } from '../pipeline/input';
+import { bytesArg, int, keyValue } from './args';
+
+/**
+ * The options that make an ingest's input, shared by `partflow ingest` and `partflow schedule
+ * create|update`, so a scheduled run takes exactly what a manual one does.
+ */
+export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: boolean }): Command {
+  const source = '--source <url>';
+  const sourceHelp = 's3:// URL of the source prefix or object, or kafka://host:port/topic';
+  if (opts.sourceRequired) cmd.requiredOption(source, sourceHelp);
+  else cmd.option(source, sourceHelp);
+  return cmd
+    .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
+    .option('--dataset <name>', 'dataset name (default: last segment of the source)')
+    .option('--partition-records <n>', 'records per chunk when a big flat file is cut', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
+    .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
+    .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
+    .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
+    .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
+    .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
+    .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
+    .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
+    .option('--start-offsets <where>', 'Kafka: where the first run starts: earliest, latest, or partition=offset,… (default earliest)')
+    .option('--allow-gaps', 'Kafka: skip offsets the broker no longer holds (recorded as gaps) instead of failing')
+    .option('--value-format <fmt>', 'Kafka: json, avro, avro-single-object or confluent (default json)')
+    .option('--value-schema <ref>', 'Kafka: the values\' (reader) schema of schemas/, e.g. orders@1')
+    .option('--registry <url>', 'Kafka: Schema Registry URL for confluent values');
+}
+
+/** "earliest", "latest", or "0=100,2=5000"; the workflow checks the numbers. */
+function startOffsetsArg(v: string): NonNullable<IngestInput['startOffsets']> {
+  if (v === 'earliest' || v === 'latest') return v;
+  return Object.fromEntries(v.split(',').map((kv) => {
+    const [k, n] = kv.split('=');
+    return [k.trim(), n !== undefined && /^\s*\d+\s*$/.test(n) ? Number(n) : (n as unknown as number)];
+  }));
+}
+
+/**
+ * The input fields the options above set, laid over `base` (for `schedule update`, the
+ * schedule's current input): only options given on the command line change anything.
+ */
+export function ingestInputFromOptions(o: Record<string, unknown>, base: Partial<IngestInput> = {}): Partial<IngestInput> {
+  const input: Partial<IngestInput> = { ...base };
+  if (o.source) input.source = o.source as string;
+  if (o.target) input.target = o.target as string;
+  if (o.dataset) input.dataset = o.dataset as string;
+  if (o.partitionRecords) input.partitionRecords = o.partitionRecords as number;
+  if (o.partitionBytes) input.partitionBytes = o.partitionBytes as number;
+  if (o.splitBytes) input.splitBytes = o.splitBytes as number;
+  if (o.maxParallel) input.maxParallel = o.maxParallel as number;
+  if (o.format) input.format = o.format as IngestInput['format'];
+  if (o.param && Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
+  if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;
+  if (o.partitionTimeout !== undefined) input.partitionTimeout = o.partitionTimeout as string;
+  if (o.startOffsets !== undefined) input.startOffsets = startOffsetsArg(o.startOffsets as string);
+  if (o.allowGaps) input.allowGaps = true;
+  if (o.valueFormat || o.valueSchema || o.registry) {
+    input.value = { ...(base.value ?? { format: 'json' }), format: (o.valueFormat ?? base.value?.format ?? 'json') as NonNullable<IngestInput['value']>['format'] };
+    if (o.valueSchema) input.value.schema = o.valueSchema as string;
+    if (o.registry) input.value.registry = o.registry as string;
+  }
+  return input;
+}

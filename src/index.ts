@@ -1,0 +1,35 @@
+/**
+ * partflow's public API. Everything a pipeline project needs is exported here; unit-test
+ * helpers are in `partflow/testing`.
+ */
+
+// Defining pipelines.
+export { definePipeline, defineStage } from './api/define';
+export type { PipelineSpec, Stage, StageContext, StageSpec } from './api/define';
+export { INHERIT_SCHEMA, PartitionError, RAW_STAGE } from './pipeline/types';
+export type {
+  LookupDefinition, PipelineDefinition, RetrySettings, SetupContext, StageDefinition, Transform, TransformContext,
+} from './pipeline/types';
+export { PipelineDefinitionError } from './pipeline/dag';
+export { SchemaError } from './avro/schemas';
+
+// Running workers.
+export { createWorker, runWorker } from './api/worker';
+export type { WorkerOptions } from './worker/worker';
+export type { RunWorkerOptions } from './api/worker';
+export { loadConfig } from './config';
+export type { Config, S3Config } from './config';
+
+// Starting and watching ingests.
+export { connect, IngestRun, PartflowClient } from './api/client';
+export type { IngestInput, SourceFormat } from './pipeline/input';
+export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
+export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
+
+// Manifests and run results.
+export type { PartitionManifest, PartitionResult, RecordCounts } from './manifest/partition';
+export type { IngestSummary, RunManifest, RunPartition, StageSummary } from './manifest/run';
+
+// Datasets: snapshots and their consumers (added with dataset snapshots).
+export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf, exportChanges, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
+export type { ChangedPartition, ChangesOptions, DatasetChanges, ExportManifest, ExportOptions, RetentionPlan, RetentionOptions, DatasetRef, ChangeKind, ConsumerCursor, Snapshot, SnapshotPartition } from './snapshots';

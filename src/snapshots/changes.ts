@@ -1,0 +1,129 @@
+import type { RunManifest } from '../manifest/run';
+import type { ChangeKind, SnapshotPartition, StageChanges, StageCounts } from './types';
+
+/**
+ * The pure part of snapshots: what a run does to a dataset's state, and what changed between two
+ * states. A run's effect is a set of actions (Delta Lake style): per stage, the partitions it
+ * committed, the ones it failed (keep the last good output) and the ones it no longer plans
+ * (remove). Applying the same effect to a newer parent is how a commit rebases after a conflict.
+ */
+export type Stages = Record<string, SnapshotPartition[]>;
+
+export interface RunEffect {
+  stages: Record<string, { committed: SnapshotPartition[]; failed: { partition: string; name: string }[] }>;
+}
+
+export function runEffect(m: RunManifest): RunEffect {
+  const stages: RunEffect['stages'] = {};
+  const stage = (s: string) => (stages[s] ??= { committed: [], failed: [] });
+  for (const s of Object.keys(m.stages ?? {})) stage(s);
+  for (const [s, list] of Object.entries(m.committed ?? {})) {
+    for (const c of list) {
+      stage(s).committed.push({
+        partition: c.partition, name: c.name, output: c.output, manifest: c.manifest, records: c.counts.out, counts: c.counts,
+        sha256: c.sha256, codeVersion: c.codeVersion, contentVersion: c.contentVersion, workflowId: c.workflowId, runId: c.runId,
+      });
+    }
+  }
+  // A blocked partition is as unfinished as a failed one: both keep their last good output.
+  for (const f of [...(m.failures ?? []), ...(m.blocked ?? [])]) stage(f.stage).failed.push({ partition: f.partition, name: f.name });
+  return { stages };
+}
+
+const key = (stage: string, partition: string) => `${stage}\u0000${partition}`;
+
+/**
+ * The partitions of `parent` this run removes: every one it neither committed nor failed, in a
+ * stage it ran (its plan no longer lists them), or in a stage its pipeline no longer has. Fixed
+ * once, against the parent the run first saw, so that a rebase keeps what a concurrent run added.
+ */
+export function removalsOf(parent: Stages, effect: RunEffect): Set<string> {
+  const out = new Set<string>();
+  for (const [stage, list] of Object.entries(parent)) {
+    const e = effect.stages[stage];
+    const touched = new Set([...(e?.committed ?? []), ...(e?.failed ?? [])].map((p) => p.partition));
+    for (const p of list) if (!touched.has(p.partition)) out.add(key(stage, p.partition));
+  }
+  return out;
+}
+
+export interface Applied {
+  stages: Stages;
+  failed: Record<string, { partition: string; name: string; carriedForward: boolean }[]>;
+}
+
+const byName = (a: SnapshotPartition, b: SnapshotPartition) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0);
+
+/** The dataset's state after the run: committed outputs win, failed ones keep the parent's (marked), removals go. */
+export function applyEffect(parent: Stages, effect: RunEffect, removals: Set<string>): Applied {
+  const stages: Stages = {};
+  const failed: Applied['failed'] = {};
+  for (const stage of new Set([...Object.keys(parent), ...Object.keys(effect.stages)])) {
+    const before = new Map((parent[stage] ?? []).map((p) => [p.partition, p]));
+    const e = effect.stages[stage] ?? { committed: [], failed: [] };
+    const out = new Map<string, SnapshotPartition>();
+    for (const c of e.committed) out.set(c.partition, { ...c });
+    for (const f of e.failed) {
+      const last = before.get(f.partition);
+      if (last && !out.has(f.partition)) out.set(f.partition, { ...last, carriedForward: true });
+      (failed[stage] ??= []).push({ partition: f.partition, name: f.name, carriedForward: !!last });
+    }
+    for (const [id, p] of before) {
+      if (out.has(id) || removals.has(key(stage, id))) continue;
+      // A concurrent run's partition this run did not touch; no longer "carried" by this run.
+      const { carriedForward: _, ...kept } = p;
+      out.set(id, kept);
+    }
+    if (out.size > 0 || effect.stages[stage]) stages[stage] = [...out.values()].sort(byName);
+  }
+  return { stages, failed };
+}
+
+const same = (a: SnapshotPartition, b: SnapshotPartition) => a.contentVersion === b.contentVersion && a.output === b.output;
+
+/** Net changes from one state to another: intermediate states do not matter, only the two ends. */
+export function diffStages(from: Stages, to: Stages): Record<string, StageChanges> {
+  const out: Record<string, StageChanges> = {};
+  for (const c of changeList(from, to)) (out[c.stage] ??= { added: [], changed: [], removed: [] })[c.change].push(c.partition.partition);
+  for (const stage of Object.keys(to)) out[stage] ??= { added: [], changed: [], removed: [] };
+  return out;
+}
+
+export interface Change {
+  stage: string;
+  change: ChangeKind;
+  /** The partition as it is now; for a removal, as it was. */
+  partition: SnapshotPartition;
+  /** For a change or removal: the partition as it was. */
+  previous?: SnapshotPartition;
+}
+
+/** Every change from `from` to `to`, stage by stage, in name order. */
+export function changeList(from: Stages, to: Stages, stage?: string): Change[] {
+  const out: Change[] = [];
+  const stages = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort().filter((s) => stage === undefined || s === stage);
+  for (const s of stages) {
+    const before = new Map((from[s] ?? []).map((p) => [p.partition, p]));
+    const after = new Map((to[s] ?? []).map((p) => [p.partition, p]));
+    const list: Change[] = [];
+    for (const [id, p] of after) {
+      const b = before.get(id);
+      if (!b) list.push({ stage: s, change: 'added', partition: p });
+      else if (!same(b, p)) list.push({ stage: s, change: 'changed', partition: p, previous: b });
+    }
+    for (const [id, b] of before) if (!after.has(id)) list.push({ stage: s, change: 'removed', partition: b, previous: b });
+    out.push(...list.sort((x, y) => byName(x.partition, y.partition)));
+  }
+  return out;
+}
+
+export function countStages(stages: Stages, failed: Applied['failed']): Record<string, StageCounts> {
+  const out: Record<string, StageCounts> = {};
+  for (const [stage, list] of Object.entries(stages)) {
+    out[stage] = {
+      partitions: list.length, records: list.reduce((n, p) => n + p.records, 0),
+      carriedForward: list.filter((p) => p.carriedForward).length, missing: (failed[stage] ?? []).filter((f) => !f.carriedForward).length,
+    };
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { loadConfig } from '../config';
+import { readAvroRecords } from '../io/avro-object-reader';
+import { s3Client } from '../storage/client';
+import { getObjectBuffer, ObjectNotFoundError, putObject } from '../storage/objects';
+import { parseS3Url } from '../storage/s3url';
+import { Change, changeList } from './changes';
+import { consumerKey, DatasetRef, datasetRef, datasetUrlOf } from './layout';
+import { latestSnapshot, readHead, SnapshotError, stagesAt } from './store';
+import type { ChangeKind, ConsumerCursor, SnapshotPartition } from './types';
+
+export interface ChangesOptions {
+  /** The snapshot the consumer has (0: none, so everything is added). */
+  since: number;
+  /** The snapshot to compare with; the latest by default. */
+  to?: number;
+  /** Only this stage. */
+  stage?: string;
+  s3?: S3Client;
+}
+
+export interface DatasetChanges {
+  dataset: string;
+  from: number;
+  to: number;
+  changes: Change[];
+}
+
+/** Net changes from snapshot `since` to `to` (the latest by default), skipping the ones between. */
+export async function datasetChanges(datasetUrl: string, opts: ChangesOptions): Promise<DatasetChanges> {
+  const s3 = opts.s3 ?? s3Client(loadConfig().s3);
+  const d = datasetRef(datasetUrl);
+  const to = opts.to ?? (await latestSnapshot(s3, d));
+  if (to === 0) throw new SnapshotError(`${datasetUrlOf(d)} has no snapshots yet: an ingest commits one when it ends`);
+  if (opts.since > to) throw new SnapshotError(`snapshot ${opts.since} is newer than snapshot ${to} of ${datasetUrlOf(d)}`);
+  const [before, after] = await Promise.all([stagesAt(s3, d, opts.since), stagesAt(s3, d, to)]);
+  if (opts.stage !== undefined && !(opts.stage in before) && !(opts.stage in after)) {
+    throw new SnapshotError(`${datasetUrlOf(d)} has no stage ${JSON.stringify(opts.stage)} in snapshots ${opts.since} or ${to} (stages: ${[...new Set([...Object.keys(before), ...Object.keys(after)])].join(', ')})`);
+  }
+  return { dataset: datasetUrlOf(d), from: opts.since, to, changes: changeList(before, after, opts.stage) };
+}
+
+export interface ChangedPartition {
+  stage: string;
+  partition: string;
+  name: string;
+  change: ChangeKind;
+  /** s3:// URL of the output now; for a removed partition, of the output it had. */
+  url: string;
+  entry: SnapshotPartition;
+  previous?: SnapshotPartition;
+  /** The output's records (none for a removed partition). */
+  records(): AsyncIterable<unknown>;
+}
+
+export function recordsOf(s3: S3Client, url: string): AsyncIterable<unknown> {
+  return (async function* () {
+    const loc = parseS3Url(url);
+    for await (const { record } of readAvroRecords(s3, loc.bucket, loc.key)) yield record;
+  })();
+}
+
+/**
+ * The library's consumer API: every partition added, changed or removed between two snapshots,
+ * with a way to read its records.
+ *
+ *   for await (const p of changedPartitions('s3://partflow/datasets/offers/', { since: 41, stage: 'enrich' })) {
+ *     if (p.change === 'removed') await index.deletePartition(p.partition);
+ *     else for await (const r of p.records()) await index.put(r);
+ *   }
+ */
+export async function* changedPartitions(datasetUrl: string, opts: ChangesOptions): AsyncGenerator<ChangedPartition> {
+  const s3 = opts.s3 ?? s3Client(loadConfig().s3);
+  const { changes } = await datasetChanges(datasetUrl, { ...opts, s3 });
+  for (const c of changes) {
+    const url = c.partition.output;
+    yield {
+      stage: c.stage, partition: c.partition.partition, name: c.partition.name, change: c.change, url, entry: c.partition, previous: c.previous,
+      records: () => (c.change === 'removed' ? (async function* () {})() : recordsOf(s3, url)),
+    };
+  }
+}
+
+/** A consumer's cursor, or null when it has never committed one. */
+export async function readCursor(s3: S3Client, d: DatasetRef, consumer: string): Promise<ConsumerCursor | null> {
+  try {
+    return JSON.parse((await getObjectBuffer(s3, d.bucket, consumerKey(d, consumer))).toString('utf8')) as ConsumerCursor;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return null;
+    throw err;
+  }
+}
+
+/** Sets a consumer's cursor to snapshot n (which must exist), after the consumer has processed up to it. */
+export async function commitCursor(s3: S3Client, d: DatasetRef, consumer: string, n: number): Promise<ConsumerCursor> {
+  if (n > 0) await readHead(s3, d, n);
+  const cursor: ConsumerCursor = { kind: 'partflow.consumer', consumer, snapshot: n, committedAt: new Date().toISOString() };
+  await putObject(s3, d.bucket, consumerKey(d, consumer), JSON.stringify(cursor, null, 1), 'application/json');
+  return cursor;
+}

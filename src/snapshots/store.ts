@@ -1,0 +1,183 @@
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import type { RunManifest } from '../manifest/run';
+import { conditionalWrites, probePrefixFor } from '../storage/conditional';
+import { getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { applyEffect, countStages, diffStages, removalsOf, runEffect, Stages } from './changes';
+import { DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
+import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
+
+export class SnapshotError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SnapshotError';
+  }
+}
+
+/** Thrown where a commit cannot be made safe: the store ignores create-only writes. */
+export class ConditionalWritesRequiredError extends SnapshotError {
+  constructor(d: DatasetRef) {
+    super(`cannot commit a snapshot of ${datasetUrlOf(d)}: this S3 store does not honour create-only writes (If-None-Match: *) or PARTFLOW_CONDITIONAL_WRITES=off, and two runs committing at once could overwrite each other's snapshot; no snapshot was written (the run's outputs and run manifest are). Use a store with conditional writes (AWS S3, versitygw, MinIO) and PARTFLOW_CONDITIONAL_WRITES=auto or on`);
+    this.name = 'ConditionalWritesRequiredError';
+  }
+}
+
+/** Snapshot numbers of a dataset, ascending. The listing, not any hint, is the truth. */
+export async function snapshotNumbers(s3: S3Client, d: DatasetRef): Promise<number[]> {
+  const prefix = snapshotsPrefix(d);
+  const out: number[] = [];
+  let token: string | undefined;
+  do {
+    // The delimiter keeps part files (under parts/) out of the listing.
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: d.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+    for (const o of res.Contents ?? []) {
+      const n = snapshotNumberOf((o.Key ?? '').slice(prefix.length));
+      if (n !== null) out.push(n);
+    }
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort((a, b) => a - b);
+}
+
+export async function latestSnapshot(s3: S3Client, d: DatasetRef): Promise<number> {
+  const all = await snapshotNumbers(s3, d);
+  return all.length ? all[all.length - 1] : 0;
+}
+
+async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  return JSON.parse((await getObjectBuffer(s3, bucket, key, 1024 * 1024 * 1024)).toString('utf8')) as T;
+}
+
+export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<SnapshotHead> {
+  try {
+    return await readJson<SnapshotHead>(s3, d.bucket, snapshotKey(d, n));
+  } catch (err) {
+    if (!(err instanceof ObjectNotFoundError)) throw err;
+    const all = await snapshotNumbers(s3, d);
+    const have = all.length ? `it has ${all.length} snapshots, ${all[0]} to ${all[all.length - 1]}` : 'it has no snapshots yet (an ingest commits one when it ends)';
+    throw new SnapshotError(`snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${have}`);
+  }
+}
+
+/** A snapshot with every partition (its part files read and checked). */
+export async function readSnapshot(s3: S3Client, d: DatasetRef, n: number): Promise<Snapshot> {
+  const head = await readHead(s3, d, n);
+  if (!head.parts) return { ...head, stages: head.stages ?? {} };
+  const stages: Stages = {};
+  for (const p of head.parts) {
+    const buf = await getObjectBuffer(s3, d.bucket, partKey(d, p.file), 1024 * 1024 * 1024).catch((err) => {
+      throw err instanceof ObjectNotFoundError ? new SnapshotError(`snapshot ${n} of ${datasetUrlOf(d)} is missing its part file ${p.file}`) : err;
+    });
+    if (createHash('sha256').update(buf).digest('hex') !== p.sha256) throw new SnapshotError(`part file ${p.file} of snapshot ${n} of ${datasetUrlOf(d)} does not match its SHA-256`);
+    for (const [stage, list] of Object.entries((JSON.parse(buf.toString('utf8')) as SnapshotPart).stages)) (stages[stage] ??= []).push(...list);
+  }
+  return { ...head, stages };
+}
+
+/** The partitions of snapshot n; snapshot 0 is the empty state before the first one. */
+export async function stagesAt(s3: S3Client, d: DatasetRef, n: number): Promise<Stages> {
+  return n === 0 ? {} : (await readSnapshot(s3, d, n)).stages;
+}
+
+/** Entries per part file; PARTFLOW_SNAPSHOT_PART_ENTRIES lowers it (tests). */
+function partEntries(): number {
+  const n = Number(process.env.PARTFLOW_SNAPSHOT_PART_ENTRIES ?? 20000);
+  return Number.isInteger(n) && n > 0 ? n : 20000;
+}
+
+/** Writes the part files (content-addressed, so a rebase or retry rewrites nothing) and returns their list. */
+async function writeParts(s3: S3Client, d: DatasetRef, stages: Stages): Promise<SnapshotHead['parts']> {
+  const size = partEntries();
+  const chunks: Stages[] = [];
+  let cur: Stages = {};
+  let n = 0;
+  for (const [stage, list] of Object.entries(stages)) {
+    for (let i = 0; i < list.length || (i === 0 && list.length === 0); ) {
+      const take = list.slice(i, i + (size - n));
+      (cur[stage] ??= []).push(...take);
+      n += take.length;
+      i += Math.max(take.length, 1);
+      if (n >= size) {
+        chunks.push(cur);
+        cur = {};
+        n = 0;
+      }
+    }
+  }
+  if (Object.keys(cur).length) chunks.push(cur);
+  const parts: NonNullable<SnapshotHead['parts']> = [];
+  for (const c of chunks) {
+    const body = JSON.stringify({ kind: 'partflow.snapshot-part', stages: c } satisfies SnapshotPart);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const file = `parts/${sha256}.json`;
+    await putIfAbsent(s3, d.bucket, partKey(d, file), body, 'application/json').catch((err) => {
+      if (!(err instanceof PreconditionFailedError)) throw err; // the same bytes are there already
+    });
+    parts.push({ file, sha256, entries: Object.values(c).reduce((k, l) => k + l.length, 0) });
+  }
+  return parts;
+}
+
+/** The snapshot this run already committed (an earlier attempt of the activity), if any. */
+async function committedBy(s3: S3Client, d: DatasetRef, numbers: number[], m: RunManifest): Promise<SnapshotHead | null> {
+  // Snapshots are committed after the run manifest is written; allow for clock skew between workers.
+  const since = Date.parse(m.writtenAt) - 10 * 60_000;
+  for (const n of [...numbers].reverse()) {
+    const head = await readHead(s3, d, n);
+    if (head.run.workflowId === m.workflowId && head.run.runId === m.runId) return head;
+    if (Date.parse(head.committedAt) < since) return null;
+  }
+  return null;
+}
+
+export interface CommitResult {
+  snapshot: number;
+  url: string;
+  /** Commits that another run took first, each followed by a rebase. */
+  conflicts: number;
+  /** True when an earlier attempt had committed it. */
+  existing: boolean;
+}
+
+/**
+ * Commits the next snapshot of the dataset from a run manifest: read the latest, apply the run,
+ * put-if-absent the next number; on a conflict, re-read, rebase onto the new latest and take the
+ * next number. Part files go first and the head last, so a listed snapshot is always whole.
+ */
+export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest, opts: { maxConflicts?: number; now?: () => Date } = {}): Promise<CommitResult> {
+  if (!(await conditionalWrites(s3, d.bucket, probePrefixFor(snapshotKey(d, 1))))) throw new ConditionalWritesRequiredError(d);
+  const effect = runEffect(m);
+  let numbers = await snapshotNumbers(s3, d);
+  const done = await committedBy(s3, d, numbers, m);
+  if (done) return { snapshot: done.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, conflicts: 0, existing: true };
+  let parent = numbers.length ? numbers[numbers.length - 1] : 0;
+  let before = await stagesAt(s3, d, parent);
+  const removals = removalsOf(before, effect);
+  const max = opts.maxConflicts ?? 100;
+  for (let conflicts = 0; ; conflicts++) {
+    const applied = applyEffect(before, effect, removals);
+    const n = parent + 1;
+    const total = Object.values(applied.stages).reduce((k, l) => k + l.length, 0);
+    const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status };
+    const head: SnapshotHead = {
+      kind: 'partflow.snapshot', version: 1, snapshot: n, parent, committedAt: (opts.now?.() ?? new Date()).toISOString(),
+      dataset: m.dataset, datasetUrl: datasetUrlOf(d), status: Object.values(applied.failed).some((l) => l.length) ? 'partial' : 'completed', run,
+      counts: countStages(applied.stages, applied.failed), changes: diffStages(before, applied.stages), failed: applied.failed,
+      ...(total > partEntries() ? { parts: await writeParts(s3, d, applied.stages) } : { stages: applied.stages }),
+    };
+    try {
+      await putIfAbsent(s3, d.bucket, snapshotKey(d, n), JSON.stringify(head, null, 1), 'application/json');
+      return { snapshot: n, url: `s3://${d.bucket}/${snapshotKey(d, n)}`, conflicts, existing: false };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      if (conflicts + 1 >= max) throw new SnapshotError(`gave up committing a snapshot of ${datasetUrlOf(d)} after ${max} conflicts with other runs (last tried ${n})`);
+    }
+    numbers = await snapshotNumbers(s3, d);
+    const mine = await committedBy(s3, d, numbers.filter((k) => k > parent), m);
+    if (mine) return { snapshot: mine.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, mine.snapshot)}`, conflicts: conflicts + 1, existing: true };
+    parent = numbers[numbers.length - 1];
+    before = await stagesAt(s3, d, parent);
+  }
+}
+
+export type { SnapshotPartition };

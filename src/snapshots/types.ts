@@ -1,0 +1,80 @@
+import type { RecordCounts } from '../manifest/partition';
+
+/** One partition of one stage as a snapshot holds it. */
+export interface SnapshotPartition {
+  partition: string;
+  name: string;
+  output: string;
+  /** s3:// URL of the partition manifest (its rejects, if any, sit beside it). */
+  manifest: string;
+  records: number;
+  counts: RecordCounts;
+  sha256: string;
+  codeVersion: string;
+  contentVersion: string;
+  /** The run that computed this output. */
+  workflowId: string;
+  runId: string;
+  /** The run that committed this snapshot failed this partition: this is the parent's last good output. */
+  carriedForward?: true;
+}
+
+export type ChangeKind = 'added' | 'changed' | 'removed';
+
+/** Partition ids per kind of change, for one stage. */
+export interface StageChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+export interface StageCounts {
+  partitions: number;
+  records: number;
+  carriedForward: number;
+  /** Partitions the run failed that no earlier snapshot had an output for (absent from this one). */
+  missing: number;
+}
+
+/** The head object `_snapshots/00000042.json`. With `parts`, the stages' partitions are in part files. */
+export interface SnapshotHead {
+  kind: 'partflow.snapshot';
+  version: 1;
+  snapshot: number;
+  /** 0 for the first snapshot of a dataset. */
+  parent: number;
+  committedAt: string;
+  dataset: string;
+  /** s3:// URL of the dataset folder (ends with "/"). */
+  datasetUrl: string;
+  /** completed: every partition of the run committed; partial: some are carried forward or missing. */
+  status: 'completed' | 'partial';
+  /** The run that committed this snapshot. */
+  run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial' };
+  counts: Record<string, StageCounts>;
+  changes: Record<string, StageChanges>;
+  /** Failed partitions of the committing run, per stage (carried forward or missing). */
+  failed: Record<string, { partition: string; name: string; carriedForward: boolean }[]>;
+  stages?: Record<string, SnapshotPartition[]>;
+  /** Part files, relative to `_snapshots/`, written before this head; each holds entries of some stages. */
+  parts?: { file: string; sha256: string; entries: number }[];
+}
+
+/** A part file: a slice of a large snapshot's partitions. */
+export interface SnapshotPart {
+  kind: 'partflow.snapshot-part';
+  stages: Record<string, SnapshotPartition[]>;
+}
+
+/** A snapshot with all of its partitions loaded. */
+export interface Snapshot extends SnapshotHead {
+  stages: Record<string, SnapshotPartition[]>;
+}
+
+/** A consumer's cursor: the last snapshot it has processed. */
+export interface ConsumerCursor {
+  kind: 'partflow.consumer';
+  consumer: string;
+  snapshot: number;
+  committedAt: string;
+}

@@ -1,0 +1,61 @@
+import { Consumer, type KafkaConsumer, type SASLOptions } from './lib';
+import fs from 'node:fs';
+
+/**
+ * The client settings of a Kafka source, from the environment (never from the workflow input,
+ * which Temporal keeps in its history):
+ *
+ *   PARTFLOW_KAFKA_SASL_MECHANISM   PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+ *   PARTFLOW_KAFKA_SASL_USERNAME / PARTFLOW_KAFKA_SASL_PASSWORD
+ *   PARTFLOW_KAFKA_TLS              "1" to connect with TLS (implied by PARTFLOW_KAFKA_TLS_CA)
+ *   PARTFLOW_KAFKA_TLS_CA           a PEM file of the CAs to trust (default: Node's)
+ *   PARTFLOW_KAFKA_TLS_CERT / PARTFLOW_KAFKA_TLS_KEY   PEM files of a client certificate (mTLS)
+ *   PARTFLOW_KAFKA_CLIENT_ID        the client id brokers see (default "partflow")
+ */
+export interface KafkaClientSettings {
+  clientId: string;
+  sasl?: SASLOptions;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaClientSettings {
+  const out: KafkaClientSettings = { clientId: env.PARTFLOW_KAFKA_CLIENT_ID || 'partflow' };
+  const mech = env.PARTFLOW_KAFKA_SASL_MECHANISM;
+  if (mech) {
+    if (!MECHANISMS.includes(mech)) throw new Error(`PARTFLOW_KAFKA_SASL_MECHANISM=${mech}: expected one of ${MECHANISMS.join(', ')}`);
+    if (!env.PARTFLOW_KAFKA_SASL_USERNAME || env.PARTFLOW_KAFKA_SASL_PASSWORD === undefined) {
+      throw new Error('PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too');
+    }
+    out.sasl = { mechanism: mech as SASLOptions['mechanism'], username: env.PARTFLOW_KAFKA_SASL_USERNAME, password: env.PARTFLOW_KAFKA_SASL_PASSWORD };
+  }
+  const file = (name: string): Buffer | undefined => {
+    const p = env[name];
+    if (!p) return undefined;
+    try {
+      return fs.readFileSync(p);
+    } catch (err) {
+      throw new Error(`${name}=${p}: cannot read it: ${(err as Error).message}`);
+    }
+  };
+  const ca = file('PARTFLOW_KAFKA_TLS_CA');
+  const cert = file('PARTFLOW_KAFKA_TLS_CERT');
+  const key = file('PARTFLOW_KAFKA_TLS_KEY');
+  if (ca || cert || key || env.PARTFLOW_KAFKA_TLS === '1' || env.PARTFLOW_KAFKA_TLS === 'true') out.tls = { ca, cert, key };
+  return out;
+}
+
+/**
+ * A consumer used without a consumer group: partflow fetches exact offsets itself and keeps the
+ * offsets it has ingested in S3, never in the cluster. The group id is required by the client's
+ * constructor only; no group is ever joined.
+ */
+export function openConsumer(brokers: string[], settings = clientSettingsFromEnv()): KafkaConsumer {
+  return new Consumer({
+    clientId: settings.clientId, groupId: 'partflow-unused', bootstrapBrokers: brokers,
+    ...(settings.sasl ? { sasl: settings.sasl } : {}),
+    ...(settings.tls ? { tls: settings.tls } : {}),
+    retries: 3, connectTimeout: 10_000, requestTimeout: 60_000,
+  });
+}

@@ -1,0 +1,118 @@
+import { FetchIsolationLevels, type KafkaConsumer as Consumer, type RecordsBatch } from './lib';
+
+/** One data record of a topic partition, as read under read_committed. */
+export interface KafkaMessage {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+/** The broker no longer holds offsets from `from` (retention or deleteRecords moved the log start to `logStart`). */
+export class OffsetsGoneError extends Error {
+  constructor(readonly topic: string, readonly partition: number, readonly from: number, readonly logStart: number) {
+    super(`topic ${topic} partition ${partition}: offsets ${from}-${logStart - 1} are no longer on the broker (its log now starts at ${logStart}, past retention)`);
+    this.name = 'OffsetsGoneError';
+  }
+}
+
+const IS_TRANSACTIONAL = 0x10;
+const IS_CONTROL = 0x20;
+const LOG_APPEND_TIME = 0x08;
+const FETCH_BYTES = 4 * 1024 * 1024;
+// A range ends at or below the last stable offset seen at plan time, so the broker always has
+// more to give until `end`; empty answers in a row mean something is wrong, not "wait longer".
+const MAX_EMPTY_FETCHES = 20;
+
+export interface RangeReadOptions {
+  /** With allowGaps: called instead of failing when [from, logStart) is gone; reading resumes at logStart. */
+  onGap?: (from: number, to: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads exactly the offsets [start, end) of one topic partition with read_committed isolation:
+ * records of aborted transactions are dropped (Kafka's own consumer algorithm: a producer's
+ * batches from an aborted transaction's first offset up to its ABORT marker), and control
+ * records (transaction markers) are skipped; they hold offsets but are not data. Yields in offset
+ * order, with the offset to resume from after each record.
+ */
+export async function* readRange(consumer: Consumer, topic: string, partition: number, start: number, end: number, o: RangeReadOptions = {}): AsyncGenerator<{ msg: KafkaMessage; next: number }> {
+  let next = start;
+  let empty = 0;
+  while (next < end) {
+    if (o.signal?.aborted) throw o.signal.reason;
+    const meta = await consumer.metadata({ topics: [topic] });
+    const t = meta.topics.get(topic);
+    const leader = t?.partitions[partition]?.leader;
+    if (!t || leader === undefined) throw new Error(`topic ${topic} has no partition ${partition}`);
+    let res;
+    try {
+      res = await consumer.fetch({
+        node: leader, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 500, minBytes: 1, maxBytes: FETCH_BYTES,
+        topics: [{ topicId: t.id, partitions: [{ partition, fetchOffset: BigInt(next), currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES }] }],
+      });
+    } catch (err) {
+      const logStart = outOfRange(err);
+      if (logStart === undefined) throw err;
+      const ls = logStart ?? (await earliestOffset(consumer, topic, partition));
+      if (ls <= next) throw err;
+      if (!o.onGap) throw new OffsetsGoneError(topic, partition, next, ls);
+      o.onGap(next, Math.min(ls, end));
+      next = Math.min(ls, end);
+      continue;
+    }
+    const p = res.responses[0]?.partitions[0];
+    const batches: RecordsBatch[] = p?.records ?? [];
+    const aborted = [...(p?.abortedTransactions ?? [])].sort((a, b) => Number(a.firstOffset - b.firstOffset));
+    const abortedProducers = new Set<bigint>();
+    let progressed = false;
+    for (const b of batches) {
+      const last = Number(b.firstOffset) + b.lastOffsetDelta;
+      // The bookkeeping sees every batch, also those before `next`, so that a marker read there
+      // still closes its transaction.
+      while (aborted.length && aborted[0].firstOffset <= BigInt(last)) abortedProducers.add(aborted.shift()!.producerId);
+      if (b.attributes & IS_CONTROL) {
+        // An ABORT marker (control type 0) closes that producer's aborted transaction.
+        const type = b.records[0]?.key?.readInt16BE(2);
+        if (type === 0) abortedProducers.delete(b.producerId);
+      } else if (last >= next && !((b.attributes & IS_TRANSACTIONAL) && abortedProducers.has(b.producerId))) {
+        for (const r of b.records) {
+          const offset = Number(b.firstOffset) + r.offsetDelta;
+          if (offset < next) continue;
+          if (offset >= end) return;
+          const ts = b.attributes & LOG_APPEND_TIME ? b.maxTimestamp : b.firstTimestamp + r.timestampDelta;
+          next = offset + 1;
+          progressed = true;
+          yield {
+            msg: { offset, timestamp: Number(ts), key: r.key ?? null, value: r.value ?? null, headers: r.headers.map(([k, v]) => ({ key: k ? k.toString('utf8') : '', value: v ?? null })) },
+            next,
+          };
+        }
+      }
+      if (last + 1 > next) {
+        next = Math.min(last + 1, end);
+        progressed = true;
+      }
+      if (next >= end) return;
+    }
+    if (progressed) empty = 0;
+    else if (++empty >= MAX_EMPTY_FETCHES) {
+      throw new Error(`topic ${topic} partition ${partition}: the broker returns nothing at offset ${next} (planned range ${start}-${end}; high watermark ${p?.highWatermark}, last stable offset ${p?.lastStableOffset})`);
+    }
+  }
+}
+
+/** The broker's log start offset from an OFFSET_OUT_OF_RANGE fetch error: a number, null if unknown, undefined for other errors. */
+function outOfRange(err: unknown): number | null | undefined {
+  const e = err as { findBy?: (k: string, v: unknown) => unknown; response?: { responses?: { partitions?: { logStartOffset?: bigint }[] }[] } };
+  if (!e?.findBy?.('apiId', 'OFFSET_OUT_OF_RANGE')) return undefined;
+  const ls = e.response?.responses?.[0]?.partitions?.[0]?.logStartOffset;
+  return ls !== undefined && ls >= 0n ? Number(ls) : null;
+}
+
+export async function earliestOffset(consumer: Consumer, topic: string, partition: number): Promise<number> {
+  const offs = await consumer.listOffsets({ topics: [topic], partitions: { [topic]: [partition] }, timestamp: -2n });
+  return Number(offs.get(topic)![partition]);
+}

@@ -1,0 +1,154 @@
+import { Type } from 'avsc';
+import { canonicalForm, crc64Avro } from '../../avro/fingerprint';
+import { listSchemaNames, loadSchema, schemaVersions } from '../../avro/schemas';
+import type { KafkaValueSettings } from './source';
+
+/**
+ * The raw record of a Kafka source: the message's coordinates and metadata next to its value.
+ * JSON values are kept as their text (checked to parse); Avro values as records of the reader
+ * schema. A null value (a tombstone) stays null.
+ */
+export function rawSchemaJson(value: KafkaValueSettings): string {
+  const valueType: unknown = value.format === 'json' ? ['null', 'string'] : ['null', JSON.parse(loadSchema(value.schema!).json)];
+  return JSON.stringify({
+    type: 'record', name: 'KafkaRecord', namespace: 'partflow.kafka',
+    fields: [
+      { name: 'topic', type: 'string' },
+      { name: 'partition', type: 'int' },
+      { name: 'offset', type: 'long' },
+      { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'key', type: ['null', 'bytes'] },
+      { name: 'headers', type: { type: 'array', items: { type: 'record', name: 'KafkaHeader', fields: [{ name: 'key', type: 'string' }, { name: 'value', type: ['null', 'bytes'] }] } } },
+      { name: 'value', type: valueType },
+    ],
+  });
+}
+
+/** A value that cannot be decoded: the record becomes a reject with this reason. */
+export class ValueError extends Error {}
+
+export type ValueDecoder = (value: Buffer) => Promise<unknown>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The 10-byte header of Avro single-object encoding (Avro spec): C3 01, then the CRC-64-AVRO fingerprint, little-endian. */
+export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
+
+export function singleObjectHeader(type: Type): Buffer {
+  const b = Buffer.alloc(10);
+  SINGLE_OBJECT_MAGIC.copy(b);
+  b.writeBigUInt64LE(crc64Avro(canonicalForm(type)), 2);
+  return b;
+}
+
+/** Every schema of schemas/, by CRC-64-AVRO fingerprint: the writer schemas single-object values may name. */
+function schemasByFingerprint(): Map<bigint, Type> {
+  const out = new Map<bigint, Type>();
+  for (const name of listSchemaNames()) {
+    for (const v of schemaVersions(name)) {
+      const t = loadSchema(`${name}@${v}`).type;
+      out.set(crc64Avro(canonicalForm(t)), t);
+    }
+  }
+  return out;
+}
+
+/** GETs a Schema-Registry-compatible `/schemas/ids/<id>` (Confluent's API, also Karapace's and Apicurio's ccompat). */
+async function registrySchema(registry: string, id: number): Promise<Type> {
+  const url = `${registry}/schemas/ids/${id}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' }, signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new Error(`schema registry ${url}: ${(err as Error).message}`);
+  }
+  if (res.status === 404) throw new ValueError(`schema id ${id} is not in the schema registry ${registry}`);
+  if (!res.ok) throw new Error(`schema registry ${url} answered ${res.status} ${(await res.text()).slice(0, 200)}`);
+  const body = (await res.json()) as { schema?: string; schemaType?: string };
+  if (body.schemaType && body.schemaType !== 'AVRO') throw new ValueError(`schema id ${id} is a ${body.schemaType} schema; only Avro is supported`);
+  try {
+    return Type.forSchema(JSON.parse(body.schema ?? ''));
+  } catch (err) {
+    throw new ValueError(`schema id ${id} of ${registry} is not a valid Avro schema: ${(err as Error).message}`);
+  }
+}
+
+function resolving(reader: Type) {
+  const resolvers = new Map<Type, ReturnType<Type['createResolver']> | null>();
+  return (writer: Type, body: Buffer, what: string): unknown => {
+    let r = resolvers.get(writer);
+    if (r === undefined) {
+      try {
+        r = writer === reader || canonicalForm(writer) === canonicalForm(reader) ? null : reader.createResolver(writer);
+      } catch (err) {
+        throw new ValueError(`${what}: its writer schema cannot be read as ${reader.name ?? 'the reader schema'}: ${(err as Error).message}`);
+      }
+      resolvers.set(writer, r);
+    }
+    try {
+      return r ? reader.fromBuffer(body, r) : reader.fromBuffer(body);
+    } catch (err) {
+      throw new ValueError(`${what}: ${(err as Error).message}`);
+    }
+  };
+}
+
+/** Turns message values into the raw record's `value` field; a ValueError means a reject. */
+export function valueDecoder(settings: KafkaValueSettings): ValueDecoder {
+  switch (settings.format) {
+    case 'json':
+      return async (v) => {
+        let text: string;
+        try {
+          text = utf8.decode(v);
+        } catch {
+          throw new ValueError('value is not UTF-8 text');
+        }
+        try {
+          JSON.parse(text);
+        } catch (err) {
+          throw new ValueError(`value is not JSON: ${(err as Error).message}`);
+        }
+        return text;
+      };
+    case 'avro': {
+      const reader = loadSchema(settings.schema!).type;
+      return async (v) => {
+        try {
+          return reader.fromBuffer(v);
+        } catch (err) {
+          throw new ValueError(`value is not Avro of ${settings.schema}: ${(err as Error).message}`);
+        }
+      };
+    }
+    case 'avro-single-object': {
+      const reader = loadSchema(settings.schema!).type;
+      const read = resolving(reader);
+      let known: Map<bigint, Type> | undefined;
+      return async (v) => {
+        if (v.length < 10 || v[0] !== 0xc3 || v[1] !== 0x01) throw new ValueError('value is not Avro single-object encoded (no C3 01 header)');
+        const fp = v.readBigUInt64LE(2);
+        known ??= schemasByFingerprint();
+        const writer = known.get(fp);
+        if (!writer) throw new ValueError(`value's writer schema (fingerprint ${fp.toString(16).padStart(16, '0')}) is not among schemas/`);
+        return read(writer, v.subarray(10), 'single-object value');
+      };
+    }
+    case 'confluent': {
+      const reader = loadSchema(settings.schema!).type;
+      const read = resolving(reader);
+      const writers = new Map<number, Promise<Type>>();
+      return async (v) => {
+        if (v.length < 5 || v[0] !== 0) throw new ValueError('value is not in the Confluent wire format (no magic byte 0 and schema id)');
+        const id = v.readUInt32BE(1);
+        let w = writers.get(id);
+        if (!w) {
+          w = registrySchema(settings.registry!, id);
+          writers.set(id, w);
+          w.catch(() => writers.delete(id));
+        }
+        return read(await w, v.subarray(5), `value of schema id ${id}`);
+      };
+    }
+  }
+}

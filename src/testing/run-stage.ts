@@ -1,0 +1,166 @@
+import { Type } from 'avsc';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runSetup, RecordSink, stageLookup, transformRecord } from '../../activities/transform-step';
+import { ContainerEncoder, ContainerReader } from '../avro/container';
+import { loadSchema, SCHEMAS_DIR } from '../avro/schemas';
+import { RecordEncodeError } from '../io/avro-object-writer';
+import { logger } from '../log';
+import type { RecordCounts } from '../manifest/partition';
+import { checkPipeline } from '../pipeline/dag';
+import { INHERIT_SCHEMA, PipelineDefinition, StageDefinition, TransformContext } from '../pipeline/types';
+import type { Stage } from '../api/define';
+
+export interface RunStageOptions {
+  /** The upstream stage the records come from (the transform's ctx.input); default the stage's first. */
+  input?: string;
+  /** The ingest's params (ctx.params). */
+  params?: Record<string, string>;
+  /** Lookup tables by name, as plain records: what setup()'s lookup(name) returns. */
+  lookups?: Record<string, Record<string, unknown>[]>;
+  /**
+   * Where the pipeline's schemas are: default the pipeline's schemasDir, else ./schemas of the
+   * current directory (a project's root when its tests run), else partflow's own.
+   */
+  schemasDir?: string;
+  /** For "@input" stages: the schema of the records given ("name" or "name@N"); without it their output is not schema-checked. */
+  inputSchema?: string;
+  /** Partition id and name the context reports (defaults "p-test" and "test"). */
+  partition?: string;
+  partitionName?: string;
+}
+
+/** A rejected record, as the real run writes it to the partition's rejects object. */
+export interface StageReject {
+  stage: string;
+  partition: string;
+  /** Where the record came from: here the input's name. */
+  source: string;
+  /** The record's 0-based index in the records given. */
+  index: number;
+  reason: string;
+  /** The original record as JSON. */
+  record: string;
+}
+
+export interface RunStageResult<Out> {
+  /** The output records as a downstream stage reads them back (encoded with the stage's schema and decoded), as plain objects. */
+  output: Out[];
+  rejects: StageReject[];
+  /** in = out + rejected + dropped, as in the partition manifest. */
+  counts: RecordCounts;
+}
+
+function defaultSchemasDir(p: PipelineDefinition, opts: RunStageOptions): string {
+  if (opts.schemasDir) return path.resolve(opts.schemasDir);
+  if (p.schemasDir) return p.schemasDir;
+  const local = path.resolve('schemas');
+  return fs.existsSync(local) ? local : SCHEMAS_DIR;
+}
+
+/** Collects what the stage writes in memory, encoded into an Avro container the way the output object is. */
+class MemorySink implements RecordSink {
+  readonly counts: RecordCounts = { in: 0, out: 0, rejected: 0, dropped: 0 };
+  readonly rejects: StageReject[] = [];
+  private readonly enc?: ContainerEncoder;
+  private readonly chunks: Buffer[] = [];
+  private readonly passed: unknown[] = [];
+
+  constructor(private readonly stage: string, private readonly partition: string, private readonly partitionName: string, readonly outputType?: Type) {
+    if (outputType) {
+      this.enc = new ContainerEncoder(outputType, JSON.stringify(outputType.schema({ exportAttrs: true })), { codec: 'null', sync: Buffer.alloc(16, 7) });
+      this.chunks.push(this.enc.header());
+    }
+  }
+
+  out(record: unknown): undefined {
+    if (this.enc) {
+      let block: Buffer | null;
+      try {
+        block = this.enc.add(record);
+      } catch (err) {
+        throw new RecordEncodeError((err as Error).message);
+      }
+      if (block) this.chunks.push(block);
+    } else this.passed.push(record);
+    this.counts.out++;
+    return undefined;
+  }
+
+  drop(): void {
+    this.counts.dropped++;
+  }
+
+  async reject(source: string, index: number, reason: string, record: string): Promise<void> {
+    this.rejects.push({ stage: this.stage, partition: this.partition, source, index, reason: reason.slice(0, 4096), record });
+    this.counts.rejected++;
+  }
+
+  where(): string {
+    return `stage "${this.stage}" partition ${this.partition} (${this.partitionName})`;
+  }
+
+  async output(): Promise<unknown[]> {
+    if (!this.enc) return this.passed;
+    const last = this.enc.flush();
+    if (last) this.chunks.push(last);
+    const reader = await ContainerReader.open((async function* (c) { yield* c; })(this.chunks), { name: `${this.stage} output` });
+    const out: unknown[] = [];
+    for await (const { record } of reader.records()) out.push(plain(record));
+    return out;
+  }
+}
+
+/** avsc decodes records into instances of generated classes; tests compare plain objects. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Date) return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+  return o;
+}
+
+/**
+ * Runs one stage's transform over in-memory records, with no servers: setup (with lookups),
+ * transform, and the stage's output schema, through the same code as a worker's stage
+ * activity. Rejects, drops and counts come back as a real run records them. A PartitionError
+ * (or a failing setup) rejects the promise with the error the activity would fail with.
+ */
+export async function runStage<In, Out>(pipeline: PipelineDefinition, stage: Stage<In, Out>, records: Iterable<In> | AsyncIterable<In>, opts?: RunStageOptions): Promise<RunStageResult<Out>>;
+export async function runStage(pipeline: PipelineDefinition, stage: string, records: Iterable<any> | AsyncIterable<any>, opts?: RunStageOptions): Promise<RunStageResult<any>>;
+export async function runStage(pipeline: PipelineDefinition, stage: string | StageDefinition, records: Iterable<unknown> | AsyncIterable<unknown>, opts: RunStageOptions = {}): Promise<RunStageResult<unknown>> {
+  const schemasDir = defaultSchemasDir(pipeline, opts);
+  const p = { ...pipeline, schemasDir };
+  const info = checkPipeline(p);
+  const name = typeof stage === 'string' ? stage : stage.name;
+  const def = p.stages.find((s) => s.name === name);
+  const si = info.stages.find((s) => s.name === name);
+  if (!def || !si) throw new Error(`pipeline "${p.name}" has no stage "${name}" (it has ${p.stages.map((s) => s.name).join(', ')})`);
+  const input = opts.input ?? si.after[0];
+  if (!si.after.includes(input)) throw new Error(`stage "${name}" does not read "${input}" (it reads ${si.after.join(', ')})`);
+
+  const schemaRef = si.schemaRef === INHERIT_SCHEMA ? opts.inputSchema : si.schemaRef;
+  const outputType = schemaRef ? loadSchema(schemaRef, schemasDir).type : undefined;
+  const partition = opts.partition ?? 'p-test';
+  const partitionName = opts.partitionName ?? 'test';
+  const sink = new MemorySink(name, partition, partitionName, outputType);
+  const params = opts.params ?? {};
+  const log = logger().child({ pipeline: p.name, stage: name, partition });
+  const state = def.setup
+    ? await runSetup(sink.where(), () => def.setup!({
+      pipeline: p.name, stage: name, partition, partitionName, params, log,
+      lookup: stageLookup(p.name, name, si.lookups, (l) => {
+        if (!info.lookups.includes(l)) return undefined;
+        const rows = opts.lookups?.[l];
+        return rows ? Promise.resolve(rows) : Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
+      }),
+    }))
+    : undefined;
+  const ctx: TransformContext = { pipeline: p.name, stage: name, partition, partitionName, input, recordIndex: 0, state, params, log };
+  let index = 0;
+  for await (const record of records) {
+    const pending = transformRecord(def, record, ctx, sink, input, index++);
+    if (pending) await pending;
+  }
+  return { output: await sink.output(), rejects: sink.rejects, counts: sink.counts };
+}

@@ -1,0 +1,245 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Type } from 'avsc';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadSchema } from '../../src/avro/schemas';
+import { PartitionManifest } from '../../src/manifest/partition';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { IngestInput } from '../../src/pipeline/input';
+import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pipeline/types';
+import { copyPipeline } from '../../src/pipelines/copy';
+import { OffsetsCommit, readCommittedOffsets } from '../../src/sources/kafka/offsets';
+import { singleObjectHeader } from '../../src/sources/kafka/values';
+import { s3Client } from '../../src/storage/client';
+import { runCli } from '../helpers/cli';
+import { createTopic, produce, produceTransaction, startTestBroker } from '../helpers/kafka';
+import { decodeUrl, getJson } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+
+/**
+ * Kafka sources on a real single-node KRaft broker of this file's own, with the real Temporal
+ * and S3 of the test stack. Every wait is bounded by the workflows' execution timeouts.
+ */
+const BUCKET = 'kafka';
+const TARGET = `s3://${BUCKET}/datasets/`;
+let kafka: Awaited<ReturnType<typeof startTestBroker>>;
+let h: TestHarness;
+let s3: S3Client;
+const flag = path.join(os.tmpdir(), `partflow-kafka-fail-${process.pid}`);
+
+/** Copies raw records, but fails every partition (non-retryably) while the flag file exists. */
+const flakyCopy: PipelineDefinition = {
+  name: 'kflaky',
+  stages: [{
+    name: 'copy', schema: INHERIT_SCHEMA, version: '1',
+    transform: (r) => {
+      if (fs.existsSync(flag)) throw new PartitionError('the flag file says fail', { retryable: false });
+      return r;
+    },
+  }],
+};
+
+function ingest(id: string, input: Partial<IngestInput> & { source: string }): Promise<IngestSummary> {
+  return h.client.workflow.execute('ingest', {
+    taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',
+    args: [{ pipeline: 'copy', target: TARGET, waitForRetry: '0', ...input }],
+  });
+}
+
+const src = (topic: string) => `kafka://${kafka.broker.bootstrap}/${topic}`;
+const committed = (dataset: string, topic: string): Promise<OffsetsCommit | null> => readCommittedOffsets(s3, BUCKET, 'datasets/', dataset, topic);
+
+async function rawRecords(summary: IngestSummary): Promise<{ partition: number; offset: number; value: unknown; key: Buffer | null }[]> {
+  const run = await getJson<RunManifest>(s3, summary.manifest);
+  const out = [];
+  for (const p of run.committed.raw) out.push(...((await decodeUrl(s3, p.output)) as { partition: number; offset: number; value: unknown; key: Buffer | null }[]));
+  return out;
+}
+
+beforeAll(async () => {
+  kafka = await startTestBroker('it');
+  h = await startHarness('kafka', [copyPipeline, flakyCopy], { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+}, 180_000);
+
+afterAll(async () => {
+  await h?.stop();
+  await kafka?.stop();
+  fs.rmSync(flag, { force: true });
+});
+
+describe('a topic of 100k messages over 3 partitions', () => {
+  const topic = 'orders';
+  const message = (i: number) => ({ partition: i % 3, key: `k${i}`, value: JSON.stringify({ i }), headers: { n: String(i) } });
+
+  test('ingests exactly, then the next ingest takes exactly the 10k produced since', async () => {
+    await createTopic(kafka.admin, topic, 3);
+    await produce(kafka.broker.bootstrap, topic, Array.from({ length: 100_000 }, (_, i) => message(i)));
+    const first = await ingest('k-orders-1', { source: src(topic), partitionRecords: 20_000 });
+    expect(first.status).toBe('completed');
+    // 33,334 + 33,333 + 33,333 offsets, cut at multiples of 20,000: two ranges per partition.
+    expect(first.partitions).toBe(6);
+    expect(first.stages.raw.records).toEqual({ in: 100_000, out: 100_000, rejected: 0, dropped: 0 });
+    expect(first.stages.copy.records.out).toBe(100_000);
+    const recs = await rawRecords(first);
+    const seen = new Set(recs.map((r) => (JSON.parse(r.value as string) as { i: number }).i));
+    expect(seen.size).toBe(100_000);
+    // Every partition's offsets run 0..n-1 with nothing missing or doubled.
+    for (const p of [0, 1, 2]) {
+      const offs = recs.filter((r) => r.partition === p).map((r) => r.offset).sort((a, b) => a - b);
+      expect(offs).toEqual(Array.from({ length: p === 0 ? 33_334 : 33_333 }, (_, i) => i));
+    }
+    expect(recs[0].key?.toString()).toMatch(/^k\d+$/);
+    expect((await committed(topic, topic))?.offsets).toEqual({ 0: 33_334, 1: 33_333, 2: 33_333 });
+
+    await produce(kafka.broker.bootstrap, topic, Array.from({ length: 10_000 }, (_, i) => message(100_000 + i)));
+    const second = await ingest('k-orders-2', { source: src(topic), partitionRecords: 20_000 });
+    expect(second.status).toBe('completed');
+    expect(second.stages.raw.records.in).toBe(10_000);
+    const more = await rawRecords(second);
+    expect(new Set(more.map((r) => (JSON.parse(r.value as string) as { i: number }).i))).toEqual(new Set(Array.from({ length: 10_000 }, (_, i) => 100_000 + i)));
+    const c = await committed(topic, topic);
+    expect(c?.offsets).toEqual({ 0: 33_334 + 3_333, 1: 33_333 + 3_334, 2: 33_333 + 3_333 });
+    expect(c?.seq).toBe(2);
+
+    // Nothing new: a completed run of no partitions, offsets where they were.
+    const third = await ingest('k-orders-3', { source: src(topic), partitionRecords: 20_000 });
+    expect(third.status).toBe('completed');
+    expect(third.partitions).toBe(0);
+  });
+});
+
+test('a run that fails before the commit leaves the offsets, and the retry duplicates nothing', async () => {
+  const topic = 'flaky';
+  await createTopic(kafka.admin, topic, 2);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 3_000 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
+  fs.writeFileSync(flag, 'fail');
+  const failed = await ingest('k-flaky-1', { source: src(topic), pipeline: 'kflaky', partitionRecords: 1_000 });
+  expect(failed.status).toBe('partial');
+  expect(failed.stages.raw.succeeded).toBe(4);
+  expect(await committed(topic, topic)).toBeNull();
+
+  fs.rmSync(flag);
+  const retried = await ingest('k-flaky-2', { source: src(topic), pipeline: 'kflaky', partitionRecords: 1_000 });
+  expect(retried.status).toBe('completed');
+  // The same ranges: the raw partitions the failed run committed are reused, not written again.
+  expect(retried.stages.raw.skipped).toBe(4);
+  expect(retried.stages.copy.records.out).toBe(3_000);
+  const recs = await rawRecords(retried);
+  expect(recs).toHaveLength(3_000);
+  expect(new Set(recs.map((r) => `${r.partition}@${r.offset}`)).size).toBe(3_000);
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 1_500, 1: 1_500 });
+});
+
+test('offsets past retention fail clearly; allowGaps skips them and records the gap', async () => {
+  const topic = 'retained';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  expect((await ingest('k-ret-1', { source: src(topic) })).status).toBe('completed');
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i: 100 + i }) })));
+  await kafka.admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 0, offset: 150n }] }] });
+
+  const err = await ingest('k-ret-2', { source: src(topic) }).then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as Error & { cause?: Error };
+  const text = `${cause?.message} ${cause?.cause?.message ?? ''}`;
+  expect(text).toContain('topic retained partition 0: offsets 100-149 are no longer on the broker');
+  expect(text).toContain('allowGaps');
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 100 });
+
+  const gapped = await ingest('k-ret-3', { source: src(topic), allowGaps: true });
+  expect(gapped.status).toBe('completed');
+  expect(gapped.stages.raw.records.in).toBe(50);
+  const run = await getJson<RunManifest>(s3, gapped.manifest);
+  const m = await getJson<PartitionManifest>(s3, run.committed.raw[0].manifest);
+  expect(m.inputs[0].gaps).toEqual([[100, 150]]);
+  const c = await committed(topic, topic);
+  expect(c?.offsets).toEqual({ 0: 200 });
+  expect(c?.gaps).toEqual([{ partition: 0, from: 100, to: 150 }]);
+});
+
+test("an aborted transaction's records are not ingested, and control records are not counted", async () => {
+  const topic = 'txn';
+  await createTopic(kafka.admin, topic, 1);
+  const batch = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ partition: 0, value: JSON.stringify({ tag, i }) }));
+  await produceTransaction(kafka.broker.bootstrap, topic, batch('committed-1', 10), 'commit');
+  await produceTransaction(kafka.broker.bootstrap, topic, batch('aborted', 10), 'abort');
+  await produce(kafka.broker.bootstrap, topic, batch('plain', 5));
+  await produceTransaction(kafka.broker.bootstrap, topic, batch('committed-2', 10), 'commit');
+  const s = await ingest('k-txn', { source: src(topic) });
+  expect(s.status).toBe('completed');
+  expect(s.stages.raw.records).toEqual({ in: 25, out: 25, rejected: 0, dropped: 0 });
+  const tags = (await rawRecords(s)).map((r) => (JSON.parse(r.value as string) as { tag: string }).tag);
+  expect(tags.filter((t) => t === 'aborted')).toHaveLength(0);
+  expect(tags).toHaveLength(25);
+  // 35 data records and 3 transaction markers: the offsets run to 38.
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 38 });
+});
+
+describe('values', () => {
+  test('values that cannot be decoded become rejects with topic, partition and offset', async () => {
+    const topic = 'badjson';
+    await createTopic(kafka.admin, topic, 1);
+    await produce(kafka.broker.bootstrap, topic, [
+      { partition: 0, value: '{"ok": 1}' }, { partition: 0, value: 'not json' }, { partition: 0, value: Buffer.from([0xff, 0xfe]) }, { partition: 0, value: null }, { partition: 0, value: '[2]' },
+    ]);
+    const s = await ingest('k-badjson', { source: src(topic) });
+    expect(s.stages.raw.records).toEqual({ in: 5, out: 3, rejected: 2, dropped: 0 });
+    const run = await getJson<RunManifest>(s3, s.manifest);
+    const m = await getJson<PartitionManifest>(s3, run.committed.raw[0].manifest);
+    const rejects = (await decodeUrl(s3, m.rejects!.url)) as { index: number; reason: string; source: string; record: string }[];
+    expect(rejects.map((r) => r.index)).toEqual([1, 2]);
+    expect(rejects[0].reason).toContain('topic badjson partition 0 offset 1: value is not JSON');
+    expect(rejects[1].reason).toContain('offset 2: value is not UTF-8 text');
+    expect(rejects[0].source).toBe(`${src(topic)}#0`);
+    expect(Buffer.from((JSON.parse(rejects[0].record) as { value: string }).value, 'base64').toString()).toBe('not json');
+    const values = (await rawRecords(s)).map((r) => r.value);
+    expect(values).toEqual(['{"ok": 1}', null, '[2]']);
+  });
+
+  test('Avro values, and Avro single-object encoding resolved by fingerprint', async () => {
+    const schema = loadSchema('birdstrike@1');
+    const type: Type = schema.type;
+    const sample = type.random() as unknown;
+    const body = type.toBuffer(sample);
+    for (const [topic, format, good] of [['avro', 'avro', body], ['single', 'avro-single-object', Buffer.concat([singleObjectHeader(type), body])]] as const) {
+      await createTopic(kafka.admin, topic, 1);
+      await produce(kafka.broker.bootstrap, topic, [{ partition: 0, value: good }, { partition: 0, value: Buffer.from([0xc3, 0x01, 1, 2, 3]) }]);
+      const s = await ingest(`k-${topic}`, { source: src(topic), value: { format, schema: 'birdstrike@1' } });
+      expect(s.stages.raw.records).toEqual({ in: 2, out: 1, rejected: 1, dropped: 0 });
+      const [rec] = await rawRecords(s);
+      expect(type.toBuffer(rec.value).equals(body)).toBe(true);
+    }
+  });
+});
+
+test('the CLI starts a Kafka ingest (built dist/): --start-offsets per partition, and a bad value format is refused', async () => {
+  const topic = 'cli';
+  await createTopic(kafka.admin, topic, 2);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
+  const r = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--start-offsets', '0=3', '--wait', '--json');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.stdout) as IngestSummary;
+  // Partition 0 from offset 3 (2 of its 5), partition 1 from the earliest (all 5).
+  expect(s.stages.raw.records.in).toBe(7);
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 5, 1: 5 });
+  const bad = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--value-format', 'protobuf', '--wait');
+  // The workflow refuses the input, and the CLI prints the workflow's reason, not just "failed".
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/failed/);
+  expect(bad.stderr).toMatch(/protobuf/);
+});
+
+test('startOffsets "latest": the first run takes nothing and commits the ends; the next takes only what came after', async () => {
+  const topic = 'latest';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  const first = await ingest('k-latest-1', { source: src(topic), startOffsets: 'latest' });
+  expect(first.partitions).toBe(0);
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 20 });
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 3 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i: 20 + i }) })));
+  const second = await ingest('k-latest-2', { source: src(topic), startOffsets: 'latest' });
+  expect((await rawRecords(second)).map((r) => r.offset)).toEqual([20, 21, 22]);
+});

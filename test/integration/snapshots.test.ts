@@ -1,0 +1,321 @@
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pipeline/types';
+import { builtinPipelines } from '../../src/pipelines';
+import { ExportManifest } from '../../src/snapshots/export';
+import { datasetRef, snapshotKey } from '../../src/snapshots/layout';
+import { applyRetention, planRetention } from '../../src/snapshots/retention';
+import { commitSnapshot, ConditionalWritesRequiredError, readHead, readSnapshot } from '../../src/snapshots/store';
+import { changedPartitions, commitCursor, datasetChanges } from '../../src/snapshots/consume';
+import type { SnapshotHead } from '../../src/snapshots/types';
+import { createS3Client, s3Client } from '../../src/storage/client';
+import { listObjects, objectExists } from '../../src/storage/objects';
+import { parseS3Url } from '../../src/storage/s3url';
+import { partitionHistory } from '../../src/tools/history';
+import { runCli } from '../helpers/cli';
+import { runOf } from '../helpers/runs';
+import { decodeUrl, getJson, getUrl } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+
+/**
+ * Dataset snapshots on the real stack: three ingests with source changes between them, two
+ * ingests finishing together, a consumer's cursor, the export for search indexes, and retention.
+ * Every snapshot here has part files (two entries each), so reading them is covered too.
+ */
+process.env.PARTFLOW_SNAPSHOT_PART_ENTRIES = '2';
+
+const BUCKET = 'it-snapshots';
+const DS = `s3://${BUCKET}/out/ds/`;
+let h: TestHarness;
+let s3: S3Client;
+const cli = (...args: string[]) => runCli(h.cfg, ...args);
+const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+const lines = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, name: `${prefix} ${i}`, score: i / 2 })).join('\n') + '\n';
+const B1 = lines('b', 4);
+
+async function ingest(id: string): Promise<{ summary: IngestSummary; run: RunManifest }> {
+  const summary = (await h.client.workflow.execute('ingest', {
+    taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',
+    args: [{ pipeline: 'copy', source: `s3://${BUCKET}/feeds/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 4 }],
+  })) as IngestSummary;
+  return { summary, run: await runOf(s3, summary) };
+}
+
+/** "stage name" for every change of a kind, e.g. ['copy b.jsonl']. */
+function named(head: SnapshotHead, stages: Record<string, { partition: string; name: string }[]>, kind: 'added' | 'changed' | 'removed'): string[] {
+  const name = (stage: string, id: string) => stages[stage]?.find((p) => p.partition === id)?.name ?? id;
+  return Object.entries(head.changes).flatMap(([stage, c]) => c[kind].map((id) => `${stage} ${name(stage, id)}`)).sort();
+}
+
+/** Fails a whole partition that holds a record with `poison` set. */
+const poisonable: PipelineDefinition = {
+  name: 'poisonable',
+  stages: [{ name: 'copy', schema: INHERIT_SCHEMA, version: '1', transform: (r: { poison?: unknown }) => {
+    if (r.poison) throw new PartitionError('a poisoned record', { retryable: false });
+    return r;
+  } }],
+};
+
+const runs: RunManifest[] = [];
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  h = await startHarness('snapshots', [...builtinPipelines, poisonable], { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+  await put('feeds/a.jsonl', lines('a', 3));
+  await put('feeds/b.jsonl', B1);
+  await put('feeds/c.jsonl', lines('c', 2));
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('dataset snapshots', () => {
+  it('three ingests with source changes between them commit snapshots 1, 2 and 3 with exact changes', async () => {
+    const first = await ingest('snap-1');
+    expect(first.summary.snapshot).toEqual({ number: 1, url: `${DS}_snapshots/00000001.json` });
+    runs.push(first.run);
+    for (const p of first.run.committed.copy) ids[p.name] = p.partition;
+    const s1 = await readSnapshot(s3, datasetRef(DS), 1);
+    expect(s1).toMatchObject({ snapshot: 1, parent: 0, status: 'completed', run: { workflowId: `snap-1-${process.pid}`, manifest: first.summary.manifest } });
+    expect(s1.parts!.length).toBe(3); // 6 entries, 2 a part
+    expect(s1.stages.copy.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl', 'c.jsonl']);
+    expect(s1.stages.copy[0]).toMatchObject({ records: 3, output: first.run.committed.copy[0].output, sha256: first.run.committed.copy[0].sha256, codeVersion: '1', workflowId: `snap-1-${process.pid}` });
+    expect(named(s1, s1.stages, 'added')).toEqual(['copy a.jsonl', 'copy b.jsonl', 'copy c.jsonl', 'raw a.jsonl', 'raw b.jsonl', 'raw c.jsonl']);
+
+    // 2: b changes, d is added, c disappears.
+    await put('feeds/b.jsonl', lines('b changed', 5));
+    await put('feeds/d.jsonl', lines('d', 2));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'feeds/c.jsonl' }));
+    const second = await ingest('snap-2');
+    runs.push(second.run);
+    ids['d.jsonl'] = second.run.committed.copy.find((p) => p.name === 'd.jsonl')!.partition;
+    expect(second.summary.snapshot?.number).toBe(2);
+    const s2 = await readSnapshot(s3, datasetRef(DS), 2);
+    const s1s = s1.stages;
+    expect(s2.parent).toBe(1);
+    expect(named(s2, s2.stages, 'added')).toEqual(['copy d.jsonl', 'raw d.jsonl']);
+    expect(named(s2, s2.stages, 'changed')).toEqual(['copy b.jsonl', 'raw b.jsonl']);
+    expect(named(s2, s1s, 'removed')).toEqual(['copy c.jsonl', 'raw c.jsonl']);
+
+    // 3: b back to its first bytes (the same content version as in 1), d gone again, a changes.
+    await put('feeds/b.jsonl', B1);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'feeds/d.jsonl' }));
+    await put('feeds/a.jsonl', lines('a changed', 3));
+    const third = await ingest('snap-3');
+    runs.push(third.run);
+    expect(third.summary.snapshot?.number).toBe(3);
+    const s3h = await readSnapshot(s3, datasetRef(DS), 3);
+    expect(named(s3h, s3h.stages, 'changed')).toEqual(['copy a.jsonl', 'copy b.jsonl', 'raw a.jsonl', 'raw b.jsonl']);
+    expect(named(s3h, s2.stages, 'removed')).toEqual(['copy d.jsonl', 'raw d.jsonl']);
+    expect(s3h.stages.copy.find((p) => p.name === 'b.jsonl')!.output).toBe(s1.stages.copy.find((p) => p.name === 'b.jsonl')!.output);
+
+    // Net from 1 to 3: b reverted is no change; d added then removed is nothing.
+    const r = await cli('changes', DS, '--since', '1', '--stage', 'copy', '--json');
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ from: 1, to: 3 });
+    expect(out.changes.map((c: { change: string; name: string }) => `${c.change} ${c.name}`)).toEqual(['changed a.jsonl', 'removed c.jsonl']);
+    expect(out.changes[0]).toMatchObject({ partition: ids['a.jsonl'], output: s3h.stages.copy[0].output, records: 3, previous: s1.stages.copy[0].output });
+
+    const diff = JSON.parse((await cli('diff', DS, '2', '3', '--json')).stdout);
+    expect(diff.changes.map((c: { stage: string; change: string; name: string }) => `${c.stage} ${c.change} ${c.name}`)).toEqual([
+      'copy changed a.jsonl', 'copy changed b.jsonl', 'copy removed d.jsonl', 'raw changed a.jsonl', 'raw changed b.jsonl', 'raw removed d.jsonl',
+    ]);
+    const list = await cli('snapshots', DS);
+    expect(list.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'snapshot parent time status', expect.stringMatching(/^1 0 \S+ completed$/), expect.stringMatching(/^2 1 \S+ completed$/), expect.stringMatching(/^3 2 \S+ completed$/),
+    ]);
+    const hist = await partitionHistory(s3, DS, 'a.jsonl');
+    expect(hist.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(['1 added', '3 changed']);
+  });
+
+  it("a consumer's cursor moves only with --commit, and to the snapshot that was reported", async () => {
+    const first = JSON.parse((await cli('changes', DS, '--consumer', 'solr', '--stage', 'copy', '--json')).stdout);
+    expect(first).toMatchObject({ from: 0, to: 3, consumer: 'solr', committed: false });
+    expect(first.changes.map((c: { change: string; name: string }) => `${c.change} ${c.name}`)).toEqual(['added a.jsonl', 'added b.jsonl']);
+    expect(await objectExists(s3, BUCKET, 'out/ds/_consumers/solr.json')).toBe(false);
+    // The library sees the same and reads the records.
+    const seen: string[] = [];
+    for await (const p of changedPartitions(DS, { since: 0, stage: 'copy', s3 })) {
+      let n = 0;
+      for await (const _ of p.records()) n++;
+      seen.push(`${p.change} ${p.name} ${n}`);
+    }
+    expect(seen).toEqual(['added a.jsonl 3', 'added b.jsonl 4']);
+    await expect(datasetChanges(DS, { since: 9, s3 })).rejects.toThrow(/snapshot 9 is newer than snapshot 3 of s3:\/\/it-snapshots\/out\/ds\//);
+  });
+
+  it('two ingests of one dataset finishing together commit snapshots 4 and 5, neither lost', async () => {
+    const start = (id: string) => h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/feeds/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 4 }],
+    });
+    const [x, y] = await Promise.all([start('snap-x'), start('snap-y')]);
+    const done = (await Promise.all([x.result(), y.result()])) as IngestSummary[];
+    expect(done.map((s) => s.snapshot?.number).sort()).toEqual([4, 5]);
+    const d = datasetRef(DS);
+    const [h4, h5] = [await readHead(s3, d, 4), await readHead(s3, d, 5)];
+    expect([h4.parent, h5.parent]).toEqual([3, 4]);
+    expect([h4.status, h5.status]).toEqual(['completed', 'completed']);
+    expect(new Set([h4.run.workflowId, h5.run.workflowId])).toEqual(new Set([`snap-x-${process.pid}`, `snap-y-${process.pid}`]));
+    expect((await readSnapshot(s3, d, 5)).stages).toEqual((await readSnapshot(s3, d, 3)).stages); // nothing changed in the sources
+
+    // The consumer commits what it processed (3), not the newer 5; then catches up in one step.
+    expect((await cli('changes', DS, '--consumer', 'solr', '--commit', '3')).stdout).toMatch(/consumer solr: cursor 0 -> 3/);
+    expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/solr.json`)).snapshot).toBe(3);
+    const next = JSON.parse((await cli('changes', DS, '--consumer', 'solr', '--commit', '--json')).stdout);
+    expect(next).toMatchObject({ from: 3, to: 5, committed: true, changes: [] });
+    expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/solr.json`)).snapshot).toBe(5);
+  });
+
+  it('a commit that loses the race for a number rebases onto the winner and takes the next, keeping its partitions', async () => {
+    const d = datasetRef(`s3://${BUCKET}/race/ds/`);
+    const racing = createS3Client(h.cfg.s3);
+    let fired = false;
+    racing.middlewareStack.add((next, context) => async (args) => {
+      const input = args.input as { Key?: string };
+      if (!fired && context.commandName === 'PutObjectCommand' && input.Key === snapshotKey(d, 2)) {
+        fired = true; // another run commits 2 first, with a partition this run does not know
+        const winner = await readSnapshot(s3, d, 1);
+        const extra = { ...runs[0].committed.copy[0], partition: 'p-00000000beef', name: 'other.jsonl', records: 1 };
+        const stages = { ...winner.stages, copy: [...winner.stages.copy, extra] };
+        await put(snapshotKey(d, 2), JSON.stringify({ ...winner, snapshot: 2, parent: 1, stages, run: { ...winner.run, workflowId: 'other' } }));
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'race' });
+    delete process.env.PARTFLOW_SNAPSHOT_PART_ENTRIES; // heads with their partitions inline
+    try {
+      expect(await commitSnapshot(s3, d, runs[0])).toMatchObject({ snapshot: 1, conflicts: 0, existing: false });
+      const r = await commitSnapshot(racing, d, runs[1]);
+      expect(r).toMatchObject({ snapshot: 3, conflicts: 1, existing: false });
+      const s = await readSnapshot(s3, d, 3);
+      expect(s.parts).toBeUndefined();
+      expect(s.parent).toBe(2);
+      expect(s.stages.copy.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl', 'd.jsonl', 'other.jsonl']);
+      expect(s.changes.copy).toEqual({ added: [ids['d.jsonl']], changed: [ids['b.jsonl']], removed: [ids['c.jsonl']] });
+      // A retried activity finds its snapshot instead of committing another.
+      expect(await commitSnapshot(s3, d, runs[1])).toMatchObject({ snapshot: 3, existing: true });
+      process.env.PARTFLOW_CONDITIONAL_WRITES = 'off';
+      await expect(commitSnapshot(s3, d, runs[2])).rejects.toThrow(ConditionalWritesRequiredError);
+    } finally {
+      process.env.PARTFLOW_SNAPSHOT_PART_ENTRIES = '2';
+      delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+    }
+    expect(await readHead(s3, d, 4).catch((e: Error) => e.message)).toMatch(/snapshot 4 of s3:\/\/it-snapshots\/race\/ds\/ does not exist: it has 3 snapshots, 1 to 3/);
+  });
+
+  it("the export decodes to the same records as the stage's Avro, with the removal list", async () => {
+    const r = await cli('export', DS, '--stage', 'copy', '--since', '1', '--to', `s3://${BUCKET}/exports/`, '--json');
+    expect(r.stderr).toBe('');
+    const m = JSON.parse(r.stdout) as ExportManifest;
+    expect(m).toMatchObject({ from: 1, to: 5, stage: 'copy', records: 3, removed: [{ partition: ids['c.jsonl'], name: 'c.jsonl' }] });
+    expect(m.partitions.map((p) => `${p.change} ${p.name}`)).toEqual(['changed a.jsonl']);
+    expect(await getJson(s3, `s3://${BUCKET}/exports/copy/00000001-00000005/removed.json`)).toEqual({ partitions: m.removed });
+    expect(await getJson(s3, `s3://${BUCKET}/exports/copy/00000001-00000005/_export.json`)).toEqual(m);
+    // Everything since 0, through a consumer, with the partition id on every document.
+    const all = JSON.parse((await cli('export', DS, '--stage', 'copy', '--consumer', 'es', '--commit', '--partition-field', '_partition', '--to', `s3://${BUCKET}/exports/`, '--json')).stdout) as ExportManifest;
+    expect(all.partitions.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl']);
+    for (const p of all.partitions) {
+      const docs = gunzipSync(await getUrl(s3, p.file)).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      const avro = (await decodeUrl(s3, p.source)) as Record<string, unknown>[];
+      expect(avro.length).toBeGreaterThan(0);
+      expect(docs).toEqual(avro.map((x) => ({ ...x, _partition: p.partition })));
+    }
+    expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/es.json`)).snapshot).toBe(5);
+  });
+
+  it('gc deletes exactly the unreferenced objects older than the grace period', async () => {
+    const d = datasetRef(DS);
+    await commitCursor(s3, d, 'slow', 1); // keeps snapshot 1 and what it references
+    const young = 'out/ds/copy/p-0000000000ff/1-young.avro';
+    await put(young, 'written just now');
+    const keyOf = (url: string) => parseS3Url(url).key;
+    // Expected: what run 2 computed (b changed, d), heads 2 and 3 and their own part files, the
+    // manifests of runs 2 and 3, and run 2's plan (run 3's is the plan of runs 4 and 5).
+    const heads = await Promise.all([1, 2, 3, 4, 5].map((n) => readHead(s3, d, n)));
+    const keptParts = new Set([heads[0], heads[3], heads[4]].flatMap((x) => x.parts!.map((p) => p.file)));
+    const expected = [
+      ...Object.values(runs[1].committed).flat().filter((p) => p.result === 'computed').flatMap((p) => [keyOf(p.output), keyOf(p.manifest)]),
+      snapshotKey(d, 2), snapshotKey(d, 3),
+      ...[heads[1], heads[2]].flatMap((x) => x.parts!.map((p) => p.file)).filter((f) => !keptParts.has(f)).map((f) => `out/ds/_snapshots/${f}`),
+      keyOf(runs[1].manifest), keyOf(runs[2].manifest), keyOf(runs[1].plan),
+    ];
+    expect(runs[2].plan).toBe(heads[4].run.plan);
+    const all = new Set(expected);
+    expect(all.size).toBe(expected.length);
+    expect(expected.filter((k) => k.includes('/copy/')).length).toBe(4);
+
+    const dry = await cli('gc', DS, '--keep-snapshots', '2', '--grace', '0s', '--json');
+    expect(dry.stderr).toBe('');
+    const plan = JSON.parse(dry.stdout);
+    expect(plan.kept).toEqual([1, 4, 5]);
+    expect(plan.delete.map((x: { key: string }) => x.key).sort()).toEqual([...expected, young].sort());
+    const before = (await listObjects(s3, BUCKET, 'out/ds/')).length;
+    const text = await cli('gc', DS, '--keep-snapshots', '2', '--grace', '1d', '--yes');
+    expect(text.stdout).toMatch(new RegExp(`kept snapshots 1, 4, 5; consumer cursors: es@5, slow@1, solr@5; 0 objects, 0 bytes deleted; ${expected.length + 1} unreferenced objects \\(\\d+ bytes\\) younger than 1d kept`));
+    expect((await listObjects(s3, BUCKET, 'out/ds/')).length).toBe(before);
+
+    // With the clock just after the young object, a grace of a second: everything else is older.
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'out/ds/' }));
+    const youngAt = listed.Contents!.find((o) => o.Key === young)!.LastModified!.getTime();
+    const newestDoomed = Math.max(...listed.Contents!.filter((o) => all.has(o.Key!)).map((o) => o.LastModified!.getTime()));
+    expect(newestDoomed).toBeLessThanOrEqual(youngAt - 1000); // the ingests ran seconds before
+    const real = await planRetention(s3, d, { keepSnapshots: 2, graceMs: 1000, now: youngAt + 500 });
+    expect(real.delete.map((x) => x.key).sort()).toEqual([...expected].sort());
+    expect(real.young.count).toBe(1);
+    expect(await applyRetention(s3, real)).toBe(expected.length);
+    const left = new Set((await listObjects(s3, BUCKET, 'out/ds/')).map((o) => o.key));
+    expect(left.size).toBe(before - expected.length);
+    for (const k of expected) expect(left.has(k)).toBe(false);
+    expect(left.has(young)).toBe(true);
+    for (const k of ['out/ds/_consumers/slow.json', 'out/ds/_partflow.json']) expect(left.has(k)).toBe(true);
+    expect((await listObjects(s3, BUCKET, 'feeds/')).map((o) => o.key)).toEqual(['feeds/a.jsonl', 'feeds/b.jsonl']);
+    // What the kept snapshots reference is all there, and consumers still work.
+    for (const n of [1, 4, 5]) for (const p of Object.values((await readSnapshot(s3, d, n)).stages).flat()) expect(await objectExists(s3, BUCKET, keyOf(p.output))).toBe(true);
+    expect((await datasetChanges(DS, { since: 1, s3 })).changes.map((c) => `${c.stage} ${c.change} ${c.partition.name}`)).toEqual(['copy changed a.jsonl', 'copy removed c.jsonl', 'raw changed a.jsonl', 'raw removed c.jsonl']);
+    expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/', '--dry-run')).stdout).toMatch(/stale uploads/);
+    await expect(planRetention(s3, datasetRef(`s3://${BUCKET}/out/nothing/`), { keepSnapshots: 1, graceMs: 0 })).rejects.toThrow(/has no snapshots, so nothing says what to keep/);
+  });
+
+  it('on a store without conditional writes the ingest ends without a snapshot and says why', async () => {
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'off';
+    try {
+      const summary = (await h.client.workflow.execute('ingest', {
+        taskQueue: h.cfg.taskQueue, workflowId: `snap-nocond-${process.pid}`, workflowExecutionTimeout: '3m',
+        args: [{ pipeline: 'copy', source: `s3://${BUCKET}/feeds/`, target: `s3://${BUCKET}/nocond/`, dataset: 'ds', pack: false }],
+      })) as IngestSummary;
+      expect(summary.status).toBe('completed');
+      expect(summary.snapshot).toBeUndefined();
+      expect(summary.snapshotError).toMatch(/cannot commit a snapshot of s3:\/\/it-snapshots\/nocond\/ds\/: this S3 store does not honour create-only writes/);
+      expect(await listObjects(s3, BUCKET, 'nocond/ds/_snapshots/')).toEqual([]);
+    } finally {
+      delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+    }
+  });
+
+  it('a partial run carries the last good output of a failed partition forward, and says so', async () => {
+    const run = async (id: string) => (await h.client.workflow.execute('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',
+      args: [{ pipeline: 'poisonable', source: `s3://${BUCKET}/pfeeds/`, target: `s3://${BUCKET}/partial/`, dataset: 'ds', pack: false, waitForRetry: '0' }],
+    })) as IngestSummary;
+    await put('pfeeds/a.jsonl', '{"id": 1, "poison": false}\n');
+    await put('pfeeds/b.jsonl', '{"id": 2, "poison": false}\n');
+    expect((await run('snap-p1')).snapshot?.number).toBe(1);
+    await put('pfeeds/b.jsonl', '{"id": 3, "poison": true}\n');
+    const partial = await run('snap-p2');
+    expect(partial.status).toBe('partial');
+    const d = datasetRef(`s3://${BUCKET}/partial/ds/`);
+    const [one, two] = [await readSnapshot(s3, d, 1), await readSnapshot(s3, d, 2)];
+    expect(two).toMatchObject({ status: 'partial', counts: { copy: { partitions: 2, carriedForward: 1, missing: 0 } } });
+    const b = two.stages.copy.find((p) => p.name === 'b.jsonl')!;
+    expect(b).toEqual({ ...one.stages.copy.find((p) => p.name === 'b.jsonl'), carriedForward: true });
+    expect(two.failed.copy).toEqual([{ partition: b.partition, name: 'b.jsonl', carriedForward: true }]);
+    expect(two.changes.copy).toEqual({ added: [], changed: [], removed: [] });
+    expect(two.changes.raw.changed).toEqual([b.partition]); // the import of the new bytes did commit
+    const text = await cli('snapshots', `s3://${BUCKET}/partial/ds/`);
+    expect(text.stdout).toMatch(/^2 +1 +\S+ +partial +snap-p2-\d+ +2 +raw 2, copy 2 +0 +1 +0 +1 +0$/m);
+  });
+});

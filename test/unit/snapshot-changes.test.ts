@@ -1,0 +1,68 @@
+import { RunManifest } from '../../src/manifest/run';
+import { applyEffect, changeList, diffStages, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
+import { SnapshotPartition } from '../../src/snapshots/types';
+
+const p = (id: string, version: string, records = 10): SnapshotPartition => ({
+  partition: id, name: `${id}.avro`, output: `s3://b/ds/map/${id}/${version}.avro`, manifest: `s3://b/ds/map/${id}/${version}.json`, records,
+  counts: { in: records, out: records, rejected: 0, dropped: 0 }, sha256: `sha-${id}-${version}`, codeVersion: '1', contentVersion: version, workflowId: 'wf', runId: 'r',
+});
+
+function run(committed: SnapshotPartition[], failed: string[] = [], stage = 'map'): RunManifest {
+  return {
+    stages: { [stage]: {} }, status: failed.length ? 'partial' : 'completed',
+    committed: { [stage]: committed.map((c) => ({ ...c, result: 'computed' as const })) },
+    failures: failed.map((id) => ({ stage, partition: id, name: `${id}.avro`, error: 'boom', attempts: 3, runs: 1 })), blocked: [],
+  } as unknown as RunManifest;
+}
+
+const ids = (s: Stages, stage = 'map') => (s[stage] ?? []).map((x) => `${x.partition}@${x.contentVersion}${x.carriedForward ? '*' : ''}`);
+
+describe('applying a run to a snapshot', () => {
+  const parent: Stages = { map: [p('a', '1'), p('b', '1'), p('c', '1')] };
+
+  it('takes committed outputs, removes what the plan no longer lists, and reports the changes', () => {
+    const effect = runEffect(run([p('a', '1'), p('b', '2'), p('d', '1')]));
+    const applied = applyEffect(parent, effect, removalsOf(parent, effect));
+    expect(ids(applied.stages)).toEqual(['a@1', 'b@2', 'd@1']);
+    expect(diffStages(parent, applied.stages)).toEqual({ map: { added: ['d'], changed: ['b'], removed: ['c'] } });
+  });
+
+  it('carries a failed partition forward from the parent, marked, and notes one that never had an output', () => {
+    const effect = runEffect(run([p('a', '2')], ['b', 'x']));
+    const applied = applyEffect(parent, effect, removalsOf(parent, effect));
+    expect(ids(applied.stages)).toEqual(['a@2', 'b@1*']);
+    expect(applied.failed.map).toEqual([{ partition: 'b', name: 'b.avro', carriedForward: true }, { partition: 'x', name: 'x.avro', carriedForward: false }]);
+    // Carried forward is not a change; c is gone from the plan.
+    expect(diffStages(parent, applied.stages).map).toEqual({ added: [], changed: ['a'], removed: ['c'] });
+  });
+
+  it('rebases onto a newer parent: keeps what a concurrent run added that this run did not touch', () => {
+    const effect = runEffect(run([p('a', '3'), p('b', '1')]));
+    const removals = removalsOf(parent, effect); // c, fixed against the parent this run first saw
+    const concurrent: Stages = { map: [p('a', '2'), p('b', '1'), p('c', '1'), p('e', '1')] };
+    const applied = applyEffect(concurrent, effect, removals);
+    expect(ids(applied.stages)).toEqual(['a@3', 'b@1', 'e@1']);
+    expect(diffStages(concurrent, applied.stages).map).toEqual({ added: [], changed: ['a'], removed: ['c'] });
+  });
+
+  it('drops a stage the pipeline no longer has', () => {
+    const two: Stages = { ...parent, old: [p('a', '1')] };
+    const effect = runEffect(run([p('a', '1'), p('b', '1'), p('c', '1')]));
+    const applied = applyEffect(two, effect, removalsOf(two, effect));
+    expect(applied.stages.old).toBeUndefined();
+    expect(diffStages(two, applied.stages).old).toEqual({ added: [], changed: [], removed: ['a'] });
+  });
+});
+
+describe('net changes between two snapshots', () => {
+  it('skips the snapshots in between: a change reverted is none, added then removed is nothing', () => {
+    const s1: Stages = { map: [p('a', '1'), p('b', '1'), p('c', '1')] };
+    // s2: a changed, x added; s3: a back to version 1, x removed, b changed, c removed, d added.
+    const s3: Stages = { map: [p('a', '1'), p('b', '2'), p('d', '1')] };
+    const list = changeList(s1, s3);
+    expect(list.map((c) => `${c.change} ${c.partition.partition}`)).toEqual(['changed b', 'removed c', 'added d']);
+    expect(list.find((c) => c.change === 'changed')!.previous!.contentVersion).toBe('1');
+    expect(changeList(s1, s3, 'other')).toEqual([]);
+    expect(changeList({}, s1).map((c) => c.change)).toEqual(['added', 'added', 'added']);
+  });
+});

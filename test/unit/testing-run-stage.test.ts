@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { definePipeline, defineStage, PartitionError } from '../../src';
+import { runStage } from '../../src/testing';
+
+process.env.PARTFLOW_LOG_LEVEL ??= 'error';
+
+const schemasDir = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-runstage-'));
+fs.mkdirSync(path.join(schemasDir, 'trip'));
+fs.writeFileSync(path.join(schemasDir, 'trip', 'v1.avsc'), JSON.stringify({
+  type: 'record', name: 'Trip', fields: [{ name: 'id', type: 'long' }, { name: 'km', type: 'double' }, { name: 'zone', type: ['null', 'string'], default: null }],
+}));
+afterAll(() => fs.rmSync(schemasDir, { recursive: true, force: true }));
+
+interface Raw { id: string; miles?: string; zone?: string }
+interface Trip { id: number; km: number; zone: string | null }
+
+const clean = defineStage<Raw, Trip, Map<string, string>>({
+  name: 'clean', schema: 'trip', version: '1', lookups: ['zones'],
+  setup: async (ctx) => new Map((await ctx.lookup('zones')).map((z) => [String(z.code), String(z.name)])),
+  transform: (r, ctx) => {
+    if (r.id === 'skip') return null;
+    if (r.id === 'fatal') throw new PartitionError('the zone service is down', { retryable: false });
+    if (r.miles === undefined) throw new Error('no miles');
+    // A bad id gives NaN: not a long, so the schema rejects it.
+    return { id: Number(r.id), km: Number(r.miles) * 1.609344, zone: r.zone ? ctx.state.get(r.zone) ?? null : null, extra: 'not in the schema' } as Trip;
+  },
+});
+const pipeline = definePipeline({ name: 'trips', schemasDir, lookups: { zones: { defaultKey: 'zones.csv', format: 'csv' } }, stages: [clean] });
+const zones = { zones: [{ code: 'A', name: 'Airport' }] };
+
+describe('partflow/testing runStage', () => {
+  it('writes, drops and rejects records as a real run does, with the stage schema applied', async () => {
+    const res = await runStage(pipeline, clean, [
+      { id: '1', miles: '10', zone: 'A' }, { id: 'skip' }, { id: '2' }, { id: 'x3', miles: '1' }, { id: '4', miles: '0', zone: 'Z' },
+    ], { lookups: zones });
+    expect(res.counts).toEqual({ in: 5, out: 2, rejected: 2, dropped: 1 });
+    // Read back through the schema: the field it lacks is gone.
+    expect(res.output).toEqual([{ id: 1, km: 16.09344, zone: 'Airport' }, { id: 4, km: 0, zone: null }]);
+    expect(res.rejects).toEqual([
+      { stage: 'clean', partition: 'p-test', source: 'raw', index: 2, reason: 'no miles', record: '{"id":"2"}' },
+      expect.objectContaining({ source: 'raw', index: 3, record: '{"id":"x3","miles":"1"}' }),
+    ]);
+    expect(res.rejects[1].reason).toMatch(/^output does not match schema: id: null is not a valid long/);
+  });
+
+  it('fails like the activity on a PartitionError, naming the stage, partition and record', async () => {
+    await expect(runStage(pipeline, 'clean', [{ id: '1', miles: '1' }, { id: 'fatal' }], { lookups: zones }))
+      .rejects.toThrow('stage "clean" partition p-test (test): transform failed the partition at record 1 of raw: the zone service is down');
+  });
+
+  it('fails setup when a lookup has no records, and names a stage the pipeline lacks', async () => {
+    await expect(runStage(pipeline, clean, [])).rejects.toThrow(/stage setup failed: runStage: no records given for lookup "zones"/);
+    await expect(runStage(pipeline, 'nope', [])).rejects.toThrow('pipeline "trips" has no stage "nope" (it has clean)');
+  });
+
+  it('checks the pipeline as a worker would (a missing schema is an error)', async () => {
+    const bad = definePipeline({ name: 'bad', schemasDir, stages: [defineStage({ name: 's', schema: 'missing', version: '1', transform: (r) => r })] });
+    await expect(runStage(bad, 's', [{}])).rejects.toThrow(/schema "missing" not found/);
+  });
+});
