@@ -10,6 +10,7 @@ import { makeRunManifestActivity } from './run-manifest';
 import { makeSaveWindowActivity, makeStreamRunManifestActivity } from './run-manifest-stream';
 import { makeSnapshotActivity } from './snapshot';
 import { makeStageActivity, StageRequest } from './stage';
+import { makeClosedWindowsActivity } from './windows';
 
 export type { ActivityDeps } from './deps';
 export { FailureTypes } from './deps';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     writeRunManifest: makeRunManifestActivity(deps),
     streamRunManifest: makeStreamRunManifestActivity(deps),
     saveWindowResults: makeSaveWindowActivity(deps),
+    closedWindows: makeClosedWindowsActivity(),
     commitSnapshot: makeSnapshotActivity(deps),
     commitKafkaOffsets: makeKafkaOffsetsActivity(deps),
   };

@@ -234,3 +234,46 @@ describe('cancelling a large ingest after continue-as-new', () => {
     }
   }, 150_000);
 });
+
+describe('a window of an earlier run that is terminated', () => {
+  it('gives its partitions back, so the ingest runs them again and completes', async () => {
+    const wid = `scale-term-${process.pid}`;
+    const win = (k: number) => h.client.workflow.getHandle(`${wid}/w-${String(k).padStart(6, '0')}`);
+    const windows = async () => {
+      const out = [];
+      for (let k = 1; ; k++) {
+        const d = await win(k).describe().catch(() => null);
+        if (!d) return out;
+        out.push(d);
+      }
+    };
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: wid,
+      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'term', pack: false, maxParallel: 4, partitionsPerWorkflow: 10 }, { continueAsNewEvents: 30, summaryIdsMax: 50, windowCheckSeconds: 1 }],
+    });
+    await until('30 partitions done and the rest held', 90_000, async () => {
+      const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
+      return q.stages.s.done === 30 && q.stages.s.running > 0 ? true : undefined;
+    });
+    // A held window that the parent's current run did not start: only by looking can that run learn it ended.
+    const victim = await until('a held window started before a continue-as-new', 60_000, async () => {
+      const parentRun = (await h.client.workflow.getHandle(wid).describe()).runId;
+      const held = (await windows()).find((d) => d.status.name === 'RUNNING' && d.parentExecution?.runId !== parentRun);
+      if (held) return held.workflowId;
+      // Each update adds events; past 30 the parent continues as new, and its windows become an earlier run's.
+      await h.client.workflow.getHandle(wid).executeUpdate('retryFailed', { args: [{}] });
+      return undefined;
+    });
+    const before = (await windows()).length;
+    await h.client.workflow.getHandle(victim).terminate('test: a window that never sends its last report');
+    // Every slot was held: a new window starts only once the terminated one's slots and partitions are given back.
+    await until('a new window for the given-back partitions', 60_000, async () => ((await windows()).length > before ? true : undefined));
+    released = true;
+    const summary = await until('the ingest to complete', 90_000, () => h.client.workflow.getHandle(wid).result() as Promise<IngestSummary>);
+    expect(summary.status).toBe('completed');
+    expect(summary.stages.s).toMatchObject({ failed: 0, blocked: 0 });
+    expect(summary.stages.s.succeeded + summary.stages.s.skipped).toBe(N);
+    const run = await getJson<RunManifest>(s3, `s3://${BUCKET}/out/term/_runs/${wid}/${handle.firstExecutionRunId}.json`);
+    expect(run.committed.s.map((c) => c.name).sort()).toEqual(Array.from({ length: N }, (_, i) => name(i)));
+  }, 240_000);
+});

@@ -8,46 +8,17 @@ import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } fr
 import { datasetPrefix, runManifestKey } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
+import type { Inflight, IngestCarry, ScaleOptions } from './carry';
 import { Code, CompactCarry, CompactState } from './compact';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
-import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA } from './handles';
+import { commitRun } from './finish';
+import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
+import { watchOrphans } from './orphans';
 import { requeue, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
 import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
 
-/** Knobs for tests and very large runs; the defaults suit 100k partitions. */
-export interface ScaleOptions {
-  /** Continue-as-new once the parent's history has this many events (Temporal also suggests it). */
-  continueAsNewEvents?: number;
-  /** Activities one child window runs at most: bounds every child's history. */
-  windowActivities?: number;
-  /** Plans of more partitions than this reach the workflow without ids and names. */
-  summaryIdsMax?: number;
-}
-
-/** What one run of a large ingest hands the next across continue-as-new. */
-export interface IngestCarry {
-  options: ScaleOptions;
-  plan: PlanSummary;
-  state: CompactCarry;
-  firstRunId: string;
-  seq: number;
-  cursor: number;
-  free: number;
-  inflight: Inflight[];
-  retryRuns: [string, number][];
-  /** Workflow time at which a run waiting for a retry gives up. */
-  waitUntil: number | null;
-}
-
-interface Inflight {
-  seq: number;
-  id: string;
-  slots: number;
-  /** [first, last] partition indices it owns, and the stages it runs. */
-  ranges: [number, number][];
-  stages: string[];
-}
+export type { IngestCarry, ScaleOptions } from './carry';
 
 const DEFAULT_CAN_EVENTS = 5000;
 // ~6 events per activity (scheduled, started, completed, workflow tasks, reports): ~5k events.
@@ -57,7 +28,6 @@ export const SUMMARY_IDS_MAX = 1000;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
-const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 20 } });
 
 /**
  * The ingest for new executions: windows of partitions run as child workflows (or in the parent
@@ -75,7 +45,8 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const carry = carried && 'state' in carried ? carried : undefined;
   const options: ScaleOptions = carry ? carry.options : (carried as ScaleOptions | undefined) ?? {};
   const info = workflowInfo();
-  const title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
+  const schedule = scheduledBy();
+  const title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/${schedule ? ` — started by schedule **${schedule}**` : ''}`;
   let phase: Progress['phase'] = carry ? 'running' : 'planning';
   let plan: PlanSummary | undefined = carry?.plan;
   let state: CompactState | undefined;
@@ -93,7 +64,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const firstRunId = carry?.firstRunId ?? info.runId;
 
   const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
-  const progress = () => (state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] });
+  const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}) });
   const describe = () => {
     const p = progress();
     const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
@@ -236,6 +207,20 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     });
   };
 
+  // Windows of earlier runs: this run cannot await them, so it looks at them now and then.
+  const carriedSeq = carry?.seq ?? 0;
+  if (!inline) {
+    watchOrphans({
+      every: (options.windowCheckSeconds ?? 60) * 1000,
+      orphans: () => [...inflight.values()].filter((w) => w.seq <= carriedSeq).map((w) => ({ seq: w.seq, id: w.id })),
+      closed: (n, id, how) => {
+        log.warn('window of an earlier run ended without its last report', { window: id, status: how });
+        apply({ seq: n, entries: [], failures: [], freed: 0, done: true });
+      },
+      looked: () => { if (shouldContinue()) changed = true; },
+    });
+  }
+
   let cancelled: unknown = null;
   try {
     for (;;) {
@@ -277,7 +262,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       await condition(() => inflight.size === 0, '2m');
     });
   }
-  const summary = await CancellationScope.nonCancellable(() => finish(p, resolved, st, firstRunId, resultsPrefix));
+  const summary = await CancellationScope.nonCancellable(() => finish(p, resolved, st, firstRunId, resultsPrefix, cancelled !== null));
   phase = 'done';
   status(summary.status);
   describe();
@@ -290,12 +275,12 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     return i.continueAsNewSuggested || i.historyLength >= (options.continueAsNewEvents ?? DEFAULT_CAN_EVENTS);
   }
 
-  async function finish(pl: PlanSummary, r: ResolvedIngest, s: CompactState, runId: string, windows: string): Promise<IngestSummary> {
+  async function finish(pl: PlanSummary, r: ResolvedIngest, s: CompactState, runId: string, windows: string, stopped: boolean): Promise<IngestSummary> {
     phase = 'finishing';
     describe();
     for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, Code.blocked);
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
-    await streamRunManifest({ bucket: pl.bucket, planKey: pl.planKey, workflowId: info.workflowId, runId, summary, windowsPrefix: windows });
-    return summary;
+    if (schedule) summary.schedule = schedule;
+    return commitRun(pl, summary, runId, windows, stopped);
   }
 }

@@ -47,7 +47,7 @@ function afterOf(plan: PlanSummary): Map<string, string[]> {
   return new Map<string, string[]>([['raw', []], ...plan.stages.map((s) => [s.name, s.after] as [string, string[]])]);
 }
 
-function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
+export function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
   if (err instanceof ActivityFailure && err.cause) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {

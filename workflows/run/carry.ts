@@ -1,0 +1,38 @@
+import type { PlanSummary } from '../../src/pipeline/plan';
+import type { CompactCarry } from './compact';
+
+/** Knobs for tests and very large runs; the defaults suit 100k partitions. */
+export interface ScaleOptions {
+  /** Continue-as-new once the parent's history has this many events (Temporal also suggests it). */
+  continueAsNewEvents?: number;
+  /** Activities one child window runs at most: bounds every child's history. */
+  windowActivities?: number;
+  /** Plans of more partitions than this reach the workflow without ids and names. */
+  summaryIdsMax?: number;
+  /** How often a run looks at the windows an earlier run started (default 60). */
+  windowCheckSeconds?: number;
+}
+
+/** What one run of a large ingest hands the next across continue-as-new. */
+export interface IngestCarry {
+  options: ScaleOptions;
+  plan: PlanSummary;
+  state: CompactCarry;
+  firstRunId: string;
+  seq: number;
+  cursor: number;
+  free: number;
+  inflight: Inflight[];
+  retryRuns: [string, number][];
+  /** Workflow time at which a run waiting for a retry gives up. */
+  waitUntil: number | null;
+}
+
+export interface Inflight {
+  seq: number;
+  id: string;
+  slots: number;
+  /** [first, last] partition indices it owns, and the stages it runs. */
+  ranges: [number, number][];
+  stages: string[];
+}

@@ -1,0 +1,34 @@
+import { isCancellation, log, proxyActivities, RetryPolicy, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { IngestSummary } from '../../src/manifest/run';
+import type { PlanSummary } from '../../src/pipeline/plan';
+import { describeFailure } from './window';
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
+const { commitSnapshot, commitKafkaOffsets } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
+const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: { ...retry, maximumAttempts: 20 } });
+
+/**
+ * What a windowed run does once its partitions are settled, in the old path's order: the run
+ * manifest, then Kafka offsets (only when every partition is committed), then the dataset
+ * snapshot. A cancelled run stops after its manifest: the user asked it to stop, so it publishes
+ * no new snapshot for consumers, as a cancel of the old path did not either.
+ */
+export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId: string, windowsPrefix: string, cancelled: boolean): Promise<IngestSummary> {
+  const { workflowId } = workflowInfo();
+  await streamRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId, summary, windowsPrefix });
+  if (cancelled) return summary;
+  if (plan.kafka && summary.status === 'completed') {
+    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId });
+  }
+  try {
+    const snap = await commitSnapshot({ manifest: summary.manifest });
+    summary.snapshot = { number: snap.snapshot, url: snap.url };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // The outputs and run manifest are committed; the next run's snapshot will include them.
+    summary.snapshotError = describeFailure(err, retry.maximumAttempts!).error;
+    log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
+  }
+  return summary;
+}
