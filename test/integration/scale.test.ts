@@ -219,6 +219,19 @@ describe('cancelling a large ingest after continue-as-new', () => {
       const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
       return d.runId !== handle.firstExecutionRunId && q.stages.s.done === 30 && q.stages.s.running > 0 ? true : undefined;
     });
+    // The old path's hardening holds after continue-as-new, in a run too large to know every id.
+    const running = h.client.workflow.getHandle(wid);
+    const refused = (req: unknown) => running.executeUpdate('retryFailed', { args: [req as never] }).catch((e: Error & { cause?: Error }) => e.cause?.message ?? e.message);
+    expect(await refused({ stages: ['zz'] })).toBe('unknown stage "zz" (stages: s)');
+    expect(await refused({ partitions: ['nope.avro'] })).toMatch(/^unknown partition "nope.avro": .*too large to know every id/);
+    expect(await refused(['x'])).toMatch(/^expected \{"partitions"/);
+    await running.signal('retryFailed', { stages: 'zz' } as never);
+    expect((await running.describe()).searchAttributes).toMatchObject({ PartflowStatus: ['running'], PartflowFailedPartitions: [0], PartflowPipeline: ['hold'] });
+    const meta = await until('the ignored signal noted', 10_000, async () => {
+      const m = await running.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      return /a retryFailed signal was ignored: "stages" must be a list of strings/.test(m.currentDetails) ? m : undefined;
+    });
+    expect(meta.currentDetails).toMatch(/^ingest \*\*hold\*\* from s3:\/\/it-scale\/src\/ into s3:\/\/it-scale\/out\/cx\//);
     await h.client.workflow.getHandle(wid).cancel();
     const err = await h.client.workflow.getHandle(wid).result().catch((e: Error & { cause?: Error }) => e);
     expect((err as Error & { cause?: Error }).cause?.name).toBe('CancelledFailure');

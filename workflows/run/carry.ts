@@ -26,6 +26,8 @@ export interface IngestCarry {
   retryRuns: [string, number][];
   /** Workflow time at which a run waiting for a retry gives up. */
   waitUntil: number | null;
+  /** The last word for people in current details (an ignored signal), kept across runs. */
+  note?: string;
 }
 
 export interface Inflight {

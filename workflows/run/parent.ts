@@ -50,7 +50,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   let phase: Progress['phase'] = carry ? 'running' : 'planning';
   let plan: PlanSummary | undefined = carry?.plan;
   let state: CompactState | undefined;
-  let note = '';
+  let note = carry?.note ?? '';
   const stagesOf = () => (plan ? stageNames(plan) : []);
   const restore = (p: PlanSummary, c?: CompactCarry) => new CompactState(p.partitions, stageNames(p), p.ids, p.names, c);
   if (carry && plan) state = restore(plan, carry.state);
@@ -247,7 +247,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], waitUntil };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], waitUntil, ...(note ? { note } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;
