@@ -238,10 +238,6 @@ export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOpti
   const failures = state.failures().map((e) => ({ stage: e.stage, index: e.index, error: (e.error ?? '').slice(0, 500), attempts: e.attempts, runs: e.runs }));
   const blocked = state.all().filter((e) => e.status === 'blocked').map((e) => ({ stage: e.stage, index: e.index }));
   await writeRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId, summary, versions: state.versions(), failures, blocked });
-  // Kafka offsets advance only once every partition is committed; a partial run leaves them.
-  if (plan.kafka && patched('kafka-offsets') && summary.status === 'completed') {
-    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId });
-  }
   // Runs recorded before snapshots existed replay without this step.
   if (patched('dataset-snapshots')) {
     try {
@@ -253,6 +249,12 @@ export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOpti
       summary.snapshotError = describeFailure(err, planRetry.maximumAttempts!).error;
       log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
     }
+  }
+  // Kafka offsets advance only once every partition is committed and the snapshot lists them: a
+  // partial run, or one whose snapshot failed, leaves them, so the next run covers the same ranges
+  // (reusing what is committed) and its snapshot includes them.
+  if (plan.kafka && patched('kafka-offsets') && summary.status === 'completed' && !summary.snapshotError) {
+    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId: info.workflowId, runId: info.runId });
   }
   state.phase = 'done';
   status(summary.status);

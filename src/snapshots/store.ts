@@ -152,7 +152,9 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
   if (done) return { snapshot: done.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, conflicts: 0, existing: true };
   let parent = numbers.length ? numbers[numbers.length - 1] : 0;
   let before = await stagesAt(s3, d, parent);
-  const removals = removalsOf(before, effect);
+  // A Kafka run plans only the offsets after the last committed ones: it adds to the dataset, and
+  // the ranges earlier runs committed stay (they are not "gone from the source").
+  const removals = m.source.startsWith('kafka://') ? new Set<string>() : removalsOf(before, effect);
   const max = opts.maxConflicts ?? 100;
   for (let conflicts = 0; ; conflicts++) {
     const applied = applyEffect(before, effect, removals);

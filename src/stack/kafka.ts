@@ -72,10 +72,10 @@ export async function startKafka(o: KafkaOptions): Promise<KafkaBroker> {
   const jvm = ['-Xms128m', '-Xmx512m', ...(fs.existsSync(log4j) ? [`-Dlog4j.configuration=file:${log4j}`] : []), '-cp', cp];
   const logDir = o.logDir ?? path.join(o.dataDir, 'log');
   if (!fs.existsSync(path.join(o.dataDir, 'logs', 'meta.properties'))) {
-    // A KRaft cluster id is 16 random bytes in URL-safe base64, as `StorageTool random-uuid` makes them.
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kraftClusterId();
     try {
-      await promisify(execFile)('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], { timeout: 120_000 });
+      // `--cluster-id=<id>` rather than `-t <id>`: argparse would read an id starting with '-' as an option.
+      await promisify(execFile)('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, '--ignore-formatted'], { timeout: 120_000 });
     } catch (err) {
       throw new StackError(`formatting the Kafka data dir ${o.dataDir} failed: ${(err as Error).message}`);
     }
@@ -97,4 +97,12 @@ export async function startKafka(o: KafkaOptions): Promise<KafkaBroker> {
     throw err;
   }
   return { managed, bootstrap, stop: () => managed.stop() };
+}
+
+/** A KRaft cluster id: 16 random bytes in URL-safe base64, as `StorageTool random-uuid` makes them, never starting with '-'. */
+export function kraftClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }

@@ -33,7 +33,8 @@ export interface TestMessage {
 
 /** Produces in batches; returns when every message is acknowledged. */
 export async function produce(bootstrap: string, topic: string, messages: TestMessage[], batch = 2000): Promise<void> {
-  const producer = new Producer({ clientId: 'partflow-test-producer', bootstrapBrokers: [bootstrap], acks: -1 });
+  // Idempotent: a send retried under load must not write a message twice, or exact counts break.
+  const producer = new Producer({ clientId: 'partflow-test-producer', bootstrapBrokers: [bootstrap], acks: -1, idempotent: true });
   try {
     for (let i = 0; i < messages.length; i += batch) {
       await producer.send({

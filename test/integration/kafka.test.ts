@@ -103,6 +103,13 @@ describe('a topic of 100k messages over 3 partitions', () => {
     const c = await committed(topic, topic);
     expect(c?.offsets).toEqual({ 0: 33_334 + 3_333, 1: 33_333 + 3_334, 2: 33_333 + 3_333 });
     expect(c?.seq).toBe(2);
+    // The dataset's snapshot keeps the first run's ranges next to the new ones.
+    const snap = await getJson<{ stages: Record<string, { records: number }[]>; changes: Record<string, { removed: unknown[] }> }>(s3, second.snapshot!.url);
+    for (const stage of ['raw', 'copy']) {
+      expect(snap.stages[stage]).toHaveLength(first.partitions + second.partitions);
+      expect(snap.stages[stage].reduce((k, p) => k + p.records, 0)).toBe(110_000);
+      expect(snap.changes[stage]?.removed ?? []).toEqual([]);
+    }
 
     // Nothing new: a completed run of no partitions, offsets where they were.
     const third = await ingest('k-orders-3', { source: src(topic), partitionRecords: 20_000 });

@@ -12,6 +12,7 @@ import { ensureBucket } from '../../src/stack/embedded';
 import { freePort } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
 import { testConfig } from '../helpers/stack';
+import { until } from '../helpers/until';
 
 /** A worker process with PARTFLOW_METRICS_PORT, scraped during and after an ingest (needs `npm run build`). */
 const BUCKET = 'it-metrics';
@@ -21,16 +22,6 @@ let port: number;
 let worker: ChildProcess;
 let client: Client;
 let closeClient: () => Promise<void>;
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function scrape(): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });

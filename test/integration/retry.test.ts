@@ -13,22 +13,13 @@ import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 import { runCli } from '../helpers/cli';
 import type { PartitionState } from '../../workflows/state';
+import { until } from '../helpers/until';
 
 const BUCKET = 'it-retry';
 let h: TestHarness;
 let s3: S3Client;
 
 interface Progress { phase: string; stages: Record<string, { done: number; failed: number; blocked: number; skipped: number }>; failed: string[] }
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const waiting = (handle: WorkflowHandle) =>
   until('waiting-for-retry', 60_000, async () => {

@@ -9,6 +9,7 @@ import { s3Client } from '../../src/storage/client';
 import { runCli } from '../helpers/cli';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { until } from '../helpers/until';
 
 /**
  * `partflow schedule` on the real dev server: a schedule's firings are ordinary incremental
@@ -39,16 +40,6 @@ const gatedPipeline: PipelineDefinition = {
 };
 
 const cli = (...args: string[]) => runCli(h.cfg, ...args);
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const describe_ = (id: string) => h.client.schedule.getHandle(id).describe();
 

@@ -6,6 +6,7 @@ import { parseKafkaUrl } from '../../src/sources/kafka/source';
 import { clientSettingsFromEnv } from '../../src/sources/kafka/client';
 import { rawSchemaJson, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
 import { loadSchema } from '../../src/avro/schemas';
+import { kraftClusterId } from '../../src/stack/kafka';
 
 const base = { pipeline: 'copy', source: 'kafka://127.0.0.1:9092/orders', target: 's3://lake/datasets/' };
 
@@ -156,5 +157,15 @@ describe('Confluent wire format through a registry endpoint', () => {
     const down = d(framed(9, Buffer.from([0])));
     await expect(down).rejects.toThrow(/answered 500/);
     await expect(down).rejects.not.toBeInstanceOf(ValueError);
+  });
+});
+
+describe('kraftClusterId', () => {
+  // A CI run drew an id starting with '-', which StorageTool's argument parser read as an option.
+  it('is 22 URL-safe base64 characters that never start with a dash', () => {
+    for (let i = 0; i < 5000; i += 1) {
+      const id = kraftClusterId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    }
   });
 });
