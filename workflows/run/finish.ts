@@ -10,17 +10,14 @@ const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout:
 
 /**
  * What a windowed run does once its partitions are settled, in the old path's order: the run
- * manifest, then Kafka offsets (only when every partition is committed), then the dataset
- * snapshot. A cancelled run stops after its manifest: the user asked it to stop, so it publishes
+ * manifest, then the dataset snapshot, then Kafka offsets (only when every partition is committed
+ * and the snapshot lists them: otherwise the next run covers the same ranges). A cancelled run stops after its manifest: the user asked it to stop, so it publishes
  * no new snapshot for consumers, as a cancel of the old path did not either.
  */
 export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId: string, windowsPrefix: string, cancelled: boolean): Promise<IngestSummary> {
   const { workflowId } = workflowInfo();
   await streamRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId, summary, windowsPrefix });
   if (cancelled) return summary;
-  if (plan.kafka && summary.status === 'completed') {
-    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId });
-  }
   try {
     const snap = await commitSnapshot({ manifest: summary.manifest });
     summary.snapshot = { number: snap.snapshot, url: snap.url };
@@ -29,6 +26,9 @@ export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId
     // The outputs and run manifest are committed; the next run's snapshot will include them.
     summary.snapshotError = describeFailure(err, retry.maximumAttempts!).error;
     log.warn('no dataset snapshot was committed', { error: summary.snapshotError });
+  }
+  if (plan.kafka && summary.status === 'completed' && !summary.snapshotError) {
+    await commitKafkaOffsets({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId });
   }
   return summary;
 }
