@@ -1,6 +1,5 @@
-export {
-  ingest, ingestBatch, progressQuery, partitionsQuery, retryFailedUpdate, retryFailedSignal, batchStatesSignal,
-} from './ingest';
-export type { PartitionsQuery, RetryRequest, RetryResult } from './ingest';
+export { ingest, ingestBatch, batchStatesSignal } from './ingest';
+export { progressQuery, partitionsQuery, retryFailedUpdate, retryFailedSignal } from './run/handles';
+export type { PartitionsQuery, RetryRequest, RetryResult } from './run/handles';
 export { ingestWindow } from './run/child';
 export type { IngestCarry, ScaleOptions } from './run/parent';

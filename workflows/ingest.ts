@@ -1,8 +1,7 @@
 import {
-  ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, executeChild,
+  ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineSignal, executeChild,
   getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { PartitionResult } from '../src/manifest/partition';
 import type { IngestSummary, StageSummary } from '../src/manifest/run';
@@ -12,58 +11,15 @@ import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { PrioritySemaphore } from './semaphore';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
+import { partitionsQuery, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';
 
-export interface PartitionsQuery {
-  status?: PartitionStatus;
-  stage?: string;
-  offset?: number;
-  limit?: number;
-}
+export type { PartitionsQuery, RetryRequest, RetryResult } from './run/handles';
 
-export interface RetryRequest {
-  /** Partition ids ("p-3fa9c1d20b7e") or names; all failed partitions when absent or empty. */
-  partitions?: string[];
-  /** Stage names; all stages when absent or empty. */
-  stages?: string[];
-}
-
-export interface RetryResult {
-  requeued: { stage: string; partition: string }[];
-}
-
-/** Per stage: total, running, done, failed, skipped, blocked; records; throughput. */
-export const progressQuery = defineQuery<Progress>('progress');
-/** Per partition and stage: status, attempts, last error, records, duration, output key. */
-export const partitionsQuery = defineQuery<{ total: number; partitions: PartitionState[] }, [PartitionsQuery?]>('partitions');
-/** Re-runs failed partitions (and what they blocked downstream) with fresh attempts. */
-export const retryFailedUpdate = defineUpdate<RetryResult, [RetryRequest]>('retryFailed');
-/** The same as the update, for the Temporal UI, which can send signals. */
-export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
 /** A child batch reports changed partition states to its parent, so the parent's queries cover it. */
 export const batchStatesSignal = defineSignal<[PartitionState[]]>('batchStates');
 
 const planRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { planIngest, writeRunManifest, commitSnapshot, commitKafkaOffsets } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: planRetry });
-
-// Registered by the embedded stack and docker-compose; see the README for other clusters.
-const SA = {
-  pipeline: defineSearchAttributeKey('PartflowPipeline', SearchAttributeType.KEYWORD),
-  dataset: defineSearchAttributeKey('PartflowDataset', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('PartflowStatus', SearchAttributeType.KEYWORD),
-  failed: defineSearchAttributeKey('PartflowFailedPartitions', SearchAttributeType.INT),
-};
-// Temporal sets it on the runs a schedule starts.
-const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
-
-/** The id of the Temporal Schedule that started this run, if one did. */
-function scheduledBy(): string | undefined {
-  const info = workflowInfo();
-  const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
-  if (typeof typed === 'string' && typed) return typed;
-  // A payload without type metadata shows only in the untyped map.
-  const raw = (info.searchAttributes as Record<string, unknown[] | undefined> | undefined)?.TemporalScheduledById?.[0];
-  return typeof raw === 'string' && raw ? raw : undefined;
-}
 
 interface RunSettings {
   plan: PlanSummary;

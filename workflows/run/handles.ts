@@ -2,12 +2,35 @@ import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporal
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PartitionState, PartitionStatus, Progress } from '../state';
 
-// The same names as workflows/ingest.ts defines: clients see one ingest, whichever path runs it.
-export const progressQuery = defineQuery<Progress>('progress');
-export const partitionsQuery = defineQuery<{ total: number; partitions: PartitionState[] }, [{ status?: PartitionStatus; stage?: string; offset?: number; limit?: number }?]>('partitions');
-export const retryFailedUpdate = defineUpdate<{ requeued: { stage: string; partition: string }[] }, [{ partitions?: string[]; stages?: string[] }]>('retryFailed');
-export const retryFailedSignal = defineSignal<[{ partitions?: string[]; stages?: string[] }]>('retryFailed');
+export interface PartitionsQuery {
+  status?: PartitionStatus;
+  stage?: string;
+  offset?: number;
+  limit?: number;
+}
 
+export interface RetryRequest {
+  /** Partition ids ("p-3fa9c1d20b7e") or names; all failed partitions when absent or empty. */
+  partitions?: string[];
+  /** Stage names; all stages when absent or empty. */
+  stages?: string[];
+}
+
+export interface RetryResult {
+  requeued: { stage: string; partition: string }[];
+}
+
+// One set of handlers for both ingest paths: clients see one ingest, whichever path runs it.
+/** Per stage: total, running, done, failed, skipped, blocked; records; throughput. */
+export const progressQuery = defineQuery<Progress>('progress');
+/** Per partition and stage: status, attempts, last error, records, duration, output key. */
+export const partitionsQuery = defineQuery<{ total: number; partitions: PartitionState[] }, [PartitionsQuery?]>('partitions');
+/** Re-runs failed partitions (and what they blocked downstream) with fresh attempts. */
+export const retryFailedUpdate = defineUpdate<RetryResult, [RetryRequest]>('retryFailed');
+/** The same as the update, for the Temporal UI, which can send signals. */
+export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
+
+// Registered by the embedded stack and docker-compose; see the README for other clusters.
 export const SA = {
   pipeline: defineSearchAttributeKey('PartflowPipeline', SearchAttributeType.KEYWORD),
   dataset: defineSearchAttributeKey('PartflowDataset', SearchAttributeType.KEYWORD),
@@ -18,7 +41,7 @@ export const SA = {
 // Temporal sets it on the runs a schedule starts.
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
-/** The id of the Temporal Schedule that started this run, if one did (as workflows/ingest.ts reads it). */
+/** The id of the Temporal Schedule that started this run, if one did. */
 export function scheduledBy(): string | undefined {
   const info = workflowInfo();
   const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
