@@ -395,6 +395,7 @@ export class PartitionRun {
       stage: this.target.stage, partition: this.id, status, counts: m.counts, outputKey: this.outKey,
       manifestKey: this.manifestKey, durationMs: status === 'skipped' ? 0 : m.durationMs, attempt: Context.current().info.attempt,
       codeVersion: m.codeVersion, contentVersion: m.contentVersion,
+      output: { url: m.output.url, sha256: m.output.sha256 }, computedBy: { workflowId: m.run.workflowId, runId: m.run.runId },
     };
   }
 

@@ -106,13 +106,20 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
       if (typeof u === 'string') return u;
       const p = plan.partitions[u.e.index];
       const keys = partitionKeys(plan.targetPrefix, plan.dataset, u.stage, p.id, u.e.version!);
-      const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
-      const entry: RunPartition = {
-        partition: p.id, name: p.name, output: m.output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: m.output.sha256,
+      const entry = (m: Pick<PartitionManifest, 'counts' | 'codeVersion' | 'contentVersion'>, output: { url: string; sha256: string }, by: { workflowId: string; runId: string }): RunPartition => ({
+        partition: p.id, name: p.name, output: output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: output.sha256,
         counts: m.counts, codeVersion: m.codeVersion, contentVersion: m.contentVersion, result: u.e.status === 'done' ? 'computed' : 'reused',
-        workflowId: m.run.workflowId, runId: m.run.runId,
-      };
-      return `${u.first ? '' : ','}${JSON.stringify(entry)}`;
+        workflowId: by.workflowId, runId: by.runId,
+      });
+      let e: RunPartition;
+      if (u.e.output && u.e.computedBy && u.e.counts) {
+        // The window kept what the activity returned: no read of the partition manifest.
+        e = entry({ counts: u.e.counts, codeVersion: u.e.output.codeVersion, contentVersion: u.e.version! }, u.e.output, u.e.computedBy);
+      } else {
+        const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
+        e = entry(m, m.output, m.run);
+      }
+      return `${u.first ? '' : ','}${JSON.stringify(e)}`;
     };
     let buf: string[] = [];
     let size = 0;

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunManifest } from '../src/manifest/run';
 import { datasetRef } from '../src/snapshots/layout';
@@ -23,6 +24,18 @@ export interface CommitSnapshotResult {
  */
 export function makeSnapshotActivity(deps: ActivityDeps) {
   return async function commitSnapshot(req: CommitSnapshotRequest): Promise<CommitSnapshotResult> {
+    // A run of 100k partitions has a manifest of ~100 MiB: reading and listing it outlasts the
+    // heartbeat timeout, so the activity says it is alive while it works.
+    const ctx = Context.current();
+    const alive = setInterval(() => ctx.heartbeat(), 10_000);
+    try {
+      return await commitFrom(req);
+    } finally {
+      clearInterval(alive);
+    }
+  };
+
+  async function commitFrom(req: CommitSnapshotRequest): Promise<CommitSnapshotResult> {
     const loc = parseS3Url(req.manifest);
     const m = JSON.parse((await getObjectBuffer(deps.s3, loc.bucket, loc.key, 1024 * 1024 * 1024)).toString('utf8')) as RunManifest;
     try {
@@ -33,5 +46,5 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
       if (err instanceof ConditionalWritesRequiredError) throw ApplicationFailure.create({ type: 'ConditionalWritesRequired', message: err.message, nonRetryable: true });
       throw err;
     }
-  };
+  }
 }

@@ -49,4 +49,7 @@ export interface PartitionResult {
   codeVersion: string;
   /** What the next stages of this partition pass on as their upstream version. */
   contentVersion: string;
+  /** The committed output and the run that computed it: a run manifest is written from these without reading every partition manifest back. */
+  output?: { url: string; sha256: string };
+  computedBy?: { workflowId: string; runId: string };
 }

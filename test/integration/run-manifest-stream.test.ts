@@ -105,4 +105,21 @@ describe('streamRunManifest', () => {
     // Done once: a further attempt finds the manifest and returns.
     await expect(env(cp).run(acts().streamRunManifest, request('ds/_runs/wf/resumed.json'))).resolves.toBe(`s3://${BUCKET}/ds/_runs/wf/resumed.json`);
   }, 60_000);
+
+  it('takes output, checksum and computing run from the window results when they carry them, reading no partition manifest', async () => {
+    // Versions no partition manifest exists for: a read would fail the activity with 404.
+    const entries: SavedEntry[] = [0, 1, 2].map((i) => ({
+      stage: 'a', index: i, status: i === 1 ? 'skipped' : 'done', attempts: 1, runs: 1, version: `9-${i}`, counts: { in: 3, out: 2, rejected: 1, dropped: 0 },
+      output: { url: `s3://${BUCKET}/out-${i}.avro`, sha256: `sum-${i}`, codeVersion: '7' }, computedBy: { workflowId: 'earlier', runId: `run-${i}` },
+    }));
+    await putObject(s3, BUCKET, 'ds/_windows/wf/r2/000001.json', JSON.stringify({ entries }));
+    const req = { ...request('ds/_runs/wf/by-ref.json'), windowsPrefix: 'ds/_windows/wf/r2/' };
+    await env().run(acts().streamRunManifest, req);
+    const m = await getJson<RunManifest>(s3, `s3://${BUCKET}/ds/_runs/wf/by-ref.json`);
+    expect(m.committed.a).toEqual([0, 1, 2].map((i) => ({
+      partition: id(i), name: `o-${i}.avro`, output: `s3://${BUCKET}/out-${i}.avro`, manifest: `s3://${BUCKET}/${partitionKeys('', 'ds', 'a', id(i), `9-${i}`).manifest}`,
+      sha256: `sum-${i}`, counts: { in: 3, out: 2, rejected: 1, dropped: 0 }, codeVersion: '7', contentVersion: `9-${i}`, result: i === 1 ? 'reused' : 'computed',
+      workflowId: 'earlier', runId: `run-${i}`,
+    })));
+  });
 });

@@ -36,6 +36,9 @@ export interface SavedEntry {
   counts?: RecordCounts;
   durationMs?: number;
   error?: string;
+  /** From the activity's result: with these the run manifest needs no read of the partition manifest. */
+  output?: { url: string; sha256: string; codeVersion: string };
+  computedBy?: { workflowId: string; runId: string };
 }
 
 export function stageNames(plan: PlanSummary): string[] {
@@ -146,7 +149,10 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
             const c = r.counts;
             hooks.result([si, item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
               { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion });
-            saved.push({ stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs });
+            saved.push({
+              stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs,
+              ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),
+            });
             return r.contentVersion;
           } catch (err) {
             // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
