@@ -223,7 +223,7 @@ describe('cancelling a large ingest after continue-as-new', () => {
       taskQueue: h.cfg.taskQueue, workflowId: wid,
       args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'cx', pack: false, maxParallel: 4, partitionsPerWorkflow: 10 }, { continueAsNewEvents: 40, summaryIdsMax: 50 }],
     });
-    await until('30 partitions done after a continue-as-new', 90_000, async () => {
+    await until('30 partitions done after a continue-as-new', 240_000, async () => {
       const d = await h.client.workflow.getHandle(wid).describe();
       const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
       return d.runId !== handle.firstExecutionRunId && q.stages.s.done === 30 && q.stages.s.running > 0 ? true : undefined;
@@ -248,13 +248,14 @@ describe('cancelling a large ingest after continue-as-new', () => {
     expect(run.status).toBe('partial');
     expect(run.committed.s.map((c) => c.name)).toEqual(Array.from({ length: 30 }, (_, i) => name(i)));
     expect(run.stages.s).toMatchObject({ succeeded: 30, failed: 0, blocked: N - 30 });
+    expect((await h.client.workflow.getHandle(wid).describe()).searchAttributes).toMatchObject({ PartflowStatus: ['cancelled'] });
     // Every window is closed: none runs on after its ingest.
     for (let k = 1; ; k++) {
       const d = await h.client.workflow.getHandle(`${wid}/w-${String(k).padStart(6, '0')}`).describe().catch(() => null);
       if (!d) break;
       expect(d.status.name).not.toBe('RUNNING');
     }
-  }, 150_000);
+  }, 360_000);
 });
 
 describe('a window of an earlier run that is terminated', () => {

@@ -264,7 +264,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   }
   const summary = await CancellationScope.nonCancellable(() => finish(p, resolved, st, firstRunId, resultsPrefix, cancelled !== null));
   phase = 'done';
-  status(summary.status);
+  status(cancelled ? 'cancelled' : summary.status);
   describe();
   // Ends cancelled, as asked; the run manifest says what was committed before.
   if (cancelled) throw cancelled;
