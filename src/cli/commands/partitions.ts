@@ -31,6 +31,14 @@ export function registerPartitions(program: Command): void {
           if (offset + 1000 >= page.total) break;
         }
         await connection.close();
+        // A run too large for the workflow to hold every id answers with "#<index>": the plan names them.
+        if (planUrl && rows.some((p) => /^#\d+$/.test(String(p.partition)))) {
+          const plan = await readPlan(s3Client(cfg.s3), planUrl);
+          rows = rows.map((p) => {
+            const pp = /^#\d+$/.test(String(p.partition)) ? plan.partitions[Number(p.index)] : undefined;
+            return pp ? { ...p, partition: pp.id, name: pp.name } : p;
+          });
+        }
         rows = rows.map((p) => ({
           partition: p.partition, name: p.name ?? '', stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
           records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
