@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { IngestSummary, RunManifest, RunPartition } from '../src/manifest/run';
 import { PartitionManifest } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
-import { getObjectBuffer, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { getJson, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan } from './deps';
 
@@ -30,7 +30,7 @@ export function makeRunManifestActivity(deps: ActivityDeps) {
       const entries = await Promise.all(versions.map((v, i) => (v ? limit(async (): Promise<RunPartition> => {
         const p = plan.partitions[i];
         const keys = partitionKeys(plan.targetPrefix, plan.dataset, stage, p.id, v);
-        const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
+        const m = await getJson<PartitionManifest>(deps.s3, plan.bucket, keys.manifest);
         if (++read % 500 === 0) Context.current().heartbeat({ read });
         // Child workflows of this run (`<id>/batch-…`) computed for it too.
         const mine = (m.run.workflowId === req.workflowId && m.run.runId === req.runId) || m.run.workflowId.startsWith(`${req.workflowId}/`);

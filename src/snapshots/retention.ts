@@ -1,7 +1,8 @@
-import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { partitionFileOf } from '../pipeline/layout';
-import { parseS3Url } from '../storage/s3url';
+import { listObjects } from '../storage/objects';
+import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { consumersPrefix, DatasetRef, datasetUrlOf, snapshotNumberOf } from './layout';
 import { readSnapshot, snapshotNumbers, SnapshotError } from './store';
 import { readCursor } from './consume';
@@ -40,19 +41,6 @@ export interface RetentionPlan {
   young: { count: number; bytes: number };
 }
 
-interface Listed { key: string; size: number; lastModified: Date }
-
-async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<Listed[]> {
-  const out: Listed[] = [];
-  let token: string | undefined;
-  do {
-    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of res.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
-
 const keyOf = (url: string) => parseS3Url(url).key;
 
 /** The category of a key partflow may delete, or null for keys it never deletes. */
@@ -72,9 +60,12 @@ export async function planRetention(s3: S3Client, d: DatasetRef, o: RetentionOpt
   const numbers = await snapshotNumbers(s3, d);
   if (numbers.length === 0) throw new SnapshotError(`${datasetUrlOf(d)} has no snapshots, so nothing says what to keep; gc deletes nothing there (an ingest commits a snapshot when it ends)`);
   const cursors: RetentionPlan['cursors'] = [];
-  for (const c of await listAll(s3, d.bucket, consumersPrefix(d))) {
+  for (const c of await listObjects(s3, d.bucket, consumersPrefix(d))) {
     const name = c.key.slice(consumersPrefix(d).length).replace(/\.json$/, '');
-    const cursor = await readCursor(s3, d, name).catch(() => null);
+    // A cursor that cannot be read could be holding back a snapshot: stop rather than guess.
+    const cursor = await readCursor(s3, d, name).catch((err: Error) => {
+      throw new SnapshotError(`gc keeps what every consumer still reads, and consumer "${name}"'s cursor ${formatS3Url({ bucket: d.bucket, key: c.key })} cannot be read: ${err.message}; nothing was deleted (fix or remove the cursor, then run gc again)`);
+    });
     if (cursor) cursors.push({ consumer: name, snapshot: cursor.snapshot });
   }
   const kept = [...new Set([...numbers.slice(-o.keepSnapshots), ...cursors.map((c) => c.snapshot).filter((n) => numbers.includes(n))])].sort((a, b) => a - b);
@@ -92,19 +83,20 @@ export async function planRetention(s3: S3Client, d: DatasetRef, o: RetentionOpt
   const keptHeads = new Set(kept);
   const doomed: Doomed[] = [];
   const young = { count: 0, bytes: 0 };
-  for (const obj of await listAll(s3, d.bucket, d.prefix)) {
+  for (const obj of await listObjects(s3, d.bucket, d.prefix)) {
+    const lastModified = obj.lastModified ?? new Date(0);
     const rel = obj.key.slice(d.prefix.length);
     const category = categoryOf(rel);
     if (!category) continue;
     if (category === 'snapshot' && keptHeads.has(snapshotNumberOf(rel.slice('_snapshots/'.length))!)) continue;
     if (category === 'output' && stems.has(partitionFileOf(obj.key)!.stem)) continue;
     if (category !== 'snapshot' && category !== 'output' && referenced.has(obj.key)) continue;
-    if (now - obj.lastModified.getTime() < o.graceMs) {
+    if (now - lastModified.getTime() < o.graceMs) {
       young.count++;
       young.bytes += obj.size;
       continue;
     }
-    doomed.push({ key: obj.key, size: obj.size, lastModified: obj.lastModified.toISOString(), category });
+    doomed.push({ key: obj.key, size: obj.size, lastModified: lastModified.toISOString(), category });
   }
   // Snapshot heads go first, so no reader finds a snapshot whose objects are already gone.
   doomed.sort((a, b) => ORDER.indexOf(a.category) - ORDER.indexOf(b.category) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

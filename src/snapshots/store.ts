@@ -2,7 +2,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
-import { getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { applyEffect, countStages, diffStages, removalsOf, runEffect, Stages } from './changes';
 import { DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
 import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
@@ -45,7 +45,7 @@ export async function latestSnapshot(s3: S3Client, d: DatasetRef): Promise<numbe
 }
 
 async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
-  return JSON.parse((await getObjectBuffer(s3, bucket, key, 1024 * 1024 * 1024)).toString('utf8')) as T;
+  return getJson<T>(s3, bucket, key, 1024 * 1024 * 1024);
 }
 
 export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<SnapshotHead> {

@@ -9,6 +9,8 @@ export interface ObjectInfo {
   key: string;
   size: number;
   etag: string;
+  /** Set by listings (not by HEAD). */
+  lastModified?: Date;
 }
 
 export class ObjectNotFoundError extends Error {
@@ -56,7 +58,7 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
     const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const o of res.Contents ?? []) {
       if (o.Key === undefined || o.Key.endsWith('/')) continue;
-      out.push({ key: o.Key, size: o.Size ?? 0, etag: cleanEtag(o.ETag) });
+      out.push({ key: o.Key, size: o.Size ?? 0, etag: cleanEtag(o.ETag), ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
     }
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
   } while (token);
@@ -106,6 +108,16 @@ export async function getObjectBuffer(s3: S3Client, bucket: string, key: string,
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** A JSON object (a manifest, plan, cursor…); invalid JSON fails with an error that names the object. */
+export async function getJson<T>(s3: S3Client, bucket: string, key: string, maxBytes?: number): Promise<T> {
+  const buf = await getObjectBuffer(s3, bucket, key, maxBytes);
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch (err) {
+    throw new Error(`${formatS3Url({ bucket, key })} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { RecordCounts } from '../manifest/partition';
 import { RunManifest } from '../manifest/run';
-import { getObjectBuffer, listObjects } from '../storage/objects';
+import { getJson, listObjects } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { matchPartitions, readPlan } from './partition-match';
 import { datasetRef } from '../snapshots/layout';
@@ -33,7 +33,7 @@ export interface HistoryEntry {
 }
 
 async function json<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
-  return JSON.parse((await getObjectBuffer(s3, bucket, key, 1024 * 1024 * 1024)).toString('utf8')) as T;
+  return getJson<T>(s3, bucket, key, 1024 * 1024 * 1024);
 }
 
 /** Every run manifest of a dataset (s3://bucket/prefix/dataset/), oldest first. */

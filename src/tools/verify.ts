@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ContainerReader } from '../avro/container';
 import { PartitionManifest } from '../manifest/partition';
-import { getObjectBuffer, getObjectStream, listObjects, ObjectNotFoundError } from '../storage/objects';
+import { getJson, getObjectStream, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';
 import { partitionFileOf } from '../pipeline/layout';
@@ -38,7 +38,7 @@ export interface VerifyReport {
 /** Checks one partition manifest against the objects it names. */
 export async function verifyManifest(s3: S3Client, manifestUrl: string): Promise<string[]> {
   const loc = parseS3Url(manifestUrl);
-  const m = JSON.parse((await getObjectBuffer(s3, loc.bucket, loc.key)).toString('utf8')) as PartitionManifest;
+  const m = await getJson<PartitionManifest>(s3, loc.bucket, loc.key);
   const where = `${m.stage} ${m.partition} (${manifestUrl})`;
   const problems: string[] = [];
   const c = m.counts;

@@ -278,6 +278,13 @@ describe('dataset snapshots', () => {
     expect((await datasetChanges(DS, { since: 1, s3 })).changes.map((c) => `${c.stage} ${c.change} ${c.partition.name}`)).toEqual(['copy changed a.jsonl', 'copy removed c.jsonl', 'raw changed a.jsonl', 'raw removed c.jsonl']);
     expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/', '--dry-run')).stdout).toMatch(/stale uploads/);
     await expect(planRetention(s3, datasetRef(`s3://${BUCKET}/out/nothing/`), { keepSnapshots: 1, graceMs: 0 })).rejects.toThrow(/has no snapshots, so nothing says what to keep/);
+    // A cursor gc cannot read could be holding back a snapshot: gc stops and names it.
+    await put('out/ds/_consumers/broken.json', '{"snapshot": 1');
+    const refused = await cli('gc', DS, '--keep-snapshots', '1', '--grace', '0s', '--yes');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/consumer "broken"'s cursor s3:\/\/[^ ]+\/out\/ds\/_consumers\/broken\.json cannot be read: .* is not valid JSON: .*nothing was deleted/);
+    expect((await listObjects(s3, BUCKET, 'out/ds/')).length).toBe(left.size + 1);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'out/ds/_consumers/broken.json' }));
   });
 
   it('on a store without conditional writes the ingest ends without a snapshot and says why', async () => {

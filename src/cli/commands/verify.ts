@@ -4,7 +4,7 @@ import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
 import { parseS3Url } from '../../storage/s3url';
 import type { IngestSummary, RunManifest } from '../../manifest/run';
-import { getObjectBuffer } from '../../storage/objects';
+import { getJson } from '../../storage/objects';
 import { verifyManifests, verifyObject, verifyStageDirs } from '../../tools/verify';
 
 export function registerVerify(program: Command): void {
@@ -22,7 +22,7 @@ export function registerVerify(program: Command): void {
         const summary = (await client.workflow.getHandle(target).result()) as IngestSummary;
         await connection.close();
         const loc = parseS3Url(summary.manifest);
-        const run = JSON.parse((await getObjectBuffer(s3, loc.bucket, loc.key, 1024 ** 3)).toString('utf8')) as RunManifest;
+        const run = await getJson<RunManifest>(s3, loc.bucket, loc.key, 1024 ** 3);
         report = await verifyManifests(s3, Object.values(run.committed).flatMap((list) => list.map((c) => c.manifest)));
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetPrefix } from '../../pipeline/layout';
-import { getObjectBuffer, listObjects, putIfAbsent, PreconditionFailedError } from '../../storage/objects';
+import { getJson, listObjects, putIfAbsent, PreconditionFailedError } from '../../storage/objects';
 
 /**
  * The offsets a dataset has ingested from a topic, kept in S3 beside the dataset, never in a
@@ -39,7 +39,7 @@ export async function readCommittedOffsets(s3: S3Client, bucket: string, targetP
   const listed = await listObjects(s3, bucket, offsetsPrefix(targetPrefix, dataset, topic));
   const keys = listed.map((o) => o.key).filter((k) => /\/\d{12}\.json$/.test(k)).sort();
   if (keys.length === 0) return null;
-  return JSON.parse((await getObjectBuffer(s3, bucket, keys[keys.length - 1])).toString('utf8')) as OffsetsCommit;
+  return getJson<OffsetsCommit>(s3, bucket, keys[keys.length - 1]);
 }
 
 export class OffsetsConflictError extends Error {
@@ -59,7 +59,7 @@ export async function writeOffsets(s3: S3Client, bucket: string, targetPrefix: s
     await putIfAbsent(s3, bucket, key, JSON.stringify(commit, null, 2), 'application/json');
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
-    const there = JSON.parse((await getObjectBuffer(s3, bucket, key)).toString('utf8')) as OffsetsCommit;
+    const there = await getJson<OffsetsCommit>(s3, bucket, key);
     if (there.plan !== commit.plan || JSON.stringify(there.offsets) !== JSON.stringify(commit.offsets)) {
       throw new OffsetsConflictError(`offsets of topic ${commit.topic} for dataset ${dataset} were advanced by another run (${there.run.workflowId}, plan ${there.plan}) since this run planned; its partitions are committed, and the next ingest carries on from the newer offsets`);
     }
