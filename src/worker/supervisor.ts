@@ -108,7 +108,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
         if (m?.type === 'partflow:ready') {
           slot.ready = slot.everReady = true;
           slot.startFailures = 0;
-          log.info({ process: slot.index, pid: child.pid, workflows: slot.index === 0 }, 'worker process ready');
+          log.info({ process: slot.index, childPid: child.pid, workflows: slot.index === 0 }, 'worker process ready');
         } else if (m?.type === 'partflow:failed') {
           slot.error = m.message;
         } else if (m?.type === 'partflow:metrics') {
@@ -144,7 +144,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       if (Date.now() - slot.startedAt > RESTART.stableMs) slot.crashes = 0;
       const delay = Math.min(RESTART.maxMs, RESTART.firstMs * 2 ** slot.crashes);
       slot.crashes++;
-      log.error({ process: slot.index, pid: child.pid, exitCode: code, signal, restartInMs: delay, ...(slot.error ? { error: slot.error } : {}) }, `worker process ${slot.index} exited (${how}); restarting it`);
+      log.error({ process: slot.index, childPid: child.pid, exitCode: code, signal, restartInMs: delay, ...(slot.error ? { error: slot.error } : {}) }, `worker process ${slot.index} exited (${how}); restarting it`);
       slot.timer = setTimeout(() => start(slot), delay);
     };
 
