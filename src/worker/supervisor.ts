@@ -118,7 +118,8 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       child.on('error', (err) => {
         slot.error ??= err.message;
       });
-      child.on('exit', (code, signal) => exited(slot, child, code, signal));
+      // 'close', not 'exit': it comes after the IPC channel is drained, so a failing child's last message is in.
+      child.on('close', (code, signal) => exited(slot, child, code, signal));
     };
 
     const exited = (slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => {

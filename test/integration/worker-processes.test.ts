@@ -29,6 +29,10 @@ let dir: string;
 let client: Client;
 let closeClient: () => Promise<void>;
 const started: ChildProcess[] = [];
+// Started together in beforeAll (each start takes seconds: node, the pipelines, one workflow bundle).
+let main: Supervisor;
+let term: Supervisor;
+let unreachable: Supervisor;
 
 interface Supervisor { child: ChildProcess; log: string; stderr: () => string }
 
@@ -100,6 +104,10 @@ beforeAll(async () => {
   const c = await connectClient(cfg);
   client = c.client;
   closeClient = () => c.connection.close();
+  main = startSupervisor('main');
+  // On a task queue of its own, so that it takes none of the main test's partitions.
+  term = startSupervisor('term', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-term` });
+  unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
 });
 
 afterAll(async () => {
@@ -110,7 +118,7 @@ afterAll(async () => {
 
 describe('partflow worker --processes 2', () => {
   it('runs activities in two processes with exact results, restarts a killed process, and kill -9 of the supervisor leaves none alive', async () => {
-    const sup = startSupervisor('main');
+    const sup = main;
     const first = await allReady(sup, 2);
     expect(first.map(([slot]) => slot).sort()).toEqual([0, 1]);
     const children = first.map(([, pid]) => pid);
@@ -146,7 +154,7 @@ describe('partflow worker --processes 2', () => {
   }, 300_000);
 
   it('SIGTERM stops every process gracefully and exits 0', async () => {
-    const sup = startSupervisor('term');
+    const sup = term;
     const pids = (await allReady(sup, 2)).map(([, pid]) => pid);
     sup.child.kill('SIGTERM');
     expect(await exited(sup.child, 60_000)).toBe(0);
@@ -154,7 +162,7 @@ describe('partflow worker --processes 2', () => {
   }, 180_000);
 
   it('exits non-zero with the process\'s own error when worker processes cannot start (Temporal unreachable)', async () => {
-    const sup = startSupervisor('unreachable', { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    const sup = unreachable;
     expect(await exited(sup.child, 90_000)).toBe(1);
     expect(sup.stderr()).toMatch(/^partflow: worker process \d failed to start, exit code 1: cannot connect to Temporal at 127\.0\.0\.1:\d+/m);
   }, 120_000);
