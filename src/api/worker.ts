@@ -8,6 +8,8 @@ import { runWorker as runPartflowWorker } from '../worker/run';
 export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
   /** Default: from the environment (loadConfig). */
   config?: Config;
+  /** runWorker only: processes to run (see README, "One worker, every core"); default PARTFLOW_WORKER_PROCESSES, else 1. */
+  processes?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPa
  * process supervises that many copies of itself: your script is run again in each (with the same
  * arguments, as node's cluster does), so call runWorker the same way on every run.
  */
-export async function runWorker(opts: RunWorkerOptions & { processes?: number }): Promise<void> {
+export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const config = opts.config ?? loadConfig();
   await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, process.cwd()), processes: opts.processes ?? workerProcesses(process.env, 1) });
 }
