@@ -55,8 +55,9 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
 const send = (m: WorkerMessage, done?: () => void) => process.send!(m, undefined, {}, done);
 
 /**
- * One process of a multi-process worker. Slot 0 also runs the workflow tasks; the others poll
- * activities only, so the workflow bundle is built once. A child whose supervisor is gone (even
+ * One process of a multi-process worker. Slot 0 also runs the workflow tasks (without eager
+ * activities, which would keep partitions in that process); the others poll activities only, so
+ * the workflow bundle is built once. A child whose supervisor is gone (even
  * by kill -9: the IPC channel closes) exits at once, as the supervisor would have: its partitions
  * resume from their checkpoints on the next attempt.
  */
@@ -68,7 +69,7 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
   process.on('disconnect', orphaned);
   let ready = false;
   try {
-    await runHere({ ...opts, workflows: slot === 0, metricsServer: false }, (sdkAddress) => {
+    await runHere({ ...opts, workflows: slot === 0, metricsServer: false, eagerActivities: false }, (sdkAddress) => {
       ready = true;
       process.on('message', (m: WorkerMessage) => {
         if (m?.type !== 'partflow:metrics') return;

@@ -32,6 +32,13 @@ export interface WorkerOptions {
    * multi-process worker's supervisor serves them for all its processes.
    */
   metricsServer?: boolean;
+  /**
+   * false: activities that this worker's workflow tasks schedule are never handed straight back
+   * to it (eager dispatch, on in the dev server) but go through the task queue to any worker.
+   * A multi-process worker needs that: otherwise the one process running workflows takes up to
+   * three new partitions per workflow task, and the others idle.
+   */
+  eagerActivities?: boolean;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -127,6 +134,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     ...(!workflows ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
     activities: createActivities({ config: opts.config, s3, registry }),
     maxConcurrentActivityTaskExecutions: concurrency,
+    ...(opts.eagerActivities === false ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
