@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Config, loadConfig } from '../config';
+import { Config, loadConfig, workerProcesses } from '../config';
 import type { PipelineDefinition } from '../pipeline/types';
 import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
+import { runWorker as runPartflowWorker } from '../worker/run';
 
 export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
   /** Default: from the environment (loadConfig). */
   config?: Config;
+  /** runWorker only: processes to run (see README, "One worker, every core"); default PARTFLOW_WORKER_PROCESSES, else 1. */
+  processes?: number;
 }
 
 /**
@@ -28,17 +31,13 @@ export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPa
   return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, process.cwd()) });
 }
 
-/** Creates a worker and runs it until SIGINT or SIGTERM, then lets running partitions finish or checkpoint, and closes. */
+/**
+ * Creates a worker and runs it until SIGINT or SIGTERM, then lets running partitions finish or
+ * checkpoint, and closes. With `processes` > 1 (default: PARTFLOW_WORKER_PROCESSES, else 1) this
+ * process supervises that many copies of itself: your script is run again in each (with the same
+ * arguments, as node's cluster does), so call runWorker the same way on every run.
+ */
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
-  const { worker, connection } = await createWorker(opts);
-  const stop = () => worker.shutdown();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    await worker.run();
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    await connection.close();
-  }
+  const config = opts.config ?? loadConfig();
+  await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, process.cwd()), processes: opts.processes ?? workerProcesses(process.env, 1) });
 }

@@ -2,6 +2,7 @@
  * Runtime configuration, read from the environment. Defaults point at the embedded stack
  * that `npm start` / `partflow up` runs on this machine.
  */
+import os from 'node:os';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
 
 export interface S3Config {
@@ -102,5 +103,23 @@ export function maxRecordBytes(env: NodeJS.ProcessEnv = process.env): number {
   if (v === undefined || v === '') return DEFAULT_MAX_RECORD_BYTES;
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export const MAX_WORKER_PROCESSES = 256;
+
+/**
+ * Processes `partflow worker` runs (PARTFLOW_WORKER_PROCESSES): a number, or "auto" for one per
+ * core (os.availableParallelism()); unset means `fallback`. One event loop uses about one core,
+ * so a worker needs a process per core to use the machine.
+ */
+export function workerProcesses(env: NodeJS.ProcessEnv = process.env, fallback: number = os.availableParallelism()): number {
+  const v = env.PARTFLOW_WORKER_PROCESSES?.trim();
+  if (v === undefined || v === '') return fallback;
+  if (v.toLowerCase() === 'auto') return os.availableParallelism();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_PROCESSES) {
+    throw new Error(`PARTFLOW_WORKER_PROCESSES must be "auto" or an integer from 1 to ${MAX_WORKER_PROCESSES}, got ${JSON.stringify(env.PARTFLOW_WORKER_PROCESSES)}`);
+  }
   return n;
 }

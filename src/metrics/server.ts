@@ -16,7 +16,7 @@ export function metricsPort(env: NodeJS.ProcessEnv = process.env): number | unde
   return n;
 }
 
-async function sdkMetrics(address: string | undefined): Promise<string> {
+export async function sdkMetrics(address: string | undefined): Promise<string> {
   if (!address) return '';
   try {
     const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2_000) });
@@ -31,15 +31,22 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves GET /metrics on port (0: any free one), host PARTFLOW_METRICS_HOST or all interfaces. */
-export async function startMetricsServer(port: number, opts: { sdkAddress?: string; host?: string } = {}): Promise<MetricsServer> {
+/**
+ * Serves GET /metrics on port (0: any free one), host PARTFLOW_METRICS_HOST or all interfaces:
+ * this process's metrics, or what `collect` gathers (a multi-process worker's supervisor).
+ */
+export async function startMetricsServer(port: number, opts: { sdkAddress?: string; host?: string; collect?: () => Promise<string> } = {}): Promise<MetricsServer> {
+  const collect = opts.collect ?? (async () => {
+    const [own, sdk] = await Promise.all([registry.metrics(), sdkMetrics(opts.sdkAddress)]);
+    return `${own}\n${sdk}`;
+  });
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('partflow serves Prometheus metrics at /metrics\n');
       return;
     }
-    Promise.all([registry.metrics(), sdkMetrics(opts.sdkAddress)]).then(([own, sdk]) => {
-      res.writeHead(200, { 'content-type': registry.contentType }).end(`${own}\n${sdk}`);
+    collect().then((text) => {
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
     }, (err: Error) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`);
     });

@@ -22,6 +22,23 @@ export interface WorkerOptions {
   concurrency?: number;
   /** A pre-built workflow bundle (tests share one); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * false: an activity-only worker (no workflow bundle, no search-attribute check); the extra
+   * processes of a multi-process worker are, since one process runs the workflow tasks.
+   */
+  workflows?: boolean;
+  /**
+   * false: with PARTFLOW_METRICS_PORT, collect metrics (and the SDK's) but serve no port: a
+   * multi-process worker's supervisor serves them for all its processes.
+   */
+  metricsServer?: boolean;
+  /**
+   * false: activities that this worker's workflow tasks schedule are never handed straight back
+   * to it (eager dispatch, on in the dev server) but go through the task queue to any worker.
+   * A multi-process worker needs that: otherwise the one process running workflows takes up to
+   * three new partitions per workflow task, and the others idle.
+   */
+  eagerActivities?: boolean;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -72,18 +89,19 @@ export function installRuntime(opts: { prometheusAddress?: string } = {}): boole
 }
 
 /** With PARTFLOW_METRICS_PORT: the runtime with SDK metrics on a loopback port, and the /metrics server. */
-async function startMetrics(): Promise<MetricsServer | undefined> {
+async function startMetrics(serve: boolean): Promise<{ server?: MetricsServer; sdkAddress?: string }> {
   const port = metricsPort();
   if (port === undefined) {
     installRuntime();
-    return undefined;
+    return {};
   }
   const sdkAddress = `127.0.0.1:${await freePort()}`;
   const withSdk = installRuntime({ prometheusAddress: sdkAddress });
   if (!withSdk) logger().warn('the Temporal runtime was installed before the worker: /metrics has partflow\'s metrics only');
+  if (!serve) return withSdk ? { sdkAddress } : {};
   const server = await startMetricsServer(port, { sdkAddress: withSdk ? sdkAddress : undefined, host: process.env.PARTFLOW_METRICS_HOST || undefined });
   logger().info({ port: server.port }, 'serving Prometheus metrics at /metrics');
-  return server;
+  return { server, ...(withSdk ? { sdkAddress } : {}) };
 }
 
 /**
@@ -91,8 +109,9 @@ async function startMetrics(): Promise<MetricsServer | undefined> {
  * are checked here (DAG, schemas), and the namespace's search attributes are registered or their
  * absence reported, so a bad set-up stops the worker before it takes work.
  */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer }> {
-  const metrics = await startMetrics();
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
+  const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
+  const workflows = opts.workflows ?? true;
   const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
@@ -100,9 +119,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   // An ingest upserts partflow's search attributes; without them its workflow task would fail
   // and retry forever, so a worker refuses to start on a namespace that lacks them.
   try {
-    await ensureSearchAttributes(connection.operatorService, { namespace: opts.config.temporalNamespace, address: opts.config.temporalAddress });
+    if (workflows) await ensureSearchAttributes(connection.operatorService, { namespace: opts.config.temporalNamespace, address: opts.config.temporalAddress });
   } catch (err) {
     await connection.close();
+    await metrics?.close();
     throw err;
   }
   const concurrency = opts.concurrency ?? Number(process.env.PARTFLOW_WORKER_CONCURRENCY || 8);
@@ -110,9 +130,11 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.config.temporalNamespace,
     taskQueue: opts.taskQueue ?? opts.config.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
+    // Without workflowsPath or workflowBundle the SDK polls activity tasks only.
+    ...(!workflows ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
     activities: createActivities({ config: opts.config, s3, registry }),
     maxConcurrentActivityTaskExecutions: concurrency,
+    ...(opts.eagerActivities === false ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
@@ -126,6 +148,6 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   } catch (err) {
     logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');
   }
-  logger().info({ temporal: describeConnection(opts.config.temporal), taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency }, 'worker ready');
-  return { worker, connection, registry, ...(metrics ? { metrics } : {}) };
+  logger().info({ temporal: describeConnection(opts.config.temporal), taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency, workflows }, 'worker ready');
+  return { worker, connection, registry, ...(metrics ? { metrics } : {}), ...(sdkAddress ? { sdkMetricsAddress: sdkAddress } : {}) };
 }

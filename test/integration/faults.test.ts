@@ -23,7 +23,9 @@ const { REJECT_MARKER } = require('../fixtures/slow-pipelines.js') as { REJECT_M
 
 /**
  * Faults on a stack of this file's own (so that servers can be stopped), with workers as
- * separate processes (so that they can be killed with SIGKILL). Every wait is bounded.
+ * separate processes (so that they can be killed with SIGKILL). Every wait is bounded. Each
+ * worker is one process (PARTFLOW_WORKER_PROCESSES=1): the tests read its log for the attempts it
+ * ran; worker-processes.test.ts covers a supervisor's kill -9.
  */
 const BUCKET = 'faults';
 const PARTITIONS = 3;
@@ -45,7 +47,7 @@ function startWorker(name: string, env: Record<string, string> = {}): { child: C
     env: {
       ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue,
       PARTFLOW_BUCKET: BUCKET, PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: log, PARTFLOW_LOG_LEVEL: 'info',
-      PARTFLOW_WORKER_CONCURRENCY: '2', ...env,
+      PARTFLOW_WORKER_CONCURRENCY: '2', PARTFLOW_WORKER_PROCESSES: '1', ...env,
     },
   });
   workers.push(child);

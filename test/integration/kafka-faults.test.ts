@@ -36,7 +36,7 @@ function startWorker(name: string): ChildProcess {
     cwd: PROJECT_ROOT, stdio: 'ignore',
     env: {
       ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_BUCKET: BUCKET,
-      PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: path.join(logDir, `worker-${name}.log`), PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_CONCURRENCY: '1',
+      PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: path.join(logDir, `worker-${name}.log`), PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_CONCURRENCY: '1', PARTFLOW_WORKER_PROCESSES: '1',
     },
   });
   workers.push(child);

@@ -14,7 +14,10 @@ import { s3Client } from '../../src/storage/client';
 import { testConfig } from '../helpers/stack';
 import { until } from '../helpers/until';
 
-/** A worker process with PARTFLOW_METRICS_PORT, scraped during and after an ingest (needs `npm run build`). */
+/**
+ * A worker with PARTFLOW_METRICS_PORT, scraped during and after an ingest (needs `npm run build`).
+ * It runs two processes, so /metrics is the supervisor's sum of both.
+ */
 const BUCKET = 'it-metrics';
 let cfg: Config;
 let dir: string;
@@ -54,7 +57,7 @@ beforeAll(async () => {
     cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue,
-      PARTFLOW_BUCKET: BUCKET, PARTFLOW_METRICS_PORT: String(port), PARTFLOW_LOG_LEVEL: 'error', PF_RELEASE: path.join(dir, 'release'),
+      PARTFLOW_BUCKET: BUCKET, PARTFLOW_METRICS_PORT: String(port), PARTFLOW_WORKER_PROCESSES: '2', PARTFLOW_LOG_LEVEL: 'error', PF_RELEASE: path.join(dir, 'release'),
     },
   });
   let stderr = '';
@@ -87,13 +90,17 @@ describe('worker metrics (PARTFLOW_METRICS_PORT)', () => {
     // During: two partitions are through, slow.jsonl is held in `keep`.
     const during = await until('a.jsonl and b.jsonl through upper', 60_000, async () => {
       const text = await scrape();
-      return sample(text, 'partflow_partitions_committed_total', { pipeline: 'metered', stage: 'upper' }) === 2 ? text : undefined;
+      // ... and both processes answer (the activity-only one may start later than the other).
+      const both = ['0', '1'].every((p) => text.includes(`partflow_process="${p}"`));
+      return both && sample(text, 'partflow_partitions_committed_total', { pipeline: 'metered', stage: 'upper' }) === 2 ? text : undefined;
     });
     expect(sample(during, 'partflow_partitions_committed_total', { pipeline: 'metered', stage: 'keep' })).toBe(2);
     expect(sample(during, 'partflow_records_in_total', { pipeline: 'metered', stage: 'keep' })).toBe(13);
     // The Temporal SDK's runtime metrics, from core's exporter, in the same response.
     expect(during).toMatch(/^temporal_\w+/m);
     expect(during).toMatch(/^temporal_worker_task_slots_available\{/m);
+    // The SDK's series of each process, told apart by a label.
+    for (const p of ['0', '1']) expect(during).toMatch(new RegExp(`^temporal_worker_task_slots_available\\{.*partflow_process="${p}"`, 'm'));
     expect(during).toMatch(/^partflow_process_cpu_seconds_total /m);
     fs.writeFileSync(path.join(dir, 'release'), '');
 

@@ -1,24 +1,22 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import os from 'node:os';
+import { loadConfig, MAX_WORKER_PROCESSES, workerProcesses } from '../../config';
 import { builtinPipelines } from '../../pipelines';
-import { createWorker } from '../../worker/worker';
+import { runWorker } from '../../worker/run';
 import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run a worker for the built-in pipelines (and yours, with --pipelines) against TEMPORAL_ADDRESS')
-    .option('--concurrency <n>', 'activities at once', int('concurrency', 1, 1000))
+    .description('run a worker for the built-in pipelines (and yours, with --pipelines) against TEMPORAL_ADDRESS: one process per core by default, each with its own activities')
+    .option('--processes <n>', `worker processes (one of them also runs the workflow tasks); default PARTFLOW_WORKER_PROCESSES, else one per core (${os.availableParallelism()} here)`, int('processes', 1, MAX_WORKER_PROCESSES))
+    .option('--concurrency <n>', 'activities at once, per process (default PARTFLOW_WORKER_CONCURRENCY, else 8)', int('concurrency', 1, 1000))
     .option('--pipelines <module>', 'a module (.js, or .ts compiled on the fly) exporting `pipelines`, an array of pipeline definitions, to register too; their schemas are read from its project\'s schemas/ unless they set schemasDir (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (opts: { concurrency?: number; pipelines: string[] }) => {
+    .action(async (opts: { processes?: number; concurrency?: number; pipelines: string[] }) => {
       const cfg = loadConfig();
+      const processes = opts.processes ?? workerProcesses();
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
-      const { worker, connection, metrics } = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency });
-      process.on('SIGINT', () => worker.shutdown());
-      process.on('SIGTERM', () => worker.shutdown());
-      await worker.run();
-      await connection.close();
-      await metrics?.close();
+      await runWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency, processes });
     });
 }

@@ -1,0 +1,88 @@
+/**
+ * Running a worker until SIGINT/SIGTERM: the one path for `partflow worker`, the library's
+ * runWorker and each process of a multi-process worker.
+ */
+import { logger } from '../log';
+import { collectProcessMetrics } from '../metrics/aggregate';
+import { PipelineRegistry } from '../pipeline/registry';
+import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
+import { createWorker, WorkerOptions } from './worker';
+
+export interface RunWorkerOptions extends WorkerOptions {
+  /**
+   * Processes to run (one event loop uses about one core). 1: this process, as it is. More: this
+   * process supervises that many copies of itself (process.argv re-run with a marker in the
+   * environment, as node's cluster does), each running the same code with its own activities.
+   */
+  processes?: number;
+}
+
+/** This process's slot when a supervisor forked it. */
+export function workerSlot(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env[WORKER_SLOT_ENV];
+  if (!process.send || v === undefined || v === '') return undefined;
+  return Number(v);
+}
+
+export async function runWorker(opts: RunWorkerOptions): Promise<void> {
+  const slot = workerSlot();
+  if (slot !== undefined) return runChild(opts, slot);
+  if ((opts.processes ?? 1) <= 1) return runHere(opts);
+  // A bad pipeline (a cycle, an unknown stage) fails once, here, rather than in every child.
+  new PipelineRegistry(opts.pipelines);
+  return supervise({ processes: opts.processes! });
+}
+
+async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: string) => void): Promise<void> {
+  const { worker, connection, metrics, sdkMetricsAddress } = await createWorker(opts);
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const running = worker.run();
+    onReady?.(sdkMetricsAddress);
+    await running;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await connection.close();
+    await metrics?.close();
+  }
+}
+
+const send = (m: WorkerMessage, done?: () => void) => process.send!(m, undefined, {}, done);
+
+/**
+ * One process of a multi-process worker. Slot 0 also runs the workflow tasks (without eager
+ * activities, which would keep partitions in that process); the others poll activities only, so
+ * the workflow bundle is built once. A child whose supervisor is gone (even
+ * by kill -9: the IPC channel closes) exits at once, as the supervisor would have: its partitions
+ * resume from their checkpoints on the next attempt.
+ */
+async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
+  const orphaned = () => {
+    logger().warn({ process: slot }, 'the worker supervisor is gone: exiting');
+    process.exit(1);
+  };
+  process.on('disconnect', orphaned);
+  let ready = false;
+  try {
+    await runHere({ ...opts, workflows: slot === 0, metricsServer: false, eagerActivities: false }, (sdkAddress) => {
+      ready = true;
+      process.on('message', (m: WorkerMessage) => {
+        if (m?.type !== 'partflow:metrics') return;
+        collectProcessMetrics(slot, sdkAddress).then((metrics) => send({ type: 'partflow:metrics', id: m.id, metrics }), () => undefined);
+      });
+      send({ type: 'partflow:ready' });
+    });
+  } catch (err) {
+    if (ready) throw err;
+    // The supervisor reports a start-up failure once, with this message.
+    await new Promise<void>((r) => send({ type: 'partflow:failed', message: (err as Error).message }, () => r()));
+    process.exit(1);
+  }
+  process.off('disconnect', orphaned);
+  process.disconnect();
+}
