@@ -5,7 +5,7 @@ import { loadSchema } from '../src/avro/schemas';
 import { openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
 import { guardedBlocks } from '../src/avro/decode-guard';
-import { loadLookup } from '../src/io/lookup';
+import { cachedLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
@@ -126,16 +126,12 @@ export function makeStageActivity(deps: ActivityDeps) {
     const inputs = inputsOf(plan, entry.info, entry.def.schemasDir, stage, req.index, upstream);
     const manifestInputs: ManifestInput[] = [];
     for (const inp of inputs) manifestInputs.push(await checkInput(deps, run, inp));
-    const lookupCache = new Map<string, Promise<Record<string, unknown>[]>>();
     const state = def.setup
       ? await runSetup(run.where(), () => def.setup!({
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, params: plan.params, log: run.log,
         lookup: stageLookup(plan.pipeline, req.stage, stage.lookups, (name) => {
           const l = plan.lookups[name];
-          if (!l) return undefined;
-          let pr = lookupCache.get(name);
-          if (!pr) lookupCache.set(name, (pr = loadLookup(deps.s3, l)));
-          return pr;
+          return l ? (cachedLookup(deps.s3, l) as Promise<Record<string, unknown>[]>) : undefined;
         }),
       }))
       : undefined;

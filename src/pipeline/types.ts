@@ -34,7 +34,11 @@ export interface SetupContext {
   partition: string;
   partitionName: string;
   params: Readonly<Record<string, string>>;
-  /** Loads a lookup table declared by the pipeline, as plain records. */
+  /**
+   * Loads a lookup table declared by the pipeline, as plain records. A worker loads each table
+   * once and shares it between partitions, so the array and its records are frozen: copy what
+   * you need to change.
+   */
   lookup(name: string): Promise<Record<string, unknown>[]>;
   log: Logger;
 }

@@ -152,7 +152,8 @@ export async function runStage(pipeline: PipelineDefinition, stage: string | Sta
       lookup: stageLookup(p.name, name, si.lookups, (l) => {
         if (!info.lookups.includes(l)) return undefined;
         const rows = opts.lookups?.[l];
-        return rows ? Promise.resolve(rows) : Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
+        // Frozen copies, as a worker shares its tables between partitions: a setup that changes them fails here too.
+        return rows ? Promise.resolve(Object.freeze(rows.map((r) => Object.freeze({ ...r }))) as Record<string, unknown>[]) : Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
       }),
     }))
     : undefined;
