@@ -7,7 +7,7 @@
  * PARTFLOW_BENCH_WORKER_ARGS adds arguments to the spawned `partflow worker`.
  */
 import { Client, Connection } from '@temporalio/client';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,23 +50,20 @@ export function parseArgs(argv: string[]): BenchArgs {
   return a;
 }
 
-function version(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
-  } catch (err) {
-    const e = err as { stderr?: string };
-    return (e.stderr ?? '').trim().split('\n')[0] || 'unknown';
-  }
+/** First line of a tool's version output (java prints it on stderr), or 'unknown'. */
+function version(cmd: string, args: string[], pick = /.+/): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return pick.exec(`${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim())?.[0] ?? 'unknown';
 }
 
 function machine(): Record<string, unknown> {
-  const lscpu = version('lscpu', []);
-  const model = /Model name:\s*(.*)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1] ?? lscpu;
   return {
-    nproc: os.cpus().length, cpu: model, memGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version,
+    nproc: os.cpus().length, cpu: version('lscpu', [], /(?<=Model name:\s*)\S.*/), memGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version,
     java: version('java', ['-version']), python: version(path.join(SPARK_DIR, 'venv', 'bin', 'python'), ['--version']),
     pyspark: version(path.join(SPARK_DIR, 'venv', 'bin', 'python'), ['-c', 'import pyspark; print(pyspark.__version__)']),
-    temporal: version(toolPath('temporal'), ['--version']), versitygw: version(toolPath('versitygw'), ['--version']),
+    temporal: version(toolPath('temporal'), ['--version']),
+    // go install builds report "git" as their version; the module version is in the build info.
+    versitygw: version('go', ['version', '-m', toolPath('versitygw')], /github\.com\/versity\/versitygw\s+v\S+/),
   };
 }
 

@@ -3,7 +3,7 @@
  * container code (avsc records, zstandard blocks), no Temporal, no S3, no manifests. One forked
  * process per core, files dealt out round-robin.
  */
-import { fork } from 'node:child_process';
+import { ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -57,25 +57,31 @@ async function child(job: LoopJob): Promise<LoopResult> {
   return acc;
 }
 
-/** Runs the loop over `files` in `procs` processes; the wall time counts process start-up too (about 0.1 s). */
+/** Runs the loop over `files` in `procs` processes; the clock starts once every process has loaded its modules. */
 export async function rawLoop(files: string[], outDir: string, transform: boolean, procs: number): Promise<{ seconds: number; perProcess: LoopResult[] }> {
   fs.mkdirSync(outDir, { recursive: true });
-  const t0 = process.hrtime.bigint();
   const shares = Array.from({ length: procs }, (_, k) => files.filter((_, i) => i % procs === k));
-  const perProcess = await Promise.all(shares.map((share) => new Promise<LoopResult>((resolve, reject) => {
+  const children = await Promise.all(shares.map(() => new Promise<ChildProcess>((resolve, reject) => {
     const c = fork(__filename, ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    c.once('message', () => resolve(c));
+    c.once('exit', (code) => reject(new Error(`raw loop process ${c.pid} exited with ${code} before it was ready`)));
+  })));
+  const t0 = process.hrtime.bigint();
+  const perProcess = await Promise.all(children.map((c, k) => new Promise<LoopResult>((resolve, reject) => {
     let result: LoopResult | undefined;
+    c.removeAllListeners('exit');
     c.on('message', (m: { ok?: LoopResult; error?: string }) => {
       if (m.error) reject(new Error(`raw loop process ${c.pid}: ${m.error}`));
       result = m.ok;
     });
     c.on('exit', (code) => (result ? resolve(result) : reject(new Error(`raw loop process ${c.pid} exited with ${code} and no result`))));
-    c.send({ files: share, outDir, transform } satisfies LoopJob);
+    c.send({ files: shares[k], outDir, transform } satisfies LoopJob);
   })));
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, perProcess };
 }
 
 if (require.main === module && process.argv.includes('--child')) {
+  process.send!({ ready: true });
   process.once('message', (job: LoopJob) => {
     child(job).then(
       (ok) => process.send!({ ok }, () => process.exit(0)),

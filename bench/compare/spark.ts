@@ -29,7 +29,7 @@ export function sparkJar(): string {
   return path.join(SPARK_DIR, 'jars', jars[0]);
 }
 
-export async function runSpark(mode: SparkRun['mode'], inputs: string[], outDir: string): Promise<SparkRun> {
+export async function runSpark(mode: SparkRun['mode'], inputs: string[], records: number, outDir: string): Promise<SparkRun> {
   const python = path.join(SPARK_DIR, 'venv', 'bin', 'python');
   if (!fs.existsSync(python)) throw new Error(`no PySpark venv at ${SPARK_DIR}/venv (run: bash scripts/setup-tools.sh --spark)`);
   // Thousands of file names would overflow the command line: Spark reads the directory instead.
@@ -50,6 +50,6 @@ export async function runSpark(mode: SparkRun['mode'], inputs: string[], outDir:
   const usage = sampler.stop();
   const line = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`spark_job.py --mode ${mode} exited with ${code}:\n${stderr.slice(-4000)}`);
-  const r = JSON.parse(line) as Omit<SparkRun, 'mode' | 'wallSeconds' | 'cpuSeconds' | 'processes'>;
-  return { mode, ...r, wallSeconds: wallSeconds - r.countSeconds, cpuSeconds: usage.cpuSeconds, processes: usage.byName };
+  const r = JSON.parse(line) as Omit<SparkRun, 'mode' | 'records' | 'wallSeconds' | 'cpuSeconds' | 'processes'>;
+  return { mode, records, ...r, wallSeconds: wallSeconds - r.countSeconds, cpuSeconds: usage.cpuSeconds, processes: usage.byName };
 }
