@@ -74,7 +74,9 @@ export async function ingestOnFreshWorker(cfg: Config, client: Client, servers: 
     const before = { worker: treeCpuSeconds(w.child.pid!), temporal: treeCpuSeconds(servers.temporal), s3: treeCpuSeconds(servers.s3) };
     const workflowId = `bench-${name}-${Date.now()}`;
     const t0 = process.hrtime.bigint();
-    const summary = (await client.workflow.execute('ingest', { taskQueue, workflowId, args: [input] })) as IngestSummary;
+    // A worker that dies (crash, OOM) would leave the ingest waiting for ever: fail the bench instead.
+    const died = new Promise<never>((_, reject) => w.child.once('exit', (code, signal) => reject(new Error(`partflow worker on ${taskQueue} exited (${signal ?? code}) during ${workflowId}; see its log above`))));
+    const summary = (await Promise.race([client.workflow.execute('ingest', { taskQueue, workflowId, args: [input] }), died])) as IngestSummary;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const temporal = round(treeCpuSeconds(servers.temporal) - before.temporal);
     const s3 = round(treeCpuSeconds(servers.s3) - before.s3);
@@ -88,7 +90,8 @@ export async function ingestOnFreshWorker(cfg: Config, client: Client, servers: 
 /** Event counts of a run's histories: the parent's, and the largest of every other run whose id starts with it (children, continued runs). */
 export async function historySizes(client: Client, workflowId: string): Promise<{ parentEvents: number; largestEvents: number; largestId: string; largestBytes: number; executions: number }> {
   const parent = await client.workflow.getHandle(workflowId).describe();
-  let largest = { events: parent.historyLength, id: workflowId, bytes: parent.historySize ?? 0 };
+  // 0 when the run has no other executions (no children, never continued as new).
+  let largest = { events: 0, id: '', bytes: 0 };
   let executions = 0;
   for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}"` })) {
     executions++;
