@@ -12,7 +12,7 @@ import { Config } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { IngestSummary } from '../../src/manifest/run';
 import { IngestInput } from '../../src/pipeline/input';
-import { peakRssMiB, round, treeCpuSeconds } from './procstat';
+import { peakRssMiB, processTree, round, treeCpuSeconds } from './procstat';
 
 export async function upload(s3: S3Client, bucket: string, objects: [string, Buffer][]): Promise<void> {
   const limit = pLimit(16);
@@ -47,9 +47,16 @@ export async function startWorker(cfg: Config, client: Client, taskQueue: string
   }
 }
 
-/** The worker's CPU seconds and VmHWM, read just before it is stopped; then stops it. */
-export async function stopWorker(w: WorkerProcess): Promise<{ cpuSeconds: number; peakRssMiB: number }> {
-  const usage = { cpuSeconds: treeCpuSeconds(w.child.pid!), peakRssMiB: Math.round(peakRssMiB(w.child.pid!)) };
+/**
+ * The worker's CPU seconds (its whole process tree) and VmHWM, read just before it is stopped; then
+ * stops it. A worker that runs child processes reports the largest child's peak too.
+ */
+export async function stopWorker(w: WorkerProcess): Promise<{ cpuSeconds: number; peakRssMiB: number; childPeakRssMiB?: number; children?: number }> {
+  const kids = processTree(w.child.pid!).slice(1);
+  const usage = {
+    cpuSeconds: treeCpuSeconds(w.child.pid!), peakRssMiB: Math.round(peakRssMiB(w.child.pid!)),
+    ...(kids.length ? { childPeakRssMiB: Math.round(Math.max(...kids.map(peakRssMiB))), children: kids.length } : {}),
+  };
   const exited = new Promise((r) => w.child.once('exit', r));
   w.child.kill('SIGTERM');
   await exited;
@@ -63,7 +70,7 @@ export interface IngestRun {
   summary: IngestSummary;
   workflowId: string;
   cpuSeconds: { worker: number; temporal: number; s3: number };
-  peakRssMiB: { worker: number };
+  peakRssMiB: Record<string, number>;
 }
 
 /** One ingest on a fresh worker: wall time from start to result, CPU of each process over the run. */
@@ -81,7 +88,7 @@ export async function ingestOnFreshWorker(cfg: Config, client: Client, servers: 
     const temporal = round(treeCpuSeconds(servers.temporal) - before.temporal);
     const s3 = round(treeCpuSeconds(servers.s3) - before.s3);
     const usage = await stopWorker(w);
-    return { seconds, summary, workflowId, cpuSeconds: { worker: round(usage.cpuSeconds - before.worker), temporal, s3 }, peakRssMiB: { worker: usage.peakRssMiB } };
+    return { seconds, summary, workflowId, cpuSeconds: { worker: round(usage.cpuSeconds - before.worker), temporal, s3 }, peakRssMiB: { worker: usage.peakRssMiB, ...(usage.children ? { [`largest of ${usage.children} worker children`]: usage.childPeakRssMiB! } : {}) } };
   } finally {
     if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   }
