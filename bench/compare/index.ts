@@ -76,7 +76,10 @@ export async function compareMain(argv: string[]): Promise<void> {
   const cfg = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_TASK_QUEUE: 'bench' });
   const stack = await startEmbeddedStack(cfg, { dataDir: path.join(work, 'stack'), uiPort: await freePort() });
   // Ctrl-C (or a kill) stops the servers this run started, not only a normal end.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stack.stop().finally(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stack.stop().finally(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  }));
   const conn = await Connection.connect({ address: cfg.temporalAddress });
   const client = new Client({ connection: conn, namespace: cfg.temporalNamespace });
   const servers = { temporal: stack.temporal.child.pid!, s3: stack.s3.child.pid! };
