@@ -27,7 +27,7 @@ import { createWorker } from '../src/worker/worker';
 
 type Row = Record<string, string | number>;
 
-const OFFER = Type.forSchema({
+export const OFFER = Type.forSchema({
   type: 'record', name: 'Offer', namespace: 'bench', fields: [
     { name: 'id', type: 'long' }, { name: 'merchant', type: 'string' }, { name: 'title', type: 'string' },
     { name: 'price', type: 'double' }, { name: 'currency', type: 'string' }, { name: 'url', type: 'string' },
@@ -35,7 +35,7 @@ const OFFER = Type.forSchema({
 } as never);
 
 /** One merchant feed: `n` offers, the bytes a function of (merchant, n, edition) only. */
-function feed(merchant: number, n: number, edition = 0): Buffer {
+export function feed(merchant: number, n: number, edition = 0): Buffer {
   const enc = new ContainerEncoder(OFFER, JSON.stringify(OFFER.schema()), { codec: 'zstandard', sync: syncMarkerFor(`feed-${merchant}-${edition}`) });
   const parts = [enc.header()];
   for (let i = 0; i < n; i++) {

