@@ -6,6 +6,7 @@
  *   npm run bench -- codecs resume
  *   npm run bench -- partitions   # packing, incremental re-runs, splitting (small rerun changed mixed big)
  *   npm run bench -- kafka        # a Kafka topic into committed Avro against a plain fetch loop (bench/kafka.ts)
+ *   npm run bench -- cost         # per-partition CPU (worker, Temporal, S3) and S3 requests (bench/cost.ts)
  *
  * Results print as a table and are written to bench/results/<date>-<name>.json.
  */
@@ -37,6 +38,7 @@ import { s3Client } from '../src/storage/client';
 import { createWorker } from '../src/worker/worker';
 import { partitionsBench } from './partitions';
 import { kafkaBench } from './kafka';
+import { costBench } from './cost';
 import { parse } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 
@@ -271,7 +273,7 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
 async function main(): Promise<void> {
   const which = process.argv.slice(2);
   const parts = ['small', 'sweep', 'rerun', 'changed', 'mixed', 'big'];
-  const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka');
+  const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka' && n !== 'cost');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-'));
   const cfg = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_TASK_QUEUE: 'bench' });
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
     if (want('memory')) await memory(cfg);
     if (want('fanout')) await fanout(cfg, client);
     if (want('kafka')) results.kafka = await kafkaBench(cfg, client);
+    if (want('cost')) results.cost = await costBench(cfg, client, stack);
     if (want('partitions')) results.partitions = await partitionsBench(cfg, client, (n) => which.includes('partitions') || which.includes(n));
   } finally {
     await conn.close();
