@@ -8,20 +8,23 @@
  *   npm run bench -- cost
  *   PARTFLOW_BENCH_COST_N=2000 npm run bench -- cost
  *   PARTFLOW_BENCH_COST_PROFILE=/tmp/prof npm run bench -- cost   # also node --cpu-prof on the worker
+ *   PARTFLOW_BENCH_COST_EAGER=1 npm run bench -- cost             # also with eager activity dispatch
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Type } from 'avsc';
 import pLimit from 'p-limit';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { ContainerEncoder, syncMarkerFor } from '../src/avro/container';
-import { Config } from '../src/config';
+import { Config, loadConfig } from '../src/config';
 import { PROJECT_ROOT } from '../src/config/paths';
 import { IngestSummary } from '../src/manifest/run';
-import { EmbeddedStack } from '../src/stack/embedded';
+import { EmbeddedStack, startEmbeddedStack } from '../src/stack/embedded';
+import { freePort } from '../src/stack/process';
 import { s3Client } from '../src/storage/client';
 
 type Row = Record<string, string | number>;
@@ -178,7 +181,31 @@ async function startWorker(cfg: Config, s3Url: string, taskQueue: string, profil
   return child;
 }
 
-export async function costBench(cfg: Config, client: Client, stack: EmbeddedStack): Promise<Row> {
+/**
+ * The measurement on the bench's stack; with PARTFLOW_BENCH_COST_EAGER=1 again on a second stack
+ * whose Temporal server dispatches activities eagerly (system.enableActivityEagerExecution): the
+ * activity task then comes back with the workflow task's completion instead of through matching.
+ */
+export async function costBench(cfg: Config, client: Client, stack: EmbeddedStack): Promise<Row[]> {
+  const rows = [{ server: 'default', ...(await measure(cfg, client, stack)) }];
+  if (process.env.PARTFLOW_BENCH_COST_EAGER === '1') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-eager-'));
+    const cfg2 = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_TASK_QUEUE: 'bench' });
+    const stack2 = await startEmbeddedStack(cfg2, { dataDir, uiPort: await freePort(), dynamicConfig: { 'system.enableActivityEagerExecution': true } });
+    const conn = await Connection.connect({ address: cfg2.temporalAddress });
+    try {
+      console.log('\nagain, with eager activity dispatch on the Temporal server');
+      rows.push({ server: 'eager activities', ...(await measure(cfg2, new Client({ connection: conn }), stack2)) });
+    } finally {
+      await conn.close();
+      await stack2.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promise<Row> {
   const N = Number(process.env.PARTFLOW_BENCH_COST_N || 500);
   const profileDir = process.env.PARTFLOW_BENCH_COST_PROFILE || undefined;
   const s3: S3Client = s3Client(cfg.s3);
@@ -232,9 +259,12 @@ export async function costBench(cfg: Config, client: Client, stack: EmbeddedStac
     await exited;
     await proxy.close();
     if (profileDir) {
-      const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profileDir, f));
-      const latest = files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-      if (latest && window) summariseProfile(latest, ...window);
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main one; the others
+      // run workflows (the SDK's thread) and the decode guard.
+      const files = fs.readdirSync(profileDir).filter((f) => f.includes(`.${worker.pid}.`) && f.endsWith('.cpuprofile')).sort();
+      for (const f of files) {
+        if (window) summariseProfile(path.join(profileDir, f), ...window, f.includes(`.${worker.pid}.0.`) ? 25 : 8);
+      }
     }
   }
 }
