@@ -75,7 +75,10 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
   fs.mkdirSync(s3Meta, { recursive: true });
   const m = startProcess('versitygw', toolPath('versitygw'), ['--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir], {
     logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'versitygw.log'),
-    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey },
+    // Keep-alive is off by default in versitygw: every response would close its connection, and a
+    // worker would pay a TCP connect per request (several per partition). The variable, not the
+    // flag, so that a PARTFLOW_VERSITYGW_BIN from before the option still starts.
+    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey, VGW_KEEP_ALIVE: 'true' },
   });
   try {
     const client = s3Client(cfg.s3);

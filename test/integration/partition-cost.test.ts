@@ -2,6 +2,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import http from 'node:http';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { HEARTBEAT_MS } from '../../activities/partition-run';
@@ -135,5 +136,23 @@ describe('the cost of a small partition', () => {
     expect(err?.nonRetryable).toBe(true);
     expect(err?.message).toContain(`s3://${BUCKET}/${result.outputKey} already exists with different content`);
     expect(await getObjectBuffer(s3, BUCKET, result.outputKey)).toEqual(itemFile(50, 'other'));
+  });
+
+  it('the embedded S3 server keeps connections open: a request does not pay a TCP connect', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () => new Promise<{ reused: boolean; connection?: string }>((resolve, reject) => {
+      const req = http.get(`${cfg.s3.endpoint}/${BUCKET}/src/small/m-0.avro`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ reused: req.reusedSocket, connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+    });
+    try {
+      const first = await get();
+      expect(first.connection).not.toBe('close');
+      expect((await get()).reused).toBe(true);
+    } finally {
+      agent.destroy();
+    }
   });
 });
