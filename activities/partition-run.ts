@@ -7,6 +7,7 @@ import { CodecName } from '../src/avro/codecs';
 import { syncMarkerFor } from '../src/avro/container';
 import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
+import { typeForSchema } from '../src/avro/type-cache';
 import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { inputBytes, partitionMetrics } from '../src/metrics';
@@ -21,7 +22,7 @@ import { ActivityDeps, nonRetryable } from './deps';
 import { RejectsSpill, SpillRef } from './rejects-spill';
 
 const REJECT_SCHEMA = loadSchema('partflow_reject@1');
-const HEARTBEAT_MS = 2_000;
+export const HEARTBEAT_MS = 2_000;
 
 export interface PartitionTarget {
   stage: string;
@@ -76,9 +77,13 @@ export class PartitionRun {
   private output?: AvroObjectWriter;
   outputType?: Type;
   private rejects?: AvroObjectWriter;
-  private lastBeat = 0;
+  /**
+   * The first heartbeat goes out HEARTBEAT_MS after the start, not at once: most partitions of a
+   * big ingest are done sooner, and each heartbeat costs the server a write.
+   */
+  private lastBeat = Date.now();
   /** Raised by a timer every HEARTBEAT_MS, and at once by a cancellation: tick() looks at nothing else. */
-  private beatDue = true;
+  private beatDue = false;
   private lastCheckpoint?: PartitionCheckpoint;
   /** Where checkpoints put the rejects' buffered bytes aside (they are records: not for Temporal). */
   private readonly spills: RejectsSpill;
@@ -100,6 +105,7 @@ export class PartitionRun {
     // Spills live beside the dataset's plans and runs, never under a stage's outputs.
     this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log);
     Context.current().cancellationSignal.addEventListener('abort', () => { this.beatDue = true; }, { once: true });
+    setTimeout(() => { this.beatDue = true; }, HEARTBEAT_MS).unref();
   }
 
   private identity(kind: string): string {
@@ -130,7 +136,7 @@ export class PartitionRun {
   openOutput(schemaJson?: string, resume?: WriterSnapshot): AvroObjectWriter {
     const schema = schemaJson ? undefined : loadSchema(this.target.schemaRef, this.deps.registry.get(this.plan.pipeline)?.def.schemasDir);
     const json = schemaJson ?? schema!.json;
-    this.outputType = schema ? schema.type : Type.forSchema(JSON.parse(json));
+    this.outputType = schema ? schema.type : typeForSchema(json);
     // Inherited and inferred schemas are only known now; record what was actually written.
     this.target.schemaFingerprint = schemaFingerprint(this.outputType);
     this.output = new AvroObjectWriter(

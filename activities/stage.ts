@@ -2,8 +2,9 @@ import { Type } from 'avsc';
 import { AvroFormatError } from '../src/avro/container';
 import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
-import { openAvroPiece } from '../src/io/avro-object-reader';
+import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
+import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';
 import { cachedLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
@@ -141,6 +142,9 @@ export function makeStageActivity(deps: ActivityDeps) {
       current = inputs[k];
       return openAvroPiece(deps.s3, inputs[k].bucket, inputs[k].key, { range: inputs[k].range, at }, { ifMatch: manifestInputs[k].etag });
     };
+    // The first input, opened early to learn its schema: read on from there rather than opened
+    // again (a second GET, and a connection lost to the abandoned response).
+    let first: AvroPiece | undefined;
     try {
       const inherit = stage.schemaRef === INHERIT_SCHEMA;
       // The schema written is the stage's, or for "@input" stages the (reader) schema of the first
@@ -148,9 +152,8 @@ export function makeStageActivity(deps: ActivityDeps) {
       let outSchema: string | undefined;
       if (inherit) {
         if (!inputs[0].readerType) {
-          const first = await open(0);
-          first.reader.close();
-          const t = Type.forSchema(JSON.parse(first.reader.header.schemaJson), { wrapUnions: 'auto' });
+          first = await open(0);
+          const t = typeForSchema(first.reader.header.schemaJson, { wrapUnions: 'auto' });
           for (const inp of inputs) if (inp.from === inputs[0].from) inp.readerType = t;
           outSchema = first.reader.header.schemaJson;
         } else outSchema = JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
@@ -167,7 +170,10 @@ export function makeStageActivity(deps: ActivityDeps) {
         const inp = inputs[k];
         ctx.input = inp.from;
         const resumeHere = k === from.input && from.blockOffset > 0;
-        const { reader, end } = await open(k, resumeHere ? from.blockOffset : undefined);
+        const reuse = k === 0 && !resumeHere ? first : undefined;
+        if (!reuse) first?.reader.close();
+        first = undefined;
+        const { reader, end } = reuse ? ((current = inputs[0]), reuse) : await open(k, resumeHere ? from.blockOffset : undefined);
         // Rejects name the object (and the byte range of a split) and the record's index in that piece.
         const label = inp.range && inp.range[0] > 0 ? `${manifestInputs[k].url}#bytes=${inp.range[0]}-${inp.range[1]}` : manifestInputs[k].url;
         let decoder;
@@ -198,6 +204,8 @@ export function makeStageActivity(deps: ActivityDeps) {
       }
     } catch (err) {
       throw await run.failed(await classify(deps, err, run, current));
+    } finally {
+      first?.reader.close();
     }
     return run.commit(manifestInputs);
   };

@@ -8,6 +8,7 @@
  *   npm run bench -- kafka        # a Kafka topic into committed Avro against a plain fetch loop (bench/kafka.ts)
  *   npm run bench -- compare [--scale 0.1]  # raw avsc loop vs partflow vs PySpark local[2] (bench/compare, BENCHMARKS.md)
  *   npm run bench -- scale [--max 100000]   # per-partition cost at 1 … 10,000 partitions (bench/compare/scale.ts)
+ *   npm run bench -- cost         # per-partition CPU (worker, Temporal, S3) and S3 requests (bench/cost.ts)
  *
  * Results print as a table and are written to bench/results/<date>-<name>.json.
  */
@@ -40,6 +41,7 @@ import { createWorker } from '../src/worker/worker';
 import { partitionsBench } from './partitions';
 import { kafkaBench } from './kafka';
 import { compareMain } from './compare';
+import { costBench } from './cost';
 import { parse } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 
@@ -275,7 +277,7 @@ async function main(): Promise<void> {
   const which = process.argv.slice(2);
   if (which[0] === 'compare' || which[0] === 'scale') return compareMain(which);
   const parts = ['small', 'sweep', 'rerun', 'changed', 'mixed', 'big'];
-  const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka');
+  const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka' && n !== 'cost');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-'));
   const cfg = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`, PARTFLOW_TASK_QUEUE: 'bench' });
@@ -290,6 +292,7 @@ async function main(): Promise<void> {
     if (want('memory')) await memory(cfg);
     if (want('fanout')) await fanout(cfg, client);
     if (want('kafka')) results.kafka = await kafkaBench(cfg, client);
+    if (want('cost')) results.cost = await costBench(cfg, client, stack);
     if (want('partitions')) results.partitions = await partitionsBench(cfg, client, (n) => which.includes('partitions') || which.includes(n));
   } finally {
     await conn.close();

@@ -4,6 +4,7 @@ import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs
 import { installAvscGuards, ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
+import { typeForSchema } from './type-cache';
 
 installAvscGuards();
 
@@ -330,7 +331,7 @@ export class ContainerReader {
     const schemaJson = schemaBuf.toString('utf8');
     let writerType: Type;
     try {
-      writerType = Type.forSchema(JSON.parse(schemaJson), { wrapUnions: 'auto' });
+      writerType = typeForSchema(schemaJson, { wrapUnions: 'auto' });
     } catch (err) {
       this.fail(`header schema is invalid: ${(err as Error).message}`, 4);
     }

@@ -165,7 +165,8 @@ export class DecodeGuard {
       }
       const job = this.queue.shift()!;
       const req = { ...job.req };
-      if (slot.schemas === job.schemas) {
+      // By value: each read makes its own BlockSchemas, and partition after partition has the same.
+      if (slot.schemas && slot.schemas.writer === job.schemas.writer && slot.schemas.reader === job.schemas.reader) {
         delete req.writer;
       } else {
         req.writer = job.schemas.writer;

@@ -31,5 +31,10 @@ export function crc64Avro(canonical: string): bigint {
 
 /** The fingerprint partflow records in manifests: SHA-256 of the canonical form, hex. */
 export function schemaFingerprint(type: Type): string {
-  return createHash('sha256').update(canonicalForm(type)).digest('hex');
+  let fp = fingerprints.get(type);
+  if (fp === undefined) fingerprints.set(type, (fp = createHash('sha256').update(canonicalForm(type)).digest('hex')));
+  return fp;
 }
+
+// Types are shared (type-cache.ts) and never change, so their fingerprint can be kept with them.
+const fingerprints = new WeakMap<Type, string>();

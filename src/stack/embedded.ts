@@ -25,6 +25,8 @@ export interface StackOptions {
   searchAttributes?: boolean;
   /** Also start a Kafka broker on 127.0.0.1:<port>, its data in dataDir/kafka (partflow up --kafka). */
   kafka?: { port: number };
+  /** Temporal dynamic config values (`--dynamic-config-value key=value`), e.g. for benchmarks of server settings. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 function hostPort(addr: string | undefined, what: string, env: string): { host: string; port: number } {
@@ -43,6 +45,7 @@ export async function startTemporal(cfg: Config, opts: StackOptions): Promise<Ma
     'server', 'start-dev', '--ip', t.host, '--port', String(t.port), '--ui-port', String(opts.uiPort),
     '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--namespace', cfg.temporalNamespace, '--log-level', 'warn',
     ...Object.entries(opts.searchAttributes === false ? {} : SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
   ], { logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'temporal.log') });
   try {
     await waitReady(m, async () => {
@@ -72,7 +75,10 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
   fs.mkdirSync(s3Meta, { recursive: true });
   const m = startProcess('versitygw', toolPath('versitygw'), ['--port', `${s.host}:${s.port}`, 'posix', '--sidecar', s3Meta, s3Dir], {
     logFile: path.join(opts.logDir ?? path.join(opts.dataDir, 'logs'), 'versitygw.log'),
-    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey },
+    // Keep-alive is off by default in versitygw: every response would close its connection, and a
+    // worker would pay a TCP connect per request (several per partition). The variable, not the
+    // flag, so that a PARTFLOW_VERSITYGW_BIN from before the option still starts.
+    env: { ROOT_ACCESS_KEY: cfg.s3.accessKeyId ?? DEFAULTS.accessKeyId, ROOT_SECRET_KEY: cfg.s3.secretAccessKey ?? DEFAULTS.secretAccessKey, VGW_KEEP_ALIVE: 'true' },
   });
   try {
     const client = s3Client(cfg.s3);
