@@ -12,73 +12,25 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { Type } from 'avsc';
 import pLimit from 'p-limit';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ContainerEncoder, syncMarkerFor } from '../src/avro/container';
 import { Config, loadConfig } from '../src/config';
 import { PROJECT_ROOT } from '../src/config/paths';
 import { IngestSummary } from '../src/manifest/run';
 import { EmbeddedStack, startEmbeddedStack } from '../src/stack/embedded';
 import { freePort } from '../src/stack/process';
 import { s3Client } from '../src/storage/client';
+import { treeCpuSeconds } from './compare/procstat';
+import { feed } from './partitions';
+
+/** User+system CPU of a process and its descendants, in ms. */
+const processTreeCpuMs = (pid: number): number => treeCpuSeconds(pid) * 1000;
 
 type Row = Record<string, string | number>;
-
-const OFFER = Type.forSchema({
-  type: 'record', name: 'Offer', namespace: 'bench', fields: [
-    { name: 'id', type: 'long' }, { name: 'merchant', type: 'string' }, { name: 'title', type: 'string' },
-    { name: 'price', type: 'double' }, { name: 'currency', type: 'string' }, { name: 'url', type: 'string' },
-  ],
-} as never);
-
-/** A merchant feed like bench/partitions.ts's small workload: 1,000 offers, zstandard. */
-function feed(merchant: number, n = 1000): Buffer {
-  const enc = new ContainerEncoder(OFFER, JSON.stringify(OFFER.schema()), { codec: 'zstandard', sync: syncMarkerFor(`cost-${merchant}`) });
-  const parts = [enc.header()];
-  for (let i = 0; i < n; i++) {
-    const b = enc.add({
-      id: merchant * 1_000_000 + i, merchant: `m-${merchant}`, title: `Offer ${i} of merchant ${merchant}`,
-      price: ((i * 37) % 10_000) / 100, currency: 'EUR', url: `https://shop-${merchant}.example/p/${i}`,
-    });
-    if (b) parts.push(b);
-  }
-  parts.push(enc.flush() ?? Buffer.alloc(0));
-  return Buffer.concat(parts);
-}
-
-/** User+system CPU of a process and its descendants, in ms (Linux /proc; 0 elsewhere). */
-export function processTreeCpuMs(pid: number): number {
-  const TICK_MS = 10; // USER_HZ is 100 on Linux
-  const children = new Map<number, number[]>();
-  const cpu = new Map<number, number>();
-  for (const d of fs.existsSync('/proc') ? fs.readdirSync('/proc') : []) {
-    if (!/^\d+$/.test(d)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name is in parentheses and may hold spaces: fields count from after it.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(f[1]);
-    cpu.set(Number(d), (Number(f[11]) + Number(f[12])) * TICK_MS);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-  }
-  let total = 0;
-  const todo = [pid];
-  while (todo.length) {
-    const p = todo.pop()!;
-    total += cpu.get(p) ?? 0;
-    todo.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
 
 /** What kind of S3 request this is, from its method, key and query. */
 function kind(req: http.IncomingMessage): string {
@@ -212,7 +164,7 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
   const limit = pLimit(16);
   console.log(`\ncost: ${N} one-object partitions x 1,000 records through copy (pack: false), one worker process`);
   await Promise.all(Array.from({ length: N + 5 }, (_, m) => limit(() => s3.send(new PutObjectCommand({
-    Bucket: cfg.bucket, Key: `bench/cost/${m < 5 ? 'warm' : 'run'}/m-${String(m).padStart(5, '0')}.avro`, Body: feed(m),
+    Bucket: cfg.bucket, Key: `bench/cost/${m < 5 ? 'warm' : 'run'}/m-${String(m).padStart(5, '0')}.avro`, Body: feed(m, 1000),
   })))));
   const proxy = await countingProxy(cfg.s3.endpoint!);
   const taskQueue = `${cfg.taskQueue}-cost`;
