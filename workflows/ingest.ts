@@ -1,15 +1,17 @@
 import {
-  ActivityFailure, ActivityOptions, ApplicationFailure, condition, defineSignal, executeChild,
+  ActivityOptions, condition, defineSignal, executeChild,
   getExternalWorkflowHandle, isCancellation, log, patched, proxyActivities, RetryPolicy, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PartitionResult } from '../src/manifest/partition';
 import type { IngestSummary, StageSummary } from '../src/manifest/run';
-import { DEFAULT_PARTITION_TIMEOUT_MS, IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../src/pipeline/input';
+import { DEFAULT_PARTITION_TIMEOUT_MS, IngestInput, ResolvedIngest } from '../src/pipeline/input';
 import { runManifestKey, stagePrefix } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
-import { PrioritySemaphore } from './semaphore';
+import { Slots as PrioritySemaphore } from './run/slots';
+import { describeFailure } from './run/window';
+import { resolveOrFail } from './run/input';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
 import { partitionsQuery, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';
 
@@ -43,19 +45,6 @@ function activityOptions(s: RunSettings, stage: string, index: number, run: numb
   };
 }
 
-/** The error text, type and attempts of a failed partition activity. */
-function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
-  if (err instanceof ActivityFailure && err.cause) {
-    const cause = err.cause;
-    if (cause instanceof ApplicationFailure) {
-      const d = cause.details?.[0] as { attempt?: number } | undefined;
-      return { error: cause.message, type: cause.type ?? 'Error', attempts: d?.attempt ?? maxAttempts };
-    }
-    return { error: cause.message || cause.name, type: cause.name, attempts: maxAttempts };
-  }
-  return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };
-}
-
 function downstreamOf(plan: PlanSummary): (stage: string) => string[] {
   return (stage) => {
     const out: string[] = [];
@@ -85,13 +74,7 @@ function stageNames(plan: PlanSummary): string[] {
 export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
   // New executions run windowed (README "Large ingests"); histories from before replay below.
   if (patched('windowed-ingest')) return ingestWindowed(input, carry);
-  let resolved: ResolvedIngest;
-  try {
-    resolved = resolveIngestInput(input);
-  } catch (err) {
-    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-    throw err;
-  }
+  const resolved = resolveOrFail(input);
   const state = new RunState();
   state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;
   state.scheduledBy = scheduledBy();

@@ -11,6 +11,7 @@ import { s3Client } from '../../src/storage/client';
 import { listObjects } from '../../src/storage/objects';
 import type { PartitionState } from '../../workflows/state';
 import { runCli } from '../helpers/cli';
+import { until } from '../helpers/until';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 
@@ -69,15 +70,6 @@ let h: TestHarness;
 let s3: S3Client;
 interface Progress { phase: string; stages: Record<string, { done: number; failed: number; blocked: number; running: number; pending: number }> }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 async function history(wid: string, runId?: string): Promise<Event[]> {

@@ -1,8 +1,8 @@
-import { PrioritySemaphore } from '../../workflows/semaphore';
+import { Slots } from '../../workflows/run/slots';
 
-describe('PrioritySemaphore', () => {
+describe('Slots', () => {
   it('never exceeds capacity and serves higher priority first, FIFO within a priority', async () => {
-    const sem = new PrioritySemaphore(2);
+    const sem = new Slots(2);
     const order: string[] = [];
     let inUse = 0;
     let peak = 0;
@@ -26,5 +26,23 @@ describe('PrioritySemaphore', () => {
     await Promise.all(all);
     expect(order).toEqual(['a0', 'b0', 'd2', 'f2', 'e1', 'c0']);
     expect(peak).toBe(2);
+  });
+
+  it('gives up capacity it no longer needs: a shrunk semaphore lets fewer in', async () => {
+    const sem = new Slots(3);
+    const gates: (() => void)[] = [];
+    let running = 0;
+    const job = () => sem.with(0, async () => { running++; await new Promise<void>((r) => gates.push(r)); running--; });
+    const all = [job(), job(), job(), job(), job()];
+    await new Promise((r) => setImmediate(r));
+    expect(running).toBe(3);
+    sem.shrink(2);
+    gates.shift()!();
+    gates.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(running).toBe(1); // capacity 1 now: the two freed slots are not handed on
+    while (gates.length) { gates.shift()!(); await new Promise((r) => setImmediate(r)); }
+    await Promise.all(all);
+    expect(running).toBe(0);
   });
 });

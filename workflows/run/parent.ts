@@ -1,10 +1,10 @@
 import {
-  ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy,
+  CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy,
   proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { IngestSummary } from '../../src/manifest/run';
-import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../../src/pipeline/input';
+import { IngestInput, ResolvedIngest } from '../../src/pipeline/input';
 import { datasetPrefix, runManifestKey } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
@@ -12,6 +12,7 @@ import type { Inflight, IngestCarry, ScaleOptions } from './carry';
 import { Code, CompactCarry, CompactState } from './compact';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
+import { resolveOrFail } from './input';
 import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, retryProblem } from './retry';
@@ -35,13 +36,7 @@ const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToC
  * continues as new with compact state before its history grows large.
  */
 export async function ingestWindowed(input: IngestInput, carried?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
-  let resolved: ResolvedIngest;
-  try {
-    resolved = resolveIngestInput(input);
-  } catch (err) {
-    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-    throw err;
-  }
+  const resolved = resolveOrFail(input);
   const carry = carried && 'state' in carried ? carried : undefined;
   const options: ScaleOptions = carry ? carry.options : (carried as ScaleOptions | undefined) ?? {};
   const info = workflowInfo();
