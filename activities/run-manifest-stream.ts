@@ -5,7 +5,7 @@ import { IngestSummary, RunPartition } from '../src/manifest/run';
 import { PartitionManifest } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { getObjectBuffer, listObjects, objectExists, putObject } from '../src/storage/objects';
+import { getJson, listObjects, objectExists, putObject } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import type { SavedEntry } from '../workflows/run/window';
 import { ActivityDeps, loadPlan } from './deps';
@@ -35,7 +35,6 @@ export interface ManifestCheckpoint {
   /** Units of the manifest text already uploaded. */
   next: number;
   writtenAt: string;
-  entries: number;
 }
 
 type Unit = string | { stage: string; first: boolean; e: SavedEntry };
@@ -48,7 +47,7 @@ async function windowResults(deps: ActivityDeps, bucket: string, prefix: string)
   const keys = (await listObjects(deps.s3, bucket, prefix)).map((o) => o.key).sort();
   const latest = new Map<string, SavedEntry>();
   const limit = pLimit(8);
-  const bodies = await Promise.all(keys.map((k) => limit(async () => JSON.parse((await getObjectBuffer(deps.s3, bucket, k, 256 * 1024 * 1024)).toString('utf8')) as { entries: SavedEntry[] })));
+  const bodies = await Promise.all(keys.map((k) => limit(() => getJson<{ entries: SavedEntry[] }>(deps.s3, bucket, k, 256 * 1024 * 1024))));
   for (const b of bodies) for (const e of b.entries) latest.set(`${e.stage}/${e.index}`, e);
   return latest;
 }
@@ -99,7 +98,7 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
     const partBytes = Math.max(MIN_PART_BYTES, req.partBytes ?? PART_BYTES);
-    let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString(), entries: 0 };
+    let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString() };
     const list = units(req, plan, latest, ck.writtenAt);
     const limit = pLimit(16);
     const text = async (u: Unit): Promise<string> => {
@@ -116,7 +115,7 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
         // The window kept what the activity returned: no read of the partition manifest.
         e = entry({ counts: u.e.counts, codeVersion: u.e.output.codeVersion, contentVersion: u.e.version! }, u.e.output, u.e.computedBy);
       } else {
-        const m = JSON.parse((await getObjectBuffer(deps.s3, plan.bucket, keys.manifest)).toString('utf8')) as PartitionManifest;
+        const m = await getJson<PartitionManifest>(deps.s3, plan.bucket, keys.manifest);
         e = entry(m, m.output, m.run);
       }
       return `${u.first ? '' : ','}${JSON.stringify(e)}`;
@@ -142,7 +141,6 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
       for (let j = 0; j < texts.length; j++) {
         buf.push(texts[j]);
         size += Buffer.byteLength(texts[j]);
-        if (typeof chunk[j] !== 'string') ck.entries++;
         if (size >= partBytes) await uploadPart(i + j + 1);
       }
       ctx.heartbeat({ ...ck, reading: i + chunk.length, of: list.length });

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RunManifest } from '../src/manifest/run';
 import { datasetRef } from '../src/snapshots/layout';
 import { commitSnapshot as commit, ConditionalWritesRequiredError } from '../src/snapshots/store';
-import { getObjectBuffer } from '../src/storage/objects';
+import { getJson } from '../src/storage/objects';
 import { parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { ActivityDeps } from './deps';
@@ -37,7 +37,7 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
 
   async function commitFrom(req: CommitSnapshotRequest): Promise<CommitSnapshotResult> {
     const loc = parseS3Url(req.manifest);
-    const m = JSON.parse((await getObjectBuffer(deps.s3, loc.bucket, loc.key, 1024 * 1024 * 1024)).toString('utf8')) as RunManifest;
+    const m = await getJson<RunManifest>(deps.s3, loc.bucket, loc.key, 1024 * 1024 * 1024);
     try {
       const r = await commit(deps.s3, datasetRef(m.outputPrefix), m);
       logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
