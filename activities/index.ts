@@ -2,6 +2,7 @@ import { CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { partitionMetrics } from '../src/metrics';
 import { RAW_STAGE } from '../src/pipeline/types';
+import { makeBatchActivity } from './batch';
 import { ActivityDeps, withAttempt } from './deps';
 import { ImportRequest, makeImportActivity } from './import';
 import { makeKafkaOffsetsActivity } from './kafka-offsets';
@@ -19,11 +20,15 @@ export { FailureTypes } from './deps';
 export function createActivities(deps: ActivityDeps) {
   const importPartition = makeImportActivity(deps);
   const runStage = makeStageActivity(deps);
+  const runBatch = makeBatchActivity((req, { index, upstream }) => (req.stage === RAW_STAGE
+    ? importPartition({ bucket: req.bucket, planKey: req.planKey, index })
+    : runStage({ bucket: req.bucket, planKey: req.planKey, stage: req.stage, index, upstream })).catch((err) => { throw failed(req.planKey, req.stage, err); }));
   return {
     planIngest: makePlanActivity(deps),
     describePartitions: makeDescribePartitionsActivity(deps),
     importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); }),
     runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); }),
+    runBatch,
     writeRunManifest: makeRunManifestActivity(deps),
     streamRunManifest: makeStreamRunManifestActivity(deps),
     saveWindowResults: makeSaveWindowActivity(deps),

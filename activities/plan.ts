@@ -7,6 +7,7 @@ import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey } from '../src/pipeline/layout';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
 import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
+import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
 import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
@@ -218,6 +219,7 @@ export function makePlanActivity(deps: ActivityDeps) {
       sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
+      small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),
     };
   };
 }

@@ -10,7 +10,7 @@ import { runManifestKey, stagePrefix } from '../src/pipeline/layout';
 import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { Slots as PrioritySemaphore } from './run/slots';
-import { describeFailure } from './run/window';
+import { describeFailure } from './run/activity-options';
 import { resolveOrFail } from './run/input';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
 import { partitionsQuery, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';

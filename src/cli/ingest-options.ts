@@ -18,6 +18,7 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
     .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
     .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
+    .option('--partitions-per-activity <n>', 'small partitions (at most 2 MiB) run this many per activity; 1 runs one per activity (default 16)', int('partitions-per-activity', INPUT_LIMITS.partitionsPerActivity.min, INPUT_LIMITS.partitionsPerActivity.max))
     .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
     .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
@@ -51,6 +52,7 @@ export function ingestInputFromOptions(o: Record<string, unknown>, base: Partial
   if (o.partitionBytes) input.partitionBytes = o.partitionBytes as number;
   if (o.splitBytes) input.splitBytes = o.splitBytes as number;
   if (o.maxParallel) input.maxParallel = o.maxParallel as number;
+  if (o.partitionsPerActivity) input.partitionsPerActivity = o.partitionsPerActivity as number;
   if (o.format) input.format = o.format as IngestInput['format'];
   if (o.param && Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
   if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;

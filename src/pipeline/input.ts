@@ -24,6 +24,8 @@ export interface IngestInput {
   heartbeatTimeoutSeconds?: number;
   /** Advanced: partitions one workflow history handles before child workflows take over. */
   partitionsPerWorkflow?: number;
+  /** Advanced: small partitions run this many per activity (1: one activity per partition). */
+  partitionsPerActivity?: number;
   /** How long a run with failed partitions waits for a retry before it ends as partial: "3d", "12h", "0". */
   waitForRetry?: string | number;
   /** The longest one attempt at one partition may run ("24h"); liveness comes from heartbeats. */
@@ -57,6 +59,7 @@ export interface ResolvedIngest {
   params: Record<string, string>;
   heartbeatTimeoutSeconds: number;
   partitionsPerWorkflow: number;
+  partitionsPerActivity: number;
   waitForRetryMs: number;
   partitionTimeoutMs: number;
   /** Set for kafka:// sources (sourceBucket and sourcePrefix are then empty). */
@@ -72,9 +75,12 @@ export const INPUT_LIMITS = {
   maxParallel: { min: 1, max: 1_000, default: 8 },
   heartbeatTimeoutSeconds: { min: 5, max: 3_600, default: 60 },
   partitionsPerWorkflow: { min: 10, max: 2_000, default: 500 },
+  // Enough to spread a task's cost (~20 ms of worker and server CPU) thin; small enough that a
+  // batch of the largest small partitions (2 MiB) stays a short activity.
+  partitionsPerActivity: { min: 1, max: 100, default: 16 },
 };
 
-const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'waitForRetry', 'partitionTimeout', 'startOffsets', 'allowGaps', 'value']);
+const KNOWN = new Set(['pipeline', 'source', 'target', 'dataset', 'partitionRecords', 'partitionBytes', 'splitBytes', 'pack', 'maxParallel', 'format', 'params', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow', 'partitionsPerActivity', 'waitForRetry', 'partitionTimeout', 'startOffsets', 'allowGaps', 'value']);
 const KAFKA_ONLY = ['startOffsets', 'allowGaps', 'value'];
 
 const DAY = 86_400_000;
@@ -164,6 +170,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
   const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
   const partitionsPerWorkflow = intIn(problems, 'partitionsPerWorkflow', input.partitionsPerWorkflow, INPUT_LIMITS.partitionsPerWorkflow);
+  const partitionsPerActivity = intIn(problems, 'partitionsPerActivity', input.partitionsPerActivity, INPUT_LIMITS.partitionsPerActivity);
   let waitForRetryMs = DEFAULT_WAIT_FOR_RETRY_MS;
   if (input.waitForRetry !== undefined) {
     const ms = durationMs(input.waitForRetry);
@@ -196,7 +203,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: kafka ? (input.source as string) : formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, waitForRetryMs, partitionTimeoutMs,
+    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, partitionsPerActivity, waitForRetryMs, partitionTimeoutMs,
     ...(kafka ? { kafka } : {}),
   };
 }

@@ -66,4 +66,6 @@ export interface PlanSummary {
   retry: Required<RetrySettings>;
   /** Kafka sources: the topic whose offsets a completed run commits (commitKafkaOffsets). */
   kafka?: { topic: string };
+  /** Which partitions are small enough to run several per activity (src/pipeline/small-partitions.ts). */
+  small?: string;
 }

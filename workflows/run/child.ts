@@ -1,6 +1,6 @@
 import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { FailureDetail } from './compact';
+import { Code, FailureDetail } from './compact';
 import { Entry, runWindow, SavedEntry, WindowItem, WindowSettings } from './window';
 
 export interface WindowInput extends WindowSettings {
@@ -54,7 +54,8 @@ export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
       result(e, failure) {
         entries.push(e);
         if (failure) failures.push(failure);
-        if (failure || entries.length >= REPORT_ENTRIES) void flush();
+        // Failures and what they block go at once: a retry asked for now should see them.
+        if (failure || e[2] === Code.blocked || entries.length >= REPORT_ENTRIES) void flush();
       },
       freed(n) {
         freed += n;

@@ -2,7 +2,7 @@ import { isCancellation, log, proxyActivities, RetryPolicy, workflowInfo } from 
 import type { Activities } from '../../activities';
 import type { IngestSummary } from '../../src/manifest/run';
 import type { PlanSummary } from '../../src/pipeline/plan';
-import { describeFailure } from './window';
+import { describeFailure } from './activity-options';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { commitSnapshot, commitKafkaOffsets } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });

@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy,
+  CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy, patched,
   proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -10,6 +10,7 @@ import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
 import type { Inflight, IngestCarry, ScaleOptions } from './carry';
 import { Code, CompactCarry, CompactState } from './compact';
+import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
 import { resolveOrFail } from './input';
@@ -138,7 +139,9 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const p = plan;
   const windowSize = Math.max(1, Math.min(resolved.partitionsPerWorkflow, Math.floor((options.windowActivities ?? DEFAULT_WINDOW_ACTIVITIES) / st.stages.length)));
   const inline = p.partitions <= windowSize;
-  const settings = { plan: { ...p, ids: [], names: null }, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs };
+  // Runs of small partitions share an activity per stage (runs started before this ran one each).
+  const batch = patched('batched-partitions') ? resolved.partitionsPerActivity : 1;
+  const settings = { plan: { ...p, ids: [], names: null }, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs, batch };
   // Beside the run manifests, not among them: readers of _runs/ take every object there for one.
   const resultsPrefix = `${datasetPrefix(resolved.targetPrefix, p.dataset)}/_windows/${info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}/${firstRunId}/`;
 
@@ -222,7 +225,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       while (free > 0 && phase === 'running') {
         const items = nextItems(windowSize);
         if (!items.length) break;
-        await launch(items, Math.min(free, items.length));
+        await launch(items, Math.min(free, unitsOf(p, items, batch).length));
       }
       describe();
       if (inflight.size === 0 && st.count(Code.pending) === 0) {

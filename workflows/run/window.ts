@@ -1,15 +1,19 @@
-import { ActivityFailure, ActivityOptions, ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { BatchOutcome } from '../../activities/batch';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
-import { DEFAULT_PARTITION_TIMEOUT_MS } from '../../src/pipeline/input';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
+import { BatchEntry, batchOptions, describeFailure, options } from './activity-options';
+import { unitsOf } from './batches';
 import { Slots } from './slots';
 
 export interface WindowSettings {
   plan: PlanSummary;
   heartbeatTimeoutSeconds: number;
   partitionTimeoutMs?: number;
+  /** Small partitions per batch activity; absent or 1: one activity per partition. */
+  batch?: number;
 }
 
 /** A partition to run and which of its stages; stages not named are committed already. */
@@ -50,42 +54,29 @@ function afterOf(plan: PlanSummary): Map<string, string[]> {
   return new Map<string, string[]>([['raw', []], ...plan.stages.map((s) => [s.name, s.after] as [string, string[]])]);
 }
 
-export function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
-  if (err instanceof ActivityFailure && err.cause) {
-    const cause = err.cause;
-    if (cause instanceof ApplicationFailure) {
-      const d = cause.details?.[0] as { attempt?: number } | undefined;
-      return { error: cause.message, type: cause.type ?? 'Error', attempts: d?.attempt ?? maxAttempts };
-    }
-    return { error: cause.message || cause.name, type: cause.name, attempts: maxAttempts };
-  }
-  return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };
-}
-
-function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean): ActivityOptions {
-  const r = s.plan.retry;
-  const who = item.id ?? `#${item.i}`;
-  const label = item.name ?? who;
-  return {
-    startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
-    heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
-    retry: { maximumAttempts: r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
-    activityId: `${stage}:${who}${run > 1 ? `#${run}` : ''}${resolve ? ':resolve' : ''}`,
-    summary: resolve ? `${stage} ${label} (committed: version for the next stage)` : run > 1 ? `${stage} ${label} (retry ${run - 1})` : `${stage} ${label}`,
-  };
-}
-
 export interface WindowHooks {
   /** Every finished (stage, partition): the count entry, and the failure when it failed. */
   result(e: Entry, failure?: FailureDetail, detail?: EntryDetail): void;
-  /** Slots this window no longer needs (fewer partitions left than slots). */
+  /** Slots this window no longer needs (fewer units of work left than slots). */
   freed(n: number): void;
 }
 
+/** Which stages of an item run, and which committed ones must still give their version to them. */
+function needsOf(names: string[], after: Map<string, string[]>, item: WindowItem): { todo: Set<string>; needed: Set<string> } {
+  const todo = new Set(item.run);
+  // Committed stages whose version a re-run stage reads, directly or through another such stage.
+  const needed = new Set<string>();
+  for (const stage of [...names].reverse()) {
+    if (!todo.has(stage) && names.some((t) => (todo.has(t) || needed.has(t)) && (after.get(t) ?? []).includes(stage))) needed.add(stage);
+  }
+  return { todo, needed };
+}
+
 /**
- * Runs the items with at most `slots` activities in flight, later stages first. As soon as fewer
- * partitions are left than slots, the spare slots are handed back so the parent can give them to
- * the next window: no window waits for another's slowest partition.
+ * Runs the items with at most `slots` activities in flight, later stages first. Runs of small
+ * partitions share one activity per stage (`batch`). As soon as fewer units of work are left
+ * than slots, the spare slots are handed back so the parent can give them to the next window:
+ * no window waits for another's slowest partition.
  */
 export async function runWindow(s: WindowSettings, items: WindowItem[], slots: number, hooks: WindowHooks, saved: SavedEntry[] = []): Promise<SavedEntry[]> {
   const { plan } = s;
@@ -100,7 +91,8 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     items = items.map((it, k) => ({ ...it, id: d.ids[k], name: d.names[k] }));
   }
   const sem = new Slots(slots);
-  let unfinished = items.length;
+  const units = unitsOf(plan, items, s.batch ?? 1);
+  let unfinished = units.length;
 
   const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>): Promise<PartitionResult> => {
     const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve));
@@ -109,14 +101,62 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
       : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream });
   };
 
+  // What each (stage, partition) ends as: reported to the parent, and kept for the run manifest.
+  const done = (stage: string, item: WindowItem, run: number, r: PartitionResult): string => {
+    const c = r.counts;
+    hooks.result([names.indexOf(stage), item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
+      { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion });
+    saved.push({
+      stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs,
+      ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),
+    });
+    return r.contentVersion;
+  };
+  const failed = (stage: string, item: WindowItem, run: number, f: { error: string; type: string; attempts: number }): null => {
+    hooks.result([names.indexOf(stage), item.i, Code.failed, 0, 0, 0, 0], {
+      stage, index: item.i, partition: item.id ?? `#${item.i}`, ...(item.name ? { name: item.name } : {}), error: f.error.slice(0, 1000), errorType: f.type, attempts: f.attempts, runs: run,
+    });
+    saved.push({ stage, index: item.i, status: 'failed', attempts: f.attempts, runs: run, error: f.error.slice(0, 2000) });
+    return null;
+  };
+  const blocked = (stage: string, item: WindowItem, run: number): null => {
+    hooks.result([names.indexOf(stage), item.i, Code.blocked, 0, 0, 0, 0], undefined, { attempts: 0, runs: run - 1 });
+    saved.push({ stage, index: item.i, status: 'blocked', attempts: 0, runs: run - 1 });
+    return null;
+  };
+  // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
+  const cancelled = (stage: string, item: WindowItem): null => {
+    hooks.result([names.indexOf(stage), item.i, Code.pending, 0, 0, 0, 0]);
+    return null;
+  };
+
+  /** One stage of one partition in an activity of its own; its committed version, or null. */
+  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>): Promise<string | null> =>
+    sem.with(depth.get(stage)!, async () => {
+      try {
+        return done(stage, item, run, await call(stage, item, run, false, up));
+      } catch (err) {
+        if (isCancellation(err)) return cancelled(stage, item);
+        return failed(stage, item, run, describeFailure(err, plan.retry.maximumAttempts));
+      }
+    });
+  /** The version of a stage committed earlier, which a re-run stage reads. */
+  const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<string | null> =>
+    sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch(() => null);
+
+  /** Slots this window no longer needs once a unit of work is done. */
+  const unitDone = () => {
+    unfinished--;
+    const spare = sem.capacity - Math.max(unfinished, 0);
+    if (spare > 0) {
+      sem.shrink(spare);
+      hooks.freed(spare);
+    }
+  };
+
   async function partition(item: WindowItem): Promise<void> {
     const ok = new Map<string, Promise<string | null>>(); // stage -> committed version, or null
-    const todo = new Set(item.run);
-    // Committed stages whose version a re-run stage reads, directly or through another such stage.
-    const needed = new Set<string>();
-    for (const stage of [...names].reverse()) {
-      if (!todo.has(stage) && names.some((t) => (todo.has(t) || needed.has(t)) && (after.get(t) ?? []).includes(stage))) needed.add(stage);
-    }
+    const { todo, needed } = needsOf(names, after, item);
     const upstreamOf = async (stage: string): Promise<Record<string, string> | null> => {
       const up: Record<string, string> = {};
       for (const d of after.get(stage) ?? []) {
@@ -128,57 +168,98 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     };
     for (const stage of names) {
       ok.set(stage, (async (): Promise<string | null> => {
-        const si = names.indexOf(stage);
         if (!todo.has(stage)) {
           // Committed earlier; its version is fetched only if a stage that re-runs reads it.
           if (stage === 'raw' || !needed.has(stage)) return '';
           const up = await upstreamOf(stage);
-          if (up === null) return null;
-          return sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch(() => null);
+          return up === null ? null : resolveOne(stage, item, up);
         }
         const up = await upstreamOf(stage);
         const run = (item.runs?.[stage] ?? 0) + 1;
-        if (up === null) {
-          hooks.result([si, item.i, Code.blocked, 0, 0, 0, 0], undefined, { attempts: 0, runs: run - 1 });
-          saved.push({ stage, index: item.i, status: 'blocked', attempts: 0, runs: run - 1 });
-          return null;
-        }
-        return sem.with(depth.get(stage)!, async () => {
-          try {
-            const r = await call(stage, item, run, false, up);
-            const c = r.counts;
-            hooks.result([si, item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
-              { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion });
-            saved.push({
-              stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs,
-              ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),
-            });
-            return r.contentVersion;
-          } catch (err) {
-            // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
-            if (isCancellation(err)) {
-              hooks.result([si, item.i, Code.pending, 0, 0, 0, 0]);
-              return null;
-            }
-            const f = describeFailure(err, plan.retry.maximumAttempts);
-            hooks.result([si, item.i, Code.failed, 0, 0, 0, 0], {
-              stage, index: item.i, partition: item.id ?? `#${item.i}`, ...(item.name ? { name: item.name } : {}), error: f.error.slice(0, 1000), errorType: f.type, attempts: f.attempts, runs: run,
-            });
-            saved.push({ stage, index: item.i, status: 'failed', attempts: f.attempts, runs: run, error: f.error.slice(0, 2000) });
-            return null;
-          }
-        });
+        return up === null ? blocked(stage, item, run) : runOne(stage, item, run, up);
       })());
     }
     await Promise.all(ok.values());
-    unfinished--;
-    const spare = sem.capacity - Math.max(unfinished, 0);
-    if (spare > 0) {
-      sem.shrink(spare);
-      hooks.freed(spare);
-    }
+    unitDone();
   }
 
-  await Promise.all(items.map((it) => partition(it)));
+  /**
+   * A run of small partitions, stage by stage: one activity per stage for all of them. A
+   * partition whose failure its own activity would retry is run alone, with the full retry
+   * policy; so is every partition of a batch activity that failed as a whole.
+   */
+  async function batch(members: WindowItem[]): Promise<void> {
+    const versions = new Map(members.map((m) => [m.i, new Map<string, string | null>()]));
+    const needs = new Map(members.map((m) => [m.i, needsOf(names, after, m)]));
+    /** Upstream versions; null when one failed or was blocked, undefined while one is still to run. */
+    const upstreamOf = (stage: string, v: Map<string, string | null>): Record<string, string> | null | undefined => {
+      const up: Record<string, string> = {};
+      let waiting = false;
+      for (const d of after.get(stage) ?? []) {
+        const x = v.get(d);
+        if (x === null) return null;
+        // Avro sources have no raw stage to run: their raw version is the plan's.
+        if (x === undefined) { if (d !== 'raw') waiting = true; continue; }
+        if (d !== 'raw') up[d] = x;
+      }
+      return waiting ? undefined : up;
+    };
+    /** Settles every later stage an upstream failure blocks, at once, as a partition alone would. */
+    const settleBlocked = (from: number) => {
+      for (const stage of names.slice(from)) for (const item of members) {
+        const v = versions.get(item.i)!;
+        if (v.has(stage) || upstreamOf(stage, v) !== null) continue;
+        const { todo } = needs.get(item.i)!;
+        v.set(stage, todo.has(stage) ? blocked(stage, item, (item.runs?.[stage] ?? 0) + 1) : null);
+      }
+    };
+    for (const [si, stage] of names.entries()) {
+      const entries: BatchEntry[] = [];
+      for (const item of members) {
+        const { todo, needed } = needs.get(item.i)!;
+        const v = versions.get(item.i)!;
+        if (v.has(stage)) continue;
+        const up = upstreamOf(stage, v) ?? null;
+        if (!todo.has(stage)) {
+          if (stage === 'raw' || !needed.has(stage)) v.set(stage, '');
+          else if (up === null) v.set(stage, null);
+          else entries.push({ item, run: 1, resolve: true, up });
+          continue;
+        }
+        const run = (item.runs?.[stage] ?? 0) + 1;
+        if (up === null) v.set(stage, blocked(stage, item, run));
+        else entries.push({ item, run, resolve: false, up });
+      }
+      if (!entries.length) continue;
+      const alone = (e: BatchEntry) => (e.resolve ? resolveOne(stage, e.item, e.up) : runOne(stage, e.item, e.run, e.up))
+        .then((x) => { versions.get(e.item.i)!.set(stage, x); });
+      let outcomes: BatchOutcome[];
+      try {
+        outcomes = entries.length === 1 ? [] : await sem.with(depth.get(stage)!, () => proxyActivities<Activities>(batchOptions(s, stage, entries)).runBatch({
+          bucket: plan.bucket, planKey: plan.planKey, stage, items: entries.map((e) => ({ index: e.item.i, ...(stage === 'raw' ? {} : { upstream: e.up }), ...(e.resolve ? { resolve: true as const } : {}) })),
+        }));
+      } catch (err) {
+        if (isCancellation(err)) {
+          for (const e of entries) versions.get(e.item.i)!.set(stage, e.resolve ? null : cancelled(stage, e.item));
+          continue;
+        }
+        outcomes = [];
+      }
+      const byIndex = new Map(outcomes.map((o) => [o.index, o]));
+      const again: BatchEntry[] = [];
+      for (const e of entries) {
+        const o = byIndex.get(e.item.i);
+        const v = versions.get(e.item.i)!;
+        if (!o || ('failed' in o && o.failed.retryable)) again.push(e);
+        else if ('result' in o) v.set(stage, e.resolve ? o.result.contentVersion : done(stage, e.item, e.run, o.result));
+        else v.set(stage, e.resolve ? null : failed(stage, e.item, e.run, o.failed));
+      }
+      await Promise.all(again.map(alone));
+      settleBlocked(si + 1);
+    }
+    unitDone();
+  }
+
+  await Promise.all(units.map((u) => (u.length > 1 ? batch(u) : partition(u[0]))));
   return saved;
 }
