@@ -9,6 +9,7 @@
  *   PARTFLOW_BENCH_COST_N=2000 npm run bench -- cost
  *   PARTFLOW_BENCH_COST_PROFILE=/tmp/prof npm run bench -- cost   # also node --cpu-prof on the worker
  *   PARTFLOW_BENCH_COST_EAGER=1 npm run bench -- cost             # also with eager activity dispatch
+ *   PARTFLOW_BENCH_COST_PER_ACTIVITY=1 npm run bench -- cost      # partitionsPerActivity (default: the ingest's, 16)
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -159,10 +160,11 @@ export async function costBench(cfg: Config, client: Client, stack: EmbeddedStac
 
 async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promise<Row> {
   const N = Number(process.env.PARTFLOW_BENCH_COST_N || 500);
+  const perActivity = process.env.PARTFLOW_BENCH_COST_PER_ACTIVITY ? { partitionsPerActivity: Number(process.env.PARTFLOW_BENCH_COST_PER_ACTIVITY) } : {};
   const profileDir = process.env.PARTFLOW_BENCH_COST_PROFILE || undefined;
   const s3: S3Client = s3Client(cfg.s3);
   const limit = pLimit(16);
-  console.log(`\ncost: ${N} one-object partitions x 1,000 records through copy (pack: false), one worker process`);
+  console.log(`\ncost: ${N} one-object partitions x 1,000 records through copy (pack: false${perActivity.partitionsPerActivity ? `, partitionsPerActivity: ${perActivity.partitionsPerActivity}` : ''}), one worker process`);
   await Promise.all(Array.from({ length: N + 5 }, (_, m) => limit(() => s3.send(new PutObjectCommand({
     Bucket: cfg.bucket, Key: `bench/cost/${m < 5 ? 'warm' : 'run'}/m-${String(m).padStart(5, '0')}.avro`, Body: feed(m, 1000),
   })))));
@@ -175,7 +177,7 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
     const id = `bench-cost-${name}-${Date.now()}`;
     const summary = (await client.workflow.execute('ingest', {
       taskQueue, workflowId: id,
-      args: [{ pipeline: 'copy', source: `s3://${cfg.bucket}/bench/cost/${name}/`, target: `s3://${cfg.bucket}/bench-out/cost-${Date.now()}/`, pack: false, maxParallel: 8 }],
+      args: [{ pipeline: 'copy', source: `s3://${cfg.bucket}/bench/cost/${name}/`, target: `s3://${cfg.bucket}/bench-out/cost-${Date.now()}/`, pack: false, maxParallel: 8, ...perActivity }],
     })) as IngestSummary;
     return { id, summary };
   };
@@ -194,10 +196,13 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
     const after = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, processTreeCpuMs(p)]));
     const per = (k: string) => Math.round(((after[k] - before[k]) / N) * 10) / 10;
     const desc = await client.workflow.getHandle(id).describe();
+    // Activities that ran partitions: one per partition, or one per batch of small ones.
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const activities = events.filter((e) => ['runStage', 'runBatch', 'importPartition'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')).length;
     const requests = [...proxy.counts].sort((a, b) => b[1] - a[1]);
     const total = requests.reduce((n, [, c]) => n + c, 0);
     const row: Row = {
-      partitions: summary.partitions, 'activities': summary.partitions * Object.keys(summary.stages).length, seconds: secs,
+      partitions: summary.partitions, 'partition activities (parent history)': activities, seconds: secs,
       'worker CPU ms/partition': per('worker'), 'temporal CPU ms/partition': per('temporal'), 'versitygw CPU ms/partition': per('versitygw'),
       'S3 requests/partition': Math.round((total / N) * 100) / 100, 'parent history events': desc.historyLength, status: summary.status,
     };
