@@ -49,7 +49,9 @@ export function batchOptions(s: WindowSettings, stage: string, entries: BatchEnt
   const label = (it: WindowItem) => it.name ?? who(it);
   return {
     ...timing(s),
-    activityId: `${stage}:${who(first)}..${who(last)}(${entries.length})${run > 1 ? `#${run}` : ''}`,
+    // Unique among this workflow's activities, as a partition's own id is: a batch that only
+    // resolves committed versions is told apart from the batch that computed them.
+    activityId: `${stage}:${who(first)}..${who(last)}(${entries.length})${run > 1 ? `#${run}` : ''}${entries.every((e) => e.resolve) ? ':resolve' : ''}`,
     summary: `${stage} ${entries.length} partitions: ${label(first)} … ${label(last)}${run > 1 ? ' (retries)' : ''}`,
   };
 }
