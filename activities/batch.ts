@@ -15,8 +15,8 @@ export interface BatchRequest {
 
 /**
  * One partition's outcome. A failure the partition's own activity would retry comes back
- * `retryable`: the workflow then runs that partition alone, with the full retry policy, so a
- * batch never makes a partition's retries or its error any different from running it alone.
+ * `retryable`: the workflow then runs that partition alone with the attempts its retry policy
+ * has left, so a batch never changes how often a partition is tried or what its error says.
  */
 export type BatchOutcome =
   | { index: number; result: PartitionResult }

@@ -5,6 +5,7 @@ import { loadSchema } from '../../src/avro/schemas';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { PartitionError, PipelineDefinition } from '../../src/pipeline/types';
 import { s3Client } from '../../src/storage/client';
+import type { PartitionState } from '../../workflows/state';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 
@@ -85,13 +86,16 @@ describe('small partitions in batches', () => {
     const batches = batched.activities.filter((a) => a.type === 'runBatch');
     // 40 partitions in runs of at most 16: three batch activities per stage.
     expect(batches.map((b) => `${b.id.split(':')[0]}:${b.items}`).sort()).toEqual(['map:16', 'map:16', 'map:8', 'tag:16', 'tag:16', 'tag:8']);
-    // The flaky partition failed once inside its batch, then ran alone (with the full retry policy) and succeeded.
+    // The flaky partition failed once inside its batch, then ran alone (with the attempts left) and succeeded.
     const alone = batched.activities.filter((a) => a.type === 'runStage');
     expect(alone).toHaveLength(1);
     expect(alone[0].id).toMatch(/^map:p-[0-9a-f]{12}$/);
     expect(mapCalls.get(FLAKY)).toBe(2);
     expect([...mapCalls.entries()].filter(([k]) => k !== FLAKY).every(([, n]) => n === 1)).toBe(true);
     expect(mapCalls.size).toBe(N);
+    // Its attempt in the batch counts: two attempts in all, as running alone would have taken.
+    const states = (await h.client.workflow.getHandle(`batched-${process.pid}`).query<{ partitions: PartitionState[] }, [object]>('partitions', { stage: 'map', limit: 100 })).partitions;
+    expect(states.filter((e) => e.attempts !== 1).map((e) => [e.name, e.attempts])).toEqual([[FLAKY, 2]]);
     // Each batch attempt's partitions are named in the run manifest like any other.
     expect(batched.run.committed.tag.map((c) => c.name)).toEqual(Array.from({ length: N }, (_, i) => name(i)));
   });

@@ -14,20 +14,21 @@ export function describeFailure(err: unknown, maxAttempts: number): { error: str
   return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };
 }
 
-function timing(s: WindowSettings): ActivityOptions {
+/** `used`: attempts a batch activity already spent on the partition; they count against its policy. */
+function timing(s: WindowSettings, used = 0): ActivityOptions {
   const r = s.plan.retry;
   return {
     startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
-    retry: { maximumAttempts: r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
+    retry: { maximumAttempts: r.maximumAttempts > 0 ? Math.max(1, r.maximumAttempts - used) : r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
   };
 }
 
-export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean): ActivityOptions {
+export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean, used = 0): ActivityOptions {
   const who = item.id ?? `#${item.i}`;
   const label = item.name ?? who;
   return {
-    ...timing(s),
+    ...timing(s, used),
     activityId: `${stage}:${who}${run > 1 ? `#${run}` : ''}${resolve ? ':resolve' : ''}`,
     summary: resolve ? `${stage} ${label} (committed: version for the next stage)` : run > 1 ? `${stage} ${label} (retry ${run - 1})` : `${stage} ${label}`,
   };
@@ -39,6 +40,8 @@ export interface BatchEntry {
   run: number;
   resolve: boolean;
   up: Record<string, string>;
+  /** Attempts a batch activity spent on it before it ran alone. */
+  used?: number;
 }
 
 export function batchOptions(s: WindowSettings, stage: string, entries: BatchEntry[]): ActivityOptions {

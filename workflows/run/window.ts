@@ -94,8 +94,8 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   const units = unitsOf(plan, items, s.batch ?? 1);
   let unfinished = units.length;
 
-  const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>): Promise<PartitionResult> => {
-    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve));
+  const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>, used = 0): Promise<PartitionResult> => {
+    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used));
     return stage === 'raw'
       ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i })
       : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream });
@@ -131,13 +131,15 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   };
 
   /** One stage of one partition in an activity of its own; its committed version, or null. */
-  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>): Promise<string | null> =>
+  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0): Promise<string | null> =>
     sem.with(depth.get(stage)!, async () => {
       try {
-        return done(stage, item, run, await call(stage, item, run, false, up));
+        const r = await call(stage, item, run, false, up, used);
+        return done(stage, item, run, { ...r, attempt: r.attempt + used });
       } catch (err) {
         if (isCancellation(err)) return cancelled(stage, item);
-        return failed(stage, item, run, describeFailure(err, plan.retry.maximumAttempts));
+        const f = describeFailure(err, plan.retry.maximumAttempts - used);
+        return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
     });
   /** The version of a stage committed earlier, which a re-run stage reads. */
@@ -185,8 +187,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
 
   /**
    * A run of small partitions, stage by stage: one activity per stage for all of them. A
-   * partition whose failure its own activity would retry is run alone, with the full retry
-   * policy; so is every partition of a batch activity that failed as a whole.
+   * partition whose failure its own activity would retry is run alone, with the attempts its
+   * retry policy has left; every partition of a batch activity that failed as a whole is run
+   * alone with the whole policy.
    */
   async function batch(members: WindowItem[]): Promise<void> {
     const versions = new Map(members.map((m) => [m.i, new Map<string, string | null>()]));
@@ -231,7 +234,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         else entries.push({ item, run, resolve: false, up });
       }
       if (!entries.length) continue;
-      const alone = (e: BatchEntry) => (e.resolve ? resolveOne(stage, e.item, e.up) : runOne(stage, e.item, e.run, e.up))
+      const alone = (e: BatchEntry) => (e.resolve ? resolveOne(stage, e.item, e.up) : runOne(stage, e.item, e.run, e.up, e.used))
         .then((x) => { versions.get(e.item.i)!.set(stage, x); });
       let outcomes: BatchOutcome[];
       try {
@@ -250,7 +253,8 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
       for (const e of entries) {
         const o = byIndex.get(e.item.i);
         const v = versions.get(e.item.i)!;
-        if (!o || ('failed' in o && o.failed.retryable)) again.push(e);
+        if (!o) again.push(e);
+        else if ('failed' in o && o.failed.retryable) again.push({ ...e, used: o.failed.attempts });
         else if ('result' in o) v.set(stage, e.resolve ? o.result.contentVersion : done(stage, e.item, e.run, o.result));
         else v.set(stage, e.resolve ? null : failed(stage, e.item, e.run, o.failed));
       }
