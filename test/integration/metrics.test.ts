@@ -85,7 +85,8 @@ afterAll(async () => {
 describe('worker metrics (PARTFLOW_METRICS_PORT)', () => {
   it('serves partflow and Temporal SDK metrics during an ingest, and counters that match its result after', async () => {
     // The held partition sends no heartbeat while it waits: give it room.
-    const input = { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false, heartbeatTimeoutSeconds: 300 };
+    // One activity per partition: in a batch, the held partition would hold back a.jsonl and b.jsonl too.
+    const input = { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false, heartbeatTimeoutSeconds: 300, partitionsPerActivity: 1 };
     const handle = await startIngest(client, cfg, input, `metrics-${process.pid}`);
     // During: two partitions are through, slow.jsonl is held in `keep`.
     const during = await until('a.jsonl and b.jsonl through upper', 60_000, async () => {
@@ -125,7 +126,7 @@ describe('worker metrics (PARTFLOW_METRICS_PORT)', () => {
 
   it('answers other paths with 404, and a second ingest of the same data counts reused partitions', async () => {
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
-    const handle = await startIngest(client, cfg, { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false }, `metrics-again-${process.pid}`);
+    const handle = await startIngest(client, cfg, { pipeline: 'metered', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'm', pack: false, partitionsPerActivity: 1 }, `metrics-again-${process.pid}`);
     const summary = (await handle.result()) as IngestSummary;
     expect(summary.stages.upper.skipped).toBe(3);
     const text = await scrape();

@@ -43,7 +43,8 @@ it('shows the failed partition activity and its summary in the Temporal UI', asy
   const id = `ui-${process.pid}`;
   const handle = await h.client.workflow.start('ingest', {
     taskQueue: h.cfg.taskQueue, workflowId: id, workflowExecutionTimeout: '5m', staticSummary: 'ingest copy from s3://it-ui/src/',
-    args: [{ pipeline: 'copy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, waitForRetry: '1h', pack: false }],
+    // One activity per partition: each shows in the UI as its own (a batch would show as one).
+    args: [{ pipeline: 'copy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, waitForRetry: '1h', pack: false, partitionsPerActivity: 1 }],
   });
   for (let i = 0; i < 150; i++) {
     const p = await handle.query<{ phase: string }>('progress').catch(() => ({ phase: '' }));

@@ -124,7 +124,8 @@ describe('partflow worker --processes 2', () => {
     const children = first.map(([, pid]) => pid);
     expect(children).not.toContain(sup.child.pid);
 
-    const input = { pipeline: 'pids', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'p', pack: false, maxParallel: OBJECTS };
+    // One activity per partition, so that both processes can take some (a batch of small ones goes to one).
+    const input = { pipeline: 'pids', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'p', pack: false, maxParallel: OBJECTS, partitionsPerActivity: 1 };
     const handle = await startIngest(client, cfg, input, `procs-${process.pid}`);
     const summary = (await Promise.race([
       handle.result(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('ingest took over 120 s')), 120_000).unref()),
