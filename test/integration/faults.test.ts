@@ -271,12 +271,15 @@ describe('faults on the real stack', () => {
 
     const id = await start('sigterm', input('sigterm', { pipeline: 'slowreject' }));
     const handle = client.workflow.getHandle(id);
-    // Everything the server shows of the activities while they run (heartbeat details), as text.
+    // Everything the server shows of the activities while they run (heartbeat details, the last
+    // failure), as text.
     const seen: string[] = [];
     const checkpointOnServer = async () => {
       const desc = await handle.describe();
       for (const a of desc.raw.pendingActivities ?? []) {
-        seen.push(temporalText(a.heartbeatDetails));
+        // The failure of the attempt before: on a slow machine a later attempt may end the
+        // activity, and the history then keeps only the last failure.
+        seen.push(temporalText(a.heartbeatDetails), temporalText(a.lastFailure));
         const p = a.heartbeatDetails?.payloads?.[0];
         const cp = p && (defaultPayloadConverter.fromPayload(p) as { checkpoint?: { position: { blockOffset: number }; counts: { in: number } } }).checkpoint;
         if (cp && cp.position.blockOffset > 0) return cp;

@@ -10,6 +10,7 @@ import { s3Client } from '../../src/storage/client';
 import { avroTools, avroToolsRecords } from '../helpers/avro-tools';
 import { fastavroRead } from '../helpers/fastavro';
 import { decodeUrl, getUrl } from '../helpers/s3';
+import { executeWithin } from '../helpers/pending';
 import { runOf } from '../helpers/runs';
 import { startHarness, TestHarness } from '../helpers/stack';
 
@@ -31,10 +32,10 @@ let h: TestHarness;
 let s3: S3Client;
 
 async function run(pipeline: string, source: string, id: string): Promise<IngestSummary> {
-  return h.client.workflow.execute('ingest', {
-    taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '2m',
+  return executeWithin<IngestSummary>(h.client, 'ingest', {
+    taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`,
     args: [{ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/out/`, dataset: id }],
-  });
+  }, 120_000);
 }
 
 beforeAll(async () => {
