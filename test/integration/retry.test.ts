@@ -8,7 +8,7 @@ import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { s3Client } from '../../src/storage/client';
 import { toolPath } from '../../src/stack/process';
 import { builtinPipelines } from '../../src/pipelines';
-import { flakyCalls, flakyPipeline } from '../fixtures/pipelines';
+import { diamondGate, diamondPipeline, flakyCalls, flakyPipeline } from '../fixtures/pipelines';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 import { runCli } from '../helpers/cli';
@@ -34,7 +34,9 @@ async function partitions(handle: WorkflowHandle, q: object = {}): Promise<Parti
 const cli = (...args: string[]) => runCli(h.cfg, ...args);
 
 beforeAll(async () => {
-  h = await startHarness('retry', [...builtinPipelines, flakyPipeline], { bucket: BUCKET });
+  // `joined` names `right` first in diamond-late: its block shows only once `right` has ended.
+  const diamonds = [diamondPipeline('diamond-late', ['right', 'left']), diamondPipeline('diamond-early', ['left', 'right'])];
+  h = await startHarness('retry', [...builtinPipelines, flakyPipeline, ...diamonds], { bucket: BUCKET });
   s3 = s3Client(h.cfg.s3);
   const item = loadSchema('item@1', path.join(__dirname, '../fixtures/schemas'));
   const file = (name: string, labels: string[]) => {
@@ -49,6 +51,9 @@ beforeAll(async () => {
   await put('src/b-flaky.avro', file('b', ['four', 'five']));
   await put('src/c-corrupt.avro', corrupt);
   await put('src/d-allbad.avro', file('d', ['bad', 'bad', 'bad', 'bad']));
+  await put('diamond/one/x.avro', file('x', ['p', 'q']));
+  await put('diamond/two/x.avro', file('x', ['p', 'q']));
+  await put('diamond/two/y.avro', file('y', ['r']));
 });
 
 afterAll(async () => {
@@ -156,5 +161,37 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(hist.filter((e) => e.stage === 'map' && e.result !== 'snapshot').map((e) => e.result)).toEqual(['computed']);
     // The partial first run's snapshot added it (the terminated retry committed none).
     expect(hist.filter((e) => e.stage === 'map' && e.result === 'snapshot')).toEqual([expect.objectContaining({ snapshot: 1, change: 'added', workflowId: id })]);
+  });
+});
+
+describe('a retry that comes while a sibling of the failed stage still runs', () => {
+  afterEach(() => diamondGate.open());
+
+  it.each([
+    ['diamond-late', 'diamond/one/', 1],
+    // Two small partitions share one activity per stage.
+    ['diamond-early', 'diamond/two/', 2],
+  ])('%s: the stage that reads both runs once the retried stage is committed', async (pipeline, source, n) => {
+    diamondGate.failing = true;
+    diamondGate.hold();
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `${pipeline}-${process.pid}`, workflowExecutionTimeout: '5m',
+      args: [{ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/out/`, dataset: pipeline, waitForRetry: '2m', pack: false }],
+    });
+    const stage = async (name: string) => (await handle.query<Progress>('progress')).stages[name];
+    await until('left failed', 60_000, async () => ((await stage('left'))?.failed === n ? true : undefined));
+    diamondGate.failing = false;
+    const res = await handle.executeUpdate<{ requeued: { stage: string }[] }, [object]>('retryFailed', { args: [{}] });
+    // `right` still runs, so `joined` cannot be queued with `left`.
+    expect(res.requeued.map((r) => r.stage)).toEqual(Array(n).fill('left'));
+    await until('left retried and committed', 60_000, async () => ((await stage('left'))?.done === n ? true : undefined));
+    expect((await stage('right')).done).toBe(0);
+    diamondGate.open();
+    const r = (await handle.result()) as IngestSummary;
+    expect(r.status).toBe('completed');
+    expect(r.stages.joined.records).toEqual({ in: 2 * (n === 1 ? 2 : 3), out: 2 * (n === 1 ? 2 : 3), rejected: 0, dropped: 0 });
+    const run = await getJson<RunManifest>(s3, r.manifest);
+    expect(run.blocked ?? []).toEqual([]);
+    expect(run.committed.joined).toHaveLength(n);
   });
 });

@@ -1,5 +1,5 @@
 import { Code, CompactState, packCodes, unpackCodes } from '../../workflows/run/compact';
-import { requeue, retryProblem } from '../../workflows/run/retry';
+import { requeue, retryProblem, unblocked } from '../../workflows/run/retry';
 import type { PlanSummary } from '../../src/pipeline/plan';
 
 const plan = (partitions: number): PlanSummary => ({
@@ -76,6 +76,27 @@ describe('retry requests', () => {
     // d of partition 2 still waits for its failed c; c of partition 2 is not re-run.
     expect([s.get(3, 2), s.get(4, 2)]).toEqual([Code.failed, Code.blocked]);
     expect(requeue(s, plan(3), {})).toEqual([{ stage: 'c', index: 2, runs: 1 }, { stage: 'd', index: 2, runs: 0 }]);
+  });
+
+  it('runs a blocked stage again once every input is committed, up to what the caller allows', () => {
+    const s = failedRun();
+    // Partition 1's b is queued again (c is done): d waits for b to commit, not just to be queued.
+    s.set(2, 1, Code.pending);
+    expect(unblocked(s, plan(3), 1, () => true)).toEqual([]);
+    s.set(2, 1, Code.done);
+    expect(unblocked(s, plan(3), 1, () => false)).toEqual([]);
+    expect(s.get(4, 1)).toBe(Code.blocked);
+    expect(unblocked(s, plan(3), 1, () => true)).toEqual([{ stage: 'd', index: 1, runs: 0 }]);
+    expect(s.get(4, 1)).toBe(Code.pending);
+    // Partition 2 still has failed inputs.
+    expect(unblocked(s, plan(3), 2, () => true)).toEqual([]);
+  });
+
+  it('on request, also queues a blocked stage of a partition with nothing failed left', () => {
+    const s = failedRun();
+    s.set(2, 1, Code.done); // partition 1's b committed by a retry; d stayed blocked
+    expect(requeue(s, plan(3), { partitions: ['#1'] })).toEqual([]);
+    expect(requeue(s, plan(3), { partitions: ['#1'] }, { unblock: true })).toEqual([{ stage: 'd', index: 1, runs: 0 }]);
   });
 
   it('takes partitions by id, name or #index, and names what it does not know', () => {

@@ -24,6 +24,8 @@ export interface IngestCarry {
   free: number;
   inflight: Inflight[];
   retryRuns: [string, number][];
+  /** "stage/index" -> times a blocked stage ran again on its own once its inputs were committed. */
+  unblocked?: [string, number][];
   /** Workflow time at which a run waiting for a retry gives up. */
   waitUntil: number | null;
   /** The last word for people in current details (an ignored signal), kept across runs. */

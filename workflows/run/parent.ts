@@ -16,7 +16,7 @@ import { commitRun } from './finish';
 import { resolveOrFail } from './input';
 import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
-import { requeue, retryProblem } from './retry';
+import { requeue, retryProblem, unblocked } from './retry';
 import { ranges, summarize } from './summary';
 import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
 
@@ -27,6 +27,8 @@ const DEFAULT_CAN_EVENTS = 5000;
 const DEFAULT_WINDOW_ACTIVITIES = 800;
 /** The plan summary carries ids and names up to this many partitions; larger runs go by index. */
 export const SUMMARY_IDS_MAX = 1000;
+/** Times a blocked stage is run again on its own once its inputs are committed (see runUnblocked). */
+const MAX_UNBLOCKED_RUNS = 3;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
@@ -51,6 +53,9 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const restore = (p: PlanSummary, c?: CompactCarry) => new CompactState(p.partitions, stageNames(p), p.ids, p.names, c);
   if (carry && plan) state = restore(plan, carry.state);
   const retryRuns = new Map<string, number>(carry?.retryRuns ?? []);
+  // Runs started before this never re-ran a blocked stage on their own.
+  const unblock = patched('unblock-after-retry');
+  const unblockedRuns = new Map<string, number>(carry?.unblocked ?? []);
   const inflight = new Map<number, Inflight>((carry?.inflight ?? []).map((f) => [f.seq, f]));
   let seq = carry?.seq ?? 0;
   let cursor = carry?.cursor ?? 0;
@@ -74,7 +79,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     : null);
   const doRetry = (req: { partitions?: string[]; stages?: string[] } = {}) => {
     if (!state || !plan) return { requeued: [] };
-    const out = requeue(state, plan, req);
+    const out = requeue(state, plan, req, { unblock });
     for (const r of out) {
       if (r.runs) retryRuns.set(`${r.stage}/${r.index}`, r.runs);
       cursor = Math.min(cursor, r.index);
@@ -110,7 +115,10 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       if (code === Code.failed) {
         const f = r.failures.find((x) => x.index === i && x.stage === state!.stages[s]);
         state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
-      } else state.set(s, i, code, { in: rin, out: rout, rejected: rrej, dropped: rdrop });
+      } else {
+        state.set(s, i, code, { in: rin, out: rout, rejected: rrej, dropped: rdrop });
+        if (unblock && plan) runUnblocked(state, plan, i);
+      }
     }
     free += r.freed;
     w.slots -= r.freed;
@@ -124,6 +132,19 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       }
     }
     changed = true;
+  };
+  /**
+   * A stage blocked by a failure that has since been retried and committed runs again. A stage
+   * that keeps ending blocked with its inputs committed (its inputs' versions cannot be read) is
+   * given up after a few tries, so that it cannot loop.
+   */
+  const runUnblocked = (s: CompactState, pl: PlanSummary, i: number) => {
+    const may = (stage: string) => (unblockedRuns.get(`${stage}/${i}`) ?? 0) < MAX_UNBLOCKED_RUNS;
+    for (const r of unblocked(s, pl, i, may)) {
+      const k = `${r.stage}/${r.index}`;
+      unblockedRuns.set(k, (unblockedRuns.get(k) ?? 0) + 1);
+      cursor = Math.min(cursor, r.index);
+    }
   };
   setHandler(windowReportSignal, (r) => apply(r));
   describe();
@@ -245,7 +266,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], waitUntil, ...(note ? { note } : {}) };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;

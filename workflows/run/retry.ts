@@ -38,7 +38,7 @@ function indexOf(state: CompactState, p: string): number | undefined {
  * for, and with each what it blocked downstream once all of that stage's inputs are committed or
  * re-queued. Returns the re-queued entries and the runs they had so far.
  */
-export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFilter): { stage: string; index: number; runs: number }[] {
+export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFilter, opts: { unblock?: boolean } = {}): { stage: string; index: number; runs: number }[] {
   const out: { stage: string; index: number; runs: number }[] = [];
   const stageSet = filter.stages?.length ? new Set(filter.stages) : null;
   const only = filter.partitions?.length ? new Set(filter.partitions.map((p) => indexOf(state, p)).filter((i): i is number => i !== undefined)) : null;
@@ -54,21 +54,37 @@ export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFil
       out.push({ stage, index: i, runs });
       touched = true;
     });
-    if (!touched) continue;
-    // Stages are in DAG order, so one pass sees upstream re-queues before downstream stages.
-    state.stages.forEach((stage, s) => {
-      if (state.get(s, i) !== Code.blocked) return;
-      const deps = after.get(stage) ?? [];
-      if (deps.every((d) => {
-        const ds = state.stageIndex(d);
-        if (ds < 0) return true; // raw of an Avro source: read in place
-        const c = state.get(ds, i);
-        return committed(c) || c === Code.pending;
-      })) {
-        state.set(s, i, Code.pending);
-        out.push({ stage, index: i, runs: 0 });
-      }
-    });
+    // A partition with no failed stage may still hold a stage blocked by a failure that was
+    // retried and committed since (see unblocked): asked for, it runs too.
+    if (!touched && !opts.unblock) continue;
+    out.push(...requeueBlocked(state, after, i, (c) => committed(c) || c === Code.pending));
   }
+  return out;
+}
+
+/**
+ * Blocked stages of partition i whose inputs are all committed: their failed upstream was
+ * retried and committed after they were blocked (a retry that came while a sibling stage still
+ * ran, or before the window reported the block). Pending again, so that nothing stays blocked
+ * behind a failure that is gone.
+ */
+export function unblocked(state: CompactState, plan: PlanSummary, i: number, may: (stage: string) => boolean): { stage: string; index: number; runs: number }[] {
+  return requeueBlocked(state, new Map(plan.stages.map((s) => [s.name, s.after])), i, (c) => c === Code.done || c === Code.skipped, may);
+}
+
+function requeueBlocked(state: CompactState, after: Map<string, string[]>, i: number, ready: (c: Code) => boolean, may: (stage: string) => boolean = () => true): { stage: string; index: number; runs: number }[] {
+  const out: { stage: string; index: number; runs: number }[] = [];
+  // Stages are in DAG order, so one pass sees upstream re-queues before downstream stages.
+  state.stages.forEach((stage, s) => {
+    if (state.get(s, i) !== Code.blocked || !may(stage)) return;
+    const deps = after.get(stage) ?? [];
+    if (deps.every((d) => {
+      const ds = state.stageIndex(d);
+      return ds < 0 || ready(state.get(ds, i)); // no raw stage: an Avro source is read in place
+    })) {
+      state.set(s, i, Code.pending);
+      out.push({ stage, index: i, runs: 0 });
+    }
+  });
   return out;
 }
