@@ -1,6 +1,5 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { setMaxListeners } from 'node:events';
 import type { PartitionResult } from '../src/manifest/partition';
 import { HEARTBEAT_MS } from './partition-run';
 
@@ -31,8 +30,6 @@ type RunOne = (req: BatchRequest, item: BatchRequest['items'][number]) => Promis
 export function makeBatchActivity(runOne: RunOne) {
   return async function runBatch(req: BatchRequest): Promise<BatchOutcome[]> {
     const ctx = Context.current();
-    // Each partition's run listens for the cancellation on this one signal until the attempt ends.
-    setMaxListeners(req.items.length + 10, ctx.cancellationSignal as unknown as EventTarget);
     const out: BatchOutcome[] = [];
     let lastBeat = Date.now();
     for (const [k, item] of req.items.entries()) {

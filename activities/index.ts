@@ -18,17 +18,18 @@ export { FailureTypes } from './deps';
 
 /** Every activity partflow's worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const importPartition = makeImportActivity(deps);
-  const runStage = makeStageActivity(deps);
-  const runBatch = makeBatchActivity((req, { index, upstream }) => (req.stage === RAW_STAGE
-    ? importPartition({ bucket: req.bucket, planKey: req.planKey, index })
-    : runStage({ bucket: req.bucket, planKey: req.planKey, stage: req.stage, index, upstream })).catch((err) => { throw failed(req.planKey, req.stage, err); }));
+  const doImport = makeImportActivity(deps);
+  const doStage = makeStageActivity(deps);
+  const importPartition = async (req: ImportRequest) => doImport(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); });
+  const runStage = async (req: StageRequest) => doStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); });
   return {
     planIngest: makePlanActivity(deps),
     describePartitions: makeDescribePartitionsActivity(deps),
-    importPartition: async (req: ImportRequest) => importPartition(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); }),
-    runStage: async (req: StageRequest) => runStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); }),
-    runBatch,
+    importPartition,
+    runStage,
+    runBatch: makeBatchActivity(({ bucket, planKey, stage }, { index, upstream }) => (stage === RAW_STAGE
+      ? importPartition({ bucket, planKey, index })
+      : runStage({ bucket, planKey, stage, index, upstream }))),
     writeRunManifest: makeRunManifestActivity(deps),
     streamRunManifest: makeStreamRunManifestActivity(deps),
     saveWindowResults: makeSaveWindowActivity(deps),

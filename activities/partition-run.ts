@@ -82,8 +82,11 @@ export class PartitionRun {
    * big ingest are done sooner, and each heartbeat costs the server a write.
    */
   private lastBeat = Date.now();
-  /** Raised by a timer every HEARTBEAT_MS, and at once by a cancellation: tick() looks at nothing else. */
+  /** Raised by a timer every HEARTBEAT_MS; tick() looks at it and at the cancellation only. */
   private beatDue = false;
+  // Read per record rather than listened to: a batch runs many partitions in one attempt, and a
+  // listener per partition would outlive each of them.
+  private readonly cancelled = Context.current().cancellationSignal;
   private lastCheckpoint?: PartitionCheckpoint;
   /** Where checkpoints put the rejects' buffered bytes aside (they are records: not for Temporal). */
   private readonly spills: RejectsSpill;
@@ -104,7 +107,6 @@ export class PartitionRun {
     });
     // Spills live beside the dataset's plans and runs, never under a stage's outputs.
     this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log);
-    Context.current().cancellationSignal.addEventListener('abort', () => { this.beatDue = true; }, { once: true });
     setTimeout(() => { this.beatDue = true; }, HEARTBEAT_MS).unref();
   }
 
@@ -245,12 +247,12 @@ export class PartitionRun {
   }
 
   /**
-   * Call once per record. Costs a flag test: a timer raises the flag every HEARTBEAT_MS (and a
-   * cancellation raises it at once), so a slow transform still heartbeats between its records,
-   * with no clock read per record. Throws when the activity has been cancelled.
+   * Call once per record. Costs two flag tests: a timer raises one every HEARTBEAT_MS, so a slow
+   * transform still heartbeats between its records, with no clock read per record; the other is
+   * the cancellation. Throws when the activity has been cancelled.
    */
   tick(): void {
-    if (this.beatDue) this.pulse();
+    if (this.beatDue || this.cancelled.aborted) this.pulse();
   }
 
   private pulse(): void {

@@ -14,13 +14,18 @@ export function describeFailure(err: unknown, maxAttempts: number): { error: str
   return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };
 }
 
+/** The retry policy's attempts once a batch spent `used` on a partition; 0 stays unlimited. */
+export function attemptsLeft(maximumAttempts: number, used: number): number {
+  return maximumAttempts > 0 ? Math.max(1, maximumAttempts - used) : 0;
+}
+
 /** `used`: attempts a batch activity already spent on the partition; they count against its policy. */
 function timing(s: WindowSettings, used = 0): ActivityOptions {
   const r = s.plan.retry;
   return {
     startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
-    retry: { maximumAttempts: r.maximumAttempts > 0 ? Math.max(1, r.maximumAttempts - used) : r.maximumAttempts, initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
+    retry: { maximumAttempts: attemptsLeft(r.maximumAttempts, used), initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
   };
 }
 

@@ -4,7 +4,7 @@ import type { BatchOutcome } from '../../activities/batch';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
-import { BatchEntry, batchOptions, describeFailure, options } from './activity-options';
+import { attemptsLeft, BatchEntry, batchOptions, describeFailure, options } from './activity-options';
 import { unitsOf } from './batches';
 import { Slots } from './slots';
 
@@ -138,7 +138,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         return done(stage, item, run, { ...r, attempt: r.attempt + used });
       } catch (err) {
         if (isCancellation(err)) return cancelled(stage, item);
-        const f = describeFailure(err, plan.retry.maximumAttempts - used);
+        const f = describeFailure(err, attemptsLeft(plan.retry.maximumAttempts, used));
         return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
     });
@@ -194,8 +194,8 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   async function batch(members: WindowItem[]): Promise<void> {
     const versions = new Map(members.map((m) => [m.i, new Map<string, string | null>()]));
     const needs = new Map(members.map((m) => [m.i, needsOf(names, after, m)]));
-    /** Upstream versions; null when one failed or was blocked, undefined while one is still to run. */
-    const upstreamOf = (stage: string, v: Map<string, string | null>): Record<string, string> | null | undefined => {
+    /** Upstream versions as they stand (no waiting, unlike a partition's): null when one failed or was blocked, undefined while one is still to run. */
+    const upstreamNow = (stage: string, v: Map<string, string | null>): Record<string, string> | null | undefined => {
       const up: Record<string, string> = {};
       let waiting = false;
       for (const d of after.get(stage) ?? []) {
@@ -211,7 +211,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     const settleBlocked = (from: number) => {
       for (const stage of names.slice(from)) for (const item of members) {
         const v = versions.get(item.i)!;
-        if (v.has(stage) || upstreamOf(stage, v) !== null) continue;
+        if (v.has(stage) || upstreamNow(stage, v) !== null) continue;
         const { todo } = needs.get(item.i)!;
         v.set(stage, todo.has(stage) ? blocked(stage, item, (item.runs?.[stage] ?? 0) + 1) : null);
       }
@@ -222,7 +222,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const { todo, needed } = needs.get(item.i)!;
         const v = versions.get(item.i)!;
         if (v.has(stage)) continue;
-        const up = upstreamOf(stage, v) ?? null;
+        const up = upstreamNow(stage, v) ?? null;
         if (!todo.has(stage)) {
           if (stage === 'raw' || !needed.has(stage)) v.set(stage, '');
           else if (up === null) v.set(stage, null);
