@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -8,6 +8,14 @@ import { S3Config } from '../config';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const clients = new Map<string, S3Client>();
+
+const silent = () => undefined;
+/**
+ * Logs nothing, like the SDK's default, but has no `info` or `error`: the SDK then skips
+ * building a redacted copy of every request and response (or failed request: each "not found"
+ * is one) just to hand it to a no-op.
+ */
+const QUIET_LOGGER = { trace: silent, debug: silent, warn: silent } as unknown as NonNullable<S3ClientConfig['logger']>;
 
 /** A shared S3 client per endpoint+credentials. Keep-alive matters: a stage makes many small requests. */
 export function s3Client(cfg: S3Config): S3Client {
@@ -31,6 +39,7 @@ export function createS3Client(cfg: S3Config): S3Client {
     ...(cfg.profile ? { profile: cfg.profile } : {}),
     // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
     maxAttempts: 4,
+    logger: QUIET_LOGGER,
     // Only add checksums where the API requires them: not every S3-compatible server
     // understands the newer default CRC32 trailers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
