@@ -16,6 +16,8 @@ export interface S3Config {
   /** AWS_PROFILE, handed to the SDK's chain explicitly. */
   profile?: string;
   forcePathStyle: boolean;
+  /** false: single-object GETs and PUTs go through the AWS SDK too (PARTFLOW_S3_DIRECT=0). */
+  direct?: boolean;
 }
 
 export interface Config {
@@ -45,7 +47,7 @@ export const DEFAULTS = {
 /** Every environment variable loadConfig reads (docker-compose.yml's worker is checked against it). */
 export const CONFIG_ENV_VARS = [
   ...TEMPORAL_ENV_VARS, 'PARTFLOW_TASK_QUEUE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION',
-  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'PARTFLOW_S3_CREDENTIALS', 'PARTFLOW_S3_PATH_STYLE',
+  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'PARTFLOW_S3_CREDENTIALS', 'PARTFLOW_S3_PATH_STYLE', 'PARTFLOW_S3_DIRECT',
   'PARTFLOW_BUCKET', 'PARTFLOW_LOG_LEVEL', 'LOG_LEVEL', 'PARTFLOW_METRICS_PORT',
 ] as const;
 
@@ -71,12 +73,15 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
   const forcePathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? 'true') !== 'false';
+  const direct = env.PARTFLOW_S3_DIRECT ?? '1';
+  if (direct !== '0' && direct !== '1') throw new Error(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
   if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle };
   return {
     endpoint: explicit ?? DEFAULTS.s3Endpoint,
     region: region ?? DEFAULTS.s3Region,
     ...(keys ?? { accessKeyId: DEFAULTS.accessKeyId, secretAccessKey: DEFAULTS.secretAccessKey }),
     forcePathStyle,
+    ...(direct === '0' ? { direct: false } : {}),
   };
 }
 

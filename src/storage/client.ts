@@ -3,6 +3,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Config } from '../config';
+import { directS3, DirectS3 } from './direct';
 
 // partflow runs on Node 20 by decision; the SDK's "Node 22 from 2027" notice is noise in every command's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -17,15 +18,28 @@ const silent = () => undefined;
  */
 const QUIET_LOGGER = { trace: silent, debug: silent, warn: silent } as unknown as NonNullable<S3ClientConfig['logger']>;
 
-/** A shared S3 client per endpoint+credentials. Keep-alive matters: a stage makes many small requests. */
+const direct = new WeakMap<S3Client, DirectS3>();
+
+/**
+ * A shared S3 client per endpoint+credentials. Keep-alive matters: a stage makes many small
+ * requests. Its single-object GETs and PUTs go around the SDK where they can (see direct.ts);
+ * PARTFLOW_S3_DIRECT=0 sends them through the SDK too.
+ */
 export function s3Client(cfg: S3Config): S3Client {
-  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.forcePathStyle}`;
+  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
   let c = clients.get(id);
   if (!c) {
     c = createS3Client(cfg);
     clients.set(id, c);
+    const d = directS3(cfg);
+    if (d) direct.set(c, d);
   }
   return c;
+}
+
+/** The direct path of a shared client, if it has one (clients of createS3Client never do). */
+export function directOf(s3: S3Client): DirectS3 | undefined {
+  return direct.get(s3);
 }
 
 /** A new client with partflow's settings, not shared (tests add middleware to their own). */

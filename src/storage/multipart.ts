@@ -3,6 +3,7 @@ import {
   PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { isNotFound, isTransient, objectExists, PreconditionFailedError } from './objects';
 import { formatS3Url } from './s3url';
@@ -132,10 +133,14 @@ export class MultipartWriter {
       // Without create-only writes, check first; a race past the check writes the same bytes.
       if (!createOnly && await objectExists(this.s3, this.bucket, this.key)) throw new PreconditionFailedError(this.bucket, this.key);
       if (!this.uploadId) {
-        await this.s3.send(new PutObjectCommand({
-          Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length,
-          ContentType: this.opts.contentType ?? 'application/octet-stream', IfNoneMatch: createOnly ? '*' : undefined,
-        }));
+        const contentType = this.opts.contentType ?? 'application/octet-stream';
+        const d = directOf(this.s3);
+        if (d) await d.put(this.bucket, this.key, tail, { 'content-type': contentType, ...(createOnly ? { 'if-none-match': '*' } : {}) });
+        else {
+          await this.s3.send(new PutObjectCommand({
+            Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length, ContentType: contentType, IfNoneMatch: createOnly ? '*' : undefined,
+          }));
+        }
         return tail.length;
       }
       if (tail.length > 0) await this.uploadPart(tail);

@@ -2,6 +2,7 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
+import { directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { formatS3Url } from './s3url';
 
@@ -85,6 +86,8 @@ export async function getObjectStream(
     Range = `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}`;
   }
   try {
+    const d = directOf(s3);
+    if (d) return await d.get(bucket, key, { ...(Range ? { range: Range } : {}), ...(ifMatch ? { 'if-match': ifMatch } : {}) });
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }));
     return res.Body as Readable;
   } catch (err) {
@@ -143,7 +146,9 @@ export async function putIfAbsent(
     return;
   }
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+    const d = directOf(s3);
+    if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType, 'if-none-match': '*' });
+    else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
   } catch (err) {
     const s = status(err);
     if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
@@ -152,5 +157,7 @@ export async function putIfAbsent(
 }
 
 export async function putObject(s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream'): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  const d = directOf(s3);
+  if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType });
+  else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }

@@ -1,0 +1,147 @@
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac, Hash, Hmac } from 'node:crypto';
+import http, { IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { S3Config } from '../config';
+
+/**
+ * GET and PUT of single objects, signed (SigV4) and sent over a keep-alive agent without the
+ * AWS SDK. The SDK spends about 4-5 ms of CPU per request on its middleware, endpoint rules and
+ * serde (measured against versitygw); a partition of small objects makes about four such
+ * requests, so on small partitions that was most of a worker's CPU. Everything else (lists,
+ * multipart, deletes, the conditional-write probe) stays on the SDK.
+ *
+ * Errors look like the SDK's: `name` is S3's error code, `$metadata.httpStatusCode` the status,
+ * so callers treat both alike. Transient failures are retried as the SDK client is configured
+ * to (4 attempts, capped exponential backoff with jitter).
+ */
+export interface DirectS3 {
+  get(bucket: string, key: string, headers?: Record<string, string>): Promise<Readable>;
+  put(bucket: string, key: string, body: Buffer, headers?: Record<string, string>): Promise<void>;
+}
+
+const MAX_ATTEMPTS = 4;
+const CONNECT_TIMEOUT_MS = 5_000;
+const IDLE_TIMEOUT_MS = 120_000;
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export class S3HttpError extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = code;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/** The SDK's hash interface over node:crypto (an HMAC when given a key). */
+class NodeSha256 {
+  private readonly h: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.h.digest();
+  }
+  reset(): void {
+    throw new Error('not supported');
+  }
+}
+
+function bytes(x: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof x === 'string') return x;
+  return ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
+}
+
+/** S3's key encoding: every byte but unreserved ones and "/" percent-encoded. */
+function encodeKey(key: string): string {
+  return key.split('/').map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
+}
+
+/** Coded as node's own network timeouts are, so callers that retry them see one. */
+function timedOut(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ETIMEDOUT' });
+}
+
+function transient(err: unknown): boolean {
+  if (err instanceof S3HttpError) return err.$metadata.httpStatusCode >= 500 || err.$metadata.httpStatusCode === 429 || err.$metadata.httpStatusCode === 408;
+  return true; // network: reset, refused, timeout, hang-up
+}
+
+async function errorOf(res: IncomingMessage, what: string): Promise<S3HttpError> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) if (chunks.length < 64) chunks.push(c as Buffer);
+  const xml = Buffer.concat(chunks).toString('utf8');
+  const status = res.statusCode ?? 0;
+  const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? (status === 404 ? 'NotFound' : `Http${status}`);
+  const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? (res.statusMessage || 'no message');
+  return new S3HttpError(status, code, `${what}: ${code}: ${message} (HTTP ${status})`);
+}
+
+/** The direct client for a configuration, or undefined where only the SDK can do it (credential chain, virtual-hosted buckets). */
+export function directS3(cfg: S3Config): DirectS3 | undefined {
+  if (cfg.direct === false || !cfg.endpoint || !cfg.accessKeyId || !cfg.secretAccessKey || !cfg.region || !cfg.forcePathStyle) return undefined;
+  const base = new URL(cfg.endpoint);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') return undefined;
+  const secure = base.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey }, region: cfg.region, service: 's3',
+    sha256: NodeSha256, uriEscapePath: false, applyChecksum: true,
+  });
+
+  async function once(method: 'GET' | 'PUT', bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
+    const path = `${prefix}/${bucket}/${encodeKey(key)}`;
+    const headers: Record<string, string> = {
+      host: base.host, 'x-amz-content-sha256': body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256, ...extra,
+    };
+    if (body) headers['content-length'] = String(body.length);
+    const sign = signer.sign.bind(signer) as unknown as (r: object) => Promise<{ headers: Record<string, string> }>;
+    const signed = await sign({ method, protocol: base.protocol, hostname: base.hostname, port: base.port ? Number(base.port) : undefined, path, query: {}, headers });
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (secure ? https : http).request({ host: base.hostname, port: base.port || undefined, method, path, headers: signed.headers, agent });
+      const connect = setTimeout(() => req.destroy(timedOut(`could not connect to ${base.host} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      req.on('socket', (s) => {
+        if (!s.connecting) clearTimeout(connect);
+        else s.once('connect', () => clearTimeout(connect));
+      });
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(timedOut(`no answer from ${base.host} within ${IDLE_TIMEOUT_MS} ms`)));
+      req.on('response', (res) => {
+        clearTimeout(connect);
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        clearTimeout(connect);
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  async function send(method: 'GET' | 'PUT', bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
+    const what = `${method} s3://${bucket}/${key}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await once(method, bucket, key, body, extra);
+        if ((res.statusCode ?? 0) < 300) return res;
+        throw await errorOf(res, what);
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !transient(err)) throw err;
+        // The SDK's standard strategy: full jitter over 100 ms x 2^attempt, at most 20 s.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(20_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  return {
+    get: (bucket, key, headers = {}) => send('GET', bucket, key, undefined, headers),
+    async put(bucket, key, body, headers = {}) {
+      (await send('PUT', bucket, key, body, headers)).resume();
+    },
+  };
+}
