@@ -1,11 +1,10 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand,
-  PutObjectCommand, S3Client, UploadPartCommand,
+  S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
-import { isNotFound, isTransient, objectExists, PreconditionFailedError } from './objects';
+import { isNotFound, isTransient, objectExists, PreconditionFailedError, sendPut } from './objects';
 import { formatS3Url } from './s3url';
 
 export interface UploadedPart {
@@ -133,14 +132,7 @@ export class MultipartWriter {
       // Without create-only writes, check first; a race past the check writes the same bytes.
       if (!createOnly && await objectExists(this.s3, this.bucket, this.key)) throw new PreconditionFailedError(this.bucket, this.key);
       if (!this.uploadId) {
-        const contentType = this.opts.contentType ?? 'application/octet-stream';
-        const d = directOf(this.s3);
-        if (d) await d.put(this.bucket, this.key, tail, { 'content-type': contentType, ...(createOnly ? { 'if-none-match': '*' } : {}) });
-        else {
-          await this.s3.send(new PutObjectCommand({
-            Bucket: this.bucket, Key: this.key, Body: tail, ContentLength: tail.length, ContentType: contentType, IfNoneMatch: createOnly ? '*' : undefined,
-          }));
-        }
+        await sendPut(this.s3, this.bucket, this.key, tail, this.opts.contentType ?? 'application/octet-stream', createOnly);
         return tail.length;
       }
       if (tail.length > 0) await this.uploadPart(tail);

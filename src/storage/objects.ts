@@ -146,9 +146,7 @@ export async function putIfAbsent(
     return;
   }
   try {
-    const d = directOf(s3);
-    if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType, 'if-none-match': '*' });
-    else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+    await sendPut(s3, bucket, key, body, contentType, true);
   } catch (err) {
     const s = status(err);
     if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
@@ -157,7 +155,12 @@ export async function putIfAbsent(
 }
 
 export async function putObject(s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream'): Promise<void> {
+  await sendPut(s3, bucket, key, body, contentType, false);
+}
+
+/** One PUT, create-only or not, by the client's direct path when it has one, else the SDK. Errors are the caller's to map. */
+export async function sendPut(s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType: string, createOnly: boolean): Promise<void> {
   const d = directOf(s3);
-  if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType });
-  else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType, ...(createOnly ? { 'if-none-match': '*' } : {}) });
+  else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: createOnly ? '*' : undefined }));
 }
