@@ -6,10 +6,10 @@ import { Readable } from 'node:stream';
 import { S3Config } from '../config';
 
 /**
- * GET and PUT of single objects, signed (SigV4) and sent over a keep-alive agent without the
+ * HEAD, GET and PUT of single objects, signed (SigV4) and sent over a keep-alive agent without the
  * AWS SDK. The SDK spends about 4-5 ms of CPU per request on its middleware, endpoint rules and
- * serde (measured against versitygw); a partition of small objects makes about four such
- * requests, so on small partitions that was most of a worker's CPU. Everything else (lists,
+ * serde (measured against versitygw); a partition of small objects makes about four to six
+ * such requests, so on small partitions that was most of a worker's CPU. Everything else (lists,
  * multipart, deletes, the conditional-write probe) stays on the SDK.
  *
  * Errors look like the SDK's: `name` is S3's error code, `$metadata.httpStatusCode` the status,
@@ -17,9 +17,12 @@ import { S3Config } from '../config';
  * to (4 attempts, capped exponential backoff with jitter).
  */
 export interface DirectS3 {
+  head(bucket: string, key: string): Promise<{ size: number; etag: string | undefined }>;
   get(bucket: string, key: string, headers?: Record<string, string>): Promise<Readable>;
   put(bucket: string, key: string, body: Buffer, headers?: Record<string, string>): Promise<void>;
 }
+
+type Method = 'HEAD' | 'GET' | 'PUT';
 
 const MAX_ATTEMPTS = 4;
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -95,7 +98,7 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
     sha256: NodeSha256, uriEscapePath: false, applyChecksum: true,
   });
 
-  async function once(method: 'GET' | 'PUT', bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
+  async function once(method: Method, bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
     const path = `${prefix}/${bucket}/${encodeKey(key)}`;
     const headers: Record<string, string> = {
       host: base.host, 'x-amz-content-sha256': body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256, ...extra,
@@ -123,7 +126,7 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
     });
   }
 
-  async function send(method: 'GET' | 'PUT', bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
+  async function send(method: Method, bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
     const what = `${method} s3://${bucket}/${key}`;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -139,6 +142,11 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
   }
 
   return {
+    async head(bucket, key) {
+      const res = await send('HEAD', bucket, key, undefined, {});
+      res.resume();
+      return { size: Number(res.headers['content-length'] ?? 0), etag: res.headers.etag };
+    },
     get: (bucket, key, headers = {}) => send('GET', bucket, key, undefined, headers),
     async put(bucket, key, body, headers = {}) {
       (await send('PUT', bucket, key, body, headers)).resume();

@@ -68,6 +68,11 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
 
 export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectInfo> {
   try {
+    const d = directOf(s3);
+    if (d) {
+      const h = await d.head(bucket, key);
+      return { key, size: h.size, etag: cleanEtag(h.etag) };
+    }
     const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { key, size: res.ContentLength ?? 0, etag: cleanEtag(res.ETag) };
   } catch (err) {

@@ -4,7 +4,7 @@ import { ensureBucket } from '../../src/stack/embedded';
 import { createS3Client, directOf, s3Client } from '../../src/storage/client';
 import { directS3, S3HttpError } from '../../src/storage/direct';
 import { freePort } from '../../src/stack/process';
-import { getObjectBuffer, getObjectStream, isNotFound, ObjectNotFoundError, PreconditionFailedError, putIfAbsent, putObject } from '../../src/storage/objects';
+import { getObjectBuffer, getObjectStream, headObject, isNotFound, objectExists, ObjectNotFoundError, PreconditionFailedError, putIfAbsent, putObject } from '../../src/storage/objects';
 import { testConfig } from '../helpers/stack';
 
 // Single-object GETs and PUTs of the shared client go around the SDK: they must mean on the
@@ -59,6 +59,21 @@ describe('the direct path of the shared S3 client', () => {
     expect((err as S3HttpError).$metadata.httpStatusCode).toBe(412);
     expect((err as Error).message).toMatch(/^GET s3:\/\/it-direct\/range\/x\.txt: PreconditionFailed: .*\(HTTP 412\)$/);
     await expect(getObjectStream(shared, BUCKET, 'range/none.txt')).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  it('heads objects as the SDK does: size, ETag, and a missing key', async () => {
+    const key = 'head/ü 🐦.bin';
+    await putObject(shared, BUCKET, key, Buffer.alloc(1234, 7));
+    const viaSdk = await headObject(sdk, BUCKET, key);
+    expect(await headObject(shared, BUCKET, key)).toEqual(viaSdk);
+    expect(viaSdk).toMatchObject({ key, size: 1234 });
+    expect(viaSdk.etag).toMatch(/^[0-9a-f-]+$/);
+    await expect(headObject(shared, BUCKET, 'head/none.bin')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect(await objectExists(shared, BUCKET, 'head/none.bin')).toBe(false);
+    expect(await objectExists(shared, BUCKET, key)).toBe(true);
+    const denied = await directS3({ ...cfg.s3, secretAccessKey: 'not-the-secret' })!.head(BUCKET, key).catch((e: unknown) => e);
+    expect((denied as S3HttpError).$metadata.httpStatusCode).toBe(403);
+    expect((denied as Error).message).toMatch(/^HEAD s3:\/\/it-direct\/head\/.*\(HTTP 403\)$/);
   });
 
   it('create-only puts refuse a second write', async () => {
