@@ -37,7 +37,8 @@ export interface SetupContext {
   /**
    * Loads a lookup table declared by the pipeline, as plain records. A worker loads each table
    * once and shares it between partitions, so the array and its records are frozen: copy what
-   * you need to change.
+   * you need to change. It is the same array for every partition, so an index built from it
+   * can be kept in a WeakMap keyed by the array.
    */
   lookup(name: string): Promise<Record<string, unknown>[]>;
   log: Logger;
