@@ -4,7 +4,8 @@
  *   compare [--scale 0.1] [--only big,small,transform]   raw avsc loop vs partflow vs PySpark local[2]
  *   scale [--max 10000] [--points 1,100] [--parallel 32] the per-partition cost curve (100,000 only with --max 100000)
  *
- * PARTFLOW_BENCH_WORKER_ARGS adds arguments to the spawned `partflow worker`.
+ * PARTFLOW_BENCH_WORKER_ARGS adds arguments to the spawned `partflow worker`, and
+ * PARTFLOW_BENCH_WORKER_NODE_ARGS options to its node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { Client, Connection } from '@temporalio/client';
 import { execFileSync, spawnSync } from 'node:child_process';
