@@ -57,6 +57,38 @@ beforeAll(async () => {
   await put('gz-jsonl/data.jsonl.gz', gzipSync(jsonl));
 });
 
+describe('many flat sources', () => {
+  it('are scanned several at a time, and the plan still numbers schemas and partitions in source order', async () => {
+    // The first object is the slowest to scan, so others finish before it; a large one in the
+    // middle goes the checkpointed way on its own.
+    const keys: string[] = [];
+    const body = (k: number) => {
+      if (k === 0) return Buffer.from('first,second\n' + Array.from({ length: 20_000 }, (_, i) => `${i},${'y'.repeat(i % 30)}`).join('\n') + '\n');
+      if (k === 20) return Buffer.from('big,row\n' + Array.from({ length: 60_000 }, (_, i) => `${i},${'z'.repeat(i % 30)}`).join('\n') + '\n');
+      return Buffer.from(`id,name\n${k},n${k}\n${k + 1000},m${k}\n`);
+    };
+    for (let k = 0; k < 40; k++) {
+      keys.push(`many/o-${String(k).padStart(2, '0')}.csv`);
+      await put(keys[k], body(k));
+    }
+    expect(body(20).length).toBeGreaterThan(1024 ** 2);
+    const e = env();
+    const beats: ScanDetails[] = [];
+    e.on('heartbeat', (d: unknown) => beats.push(d as ScanDetails));
+    const summary = (await e.run(acts().planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/many/`, target: `s3://${BUCKET}/out-many/`, pack: false, partitionRecords: 1_000_000 }))) as PlanSummary;
+    expect(summary).toMatchObject({ partitions: 40, scannedRecords: 20_000 + 60_000 + 38 * 2 });
+    const p = await getJson<Plan>(s3, `s3://${BUCKET}/${summary.planKey}`);
+    expect(p.rawSchemas.map((r) => r.fields.map((f) => f.name))).toEqual([['first', 'second'], ['id', 'name'], ['big', 'row']]);
+    expect(p.partitions.map((x) => [x.pieces[0].key, x.schema, x.pieces.reduce((n, pc) => n + (pc.records ?? 0), 0)])).toEqual(
+      keys.map((k, i) => [k, i === 0 ? 0 : i === 20 ? 2 : 1, i === 0 ? 20_000 : i === 20 ? 60_000 : 2]),
+    );
+    // The large one beat as a checkpointed scan does (no running count); the small ones with one.
+    const url = (k: string) => `s3://${BUCKET}/${k}`;
+    expect(beats).toContainEqual({ scanning: url(keys[20]) });
+    expect(beats.filter((b) => 'scanning' in b && b.scanning !== url(keys[20])).every((b) => 'scanned' in b)).toBe(true);
+  });
+});
+
 describe('gzip flat sources', () => {
   it('a .csv.gz plans the chunks of the plain file (decompressed offsets) and imports the same records', async () => {
     const [plain, gz] = [await plan('plain-csv/', 'out-plain-csv'), await plan('gz-csv/', 'out-gz-csv')];
