@@ -1,5 +1,5 @@
 import { Code, CompactState, packCodes, unpackCodes } from '../../workflows/run/compact';
-import { requeue, retryProblem, unblocked } from '../../workflows/run/retry';
+import { MAX_UNBLOCKED_RUNS, requeue, rerunUnblocked, retryProblem, unblocked } from '../../workflows/run/retry';
 import type { PlanSummary } from '../../src/pipeline/plan';
 
 const plan = (partitions: number): PlanSummary => ({
@@ -90,6 +90,22 @@ describe('retry requests', () => {
     expect(s.get(4, 1)).toBe(Code.pending);
     // Partition 2 still has failed inputs.
     expect(unblocked(s, plan(3), 2, () => true)).toEqual([]);
+  });
+
+  it('gives a stage that keeps ending blocked with committed inputs up after a few runs', () => {
+    const s = failedRun();
+    s.set(2, 1, Code.done);
+    const runs = new Map<string, number>();
+    for (let n = 1; n <= MAX_UNBLOCKED_RUNS; n++) {
+      expect(rerunUnblocked(s, plan(3), 1, runs)).toBe(true);
+      expect(runs.get('d/1')).toBe(n);
+      s.set(4, 1, Code.blocked); // it ran, and ended blocked again
+    }
+    expect(rerunUnblocked(s, plan(3), 1, runs)).toBe(false);
+    expect(s.get(4, 1)).toBe(Code.blocked);
+    // With nothing blocked anywhere, nothing is looked at.
+    const clean = new CompactState(3, STAGES, [], null);
+    expect(rerunUnblocked(clean, plan(3), 1, runs)).toBe(false);
   });
 
   it('on request, also queues a blocked stage of a partition with nothing failed left', () => {

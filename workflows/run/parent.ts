@@ -16,7 +16,7 @@ import { commitRun } from './finish';
 import { resolveOrFail } from './input';
 import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
-import { requeue, retryProblem, unblocked } from './retry';
+import { requeue, rerunUnblocked, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
 import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
 
@@ -27,8 +27,6 @@ const DEFAULT_CAN_EVENTS = 5000;
 const DEFAULT_WINDOW_ACTIVITIES = 800;
 /** The plan summary carries ids and names up to this many partitions; larger runs go by index. */
 export const SUMMARY_IDS_MAX = 1000;
-/** Times a blocked stage is run again on its own once its inputs are committed (see runUnblocked). */
-const MAX_UNBLOCKED_RUNS = 3;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
@@ -117,7 +115,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
       } else {
         state.set(s, i, code, { in: rin, out: rout, rejected: rrej, dropped: rdrop });
-        if (unblock && plan) runUnblocked(state, plan, i);
+        if (unblock && plan && rerunUnblocked(state, plan, i, unblockedRuns)) cursor = Math.min(cursor, i);
       }
     }
     free += r.freed;
@@ -132,19 +130,6 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       }
     }
     changed = true;
-  };
-  /**
-   * A stage blocked by a failure that has since been retried and committed runs again. A stage
-   * that keeps ending blocked with its inputs committed (its inputs' versions cannot be read) is
-   * given up after a few tries, so that it cannot loop.
-   */
-  const runUnblocked = (s: CompactState, pl: PlanSummary, i: number) => {
-    const may = (stage: string) => (unblockedRuns.get(`${stage}/${i}`) ?? 0) < MAX_UNBLOCKED_RUNS;
-    for (const r of unblocked(s, pl, i, may)) {
-      const k = `${r.stage}/${r.index}`;
-      unblockedRuns.set(k, (unblockedRuns.get(k) ?? 0) + 1);
-      cursor = Math.min(cursor, r.index);
-    }
   };
   setHandler(windowReportSignal, (r) => apply(r));
   describe();

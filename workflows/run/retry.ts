@@ -72,6 +72,23 @@ export function unblocked(state: CompactState, plan: PlanSummary, i: number, may
   return requeueBlocked(state, new Map(plan.stages.map((s) => [s.name, s.after])), i, (c) => c === Code.done || c === Code.skipped, may);
 }
 
+/** Times a blocked stage is run again on its own once its inputs are committed. */
+export const MAX_UNBLOCKED_RUNS = 3;
+
+/**
+ * A stage blocked by a failure that has since been retried and committed runs again. A stage
+ * that keeps ending blocked with its inputs committed (its inputs' versions cannot be read) is
+ * given up after MAX_UNBLOCKED_RUNS tries, so that it cannot loop; `runs` counts them per
+ * stage and partition, across continue-as-new. Returns whether partition i got anything to run.
+ */
+export function rerunUnblocked(state: CompactState, plan: PlanSummary, i: number, runs: Map<string, number>): boolean {
+  if (state.count(Code.blocked) === 0) return false; // the usual case, on every report
+  const may = (stage: string) => (runs.get(`${stage}/${i}`) ?? 0) < MAX_UNBLOCKED_RUNS;
+  const out = unblocked(state, plan, i, may);
+  for (const r of out) runs.set(`${r.stage}/${r.index}`, (runs.get(`${r.stage}/${r.index}`) ?? 0) + 1);
+  return out.length > 0;
+}
+
 function requeueBlocked(state: CompactState, after: Map<string, string[]>, i: number, ready: (c: Code) => boolean, may: (stage: string) => boolean = () => true): { stage: string; index: number; runs: number }[] {
   const out: { stage: string; index: number; runs: number }[] = [];
   // Stages are in DAG order, so one pass sees upstream re-queues before downstream stages.
