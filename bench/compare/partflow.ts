@@ -108,3 +108,18 @@ export async function historySizes(client: Client, workflowId: string): Promise<
   }
   return { parentEvents: parent.historyLength, largestEvents: largest.events, largestId: largest.id, largestBytes: largest.bytes, executions };
 }
+
+/** Seconds the run spent planning: its planIngest activity, from scheduled to completed, in the parent's first run. */
+export async function planSeconds(client: Client, workflowId: string): Promise<number | undefined> {
+  let first: { runId: string; start: number } | undefined;
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    if (!first || w.startTime.getTime() < first.start) first = { runId: w.runId, start: w.startTime.getTime() };
+  }
+  if (!first) return undefined;
+  const history = await client.workflow.getHandle(workflowId, first.runId).fetchHistory();
+  const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+  const events = history.events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planIngest');
+  const done = scheduled && events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
+  return scheduled && done ? round(at(done) - at(scheduled)) : undefined;
+}

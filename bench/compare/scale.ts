@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { Config } from '../../src/config';
 import { vegaDataFile } from '../../src/stack/sample';
 import { s3Client } from '../../src/storage/client';
-import { historySizes, ingestOnFreshWorker, ServerPids, upload } from './partflow';
+import { historySizes, ingestOnFreshWorker, planSeconds, ServerPids, upload } from './partflow';
 import { loadAverages, round } from './procstat';
 
 export function scalePoints(max: number, points?: number[]): number[] {
@@ -35,12 +35,15 @@ export async function scale(cfg: Config, client: Client, servers: ServerPids, po
       pipeline: 'birdstrikes', source: `s3://${cfg.bucket}/${prefix}`, target: `s3://${cfg.bucket}/bench-out/scale-${n}/`, pack: false, maxParallel: parallel,
     }, { PARTFLOW_WORKER_CONCURRENCY: String(parallel) });
     const h = await historySizes(client, r.workflowId);
+    const plan = await planSeconds(client, r.workflowId);
     const ms = (s: number) => round((s * 1000) / n, 1);
     const row = {
       partitions: r.summary.partitions, stages: Object.keys(r.summary.stages).join('>'), status: r.summary.status,
-      'wall s': round(r.seconds), 'wall ms/partition': ms(r.seconds),
+      'wall s': round(r.seconds), 'plan s': plan ?? '?', 'wall ms/partition': ms(r.seconds),
       'worker CPU ms/partition': ms(r.cpuSeconds.worker), 'temporal CPU ms/partition': ms(r.cpuSeconds.temporal), 's3 CPU ms/partition': ms(r.cpuSeconds.s3),
       'worker peak RSS MiB': r.peakRssMiB.worker,
+      // The supervisor's is the row above; the processes it forks run the ingest.
+      'largest worker child peak RSS MiB': Object.entries(r.peakRssMiB).find(([k]) => k.startsWith('largest of'))?.[1] ?? '-',
       'parent history events': h.parentEvents, 'largest other history events': h.largestEvents, 'largest other history bytes': h.largestBytes, 'workflow executions': h.executions,
       cpuSeconds: r.cpuSeconds, load: { before: loadBefore, after: loadAverages() },
     };
