@@ -185,7 +185,11 @@ export function makeStageActivity(deps: ActivityDeps) {
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
         try {
-          for await (const block of guardedBlocks(reader, inp.readerType, end)) {
+          // A committed output of an upstream stage was written by partflow's own encoder from
+          // records that decoded here, and is read at the ETag its manifest recorded: only the
+          // sources, which anyone may have written, pay for the guard's second decode.
+          const blocks = inp.manifestKey ? reader.blocks() : guardedBlocks(reader, inp.readerType, end);
+          for await (const block of blocks) {
             if (block.offset >= end) break;
             const records = decodeBlock(reader.opts.name, block, decoder);
             const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;

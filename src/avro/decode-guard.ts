@@ -118,6 +118,8 @@ function transpiledSources(entry: string): Record<string, string> {
 export class DecodeGuard {
   readonly heapMb: number;
   readonly threads: number;
+  /** Blocks sent to a thread so far. */
+  checked = 0;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
@@ -134,6 +136,7 @@ export class DecodeGuard {
    */
   check(block: Block, schemas: BlockSchemas, name: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the decode guard is closed'));
+    this.checked++;
     // A copy of the block's bytes is transferred, not cloned: the block may share its memory.
     const data = new ArrayBuffer(block.data.length);
     new Uint8Array(data).set(block.data);

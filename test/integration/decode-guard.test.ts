@@ -5,13 +5,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
-import { closeDecodeGuard } from '../../src/avro/decode-guard';
+import { closeDecodeGuard, decodeGuard } from '../../src/avro/decode-guard';
+import { PartitionResult } from '../../src/manifest/partition';
+import { PipelineDefinition } from '../../src/pipeline/types';
 import { resolveIngestInput } from '../../src/pipeline/input';
 import { PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
+import { decodeUrl } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
 
 /**
@@ -27,13 +30,20 @@ const env = () => new MockActivityEnvironment({ activityId: 'copy:p-00000', retr
 const zig = (n: number) => Type.forSchema('long').toBuffer(n);
 const ints = Type.forSchema({ type: 'record', name: 'Ints', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }] });
 const saved = process.env.PARTFLOW_DECODE_HEAP_MB;
+const twoCopies: PipelineDefinition = {
+  name: 'two-copies',
+  stages: [
+    { name: 'first', schema: '@input', version: '1', transform: (r) => r },
+    { name: 'second', schema: '@input', version: '1', transform: (r) => r },
+  ],
+};
 
 beforeAll(async () => {
   // Read when the stage first uses the guard.
   process.env.PARTFLOW_DECODE_HEAP_MB = '32';
   s3 = s3Client(cfg.s3);
   await ensureBucket(s3, BUCKET);
-  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry(builtinPipelines) });
+  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, twoCopies]) });
 });
 
 afterAll(async () => {
@@ -75,5 +85,25 @@ describe('the decode guard through the stage activity', () => {
     const good = await planFor('good/g.avro', Buffer.concat(parts));
     const result = await env().run(acts.runStage, { bucket: good.bucket, planKey: good.planKey, stage: 'copy', index: 0 });
     expect(result).toMatchObject({ status: 'done', counts: { in: 500, out: 500 } });
+  });
+
+  it('guards the blocks of a source, not those of an upstream stage\'s committed output', async () => {
+    const enc = new ContainerEncoder(ints, JSON.stringify(ints.schema()), { codec: 'null', sync: syncMarkerFor('twice'), blockBytes: 1000 });
+    const parts = [enc.header()];
+    for (let i = 0; i < 300; i++) parts.push(enc.add({ xs: [i, 7 - i] }) ?? Buffer.alloc(0));
+    parts.push(enc.flush() ?? Buffer.alloc(0));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/t.avro', Body: Buffer.concat(parts) }));
+    const plan = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'two-copies', source: `s3://${BUCKET}/twice/t.avro`, target: `s3://${BUCKET}/out-twice/` }))) as PlanSummary;
+    const guard = decodeGuard()!;
+    const before = guard.checked;
+    const first = (await env().run(acts.runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'first', index: 0 })) as PartitionResult;
+    expect(first).toMatchObject({ status: 'done', counts: { in: 300, out: 300 } });
+    const sourceBlocks = guard.checked - before;
+    expect(sourceBlocks).toBeGreaterThanOrEqual(2);
+    const second = (await env().run(acts.runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'second', index: 0, upstream: { first: first.contentVersion } })) as PartitionResult;
+    expect(second).toMatchObject({ status: 'done', counts: { in: 300, out: 300 } });
+    expect(guard.checked - before).toBe(sourceBlocks);
+    const out = (await decodeUrl(s3, `s3://${plan.bucket}/${second.outputKey}`)) as { xs: number[] }[];
+    expect(out.map((r) => r.xs)).toEqual(Array.from({ length: 300 }, (_, i) => [i, 7 - i]));
   });
 });
