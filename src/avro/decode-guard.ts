@@ -5,7 +5,8 @@
  * partition fails as corrupt input and the next block gets a fresh thread.
  *
  * The thread decodes with the same code and guards as the stage, and answers only success or the
- * decode error; the stage then decodes the block itself as before. `guardedBlocks` checks block
+ * decode error; the stage then decodes the block itself as before. Blocks whose decoded size has a
+ * small bound from their schema and sizes (decode-bound.ts) are not sent: most real blocks. `guardedBlocks` checks block
  * N+1 while the caller processes block N, so the check runs on another core instead of adding
  * latency.
  */
@@ -16,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader } from './container';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
+import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
 export class DecodeGuardError extends AvroFormatError {
@@ -280,8 +282,11 @@ export async function* guardedBlocks(reader: ContainerReader, readerType?: Type,
   }
   const schemas: BlockSchemas = { writer: reader.header.schemaJson, reader: readerJson };
   const name = reader.opts.name;
+  const writerType = reader.header.writerType;
   const checked = (b: Block): Promise<void> | undefined => {
     if (b.offset >= end) return undefined;
+    const bound = blockHeapBound(writerType, readerType, b.count, b.data.length);
+    if (bound !== undefined && bound <= UNGUARDED_BLOCK_HEAP) return undefined;
     const p = guard.check(b, schemas, name);
     // The caller may stop before this block's check is awaited.
     p.catch(() => undefined);

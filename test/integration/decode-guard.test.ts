@@ -83,14 +83,19 @@ describe('the decode guard through the stage activity', () => {
     for (let i = 0; i < 500; i++) parts.push(enc.add({ xs: [i, i + 1, i + 2] }) ?? Buffer.alloc(0));
     parts.push(enc.flush() ?? Buffer.alloc(0));
     const good = await planFor('good/g.avro', Buffer.concat(parts));
+    const before = decodeGuard()!.checked;
     const result = await env().run(acts.runStage, { bucket: good.bucket, planKey: good.planKey, stage: 'copy', index: 0 });
     expect(result).toMatchObject({ status: 'done', counts: { in: 500, out: 500 } });
+    // Its small blocks of int arrays have a small heap bound: none went to the guard.
+    expect(decodeGuard()!.checked).toBe(before);
   });
 
   it('guards the blocks of a source, not those of an upstream stage\'s committed output', async () => {
-    const enc = new ContainerEncoder(ints, JSON.stringify(ints.schema()), { codec: 'null', sync: syncMarkerFor('twice'), blockBytes: 1000 });
+    // An array of nulls: no heap bound follows from the bytes, so every source block is checked.
+    const unbounded = Type.forSchema({ type: 'record', name: 'U', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }, { name: 'none', type: { type: 'array', items: 'null' }, default: [] }] });
+    const enc = new ContainerEncoder(unbounded, JSON.stringify(unbounded.schema()), { codec: 'null', sync: syncMarkerFor('twice'), blockBytes: 1000 });
     const parts = [enc.header()];
-    for (let i = 0; i < 300; i++) parts.push(enc.add({ xs: [i, 7 - i] }) ?? Buffer.alloc(0));
+    for (let i = 0; i < 300; i++) parts.push(enc.add({ xs: [i, 7 - i], none: [] }) ?? Buffer.alloc(0));
     parts.push(enc.flush() ?? Buffer.alloc(0));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/t.avro', Body: Buffer.concat(parts) }));
     const plan = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'two-copies', source: `s3://${BUCKET}/twice/t.avro`, target: `s3://${BUCKET}/out-twice/` }))) as PlanSummary;
