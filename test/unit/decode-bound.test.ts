@@ -50,11 +50,14 @@ describe('the heap bound of a block', () => {
     expect(blockHeapBound(OFFER, undefined, 1000, 128 * 1024)!).toBeGreaterThan(b);
     expect(blockHeapBound(OFFER, OFFER, 1000, 64 * 1024)).toBe(b);
     expect(blockHeapBound(nested(100), undefined, 1000, 1000)!).toBeGreaterThan(50 * blockHeapBound(nested(1), undefined, 1000, 1000)!);
-    // A map entry's key takes a byte, so even a map of nulls is bounded.
-    expect(blockHeapBound(t({ type: 'map', values: 'null' }), undefined, 10, 1000)).toBeDefined();
   });
 
-  it('is absent where no bound follows from the bytes: items of no bytes, recursion, a reader schema', () => {
+  it('is absent where no bound follows from the bytes: items of no bytes, maps, __proto__, recursion, a reader schema', () => {
+    // Keys like "2575" give a map object an array store of thousands of slots from a few bytes.
+    expect(blockHeapBound(t({ type: 'map', values: 'null' }), undefined, 10, 1000)).toBeUndefined();
+    expect(blockHeapBound(t({ type: 'record', name: 'M', fields: [{ name: 'm', type: { type: 'map', values: 'int' } }] }), undefined, 10, 1000)).toBeUndefined();
+    // avsc makes a field named __proto__ the record's prototype: a dictionary per record.
+    expect(blockHeapBound(t({ type: 'record', name: 'P', fields: [{ name: '__proto__', type: { type: 'record', name: 'E2', fields: [{ name: 'n', type: 'null' }] } }] }), undefined, 10, 1000)).toBeUndefined();
     expect(blockHeapBound(t({ type: 'array', items: 'null' }), undefined, 1, 10)).toBeUndefined();
     expect(blockHeapBound(t({ type: 'array', items: { type: 'record', name: 'E', fields: [] } }), undefined, 1, 10)).toBeUndefined();
     expect(blockHeapBound(t({ type: 'array', items: { type: 'fixed', name: 'F0', size: 0 } }), undefined, 1, 10)).toBeUndefined();
@@ -64,16 +67,13 @@ describe('the heap bound of a block', () => {
     expect(blockHeapBound(OFFER, reader, 1, 10)).toBeUndefined();
   });
 
-  it('holds for the cheapest encodings: deep nesting, wide arrays of small records, maps, short strings, unions', () => {
+  it('holds for the cheapest encodings: deep nesting, wide arrays of small records, short strings, unions', () => {
     const cases: [string, Type, Buffer[]][] = [
       // 1 byte per record, 40 objects each.
       ['nested records', nested(40), Array.from({ length: 20_000 }, () => zig(1))],
       // One record: 200,000 items of one byte, an object each.
       ['array of small records', t({ type: 'record', name: 'A', fields: [{ name: 'xs', type: { type: 'array', items: { type: 'record', name: 'B', fields: [{ name: 'b', type: 'boolean' }, { name: 'n', type: 'null' }] } } }] }),
         [Buffer.concat([zig(200_000), Buffer.alloc(200_000, 1), zig(0)])]],
-      // Entries of a short key and no value.
-      ['map of nulls', t({ type: 'map', values: 'null' }),
-        Array.from({ length: 200 }, () => Buffer.concat([zig(1000), ...Array.from({ length: 1000 }, (_, i) => Buffer.concat([zig(i.toString(36).length), Buffer.from(i.toString(36))])), zig(0)]))],
       // One two-byte character per string.
       ['short strings', t({ type: 'array', items: 'string' }), [Buffer.concat([zig(100_000), ...Array.from({ length: 100_000 }, () => Buffer.concat([zig(2), Buffer.from('é')])), zig(0)])]],
       // Wrapped unions of a double: an object around a boxed number per 9 bytes.
