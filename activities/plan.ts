@@ -73,8 +73,17 @@ async function scanSources(deps: ActivityDeps, bucket: string, sources: ListedOb
     const queue = run;
     run = [];
     let next = 0;
+    let failed = false;
     await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, queue.length) }, async () => {
-      while (next < queue.length) await scanOne(queue[next++], false);
+      // Once one scan fails the activity fails: the other loops stop rather than scan the rest.
+      while (next < queue.length && !failed) {
+        try {
+          await scanOne(queue[next++], false);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
     }));
   };
   for (const [k, s] of sources.entries()) {
