@@ -7,7 +7,8 @@
  * Every value avsc decodes either consumes at least one byte or has a fixed, schema-given shape
  * (null, records of such, size-0 fixed). So a value of type T that takes b bytes allocates at most
  * A(T) + R(T) * b bytes of heap, with A and R computed once per schema (`affine`). A block of c
- * records in n bytes then takes at most c * (A + 8) + R * n.
+ * records in n bytes then takes at most c * (A + SLOT) + R * n, SLOT being its place in the
+ * block's array of records.
  *
  * Where that argument does not hold there is no bound, and the guard checks the block:
  * - arrays of items that take no bytes, bounded only by a per-object item count;
@@ -19,9 +20,11 @@
  */
 import { Type } from 'avsc';
 
-/** Blocks whose bound is at most this are decoded without the guard. */
-// A worker decodes one block per running partition at a time, so the worst case is this times
-// its concurrency (PARTFLOW_WORKER_CONCURRENCY): 256 MiB at the default 8.
+/**
+ * Blocks whose bound is at most this are decoded without the guard. A worker decodes one block
+ * per running partition at a time, so the worst case is this times its concurrency
+ * (PARTFLOW_WORKER_CONCURRENCY): 256 MiB at the default 8.
+ */
 export const UNGUARDED_BLOCK_HEAP = 32 * 1024 * 1024;
 
 interface Affine {
