@@ -6,7 +6,8 @@ import { logger } from '../log';
 import { collectProcessMetrics } from '../metrics/aggregate';
 import { PipelineRegistry } from '../pipeline/registry';
 import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
-import { createWorker, WorkerOptions } from './worker';
+import { BalancedActivitySlots, PeersMessage } from './balance';
+import { createWorker, workerConcurrency, WorkerOptions } from './worker';
 
 export interface RunWorkerOptions extends WorkerOptions {
   /**
@@ -28,8 +29,9 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const slot = workerSlot();
   if (slot !== undefined) return runChild(opts, slot);
   if ((opts.processes ?? 1) <= 1) return runHere(opts);
-  // A bad pipeline (a cycle, an unknown stage) fails once, here, rather than in every child.
+  // A bad pipeline (a cycle, an unknown stage) or setting fails once, here, rather than in every child.
   new PipelineRegistry(opts.pipelines);
+  balanceSlots();
   return supervise({ processes: opts.processes! });
 }
 
@@ -52,12 +54,25 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
   }
 }
 
+/** PARTFLOW_WORKER_BALANCE=off: fixed activity slots per process, as a single worker has. */
+export function balanceSlots(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.PARTFLOW_WORKER_BALANCE ?? '').toLowerCase();
+  if (v === '' || v === 'on' || v === '1' || v === 'true') return true;
+  if (v === 'off' || v === '0' || v === 'false') return false;
+  throw new Error(`PARTFLOW_WORKER_BALANCE must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_WORKER_BALANCE)}`);
+}
+
 const send = (m: WorkerMessage, done?: () => void) => process.send!(m, undefined, {}, done);
+/** Lost counts are harmless (the next one replaces them); a closed channel is noticed by 'disconnect'. */
+const trySend = (m: WorkerMessage) => {
+  if (process.connected) process.send!(m, undefined, {}, () => undefined);
+};
 
 /**
  * One process of a multi-process worker. Slot 0 also runs the workflow tasks (without eager
  * activities, which would keep partitions in that process); the others poll activities only, so
- * the workflow bundle is built once. A child whose supervisor is gone (even
+ * the workflow bundle is built once. Activity slots are shared out with the other processes
+ * (balance.ts). A child whose supervisor is gone (even
  * by kill -9: the IPC channel closes) exits at once, as the supervisor would have: its partitions
  * resume from their checkpoints on the next attempt.
  */
@@ -68,8 +83,13 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
   };
   process.on('disconnect', orphaned);
   let ready = false;
+  const activitySlots = balanceSlots() ? new BalancedActivitySlots(opts.concurrency ?? workerConcurrency(), slot, (running) => trySend({ type: 'partflow:slots', running })) : undefined;
+  // Listened to from the start: the supervisor answers this process's first count at once.
+  process.on('message', (m: WorkerMessage | PeersMessage) => {
+    if (m?.type === 'partflow:peers') activitySlots?.peers(m.running);
+  });
   try {
-    await runHere({ ...opts, workflows: slot === 0, metricsServer: false, eagerActivities: false }, (sdkAddress) => {
+    await runHere({ ...opts, workflows: slot === 0, metricsServer: false, eagerActivities: false, activitySlots }, (sdkAddress) => {
       ready = true;
       process.on('message', (m: WorkerMessage) => {
         if (m?.type !== 'partflow:metrics') return;

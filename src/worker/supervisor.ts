@@ -8,10 +8,12 @@ import { ChildProcess, fork } from 'node:child_process';
 import { logger } from '../log';
 import { mergeProcessMetrics, ProcessMetrics } from '../metrics/aggregate';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
+import type { PeersMessage, SlotsMessage } from './balance';
 
 export const WORKER_SLOT_ENV = 'PARTFLOW_WORKER_SLOT';
 
 export type WorkerMessage =
+  | SlotsMessage
   | { type: 'partflow:ready' }
   | { type: 'partflow:failed'; message: string }
   | { type: 'partflow:metrics'; id: number; metrics?: ProcessMetrics };
@@ -28,6 +30,8 @@ interface Slot {
   startFailures: number;
   crashes: number;
   startedAt: number;
+  /** Activities it runs, as it last said. */
+  running: number;
   error?: string;
   timer?: NodeJS.Timeout;
 }
@@ -43,7 +47,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   const log = logger().child({ component: 'worker-supervisor' });
   const module = opts.module ?? process.argv[1];
   const args = opts.args ?? process.argv.slice(2);
-  const slots: Slot[] = Array.from({ length: opts.processes }, (_, index) => ({ index, ready: false, everReady: false, startFailures: 0, crashes: 0, startedAt: 0 }));
+  const slots: Slot[] = Array.from({ length: opts.processes }, (_, index) => ({ index, ready: false, everReady: false, startFailures: 0, crashes: 0, startedAt: 0, running: 0 }));
   const replies = new Map<number, (m?: ProcessMetrics) => void>();
   let nextId = 0;
 
@@ -97,8 +101,19 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       stop();
     };
 
+    // Every live process learns how many activities the others run (balance.ts); one still
+    // starting counts as running none, so that those already up do not take everything.
+    const share = () => {
+      const running: PeersMessage['running'] = {};
+      for (const s of slots) if (s.child) running[s.index] = s.running;
+      for (const s of slots) {
+        if (s.child?.connected) s.child.send({ type: 'partflow:peers', running } satisfies PeersMessage, () => undefined);
+      }
+    };
+
     const start = (slot: Slot) => {
       slot.timer = undefined;
+      slot.running = 0;
       slot.ready = false;
       slot.error = undefined;
       slot.startedAt = Date.now();
@@ -109,6 +124,9 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
           slot.ready = slot.everReady = true;
           slot.startFailures = 0;
           log.info({ process: slot.index, childPid: child.pid, workflows: slot.index === 0 }, 'worker process ready');
+        } else if (m?.type === 'partflow:slots') {
+          slot.running = m.running;
+          share();
         } else if (m?.type === 'partflow:failed') {
           slot.error = m.message;
         } else if (m?.type === 'partflow:metrics') {
@@ -127,6 +145,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       slot.child = undefined;
       const wasReady = slot.ready;
       slot.ready = false;
+      if (!stopping) share();
       if (stopping) {
         if (slots.every((s) => !s.child)) finish();
         return;

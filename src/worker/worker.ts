@@ -1,4 +1,4 @@
-import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
 import { logger } from '../log';
@@ -13,6 +13,7 @@ import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
+import { BalancedActivitySlots } from './balance';
 
 export interface WorkerOptions {
   config: Config;
@@ -39,6 +40,11 @@ export interface WorkerOptions {
    * three new partitions per workflow task, and the others idle.
    */
   eagerActivities?: boolean;
+  /**
+   * Activity slots shared out with the other processes of a multi-process worker (its
+   * `concurrency` is the per-process maximum); default: a fixed number of slots.
+   */
+  activitySlots?: BalancedActivitySlots;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -104,6 +110,21 @@ async function startMetrics(serve: boolean): Promise<{ server?: MetricsServer; s
   return { server, ...(withSdk ? { sdkAddress } : {}) };
 }
 
+/** Activities run at once per worker process: PARTFLOW_WORKER_CONCURRENCY, default 8. */
+export function workerConcurrency(env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env.PARTFLOW_WORKER_CONCURRENCY || 8);
+}
+
+/** The SDK's defaults for the other task types, which a tuner must name too. */
+function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
+  return {
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 40 },
+    activityTaskSlotSupplier: activities,
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+  };
+}
+
 /**
  * A partflow worker: the ingest workflows plus the activities of the given pipelines. Pipelines
  * are checked here (DAG, schemas), and the namespace's search attributes are registered or their
@@ -125,7 +146,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     await metrics?.close();
     throw err;
   }
-  const concurrency = opts.concurrency ?? Number(process.env.PARTFLOW_WORKER_CONCURRENCY || 8);
+  const concurrency = opts.activitySlots?.max ?? opts.concurrency ?? workerConcurrency();
   const worker = await Worker.create({
     connection,
     namespace: opts.config.temporalNamespace,
@@ -133,7 +154,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     // Without workflowsPath or workflowBundle the SDK polls activity tasks only.
     ...(!workflows ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
     activities: createActivities({ config: opts.config, s3, registry }),
-    maxConcurrentActivityTaskExecutions: concurrency,
+    ...(opts.activitySlots ? { tuner: balancedTuner(opts.activitySlots) } : { maxConcurrentActivityTaskExecutions: concurrency }),
     ...(opts.eagerActivities === false ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
     maxHeartbeatThrottleInterval: '1s',

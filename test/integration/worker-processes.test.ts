@@ -105,8 +105,10 @@ beforeAll(async () => {
   client = c.client;
   closeClient = () => c.connection.close();
   main = startSupervisor('main');
-  // On a task queue of its own, so that it takes none of the main test's partitions.
-  term = startSupervisor('term', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-term` });
+  // On a task queue of its own, so that it takes none of the main test's partitions. With four
+  // slots per process: the spread test runs on it first, then the SIGTERM test stops it.
+  fs.mkdirSync(path.join(dir, 'spread'));
+  term = startSupervisor('term', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-term`, PARTFLOW_WORKER_CONCURRENCY: '4', PF_SPREAD_DIR: path.join(dir, 'spread'), PF_SPREAD_WANT: String(OBJECTS) });
   unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
 });
 
@@ -153,6 +155,24 @@ describe('partflow worker --processes 2', () => {
     await exited(sup.child, 10_000);
     await until('no worker process left after kill -9 of the supervisor', 15_000, async () => (survivors.some(alive) ? undefined : true));
   }, 300_000);
+
+  it('shares partitions out evenly: four held partitions on two processes of four slots each go 2 and 2', async () => {
+    const sup = term;
+    const pids = (await allReady(sup, 2)).map(([, pid]) => pid);
+    // Each partition's setup waits until all four have started, so all four hold a slot at once.
+    // With fixed slots, the process that takes the first partition polls again at once and often
+    // takes a second and a third; balanced slots let it poll only while it is not ahead.
+    const input = { pipeline: 'spread', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/spread/`, dataset: 's', pack: false, maxParallel: OBJECTS, partitionsPerActivity: 1 };
+    const handle = await startIngest(client, { ...cfg, taskQueue: `${cfg.taskQueue}-term` }, input, `spread-${process.pid}`);
+    const summary = (await Promise.race([
+      handle.result(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('ingest took over 120 s')), 120_000).unref()),
+    ])) as IngestSummary;
+    expect(summary.status).toBe('completed');
+    const started = fs.readdirSync(path.join(dir, 'spread')).map((f) => Number(f.split('.')[0]));
+    expect(started).toHaveLength(OBJECTS);
+    const perProcess = pids.map((pid) => started.filter((p) => p === pid).length);
+    expect(perProcess).toEqual([OBJECTS / 2, OBJECTS / 2]);
+  }, 180_000);
 
   it('SIGTERM stops every process gracefully and exits 0', async () => {
     const sup = term;
