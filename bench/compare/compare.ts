@@ -1,7 +1,11 @@
 /**
- * `npm run bench -- compare [--scale 0.1] [--only big,small,transform]`: the same data through
- * the raw avsc loop (the limit), partflow's CLI worker on the real stack, and PySpark local[2].
- * See BENCHMARKS.md for the method.
+ * `npm run bench -- compare [--scale 0.1] [--only big,small,transform] [--pairs 3]`: the same data
+ * through the raw avsc loop (the limit), partflow's CLI worker on the real stack, and PySpark
+ * local[2]. See BENCHMARKS.md for the method.
+ *
+ * With --pairs n, the raw loop and partflow run n times each, one right after the other: this
+ * machine's speed drifts by 2x over minutes, so a ratio means something only between runs made
+ * together. The rows are the pair whose ratio is the median; the notes list every pair's.
  */
 import { Client } from '@temporalio/client';
 import fs from 'node:fs';
@@ -11,7 +15,7 @@ import { Config } from '../../src/config';
 import { s3Client } from '../../src/storage/client';
 import { feed } from '../partitions';
 import { expectedCounts, rawFeed } from './data';
-import { ingestOnFreshWorker, ServerPids, upload } from './partflow';
+import { activitySpread, ingestOnFreshWorker, planSeconds, ServerPids, upload } from './partflow';
 import { loadAverages, round } from './procstat';
 import { rawLoop } from './raw-loop';
 import { runSpark, SparkRun } from './spark';
@@ -47,11 +51,27 @@ function writeData(dir: string, w: Workload): string[] {
   return files;
 }
 
-export async function compare(cfg: Config, client: Client, servers: ServerPids, work: string, scale: number, only: string[]): Promise<{ rows: Row[]; load: Record<string, number[]> }> {
+/**
+ * PARTFLOW_BENCH_B_ENV="NAME=value,…" with --pairs: every second pair runs partflow's worker with
+ * these variables (an A/B on the same machine state); the rows stay those of the A pairs.
+ */
+function bEnv(): NodeJS.ProcessEnv | undefined {
+  const v = process.env.PARTFLOW_BENCH_B_ENV;
+  if (!v) return undefined;
+  return Object.fromEntries(v.split(',').map((kv) => {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`PARTFLOW_BENCH_B_ENV takes NAME=value pairs separated by commas, got ${JSON.stringify(v)}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+}
+
+export async function compare(cfg: Config, client: Client, servers: ServerPids, work: string, scale: number, only: string[], pairs = 1): Promise<{ rows: Row[]; load: Record<string, number[]> }> {
   const s3 = s3Client(cfg.s3);
   const rows: Row[] = [];
   const load: Record<string, number[]> = { start: loadAverages() };
   const procs = os.cpus().length;
+  const abEnv = bEnv();
+  if (abEnv && pairs < 2) throw new Error('PARTFLOW_BENCH_B_ENV needs --pairs 2 or more');
   for (const w of workloads(scale).filter((x) => !only.length || only.includes(x.name))) {
     const records = w.objects * w.recordsPerObject;
     console.log(`\n[compare] ${w.name}: ${w.objects} objects x ${w.recordsPerObject} records; load ${loadAverages().join(' ')}`);
@@ -64,23 +84,39 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
       console.log(`  ${r.runner}: ${row.wallSeconds} s, ${row.recordsPerSecond} rec/s, out ${r.out}${row.notes ? ` (${row.notes})` : ''}`);
     };
 
-    const raw = await rawLoop(files, path.join(work, 'out-raw', w.name), w.name === 'transform', procs);
-    add({
-      runner: `raw avsc loop (${procs} processes)`, workload: w.name, wallSeconds: raw.seconds, records, out: raw.perProcess.reduce((n, p) => n + p.out, 0),
-      cpuSeconds: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.cpuSeconds])),
-      peakRssMiB: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.peakRssMiB])),
-    });
-
     await upload(s3, cfg.bucket, files.map((f) => [`bench/compare/${w.name}/${path.basename(f)}`, fs.readFileSync(f)]));
-    const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, {
-      pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`,
-    });
-    const counts = pf.summary.stages[w.stage]?.records;
-    add({
-      runner: 'partflow (CLI worker, defaults)', workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1,
-      cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
-      notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}`,
-    });
+    const runs: { raw: Omit<Row, 'recordsPerSecond'>; pf: Omit<Row, 'recordsPerSecond'>; ratio: number; cpu: number }[] = [];
+    const bRuns: { ratio: number; cpu: number }[] = [];
+    for (let k = 0; k < pairs; k++) {
+      const raw = await rawLoop(files, path.join(work, 'out-raw', w.name), w.name === 'transform', procs);
+      const rawRow = {
+        runner: `raw avsc loop (${procs} processes)`, workload: w.name, wallSeconds: raw.seconds, records, out: raw.perProcess.reduce((n, p) => n + p.out, 0),
+        cpuSeconds: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.cpuSeconds])),
+        peakRssMiB: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.peakRssMiB])),
+      };
+      // A fresh dataset name per pair: otherwise the second ingest finds every partition committed.
+      const b = abEnv && k % 2 === 1;
+      const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, {
+        pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`, ...(k > 0 ? { dataset: `${w.name}-${k}` } : {}),
+      }, b ? abEnv : {});
+      const counts = pf.summary.stages[w.stage]?.records;
+      // Which process ran how many stage activities (an uneven split of a few big partitions shows
+      // in the wall time), and how long planning took.
+      const spread = await activitySpread(client, pf.workflowId);
+      const plan = await planSeconds(client, pf.workflowId);
+      const pfRow = {
+        runner: 'partflow (CLI worker, defaults)', workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1,
+        cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
+        notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}; stage activities per process ${spread.perProcess.join(':')} (longest wait to start ${spread.maxWaitSeconds} s); plan ${plan ?? '?'} s`,
+      };
+      const rawCpu = round(raw.perProcess.reduce((n, p) => n + p.cpuSeconds, 0));
+      if (b) { bRuns.push({ ratio: round(raw.seconds / pf.seconds), cpu: round(pf.cpuSeconds.worker / rawCpu) }); } else runs.push({ raw: rawRow, pf: pfRow, ratio: round(raw.seconds / pf.seconds), cpu: round(pf.cpuSeconds.worker / rawCpu) });
+      if (pairs > 1) console.log(`  pair ${k + 1}${abEnv ? (b ? ' (B)' : ' (A)') : ''}: raw loop ${round(raw.seconds)} s (CPU ${rawCpu} s), partflow ${round(pf.seconds)} s (worker CPU ${pf.cpuSeconds.worker} s, activities per process ${spread.perProcess.join(':')}, longest wait to start ${spread.maxWaitSeconds} s), ratio ${round(raw.seconds / pf.seconds)}`);
+    }
+    const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor((runs.length - 1) / 2)];
+    if (abEnv) console.log(`  A/B: ratios to the raw loop A (as is) ${runs.map((r) => r.ratio).join(', ')}; B (${process.env.PARTFLOW_BENCH_B_ENV}) ${bRuns.map((r) => r.ratio).join(', ')}; worker CPU / raw loop CPU: A ${runs.map((r) => r.cpu).join(', ')}; B ${bRuns.map((r) => r.cpu).join(', ')}`);
+    add(median.raw);
+    add(pairs > 1 ? { ...median.pf, notes: `${median.pf.notes}; median of ${pairs} pairs, ratios ${runs.map((r) => r.ratio).join(', ')}` } : median.pf);
 
     const sparkRuns: SparkRun[] = [];
     for (const mode of w.name === 'transform' ? (['builtin', 'udf'] as const) : (['copy'] as const)) {

@@ -1,7 +1,7 @@
 /**
  * Entry of `npm run bench -- compare …` and `npm run bench -- scale …` (dispatched by bench/run.ts).
  *
- *   compare [--scale 0.1] [--only big,small,transform]   raw avsc loop vs partflow vs PySpark local[2]
+ *   compare [--scale 0.1] [--only big,small,transform] [--pairs 3]   raw avsc loop vs partflow vs PySpark local[2]
  *   scale [--max 10000] [--points 1,100] [--parallel 32] the per-partition cost curve (100,000 only with --max 100000)
  *
  * PARTFLOW_BENCH_WORKER_ARGS adds arguments to the spawned `partflow worker`, and
@@ -21,13 +21,13 @@ import { loadAverages } from './procstat';
 import { scale, scalePoints } from './scale';
 import { SPARK_DIR } from './spark';
 
-export interface BenchArgs { mode: 'compare' | 'scale'; scale: number; only: string[]; max: number; points?: number[]; parallel: number }
+export interface BenchArgs { mode: 'compare' | 'scale'; scale: number; only: string[]; max: number; points?: number[]; parallel: number; pairs: number }
 
 /** Parses the arguments after `compare` / `scale`; throws on anything it does not know. */
 export function parseArgs(argv: string[]): BenchArgs {
   const [mode, ...rest] = argv;
   if (mode !== 'compare' && mode !== 'scale') throw new Error(`expected "compare" or "scale", got ${JSON.stringify(mode)}`);
-  const a: BenchArgs = { mode, scale: 1, only: [], max: 10_000, parallel: 32 };
+  const a: BenchArgs = { mode, scale: 1, only: [], max: 10_000, parallel: 32, pairs: 1 };
   const num = (flag: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} needs a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -42,7 +42,8 @@ export function parseArgs(argv: string[]): BenchArgs {
       a.only = (v ?? '').split(',').filter(Boolean);
       const bad = a.only.filter((w) => !['big', 'small', 'transform'].includes(w));
       if (bad.length || !a.only.length) throw new Error(`--only takes a comma list of big, small, transform; got ${JSON.stringify(v)}`);
-    } else if (flag === '--max' && mode === 'scale') a.max = num(flag, v, 1, 100_000);
+    } else if (flag === '--pairs' && mode === 'compare') a.pairs = num(flag, v, 1, 20);
+    else if (flag === '--max' && mode === 'scale') a.max = num(flag, v, 1, 100_000);
     else if (flag === '--parallel' && mode === 'scale') a.parallel = num(flag, v, 1, 1000);
     else if (flag === '--points' && mode === 'scale') a.points = (v ?? '').split(',').map((p) => num(flag, p, 1, 100_000));
     else throw new Error(`unknown option ${flag} for ${mode} (see bench/compare/index.ts)`);
@@ -89,7 +90,7 @@ export async function compareMain(argv: string[]): Promise<void> {
   const out: Record<string, unknown> = { date: new Date().toISOString(), args, machine: info, loadStart: loadAverages() };
   try {
     if (args.mode === 'compare') {
-      const { rows, load } = await compare(cfg, client, servers, work, args.scale, args.only);
+      const { rows, load } = await compare(cfg, client, servers, work, args.scale, args.only, args.pairs);
       out.rows = rows;
       out.load = load;
       console.log(`\n${markdown(rows)}`);

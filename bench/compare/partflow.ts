@@ -109,6 +109,32 @@ export async function historySizes(client: Client, workflowId: string): Promise<
   return { parentEvents: parent.historyLength, largestEvents: largest.events, largestId: largest.id, largestBytes: largest.bytes, executions };
 }
 
+/**
+ * How the run's stage activities went over worker processes: per worker identity (pid@host), the
+ * activities it started, largest first; and the longest an activity waited from scheduled to
+ * started. Read from the histories of the run and its children.
+ */
+export async function activitySpread(client: Client, workflowId: string): Promise<{ perProcess: number[]; maxWaitSeconds: number }> {
+  const per = new Map<string, number>();
+  const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+  let maxWait = 0;
+  for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}"` })) {
+    const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    const scheduled = new Map<string, { name: string; at: number }>();
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), { name: s.activityType?.name ?? '', at: at(e) });
+      const started = e.activityTaskStartedEventAttributes;
+      const of = started && scheduled.get(String(started.scheduledEventId));
+      if (started && of && /^(runStage|runBatch|importPartition)$/.test(of.name)) {
+        per.set(started.identity ?? '?', (per.get(started.identity ?? '?') ?? 0) + 1);
+        maxWait = Math.max(maxWait, at(e) - of.at);
+      }
+    }
+  }
+  return { perProcess: [...per.values()].sort((a, b) => b - a), maxWaitSeconds: round(maxWait) };
+}
+
 /** Seconds the run spent planning: its planIngest activity, from scheduled to completed, in the parent's first run. */
 export async function planSeconds(client: Client, workflowId: string): Promise<number | undefined> {
   let first: { runId: string; start: number } | undefined;

@@ -76,6 +76,9 @@ describe('bench arguments', () => {
     expect(parseArgs(['compare', '--scale', '0.1', '--only', 'big,transform'])).toMatchObject({ mode: 'compare', scale: 0.1, only: ['big', 'transform'] });
     expect(parseArgs(['scale', '--max', '100000'])).toMatchObject({ mode: 'scale', max: 100_000 });
     expect(parseArgs(['scale'])).toMatchObject({ max: 10_000, parallel: 32 });
+    expect(parseArgs(['compare', '--pairs', '3'])).toMatchObject({ mode: 'compare', pairs: 3 });
+    expect(parseArgs(['compare'])).toMatchObject({ pairs: 1 });
+    expect(() => parseArgs(['compare', '--pairs', '0'])).toThrow(/--pairs needs a number from 1 to 20/);
   });
 
   it('refuses unknown or out-of-range options, naming them', () => {
