@@ -6,7 +6,7 @@
  *   npm run bench -- codecs resume
  *   npm run bench -- partitions   # packing, incremental re-runs, splitting (small rerun changed mixed big)
  *   npm run bench -- kafka        # a Kafka topic into committed Avro against a plain fetch loop (bench/kafka.ts)
- *   npm run bench -- compare [--scale 0.1]  # raw avsc loop vs partflow vs PySpark local[2] (bench/compare, BENCHMARKS.md)
+ *   npm run bench -- compare [--scale 0.1] [--pairs 5]  # raw avsc loop vs partflow vs PySpark local[2] (bench/compare, BENCHMARKS.md)
  *   npm run bench -- scale [--max 100000]   # per-partition cost at 1 … 10,000 partitions (bench/compare/scale.ts)
  *   npm run bench -- cost         # per-partition CPU (worker, Temporal, S3) and S3 requests (bench/cost.ts)
  *
