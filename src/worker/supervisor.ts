@@ -101,11 +101,13 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       stop();
     };
 
-    // Every live process learns how many activities the others run (balance.ts); one still
-    // starting counts as running none, so that those already up do not take everything.
+    // Every live process learns how many activities the others run (balance.ts). At the first
+    // start, one still starting counts as running none, so that the first one up does not take
+    // everything; a restarted one counts once it is ready, so that the others keep taking work
+    // while it starts.
     const share = () => {
       const running: PeersMessage['running'] = {};
-      for (const s of slots) if (s.child) running[s.index] = s.running;
+      for (const s of slots) if (s.child && (s.ready || !s.everReady)) running[s.index] = s.running;
       for (const s of slots) {
         if (s.child?.connected) s.child.send({ type: 'partflow:peers', running } satisfies PeersMessage, () => undefined);
       }
@@ -124,6 +126,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
           slot.ready = slot.everReady = true;
           slot.startFailures = 0;
           log.info({ process: slot.index, childPid: child.pid, workflows: slot.index === 0 }, 'worker process ready');
+          share();
         } else if (m?.type === 'partflow:slots') {
           slot.running = m.running;
           share();
