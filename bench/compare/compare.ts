@@ -94,8 +94,8 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
         cpuSeconds: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.cpuSeconds])),
         peakRssMiB: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.peakRssMiB])),
       };
-      // A fresh dataset name per pair: otherwise the second ingest finds every partition committed.
       const b = abEnv && k % 2 === 1;
+      // A fresh dataset name per pair: otherwise the second ingest finds every partition committed.
       const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, {
         pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`, ...(k > 0 ? { dataset: `${w.name}-${k}` } : {}),
       }, b ? abEnv : {});
@@ -116,7 +116,8 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
     const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor((runs.length - 1) / 2)];
     if (abEnv) console.log(`  A/B: ratios to the raw loop A (as is) ${runs.map((r) => r.ratio).join(', ')}; B (${process.env.PARTFLOW_BENCH_B_ENV}) ${bRuns.map((r) => r.ratio).join(', ')}; worker CPU / raw loop CPU: A ${runs.map((r) => r.cpu).join(', ')}; B ${bRuns.map((r) => r.cpu).join(', ')}`);
     add(median.raw);
-    add(pairs > 1 ? { ...median.pf, notes: `${median.pf.notes}; median of ${pairs} pairs, ratios ${runs.map((r) => r.ratio).join(', ')}` } : median.pf);
+    const ab = abEnv ? `; B pairs (${process.env.PARTFLOW_BENCH_B_ENV}): ratios ${bRuns.map((r) => r.ratio).join(', ')}` : '';
+    add(pairs > 1 ? { ...median.pf, notes: `${median.pf.notes}; median of ${runs.length} pairs, ratios ${runs.map((r) => r.ratio).join(', ')}${ab}` } : median.pf);
 
     const sparkRuns: SparkRun[] = [];
     for (const mode of w.name === 'transform' ? (['builtin', 'udf'] as const) : (['copy'] as const)) {
