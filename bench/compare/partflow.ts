@@ -109,6 +109,9 @@ export async function historySizes(client: Client, workflowId: string): Promise<
   return { parentEvents: parent.historyLength, largestEvents: largest.events, largestId: largest.id, largestBytes: largest.bytes, executions };
 }
 
+/** A history event's time, in seconds. */
+const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+
 /**
  * How the run's stage activities went over worker processes: per worker identity (pid@host), the
  * activities it started, largest first; and the longest an activity waited from scheduled to
@@ -116,7 +119,6 @@ export async function historySizes(client: Client, workflowId: string): Promise<
  */
 export async function activitySpread(client: Client, workflowId: string): Promise<{ perProcess: number[]; maxWaitSeconds: number }> {
   const per = new Map<string, number>();
-  const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
   let maxWait = 0;
   for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}"` })) {
     const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
@@ -143,7 +145,6 @@ export async function planSeconds(client: Client, workflowId: string): Promise<n
   }
   if (!first) return undefined;
   const history = await client.workflow.getHandle(workflowId, first.runId).fetchHistory();
-  const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
   const events = history.events ?? [];
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planIngest');
   const done = scheduled && events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
