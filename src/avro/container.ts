@@ -264,7 +264,14 @@ export class ContainerReader {
 
   static async open(source: AsyncIterable<Buffer | Uint8Array>, opts: OpenOptions): Promise<ContainerReader> {
     const reader = new ContainerReader(source, opts);
-    await reader.readHeader();
+    try {
+      await reader.readHeader();
+    } catch (err) {
+      // An HTTP body left unread keeps its keep-alive socket checked out until the idle timeout:
+      // enough corrupt inputs in a row would use up the agent's sockets and stall every request.
+      reader.close();
+      throw err;
+    }
     return reader;
   }
 
@@ -340,8 +347,16 @@ export class ContainerReader {
     this.header = { schemaJson, writerType, codec: codecName, sync, meta, headerSize: this.r.offset };
   }
 
-  /** Yields decompressed blocks in order. */
+  /** Yields decompressed blocks in order; the source is released when this ends, fails or is left early. */
   async *blocks(): AsyncGenerator<Block> {
+    try {
+      yield* this.readBlocks();
+    } finally {
+      this.close();
+    }
+  }
+
+  private async *readBlocks(): AsyncGenerator<Block> {
     const { maxBlockBytes, maxBlockRecords } = this.limits;
     for (;;) {
       const offset = this.r.offset;

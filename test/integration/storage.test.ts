@@ -7,7 +7,8 @@ import { ensureBucket } from '../../src/stack/embedded';
 import { createS3Client, s3Client } from '../../src/storage/client';
 import { conditionalWrites, probePrefixFor } from '../../src/storage/conditional';
 import { listUploadedParts, MIN_PART_SIZE, MultipartState, MultipartWriter, UploadedPart } from '../../src/storage/multipart';
-import { PreconditionFailedError, putIfAbsent } from '../../src/storage/objects';
+import { openAvroObject } from '../../src/io/avro-object-reader';
+import { getObjectBuffer, PreconditionFailedError, putIfAbsent, putObject } from '../../src/storage/objects';
 import { startHarness, testConfig } from '../helpers/stack';
 
 /**
@@ -270,4 +271,18 @@ describe('resuming an upload', () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: state.uploadId }));
     expect(await new MultipartWriter(s3, BUCKET, key, { resume: state }).verifyResume()).toBe(false);
   });
+});
+
+describe('reads that stop early', () => {
+  // The shared client has 64 keep-alive sockets per endpoint; an abandoned response holds one
+  // until the 120 s idle timeout, so 80 of them would stall the 65th request for minutes.
+  it('do not hold connections: 80 corrupt Avro objects in a row fail fast, and the store still answers', async () => {
+    const s3 = s3Client(cfg.s3);
+    const key = `${unique('corrupt')}/not-avro.avro`;
+    await putObject(s3, BUCKET, key, Buffer.alloc(512 * 1024, 0x41), 'application/octet-stream');
+    for (let i = 0; i < 80; i++) {
+      await expect(openAvroObject(s3, BUCKET, key)).rejects.toThrow(`s3://${BUCKET}/${key}: not an Avro object container file: bad magic bytes 41414141`);
+    }
+    expect((await getObjectBuffer(s3, BUCKET, key)).length).toBe(512 * 1024);
+  }, 60_000);
 });

@@ -153,6 +153,42 @@ describe('Avro container reader on bad input', () => {
   });
 });
 
+describe('Avro container reader releases its source', () => {
+  // An unread HTTP body holds its keep-alive socket: a reader that stops must destroy it.
+  const good = encodeFile(type, rows.slice(0, 200), 'null', { blockBytes: 2000 });
+
+  it('when the header is bad', async () => {
+    const src = chunked(Buffer.from('PK\x03\x04 not avro at all, and then some more bytes'), 4);
+    await expect(ContainerReader.open(src, { name: 'bad' })).rejects.toThrow(/bad magic/);
+    expect(src.destroyed).toBe(true);
+  });
+
+  it('when a block is corrupt', async () => {
+    const bad = Buffer.from(good);
+    bad[bad.length - 5] ^= 0xff; // the last sync marker
+    const src = chunked(bad);
+    const reader = await ContainerReader.open(src, { name: 'bad' });
+    await expect((async () => { for await (const _ of reader.records()) void _; })()).rejects.toThrow(/sync marker mismatch/);
+    expect(src.destroyed).toBe(true);
+  });
+
+  it('when the caller stops early', async () => {
+    const src = chunked(good);
+    const reader = await ContainerReader.open(src, { name: 'good' });
+    for await (const _ of reader.blocks()) break;
+    expect(src.destroyed).toBe(true);
+  });
+
+  it('but not after the header alone: the blocks are read on from there', async () => {
+    const src = chunked(good);
+    const reader = await ContainerReader.open(src, { name: 'good' });
+    expect(src.destroyed).toBe(false);
+    let n = 0;
+    for await (const r of reader.records()) n += r.index >= 0 ? 1 : 0;
+    expect(n).toBe(200);
+  });
+});
+
 describe('map keys that are Object.prototype names', () => {
   // JSON.parse makes "__proto__" an own key, as a decoded map must have it.
   const KEYS = '{"__proto__": 1, "constructor": 2, "hasOwnProperty": 3, "toString": 4, "plain": 5}';
