@@ -94,9 +94,13 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const ctx = Context.current();
     const loc = parseS3Url(req.summary.manifest);
     if (await objectExists(deps.s3, loc.bucket, loc.key)) return req.summary.manifest; // an earlier attempt completed it
-    const plan = await loadPlan(deps, req.bucket, req.planKey);
-    const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
+    // Before any part is written, heartbeats say which phase the attempt is in (and keep the
+    // checkpoint a retried attempt brought with it).
+    ctx.heartbeat({ ...cp, phase: 'reading the plan' });
+    const plan = await loadPlan(deps, req.bucket, req.planKey);
+    ctx.heartbeat({ ...cp, phase: `reading window results under s3://${req.bucket}/${req.windowsPrefix}` });
+    const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
     const partBytes = Math.max(MIN_PART_BYTES, req.partBytes ?? PART_BYTES);
     let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString() };
     const list = units(req, plan, latest, ck.writtenAt);
