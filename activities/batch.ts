@@ -9,7 +9,7 @@ export interface BatchRequest {
   planKey: string;
   stage: string;
   /** `resolve`: committed earlier, asked for its version only (it is then read, not computed). */
-  items: { index: number; upstream?: Record<string, string>; resolve?: true }[];
+  items: { index: number; upstream?: Record<string, string>; resolve?: true; fresh?: true }[];
 }
 
 /**

@@ -17,6 +17,8 @@ export interface ImportRequest {
   bucket: string;
   planKey: string;
   index: number;
+  /** The first run of this partition's import into a dataset whose raw stage was empty at planning (see PartitionRun.committed). */
+  fresh?: true;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -29,7 +31,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export function makeImportActivity(deps: ActivityDeps) {
   return async function importPartition(req: ImportRequest): Promise<PartitionResult> {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
-    if (plan.kafka && plan.partitions[req.index]) return importKafkaPartition(deps, plan, req.index);
+    if (plan.kafka && plan.partitions[req.index]) return importKafkaPartition(deps, plan, req.index, req.fresh);
     const p = plan.partitions[req.index];
     if (!p || p.schema === undefined || plan.format === 'avro' || plan.format === 'kafka') throw nonRetryable('InvalidInput', `plan ${req.planKey} has no flat-file partition ${req.index}`);
     const schema = plan.rawSchemas[p.schema];
@@ -37,7 +39,7 @@ export function makeImportActivity(deps: ActivityDeps) {
       stage: RAW_STAGE, codeVersion: IMPORT_CODE_VERSION, contentVersion: p.rawVersion, keys: partitionKeys(plan.targetPrefix, plan.dataset, RAW_STAGE, p.id, p.rawVersion),
       schemaRef: `inferred:${p.pieces[0].key}`, schemaFingerprint: '', codec: DEFAULT_CODEC,
     }, req.index);
-    const done = await run.committed();
+    const done = await run.committed(req.fresh);
     if (done) return done;
 
     // Resume where the previous attempt's last checkpoint was: a record boundary of one piece.

@@ -27,9 +27,9 @@ export function createActivities(deps: ActivityDeps) {
     describePartitions: makeDescribePartitionsActivity(deps),
     importPartition,
     runStage,
-    runBatch: makeBatchActivity(({ bucket, planKey, stage }, { index, upstream }) => (stage === RAW_STAGE
-      ? importPartition({ bucket, planKey, index })
-      : runStage({ bucket, planKey, stage, index, upstream }))),
+    runBatch: makeBatchActivity(({ bucket, planKey, stage }, { index, upstream, fresh }) => (stage === RAW_STAGE
+      ? importPartition({ bucket, planKey, index, ...(fresh ? { fresh } : {}) })
+      : runStage({ bucket, planKey, stage, index, upstream, ...(fresh ? { fresh } : {}) }))),
     writeRunManifest: makeRunManifestActivity(deps),
     streamRunManifest: makeStreamRunManifestActivity(deps),
     saveWindowResults: makeSaveWindowActivity(deps),

@@ -21,7 +21,7 @@ function rawMessage(m: { offset: number; key: Buffer | null; value: Buffer | nul
  * hold the next offset to read, so a later attempt carries on inside the range; the output's
  * bytes depend on the records only, so a resumed attempt writes what a clean one would.
  */
-export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index: number): Promise<PartitionResult> {
+export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index: number, fresh?: boolean): Promise<PartitionResult> {
   const k = plan.kafka!;
   const p = plan.partitions[index];
   const piece = p.pieces[0];
@@ -32,7 +32,7 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
     stage: RAW_STAGE, codeVersion: KAFKA_IMPORT_VERSION, contentVersion: p.rawVersion, keys: partitionKeys(plan.targetPrefix, plan.dataset, RAW_STAGE, p.id, p.rawVersion),
     schemaRef: `kafka:${k.topic}`, schemaFingerprint: '', codec: DEFAULT_CODEC,
   }, index);
-  const done = await run.committed();
+  const done = await run.committed(fresh);
   if (done) return done;
 
   const cp = run.previousCheckpoint();

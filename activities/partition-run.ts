@@ -114,8 +114,15 @@ export class PartitionRun {
     return `${this.plan.dataset}/${this.target.stage}/${this.target.contentVersion}/${this.id}/${kind}`;
   }
 
-  /** The committed result, if an earlier attempt or run already finished this partition. */
-  async committed(): Promise<PartitionResult | null> {
+  /**
+   * The committed result, if an earlier attempt or run already finished this partition. `fresh`:
+   * the workflow runs this stage of the partition for the first time, and the plan found nothing
+   * stored under the stage; a first attempt then has nothing to find and skips the GET. A commit
+   * that races in anyway meets the create-only writes: the same bytes are accepted, and commit()
+   * returns the other commit.
+   */
+  async committed(fresh = false): Promise<PartitionResult | null> {
+    if (fresh && Context.current().info.attempt === 1) return null;
     let buf: Buffer;
     try {
       buf = await getObjectBuffer(this.deps.s3, this.plan.bucket, this.manifestKey, 16 * 1024 * 1024);

@@ -5,16 +5,17 @@ import { FlatFileError, FlatFormat, ScanResult } from '../src/formats/flat';
 import { scanFlatObject } from '../src/formats/scan-object';
 import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey } from '../src/pipeline/layout';
+import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey, stagePrefix } from '../src/pipeline/layout';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
 import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
-import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
+import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable } from './deps';
 
 function sha(x: unknown, n = 12): string {
@@ -133,6 +134,16 @@ async function writePlan(deps: ActivityDeps, input: ResolvedIngest, body: Omit<P
   return key;
 }
 
+/**
+ * The stages (raw too, when sources are imported) under whose prefix the target holds nothing
+ * yet: one LIST of one key each. It is not part of the plan (whose id is its content) but of
+ * the summary the workflow runs from.
+ */
+async function emptyStages(deps: ActivityDeps, input: ResolvedIngest, stages: string[]): Promise<string[]> {
+  const empty = await Promise.all(stages.map((s) => prefixIsEmpty(deps.s3, input.targetBucket, stagePrefix(input.targetPrefix, input.dataset, s))));
+  return stages.filter((_, k) => empty[k]);
+}
+
 /** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
 async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
   const { def, info } = entry;
@@ -163,6 +174,7 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
     sourceObjects: 0, scannedRecords: null, needsImport: true,
     stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
     retry: info.retry, kafka: { topic: planned.info.topic },
+    emptyStages: await emptyStages(deps, input, [RAW_STAGE, ...info.stages.map((s) => s.name)]),
   };
 }
 
@@ -273,6 +285,7 @@ export function makePlanActivity(deps: ActivityDeps) {
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),
+      emptyStages: await emptyStages(deps, input, [...(format === 'avro' ? [] : [RAW_STAGE]), ...info.stages.map((s) => s.name)]),
     };
   };
 }

@@ -25,6 +25,8 @@ export interface StageRequest {
   index: number;
   /** Content versions of this partition's upstream stages (raw's comes from the plan). */
   upstream?: Record<string, string>;
+  /** The first run of this stage of the partition, in a dataset where the stage was empty at planning (see PartitionRun.committed). */
+  fresh?: true;
 }
 
 interface InputRef {
@@ -121,7 +123,7 @@ export function makeStageActivity(deps: ActivityDeps) {
       stage: stage.name, codeVersion: stage.version, contentVersion: version, keys: partitionKeys(plan.targetPrefix, plan.dataset, stage.name, p.id, version),
       schemaRef: stage.schemaRef, schemaFingerprint: stage.schemaFingerprint, codec: stage.codec,
     }, req.index);
-    const done = await run.committed();
+    const done = await run.committed(req.fresh);
     if (done) return done;
 
     const inputs = inputsOf(plan, entry.info, entry.def.schemasDir, stage, req.index, upstream);

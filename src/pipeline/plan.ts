@@ -68,4 +68,9 @@ export interface PlanSummary {
   kafka?: { topic: string };
   /** Which partitions are small enough to run several per activity (src/pipeline/small-partitions.ts). */
   small?: string;
+  /**
+   * Stages under whose prefix nothing at all was stored when the plan was made (a first ingest
+   * into the dataset): a partition's first run of such a stage need not look for an earlier commit.
+   */
+  emptyStages?: string[];
 }

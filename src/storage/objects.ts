@@ -66,6 +66,12 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/** Whether no object at all has a key under `prefix` (one LIST of at most one key). */
+export async function prefixIsEmpty(s3: S3Client, bucket: string, prefix: string): Promise<boolean> {
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+  return (res.KeyCount ?? res.Contents?.length ?? 0) === 0;
+}
+
 export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectInfo> {
   try {
     const d = directOf(s3);

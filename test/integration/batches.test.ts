@@ -60,18 +60,22 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function ingest(id: string, extra: object): Promise<{ summary: IngestSummary; run: RunManifest; activities: { type: string; id: string; items: number }[] }> {
+type Scheduled = { type: string; id: string; items: number; fresh: number };
+
+async function ingest(id: string, extra: object, target = id): Promise<{ summary: IngestSummary; run: RunManifest; activities: Scheduled[] }> {
   const summary = await h.client.workflow.execute('ingest', {
     taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`,
-    args: [{ pipeline: 'batchy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/${id}/`, dataset: 'ds', pack: false, ...extra }],
+    args: [{ pipeline: 'batchy', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/${target}/`, dataset: 'ds', pack: false, ...extra }],
   }) as IngestSummary;
   const events = (await h.client.workflow.getHandle(`${id}-${process.pid}`).fetchHistory()).events ?? [];
   const activities = events.flatMap((e) => {
     const a = e.activityTaskScheduledEventAttributes;
     const type = a?.activityType?.name ?? '';
     if (!a || !['runStage', 'runBatch'].includes(type)) return [];
-    const arg = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8')) as { items?: unknown[] };
-    return [{ type, id: a.activityId!, items: arg.items?.length ?? 1 }];
+    const arg = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8')) as { items?: { fresh?: true }[]; fresh?: true };
+    // Partitions sent with the first-run hint (their stage was empty at planning: no commit to look for).
+    const fresh = arg.items ? arg.items.filter((i) => i.fresh).length : arg.fresh ? 1 : 0;
+    return [{ type, id: a.activityId!, items: arg.items?.length ?? 1, fresh }];
   });
   return { summary, run: await getJson<RunManifest>(s3, summary.manifest), activities };
 }
@@ -90,6 +94,10 @@ describe('small partitions in batches', () => {
     const alone = batched.activities.filter((a) => a.type === 'runStage');
     expect(alone).toHaveLength(1);
     expect(alone[0].id).toMatch(/^map:p-[0-9a-f]{12}$/);
+    // A fresh target: every partition in a batch goes without the commit check; the one run
+    // alone after its batch attempt failed does not (that attempt might have committed).
+    expect(batches.every((b) => b.fresh === b.items)).toBe(true);
+    expect(alone[0].fresh).toBe(0);
     expect(mapCalls.get(FLAKY)).toBe(2);
     expect([...mapCalls.entries()].filter(([k]) => k !== FLAKY).every(([, n]) => n === 1)).toBe(true);
     expect(mapCalls.size).toBe(N);
@@ -105,9 +113,19 @@ describe('small partitions in batches', () => {
     expect(single.summary.status).toBe('completed');
     expect(single.activities.some((a) => a.type === 'runBatch')).toBe(false);
     expect(single.activities).toHaveLength(2 * N);
+    expect(single.activities.every((a) => a.fresh === 1)).toBe(true);
     for (const st of ['map', 'tag']) {
       expect(single.run.committed[st].map((c) => [c.name, c.sha256])).toEqual(batched.run.committed[st].map((c) => [c.name, c.sha256]));
     }
+  });
+
+  it('into a target that holds the commits already: every partition is looked up first, and reused', async () => {
+    const again = await ingest('again', {}, 'batched');
+    expect(again.summary.status).toBe('completed');
+    for (const st of ['map', 'tag']) expect(again.summary.stages[st]).toMatchObject({ succeeded: N, skipped: N, failed: 0 });
+    expect(again.activities.length).toBeGreaterThan(0);
+    expect(again.activities.every((a) => a.fresh === 0)).toBe(true);
+    expect(again.run.committed.tag.map((c) => [c.name, c.sha256])).toEqual(batched.run.committed.tag.map((c) => [c.name, c.sha256]));
   });
 
   it('rejects a partitionsPerActivity out of range, naming the field', async () => {

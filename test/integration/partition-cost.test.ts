@@ -53,7 +53,7 @@ function what(key: string | undefined): string {
 const registry = new PipelineRegistry(builtinPipelines);
 const plain = () => createActivities({ config: cfg, s3, registry });
 const metered = () => createActivities({ config: cfg, s3: counted, registry });
-const env = () => new MockActivityEnvironment({ activityId: 'copy:p-00000', retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') });
+const env = (attempt = 1) => new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt, retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') });
 
 async function plan(source: string, target: string): Promise<PlanSummary> {
   return env().run(plain().planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/${target}/`, pack: false }));
@@ -63,13 +63,13 @@ async function plan(source: string, target: string): Promise<PlanSummary> {
  * Runs partition `index` on the counting client; returns its result, requests, and its heartbeats
  * beyond those its run time allows: the first goes out HEARTBEAT_MS after the start, not at once.
  */
-async function runStage(p: PlanSummary, index: number): Promise<{ result: PartitionResult; requests: string[]; extraBeats: number }> {
-  const e = env();
+async function runStage(p: PlanSummary, index: number, opts: { fresh?: true; attempt?: number } = {}): Promise<{ result: PartitionResult; requests: string[]; extraBeats: number }> {
+  const e = env(opts.attempt);
   let beats = 0;
   e.on('heartbeat', () => beats++);
   sent = [];
   const t0 = Date.now();
-  const result = (await e.run(metered().runStage, { bucket: p.bucket, planKey: p.planKey, stage: 'copy', index })) as PartitionResult;
+  const result = (await e.run(metered().runStage, { bucket: p.bucket, planKey: p.planKey, stage: 'copy', index, ...(opts.fresh ? { fresh: opts.fresh } : {}) })) as PartitionResult;
   return { result, requests: sent, extraBeats: Math.max(0, beats - Math.floor((Date.now() - t0) / HEARTBEAT_MS)) };
 }
 
@@ -108,6 +108,31 @@ describe('the cost of a small partition', () => {
     const again = await runStage(p, 1);
     expect(again.result.status).toBe('skipped');
     expect(again.requests).toEqual(['GetObject manifest']);
+  });
+
+  it('into a dataset the plan found empty, a first run makes three requests; a commit that raced in is reused; a retry or a later plan looks first', async () => {
+    const p = await plan('src/small/', 'out-fresh');
+    expect(p.emptyStages).toEqual(['copy']);
+    const first = await runStage(p, 0, { fresh: true });
+    expect(first.result.status).toBe('done');
+    expect(first.requests.filter((r) => r !== 'GetObject plan')).toEqual(['GetObject input', 'PutObject output', 'PutObject manifest']);
+    const bytes = await getObjectBuffer(s3, BUCKET, first.result.outputKey);
+
+    // Committed since the plan was made (another ingest of the same source): the create-only
+    // writes find the same bytes and the commit, and the partition counts as reused.
+    const raced = await runStage(p, 0, { fresh: true });
+    expect(raced.result.status).toBe('skipped');
+    expect(raced.result.contentVersion).toBe(first.result.contentVersion);
+    expect(raced.requests).toEqual(['GetObject input', 'PutObject output', 'GetObject output', 'PutObject manifest', 'GetObject manifest']);
+    expect(await getObjectBuffer(s3, BUCKET, first.result.outputKey)).toEqual(bytes);
+
+    // A retried attempt may follow one that committed: it looks first.
+    const retried = await runStage(p, 0, { fresh: true, attempt: 2 });
+    expect(retried.result.status).toBe('skipped');
+    expect(retried.requests).toEqual(['GetObject manifest']);
+
+    // Planned again, the stage holds commits: no first-run hint.
+    expect((await plan('src/small/', 'out-fresh')).emptyStages).toEqual([]);
   });
 
   it('an output left by a crash before its manifest is taken as is when its bytes are the same, and an OutputConflict when they differ', async () => {

@@ -94,11 +94,14 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   const units = unitsOf(plan, items, s.batch ?? 1);
   let unfinished = units.length;
 
-  const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>, used = 0): Promise<PartitionResult> => {
+  // A stage the plan found empty: its first run of a partition need not look for an earlier commit.
+  const empty = new Set(plan.emptyStages ?? []);
+  const freshOf = (stage: string, first: boolean) => (first && empty.has(stage) ? { fresh: true as const } : {});
+  const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>, used = 0, first = false): Promise<PartitionResult> => {
     const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used));
     return stage === 'raw'
-      ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i })
-      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream });
+      ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i, ...freshOf(stage, first) })
+      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...freshOf(stage, first) });
   };
 
   // What each (stage, partition) ends as: reported to the parent, and kept for the run manifest.
@@ -130,11 +133,14 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     return null;
   };
 
-  /** One stage of one partition in an activity of its own; its committed version, or null. */
-  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0): Promise<string | null> =>
+  /**
+   * One stage of one partition in an activity of its own; its committed version, or null. `first`:
+   * nothing of this stage has run for the partition in this ingest (not in a batch either).
+   */
+  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0, first = false): Promise<string | null> =>
     sem.with(depth.get(stage)!, async () => {
       try {
-        const r = await call(stage, item, run, false, up, used);
+        const r = await call(stage, item, run, false, up, used, first);
         return done(stage, item, run, { ...r, attempt: r.attempt + used });
       } catch (err) {
         if (isCancellation(err)) return cancelled(stage, item);
@@ -178,7 +184,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         }
         const up = await upstreamOf(stage);
         const run = (item.runs?.[stage] ?? 0) + 1;
-        return up === null ? blocked(stage, item, run) : runOne(stage, item, run, up);
+        return up === null ? blocked(stage, item, run) : runOne(stage, item, run, up, 0, run === 1);
       })());
     }
     await Promise.all(ok.values());
@@ -239,7 +245,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
       let outcomes: BatchOutcome[];
       try {
         outcomes = entries.length === 1 ? [] : await sem.with(depth.get(stage)!, () => proxyActivities<Activities>(batchOptions(s, stage, entries)).runBatch({
-          bucket: plan.bucket, planKey: plan.planKey, stage, items: entries.map((e) => ({ index: e.item.i, ...(stage === 'raw' ? {} : { upstream: e.up }), ...(e.resolve ? { resolve: true as const } : {}) })),
+          bucket: plan.bucket, planKey: plan.planKey, stage, items: entries.map((e) => ({ index: e.item.i, ...(stage === 'raw' ? {} : { upstream: e.up }), ...(e.resolve ? { resolve: true as const } : freshOf(stage, e.run === 1)) })),
         }));
       } catch (err) {
         if (isCancellation(err)) {
