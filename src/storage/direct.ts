@@ -1,9 +1,9 @@
-import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, Hash, Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http, { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { S3Config } from '../config';
+import { RequestSigner } from './sigv4';
 
 /**
  * HEAD, GET and PUT of single objects, signed (SigV4) and sent over a keep-alive agent without the
@@ -36,28 +36,6 @@ export class S3HttpError extends Error {
     this.name = code;
     this.$metadata = { httpStatusCode: status };
   }
-}
-
-/** The SDK's hash interface over node:crypto (an HMAC when given a key). */
-class NodeSha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.h.digest();
-  }
-  reset(): void {
-    throw new Error('not supported');
-  }
-}
-
-function bytes(x: string | ArrayBuffer | ArrayBufferView): string | Buffer {
-  if (typeof x === 'string') return x;
-  return ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
 }
 
 /** S3's key encoding: every byte but unreserved ones and "/" percent-encoded. */
@@ -93,10 +71,7 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
   const secure = base.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
   const prefix = base.pathname.replace(/\/+$/, '');
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey }, region: cfg.region, service: 's3',
-    sha256: NodeSha256, uriEscapePath: false, applyChecksum: true,
-  });
+  const signer = new RequestSigner(cfg.accessKeyId, cfg.secretAccessKey, cfg.region);
 
   async function once(method: Method, bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
     const path = `${prefix}/${bucket}/${encodeKey(key)}`;
@@ -104,10 +79,9 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
       host: base.host, 'x-amz-content-sha256': body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256, ...extra,
     };
     if (body) headers['content-length'] = String(body.length);
-    const sign = signer.sign.bind(signer) as unknown as (r: object) => Promise<{ headers: Record<string, string> }>;
-    const signed = await sign({ method, protocol: base.protocol, hostname: base.hostname, port: base.port ? Number(base.port) : undefined, path, query: {}, headers });
+    const signed = signer.sign(method, path, headers);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (secure ? https : http).request({ host: base.hostname, port: base.port || undefined, method, path, headers: signed.headers, agent });
+      const req = (secure ? https : http).request({ host: base.hostname, port: base.port || undefined, method, path, headers: signed, agent });
       const connect = setTimeout(() => req.destroy(timedOut(`could not connect to ${base.host} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       req.on('socket', (s) => {
         if (!s.connecting) clearTimeout(connect);
