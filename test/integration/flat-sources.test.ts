@@ -77,6 +77,8 @@ describe('many flat sources', () => {
     e.on('heartbeat', (d: unknown) => beats.push(d as ScanDetails));
     const summary = (await e.run(acts().planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/many/`, target: `s3://${BUCKET}/out-many/`, pack: false, partitionRecords: 1_000_000 }))) as PlanSummary;
     expect(summary).toMatchObject({ partitions: 40, scannedRecords: 20_000 + 60_000 + 38 * 2 });
+    // A new target: the import (raw) and the stage have nothing to look for before they run.
+    expect(summary.emptyStages).toEqual(['raw', 'copy']);
     const p = await getJson<Plan>(s3, `s3://${BUCKET}/${summary.planKey}`);
     expect(p.rawSchemas.map((r) => r.fields.map((f) => f.name))).toEqual([['first', 'second'], ['id', 'name'], ['big', 'row']]);
     expect(p.partitions.map((x) => [x.pieces[0].key, x.schema, x.pieces.reduce((n, pc) => n + (pc.records ?? 0), 0)])).toEqual(
