@@ -2,18 +2,25 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, Hash, Hmac } from 'node:crypto';
 import { RequestSigner } from '../../src/storage/sigv4';
 
-/** The SDK's hash interface over node:crypto. */
+/** The SDK's hash interface over node:crypto (an HMAC when given a key). */
 class Sha256 {
   private readonly h: Hash | Hmac;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return this.h.digest();
   }
+  reset(): void {
+    throw new Error('not supported');
+  }
+}
+function bytes(x: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof x === 'string') return x;
+  return ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
 }
 /** The direct path's signer must give the very signature the SDK's signer gives, for every request shape it sends. */
 const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
