@@ -15,7 +15,7 @@ import { Config } from '../../src/config';
 import { s3Client } from '../../src/storage/client';
 import { feed } from '../partitions';
 import { expectedCounts, rawFeed } from './data';
-import { activitySpread, ingestOnFreshWorker, planSeconds, ServerPids, upload } from './partflow';
+import { activitySpread, IngestRun, ingestOnFreshWorker, planSeconds, ServerPids, upload } from './partflow';
 import { loadAverages, round } from './procstat';
 import { rawLoop } from './raw-loop';
 import { runSpark, SparkRun } from './spark';
@@ -35,6 +35,30 @@ export interface Row {
   runner: string; workload: string; wallSeconds: number; records: number; out: number; recordsPerSecond: number;
   vsRaw?: number; vsSpark?: number; vsSparkJob?: number;
   cpuSeconds: Record<string, number>; peakRssMiB: Record<string, number>; notes?: string;
+}
+
+/**
+ * A partflow run as a result row, with what its histories tell: which process ran how many stage
+ * activities (an uneven split of a few big partitions shows in the wall time), how long planning
+ * took, and where the wall time went.
+ */
+async function partflowRow(client: Client, w: Workload, pf: IngestRun, runner: string, records: number): Promise<{ row: Omit<Row, 'recordsPerSecond'>; brief: string }> {
+  const counts = pf.summary.stages[w.stage]?.records;
+  const spread = await activitySpread(client, pf.workflowId);
+  const plan = await planSeconds(client, pf.workflowId);
+  const brief = `worker CPU ${pf.cpuSeconds.worker} s, activities per process ${spread.perProcess.join(':')}, longest wait to start ${spread.maxWaitSeconds} s${spread.timeline ? `; ${timelineText(spread.timeline)}` : ''}`;
+  return {
+    brief,
+    row: {
+      runner, workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1, cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
+      notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}; stage activities per process ${spread.perProcess.join(':')} (longest wait to start ${spread.maxWaitSeconds} s); plan ${plan ?? '?'} s${spread.timeline ? `; ${timelineText(spread.timeline)}` : ''}`,
+    },
+  };
+}
+
+/** Where a run's wall time went, as the Temporal server's clock saw it. */
+function timelineText(t: { beforeStages: number; stages: number; afterStages: number }): string {
+  return `run start to first stage activity ${t.beforeStages} s, stage activities ${t.stages} s, last one to run close ${t.afterStages} s`;
 }
 
 function writeData(dir: string, w: Workload): string[] {
@@ -85,8 +109,9 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
     };
 
     await upload(s3, cfg.bucket, files.map((f) => [`bench/compare/${w.name}/${path.basename(f)}`, fs.readFileSync(f)]));
-    const runs: { raw: Omit<Row, 'recordsPerSecond'>; pf: Omit<Row, 'recordsPerSecond'>; ratio: number; cpu: number }[] = [];
-    const bRuns: { ratio: number; cpu: number }[] = [];
+    type Pair = { raw: Omit<Row, 'recordsPerSecond'>; pf: Omit<Row, 'recordsPerSecond'>; again: Omit<Row, 'recordsPerSecond'>; ratio: number; againRatio: number; cpu: number };
+    const runs: Pair[] = [];
+    const bRuns: Pair[] = [];
     for (let k = 0; k < pairs; k++) {
       const raw = await rawLoop(files, path.join(work, 'out-raw', w.name), w.name === 'transform', procs);
       const rawRow = {
@@ -95,29 +120,34 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
         peakRssMiB: Object.fromEntries(raw.perProcess.map((p, i) => [`loop ${i + 1}`, p.peakRssMiB])),
       };
       const b = abEnv && k % 2 === 1;
-      // A fresh dataset name per pair: otherwise the second ingest finds every partition committed.
-      const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, {
-        pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`, ...(k > 0 ? { dataset: `${w.name}-${k}` } : {}),
-      }, b ? abEnv : {});
-      const counts = pf.summary.stages[w.stage]?.records;
-      // Which process ran how many stage activities (an uneven split of a few big partitions shows
-      // in the wall time), and how long planning took.
-      const spread = await activitySpread(client, pf.workflowId);
-      const plan = await planSeconds(client, pf.workflowId);
-      const pfRow = {
-        runner: 'partflow (CLI worker, defaults)', workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1,
-        cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
-        notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}; stage activities per process ${spread.perProcess.join(':')} (longest wait to start ${spread.maxWaitSeconds} s); plan ${plan ?? '?'} s`,
-      };
+      // A fresh dataset name per ingest: otherwise a later ingest finds every partition committed.
+      const input = (dataset: string | undefined) => ({
+        pipeline: w.pipeline, source: `s3://${cfg.bucket}/bench/compare/${w.name}/`, target: `s3://${cfg.bucket}/bench-out/compare/`, ...(dataset ? { dataset } : {}),
+      });
+      const pf = await ingestOnFreshWorker(cfg, client, servers, w.name, input(k > 0 ? `${w.name}-${k}` : undefined), b ? abEnv : {}, input(`${w.name}-${k}-again`));
       const rawCpu = round(raw.perProcess.reduce((n, p) => n + p.cpuSeconds, 0));
-      if (b) { bRuns.push({ ratio: round(raw.seconds / pf.seconds), cpu: round(pf.cpuSeconds.worker / rawCpu) }); } else runs.push({ raw: rawRow, pf: pfRow, ratio: round(raw.seconds / pf.seconds), cpu: round(pf.cpuSeconds.worker / rawCpu) });
-      if (pairs > 1) console.log(`  pair ${k + 1}${abEnv ? (b ? ' (B)' : ' (A)') : ''}: raw loop ${round(raw.seconds)} s (CPU ${rawCpu} s), partflow ${round(pf.seconds)} s (worker CPU ${pf.cpuSeconds.worker} s, activities per process ${spread.perProcess.join(':')}, longest wait to start ${spread.maxWaitSeconds} s), ratio ${round(raw.seconds / pf.seconds)}`);
+      const fresh = await partflowRow(client, w, pf, 'partflow (CLI worker, defaults)', records);
+      const again = await partflowRow(client, w, pf.again!, 'partflow (same worker, second ingest)', records);
+      const pair = { raw: rawRow, pf: fresh.row, again: again.row, ratio: round(raw.seconds / pf.seconds), againRatio: round(raw.seconds / pf.again!.seconds), cpu: round(pf.cpuSeconds.worker / rawCpu) };
+      if (b) bRuns.push(pair); else runs.push(pair);
+      if (pairs > 1) {
+        console.log(`  pair ${k + 1}${abEnv ? (b ? ' (B)' : ' (A)') : ''}: raw loop ${round(raw.seconds)} s (CPU ${rawCpu} s), ratios ${pair.ratio} (fresh worker), ${pair.againRatio} (same worker again)`);
+        console.log(`    fresh worker ${round(pf.seconds)} s (${fresh.brief})`);
+        console.log(`    same worker again ${round(pf.again!.seconds)} s (${again.brief})`);
+      }
     }
-    const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor((runs.length - 1) / 2)];
-    if (abEnv) console.log(`  A/B: ratios to the raw loop A (as is) ${runs.map((r) => r.ratio).join(', ')}; B (${process.env.PARTFLOW_BENCH_B_ENV}) ${bRuns.map((r) => r.ratio).join(', ')}; worker CPU / raw loop CPU: A ${runs.map((r) => r.cpu).join(', ')}; B ${bRuns.map((r) => r.cpu).join(', ')}`);
+    const medianOf = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+    const median = runs.find((r) => r.ratio === medianOf(runs.map((x) => x.ratio)))!;
+    const medianAgain = runs.find((r) => r.againRatio === medianOf(runs.map((x) => x.againRatio)))!;
+    if (abEnv) {
+      console.log(`  A/B: ratios to the raw loop A (as is) ${runs.map((r) => r.ratio).join(', ')}; B (${process.env.PARTFLOW_BENCH_B_ENV}) ${bRuns.map((r) => r.ratio).join(', ')}; same worker again: A ${runs.map((r) => r.againRatio).join(', ')}; B ${bRuns.map((r) => r.againRatio).join(', ')}; worker CPU / raw loop CPU: A ${runs.map((r) => r.cpu).join(', ')}; B ${bRuns.map((r) => r.cpu).join(', ')}`);
+    }
     add(median.raw);
-    const ab = abEnv ? `; B pairs (${process.env.PARTFLOW_BENCH_B_ENV}): ratios ${bRuns.map((r) => r.ratio).join(', ')}` : '';
-    add(pairs > 1 ? { ...median.pf, notes: `${median.pf.notes}; median of ${runs.length} pairs, ratios ${runs.map((r) => r.ratio).join(', ')}${ab}` } : median.pf);
+    const ab = (pick: (r: Pair) => number) => (abEnv ? `; B pairs (${process.env.PARTFLOW_BENCH_B_ENV}): ratios ${bRuns.map(pick).join(', ')}` : '');
+    const of = (pick: (r: Pair) => number) => `; median of ${runs.length} pairs, ratios ${runs.map(pick).join(', ')}${ab(pick)}`;
+    add(pairs > 1 ? { ...median.pf, notes: `${median.pf.notes}${of((r) => r.ratio)}` } : median.pf);
+    // Against the raw loop of its own pair, which need not be the row above.
+    add({ ...medianAgain.again, vsRaw: medianAgain.againRatio, ...(pairs > 1 ? { notes: `${medianAgain.again.notes}${of((r) => r.againRatio)}` } : {}) });
 
     const sparkRuns: SparkRun[] = [];
     for (const mode of w.name === 'transform' ? (['builtin', 'udf'] as const) : (['copy'] as const)) {
@@ -135,7 +165,7 @@ export async function compare(cfg: Config, client: Client, servers: ServerPids, 
     const mine = rows.filter((r) => r.workload === w.name);
     const rawWall = mine[0].wallSeconds;
     for (const r of mine) {
-      r.vsRaw = round(rawWall / r.wallSeconds);
+      r.vsRaw ??= round(rawWall / r.wallSeconds);
       r.vsSpark = round(sparkRuns[0].wallSeconds / r.wallSeconds);
       r.vsSparkJob = round(sparkRuns[0].jobSeconds / r.wallSeconds);
     }

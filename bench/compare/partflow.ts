@@ -75,22 +75,36 @@ export interface IngestRun {
   peakRssMiB: Record<string, number>;
 }
 
-/** One ingest on a fresh worker: wall time from start to result, CPU of each process over the run. */
-export async function ingestOnFreshWorker(cfg: Config, client: Client, servers: ServerPids, name: string, input: Partial<IngestInput>, env: NodeJS.ProcessEnv = {}): Promise<IngestRun> {
+/**
+ * One ingest on a fresh worker: wall time from start to result, CPU of each process over the run.
+ * With `again`, a second ingest (of other input, or of the same into another dataset) then runs on
+ * the same worker and is measured the same way: a long-lived worker, whose workflow sandbox,
+ * connections and compiled code are warm, as a production worker's are after its first run.
+ */
+export async function ingestOnFreshWorker(
+  cfg: Config, client: Client, servers: ServerPids, name: string, input: Partial<IngestInput>, env: NodeJS.ProcessEnv = {}, again?: Partial<IngestInput>,
+): Promise<IngestRun & { again?: IngestRun }> {
   const taskQueue = `bench-${name}-${Date.now()}`;
   const w = await startWorker(cfg, client, taskQueue, env);
-  try {
+  // A worker that dies (crash, OOM) would leave the ingest waiting for ever: fail the bench instead.
+  const died = new Promise<never>((_, reject) => w.child.once('exit', (code, signal) => reject(new Error(`partflow worker on ${taskQueue} exited (${signal ?? code}); see its log above`))));
+  died.catch(() => undefined);
+  const timed = async (args: Partial<IngestInput>, suffix: string) => {
     const before = { worker: treeCpuSeconds(w.child.pid!), temporal: treeCpuSeconds(servers.temporal), s3: treeCpuSeconds(servers.s3) };
-    const workflowId = `bench-${name}-${Date.now()}`;
+    const workflowId = `bench-${name}-${Date.now()}${suffix}`;
     const t0 = process.hrtime.bigint();
-    // A worker that dies (crash, OOM) would leave the ingest waiting for ever: fail the bench instead.
-    const died = new Promise<never>((_, reject) => w.child.once('exit', (code, signal) => reject(new Error(`partflow worker on ${taskQueue} exited (${signal ?? code}) during ${workflowId}; see its log above`))));
-    const summary = (await Promise.race([client.workflow.execute('ingest', { taskQueue, workflowId, args: [input] }), died])) as IngestSummary;
+    const summary = (await Promise.race([client.workflow.execute('ingest', { taskQueue, workflowId, args: [args] }), died])) as IngestSummary;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const temporal = round(treeCpuSeconds(servers.temporal) - before.temporal);
-    const s3 = round(treeCpuSeconds(servers.s3) - before.s3);
+    const cpu = { worker: round(treeCpuSeconds(w.child.pid!) - before.worker), temporal: round(treeCpuSeconds(servers.temporal) - before.temporal), s3: round(treeCpuSeconds(servers.s3) - before.s3) };
+    return { seconds, summary, workflowId, cpu };
+  };
+  try {
+    const first = await timed(input, '');
+    const second = again ? await timed(again, '-again') : undefined;
     const usage = await stopWorker(w);
-    return { seconds, summary, workflowId, cpuSeconds: { worker: round(usage.cpuSeconds - before.worker), temporal, s3 }, peakRssMiB: { worker: usage.peakRssMiB, ...(usage.children ? { [`largest of ${usage.children} worker children`]: usage.childPeakRssMiB! } : {}) } };
+    const peakRssMiB = { worker: usage.peakRssMiB, ...(usage.children ? { [`largest of ${usage.children} worker children`]: usage.childPeakRssMiB! } : {}) };
+    const result = (r: typeof first): IngestRun => ({ seconds: r.seconds, summary: r.summary, workflowId: r.workflowId, cpuSeconds: r.cpu, peakRssMiB });
+    return { ...result(first), ...(second ? { again: result(second) } : {}) };
   } finally {
     if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   }
@@ -109,18 +123,30 @@ export async function historySizes(client: Client, workflowId: string): Promise<
   return { parentEvents: parent.historyLength, largestEvents: largest.events, largestId: largest.id, largestBytes: largest.bytes, executions };
 }
 
+const STAGE_ACTIVITY = /^(runStage|runBatch|importPartition)$/;
+
 /** A history event's time, in seconds. */
 const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
 
 /**
  * How the run's stage activities went over worker processes: per worker identity (pid@host), the
- * activities it started, largest first; and the longest an activity waited from scheduled to
- * started. Read from the histories of the run and its children.
+ * activities it started, largest first; the longest an activity waited from scheduled to
+ * started; and where the wall time went: from the run's start to the first stage activity's
+ * start, the stage activities' span (first start to last completion), and from there to the
+ * run's close. Read from the histories of the run and its children.
  */
-export async function activitySpread(client: Client, workflowId: string): Promise<{ perProcess: number[]; maxWaitSeconds: number }> {
+export async function activitySpread(client: Client, workflowId: string): Promise<{ perProcess: number[]; maxWaitSeconds: number; timeline?: { beforeStages: number; stages: number; afterStages: number } }> {
   const per = new Map<string, number>();
   let maxWait = 0;
+  let runStart = Infinity;
+  let runClose = -Infinity;
+  let firstStart = Infinity;
+  let lastDone = -Infinity;
   for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}"` })) {
+    if (w.workflowId === workflowId) {
+      runStart = Math.min(runStart, w.startTime.getTime() / 1000);
+      if (w.closeTime) runClose = Math.max(runClose, w.closeTime.getTime() / 1000);
+    }
     const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
     const scheduled = new Map<string, { name: string; at: number }>();
     for (const e of history.events ?? []) {
@@ -128,13 +154,20 @@ export async function activitySpread(client: Client, workflowId: string): Promis
       if (s) scheduled.set(String(e.eventId), { name: s.activityType?.name ?? '', at: at(e) });
       const started = e.activityTaskStartedEventAttributes;
       const of = started && scheduled.get(String(started.scheduledEventId));
-      if (started && of && /^(runStage|runBatch|importPartition)$/.test(of.name)) {
+      if (started && of && STAGE_ACTIVITY.test(of.name)) {
         per.set(started.identity ?? '?', (per.get(started.identity ?? '?') ?? 0) + 1);
         maxWait = Math.max(maxWait, at(e) - of.at);
+        firstStart = Math.min(firstStart, at(e));
       }
+      const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
+      const which = done && scheduled.get(String(done.scheduledEventId));
+      if (which && STAGE_ACTIVITY.test(which.name)) lastDone = Math.max(lastDone, at(e));
     }
   }
-  return { perProcess: [...per.values()].sort((a, b) => b - a), maxWaitSeconds: round(maxWait) };
+  const timeline = Number.isFinite(runStart) && Number.isFinite(runClose) && Number.isFinite(firstStart) && Number.isFinite(lastDone)
+    ? { beforeStages: round(firstStart - runStart), stages: round(lastDone - firstStart), afterStages: round(runClose - lastDone) }
+    : undefined;
+  return { perProcess: [...per.values()].sort((a, b) => b - a), maxWaitSeconds: round(maxWait), timeline };
 }
 
 /** Seconds the run spent planning: its planIngest activity, from scheduled to completed, in the parent's first run. */
