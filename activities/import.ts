@@ -64,7 +64,8 @@ export function makeImportActivity(deps: ActivityDeps) {
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
         for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
-          run.tick();
+          const turn = run.tick();
+          if (turn) await turn;
           run.counts.in++;
           if (rec.ok) {
             try {

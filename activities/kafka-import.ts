@@ -49,7 +49,8 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
     for await (const { msg, next } of readRange(consumer, k.topic, partition, from, end, {
       onGap: k.allowGaps ? (a, b) => { gaps.push([a, b]); run.log.warn({ topic: k.topic, partition, from: a, to: b }, 'offsets no longer on the broker: skipped (allowGaps)'); } : undefined,
     })) {
-      run.tick();
+      const turn = run.tick();
+      if (turn) await turn;
       run.counts.in++;
       let value: unknown = null;
       let bad: string | undefined;

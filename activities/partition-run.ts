@@ -18,6 +18,7 @@ import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { cancelReason, withinMs } from './cancellation';
+import { EventLoopTurns } from './event-loop-turns';
 import { ActivityDeps, nonRetryable } from './deps';
 import { RejectsSpill, SpillRef } from './rejects-spill';
 
@@ -90,6 +91,7 @@ export class PartitionRun {
   private lastCheckpoint?: PartitionCheckpoint;
   /** Where checkpoints put the rejects' buffered bytes aside (they are records: not for Temporal). */
   private readonly spills: RejectsSpill;
+  private readonly turns = new EventLoopTurns();
   /** Shown with heartbeats: where the reading is (set once per block, not per record). */
   progress: Record<string, unknown> = {};
   /** Set when this attempt carried on from an earlier attempt's checkpoint. */
@@ -254,12 +256,15 @@ export class PartitionRun {
   }
 
   /**
-   * Call once per record. Costs two flag tests: a timer raises one every HEARTBEAT_MS, so a slow
-   * transform still heartbeats between its records, with no clock read per record; the other is
-   * the cancellation. Throws when the activity has been cancelled.
+   * Call once per record, and await what it returns, if anything. Costs two flag tests and a
+   * counter: a timer raises one flag every HEARTBEAT_MS, so a slow transform still heartbeats
+   * between its records, with no clock read per record; the other is the cancellation. Returns a
+   * promise when the event loop is due a turn (see EventLoopTurns). Throws when the activity has
+   * been cancelled.
    */
-  tick(): void {
+  tick(): Promise<void> | undefined {
     if (this.beatDue || this.cancelled.aborted) this.pulse();
+    return this.turns.due();
   }
 
   private pulse(): void {

@@ -197,7 +197,8 @@ export function makeStageActivity(deps: ActivityDeps) {
             const skip = resumeHere && block.offset === from.blockOffset ? from.skip : 0;
             run.progress = { input: label, offset: block.offset };
             for (let j = skip; j < records.length; j++) {
-              run.tick();
+              const turn = run.tick();
+              if (turn) await turn;
               const pending = transformRecord(def, records[j], ctx, run, label, firstIndex + j);
               if (pending) await pending;
               if (run.partCompleted) await run.checkpoint({ input: k, blockOffset: block.offset, skip: j + 1, blockFirstIndex: firstIndex });
