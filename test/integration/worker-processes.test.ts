@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from '@temporalio/client';
+import { Type } from 'avsc';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { ensureBucket } from '../../src/stack/embedded';
 import { freePort } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
 import { runOf } from '../helpers/runs';
+import { encodeFile } from '../helpers/avro';
 import { decodeUrl } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
 import { until } from '../helpers/until';
@@ -24,6 +26,7 @@ import { until } from '../helpers/until';
 const BUCKET = 'it-worker-procs';
 const OBJECTS = 4;
 const PER_OBJECT = 10;
+const ROW = Type.forSchema({ type: 'record', name: 'Row', fields: [{ name: 'id', type: 'long' }, { name: 'label', type: 'string' }] });
 let cfg: Config;
 let dir: string;
 let client: Client;
@@ -100,6 +103,8 @@ beforeAll(async () => {
   for (let o = 0; o < OBJECTS; o++) {
     const lines = Array.from({ length: PER_OBJECT }, (_, i) => JSON.stringify({ id: o * PER_OBJECT + i, label: 'x' }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/o${o}.jsonl`, Body: lines.join('\n') + '\n' }));
+    const rows = Array.from({ length: PER_OBJECT }, (_, i) => ({ id: o * PER_OBJECT + i, label: 'x' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src-avro/o${o}.avro`, Body: encodeFile(ROW, rows) }));
   }
   const c = await connectClient(cfg);
   client = c.client;
@@ -162,7 +167,10 @@ describe('partflow worker --processes 2', () => {
     // Each partition's setup waits until all four have started, so all four hold a slot at once.
     // With fixed slots, the process that takes the first partition polls again at once and often
     // takes a second and a third; balanced slots let it poll only while it is not ahead.
-    const input = { pipeline: 'spread', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/spread/`, dataset: 's', pack: false, maxParallel: OBJECTS, partitionsPerActivity: 1 };
+    // Avro sources: no import activities, so the four stage activities are scheduled together.
+    // Imports of flat sources also hold slots and end at different times, and balancing all the
+    // running activities may then give one process three of the stage's (seen once in CI).
+    const input = { pipeline: 'spread', source: `s3://${BUCKET}/src-avro/`, target: `s3://${BUCKET}/spread/`, dataset: 's', pack: false, maxParallel: OBJECTS, partitionsPerActivity: 1 };
     const handle = await startIngest(client, { ...cfg, taskQueue: `${cfg.taskQueue}-term` }, input, `spread-${process.pid}`);
     const summary = (await Promise.race([
       handle.result(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('ingest took over 120 s')), 120_000).unref()),
