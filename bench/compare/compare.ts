@@ -46,12 +46,13 @@ async function partflowRow(client: Client, w: Workload, pf: IngestRun, runner: s
   const counts = pf.summary.stages[w.stage]?.records;
   const spread = await activitySpread(client, pf.workflowId);
   const plan = await planSeconds(client, pf.workflowId);
-  const brief = `worker CPU ${pf.cpuSeconds.worker} s, activities per process ${spread.perProcess.join(':')}, longest wait to start ${spread.maxWaitSeconds} s${spread.timeline ? `; ${timelineText(spread.timeline)}` : ''}`;
+  const where = `stage activities per process ${spread.perProcess.join(':')} (longest wait to start ${spread.maxWaitSeconds} s)`;
+  const timeline = spread.timeline ? `; ${timelineText(spread.timeline)}` : '';
   return {
-    brief,
+    brief: `worker CPU ${pf.cpuSeconds.worker} s, ${where}${timeline}`,
     row: {
       runner, workload: w.name, wallSeconds: pf.seconds, records, out: counts?.out ?? -1, cpuSeconds: pf.cpuSeconds, peakRssMiB: pf.peakRssMiB,
-      notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}; stage activities per process ${spread.perProcess.join(':')} (longest wait to start ${spread.maxWaitSeconds} s); plan ${plan ?? '?'} s${spread.timeline ? `; ${timelineText(spread.timeline)}` : ''}`,
+      notes: `${pf.summary.partitions} partitions, ${pf.summary.status}${counts ? `, rejected ${counts.rejected}, dropped ${counts.dropped}` : ''}; ${where}; plan ${plan ?? '?'} s${timeline}`,
     },
   };
 }
