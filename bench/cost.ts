@@ -1,7 +1,8 @@
 /**
  * Per-partition cost (issue #11 item 4): N one-object partitions of 1,000 records through `copy`
  * (pack: false), on a worker in its own process. Prints, per partition:
- * - CPU of the worker process, of the Temporal server and of versitygw (from /proc/<pid>/stat);
+ * - CPU of the worker process, of the Temporal server and of versitygw (from /proc/<pid>/stat),
+ *   and the worker's split by thread (main, node's unnamed helper threads, the SDK's Rust core);
  * - S3 requests by kind, counted by a pass-through proxy between the worker and versitygw (so
  *   nothing in the worker is instrumented).
  *
@@ -10,6 +11,8 @@
  *   PARTFLOW_BENCH_COST_PROFILE=/tmp/prof npm run bench -- cost   # also node --cpu-prof on the worker
  *   PARTFLOW_BENCH_COST_EAGER=1 npm run bench -- cost             # also with eager activity dispatch
  *   PARTFLOW_BENCH_COST_PER_ACTIVITY=1 npm run bench -- cost      # partitionsPerActivity (default: the ingest's, 16)
+ *   PARTFLOW_BENCH_COST_WARM=500 npm run bench -- cost            # partitions of the warm-up ingest before the measured one (default 5)
+ *   PARTFLOW_BENCH_WORKER_NODE_ARGS="--max-semi-space-size=32" npm run bench -- cost   # options to the worker's node
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -25,11 +28,26 @@ import { IngestSummary } from '../src/manifest/run';
 import { EmbeddedStack, startEmbeddedStack } from '../src/stack/embedded';
 import { freePort } from '../src/stack/process';
 import { s3Client } from '../src/storage/client';
-import { treeCpuSeconds } from './compare/procstat';
+import { threadCpuSeconds, treeCpuSeconds } from './compare/procstat';
 import { feed } from './partitions';
 
 /** User+system CPU of a process and its descendants, in ms. */
 const processTreeCpuMs = (pid: number): number => treeCpuSeconds(pid) * 1000;
+
+/**
+ * The worker's CPU over a window, split by thread: its main thread (the activities), the Temporal
+ * SDK's Rust core (threads named tokio-*), and every other thread, which node leaves unnamed:
+ * V8's helpers (concurrent GC marking and sweeping, the optimizing compiler), the SDK's workflow
+ * thread, libuv's pool.
+ */
+function threadSplitMs(pid: number, before: ReturnType<typeof threadCpuSeconds>, after: ReturnType<typeof threadCpuSeconds>): Record<'main' | 'core' | 'other', number> {
+  const out = { main: 0, core: 0, other: 0 };
+  for (const [tid, t] of after) {
+    const ms = (t.cpuSeconds - (before.get(tid)?.cpuSeconds ?? 0)) * 1000;
+    out[tid === pid ? 'main' : t.name.startsWith('tokio') ? 'core' : 'other'] += ms;
+  }
+  return out;
+}
 
 type Row = Record<string, string | number>;
 
@@ -122,7 +140,8 @@ function summariseProfile(file: string, from: number, to: number, top = 25): Row
 }
 
 async function startWorker(cfg: Config, s3Url: string, taskQueue: string, profileDir: string | undefined): Promise<ChildProcess> {
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'worker'];
+  const nodeArgs = (process.env.PARTFLOW_BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [...nodeArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'worker'];
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -160,13 +179,14 @@ export async function costBench(cfg: Config, client: Client, stack: EmbeddedStac
 
 async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promise<Row> {
   const N = Number(process.env.PARTFLOW_BENCH_COST_N || 500);
+  const W = Number(process.env.PARTFLOW_BENCH_COST_WARM || 5);
   const perActivity = process.env.PARTFLOW_BENCH_COST_PER_ACTIVITY ? { partitionsPerActivity: Number(process.env.PARTFLOW_BENCH_COST_PER_ACTIVITY) } : {};
   const profileDir = process.env.PARTFLOW_BENCH_COST_PROFILE || undefined;
   const s3: S3Client = s3Client(cfg.s3);
   const limit = pLimit(16);
   console.log(`\ncost: ${N} one-object partitions x 1,000 records through copy (pack: false${perActivity.partitionsPerActivity ? `, partitionsPerActivity: ${perActivity.partitionsPerActivity}` : ''}), one worker process`);
-  await Promise.all(Array.from({ length: N + 5 }, (_, m) => limit(() => s3.send(new PutObjectCommand({
-    Bucket: cfg.bucket, Key: `bench/cost/${m < 5 ? 'warm' : 'run'}/m-${String(m).padStart(5, '0')}.avro`, Body: feed(m, 1000),
+  await Promise.all(Array.from({ length: N + W }, (_, m) => limit(() => s3.send(new PutObjectCommand({
+    Bucket: cfg.bucket, Key: `bench/cost/${m < W ? 'warm' : 'run'}/m-${String(m).padStart(5, '0')}.avro`, Body: feed(m, 1000),
   })))));
   const proxy = await countingProxy(cfg.s3.endpoint!);
   const taskQueue = `${cfg.taskQueue}-cost`;
@@ -187,6 +207,7 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
     await ingest('warm');
     const pids = { worker: worker.pid!, temporal: stack.temporal.child.pid!, versitygw: stack.s3.child.pid! };
     const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, processTreeCpuMs(p)]));
+    const threads0 = threadCpuSeconds(worker.pid!);
     proxy.counts.clear();
     const t0 = Date.now();
     const m0 = monoUs();
@@ -194,6 +215,7 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
     window = [m0, monoUs()];
     const secs = (Date.now() - t0) / 1000;
     const after = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, processTreeCpuMs(p)]));
+    const threads = threadSplitMs(worker.pid!, threads0, threadCpuSeconds(worker.pid!));
     const per = (k: string) => Math.round(((after[k] - before[k]) / N) * 10) / 10;
     const desc = await client.workflow.getHandle(id).describe();
     // Activities that ran partitions: one per partition, or one per batch of small ones.
@@ -203,7 +225,9 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
     const total = requests.reduce((n, [, c]) => n + c, 0);
     const row: Row = {
       partitions: summary.partitions, 'partition activities (parent history)': activities, seconds: secs,
-      'worker CPU ms/partition': per('worker'), 'temporal CPU ms/partition': per('temporal'), 'versitygw CPU ms/partition': per('versitygw'),
+      'worker CPU ms/partition': per('worker'),
+      'of which main thread': Math.round((threads.main / N) * 10) / 10, 'other node threads': Math.round((threads.other / N) * 10) / 10, 'Temporal core (tokio)': Math.round((threads.core / N) * 10) / 10,
+      'temporal CPU ms/partition': per('temporal'), 'versitygw CPU ms/partition': per('versitygw'),
       'S3 requests/partition': Math.round((total / N) * 100) / 100, 'parent history events': desc.historyLength, status: summary.status,
     };
     console.table([row]);

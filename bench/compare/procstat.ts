@@ -59,6 +59,29 @@ export function peakRssMiB(pid: number): number {
   return t === undefined ? 0 : parseStatus(t).peakRssMiB;
 }
 
+/**
+ * CPU seconds of each thread of one process (tid -> its name and utime+stime), from
+ * /proc/<pid>/task. Node names few of its threads: V8's helpers (GC marking, sweeping, the
+ * optimizing compiler), libuv's pool and worker_threads are all "node"; the main thread's tid
+ * is the pid.
+ */
+export function threadCpuSeconds(pid: number): Map<number, { name: string; cpuSeconds: number }> {
+  const out = new Map<number, { name: string; cpuSeconds: number }>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // exited
+  }
+  for (const t of tids) {
+    const text = read(pid, `task/${t}/stat`);
+    if (text === undefined) continue;
+    const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    out.set(Number(t), { name, cpuSeconds: parseStat(text).cpuSeconds });
+  }
+  return out;
+}
+
 /** The pid and every live descendant of it. */
 export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();

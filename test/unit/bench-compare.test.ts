@@ -2,7 +2,7 @@
 // (the Spark versions in bench/compare/spark_job.py follow the same rules), and its arguments.
 import { BadRecord, cleanOffer, expectedCounts, rawOffer } from '../../bench/compare/data';
 import { parseArgs } from '../../bench/compare/index';
-import { parseStat, parseStatus, processTree, statOf } from '../../bench/compare/procstat';
+import { parseStat, parseStatus, processTree, statOf, threadCpuSeconds } from '../../bench/compare/procstat';
 
 describe('procstat', () => {
   it('reads utime+stime and cutime+cstime after a command name holding spaces and parentheses', () => {
@@ -26,6 +26,16 @@ describe('procstat', () => {
     expect(me.ppid).toBe(process.ppid);
     expect(me.cpuSeconds).toBeGreaterThan(0);
     expect(processTree(process.ppid)).toContain(process.pid);
+  });
+
+  it('splits this process\'s CPU by thread, the main thread under the pid', () => {
+    const threads = threadCpuSeconds(process.pid);
+    expect(threads.size).toBeGreaterThan(1); // node always starts V8's helper threads
+    expect(threads.get(process.pid)?.cpuSeconds).toBeGreaterThan(0);
+    const sum = [...threads.values()].reduce((n, t) => n + t.cpuSeconds, 0);
+    // Threads that ended are only in the process's total, so the sum is at most the total.
+    expect(sum).toBeLessThanOrEqual(statOf(process.pid)!.cpuSeconds + 0.011);
+    expect(threadCpuSeconds(2 ** 22 + 1).size).toBe(0); // no such process
   });
 });
 
