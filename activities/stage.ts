@@ -4,6 +4,7 @@ import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
 import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container';
+import { droppedFields } from '../src/avro/dropped-fields';
 import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';
 import { cachedLookup } from '../src/io/lookup';
@@ -152,12 +153,15 @@ export function makeStageActivity(deps: ActivityDeps) {
       // The schema written is the stage's, or for "@input" stages the (reader) schema of the first
       // input; later pieces with other writer schemas are resolved into it.
       let outSchema: string | undefined;
+      // Set when the output schema is only the first input's: then no later input may lose fields to it.
+      let inheritedFrom: string | undefined;
       if (inherit) {
         if (!inputs[0].readerType) {
           first = await open(0);
           const t = typeForSchema(first.reader.header.schemaJson, { wrapUnions: 'auto' });
           for (const inp of inputs) if (inp.from === inputs[0].from) inp.readerType = t;
           outSchema = first.reader.header.schemaJson;
+          inheritedFrom = inputs[0].from;
         } else outSchema = JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
       }
       let from: InputPosition = { input: 0, blockOffset: 0, skip: 0, blockFirstIndex: 0 };
@@ -184,6 +188,16 @@ export function makeStageActivity(deps: ActivityDeps) {
         } catch (err) {
           reader.close();
           throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}`);
+        }
+        if (inheritedFrom !== undefined && inp.from === inheritedFrom && reader.header.schemaJson !== outSchema) {
+          const dropped = droppedFields(reader.header.writerType, inp.readerType!);
+          if (dropped.length) {
+            reader.close();
+            throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} has fields that this partition's output schema, `
+              + `taken from its first input ${manifestInputs[0].url}, lacks: ${dropped.join(', ')}; writing it would drop them. Objects with different `
+              + 'schemas were packed into one partition: ingest them with "pack": false (partflow ingest --no-pack), so that each object keeps its own schema, '
+              + 'or give the stage a schema that holds every field');
+          }
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
         try {

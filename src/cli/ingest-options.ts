@@ -17,6 +17,9 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--partition-records <n>', 'records per chunk when a big flat file is cut', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
     .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
     .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
+    // --pack first, so that neither given leaves `pack` unset (commander's rule for option pairs).
+    .option('--pack', 'pack small source objects into partitions of up to --partition-bytes (the default)')
+    .option('--no-pack', 'one partition per source object (big ones are still split); an object is never packed with others')
     .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
     .option('--partitions-per-activity <n>', 'small partitions (at most 2 MiB) run this many per activity; 1 runs one per activity (default 16)', int('partitions-per-activity', INPUT_LIMITS.partitionsPerActivity.min, INPUT_LIMITS.partitionsPerActivity.max))
     .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
@@ -51,6 +54,7 @@ export function ingestInputFromOptions(o: Record<string, unknown>, base: Partial
   if (o.partitionRecords) input.partitionRecords = o.partitionRecords as number;
   if (o.partitionBytes) input.partitionBytes = o.partitionBytes as number;
   if (o.splitBytes) input.splitBytes = o.splitBytes as number;
+  if (o.pack !== undefined) input.pack = o.pack as boolean;
   if (o.maxParallel) input.maxParallel = o.maxParallel as number;
   if (o.partitionsPerActivity) input.partitionsPerActivity = o.partitionsPerActivity as number;
   if (o.format) input.format = o.format as IngestInput['format'];

@@ -1,12 +1,14 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Schema, Type } from 'avsc';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { loadSchema } from '../../src/avro/schemas';
-import { resolveIngestInput } from '../../src/pipeline/input';
+import { PartitionResult } from '../../src/manifest/partition';
+import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
 import { PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { PipelineDefinition } from '../../src/pipeline/types';
@@ -38,13 +40,23 @@ function itemFile(n: number): Buffer {
   return Buffer.concat(parts);
 }
 
-async function planFor(pipeline: string, source: string, target: string): Promise<PlanSummary> {
-  return env().run(acts().planIngest, resolveIngestInput({ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/${target}/` }));
+/** Items with a `price` too: item@1's next version, as a feed gains a field. */
+function pricedItemFile(n: number): Buffer {
+  const schema = { type: 'record', name: 'Item', namespace: 'partflow.test', fields: [{ name: 'id', type: 'long' }, { name: 'label', type: 'string' }, { name: 'price', type: ['null', 'double'], default: null }] };
+  const enc = new ContainerEncoder(Type.forSchema(schema as Schema), JSON.stringify(schema), { codec: 'null', sync: syncMarkerFor(`priced-${n}`) });
+  const parts = [enc.header()];
+  for (let i = 0; i < n; i++) parts.push(enc.add({ id: i, label: `l${i}`, price: i + 0.5 }) ?? Buffer.alloc(0));
+  parts.push(enc.flush() ?? Buffer.alloc(0));
+  return Buffer.concat(parts);
 }
 
-async function stageError(plan: PlanSummary): Promise<ApplicationFailure> {
+async function planFor(pipeline: string, source: string, target: string, more: Partial<IngestInput> = {}): Promise<PlanSummary> {
+  return env().run(acts().planIngest, resolveIngestInput({ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/${target}/`, ...more }));
+}
+
+async function stageError(plan: PlanSummary, index = 0): Promise<ApplicationFailure> {
   try {
-    await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 });
+    await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index });
   } catch (err) {
     return err as ApplicationFailure;
   }
@@ -85,6 +97,32 @@ describe('partition activity errors', () => {
     expect(err.type).toBe('SchemaMismatch');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema/);
+  });
+
+  it('copy fails as SchemaMismatch, instead of dropping fields, when a packed object has fields the first one lacks', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolving/2024.avro', Body: itemFile(2) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolving/2025.avro', Body: pricedItemFile(2) }));
+    const packed = await planFor('copy', 'evolving/', 'out-evolving');
+    expect(packed.partitions).toBe(1);
+    const err = await stageError(packed);
+    expect(err.type).toBe('SchemaMismatch');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/input s3:\/\/it-activities\/evolving\/2025\.avro has fields that this partition's output schema, taken from its first input s3:\/\/it-activities\/evolving\/2024\.avro, lacks: price; .*--no-pack/);
+
+    // One partition per object: each output keeps its object's schema, and every price is there.
+    const apart = await planFor('copy', 'evolving/', 'out-evolving-apart', { pack: false });
+    expect(apart.partitions).toBe(2);
+    const counts = [];
+    for (const index of [0, 1]) counts.push(((await env().run(acts().runStage, { bucket: apart.bucket, planKey: apart.planKey, stage: 'copy', index })) as PartitionResult).counts);
+    expect(counts).toEqual([expect.objectContaining({ in: 2, out: 2 }), expect.objectContaining({ in: 2, out: 2 })]);
+  });
+
+  it('copy packs an object with fewer fields behind one with more: the missing field takes its default', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'older-last/a.avro', Body: pricedItemFile(2) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'older-last/b.avro', Body: itemFile(3) }));
+    const plan = await planFor('copy', 'older-last/', 'out-older-last');
+    const res = await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 });
+    expect(res).toMatchObject({ status: 'done', counts: { in: 5, out: 5 } });
   });
 
   it('runs again after success as a reuse, without recomputing', async () => {

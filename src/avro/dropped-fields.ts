@@ -1,0 +1,67 @@
+import { Type, types } from 'avsc';
+
+/**
+ * The fields of `writer` that reading its data as `reader` would drop, as dotted paths
+ * (`offer.price`, `items[].tax`, `attrs{}.unit`). Avro schema resolution skips a writer field the
+ * reader lacks without a word: right when a reader chose its schema, silent data loss when the
+ * reader's schema was only the first of several inputs. Type promotions (int to long, float to
+ * double, string to bytes) lose nothing and are not reported; nor is anything createResolver
+ * would refuse, which fails the read on its own.
+ */
+export function droppedFields(writer: Type, reader: Type): string[] {
+  const out: string[] = [];
+  walk(writer, reader, '', out, new Set());
+  return out;
+}
+
+function plain(t: Type): Type {
+  return t instanceof types.LogicalType ? t.underlyingType : t;
+}
+
+function isUnion(t: Type): t is types.UnwrappedUnionType | types.WrappedUnionType {
+  return t instanceof types.UnwrappedUnionType || t instanceof types.WrappedUnionType;
+}
+
+/** The reader branch Avro resolves a writer branch to: the same named type, else the same kind. */
+function branchFor(w: Type, readers: Type[]): Type | undefined {
+  const name = w.name;
+  if (name) {
+    const named = readers.find((r) => r.name === name || (r.aliases ?? []).includes(name));
+    if (named) return named;
+  }
+  return readers.find((r) => plain(r).typeName === w.typeName);
+}
+
+function walk(writerIn: Type, readerIn: Type, path: string, out: string[], seen: Set<string>): void {
+  const w = plain(writerIn);
+  const r = plain(readerIn);
+  if (isUnion(w)) {
+    for (const branch of w.types) walk(branch, r, path, out, seen);
+    return;
+  }
+  if (isUnion(r)) {
+    const branch = branchFor(w, r.types.map(plain));
+    if (branch) walk(w, branch, path, out, seen);
+    return;
+  }
+  if (w instanceof types.RecordType && r instanceof types.RecordType) {
+    // Recursive schemas: a pair of records is walked once.
+    const pair = `${w.name}\u0000${r.name}`;
+    if (seen.has(pair)) return;
+    seen.add(pair);
+    for (const f of w.fields) {
+      const at = path ? `${path}.${f.name}` : f.name;
+      const match = r.fields.find((rf) => rf.name === f.name || rf.aliases.includes(f.name));
+      if (!match) out.push(at);
+      else walk(f.type, match.type, at, out, seen);
+    }
+    return;
+  }
+  if (w instanceof types.ArrayType && r instanceof types.ArrayType) {
+    walk(w.itemsType, r.itemsType, `${path}[]`, out, seen);
+    return;
+  }
+  if (w instanceof types.MapType && r instanceof types.MapType) {
+    walk(w.valuesType as Type, r.valuesType as Type, `${path}{}`, out, seen);
+  }
+}
