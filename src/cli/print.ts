@@ -17,6 +17,9 @@ export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
   for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
   out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);
+  // A retry reads the objects this run planned: after a corrupt, changed, missing or mismatched source it fails the same way.
+  out.write('A retry reads the same source objects. If the cause is in them (corrupt, changed, missing, other schemas), fix the\n'
+    + 'objects and start a new ingest of the source instead: it reuses every committed partition.\n');
 }
 
 export function table(rows: Record<string, unknown>[], out = process.stdout): void {
