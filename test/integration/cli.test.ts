@@ -99,6 +99,9 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('ingest', 'copy')).stderr).toMatch(/required option '--source <url>' not specified/);
     expect((await cli('ingest', 'copy', '--source', 's3://b/x', '--max-parallel', '0')).stderr).toMatch(/max-parallel must be an integer from 1 to 1000/);
     expect((await cli('cat', 'http://nope/x.avro')).stderr).toMatch(/invalid S3 URL "http:\/\/nope\/x\.avro": must start with s3:\/\//);
+    // The first test imported partitions under imp-inferred/.
+    expect((await cli('cat', `s3://${BUCKET}/imp-inferred/`)).stderr).toMatch(/imp-inferred\/ is a prefix; cat reads one object\. Avro objects under it \(\d+ in all\):\n  s3:\/\/it-cli\/imp-inferred\/\S+\.avro/);
+    expect((await cli('cat', `s3://${BUCKET}/no-such-prefix/`)).stderr).toMatch(/no-such-prefix\/ is a prefix with no Avro objects under it; cat reads one object/);
     expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
   });
 });

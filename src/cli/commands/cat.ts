@@ -1,8 +1,10 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { readAvroRecords } from '../../io/avro-object-reader';
 import { s3Client } from '../../storage/client';
-import { parseS3Url } from '../../storage/s3url';
+import { listObjects } from '../../storage/objects';
+import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { int } from '../args';
 
 export function registerCat(program: Command): void {
@@ -13,6 +15,7 @@ export function registerCat(program: Command): void {
     .action(async (url: string, o: { limit?: number }) => {
       const cfg = loadConfig();
       const loc = parseS3Url(url);
+      if (loc.key === '' || loc.key.endsWith('/')) await refusePrefix(s3Client(cfg.s3), loc.bucket, loc.key, url);
       let n = 0;
       for await (const { record } of readAvroRecords(s3Client(cfg.s3), loc.bucket, loc.key)) {
         if (o.limit !== undefined && n >= o.limit) break;
@@ -20,4 +23,13 @@ export function registerCat(program: Command): void {
         n++;
       }
     });
+}
+
+/** A prefix holds many objects (a stage's, every content version of it): name the Avro ones instead of guessing. */
+async function refusePrefix(s3: S3Client, bucket: string, prefix: string, url: string): Promise<never> {
+  const avro = (await listObjects(s3, bucket, prefix)).filter((o) => o.key.endsWith('.avro'));
+  const some = avro.slice(0, 5).map((o) => `  ${formatS3Url({ bucket, key: o.key })}`).join('\n');
+  throw new Error(avro.length
+    ? `${url} is a prefix; cat reads one object. Avro objects under it (${avro.length} in all):\n${some}`
+    : `${url} is a prefix with no Avro objects under it; cat reads one object`);
 }
