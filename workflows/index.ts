@@ -1,5 +1,5 @@
 export { ingest, ingestBatch, batchStatesSignal } from './ingest';
-export { progressQuery, partitionsQuery, retryFailedUpdate, retryFailedSignal } from './run/handles';
+export { finishPartialSignal, finishPartialUpdate, progressQuery, partitionsQuery, retryFailedUpdate, retryFailedSignal } from './run/handles';
 export type { PartitionsQuery, RetryRequest, RetryResult } from './run/handles';
 export { ingestWindow } from './run/child';
 export type { IngestCarry, ScaleOptions } from './run/parent';

@@ -35,6 +35,14 @@ export class IngestRun {
     return this.handle.executeUpdate<RetryResult, [RetryRequest]>('retryFailed', { args: [req] });
   }
 
+  /**
+   * Ends a run that waits for a retry now, as `partial`: it writes its run manifest and commits the
+   * dataset snapshot with what succeeded. Refused (with the reason) unless the run is waiting.
+   */
+  finishPartial(): Promise<{ failed: number }> {
+    return this.handle.executeUpdate<{ failed: number }, []>('finishPartial');
+  }
+
   cancel(): Promise<void> {
     return this.handle.cancel().then(() => undefined);
   }

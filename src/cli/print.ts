@@ -20,6 +20,7 @@ export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   // A retry reads the objects this run planned: after a corrupt, changed, missing or mismatched source it fails the same way.
   out.write('A retry reads the same source objects. If the cause is in them (corrupt, changed, missing, other schemas), fix the\n'
     + 'objects and start a new ingest of the source instead: it reuses every committed partition.\n');
+  out.write(`To publish what succeeded now instead of waiting: partflow finish ${w.workflowId}\n`);
 }
 
 export function table(rows: Record<string, unknown>[], out = process.stdout): void {

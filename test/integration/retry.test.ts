@@ -51,6 +51,8 @@ beforeAll(async () => {
   await put('src/b-flaky.avro', file('b', ['four', 'five']));
   await put('src/c-corrupt.avro', corrupt);
   await put('src/d-allbad.avro', file('d', ['bad', 'bad', 'bad', 'bad']));
+  await put('fin/a-good.avro', file('a', ['one', 'two', 'three']));
+  await put('fin/c-corrupt.avro', corrupt);
   await put('diamond/one/x.avro', file('x', ['p', 'q']));
   await put('diamond/two/x.avro', file('x', ['p', 'q']));
   await put('diamond/two/y.avro', file('y', ['r']));
@@ -164,6 +166,36 @@ describe('failed partitions: isolated, inspected, retried', () => {
   });
 });
 
+describe('finishing a run that waits for a retry', () => {
+  it('partflow finish, or the finishPartial signal, ends it partial at once, with its snapshot; a closed run refuses', async () => {
+    const start = (workflowId: string, dataset: string) => h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId, workflowExecutionTimeout: '10m',
+      // Far longer than the test may take: only the request can end the wait.
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/fin/`, target: `s3://${BUCKET}/out/`, dataset, waitForRetry: '1h', pack: false }],
+    });
+    const id = `finish-${process.pid}`;
+    const handle = await start(id, 'fin-cli');
+    await waiting(handle);
+    const r = await cli('finish', id, '--wait');
+    expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition(s)`);
+    expect(r.stdout).toMatch(/Ingest partial: 2 partitions of fin-cli/);
+    expect(r.code).toBe(3);
+    const summary = (await handle.result()) as IngestSummary;
+    expect(summary).toMatchObject({ status: 'partial', snapshot: { number: 1 } });
+    expect(summary.stages.copy.failures).toEqual([expect.objectContaining({ name: 'c-corrupt.avro' })]);
+    expect(summary.stages.copy.succeeded).toBe(1);
+    // Closed now: nothing to finish.
+    const again = await cli('finish', id);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/^partflow: .*workflow execution already completed/im);
+
+    const viaSignal = await start(`${id}-signal`, 'fin-signal');
+    await waiting(viaSignal);
+    execFileSync(toolPath('temporal'), ['workflow', 'signal', '--address', h.cfg.temporalAddress, '--workflow-id', `${id}-signal`, '--name', 'finishPartial'], { stdio: 'pipe' });
+    expect(await viaSignal.result()).toMatchObject({ status: 'partial', snapshot: { number: 1 } });
+  });
+});
+
 describe('a retry that comes while a sibling of the failed stage still runs', () => {
   afterEach(() => diamondGate.open());
 
@@ -180,6 +212,9 @@ describe('a retry that comes while a sibling of the failed stage still runs', ()
     });
     const stage = async (name: string) => (await handle.query<Progress>('progress')).stages[name];
     await until('left failed', 60_000, async () => ((await stage('left'))?.failed === n ? true : undefined));
+    // Still running (`right` is held): a request to finish is refused, with the reason.
+    const refused = await handle.executeUpdate('finishPartial').then(() => undefined, (err: Error) => err);
+    expect((refused?.cause as Error | undefined)?.message).toMatch(/^the run is running, not waiting for a retry; finishPartial ends only a run whose failed partitions wait for one$/);
     diamondGate.failing = false;
     const res = await handle.executeUpdate<{ requeued: { stage: string }[] }, [object]>('retryFailed', { args: [{}] });
     // `right` still runs, so `joined` cannot be queued with `left`.

@@ -8,6 +8,7 @@ describe('printWaiting', () => {
     expect(text).toContain('ingest-x has 1 failed partition(s)');
     expect(text).toContain('! copy a.avro+3: corrupt input');
     expect(text).toContain('partflow retry ingest-x');
+    expect(text).toContain('To publish what succeeded now instead of waiting: partflow finish ingest-x');
     expect(text).toMatch(/A retry reads the same source objects.*\n.*start a new ingest of the source instead/);
   });
 });

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PartitionState, PartitionStatus, Progress } from '../state';
 
@@ -29,6 +29,31 @@ export const partitionsQuery = defineQuery<{ total: number; partitions: Partitio
 export const retryFailedUpdate = defineUpdate<RetryResult, [RetryRequest]>('retryFailed');
 /** The same as the update, for the Temporal UI, which can send signals. */
 export const retryFailedSignal = defineSignal<[RetryRequest]>('retryFailed');
+/**
+ * Ends a run that waits for a retry now, as `partial`: it writes its run manifest and commits the
+ * dataset snapshot with what succeeded, as if `waitForRetry` had run out.
+ */
+export const finishPartialUpdate = defineUpdate<{ failed: number }, []>('finishPartial');
+/** The same as the update, for the Temporal UI. */
+export const finishPartialSignal = defineSignal<[]>('finishPartial');
+
+/**
+ * Sets both finishPartial handlers. `problem` says why the run cannot finish now (null: it can);
+ * the update refuses with it, and a signal, which cannot answer, hands it to `ignored`.
+ */
+export function handleFinishPartial(problem: () => string | null, ask: () => { failed: number }, ignored: (problem: string) => void): void {
+  setHandler(finishPartialUpdate, ask, {
+    validator: () => {
+      const p = problem();
+      if (p) throw new Error(p);
+    },
+  });
+  setHandler(finishPartialSignal, () => {
+    const p = problem();
+    if (p) ignored(p);
+    else ask();
+  });
+}
 
 // Registered by the embedded stack and docker-compose; see the README for other clusters.
 export const SA = {

@@ -14,7 +14,7 @@ import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
 import { resolveOrFail } from './input';
-import { progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
+import { handleFinishPartial, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, rerunUnblocked, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
@@ -67,7 +67,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const describe = () => {
     const p = progress();
     const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
-    const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
+    const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal; finishPartial ends the run with what succeeded):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
     setCurrentDetails([title, `**${p.phase}** — ${p.partitions} partitions, ${inflight.size} windows running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n'));
   };
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state?.count(Code.failed) ?? 0 }]);
@@ -132,6 +132,21 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     changed = true;
   };
   setHandler(windowReportSignal, (r) => apply(r));
+  // Only a run that waits for a retry can be told to stop waiting; it then ends as waitForRetry running out would end it.
+  let finishAsked = false;
+  handleFinishPartial(
+    () => (phase !== 'waiting-for-retry' ? `the run is ${phase}, not waiting for a retry; finishPartial ends only a run whose failed partitions wait for one` : null),
+    () => {
+      finishAsked = true;
+      changed = true;
+      return { failed: state?.count(Code.failed) ?? 0 };
+    },
+    (problem) => {
+      log.warn('ignored a finishPartial signal', { problem });
+      note = `a finishPartial signal was ignored: ${problem}`;
+      describe();
+    },
+  );
   describe();
   upsertSearchAttributes([{ key: SA.pipeline, value: resolved.pipeline }, { key: SA.dataset, value: resolved.dataset }, { key: SA.status, value: carry ? 'running' : 'planning' }]);
 
@@ -241,8 +256,10 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         describe();
         waitUntil ??= Date.now() + resolved.waitForRetryMs;
         const left = waitUntil - Date.now();
-        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || (!inline && shouldContinue()), left) : st.count(Code.pending) > 0;
-        if (!asked) break;
+        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || finishAsked || (!inline && shouldContinue()), left) : st.count(Code.pending) > 0;
+        // A retry that came with the request to finish wins: its partitions run first.
+        if (!asked || (finishAsked && st.count(Code.pending) === 0)) break;
+        finishAsked = false;
         if (st.count(Code.pending) > 0) {
           waitUntil = null;
           phase = 'running';
