@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import type { RecordCounts } from '../src/manifest/partition';
-import { isPartitionError, PartitionError, StageDefinition, TransformContext } from '../src/pipeline/types';
+import { isPartitionError, PartitionError, passThrough, StageDefinition, TransformContext } from '../src/pipeline/types';
 import { FailureTypes } from './deps';
 
 /**
@@ -87,7 +87,7 @@ export function transformRecord(def: StageDefinition, record: unknown, ctx: Tran
     return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
   };
   const emit = (out: unknown): Promise<void> | undefined => {
-    if (out === null || out === undefined) {
+    if ((out === null || out === undefined) && def.transform !== passThrough) {
       sink.drop();
       return undefined;
     }

@@ -6,7 +6,7 @@
 // Defining pipelines.
 export { definePipeline, defineStage } from './api/define';
 export type { PipelineSpec, Stage, StageContext, StageSpec } from './api/define';
-export { INHERIT_SCHEMA, PartitionError, RAW_STAGE } from './pipeline/types';
+export { INHERIT_SCHEMA, PartitionError, passThrough, RAW_STAGE } from './pipeline/types';
 export type {
   LookupDefinition, PipelineDefinition, RetrySettings, SetupContext, StageDefinition, Transform, TransformContext,
 } from './pipeline/types';

@@ -28,6 +28,12 @@ export interface TransformContext {
  */
 export type Transform = (record: any, ctx: TransformContext) => unknown | Promise<unknown>;
 
+/**
+ * The transform of a stage that writes every input as it is. Unlike `(r) => r`, it keeps a
+ * null input (a schema such as `["null", "int"]` has null records): it never drops one.
+ */
+export const passThrough: Transform = (record) => record;
+
 export interface SetupContext {
   pipeline: string;
   stage: string;

@@ -1,4 +1,4 @@
-import { INHERIT_SCHEMA, PipelineDefinition } from '../pipeline/types';
+import { INHERIT_SCHEMA, passThrough, PipelineDefinition } from '../pipeline/types';
 
 /**
  * Passes every record through unchanged, into Avro. Use it to import flat files, to
@@ -7,5 +7,6 @@ import { INHERIT_SCHEMA, PipelineDefinition } from '../pipeline/types';
 export const copyPipeline: PipelineDefinition = {
   name: 'copy',
   description: 'Pass records through unchanged into Avro (import, repartition, recompress).',
-  stages: [{ name: 'copy', schema: INHERIT_SCHEMA, version: '1', transform: (r) => r }],
+  // Version 2 keeps null records, which version 1 counted as dropped: its outputs are recomputed.
+  stages: [{ name: 'copy', schema: INHERIT_SCHEMA, version: '2', transform: passThrough }],
 };

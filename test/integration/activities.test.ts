@@ -8,6 +8,7 @@ import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { loadSchema } from '../../src/avro/schemas';
 import { PartitionResult } from '../../src/manifest/partition';
+import { readAvroRecords } from '../../src/io/avro-object-reader';
 import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
 import { PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
@@ -123,6 +124,19 @@ describe('partition activity errors', () => {
     const plan = await planFor('copy', 'older-last/', 'out-older-last');
     const res = await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 });
     expect(res).toMatchObject({ status: 'done', counts: { in: 5, out: 5 } });
+  });
+
+  it('copy keeps the null records of a schema such as ["null", "int"] instead of dropping them', async () => {
+    // The Apache Avro C implementation's avro-1237-good.avro holds null and 100.
+    const schema = ['null', 'int'];
+    const enc = new ContainerEncoder(Type.forSchema(schema as Schema), JSON.stringify(schema), { codec: 'null', sync: syncMarkerFor('nullable') });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'nullable/a.avro', Body: Buffer.concat([enc.header(), enc.add(null) ?? Buffer.alloc(0), enc.add(100) ?? Buffer.alloc(0), enc.flush() ?? Buffer.alloc(0)]) }));
+    const plan = await planFor('copy', 'nullable/', 'out-nullable');
+    const res = (await env().run(acts().runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 })) as PartitionResult;
+    expect(res.counts).toEqual({ in: 2, out: 2, rejected: 0, dropped: 0 });
+    const records = [];
+    for await (const { record } of readAvroRecords(s3, BUCKET, res.outputKey!)) records.push(record);
+    expect(records).toEqual([null, 100]);
   });
 
   it('runs again after success as a reuse, without recomputing', async () => {

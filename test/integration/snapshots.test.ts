@@ -82,7 +82,7 @@ describe('dataset snapshots', () => {
     expect(s1).toMatchObject({ snapshot: 1, parent: 0, status: 'completed', run: { workflowId: `snap-1-${process.pid}`, manifest: first.summary.manifest } });
     expect(s1.parts!.length).toBe(3); // 6 entries, 2 a part
     expect(s1.stages.copy.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl', 'c.jsonl']);
-    expect(s1.stages.copy[0]).toMatchObject({ records: 3, output: first.run.committed.copy[0].output, sha256: first.run.committed.copy[0].sha256, codeVersion: '1', workflowId: `snap-1-${process.pid}` });
+    expect(s1.stages.copy[0]).toMatchObject({ records: 3, output: first.run.committed.copy[0].output, sha256: first.run.committed.copy[0].sha256, codeVersion: '2', workflowId: `snap-1-${process.pid}` });
     expect(named(s1, s1.stages, 'added')).toEqual(['copy a.jsonl', 'copy b.jsonl', 'copy c.jsonl', 'raw a.jsonl', 'raw b.jsonl', 'raw c.jsonl']);
 
     // 2: b changes, d is added, c disappears.
