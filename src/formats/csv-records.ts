@@ -4,13 +4,12 @@ import { Oversized, prefixOf } from './records';
  * Finds CSV record boundaries without parsing fields, so that a record larger than the limit
  * (an unclosed quote on line 2 of a huge file, a runaway field) is counted and dropped instead
  * of being assembled by the parser. It follows csv-parse's rules for the options partflow uses
- * (`"` quotes and escapes, `,` delimiter, record delimiter discovered from the first one seen:
+ * (`"` quotes and escapes, the file's field delimiter (csv-delimiter.ts), record delimiter discovered from the first one seen:
  * \r\n, \n or \r; UTF-8 BOM), so the boundaries are the parser's; csv-parse then parses each
  * run of complete, bounded records.
  */
 export type CsvPiece = { oversized?: false; start: number; buf: Buffer } | Oversized;
 
-const COMMA = 0x2c;
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -35,7 +34,10 @@ export class CsvRecordSplitter {
   private prefix: Buffer = EMPTY;
   private bomChecked: boolean;
 
-  constructor(readonly max: number, base = 0) {
+  private readonly delim: number;
+
+  constructor(readonly max: number, base = 0, delimiter = ',') {
+    this.delim = delimiter.charCodeAt(0);
     this.offset = this.recStart = base;
     this.bomChecked = base > 0;
   }
@@ -119,7 +121,7 @@ export class CsvRecordSplitter {
           p += 2;
           continue;
         }
-        let closes = n === COMMA || (rd === '' && (n === LF || n === CR)) || (rd === '\n' && n === LF) || (rd === '\r' && n === CR);
+        let closes = n === this.delim || (rd === '' && (n === LF || n === CR)) || (rd === '\n' && n === LF) || (rd === '\r' && n === CR);
         if (!closes && rd === '\r\n' && n === CR) {
           if (p + 2 >= len && !end) {
             stop = p;
@@ -132,7 +134,7 @@ export class CsvRecordSplitter {
         continue;
       }
       const c = buf[p];
-      if (c === COMMA) {
+      if (c === this.delim) {
         state = S.FieldStart;
         p++;
         continue;

@@ -2,6 +2,7 @@ import type { Options as CsvOptions } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
+import { CsvDelimiter, detectDelimiter, headerLineComplete } from './csv-delimiter';
 import { CsvPiece, CsvRecordSplitter, recordDelimiterOption } from './csv-records';
 import { FlatFileError } from './errors';
 import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema, toInferredRecord } from './infer';
@@ -215,7 +216,11 @@ type CsvItem =
  * the scan; offsets count it, the caller maps them back.
  */
 export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelude?: Buffer): AsyncGenerator<CsvItem> {
-  const splitter = new CsvRecordSplitter(max);
+  // The splitter needs the field delimiter before the header's first quote, so the first bytes
+  // wait until the header line is whole.
+  let splitter: CsvRecordSplitter | undefined;
+  let delimiter: CsvDelimiter = ',';
+  let head: Buffer[] = [];
   const parsePieces = function* (pieces: CsvPiece[]): Generator<CsvItem> {
     for (const piece of pieces) {
       if (piece.oversized) {
@@ -225,8 +230,9 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
       const items: CsvItem[] = [];
       parseCsv(piece.buf, {
         ...CSV_OPTIONS,
+        delimiter,
         bom: piece.start === 0,
-        record_delimiter: recordDelimiterOption(splitter.rd),
+        record_delimiter: recordDelimiterOption(splitter!.rd),
         on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
           items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
           return null;
@@ -241,9 +247,25 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
       yield* items;
     }
   };
-  if (prelude) yield* parsePieces(splitter.push(prelude));
-  for await (const c of body) yield* parsePieces(splitter.push(c as Buffer));
-  yield* parsePieces(splitter.end());
+  const feed = function* (c: Buffer, end: boolean): Generator<CsvItem> {
+    if (!splitter) {
+      head.push(c);
+      const start = head.length === 1 ? c : Buffer.concat(head);
+      if (!headerLineComplete(start, end)) {
+        head = [start];
+        return;
+      }
+      head = [];
+      delimiter = detectDelimiter(start);
+      splitter = new CsvRecordSplitter(max, 0, delimiter);
+      c = start;
+    }
+    yield* parsePieces(splitter.push(c));
+    if (end) yield* parsePieces(splitter.end());
+  };
+  if (prelude) yield* feed(prelude, false);
+  for await (const c of body) yield* feed(c as Buffer, false);
+  yield* feed(Buffer.alloc(0), true);
 }
 
 async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: number): Promise<void> {

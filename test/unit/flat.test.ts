@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { DELIMITER_SNIFF_BYTES, detectDelimiter, headerLineComplete } from '../../src/formats/csv-delimiter';
 import { FlatFormat, readChunk, scanFlatFile, FlatRecord } from '../../src/formats/flat';
 
 function stream(s: string | Buffer, chunk = 7): Readable {
@@ -22,6 +23,38 @@ async function roundTrip(format: FlatFormat, text: string, per: number) {
   }
   return { scan, chunks };
 }
+
+describe('CSV field delimiters', () => {
+  it('reads semicolon, tab and pipe files by their header, with the delimiter inside quotes kept, in chunks', async () => {
+    for (const d of [';', '\t', '|']) {
+      const text = `\ufeffid${d}name${d}price\r\n1${d}"Ann${d} A, B"${d}1,50\r\n2${d}Bob${d}2\r\n3${d}"Cy ""q"""${d}\r\n`;
+      const { scan, chunks } = await roundTrip('csv', text, 2);
+      expect(scan.fields.map((f) => f.name)).toEqual(['id', 'name', 'price']);
+      expect(scan.chunks.map((c) => c.records)).toEqual([2, 1]);
+      expect(chunks.flat().map((r) => (r.ok ? r.value : r))).toEqual([
+        { id: '1', name: `Ann${d} A, B`, price: '1,50' },
+        { id: '2', name: 'Bob', price: '2' },
+        { id: '3', name: 'Cy "q"', price: '' },
+      ]);
+    }
+  });
+
+  it('keeps comma whenever the header has one, and for a one-column file', () => {
+    expect(detectDelimiter(Buffer.from('a,b;c;d\n1,2;3;4\n'))).toBe(',');
+    expect(detectDelimiter(Buffer.from('"x;y",z\n'))).toBe(',');
+    expect(detectDelimiter(Buffer.from('only\n1\n'))).toBe(',');
+    // Delimiters quoted in the header do not count; nor does anything after its line.
+    expect(detectDelimiter(Buffer.from('"a;b"|c\n1;2;3;4\n'))).toBe('|');
+    expect(detectDelimiter(Buffer.from('a\tb;c\td\n'))).toBe('\t');
+  });
+
+  it('decides on the first 64 KiB of a longer header, as the scan sees it', () => {
+    const long = Buffer.from(`${'x'.repeat(DELIMITER_SNIFF_BYTES - 2)};y,z\n`);
+    expect(detectDelimiter(long)).toBe(';');
+    expect(headerLineComplete(long.subarray(0, 100), false)).toBe(false);
+    expect(headerLineComplete(long.subarray(0, DELIMITER_SNIFF_BYTES), false)).toBe(true);
+  });
+});
 
 describe('CSV', () => {
   const csv = '\ufeffname,Cost Total $,note\n' +
