@@ -27,6 +27,8 @@ export const FailureTypes = {
   OutputConflict: 'OutputConflict',
   TransformFailed: 'TransformFailed',
   SchemaMismatch: 'SchemaMismatch',
+  /** S3 refused the request for good: access denied, credentials unknown or wrong, the clock skewed. */
+  AccessDenied: 'AccessDenied',
   /** Kafka: offsets to ingest are no longer on the broker (retention), and allowGaps is off. */
   OffsetsGone: 'OffsetsGone',
   /** Kafka: another run advanced the dataset's offsets since this run planned. */
@@ -35,6 +37,26 @@ export const FailureTypes = {
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
+}
+
+/**
+ * S3 answers that no retry changes, as non-retryable failures that say what was being done,
+ * where, and what to check: a bucket that does not exist, or a 403 (access denied, unknown or
+ * wrong keys, a skewed clock). Anything else: undefined, for the caller's own handling.
+ */
+export function storageRefusal(err: unknown, what: string, endpoint: string | undefined): ApplicationFailure | undefined {
+  if (err instanceof ApplicationFailure) return undefined;
+  const e = err as { name?: string; message?: string; BucketName?: string; $metadata?: { httpStatusCode?: number } };
+  const at = endpoint ? ` at ${endpoint}` : '';
+  if (e?.name === 'NoSuchBucket') {
+    return nonRetryable('InputMissing', `${what}: the bucket ${e.BucketName ? `"${e.BucketName}" ` : ''}does not exist${at}`, err);
+  }
+  if (e?.$metadata?.httpStatusCode !== 403) return undefined;
+  const said = `S3 said ${e.name}: ${e.message}`;
+  const check = e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'
+    ? 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the credential chain) and AWS_REGION'
+    : e.name === 'RequestTimeTooSkewed' ? 'check this machine\'s clock' : 'the credentials may not do this here: check their permissions';
+  return nonRetryable('AccessDenied', `${what}: S3${at} refused the request (${said}); ${check}`, err);
 }
 
 export function isPreconditionFailed(err: unknown): boolean {

@@ -16,7 +16,7 @@ import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
-import { ActivityDeps, loadPlan, nonRetryable } from './deps';
+import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
 
 function sha(x: unknown, n = 12): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
@@ -183,7 +183,18 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
  * content-addressed pieces, and writes the plan. The same source always gives the same plan.
  */
 export function makePlanActivity(deps: ActivityDeps) {
+  const plan = makePlan(deps);
   return async function planIngest(input: ResolvedIngest, opts: { maxIds?: number } = {}): Promise<PlanSummary> {
+    try {
+      return await plan(input, opts);
+    } catch (err) {
+      throw storageRefusal(err, `planning ${input.kafka ? input.source : `${input.source} into ${formatS3Url({ bucket: input.targetBucket, key: input.targetPrefix })}`}`, deps.config.s3.endpoint) ?? err;
+    }
+  };
+}
+
+function makePlan(deps: ActivityDeps) {
+  return async (input: ResolvedIngest, opts: { maxIds?: number }): Promise<PlanSummary> => {
     const log = logger().child({ activity: 'planIngest', workflowId: Context.current().info.workflowExecution?.workflowId });
     const entry = deps.registry.get(input.pipeline);
     if (!entry) {

@@ -15,7 +15,7 @@ import { PipelineRegistry } from '../../src/pipeline/registry';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
-import { s3Client } from '../../src/storage/client';
+import { createS3Client, s3Client } from '../../src/storage/client';
 import { putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
 import { testConfig } from '../helpers/stack';
 
@@ -137,6 +137,20 @@ describe('partition activity errors', () => {
     const records = [];
     for await (const { record } of readAvroRecords(s3, BUCKET, res.outputKey!)) records.push(record);
     expect(records).toEqual([null, 100]);
+  });
+
+  it('planning fails at once, naming bucket, endpoint and what to check, when the bucket is missing or S3 refuses the keys', async () => {
+    const input = (bucket: string) => resolveIngestInput({ pipeline: 'copy', source: `s3://${bucket}/x/`, target: `s3://${BUCKET}/out-refused/` });
+    const planError = async (a: ReturnType<typeof acts>, bucket: string) => env().run(a.planIngest, input(bucket)).then(() => undefined, (err: ApplicationFailure) => err);
+    const missing = await planError(acts(), 'no-such-bucket-pf');
+    expect(missing).toMatchObject({ type: 'InputMissing', nonRetryable: true });
+    expect(missing!.message).toBe(`planning s3://no-such-bucket-pf/x/ into s3://${BUCKET}/out-refused/: the bucket "no-such-bucket-pf" does not exist at ${cfg.s3.endpoint}`);
+
+    const wrong = { ...cfg, s3: { ...cfg.s3, secretAccessKey: 'not-the-secret' } };
+    const refusedActs = createActivities({ config: wrong, s3: createS3Client(wrong.s3), registry: new PipelineRegistry(builtinPipelines) });
+    const refused = await planError(refusedActs, BUCKET);
+    expect(refused).toMatchObject({ type: 'AccessDenied', nonRetryable: true });
+    expect(refused!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${cfg.s3.endpoint!.replace(/[.]/g, '\\.')} refused the request \\(S3 said SignatureDoesNotMatch: .*\\); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`));
   });
 
   it('runs again after success as a reuse, without recomputing', async () => {
