@@ -3,7 +3,7 @@ import { connectTemporal } from '../temporal/connect';
 import cliProgress from 'cli-progress';
 import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
-import type { IngestInput } from '../pipeline/input';
+import { IngestInput, resolveIngestInput } from '../pipeline/input';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
@@ -21,6 +21,8 @@ export function defaultWorkflowId(input: IngestInput): string {
 
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string): Promise<WorkflowHandle> {
+  // The workflow checks its input too; checking here first leaves no failed run behind a typo.
+  resolveIngestInput(input);
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,

@@ -98,9 +98,13 @@ describe('partflow import / inspect / verify / cat', () => {
   it('gives clear errors for wrong arguments', async () => {
     expect((await cli('ingest', 'copy')).stderr).toMatch(/required option '--source <url>' not specified/);
     expect((await cli('ingest', 'copy', '--source', 's3://b/x', '--max-parallel', '0')).stderr).toMatch(/max-parallel must be an integer from 1 to 1000/);
+    // Checked before the run starts: no failed workflow is left behind a typo.
+    const typo = await cli('ingest', 'copy', '--source', 'https://acme/x/', '--workflow-id', 'cli-typo');
+    expect(typo.stderr).toMatch(/^partflow: invalid ingest input: source: invalid S3 URL "https:\/\/acme\/x\/": must start with s3:\/\//m);
+    await expect(h.client.workflow.getHandle('cli-typo').describe()).rejects.toThrow(/not found/i);
     expect((await cli('cat', 'http://nope/x.avro')).stderr).toMatch(/invalid S3 URL "http:\/\/nope\/x\.avro": must start with s3:\/\//);
-    // The first test imported partitions under imp-inferred/.
-    expect((await cli('cat', `s3://${BUCKET}/imp-inferred/`)).stderr).toMatch(/imp-inferred\/ is a prefix; cat reads one object\. Avro objects under it \(\d+ in all\):\n  s3:\/\/it-cli\/imp-inferred\/\S+\.avro/);
+    for (const k of ['cat-prefix/a.avro', 'cat-prefix/b.avro', 'cat-prefix/notes.txt']) await s3Client(h.cfg.s3).send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: 'x' }));
+    expect((await cli('cat', `s3://${BUCKET}/cat-prefix/`)).stderr).toBe('partflow: s3://it-cli/cat-prefix/ is a prefix; cat reads one object. Avro objects under it (2 in all):\n  s3://it-cli/cat-prefix/a.avro\n  s3://it-cli/cat-prefix/b.avro\n');
     expect((await cli('cat', `s3://${BUCKET}/no-such-prefix/`)).stderr).toMatch(/no-such-prefix\/ is a prefix with no Avro objects under it; cat reads one object/);
     expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
   });
