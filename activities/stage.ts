@@ -100,6 +100,9 @@ async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp
   return err;
 }
 
+const PACKED_SCHEMAS = 'Objects with different schemas were packed into one partition: ingest them with "pack": false (partflow ingest --no-pack), '
+  + 'so that each object keeps its own schema, or give the stage a schema that holds every field';
+
 /** Runs one pipeline stage over one partition: stream in, transform each record, stream out. */
 export function makeStageActivity(deps: ActivityDeps) {
   return async function runStage(req: StageRequest): Promise<PartitionResult> {
@@ -187,16 +190,15 @@ export function makeStageActivity(deps: ActivityDeps) {
           decoder = blockDecoder(reader.header.writerType, inp.readerType);
         } catch (err) {
           reader.close();
-          throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}`);
+          const packed = inheritedFrom !== undefined && inp.from === inheritedFrom ? ` (this partition's output schema is its first input's, ${manifestInputs[0].url}). ${PACKED_SCHEMAS}` : '';
+          throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}${packed}`);
         }
         if (inheritedFrom !== undefined && inp.from === inheritedFrom && reader.header.schemaJson !== outSchema) {
           const dropped = droppedFields(reader.header.writerType, inp.readerType!);
           if (dropped.length) {
             reader.close();
             throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} has fields that this partition's output schema, `
-              + `taken from its first input ${manifestInputs[0].url}, lacks: ${dropped.join(', ')}; writing it would drop them. Objects with different `
-              + 'schemas were packed into one partition: ingest them with "pack": false (partflow ingest --no-pack), so that each object keeps its own schema, '
-              + 'or give the stage a schema that holds every field');
+              + `taken from its first input ${manifestInputs[0].url}, lacks: ${dropped.join(', ')}; writing it would drop them. ${PACKED_SCHEMAS}`);
           }
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;

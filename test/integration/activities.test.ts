@@ -42,8 +42,9 @@ function itemFile(n: number): Buffer {
 }
 
 /** Items with a `price` too: item@1's next version, as a feed gains a field. */
-function pricedItemFile(n: number): Buffer {
-  const schema = { type: 'record', name: 'Item', namespace: 'partflow.test', fields: [{ name: 'id', type: 'long' }, { name: 'label', type: 'string' }, { name: 'price', type: ['null', 'double'], default: null }] };
+function pricedItemFile(n: number, required = false): Buffer {
+  const price = required ? { name: 'price', type: 'double' } : { name: 'price', type: ['null', 'double'], default: null };
+  const schema = { type: 'record', name: 'Item', namespace: 'partflow.test', fields: [{ name: 'id', type: 'long' }, { name: 'label', type: 'string' }, price] };
   const enc = new ContainerEncoder(Type.forSchema(schema as Schema), JSON.stringify(schema), { codec: 'null', sync: syncMarkerFor(`priced-${n}`) });
   const parts = [enc.header()];
   for (let i = 0; i < n; i++) parts.push(enc.add({ id: i, label: `l${i}`, price: i + 0.5 }) ?? Buffer.alloc(0));
@@ -116,6 +117,14 @@ describe('partition activity errors', () => {
     const counts = [];
     for (const index of [0, 1]) counts.push(((await env().run(acts().runStage, { bucket: apart.bucket, planKey: apart.planKey, stage: 'copy', index })) as PartitionResult).counts);
     expect(counts).toEqual([expect.objectContaining({ in: 2, out: 2 }), expect.objectContaining({ in: 2, out: 2 })]);
+  });
+
+  it('copy fails as SchemaMismatch, saying why, when a packed object lacks a field the first one has without a default', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'required-first/a.avro', Body: pricedItemFile(2, true) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'required-first/b.avro', Body: itemFile(3) }));
+    const err = await stageError(await planFor('copy', 'required-first/', 'out-required-first'));
+    expect(err.type).toBe('SchemaMismatch');
+    expect(err.message).toMatch(/input s3:\/\/it-activities\/required-first\/b\.avro cannot be read with the expected schema: .*\(this partition's output schema is its first input's, s3:\/\/it-activities\/required-first\/a\.avro\)\. Objects with different schemas were packed into one partition: .*--no-pack/);
   });
 
   it('copy packs an object with fewer fields behind one with more: the missing field takes its default', async () => {
