@@ -197,7 +197,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           const dropped = droppedFields(reader.header.writerType, inp.readerType!);
           if (dropped.length) {
             reader.close();
-            throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} has fields that this partition's output schema, `
+            throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} has fields or enum symbols that this partition's output schema, `
               + `taken from its first input ${manifestInputs[0].url}, lacks: ${dropped.join(', ')}; writing it would drop them. ${PACKED_SCHEMAS}`);
           }
         }

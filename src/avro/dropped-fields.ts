@@ -4,9 +4,11 @@ import { Type, types } from 'avsc';
  * The fields of `writer` that reading its data as `reader` would drop, as dotted paths
  * (`offer.price`, `items[].tax`, `attrs{}.unit`). Avro schema resolution skips a writer field the
  * reader lacks without a word: right when a reader chose its schema, silent data loss when the
- * reader's schema was only the first of several inputs. Type promotions (int to long, float to
- * double, string to bytes) lose nothing and are not reported; nor is anything createResolver
- * would refuse, which fails the read on its own.
+ * reader's schema was only the first of several inputs. Enum symbols the reader lacks are
+ * reported too (`status: symbol C`): with a reader default they would silently become it.
+ * Promotions are not reported (int to long or double is exact; a long beyond 2^53 read as a
+ * double, or bytes that are not UTF-8 read as a string, are not, and are left to the reader's
+ * choice); nor is anything createResolver refuses, which fails the read on its own.
  */
 export function droppedFields(writer: Type, reader: Type): string[] {
   const out: string[] = [];
@@ -55,6 +57,11 @@ function walk(writerIn: Type, readerIn: Type, path: string, out: string[], seen:
       if (!match) out.push(at);
       else walk(f.type, match.type, at, out, seen);
     }
+    return;
+  }
+  if (w instanceof types.EnumType && r instanceof types.EnumType) {
+    const missing = w.symbols.filter((x) => !r.symbols.includes(x));
+    if (missing.length) out.push(`${path || '(value)'}: symbol${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
     return;
   }
   if (w instanceof types.ArrayType && r instanceof types.ArrayType) {

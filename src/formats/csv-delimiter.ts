@@ -15,8 +15,9 @@ export const DELIMITER_SNIFF_BYTES = 64 * 1024;
 export function detectDelimiter(head: Buffer): CsvDelimiter {
   const counts = new Map<number, number>();
   let quoted = false;
-  // Never past the sniff limit: the scan may have seen no more of a longer header.
-  for (let i = 0; i < Math.min(head.length, DELIMITER_SNIFF_BYTES); i++) {
+  // Never past the sniff limit: the scan may have seen no more of a longer header. Blank lines
+  // before it are skipped, as the parser skips them.
+  for (let i = headerStart(head); i < Math.min(head.length, DELIMITER_SNIFF_BYTES); i++) {
     const b = head[i];
     if (b === QUOTE) quoted = !quoted;
     else if (!quoted && (b === 0x0a || b === 0x0d)) break;
@@ -39,10 +40,19 @@ export function detectDelimiter(head: Buffer): CsvDelimiter {
 export function headerLineComplete(head: Buffer, end: boolean): boolean {
   if (end || head.length >= DELIMITER_SNIFF_BYTES) return true;
   let quoted = false;
-  for (let i = 0; i < head.length; i++) {
+  const start = headerStart(head);
+  if (start === head.length) return false;
+  for (let i = start; i < head.length; i++) {
     const b = head[i];
     if (b === QUOTE) quoted = !quoted;
     else if (!quoted && (b === 0x0a || b === 0x0d)) return true;
   }
   return false;
+}
+
+/** Where the header line starts: after a UTF-8 BOM and any blank lines. */
+function headerStart(head: Buffer): number {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && (head[i] === 0x0a || head[i] === 0x0d)) i++;
+  return i;
 }

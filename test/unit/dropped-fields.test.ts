@@ -36,6 +36,12 @@ describe('droppedFields', () => {
     expect(droppedFields(order([]), order([tax]))).toEqual([]);
   });
 
+  it('names enum symbols the reader lacks, which its default would silently replace', () => {
+    const status = (symbols: string[]) => t({ type: 'record', name: 'R', fields: [{ name: 'status', type: { type: 'enum', name: 'S', symbols, default: 'A' } }] });
+    expect(droppedFields(status(['A', 'B', 'C']), status(['A', 'B']))).toEqual(['status: symbol C']);
+    expect(droppedFields(status(['A']), status(['A', 'B']))).toEqual([]);
+  });
+
   it('ends on recursive schemas', () => {
     const node = (fields: object[]) => t({ type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'], default: null }, ...fields] });
     expect(droppedFields(node([{ name: 'v', type: 'int' }]), node([]))).toEqual(['v']);

@@ -39,6 +39,12 @@ describe('CSV field delimiters', () => {
     }
   });
 
+  it('finds the header line after blank lines', async () => {
+    const { scan, chunks } = await roundTrip('csv', '\r\n\r\nid;name\r\n1;Ann\r\n2;Bob\r\n', 1);
+    expect(scan.fields.map((f) => f.name)).toEqual(['id', 'name']);
+    expect(chunks.flat().map((r) => (r.ok ? r.value : r))).toEqual([{ id: '1', name: 'Ann' }, { id: '2', name: 'Bob' }]);
+  });
+
   it('keeps comma whenever the header has one, and for a one-column file', () => {
     expect(detectDelimiter(Buffer.from('a,b;c;d\n1,2;3;4\n'))).toBe(',');
     expect(detectDelimiter(Buffer.from('"x;y",z\n'))).toBe(',');
@@ -46,6 +52,9 @@ describe('CSV field delimiters', () => {
     // Delimiters quoted in the header do not count; nor does anything after its line.
     expect(detectDelimiter(Buffer.from('"a;b"|c\n1;2;3;4\n'))).toBe('|');
     expect(detectDelimiter(Buffer.from('a\tb;c\td\n'))).toBe('\t');
+    // Blank lines before the header are skipped, as the parser skips them.
+    expect(detectDelimiter(Buffer.from('\ufeff\r\n\na;b\n1;2\n'))).toBe(';');
+    expect(headerLineComplete(Buffer.from('\n\r\n'), false)).toBe(false);
   });
 
   it('decides on the first 64 KiB of a longer header, as the scan sees it', () => {

@@ -30,6 +30,8 @@ export interface IngestCarry {
   waitUntil: number | null;
   /** The last word for people in current details (an ignored signal), kept across runs. */
   note?: string;
+  /** finishPartial was asked while a retry ran: the run ends once it has, without waiting again. */
+  finishAsked?: true;
 }
 
 export interface Inflight {

@@ -133,12 +133,15 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   };
   setHandler(windowReportSignal, (r) => apply(r));
   // Only a run that waits for a retry can be told to stop waiting; it then ends as waitForRetry running out would end it.
-  let finishAsked = false;
+  let finishAsked = carry?.finishAsked ?? false;
   handleFinishPartial(
     () => (phase !== 'waiting-for-retry' ? `the run is ${phase}, not waiting for a retry; finishPartial ends only a run whose failed partitions wait for one` : null),
     () => {
-      finishAsked = true;
-      changed = true;
+      // A history in which this signal reached a worker that did not know it replays as it ran: the signal changed nothing.
+      if (patched('finish-partial')) {
+        finishAsked = true;
+        changed = true;
+      }
       return { failed: state?.count(Code.failed) ?? 0 };
     },
     (problem) => {
@@ -256,10 +259,9 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         describe();
         waitUntil ??= Date.now() + resolved.waitForRetryMs;
         const left = waitUntil - Date.now();
-        const asked = left > 0 ? await condition(() => st.count(Code.pending) > 0 || finishAsked || (!inline && shouldContinue()), left) : st.count(Code.pending) > 0;
-        // A retry that came with the request to finish wins: its partitions run first.
+        // A retry that came with the request to finish runs first; then the run ends without waiting again.
+        const asked = finishAsked || (left > 0 ? await condition(() => st.count(Code.pending) > 0 || finishAsked || (!inline && shouldContinue()), left) : st.count(Code.pending) > 0);
         if (!asked || (finishAsked && st.count(Code.pending) === 0)) break;
-        finishAsked = false;
         if (st.count(Code.pending) > 0) {
           waitUntil = null;
           phase = 'running';
@@ -268,7 +270,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}) };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;
