@@ -233,10 +233,10 @@ test('the CLI starts a Kafka ingest (built dist/): --start-offsets per partition
   expect(s.stages.raw.records.in).toBe(7);
   expect((await committed(topic, topic))?.offsets).toEqual({ 0: 5, 1: 5 });
   const bad = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--value-format', 'protobuf', '--wait');
-  // The workflow refuses the input, and the CLI prints the workflow's reason, not just "failed".
+  // Refused before any run starts, with the reason.
   expect(bad.code).not.toBe(0);
-  expect(bad.stderr).toMatch(/failed/);
-  expect(bad.stderr).toMatch(/protobuf/);
+  expect(bad.stderr).toMatch(/^partflow: invalid ingest input: value\.format must be one of json, avro, avro-single-object, confluent, got "protobuf"$/m);
+  expect(bad.stderr).not.toMatch(/^started /m);
 });
 
 test('startOffsets "latest": the first run takes nothing and commits the ends; the next takes only what came after', async () => {
