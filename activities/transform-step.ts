@@ -73,37 +73,53 @@ export function stageLookup(pipeline: string, stage: string, declared: readonly 
  * One input record through a stage's transform: written, dropped (null/undefined) or rejected
  * (the transform threw, or its output does not fit the stage's schema). A PartitionError fails
  * the attempt. Returns a promise only when it has to wait: this runs once per record, and an
- * await per record costs more than the encoding.
+ * await per record costs more than the encoding. For the same reason no function on the
+ * synchronous path holds a closure: V8 allocates the context of a function whose variables a
+ * closure captures on every call, closure made or not, and in a worker's heap profile those
+ * contexts (here, in PartitionRun.out, AvroObjectWriter.add and EventLoopTurns.due) came to
+ * 200 bytes a record, all garbage for the scavenger.
  */
 export function transformRecord(def: StageDefinition, record: unknown, ctx: TransformContext, sink: RecordSink, label: string, index: number): Promise<void> | undefined {
   sink.counts.in++;
   ctx.recordIndex = index;
-  const failed = (err: unknown): Promise<void> => {
-    if (isPartitionError(err)) throw transformFailed(err, sink.where(), label, index);
-    return sink.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
-  };
-  const unfit = (err: unknown, out: unknown): Promise<void> => {
-    if (!(err instanceof RecordEncodeError)) throw err;
-    return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
-  };
-  const emit = (out: unknown): Promise<void> | undefined => {
-    if ((out === null || out === undefined) && def.transform !== passThrough) {
-      sink.drop();
-      return undefined;
-    }
-    try {
-      const pending = sink.out(out);
-      return pending?.catch((err) => unfit(err, out));
-    } catch (err) {
-      return unfit(err, out);
-    }
-  };
   let out: unknown;
   try {
     out = def.transform(record, ctx);
   } catch (err) {
-    return failed(err);
+    return transformThrew(err, record, sink, label, index);
   }
-  if (out instanceof Promise) return out.then(emit, failed);
-  return emit(out);
+  if (out instanceof Promise) {
+    return out.then((o) => emit(def, o, record, sink, label, index), (err) => transformThrew(err, record, sink, label, index));
+  }
+  return emit(def, out, record, sink, label, index);
+}
+
+function emit(def: StageDefinition, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> | undefined {
+  if ((out === null || out === undefined) && def.transform !== passThrough) {
+    sink.drop();
+    return undefined;
+  }
+  try {
+    const pending = sink.out(out);
+    return pending && unfitOnReject(pending, out, record, sink, label, index);
+  } catch (err) {
+    return unfit(err, out, record, sink, label, index);
+  }
+}
+
+// Its own function: a closure in emit() would make V8 allocate emit's context on every call.
+function unfitOnReject(pending: Promise<void>, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
+  return pending.catch((err) => unfit(err, out, record, sink, label, index));
+}
+
+/** The transform threw: a PartitionError fails the attempt, anything else rejects the record. */
+function transformThrew(err: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
+  if (isPartitionError(err)) throw transformFailed(err, sink.where(), label, index);
+  return sink.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
+}
+
+/** The output does not fit the stage's schema: reject the record (any other error propagates). */
+function unfit(err: unknown, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
+  if (!(err instanceof RecordEncodeError)) throw err;
+  return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
 }

@@ -6,6 +6,20 @@ import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
 import { typeForSchema } from './type-cache';
 
+/**
+ * avsc's cursor over a buffer. Type.decode and Type.encode make a new one, and decode a result
+ * object too, for every record: 120 bytes of garbage a record that the scavenger must sweep.
+ * The record loops keep one instead and call the types' `_read`/`_write`, as avsc's own
+ * container streams do (the guards in guards.ts already rely on the same internals).
+ */
+export interface AvscTap { buf: Buffer; pos: number }
+type TapClass = new (buf: Buffer, pos: number) => AvscTap;
+const { Tap } = require('avsc/lib/utils') as { Tap: TapClass };
+function newTap(buf: Buffer, pos: number): AvscTap {
+  return new Tap(buf, pos);
+}
+type Internal = { _read(tap: AvscTap): unknown; _write(tap: AvscTap, value: unknown): void };
+
 installAvscGuards();
 
 export const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
@@ -48,12 +62,23 @@ export class ContainerEncoder {
   private buf: Buffer;
   private pos = 0;
   private count = 0;
+  private readonly tap: AvscTap;
   readonly blockBytes: number;
   recordsWritten = 0;
 
   constructor(readonly type: Type, readonly schemaJson: string, readonly opts: EncoderOptions) {
     this.blockBytes = opts.blockBytes ?? 64_000;
     this.buf = Buffer.allocUnsafe(Math.max(this.blockBytes * 2, 1024));
+    this.tap = newTap(this.buf, 0);
+  }
+
+  /** Type.encode without its new Tap per record: the end position, or minus the bytes missing. */
+  private encode(type: Type, record: unknown): number {
+    const tap = this.tap;
+    tap.buf = this.buf;
+    tap.pos = this.pos;
+    (type as unknown as Internal)._write(tap, record);
+    return tap.pos <= this.buf.length ? tap.pos : this.buf.length - tap.pos;
   }
 
   header(): Buffer {
@@ -66,13 +91,13 @@ export class ContainerEncoder {
     for (;;) {
       let end: number;
       try {
-        end = type.encode(record, this.buf, this.pos);
+        end = this.encode(type, record);
       } catch (err) {
         // A bigint beyond 2^53 (read losslessly) is valid data: encode it with the lossless long.
         if (type !== this.type) throw err;
         type = losslessTypeOf(this.type);
         try {
-          end = type.encode(record, this.buf, this.pos);
+          end = this.encode(type, record);
         } catch {
           throw err;
         }
@@ -428,30 +453,31 @@ function freshBudget(): ItemBudget {
 
 function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknown[] {
   const out: unknown[] = new Array(block.count);
-  let pos = 0;
+  const tap = newTap(block.data, 0);
   for (let i = 0; i < block.count; i++) {
-    let res: { value: unknown; offset: number };
+    let value: unknown;
     try {
-      res = decode.decode(block.data, pos);
+      value = decode.read(tap);
     } catch (err) {
       const e = new AvroFormatError(name, block.offset, `record ${i} of block: ${describeDecodeError(err)}`);
       if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
       throw e;
     }
-    if (res.offset < 0) {
+    if (tap.pos > block.data.length) {
       throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
     }
-    out[i] = res.value;
-    pos = res.offset;
+    out[i] = value;
   }
-  if (pos !== block.data.length) {
-    throw new AvroFormatError(name, block.offset, `block holds ${block.data.length - pos} bytes after its ${block.count} declared records`);
+  if (tap.pos !== block.data.length) {
+    throw new AvroFormatError(name, block.offset, `block holds ${block.data.length - tap.pos} bytes after its ${block.count} declared records`);
   }
   return out;
 }
 
+
 export interface BlockDecoder {
-  decode(buf: Buffer, pos: number): { value: unknown; offset: number };
+  /** Reads one record at the tap's position and moves it on (past the end, if the data is short). */
+  read(tap: AvscTap): unknown;
   /** The same decoder with lossless longs, for blocks that need it. */
   lossless?: () => BlockDecoder;
 }
@@ -461,9 +487,12 @@ export function blockDecoder(writerType: Type, readerType?: Type, lossless = fal
   const r = readerType && (lossless ? losslessTypeOf(readerType) : readerType);
   let fallback: BlockDecoder | undefined;
   const more = lossless ? undefined : () => (fallback ??= blockDecoder(writerType, readerType, true));
-  if (!r || r.equals(w)) return { decode: (buf, pos) => w.decode(buf, pos), lossless: more };
-  const resolver = r.createResolver(w);
-  return { decode: (buf, pos) => r.decode(buf, pos, resolver), lossless: more };
+  if (!r || r.equals(w)) {
+    const t = w as unknown as Internal;
+    return { read: (tap) => t._read(tap), lossless: more };
+  }
+  const resolver = r.createResolver(w) as unknown as Internal;
+  return { read: (tap) => resolver._read(tap), lossless: more };
 }
 
 function describeDecodeError(err: unknown): string {

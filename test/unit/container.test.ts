@@ -44,6 +44,20 @@ describe('Avro container encode/decode', () => {
     }
   });
 
+  it('writes exactly the bytes avsc encodes, also for a record larger than its buffer', async () => {
+    const { ContainerEncoder } = await import('../../src/avro/container');
+    const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor('grow'), blockBytes: 512 });
+    const some = [rows[1], { ...rows[2], name: 'y'.repeat(5000), tags: Array.from({ length: 300 }, (_, i) => `t${i}`) }, rows[3], rows[10]];
+    const blocks = some.map((r) => enc.add(r)).filter((b): b is Buffer => b !== null);
+    const last = enc.flush();
+    if (last) blocks.push(last);
+    const reader = await ContainerReader.open(chunked(Buffer.concat([enc.header(), ...blocks])), { name: 'grow.avro' });
+    const data: Buffer[] = [];
+    for await (const blk of reader.blocks()) data.push(blk.data);
+    expect(Buffer.concat(data).equals(Buffer.concat(some.map((r) => type.toBuffer(r))))).toBe(true);
+    expect(await decodeAll(Buffer.concat([enc.header(), ...blocks]))).toEqual(some);
+  });
+
   it('writes a valid header-only file for zero records', async () => {
     const empty = encodeFile(type, []);
     expect(empty.subarray(0, 4).equals(MAGIC)).toBe(true);
