@@ -4,6 +4,7 @@ import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs
 import { installAvscGuards, ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
+import { installFastStringWrite } from './string-write';
 import { typeForSchema } from './type-cache';
 
 /**
@@ -21,6 +22,7 @@ function newTap(buf: Buffer, pos: number): AvscTap {
 type Internal = { _read(tap: AvscTap): unknown; _write(tap: AvscTap, value: unknown): void };
 
 installAvscGuards();
+installFastStringWrite();
 
 export const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 const OLD_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x00]); // Avro 1.2 and earlier
