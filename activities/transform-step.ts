@@ -88,10 +88,13 @@ export function transformRecord(def: StageDefinition, record: unknown, ctx: Tran
   } catch (err) {
     return transformThrew(err, record, sink, label, index);
   }
-  if (out instanceof Promise) {
-    return out.then((o) => emit(def, o, record, sink, label, index), (err) => transformThrew(err, record, sink, label, index));
-  }
+  if (out instanceof Promise) return emitWhenDone(out, def, record, sink, label, index);
   return emit(def, out, record, sink, label, index);
+}
+
+// An async transform's result. Its own function, for the reason above.
+function emitWhenDone(out: Promise<unknown>, def: StageDefinition, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
+  return out.then((o) => emit(def, o, record, sink, label, index), (err) => transformThrew(err, record, sink, label, index));
 }
 
 function emit(def: StageDefinition, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> | undefined {

@@ -465,7 +465,8 @@ function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknow
       if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
       throw e;
     }
-    if (tap.pos > block.data.length) {
+    // Not `>`: a forged varint can make the position NaN, and avsc's isValid() counts that as past the end too.
+    if (!(tap.pos <= block.data.length)) {
       throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
     }
     out[i] = value;

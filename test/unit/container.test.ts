@@ -44,7 +44,7 @@ describe('Avro container encode/decode', () => {
     }
   });
 
-  it('writes exactly the bytes avsc encodes, also for a record larger than its buffer', async () => {
+  it('writes the bytes Type.toBuffer gives each record, also for a record larger than its buffer', async () => {
     const { ContainerEncoder } = await import('../../src/avro/container');
     const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor('grow'), blockBytes: 512 });
     const some = [rows[1], { ...rows[2], name: 'y'.repeat(5000), tags: Array.from({ length: 300 }, (_, i) => `t${i}`) }, rows[3], rows[10]];
@@ -150,6 +150,15 @@ describe('Avro container reader on bad input', () => {
     expect((await failure(tooMany)).message).toMatch(/declares 2 records but its data ends inside record 1/);
     const tooFew = Buffer.concat([header, zig(1), zig(one.length * 2), one, one, syncMarkerFor('test')]);
     expect((await failure(tooFew)).message).toMatch(/bytes after its 1 declared records/);
+  });
+
+  it('reports a forged length varint that decodes to NaN as data ending inside the record', async () => {
+    const { blockDecoder, decodeBlock } = await import('../../src/avro/container');
+    const str = Type.forSchema({ type: 'record', name: 'S', fields: [{ name: 's', type: 'string' }] });
+    // avsc's readLong turns 150 continuation bytes into NaN (its multiplier overflows to Infinity).
+    const data = Buffer.concat([Buffer.alloc(150, 0x80), Buffer.from([0x00]), Buffer.from('tail')]);
+    const block = { offset: 40, end: 40 + data.length, count: 3, data };
+    expect(() => decodeBlock('forged.avro', block, blockDecoder(str))).toThrow(/declares 3 records but its data ends inside record 0/);
   });
 
   it('checks the snappy CRC32 trailer', async () => {
