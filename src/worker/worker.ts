@@ -1,4 +1,5 @@
-import { DefaultLogger, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
 import { logger } from '../log';
@@ -14,6 +15,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
+import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
   config: Config;
@@ -50,14 +52,18 @@ export interface WorkerOptions {
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowsAt(WORKFLOWS_PATH);
 }
 
-const quietBundlerLogger = {
-  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
-  warn: (m: string, meta?: Record<string, unknown>) => logger().warn(meta ?? {}, m),
-  error: (m: string, meta?: Record<string, unknown>) => logger().error(meta ?? {}, m),
-};
+/** partflow's own workflows, bundled once per version of their code and kept beside it (see workflow-bundle.ts). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  const root = path.dirname(path.dirname(WORKFLOWS_PATH));
+  return cachedWorkflowBundle({
+    workflowsPath: WORKFLOWS_PATH,
+    sourceDirs: ['workflows', 'src', 'activities'].map((d) => path.join(root, d)),
+    cacheDir: path.join(root, '.cache'),
+  });
+}
 
 /**
  * How long a stopping worker lets running partitions go on before it cancels them: some finish;
@@ -151,8 +157,8 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.config.temporalNamespace,
     taskQueue: opts.taskQueue ?? opts.config.taskQueue,
-    // Without workflowsPath or workflowBundle the SDK polls activity tasks only.
-    ...(!workflows ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: {} }),
+    // Without a workflow bundle the SDK polls activity tasks only.
+    ...(workflows ? { workflowBundle: opts.workflowBundle ?? (await workflowBundle()) } : {}),
     activities: createActivities({ config: opts.config, s3, registry }),
     ...(opts.activitySlots ? { tuner: balancedTuner(opts.activitySlots) } : { maxConcurrentActivityTaskExecutions: concurrency }),
     ...(opts.eagerActivities === false ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
