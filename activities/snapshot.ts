@@ -16,6 +16,8 @@ export interface CommitSnapshotRequest {
 export interface CommitSnapshotResult {
   snapshot: number;
   url: string;
+  /** A run that started later had committed first: this snapshot keeps its parent's partitions. */
+  supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
 }
 
 /**
@@ -40,8 +42,10 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
     const m = await getJson<RunManifest>(deps.s3, loc.bucket, loc.key, 1024 * 1024 * 1024);
     try {
       const r = await commit(deps.s3, datasetRef(m.outputPrefix), m);
-      logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
-      return { snapshot: r.snapshot, url: r.url };
+      if (r.supersededBy) {
+        logger().warn({ dataset: m.dataset, snapshot: r.snapshot, supersededBy: r.supersededBy }, 'committed dataset snapshot with its parent\'s partitions: a run that started later had committed first');
+      } else logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
+      return { snapshot: r.snapshot, url: r.url, ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}) };
     } catch (err) {
       if (err instanceof ConditionalWritesRequiredError) throw ApplicationFailure.create({ type: 'ConditionalWritesRequired', message: err.message, nonRetryable: true });
       throw err;

@@ -181,7 +181,7 @@ export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOpti
   if (patched('dataset-snapshots')) {
     try {
       const snap = await commitSnapshot({ manifest: summary.manifest });
-      summary.snapshot = { number: snap.snapshot, url: snap.url };
+      summary.snapshot = { number: snap.snapshot, url: snap.url, ...(snap.supersededBy ? { supersededBy: snap.supersededBy } : {}) };
     } catch (err) {
       if (isCancellation(err)) throw err;
       // The outputs and run manifest are committed; the next run's snapshot will include them.
@@ -297,5 +297,6 @@ function summarize(plan: PlanSummary, input: ResolvedIngest, state: RunState, ma
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
     ...(state.scheduledBy ? { schedule: state.scheduledBy } : {}),
+    startedAt: workflowInfo().startTime.toISOString(),
   };
 }

@@ -10,6 +10,11 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
   }
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
   if (s.snapshot) out.write(`  snapshot: ${s.snapshot.number} (${s.snapshot.url})\n`);
+  const by = s.snapshot?.supersededBy;
+  if (by) {
+    out.write(`  superseded: ${by.workflowId} started later (${by.startedAt}) and committed snapshot ${by.snapshot} first, so snapshot ${s.snapshot!.number}\n`
+      + '           keeps its partitions, not this run\'s (which saw the source earlier); a new ingest reuses every unchanged output\n');
+  }
   if (s.snapshotError) out.write(`  no snapshot: ${s.snapshotError}\n`);
 }
 

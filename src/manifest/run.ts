@@ -28,11 +28,25 @@ export interface IngestSummary {
   /** s3:// URL of the run manifest. */
   manifest: string;
   /** The dataset snapshot this run committed (runs from before snapshots have none). */
-  snapshot?: { number: number; url: string };
+  snapshot?: {
+    number: number;
+    url: string;
+    /**
+     * A run that started later (and so read the source later) had committed snapshot `snapshot`
+     * first: this run's snapshot keeps that one's partitions rather than bring back older data.
+     */
+    supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
+  };
   /** Why no snapshot was committed, when the commit was refused or failed. */
   snapshotError?: string;
   /** The Temporal Schedule that started the run, if one did. */
   schedule?: string;
+  /**
+   * When the run started (the first of its continue-as-new runs), by the Temporal server's clock:
+   * it planned right after, so of two runs the later one saw the source later (runs from before
+   * this field have none).
+   */
+  startedAt?: string;
 }
 
 /** One partition of one stage in a run: where its output is and how it came to be. */

@@ -22,6 +22,19 @@ export class ConditionalWritesRequiredError extends SnapshotError {
   }
 }
 
+/**
+ * When the source was last read for snapshot n: the latest start of the runs it reflects (runs
+ * plan right after they start). Older snapshots, and Kafka runs, have none.
+ */
+async function sourceAsOf(s3: S3Client, d: DatasetRef, n: number): Promise<{ head: SnapshotHead; at: string } | null> {
+  if (n === 0) return null;
+  const head = await readHead(s3, d, n);
+  const at = head.sourceAsOf ?? head.run.startedAt;
+  return at ? { head, at } : null;
+}
+
+const later = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b);
+
 /** Snapshot numbers of a dataset, ascending. The listing, not any hint, is the truth. */
 export async function snapshotNumbers(s3: S3Client, d: DatasetRef): Promise<number[]> {
   const prefix = snapshotsPrefix(d);
@@ -137,6 +150,8 @@ export interface CommitResult {
   conflicts: number;
   /** True when an earlier attempt had committed it. */
   existing: boolean;
+  /** Set when a run that started later had committed first: this snapshot keeps its parent's partitions. */
+  supersededBy?: SnapshotHead['supersededBy'];
 }
 
 /**
@@ -151,25 +166,34 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
   const done = await committedBy(s3, d, numbers, m);
   if (done) return { snapshot: done.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, conflicts: 0, existing: true };
   let parent = numbers.length ? numbers[numbers.length - 1] : 0;
+  let read = await sourceAsOf(s3, d, parent);
   let before = await stagesAt(s3, d, parent);
   // A Kafka run plans only the offsets after the last committed ones: it adds to the dataset, and
   // the ranges earlier runs committed stay (they are not "gone from the source").
   const removals = m.source.startsWith('kafka://') ? new Set<string>() : removalsOf(before, effect);
   const max = opts.maxConflicts ?? 100;
   for (let conflicts = 0; ; conflicts++) {
-    const applied = applyEffect(before, effect, removals);
+    // Each snapshot is the whole dataset as its run saw the source. A run that started before the
+    // one behind the latest snapshot (kept waiting for a retry, then finished) saw the source
+    // earlier: applying it would bring back objects changed or deleted since. Its snapshot keeps
+    // the parent's partitions and says so; its outputs stay, and a new ingest reuses the unchanged.
+    const superseded = !!(read && m.startedAt && !m.source.startsWith('kafka://') && Date.parse(m.startedAt) < Date.parse(read.at));
+    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals);
     const n = parent + 1;
     const total = Object.values(applied.stages).reduce((k, l) => k + l.length, 0);
-    const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status };
+    const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status, ...(m.startedAt ? { startedAt: m.startedAt } : {}) };
+    const asOf = superseded ? read!.at : later(read?.at, m.startedAt);
     const head: SnapshotHead = {
       kind: 'partflow.snapshot', version: 1, snapshot: n, parent, committedAt: (opts.now?.() ?? new Date()).toISOString(),
-      dataset: m.dataset, datasetUrl: datasetUrlOf(d), status: Object.values(applied.failed).some((l) => l.length) ? 'partial' : 'completed', run,
+      dataset: m.dataset, datasetUrl: datasetUrlOf(d), status: superseded ? read!.head.status : Object.values(applied.failed).some((l) => l.length) ? 'partial' : 'completed', run,
+      ...(asOf ? { sourceAsOf: asOf } : {}),
+      ...(superseded ? { supersededBy: read!.head.supersededBy ?? { snapshot: read!.head.snapshot, workflowId: read!.head.run.workflowId, startedAt: read!.at } } : {}),
       counts: countStages(applied.stages, applied.failed), changes: diffStages(before, applied.stages), failed: applied.failed,
       ...(total > partEntries() ? { parts: await writeParts(s3, d, applied.stages) } : { stages: applied.stages }),
     };
     try {
       await putIfAbsent(s3, d.bucket, snapshotKey(d, n), JSON.stringify(head, null, 1), 'application/json');
-      return { snapshot: n, url: `s3://${d.bucket}/${snapshotKey(d, n)}`, conflicts, existing: false };
+      return { snapshot: n, url: `s3://${d.bucket}/${snapshotKey(d, n)}`, conflicts, existing: false, ...(head.supersededBy ? { supersededBy: head.supersededBy } : {}) };
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
       if (conflicts + 1 >= max) throw new SnapshotError(`gave up committing a snapshot of ${datasetUrlOf(d)} after ${max} conflicts with other runs (last tried ${n})`);
@@ -178,6 +202,7 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
     const mine = await committedBy(s3, d, numbers.filter((k) => k > parent), m);
     if (mine) return { snapshot: mine.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, mine.snapshot)}`, conflicts: conflicts + 1, existing: true };
     parent = numbers[numbers.length - 1];
+    read = await sourceAsOf(s3, d, parent);
     before = await stagesAt(s3, d, parent);
   }
 }

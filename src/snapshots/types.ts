@@ -50,12 +50,19 @@ export interface SnapshotHead {
   /** completed: every partition of the run committed; partial: some are carried forward or missing. */
   status: 'completed' | 'partial';
   /** The run that committed this snapshot. */
-  run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial' };
+  run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial'; startedAt?: string };
   counts: Record<string, StageCounts>;
   changes: Record<string, StageChanges>;
   /** Failed partitions of the committing run, per stage (carried forward or missing). */
   failed: Record<string, { partition: string; name: string; carriedForward: boolean }[]>;
   stages?: Record<string, SnapshotPartition[]>;
+  /** The latest start of the runs this snapshot reflects: when the source was last read for it. */
+  sourceAsOf?: string;
+  /**
+   * Set when the committing run started before the run behind the latest snapshot (it saw the
+   * source earlier): this snapshot then keeps its parent's partitions, not the run's.
+   */
+  supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
   /** Part files, relative to `_snapshots/`, written before this head; each holds entries of some stages. */
   parts?: { file: string; sha256: string; entries: number }[];
 }

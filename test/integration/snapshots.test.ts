@@ -207,6 +207,39 @@ describe('dataset snapshots', () => {
     expect(await readHead(s3, d, 4).catch((e: Error) => e.message)).toMatch(/snapshot 4 of s3:\/\/it-snapshots\/race\/ds\/ does not exist: it has 3 snapshots, 1 to 3/);
   });
 
+  it('a run that started before the one behind the latest snapshot does not bring back what that one changed or removed', async () => {
+    const d = datasetRef(`s3://${BUCKET}/stale/ds/`);
+    const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min)).toISOString();
+    const as = (r: RunManifest, id: string, min: number): RunManifest => ({ ...r, workflowId: id, runId: `${id}-run`, startedAt: at(min) });
+    // The workflow records when each run started, which is what orders them here.
+    expect(runs.map((r) => Date.parse(r.startedAt ?? '')).every((t, i, all) => t > 0 && (i === 0 || t > all[i - 1]))).toBe(true);
+    // runs[1] saw b changed, c deleted and d added; runs[0] saw the source before that.
+    const newer = await commitSnapshot(s3, d, as(runs[1], 'newer', 10));
+    expect(newer).toMatchObject({ snapshot: 1 });
+    expect(newer.supersededBy).toBeUndefined();
+    const s1 = await readSnapshot(s3, d, 1);
+    expect(s1.stages.copy.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl', 'd.jsonl']);
+
+    // The older run finishes last (it waited for a retry): its snapshot keeps snapshot 1's partitions.
+    const older = await commitSnapshot(s3, d, as(runs[0], 'older', 5));
+    expect(older).toMatchObject({ snapshot: 2, supersededBy: { snapshot: 1, workflowId: 'newer', startedAt: at(10) } });
+    const s2 = await readSnapshot(s3, d, 2);
+    expect(s2.stages).toEqual(s1.stages);
+    expect(s2.changes.copy).toEqual({ added: [], changed: [], removed: [] });
+    expect(s2).toMatchObject({ sourceAsOf: at(10), run: { workflowId: 'older', startedAt: at(5) } });
+
+    // An even older one behind that no-op snapshot is caught too, and named after the run that read the source.
+    expect(await commitSnapshot(s3, d, as(runs[0], 'oldest', 1))).toMatchObject({ snapshot: 3, supersededBy: { snapshot: 1, workflowId: 'newer' } });
+    expect((await readSnapshot(s3, d, 3)).stages).toEqual(s1.stages);
+
+    // A run that started later applies as usual: c comes back only because its source has it again.
+    const later = await commitSnapshot(s3, d, as(runs[0], 'later', 20));
+    expect(later.supersededBy).toBeUndefined();
+    const s4 = await readSnapshot(s3, d, 4);
+    expect(s4.stages.copy.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl', 'c.jsonl']);
+    expect(s4.sourceAsOf).toBe(at(20));
+  });
+
   it("the export decodes to the same records as the stage's Avro, with the removal list", async () => {
     const r = await cli('export', DS, '--stage', 'copy', '--since', '1', '--to', `s3://${BUCKET}/exports/`, '--json');
     expect(r.stderr).toBe('');

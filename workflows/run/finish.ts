@@ -20,7 +20,7 @@ export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId
   if (cancelled) return summary;
   try {
     const snap = await commitSnapshot({ manifest: summary.manifest });
-    summary.snapshot = { number: snap.snapshot, url: snap.url };
+    summary.snapshot = { number: snap.snapshot, url: snap.url, ...(snap.supersededBy ? { supersededBy: snap.supersededBy } : {}) };
   } catch (err) {
     if (isCancellation(err)) throw err;
     // The outputs and run manifest are committed; the next run's snapshot will include them.

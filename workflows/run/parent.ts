@@ -304,6 +304,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, Code.blocked);
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
     if (schedule) summary.schedule = schedule;
+    summary.startedAt = workflowInfo().startTime.toISOString();
     return commitRun(pl, summary, runId, windows, stopped);
   }
 }
