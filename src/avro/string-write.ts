@@ -3,7 +3,8 @@
  * (ids, codes, names, URLs). avsc asks Buffer.byteLength for every string, then copies it char by
  * char; for a string under 64 chars of ASCII the length is its char count and fits one varint
  * byte, so one pass does both. Any other string goes to avsc's own code, which writes it again
- * from its start: the bytes and the position after them are avsc's
+ * from its start, unless it holds a lone surrogate (then it throws, see below): the bytes and the
+ * position after them are avsc's
  * (test/unit/string-write.test.ts). One difference is left: when the string does not fit, the
  * tap ends past the buffer as avsc's does, and the buffer after the string's start may hold an
  * ASCII prefix that avsc would not have written; an encoder discards those bytes anyway.
@@ -43,6 +44,12 @@ export function installFastStringWrite(): void {
           return;
         }
       }
+    }
+    // avsc would write a lone surrogate as the 3 bytes of its code point, which no UTF-8 decoder
+    // accepts (partflow's own reader included): a committed output that cannot be read back.
+    // JSON allows "\ud800", so imports meet them; the record is rejected instead.
+    if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+      throw new Error(`string ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)} holds a lone UTF-16 surrogate (U+D800-U+DFFF without its pair), which has no UTF-8 encoding`);
     }
     avscWriteString.call(this, s);
   };

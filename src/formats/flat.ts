@@ -9,6 +9,7 @@ import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema, toInferred
 import { jsonText, parseJson } from './json-value';
 import { avroFieldNames, avroName } from './names';
 import { Oversized, oversizedReason, prefixText, splitLines } from './records';
+import { firstInvalidByte, utf8Text } from './utf8';
 
 export type FlatFormat = 'csv' | 'jsonl' | 'json';
 
@@ -228,13 +229,18 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
         continue;
       }
       const items: CsvItem[] = [];
+      let rowStart = 0;
       parseCsv(piece.buf, {
         ...CSV_OPTIONS,
         delimiter,
         bom: piece.start === 0,
         record_delimiter: recordDelimiterOption(splitter!.rd),
         on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
-          items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
+          const bytes = piece.buf.subarray(rowStart, r.info.bytes_records);
+          rowStart = r.info.bytes_records;
+          const decoded = r.raw.includes('\uFFFD') ? utf8Text(bytes, 'CSV record') : undefined;
+          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw });
+          else items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
           return null;
         },
         on_skip: (err: Error | undefined, raw: string | undefined) => {
@@ -308,12 +314,17 @@ async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promis
     }
     if (isBlank(l.line)) continue;
     try {
-      scan.infer.add(parseJson(l.line.toString('utf8')));
+      scan.infer.add(parseJson(withoutBom(l.line.toString('utf8'))));
     } catch {
       // Unparseable lines become rejects at import; they still count toward the chunk.
     }
     scan.add(l.end);
   }
+}
+
+/** A JSON Lines file may start with a UTF-8 BOM, as CSV files may: it is not part of the first record. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function isBlank(line: Buffer): boolean {
@@ -336,7 +347,12 @@ async function readAll(name: string, body: Readable, max: number): Promise<Buffe
 }
 
 async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> {
-  const text = (await readAll(name, body, MAX_JSON_ARRAY_BYTES)).toString('utf8');
+  const bytes = await readAll(name, body, MAX_JSON_ARRAY_BYTES);
+  const decoded = utf8Text(bytes, 'file');
+  if (!decoded.ok) {
+    throw new FlatFileError(name, `not valid UTF-8 (a bad byte sequence at byte ${firstInvalidByte(bytes)}); text sources must be UTF-8, so convert the file first (for example: iconv -f latin1 -t utf-8)`);
+  }
+  const text = withoutBom(decoded.text);
   let value: unknown;
   try {
     value = parseJson(text);
@@ -387,7 +403,12 @@ export async function* readChunk(
       }
       const { line, end } = l;
       if (isBlank(line)) continue;
-      const raw = line.toString('utf8');
+      const decoded = utf8Text(line, 'line');
+      if (!decoded.ok) {
+        yield { ok: false, reason: decoded.reason, raw: decoded.raw, end };
+        continue;
+      }
+      const raw = withoutBom(decoded.text);
       let parsed: unknown;
       try {
         parsed = parseJson(raw);

@@ -96,6 +96,14 @@ function kindOf(v: unknown): Kind {
   return 'json';
 }
 
+/** JSON numbers like 1e400 parse as ±Infinity, which JSON text cannot hold (it writes null). */
+function hasNonFinite(v: unknown): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (typeof v !== 'object' || v === null) return false;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasNonFinite(x)) return true;
+  return false;
+}
+
 /** Converts a parsed JSON record to the inferred schema's shape; throws with the field name when it cannot. */
 export function toInferredRecord(value: unknown, fields: FieldPlan[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -109,6 +117,7 @@ export function toInferredRecord(value: unknown, fields: FieldPlan[]): Record<st
   for (const f of fields) {
     const v = obj[f.source];
     if (v === undefined || v === null) out[f.name] = null;
+    else if (hasNonFinite(v)) throw new Error(`field "${f.source}": a number beyond the range of a double (it would be stored as ${f.type === 'json' ? 'null' : 'Infinity'})`);
     else if (f.type === 'json') out[f.name] = typeof v === 'string' ? v : jsonText(v);
     else if (f.type === 'double' && typeof v === 'number') out[f.name] = v;
     else if (f.type === 'long' && typeof v === 'number' && Number.isSafeInteger(v)) out[f.name] = v;

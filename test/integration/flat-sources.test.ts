@@ -114,6 +114,19 @@ describe('gzip flat sources', () => {
     expect(records[7]).toEqual({ id: 7, s: 'é7' });
   });
 
+  it('a JSON string with a lone surrogate becomes a reject, not a committed output no reader can decode', async () => {
+    await put('surrogate/data.jsonl', Buffer.from('{"id":1,"s":"a\\ud800b"}\n{"id":2,"s":"ok \\ud83d\\ude00"}\n'));
+    const p = await plan('surrogate/', 'out-surrogate');
+    const r = (await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: 0 })) as PartitionResult;
+    expect(r.counts).toMatchObject({ in: 2, out: 1, rejected: 1 });
+    expect(await decodeUrl(s3, `s3://${p.bucket}/${r.outputKey}`)).toEqual([{ id: 2, s: 'ok 😀' }]);
+    const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${p.bucket}/${r.manifestKey}`);
+    const rej = (await decodeUrl(s3, m.rejects!.url)) as { reason: string; record: string }[];
+    expect(rej).toHaveLength(1);
+    expect(rej[0].reason).toMatch(/lone UTF-16 surrogate/);
+    expect(JSON.parse(rej[0].record)).toEqual({ id: 1, s: 'a\ud800b' });
+  });
+
   it('planning heartbeats scan checkpoints, and a plan attempt resumed from one writes the same plan', async () => {
     const big = Buffer.from('id,v\n' + Array.from({ length: 400_000 }, (_, i) => `${i},${'x'.repeat(i % 50)}`).join('\n') + '\n');
     await put('big-gz/big.csv.gz', gzipSync(big));

@@ -10,8 +10,8 @@ function stream(s: string | Buffer, chunk = 7): Readable {
 }
 
 /** Scans, then reads every chunk back from its byte range, as the import activity does. */
-async function roundTrip(format: FlatFormat, text: string, per: number) {
-  const buf = Buffer.from(text);
+async function roundTrip(format: FlatFormat, text: string | Buffer, per: number) {
+  const buf = Buffer.isBuffer(text) ? text : Buffer.from(text);
   const scan = await scanFlatFile('mem://f', format, stream(buf), per, 'rec');
   const chunks: FlatRecord[][] = [];
   for (const c of scan.chunks) {
@@ -157,5 +157,43 @@ describe('JSON Lines and JSON arrays', () => {
 
   it('names the object when a .json file is not an array', async () => {
     await expect(scanFlatFile('s3://b/x.json', 'json', stream('{"a":1}'), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/x\.json: a \.json source must hold one JSON array/);
+  });
+});
+
+describe('text that is not what it claims', () => {
+  const latin1 = Buffer.from([0x4d, 0xfc, 0x6e, 0x63, 0x68, 0x65, 0x6e]); // "München" in Latin-1
+
+  it('rejects a CSV record with invalid UTF-8, keeping its bytes, and reads the rows around it', async () => {
+    const text = Buffer.concat([Buffer.from('id,city\n1,Köln\n2,'), latin1, Buffer.from('\n3,Real \uFFFD kept\n')]);
+    const { chunks } = await roundTrip('csv', text, 2);
+    const recs = chunks.flat();
+    expect(recs.map((r) => (r.ok ? r.value : null))).toEqual([{ id: '1', city: 'Köln' }, null, { id: '3', city: 'Real \uFFFD kept' }]);
+    const bad = recs[1] as Extract<FlatRecord, { ok: false }>;
+    expect(bad.reason).toMatch(/^CSV record is not valid UTF-8 \(a bad byte sequence at byte 3 of the CSV record\).*iconv/);
+    expect(Buffer.from(bad.raw, 'latin1').equals(Buffer.concat([Buffer.from('2,'), latin1, Buffer.from('\n')]))).toBe(true);
+  });
+
+  it('rejects a JSON Lines line with invalid UTF-8, and reads a first line after a BOM', async () => {
+    const text = Buffer.concat([Buffer.from('\ufeff{"id":1,"s":"a"}\r\n{"id":2,"s":"'), latin1, Buffer.from('"}\n{"id":3,"s":"c"}\n')]);
+    const { chunks } = await roundTrip('jsonl', text, 10);
+    const recs = chunks.flat();
+    expect(recs.map((r) => (r.ok ? r.value : null))).toEqual([{ id: 1, s: 'a' }, null, { id: 3, s: 'c' }]);
+    expect((recs[1] as Extract<FlatRecord, { ok: false }>).reason).toMatch(/^line is not valid UTF-8 \(a bad byte sequence at byte 14 of the line\)/);
+  });
+
+  it('rejects numbers beyond a double instead of storing Infinity, or null in JSON text', async () => {
+    const { chunks } = await roundTrip('jsonl', '{"n":1e400,"j":{"a":1}}\n{"n":2,"j":{"a":-1e999}}\n{"n":3,"j":{"a":2}}\n', 10);
+    const recs = chunks.flat();
+    expect(recs.map((r) => (r.ok ? r.value : r.reason))).toEqual([
+      'field "n": a number beyond the range of a double (it would be stored as Infinity)',
+      'field "j": a number beyond the range of a double (it would be stored as null)',
+      { n: 3, j: '{"a":2}' },
+    ]);
+  });
+
+  it('fails a .json file with invalid UTF-8 naming the byte, and reads one with a BOM', async () => {
+    await expect(roundTrip('json', Buffer.concat([Buffer.from('[{"s":"'), latin1, Buffer.from('"}]')]), 10)).rejects.toThrow(/mem:\/\/f.*not valid UTF-8 \(a bad byte sequence at byte 8\)/);
+    const { chunks } = await roundTrip('json', '\ufeff[{"id":1}]', 10);
+    expect(chunks.flat().map((r) => r.ok && r.value)).toEqual([{ id: 1 }]);
   });
 });

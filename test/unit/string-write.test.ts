@@ -20,7 +20,7 @@ function written(T: TapClass, strings: string[], size = 1 << 16, at = 0): { pos:
 describe('the fast Tap.writeString', () => {
   const cases = [
     '', 'a', 'EUR', 'x'.repeat(63), 'x'.repeat(64), 'x'.repeat(200), 'é', 'aé', 'abc\u007f', 'abc\u0080', '\u07ff\u0800',
-    '😀', 'a😀b', '\ud800', 'a\udc00', 'x'.repeat(62) + 'é', '\u0000\u0001', `https://shop-3.example/p/123456`,
+    '😀', 'a😀b', 'x'.repeat(62) + 'é', '\u0000\u0001', `https://shop-3.example/p/123456`, '\ud83d\ude00'.repeat(40),
   ];
 
   it('is installed, and is not avsc\'s', () => {
@@ -37,7 +37,7 @@ describe('the fast Tap.writeString', () => {
   it('writes what avsc writes for random strings of every kind of char', () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-    const alphabet = ['a', 'Z', '0', ' ', '\u007f', 'é', 'ß', '\u20ac', '😀', '\ud83d', '\ude00', '\u0000'];
+    const alphabet = ['a', 'Z', '0', ' ', '\u007f', 'é', 'ß', '\u20ac', '😀', '\ud83d\ude00', '\u0000'];
     const strings = Array.from({ length: 2000 }, () => Array.from({ length: rand(90) }, () => (rand(4) ? alphabet[rand(4)] : alphabet[rand(alphabet.length)])).join(''));
     const fast = written(FastTap, strings, 1 << 20);
     const avsc = written(AvscTap, strings, 1 << 20);
@@ -58,9 +58,15 @@ describe('the fast Tap.writeString', () => {
   });
 
   it('writes what avsc writes when a non-ASCII char follows an ASCII prefix and the string fits', () => {
-    const fast = written(FastTap, ['abcdé', 'x'.repeat(40) + '\u20ac', 'a\ud800']);
-    const avsc = written(AvscTap, ['abcdé', 'x'.repeat(40) + '\u20ac', 'a\ud800']);
+    const fast = written(FastTap, ['abcdé', 'x'.repeat(40) + '\u20ac', 'a😀']);
+    const avsc = written(AvscTap, ['abcdé', 'x'.repeat(40) + '\u20ac', 'a😀']);
     expect(fast.pos).toBe(avsc.pos);
     expect(fast.bytes.equals(avsc.bytes)).toBe(true);
+  });
+
+  it('refuses a string with a lone surrogate, which has no UTF-8 encoding (avsc would write bytes no reader accepts)', () => {
+    for (const s of ['\ud800', 'a\udc00', 'x'.repeat(70) + '\ud83d', '\ude00\ud83d']) {
+      expect(() => written(FastTap, [s])).toThrow(/lone UTF-16 surrogate/);
+    }
   });
 });
