@@ -124,6 +124,16 @@ describe('splitBytes', () => {
     expect(parts.map((p) => p.name)).toEqual(['a.avro', 'b.avro', 'c.avro#1/3', 'c.avro#2/3', 'c.avro#3/3']);
     expect(parts[1].pieces[0].range).toBeUndefined();
   });
+
+  test('a splitBytes below partitionBytes still splits the objects over it, and packs only the rest', () => {
+    const objects = [
+      { key: 's/a.avro', size: 100, etag: '"a"' },
+      { key: 's/b.avro', size: 200, etag: '"b"' },
+      { key: 's/c.avro', size: 22_609, etag: '"c"' },
+    ];
+    const parts = partitionListing(objects, { format: 'avro', partitionBytes: 256 * 1024, splitBytes: 8 * 1024, prefix: 's/' });
+    expect(parts.map((p) => p.name)).toEqual(['a.avro+1', 'c.avro#1/3', 'c.avro#2/3', 'c.avro#3/3']);
+  });
 });
 
 describe('the output layout', () => {

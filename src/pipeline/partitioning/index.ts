@@ -49,12 +49,13 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
       else scan.chunks.forEach((c, i) => make([{ ...chunkPiece(o, scan, c), chunk: [i, n] }], scan.schema));
       continue;
     }
-    if (o.size <= opts.partitionBytes) {
+    const split = opts.splitBytes ?? opts.partitionBytes;
+    // An object over splitBytes is split even when it is under partitionBytes (a splitBytes set lower).
+    if (o.size <= opts.partitionBytes && o.size <= split) {
       small.push(o);
       continue;
     }
     flush();
-    const split = opts.splitBytes ?? opts.partitionBytes;
     if (o.size <= split) {
       make([whole(o)]);
       continue;
