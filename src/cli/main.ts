@@ -80,6 +80,12 @@ function explain(e: Error): string {
   return parts.join(': ');
 }
 
+// `partflow cat … | head`: the reader went away, which is not an error of the command.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`partflow: ${explain(e)}\n`);
   process.exit(1);
