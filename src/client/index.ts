@@ -44,6 +44,18 @@ export interface WaitingForRetry {
  * Waits for an ingest, drawing one progress bar per stage from the workflow's `progress`
  * query. Without a TTY it prints a line per change instead.
  */
+const NO_WORKER_WARNING_MS = 10_000;
+
+/** Says, if it is so, that no worker polls the run's task queue (then nothing will run it). */
+export async function noWorkerPolling(handle: WorkflowHandle): Promise<string | undefined> {
+  const d = await handle.describe();
+  const namespace = handle.client.options.namespace;
+  const r = await handle.client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: d.taskQueue }, taskQueueType: 1 });
+  if ((r.pollers ?? []).length > 0) return undefined;
+  return `no worker polls task queue "${d.taskQueue}" (namespace ${namespace}), so nothing runs ${handle.workflowId} yet: `
+    + `start one with \`partflow worker\` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE; still waiting`;
+}
+
 export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<IngestSummary | WaitingForRetry> {
   const tty = Boolean(out.isTTY);
   const multi = tty
@@ -73,10 +85,18 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
       last = line;
     }
   };
+  // A run no worker picks up would wait here in silence (its queries wait for a worker too): say so.
+  let answered = false;
+  const check = setTimeout(() => {
+    if (answered || finished) return;
+    noWorkerPolling(handle).then((why) => { if (why && !answered && !finished) out.write(`${why}\n`); }, () => undefined);
+  }, NO_WORKER_WARNING_MS);
+  check.unref();
   try {
     while (!finished) {
       try {
         const p = await handle.query<Progress>('progress');
+        answered = true;
         draw(p);
         // The run will wait (days, by default) for someone to fix and retry: stop watching.
         if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed };
@@ -91,6 +111,7 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
       // a closed workflow may no longer answer queries on some servers
     }
   } finally {
+    clearTimeout(check);
     multi?.stop();
   }
   return result;

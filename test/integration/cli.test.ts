@@ -7,6 +7,7 @@ import { s3Client } from '../../src/storage/client';
 import { decodeUrl, getUrl } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 import { runCli } from '../helpers/cli';
+import { noWorkerPolling } from '../../src/client';
 
 const BUCKET = 'it-cli';
 let h: TestHarness;
@@ -93,6 +94,25 @@ describe('partflow import / inspect / verify / cat', () => {
     const v = await cli('verify', `cli-ingest-${process.pid}`);
     expect(v.stdout).toMatch(/verified 1 partitions: all good/);
     expect(v.code).toBe(0);
+  });
+
+  it('says when no worker polls the task queue of a run it waits for', async () => {
+    const lonely = await h.client.workflow.start('ingest', {
+      taskQueue: `nobody-${process.pid}`, workflowId: `lonely-${process.pid}`, workflowExecutionTimeout: '1m',
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/nothing/` }],
+    });
+    try {
+      expect(await noWorkerPolling(lonely)).toMatch(new RegExp(`^no worker polls task queue "nobody-${process.pid}" \\(namespace default\\), so nothing runs lonely-${process.pid} yet: start one with \`partflow worker\``));
+    } finally {
+      await lonely.terminate();
+    }
+    // The harness's worker polls its own queue: nothing to say.
+    const served = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: `served-${process.pid}`, workflowExecutionTimeout: '1m',
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/imp-inferred/`, target: `s3://${BUCKET}/served/` }],
+    });
+    expect(await noWorkerPolling(served)).toBeUndefined();
+    await served.result().catch(() => undefined);
   });
 
   it('gives clear errors for wrong arguments', async () => {
