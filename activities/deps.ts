@@ -44,12 +44,25 @@ export function nonRetryable(type: keyof typeof FailureTypes, message: string, c
  * where, and what to check: a bucket that does not exist, or a 403 (access denied, unknown or
  * wrong keys, a skewed clock). Anything else: undefined, for the caller's own handling.
  */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNREACHABLE_TEXT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
+
 export function storageRefusal(err: unknown, what: string, endpoint: string | undefined): ApplicationFailure | undefined {
   if (err instanceof ApplicationFailure) return undefined;
   const e = err as { name?: string; message?: string; BucketName?: string; $metadata?: { httpStatusCode?: number } };
   const at = endpoint ? ` at ${endpoint}` : '';
   if (e?.name === 'NoSuchBucket') {
     return nonRetryable('InputMissing', `${what}: the bucket ${e.BucketName ? `"${e.BucketName}" ` : ''}does not exist${at}`, err);
+  }
+  // The SDK wraps node's error ("AWS SDK error wrapper for Error: connect ECONNREFUSED …"): the code may be only in the text.
+  const code = (err as { code?: string })?.code ?? UNREACHABLE_TEXT.exec(e?.message ?? '')?.[1];
+  if (code && UNREACHABLE.has(code)) {
+    // Retryable (the server may be starting), but said plainly: a bare "connect ECONNREFUSED"
+    // names neither the store nor the setting.
+    return ApplicationFailure.create({
+      type: 'StoreUnreachable', nonRetryable: false, cause: err as Error,
+      message: `${what}: cannot reach the S3 endpoint${at} (${(e.message ?? code).replace(/^AWS SDK error wrapper for (Error: )?/, '')}); check AWS_ENDPOINT_URL_S3 and that the S3 server runs and is reachable from this worker`,
+    });
   }
   if (e?.$metadata?.httpStatusCode !== 403) return undefined;
   const said = `S3 said ${e.name}: ${e.message}`;

@@ -10,6 +10,7 @@ import { loadSchema } from '../../src/avro/schemas';
 import { PartitionResult } from '../../src/manifest/partition';
 import { readAvroRecords } from '../../src/io/avro-object-reader';
 import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
+import { freePort } from '../../src/stack/process';
 import { PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { PipelineDefinition } from '../../src/pipeline/types';
@@ -160,6 +161,13 @@ describe('partition activity errors', () => {
     const refused = await planError(refusedActs, BUCKET);
     expect(refused).toMatchObject({ type: 'AccessDenied', nonRetryable: true });
     expect(refused!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${cfg.s3.endpoint!.replace(/[.]/g, '\\.')} refused the request \\(S3 said SignatureDoesNotMatch: .*\\); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`));
+
+    // Nothing listens there: retryable (a server may be starting), but it says which endpoint and setting.
+    const closed = { ...cfg, s3: { ...cfg.s3, endpoint: `http://127.0.0.1:${await freePort()}` } };
+    const unreachableActs = createActivities({ config: closed, s3: createS3Client(closed.s3), registry: new PipelineRegistry(builtinPipelines) });
+    const unreachable = await planError(unreachableActs, BUCKET);
+    expect(unreachable).toMatchObject({ type: 'StoreUnreachable', nonRetryable: false });
+    expect(unreachable!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: cannot reach the S3 endpoint at ${closed.s3.endpoint.replace(/[.]/g, '\\.')} \\(.*ECONNREFUSED.*\\); check AWS_ENDPOINT_URL_S3`));
   });
 
   it('runs again after success as a reuse, without recomputing', async () => {
