@@ -18,9 +18,18 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
   if (s.snapshotError) out.write(`  no snapshot: ${s.snapshotError}\n`);
 }
 
+// What the source objects themselves cause (the messages of CorruptInput, InputChanged, InputMissing, SchemaMismatch).
+const IN_THE_SOURCE = /corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
+
 export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
   for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
+  if (w.failed.length > 0 && w.failed.every((f) => IN_THE_SOURCE.test(f))) {
+    // A retry of this run would read the same objects and fail the same way: lead with what works.
+    out.write(`Every failure is in the source objects, so a retry of this run would fail the same way. Fix the objects, then:\n`
+      + `  partflow finish ${w.workflowId}   (publishes what succeeded), and start a new ingest of the source: it reuses every committed partition\n`);
+    return;
+  }
   out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);
   // A retry reads the objects this run planned: after a corrupt, changed, missing or mismatched source it fails the same way.
   out.write('A retry reads the same source objects. If the cause is in them (corrupt, changed, missing, other schemas), fix the\n'

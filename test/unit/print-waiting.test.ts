@@ -4,11 +4,20 @@ describe('printWaiting', () => {
   it('lists the failures and says when a retry cannot help', () => {
     let text = '';
     const out = { write: (s: string) => { text += s; return true; } } as unknown as typeof process.stdout;
-    printWaiting({ status: 'waiting-for-retry', workflowId: 'ingest-x', failed: ['copy a.avro+3: corrupt input: s3://b/a.avro: bad block'] }, out);
-    expect(text).toContain('ingest-x has 1 failed partition(s)');
+    printWaiting({ status: 'waiting-for-retry', workflowId: 'ingest-x', failed: ['copy a.avro+3: corrupt input: s3://b/a.avro: bad block', 'copy b.avro: the transform failed: boom'] }, out);
+    expect(text).toContain('ingest-x has 2 failed partition(s)');
     expect(text).toContain('! copy a.avro+3: corrupt input');
     expect(text).toContain('partflow retry ingest-x');
     expect(text).toContain('To publish what succeeded now instead of waiting: partflow finish ingest-x');
     expect(text).toMatch(/A retry reads the same source objects.*\n.*start a new ingest of the source instead/);
+  });
+
+  it('leads with finish and a new ingest when every failure is in the source objects', () => {
+    let text = '';
+    const out = { write: (s: string) => { text += s; return true; } } as unknown as typeof process.stdout;
+    printWaiting({ status: 'waiting-for-retry', workflowId: 'ingest-y', failed: ['copy a.avro: corrupt input: s3://b/a.avro: bad block', 'copy c.avro: source object s3://b/c.avro changed since planning: …'] }, out);
+    expect(text).toContain('Every failure is in the source objects, so a retry of this run would fail the same way');
+    expect(text).toContain('partflow finish ingest-y');
+    expect(text).not.toContain('partflow retry ingest-y');
   });
 });
