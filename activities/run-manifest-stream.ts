@@ -1,4 +1,4 @@
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import pLimit from 'p-limit';
 import { IngestSummary, RunPartition } from '../src/manifest/run';
@@ -9,6 +9,7 @@ import { getJson, listObjects, objectExists, putObject } from '../src/storage/ob
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import type { SavedEntry } from '../workflows/run/window';
 import { ActivityDeps, loadPlan } from './deps';
+import { logger } from '../src/log';
 
 export interface WindowResults {
   bucket: string;
@@ -93,7 +94,10 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
   return async function streamRunManifest(req: StreamManifestRequest): Promise<string> {
     const ctx = Context.current();
     const loc = parseS3Url(req.summary.manifest);
-    if (await objectExists(deps.s3, loc.bucket, loc.key)) return req.summary.manifest; // an earlier attempt completed it
+    if (await objectExists(deps.s3, loc.bucket, loc.key)) { // an earlier attempt completed it
+      await dropWindows(deps, req);
+      return req.summary.manifest;
+    }
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
     // Before any part is written, heartbeats say which phase the attempt is in (and keep the
     // checkpoint a retried attempt brought with it).
@@ -151,12 +155,30 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     }
     if (!ck.uploadId) {
       await putObject(deps.s3, loc.bucket, loc.key, buf.join(''), 'application/json');
-      return req.summary.manifest;
+    } else {
+      if (size > 0) await uploadPart(list.length);
+      await deps.s3.send(new CompleteMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, MultipartUpload: { Parts: ck.parts } }));
     }
-    if (size > 0) await uploadPart(list.length);
-    await deps.s3.send(new CompleteMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, MultipartUpload: { Parts: ck.parts } }));
+    await dropWindows(deps, req);
     return req.summary.manifest;
   };
+}
+
+/**
+ * The windows' results exist only for the run manifest: once it is written, nothing reads them,
+ * and gc (which keeps to what snapshots reference) would leave them for ever. Best effort: a
+ * failure here costs storage, not the run.
+ */
+async function dropWindows(deps: ActivityDeps, req: StreamManifestRequest): Promise<void> {
+  // Only ever a run's own folder of window results (never a prefix that could hold anything else).
+  if (!/(^|\/)_windows\/[^/]+\/[^/]+\/$/.test(req.windowsPrefix)) return;
+  try {
+    const limit = pLimit(16);
+    const objects = await listObjects(deps.s3, req.bucket, req.windowsPrefix);
+    await Promise.all(objects.map((o) => limit(() => deps.s3.send(new DeleteObjectCommand({ Bucket: req.bucket, Key: o.key })))));
+  } catch (err) {
+    logger().warn({ windows: `s3://${req.bucket}/${req.windowsPrefix}`, err: (err as Error).message }, 'could not delete the window results after writing the run manifest; they are no longer needed');
+  }
 }
 
 /** A window's results, for the run manifest: one object per window. */

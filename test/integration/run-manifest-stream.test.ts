@@ -10,7 +10,7 @@ import { partitionKeys } from '../../src/pipeline/layout';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
-import { putObject } from '../../src/storage/objects';
+import { listObjects, objectExists, putObject } from '../../src/storage/objects';
 import type { SavedEntry } from '../../workflows/run/window';
 import { getJson } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
@@ -45,14 +45,18 @@ beforeAll(async () => {
   await ensureBucket(s3, BUCKET);
   const partitions = Array.from({ length: N }, (_, i) => ({ id: id(i), name: `o-${i}.avro`, pieces: [], rawVersion: 'src-x' }));
   await putObject(s3, BUCKET, 'ds/_plans/p.json', JSON.stringify({ kind: 'partflow.plan', version: 2, bucket: BUCKET, targetPrefix: '', dataset: 'ds', partitions }));
-  // Two windows; the second re-ran partition 5 (failed again) and 7 (now done).
+  await putWindows();
+  const limit = pLimit(16);
+  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => writeManifest(i))));
+}, 60_000);
+
+/** Two windows; the second re-ran partition 5 (failed again) and 7 (now done). */
+async function putWindows(): Promise<void> {
   const entry = (i: number): SavedEntry => (i === 5 ? { stage: 'a', index: i, status: 'failed', attempts: 1, runs: 1, error: 'boom' }
     : { stage: 'a', index: i, status: i === 6 ? 'skipped' : 'done', attempts: 1, runs: 1, version: version(i), counts: { in: 1, out: 1, rejected: 0, dropped: 0 } });
   await putObject(s3, BUCKET, 'ds/_windows/wf/r1/000001.json', JSON.stringify({ entries: Array.from({ length: N }, (_, i) => (i === 7 ? { ...entry(7), status: 'failed', error: 'first' } : entry(i))) }));
   await putObject(s3, BUCKET, 'ds/_windows/wf/r1/000002.json', JSON.stringify({ entries: [{ ...entry(5), runs: 2 }, { ...entry(7), runs: 2 }] }));
-  const limit = pLimit(16);
-  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => writeManifest(i))));
-}, 60_000);
+}
 
 function writeManifest(i: number): Promise<void> {
   const keys = partitionKeys('', 'ds', 'a', id(i), version(i));
@@ -76,6 +80,10 @@ describe('streamRunManifest', () => {
     expect(whole.failures).toEqual([{ stage: 'a', partition: id(5), name: 'o-5.avro', error: 'boom', attempts: 1, runs: 2 }]);
     expect(whole.blocked).toEqual([]);
     expect(whole).toMatchObject({ kind: 'partflow.run', version: 2, workflowId: 'wf', runId: 'r1', status: 'partial' });
+    // Nothing reads the window results after the manifest: they are gone, and the manifest stays.
+    expect(await listObjects(s3, BUCKET, 'ds/_windows/wf/r1/')).toEqual([]);
+    expect(await objectExists(s3, BUCKET, 'ds/_runs/wf/whole.json')).toBe(true);
+    await putWindows();
   });
 
   it('resumes a cancelled attempt from its checkpoint, reading only what it had not uploaded, to the same manifest', async () => {
