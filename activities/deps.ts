@@ -44,8 +44,8 @@ export function nonRetryable(type: keyof typeof FailureTypes, message: string, c
  * where, and what to check: a bucket that does not exist, or a 403 (access denied, unknown or
  * wrong keys, a skewed clock). Anything else: undefined, for the caller's own handling.
  */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const UNREACHABLE_TEXT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
+const UNREACHABLE_TEXT = new RegExp(`\\b(${UNREACHABLE.join('|')})\\b`);
 
 export function storageRefusal(err: unknown, what: string, endpoint: string | undefined): ApplicationFailure | undefined {
   if (err instanceof ApplicationFailure) return undefined;
@@ -56,7 +56,7 @@ export function storageRefusal(err: unknown, what: string, endpoint: string | un
   }
   // The SDK wraps node's error ("AWS SDK error wrapper for Error: connect ECONNREFUSED …"): the code may be only in the text.
   const code = (err as { code?: string })?.code ?? UNREACHABLE_TEXT.exec(e?.message ?? '')?.[1];
-  if (code && UNREACHABLE.has(code)) {
+  if (code && UNREACHABLE.includes(code)) {
     // Retryable (the server may be starting), but said plainly: a bare "connect ECONNREFUSED"
     // names neither the store nor the setting.
     return ApplicationFailure.create({

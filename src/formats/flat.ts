@@ -9,7 +9,7 @@ import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema, toInferred
 import { jsonText, parseJson } from './json-value';
 import { avroFieldNames, avroName } from './names';
 import { Oversized, oversizedReason, prefixText, splitLines } from './records';
-import { firstInvalidByte, utf8Text } from './utf8';
+import { notUtf8File, utf8Text } from './utf8';
 
 export type FlatFormat = 'csv' | 'jsonl' | 'json';
 
@@ -236,9 +236,10 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
         bom: piece.start === 0,
         record_delimiter: recordDelimiterOption(splitter!.rd),
         on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
-          const bytes = piece.buf.subarray(rowStart, r.info.bytes_records);
+          const from = rowStart;
           rowStart = r.info.bytes_records;
-          const decoded = r.raw.includes('\uFFFD') ? utf8Text(bytes, 'CSV record') : undefined;
+          // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
+          const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
           if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw });
           else items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
           return null;
@@ -349,9 +350,7 @@ async function readAll(name: string, body: Readable, max: number): Promise<Buffe
 async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> {
   const bytes = await readAll(name, body, MAX_JSON_ARRAY_BYTES);
   const decoded = utf8Text(bytes, 'file');
-  if (!decoded.ok) {
-    throw new FlatFileError(name, `not valid UTF-8 (a bad byte sequence at byte ${firstInvalidByte(bytes)}); text sources must be UTF-8, so convert the file first (for example: iconv -f latin1 -t utf-8)`);
-  }
+  if (!decoded.ok) throw new FlatFileError(name, notUtf8File(decoded.at));
   const text = withoutBom(decoded.text);
   let value: unknown;
   try {

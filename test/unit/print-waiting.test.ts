@@ -1,10 +1,15 @@
 import { printWaiting } from '../../src/cli/print';
 
+/** What printWaiting writes. */
+function printed(w: Parameters<typeof printWaiting>[0]): string {
+  let text = '';
+  printWaiting(w, { write: (s: string) => { text += s; return true; } } as unknown as typeof process.stdout);
+  return text;
+}
+
 describe('printWaiting', () => {
   it('lists the failures and says when a retry cannot help', () => {
-    let text = '';
-    const out = { write: (s: string) => { text += s; return true; } } as unknown as typeof process.stdout;
-    printWaiting({ status: 'waiting-for-retry', workflowId: 'ingest-x', failed: ['copy a.avro+3: corrupt input: s3://b/a.avro: bad block', 'copy b.avro: the transform failed: boom'] }, out);
+    const text = printed({ status: 'waiting-for-retry', workflowId: 'ingest-x', failed: ['copy a.avro+3: corrupt input: s3://b/a.avro: bad block', 'copy b.avro: the transform failed: boom'] });
     expect(text).toContain('ingest-x has 2 failed partition(s)');
     expect(text).toContain('! copy a.avro+3: corrupt input');
     expect(text).toContain('partflow retry ingest-x');
@@ -13,9 +18,7 @@ describe('printWaiting', () => {
   });
 
   it('leads with finish and a new ingest when every failure is in the source objects', () => {
-    let text = '';
-    const out = { write: (s: string) => { text += s; return true; } } as unknown as typeof process.stdout;
-    printWaiting({ status: 'waiting-for-retry', workflowId: 'ingest-y', failed: ['copy a.avro: corrupt input: s3://b/a.avro: bad block', 'copy c.avro: source object s3://b/c.avro changed since planning: …'] }, out);
+    const text = printed({ status: 'waiting-for-retry', workflowId: 'ingest-y', failed: ['copy a.avro: corrupt input: s3://b/a.avro: bad block', 'copy c.avro: source object s3://b/c.avro changed since planning: …'] });
     expect(text).toContain('Every failure is in the source objects, so a retry of this run would fail the same way');
     expect(text).toContain('partflow finish ingest-y');
     expect(text).not.toContain('partflow retry ingest-y');
