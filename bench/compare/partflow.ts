@@ -28,8 +28,9 @@ export interface WorkerProcess { child: ChildProcess; taskQueue: string }
  */
 export async function startWorker(cfg: Config, client: Client, taskQueue: string, env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
   const extra = (process.env.PARTFLOW_BENCH_WORKER_ARGS ?? '').split(/\s+/).filter(Boolean);
-  // Node options for the worker and the processes it forks, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
-  const nodeArgs = (process.env.PARTFLOW_BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // Node options for the worker and the processes it forks, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`;
+  // an A/B's B env may set them too.
+  const nodeArgs = (env.PARTFLOW_BENCH_WORKER_NODE_ARGS ?? process.env.PARTFLOW_BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'worker', '--pipelines', path.join(PROJECT_ROOT, 'dist/bench/compare/pipelines.js'), ...extra], {
     cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: taskQueue, PARTFLOW_BUCKET: cfg.bucket, ...env },
