@@ -120,6 +120,17 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(flakyCalls.get('a-good.avro')).toBe(1);
   });
 
+  it('status says the run waits for a retry and how to go on; partitions from Temporal name each output', async () => {
+    const st = await cli('status', id);
+    expect(st.stdout).toMatch(new RegExp(`^${id}  RUNNING \\(waiting-for-retry\\)  started `));
+    expect(st.stdout).toContain('has 1 failed partition(s) and waits for a retry:');
+    expect(st.stdout).toMatch(/! map c-corrupt\.avro: .*corrupt input/);
+    expect(st.stdout).toContain(`partflow finish ${id}`);
+    const done = JSON.parse((await cli('partitions', id, '--status', 'done', '--stage', 'map', '--json')).stdout) as { partition: string; name: string; output: string }[];
+    expect(done.map((r) => r.name).sort()).toEqual(['a-good.avro', 'b-flaky.avro', 'd-allbad.avro']);
+    for (const r of done) expect(r.output).toMatch(new RegExp(`^out/items/map/${r.partition}/[^/]+\\.avro$`));
+  });
+
   it('ends partial after the wait, and the CLI lists its partitions from Temporal and from the run manifest', async () => {
     const summary = (await handle.result()) as IngestSummary;
     expect(summary.status).toBe('partial');

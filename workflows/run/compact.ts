@@ -77,6 +77,7 @@ export interface EntryDetail {
   records?: RecordCounts;
   durationMs?: number;
   version?: string;
+  outputKey?: string;
 }
 
 export class CompactState {
@@ -168,7 +169,7 @@ export class CompactState {
         out.push({
           stage: this.stages[s], ...this.label(i), ...(f ? { partition: f.partition, ...(f.name ? { name: f.name } : {}) } : {}), index: i, status: STATUSES[code],
           attempts: f?.attempts ?? d?.attempts ?? 0, runs: f?.runs ?? d?.runs ?? (code === Code.pending ? 0 : 1), ...(f ? { error: f.error, errorType: f.errorType } : {}),
-          ...(d?.records && (code === Code.done || code === Code.skipped) ? { records: d.records, durationMs: d.durationMs, version: d.version } : {}),
+          ...(d?.records && (code === Code.done || code === Code.skipped) ? { records: d.records, durationMs: d.durationMs, version: d.version, ...(d.outputKey ? { outputKey: d.outputKey } : {}) } : {}),
         });
       }
     }

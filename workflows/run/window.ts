@@ -108,7 +108,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   const done = (stage: string, item: WindowItem, run: number, r: PartitionResult): string => {
     const c = r.counts;
     hooks.result([names.indexOf(stage), item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
-      { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion });
+      { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion, outputKey: r.outputKey });
     saved.push({
       stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs,
       ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),

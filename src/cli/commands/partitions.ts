@@ -68,6 +68,9 @@ export function registerPartitions(program: Command): void {
         if (ids.size === 0) throw new Error(`no partition of ${workflowId} has the id or name ${q} or reads a source object ${q}`);
         rows = rows.filter((r) => ids.has(r.partition));
       }
+      if (!o.dataset && rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => r.records === '')) {
+        process.stderr.write(`note: ${workflowId} is too large for Temporal to keep records and outputs per partition; once it ends, --dataset <url> reads them from its run manifest\n`);
+      }
       if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       else if (rows.length) table(rows);
       else process.stdout.write('no partitions match\n');

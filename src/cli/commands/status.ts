@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config';
-import { connectClient } from '../../client';
+import { connectClient, noWorkerPolling } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
-import { printSummary } from '../print';
+import type { Progress } from '../../../workflows/state';
+import { printSummary, printWaiting } from '../print';
 
 export function registerStatus(program: Command): void {
   program
@@ -24,10 +25,17 @@ export function registerStatus(program: Command): void {
       const result = status === 'COMPLETED' ? await handle.result() : undefined;
       if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, progress, result }, null, 2) + '\n');
       else {
-        process.stdout.write(`${workflowId}  ${status}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
-        const p = progress as { stages?: Record<string, { total: number; done: number; running: number; failed: number; records: { out: number; rejected: number } }> } | undefined;
+        const p = progress as Partial<Progress> | undefined;
+        // A running workflow may be planning, running, waiting for a retry or finishing: say which.
+        const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
+        process.stdout.write(`${workflowId}  ${status}${phase}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
         for (const [n, s] of Object.entries(p?.stages ?? {})) {
           process.stdout.write(`  ${n.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed; ${s.records.out} records out, ${s.records.rejected} rejected\n`);
+        }
+        if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [] });
+        else if (status === 'RUNNING') {
+          const idle = await noWorkerPolling(handle).catch(() => undefined);
+          if (idle) process.stdout.write(`  ${idle}\n`);
         }
         if (result) printSummary(result as IngestSummary);
         if (status === 'FAILED') {
