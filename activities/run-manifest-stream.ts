@@ -116,7 +116,7 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
       const entry = (m: Pick<PartitionManifest, 'counts' | 'codeVersion' | 'contentVersion'>, output: { url: string; sha256: string }, by: { workflowId: string; runId: string }): RunPartition => ({
         partition: p.id, name: p.name, output: output.url, manifest: formatS3Url({ bucket: plan.bucket, key: keys.manifest }), sha256: output.sha256,
         counts: m.counts, codeVersion: m.codeVersion, contentVersion: m.contentVersion, result: u.e.status === 'done' ? 'computed' : 'reused',
-        workflowId: by.workflowId, runId: by.runId,
+        workflowId: by.workflowId, runId: by.runId, attempts: u.e.attempts,
       });
       let e: RunPartition;
       if (u.e.output && u.e.computedBy && u.e.counts) {

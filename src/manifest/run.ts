@@ -64,6 +64,8 @@ export interface RunPartition {
   /** The run that computed it. */
   workflowId: string;
   runId: string;
+  /** Attempts of this run's activity for it (run manifests written before this field have none). */
+  attempts?: number;
 }
 
 export interface RunManifest extends IngestSummary {

@@ -60,7 +60,7 @@ export async function partitionHistory(s3: S3Client, datasetUrl: string, query: 
     for (const [stage, list] of Object.entries(r.committed ?? {})) {
       for (const c of list) {
         if (!ids.has(c.partition)) continue;
-        out.push({ ...base, stage, partition: c.partition, name: c.name, codeVersion: c.codeVersion, contentVersion: c.contentVersion, result: c.result, counts: c.counts, output: c.output });
+        out.push({ ...base, stage, partition: c.partition, name: c.name, codeVersion: c.codeVersion, contentVersion: c.contentVersion, result: c.result, attempts: c.attempts, counts: c.counts, output: c.output });
       }
     }
     for (const f of r.failures ?? []) {
@@ -74,32 +74,40 @@ export async function partitionHistory(s3: S3Client, datasetUrl: string, query: 
   return out.sort((a, b) => (a.when < b.when ? -1 : a.when > b.when ? 1 : 0));
 }
 
-/** What each snapshot of the dataset did to the partition: added, changed, removed or carried it forward. */
+/**
+ * What each snapshot of the dataset did to the partition: added, changed, removed or carried it
+ * forward, as the snapshot recorded it against its parent at commit (so a parent that gc deleted
+ * does not turn every partition of the oldest kept snapshot into "added").
+ */
 async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string): Promise<HistoryEntry[]> {
   const d = datasetRef(datasetUrl);
   const out: HistoryEntry[] = [];
-  let prev = new Map<string, { name: string; output: string; contentVersion: string }>();
+  // Ids the query has matched so far: a snapshot that removes a partition was committed by a run
+  // whose plan no longer has its source key, so the key alone would not find the removal.
+  const known = new Set([query]);
+  const seen = new Map<string, { name: string; contentVersion: string }>();
   for (const n of await snapshotNumbers(s3, d)) {
     const s = await readSnapshot(s3, d, n);
     // A plan retention deleted leaves the query matching ids and names only.
     const plan = await readPlan(s3, s.run.plan).catch(() => null);
-    const ids = new Set([query, ...(plan ? matchPartitions(plan, query).map((p) => p.id) : [])]);
+    for (const p of plan ? matchPartitions(plan, query) : []) known.add(p.id);
     const base = { when: s.committedAt, workflowId: s.run.workflowId, runId: s.run.runId, result: 'snapshot' as const, snapshot: n };
-    const now = new Map<string, { name: string; output: string; contentVersion: string }>();
     for (const [stage, list] of Object.entries(s.stages)) {
+      const added = new Set(s.changes[stage]?.added ?? []);
+      const changed = new Set(s.changes[stage]?.changed ?? []);
       for (const p of list) {
-        now.set(`${stage}/${p.partition}`, p);
-        if (!ids.has(p.partition) && !ids.has(p.name)) continue;
-        const was = prev.get(`${stage}/${p.partition}`);
-        const change = p.carriedForward ? 'carried forward' : !was ? 'added' : was.output !== p.output ? 'changed' : undefined;
+        if (!known.has(p.partition) && p.name !== query) continue;
+        known.add(p.partition);
+        seen.set(p.partition, p);
+        const change = p.carriedForward ? 'carried forward' : added.has(p.partition) ? 'added' : changed.has(p.partition) ? 'changed' : undefined;
         if (change) out.push({ ...base, stage, partition: p.partition, name: p.name, contentVersion: p.contentVersion, codeVersion: p.codeVersion, counts: p.counts, output: p.output, change });
       }
     }
-    for (const [k, p] of prev) {
-      const [stage, partition] = k.split('/');
-      if (!now.has(k) && (ids.has(partition) || ids.has(p.name))) out.push({ ...base, stage, partition, name: p.name, contentVersion: p.contentVersion, change: 'removed' });
+    for (const [stage, c] of Object.entries(s.changes)) {
+      for (const partition of c.removed) {
+        if (known.has(partition)) out.push({ ...base, stage, partition, name: seen.get(partition)?.name ?? '', contentVersion: seen.get(partition)?.contentVersion, change: 'removed' });
+      }
     }
-    prev = now;
   }
   return out;
 }

@@ -130,6 +130,14 @@ describe('dataset snapshots', () => {
     ]);
     const hist = await partitionHistory(s3, DS, 'a.jsonl');
     expect(hist.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(['1 added', '3 changed']);
+    expect(hist.filter((e) => e.result === 'computed').map((e) => e.attempts)).toEqual([1, 1, 1, 1]);
+    // Looked up by source key, a partition's history keeps its removal: the run that removed it no longer plans that key.
+    for (const [key, want] of [['feeds/c.jsonl', ['1 added', '2 removed']], ['feeds/d.jsonl', ['2 added', '3 removed']]] as const) {
+      const h = await partitionHistory(s3, DS, key);
+      expect(h.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(want);
+    }
+    const removed = (await partitionHistory(s3, DS, 'feeds/c.jsonl')).find((e) => e.change === 'removed' && e.stage === 'copy');
+    expect(removed).toMatchObject({ partition: ids['c.jsonl'], name: 'c.jsonl', contentVersion: s1.stages.copy[2].contentVersion });
   });
 
   it("a consumer's cursor moves only with --commit, and to the snapshot that was reported", async () => {
@@ -308,6 +316,9 @@ describe('dataset snapshots', () => {
     expect((await listObjects(s3, BUCKET, 'feeds/')).map((o) => o.key)).toEqual(['feeds/a.jsonl', 'feeds/b.jsonl']);
     // What the kept snapshots reference is all there, and consumers still work.
     for (const n of [1, 4, 5]) for (const p of Object.values((await readSnapshot(s3, d, n)).stages).flat()) expect(await objectExists(s3, BUCKET, keyOf(p.output))).toBe(true);
+    // With snapshots 2 and 3 gone, history still reports what each kept snapshot did, not a diff against snapshot 1.
+    const hist = await partitionHistory(s3, DS, 'a.jsonl');
+    expect(hist.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(['1 added']);
     expect((await datasetChanges(DS, { since: 1, s3 })).changes.map((c) => `${c.stage} ${c.change} ${c.partition.name}`)).toEqual(['copy changed a.jsonl', 'copy removed c.jsonl', 'raw changed a.jsonl', 'raw removed c.jsonl']);
     expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/', '--dry-run')).stdout).toMatch(/stale uploads/);
     await expect(planRetention(s3, datasetRef(`s3://${BUCKET}/out/nothing/`), { keepSnapshots: 1, graceMs: 0 })).rejects.toThrow(/has no snapshots, so nothing says what to keep/);

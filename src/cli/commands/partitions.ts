@@ -52,7 +52,7 @@ export function registerPartitions(program: Command): void {
         for (const [stage, list] of Object.entries(run.committed)) {
           for (const c of list) {
             rows.push({
-              partition: c.partition, name: c.name, stage, status: c.result === 'computed' ? 'done' : 'skipped', version: c.contentVersion,
+              partition: c.partition, name: c.name, stage, status: c.result === 'computed' ? 'done' : 'skipped', attempts: c.attempts ?? '', version: c.contentVersion,
               records: `${c.counts.in}>${c.counts.out}`, rejected: c.counts.rejected, output: c.output, error: '',
             });
           }
