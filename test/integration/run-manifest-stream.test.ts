@@ -129,7 +129,7 @@ describe('streamRunManifest', () => {
     expect(m.committed.a).toEqual([0, 1, 2].map((i) => ({
       partition: id(i), name: `o-${i}.avro`, output: `s3://${BUCKET}/out-${i}.avro`, manifest: `s3://${BUCKET}/${partitionKeys('', 'ds', 'a', id(i), `9-${i}`).manifest}`,
       sha256: `sum-${i}`, counts: { in: 3, out: 2, rejected: 1, dropped: 0 }, codeVersion: '7', contentVersion: `9-${i}`, result: i === 1 ? 'reused' : 'computed',
-      workflowId: 'earlier', runId: `run-${i}`,
+      workflowId: 'earlier', runId: `run-${i}`, attempts: 1,
     })));
   });
 });
