@@ -91,9 +91,17 @@ export async function readCursor(s3: S3Client, d: DatasetRef, consumer: string):
   }
 }
 
-/** Sets a consumer's cursor to snapshot n (which must exist), after the consumer has processed up to it. */
-export async function commitCursor(s3: S3Client, d: DatasetRef, consumer: string, n: number): Promise<ConsumerCursor> {
+/**
+ * Sets a consumer's cursor to snapshot n (which must exist), after the consumer has processed up to
+ * it. A cursor does not move back unless `rewind` says so: a stale or mistyped number would
+ * otherwise make the consumer process again what it had (and let gc keep what it had released).
+ */
+export async function commitCursor(s3: S3Client, d: DatasetRef, consumer: string, n: number, opts: { rewind?: boolean } = {}): Promise<ConsumerCursor> {
   if (n > 0) await readHead(s3, d, n);
+  const current = opts.rewind ? null : await readCursor(s3, d, consumer);
+  if (current && n < current.snapshot) {
+    throw new SnapshotError(`consumer "${consumer}" of ${datasetUrlOf(d)} is at snapshot ${current.snapshot}; committing ${n} would move its cursor back (to reprocess from ${n}, rewind it on purpose: --rewind, or { rewind: true })`);
+  }
   const cursor: ConsumerCursor = { kind: 'partflow.consumer', consumer, snapshot: n, committedAt: new Date().toISOString() };
   await putObject(s3, d.bucket, consumerKey(d, consumer), JSON.stringify(cursor, null, 1), 'application/json');
   return cursor;

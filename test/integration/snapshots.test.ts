@@ -177,6 +177,13 @@ describe('dataset snapshots', () => {
     const next = JSON.parse((await cli('changes', DS, '--consumer', 'solr', '--commit', '--json')).stdout);
     expect(next).toMatchObject({ from: 3, to: 5, committed: true, changes: [] });
     expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/solr.json`)).snapshot).toBe(5);
+    // A stale or mistyped number does not move the cursor back; --rewind does, on purpose.
+    const back = await cli('changes', DS, '--consumer', 'solr', '--commit', '4');
+    expect(back.code).not.toBe(0);
+    expect(back.stderr).toMatch(/consumer "solr" of s3:\/\/it-snapshots\/out\/ds\/ is at snapshot 5; committing 4 would move its cursor back .*--rewind/);
+    expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/solr.json`)).snapshot).toBe(5);
+    expect((await cli('changes', DS, '--consumer', 'solr', '--commit', '4', '--rewind')).stdout).toMatch(/consumer solr: cursor 5 -> 4/);
+    expect((await cli('changes', DS, '--consumer', 'solr', '--commit', '5')).stdout).toMatch(/consumer solr: cursor 4 -> 5/);
   });
 
   it('a commit that loses the race for a number rebases onto the winner and takes the next, keeping its partitions', async () => {

@@ -23,23 +23,26 @@ export function registerChanges(program: Command): void {
     .option('--stage <name>', 'only this stage')
     .option('--consumer <name>', "start from this consumer's cursor (<dataset>/_consumers/<name>.json; 0 if it has none)")
     .option('--commit [n]', 'with --consumer: set the cursor to snapshot n once you have processed up to it; without n, to the snapshot this command reports')
+    .option('--rewind', 'with --commit n: allow moving the cursor back to an earlier snapshot (the consumer then processes again what came after it)')
     .option('--json', 'print JSON')
     .addHelpText('after', `
 A consumer reads at its own pace and never sees intermediate versions:
   partflow changes s3://partflow/datasets/offers/ --consumer solr --json   # from the cursor to the latest (say 42)
   … load the added and changed partitions, delete the removed ones …
   partflow changes s3://partflow/datasets/offers/ --consumer solr --commit 42
-The cursor moves only with --commit. Bare --commit reports and commits in one step (at-most-once).`)
-    .action(async (datasetUrl: string, o: { since?: number; stage?: string; consumer?: string; commit?: string | true; json?: boolean }) => {
+The cursor moves only with --commit, and never back without --rewind. Bare --commit reports and
+commits in one step (at-most-once).`)
+    .action(async (datasetUrl: string, o: { since?: number; stage?: string; consumer?: string; commit?: string | true; rewind?: boolean; json?: boolean }) => {
       const s3 = s3Client(loadConfig().s3);
       const d = datasetRef(datasetUrl);
       if (o.consumer === undefined && o.commit !== undefined) throw new InvalidArgumentError('--commit needs --consumer');
+      if (o.rewind && typeof o.commit !== 'string') throw new InvalidArgumentError('--rewind goes with --commit <n>');
       if (o.consumer !== undefined && o.since !== undefined) throw new InvalidArgumentError('give --since or --consumer, not both (a consumer starts at its cursor)');
       if (o.consumer === undefined && o.since === undefined) throw new InvalidArgumentError('give --since <n> or --consumer <name>');
       if (o.consumer !== undefined && typeof o.commit === 'string') {
         const n = int('--commit', 0, 99_999_999)(o.commit);
         const before = (await readCursor(s3, d, o.consumer))?.snapshot ?? 0;
-        await commitCursor(s3, d, o.consumer, n);
+        await commitCursor(s3, d, o.consumer, n, { rewind: o.rewind });
         return void process.stdout.write(o.json ? JSON.stringify({ consumer: o.consumer, from: before, cursor: n }) + '\n' : `consumer ${o.consumer}: cursor ${before} -> ${n}\n`);
       }
       const since = o.consumer !== undefined ? (await readCursor(s3, d, o.consumer))?.snapshot ?? 0 : o.since!;
