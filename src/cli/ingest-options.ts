@@ -14,13 +14,13 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
   return cmd
     .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
     .option('--dataset <name>', 'dataset name (default: last segment of the source)')
-    .option('--partition-records <n>', 'records per chunk when a big flat file is cut', int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
+    .option('--partition-records <n>', `records per chunk when a big flat file is cut (default ${INPUT_LIMITS.partitionRecords.default})`, int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
     .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
     .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
     // --pack first, so that neither given leaves `pack` unset (commander's rule for option pairs).
     .option('--pack', 'pack small source objects into partitions of up to --partition-bytes (the default)')
     .option('--no-pack', 'one partition per source object (big ones are still split); an object is never packed with others')
-    .option('--max-parallel <n>', 'activities in flight at once', int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
+    .option('--max-parallel <n>', `activities in flight at once (default ${INPUT_LIMITS.maxParallel.default})`, int('max-parallel', INPUT_LIMITS.maxParallel.min, INPUT_LIMITS.maxParallel.max))
     .option('--partitions-per-activity <n>', 'small partitions (at most 2 MiB) run this many per activity; 1 runs one per activity (default 16)', int('partitions-per-activity', INPUT_LIMITS.partitionsPerActivity.min, INPUT_LIMITS.partitionsPerActivity.max))
     .option('--format <fmt>', 'source format: csv, jsonl, json or avro (default: from object names)')
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
