@@ -208,7 +208,8 @@ async function* counted(body: AsyncIterable<Buffer>, base: number, onRead: (byte
 
 type CsvItem =
   | { kind: 'row'; record: string[]; raw: string; end: number }
-  | { kind: 'bad'; reason: string; raw: string }
+  /** `reason` is the reject's; `notUtf8At` (the bad byte's offset) or `parseError` is what went wrong. */
+  | { kind: 'bad'; reason: string; raw: string; notUtf8At?: number; parseError?: string }
   | { kind: 'oversized'; o: Oversized };
 
 /**
@@ -240,14 +241,14 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
           rowStart = r.info.bytes_records;
           // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
           const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
-          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw });
+          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw, notUtf8At: piece.start + from + decoded.at });
           else items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
           return null;
         },
         on_skip: (err: Error | undefined, raw: string | undefined) => {
           // csv-parse counts lines from the start of the piece it parsed, which would mislead: the reject has the record's position.
           const reason = (err?.message ?? 'unknown error').replace(/ at line \d+/g, '');
-          items.push({ kind: 'bad', reason: `unparseable CSV row: ${reason}`, raw: raw ?? '' });
+          items.push({ kind: 'bad', reason: `unparseable CSV row: ${reason}`, raw: raw ?? '', parseError: reason });
           return undefined;
         },
       } as unknown as CsvOptions);
@@ -290,9 +291,10 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
     }
   };
   for await (const item of csvItems(counted(body, base, (n) => scan.read(n), keepHead), max, prelude)) {
-    if (item.kind === 'bad') continue; // Unparseable rows become rejects at import; chunks are cut at parsed rows.
     if (!scan.columns) {
       if (item.kind === 'oversized') throw new FlatFileError(name, oversizedReason(item.o, max, 'the header row'));
+      // Taking the next row as the header would shift every column name: the object fails instead.
+      if (item.kind === 'bad') throw new FlatFileError(name, badHeader(item));
       scan.columns = item.record;
       if (!prelude) {
         scan.start = scan.headerEnd = item.end;
@@ -301,9 +303,15 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
       }
       continue;
     }
+    if (item.kind === 'bad') continue; // Unparseable rows become rejects at import; chunks are cut at parsed rows.
     if (item.kind === 'oversized') scan.oversized++;
     scan.add((item.kind === 'oversized' ? item.o.end : item.end) + shift);
   }
+}
+
+function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
+  if (item.notUtf8At !== undefined) return `the header row is ${notUtf8File(item.notUtf8At)}`;
+  return `the header row cannot be parsed (${item.parseError ?? item.reason}); it names every column, so the file is not read`;
 }
 
 async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promise<void> {

@@ -113,6 +113,16 @@ describe('CSV', () => {
     expect(all[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/unparseable CSV row: Quote Not Closed/) });
   });
 
+  it('fails a file whose header row does not parse, naming the cause, rather than take the next row as header', async () => {
+    for (const [text, cause] of [
+      ['id,na"me"\n1,a\n2,b\n', /^s3:\/\/b\/h\.csv: the header row cannot be parsed \(Invalid Opening Quote: a quote is found on field 1, value is "na"\)/],
+      ['"id,name\n1,a\n2,b\n', /^s3:\/\/b\/h\.csv: the header row cannot be parsed \(Quote Not Closed/],
+      [Buffer.concat([Buffer.from('\ufeff\nid,M'), Buffer.from([0xfc]), Buffer.from('nchen\n1,2\n')]), /^s3:\/\/b\/h\.csv: the header row is not valid UTF-8 \(a bad byte sequence at byte 8\); text sources must be UTF-8/],
+    ] as const) {
+      await expect(scanFlatFile('s3://b/h.csv', 'csv', stream(text), 10, 'rec')).rejects.toThrow(cause);
+    }
+  });
+
   it('refuses a file with no header', async () => {
     await expect(scanFlatFile('s3://b/empty.csv', 'csv', stream(''), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/empty\.csv: CSV file is empty/);
   });
