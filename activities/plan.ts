@@ -7,7 +7,7 @@ import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey, stagePrefix } from '../src/pipeline/layout';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
-import { Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
+import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
 import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
@@ -24,6 +24,11 @@ function sha(x: unknown, n = 12): string {
 
 // Names travel to the workflow for activity summaries only while they stay a small payload.
 const MAX_NAMES_BYTES = 256 * 1024;
+
+/** The first few objects as URLs, and how many more there are. */
+function someUrls(bucket: string, keys: string[], n = 5): string {
+  return `${keys.slice(0, n).map((k) => formatS3Url({ bucket, key: k })).join(', ')}${keys.length > n ? ` and ${keys.length - n} more` : ''}`;
+}
 
 /**
  * Leaves partflow's own outputs out of a listing: every folder holding a dataset marker. A target
@@ -232,14 +237,17 @@ function makePlan(deps: ActivityDeps) {
       }
       const bad = formats.get('unsupported');
       if (bad) {
-        throw nonRetryable('UnsupportedSource', `cannot tell the format of ${bad.slice(0, 5).map((k) => formatS3Url({ bucket: input.sourceBucket, key: k })).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} (known endings: .csv .jsonl .ndjson .json .avro; or set "format")`);
+        throw nonRetryable('UnsupportedSource', `cannot tell the format of ${someUrls(input.sourceBucket, bad)} (known endings: .csv .jsonl .ndjson .json .avro; or set "format")`);
       }
       if (formats.size > 1) {
         throw nonRetryable('UnsupportedSource', `source ${input.source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix or set "format"`);
       }
       format = [...formats.keys()][0] as SourceFormat;
     }
-    const sources: ListedObject[] = objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag }));
+    // An object of 0 bytes holds no records whatever its format (a 0-byte .gz is not even a gzip
+    // stream): it is not read. Scans find the other empty ones.
+    let sources: ListedObject[] = objects.filter((o) => o.size > 0).map((o) => ({ key: o.key, size: o.size, etag: o.etag }));
+    const empty: string[] = objects.filter((o) => o.size === 0).map((o) => o.key);
 
     const rawSchemas: RawSchema[] = [];
     const schemaIndex = new Map<string, number>();
@@ -252,6 +260,10 @@ function makePlan(deps: ActivityDeps) {
       // Schemas are numbered in source order, whatever order the scans finished in.
       sources.forEach((s, k) => {
         const scan = results[k];
+        if (scan.empty) {
+          empty.push(s.key);
+          return;
+        }
         const raw: RawSchema = { json: JSON.stringify(scan.schema), fields: scan.fields };
         const sk = JSON.stringify(raw);
         if (!schemaIndex.has(sk)) {
@@ -261,7 +273,16 @@ function makePlan(deps: ActivityDeps) {
         scans!.set(s.key, { schema: schemaIndex.get(sk)!, chunks: scan.chunks, headerEnd: scan.headerEnd });
         scanned! += scan.records;
       });
+      sources = sources.filter((s) => scans!.has(s.key));
       log.info({ objects: sources.length, records: scanned, schemas: rawSchemas.length }, 'scanned source objects');
+    }
+    // Left out of the partitions, as if absent, but never silently: the plan, the log and the run's summary name them.
+    empty.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (sources.length === 0) {
+      throw nonRetryable('SourceEmpty', `no records under ${input.source}: ${empty.length === 1 ? 'its one source object is' : `all ${empty.length} source objects are`} empty (${someUrls(input.sourceBucket, empty)})`);
+    }
+    if (empty.length) {
+      log.warn({ emptySources: empty.length, first: empty.slice(0, EMPTY_URLS_IN_SUMMARY).map((k) => formatS3Url({ bucket: input.sourceBucket, key: k })) }, `left out ${empty.length} empty source object(s) (no records)`);
     }
 
     let parts;
@@ -283,9 +304,11 @@ function makePlan(deps: ActivityDeps) {
       bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: input.sourceBucket, sourcePrefix: prefix, format,
       partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
       input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
+      // Only when there are some, so that the id of a plan without any stays what it was.
+      ...(empty.length ? { emptySources: { count: empty.length, keys: empty.slice(0, EMPTY_KEYS_IN_PLAN) } } : {}),
     };
     const key = await writePlan(deps, input, body);
-    log.info({ plan: key, partitions: partitions.length, objects: sources.length, format }, 'planned ingest');
+    log.info({ plan: key, partitions: partitions.length, objects: sources.length, format, ...(empty.length ? { emptySources: empty.length } : {}) }, 'planned ingest');
     const names = partitions.map((p) => p.name);
     // Large plans go by reference: activities read ids and names from the plan by index.
     const byIndex = opts.maxIds !== undefined && partitions.length > opts.maxIds;
@@ -296,6 +319,7 @@ function makePlan(deps: ActivityDeps) {
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),
+      ...(empty.length ? { emptySources: { count: empty.length, urls: empty.slice(0, EMPTY_URLS_IN_SUMMARY).map((k) => formatS3Url({ bucket: input.sourceBucket, key: k })) } } : {}),
       emptyStages: await emptyStages(deps, input, [...(format === 'avro' ? [] : [RAW_STAGE]), ...info.stages.map((s) => s.name)]),
     };
   };

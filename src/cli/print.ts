@@ -1,5 +1,6 @@
 import { WaitingForRetry } from '../client';
 import type { IngestSummary } from '../manifest/run';
+import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
@@ -7,6 +8,17 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}\n`);
     out.write(`           ${st.output}\n`);
     for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.name ? `${f.name} (${f.partition})` : f.partition}: ${f.error}\n`);
+  }
+  const e = s.emptySources;
+  if (e) {
+    // Left out of the run, so said where it is read: a provider's empty export is not lost in silence.
+    const what = `${e.count} empty source object${e.count === 1 ? '' : 's'} (no records)`;
+    if (e.count === 1 && e.urls.length === 1) out.write(`  left out: ${what}: ${e.urls[0]}\n`);
+    else {
+      out.write(`  left out: ${what}:\n`);
+      for (const u of e.urls.slice(0, 5)) out.write(`           ${u}\n`);
+      if (e.count > 5) out.write(`           … and ${e.count - 5} more (the plan names the first ${EMPTY_KEYS_IN_PLAN}: ${s.plan})\n`);
+    }
   }
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
   if (s.snapshot) out.write(`  snapshot: ${s.snapshot.number} (${s.snapshot.url})\n`);

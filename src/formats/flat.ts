@@ -33,6 +33,12 @@ export interface ScanResult {
   headerEnd?: number;
   /** Records over the size limit, counted in their chunks; the import rejects them. */
   oversized?: number;
+  /**
+   * The object holds no records at all (csv: no header row; jsonl: no line but blank ones; json:
+   * an empty array or no value): it has no chunks and no fields, and planning leaves it out. A
+   * csv with a header and no rows is not empty: its header gives the schema.
+   */
+  empty?: true;
 }
 
 /** JSON-array sources are parsed whole; JSON Lines is the format for big files. */
@@ -107,7 +113,7 @@ export async function scanFlatFile(
   const scan = new ChunkCutter(format, perChunk, resume, opts, max);
   if (format === 'csv') await scanCsv(name, body, scan, max);
   else await scanJsonl(body, scan, max);
-  return scan.result(name, recordName);
+  return scan.result(recordName);
 }
 
 /** Cuts chunks as records go by, and keeps the state at the last boundary for checkpoints. */
@@ -174,8 +180,8 @@ class ChunkCutter {
     return { ...b, chunks: this.chunks.slice(0, nChunks) };
   }
 
-  result(name: string, recordName: string): ScanResult {
-    if (this.format === 'csv' && !this.columns) throw new FlatFileError(name, 'CSV file is empty: no header row');
+  result(recordName: string): ScanResult {
+    if (this.format === 'csv' ? !this.columns : this.records === 0) return emptyScan(this.format, recordName);
     // The last chunk runs to the end of the file so that trailing unparseable rows are imported (and rejected), not lost.
     // JSON cannot carry Infinity: -1 means "to the end of the object".
     const chunks = this.chunks.slice();
@@ -193,6 +199,10 @@ class ChunkCutter {
     };
     return { format: 'csv', chunks, records: this.records, schema, fields, headerEnd: this.headerEnd, oversized: this.oversized };
   }
+}
+
+function emptyScan(format: FlatFormat, recordName: string): ScanResult {
+  return { format, chunks: [], records: 0, schema: jsonRecordSchema(recordName, []), fields: [], empty: true };
 }
 
 /** Counts the bytes of a stream as they are read; `peek` sees each chunk before it is passed on. */
@@ -336,8 +346,10 @@ function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/** A line of spaces, tabs and CR only, after the BOM a file's first line may start with. */
 function isBlank(line: Buffer): boolean {
-  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  const from = line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? 3 : 0;
+  for (let i = from; i < line.length; i++) if (line[i] !== 0x20 && line[i] !== 0x09 && line[i] !== 0x0d) return false;
   return true;
 }
 
@@ -360,6 +372,8 @@ async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> 
   const decoded = utf8Text(bytes, 'file');
   if (!decoded.ok) throw new FlatFileError(name, notUtf8File(decoded.at));
   const text = withoutBom(decoded.text);
+  // No value at all (a 0-byte export) holds no records, as `[]` does.
+  if (/^[ \t\r\n]*$/.test(text)) return [];
   let value: unknown;
   try {
     value = parseJson(text);
@@ -374,10 +388,11 @@ async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> 
 
 async function scanJsonArray(name: string, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
   const items = await parseJsonArray(name, body);
+  if (items.length === 0) return emptyScan('json', recordName);
   const infer = new JsonSchemaInferrer();
   for (const v of items) infer.add(v);
   const chunks: Chunk[] = [];
-  for (let s = 0; s < items.length || chunks.length === 0; s += perChunk) {
+  for (let s = 0; s < items.length; s += perChunk) {
     const e = Math.min(items.length, s + perChunk);
     chunks.push({ start: s, end: e, records: e - s });
   }

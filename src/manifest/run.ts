@@ -1,3 +1,4 @@
+import type { EmptySources } from '../pipeline/plan';
 import type { RecordCounts } from './partition';
 
 export interface StageSummary {
@@ -27,6 +28,8 @@ export interface IngestSummary {
   outputPrefix: string;
   /** s3:// URL of the run manifest. */
   manifest: string;
+  /** Source objects the plan left out because they hold no records (absent when none). */
+  emptySources?: EmptySources;
   /** The dataset snapshot this run committed (runs from before snapshots have none). */
   snapshot?: {
     number: number;

@@ -43,6 +43,21 @@ export interface Plan {
   stages: StageInfo[];
   /** Kafka sources: the topic, the offset ranges' bounds, and how values are decoded. */
   kafka?: KafkaPlanInfo;
+  /** Source objects with no records, left out of the partitions: how many, and the first keys (absent when none). */
+  emptySources?: { count: number; keys: string[] };
+}
+
+/**
+ * Empty source objects are counted whatever their number, and named up to these many: the plan
+ * is read by every activity, and the summary travels to the workflow and across continue-as-new.
+ */
+export const EMPTY_KEYS_IN_PLAN = 100;
+export const EMPTY_URLS_IN_SUMMARY = 10;
+
+/** Source objects left out because they hold no records: how many, and the first few as s3:// URLs. */
+export interface EmptySources {
+  count: number;
+  urls: string[];
 }
 
 /** What the plan activity hands the workflow: references, counts and partition ids only. */
@@ -57,7 +72,10 @@ export interface PlanSummary {
   ids: string[];
   /** Readable names, when they fit in a small payload (else the workflow shows ids). */
   names: string[] | null;
+  /** Source objects in the partitions (empty ones are left out). */
   sourceObjects: number;
+  /** Source objects with no records (0 bytes; csv: no header row; jsonl: blank lines only; json: `[]`), left out of the partitions. */
+  emptySources?: EmptySources;
   scannedRecords: number | null;
   /** Flat sources need an import activity per partition; Avro sources are read in place. */
   needsImport: boolean;

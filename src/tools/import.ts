@@ -132,6 +132,8 @@ export interface ImportResult {
   records: { in: number; out: number; rejected: number };
   inferredSchemas: object[];
   outputs: string[];
+  /** Files with no records (csv: no header row; jsonl: blank lines only; json: `[]`), which give no partition. */
+  empty: string[];
 }
 
 /**
@@ -148,7 +150,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
     return { json: JSON.stringify(JSON.parse(json)), type: Type.forSchema(JSON.parse(json)) };
   })() : undefined;
   const rejectSchema = loadSchema('partflow_reject@1');
-  const result: ImportResult = { partitions: 0, records: { in: 0, out: 0, rejected: 0 }, inferredSchemas: [], outputs: [] };
+  const result: ImportResult = { partitions: 0, records: { in: 0, out: 0, rejected: 0 }, inferredSchemas: [], outputs: [], empty: [] };
   const totalBytes = sources.reduce((n, s) => n + s.size, 0);
   const bar = progressBar('import', totalBytes, 'bytes');
   let doneBytes = 0;
@@ -156,6 +158,13 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
     for (const src of sources) {
       const format = o.format ?? (formatOf(src.name) as FlatFormat);
       const scan = await scanFlatFile(src.name, format, await src.open(), o.partitionRecords, path.basename(src.name).replace(/\..*$/, ''));
+      if (scan.empty) {
+        result.empty.push(src.name);
+        log(`${src.name}: empty (no records), left out`);
+        doneBytes += src.size;
+        bar.update(doneBytes);
+        continue;
+      }
       if (!userSchema) {
         result.inferredSchemas.push(scan.schema);
         log(`${src.name}: inferred schema ${JSON.stringify(scan.schema)}`);
@@ -221,6 +230,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
   } finally {
     bar.stop();
   }
+  if (result.empty.length === sources.length) throw new Error(`no records under ${o.from}: every file is empty (${result.empty.slice(0, 5).join(', ')}${result.empty.length > 5 ? ` and ${result.empty.length - 5} more` : ''})`);
   return result;
 }
 

@@ -65,10 +65,15 @@ describe('partflow import / inspect / verify / cat', () => {
 
   it('imports from an S3 prefix too', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'flat/rows.jsonl', Body: '{"a": 1}\n{"a": 2, "b": "x"}\n' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'flat/zero.jsonl', Body: '' }));
     const r = await cli('import', `s3://${BUCKET}/flat/`, '--to', `s3://${BUCKET}/imp-s3/`);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/imported 1 partitions: records in 2, out 2, rejected 0/);
+    expect(r.stderr).toContain(`left out 1 empty file(s) (no records):\n  s3://${BUCKET}/flat/zero.jsonl\n`);
     expect(await decodeUrl(s3, `s3://${BUCKET}/imp-s3/part-00000.avro`)).toEqual([{ a: 1, b: null }, { a: 2, b: 'x' }]);
+    const none = await cli('import', `s3://${BUCKET}/flat/zero.jsonl`, '--to', `s3://${BUCKET}/imp-none/`);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain(`no records under s3://${BUCKET}/flat/zero.jsonl: every file is empty (s3://${BUCKET}/flat/zero.jsonl)`);
   });
 
   it('verify finds a corrupt object and a manifest that does not match', async () => {

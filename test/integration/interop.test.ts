@@ -71,7 +71,8 @@ describe('outputs in every codec are read by fastavro and by the Apache Avro Jav
   });
 
   it('writes a zero-record output that the Java tools accept', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'in/none/none.jsonl', Body: '' }));
+    // A header without rows: a file with no records at all is left out of the plan instead.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'in/none/none.csv', Body: 'id,name\n' }));
     const r = await run('copy-snappy', 'in/none/', 'none');
     const buf = await getUrl(s3, (await runOf(s3, r)).committed.copy[0].output);
     expect(avroTools('count', buf).trim()).toBe('0');

@@ -113,6 +113,14 @@ describe('CSV', () => {
     expect(all[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/unparseable CSV row: Quote Not Closed/) });
   });
 
+  it('a header with no rows is a file of 0 records with its schema, not an empty one', async () => {
+    const { scan, chunks } = await roundTrip('csv', 'id,name\n', 10);
+    expect(scan).toMatchObject({ records: 0, chunks: [{ start: 8, end: -1, records: 0 }], headerEnd: 8 });
+    expect(scan.empty).toBeUndefined();
+    expect(scan.fields.map((f) => f.name)).toEqual(['id', 'name']);
+    expect(chunks.flat()).toEqual([]);
+  });
+
   it('fails a file whose header row does not parse, naming the cause, rather than take the next row as header', async () => {
     for (const [text, cause] of [
       ['id,na"me"\n1,a\n2,b\n', /^s3:\/\/b\/h\.csv: the header row cannot be parsed \(Invalid Opening Quote: a quote is found on field 1, value is "na"\)/],
@@ -122,9 +130,35 @@ describe('CSV', () => {
       await expect(scanFlatFile('s3://b/h.csv', 'csv', stream(text), 10, 'rec')).rejects.toThrow(cause);
     }
   });
+});
 
-  it('refuses a file with no header', async () => {
-    await expect(scanFlatFile('s3://b/empty.csv', 'csv', stream(''), 10, 'rec')).rejects.toThrow(/s3:\/\/b\/empty\.csv: CSV file is empty/);
+describe('files with no records at all', () => {
+  const empty = { records: 0, chunks: [], fields: [], empty: true };
+
+  it('are empty scans, not failures: a CSV with no header row, JSON Lines with blank lines only, a JSON [] or nothing', async () => {
+    const cases: [FlatFormat, string][] = [
+      ['csv', ''], ['csv', '\n\n'], ['csv', '\r\n\r\n'], ['csv', '\ufeff'], ['csv', '\ufeff\r\n\r\n'],
+      ['jsonl', ''], ['jsonl', '\n \n\t\r\n'], ['jsonl', '\ufeff'], ['jsonl', '\ufeff\n\n'],
+      ['json', '[]'], ['json', ' [ ]\n'], ['json', ''], ['json', ' \n'], ['json', '\ufeff'],
+    ];
+    for (const [format, text] of cases) {
+      const { scan, chunks } = await roundTrip(format, text, 10);
+      expect([format, text, scan]).toEqual([format, text, expect.objectContaining({ format, ...empty })]);
+      expect(chunks).toEqual([]);
+    }
+  });
+
+  it('a BOM on a line of its own in JSON Lines is a blank line, for the scan and the import alike', async () => {
+    const { scan, chunks } = await roundTrip('jsonl', '\ufeff\n{"a":1}\n', 10);
+    expect(scan.records).toBe(1);
+    expect(chunks.flat()).toEqual([{ ok: true, value: { a: 1 }, end: 12 }]);
+  });
+
+  it('a JSON Lines file of unparseable lines is not empty: they are records that become rejects', async () => {
+    const { scan, chunks } = await roundTrip('jsonl', 'nope\n', 10);
+    expect(scan).toMatchObject({ records: 1 });
+    expect(scan.empty).toBeUndefined();
+    expect(chunks.flat()).toMatchObject([{ ok: false, raw: 'nope' }]);
   });
 });
 

@@ -33,5 +33,6 @@ export function summarize(plan: PlanSummary, input: ResolvedIngest, state: Compa
     pipeline: input.pipeline, dataset: plan.dataset, source: input.source, plan: url(plan.planKey), partitions: plan.partitions, stages,
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
+    ...(plan.emptySources ? { emptySources: plan.emptySources } : {}),
   };
 }

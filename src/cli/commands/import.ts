@@ -25,5 +25,6 @@ export function registerImport(program: Command): void {
       for (const sc of r.inferredSchemas) process.stdout.write(`${JSON.stringify(sc, null, 2)}\n`);
       process.stderr.write(`imported ${r.partitions} partitions: records in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}\n`);
       for (const u of r.outputs) process.stderr.write(`  ${u}\n`);
+      if (r.empty.length) process.stderr.write(`left out ${r.empty.length} empty file(s) (no records):\n${r.empty.map((u) => `  ${u}\n`).join('')}`);
     });
 }

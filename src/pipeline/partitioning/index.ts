@@ -68,7 +68,7 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
 }
 
 function chunkPiece(o: ListedObject, scan: { chunks: ScannedChunk[]; headerEnd?: number }, c: ScannedChunk | undefined = scan.chunks[0]): Piece {
-  // A scan always yields at least one chunk; an empty file's is [0, -1) with no records.
+  // Planning leaves out scans with no chunks (files with no records); a header-only CSV has one chunk of 0 records.
   const p: Piece = { ...whole(o), range: [c?.start ?? 0, c?.end ?? -1], records: c?.records ?? 0 };
   if (scan.headerEnd !== undefined) p.headerEnd = scan.headerEnd;
   return p;

@@ -1,0 +1,32 @@
+import { printSummary } from '../../src/cli/print';
+import type { IngestSummary } from '../../src/manifest/run';
+
+function printed(s: IngestSummary): string {
+  let text = '';
+  printSummary(s, { write: (t: string) => { text += t; return true; } } as unknown as typeof process.stdout);
+  return text;
+}
+
+const base: IngestSummary = {
+  status: 'completed', pipeline: 'copy', dataset: 'feeds', source: 's3://b/feeds/', plan: 's3://b/ds/feeds/_plans/0123456789abcdef.json', partitions: 2,
+  stages: { copy: { output: 's3://b/ds/feeds/copy/', succeeded: 2, skipped: 0, failed: 0, blocked: 0, records: { in: 5, out: 5, rejected: 0, dropped: 0 }, failures: [] } },
+  outputPrefix: 's3://b/ds/feeds/', manifest: 's3://b/ds/feeds/_runs/w/r.json',
+};
+
+describe('printSummary', () => {
+  it('says nothing of empty objects when there were none', () => {
+    expect(printed(base)).not.toContain('left out');
+  });
+
+  it('names the one empty source object on one line', () => {
+    expect(printed({ ...base, emptySources: { count: 1, urls: ['s3://b/feeds/empty.csv'] } })).toContain('  left out: 1 empty source object (no records): s3://b/feeds/empty.csv\n  outputs:');
+  });
+
+  it('lists the first five of many, and where the plan names more', () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `s3://b/feeds/e-${i}.csv`);
+    const text = printed({ ...base, emptySources: { count: 12, urls } });
+    expect(text).toContain(['  left out: 12 empty source objects (no records):', ...urls.slice(0, 5).map((u) => `           ${u}`),
+      '           … and 7 more (the plan names the first 100: s3://b/ds/feeds/_plans/0123456789abcdef.json)', ''].join('\n'));
+    expect(printed({ ...base, emptySources: { count: 2, urls: urls.slice(0, 2) } })).toContain(`(no records):\n           ${urls[0]}\n           ${urls[1]}\n  outputs:`);
+  });
+});
