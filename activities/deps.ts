@@ -33,6 +33,8 @@ export const FailureTypes = {
   OffsetsGone: 'OffsetsGone',
   /** Kafka: another run advanced the dataset's offsets since this run planned. */
   OffsetsConflict: 'OffsetsConflict',
+  /** The dataset, named after the source by default, was created by another source. */
+  DatasetConflict: 'DatasetConflict',
 } as const;
 
 export function nonRetryable(type: keyof typeof FailureTypes, message: string, cause?: unknown): ApplicationFailure {

@@ -6,6 +6,7 @@ import { scanFlatObject } from '../src/formats/scan-object';
 import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey, stagePrefix } from '../src/pipeline/layout';
+import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
 import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
@@ -124,17 +125,40 @@ async function resolveLookups(deps: ActivityDeps, def: Entry['def'], input: Reso
   return lookups;
 }
 
-/** Writes the dataset marker and the plan (content-addressed, create-only); returns the plan's key. */
-async function writePlan(deps: ActivityDeps, input: ResolvedIngest, body: Omit<Plan, 'id'>): Promise<string> {
+/**
+ * Refuses an ingest whose dataset name was defaulted from its source into a dataset another
+ * source created (src/pipeline/dataset-source.ts), before the source is scanned or anything is
+ * written. `source` is the source as planning resolved it. Returns whether the marker exists.
+ */
+async function checkDatasetSource(deps: ActivityDeps, input: ResolvedIngest, source: string, log: ReturnType<typeof logger>): Promise<boolean> {
+  const owner = await datasetOwnership(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
+  const datasetUrl = formatS3Url({ bucket: input.targetBucket, key: `${datasetPrefix(input.targetPrefix, input.dataset)}/` });
+  const verdict = judgeSource(input, source, owner.recorded, datasetUrl, true);
+  if (verdict.refusal) throw nonRetryable('DatasetConflict', verdict.refusal);
+  if (verdict.note) log.warn({ dataset: datasetUrl, source, recorded: owner.recorded?.source }, verdict.note);
+  return owner.marker;
+}
+
+/**
+ * Writes the dataset marker (unless it exists) and the plan, both create-only; returns the
+ * plan's key. The marker records the source that created the dataset; a marker that another
+ * ingest wrote since the check is checked again, as that ingest may have read another source.
+ */
+async function writePlan(deps: ActivityDeps, input: ResolvedIngest, body: Omit<Plan, 'id'>, source: { url: string; marker: boolean; log: ReturnType<typeof logger> }): Promise<string> {
   const id = sha(body, 16);
-  const marker = markerKey(input.targetPrefix, input.dataset);
   const key = planKey(input.targetPrefix, input.dataset, id);
-  for (const [k, v] of [[marker, { kind: 'partflow.dataset', version: 2, dataset: input.dataset }], [key, { ...body, id }]] as const) {
+  if (!source.marker) {
     try {
-      await putIfAbsent(deps.s3, input.targetBucket, k, JSON.stringify(v), 'application/json');
+      await putIfAbsent(deps.s3, input.targetBucket, markerKey(input.targetPrefix, input.dataset), JSON.stringify(datasetMarker(input.dataset, source.url)), 'application/json');
     } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await checkDatasetSource(deps, input, source.url, source.log);
     }
+  }
+  try {
+    await putIfAbsent(deps.s3, input.targetBucket, key, JSON.stringify({ ...body, id }), 'application/json');
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
   }
   return key;
 }
@@ -152,6 +176,7 @@ async function emptyStages(deps: ActivityDeps, input: ResolvedIngest, stages: st
 /** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
 async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
   const { def, info } = entry;
+  const marker = await checkDatasetSource(deps, input, input.source, log);
   let planned;
   try {
     planned = await planKafka(deps.s3, input.kafka!, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
@@ -169,7 +194,7 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
     partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
     input: info.input ?? null, rawSchemas: [{ json: rawSchema, fields: [] }], partitions, stages: info.stages, kafka: planned.info,
   };
-  const key = await writePlan(deps, input, body);
+  const key = await writePlan(deps, input, body, { url: input.source, marker, log });
   log.info({ plan: key, partitions: partitions.length, topic: planned.info.topic, starts: planned.info.starts, ends: planned.info.ends, gaps: planned.info.gaps }, 'planned Kafka ingest');
   const names = partitions.map((p) => p.name);
   const byIndex = maxIds !== undefined && partitions.length > maxIds;
@@ -211,6 +236,8 @@ function makePlan(deps: ActivityDeps) {
     // An exact object key is a source of one object; otherwise everything under the prefix.
     let prefix = input.sourcePrefix;
     let listed = await listObjects(deps.s3, input.sourceBucket, prefix);
+    // The source as read: an object's URL, or a prefix's ending in "/".
+    let source = formatS3Url({ bucket: input.sourceBucket, key: prefix });
     if (prefix !== '' && !prefix.endsWith('/')) {
       const exact = listed.filter((o) => o.key === prefix);
       if (exact.length) {
@@ -218,12 +245,14 @@ function makePlan(deps: ActivityDeps) {
         prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
       } else {
         prefix += '/';
+        source += '/';
         listed = await listObjects(deps.s3, input.sourceBucket, prefix);
       }
     }
     Context.current().heartbeat({ listed: listed.length });
     const objects = withoutOutputs(listed, input, prefix).filter((o) => !isIgnoredKey(o.key, prefix));
     if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
+    const marker = await checkDatasetSource(deps, input, source, log);
 
     let format: SourceFormat;
     if (input.format) format = input.format;
@@ -307,7 +336,7 @@ function makePlan(deps: ActivityDeps) {
       // Only when there are some, so that the id of a plan without any stays what it was.
       ...(empty.length ? { emptySources: { count: empty.length, keys: empty.slice(0, EMPTY_KEYS_IN_PLAN) } } : {}),
     };
-    const key = await writePlan(deps, input, body);
+    const key = await writePlan(deps, input, body, { url: source, marker, log });
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format, ...(empty.length ? { emptySources: empty.length } : {}) }, 'planned ingest');
     const names = partitions.map((p) => p.name);
     // Large plans go by reference: activities read ids and names from the plan by index.

@@ -50,6 +50,8 @@ export interface ResolvedIngest {
   targetBucket: string;
   targetPrefix: string;
   dataset: string;
+  /** The dataset name came from the source (no "dataset" given): planning refuses a dataset another source created. */
+  datasetDefaulted?: true;
   partitionRecords: number;
   partitionBytes: number;
   splitBytes: number;
@@ -154,6 +156,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     const last = kafka ? kafka.topic : segs.length ? segs[segs.length - 1].replace(/\.[^.]*$/, '') : src.bucket;
     dataset = last.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'dataset';
   }
+  const datasetDefaulted = input.dataset === undefined;
   let tgt = { bucket: src.bucket, key: DEFAULT_TARGET_PREFIX };
   if (input.target !== undefined) {
     try {
@@ -203,7 +206,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     pipeline: pipeline as string,
     source: kafka ? (input.source as string) : formatS3Url(src), sourceBucket: src.bucket, sourcePrefix: src.key,
     target: formatS3Url(tgt), targetBucket: tgt.bucket, targetPrefix: tgt.key,
-    dataset, partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, partitionsPerActivity, waitForRetryMs, partitionTimeoutMs,
+    dataset, ...(datasetDefaulted ? { datasetDefaulted: true as const } : {}), partitionRecords, partitionBytes, splitBytes, pack, maxParallel, format, params, heartbeatTimeoutSeconds, partitionsPerWorkflow, partitionsPerActivity, waitForRetryMs, partitionTimeoutMs,
     ...(kafka ? { kafka } : {}),
   };
 }

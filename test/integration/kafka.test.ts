@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -249,4 +249,28 @@ test('startOffsets "latest": the first run takes nothing and commits the ends; t
   await produce(kafka.broker.bootstrap, topic, Array.from({ length: 3 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i: 20 + i }) })));
   const second = await ingest('k-latest-2', { source: src(topic), startOffsets: 'latest' });
   expect((await rawRecords(second)).map((r) => r.offset)).toEqual([20, 21, 22]);
+});
+
+test("a topic's dataset refuses the same topic name on another cluster, and an S3 prefix of that name, unless the dataset is given", async () => {
+  const topic = 'named';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 5 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  expect((await ingest('k-named-1', { source: src(topic) })).status).toBe('completed');
+  const refusal = async (id: string, source: string) => {
+    const err = await ingest(id, { source }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause?.cause as Error & { type?: string };
+    expect(cause.type).toBe('DatasetConflict');
+    return cause.message;
+  };
+  // Nothing listens on port 1: the refusal comes before any broker is asked.
+  expect(await refusal('k-named-other', 'kafka://127.0.0.1:1/named')).toMatch(new RegExp(
+    `^refusing to ingest kafka://127\\.0\\.0\\.1:1/named: its dataset name "named" comes from the source's topic \\(no "dataset" was given\\), and dataset ${TARGET}named/ already holds data of ${src(topic)} `));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'files/named/a.jsonl', Body: '{"i":1}\n' }));
+  expect(await refusal('k-named-s3', `s3://${BUCKET}/files/named/`)).toMatch(/^refusing to ingest s3:\/\/kafka\/files\/named\/: .* already holds data of kafka:\/\//);
+  // A broker list that shares a broker names the same cluster; the ingest goes on from the committed offsets.
+  const more = await ingest('k-named-2', { source: `kafka://${kafka.broker.bootstrap},127.0.0.1:1/${topic}` });
+  expect(more).toMatchObject({ status: 'completed', partitions: 0 });
+  const given = await ingest('k-named-3', { source: `s3://${BUCKET}/files/named/`, dataset: 'named' });
+  expect(given.status).toBe('completed');
 });

@@ -25,6 +25,7 @@ describe('resolveIngestInput', () => {
     expect(r).toMatchObject({
       pipeline: 'copy', sourceBucket: 'data', sourcePrefix: 'incoming/shop-feed/', dataset: 'shop-feed',
       targetBucket: 'data', targetPrefix: 'datasets/', partitionRecords: 50_000, maxParallel: 8, params: {},
+      datasetDefaulted: true,
     });
   });
 
@@ -34,6 +35,9 @@ describe('resolveIngestInput', () => {
       format: 'csv', params: { k: 'v' },
     });
     expect(r).toMatchObject({ targetBucket: 'out-b', targetPrefix: 'out/', dataset: 'ds', partitionRecords: 10, maxParallel: 2, format: 'csv', params: { k: 'v' } });
+    // A dataset given, even one equal to the default, is a decision: planning lets it take another source.
+    expect(r.datasetDefaulted).toBeUndefined();
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://raw-a/in/ds/', dataset: 'ds' }).datasetDefaulted).toBeUndefined();
   });
 
   it('lists every problem of a bad input at once', () => {
