@@ -24,6 +24,7 @@ import { registerDiff } from './commands/diff';
 import { registerInit } from './commands/init';
 import { registerSetup } from './commands/setup';
 import { registerSchedule } from './commands/schedule';
+import { explainError } from './print';
 
 const ENV_HELP = `
 Environment:
@@ -71,15 +72,6 @@ registerInit(program);
 registerSetup(program);
 registerSchedule(program);
 
-/** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
-function explain(e: Error): string {
-  const parts = [e.message];
-  for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
-    if (c.message && !parts.includes(c.message)) parts.push(c.message);
-  }
-  return parts.join(': ');
-}
-
 // `partflow cat … | head`: the reader went away, which is not an error of the command.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
@@ -87,6 +79,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 program.parseAsync(process.argv).catch((e: Error) => {
-  process.stderr.write(`partflow: ${explain(e)}\n`);
+  process.stderr.write(`partflow: ${explainError(e)}\n`);
   process.exit(1);
 });

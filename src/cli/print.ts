@@ -2,6 +2,15 @@ import { WaitingForRetry } from '../client';
 import type { IngestSummary } from '../manifest/run';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 
+/** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
+export function explainError(e: Error): string {
+  const parts = [e.message];
+  for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+    if (c.message && !parts.includes(c.message)) parts.push(c.message);
+  }
+  return parts.join(': ');
+}
+
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
   for (const [name, st] of Object.entries(s.stages)) {

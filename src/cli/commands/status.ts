@@ -3,7 +3,7 @@ import { loadConfig } from '../../config';
 import { connectClient, noWorkerPolling } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
-import { printSummary, printWaiting } from '../print';
+import { explainError, printSummary, printWaiting } from '../print';
 
 export function registerStatus(program: Command): void {
   program
@@ -42,7 +42,9 @@ export function registerStatus(program: Command): void {
           try {
             await handle.result();
           } catch (e) {
-            process.stdout.write(`  failure: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}\n`);
+            // The workflow's own failure says only that it failed: its cause says why.
+            const why = (e as Error & { cause?: Error }).cause;
+            process.stdout.write(`  failure: ${why ? explainError(why) : (e as Error).message}\n`);
           }
         }
       }
