@@ -23,6 +23,7 @@ export type { Config, S3Config } from './config';
 // Starting and watching ingests.
 export { connect, IngestRun, PartflowClient } from './api/client';
 export type { IngestInput, SourceFormat } from './pipeline/input';
+export { DatasetSourceConflictError } from './pipeline/dataset-source';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
 

@@ -13,7 +13,7 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
   else cmd.option(source, sourceHelp);
   return cmd
     .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
-    .option('--dataset <name>', 'dataset name (default: last segment of the source)')
+    .option('--dataset <name>', 'dataset name (default: last segment of the source; a default name whose dataset another source created is refused)')
     .option('--partition-records <n>', `records per chunk when a big flat file is cut (default ${INPUT_LIMITS.partitionRecords.default})`, int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
     .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
     .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))

@@ -3,7 +3,11 @@ import { connectTemporal } from '../temporal/connect';
 import cliProgress from 'cli-progress';
 import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
-import { IngestInput, resolveIngestInput } from '../pipeline/input';
+import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
+import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
+import { s3Client } from '../storage/client';
+import { formatS3Url } from '../storage/s3url';
+import { datasetPrefix } from '../pipeline/layout';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
@@ -19,10 +23,31 @@ export function defaultWorkflowId(input: IngestInput): string {
   return `ingest-${input.pipeline}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+const SOURCE_CHECK_MS = 10_000;
+
+/**
+ * Refuses an ingest whose defaulted dataset name belongs to another source, as planning would,
+ * so that no failed run is left behind and `ingest` without --wait says so too. Planning's check
+ * is the one that counts: this one gives way (says nothing) when it cannot read the target in
+ * time, and compares sources as typed, so it refuses only what planning would refuse.
+ */
+export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?: (note: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const owner = await Promise.race([
+    datasetOwnership(s3Client(cfg.s3), r.targetBucket, r.targetPrefix, r.dataset).catch(() => undefined),
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), SOURCE_CHECK_MS); timer.unref(); }),
+  ]);
+  clearTimeout(timer);
+  if (!owner) return;
+  const verdict = judgeSource(r, r.source, owner.recorded, formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` }));
+  if (verdict.refusal) throw new DatasetSourceConflictError(verdict.refusal);
+  if (verdict.note) onNote?.(verdict.note);
+}
+
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
-export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string): Promise<WorkflowHandle> {
+export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
-  resolveIngestInput(input);
+  await checkDatasetSource(cfg, resolveIngestInput(input), onNote);
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,

@@ -6,6 +6,8 @@ import { defineSearchAttributeKey, SearchAttributeType, Workflow } from '@tempor
 import { Config } from '../config';
 import { IngestInput, InvalidInputError, resolveIngestInput } from '../pipeline/input';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { checkDatasetSource } from '../client';
+import { DatasetSourceConflictError } from '../pipeline/dataset-source';
 import { ScheduleOptionError } from './spec';
 
 export * from './spec';
@@ -60,6 +62,16 @@ function ingestAction(cfg: Config, scheduleId: string, input: IngestInput): Sche
   };
 }
 
+/** A schedule whose runs would be refused for their dataset's source is refused now (see checkDatasetSource). */
+async function checkSource(cfg: Config, id: string, input: IngestInput): Promise<void> {
+  try {
+    await checkDatasetSource(cfg, resolveIngestInput(input));
+  } catch (err) {
+    if (err instanceof DatasetSourceConflictError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
+    throw err;
+  }
+}
+
 function checkId(id: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(id)) {
     throw new ScheduleOptionError(`schedule id "${id}": use letters, digits, ".", "_" and "-" (up to 200), starting with a letter or digit`);
@@ -87,6 +99,7 @@ async function wrapped<T>(client: Client, id: string, fn: () => Promise<T>): Pro
 export async function createSchedule(client: Client, cfg: Config, req: CreateScheduleRequest): Promise<ScheduleHandle> {
   checkId(req.id);
   const action = ingestAction(cfg, req.id, req.input);
+  await checkSource(cfg, req.id, req.input);
   // Scheduled runs set partflow's search attributes too: a namespace without them would fail every firing.
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   const opts: ScheduleOptions = {
@@ -137,6 +150,7 @@ function mergeSpec(prev: ScheduleSpec, change: ScheduleSpec | undefined): Schedu
 /** Changes what is given and keeps the rest (Temporal's update replaces the whole schedule). */
 export async function updateSchedule(client: Client, cfg: Config, id: string, req: UpdateScheduleRequest): Promise<void> {
   const handle = client.schedule.getHandle(id);
+  if (req.input) await checkSource(cfg, id, req.input);
   await wrapped(client, id, () => handle.update((prev): ScheduleUpdateOptions => {
     const input = req.input ?? scheduleInput(prev);
     return {

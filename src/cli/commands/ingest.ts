@@ -17,7 +17,7 @@ export function registerIngest(program: Command): void {
       const cfg = loadConfig();
       const input = { pipeline, ...ingestInputFromOptions(o) } as IngestInput;
       const { client, connection } = await connectClient(cfg);
-      const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined);
+      const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined, (note) => process.stderr.write(`note: ${note}\n`));
       process.stderr.write(`started ${handle.workflowId}\n`);
       if (o.wait) {
         const summary = await waitWithProgress(handle);

@@ -1,0 +1,159 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { IngestSummary } from '../../src/manifest/run';
+import type { IngestInput } from '../../src/pipeline/input';
+import { builtinPipelines } from '../../src/pipelines';
+import { snapshotNumbers } from '../../src/snapshots/store';
+import { s3Client } from '../../src/storage/client';
+import { listObjects } from '../../src/storage/objects';
+import { runCli } from '../helpers/cli';
+import { getJson } from '../helpers/s3';
+import { startHarness, TestHarness } from '../helpers/stack';
+import { until } from '../helpers/until';
+
+/**
+ * Two sources whose last path segment is the same (s3://…/2024/orders/, s3://…/2025/orders/)
+ * default to one dataset name: the second is refused before anything runs, unless its dataset is
+ * given explicitly. On the real Temporal and S3 of the test stack; needs `npm run build` (the CLI
+ * runs dist/).
+ */
+const BUCKET = 'it-dsrc';
+const S3 = `s3://${BUCKET}`;
+let h: TestHarness;
+let s3: S3Client;
+const schedules: string[] = [];
+
+const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+const cli = (...args: string[]) => runCli(h.cfg, ...args);
+
+function run(input: Partial<IngestInput>, id: string): Promise<IngestSummary> {
+  return h.client.workflow.execute('ingest', {
+    taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '2m', args: [{ pipeline: 'copy', ...input }],
+  });
+}
+
+/** The failure at the bottom of a failed run's causes (the planning activity's). */
+async function failure(input: Partial<IngestInput>, id: string): Promise<Error & { type?: string; nonRetryable?: boolean }> {
+  try {
+    await run(input, id);
+  } catch (e) {
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    let c = (e as Error & { cause?: Error }).cause as (Error & { cause?: Error; type?: string; nonRetryable?: boolean }) | undefined;
+    while (c?.cause) c = c.cause as typeof c;
+    return c!;
+  }
+  throw new Error('expected the run to fail');
+}
+
+const snapshots = (target: string) => snapshotNumbers(s3, { bucket: BUCKET, prefix: `${target}orders/` });
+const plans = async (target: string) => (await listObjects(s3, BUCKET, `${target}orders/_plans/`)).length;
+const marker = (target: string) => getJson<{ source?: string }>(s3, `${S3}/${target}orders/_partflow.json`);
+
+beforeAll(async () => {
+  h = await startHarness('dsrc', builtinPipelines, { bucket: BUCKET });
+  s3 = s3Client(h.cfg.s3);
+  await put('2024/orders/a.jsonl', '{"id":1,"year":2024}\n{"id":2,"year":2024}\n');
+  await put('2025/orders/b.jsonl', '{"id":3,"year":2025}\n');
+  await put('x/orders.csv', 'id,year\n4,2026\n');
+  await put('x/orders/c.csv', 'id,year\n5,2026\n');
+});
+
+afterAll(async () => {
+  for (const id of schedules) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  await h?.stop();
+});
+
+describe('a dataset named after its source belongs to that source', () => {
+  it('refuses a second source whose dataset name was only defaulted, before it writes anything; the same source and an explicit dataset go on', async () => {
+    const target = 't1/';
+    const first = await run({ source: `${S3}/2024/orders`, target: `${S3}/${target}` }, 'first');
+    expect(first).toMatchObject({ status: 'completed', dataset: 'orders' });
+    // The marker records the source as planning read it: a prefix, so with its "/".
+    expect((await marker(target)).source).toBe(`${S3}/2024/orders/`);
+
+    const e = await failure({ source: `${S3}/2025/orders/`, target: `${S3}/${target}` }, 'second');
+    expect(e.type).toBe('DatasetConflict');
+    expect(e.nonRetryable).toBe(true);
+    expect(e.message).toBe(`refusing to ingest ${S3}/2025/orders/: its dataset name "orders" comes from the source's last path segment (no "dataset" was given), `
+      + `and dataset ${S3}/t1/orders/ already holds data of ${S3}/2024/orders/ (recorded in its _partflow.json). `
+      + 'Both sources in one dataset would make each run\'s snapshot drop the other\'s partitions. '
+      + 'Give this source a dataset of its own ("dataset": "2025-orders", or --dataset 2025-orders), or give "dataset": "orders" (--dataset orders) to ingest it into that dataset on purpose');
+    expect(await snapshots(target)).toEqual([1]);
+    expect(await plans(target)).toBe(1);
+
+    // The same source, written the other way, reuses everything.
+    const again = await run({ source: `${S3}/2024/orders/`, target: `${S3}/${target}` }, 'again');
+    expect(again.status).toBe('completed');
+    expect(again.stages.copy).toMatchObject({ succeeded: 1, skipped: 1 });
+    expect(again.snapshot?.number).toBe(2);
+
+    // Named explicitly, another source may write the dataset (a provider that moved its files).
+    const moved = await run({ source: `${S3}/2025/orders/`, target: `${S3}/${target}`, dataset: 'orders' }, 'explicit');
+    expect(moved).toMatchObject({ status: 'completed', dataset: 'orders', source: `${S3}/2025/orders/` });
+    expect(moved.stages.copy.records.out).toBe(1);
+    expect(await snapshots(target)).toEqual([1, 2, 3]);
+    expect((await marker(target)).source).toBe(`${S3}/2024/orders/`);
+  });
+
+  it('the CLI refuses before starting a run, with --wait and without; --dataset goes on with a note', async () => {
+    const target = `${S3}/t2/`;
+    const first = await cli('ingest', 'copy', '--source', `${S3}/2024/orders/`, '--target', target, '--wait');
+    expect(first.code).toBe(0);
+    for (const wait of [[], ['--wait']]) {
+      const r = await cli('ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', target, ...wait);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^partflow: refusing to ingest ${S3}/2025/orders/: .* already holds data of ${S3}/2024/orders/ .*--dataset 2025-orders.*--dataset orders\\) to ingest it into that dataset on purpose\\n$`));
+      expect(r.stderr).not.toMatch(/started/);
+    }
+    expect(await snapshots('t2/')).toEqual([1]);
+    const explicit = await cli('ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', target, '--dataset', 'orders', '--wait');
+    expect(explicit.code).toBe(0);
+    expect(explicit.stderr).toMatch(new RegExp(`^note: dataset ${S3}/t2/orders/ already holds data of ${S3}/2024/orders/ \\(recorded in its _partflow.json\\); this ingest writes ${S3}/2025/orders/ into it, as its "dataset" was given\\n`));
+    expect(explicit.stdout).toMatch(/Ingest completed/);
+  });
+
+  it('a scheduled run is refused with the same message, and so is a schedule created for another source', async () => {
+    const target = `${S3}/t3/`;
+    const id = `dsrc-${process.pid}`;
+    schedules.push(id, `${id}-b`);
+    // Created while the dataset does not exist yet, so nothing refuses it.
+    const made = await cli('schedule', 'create', id, '--pipeline', 'copy', '--source', `${S3}/2025/orders/`, '--target', target, '--cron', '@yearly');
+    expect(made.code).toBe(0);
+    await run({ source: `${S3}/2024/orders/`, target }, 't3-first');
+    await h.client.schedule.getHandle(id).trigger();
+    const runId = await until('the scheduled run to close', 60_000, async () => {
+      const wf = (await h.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow;
+      return wf && (await h.client.workflow.getHandle(wf.workflowId).describe()).status.name !== 'RUNNING' ? wf.workflowId : undefined;
+    });
+    expect((await h.client.workflow.getHandle(runId).describe()).status.name).toBe('FAILED');
+    const shown = await cli('schedule', 'describe', id);
+    expect(shown.stdout).toMatch(new RegExp(`failed +refusing to ingest ${S3}/2025/orders/: .* already holds data of ${S3}/2024/orders/`));
+    const status = await cli('status', runId);
+    expect(status.stdout).toMatch(new RegExp(`failure: Activity task failed: refusing to ingest ${S3}/2025/orders/`));
+
+    const refused = await cli('schedule', 'create', `${id}-b`, '--pipeline', 'copy', '--source', `${S3}/2025/orders/`, '--target', target, '--cron', '@yearly');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^partflow: schedule "${id}-b": refusing to ingest ${S3}/2025/orders/`));
+  });
+
+  it('an object and the prefix of the same name are different sources', async () => {
+    const target = `${S3}/t4/`;
+    expect((await run({ source: `${S3}/x/orders.csv`, target }, 'object')).status).toBe('completed');
+    expect((await marker('t4/')).source).toBe(`${S3}/x/orders.csv`);
+    const e = await failure({ source: `${S3}/x/orders/`, target }, 'prefix');
+    expect(e.type).toBe('DatasetConflict');
+    expect(e.message).toMatch(new RegExp(`^refusing to ingest ${S3}/x/orders/: .* already holds data of ${S3}/x/orders.csv `));
+  });
+
+  it('a dataset whose marker predates recording the source belongs to the source of its latest snapshot', async () => {
+    const target = 't5/';
+    expect((await run({ source: `${S3}/2024/orders/`, target: `${S3}/${target}` }, 'legacy')).status).toBe('completed');
+    // As partflow wrote markers before it recorded sources.
+    await put(`${target}orders/_partflow.json`, JSON.stringify({ kind: 'partflow.dataset', version: 2, dataset: 'orders' }));
+    const e = await failure({ source: `${S3}/2025/orders/`, target: `${S3}/${target}` }, 'legacy-other');
+    expect(e.type).toBe('DatasetConflict');
+    expect(e.message).toMatch(new RegExp(`already holds data of ${S3}/2024/orders/ \\(recorded in snapshot 1, its latest\\)`));
+    expect((await run({ source: `${S3}/2024/orders`, target: `${S3}/${target}` }, 'legacy-again')).status).toBe('completed');
+  });
+});
