@@ -1,6 +1,8 @@
 import { ListedObject, partitionListing, SourcePartition, splitRanges } from '../../src/pipeline/partitioning';
 import { partitionFileOf, partitionKeys } from '../../src/pipeline/layout';
-import { sourceVersion } from '../../src/pipeline/versions';
+import { importVersion, sourceVersion } from '../../src/pipeline/versions';
+import { scanFlatFile } from '../../src/formats/flat';
+import { Readable } from 'node:stream';
 
 /** A deterministic pseudo-random listing: merchant feeds of skewed sizes. */
 function listing(n: number, seed = 7): ListedObject[] {
@@ -109,6 +111,37 @@ describe('splitting big objects', () => {
     expect(withA.schema).toBe(0);
     expect(parts.find((p) => p.pieces.some((x) => x.key === 'in/c.csv'))!.schema).toBe(1);
     expect(byFirst.get('d.csv#2/2')!.pieces[0]).toMatchObject({ range: [5000, -1], records: 40, headerEnd: 10, chunk: [1, 2] });
+  });
+});
+
+describe('chunk identity when rows are appended', () => {
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${from + i},row ${from + i}\n`).join('');
+  /** Plans a CSV the way planIngest does: scan, partition, raw version per partition. */
+  async function planCsv(body: string, etag: string) {
+    const scan = await scanFlatFile('mem://log.csv', 'csv', Readable.from([Buffer.from(body)]), 10, 'log');
+    const obj = { key: 'logs/log.csv', size: Buffer.byteLength(body), etag };
+    const parts = partitionListing([obj], { format: 'csv', partitionBytes: MiB, prefix: 'logs/', scans: new Map([[obj.key, { schema: 0, chunks: scan.chunks, headerEnd: scan.headerEnd }]]) });
+    return parts.map((p) => ({ id: p.id, name: p.name, raw: importVersion(p.pieces, 'csv', JSON.stringify(scan.schema)) }));
+  }
+
+  test('a file that grows past one chunk keeps its id for its first chunk; a whole object is versioned by its ETag', async () => {
+    const one = await planCsv(`id,name\n${rows(0, 8)}`, '"v1"');
+    const same = await planCsv(`id,name\n${rows(0, 8)}`, '"v2"');
+    const two = await planCsv(`id,name\n${rows(0, 12)}`, '"v3"');
+    expect(one.map((p) => p.name)).toEqual(['log.csv']);
+    expect(two[0].id).toBe(one[0].id);
+    expect(same[0].raw).not.toBe(one[0].raw);
+  });
+
+  test('the pieces of a split Avro object keep their ids by index as it grows, and change version (their ranges move)', () => {
+    const o = { key: 'big/feed.avro', size: 10 * MiB + 3, etag: '"b"' };
+    const a = partitionListing([o], { ...opts, prefix: 'big/' });
+    const b = partitionListing([{ ...o, size: 13 * MiB, etag: '"c"' }], { ...opts, prefix: 'big/' });
+    expect(b.length).toBe(a.length + 1);
+    expect(b.slice(0, a.length).map((p) => p.id)).toEqual(a.map((p) => p.id));
+    for (let i = 0; i < a.length; i++) expect(sourceVersion(b[i].pieces, null)).not.toBe(sourceVersion(a[i].pieces, null));
+    // Chunk 0 is the object's beginning: the id of the object read whole.
+    expect(a[0].id).toBe(partitionListing([{ ...o, size: 100 }], { ...opts, prefix: 'big/' })[0].id);
   });
 });
 

@@ -2,13 +2,18 @@ import { createHash } from 'node:crypto';
 import type { Piece } from './types';
 
 /**
- * A partition's id: a hash of what it reads (object keys, and the chunk of a cut object), not
- * of where it stands in the listing or of the objects' contents. It stays the same across runs
- * while its pieces do, so its history can be followed from night to night.
+ * A partition's id: a hash of what it reads (object keys, and the index of a cut object's chunk),
+ * not of where it stands in the listing or of the objects' contents. It stays the same across
+ * runs while its pieces do, so its history can be followed from night to night.
+ *
+ * A chunk's id leaves out how many chunks there are: rows appended to a CSV or JSON Lines file
+ * add chunks at its end, and the chunks before them keep their ids (and, being cut every N
+ * records from the start, their bounds). The first chunk hashes as the whole object does, so an
+ * object that grows past one chunk keeps its id for its beginning.
  */
 export function partitionIdOf(pieces: Piece[]): string {
   const h = createHash('sha256');
-  for (const p of pieces) h.update(`${p.key}\u0000${p.chunk ? `${p.chunk[0]}/${p.chunk[1]}` : ''}\u0000`);
+  for (const p of pieces) h.update(`${p.key}\u0000${p.chunk && p.chunk[0] > 0 ? p.chunk[0] : ''}\u0000`);
   return `p-${h.digest('hex').slice(0, 12)}`;
 }
 
