@@ -7,7 +7,7 @@ import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey, stagePrefix } from '../src/pipeline/layout';
 import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
-import { ListedObject, partitionListing } from '../src/pipeline/partitioning';
+import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
@@ -280,7 +280,7 @@ function makePlan(deps: ActivityDeps) {
 
     const rawSchemas: RawSchema[] = [];
     const schemaIndex = new Map<string, number>();
-    let scans: Map<string, { schema: number; chunks: { start: number; end: number; records: number }[]; headerEnd?: number }> | undefined;
+    let scans: PartitioningOptions['scans'];
     let scanned: number | null = null;
     if (format !== 'avro') {
       scanned = 0;

@@ -1,4 +1,5 @@
 import type { Options as CsvOptions } from 'csv-parse';
+import { createHash, Hash } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
@@ -19,6 +20,14 @@ export interface Chunk {
   end: number;
   /** Records the scan counted in the chunk (rows that failed to parse are not counted here; the import rejects them). */
   records: number;
+  /**
+   * csv/jsonl: SHA-256 of the chunk's bytes, after the CSV header's (which every chunk's parse
+   * reads first). The bytes decide the chunk's import, so an equal hash means an equal import.
+   * A last chunk that was cut after its last record, and runs on over bytes that hold no record
+   * (blank lines, an unparseable row), has the SHA-256 of its hash at the cut and those bytes.
+   * Absent for JSON arrays, and for a chunk the scan could not hash whole (see ChunkHasher).
+   */
+  sha256?: string;
 }
 
 export interface ScanResult {
@@ -128,6 +137,7 @@ class ChunkCutter {
   headerEnd?: number;
   columns?: string[];
   infer: JsonSchemaInferrer;
+  readonly hasher: ChunkHasher;
   private boundary?: Omit<ScanCheckpoint, 'chunks'> & { nChunks: number };
   private lastProgress = Date.now();
   private progressAt: number;
@@ -142,6 +152,7 @@ class ChunkCutter {
       this.header = Buffer.from(resume.header, 'base64');
       this.headerEnd = this.header.length;
     }
+    this.hasher = new ChunkHasher(this.start, this.header, resume?.chunks[resume.chunks.length - 1]?.sha256);
     this.progressAt = this.bytes + (opts.progressBytes ?? PROGRESS_BYTES);
     if (resume) this.boundary = { ...resume, nChunks: resume.chunks.length };
   }
@@ -151,8 +162,10 @@ class ChunkCutter {
   add(end: number): void {
     this.n++;
     this.records++;
+    this.hasher.record();
     if (this.n === this.perChunk) {
-      this.chunks.push({ start: this.start, end, records: this.n });
+      const sha256 = this.hasher.cut(end);
+      this.chunks.push({ start: this.start, end, records: this.n, ...(sha256 ? { sha256 } : {}) });
       this.start = end;
       this.n = 0;
       this.boundary = {
@@ -185,8 +198,14 @@ class ChunkCutter {
     // The last chunk runs to the end of the file so that trailing unparseable rows are imported (and rejected), not lost.
     // JSON cannot carry Infinity: -1 means "to the end of the object".
     const chunks = this.chunks.slice();
-    if (this.n > 0 || chunks.length === 0) chunks.push({ start: this.start, end: -1, records: this.n });
-    else chunks[chunks.length - 1] = { ...chunks[chunks.length - 1], end: -1 };
+    const last = this.hasher.end();
+    if (this.n > 0 || chunks.length === 0) chunks.push({ start: this.start, end: -1, records: this.n, ...(last ? { sha256: last } : {}) });
+    else {
+      // No record after the last cut: that chunk runs on to the end, and so does its hash.
+      const { sha256: cut, ...c } = chunks[chunks.length - 1];
+      const sha256 = this.hasher.extended(cut);
+      chunks[chunks.length - 1] = { ...c, end: -1, ...(sha256 ? { sha256 } : {}) };
+    }
     if (this.format === 'jsonl') {
       const fields = this.infer.fields();
       return { format: 'jsonl', chunks, records: this.records, schema: jsonRecordSchema(recordName, fields), fields, oversized: this.oversized };
@@ -203,6 +222,107 @@ class ChunkCutter {
 
 function emptyScan(format: FlatFormat, recordName: string): ScanResult {
   return { format, chunks: [], records: 0, schema: jsonRecordSchema(recordName, []), fields: [], empty: true };
+}
+
+/**
+ * SHA-256 of each chunk's bytes as they stream by (Chunk.sha256). Where a chunk ends is known
+ * only once the record that ends it is parsed, which happens before the buffer after the one
+ * holding its end is read: so the last two buffers read wait, and older bytes are hashed at once,
+ * keeping memory bounded however long a record is. Should a cut ever fall among bytes already
+ * hashed, the chunks on both sides of it get no hash rather than a wrong one.
+ */
+class ChunkHasher {
+  private pending: Buffer[] = [];
+  /** Offset of the first pending byte. */
+  private at: number;
+  /** CSV: the hashed header bytes, which every chunk's hash starts from. */
+  private seed?: Hash;
+  private hash: Hash;
+  /**
+   * From the last cut until a record follows it: its hash, then the bytes after it. Should no
+   * record follow, they belong to the chunk cut last, whose hash becomes this one's (see extended).
+   */
+  private tail?: Hash;
+  /** Bytes hashed since the last cut. */
+  private since = 0;
+  /** The current chunk's hash lacks some of its bytes. */
+  private bad = false;
+  /** The header's hash took bytes past it: no chunk can be hashed. */
+  private off = false;
+
+  /** `lastCut`: resuming at a cut, the hash of the chunk it ended. */
+  constructor(start: number, header?: Buffer, lastCut?: string) {
+    this.at = start;
+    if (header) this.seed = createHash('sha256').update(header);
+    this.hash = this.fresh();
+    if (lastCut) this.tail = createHash('sha256').update(lastCut);
+  }
+
+  private fresh(): Hash {
+    return this.seed ? this.seed.copy() : createHash('sha256');
+  }
+
+  /** A buffer read from the object, in order. */
+  push(b: Buffer): void {
+    this.pending.push(b);
+    while (this.pending.length > 2) this.take(this.at + this.pending[0].length);
+  }
+
+  private take(end: number): void {
+    while (this.at < end && this.pending.length) {
+      const b = this.pending[0];
+      const n = Math.min(b.length, end - this.at);
+      const part = n === b.length ? b : b.subarray(0, n);
+      this.hash.update(part);
+      this.tail?.update(part);
+      this.since += n;
+      this.at += n;
+      if (n === b.length) this.pending.shift();
+      else this.pending[0] = b.subarray(n);
+    }
+  }
+
+  /** CSV: the header row ends at `end`, where the first chunk starts. */
+  header(end: number): void {
+    if (end < this.at) this.off = true;
+    this.take(end);
+    this.seed = this.hash;
+    this.hash = this.fresh();
+    this.since = 0;
+  }
+
+  /** A record of the current chunk ended: the bytes since the last cut start this chunk. */
+  record(): void {
+    this.tail = undefined;
+  }
+
+  /** Cuts the current chunk at `end`; returns its hash. */
+  cut(end: number): string | undefined {
+    const overrun = end < this.at;
+    this.take(end);
+    const digest = this.off || this.bad || overrun ? undefined : this.hash.digest('hex');
+    this.tail = digest === undefined ? undefined : createHash('sha256').update(digest);
+    this.bad = overrun;
+    this.hash = this.fresh();
+    this.since = 0;
+    return digest;
+  }
+
+  /** The end of the object: hashes the rest into the current chunk and returns its hash. */
+  end(): string | undefined {
+    this.take(Infinity);
+    return this.off || this.bad ? undefined : this.hash.digest('hex');
+  }
+
+  /**
+   * After end(), when no record followed the last cut, the hash of the chunk cut last, which then
+   * runs to the end of the object: its hash at the cut (`cut`) when nothing follows, else the
+   * SHA-256 of that hash and the bytes after the cut, which a scan resumed at the cut gets too.
+   */
+  extended(cut: string | undefined): string | undefined {
+    if (this.since === 0) return cut;
+    return this.tail?.digest('hex');
+  }
 }
 
 /** Counts the bytes of a stream as they are read; `peek` sees each chunk before it is passed on. */
@@ -295,6 +415,7 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
   let head: Buffer[] | undefined = prelude ? undefined : [];
   let headLen = 0;
   const keepHead = (c: Buffer) => {
+    scan.hasher.push(c);
     if (head && headLen <= 2 * max) {
       head.push(c);
       headLen += c.length;
@@ -308,6 +429,7 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
       scan.columns = item.record;
       if (!prelude) {
         scan.start = scan.headerEnd = item.end;
+        scan.hasher.header(item.end);
         if (head && headLen >= item.end) scan.header = Buffer.from(Buffer.concat(head).subarray(0, item.end));
         head = undefined;
       }
@@ -325,7 +447,7 @@ function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
 }
 
 async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promise<void> {
-  for await (const l of splitLines(counted(body, scan.start, (n) => scan.read(n)), scan.start, max)) {
+  for await (const l of splitLines(counted(body, scan.start, (n) => scan.read(n), (c) => scan.hasher.push(c)), scan.start, max)) {
     if (l.oversized) {
       scan.oversized++;
       scan.add(l.end);

@@ -18,9 +18,20 @@ export function sourceVersion(pieces: Piece[], readerFingerprint: string | null)
   return `src-${hash({ pieces: pieces.map(pieceIdentity), reader: readerFingerprint })}`;
 }
 
+/**
+ * What a flat-file piece's import reads. A chunk of a cut file is known by its bytes (and where
+ * it starts, which rejects name): rows appended to the file change its ETag but not the chunks
+ * before them, whose imports, and every stage after, are then reused. Whole objects keep their
+ * ETag: hashing them would version every existing flat partition anew for no gain on append.
+ */
+function importIdentity(p: Piece): unknown[] {
+  if (p.sha256) return [p.key, { sha256: p.sha256, start: p.range?.[0] ?? 0 }, p.headerEnd ?? null];
+  return [...pieceIdentity(p), p.headerEnd ?? null];
+}
+
 /** Raw version of a flat-file partition: what is imported and how. */
 export function importVersion(pieces: Piece[], format: string, rawSchemaJson: string): string {
-  return `${IMPORT_CODE_VERSION}-${hash({ pieces: pieces.map((p) => [...pieceIdentity(p), p.headerEnd ?? null]), format, schema: rawSchemaJson })}`;
+  return `${IMPORT_CODE_VERSION}-${hash({ pieces: pieces.map(importIdentity), format, schema: rawSchemaJson })}`;
 }
 
 /**

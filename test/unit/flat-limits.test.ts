@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { Type } from 'avsc';
@@ -21,6 +22,8 @@ async function all(format: FlatFormat, buf: Buffer, c: Chunk, fields: Parameters
   for await (const r of readChunk('mem://f', format, stream(body, 64 * 1024), c, fields, header, max)) out.push(r);
   return out;
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 const MB = 1024 * 1024;
 const TOTAL = 60 * MB;
@@ -63,7 +66,7 @@ describe('records over PARTFLOW_MAX_RECORD_BYTES', () => {
     const scan = await scanFlatFile('s3://b/big.csv', 'csv', generated(head, 'x,y,z\n', peak), 1000, 'rec', { maxRecordBytes: LIMIT });
     expect(scan.records).toBe(1);
     expect(scan.oversized).toBe(1);
-    expect(scan.chunks).toEqual([{ start: 8, end: -1, records: 1 }]);
+    expect(scan.chunks).toEqual([{ start: 8, end: -1, records: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     // The import of that chunk (its body starts at byte 8): one reject, its raw text cut to a short prefix.
     const recs: FlatRecord[] = [];
     const body = generated(head, 'x,y,z\n', peak);
@@ -106,7 +109,7 @@ describe('records over PARTFLOW_MAX_RECORD_BYTES', () => {
   it('a closed oversized record is rejected and the records after it are read as usual', async () => {
     const csv = Buffer.from('a,b\n1,"0123456789\nabcdef"\n2,3\n');
     const scan = await scanFlatFile('mem://f', 'csv', stream(csv, 3), 1, 'rec', { maxRecordBytes: 10 });
-    expect(scan.chunks).toEqual([{ start: 4, end: 26, records: 1 }, { start: 26, end: -1, records: 1 }]);
+    expect(scan.chunks).toEqual([{ start: 4, end: 26, records: 1, sha256: sha256('a,b\n1,"0123456789\nabcdef"\n') }, { start: 26, end: -1, records: 1, sha256: sha256('a,b\n2,3\n') }]);
     const header = csv.subarray(0, scan.headerEnd);
     expect(await all('csv', csv, scan.chunks[0], scan.fields, header, 10)).toEqual([
       { ok: false, reason: 'CSV record at bytes 4-26 (22 bytes) is larger than the limit of 10 bytes (PARTFLOW_MAX_RECORD_BYTES)', raw: '1,"0123456789\nabcdef"\n', end: 22 },

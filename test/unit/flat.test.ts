@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DELIMITER_SNIFF_BYTES, detectDelimiter, headerLineComplete } from '../../src/formats/csv-delimiter';
-import { FlatFormat, readChunk, scanFlatFile, FlatRecord } from '../../src/formats/flat';
+import { FlatFormat, readChunk, scanFlatFile, FlatRecord, ScanCheckpoint } from '../../src/formats/flat';
 
 function stream(s: string | Buffer, chunk = 7): Readable {
   const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
@@ -239,5 +240,48 @@ describe('text that is not what it claims', () => {
     await expect(roundTrip('json', Buffer.concat([Buffer.from('[{"s":"'), latin1, Buffer.from('"}]')]), 10)).rejects.toThrow(/mem:\/\/f.*not valid UTF-8 \(a bad byte sequence at byte 8\)/);
     const { chunks } = await roundTrip('json', '\ufeff[{"id":1}]', 10);
     expect(chunks.flat().map((r) => r.ok && r.value)).toEqual([{ id: 1 }]);
+  });
+});
+
+describe('chunk hashes', () => {
+  const sha = (...parts: (Buffer | string)[]) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return h.digest('hex'); };
+  const bytesOf = (buf: Buffer, c: { start: number; end: number }) => buf.subarray(c.start, c.end < 0 ? undefined : c.end);
+  const csv = Buffer.from('\ufeff\r\nid,name\r\n' + Array.from({ length: 25 }, (_, i) => `${i},"r ${i}${i % 4 ? '' : '\r\nsecond line'}"`).join('\r\n') + '\r\n');
+  const jsonl = (n: number, end = '\n') => Buffer.from(Array.from({ length: n }, (_, i) => JSON.stringify({ i })).join('\n') + end);
+
+  it('are the SHA-256 of each chunk\'s bytes (after the CSV header\'s), however the object arrives', async () => {
+    const lines = jsonl(25, '\n\n  \n');
+    for (const size of [1, 3, 7, 64, 1 << 16]) {
+      const c = await scanFlatFile('mem://f', 'csv', stream(csv, size), 10, 'rec');
+      expect(c.chunks.map((k) => k.records)).toEqual([10, 10, 5]);
+      const header = csv.subarray(0, c.headerEnd);
+      expect(c.chunks.map((k) => k.sha256)).toEqual(c.chunks.map((k) => sha(header, bytesOf(csv, k))));
+      const j = await scanFlatFile('mem://f', 'jsonl', stream(lines, size), 10, 'rec');
+      expect(j.chunks.map((k) => k.records)).toEqual([10, 10, 5]);
+      expect(j.chunks.map((k) => k.sha256)).toEqual(j.chunks.map((k) => sha(bytesOf(lines, k))));
+    }
+  });
+
+  it('of the chunks before appended rows stay the same; JSON arrays have none', async () => {
+    const more = Buffer.concat([csv, Buffer.from('25,late\r\n26,later\r\n')]);
+    const [a, b] = [await scanFlatFile('mem://f', 'csv', stream(csv), 10, 'rec'), await scanFlatFile('mem://f', 'csv', stream(more), 10, 'rec')];
+    expect(b.chunks.slice(0, 2)).toEqual(a.chunks.slice(0, 2));
+    expect(b.chunks[2]).toMatchObject({ start: a.chunks[2].start, records: 7 });
+    expect(b.chunks[2].sha256).not.toBe(a.chunks[2].sha256);
+    const json = await scanFlatFile('mem://f', 'json', stream('[{"a":1},{"a":2},{"a":3}]'), 2, 'rec');
+    expect(json.chunks.map((k) => k.sha256)).toEqual([undefined, undefined]);
+  });
+
+  it('a last chunk that runs on past its cut over blank lines hashes its hash at the cut and them, resumed at the cut or not', async () => {
+    const exact = jsonl(30);
+    const blank = jsonl(30, '\n\n  \n');
+    const [e, b] = [await scanFlatFile('mem://f', 'jsonl', stream(exact), 10, 'rec'), await scanFlatFile('mem://f', 'jsonl', stream(blank), 10, 'rec')];
+    expect(b.chunks.slice(0, 2)).toEqual(e.chunks.slice(0, 2));
+    expect(e.chunks[2]).toEqual({ start: e.chunks[1].end, end: -1, records: 10, sha256: sha(bytesOf(exact, e.chunks[2])) });
+    expect(b.chunks[2]).toEqual({ ...e.chunks[2], sha256: sha(e.chunks[2].sha256!, '\n  \n') });
+    const cps: ScanCheckpoint[] = [];
+    await scanFlatFile('mem://f', 'jsonl', stream(blank, 100), 10, 'rec', { onProgress: (p) => p.checkpoint && cps.push(p.checkpoint), progressBytes: 1 });
+    const atLastCut = JSON.parse(JSON.stringify(cps.find((cp) => cp.chunks.length === 3))) as ScanCheckpoint;
+    expect(await scanFlatFile('mem://f', 'jsonl', stream(blank.subarray(atLastCut.offset)), 10, 'rec', { resume: atLastCut })).toEqual(b);
   });
 });

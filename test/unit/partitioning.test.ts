@@ -124,6 +124,18 @@ describe('chunk identity when rows are appended', () => {
     return parts.map((p) => ({ id: p.id, name: p.name, raw: importVersion(p.pieces, 'csv', JSON.stringify(scan.schema)) }));
   }
 
+  test('chunks keep their ids and raw versions: only the last one changes, and new ones are added', async () => {
+    const before = await planCsv(`id,name\n${rows(0, 25)}`, '"v1"');
+    const after = await planCsv(`id,name\n${rows(0, 37)}`, '"v2"');
+    expect(before.map((p) => p.name)).toEqual(['log.csv#1/3', 'log.csv#2/3', 'log.csv#3/3']);
+    expect(after.map((p) => p.name)).toEqual(['log.csv#1/4', 'log.csv#2/4', 'log.csv#3/4', 'log.csv#4/4']);
+    expect(after.slice(0, 3).map((p) => p.id)).toEqual(before.map((p) => p.id));
+    // The chunks' bytes decide their raw versions, not the object's ETag: the first two are reused.
+    expect(after.slice(0, 2).map((p) => p.raw)).toEqual(before.slice(0, 2).map((p) => p.raw));
+    expect(after[2].raw).not.toBe(before[2].raw);
+    expect(new Set(after.map((p) => p.id)).size).toBe(4);
+  });
+
   test('a file that grows past one chunk keeps its id for its first chunk; a whole object is versioned by its ETag', async () => {
     const one = await planCsv(`id,name\n${rows(0, 8)}`, '"v1"');
     const same = await planCsv(`id,name\n${rows(0, 8)}`, '"v2"');

@@ -46,7 +46,7 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
       flush();
       const n = scan.chunks.length;
       if (n <= 1) make([chunkPiece(o, scan)], scan.schema);
-      else scan.chunks.forEach((c, i) => make([{ ...chunkPiece(o, scan, c), chunk: [i, n] }], scan.schema));
+      else scan.chunks.forEach((c, i) => make([{ ...chunkPiece(o, scan, c), chunk: [i, n], ...(c.sha256 ? { sha256: c.sha256 } : {}) }], scan.schema));
       continue;
     }
     const split = opts.splitBytes ?? opts.partitionBytes;

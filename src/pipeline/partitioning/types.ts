@@ -19,6 +19,11 @@ export interface Piece {
   chunk?: [number, number];
   /** Records a flat-file scan counted in the piece. */
   records?: number;
+  /**
+   * A chunk of a cut CSV or JSON Lines file: SHA-256 of its bytes, from the scan. Its raw
+   * version then follows these bytes rather than the object's ETag (see importVersion).
+   */
+  sha256?: string;
   /** CSV: bytes of the object's header row, which every piece's parse starts from. */
   headerEnd?: number;
 }
@@ -37,6 +42,7 @@ export interface ScannedChunk {
   start: number;
   end: number;
   records: number;
+  sha256?: string;
 }
 
 export interface PartitioningOptions {
