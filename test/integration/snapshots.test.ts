@@ -138,6 +138,9 @@ describe('dataset snapshots', () => {
     }
     const removed = (await partitionHistory(s3, DS, 'feeds/c.jsonl')).find((e) => e.change === 'removed' && e.stage === 'copy');
     expect(removed).toMatchObject({ partition: ids['c.jsonl'], name: 'c.jsonl', contentVersion: s1.stages.copy[2].contentVersion });
+    // Asked by the URL of an object since deleted: the snapshot that removed its partition shows too.
+    const gone = await partitionHistory(s3, DS, `s3://${BUCKET}/feeds/c.jsonl`);
+    expect(gone.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(['1 added', '2 removed']);
   });
 
   it("a consumer's cursor moves only with --commit, and to the snapshot that was reported", async () => {
