@@ -1,23 +1,21 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
-import { FlatFileError, FlatFormat, ScanResult } from '../src/formats/flat';
-import { scanFlatObject } from '../src/formats/scan-object';
-import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { DATASET_MARKER, datasetPrefix, markerKey, partitionFileOf, planKey, stagePrefix } from '../src/pipeline/layout';
+import { datasetPrefix, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
 import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
-import { headObject, listObjects, ObjectInfo, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { headObject, listObjects, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
+import { scanSources, someUrls, withoutOutputs } from './plan-sources';
 
 function sha(x: unknown, n = 12): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
@@ -25,84 +23,6 @@ function sha(x: unknown, n = 12): string {
 
 // Names travel to the workflow for activity summaries only while they stay a small payload.
 const MAX_NAMES_BYTES = 256 * 1024;
-
-/** The first few objects as URLs, and how many more there are. */
-function someUrls(bucket: string, keys: string[], n = 5): string {
-  return `${keys.slice(0, n).map((k) => formatS3Url({ bucket, key: k })).join(', ')}${keys.length > n ? ` and ${keys.length - n} more` : ''}`;
-}
-
-/**
- * Leaves partflow's own outputs out of a listing: every folder holding a dataset marker. A target
- * dataset folder inside the source that holds objects but no marker cannot be told apart from
- * source data, so it is refused before anything runs.
- */
-function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: string): ObjectInfo[] {
-  const owned = listed.filter((o) => o.key.endsWith(`/${DATASET_MARKER}`)).map((o) => o.key.slice(0, -DATASET_MARKER.length));
-  const target = `${datasetPrefix(input.targetPrefix, input.dataset)}/`;
-  if (input.targetBucket === input.sourceBucket && target.startsWith(prefix) && !owned.includes(target) && listed.some((o) => o.key.startsWith(target))) {
-    throw nonRetryable('InvalidInput', `the target ${formatS3Url({ bucket: input.targetBucket, key: target })} lies inside the source ${input.source} and already holds objects that partflow did not write (no ${DATASET_MARKER}); choose another target or dataset name`);
-  }
-  // Reading a stage's output folder itself (a later pipeline over partflow's outputs) takes the
-  // outputs only: never the manifests and rejects kept beside them.
-  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
-}
-
-/**
- * Source objects up to this size (uncompressed: a small .gz may hold a large file) are scanned
- * several at a time, without scan checkpoints.
- */
-const SMALL_SCAN_BYTES = 1024 ** 2;
-const SCAN_CONCURRENCY = 8;
-
-/**
- * Scans every flat source object, in the order given. Small objects go several at a time: one
- * after another, 100,000 of them took minutes of round trips. A large one is scanned alone, with
- * the checkpointed heartbeats that let a retry carry on inside it.
- */
-async function scanSources(deps: ActivityDeps, bucket: string, sources: ListedObject[], format: FlatFormat, perChunk: number, dataset: string): Promise<ScanResult[]> {
-  const results: ScanResult[] = new Array(sources.length);
-  let done = 0;
-  const scanOne = async (k: number, checkpointed: boolean) => {
-    const name = formatS3Url({ bucket, key: sources[k].key });
-    if (!checkpointed) Context.current().heartbeat({ scanning: name, scanned: done });
-    try {
-      results[k] = await scanFlatObject(deps.s3, bucket, sources[k], format, perChunk, dataset, checkpointed ? Context.current() : undefined);
-    } catch (err) {
-      if (err instanceof FlatFileError) throw nonRetryable('CorruptInput', err.message, err);
-      if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `source object ${name} disappeared while planning`);
-      throw err;
-    }
-    done++;
-  };
-  // Each run of small objects between large ones goes through a pool of SCAN_CONCURRENCY loops.
-  let run: number[] = [];
-  const drain = async () => {
-    const queue = run;
-    run = [];
-    let next = 0;
-    let failed = false;
-    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, queue.length) }, async () => {
-      // Once one scan fails the activity fails: the other loops stop rather than scan the rest.
-      while (next < queue.length && !failed) {
-        try {
-          await scanOne(queue[next++], false);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
-      }
-    }));
-  };
-  for (const [k, s] of sources.entries()) {
-    if (s.size <= SMALL_SCAN_BYTES && !isGzipKey(s.key)) run.push(k);
-    else {
-      await drain();
-      await scanOne(k, true);
-    }
-  }
-  await drain();
-  return results;
-}
 
 type Entry = NonNullable<ReturnType<ActivityDeps['registry']['get']>>;
 
