@@ -149,7 +149,8 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
     // The workflow holds ids of the first 50 only (summaryIdsMax); the CLI names the rest from the plan.
     expect(all.filter((e) => e.partition.startsWith('#')).length).toBeGreaterThan(0);
     const cli = await runCli(h.cfg, 'partitions', wid, '--stage', 'a', '--json');
-    expect(cli.stderr).toBe('');
+    // Too large to keep per-partition details in Temporal: the CLI says where they are.
+    expect(cli.stderr).toBe(`note: ${wid} is too large for Temporal to keep records and outputs per partition; once it ends, --dataset <url> reads them from its run manifest\n`);
     const rows = JSON.parse(cli.stdout) as { partition: string; name: string }[];
     expect(rows.map((r) => r.name)).toEqual(Array.from({ length: N }, (_, i) => name(i)));
     expect(rows.every((r) => /^p-[0-9a-f]{12}$/.test(r.partition))).toBe(true);
