@@ -148,7 +148,9 @@ function makePlan(deps: ActivityDeps) {
     const log = logger().child({ activity: 'planIngest', workflowId: Context.current().info.workflowExecution?.workflowId });
     const entry = deps.registry.get(input.pipeline);
     if (!entry) {
-      throw nonRetryable('UnknownPipeline', `unknown pipeline "${input.pipeline}" (registered on this worker: ${deps.registry.names().join(', ')})`);
+      // Workers that share a task queue share its tasks: one that lacks the pipeline takes its plan too.
+      throw nonRetryable('UnknownPipeline', `unknown pipeline "${input.pipeline}" (registered on this worker: ${deps.registry.names().join(', ')}): every worker polling task queue "${Context.current().info.taskQueue}" must register it `
+        + '(`partflow up --pipelines <module>`, `partflow worker --pipelines <module>`), or run its workers on a task queue of their own (PARTFLOW_TASK_QUEUE)');
     }
     if (input.kafka) return planKafkaIngest(deps, input, entry, log, opts.maxIds);
     const { def, info } = entry;

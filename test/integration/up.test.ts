@@ -2,8 +2,11 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { assertPortFree, freePort } from '../../src/stack/process';
+import { s3Client } from '../../src/storage/client';
+import { putObject } from '../../src/storage/objects';
 
 /** Processes still in a process group (ps exits 1 when there are none). */
 function groupMembers(pgid: number): string[] {
@@ -153,6 +156,39 @@ describe('npm start (partflow up)', () => {
         } catch {
           // already gone
         }
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('--pipelines registers your pipelines in its worker, so an ingest of them runs on the stack alone', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-pipelines-'));
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
+      PARTFLOW_UI_PORT: String(await freePort()),
+      PARTFLOW_DATA_DIR: dataDir,
+    };
+    const up = spawn('node', ['dist/src/cli/main.js', 'up', '--no-sample', '--pipelines', 'test/fixtures/metered-pipelines.js'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout!.on('data', (d) => (out += d));
+    up.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(up, () => out, /Press Ctrl-C to stop/, 120_000);
+      expect(out).toMatch(/Worker on task queue "partflow": pipelines copy, birdstrikes, metered\n/);
+      const cfg = loadConfig(env);
+      await putObject(s3Client(cfg.s3), cfg.bucket, 'in/metered/a.jsonl', [1, 2, 3, 4].map((id) => JSON.stringify({ id, label: id === 4 ? 'bad' : 'ok' })).join('\n'));
+      const ingest = execFileSync('node', ['dist/src/cli/main.js', 'ingest', 'metered', '--source', `s3://${cfg.bucket}/in/metered/`, '--wait'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+      expect(ingest).toMatch(/Ingest completed: 1 partitions of metered/);
+      expect(ingest).toMatch(/keep +1 ok +0 failed .* records in 4, out 1, rejected 1, dropped 2/);
+      process.kill(-up.pid!, 'SIGINT');
+      await exited(up, 60_000);
+    } finally {
+      try {
+        process.kill(-up.pid!, 'SIGKILL');
+      } catch {
+        // already gone
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

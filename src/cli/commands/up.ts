@@ -10,6 +10,7 @@ import { createWorker } from '../../worker/worker';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { installShutdownGuard } from '../../stack/shutdown';
 import { seedSample, SAMPLE } from '../../stack/sample';
+import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
 import { printSummary, printWaiting } from '../print';
 
@@ -17,13 +18,17 @@ export function registerUp(program: Command): void {
   program
     .command('up')
     .description('start the embedded stack (Temporal dev server, versitygw, a worker), run the sample ingest, and keep it all up until Ctrl-C')
+    .option('--pipelines <module>', 'register your pipelines too, from a module exporting `pipelines` (as `partflow worker --pipelines`; repeatable): every worker on the task queue must know every pipeline it is asked to run', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-worker', 'start no worker (run `partflow worker --pipelines …` yourself, on the same task queue); implies --no-sample')
     .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
     .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
     .option('--no-sample', 'do not run the sample ingest')
     .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `bash scripts/setup-tools.sh --kafka`')
     .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1', int('kafka-port', 1, 65535), Number(process.env.PARTFLOW_KAFKA_PORT || 9092))
-    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean; kafka?: boolean; kafkaPort: number }) => {
+    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort: number }) => {
       const cfg = loadConfig();
+      // Loaded before anything starts: a module that does not load stops `up` with its error, not half-way.
+      const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
       const err = process.stderr;
       // Before the first server starts: Ctrl-C during start-up, or a crash later, stops them all.
       const guard = installShutdownGuard(err);
@@ -41,10 +46,13 @@ export function registerUp(program: Command): void {
       try {
         if (opts.kafka) err.write(`Starting Kafka (127.0.0.1:${opts.kafkaPort})\n`);
         const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort, ...(opts.kafka ? { kafka: { port: opts.kafkaPort } } : {}) });
-        worker = await createWorker({ config: cfg, pipelines: builtinPipelines });
-        running = worker.worker.run();
+        if (opts.worker) {
+          worker = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra] });
+          running = worker.worker.run();
+          err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${[...builtinPipelines, ...extra].map((p) => p.name).join(', ')}\n`);
+        } else err.write(`No worker: run \`partflow worker --pipelines …\` with PARTFLOW_TASK_QUEUE=${cfg.taskQueue}, TEMPORAL_ADDRESS=${cfg.temporalAddress} and AWS_ENDPOINT_URL_S3=${cfg.s3.endpoint}\n`);
         err.write(`Temporal UI: ${stack.uiUrl}\n`);
-        if (opts.sample) {
+        if (opts.sample && opts.worker) {
           const s3 = s3Client(cfg.s3);
           const seeded = await seedSample(s3, cfg.bucket);
           err.write(`Sample data: ${seeded.join(', ')}\n`);
@@ -57,7 +65,8 @@ export function registerUp(program: Command): void {
           else printSummary(r);
         }
         err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
-        await running;
+        // Without a worker, the servers run until Ctrl-C, which the guard turns into a clean stop.
+        await (running ?? new Promise<void>(() => undefined));
         await guard.shutdown(0);
       } catch (e) {
         // A start-up that Ctrl-C interrupts fails on its way out; that is no news.
