@@ -63,6 +63,8 @@ export function table(rows: Record<string, unknown>[], out = process.stdout): vo
   const cols = Object.keys(rows[0]);
   const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const width = cols.map((c) => Math.min(80, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  // The last column is not cut: it is where errors go, and their cause is at their end.
+  const last = cols.length - 1;
   out.write(cols.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd() + '\n');
-  for (const r of rows) out.write(cols.map((c, i) => cell(r[c]).slice(0, 80).padEnd(width[i])).join('  ').trimEnd() + '\n');
+  for (const r of rows) out.write(cols.map((c, i) => (i === last ? cell(r[c]) : cell(r[c]).slice(0, 80).padEnd(width[i]))).join('  ').trimEnd() + '\n');
 }

@@ -141,7 +141,7 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(run.blocked).toEqual([{ stage: 'enrich', partition: corrupt, name: 'c-corrupt.avro' }]);
 
     const live = await cli('partitions', id, '--status', 'failed');
-    expect(live.stdout).toMatch(new RegExp(`${corrupt} +c-corrupt\\.avro +map +failed +1 +2 .*corrupt input`));
+    expect(live.stdout).toMatch(new RegExp(`${corrupt} +c-corrupt\\.avro +map +failed +1 +2 .*CorruptInput +.*corrupt input`));
     const fromS3 = await cli('partitions', id, '--dataset', summary.outputPrefix, '--json');
     const rows = JSON.parse(fromS3.stdout) as { partition: string; stage: string; status: string }[];
     expect(rows.filter((r) => r.status === 'failed').map((r) => r.partition)).toEqual([corrupt]);

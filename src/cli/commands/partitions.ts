@@ -42,7 +42,7 @@ export function registerPartitions(program: Command): void {
         rows = rows.map((p) => ({
           partition: p.partition, name: p.name ?? '', stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
           records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
-          ms: p.durationMs ?? '', output: p.outputKey ?? '', error: p.error ?? '',
+          ms: p.durationMs ?? '', output: p.outputKey ?? '', type: p.errorType ?? '', error: p.error ?? '',
         }));
       } else {
         const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);

@@ -23,7 +23,17 @@ export function registerStatus(program: Command): void {
         progress = undefined;
       }
       const result = status === 'COMPLETED' ? await handle.result() : undefined;
-      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, progress, result }, null, 2) + '\n');
+      let failure: string | undefined;
+      if (status === 'FAILED') {
+        try {
+          await handle.result();
+        } catch (e) {
+          // The workflow's own failure says only that it failed: its cause says why.
+          const why = (e as Error & { cause?: Error }).cause;
+          failure = why ? explainError(why) : (e as Error).message;
+        }
+      }
+      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, progress, result, ...(failure ? { failure } : {}) }, null, 2) + '\n');
       else {
         const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
@@ -38,15 +48,7 @@ export function registerStatus(program: Command): void {
           if (idle) process.stdout.write(`  ${idle}\n`);
         }
         if (result) printSummary(result as IngestSummary);
-        if (status === 'FAILED') {
-          try {
-            await handle.result();
-          } catch (e) {
-            // The workflow's own failure says only that it failed: its cause says why.
-            const why = (e as Error & { cause?: Error }).cause;
-            process.stdout.write(`  failure: ${why ? explainError(why) : (e as Error).message}\n`);
-          }
-        }
+        if (failure) process.stdout.write(`  failure: ${failure}\n`);
       }
       await connection.close();
     });
