@@ -11,7 +11,7 @@ import { cachedLookup } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
+import { INHERIT_SCHEMA, isPartitionError, PartitionError, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
 import { stageVersion } from '../src/pipeline/versions';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
@@ -138,7 +138,9 @@ export function makeStageActivity(deps: ActivityDeps) {
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, params: plan.params, log: run.log,
         lookup: stageLookup(plan.pipeline, req.stage, stage.lookups, (name) => {
           const l = plan.lookups[name];
-          return l ? (cachedLookup(deps.s3, l) as Promise<Record<string, unknown>[]>) : undefined;
+          return l ? (cachedLookup(deps.s3, l) as Promise<Record<string, unknown>[]>).catch((err) => {
+            throw isPartitionError(err) ? new PartitionError(`lookup "${name}": ${err.message}`, { retryable: err.retryable, cause: err }) : err;
+          }) : undefined;
         }),
       }))
       : undefined;

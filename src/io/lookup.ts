@@ -1,6 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
+import { AvroFormatError } from '../avro/container';
 import { maxRecordBytes } from '../config';
+import { PartitionError } from '../pipeline/types';
 import { oversizedReason, splitLines } from '../formats/records';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
@@ -55,9 +57,24 @@ export async function loadLookup(
   s3: S3Client, l: { bucket: string; key: string; etag: string; format: string },
 ): Promise<Record<string, unknown>[]> {
   const name = formatS3Url(l);
+  try {
+    return await readLookup(s3, l);
+  } catch (err) {
+    // The table is read at the ETag the plan pinned: a retry would read the same bytes and fail
+    // the same way, so a table that cannot be read fails its partitions for good.
+    if (err instanceof LookupFormatError || err instanceof AvroFormatError || String((err as { code?: unknown })?.code).startsWith('CSV_')) {
+      throw new PartitionError(`${name} cannot be read as ${l.format.toUpperCase()}: ${(err as Error).message}`, { retryable: false, cause: err });
+    }
+    throw err;
+  }
+}
+
+class LookupFormatError extends Error {}
+
+async function readLookup(s3: S3Client, l: { bucket: string; key: string; etag: string; format: string }): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   const push = (r: Record<string, unknown>) => {
-    if (out.length >= MAX_LOOKUP_RECORDS) throw new Error(`lookup ${name} has more than ${MAX_LOOKUP_RECORDS} records`);
+    if (out.length >= MAX_LOOKUP_RECORDS) throw new LookupFormatError(`it has more than ${MAX_LOOKUP_RECORDS} records`);
     out.push(r);
   };
   if (l.format === 'avro') {
@@ -71,7 +88,7 @@ export async function loadLookup(
     for await (const r of parser) push(r as Record<string, unknown>);
     return out;
   }
-  for await (const r of readJsonLinesLookup(name, body)) push(r);
+  for await (const r of readJsonLinesLookup(body)) push(r);
   return out;
 }
 
@@ -79,17 +96,17 @@ export async function loadLookup(
  * The records of a JSON Lines lookup table. Lines are split on bytes and decoded whole, so a
  * character split between two stream chunks stays intact.
  */
-export async function* readJsonLinesLookup(name: string, body: AsyncIterable<Buffer>): AsyncGenerator<Record<string, unknown>> {
+export async function* readJsonLinesLookup(body: AsyncIterable<Buffer>): AsyncGenerator<Record<string, unknown>> {
   let n = 0;
   for await (const l of splitLines(body, 0, maxRecordBytes())) {
     n++;
-    if (l.oversized) throw new Error(`lookup ${name} line ${n}: ${oversizedReason(l, maxRecordBytes(), 'line')}`);
+    if (l.oversized) throw new LookupFormatError(`line ${n}: ${oversizedReason(l, maxRecordBytes(), 'line')}`);
     const line = l.line.toString('utf8');
     if (line.trim() === '') continue;
     try {
       yield JSON.parse(line) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`lookup ${name} line ${n}: ${(err as Error).message}`);
+      throw new LookupFormatError(`line ${n}: ${(err as Error).message}`);
     }
   }
 }

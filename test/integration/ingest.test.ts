@@ -157,6 +157,19 @@ describe('birdstrikes ingest on the real stack', () => {
     expect(again.stages.enrich.records).toEqual(first.stages.enrich.records);
   });
 
+  it('a lookup table that cannot be parsed fails its stage once per partition, naming the lookup, its object and the cause', async () => {
+    await put('reference/bad-airports.csv', 'iata,"name,city\nNAS,Nashville\n');
+    const bad = `s3://${BUCKET}/reference/bad-airports.csv`;
+    const r = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-bad-lookup/`, partitionRecords: 3000, params: { 'lookup.airports': bad }, waitForRetry: '0' }, 'bird-bad-lookup');
+    expect(r.status).toBe('partial');
+    expect(r.stages.map.succeeded).toBe(5);
+    expect(r.stages.enrich.failures).toHaveLength(5);
+    for (const f of r.stages.enrich.failures) {
+      expect(f.attempts).toBe(1); // retrying reads the same pinned bytes: not retried
+      expect(f.error).toMatch(new RegExp(`stage setup failed: lookup "airports": ${bad.replace(/[./]/g, '\\$&')} cannot be read as CSV: Quote Not Closed`));
+    }
+  });
+
   it('outputs are read by fastavro with the same records', async () => {
     const run = await runOf(s3, first);
     const files: Record<string, Buffer> = {};

@@ -1,5 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { cachedLookup } from '../../src/io/lookup';
+import { isPartitionError, PartitionError } from '../../src/pipeline/types';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
 import { headObject } from '../../src/storage/objects';
@@ -46,5 +47,17 @@ describe('cachedLookup', () => {
     await expect(cachedLookup(s3, { ...l, etag: real.etag })).resolves.toEqual([{ k: 'v' }]);
     // The failed entry under the old ETag is gone too: asking again reads S3 again (and fails on If-Match).
     await expect(cachedLookup(s3, l)).rejects.toThrow();
+  });
+
+  it('a table that cannot be read as its format fails for good, naming it and the cause; a missing one stays retryable', async () => {
+    const bad = await put('ref/bad.csv', 'name,"country,vip\nx,y\n');
+    const err = await cachedLookup(s3, bad).then(() => undefined, (e: unknown) => e);
+    expect(isPartitionError(err)).toBe(true);
+    expect((err as PartitionError).retryable).toBe(false);
+    expect((err as Error).message).toMatch(/^s3:\/\/it-lookup-cache\/ref\/bad\.csv cannot be read as CSV: Quote Not Closed/);
+    const jsonl = { ...(await put('ref/bad.jsonl', '{"a":1}\n{oops\n')), format: 'jsonl' };
+    await expect(cachedLookup(s3, jsonl)).rejects.toThrow(/^s3:\/\/it-lookup-cache\/ref\/bad\.jsonl cannot be read as JSONL: line 2: /);
+    const gone = await cachedLookup(s3, { bucket: BUCKET, key: 'ref/none.csv', etag: 'x', format: 'csv' }).then(() => undefined, (e: unknown) => e);
+    expect(isPartitionError(gone)).toBe(false);
   });
 });
