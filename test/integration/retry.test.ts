@@ -160,6 +160,9 @@ describe('failed partitions: isolated, inspected, retried', () => {
   });
 
   it('retrying a closed run starts a new run that reuses every committed partition', async () => {
+    const unknown = await cli('retry', id, '--partition', 'nosuch.avro');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(new RegExp(`no failed partition of ${id} has the id or name nosuch\\.avro \\(failed: c-corrupt\\.avro\\)`));
     const r = await cli('retry', id);
     expect(r.code).toBe(0);
     const newId = /started (\S+),/.exec(r.stdout)?.[1];

@@ -132,8 +132,9 @@ describe('partflow schedule', () => {
     expect(JSON.parse(parts.stdout).filter((p: { status: string }) => p.status === 'done').map((p: { name: string }) => p.name).sort()).toEqual(['b.csv', 'b.csv']);
     expect(hist.code).toBe(0);
     expect(JSON.parse(hist.stdout).map((e: { workflowId: string }) => e.workflowId)).toContain(wf);
-    expect(retried.code).toBe(0);
-    expect(retried.stdout).toMatch(new RegExp(`${wf} is completed; started ${wf}-retry-\\w+, which reuses every committed partition`));
+    // A run with nothing failed has nothing to retry: a new run would only read the source again.
+    expect(retried.code).toBe(1);
+    expect(retried.stderr).toMatch(new RegExp(`${wf} completed with every partition committed: nothing to retry\\. To read the source again, start a new ingest \\(partflow ingest copy --source s3://${BUCKET}/src/ --dataset src\\)`));
   });
 
   it('with overlap skip, a firing while a run is going is skipped; with buffer-one it runs after', async () => {

@@ -3,6 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { loadConfig } from '../../config';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
+import type { IngestSummary } from '../../manifest/run';
 import { printSummary, printWaiting } from '../print';
 
 export function registerRetry(program: Command): void {
@@ -21,12 +22,21 @@ export function registerRetry(program: Command): void {
         const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: o.partition, stages: o.stage }] });
         process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${r.partition}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');
       } else {
+        const closed = desc.status.name === 'COMPLETED' ? (await handle.result()) as IngestSummary : undefined;
+        const failed = closed ? Object.values(closed.stages).flatMap((st) => st.failures.map((f) => [f.partition, f.name ?? ''])) : undefined;
+        // A new run reads the source as it is now: started for nothing to retry, it would publish another snapshot of whatever changed since.
+        if (closed?.status === 'completed') {
+          throw new Error(`${workflowId} completed with every partition committed: nothing to retry. To read the source again, start a new ingest (partflow ingest ${closed.pipeline} --source ${closed.source}${closed.dataset ? ` --dataset ${closed.dataset}` : ''})`);
+        }
+        const unknown = failed ? o.partition.filter((q) => !failed.some(([id, name]) => id === q || name === q)) : [];
+        if (unknown.length) throw new Error(`no failed partition of ${workflowId} has the id or name ${unknown.join(', ')} (failed: ${failed!.map(([id, name]) => name || id).slice(0, 10).join(', ')})`);
         // The closed run's input, from its history: the new run finds every committed partition and reuses it.
         const history = await handle.fetchHistory();
         const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
         const input = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as IngestInput;
         handle = await startIngest(client, cfg, input, `${workflowId}-retry-${Date.now().toString(36)}`);
-        process.stdout.write(`${workflowId} is ${desc.status.name.toLowerCase()}; started ${handle.workflowId}, which reuses every committed partition\n`);
+        process.stdout.write(`${workflowId} is ${desc.status.name.toLowerCase()}; started ${handle.workflowId}, a new run of its input: it plans the source as it is now and reuses every committed partition whose input is unchanged\n`);
+        if (o.partition.length || o.stage.length) process.stdout.write('  (--partition and --stage do not narrow a new run: it runs whatever is not committed)\n');
       }
       if (o.wait) {
         const r = await waitWithProgress(handle);
