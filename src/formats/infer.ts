@@ -118,7 +118,8 @@ export function toInferredRecord(value: unknown, fields: FieldPlan[]): Record<st
     const v = obj[f.source];
     if (v === undefined || v === null) out[f.name] = null;
     else if (hasNonFinite(v)) throw new Error(`field "${f.source}": a number beyond the range of a double (it would be stored as ${f.type === 'json' ? 'null' : 'Infinity'})`);
-    else if (f.type === 'json') out[f.name] = typeof v === 'string' ? v : jsonText(v);
+    // Every value of a JSON-text field is its JSON text, strings too: "5" and 5 stay apart.
+    else if (f.type === 'json') out[f.name] = jsonText(v);
     else if (f.type === 'double' && typeof v === 'number') out[f.name] = v;
     else if (f.type === 'long' && typeof v === 'number' && Number.isSafeInteger(v)) out[f.name] = v;
     else if (f.type === 'long' && typeof v === 'bigint' && v >= LONG_MIN && v <= LONG_MAX) out[f.name] = v;

@@ -6,7 +6,7 @@ import type { KafkaPlanInfo } from '../sources/kafka/plan';
 
 /** One raw partition: its pieces, and the content version of its raw input. */
 export interface PlannedPartition extends SourcePartition {
-  /** Avro sources: "src-…" (read in place); flat sources: "import-1-…" (the raw Avro written by the import). */
+  /** Avro sources: "src-…" (read in place); flat sources: "import-2-…" (the raw Avro written by the import). */
   rawVersion: string;
 }
 

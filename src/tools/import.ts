@@ -15,6 +15,7 @@ import { PartitionManifest } from '../manifest/partition';
 import { getObjectStream, listObjects, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';
+import { IMPORT_CODE_VERSION } from '../pipeline/versions';
 
 export interface ImportOptions {
   from: string;
@@ -211,7 +212,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         const r = rejects ? await rejects.finish() : null;
         const manifest: PartitionManifest = {
           kind: 'partflow.partition', version: 2, pipeline: 'import', dataset: dir.split('/').pop() ?? dir, stage: 'import', partition: partitionId(index),
-          name: `${src.name}#${scan.chunks.indexOf(chunk) + 1}/${scan.chunks.length}`, codeVersion: 'import-1', contentVersion: '', schema: { ref: o.schemaFile ?? 'inferred', fingerprint: schemaFingerprint(type) }, codec: o.codec,
+          name: `${src.name}#${scan.chunks.indexOf(chunk) + 1}/${scan.chunks.length}`, codeVersion: IMPORT_CODE_VERSION, contentVersion: '', schema: { ref: o.schemaFile ?? 'inferred', fingerprint: schemaFingerprint(type) }, codec: o.codec,
           inputs: [{ url: src.name, etag: '', size: src.size, range: [chunk.start, chunk.end] }],
           output: { url: w.url, bytes: w.bytes, sha256: w.sha256, records: w.records },
           rejects: r && { url: r.url, bytes: r.bytes, sha256: r.sha256, records: r.records },

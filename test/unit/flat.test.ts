@@ -181,7 +181,19 @@ describe('JSON Lines and JSON arrays', () => {
     expect(all[0]).toEqual({ ok: true, value: { id: '1', name: 'a', price: 1.5, tags: '["x"]', ok: true, extra: null }, end: lines.indexOf('\n') + 1 });
     expect(all[1]).toEqual({ ok: true, value: { id: '2', name: null, price: 2, tags: null, ok: null, extra: '{"k":1}' }, end: lines.indexOf('not json') });
     expect(all[2]).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid JSON/), raw: 'not json' });
-    expect(all[3]).toMatchObject({ ok: true, value: { id: '3', name: 'c' } });
+    // The string "3" and the number 3 must stay apart in a field of mixed kinds.
+    expect(all[3]).toMatchObject({ ok: true, value: { id: '"3"', name: 'c' } });
+  });
+
+  it('a field of mixed kinds keeps every value apart: each reads back with JSON.parse as it was', async () => {
+    const values = [5, '5', true, 'true', null, 'null', { a: 1 }, '{"a":1}', [1], 'plain text', ''];
+    const text = values.map((v) => JSON.stringify({ v })).join('\n');
+    const { scan, chunks } = await roundTrip('jsonl', text, 4);
+    expect(scan.fields).toEqual([{ name: 'v', source: 'v', type: 'json' }]);
+    const stored = chunks.flat().map((r) => (r.ok ? r.value.v : 'rejected'));
+    expect(stored).toHaveLength(values.length);
+    // A JSON null is an Avro null, as in every other nullable field; every other value is its JSON text.
+    expect(stored.map((t) => (t === null ? null : JSON.parse(t as string)))).toEqual(values);
   });
 
   it('chunks a JSON array by element and rejects non-objects', async () => {
