@@ -18,6 +18,8 @@ export { createWorker, runWorker } from './api/worker';
 export type { WorkerOptions } from './worker/worker';
 export type { RunWorkerOptions } from './api/worker';
 export { loadConfig } from './config';
+// The S3 client the dataset functions take, built from partflow's settings (one per endpoint and credentials, shared).
+export { s3Client } from './storage/client';
 export type { Config, S3Config } from './config';
 
 // Starting and watching ingests.
@@ -33,4 +35,4 @@ export type { IngestSummary, RunManifest, RunPartition, StageSummary } from './m
 
 // Datasets: snapshots and their consumers (added with dataset snapshots).
 export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf, exportChanges, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
-export type { ChangedPartition, ChangesOptions, DatasetChanges, ExportManifest, ExportOptions, RetentionPlan, RetentionOptions, DatasetRef, ChangeKind, ConsumerCursor, Snapshot, SnapshotPartition } from './snapshots';
+export type { ChangedPartition, ChangesOptions, DatasetChanges, ExportManifest, ExportOptions, RetentionPlan, RetentionOptions, DatasetLike, DatasetRef, ChangeKind, ConsumerCursor, Snapshot, SnapshotPartition } from './snapshots';

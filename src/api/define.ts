@@ -26,7 +26,9 @@ export interface PipelineSpec extends Omit<PipelineDefinition, 'stages'> {
 
 /**
  * Defines a stage. The record types come from the transform's parameter and return type, or
- * are given: `defineStage<RawTrip, Trip>({ ... })`.
+ * are given: `defineStage<RawTrip, Trip>({ ... })`. Given types infer nothing else, so a stage
+ * with a setup() names its state's type too, `defineStage<RawTrip, Trip, { rates: Map<string, number> }>`,
+ * or `ctx.state` is `unknown`.
  */
 export function defineStage<In = Record<string, unknown>, Out = Record<string, unknown>, State = unknown>(spec: StageSpec<In, Out, State>): Stage<In, Out> {
   // The typed context differs from TransformContext only in `state`, which setup() produced.

@@ -5,7 +5,7 @@ import { s3Client } from '../storage/client';
 import { getJson, ObjectNotFoundError, putObject } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { Change, changeList } from './changes';
-import { consumerKey, DatasetRef, datasetRef, datasetUrlOf } from './layout';
+import { asDatasetRef, consumerKey, DatasetLike, datasetRef, datasetUrlOf } from './layout';
 import { latestSnapshot, readHead, SnapshotError, stagesAt } from './store';
 import type { ChangeKind, ConsumerCursor, SnapshotPartition } from './types';
 
@@ -82,7 +82,8 @@ export async function* changedPartitions(datasetUrl: string, opts: ChangesOption
 }
 
 /** A consumer's cursor, or null when it has never committed one. */
-export async function readCursor(s3: S3Client, d: DatasetRef, consumer: string): Promise<ConsumerCursor | null> {
+export async function readCursor(s3: S3Client, dataset: DatasetLike, consumer: string): Promise<ConsumerCursor | null> {
+  const d = asDatasetRef(dataset);
   try {
     return await getJson<ConsumerCursor>(s3, d.bucket, consumerKey(d, consumer));
   } catch (err) {
@@ -96,7 +97,8 @@ export async function readCursor(s3: S3Client, d: DatasetRef, consumer: string):
  * it. A cursor does not move back unless `rewind` says so: a stale or mistyped number would
  * otherwise make the consumer process again what it had (and let gc keep what it had released).
  */
-export async function commitCursor(s3: S3Client, d: DatasetRef, consumer: string, n: number, opts: { rewind?: boolean } = {}): Promise<ConsumerCursor> {
+export async function commitCursor(s3: S3Client, dataset: DatasetLike, consumer: string, n: number, opts: { rewind?: boolean } = {}): Promise<ConsumerCursor> {
+  const d = asDatasetRef(dataset);
   if (n > 0) await readHead(s3, d, n);
   const current = opts.rewind ? null : await readCursor(s3, d, consumer);
   if (current && n < current.snapshot) {

@@ -12,7 +12,7 @@ export { planRetention, applyRetention } from './retention';
 export type { RetentionPlan, RetentionOptions } from './retention';
 export { commitSnapshot, latestSnapshot, readHead, readSnapshot, snapshotNumbers, SnapshotError, ConditionalWritesRequiredError } from './store';
 export { datasetRef } from './layout';
-export type { DatasetRef } from './layout';
+export type { DatasetLike, DatasetRef } from './layout';
 export type { Change } from './changes';
 export type { ChangeKind, ConsumerCursor, Snapshot, SnapshotHead, SnapshotPartition, StageChanges, StageCounts } from './types';
 export { searchJson } from './search-json';

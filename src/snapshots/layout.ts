@@ -21,6 +21,10 @@ export function datasetRef(datasetUrl: string): DatasetRef {
   return { bucket: loc.bucket, prefix: loc.key };
 }
 
+/** A dataset as the library's functions take it: its s3:// URL, or a ref from datasetRef(). */
+export type DatasetLike = DatasetRef | string;
+export const asDatasetRef = (d: DatasetLike): DatasetRef => (typeof d === 'string' ? datasetRef(d) : d);
+
 export const datasetUrlOf = (d: DatasetRef) => `s3://${d.bucket}/${d.prefix}`;
 export const snapshotsPrefix = (d: DatasetRef) => `${d.prefix}_snapshots/`;
 export const snapshotKey = (d: DatasetRef, n: number) => `${snapshotsPrefix(d)}${String(n).padStart(8, '0')}.json`;

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { partitionFileOf } from '../pipeline/layout';
 import { listObjects } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
-import { consumersPrefix, DatasetRef, datasetUrlOf, snapshotNumberOf } from './layout';
+import { asDatasetRef, consumersPrefix, DatasetLike, DatasetRef, datasetUrlOf, snapshotNumberOf } from './layout';
 import { readSnapshot, snapshotNumbers, SnapshotError } from './store';
 import { readCursor } from './consume';
 
@@ -55,7 +55,8 @@ function categoryOf(rel: string): Category | null {
 
 const ORDER: Category[] = ['snapshot', 'snapshot-part', 'output', 'run-manifest', 'plan'];
 
-export async function planRetention(s3: S3Client, d: DatasetRef, o: RetentionOptions): Promise<RetentionPlan> {
+export async function planRetention(s3: S3Client, dataset: DatasetLike, o: RetentionOptions): Promise<RetentionPlan> {
+  const d = asDatasetRef(dataset);
   const now = o.now ?? Date.now();
   const numbers = await snapshotNumbers(s3, d);
   if (numbers.length === 0) throw new SnapshotError(`${datasetUrlOf(d)} has no snapshots, so nothing says what to keep; gc deletes nothing there (an ingest commits a snapshot when it ends)`);

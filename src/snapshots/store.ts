@@ -4,7 +4,7 @@ import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { applyEffect, countStages, diffStages, removalsOf, runEffect, Stages } from './changes';
-import { DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
+import { asDatasetRef, DatasetLike, DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
 import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
 
 export class SnapshotError extends Error {
@@ -36,7 +36,8 @@ async function sourceAsOf(s3: S3Client, d: DatasetRef, n: number): Promise<{ hea
 const later = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b);
 
 /** Snapshot numbers of a dataset, ascending. The listing, not any hint, is the truth. */
-export async function snapshotNumbers(s3: S3Client, d: DatasetRef): Promise<number[]> {
+export async function snapshotNumbers(s3: S3Client, dataset: DatasetLike): Promise<number[]> {
+  const d = asDatasetRef(dataset);
   const prefix = snapshotsPrefix(d);
   const out: number[] = [];
   let token: string | undefined;
@@ -52,8 +53,8 @@ export async function snapshotNumbers(s3: S3Client, d: DatasetRef): Promise<numb
   return out.sort((a, b) => a - b);
 }
 
-export async function latestSnapshot(s3: S3Client, d: DatasetRef): Promise<number> {
-  const all = await snapshotNumbers(s3, d);
+export async function latestSnapshot(s3: S3Client, dataset: DatasetLike): Promise<number> {
+  const all = await snapshotNumbers(s3, dataset);
   return all.length ? all[all.length - 1] : 0;
 }
 
@@ -73,7 +74,8 @@ export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<
 }
 
 /** A snapshot with every partition (its part files read and checked). */
-export async function readSnapshot(s3: S3Client, d: DatasetRef, n: number): Promise<Snapshot> {
+export async function readSnapshot(s3: S3Client, dataset: DatasetLike, n: number): Promise<Snapshot> {
+  const d = asDatasetRef(dataset);
   const head = await readHead(s3, d, n);
   if (!head.parts) return { ...head, stages: head.stages ?? {} };
   const stages: Stages = {};

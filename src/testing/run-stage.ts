@@ -136,6 +136,8 @@ export async function runStage(pipeline: PipelineDefinition, stage: string | Sta
   const def = p.stages.find((s) => s.name === name);
   const si = info.stages.find((s) => s.name === name);
   if (!def || !si) throw new Error(`pipeline "${p.name}" has no stage "${name}" (it has ${p.stages.map((s) => s.name).join(', ')})`);
+  // The pipeline's stage is what a worker runs: a different object of the same name (an edited copy) would be tested in its place.
+  if (typeof stage !== 'string' && stage !== def) throw new Error(`runStage: the stage object given is not pipeline "${p.name}"'s stage "${name}": pass the object in its stages, or the stage's name`);
   const input = opts.input ?? si.after[0];
   if (!si.after.includes(input)) throw new Error(`stage "${name}" does not read "${input}" (it reads ${si.after.join(', ')})`);
 

@@ -8,7 +8,7 @@ import { s3Client } from '../storage/client';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface TestStack {
-  /** Configuration pointing at the stack (pass it to createWorker and connectClient). */
+  /** Configuration pointing at the stack (pass it to createWorker and connect). */
   config: Config;
   /** The same as environment variables, for a worker or CLI in a child process. */
   env: Record<string, string>;

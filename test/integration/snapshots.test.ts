@@ -159,6 +159,24 @@ describe('dataset snapshots', () => {
     await expect(datasetChanges(DS, { since: 9, s3 })).rejects.toThrow(/snapshot 9 is newer than snapshot 3 of s3:\/\/it-snapshots\/out\/ds\//);
   });
 
+  it("the README's consumer loop, from the package's exports, takes the dataset's URL", async () => {
+    const api = await import('../../src');
+    const client = api.s3Client(h.cfg.s3);
+    expect(client).toBe(s3); // one shared client per endpoint and credentials
+    const since = (await api.readCursor(client, DS, 'readme'))?.snapshot ?? 0;
+    const to = await api.latestSnapshot(client, DS);
+    const seen: string[] = [];
+    for await (const p of api.changedPartitions(DS, { since, to, stage: 'copy', s3: client })) seen.push(`${p.change} ${p.name}`);
+    await api.commitCursor(client, DS, 'readme', to);
+    expect([since, to, seen]).toEqual([0, 3, ['added a.jsonl', 'added b.jsonl']]);
+    expect(await api.readCursor(client, api.datasetRef(DS), 'readme')).toMatchObject({ consumer: 'readme', snapshot: 3 });
+    expect(await api.snapshotNumbers(client, DS)).toEqual([1, 2, 3]);
+    expect(Object.keys((await api.readSnapshot(client, DS, 3)).stages)).toEqual(['raw', 'copy']);
+    await expect(api.readCursor(client, 's3://it-snapshots', 'readme')).rejects.toThrow('s3://it-snapshots is a bucket, not a dataset: give s3://bucket/prefix/<dataset>/');
+    // gc below keeps what cursors hold: this one must not hold snapshot 3.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'out/ds/_consumers/readme.json' }));
+  });
+
   it('two ingests of one dataset finishing together commit snapshots 4 and 5, neither lost', async () => {
     const start = (id: string) => h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: `${id}-${process.pid}`, workflowExecutionTimeout: '3m',

@@ -53,6 +53,9 @@ describe('partflow/testing runStage', () => {
   it('fails setup when a lookup has no records, and names a stage the pipeline lacks', async () => {
     await expect(runStage(pipeline, clean, [])).rejects.toThrow(/stage setup failed: runStage: no records given for lookup "zones"/);
     await expect(runStage(pipeline, 'nope', [])).rejects.toThrow('pipeline "trips" has no stage "nope" (it has clean)');
+    // An edited copy under the pipeline stage's name is not what a worker would run.
+    const copy = defineStage({ ...clean, transform: (r: Record<string, unknown>) => r });
+    await expect(runStage(pipeline, copy, [{ id: '1', miles: '1' }], { lookups: zones })).rejects.toThrow('runStage: the stage object given is not pipeline "trips"\'s stage "clean": pass the object in its stages, or the stage\'s name');
   });
 
   it('checks the pipeline as a worker would (a missing schema is an error)', async () => {
