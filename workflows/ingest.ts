@@ -241,7 +241,7 @@ async function runPartitions(s: RunSettings, indices: number[], state: RunState,
         state.succeeded(await call(acts), index);
         return true;
       } catch (err) {
-        const f = describeFailure(err, plan.retry.maximumAttempts);
+        const f = describeFailure(err, plan.retry.maximumAttempts, { stage, partition: plan.ids[index], name: plan.names?.[index], heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs });
         state.failed(stage, index, f.error, f.type, f.attempts);
         return false;
       } finally {

@@ -234,6 +234,29 @@ describe('faults on the real stack', () => {
     }
   }, 300_000);
 
+  it('a worker lost mid-partition with no attempts left: the failure names the partition and says what happened', async () => {
+    await Promise.all(workers.splice(0).map((w) => killed(w)));
+    const id = await start('lost', input('lost', { pipeline: 'slowcopy-once', dataset: 'lost', waitForRetry: '0' }));
+    const w = startWorker('lost-0');
+    await until('a checkpoint of a running partition', 90_000, async () => {
+      const desc = await client.workflow.getHandle(id).describe();
+      return (desc.raw.pendingActivities ?? []).some((a) => {
+        const p = a.heartbeatDetails?.payloads?.[0];
+        return p && (defaultPayloadConverter.fromPayload(p) as { checkpoint?: unknown }).checkpoint;
+      });
+    });
+    await killed(w.child);
+    startWorker('lost-final');
+    const r = await result(id);
+    expect(r.status).toBe('partial');
+    expect(r.stages.copy.failures).toHaveLength(1);
+    // Temporal's own text is "activity Heartbeat timeout", which names nothing.
+    expect(r.stages.copy.failures[0]).toMatchObject({
+      attempts: 1,
+      error: expect.stringMatching(/^stage "copy" partition p-[0-9a-f]+ \(part-\d\.avro[^)]*\): no heartbeat for 5 s: the worker running it stopped or lost its connection to Temporal \(each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint\)$/),
+    });
+  }, 180_000);
+
   it('kill -9 during the import of a CSV: the import resumes at a record boundary with the same bytes', async () => {
     // Two partitions of ~55 MB of CSV: each takes seconds to import, so kills land inside one.
     const rows = 150_000;

@@ -1,14 +1,41 @@
-import { ActivityFailure, ActivityOptions, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ActivityOptions, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { DEFAULT_PARTITION_TIMEOUT_MS } from '../../src/pipeline/input';
 import type { WindowItem, WindowSettings } from './window';
 
-export function describeFailure(err: unknown, maxAttempts: number): { error: string; type: string; attempts: number } {
+/** What a failure that the activity did not write (a timeout) is described with: who, and the limits it hit. */
+export interface FailureContext {
+  stage: string;
+  partition: string;
+  name?: string;
+  heartbeatTimeoutSeconds: number;
+  partitionTimeoutMs?: number;
+}
+
+const span = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+/**
+ * Temporal's own text for a timeout ("activity Heartbeat timeout") names neither the partition
+ * nor what to do, and the activity, which names both in its own errors, never saw it happen.
+ */
+function timeoutMessage(cause: TimeoutFailure, c: FailureContext): string {
+  const who = `stage "${c.stage}" partition ${c.partition}${c.name && c.name !== c.partition ? ` (${c.name})` : ''}`;
+  if (cause.timeoutType === 'HEARTBEAT') {
+    return `${who}: no heartbeat for ${span(c.heartbeatTimeoutSeconds * 1000)}: the worker running it stopped or lost its connection to Temporal (each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint)`;
+  }
+  if (cause.timeoutType === 'START_TO_CLOSE') {
+    return `${who}: an attempt ran longer than the partition timeout of ${span(c.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS)} (raise partitionTimeout in the ingest input for partitions this slow)`;
+  }
+  return `${who}: ${cause.message || cause.name}`;
+}
+
+export function describeFailure(err: unknown, maxAttempts: number, context?: FailureContext): { error: string; type: string; attempts: number } {
   if (err instanceof ActivityFailure && err.cause) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
       const d = cause.details?.[0] as { attempt?: number } | undefined;
       return { error: cause.message, type: cause.type ?? 'Error', attempts: d?.attempt ?? maxAttempts };
     }
+    if (cause instanceof TimeoutFailure && context) return { error: timeoutMessage(cause, context), type: cause.name, attempts: maxAttempts };
     return { error: cause.message || cause.name, type: cause.name, attempts: maxAttempts };
   }
   return { error: err instanceof Error ? err.message : String(err), type: 'Error', attempts: 0 };

@@ -144,7 +144,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         return done(stage, item, run, { ...r, attempt: r.attempt + used });
       } catch (err) {
         if (isCancellation(err)) return cancelled(stage, item);
-        const f = describeFailure(err, attemptsLeft(plan.retry.maximumAttempts, used));
+        const f = describeFailure(err, attemptsLeft(plan.retry.maximumAttempts, used), { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs });
         return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
     });
