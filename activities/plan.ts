@@ -45,6 +45,15 @@ async function resolveLookups(deps: ActivityDeps, def: Entry['def'], input: Reso
   return lookups;
 }
 
+/** A misspelt lookup.<name> would leave the table at its default place with no word said. */
+function checkLookupParams(def: Entry['def'], input: ResolvedIngest): void {
+  const known = Object.keys(def.lookups ?? {});
+  const unknown = Object.keys(input.params).filter((k) => k.startsWith('lookup.') && !known.includes(k.slice('lookup.'.length)));
+  if (unknown.length) {
+    throw nonRetryable('InvalidInput', `params ${unknown.map((k) => `"${k}"`).join(', ')}: pipeline "${def.name}" has ${known.length ? `the lookups ${known.join(', ')} (set params["lookup.<name>"] to move one)` : 'no lookup tables'}`);
+  }
+}
+
 /**
  * Refuses an ingest whose dataset name was defaulted from its source into a dataset another
  * source created (src/pipeline/dataset-source.ts), before the source is scanned or anything is
@@ -152,6 +161,7 @@ function makePlan(deps: ActivityDeps) {
       throw nonRetryable('UnknownPipeline', `unknown pipeline "${input.pipeline}" (registered on this worker: ${deps.registry.names().join(', ')}): every worker polling task queue "${Context.current().info.taskQueue}" must register it `
         + '(`partflow up --pipelines <module>`, `partflow worker --pipelines <module>`), or run its workers on a task queue of their own (PARTFLOW_TASK_QUEUE)');
     }
+    checkLookupParams(entry.def, input);
     if (input.kafka) return planKafkaIngest(deps, input, entry, log, opts.maxIds);
     const { def, info } = entry;
 
