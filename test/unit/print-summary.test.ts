@@ -29,4 +29,10 @@ describe('printSummary', () => {
       '           … and 7 more (the plan names the first 100: s3://b/ds/feeds/_plans/0123456789abcdef.json)', ''].join('\n'));
     expect(printed({ ...base, emptySources: { count: 2, urls: urls.slice(0, 2) } })).toContain(`(no records):\n           ${urls[0]}\n           ${urls[1]}\n  outputs:`);
   });
+
+  it('says where rejected records are only when a stage rejected some', () => {
+    expect(printed(base)).not.toContain('rejects.avro');
+    const copy = { ...base.stages.copy, records: { in: 5, out: 0, rejected: 5, dropped: 0 } };
+    expect(printed({ ...base, stages: { copy } })).toContain('rejected 5, dropped 0\n           s3://b/ds/feeds/copy/\n           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output');
+  });
 });
