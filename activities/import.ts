@@ -1,6 +1,7 @@
 import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
-import { FlatFileError, readChunk } from '../src/formats/flat';
+import { FlatFileError } from '../src/formats/flat';
+import { readChunk } from '../src/formats/flat-read';
 import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { partitionKeys } from '../src/pipeline/layout';

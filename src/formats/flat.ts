@@ -1,16 +1,13 @@
-import type { Options as CsvOptions } from 'csv-parse';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
 import { ChunkHasher } from './chunk-hasher';
-import { CsvDelimiter, detectDelimiter, headerLineComplete } from './csv-delimiter';
-import { CsvPiece, CsvRecordSplitter, recordDelimiterOption } from './csv-records';
+import { badHeader, csvItems } from './csv-items';
 import { FlatFileError } from './errors';
-import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema, toInferredRecord } from './infer';
-import { jsonText, parseJson } from './json-value';
+import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema } from './infer';
+import { isBlank, parseJsonArray, withoutBom } from './json-source';
+import { parseJson } from './json-value';
 import { avroFieldNames, avroName } from './names';
-import { Oversized, oversizedReason, prefixText, splitLines } from './records';
-import { notUtf8File, utf8Text } from './utf8';
+import { oversizedReason, splitLines } from './records';
 
 export type FlatFormat = 'csv' | 'jsonl' | 'json';
 
@@ -49,17 +46,6 @@ export interface ScanResult {
    */
   empty?: true;
 }
-
-/** JSON-array sources are parsed whole; JSON Lines is the format for big files. */
-export const MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024;
-
-export const CSV_OPTIONS: CsvOptions = {
-  info: true,
-  raw: true,
-  relax_column_count: true,
-  skip_records_with_error: true,
-  skip_empty_lines: true,
-};
 
 /** Calls onProgress at least this often while scanning. */
 const PROGRESS_BYTES = 8 * 1024 * 1024;
@@ -235,76 +221,6 @@ async function* counted(body: AsyncIterable<Buffer>, base: number, onRead: (byte
   }
 }
 
-type CsvItem =
-  | { kind: 'row'; record: string[]; raw: string; end: number }
-  /** `reason` is the reject's; `notUtf8At` (the bad byte's offset) or `parseError` is what went wrong. */
-  | { kind: 'bad'; reason: string; raw: string; notUtf8At?: number; parseError?: string }
-  | { kind: 'oversized'; o: Oversized };
-
-/**
- * CSV rows with the offset where the next one starts. `prelude` (the header row, when reading
- * from the middle of the file) is parsed first so that BOM and record-delimiter detection match
- * the scan; offsets count it, the caller maps them back.
- */
-export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelude?: Buffer): AsyncGenerator<CsvItem> {
-  // The splitter needs the field delimiter before the header's first quote, so the first bytes
-  // wait until the header line is whole.
-  let splitter: CsvRecordSplitter | undefined;
-  let delimiter: CsvDelimiter = ',';
-  let head: Buffer[] = [];
-  const parsePieces = function* (pieces: CsvPiece[]): Generator<CsvItem> {
-    for (const piece of pieces) {
-      if (piece.oversized) {
-        yield { kind: 'oversized', o: piece };
-        continue;
-      }
-      const items: CsvItem[] = [];
-      let rowStart = 0;
-      parseCsv(piece.buf, {
-        ...CSV_OPTIONS,
-        delimiter,
-        bom: piece.start === 0,
-        record_delimiter: recordDelimiterOption(splitter!.rd),
-        on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
-          const from = rowStart;
-          rowStart = r.info.bytes_records;
-          // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
-          const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
-          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw, notUtf8At: piece.start + from + decoded.at });
-          else items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
-          return null;
-        },
-        on_skip: (err: Error | undefined, raw: string | undefined) => {
-          // csv-parse counts lines from the start of the piece it parsed, which would mislead: the reject has the record's position.
-          const reason = (err?.message ?? 'unknown error').replace(/ at line \d+/g, '');
-          items.push({ kind: 'bad', reason: `unparseable CSV row: ${reason}`, raw: raw ?? '', parseError: reason });
-          return undefined;
-        },
-      } as unknown as CsvOptions);
-      yield* items;
-    }
-  };
-  const feed = function* (c: Buffer, end: boolean): Generator<CsvItem> {
-    if (!splitter) {
-      head.push(c);
-      const start = head.length === 1 ? c : Buffer.concat(head);
-      if (!headerLineComplete(start, end)) {
-        head = [start];
-        return;
-      }
-      head = [];
-      delimiter = detectDelimiter(start);
-      splitter = new CsvRecordSplitter(max, 0, delimiter);
-      c = start;
-    }
-    yield* parsePieces(splitter.push(c));
-    if (end) yield* parsePieces(splitter.end());
-  };
-  if (prelude) yield* feed(prelude, false);
-  for await (const c of body) yield* feed(c as Buffer, false);
-  yield* feed(Buffer.alloc(0), true);
-}
-
 async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: number): Promise<void> {
   const base = scan.start;
   const prelude = scan.header;
@@ -340,11 +256,6 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
   }
 }
 
-function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
-  if (item.notUtf8At !== undefined) return `the header row is ${notUtf8File(item.notUtf8At)}`;
-  return `the header row cannot be parsed (${item.parseError ?? item.reason}); it names every column, so the file is not read`;
-}
-
 async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promise<void> {
   for await (const l of splitLines(counted(body, scan.start, (n) => scan.read(n), (c) => scan.hasher.push(c)), scan.start, max)) {
     if (l.oversized) {
@@ -362,51 +273,6 @@ async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promis
   }
 }
 
-/** A JSON Lines file may start with a UTF-8 BOM, as CSV files may: it is not part of the first record. */
-function withoutBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** A line of spaces, tabs and CR only, after the BOM a file's first line may start with. */
-function isBlank(line: Buffer): boolean {
-  const from = line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? 3 : 0;
-  for (let i = from; i < line.length; i++) if (line[i] !== 0x20 && line[i] !== 0x09 && line[i] !== 0x0d) return false;
-  return true;
-}
-
-async function readAll(name: string, body: Readable, max: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    size += (c as Buffer).length;
-    if (size > max) {
-      body.destroy();
-      throw new FlatFileError(name, `JSON array files are parsed whole and this one is over ${max} bytes; convert it to JSON Lines`);
-    }
-    parts.push(c as Buffer);
-  }
-  return Buffer.concat(parts);
-}
-
-async function parseJsonArray(name: string, body: Readable): Promise<unknown[]> {
-  const bytes = await readAll(name, body, MAX_JSON_ARRAY_BYTES);
-  const decoded = utf8Text(bytes, 'file');
-  if (!decoded.ok) throw new FlatFileError(name, notUtf8File(decoded.at));
-  const text = withoutBom(decoded.text);
-  // No value at all (a 0-byte export) holds no records, as `[]` does.
-  if (/^[ \t\r\n]*$/.test(text)) return [];
-  let value: unknown;
-  try {
-    value = parseJson(text);
-  } catch (err) {
-    // The parser's message quotes the text around the error: keep record data out of failures.
-    const at = /position (\d+)/.exec((err as Error).message);
-    throw new FlatFileError(name, `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
-  }
-  if (!Array.isArray(value)) throw new FlatFileError(name, 'a .json source must hold one JSON array of records');
-  return value;
-}
-
 async function scanJsonArray(name: string, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
   const items = await parseJsonArray(name, body);
   if (items.length === 0) return emptyScan('json', recordName);
@@ -421,95 +287,3 @@ async function scanJsonArray(name: string, body: Readable, perChunk: number, rec
   return { format: 'json', chunks, records: items.length, schema: jsonRecordSchema(recordName, fields), fields };
 }
 
-/**
- * One parsed source record, or the reason it could not be parsed with its raw text. `end`, when
- * known, is where the next record starts: a byte offset into the chunk's body (csv, jsonl) or an
- * element index (json), so that reading can resume there.
- */
-export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
-
-/**
- * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: from `chunk.start`,
- * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes.
- * Records over `maxRecordBytes` become rejects that keep only the record's first bytes.
- */
-export async function* readChunk(
-  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer, max = maxRecordBytes(),
-): AsyncGenerator<FlatRecord> {
-  if (format === 'csv') {
-    yield* readCsvChunk(body, chunk, fields, header!, max);
-  } else if (format === 'jsonl') {
-    for await (const l of splitLines(body, 0, max)) {
-      if (l.oversized) {
-        yield oversizedReject(l, chunk.start, max, 'line');
-        continue;
-      }
-      const { line, end } = l;
-      if (isBlank(line)) continue;
-      const decoded = utf8Text(line, 'line');
-      if (!decoded.ok) {
-        yield { ok: false, reason: decoded.reason, raw: decoded.raw, end };
-        continue;
-      }
-      const raw = withoutBom(decoded.text);
-      let parsed: unknown;
-      try {
-        parsed = parseJson(raw);
-      } catch (err) {
-        yield { ok: false, reason: `invalid JSON: ${(err as Error).message}`, raw, end };
-        continue;
-      }
-      try {
-        yield { ok: true, value: toInferredRecord(parsed, fields), end };
-      } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw, end };
-      }
-    }
-  } else {
-    const items = await parseJsonArray(name, body);
-    for (let i = chunk.start; i < chunk.end; i++) {
-      try {
-        yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
-      } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw: jsonText(items[i]) ?? 'undefined', end: i + 1 };
-      }
-    }
-  }
-}
-
-/** An oversized record as a reject: its position in the object, and only its first bytes. */
-function oversizedReject(o: Oversized, base: number, max: number, what: string): FlatRecord {
-  const at = { ...o, start: base + o.start, end: base + o.end };
-  return { ok: false, reason: oversizedReason(at, max, what), raw: prefixText(o.prefix), end: o.end };
-}
-
-async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], header: Buffer, max: number): AsyncGenerator<FlatRecord> {
-  // Parse the header again first so that BOM and record-delimiter detection match the scan;
-  // offsets count it, and records' ends are offsets into the body.
-  let seenHeader = false;
-  for await (const item of csvItems(body, max, header)) {
-    if (!seenHeader) {
-      // The header's own bytes: the scan already took its first row as the header.
-      if (item.kind === 'row') seenHeader = true;
-      continue;
-    }
-    if (item.kind === 'oversized') {
-      const o = { ...item.o, start: item.o.start - header.length, end: item.o.end - header.length };
-      yield oversizedReject(o, chunk.start, max, 'CSV record');
-      continue;
-    }
-    if (item.kind === 'bad') {
-      yield { ok: false, reason: item.reason, raw: item.raw };
-      continue;
-    }
-    const cells = item.record;
-    const end = item.end - header.length;
-    if (cells.length !== fields.length) {
-      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: item.raw, end };
-      continue;
-    }
-    const value: Record<string, unknown> = {};
-    for (let i = 0; i < fields.length; i++) value[fields[i].name] = cells[i];
-    yield { ok: true, value, end };
-  }
-}

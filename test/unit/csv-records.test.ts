@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CSV_OPTIONS, csvItems } from '../../src/formats/flat';
+import { CSV_OPTIONS, csvItems } from '../../src/formats/csv-items';
 
 /** csv-parse over the whole text at once: the reference the splitter must agree with. */
 function reference(buf: Buffer) {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DELIMITER_SNIFF_BYTES, detectDelimiter, headerLineComplete } from '../../src/formats/csv-delimiter';
-import { FlatFormat, readChunk, scanFlatFile, FlatRecord, ScanCheckpoint } from '../../src/formats/flat';
+import { FlatFormat, scanFlatFile, ScanCheckpoint } from '../../src/formats/flat';
+import { FlatRecord, readChunk } from '../../src/formats/flat-read';
 
 function stream(s: string | Buffer, chunk = 7): Readable {
   const b = Buffer.isBuffer(s) ? s : Buffer.from(s);

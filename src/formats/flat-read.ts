@@ -1,0 +1,102 @@
+import { Readable } from 'node:stream';
+import { maxRecordBytes } from '../config';
+import { csvItems } from './csv-items';
+import type { Chunk, FlatFormat } from './flat';
+import { FieldPlan, toInferredRecord } from './infer';
+import { isBlank, parseJsonArray, withoutBom } from './json-source';
+import { jsonText, parseJson } from './json-value';
+import { Oversized, oversizedReason, prefixText, splitLines } from './records';
+import { utf8Text } from './utf8';
+
+/**
+ * One parsed source record, or the reason it could not be parsed with its raw text. `end`, when
+ * known, is where the next record starts: a byte offset into the chunk's body (csv, jsonl) or an
+ * element index (json), so that reading can resume there.
+ */
+export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
+
+/**
+ * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: from `chunk.start`,
+ * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes.
+ * Records over `maxRecordBytes` become rejects that keep only the record's first bytes.
+ */
+export async function* readChunk(
+  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer, max = maxRecordBytes(),
+): AsyncGenerator<FlatRecord> {
+  if (format === 'csv') {
+    yield* readCsvChunk(body, chunk, fields, header!, max);
+  } else if (format === 'jsonl') {
+    for await (const l of splitLines(body, 0, max)) {
+      if (l.oversized) {
+        yield oversizedReject(l, chunk.start, max, 'line');
+        continue;
+      }
+      const { line, end } = l;
+      if (isBlank(line)) continue;
+      const decoded = utf8Text(line, 'line');
+      if (!decoded.ok) {
+        yield { ok: false, reason: decoded.reason, raw: decoded.raw, end };
+        continue;
+      }
+      const raw = withoutBom(decoded.text);
+      let parsed: unknown;
+      try {
+        parsed = parseJson(raw);
+      } catch (err) {
+        yield { ok: false, reason: `invalid JSON: ${(err as Error).message}`, raw, end };
+        continue;
+      }
+      try {
+        yield { ok: true, value: toInferredRecord(parsed, fields), end };
+      } catch (err) {
+        yield { ok: false, reason: (err as Error).message, raw, end };
+      }
+    }
+  } else {
+    const items = await parseJsonArray(name, body);
+    for (let i = chunk.start; i < chunk.end; i++) {
+      try {
+        yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
+      } catch (err) {
+        yield { ok: false, reason: (err as Error).message, raw: jsonText(items[i]) ?? 'undefined', end: i + 1 };
+      }
+    }
+  }
+}
+
+/** An oversized record as a reject: its position in the object, and only its first bytes. */
+function oversizedReject(o: Oversized, base: number, max: number, what: string): FlatRecord {
+  const at = { ...o, start: base + o.start, end: base + o.end };
+  return { ok: false, reason: oversizedReason(at, max, what), raw: prefixText(o.prefix), end: o.end };
+}
+
+async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], header: Buffer, max: number): AsyncGenerator<FlatRecord> {
+  // Parse the header again first so that BOM and record-delimiter detection match the scan;
+  // offsets count it, and records' ends are offsets into the body.
+  let seenHeader = false;
+  for await (const item of csvItems(body, max, header)) {
+    if (!seenHeader) {
+      // The header's own bytes: the scan already took its first row as the header.
+      if (item.kind === 'row') seenHeader = true;
+      continue;
+    }
+    if (item.kind === 'oversized') {
+      const o = { ...item.o, start: item.o.start - header.length, end: item.o.end - header.length };
+      yield oversizedReject(o, chunk.start, max, 'CSV record');
+      continue;
+    }
+    if (item.kind === 'bad') {
+      yield { ok: false, reason: item.reason, raw: item.raw };
+      continue;
+    }
+    const cells = item.record;
+    const end = item.end - header.length;
+    if (cells.length !== fields.length) {
+      yield { ok: false, reason: `row has ${cells.length} fields, the header has ${fields.length}`, raw: item.raw, end };
+      continue;
+    }
+    const value: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) value[fields[i].name] = cells[i];
+    yield { ok: true, value, end };
+  }
+}
