@@ -1,9 +1,9 @@
 import { Type } from 'avsc';
-import { AvroFormatError } from '../src/avro/container';
+import { AvroFormatError } from '../src/avro/container-reader';
 import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
 import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
-import { blockDecoder, decodeBlock } from '../src/avro/container';
+import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
 import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';

@@ -1,11 +1,9 @@
 import avro, { Type } from 'avsc';
 import { createHash } from 'node:crypto';
-import { CodecName, compressBlock, decompressBlock, isCodecName } from './codecs';
-import { installAvscGuards, ItemBudget, setItemBudget } from './guards';
-import { isPrecisionLoss, losslessTypeOf } from './long';
-import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
+import { CodecName, compressBlock } from './codecs';
+import { installAvscGuards } from './guards';
+import { losslessTypeOf } from './long';
 import { installFastStringWrite } from './string-write';
-import { typeForSchema } from './type-cache';
 
 /**
  * avsc's cursor over a buffer. Type.decode and Type.encode make a new one, and decode a result
@@ -16,18 +14,18 @@ import { typeForSchema } from './type-cache';
 export interface AvscTap { buf: Buffer; pos: number }
 type TapClass = new (buf: Buffer, pos: number) => AvscTap;
 const { Tap } = require('avsc/lib/utils') as { Tap: TapClass };
-function newTap(buf: Buffer, pos: number): AvscTap {
+export function newTap(buf: Buffer, pos: number): AvscTap {
   return new Tap(buf, pos);
 }
-type Internal = { _read(tap: AvscTap): unknown; _write(tap: AvscTap, value: unknown): void };
+export type Internal = { _read(tap: AvscTap): unknown; _write(tap: AvscTap, value: unknown): void };
 
 installAvscGuards();
 installFastStringWrite();
 
 export const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
-const OLD_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x00]); // Avro 1.2 and earlier
+export const OLD_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x00]); // Avro 1.2 and earlier
 export const SYNC_SIZE = 16;
-const META_TYPE = Type.forSchema({ type: 'map', values: 'bytes' });
+export const META_TYPE = Type.forSchema({ type: 'map', values: 'bytes' });
 const LONG_TYPE = Type.forSchema('long');
 
 /** The 16-byte sync marker for an output, derived from its identity so that output bytes are reproducible. */
@@ -43,7 +41,7 @@ export function encodeHeader(schemaJson: string, codec: CodecName, sync: Buffer,
 }
 
 /** Sets a key of a plain object, "__proto__" included (assigning it would set the prototype instead). */
-function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
+export function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }
@@ -151,356 +149,6 @@ export interface EncoderSnapshot {
   block: string;
   count: number;
   recordsWritten: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading
-
-export class AvroFormatError extends Error {
-  constructor(readonly object: string, readonly offset: number, reason: string) {
-    super(`${object}: ${reason} (at byte ${offset})`);
-    this.name = 'AvroFormatError';
-  }
-}
-
-/** Pulls bytes from an async chunk source, tracking the absolute offset. */
-class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private pos = 0;
-  private base: number;
-  private ended = false;
-
-  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array>, startOffset: number) {
-    this.base = startOffset;
-  }
-
-  get offset(): number {
-    return this.base + this.pos;
-  }
-
-  /** Makes at least n bytes available; false if the source ends first. */
-  async ensure(n: number): Promise<boolean> {
-    let have = this.buf.length - this.pos;
-    if (have >= n) return true;
-    if (this.ended) return false;
-    // Gather the chunks first and join them once: joining at every chunk would copy a large
-    // block over and over (quadratic in its size).
-    const parts: Buffer[] = have > 0 ? [this.buf.subarray(this.pos)] : [];
-    while (have < n) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.ended = true;
-        break;
-      }
-      const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      parts.push(chunk);
-      have += chunk.length;
-    }
-    // Drop consumed bytes so memory stays about one block.
-    this.base += this.pos;
-    this.buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
-    this.pos = 0;
-    return have >= n;
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.ensure(1));
-  }
-
-  available(): number {
-    return this.buf.length - this.pos;
-  }
-
-  take(n: number): Buffer {
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  /** Reads a zig-zag varint long; null if the source ends before it is complete. */
-  async readLong(): Promise<number | null> {
-    let n = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      if (!(await this.ensure(1))) return null;
-      const b = this.buf[this.pos++];
-      n += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) {
-        // zig-zag decode without 32-bit bit ops
-        return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-      }
-      shift += 7;
-    }
-    throw new Error('varint longer than 10 bytes');
-  }
-}
-
-export interface ContainerHeader {
-  schemaJson: string;
-  writerType: Type;
-  codec: CodecName;
-  sync: Buffer;
-  meta: Record<string, Buffer>;
-  /** Offset of the first block. */
-  headerSize: number;
-}
-
-export interface Block {
-  /** Offset of the block's count varint in the object. */
-  offset: number;
-  /** Offset just past the block's sync marker. */
-  end: number;
-  count: number;
-  data: Buffer;
-  /** What decoding this block may spend; shared by the blocks of one object. */
-  budget?: ItemBudget;
-}
-
-export interface OpenOptions {
-  /** Name used in errors, e.g. the s3:// URL. */
-  name: string;
-  limits?: Partial<ReadLimits>;
-}
-
-/**
- * Reads an Avro object container file from a stream of chunks. Every length is checked
- * against the limits and against the data actually present; every error names the object and
- * byte offset.
- */
-export class ContainerReader {
-  readonly limits: ReadLimits;
-  private r: ByteReader;
-  header!: ContainerHeader;
-  /** Bytes after the last complete block that do not form a block header (tolerated, reported). */
-  trailingBytes = 0;
-  blocksRead = 0;
-  /** Zero-byte items are bounded per object: every block of this reader draws from this. */
-  private readonly budget: ItemBudget;
-
-  private constructor(private readonly source: AsyncIterable<Buffer | Uint8Array>, readonly opts: OpenOptions, startOffset = 0) {
-    this.limits = { ...DEFAULT_READ_LIMITS, ...opts.limits };
-    const { maxCollectionItems, maxZeroByteItems } = this.limits;
-    this.budget = { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
-    this.r = new ByteReader(source[Symbol.asyncIterator](), startOffset);
-  }
-
-  /** Stops reading and releases the underlying stream. */
-  close(): void {
-    (this.source as { destroy?: () => void }).destroy?.();
-  }
-
-  static async open(source: AsyncIterable<Buffer | Uint8Array>, opts: OpenOptions): Promise<ContainerReader> {
-    const reader = new ContainerReader(source, opts);
-    try {
-      await reader.readHeader();
-    } catch (err) {
-      // An HTTP body left unread keeps its keep-alive socket checked out until the idle timeout:
-      // enough corrupt inputs in a row would use up the agent's sockets and stall every request.
-      reader.close();
-      throw err;
-    }
-    return reader;
-  }
-
-  /** Continues reading blocks from `source`, which must start at a block boundary `offset` of an object whose header is known. */
-  static resume(header: ContainerHeader, source: AsyncIterable<Buffer | Uint8Array>, offset: number, opts: OpenOptions): ContainerReader {
-    const reader = new ContainerReader(source, opts, offset);
-    reader.header = header;
-    return reader;
-  }
-
-  private fail(reason: string, offset = this.r.offset): never {
-    throw new AvroFormatError(this.opts.name, offset, reason);
-  }
-
-  private async long(what: string): Promise<number> {
-    const at = this.r.offset;
-    let v: number | null;
-    try {
-      v = await this.r.readLong();
-    } catch (err) {
-      this.fail(`${what}: ${(err as Error).message}`, at);
-    }
-    if (v === null) this.fail(`file is truncated: ${what} is cut off`, at);
-    return v;
-  }
-
-  private async bytes(n: number, what: string): Promise<Buffer> {
-    const at = this.r.offset;
-    if (!(await this.r.ensure(n))) this.fail(`file is truncated: ${what} needs ${n} bytes, only ${this.r.available()} left`, at);
-    return this.r.take(n);
-  }
-
-  private async readHeader(): Promise<void> {
-    if (!(await this.r.ensure(4))) this.fail(`not an Avro object container file: only ${this.r.available()} bytes`, 0);
-    const magic = this.r.take(4);
-    if (magic.equals(OLD_MAGIC)) {
-      this.fail('old Avro 1.2 container format (magic "Obj\\x00") is not supported; rewrite it with a current Avro tool', 0);
-    }
-    if (!magic.equals(MAGIC)) this.fail(`not an Avro object container file: bad magic bytes ${magic.toString('hex')}`, 0);
-    const meta: Record<string, Buffer> = {};
-    let metaBytes = 0;
-    for (;;) {
-      let n = await this.long('header metadata count');
-      if (n === 0) break;
-      if (n < 0) {
-        n = -n;
-        await this.long('header metadata block size');
-      }
-      for (let i = 0; i < n; i++) {
-        const kl = await this.long('header metadata key length');
-        if (kl < 0 || kl + metaBytes > this.limits.maxHeaderBytes) this.fail(`header metadata key length ${kl} is invalid or over the limit`);
-        const key = (await this.bytes(kl, 'header metadata key')).toString('utf8');
-        const vl = await this.long(`header metadata value length for "${key}"`);
-        if (vl < 0 || vl + kl + metaBytes > this.limits.maxHeaderBytes) {
-          this.fail(`header metadata value length ${vl} for "${key}" is invalid or over the ${this.limits.maxHeaderBytes}-byte limit`);
-        }
-        setEntry(meta, key, Buffer.from(await this.bytes(vl, `header metadata value "${key}"`)));
-        metaBytes += kl + vl;
-      }
-    }
-    const sync = Buffer.from(await this.bytes(SYNC_SIZE, 'header sync marker'));
-    const schemaBuf = meta['avro.schema'];
-    if (!schemaBuf) this.fail('header has no avro.schema', 4);
-    const schemaJson = schemaBuf.toString('utf8');
-    let writerType: Type;
-    try {
-      writerType = typeForSchema(schemaJson, { wrapUnions: 'auto' });
-    } catch (err) {
-      this.fail(`header schema is invalid: ${(err as Error).message}`, 4);
-    }
-    const codecName = meta['avro.codec']?.toString('utf8') ?? 'null';
-    if (!isCodecName(codecName)) this.fail(`unsupported codec "${codecName}" (supported: null, deflate, snappy, zstandard)`, 4);
-    this.header = { schemaJson, writerType, codec: codecName, sync, meta, headerSize: this.r.offset };
-  }
-
-  /** Yields decompressed blocks in order; the source is released when this ends, fails or is left early. */
-  async *blocks(): AsyncGenerator<Block> {
-    try {
-      yield* this.readBlocks();
-    } finally {
-      this.close();
-    }
-  }
-
-  private async *readBlocks(): AsyncGenerator<Block> {
-    const { maxBlockBytes, maxBlockRecords } = this.limits;
-    for (;;) {
-      const offset = this.r.offset;
-      if (await this.r.atEnd()) return;
-      let count: number | null;
-      let size: number | null;
-      try {
-        count = await this.r.readLong();
-        size = count === null ? null : await this.r.readLong();
-      } catch (err) {
-        this.fail(`block header is corrupt: ${(err as Error).message}`, offset);
-      }
-      if (count === null || size === null) {
-        // Fewer bytes than a block header: tolerated like other readers do, but counted.
-        this.trailingBytes = this.r.offset - offset + this.r.available();
-        return;
-      }
-      if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
-      if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
-      const raw = await this.bytes(size, `block of ${count} records`);
-      const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
-      if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
-      let data: Buffer;
-      try {
-        data = await decompressBlock(this.header.codec, Buffer.from(raw), maxBlockBytes);
-      } catch (err) {
-        this.fail((err as Error).message, offset);
-      }
-      this.blocksRead++;
-      yield { offset, end: this.r.offset, count, data, budget: this.budget };
-    }
-  }
-
-  /** Every record, in order, with its 0-based index; read with `readerType` if given (schema resolution). */
-  async *records(readerType?: Type): AsyncGenerator<{ record: unknown; index: number }> {
-    const decoder = blockDecoder(this.header.writerType, readerType);
-    let index = 0;
-    for await (const block of this.blocks()) {
-      for (const record of decodeBlock(this.opts.name, block, decoder)) yield { record, index: index++ };
-    }
-  }
-}
-
-/**
- * Decodes the records of one block. Checks that exactly `count` records fill exactly the block.
- */
-export function decodeBlock(name: string, block: Block, decode: BlockDecoder): unknown[] {
-  const budget = block.budget ?? freshBudget();
-  const prev = setItemBudget(budget);
-  const before = budget.zeroByteItems;
-  try {
-    return decodeRecords(name, block, decode);
-  } catch (err) {
-    // Longs beyond ±2^53 cannot be JS numbers: decode this block again with bigints for them.
-    if ((err as { precisionLoss?: boolean }).precisionLoss && decode.lossless) {
-      budget.zeroByteItems = before;
-      return decodeRecords(name, block, decode.lossless());
-    }
-    throw err;
-  } finally {
-    setItemBudget(prev);
-  }
-}
-
-function freshBudget(): ItemBudget {
-  const { maxCollectionItems, maxZeroByteItems } = DEFAULT_READ_LIMITS;
-  return { maxCollectionItems, zeroByteItems: maxZeroByteItems, maxZeroByteItems };
-}
-
-function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknown[] {
-  const out: unknown[] = new Array(block.count);
-  const tap = newTap(block.data, 0);
-  for (let i = 0; i < block.count; i++) {
-    let value: unknown;
-    try {
-      value = decode.read(tap);
-    } catch (err) {
-      const e = new AvroFormatError(name, block.offset, `record ${i} of block: ${describeDecodeError(err)}`);
-      if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
-      throw e;
-    }
-    // Not `>`: a forged varint can make the position NaN, and avsc's isValid() counts that as past the end too.
-    if (!(tap.pos <= block.data.length)) {
-      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
-    }
-    out[i] = value;
-  }
-  if (tap.pos !== block.data.length) {
-    throw new AvroFormatError(name, block.offset, `block holds ${block.data.length - tap.pos} bytes after its ${block.count} declared records`);
-  }
-  return out;
-}
-
-
-export interface BlockDecoder {
-  /** Reads one record at the tap's position and moves it on (past the end, if the data is short). */
-  read(tap: AvscTap): unknown;
-  /** The same decoder with lossless longs, for blocks that need it. */
-  lossless?: () => BlockDecoder;
-}
-
-export function blockDecoder(writerType: Type, readerType?: Type, lossless = false): BlockDecoder {
-  const w = lossless ? losslessTypeOf(writerType) : writerType;
-  const r = readerType && (lossless ? losslessTypeOf(readerType) : readerType);
-  let fallback: BlockDecoder | undefined;
-  const more = lossless ? undefined : () => (fallback ??= blockDecoder(writerType, readerType, true));
-  if (!r || r.equals(w)) {
-    const t = w as unknown as Internal;
-    return { read: (tap) => t._read(tap), lossless: more };
-  }
-  const resolver = r.createResolver(w) as unknown as Internal;
-  return { read: (tap) => resolver._read(tap), lossless: more };
-}
-
-function describeDecodeError(err: unknown): string {
-  if (err instanceof RangeError && /call stack/i.test(err.message)) return 'values are nested too deeply to decode';
-  return (err as Error)?.message ?? String(err);
 }
 
 export { avro };

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Type } from 'avsc';
-import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './container';
+import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './container-reader';
 import { ItemBudget } from './guards';
 
 export interface CheckRequest {

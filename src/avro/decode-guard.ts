@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
-import { AvroFormatError, Block, ContainerReader } from './container';
+import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
 

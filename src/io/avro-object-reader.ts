@@ -1,7 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
 import { Readable } from 'node:stream';
-import { ContainerReader, SYNC_SIZE } from '../avro/container';
+import { SYNC_SIZE } from '../avro/container';
+import { ContainerReader } from '../avro/container-reader';
 import { ReadLimits } from '../avro/limits';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';

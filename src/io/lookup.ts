@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
-import { AvroFormatError } from '../avro/container';
+import { AvroFormatError } from '../avro/container-reader';
 import { maxRecordBytes } from '../config';
 import { PartitionError } from '../pipeline/types';
 import { oversizedReason, splitLines } from '../formats/records';

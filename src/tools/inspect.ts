@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { ContainerReader } from '../avro/container';
+import { ContainerReader } from '../avro/container-reader';
 import { getObjectStream, headObject } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { ContainerReader } from '../avro/container';
+import { ContainerReader } from '../avro/container-reader';
 import { PartitionManifest } from '../manifest/partition';
 import { getJson, getObjectStream, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';

@@ -1,7 +1,8 @@
 import { Type } from 'avsc';
 import { Readable } from 'node:stream';
 import { CodecName } from '../../src/avro/codecs';
-import { ContainerEncoder, ContainerReader, syncMarkerFor } from '../../src/avro/container';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { ContainerReader } from '../../src/avro/container-reader';
 import { ReadLimits } from '../../src/avro/limits';
 
 /** Encodes records into a whole container file in memory. */

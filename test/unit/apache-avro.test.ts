@@ -1,7 +1,7 @@
 import { Type } from 'avsc';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AvroFormatError, ContainerReader } from '../../src/avro/container';
+import { AvroFormatError, ContainerReader } from '../../src/avro/container-reader';
 import { canonicalForm, crc64Avro } from '../../src/avro/fingerprint';
 import { chunked, decodeAll, encodeFile } from '../helpers/avro';
 

@@ -5,7 +5,8 @@ import snappy from 'snappy';
 import { crc32 } from '@node-rs/crc32';
 import * as zstd from 'zstd-napi/binding';
 import { CodecName, decompressBlock } from '../../src/avro/codecs';
-import { AvroFormatError, syncMarkerFor } from '../../src/avro/container';
+import { syncMarkerFor } from '../../src/avro/container';
+import { AvroFormatError } from '../../src/avro/container-reader';
 import { DEFAULT_READ_LIMITS } from '../../src/avro/limits';
 import { decodeAll, encodeFile } from '../helpers/avro';
 

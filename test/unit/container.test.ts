@@ -1,6 +1,7 @@
 import { Type } from 'avsc';
 import { CODECS } from '../../src/avro/codecs';
-import { AvroFormatError, ContainerReader, MAGIC, syncMarkerFor } from '../../src/avro/container';
+import { MAGIC, syncMarkerFor } from '../../src/avro/container';
+import { AvroFormatError, ContainerReader } from '../../src/avro/container-reader';
 import { chunked, decodeAll, encodeFile } from '../helpers/avro';
 
 const type = Type.forSchema({
@@ -153,7 +154,7 @@ describe('Avro container reader on bad input', () => {
   });
 
   it('reports a forged length varint that decodes to NaN as data ending inside the record', async () => {
-    const { blockDecoder, decodeBlock } = await import('../../src/avro/container');
+    const { blockDecoder, decodeBlock } = await import('../../src/avro/container-reader');
     const str = Type.forSchema({ type: 'record', name: 'S', fields: [{ name: 's', type: 'string' }] });
     // avsc's readLong turns 150 continuation bytes into NaN (its multiplier overflows to Infinity).
     const data = Buffer.concat([Buffer.alloc(150, 0x80), Buffer.from([0x00]), Buffer.from('tail')]);

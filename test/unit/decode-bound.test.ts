@@ -1,7 +1,7 @@
 import { Type } from 'avsc';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Block, blockDecoder, decodeBlock } from '../../src/avro/container';
+import { Block, blockDecoder, decodeBlock } from '../../src/avro/container-reader';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from '../../src/avro/decode-bound';
 
 /**

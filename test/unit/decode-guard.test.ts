@@ -1,5 +1,6 @@
 import { Type } from 'avsc';
-import { AvroFormatError, Block, ContainerReader, syncMarkerFor } from '../../src/avro/container';
+import { syncMarkerFor } from '../../src/avro/container';
+import { AvroFormatError, Block, ContainerReader } from '../../src/avro/container-reader';
 import { DecodeGuard, decodeGuardSettings, guardedBlocks } from '../../src/avro/decode-guard';
 import { chunked, decodeAll, encodeFile } from '../helpers/avro';
 

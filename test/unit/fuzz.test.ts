@@ -2,7 +2,8 @@ import { Type } from 'avsc';
 import fc from 'fast-check';
 import { CODECS } from '../../src/avro/codecs';
 import * as zstd from 'zstd-napi/binding';
-import { AvroFormatError, syncMarkerFor } from '../../src/avro/container';
+import { syncMarkerFor } from '../../src/avro/container';
+import { AvroFormatError } from '../../src/avro/container-reader';
 import { decodeAll, encodeFile } from '../helpers/avro';
 
 const type = Type.forSchema({

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { ContainerEncoder, ContainerReader, syncMarkerFor } from '../../src/avro/container';
+import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { ContainerReader } from '../../src/avro/container-reader';
 import { schemaFingerprint } from '../../src/avro/fingerprint';
 import { typeForSchema } from '../../src/avro/type-cache';
 

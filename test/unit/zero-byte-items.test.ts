@@ -1,5 +1,6 @@
 import { Type } from 'avsc';
-import { AvroFormatError, syncMarkerFor } from '../../src/avro/container';
+import { syncMarkerFor } from '../../src/avro/container';
+import { AvroFormatError } from '../../src/avro/container-reader';
 import { decodeAll, encodeFile } from '../helpers/avro';
 
 const zig = (n: number) => Type.forSchema('long').toBuffer(n);
