@@ -52,17 +52,21 @@ async function until(ok: () => boolean, ms: number, what: string): Promise<void>
   }
 }
 
+/** The environment of an embedded stack on free ports, its state in dataDir. */
+async function stackEnv(dataDir: string) {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
+    PARTFLOW_UI_PORT: String(await freePort()),
+    PARTFLOW_DATA_DIR: dataDir,
+  };
+}
+
 describe('npm start (partflow up)', () => {
   it('runs the sample ingest, reports a taken port clearly, and leaves no process behind after Ctrl-C', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-'));
-    const env = {
-      ...process.env,
-      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
-      PARTFLOW_UI_PORT: String(await freePort()),
-      PARTFLOW_DATA_DIR: dataDir,
-      PARTFLOW_LOG_LEVEL: 'info',
-    };
+    const env = { ...(await stackEnv(dataDir)), PARTFLOW_LOG_LEVEL: 'info' };
     // Its own process group, like a terminal's foreground job, so Ctrl-C reaches npm and everything under it.
     const up = spawn('npm', ['start'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -163,13 +167,7 @@ describe('npm start (partflow up)', () => {
 
   it('--pipelines registers your pipelines in its worker, so an ingest of them runs on the stack alone', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-pipelines-'));
-    const env = {
-      ...process.env,
-      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await freePort()}`,
-      PARTFLOW_UI_PORT: String(await freePort()),
-      PARTFLOW_DATA_DIR: dataDir,
-    };
+    const env = await stackEnv(dataDir);
     const up = spawn('node', ['dist/src/cli/main.js', 'up', '--no-sample', '--pipelines', 'test/fixtures/metered-pipelines.js'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     up.stdout!.on('data', (d) => (out += d));
