@@ -115,7 +115,8 @@ export function toInferredRecord(value: unknown, fields: FieldPlan[]): Record<st
   if (extra.length) throw new Error(`fields not in the inferred schema: ${extra.join(', ')}`);
   const out: Record<string, unknown> = {};
   for (const f of fields) {
-    const v = obj[f.source];
+    // Own properties only: a record without "constructor" or "toString" must not read Object.prototype's.
+    const v = Object.hasOwn(obj, f.source) ? obj[f.source] : undefined;
     if (v === undefined || v === null) out[f.name] = null;
     else if (hasNonFinite(v)) throw new Error(`field "${f.source}": a number beyond the range of a double (it would be stored as ${f.type === 'json' ? 'null' : 'Infinity'})`);
     // Every value of a JSON-text field is its JSON text, strings too: "5" and 5 stay apart.

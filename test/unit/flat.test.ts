@@ -197,6 +197,21 @@ describe('JSON Lines and JSON arrays', () => {
     expect(stored.map((t) => (t === null ? null : JSON.parse(t as string)))).toEqual(values);
   });
 
+  it.each([['JSON.parse', 1], ['the lossless parser', 12345678901234567n]])('fields named like Object.prototype properties are read from the record itself (%s)', async (_, n) => {
+    const lines = [
+      `{"constructor": "ferrari", "toString": "x", "hasOwnProperty": true, "__proto__": {"x": 1}, "n": ${n}}`,
+      `{"n": ${n}}`,
+    ].join('\n');
+    const { scan, chunks } = await roundTrip('jsonl', lines, 10);
+    expect(scan.records).toBe(2);
+    const recs = chunks.flat();
+    expect(recs.every((r) => r.ok)).toBe(true);
+    const second = (recs[1] as Extract<FlatRecord, { ok: true }>).value;
+    // Absent from the record: null, never the inherited function or object.
+    expect(Object.entries(second).filter(([k]) => k !== 'n').map(([, v]) => v)).toEqual([null, null, null, null]);
+    expect((recs[0] as Extract<FlatRecord, { ok: true }>).value).toMatchObject({ constructor: 'ferrari', toString: 'x', hasOwnProperty: true });
+  });
+
   it('chunks a JSON array by element and rejects non-objects', async () => {
     const { scan, chunks } = await roundTrip('json', JSON.stringify([{ a: 1 }, { a: 2 }, 5, { a: 4 }, { a: 5 }]), 2);
     expect(scan.chunks).toEqual([{ start: 0, end: 2, records: 2 }, { start: 2, end: 4, records: 2 }, { start: 4, end: 5, records: 1 }]);
