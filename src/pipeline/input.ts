@@ -126,7 +126,8 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   const input = raw as Record<string, unknown>;
   for (const k of Object.keys(input)) if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
   const pipeline = input.pipeline;
-  if (typeof pipeline !== 'string' || pipeline === '') problems.push('"pipeline" is required (a registered pipeline name)');
+  if (pipeline === undefined || pipeline === '') problems.push('"pipeline" is required (a registered pipeline name)');
+  else if (typeof pipeline !== 'string') problems.push(`"pipeline" must be a pipeline's name (a string), got ${JSON.stringify(pipeline)}`);
   else if (knownPipelines && !knownPipelines.includes(pipeline)) {
     problems.push(`unknown pipeline "${pipeline}" (registered: ${knownPipelines.join(', ') || 'none'})`);
   }
@@ -198,6 +199,14 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
       for (const [k, v] of Object.entries(input.params)) {
         if (typeof v !== 'string') problems.push(`params.${k} must be a string`);
         else params[k] = v;
+        // Where a lookup table is read: a bad URL is the input's fault, not worth a retry at planning.
+        if (k.startsWith('lookup.') && typeof v === 'string') {
+          try {
+            parseS3Url(v);
+          } catch (err) {
+            problems.push(`params["${k}"]: ${(err as Error).message}`);
+          }
+        }
       }
     }
   }

@@ -17,7 +17,7 @@ export class S3UrlError extends Error {
 export function parseS3Url(url: unknown, opts: { prefix?: boolean } = {}): S3Location {
   if (typeof url !== 'string' || url.length === 0) throw new S3UrlError(url, 'expected a string like s3://bucket/prefix/');
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
-  if (!m) throw new S3UrlError(url, 'must start with s3://');
+  if (!m) throw new S3UrlError(url, url.startsWith('s3://') ? 'no bucket name after s3://' : 'must start with s3://');
   const bucket = m[1];
   const key = m[2] ?? '';
   if (!BUCKET_RE.test(bucket)) throw new S3UrlError(url, `bad bucket name "${bucket}"`);

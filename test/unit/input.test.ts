@@ -13,6 +13,8 @@ describe('parseS3Url', () => {
     ['s3://bucket/a/../b', /"\.\." segments/],
     ['s3://bucket/a//b', /empty path segment/],
     ['s3://bucket/a\u0001b', /control characters/],
+    ['s3:///x/', /no bucket name after s3:\/\//],
+    ['s3://', /no bucket name after s3:\/\//],
     [42, /expected a string/],
   ])('rejects %p', (url, msg) => {
     expect(() => parseS3Url(url)).toThrow(msg);
@@ -56,6 +58,12 @@ describe('resolveIngestInput', () => {
       expect.stringMatching(/partitionRecords must be an integer from 1/),
       expect.stringMatching(/maxParallel must be an integer/),
     ]));
+  });
+
+  it('names a pipeline that is not a string, and a lookup param that is not an S3 URL', () => {
+    expect(() => resolveIngestInput({ pipeline: 5, source: 's3://bkt/x/' })).toThrow(/"pipeline" must be a pipeline's name \(a string\), got 5/);
+    expect(() => resolveIngestInput({ pipeline: 'birdstrikes', source: 's3://bkt/x/', params: { 'lookup.airports': 'http://x/y', other: 'http://fine' } }))
+      .toThrow(/^invalid ingest input: params\["lookup\.airports"\]: invalid S3 URL "http:\/\/x\/y": must start with s3:\/\/$/);
   });
 
   it('checks the pipeline name against the registered ones when given', () => {
