@@ -1,7 +1,7 @@
 import type { Options as CsvOptions } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CsvDelimiter, detectDelimiter, headerLineComplete } from './csv-delimiter';
-import { CsvPiece, CsvRecordSplitter, recordDelimiterOption } from './csv-records';
+import { CsvPiece, CsvRecordSplitter, RECORD_DELIMITERS } from './csv-records';
 import type { Oversized } from './records';
 import { notUtf8File, utf8Text } from './utf8';
 
@@ -42,7 +42,7 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
         ...CSV_OPTIONS,
         delimiter,
         bom: piece.start === 0,
-        record_delimiter: recordDelimiterOption(splitter!.rd),
+        record_delimiter: RECORD_DELIMITERS,
         on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
           const from = rowStart;
           rowStart = r.info.bytes_records;

@@ -4,9 +4,11 @@ import { Oversized, prefixOf } from './records';
  * Finds CSV record boundaries without parsing fields, so that a record larger than the limit
  * (an unclosed quote on line 2 of a huge file, a runaway field) is counted and dropped instead
  * of being assembled by the parser. It follows csv-parse's rules for the options partflow uses
- * (`"` quotes and escapes, the file's field delimiter (csv-delimiter.ts), record delimiter discovered from the first one seen:
- * \r\n, \n or \r; UTF-8 BOM), so the boundaries are the parser's; csv-parse then parses each
- * run of complete, bounded records.
+ * (`"` quotes and escapes, the file's field delimiter (csv-delimiter.ts), UTF-8 BOM), so the
+ * boundaries are the parser's; csv-parse then parses each run of complete, bounded records.
+ * Outside quotes, each of \r\n, \n and \r ends a record, as in Python's csv module: a file
+ * whose header ends in \n and rows in \r\n (an export appended to by another tool) would
+ * otherwise get a stray \r in every last field, or rows run together.
  */
 export type CsvPiece = { oversized?: false; start: number; buf: Buffer } | Oversized;
 
@@ -17,12 +19,8 @@ const EMPTY = Buffer.alloc(0);
 
 const enum S { FieldStart, Field, Quoted }
 
-export type RecordDelimiter = '' | '\n' | '\r\n' | '\r';
-
 export class CsvRecordSplitter {
   private state = S.FieldStart;
-  /** The record delimiter, once seen. */
-  rd: RecordDelimiter = '';
   /** Offset of the next byte to process. */
   private offset: number;
   /** Bytes held back until the next push because deciding on them needs the bytes after them. */
@@ -95,9 +93,8 @@ export class CsvRecordSplitter {
       this.state = S.FieldStart;
     };
     let stop = len;
-    let rd = this.rd;
     let state = this.state;
-    scan: while (p < len) {
+    while (p < len) {
       if (state === S.Quoted) {
         const q = buf.indexOf(QUOTE, p);
         if (q < 0) {
@@ -121,15 +118,7 @@ export class CsvRecordSplitter {
           p += 2;
           continue;
         }
-        let closes = n === this.delim || (rd === '' && (n === LF || n === CR)) || (rd === '\n' && n === LF) || (rd === '\r' && n === CR);
-        if (!closes && rd === '\r\n' && n === CR) {
-          if (p + 2 >= len && !end) {
-            stop = p;
-            break;
-          }
-          closes = buf[p + 2] === LF;
-        }
-        if (closes) state = S.Field;
+        if (n === this.delim || n === LF || n === CR) state = S.Field;
         p++;
         continue;
       }
@@ -145,43 +134,21 @@ export class CsvRecordSplitter {
         continue;
       }
       if (c === LF || c === CR) {
-        let dl = 0;
-        if (rd === '') {
-          if (c === LF) {
-            rd = '\n';
-            dl = 1;
-          } else if (p + 1 >= len && !end) {
-            stop = p;
-            break scan;
-          } else if (p + 1 < len && buf[p + 1] === LF) {
-            rd = '\r\n';
-            dl = 2;
-          } else {
-            rd = '\r';
-            dl = 1;
-          }
-        } else if (rd === '\n') dl = c === LF ? 1 : 0;
-        else if (rd === '\r') dl = c === CR ? 1 : 0;
-        else if (c === CR) {
-          if (p + 1 >= len && !end) {
-            stop = p;
-            break scan;
-          }
-          dl = p + 1 < len && buf[p + 1] === LF ? 2 : 0;
+        // A CR ends the record with the LF after it, if one follows: wait for the next byte.
+        if (c === CR && p + 1 >= len && !end) {
+          stop = p;
+          break;
         }
-        if (dl) {
-          p += dl;
-          this.state = state;
-          boundary(p);
-          state = S.FieldStart;
-          continue;
-        }
+        p += c === CR && p + 1 < len && buf[p + 1] === LF ? 2 : 1;
+        this.state = state;
+        boundary(p);
+        state = S.FieldStart;
+        continue;
       }
       state = S.Field;
       p++;
     }
     this.state = state;
-    this.rd = rd;
     flush(this.recStart);
     // The current, incomplete record: keep it (or, past the limit, only its prefix).
     if (!this.discarding) {
@@ -207,7 +174,5 @@ export class CsvRecordSplitter {
   }
 }
 
-/** The record delimiter as csv-parse's option wants it. */
-export function recordDelimiterOption(rd: RecordDelimiter): string[] | undefined {
-  return rd === '' ? undefined : [rd];
-}
+/** csv-parse's record_delimiter for the same rule: \r\n before \r, so that it is one ending. */
+export const RECORD_DELIMITERS = ['\r\n', '\n', '\r'];

@@ -274,7 +274,7 @@ describe('bad workflow input fails fast with a clear, non-retryable error', () =
     [{ pipeline: 'nope', source: `s3://${BUCKET}/incoming/small/` }, 'UnknownPipeline', /unknown pipeline "nope" \(registered on this worker: badout, birdstrikes, copy, fanin\)/],
     [{ pipeline: 'copy', source: `s3://${BUCKET}/nothing-here/` }, 'SourceEmpty', /no source objects under s3:\/\/it-ingest\/nothing-here\//],
     [{ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, params: { 'lookup.airport': `s3://${BUCKET}/reference/airports.csv` } }, 'InvalidInput', /params "lookup\.airport": pipeline "birdstrikes" has the lookups airports \(set params\["lookup\.<name>"\] to move one\)/],
-    [{ pipeline: 'copy', source: `s3://${BUCKET}/incoming/small/`, params: { 'lookup.x': 's3://b/x.csv' } }, 'InvalidInput', /params "lookup\.x": pipeline "copy" has no lookup tables/],
+    [{ pipeline: 'copy', source: `s3://${BUCKET}/incoming/small/`, params: { 'lookup.x': 's3://bkt/x.csv' } }, 'InvalidInput', /params "lookup\.x": pipeline "copy" has no lookup tables/],
   ])('%p -> %s', async (input, type, msg) => {
     const e = await failure(input, `bad-${type}-${Math.random().toString(36).slice(2, 7)}`);
     expect(e.type).toBe(type);

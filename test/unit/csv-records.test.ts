@@ -2,12 +2,13 @@ import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CSV_OPTIONS, csvItems } from '../../src/formats/csv-items';
+import { RECORD_DELIMITERS } from '../../src/formats/csv-records';
 
 /** csv-parse over the whole text at once: the reference the splitter must agree with. */
 function reference(buf: Buffer) {
   const items: unknown[] = [];
   parseCsv(buf, {
-    ...CSV_OPTIONS, bom: true,
+    ...CSV_OPTIONS, bom: true, record_delimiter: RECORD_DELIMITERS,
     on_record: (r: { record: string[]; info: { bytes_records: number } }) => {
       items.push({ kind: 'row', record: r.record, end: r.info.bytes_records });
       return null;
@@ -53,6 +54,10 @@ describe('CSV record splitter', () => {
       'h\n\n\n"",\n"""",x\n',
       'a,b\n1,"2\n3,4\n',
       'a,b\n1,x"y"\n"u"v,w\n',
+      'a,b\n1,2\r\n3,4\r\n', // a header in LF, rows in CRLF
+      'a,b\r\n1,2\r\n3,4\n5,6\n',
+      'a,b\r\n1,2\n3,4\r5,6\r\n',
+      'a,"b"\r\n"1"\n"2"\r"3"\r\n',
     ]) {
       const buf = Buffer.from(t);
       expect(await split(buf, [1, 2, 3, 5, 8, 13])).toEqual(reference(buf));

@@ -71,6 +71,16 @@ describe('CSV', () => {
   const csv = '\ufeffname,Cost Total $,note\n' +
     'ann,1,"multi\nline"\n' + 'bé,2,ü\n' + 'cy,3,"quoted, comma"\n' + 'dee,4,x\n' + 'eve,5,y\n';
 
+  it.each([
+    ['a header in LF, rows in CRLF', 'a,b\n1,2\r\n3,4\r\n5,6\r\n'],
+    ['a header in CRLF, rows in LF', 'a,b\r\n1,2\n3,4\n5,6\n'],
+    ['every ending in one file', 'a,b\r\n1,2\n3,4\r5,6\r\n'],
+  ])('reads each line ending on its own, as Python\'s csv does: %s', async (_, text) => {
+    const { scan, chunks } = await roundTrip('csv', text, 2);
+    expect(scan.records).toBe(3);
+    expect(chunks.flat().map((r) => (r.ok ? r.value : r))).toEqual([{ a: '1', b: '2' }, { a: '3', b: '4' }, { a: '5', b: '6' }]);
+  });
+
   it('cuts deterministic chunks at record ends, even inside quotes and with multibyte text', async () => {
     const { scan, chunks } = await roundTrip('csv', csv, 2);
     expect(scan.records).toBe(5);
