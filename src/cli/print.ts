@@ -14,7 +14,7 @@ export function explainError(e: Error): string {
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
   for (const [name, st] of Object.entries(s.stages)) {
-    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}\n`);
+    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}${st.skipped > 0 && st.skipped === st.succeeded ? ', all in reused outputs' : ''}\n`);
     out.write(`           ${st.output}\n`);
     // A partition whose every record was rejected still completes: say where those records are.
     if (st.records.rejected > 0) out.write(`           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output (\`partflow partitions\` counts them per partition, \`partflow cat\` reads one)\n`);

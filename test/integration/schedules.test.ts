@@ -134,7 +134,13 @@ describe('partflow schedule', () => {
     expect(JSON.parse(hist.stdout).map((e: { workflowId: string }) => e.workflowId)).toContain(wf);
     // A run with nothing failed has nothing to retry: a new run would only read the source again.
     expect(retried.code).toBe(1);
-    expect(retried.stderr).toMatch(new RegExp(`${wf} completed with every partition committed: nothing to retry\\. To read the source again, start a new ingest \\(partflow ingest copy --source s3://${BUCKET}/src/ --dataset src\\)`));
+    expect(retried.stderr).toMatch(new RegExp(`${wf} completed with every partition committed: nothing to retry\\. To read its source again with the same input \\(target, dataset, params, partitioning\\), add --rerun`));
+    // With --rerun it starts one on the run's own input: nothing changed, so everything is reused.
+    const rerun = await cli('retry', wf, '--rerun', '--wait');
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toMatch(new RegExp(`started ${wf}-retry-\\w+, a new run of its input`));
+    expect(rerun.stdout).toMatch(/Ingest completed: 3 partitions of src \(pipeline copy\)/);
+    expect(rerun.stdout).toMatch(/copy\s+3 ok\s+0 failed\s+3 reused \| records in 180, out 180, rejected 0, dropped 0, all in reused outputs/);
   });
 
   it('with overlap skip, a firing while a run is going is skipped; with buffer-one it runs after', async () => {

@@ -35,4 +35,10 @@ describe('printSummary', () => {
     const copy = { ...base.stages.copy, records: { in: 5, out: 0, rejected: 5, dropped: 0 } };
     expect(printed({ ...base, stages: { copy } })).toContain('rejected 5, dropped 0\n           s3://b/ds/feeds/copy/\n           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output');
   });
+
+  it("says when a stage's records are all in reused outputs (nothing was processed)", () => {
+    expect(printed(base)).not.toContain('reused outputs');
+    const copy = { ...base.stages.copy, skipped: 2 };
+    expect(printed({ ...base, stages: { copy } })).toContain('2 reused | records in 5, out 5, rejected 0, dropped 0, all in reused outputs\n');
+  });
 });

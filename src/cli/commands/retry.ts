@@ -12,8 +12,9 @@ export function registerRetry(program: Command): void {
     .description('retry failed partitions (and what they blocked) of a run; a closed run gets a new run that reuses every committed partition')
     .option('--partition <id>', 'only this partition: its id (p-3fa9c1d20b7e) or name (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--stage <name>', 'only failures of this stage (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--rerun', 'a closed run that completed: start a new run of its very input anyway (it reads the source again and reuses every unchanged output)')
     .option('--wait', 'wait for the run, with progress')
-    .action(async (workflowId: string, o: { partition: string[]; stage: string[]; wait?: boolean }) => {
+    .action(async (workflowId: string, o: { partition: string[]; stage: string[]; rerun?: boolean; wait?: boolean }) => {
       const cfg = loadConfig();
       const { client, connection } = await connectClient(cfg);
       let handle = client.workflow.getHandle(workflowId);
@@ -25,10 +26,10 @@ export function registerRetry(program: Command): void {
         const closed = desc.status.name === 'COMPLETED' ? (await handle.result()) as IngestSummary : undefined;
         const failed = closed ? Object.values(closed.stages).flatMap((st) => st.failures.map((f) => [f.partition, f.name ?? ''])) : undefined;
         // A new run reads the source as it is now: started for nothing to retry, it would publish another snapshot of whatever changed since.
-        if (closed?.status === 'completed') {
-          throw new Error(`${workflowId} completed with every partition committed: nothing to retry. To read the source again, start a new ingest (partflow ingest ${closed.pipeline} --source ${closed.source}${closed.dataset ? ` --dataset ${closed.dataset}` : ''})`);
+        if (closed?.status === 'completed' && !o.rerun) {
+          throw new Error(`${workflowId} completed with every partition committed: nothing to retry. To read its source again with the same input (target, dataset, params, partitioning), add --rerun`);
         }
-        const unknown = failed ? o.partition.filter((q) => !failed.some(([id, name]) => id === q || name === q)) : [];
+        const unknown = failed && !o.rerun ? o.partition.filter((q) => !failed.some(([id, name]) => id === q || name === q)) : [];
         if (unknown.length) throw new Error(`no failed partition of ${workflowId} has the id or name ${unknown.join(', ')} (failed: ${failed!.map(([id, name]) => name || id).slice(0, 10).join(', ')})`);
         // The closed run's input, from its history: the new run finds every committed partition and reuses it.
         const history = await handle.fetchHistory();
