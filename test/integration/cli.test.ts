@@ -29,6 +29,31 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+describe('partflow upload', () => {
+  it('copies a folder under a prefix with relative paths, and a file to a key, byte for byte', async () => {
+    const up = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-upload-'));
+    fs.mkdirSync(path.join(up, 'sub'));
+    fs.writeFileSync(path.join(up, 'a.csv'), 'id\n1\n');
+    fs.writeFileSync(path.join(up, 'sub', 'b.jsonl'), '{"id":2}\n');
+    fs.writeFileSync(path.join(up, '.DS_Store'), 'junk');
+    const r = await cli('upload', up, `s3://${BUCKET}/uploaded/feed`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/uploaded 2 file\(s\), 14 bytes, to http/);
+    expect((await getUrl(s3, `s3://${BUCKET}/uploaded/feed/a.csv`)).toString()).toBe('id\n1\n');
+    expect((await getUrl(s3, `s3://${BUCKET}/uploaded/feed/sub/b.jsonl`)).toString()).toBe('{"id":2}\n');
+    await expect(getUrl(s3, `s3://${BUCKET}/uploaded/feed/.DS_Store`)).rejects.toThrow();
+    const one = await cli('upload', path.join(up, 'a.csv'), `s3://${BUCKET}/uploaded/one/renamed.csv`);
+    expect(one.code).toBe(0);
+    expect((await getUrl(s3, `s3://${BUCKET}/uploaded/one/renamed.csv`)).toString()).toBe('id\n1\n');
+    const missing = await cli('upload', up, 's3://no-such-bucket-here/x/');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/bucket "no-such-bucket-here" does not exist on this S3 endpoint/);
+    const nothing = await cli('upload', path.join(up, 'nope'), `s3://${BUCKET}/x/`);
+    expect(nothing.stderr).toMatch(/nope: no such file or folder/);
+    fs.rmSync(up, { recursive: true, force: true });
+  });
+});
+
 describe('partflow import / inspect / verify / cat', () => {
   it('imports a local directory with an inferred schema, printing it', async () => {
     const r = await cli('import', dir, '--to', `s3://${BUCKET}/imp-inferred/`, '--partition-records', '2');

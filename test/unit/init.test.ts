@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nameFromDir, scaffold } from '../../src/cli/commands/init';
+import { dependencySpec, nameFromDir, scaffold } from '../../src/cli/commands/init';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-init-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -14,7 +14,8 @@ describe('partflow init', () => {
     expect(files).toEqual(['.gitignore', 'README.md', 'package.json', 'pipelines.ts', 'schemas/order/v1.avsc', 'test/pipelines.test.ts', 'tsconfig.json']);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     expect(pkg.name).toBe('my-orders');
-    expect(pkg.dependencies).toEqual({ partflow: `^${version}` });
+    // Not on the npm registry: by default the project depends on the partflow that ran init (this clone).
+    expect(pkg.dependencies).toEqual({ partflow: `file:${path.resolve(__dirname, '../..')}` });
     expect(pkg.scripts.test).toBe('node --import tsx --test test/pipelines.test.ts');
     // The pipeline is named after the directory, and the README says the two commands.
     expect(fs.readFileSync(path.join(dir, 'pipelines.ts'), 'utf8')).toContain("name: 'my-orders'");
@@ -38,6 +39,17 @@ describe('partflow init', () => {
     const file = path.join(tmp, 'a-file');
     fs.writeFileSync(file, '');
     expect(() => scaffold(file)).toThrow(`${file} exists and is not a directory`);
+  });
+
+  it('makes a path given as the partflow spec absolute, refuses one that does not exist, and keeps ranges and file: specs', () => {
+    const tarball = path.join(tmp, 'partflow-9.9.9.tgz');
+    fs.writeFileSync(tarball, '');
+    expect(dependencySpec('partflow-9.9.9.tgz', tmp)).toBe(`file:${tarball}`);
+    expect(dependencySpec('./partflow-9.9.9.tgz', tmp)).toBe(`file:${tarball}`);
+    expect(dependencySpec(path.basename(tmp) + '/partflow-9.9.9.tgz', path.dirname(tmp))).toBe(`file:${tarball}`);
+    expect(() => dependencySpec('./nope.tgz', tmp)).toThrow(`--partflow-spec ./nope.tgz: ${path.join(tmp, 'nope.tgz')} does not exist`);
+    expect(dependencySpec('^0.1.0', tmp)).toBe('^0.1.0');
+    expect(dependencySpec('file:../x.tgz', tmp)).toBe('file:../x.tgz');
   });
 
   it('derives a valid pipeline name from any directory name', () => {

@@ -38,6 +38,25 @@ function copyTemplate(from: string, to: string, vars: Record<string, string>, wr
   }
 }
 
+/**
+ * The partflow dependency of a new project. partflow is not on the npm registry, so a range
+ * there cannot install: by default the project depends on the partflow that runs init, when it
+ * is a clone (an installed copy, inside node_modules, writes its own version). A path (to a
+ * packed tarball or a clone) is made absolute, since npm reads a bare relative path as a GitHub
+ * repository and a relative file: spec from the new project's folder, not from where init ran.
+ */
+export function dependencySpec(spec: string | undefined, cwd = process.cwd()): string {
+  if (spec === undefined) {
+    return PROJECT_ROOT.split(path.sep).includes('node_modules') ? `^${partflowVersion()}` : `file:${PROJECT_ROOT}`;
+  }
+  if (spec.startsWith('file:')) return spec;
+  const local = path.resolve(cwd, spec);
+  const looksLikePath = /^[./~]/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec) || fs.existsSync(local);
+  if (!looksLikePath) return spec;
+  if (!fs.existsSync(local)) throw new Error(`--partflow-spec ${spec}: ${local} does not exist (give a packed partflow-<version>.tgz, a partflow clone, or a version range)`);
+  return `file:${local}`;
+}
+
 export interface InitOptions {
   name?: string;
   partflowSpec?: string;
@@ -56,7 +75,7 @@ export function scaffold(dir: string, opts: InitOptions = {}): string[] {
   }
   fs.mkdirSync(target, { recursive: true });
   const name = opts.name ?? nameFromDir(target);
-  const spec = opts.partflowSpec ?? `^${partflowVersion()}`;
+  const spec = dependencySpec(opts.partflowSpec);
   const written: string[] = [];
   copyTemplate(TEMPLATE_DIR, target, { __PIPELINE__: name }, written);
   const pkg = {
@@ -83,7 +102,7 @@ export function registerInit(program: Command): void {
     .command('init <dir>')
     .description('create a pipeline project in <dir>: package.json, pipelines.ts with an example stage, its schema, a unit test, tsconfig and README')
     .option('--name <pipeline>', 'pipeline and package name (default: from the directory name)', pipelineName)
-    .option('--partflow-spec <spec>', 'the partflow dependency to write into package.json: a version range, a tarball path or a file: spec (default: ^<this version>)')
+    .option('--partflow-spec <spec>', 'the partflow dependency to write into package.json: a tarball or clone path (made absolute), a file: spec, or a version range (default: this partflow: its clone as file:<path>, or ^<version> when installed)')
     .option('--force', 'write into a non-empty directory (files of the same names are replaced)')
     .action((dir: string, opts: InitOptions) => {
       const files = scaffold(dir, opts);

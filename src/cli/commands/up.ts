@@ -22,10 +22,11 @@ export function registerUp(program: Command): void {
     .option('--no-worker', 'start no worker (run `partflow worker --pipelines …` yourself, on the same task queue); implies --no-sample')
     .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
     .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
+    .option('--sample', 'run the sample ingest (the default, unless --pipelines is given)')
     .option('--no-sample', 'do not run the sample ingest')
     .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `bash scripts/setup-tools.sh --kafka`')
     .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1', int('kafka-port', 1, 65535), Number(process.env.PARTFLOW_KAFKA_PORT || 9092))
-    .action(async (opts: { dataDir: string; uiPort: number; sample: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort: number }) => {
+    .action(async (opts: { dataDir: string; uiPort: number; sample?: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort: number }) => {
       const cfg = loadConfig();
       // Loaded before anything starts: a module that does not load stops `up` with its error, not half-way.
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
@@ -52,7 +53,8 @@ export function registerUp(program: Command): void {
           err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${[...builtinPipelines, ...extra].map((p) => p.name).join(', ')}\n`);
         } else err.write(`No worker: run \`partflow worker --pipelines …\` with PARTFLOW_TASK_QUEUE=${cfg.taskQueue}, TEMPORAL_ADDRESS=${cfg.temporalAddress} and AWS_ENDPOINT_URL_S3=${cfg.s3.endpoint}\n`);
         err.write(`Temporal UI: ${stack.uiUrl}\n`);
-        if (opts.sample && opts.worker) {
+        // Your own pipelines' stack need not ingest birdstrikes into your bucket on every start.
+        if ((opts.sample ?? opts.pipelines.length === 0) && opts.worker) {
           const s3 = s3Client(cfg.s3);
           const seeded = await seedSample(s3, cfg.bucket);
           err.write(`Sample data: ${seeded.join(', ')}\n`);
