@@ -55,8 +55,9 @@ export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   }
   out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);
   // A retry reads the objects this run planned: after a corrupt, changed, missing or mismatched source it fails the same way.
-  out.write('A retry reads the same source objects. If the cause is in them (corrupt, changed, missing, other schemas), fix the\n'
-    + 'objects and start a new ingest of the source instead: it reuses every committed partition.\n');
+  out.write('A retry reads the same source objects and lookup tables (as they were when the run was planned). If the cause is\n'
+    + 'in them (corrupt, changed, missing, other schemas, a bad lookup table), fix them and start a new ingest of the\n'
+    + 'source instead: it reuses every committed partition.\n');
   out.write(`To publish what succeeded now instead of waiting: partflow finish ${w.workflowId}\n`);
 }
 

@@ -14,7 +14,7 @@ describe('printWaiting', () => {
     expect(text).toContain('! copy a.avro+3: corrupt input');
     expect(text).toContain('partflow retry ingest-x');
     expect(text).toContain('To publish what succeeded now instead of waiting: partflow finish ingest-x');
-    expect(text).toMatch(/A retry reads the same source objects.*\n.*start a new ingest of the source instead/);
+    expect(text).toMatch(/A retry reads the same source objects and lookup tables \(as they were when the run was planned\)[^]*a bad lookup table\), fix them and start a new ingest of the\nsource instead/);
   });
 
   it('leads with finish and a new ingest when every failure is in the source objects', () => {
