@@ -37,7 +37,7 @@ export function invalidReason(type: Type | undefined, value: unknown): string {
   const problems: string[] = [];
   type?.isValid(value, {
     errorHook: (path: string[], v: unknown, t: Type) => {
-      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not a valid ${t.typeName ?? String(t)}`);
+      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not ${typeText(t)}`);
     },
   });
   return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
@@ -125,4 +125,16 @@ function transformThrew(err: unknown, record: unknown, sink: RecordSink, label: 
 function unfit(err: unknown, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
   if (!(err instanceof RecordEncodeError)) throw err;
   return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
+}
+
+/** A type as a reason says it: avsc's own names ("union:unwrapped") mean nothing to a pipeline's author. */
+function typeText(t: Type): string {
+  const any = t as Type & { types?: Type[]; name?: string; size?: number };
+  const kind = t.typeName ?? String(t);
+  if (kind.startsWith('union')) return `one of ${(any.types ?? []).map((x) => (x.typeName.startsWith('union') ? typeText(x) : x.name ?? x.typeName)).join(', ')}`;
+  const a = (w: string) => `${/^[aeiou]/.test(w) ? 'an' : 'a'} ${w}`;
+  if (kind === 'record' || kind === 'error' || kind === 'enum') return `${a(kind)} ${any.name ?? ''}`.trimEnd();
+  if (kind === 'fixed') return `a fixed of ${any.size} bytes`;
+  if (kind === 'null' || kind === 'bytes') return kind;
+  return a(kind);
 }

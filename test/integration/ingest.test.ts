@@ -230,7 +230,7 @@ describe('other sources and DAGs', () => {
     const br = await runOf(s3, r);
     const [rej] = (await decodeUrl(s3, (await manifestOf(s3, part(br, 'label', 'small.jsonl'))).rejects!.url)) as { reason: string; index: number; record: string; source: string }[];
     expect(rej.index).toBe(2);
-    expect(rej.reason).toMatch(/output does not match schema: label: 42 is not a valid string/);
+    expect(rej.reason).toMatch(/output does not match schema: label: 42 is not a string/);
     expect(JSON.parse(rej.record)).toEqual({ id: 3, label: 'l3' });
     expect(rej.source).toBe(part(br, 'raw', 'small.jsonl').output);
   });

@@ -42,7 +42,7 @@ describe('partflow/testing runStage', () => {
       { stage: 'clean', partition: 'p-test', source: 'raw', index: 2, reason: 'no miles', record: '{"id":"2"}' },
       expect.objectContaining({ source: 'raw', index: 3, record: '{"id":"x3","miles":"1"}' }),
     ]);
-    expect(res.rejects[1].reason).toMatch(/^output does not match schema: id: null is not a valid long/);
+    expect(res.rejects[1].reason).toMatch(/^output does not match schema: id: null is not a long/);
   });
 
   it('fails like the activity on a PartitionError, naming the stage, partition and record', async () => {
