@@ -34,6 +34,10 @@ export function makeImportActivity(deps: ActivityDeps) {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
     if (plan.kafka && plan.partitions[req.index]) return importKafkaPartition(deps, plan, req.index, req.fresh);
     const p = plan.partitions[req.index];
+    if (p?.unreadable !== undefined) {
+      // Planning could not read the object: nothing can be imported until it is replaced (a new ingest).
+      throw nonRetryable('CorruptInput', `stage "${RAW_STAGE}" partition ${p.id} (${p.name}): corrupt input, found while planning: ${p.unreadable}`);
+    }
     if (!p || p.schema === undefined || plan.format === 'avro' || plan.format === 'kafka') throw nonRetryable('InvalidInput', `plan ${req.planKey} has no flat-file partition ${req.index}`);
     const schema = plan.rawSchemas[p.schema];
     const run = new PartitionRun(deps, plan, {

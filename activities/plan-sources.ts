@@ -4,7 +4,9 @@ import { scanFlatObject } from '../src/formats/scan-object';
 import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix, partitionFileOf } from '../src/pipeline/layout';
-import { ListedObject } from '../src/pipeline/partitioning';
+import { ListedObject, partitionIdOf, partitionNameOf } from '../src/pipeline/partitioning';
+import type { PlannedPartition } from '../src/pipeline/plan';
+import { importVersion } from '../src/pipeline/versions';
 import { ObjectInfo, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, nonRetryable } from './deps';
@@ -39,13 +41,20 @@ export function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, pref
 const SMALL_SCAN_BYTES = 1024 ** 2;
 const SCAN_CONCURRENCY = 8;
 
+/** A source object the scan could not read (corrupt, truncated, not the format its name says): why. */
+export interface Unreadable {
+  unreadable: string;
+}
+
 /**
  * Scans every flat source object, in the order given. Small objects go several at a time: one
  * after another, 100,000 of them took minutes of round trips. A large one is scanned alone, with
- * the checkpointed heartbeats that let a retry carry on inside it.
+ * the checkpointed heartbeats that let a retry carry on inside it. An object that cannot be read
+ * comes back as Unreadable rather than failing the plan: one bad file of a nightly feed must not
+ * hold back the others (its partition fails, as a corrupt Avro object's does).
  */
-export async function scanSources(deps: ActivityDeps, bucket: string, sources: ListedObject[], format: FlatFormat, perChunk: number, dataset: string): Promise<ScanResult[]> {
-  const results: ScanResult[] = new Array(sources.length);
+export async function scanSources(deps: ActivityDeps, bucket: string, sources: ListedObject[], format: FlatFormat, perChunk: number, dataset: string): Promise<(ScanResult | Unreadable)[]> {
+  const results: (ScanResult | Unreadable)[] = new Array(sources.length);
   let done = 0;
   const scanOne = async (k: number, checkpointed: boolean) => {
     const name = formatS3Url({ bucket, key: sources[k].key });
@@ -53,9 +62,9 @@ export async function scanSources(deps: ActivityDeps, bucket: string, sources: L
     try {
       results[k] = await scanFlatObject(deps.s3, bucket, sources[k], format, perChunk, dataset, checkpointed ? Context.current() : undefined);
     } catch (err) {
-      if (err instanceof FlatFileError) throw nonRetryable('CorruptInput', err.message, err);
-      if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `source object ${name} disappeared while planning`);
-      throw err;
+      if (err instanceof FlatFileError) results[k] = { unreadable: err.message };
+      else if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `source object ${name} disappeared while planning`);
+      else throw err;
     }
     done++;
   };
@@ -87,4 +96,12 @@ export async function scanSources(deps: ActivityDeps, bucket: string, sources: L
   }
   await drain();
   return results;
+}
+
+/** Partitions of unreadable objects: each alone, never packed with readable ones, so that only it fails. */
+export function unreadablePartitions(objects: (ListedObject & Unreadable)[], format: FlatFormat, prefix: string): PlannedPartition[] {
+  return objects.map((u) => {
+    const pieces = [{ key: u.key, etag: u.etag, size: u.size }];
+    return { id: partitionIdOf(pieces), name: partitionNameOf(pieces, prefix), pieces, rawVersion: importVersion(pieces, format, ''), unreadable: u.unreadable };
+  });
 }

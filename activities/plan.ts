@@ -15,7 +15,7 @@ import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
-import { scanSources, someUrls, withoutOutputs } from './plan-sources';
+import { scanSources, someUrls, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
 
 function sha(x: unknown, n = 12): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
@@ -214,6 +214,7 @@ function makePlan(deps: ActivityDeps) {
     const schemaIndex = new Map<string, number>();
     let scans: PartitioningOptions['scans'];
     let scanned: number | null = null;
+    const unreadable: (ListedObject & Unreadable)[] = [];
     if (format !== 'avro') {
       scanned = 0;
       scans = new Map();
@@ -221,6 +222,10 @@ function makePlan(deps: ActivityDeps) {
       // Schemas are numbered in source order, whatever order the scans finished in.
       sources.forEach((s, k) => {
         const scan = results[k];
+        if ('unreadable' in scan) {
+          unreadable.push({ ...s, ...scan });
+          return;
+        }
         if (scan.empty) {
           empty.push(s.key);
           return;
@@ -236,6 +241,10 @@ function makePlan(deps: ActivityDeps) {
       });
       sources = sources.filter((s) => scans!.has(s.key));
       log.info({ objects: sources.length, records: scanned, schemas: rawSchemas.length }, 'scanned source objects');
+      if (unreadable.length && sources.length === 0) {
+        throw nonRetryable('CorruptInput', `no source object under ${input.source} can be read: ${unreadable.slice(0, 5).map((u) => u.unreadable).join('; ')}${unreadable.length > 5 ? `; and ${unreadable.length - 5} more` : ''}`);
+      }
+      if (unreadable.length) log.warn({ unreadable: unreadable.length, first: unreadable.slice(0, 5).map((u) => u.unreadable) }, `${unreadable.length} source object(s) cannot be read: each becomes a partition that fails`);
     }
     // Left out of the partitions, as if absent, but never silently: the plan, the log and the run's summary name them.
     empty.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -253,10 +262,13 @@ function makePlan(deps: ActivityDeps) {
       throw nonRetryable('InvalidInput', `cannot partition ${input.source}: ${(err as Error).message}`);
     }
     const reader = info.input?.fingerprint ?? null;
-    const partitions: PlannedPartition[] = parts.map((p) => ({
-      ...p,
-      rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
-    }));
+    const partitions: PlannedPartition[] = [
+      ...parts.map((p) => ({
+        ...p,
+        rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
+      })),
+      ...(format === 'avro' ? [] : unreadablePartitions(unreadable, format, prefix)),
+    ];
 
     const lookups = await resolveLookups(deps, def, input, input.sourceBucket);
 
@@ -276,7 +288,7 @@ function makePlan(deps: ActivityDeps) {
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
       ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
-      sourceObjects: sources.length, scannedRecords: scanned, needsImport: format !== 'avro',
+      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),

@@ -8,6 +8,8 @@ import type { KafkaPlanInfo } from '../sources/kafka/plan';
 export interface PlannedPartition extends SourcePartition {
   /** Avro sources: "src-…" (read in place); flat sources: "import-2-…" (the raw Avro written by the import). */
   rawVersion: string;
+  /** A flat source object planning could not read, and why: its import fails as CorruptInput. */
+  unreadable?: string;
 }
 
 export interface RawSchema {

@@ -129,12 +129,15 @@ describe('empty source objects are left out of the plan, and said so', () => {
     expect(one).toMatchObject({ type: 'SourceEmpty', message: `no records under ${url('one-empty.jsonl')}: its one source object is empty (${url('one-empty.jsonl')})` });
   });
 
-  it('a CSV whose header row does not parse fails the plan naming the object, instead of taking the next row as header', async () => {
+  it('a CSV whose header row does not parse fails its own partition naming the object, instead of taking the next row as header', async () => {
     await put('bad-header/good.csv', 'id,label\n1,a\n');
     await put('bad-header/bad.csv', 'id,la"bel"\n1,a\n2,b\n');
-    const err = await failure({ pipeline: 'copy', source: url('bad-header/'), target: url('out/') }, 'bad-header');
-    expect(err.type).toBe('CorruptInput');
-    expect(err.message).toMatch(new RegExp(`^${url('bad-header/bad.csv')}: the header row cannot be parsed \\(Invalid Opening Quote`));
+    const r = await run({ pipeline: 'copy', source: url('bad-header/'), target: url('out/'), waitForRetry: '0' }, 'bad-header');
+    expect(r.status).toBe('partial');
+    expect(r.stages.raw.failures).toHaveLength(1);
+    expect(r.stages.raw.failures[0].name).toBe('bad.csv');
+    expect(r.stages.raw.failures[0].error).toMatch(new RegExp(`: corrupt input, found while planning: ${url('bad-header/bad.csv')}: the header row cannot be parsed \\(Invalid Opening Quote`));
+    expect(r.stages.copy.records.out).toBe(1);
   });
 
   it('many empty objects: the plan names the first 100, the summary 10, and partflow ingest --wait prints a few', async () => {

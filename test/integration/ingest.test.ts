@@ -2,6 +2,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { loadSchema } from '../../src/avro/schemas';
 import { PartitionManifest } from '../../src/manifest/partition';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
@@ -262,6 +263,29 @@ describe('other sources and DAGs', () => {
     expect(r.stages.copy.failed).toBe(1);
     expect(r.stages.copy.failures[0].name).toBe('b.avro');
     expect(r.stages.copy.failures[0].error).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(b\.avro\): corrupt input: s3:\/\/it-ingest\/corrupt-src\/b\.avro: sync marker mismatch/);
+  });
+
+  it('a flat object planning cannot read fails only its own partition; the others are ingested', async () => {
+    const rows = (from: number) => 'id,name\n' + Array.from({ length: 50 }, (_, i) => `${from + i},row ${from + i}\n`).join('');
+    const truncated = gzipSync(rows(0));
+    await put('gz-src/a-trunc.csv.gz', truncated.subarray(0, truncated.length - 12));
+    await put('gz-src/b-good.csv.gz', gzipSync(rows(100)));
+    await put('gz-src/c-good.csv.gz', gzipSync(rows(200)));
+    const r = await run({ pipeline: 'copy', source: `s3://${BUCKET}/gz-src/`, target: `s3://${BUCKET}/gz-out/`, waitForRetry: '0' }, 'gz-corrupt');
+    expect(r.status).toBe('partial');
+    expect(r.stages.raw.failures).toHaveLength(1);
+    expect(r.stages.raw.failures[0]).toMatchObject({ name: 'a-trunc.csv.gz', attempts: 1 });
+    expect(r.stages.raw.failures[0].error).toMatch(/^stage "raw" partition p-[0-9a-f]{12} \(a-trunc\.csv\.gz\): corrupt input, found while planning: s3:\/\/it-ingest\/gz-src\/a-trunc\.csv\.gz: not a valid gzip stream/);
+    // The readable objects went through (packed together: small, same schema), every record of them counted.
+    expect(r.stages.copy.records).toEqual({ in: 100, out: 100, rejected: 0, dropped: 0 });
+    expect(r.stages.copy.blocked).toBe(1);
+  });
+
+  it('a prefix whose flat objects are all unreadable fails planning, naming them', async () => {
+    await put('gz-bad/x.csv.gz', Buffer.from('not gzip at all'));
+    const e = await failure({ pipeline: 'copy', source: `s3://${BUCKET}/gz-bad/` }, 'gz-all-bad');
+    expect(e.type).toBe('CorruptInput');
+    expect(e.message).toMatch(/no source object under s3:\/\/it-ingest\/gz-bad\/ can be read: s3:\/\/it-ingest\/gz-bad\/x\.csv\.gz: /);
   });
 });
 
