@@ -89,6 +89,17 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(r.stdout).toMatch(/PROBLEM import p-00000 .*: output: s3:\/\/it-cli\/broken\/part-00000\.avro: snappy block (CRC32 mismatch|is corrupt)/);
   });
 
+  it('verify of a prefix with no partflow outputs fails and says what it looked for', async () => {
+    const typo = await cli('verify', `s3://${BUCKET}/imp-typd/`);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toBe(`partflow: no partflow outputs under s3://${BUCKET}/imp-typd/: looked for partition manifests: <partition>/<version>.json beside an ingest stage's outputs, `
+      + `or _manifests/*.json of partflow import; nothing at all is stored under it: check the bucket, dataset and stage names\n`);
+    const other = await cli('verify', `s3://${BUCKET}/flat/`);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/no partflow outputs under s3:\/\/it-cli\/flat\/: looked for .*; it holds 2 other object\(s\)\n$/);
+  });
+
   it('runs an ingest with --wait, then status and verify by workflow id', async () => {
     const ing = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/imp-typed/part-00000.avro`, '--target', `s3://${BUCKET}/out/`, '--workflow-id', `cli-ingest-${process.pid}`, '--wait', '--json');
     expect(ing.code).toBe(0);

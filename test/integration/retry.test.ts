@@ -172,6 +172,10 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(p.stages.map).toMatchObject({ done: 3, skipped: 3, failed: 1 });
     expect(flakyCalls.get('a-good.avro')).toBe(1);
     await next.terminate('test done');
+    // Closed without completing: no result to verify by.
+    const verify = await cli('verify', newId!);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`${newId} is terminated (closed without a result`);
     // The terminated run wrote no run manifest; the first run's history of a-good.avro says it computed it.
     const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'a-good.avro', '--json')).stdout) as { result: string; stage: string }[];
     expect(hist.filter((e) => e.stage === 'map' && e.result !== 'snapshot').map((e) => e.result)).toEqual(['computed']);
@@ -190,6 +194,10 @@ describe('finishing a run that waits for a retry', () => {
     const id = `finish-${process.pid}`;
     const handle = await start(id, 'fin-cli');
     await waiting(handle);
+    // Its result would come in an hour: verify says so at once instead of waiting for it.
+    const verify = await cli('verify', id);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toBe(`partflow: ${id} is still running (waiting for a retry): verify it when it ends, or verify the dataset's outputs instead: partflow verify s3://${BUCKET}/out/fin-cli/\n`);
     const r = await cli('finish', id, '--wait');
     expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition(s)`);
     expect(r.stdout).toMatch(/Ingest partial: 2 partitions of fin-cli/);
