@@ -128,7 +128,11 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(st.stdout).toContain(`partflow finish ${id}`);
     const done = JSON.parse((await cli('partitions', id, '--status', 'done', '--stage', 'map', '--json')).stdout) as { partition: string; name: string; output: string }[];
     expect(done.map((r) => r.name).sort()).toEqual(['a-good.avro', 'b-flaky.avro', 'd-allbad.avro']);
-    for (const r of done) expect(r.output).toMatch(new RegExp(`^out/items/map/${r.partition}/[^/]+\\.avro$`));
+    for (const r of done) expect(r.output).toMatch(new RegExp(`^s3://${BUCKET}/out/items/map/${r.partition}/[^/]+\\.avro$`));
+    // The table prints the same URL, one `partflow cat` reads.
+    const table = await cli('partitions', id, '--status', 'done', '--stage', 'map');
+    expect(table.stdout).toContain(` ${done[0].output}`);
+    expect((await cli('cat', done[0].output, '--limit', '1')).code).toBe(0);
   });
 
   it('ends partial after the wait, and the CLI lists its partitions from Temporal and from the run manifest', async () => {
