@@ -110,6 +110,15 @@ describe('partflow import / inspect / verify / cat', () => {
     const v = await cli('verify', `cli-ingest-${process.pid}`);
     expect(v.stdout).toMatch(/verified 1 partitions: all good/);
     expect(v.code).toBe(0);
+
+    // history: a partition no run touched, in a dataset that has runs, is an answer; a dataset with nothing at all is an error.
+    const dataset = (JSON.parse(ing.stdout) as { outputPrefix: string }).outputPrefix;
+    const untouched = await cli('history', dataset, '--partition', 'nosuch.avro');
+    expect(untouched).toMatchObject({ code: 0, stdout: `no run or snapshot touched nosuch.avro under ${dataset}\n` });
+    const nosuch = await cli('history', `s3://${BUCKET}/datasets/nosuchds/`, '--partition', 'x');
+    expect(nosuch.code).toBe(1);
+    expect(nosuch.stderr).toBe(`partflow: s3://${BUCKET}/datasets/nosuchds/ has no runs and no snapshots at all (nothing under s3://${BUCKET}/datasets/nosuchds/_runs/ or _snapshots/): `
+      + 'check the dataset URL (s3://bucket/prefix/<dataset>/, the --target and --dataset of its ingests)\n');
   });
 
   it('says when no worker polls the task queue of a run it waits for', async () => {
@@ -143,5 +152,13 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('cat', `s3://${BUCKET}/cat-prefix/`)).stderr).toBe('partflow: s3://it-cli/cat-prefix/ is a prefix; cat reads one object. Avro objects under it (2 in all):\n  s3://it-cli/cat-prefix/a.avro\n  s3://it-cli/cat-prefix/b.avro\n');
     expect((await cli('cat', `s3://${BUCKET}/no-such-prefix/`)).stderr).toMatch(/no-such-prefix\/ is a prefix with no Avro objects under it; cat reads one object/);
     expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
+    // A missing bucket is not a missing object; an unknown run names the Temporal that was asked.
+    expect((await cli('cat', `s3://nobucket-${process.pid}/x.avro`)).stderr)
+      .toBe(`partflow: bucket nobucket-${process.pid} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does s3://nobucket-${process.pid}/x.avro\n`);
+    expect((await cli('cat', `s3://${BUCKET}/nosuch.avro`)).stderr).toBe(`partflow: object not found: s3://${BUCKET}/nosuch.avro\n`);
+    const status = await cli('status', `nosuch-wf-${process.pid}`);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`partflow: no workflow nosuch-wf-${process.pid} in namespace ${h.cfg.temporalNamespace} at ${h.cfg.temporalAddress} (TEMPORAL_NAMESPACE, TEMPORAL_ADDRESS): `
+      + 'check the id, or point the CLI at the Temporal that runs it\n');
   });
 });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Config, loadConfig } from '../../config';
+import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
@@ -33,6 +34,6 @@ export function registerFinish(program: Command): void {
 }
 
 async function refuseClosed(handle: WorkflowHandle, cfg: Config): Promise<void> {
-  const status = (await handle.describe()).status.name;
+  const status = (await describeRun(handle, cfg)).status.name;
   if (status !== 'RUNNING') throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} (closed): only a run waiting for a retry can be finished`);
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Progress } from '../../../workflows/state';
 import { Config, loadConfig } from '../../config';
+import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
 import { parseS3Url } from '../../storage/s3url';
@@ -51,7 +52,7 @@ export function registerVerify(program: Command): void {
  * for as long as it runs (days, when it waits for a retry).
  */
 async function refuseUnlessCompleted(handle: WorkflowHandle, cfg: Config): Promise<void> {
-  const status = (await handle.describe()).status.name;
+  const status = (await describeRun(handle, cfg)).status.name;
   if (status === 'COMPLETED') return;
   let progress: Partial<Progress> | undefined;
   // A closed run's query needs a worker to replay it: not worth the wait for a hint.
