@@ -5,9 +5,10 @@ import { createGzip } from 'node:zlib';
 import { jsonText } from '../formats/json-value';
 import { openAvroObject } from '../io/avro-object-reader';
 import { MultipartWriter } from '../storage/multipart';
-import { headObject, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { getJson, headObject, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { datasetChanges } from './consume';
+import { datasetNameOf, datasetRef } from './layout';
 import { SnapshotError } from './store';
 import { searchJson } from './search-json';
 
@@ -15,7 +16,7 @@ export interface ExportOptions {
   stage: string;
   since: number;
   to?: number;
-  /** s3:// prefix under which `<stage>/<from>-<to>/` is written. */
+  /** s3:// prefix under which `<dataset name>/<stage>/<from>-<to>/` is written. */
   target: string;
   /** Adds the partition id to every record under this field, so an index can delete a partition's documents. */
   partitionField?: string;
@@ -41,6 +42,8 @@ export interface ExportManifest {
   from: number;
   to: number;
   exportedAt: string;
+  /** The field each record carries its partition id under, if the export added one. */
+  partitionField?: string;
   /** Added and changed partitions: load each file (for a changed one, after deleting the partition's old documents). */
   partitions: ExportedPartition[];
   /** Partitions that disappeared: delete their documents. */
@@ -50,16 +53,45 @@ export interface ExportManifest {
 
 const pad = (n: number) => String(n).padStart(8, '0');
 
+/** Raised when the target folder already holds (part of) an export of another dataset or with other options. */
+export class ExportConflictError extends SnapshotError {
+  constructor(folder: string, theirs: ExportIdentity, ours: ExportIdentity, whole: boolean) {
+    const what = (x: ExportIdentity) => `${x.dataset} ${x.partitionField ? `with --partition-field ${x.partitionField}` : 'without --partition-field'}`;
+    super(`${folder} already holds ${whole ? 'an' : 'an unfinished'} export of ${what(theirs)}; this export is of ${what(ours)}. `
+      + `Its files would mix with that export's: export to another --to prefix, or delete ${folder} first to replace it`);
+    this.name = 'ExportConflictError';
+  }
+}
+
+/** What makes two exports of one stage and snapshot range write different files. */
+interface ExportIdentity {
+  dataset: string;
+  partitionField?: string;
+}
+
+const sameIdentity = (a: ExportIdentity, b: ExportIdentity) => a.dataset === b.dataset && (a.partitionField ?? null) === (b.partitionField ?? null);
+
 /**
  * Exports the net changes of one stage between two snapshots as gzipped JSON Lines, one file per
  * added or changed partition, plus `removed.json` and `_export.json` (written last: its presence
- * means the export is whole). Files are create-only and deterministic, so a re-run of an
- * interrupted export keeps what is there and writes the rest.
+ * means the export is whole), under `<target>/<dataset name>/<stage>/<from>-<to>/`.
+ * `_export.started.json`, written first, names the dataset and options: a folder holding an export
+ * of another dataset (one of the same name elsewhere) or with other options is refused, as its
+ * create-only files would silently stay; one of the same dataset and options resumes, keeping the
+ * files there (they are deterministic) and writing the rest. A whole one is returned as it is.
  */
-export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportOptions): Promise<{ url: string; manifest: ExportManifest }> {
+export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportOptions): Promise<{ url: string; manifest: ExportManifest; alreadyWhole?: boolean }> {
   const { dataset, from, to, changes } = await datasetChanges(datasetUrl, { since: o.since, to: o.to, stage: o.stage, s3 });
   const target = parseS3Url(o.target, { prefix: true });
-  const dir = `${target.key}${o.stage}/${pad(from)}-${pad(to)}/`;
+  const dir = `${target.key}${datasetNameOf(datasetRef(dataset))}/${o.stage}/${pad(from)}-${pad(to)}/`;
+  const url = `s3://${target.bucket}/${dir}`;
+  const ours: ExportIdentity = { dataset, ...(o.partitionField ? { partitionField: o.partitionField } : {}) };
+  const whole = await readIfPresent<ExportManifest>(s3, target.bucket, `${dir}_export.json`);
+  if (whole) {
+    if (!sameIdentity(whole, ours)) throw new ExportConflictError(url, whole, ours, true);
+    return { url, manifest: whole, alreadyWhole: true };
+  }
+  await claimFolder(s3, target.bucket, dir, url, { kind: 'partflow.export.started', ...ours, stage: o.stage, from, to, startedAt: new Date().toISOString() });
   const partitions: ExportedPartition[] = [];
   for (const c of changes) {
     if (c.change === 'removed') continue;
@@ -74,18 +106,43 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
   }
   const removed = changes.filter((c) => c.change === 'removed').map((c) => ({ partition: c.partition.partition, name: c.partition.name, previous: c.partition.output }));
   const manifest: ExportManifest = {
-    kind: 'partflow.export', version: 1, dataset, stage: o.stage, from, to, exportedAt: new Date().toISOString(), partitions, removed,
+    kind: 'partflow.export', version: 1, dataset, stage: o.stage, from, to, exportedAt: new Date().toISOString(),
+    ...(o.partitionField ? { partitionField: o.partitionField } : {}), partitions, removed,
     records: partitions.reduce((n, p) => n + p.records, 0),
   };
-  await put(s3, target.bucket, `${dir}removed.json`, JSON.stringify({ partitions: removed }, null, 1));
-  await put(s3, target.bucket, `${dir}_export.json`, JSON.stringify(manifest, null, 1));
-  return { url: `s3://${target.bucket}/${dir}`, manifest };
-}
-
-async function put(s3: S3Client, bucket: string, key: string, body: string): Promise<void> {
-  await putIfAbsent(s3, bucket, key, body, 'application/json').catch((err) => {
+  await putIfAbsent(s3, target.bucket, `${dir}removed.json`, JSON.stringify({ partitions: removed }, null, 1), 'application/json').catch((err) => {
+    // Same dataset, options and range (the started marker says so): the same list.
     if (!(err instanceof PreconditionFailedError)) throw err;
   });
+  try {
+    await putIfAbsent(s3, target.bucket, `${dir}_export.json`, JSON.stringify(manifest, null, 1), 'application/json');
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    // The same export, run at once elsewhere, finished first: its manifest is the one readers see.
+    return { url, manifest: await getJson<ExportManifest>(s3, target.bucket, `${dir}_export.json`), alreadyWhole: true };
+  }
+  return { url, manifest };
+}
+
+async function readIfPresent<T>(s3: S3Client, bucket: string, key: string): Promise<T | null> {
+  try {
+    return await getJson<T>(s3, bucket, key);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return null;
+    throw err;
+  }
+}
+
+/** Writes the started marker, or checks the one an earlier, unfinished export left. */
+async function claimFolder(s3: S3Client, bucket: string, dir: string, url: string, marker: ExportIdentity & Record<string, unknown>): Promise<void> {
+  const key = `${dir}_export.started.json`;
+  try {
+    await putIfAbsent(s3, bucket, key, JSON.stringify(marker, null, 1), 'application/json');
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const theirs = await getJson<ExportIdentity>(s3, bucket, key);
+    if (!sameIdentity(theirs, marker)) throw new ExportConflictError(url, theirs, marker, false);
+  }
 }
 
 async function writeJsonl(s3: S3Client, source: string, bucket: string, key: string, extra?: Record<string, string>): Promise<{ records: number; bytes: number }> {
@@ -113,7 +170,7 @@ async function writeJsonl(s3: S3Client, source: string, bucket: string, key: str
       await writer.abort().catch(() => undefined);
       throw err;
     }
-    // An earlier export of this range wrote the same file.
+    // An earlier, interrupted export of this dataset, range and options (the started marker says so) wrote the same file.
     return { records, bytes: (await headObject(s3, bucket, key)).size };
   }
 }

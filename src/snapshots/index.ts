@@ -6,7 +6,7 @@
  */
 export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf } from './consume';
 export type { ChangedPartition, ChangesOptions, DatasetChanges } from './consume';
-export { exportChanges } from './export';
+export { exportChanges, ExportConflictError } from './export';
 export type { ExportManifest, ExportOptions, ExportedPartition } from './export';
 export { planRetention, applyRetention } from './retention';
 export type { RetentionPlan, RetentionOptions } from './retention';

@@ -26,6 +26,8 @@ export type DatasetLike = DatasetRef | string;
 export const asDatasetRef = (d: DatasetLike): DatasetRef => (typeof d === 'string' ? datasetRef(d) : d);
 
 export const datasetUrlOf = (d: DatasetRef) => `s3://${d.bucket}/${d.prefix}`;
+/** The dataset's own name: the last segment of its prefix (`shipments` for s3://b/datasets/shipments/). */
+export const datasetNameOf = (d: DatasetRef) => d.prefix.slice(0, -1).split('/').pop()!;
 export const snapshotsPrefix = (d: DatasetRef) => `${d.prefix}_snapshots/`;
 export const snapshotKey = (d: DatasetRef, n: number) => `${snapshotsPrefix(d)}${String(n).padStart(8, '0')}.json`;
 export const partKey = (d: DatasetRef, file: string) => `${snapshotsPrefix(d)}${file}`;

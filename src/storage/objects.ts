@@ -15,9 +15,13 @@ export interface ObjectInfo {
 }
 
 export class ObjectNotFoundError extends Error {
-  constructor(readonly bucket: string, readonly key: string) {
-    super(`object not found: ${formatS3Url({ bucket, key })}`);
+  /** Set when S3 said the bucket itself does not exist (NoSuchBucket; a HEAD's bare 404 cannot say). */
+  readonly noBucket: boolean;
+  constructor(readonly bucket: string, readonly key: string, cause?: unknown) {
+    const noBucket = (cause as Error | undefined)?.name === 'NoSuchBucket';
+    super(noBucket ? `bucket ${bucket} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does ${formatS3Url({ bucket, key })}` : `object not found: ${formatS3Url({ bucket, key })}`);
     this.name = 'ObjectNotFoundError';
+    this.noBucket = noBucket;
   }
 }
 
@@ -82,7 +86,7 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
     const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { key, size: res.ContentLength ?? 0, etag: cleanEtag(res.ETag) };
   } catch (err) {
-    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
     throw err;
   }
 }
@@ -102,7 +106,7 @@ export async function getObjectStream(
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }));
     return res.Body as Readable;
   } catch (err) {
-    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
     // A range that starts at the end of the object (an empty chunk) is simply no bytes.
     if (status(err) === 416 && range && range.start > 0) return Readable.from([]);
     throw err;

@@ -33,6 +33,8 @@ export async function checkObject(s3: S3Client, url: string): Promise<ObjectChec
 export interface VerifyReport {
   checked: number;
   problems: string[];
+  /** For directories: how many objects were listed under them, manifests or not. */
+  listed?: number;
 }
 
 /** Checks one partition manifest against the objects it names. */
@@ -64,20 +66,26 @@ export async function verifyManifest(s3: S3Client, manifestUrl: string): Promise
 
 /** Verifies every partition manifest under the given stage output directories. */
 export async function verifyStageDirs(s3: S3Client, dirs: string[]): Promise<VerifyReport> {
-  return verifyManifests(s3, await manifestsUnder(s3, dirs));
+  const { manifests, listed } = await manifestsUnder(s3, dirs);
+  return { ...(await verifyManifests(s3, manifests)), listed };
 }
 
-async function manifestsUnder(s3: S3Client, dirs: string[]): Promise<string[]> {
+/** What verify looks for under a prefix, for the message that it found none. */
+export const MANIFESTS_LOOKED_FOR = 'partition manifests: <partition>/<version>.json beside an ingest stage\'s outputs, or _manifests/*.json of partflow import';
+
+async function manifestsUnder(s3: S3Client, dirs: string[]): Promise<{ manifests: string[]; listed: number }> {
   const manifests: string[] = [];
+  let listed = 0;
   for (const d of dirs) {
     const loc = parseS3Url(d.endsWith('/') ? d : d + '/');
     // An ingest stage keeps <partition>/<version>.json beside each output; `partflow import` keeps _manifests/.
     for (const o of await listObjects(s3, loc.bucket, loc.key)) {
+      listed++;
       const rel = o.key.slice(loc.key.length);
       if (/^_manifests\/[^/]+\.json$/.test(rel) || partitionFileOf(rel)?.kind === 'manifest') manifests.push(formatS3Url({ bucket: loc.bucket, key: o.key }));
     }
   }
-  return manifests;
+  return { manifests, listed };
 }
 
 /** Verifies the given partition manifests (s3:// URLs): for a run, those its run manifest lists. */

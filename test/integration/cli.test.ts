@@ -114,6 +114,17 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(r.stdout).toMatch(/PROBLEM import p-00000 .*: output: s3:\/\/it-cli\/broken\/part-00000\.avro: snappy block (CRC32 mismatch|is corrupt)/);
   });
 
+  it('verify of a prefix with no partflow outputs fails and says what it looked for', async () => {
+    const typo = await cli('verify', `s3://${BUCKET}/imp-typd/`);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toBe(`partflow: no partflow outputs under s3://${BUCKET}/imp-typd/: looked for partition manifests: <partition>/<version>.json beside an ingest stage's outputs, `
+      + `or _manifests/*.json of partflow import; nothing at all is stored under it: check the bucket, dataset and stage names\n`);
+    const other = await cli('verify', `s3://${BUCKET}/flat/`);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/no partflow outputs under s3:\/\/it-cli\/flat\/: looked for .*; it holds 2 other object\(s\)\n$/);
+  });
+
   it('runs an ingest with --wait, then status and verify by workflow id', async () => {
     const ing = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/imp-typed/part-00000.avro`, '--target', `s3://${BUCKET}/out/`, '--workflow-id', `cli-ingest-${process.pid}`, '--wait', '--json');
     expect(ing.code).toBe(0);
@@ -124,6 +135,15 @@ describe('partflow import / inspect / verify / cat', () => {
     const v = await cli('verify', `cli-ingest-${process.pid}`);
     expect(v.stdout).toMatch(/verified 1 partitions: all good/);
     expect(v.code).toBe(0);
+
+    // history: a partition no run touched, in a dataset that has runs, is an answer; a dataset with nothing at all is an error.
+    const dataset = (JSON.parse(ing.stdout) as { outputPrefix: string }).outputPrefix;
+    const untouched = await cli('history', dataset, '--partition', 'nosuch.avro');
+    expect(untouched).toMatchObject({ code: 0, stdout: `no run or snapshot touched nosuch.avro under ${dataset}\n` });
+    const nosuch = await cli('history', `s3://${BUCKET}/datasets/nosuchds/`, '--partition', 'x');
+    expect(nosuch.code).toBe(1);
+    expect(nosuch.stderr).toBe(`partflow: s3://${BUCKET}/datasets/nosuchds/ has no runs and no snapshots at all (nothing under s3://${BUCKET}/datasets/nosuchds/_runs/ or _snapshots/): `
+      + 'check the dataset URL (s3://bucket/prefix/<dataset>/, the --target and --dataset of its ingests)\n');
   });
 
   it('says when no worker polls the task queue of a run it waits for', async () => {
@@ -157,5 +177,13 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('cat', `s3://${BUCKET}/cat-prefix/`)).stderr).toBe('partflow: s3://it-cli/cat-prefix/ is a prefix; cat reads one object. Avro objects under it (2 in all):\n  s3://it-cli/cat-prefix/a.avro\n  s3://it-cli/cat-prefix/b.avro\n');
     expect((await cli('cat', `s3://${BUCKET}/no-such-prefix/`)).stderr).toMatch(/no-such-prefix\/ is a prefix with no Avro objects under it; cat reads one object/);
     expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
+    // A missing bucket is not a missing object; an unknown run names the Temporal that was asked.
+    expect((await cli('cat', `s3://nobucket-${process.pid}/x.avro`)).stderr)
+      .toBe(`partflow: bucket nobucket-${process.pid} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does s3://nobucket-${process.pid}/x.avro\n`);
+    expect((await cli('cat', `s3://${BUCKET}/nosuch.avro`)).stderr).toBe(`partflow: object not found: s3://${BUCKET}/nosuch.avro\n`);
+    const status = await cli('status', `nosuch-wf-${process.pid}`);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`partflow: no workflow nosuch-wf-${process.pid} in namespace ${h.cfg.temporalNamespace} at ${h.cfg.temporalAddress} (TEMPORAL_NAMESPACE, TEMPORAL_ADDRESS): `
+      + 'check the id, or point the CLI at the Temporal that runs it\n');
   });
 });

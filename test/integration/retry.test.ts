@@ -128,7 +128,11 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(st.stdout).toContain(`partflow finish ${id}`);
     const done = JSON.parse((await cli('partitions', id, '--status', 'done', '--stage', 'map', '--json')).stdout) as { partition: string; name: string; output: string }[];
     expect(done.map((r) => r.name).sort()).toEqual(['a-good.avro', 'b-flaky.avro', 'd-allbad.avro']);
-    for (const r of done) expect(r.output).toMatch(new RegExp(`^out/items/map/${r.partition}/[^/]+\\.avro$`));
+    for (const r of done) expect(r.output).toMatch(new RegExp(`^s3://${BUCKET}/out/items/map/${r.partition}/[^/]+\\.avro$`));
+    // The table prints the same URL, one `partflow cat` reads.
+    const table = await cli('partitions', id, '--status', 'done', '--stage', 'map');
+    expect(table.stdout).toContain(` ${done[0].output}`);
+    expect((await cli('cat', done[0].output, '--limit', '1')).code).toBe(0);
   });
 
   it('ends partial after the wait, and the CLI lists its partitions from Temporal and from the run manifest', async () => {
@@ -172,6 +176,11 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(p.stages.map).toMatchObject({ done: 3, skipped: 3, failed: 1 });
     expect(flakyCalls.get('a-good.avro')).toBe(1);
     await next.terminate('test done');
+    // Closed without completing: nothing to finish, and no result to verify by.
+    expect((await cli('finish', newId!)).stderr).toBe(`partflow: ${newId} is terminated (closed): only a run waiting for a retry can be finished\n`);
+    const verify = await cli('verify', newId!);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`${newId} is terminated (closed without a result`);
     // The terminated run wrote no run manifest; the first run's history of a-good.avro says it computed it.
     const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'a-good.avro', '--json')).stdout) as { result: string; stage: string }[];
     expect(hist.filter((e) => e.stage === 'map' && e.result !== 'snapshot').map((e) => e.result)).toEqual(['computed']);
@@ -190,6 +199,10 @@ describe('finishing a run that waits for a retry', () => {
     const id = `finish-${process.pid}`;
     const handle = await start(id, 'fin-cli');
     await waiting(handle);
+    // Its result would come in an hour: verify says so at once instead of waiting for it.
+    const verify = await cli('verify', id);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toBe(`partflow: ${id} is still running (waiting for a retry): verify it when it ends, or verify the dataset's outputs instead: partflow verify s3://${BUCKET}/out/fin-cli/\n`);
     const r = await cli('finish', id, '--wait');
     expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition(s)`);
     expect(r.stdout).toMatch(/Ingest partial: 2 partitions of fin-cli/);
@@ -200,8 +213,8 @@ describe('finishing a run that waits for a retry', () => {
     expect(summary.stages.copy.succeeded).toBe(1);
     // Closed now: nothing to finish.
     const again = await cli('finish', id);
-    expect(again.code).not.toBe(0);
-    expect(again.stderr).toMatch(/^partflow: .*workflow execution already completed/im);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`partflow: ${id} is completed (closed): only a run waiting for a retry can be finished\n`);
 
     const viaSignal = await start(`${id}-signal`, 'fin-signal');
     await waiting(viaSignal);

@@ -15,7 +15,7 @@ import { parseS3Url } from '../../src/storage/s3url';
 import { partitionHistory } from '../../src/tools/history';
 import { runCli } from '../helpers/cli';
 import { runOf } from '../helpers/runs';
-import { decodeUrl, getJson, getUrl } from '../helpers/s3';
+import { decodeUrl, fetchTree, getJson, getUrl } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 
 /**
@@ -282,8 +282,8 @@ describe('dataset snapshots', () => {
     const m = JSON.parse(r.stdout) as ExportManifest;
     expect(m).toMatchObject({ from: 1, to: 5, stage: 'copy', records: 3, removed: [{ partition: ids['c.jsonl'], name: 'c.jsonl' }] });
     expect(m.partitions.map((p) => `${p.change} ${p.name}`)).toEqual(['changed a.jsonl']);
-    expect(await getJson(s3, `s3://${BUCKET}/exports/copy/00000001-00000005/removed.json`)).toEqual({ partitions: m.removed });
-    expect(await getJson(s3, `s3://${BUCKET}/exports/copy/00000001-00000005/_export.json`)).toEqual(m);
+    expect(await getJson(s3, `s3://${BUCKET}/exports/ds/copy/00000001-00000005/removed.json`)).toEqual({ partitions: m.removed });
+    expect(await getJson(s3, `s3://${BUCKET}/exports/ds/copy/00000001-00000005/_export.json`)).toEqual(m);
     // Everything since 0, through a consumer, with the partition id on every document.
     const all = JSON.parse((await cli('export', DS, '--stage', 'copy', '--consumer', 'es', '--commit', '--partition-field', '_partition', '--to', `s3://${BUCKET}/exports/`, '--json')).stdout) as ExportManifest;
     expect(all.partitions.map((p) => p.name)).toEqual(['a.jsonl', 'b.jsonl']);
@@ -294,6 +294,49 @@ describe('dataset snapshots', () => {
       expect(docs).toEqual(avro.map((x) => ({ ...x, _partition: p.partition })));
     }
     expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/es.json`)).snapshot).toBe(5);
+  });
+
+  it("exports of another dataset or with other options never share a folder; an interrupted one resumes", async () => {
+    const to = `s3://${BUCKET}/exports2/`;
+    const folder = `${to}ds/copy/00000001-00000005/`;
+    // A second dataset of the same name under another prefix: ds's snapshots, copied.
+    const OTHER = `s3://${BUCKET}/other/ds/`;
+    for (const [rel, body] of await fetchTree(s3, `${DS}_snapshots/`)) await put(`other/ds/_snapshots/${rel}`, body.toString('utf8'));
+    const exp = (ds: string, ...more: string[]) => cli('export', ds, '--stage', 'copy', '--since', '1', '--to', to, ...more);
+    const first = await exp(DS);
+    expect(first).toMatchObject({ code: 0, stderr: `changed a.jsonl (${ids['a.jsonl']}): 3 records -> ${folder}partitions/${ids['a.jsonl']}.jsonl.gz\n` });
+    expect(first.stdout).toContain(`: ${folder}\n`);
+    const keys = async () => (await listObjects(s3, BUCKET, 'exports2/')).map((o) => `${o.key} ${o.etag}`);
+    const before = await keys();
+    expect(before.map((k) => k.split(' ')[0].slice('exports2/ds/copy/00000001-00000005/'.length)).sort())
+      .toEqual(['_export.json', '_export.started.json', `partitions/${ids['a.jsonl']}.jsonl.gz`, 'removed.json']);
+
+    const other = await exp(OTHER);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(`${folder} already holds an export of ${DS} without --partition-field; this export is of ${OTHER} without --partition-field.`);
+    expect(other.stderr).toContain('export to another --to prefix, or delete');
+    const field = await exp(DS, '--partition-field', '_partition');
+    expect(field.code).toBe(1);
+    expect(field.stderr).toContain(`this export is of ${DS} with --partition-field _partition.`);
+    expect(await keys()).toEqual(before);
+    const again = await exp(DS);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/^already exported \(.+\): .*_export\.json\n$/);
+
+    // Interrupted before its last partition file and manifest: the other dataset is still refused, the same export resumes.
+    const partKey = `exports2/ds/copy/00000001-00000005/partitions/${ids['a.jsonl']}.jsonl.gz`;
+    const m = await getJson<ExportManifest>(s3, `${folder}_export.json`);
+    for (const k of [partKey, 'exports2/ds/copy/00000001-00000005/_export.json']) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: k }));
+    const unfinished = await exp(OTHER);
+    expect(unfinished.code).toBe(1);
+    expect(unfinished.stderr).toContain(`${folder} already holds an unfinished export of ${DS} without --partition-field`);
+    const resumed = await exp(DS, '--json');
+    expect(resumed.code).toBe(0);
+    expect({ ...(JSON.parse(resumed.stdout) as ExportManifest), exportedAt: m.exportedAt }).toEqual(m);
+    expect(await objectExists(s3, BUCKET, partKey)).toBe(true);
+    // The other dataset's own export goes to its own folder under another --to.
+    const own = await cli('export', OTHER, '--stage', 'copy', '--since', '1', '--to', `s3://${BUCKET}/exports3/`);
+    expect(own.stdout).toContain(`: s3://${BUCKET}/exports3/ds/copy/00000001-00000005/\n`);
   });
 
   it('gc deletes exactly the unreferenced objects older than the grace period', async () => {

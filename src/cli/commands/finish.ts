@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Config, loadConfig } from '../../config';
+import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
@@ -14,7 +16,12 @@ export function registerFinish(program: Command): void {
       const { client, connection } = await connectClient(cfg);
       try {
         const handle = client.workflow.getHandle(workflowId);
-        const res = await handle.executeUpdate<{ failed: number }, []>('finishPartial');
+        await refuseClosed(handle, cfg);
+        const res = await handle.executeUpdate<{ failed: number }, []>('finishPartial').catch(async (err: Error) => {
+          // Closed between the describe and the update: Temporal's own words would say "completed" even of a failed run.
+          await refuseClosed(handle, cfg);
+          throw err;
+        });
         process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
         if (o.wait) {
           printSummary((await handle.result()) as IngestSummary);
@@ -24,4 +31,9 @@ export function registerFinish(program: Command): void {
         await connection.close();
       }
     });
+}
+
+async function refuseClosed(handle: WorkflowHandle, cfg: Config): Promise<void> {
+  const status = (await describeRun(handle, cfg)).status.name;
+  if (status !== 'RUNNING') throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} (closed): only a run waiting for a retry can be finished`);
 }

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
+import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { runManifests } from '../../tools/history';
 import { matchPartitions, readPlan } from '../../tools/partition-match';
 import { table } from '../print';
@@ -39,10 +40,13 @@ export function registerPartitions(program: Command): void {
             return pp ? { ...p, partition: pp.id, name: pp.name } : p;
           });
         }
+        // Temporal keeps each output's key only; the plan lies in the same (target) bucket. A URL can be given to `partflow cat`.
+        const bucket = planUrl ? parseS3Url(planUrl).bucket : undefined;
+        const outputUrl = (key: unknown) => (typeof key !== 'string' ? '' : bucket && !key.startsWith('s3://') ? formatS3Url({ bucket, key }) : key);
         rows = rows.map((p) => ({
           partition: p.partition, name: p.name ?? '', stage: p.stage, status: p.status, attempts: p.attempts, runs: p.runs,
           records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
-          ms: p.durationMs ?? '', output: p.outputKey ?? '', type: p.errorType ?? '', error: p.error ?? '',
+          ms: p.durationMs ?? '', output: outputUrl(p.outputKey), type: p.errorType ?? '', error: p.error ?? '',
         }));
       } else {
         const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);

@@ -5,6 +5,7 @@ import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary, printWaiting } from '../print';
+import { describeRun } from '../workflow-lookup';
 
 export function registerRetry(program: Command): void {
   program
@@ -18,7 +19,7 @@ export function registerRetry(program: Command): void {
       const cfg = loadConfig();
       const { client, connection } = await connectClient(cfg);
       let handle = client.workflow.getHandle(workflowId);
-      const desc = await handle.describe();
+      const desc = await describeRun(handle, cfg);
       if (desc.status.name === 'RUNNING') {
         const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: o.partition, stages: o.stage }] });
         process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${r.partition}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');

@@ -4,6 +4,7 @@ import { connectClient, noWorkerPolling } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
 import { explainError, printSummary, printWaiting } from '../print';
+import { describeRun } from '../workflow-lookup';
 
 export function registerStatus(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerStatus(program: Command): void {
       const cfg = loadConfig();
       const { client, connection } = await connectClient(cfg);
       const handle = client.workflow.getHandle(workflowId);
-      const desc = await handle.describe();
+      const desc = await describeRun(handle, cfg);
       const status = desc.status.name;
       let progress: unknown;
       try {

@@ -1,11 +1,14 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Progress } from '../../../workflows/state';
+import { Config, loadConfig } from '../../config';
+import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
 import { parseS3Url } from '../../storage/s3url';
 import type { IngestSummary, RunManifest } from '../../manifest/run';
 import { getJson } from '../../storage/objects';
-import { verifyManifests, verifyObject, verifyStageDirs } from '../../tools/verify';
+import { MANIFESTS_LOOKED_FOR, verifyManifests, verifyObject, verifyStageDirs } from '../../tools/verify';
 
 export function registerVerify(program: Command): void {
   program
@@ -17,17 +20,55 @@ export function registerVerify(program: Command): void {
       let report;
       if (target.startsWith('s3://')) {
         report = target.endsWith('.avro') ? await verifyObject(s3, target) : await verifyStageDirs(s3, [target]);
+        // Nothing checked is not "all good": a typo'd dataset or stage name finds nothing at all.
+        if (report.checked === 0) {
+          const there = report.listed ? `it holds ${report.listed} other object(s)` : 'nothing at all is stored under it: check the bucket, dataset and stage names';
+          throw new Error(`no partflow outputs under ${target}: looked for ${MANIFESTS_LOOKED_FOR}; ${there}`);
+        }
       } else {
         const { client, connection } = await connectClient(cfg);
-        const summary = (await client.workflow.getHandle(target).result()) as IngestSummary;
-        await connection.close();
+        let summary: IngestSummary;
+        try {
+          const handle = client.workflow.getHandle(target);
+          await refuseUnlessCompleted(handle, cfg);
+          summary = (await handle.result()) as IngestSummary;
+        } finally {
+          await connection.close();
+        }
         const loc = parseS3Url(summary.manifest);
         const run = await getJson<RunManifest>(s3, loc.bucket, loc.key, 1024 ** 3);
         report = await verifyManifests(s3, Object.values(run.committed).flatMap((list) => list.map((c) => c.manifest)));
+        if (report.checked === 0) throw new Error(`${target} committed no partitions (its run manifest: ${summary.manifest}): nothing to verify`);
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
       const what = target.endsWith('.avro') ? 'object' : 'partitions';
       process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
       if (report.problems.length) process.exitCode = 1;
     });
+}
+
+/**
+ * Only a completed run has a result to verify: waiting on a running one would hang, silently,
+ * for as long as it runs (days, when it waits for a retry).
+ */
+async function refuseUnlessCompleted(handle: WorkflowHandle, cfg: Config): Promise<void> {
+  const status = (await describeRun(handle, cfg)).status.name;
+  if (status === 'COMPLETED') return;
+  let progress: Partial<Progress> | undefined;
+  // A closed run's query needs a worker to replay it: not worth the wait for a hint.
+  if (status === 'RUNNING') {
+    try {
+      progress = await handle.query<Progress>('progress');
+    } catch {
+      progress = undefined;
+    }
+  }
+  // The plan lies at <dataset>/_plans/<id>.json: its dataset's outputs can be verified at any time.
+  const dataset = /^(s3:\/\/.+\/)_plans\/[^/]+\.json$/.exec(progress?.plan ?? '')?.[1];
+  const instead = `verify the dataset's outputs instead: partflow verify ${dataset ?? 's3://<bucket>/<prefix>/<dataset>/'}`;
+  if (status === 'RUNNING') {
+    const phase = progress?.phase === 'waiting-for-retry' ? 'waiting for a retry' : progress?.phase;
+    throw new Error(`${handle.workflowId} is still running${phase ? ` (${phase})` : ''}: verify it when it ends, or ${instead}`);
+  }
+  throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} (closed without a result, so without a run manifest that lists its partitions): ${instead}`);
 }
