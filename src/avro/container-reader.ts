@@ -69,22 +69,36 @@ class ByteReader {
     return out;
   }
 
-  /** Reads a zig-zag varint long; null if the source ends before it is complete. */
-  async readLong(): Promise<number | null> {
+  /**
+   * Reads a zig-zag varint long; null if the source ends before it is complete. Values past 2^53
+   * come back as exact bigints, so that errors print the value the file holds, not a rounded one.
+   */
+  async readLong(): Promise<number | bigint | null> {
     let n = 0;
     let shift = 0;
+    const bytes: number[] = [];
     for (let i = 0; i < 10; i++) {
       if (!(await this.ensure(1))) return null;
       const b = this.buf[this.pos++];
+      bytes.push(b);
       n += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) {
-        // zig-zag decode without 32-bit bit ops
-        return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+        // The 10th byte holds bit 63 only (see varint.ts).
+        if (i === 9 && b > 1) throw new Error('varint holds a value over 64 bits');
+        // zig-zag decode without 32-bit bit ops; n is exact up to 2^53, and at least that past it
+        if (n <= Number.MAX_SAFE_INTEGER) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+        return exactLong(bytes);
       }
       shift += 7;
     }
     throw new Error('varint longer than 10 bytes');
   }
+}
+
+function exactLong(bytes: number[]): bigint {
+  let u = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) u = (u << 7n) | BigInt(bytes[i] & 0x7f);
+  return (u >> 1n) ^ -(u & 1n);
 }
 
 export interface ContainerHeader {
@@ -167,13 +181,14 @@ export class ContainerReader {
 
   private async long(what: string): Promise<number> {
     const at = this.r.offset;
-    let v: number | null;
+    let v: number | bigint | null;
     try {
       v = await this.r.readLong();
     } catch (err) {
       this.fail(`${what}: ${(err as Error).message}`, at);
     }
     if (v === null) this.fail(`file is truncated: ${what} is cut off`, at);
+    if (typeof v === 'bigint') this.fail(`${what} ${v} is over 2^53`, at);
     return v;
   }
 
@@ -240,8 +255,8 @@ export class ContainerReader {
     for (;;) {
       const offset = this.r.offset;
       if (await this.r.atEnd()) return;
-      let count: number | null;
-      let size: number | null;
+      let count: number | bigint | null;
+      let size: number | bigint | null;
       try {
         count = await this.r.readLong();
         size = count === null ? null : await this.r.readLong();
@@ -255,6 +270,9 @@ export class ContainerReader {
       }
       if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
       if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
+      // Both are within their limits now, so they are numbers.
+      count = Number(count);
+      size = Number(size);
       const raw = await this.bytes(size, `block of ${count} records`);
       const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
       if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
