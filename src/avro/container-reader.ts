@@ -1,6 +1,7 @@
 import { Type } from 'avsc';
 import { CodecName, decompressBlock, isCodecName } from './codecs';
 import { AvscTap, Internal, MAGIC, META_TYPE, newTap, OLD_MAGIC, setEntry, SYNC_SIZE } from './container';
+import { explainShortRecord } from './explain-decode';
 import { ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
@@ -331,13 +332,15 @@ function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknow
     try {
       value = decode.read(tap);
     } catch (err) {
-      const e = new AvroFormatError(name, block.offset, `record ${i} of block: ${describeDecodeError(err)}`);
-      if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
-      throw e;
+      if (isPrecisionLoss(err)) throw Object.assign(new AvroFormatError(name, block.offset, `record ${i} of block: ${(err as Error).message}`), { precisionLoss: true });
+      // A bad length leaves the tap past the end, and what fails next (if anything) says little.
+      const why = !(tap.pos <= block.data.length) && explainShortRecord(block.data, decode.read, i);
+      throw new AvroFormatError(name, block.offset, `record ${i} of block: ${why || describeDecodeError(err)}`);
     }
     // Not `>`: a forged varint can make the position NaN, and avsc's isValid() counts that as past the end too.
     if (!(tap.pos <= block.data.length)) {
-      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
+      const why = explainShortRecord(block.data, decode.read, i);
+      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}${why ? `: ${why}` : ''}`);
     }
     out[i] = value;
   }
