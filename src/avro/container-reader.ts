@@ -235,7 +235,9 @@ export class ContainerReader {
     try {
       writerType = typeForSchema(schemaJson, { wrapUnions: 'auto' });
     } catch (err) {
-      this.fail(`header schema is invalid: ${(err as Error).message}`, 4);
+      // The depth check leaves room, but the stack the reader runs on is not all avsc's.
+      const overflow = err instanceof RangeError && /call stack/i.test(err.message);
+      this.fail(`header schema is invalid: ${overflow ? 'schema nested too deeply to compile' : (err as Error).message}`, 4);
     }
     const codecName = meta['avro.codec']?.toString('utf8') ?? 'null';
     if (!isCodecName(codecName)) this.fail(`unsupported codec "${codecName}" (supported: null, deflate, snappy, zstandard)`, 4);
