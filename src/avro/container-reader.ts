@@ -1,6 +1,8 @@
 import { Type } from 'avsc';
 import { CodecName, decompressBlock, isCodecName } from './codecs';
 import { AvscTap, Internal, MAGIC, META_TYPE, newTap, OLD_MAGIC, setEntry, SYNC_SIZE } from './container';
+import { ByteReader } from './byte-reader';
+import { explainShortRecord } from './explain-decode';
 import { ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
@@ -12,78 +14,6 @@ export class AvroFormatError extends Error {
   constructor(readonly object: string, readonly offset: number, reason: string) {
     super(`${object}: ${reason} (at byte ${offset})`);
     this.name = 'AvroFormatError';
-  }
-}
-
-/** Pulls bytes from an async chunk source, tracking the absolute offset. */
-class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private pos = 0;
-  private base: number;
-  private ended = false;
-
-  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array>, startOffset: number) {
-    this.base = startOffset;
-  }
-
-  get offset(): number {
-    return this.base + this.pos;
-  }
-
-  /** Makes at least n bytes available; false if the source ends first. */
-  async ensure(n: number): Promise<boolean> {
-    let have = this.buf.length - this.pos;
-    if (have >= n) return true;
-    if (this.ended) return false;
-    // Gather the chunks first and join them once: joining at every chunk would copy a large
-    // block over and over (quadratic in its size).
-    const parts: Buffer[] = have > 0 ? [this.buf.subarray(this.pos)] : [];
-    while (have < n) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.ended = true;
-        break;
-      }
-      const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      parts.push(chunk);
-      have += chunk.length;
-    }
-    // Drop consumed bytes so memory stays about one block.
-    this.base += this.pos;
-    this.buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
-    this.pos = 0;
-    return have >= n;
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.ensure(1));
-  }
-
-  available(): number {
-    return this.buf.length - this.pos;
-  }
-
-  take(n: number): Buffer {
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  /** Reads a zig-zag varint long; null if the source ends before it is complete. */
-  async readLong(): Promise<number | null> {
-    let n = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      if (!(await this.ensure(1))) return null;
-      const b = this.buf[this.pos++];
-      n += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) {
-        // zig-zag decode without 32-bit bit ops
-        return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-      }
-      shift += 7;
-    }
-    throw new Error('varint longer than 10 bytes');
   }
 }
 
@@ -167,13 +97,14 @@ export class ContainerReader {
 
   private async long(what: string): Promise<number> {
     const at = this.r.offset;
-    let v: number | null;
+    let v: number | bigint | null;
     try {
       v = await this.r.readLong();
     } catch (err) {
       this.fail(`${what}: ${(err as Error).message}`, at);
     }
     if (v === null) this.fail(`file is truncated: ${what} is cut off`, at);
+    if (typeof v === 'bigint') this.fail(`${what} ${v} is over 2^53`, at);
     return v;
   }
 
@@ -219,7 +150,9 @@ export class ContainerReader {
     try {
       writerType = typeForSchema(schemaJson, { wrapUnions: 'auto' });
     } catch (err) {
-      this.fail(`header schema is invalid: ${(err as Error).message}`, 4);
+      // The depth check leaves room, but the stack the reader runs on is not all avsc's.
+      const overflow = err instanceof RangeError && /call stack/i.test(err.message);
+      this.fail(`header schema is invalid: ${overflow ? 'schema nested too deeply to compile' : (err as Error).message}`, 4);
     }
     const codecName = meta['avro.codec']?.toString('utf8') ?? 'null';
     if (!isCodecName(codecName)) this.fail(`unsupported codec "${codecName}" (supported: null, deflate, snappy, zstandard)`, 4);
@@ -240,8 +173,8 @@ export class ContainerReader {
     for (;;) {
       const offset = this.r.offset;
       if (await this.r.atEnd()) return;
-      let count: number | null;
-      let size: number | null;
+      let count: number | bigint | null;
+      let size: number | bigint | null;
       try {
         count = await this.r.readLong();
         size = count === null ? null : await this.r.readLong();
@@ -255,6 +188,9 @@ export class ContainerReader {
       }
       if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
       if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
+      // Both are within their limits now, so they are numbers.
+      count = Number(count);
+      size = Number(size);
       const raw = await this.bytes(size, `block of ${count} records`);
       const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
       if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
@@ -313,13 +249,15 @@ function decodeRecords(name: string, block: Block, decode: BlockDecoder): unknow
     try {
       value = decode.read(tap);
     } catch (err) {
-      const e = new AvroFormatError(name, block.offset, `record ${i} of block: ${describeDecodeError(err)}`);
-      if (isPrecisionLoss(err)) Object.assign(e, { precisionLoss: true });
-      throw e;
+      if (isPrecisionLoss(err)) throw Object.assign(new AvroFormatError(name, block.offset, `record ${i} of block: ${(err as Error).message}`), { precisionLoss: true });
+      // A bad length leaves the tap past the end, and what fails next (if anything) says little.
+      const why = !(tap.pos <= block.data.length) && explainShortRecord(block.data, decode.read, i);
+      throw new AvroFormatError(name, block.offset, `record ${i} of block: ${why || describeDecodeError(err)}`);
     }
     // Not `>`: a forged varint can make the position NaN, and avsc's isValid() counts that as past the end too.
     if (!(tap.pos <= block.data.length)) {
-      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}`);
+      const why = explainShortRecord(block.data, decode.read, i);
+      throw new AvroFormatError(name, block.offset, `block declares ${block.count} records but its data ends inside record ${i}${why ? `: ${why}` : ''}`);
     }
     out[i] = value;
   }

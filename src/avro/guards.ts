@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { isUtf8 } from 'node:buffer';
 import { DEFAULT_READ_LIMITS } from './limits';
+import { installVarintGuards } from './varint';
 
 /**
  * avsc trusts array and map counts: a forged count makes it allocate and loop far past the
@@ -102,6 +103,7 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
   // pipeline must not silently change data, so invalid UTF-8 is an error.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { Tap } = require('avsc/lib/utils') as { Tap: { prototype: Tap & { _invalidate(): void } } };
+  installVarintGuards(Tap.prototype as unknown as Record<string, unknown>);
   Tap.prototype.readString = function (this: Tap & { _invalidate(): void }) {
     const len = this.readLong();
     if (len < 0) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { schemaFingerprint } from './fingerprint';
+import { checkSchemaDepth } from './schema-depth';
 
 /**
  * Record schemas live in `schemas/<name>/v<N>.avsc`, one file per version, never edited once
@@ -65,6 +66,7 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   }
   let type: Type;
   try {
+    checkSchemaDepth(parsed);
     type = Type.forSchema(parsed as never);
   } catch (err) {
     throw new SchemaError(`${file}: invalid Avro schema: ${(err as Error).message}`);

@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { checkSchemaDepth } from './schema-depth';
 
 /**
  * Parsed schemas by their JSON text. Type.forSchema compiles code for every record type, which
@@ -18,7 +19,9 @@ export function typeForSchema(schemaJson: string, opts: { wrapUnions?: 'auto' } 
     cache.set(id, t);
     return t;
   }
-  t = Type.forSchema(JSON.parse(schemaJson), opts);
+  const json: unknown = JSON.parse(schemaJson);
+  checkSchemaDepth(json);
+  t = Type.forSchema(json as never, opts);
   cache.set(id, t);
   if (cache.size > MAX) cache.delete(cache.keys().next().value as string);
   return t;

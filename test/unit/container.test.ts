@@ -129,6 +129,25 @@ describe('Avro container reader on bad input', () => {
     expect((await failure(negative)).message).toMatch(/block record count -1/);
   });
 
+  it('prints block sizes and counts past 2^53 exactly, not rounded through a float', async () => {
+    const header = encodeFile(type, []);
+    const zig = (n: bigint) => {
+      let u = n >= 0n ? n * 2n : -n * 2n - 1n;
+      const out: number[] = [];
+      for (; u >= 0x80n; u >>= 7n) out.push(Number(u & 0x7fn) | 0x80);
+      return Buffer.from([...out, Number(u)]);
+    };
+    const block = (count: bigint, size: bigint) => Buffer.concat([header, zig(count), zig(size), Buffer.alloc(8)]);
+    expect((await failure(block(1n, 2n ** 62n))).message).toMatch(/block size 4611686018427387904 is negative or over the 67108864-byte limit/);
+    expect((await failure(block(1n, -(2n ** 63n)))).message).toMatch(/block size -9223372036854775808 is negative/);
+    expect((await failure(block(2n ** 53n + 1n, 4n))).message).toMatch(/block record count 9007199254740993 is negative or over/);
+    expect((await failure(block(2n ** 63n - 1n, 4n))).message).toMatch(/block record count 9223372036854775807 is negative or over/);
+    const metaKey = Buffer.concat([MAGIC, zig(1n), zig(2n ** 60n), Buffer.alloc(8)]);
+    expect((await failure(metaKey)).message).toMatch(/header metadata key length 1152921504606846976 is over 2\^53 \(at byte 5\)$/);
+    const overflow = Buffer.concat([header, Buffer.from([...Array(9).fill(0xff), 0x7f]), zig(4n), Buffer.alloc(8)]);
+    expect((await failure(overflow)).message).toMatch(/block header is corrupt: varint holds a value over 64 bits \(at byte \d+\)$/);
+  });
+
   it('stops at a forged array count instead of allocating', async () => {
     const arr = Type.forSchema({ type: 'record', name: 'A', fields: [{ name: 'xs', type: { type: 'array', items: 'null' } }] });
     const file = encodeFile(arr, [{ xs: [null] }]);
@@ -153,13 +172,13 @@ describe('Avro container reader on bad input', () => {
     expect((await failure(tooFew)).message).toMatch(/bytes after its 1 declared records/);
   });
 
-  it('reports a forged length varint that decodes to NaN as data ending inside the record', async () => {
+  it('reports a forged length varint of 150 bytes as over-long, not as a NaN length', async () => {
     const { blockDecoder, decodeBlock } = await import('../../src/avro/container-reader');
     const str = Type.forSchema({ type: 'record', name: 'S', fields: [{ name: 's', type: 'string' }] });
-    // avsc's readLong turns 150 continuation bytes into NaN (its multiplier overflows to Infinity).
+    // avsc's own readLong turns 150 continuation bytes into NaN (its multiplier overflows to Infinity).
     const data = Buffer.concat([Buffer.alloc(150, 0x80), Buffer.from([0x00]), Buffer.from('tail')]);
     const block = { offset: 40, end: 40 + data.length, count: 3, data };
-    expect(() => decodeBlock('forged.avro', block, blockDecoder(str))).toThrow(/declares 3 records but its data ends inside record 0/);
+    expect(() => decodeBlock('forged.avro', block, blockDecoder(str))).toThrow(/record 0 of block: long varint at offset 0 of the block is longer than the 10 bytes/);
   });
 
   it('checks the snappy CRC32 trailer', async () => {
