@@ -4,6 +4,12 @@ import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 
 /** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
 export function explainError(e: Error): string {
+  // S3's own text, "The specified bucket does not exist", names neither the bucket nor the store.
+  const s3 = e as Error & { BucketName?: string };
+  if (s3.name === 'NoSuchBucket') {
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    return `the bucket ${s3.BucketName ? `"${s3.BucketName}" ` : ''}does not exist${endpoint ? ` at ${endpoint}` : ''}: check the bucket name in the URL and AWS_ENDPOINT_URL_S3`;
+  }
   const parts = [e.message];
   for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
     if (c.message && !parts.includes(c.message)) parts.push(c.message);

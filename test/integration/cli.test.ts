@@ -48,6 +48,12 @@ describe('partflow upload', () => {
     const missing = await cli('upload', up, 's3://no-such-bucket-here/x/');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/bucket "no-such-bucket-here" does not exist on this S3 endpoint/);
+    // Commands that list a prefix name the missing bucket and the store too (S3 says only "The specified bucket does not exist").
+    for (const args of [['verify', 's3://no-such-bucket-here/ds/'], ['snapshots', 's3://no-such-bucket-here/ds/']]) {
+      const r2 = await cli(...args);
+      expect(r2.code).toBe(1);
+      expect(r2.stderr).toMatch(/^partflow: the bucket "no-such-bucket-here" does not exist at http:\/\/127\.0\.0\.1:\d+: check the bucket name in the URL and AWS_ENDPOINT_URL_S3\n$/);
+    }
     const nothing = await cli('upload', path.join(up, 'nope'), `s3://${BUCKET}/x/`);
     expect(nothing.stderr).toMatch(/nope: no such file or folder/);
     fs.rmSync(up, { recursive: true, force: true });
