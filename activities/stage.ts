@@ -7,7 +7,7 @@ import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
 import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';
-import { cachedLookup } from '../src/io/lookup';
+import { cachedLookup, checkLookupColumns } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
@@ -138,7 +138,11 @@ export function makeStageActivity(deps: ActivityDeps) {
         pipeline: plan.pipeline, stage: req.stage, partition: run.id, partitionName: run.name, params: plan.params, log: run.log,
         lookup: stageLookup(plan.pipeline, req.stage, stage.lookups, (name) => {
           const l = plan.lookups[name];
-          return l ? (cachedLookup(deps.s3, l) as Promise<Record<string, unknown>[]>).catch((err) => {
+          const columns = entry.def.lookups?.[name]?.columns;
+          return l ? (cachedLookup(deps.s3, l) as Promise<Record<string, unknown>[]>).then((table) => {
+            if (columns) checkLookupColumns(table, columns, formatS3Url(l));
+            return table;
+          }).catch((err) => {
             throw isPartitionError(err) ? new PartitionError(`lookup "${name}": ${err.message}`, { retryable: err.retryable, cause: err }) : err;
           }) : undefined;
         }),

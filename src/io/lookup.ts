@@ -71,6 +71,19 @@ export async function loadLookup(
 
 class LookupFormatError extends Error {}
 
+/**
+ * A table of the wrong shape (another export, a renamed column) would otherwise load and match
+ * nothing, and every record would quietly go unresolved. Checked on the first record: a table's
+ * records share their columns (a CSV's header, or the writer's schema).
+ */
+export function checkLookupColumns(table: readonly Record<string, unknown>[], columns: string[], url: string): void {
+  if (table.length === 0) return;
+  const missing = columns.filter((c) => !Object.hasOwn(table[0], c));
+  if (missing.length) {
+    throw new PartitionError(`${url} lacks the column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} the pipeline needs (it has ${Object.keys(table[0]).slice(0, 20).map((c) => `"${c}"`).join(', ')})`, { retryable: false });
+  }
+}
+
 async function readLookup(s3: S3Client, l: { bucket: string; key: string; etag: string; format: string }): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   const push = (r: Record<string, unknown>) => {

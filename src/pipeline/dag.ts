@@ -79,6 +79,11 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     }
   }
   const retry = { ...DEFAULT_RETRY, ...p.retry };
+  for (const [name, l] of Object.entries(p.lookups ?? {})) {
+    if (typeof l?.defaultKey !== 'string' || l.defaultKey === '') problems.push(`lookup "${name}" needs a defaultKey (the table's key in the source bucket)`);
+    if (!['csv', 'jsonl', 'avro'].includes(l?.format)) problems.push(`lookup "${name}" has format ${JSON.stringify(l?.format)}: csv, jsonl or avro`);
+    if (l?.columns !== undefined && !(Array.isArray(l.columns) && l.columns.every((c) => typeof c === 'string' && c !== ''))) problems.push(`lookup "${name}" has columns that are not a list of column names`);
+  }
   if (!Number.isInteger(retry.maximumAttempts) || retry.maximumAttempts < 1) problems.push('retry.maximumAttempts must be an integer >= 1');
   if (!(retry.initialIntervalSeconds > 0) || !(retry.maximumIntervalSeconds >= retry.initialIntervalSeconds)) problems.push('retry intervals must be > 0, maximum >= initial');
   if (!(retry.backoffCoefficient >= 1)) problems.push('retry.backoffCoefficient must be >= 1');

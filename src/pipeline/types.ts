@@ -74,6 +74,8 @@ export interface LookupDefinition {
   /** Key of the lookup object relative to the source bucket, unless `params["lookup.<name>"]` gives an s3:// URL. */
   defaultKey: string;
   format: 'csv' | 'jsonl' | 'avro';
+  /** Columns every record must have: a table without them fails the stages that read it, naming what is missing. */
+  columns?: string[];
 }
 
 export interface PipelineDefinition {

@@ -206,7 +206,7 @@ function airportIndex(rows: Record<string, unknown>[]): AirportIndex {
 export const birdstrikesPipeline: PipelineDefinition = {
   name: 'birdstrikes',
   description: 'FAA wildlife strikes: type the raw CSV rows, then normalise and resolve airports.',
-  lookups: { airports: { defaultKey: 'reference/airports.csv', format: 'csv' } },
+  lookups: { airports: { defaultKey: 'reference/airports.csv', format: 'csv', columns: ['iata', 'name', 'city', 'state'] } },
   stages: [
     { name: 'map', schema: 'birdstrike@1', version: '1', lookups: [], transform: (r: Raw) => mapBirdStrike(r) },
     {

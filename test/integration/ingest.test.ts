@@ -171,6 +171,18 @@ describe('birdstrikes ingest on the real stack', () => {
     }
   });
 
+  it('a lookup table without the columns the pipeline declares fails its stage for good, naming what is missing', async () => {
+    await put('reference/other-export.csv', 'a,b,c\n1,2,3\n');
+    const other = `s3://${BUCKET}/reference/other-export.csv`;
+    const r = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-shape-lookup/`, partitionRecords: 3000, params: { 'lookup.airports': other }, waitForRetry: '0' }, 'bird-shape-lookup');
+    expect(r.status).toBe('partial');
+    expect(r.stages.enrich.failures).toHaveLength(5);
+    for (const f of r.stages.enrich.failures) {
+      expect(f.attempts).toBe(1);
+      expect(f.error).toMatch(new RegExp(`stage setup failed: lookup "airports": ${other.replace(/[./]/g, '\\$&')} lacks the columns "iata", "name", "city", "state" the pipeline needs \\(it has "a", "b", "c"\\)`));
+    }
+  });
+
   it('outputs are read by fastavro with the same records', async () => {
     const run = await runOf(s3, first);
     const files: Record<string, Buffer> = {};

@@ -66,6 +66,14 @@ describe('pipeline DAG checks', () => {
       .toThrow(/stage "a" has an "after" that is not a list of stage names/);
   });
 
+  it('checks lookup definitions: a key, a known format, and columns as names', () => {
+    const lookups = { a: { defaultKey: '', format: 'csv' }, b: { defaultKey: 'b.csv', format: 'xlsx' }, c: { defaultKey: 'c.csv', format: 'csv', columns: 'iata' } };
+    expect(() => checkPipeline({ name: 'lk', lookups: lookups as never, stages: [stage('a')] })).toThrow(
+      /lookup "a" needs a defaultKey[^]*lookup "b" has format "xlsx": csv, jsonl or avro[^]*lookup "c" has columns that are not a list of column names/,
+    );
+    expect(() => checkPipeline({ name: 'ok', lookups: { a: { defaultKey: 'a.csv', format: 'csv', columns: ['iata'] } }, stages: [stage('a')] })).not.toThrow();
+  });
+
   it('insists that an inherited schema has exactly one input', () => {
     expect(() => checkPipeline({ name: 'x', stages: [stage('a'), stage('b'), stage('c', { schema: '@input', after: ['a', 'b'] })] }))
       .toThrow(/uses schema "@input" and so must read exactly one stage/);

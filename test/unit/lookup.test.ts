@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { readJsonLinesLookup } from '../../src/io/lookup';
+import { checkLookupColumns, readJsonLinesLookup } from '../../src/io/lookup';
 
 describe('JSON Lines lookups', () => {
   it('decode multi-byte characters that straddle stream chunks', async () => {
@@ -17,5 +17,14 @@ describe('JSON Lines lookups', () => {
       for await (const _ of readJsonLinesLookup(Readable.from([Buffer.from('{"a":1}\n{oops\n')]))) void _;
     };
     await expect(read()).rejects.toThrow(/^line 2: /);
+  });
+});
+
+describe('a lookup table of the wrong shape', () => {
+  it('fails for good, naming the missing columns and the ones it has', () => {
+    const table = [{ a: '1', b: '2', c: '3' }];
+    expect(() => checkLookupColumns(table, ['iata', 'a', 'name'], 's3://b/airports.csv')).toThrow('s3://b/airports.csv lacks the columns "iata", "name" the pipeline needs (it has "a", "b", "c")');
+    expect(() => checkLookupColumns(table, ['a', 'c'], 's3://b/x.csv')).not.toThrow();
+    expect(() => checkLookupColumns([], ['iata'], 's3://b/empty.csv')).not.toThrow(); // an empty table is the stage's to judge
   });
 });
