@@ -122,6 +122,14 @@ export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems
     return str;
   };
 
+  // A boolean is one byte, 0 or 1. Readers disagree on any other (avsc and fastavro read true,
+  // Java false), so there is no value to commit: such data is corrupt.
+  (Tap.prototype as unknown as { readBoolean(this: Tap): boolean }).readBoolean = function (this: Tap) {
+    const b = this.buf[this.pos++];
+    if (b > 1) throw new Error(`boolean byte ${b} at offset ${this.pos - 1} of the block: a boolean is 0 or 1`);
+    return b === 1;
+  };
+
   types.ArrayType.prototype._read = function (this: { itemsType: ItemType }, tap: Tap) {
     const items = this.itemsType;
     const val: unknown[] = [];

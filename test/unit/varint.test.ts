@@ -82,3 +82,14 @@ describe('int varints', () => {
     expect(decode(intRow, bytes(0x82, rep(0x80, 3), 0x00))).toEqual([{ n: 1 }]);
   });
 });
+
+describe('booleans', () => {
+  const boolRow = Type.forSchema({ type: 'record', name: 'B', fields: [{ name: 'b', type: 'boolean' }, { name: 'n', type: 'int' }] });
+
+  it('read 0 and 1, and refuse any other byte (avsc and fastavro read 2 as true, Java as false)', () => {
+    expect(decode(boolRow, bytes(0x00, 0x02, 0x01, 0x04), 2)).toEqual([{ b: false, n: 1 }, { b: true, n: 2 }]);
+    expect(() => decode(boolRow, bytes(0x00, 0x02, 0x02, 0x04), 2)).toThrow(
+      new AvroFormatError('s3://bucket/in.avro', 40, 'record 1 of block: boolean byte 2 at offset 2 of the block: a boolean is 0 or 1'),
+    );
+  });
+});
