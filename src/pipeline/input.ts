@@ -101,6 +101,14 @@ export function durationMs(v: unknown): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** A duration as durationMs reads it: "3d", "12h", "1m", "45s", "250ms". */
+export function formatMs(ms: number): string {
+  for (const [unit, size] of [['d', DAY], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 export class InvalidInputError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid ingest input: ${problems.join('; ')}`);

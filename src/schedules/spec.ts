@@ -1,5 +1,7 @@
 import { CalendarSpecDescription, ScheduleOverlapPolicy, ScheduleSpec, ScheduleSpecDescription } from '@temporalio/client';
-import { durationMs } from '../pipeline/input';
+import { durationMs, formatMs } from '../pipeline/input';
+
+export { formatMs };
 
 /** A schedule option that cannot work, said before anything reaches Temporal. */
 export class ScheduleOptionError extends Error {
@@ -109,13 +111,6 @@ export function describeSpec(spec: ScheduleSpecDescription | undefined): string 
   const tz = spec.calendars?.length ? ` (${spec.timezone || 'UTC'})` : '';
   const jitter = spec.jitter ? `, jitter ${formatMs(spec.jitter)}` : '';
   return `${parts.join(' + ')}${tz}${jitter}`;
-}
-
-export function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 const FULL: Record<string, [unknown, unknown]> = {

@@ -253,7 +253,7 @@ describe('faults on the real stack', () => {
     // Temporal's own text is "activity Heartbeat timeout", which names nothing.
     expect(r.stages.copy.failures[0]).toMatchObject({
       attempts: 1,
-      error: expect.stringMatching(/^stage "copy" partition p-[0-9a-f]+ \(part-\d\.avro[^)]*\): no heartbeat for 5 s: the worker running it stopped or lost its connection to Temporal \(each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint\)$/),
+      error: expect.stringMatching(/^stage "copy" partition p-[0-9a-f]+ \(part-\d\.avro[^)]*\): no heartbeat for 5s: the worker running it stopped or lost its connection to Temporal \(each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint\)$/),
     });
   }, 180_000);
 

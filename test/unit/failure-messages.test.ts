@@ -10,13 +10,13 @@ describe('failure messages of partitions', () => {
     const f = describeFailure(activityFailure(new TimeoutFailure('activity Heartbeat timeout', undefined, 'HEARTBEAT')), 5, where);
     expect(f).toEqual({
       type: 'TimeoutFailure', attempts: 5,
-      error: 'stage "map" partition p-3fa9c1d20b7e (offers-7.avro): no heartbeat for 1 min: the worker running it stopped or lost its connection to Temporal (each such loss uses one of the retry policy\'s attempts; the next attempt resumes from the partition\'s last checkpoint)',
+      error: 'stage "map" partition p-3fa9c1d20b7e (offers-7.avro): no heartbeat for 1m: the worker running it stopped or lost its connection to Temporal (each such loss uses one of the retry policy\'s attempts; the next attempt resumes from the partition\'s last checkpoint)',
     });
   });
 
   it('an attempt over the partition timeout says which timeout and how to raise it', () => {
     const f = describeFailure(activityFailure(new TimeoutFailure('activity StartToClose timeout', undefined, 'START_TO_CLOSE')), 3, where);
-    expect(f.error).toBe('stage "map" partition p-3fa9c1d20b7e (offers-7.avro): an attempt ran longer than the partition timeout of 2 h (raise partitionTimeout in the ingest input for partitions this slow)');
+    expect(f.error).toBe('stage "map" partition p-3fa9c1d20b7e (offers-7.avro): an attempt ran longer than the partition timeout of 2h (raise partitionTimeout in the ingest input for partitions this slow)');
   });
 
   it("keeps the activity's own message, which already names the partition, and its attempt count", () => {

@@ -1,5 +1,5 @@
 import { ActivityFailure, ActivityOptions, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import { DEFAULT_PARTITION_TIMEOUT_MS } from '../../src/pipeline/input';
+import { DEFAULT_PARTITION_TIMEOUT_MS, formatMs } from '../../src/pipeline/input';
 import type { WindowItem, WindowSettings } from './window';
 
 /** What a failure that the activity did not write (a timeout) is described with: who, and the limits it hit. */
@@ -11,8 +11,6 @@ export interface FailureContext {
   partitionTimeoutMs?: number;
 }
 
-const span = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
-
 /**
  * Temporal's own text for a timeout ("activity Heartbeat timeout") names neither the partition
  * nor what to do, and the activity, which names both in its own errors, never saw it happen.
@@ -20,10 +18,10 @@ const span = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms 
 function timeoutMessage(cause: TimeoutFailure, c: FailureContext): string {
   const who = `stage "${c.stage}" partition ${c.partition}${c.name && c.name !== c.partition ? ` (${c.name})` : ''}`;
   if (cause.timeoutType === 'HEARTBEAT') {
-    return `${who}: no heartbeat for ${span(c.heartbeatTimeoutSeconds * 1000)}: the worker running it stopped or lost its connection to Temporal (each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint)`;
+    return `${who}: no heartbeat for ${formatMs(c.heartbeatTimeoutSeconds * 1000)}: the worker running it stopped or lost its connection to Temporal (each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint)`;
   }
   if (cause.timeoutType === 'START_TO_CLOSE') {
-    return `${who}: an attempt ran longer than the partition timeout of ${span(c.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS)} (raise partitionTimeout in the ingest input for partitions this slow)`;
+    return `${who}: an attempt ran longer than the partition timeout of ${formatMs(c.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS)} (raise partitionTimeout in the ingest input for partitions this slow)`;
   }
   return `${who}: ${cause.message || cause.name}`;
 }
