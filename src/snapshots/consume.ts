@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../config';
 import { readAvroRecords } from '../io/avro-object-reader';
 import { s3Client } from '../storage/client';
-import { getJson, ObjectNotFoundError, putObject } from '../storage/objects';
+import { getJsonIfPresent, putObject } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { Change, changeList } from './changes';
 import { asDatasetRef, consumerKey, DatasetLike, datasetRef, datasetUrlOf } from './layout';
@@ -84,12 +84,7 @@ export async function* changedPartitions(datasetUrl: string, opts: ChangesOption
 /** A consumer's cursor, or null when it has never committed one. */
 export async function readCursor(s3: S3Client, dataset: DatasetLike, consumer: string): Promise<ConsumerCursor | null> {
   const d = asDatasetRef(dataset);
-  try {
-    return await getJson<ConsumerCursor>(s3, d.bucket, consumerKey(d, consumer));
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return null;
-    throw err;
-  }
+  return getJsonIfPresent<ConsumerCursor>(s3, d.bucket, consumerKey(d, consumer));
 }
 
 /**

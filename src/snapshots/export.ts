@@ -5,7 +5,7 @@ import { createGzip } from 'node:zlib';
 import { jsonText } from '../formats/json-value';
 import { openAvroObject } from '../io/avro-object-reader';
 import { MultipartWriter } from '../storage/multipart';
-import { getJson, headObject, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { getJson, getJsonIfPresent, headObject, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { datasetChanges } from './consume';
 import { datasetNameOf, datasetRef } from './layout';
@@ -86,7 +86,7 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
   const dir = `${target.key}${datasetNameOf(datasetRef(dataset))}/${o.stage}/${pad(from)}-${pad(to)}/`;
   const url = `s3://${target.bucket}/${dir}`;
   const ours: ExportIdentity = { dataset, ...(o.partitionField ? { partitionField: o.partitionField } : {}) };
-  const whole = await readIfPresent<ExportManifest>(s3, target.bucket, `${dir}_export.json`);
+  const whole = await getJsonIfPresent<ExportManifest>(s3, target.bucket, `${dir}_export.json`);
   if (whole) {
     if (!sameIdentity(whole, ours)) throw new ExportConflictError(url, whole, ours, true);
     return { url, manifest: whole, alreadyWhole: true };
@@ -122,15 +122,6 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
     return { url, manifest: await getJson<ExportManifest>(s3, target.bucket, `${dir}_export.json`), alreadyWhole: true };
   }
   return { url, manifest };
-}
-
-async function readIfPresent<T>(s3: S3Client, bucket: string, key: string): Promise<T | null> {
-  try {
-    return await getJson<T>(s3, bucket, key);
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return null;
-    throw err;
-  }
 }
 
 /** Writes the started marker, or checks the one an earlier, unfinished export left. */

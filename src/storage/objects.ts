@@ -138,6 +138,16 @@ export async function getJson<T>(s3: S3Client, bucket: string, key: string, maxB
   }
 }
 
+/** getJson, or null when there is no such object. */
+export async function getJsonIfPresent<T>(s3: S3Client, bucket: string, key: string, maxBytes?: number): Promise<T | null> {
+  try {
+    return await getJson<T>(s3, bucket, key, maxBytes);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return null;
+    throw err;
+  }
+}
+
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
   try {
     await headObject(s3, bucket, key);
