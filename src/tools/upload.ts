@@ -13,23 +13,23 @@ export interface UploadedFile {
   bytes: number;
 }
 
-/** The files under `from` (itself, if a file), as [absolute path, key suffix]; dot-files and dot-folders are left out. */
-function filesOf(from: string): [string, string][] {
+/** The files under `from` (itself, if a file): absolute path, key suffix, size; dot-files and dot-folders are left out. */
+function filesOf(from: string): { single: boolean; files: [string, string, number][] } {
   const root = path.resolve(from);
   const st = fs.statSync(root, { throwIfNoEntry: false });
   if (!st) throw new Error(`${from}: no such file or folder`);
-  if (st.isFile()) return [[root, path.basename(root)]];
-  const out: [string, string][] = [];
+  if (st.isFile()) return { single: true, files: [[root, path.basename(root), st.size]] };
+  const files: [string, string, number][] = [];
   const walk = (dir: string, rel: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (e.name.startsWith('.')) continue;
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) walk(abs, `${rel}${e.name}/`);
-      else if (e.isFile()) out.push([abs, `${rel}${e.name}`]);
+      else if (e.isFile()) files.push([abs, `${rel}${e.name}`, fs.statSync(abs).size]);
     }
   };
   walk(root, '');
-  return out;
+  return { single: false, files };
 }
 
 /**
@@ -38,24 +38,25 @@ function filesOf(from: string): [string, string][] {
  * `to` with their relative paths. Objects of the same keys are replaced.
  */
 export async function uploadFiles(s3: S3Client, from: string, to: string, onFile?: (f: UploadedFile) => void): Promise<UploadedFile[]> {
-  const files = filesOf(from);
-  const single = files.length === 1 && fs.statSync(path.resolve(from)).isFile();
-  const dest = parseS3Url(to, { prefix: !single || to.endsWith('/') });
+  const { single, files } = filesOf(from);
   if (files.length === 0) throw new Error(`${from}: no files to upload (dot-files are left out)`);
-  const tooBig = files.find(([f]) => fs.statSync(f).size > MAX_SINGLE_PUT);
+  const tooBig = files.find(([, , size]) => size > MAX_SINGLE_PUT);
   if (tooBig) throw new Error(`${tooBig[0]} is over 5 GiB, more than one PUT can hold: upload it with a multipart client (aws s3 cp --endpoint-url …)`);
+  const dest = parseS3Url(to, { prefix: !single || to.endsWith('/') });
+  // One file to a URL that is not a prefix goes to that very key.
+  const exactKey = single && !to.endsWith('/') && dest.key !== '';
   const limit = pLimit(4);
-  return Promise.all(files.map(([file, rel]) => limit(async () => {
-    const key = single && !to.endsWith('/') && dest.key !== '' ? dest.key : `${dest.key}${rel}`;
-    const bytes = fs.statSync(file).size;
+  return Promise.all(files.map(([file, rel, bytes]) => limit(async () => {
+    const key = exactKey ? dest.key : `${dest.key}${rel}`;
+    const url = formatS3Url({ bucket: dest.bucket, key });
     try {
       await s3.send(new PutObjectCommand({ Bucket: dest.bucket, Key: key, Body: fs.createReadStream(file), ContentLength: bytes }));
     } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'NoSuchBucket') throw new Error(`bucket "${dest.bucket}" does not exist on this S3 endpoint (create it first; the embedded stack has "partflow")`);
-      throw new Error(`uploading ${file} to ${formatS3Url({ bucket: dest.bucket, key })}: ${(err as Error).message}`);
+      // A missing bucket goes up as it is: the CLI names the bucket and the endpoint (explainError).
+      if ((err as Error).name === 'NoSuchBucket') throw err;
+      throw new Error(`uploading ${file} to ${url}: ${(err as Error).message}`);
     }
-    const done = { file, url: formatS3Url({ bucket: dest.bucket, key }), bytes };
+    const done = { file, url, bytes };
     onFile?.(done);
     return done;
   })));

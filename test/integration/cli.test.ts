@@ -47,7 +47,7 @@ describe('partflow upload', () => {
     expect((await getUrl(s3, `s3://${BUCKET}/uploaded/one/renamed.csv`)).toString()).toBe('id\n1\n');
     const missing = await cli('upload', up, 's3://no-such-bucket-here/x/');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/bucket "no-such-bucket-here" does not exist on this S3 endpoint/);
+    expect(missing.stderr).toMatch(/^partflow: the bucket "no-such-bucket-here" does not exist at http:\/\/127\.0\.0\.1:\d+: check the bucket name/);
     // Commands that list a prefix name the missing bucket and the store too (S3 says only "The specified bucket does not exist").
     for (const args of [['verify', 's3://no-such-bucket-here/ds/'], ['snapshots', 's3://no-such-bucket-here/ds/']]) {
       const r2 = await cli(...args);
