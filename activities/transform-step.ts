@@ -131,7 +131,8 @@ function unfit(err: unknown, out: unknown, record: unknown, sink: RecordSink, la
 function typeText(t: Type): string {
   const any = t as Type & { types?: Type[]; name?: string; size?: number };
   const kind = t.typeName ?? String(t);
-  if (kind.startsWith('union')) return `one of ${(any.types ?? []).map((x) => (x.typeName.startsWith('union') ? typeText(x) : x.name ?? x.typeName)).join(', ')}`;
+  // A union's branches are never unions themselves.
+  if (kind.startsWith('union')) return `one of ${(any.types ?? []).map((x) => (x as { name?: string }).name ?? x.typeName).join(', ')}`;
   const a = (w: string) => `${/^[aeiou]/.test(w) ? 'an' : 'a'} ${w}`;
   if (kind === 'record' || kind === 'error' || kind === 'enum') return `${a(kind)} ${any.name ?? ''}`.trimEnd();
   if (kind === 'fixed') return `a fixed of ${any.size} bytes`;

@@ -1,7 +1,7 @@
 import { Type } from 'avsc';
 import { canonicalForm, crc64Avro } from '../../avro/fingerprint';
 import { listSchemaNames, loadSchema, schemaVersions } from '../../avro/schemas';
-import { checkSchemaDepth } from '../../avro/schema-depth';
+import { typeForSchema } from '../../avro/type-cache';
 import type { KafkaValueSettings } from './source';
 
 /**
@@ -68,9 +68,7 @@ async function registrySchema(registry: string, id: number): Promise<Type> {
   const body = (await res.json()) as { schema?: string; schemaType?: string };
   if (body.schemaType && body.schemaType !== 'AVRO') throw new ValueError(`schema id ${id} is a ${body.schemaType} schema; only Avro is supported`);
   try {
-    const json: unknown = JSON.parse(body.schema ?? '');
-    checkSchemaDepth(json);
-    return Type.forSchema(json as never);
+    return typeForSchema(body.schema ?? '');
   } catch (err) {
     throw new ValueError(`schema id ${id} of ${registry} is not a valid Avro schema: ${(err as Error).message}`);
   }
