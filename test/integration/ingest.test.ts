@@ -158,28 +158,19 @@ describe('birdstrikes ingest on the real stack', () => {
     expect(again.stages.enrich.records).toEqual(first.stages.enrich.records);
   });
 
-  it('a lookup table that cannot be parsed fails its stage once per partition, naming the lookup, its object and the cause', async () => {
-    await put('reference/bad-airports.csv', 'iata,"name,city\nNAS,Nashville\n');
-    const bad = `s3://${BUCKET}/reference/bad-airports.csv`;
-    const r = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-bad-lookup/`, partitionRecords: 3000, params: { 'lookup.airports': bad }, waitForRetry: '0' }, 'bird-bad-lookup');
+  it.each([
+    ['cannot be parsed', 'bad-airports.csv', 'iata,"name,city\nNAS,Nashville\n', 'cannot be read as CSV: Quote Not Closed'],
+    ['lacks the columns the pipeline declares', 'other-export.csv', 'a,b,c\n1,2,3\n', 'lacks the columns "iata", "name", "city", "state" the pipeline needs \\(it has "a", "b", "c"\\)'],
+  ])('a lookup table that %s fails its stage once per partition, for good, naming the lookup, its object and the cause', async (_, file, body, cause) => {
+    await put(`reference/${file}`, body);
+    const url = `s3://${BUCKET}/reference/${file}`;
+    const r = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-${file}/`, partitionRecords: 3000, params: { 'lookup.airports': url }, waitForRetry: '0' }, `bird-${file}`);
     expect(r.status).toBe('partial');
     expect(r.stages.map.succeeded).toBe(5);
     expect(r.stages.enrich.failures).toHaveLength(5);
     for (const f of r.stages.enrich.failures) {
       expect(f.attempts).toBe(1); // retrying reads the same pinned bytes: not retried
-      expect(f.error).toMatch(new RegExp(`stage setup failed: lookup "airports": ${bad.replace(/[./]/g, '\\$&')} cannot be read as CSV: Quote Not Closed`));
-    }
-  });
-
-  it('a lookup table without the columns the pipeline declares fails its stage for good, naming what is missing', async () => {
-    await put('reference/other-export.csv', 'a,b,c\n1,2,3\n');
-    const other = `s3://${BUCKET}/reference/other-export.csv`;
-    const r = await run({ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, target: `s3://${BUCKET}/run-shape-lookup/`, partitionRecords: 3000, params: { 'lookup.airports': other }, waitForRetry: '0' }, 'bird-shape-lookup');
-    expect(r.status).toBe('partial');
-    expect(r.stages.enrich.failures).toHaveLength(5);
-    for (const f of r.stages.enrich.failures) {
-      expect(f.attempts).toBe(1);
-      expect(f.error).toMatch(new RegExp(`stage setup failed: lookup "airports": ${other.replace(/[./]/g, '\\$&')} lacks the columns "iata", "name", "city", "state" the pipeline needs \\(it has "a", "b", "c"\\)`));
+      expect(f.error).toMatch(new RegExp(`stage setup failed: lookup "airports": ${url.replace(/[./]/g, '\\$&')} ${cause}`));
     }
   });
 
