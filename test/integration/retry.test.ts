@@ -235,7 +235,8 @@ describe('a retry that comes while a sibling of the failed stage still runs', ()
     diamondGate.hold();
     const handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: `${pipeline}-${process.pid}`, workflowExecutionTimeout: '5m',
-      args: [{ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/out/`, dataset: pipeline, waitForRetry: '2m', pack: false }],
+      // `right` waits at the gate inside a record, sending no heartbeat: give it room on a slow host.
+      args: [{ pipeline, source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/out/`, dataset: pipeline, waitForRetry: '2m', pack: false, heartbeatTimeoutSeconds: 900 }],
     });
     const stage = async (name: string) => (await handle.query<Progress>('progress')).stages[name];
     await until('left failed', 60_000, async () => ((await stage('left'))?.failed === n ? true : undefined));

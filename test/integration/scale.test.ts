@@ -43,6 +43,9 @@ const holdPipeline: PipelineDefinition = {
     },
   }],
 };
+// Held partitions wait inside one record, so they send no heartbeat: give them room (a loaded
+// host can take minutes to get from a hold to its release).
+const HELD_HEARTBEAT_S = 900;
 let openGate: () => void = () => undefined;
 const gate = new Promise<void>((r) => { openGate = r; });
 
@@ -102,7 +105,7 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
   it('runs, honours a retry that arrives while windows run, and limits it to the stages asked for', async () => {
     handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: wid,
-      args: [{ pipeline: 'scale4', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 6, partitionsPerWorkflow: 10, waitForRetry: '10m' }, { continueAsNewEvents: CAN_EVENTS, summaryIdsMax: 50 }],
+      args: [{ pipeline: 'scale4', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'ds', pack: false, maxParallel: 6, partitionsPerWorkflow: 10, waitForRetry: '10m', heartbeatTimeoutSeconds: HELD_HEARTBEAT_S }, { continueAsNewEvents: CAN_EVENTS, summaryIdsMax: 50 }],
     });
     // Bounds for a loaded 2-core machine (CI alone runs this in about a minute).
     const p = await until('the four failures', 300_000, async () => {
@@ -229,7 +232,7 @@ describe('cancelling a large ingest after continue-as-new', () => {
     const wid = `scale-cancel-${process.pid}`;
     const handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: wid,
-      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'cx', pack: false, maxParallel: 4, partitionsPerWorkflow: 10 }, { continueAsNewEvents: 40, summaryIdsMax: 50 }],
+      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'cx', pack: false, maxParallel: 4, partitionsPerWorkflow: 10, heartbeatTimeoutSeconds: HELD_HEARTBEAT_S }, { continueAsNewEvents: 40, summaryIdsMax: 50 }],
     });
     await until('30 partitions done after a continue-as-new', 240_000, async () => {
       const d = await h.client.workflow.getHandle(wid).describe();
@@ -280,7 +283,7 @@ describe('a window of an earlier run that is terminated', () => {
     };
     const handle = await h.client.workflow.start('ingest', {
       taskQueue: h.cfg.taskQueue, workflowId: wid,
-      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'term', pack: false, maxParallel: 4, partitionsPerWorkflow: 10 }, { continueAsNewEvents: 30, summaryIdsMax: 50, windowCheckSeconds: 1 }],
+      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'term', pack: false, maxParallel: 4, partitionsPerWorkflow: 10, heartbeatTimeoutSeconds: HELD_HEARTBEAT_S }, { continueAsNewEvents: 30, summaryIdsMax: 50, windowCheckSeconds: 1 }],
     });
     await until('30 partitions done and the rest held', 90_000, async () => {
       const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
