@@ -1,8 +1,8 @@
 /**
  * Records workflow histories for the replay test (test/replay/replay.test.ts): starts a private
- * embedded stack on free ports, runs a few ingests that cover the workflow's paths, and writes
- * each history as JSON into test/replay/histories/. Run it at each release (`npm run
- * record-histories`) so CI replays what the released workers wrote; keep the old files too.
+ * embedded stack on free ports, runs a few ingests that cover the workflow's paths (one fails at
+ * planning), and writes each history as JSON into test/replay/histories/. Run it at each release
+ * (`npm run record-histories`) so CI replays what the released workers wrote; keep the old files too.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -69,7 +69,14 @@ function save(cfg: Config, workflowId: string): void {
   console.log(`${name}.json: ${(json.length / 1024).toFixed(0)} KiB`);
 }
 
+/** The ingests named on the command line (`npm run record-histories -- failed`), or all of them. */
+const only = process.argv.slice(2);
+const CASES = ['small', 'large', 'retry', 'partial', 'failed'];
+const wanted = (name: string) => !only.length || only.includes(name);
+
 async function main(): Promise<void> {
+  const unknown = only.filter((n) => !CASES.includes(n));
+  if (unknown.length) throw new Error(`unknown history ${unknown.join(', ')}: record any of ${CASES.join(', ')}`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-record-'));
   // Only these settings: a developer's AWS_PROFILE or Temporal profile must not redirect the private stack.
   const cfg = loadConfig({
@@ -97,26 +104,41 @@ async function main(): Promise<void> {
     const target = `s3://${BUCKET}/out/`;
     try {
       fs.mkdirSync(OUT, { recursive: true });
-      const small = await start('small', { pipeline: 'copy', source: `s3://${BUCKET}/small/`, target, dataset: 'small' });
-      await small.result();
-      save(cfg, small.workflowId);
+      if (wanted('small')) {
+        const small = await start('small', { pipeline: 'copy', source: `s3://${BUCKET}/small/`, target, dataset: 'small' });
+        await small.result();
+        save(cfg, small.workflowId);
+      }
 
-      // 24 partitions, 10 per child batch: three ingestBatch children.
-      const large = await start('large', { pipeline: 'copy', source: `s3://${BUCKET}/large/`, target, dataset: 'large', pack: false, partitionsPerWorkflow: 10 });
-      await large.result();
-      save(cfg, large.workflowId);
-      save(cfg, 'large/batch-00000');
+      if (wanted('large')) {
+        // 24 partitions, 10 per child batch: three ingestBatch children.
+        const large = await start('large', { pipeline: 'copy', source: `s3://${BUCKET}/large/`, target, dataset: 'large', pack: false, partitionsPerWorkflow: 10 });
+        await large.result();
+        save(cfg, large.workflowId);
+        save(cfg, 'large/batch-00000');
+      }
 
-      const retry = await start('retry', { pipeline: 'flaky', source: `s3://${BUCKET}/retry/`, target, dataset: 'retry', pack: false, waitForRetry: '2m' });
-      await until('waiting-for-retry', 60_000, async () => ((await retry.query<{ phase: string }>('progress')).phase === 'waiting-for-retry' ? true : undefined));
-      await retry.executeUpdate('retryFailed', { args: [{ partitions: ['b.jsonl'] }] });
-      await retry.result();
-      save(cfg, retry.workflowId);
+      if (wanted('retry')) {
+        const retry = await start('retry', { pipeline: 'flaky', source: `s3://${BUCKET}/retry/`, target, dataset: 'retry', pack: false, waitForRetry: '2m' });
+        await until('waiting-for-retry', 60_000, async () => ((await retry.query<{ phase: string }>('progress')).phase === 'waiting-for-retry' ? true : undefined));
+        await retry.executeUpdate('retryFailed', { args: [{ partitions: ['b.jsonl'] }] });
+        await retry.result();
+        save(cfg, retry.workflowId);
+      }
 
-      const partial = await start('partial', { pipeline: 'flaky', source: `s3://${BUCKET}/partial/`, target, dataset: 'partial', pack: false, waitForRetry: '1s' });
-      const summary = await partial.result() as { status: string };
-      if (summary.status !== 'partial') throw new Error(`expected a partial run, got ${summary.status}`);
-      save(cfg, partial.workflowId);
+      if (wanted('partial')) {
+        const partial = await start('partial', { pipeline: 'flaky', source: `s3://${BUCKET}/partial/`, target, dataset: 'partial', pack: false, waitForRetry: '1s' });
+        const summary = await partial.result() as { status: string };
+        if (summary.status !== 'partial') throw new Error(`expected a partial run, got ${summary.status}`);
+        save(cfg, partial.workflowId);
+      }
+
+      if (wanted('failed')) {
+        // Fails at planning: no worker registers the pipeline.
+        const failed = await start('failed', { pipeline: 'nosuch', source: `s3://${BUCKET}/small/`, target, dataset: 'failed' });
+        if (await failed.result().then(() => true, () => false)) throw new Error('expected the run of an unknown pipeline to fail');
+        save(cfg, failed.workflowId);
+      }
     } finally {
       worker.shutdown();
       await running;

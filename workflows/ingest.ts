@@ -11,6 +11,7 @@ import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { Slots as PrioritySemaphore } from './run/slots';
 import { describeFailure } from './run/activity-options';
+import { markEnded } from './run/ended';
 import { resolveOrFail } from './run/input';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
 import { partitionsQuery, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';
@@ -72,8 +73,17 @@ function stageNames(plan: PlanSummary): string[] {
  * (the retryFailed update or signal) for `waitForRetry`; then the run ends `partial`.
  */
 export async function ingest(input: IngestInput, carry?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
-  // New executions run windowed (README "Large ingests"); histories from before replay below.
-  if (patched('windowed-ingest')) return ingestWindowed(input, carry);
+  try {
+    // New executions run windowed (README "Large ingests"); histories from before replay below.
+    if (patched('windowed-ingest')) return await ingestWindowed(input, carry);
+    return await ingestUnwindowed(input);
+  } catch (err) {
+    markEnded(err);
+    throw err;
+  }
+}
+
+async function ingestUnwindowed(input: IngestInput): Promise<IngestSummary> {
   const resolved = resolveOrFail(input);
   const state = new RunState();
   state.title = `ingest **${resolved.pipeline}** from ${resolved.source} into ${resolved.target}${resolved.dataset}/`;

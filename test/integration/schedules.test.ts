@@ -69,7 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Stop every firing and let a held run go before the worker shuts down (it waits for its activities).
-  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update', 'sched-backfill']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
   gate.release();
   await h?.stop();
 });
@@ -255,5 +255,43 @@ describe('partflow schedule', () => {
     expect((await describe_(id)).state).toMatchObject({ paused: false, note: 'migration done' });
     expect((await cli('schedule', 'delete', id)).stdout).toBe(`deleted schedule ${id}\n`);
     await expect(describe_(id)).rejects.toThrow(/not found/);
+  });
+
+  it('backfill runs every firing of the period, one after another, whatever the schedule\'s policy; with --overlap skip only the first, and says so', async () => {
+    const id = 'sched-backfill';
+    // Daily at 00:00 UTC, overlap skip (the default); the first test's outputs make the runs quick.
+    await createSchedule(h.client, h.cfg, {
+      id, input: { pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024, target: `s3://${BUCKET}/out/` }, spec: scheduleSpec({ cron: '0 0 * * *' }),
+    });
+    const all = await cli('schedule', 'backfill', id, '--from', '2025-11-20', '--to', '2025-11-22');
+    expect(all.stderr).toBe('');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain(`backfilling ${id}: 3 firings from 2025-11-20T00:00:00.000Z to 2025-11-22T00:00:00.000Z `
+      + '(2025-11-20T00:00:00Z, 2025-11-21T00:00:00Z, 2025-11-22T00:00:00Z), overlap buffer-all: all run, one after another.\n');
+    expect(all.stdout).toContain(`a firing's time only names the run (${id}-<time>), so the runs after the first find every partition committed and reuse them`);
+    // The first starts at once, the others wait for it (one may have started by the time the command looks).
+    const taken = /\ntaken: (\d) started(?:, (\d) waiting to run)?; `partflow schedule describe sched-backfill` shows the runs\n$/.exec(all.stdout);
+    expect(taken).not.toBeNull();
+    expect(Number(taken![1]) + Number(taken![2] ?? 0)).toBe(3);
+    const { handles } = await closedRuns(id, 3);
+    expect(handles.map((x) => x.workflowId)).toEqual(['20', '21', '22'].map((day) => `${id}-2025-11-${day}T00:00:00Z`));
+    const runs = await Promise.all(handles.map((x) => x.describe()));
+    for (let i = 1; i < 3; i++) expect(runs[i].startTime.getTime()).toBeGreaterThanOrEqual(runs[i - 1].closeTime!.getTime());
+    // Each read the source as it was then: after the first, nothing was left to compute.
+    for (const x of handles.slice(1)) expect((await x.result() as IngestSummary).stages.copy).toMatchObject({ succeeded: 3, skipped: 3 });
+
+    // With skip, the firings that come while the first runs are skipped: one run, and the command says so.
+    const one = await cli('schedule', 'backfill', id, '--from', '2025-11-23', '--to', '2025-11-25', '--overlap', 'skip');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('3 firings from 2025-11-23T00:00:00.000Z to 2025-11-25T00:00:00.000Z (2025-11-23T00:00:00Z, 2025-11-24T00:00:00Z, 2025-11-25T00:00:00Z), '
+      + 'overlap skip: the first runs (none while another run is going); the others are skipped.\n');
+    expect(one.stdout).toMatch(/\ntaken: 1 started, 2 skipped for overlap; /);
+    const after = await closedRuns(id, 4);
+    expect(after.handles.map((x) => x.workflowId).slice(3)).toEqual([`${id}-2025-11-23T00:00:00Z`]);
+    expect(after.d.info.numActionsSkippedOverlap).toBe(2);
+
+    // A period without a firing is a mistake in the dates, said as one.
+    const none = await cli('schedule', 'backfill', id, '--from', '2025-11-20T01:00:00Z', '--to', '2025-11-20T23:00:00Z');
+    expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining(`schedule "${id}" has no firing from 2025-11-20T01:00:00.000Z to 2025-11-20T23:00:00.000Z: nothing to backfill; its times: cron 0 0 * * * (UTC)\n`) });
   });
 });

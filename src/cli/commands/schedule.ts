@@ -4,11 +4,12 @@ import { Config, loadConfig } from '../../config';
 import { connectClient } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import {
-  checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
+  BACKFILL_OVERLAP, checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
   scheduleRuns, scheduleSpec, specChanges, updateSchedule, withSchedule, SchedulePolicies,
 } from '../../schedules';
 import { int } from '../args';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
+import { backfill } from '../schedule-backfill';
 import { printList, printSchedule } from '../schedule-print';
 
 const OVERLAP_HELP = `what a firing does while the previous run still runs: ${Object.keys(OVERLAP_POLICIES).join(', ')}`;
@@ -130,17 +131,23 @@ Example:
 
   schedule
     .command('backfill <id>')
-    .description('start the runs the schedule would have started between --from and --to, now')
+    .description('start the runs the schedule would have started from --from to --to (both included), now')
     .requiredOption('--from <time>', 'start of the period, an ISO time (2026-11-01, 2026-11-01T02:00:00Z)')
-    .requiredOption('--to <time>', 'end of the period, an ISO time')
-    .option('--overlap <policy>', `${OVERLAP_HELP} (default: the schedule's)`)
-    .action((id: string, o: { from: string; to: string; overlap?: string }) => withClient(async (client) => {
+    .requiredOption('--to <time>', 'end of the period, an ISO time (a date alone is its 00:00 UTC)')
+    .option('--overlap <policy>', `what the period's firings, which all come at once, do while another run still runs: ${Object.keys(OVERLAP_POLICIES).join(', ')} (below; not the schedule's own)`, 'buffer-all')
+    .addHelpText('after', `
+Prints how many firings the period holds, then what Temporal made of them: started, skipped for
+overlap, or waiting to run. Overlap policies, for a backfill:
+${Object.entries(BACKFILL_OVERLAP).map(([k, v]) => `  ${k.padEnd(16)}${v}`).join('\n')}
+
+Each run ingests the source as it is now: a firing's time only names the run (<id>-<time>), so
+after the first run, the others find every partition committed and reuse them. To catch up after a
+pause, one run is enough: \`partflow schedule trigger <id>\`.`)
+    .action((id: string, o: { from: string; to: string; overlap: string }) => withClient(async (client) => {
       const start = parseTime('from', o.from);
       const end = parseTime('to', o.to);
       if (end <= start) throw new ScheduleOptionError(`--to (${o.to}) must be after --from (${o.from})`);
-      const overlap = o.overlap ? overlapPolicy(o.overlap) : undefined;
-      await withSchedule(client, id, (h) => h.backfill({ start, end, ...(overlap ? { overlap } : {}) }));
-      process.stdout.write(`backfilling ${id} from ${start.toISOString()} to ${end.toISOString()}\n`);
+      await backfill(client, id, start, end, overlapPolicy(o.overlap));
     }));
 
   const update = schedule
