@@ -1,8 +1,10 @@
-import { DefaultLogger, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, LogEntry, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
+import type { Logger } from 'pino';
 import { logger } from '../log';
+import { withErrorFields } from '../log/error-fields';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
@@ -88,16 +90,24 @@ export function installRuntime(opts: { prometheusAddress?: string } = {}): boole
   if (runtimeInstalled) return false;
   runtimeInstalled = true;
   const level = (process.env.PARTFLOW_TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
-  const log = logger().child({ component: 'temporal-sdk' });
   Runtime.install({
-    logger: new DefaultLogger(level, (e) => {
-      const meta = (e.meta ?? {}) as Record<string, unknown>;
-      const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
-      fn.call(log, meta, e.message);
-    }),
+    logger: new DefaultLogger(level, sdkLogFunction(logger().child({ component: 'temporal-sdk' }))),
     ...(opts.prometheusAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } } : {}),
   });
   return true;
+}
+
+/**
+ * Writes the SDK's log entries to pino. The SDK logs failures ("Workflow failed", "Activity
+ * failed") as `error` in their meta, which pino would print as {}: they go out as their type,
+ * message and cause chain instead, with stacks when pino logs at debug.
+ */
+export function sdkLogFunction(log: Logger): (e: LogEntry) => void {
+  return (e) => {
+    const meta = withErrorFields((e.meta ?? {}) as Record<string, unknown>, { stack: log.isLevelEnabled('debug') });
+    const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
+    fn.call(log, meta, e.message);
+  };
 }
 
 /** With PARTFLOW_METRICS_PORT: the runtime with SDK metrics on a loopback port, and the /metrics server. */
