@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import os from 'node:os';
-import { loadConfig, MAX_WORKER_PROCESSES, workerProcesses } from '../../config';
+import { MAX_WORKER_PROCESSES, workerProcesses } from '../../config';
+import { cliConfig } from '../config';
 import { builtinPipelines } from '../../pipelines';
 import { runWorker } from '../../worker/run';
 import { loadPipelinesModule } from '../../api/load-pipelines';
@@ -14,7 +15,7 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'activities at once, per process (default PARTFLOW_WORKER_CONCURRENCY, else 8)', int('concurrency', 1, 1000))
     .option('--pipelines <module>', 'a module (.js, or .ts compiled on the fly) exporting `pipelines`, an array of pipeline definitions, to register too; their schemas are read from its project\'s schemas/ unless they set schemasDir (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(async (opts: { processes?: number; concurrency?: number; pipelines: string[] }) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const processes = opts.processes ?? workerProcesses();
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
       await runWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency, processes });

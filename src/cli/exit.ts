@@ -1,0 +1,12 @@
+/** How the CLI ends on an error: the one line it prints and its exit code. */
+import { ConfigError } from '../config/errors';
+import { explainError } from './print';
+
+/** Exit codes besides 0: 1 a command that failed or was refused, 2 a setting to fix, 3 (ingest --wait and co.) a run that ended partial. */
+export const EXIT_FAILED = 1;
+export const EXIT_CONFIG = 2;
+
+export function failureOf(e: unknown): { code: number; message: string } {
+  if (e instanceof ConfigError) return { code: EXIT_CONFIG, message: e.message };
+  return { code: EXIT_FAILED, message: e instanceof Error ? explainError(e) : String(e) };
+}

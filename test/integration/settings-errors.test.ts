@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Config } from '../../src/config';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { ensureBucket } from '../../src/stack/embedded';
+import { s3Client } from '../../src/storage/client';
+import { testConfig } from '../helpers/stack';
+
+/**
+ * The built CLI (`npm run build` first) with settings a person got wrong, against the test stack:
+ * each says what is wrong in one line, without a stack trace.
+ */
+const BUCKET = 'it-settings';
+let cfg: Config;
+let dir: string;
+
+/** `partflow <args>` with the test stack's settings plus `env`; ends within `ms`. */
+function partflow(env: Record<string, string>, args: string[], ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['dist/src/cli/main.js', ...args], {
+      cwd: PROJECT_ROOT, timeout: ms, killSignal: 'SIGKILL',
+      env: {
+        ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue,
+        PARTFLOW_BUCKET: BUCKET, PARTFLOW_LOG_LEVEL: 'error', PARTFLOW_WORKER_PROCESSES: '1', ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  cfg = testConfig(`test-settings-${process.pid}`, BUCKET);
+  await ensureBucket(s3Client(cfg.s3), BUCKET);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-settings-'));
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('configuration errors in the CLI', () => {
+  it.each([
+    [{ TEMPORAL_PROFILE: 'typo' }, /^partflow: cannot load the Temporal connection settings \(profile "typo" of [^)]*\): TEMPORAL_PROFILE is "typo", but there is no Temporal config file/],
+    [{ TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, /^partflow: cannot load the Temporal connection settings: TEMPORAL_CONFIG_FILE names \/nonexistent\/temporal\.toml, which does not exist$/],
+    [{ PARTFLOW_S3_DIRECT: 'yes' }, /^partflow: PARTFLOW_S3_DIRECT must be 1 .* or 0, got "yes"$/],
+    [{ PARTFLOW_S3_CREDENTIALS: 'profile' }, /^partflow: PARTFLOW_S3_CREDENTIALS must be "chain" .* or "embedded", got "profile"$/],
+  ])('%o: --version and --help work; a command says what is wrong in one line and exits 2', async (env, message) => {
+    const v = await partflow({ XDG_CONFIG_HOME: dir, ...env }, ['--version']);
+    expect(v).toMatchObject({ code: 0, stderr: '' });
+    expect(v.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect((await partflow({ XDG_CONFIG_HOME: dir, ...env }, ['gc', '--help'])).code).toBe(0);
+    const status = await partflow({ XDG_CONFIG_HOME: dir, ...env }, ['status', 'some-run']);
+    expect(status.code).toBe(2);
+    expect(status.stderr.split('\n')).toEqual([expect.stringMatching(message), '']);
+  });
+
+  it('a bad Avro limit does not stop the CLI from loading', async () => {
+    const env = { PARTFLOW_MAX_COLLECTION_ITEMS: 'abc' };
+    expect((await partflow(env, ['--version'])).code).toBe(0);
+    expect((await partflow(env, ['gc', '--help'])).code).toBe(0);
+  });
+});
