@@ -2,6 +2,7 @@ import { DefaultLogger, LogEntry, LogLevel, NativeConnection, Runtime, TunerHold
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
+import { ConfigError, envInteger } from '../config/errors';
 import type { Logger } from 'pino';
 import { logger } from '../log';
 import { withErrorFields } from '../log/error-fields';
@@ -17,6 +18,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
+import { checkWorkerSettings } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
@@ -75,7 +77,7 @@ export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.PARTFLOW_SHUTDOWN_GRACE;
   if (v === undefined || v === '') return 5_000;
   const ms = durationMs(v);
-  if (ms === undefined) throw new Error(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
+  if (ms === undefined) throw new ConfigError(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
   return ms;
 }
 
@@ -126,9 +128,12 @@ async function startMetrics(serve: boolean): Promise<{ server?: MetricsServer; s
   return { server, ...(withSdk ? { sdkAddress } : {}) };
 }
 
-/** Activities run at once per worker process: PARTFLOW_WORKER_CONCURRENCY, default 8. */
+/** The most activities one worker process may run at once (--concurrency, PARTFLOW_WORKER_CONCURRENCY). */
+export const MAX_WORKER_CONCURRENCY = 1000;
+
+/** Activities run at once per worker process: PARTFLOW_WORKER_CONCURRENCY, default 8, checked as --concurrency is. */
 export function workerConcurrency(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.PARTFLOW_WORKER_CONCURRENCY || 8);
+  return envInteger(env, 'PARTFLOW_WORKER_CONCURRENCY', { min: 1, max: MAX_WORKER_CONCURRENCY, fallback: 8 });
 }
 
 /** The SDK's defaults for the other task types, which a tuner must name too. */
@@ -147,6 +152,8 @@ function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
  * absence reported, so a bad set-up stops the worker before it takes work.
  */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
+  checkWorkerSettings();
+  if (opts.activitySlots === undefined && opts.concurrency === undefined) workerConcurrency();
   const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
   const workflows = opts.workflows ?? true;
   const grace = shutdownGraceMs();

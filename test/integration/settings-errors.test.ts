@@ -9,8 +9,8 @@ import { s3Client } from '../../src/storage/client';
 import { testConfig } from '../helpers/stack';
 
 /**
- * The built CLI (`npm run build` first) with settings a person got wrong, against the test stack:
- * each says what is wrong in one line, without a stack trace.
+ * The built CLI (`npm run build` first) and `partflow worker` with settings a person got wrong,
+ * against the test stack: each says what is wrong in one line, without a stack trace.
  */
 const BUCKET = 'it-settings';
 let cfg: Config;
@@ -60,9 +60,28 @@ describe('configuration errors in the CLI', () => {
     expect(status.stderr.split('\n')).toEqual([expect.stringMatching(message), '']);
   });
 
-  it('a bad Avro limit does not stop the CLI from loading', async () => {
+  it('a bad Avro limit fails the command that reads Avro, not loading the CLI', async () => {
     const env = { PARTFLOW_MAX_COLLECTION_ITEMS: 'abc' };
     expect((await partflow(env, ['--version'])).code).toBe(0);
     expect((await partflow(env, ['gc', '--help'])).code).toBe(0);
+    const worker = await partflow(env, ['worker']);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toBe('partflow: PARTFLOW_MAX_COLLECTION_ITEMS must be a positive integer, got "abc"\n');
+  });
+});
+
+describe('partflow worker: settings checked before it takes work', () => {
+  it.each([
+    ['PARTFLOW_WORKER_CONCURRENCY', 'abc', 'PARTFLOW_WORKER_CONCURRENCY must be an integer from 1 to 1000, got "abc"'],
+    ['PARTFLOW_WORKER_CONCURRENCY', '0', 'PARTFLOW_WORKER_CONCURRENCY must be an integer from 1 to 1000, got "0"'],
+    ['PARTFLOW_WORKER_CONCURRENCY', '2.5', 'PARTFLOW_WORKER_CONCURRENCY must be an integer from 1 to 1000, got "2.5"'],
+    ['PARTFLOW_PART_SIZE', 'abc', 'PARTFLOW_PART_SIZE must be a number of bytes from 5242880 (5 MiB, S3\'s smallest part) to 5368709120 (5 GiB), got "abc"'],
+    ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '-1', 'PARTFLOW_SNAPSHOT_PART_ENTRIES must be an integer from 1 to 10000000, got "-1"'],
+  ])('%s=%s stops it with a message naming the variable (one process and several)', async (name, value, message) => {
+    for (const processes of ['1', '2']) {
+      const r = await partflow({ [name]: value, PARTFLOW_WORKER_PROCESSES: processes }, ['worker']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`partflow: ${message}\n`);
+    }
   });
 });
