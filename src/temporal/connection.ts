@@ -6,7 +6,7 @@
  * ~/.config/temporalio/temporal.toml). Environment variables override the profile.
  */
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { loadClientConfig, loadClientConnectConfig } from '@temporalio/envconfig';
+import { loadClientConfig, loadClientConfigProfile, loadClientConnectConfig } from '@temporalio/envconfig';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,7 @@ export interface TemporalConnectionSettings {
   tls?: TLSConfig | boolean;
   apiKey?: string;
   metadata?: Record<string, string>;
-  /** Where the settings came from, for error messages ("profile prod of /etc/temporal.toml"). */
+  /** Where the settings came from, for messages: `profile "prod" of /etc/temporal.toml and TEMPORAL_NAMESPACE`. */
   source: string;
 }
 
@@ -45,6 +45,27 @@ export function temporalConfigFile(vars: Record<string, string>): string | undef
   else if (os.platform() === 'darwin') dir = vars.HOME && path.join(vars.HOME, 'Library', 'Application Support');
   else dir = vars.XDG_CONFIG_HOME && path.isAbsolute(vars.XDG_CONFIG_HOME) ? vars.XDG_CONFIG_HOME : vars.HOME && path.join(vars.HOME, '.config');
   return dir ? path.join(dir, 'temporalio', 'temporal.toml') : undefined;
+}
+
+// The variables that set connection fields (TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE choose a profile instead).
+const FIELD_VARS = TEMPORAL_ENV_VARS.filter((v) => v !== 'TEMPORAL_PROFILE' && v !== 'TEMPORAL_CONFIG_FILE');
+
+/**
+ * Where the settings came from, for messages: the profile of the config file that was read (one
+ * chosen by TEMPORAL_PROFILE, or the file's "default"), the variables that were set, or neither.
+ */
+function describeSource(vars: Record<string, string>, file: string | undefined): string {
+  const profile = vars.TEMPORAL_PROFILE || 'default';
+  let fromFile = false;
+  try {
+    const p = loadClientConfigProfile({ overrideEnvVars: vars, disableEnv: true, ...(vars.TEMPORAL_PROFILE ? { profile } : {}) });
+    fromFile = Object.values(p).some((v) => v !== undefined && (typeof v !== 'object' || Object.keys(v as object).length > 0));
+  } catch {
+    // Already loaded once without error; a file that changed since would tell nothing more.
+  }
+  const set = [...FIELD_VARS.filter((v) => vars[v]), ...Object.keys(vars).filter((k) => k.startsWith('TEMPORAL_GRPC_META_'))];
+  const parts = [...(fromFile ? [`profile "${profile}" of ${file ?? 'the Temporal config file'}`] : []), ...(set.length ? [set.join(', ')] : [])];
+  return parts.length ? parts.join(' and ') : 'defaults: no TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE or Temporal profile set';
 }
 
 /** Why the settings cannot be loaded, in terms of what the person set. */
@@ -97,7 +118,7 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
     ...(tls !== undefined ? { tls } : {}),
     ...(o.apiKey ? { apiKey: o.apiKey as string } : {}),
     ...(o.metadata && Object.keys(o.metadata).length ? { metadata: o.metadata as Record<string, string> } : {}),
-    source: vars.TEMPORAL_PROFILE ? `profile "${vars.TEMPORAL_PROFILE}" of ${file ?? 'the Temporal config file'}` : 'TEMPORAL_* settings',
+    source: describeSource(vars, file),
   };
 }
 
