@@ -12,7 +12,7 @@ import { PipelineRegistry } from '../pipeline/registry';
 import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
-import { connectNativeTemporal } from '../temporal/connect';
+import { connectNativeTemporal, isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
@@ -136,6 +136,11 @@ export function workerConcurrency(env: NodeJS.ProcessEnv = process.env): number 
   return envInteger(env, 'PARTFLOW_WORKER_CONCURRENCY', { min: 1, max: MAX_WORKER_CONCURRENCY, fallback: 8 });
 }
 
+/** "Namespace x is not found." says neither where nor why it was looked for: say both. */
+function namespaceProblem(config: Config, err: unknown): unknown {
+  return isNamespaceNotFound(err) ? namespaceNotFoundError(config.temporal) : err;
+}
+
 /** The SDK's defaults for the other task types, which a tuner must name too. */
 function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
   return {
@@ -167,7 +172,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   } catch (err) {
     await connection.close();
     await metrics?.close();
-    throw err;
+    throw namespaceProblem(opts.config, err);
   }
   const concurrency = opts.activitySlots?.max ?? opts.concurrency ?? workerConcurrency();
   const worker = await Worker.create({
@@ -183,6 +188,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: grace,
+  }).catch(async (err) => {
+    await connection.close();
+    await metrics?.close();
+    throw namespaceProblem(opts.config, err);
   });
   // Learn early (and say once) whether the default bucket's store honours create-only writes,
   // probing where an ingest writes by default: credentials may be scoped to that prefix.

@@ -84,4 +84,16 @@ describe('partflow worker: settings checked before it takes work', () => {
       expect(r.stderr).toBe(`partflow: ${message}\n`);
     }
   });
+
+  it('a namespace that does not exist is named with the address and where the settings came from (worker and CLI)', async () => {
+    const ns = `teamdta-${process.pid}`;
+    const worker = await partflow({ TEMPORAL_NAMESPACE: ns }, ['worker']);
+    const hint = `Temporal namespace "${ns}" does not exist at ${cfg.temporalAddress} (namespace ${ns}, no TLS; TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE): `
+      + `check the namespace's name, or create it (temporal operator namespace create --namespace ${ns} --address ${cfg.temporalAddress})`;
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toBe(`partflow: ${hint}\n`);
+    const status = await partflow({ TEMPORAL_NAMESPACE: ns }, ['status', 'some-run']);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`partflow: ${hint}\n`);
+  });
 });

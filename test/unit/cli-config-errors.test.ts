@@ -71,4 +71,12 @@ describe('configuration errors as the CLI reports them', () => {
     expect(failureOf(new Error('outer', { cause: new Error('inner') }))).toEqual({ code: 1, message: 'outer: inner' });
   });
 
+  it('a namespace that does not exist is named with the address and the settings\' source', () => {
+    const nsErr = Object.assign(new Error("Namespace not found: 'teamdta'"), { name: 'NamespaceNotFoundError' });
+    expect(failureOf(nsErr, { TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'teamdta' })).toEqual({
+      code: 1,
+      message: 'Temporal namespace "teamdta" does not exist at temporal.internal:7233 (namespace teamdta, no TLS; TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE): '
+        + 'check the namespace\'s name, or create it (temporal operator namespace create --namespace teamdta --address temporal.internal:7233)',
+    });
+  });
 });
