@@ -1,20 +1,26 @@
+import { Client } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { connectClient } from '../../src/client';
 import { Config } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
 import { testConfig } from '../helpers/stack';
+import { until } from '../helpers/until';
 
 /**
  * The built CLI (`npm run build` first) and `partflow worker` with settings a person got wrong,
- * against the test stack: each says what is wrong in one line, without a stack trace.
+ * against the test stack: each says what is wrong in one line, without a stack trace, and a
+ * worker's log keeps the reasons of the failures it sees.
  */
 const BUCKET = 'it-settings';
 let cfg: Config;
 let dir: string;
+let client: Client;
+let closeClient: () => Promise<void>;
 
 /** `partflow <args>` with the test stack's settings plus `env`; ends within `ms`. */
 function partflow(env: Record<string, string>, args: string[], ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -38,9 +44,13 @@ beforeAll(async () => {
   cfg = testConfig(`test-settings-${process.pid}`, BUCKET);
   await ensureBucket(s3Client(cfg.s3), BUCKET);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-settings-'));
+  const c = await connectClient(cfg);
+  client = c.client;
+  closeClient = () => c.connection.close();
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await closeClient?.();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -95,5 +105,36 @@ describe('partflow worker: settings checked before it takes work', () => {
     const status = await partflow({ TEMPORAL_NAMESPACE: ns }, ['status', 'some-run']);
     expect(status.code).toBe(1);
     expect(status.stderr).toBe(`partflow: ${hint}\n`);
+  });
+});
+
+describe("a worker's log keeps the reasons of failures", () => {
+  it('"Workflow failed" and "Activity failed" carry the error\'s type, message and cause', async () => {
+    const log = path.join(dir, 'worker.log');
+    const queue = `${cfg.taskQueue}-log`;
+    const worker = spawn('node', ['dist/src/cli/main.js', 'worker'], {
+      cwd: PROJECT_ROOT, stdio: 'ignore',
+      env: {
+        ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: queue,
+        PARTFLOW_BUCKET: BUCKET, PARTFLOW_LOG_FILE: log, PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_PROCESSES: '1',
+      },
+    });
+    try {
+      const lines = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+      // Started as the temporal CLI or the UI would, past partflow's own checks: planning finds nothing.
+      const source = `s3://${BUCKET}/incomming/orders-${process.pid}/`;
+      const handle = await client.workflow.start('ingest', { taskQueue: queue, workflowId: `settings-log-${process.pid}`, args: [{ pipeline: 'copy', source }] });
+      await expect(handle.result()).rejects.toThrow();
+      const wf = await until('"Workflow failed" in the log', 30_000, async () => lines().find((l) => l.msg === 'Workflow failed'));
+      // The workflow thread hands its failure over as a structured clone: the class comes from the
+      // stack, and ApplicationFailure's own type and flags stay behind; the message chain comes through.
+      expect(wf.error).toMatchObject({ type: 'Error', message: 'Activity task failed', cause: { type: 'ApplicationFailure', message: `no source objects under ${source}` } });
+      expect((wf.error as { stack?: unknown }).stack).toBeUndefined();
+      const act = lines().find((l) => l.msg === 'Activity failed');
+      expect(act?.error).toEqual({ type: 'ApplicationFailure', failureType: 'SourceEmpty', nonRetryable: true, message: `no source objects under ${source}` });
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null ? r(undefined) : worker.once('exit', r)));
+    }
   });
 });
