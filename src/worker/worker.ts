@@ -18,7 +18,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
-import { checkWorkerSettings } from './settings';
+import { checkWorkerSettings, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
@@ -91,7 +91,7 @@ let runtimeInstalled = false;
 export function installRuntime(opts: { prometheusAddress?: string } = {}): boolean {
   if (runtimeInstalled) return false;
   runtimeInstalled = true;
-  const level = (process.env.PARTFLOW_TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
+  const level: LogLevel = temporalLogLevel();
   Runtime.install({
     logger: new DefaultLogger(level, sdkLogFunction(logger().child({ component: 'temporal-sdk' }))),
     ...(opts.prometheusAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } } : {}),

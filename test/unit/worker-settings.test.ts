@@ -20,7 +20,7 @@ describe("the worker's other settings", () => {
     ['PARTFLOW_PART_SIZE', 'abc'], ['PARTFLOW_PART_SIZE', '1048576'], ['PARTFLOW_PART_SIZE', '8388608.5'],
     ['PARTFLOW_SNAPSHOT_PART_ENTRIES', 'many'], ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '0'],
     ['PARTFLOW_MAX_RECORD_BYTES', 'x'], ['PARTFLOW_MAX_BLOCK_BYTES', '2.5'], ['PARTFLOW_MAX_HEADER_BYTES', '-1'],
-    ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'],
+    ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'], ['PARTFLOW_TEMPORAL_LOG_LEVEL', 'verbose'],
   ])('%s=%s stops the worker at start with a ConfigError naming it', (name, value) => {
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
