@@ -3,7 +3,8 @@ import { FlatFileError, FlatFormat, ScanResult } from '../src/formats/flat';
 import { scanFlatObject } from '../src/formats/scan-object';
 import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest } from '../src/pipeline/input';
-import { DATASET_MARKER, datasetPrefix, partitionFileOf } from '../src/pipeline/layout';
+import { DATASET_MARKER, datasetPrefix } from '../src/pipeline/layout';
+import { datasetFolders, withoutDatasets } from '../src/pipeline/source-listing';
 import { ListedObject, partitionIdOf, partitionNameOf } from '../src/pipeline/partitioning';
 import type { PlannedPartition } from '../src/pipeline/plan';
 import { importVersion } from '../src/pipeline/versions';
@@ -24,14 +25,14 @@ export function someUrls(bucket: string, keys: string[], n = 5): string {
  * source data, so it is refused before anything runs.
  */
 export function withoutOutputs(listed: ObjectInfo[], input: ResolvedIngest, prefix: string): ObjectInfo[] {
-  const owned = listed.filter((o) => o.key.endsWith(`/${DATASET_MARKER}`)).map((o) => o.key.slice(0, -DATASET_MARKER.length));
+  const owned = datasetFolders(listed);
   const target = `${datasetPrefix(input.targetPrefix, input.dataset)}/`;
   if (input.targetBucket === input.sourceBucket && target.startsWith(prefix) && !owned.includes(target) && listed.some((o) => o.key.startsWith(target))) {
     throw nonRetryable('InvalidInput', `the target ${formatS3Url({ bucket: input.targetBucket, key: target })} lies inside the source ${input.source} and already holds objects that partflow did not write (no ${DATASET_MARKER}); choose another target or dataset name`);
   }
   // Reading a stage's output folder itself (a later pipeline over partflow's outputs) takes the
   // outputs only: never the manifests and rejects kept beside them.
-  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
+  return withoutDatasets(listed, owned);
 }
 
 /**

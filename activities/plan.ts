@@ -5,10 +5,11 @@ import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { datasetPrefix, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
 import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
+import { listSource } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
-import { headObject, listObjects, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
+import { headObject, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
@@ -166,23 +167,11 @@ function makePlan(deps: ActivityDeps) {
     const { def, info } = entry;
 
     // An exact object key is a source of one object; otherwise everything under the prefix.
-    let prefix = input.sourcePrefix;
-    let listed = await listObjects(deps.s3, input.sourceBucket, prefix);
-    // The source as read: an object's URL, or a prefix's ending in "/".
-    let source = formatS3Url({ bucket: input.sourceBucket, key: prefix });
-    if (prefix !== '' && !prefix.endsWith('/')) {
-      const exact = listed.filter((o) => o.key === prefix);
-      if (exact.length) {
-        listed = exact;
-        prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-      } else {
-        prefix += '/';
-        source += '/';
-        listed = await listObjects(deps.s3, input.sourceBucket, prefix);
-      }
-    }
+    const { listed, prefix, source } = await listSource(deps.s3, input.sourceBucket, input.sourcePrefix);
     Context.current().heartbeat({ listed: listed.length });
     const objects = withoutOutputs(listed, input, prefix).filter((o) => !isIgnoredKey(o.key, prefix));
+    // Before the dataset's owner is checked: a typo'd source is empty, and its refusal would
+    // send the person to rename the dataset instead (the client's check asks in this order too).
     if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
     const marker = await checkDatasetSource(deps, input, source, log);
 

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
+import { ConfigError } from '../config/errors';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
@@ -51,11 +52,11 @@ export interface DecodeGuardSettings {
 /** Reads PARTFLOW_DECODE_GUARD (on|off, default on) and PARTFLOW_DECODE_HEAP_MB (default 512). */
 export function decodeGuardSettings(env: NodeJS.ProcessEnv = process.env): DecodeGuardSettings {
   const g = (env.PARTFLOW_DECODE_GUARD ?? '').trim().toLowerCase() || 'on';
-  if (g !== 'on' && g !== 'off') throw new Error(`PARTFLOW_DECODE_GUARD must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_DECODE_GUARD)}`);
+  if (g !== 'on' && g !== 'off') throw new ConfigError(`PARTFLOW_DECODE_GUARD must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_DECODE_GUARD)}`);
   const h = (env.PARTFLOW_DECODE_HEAP_MB ?? '').trim();
   const heapMb = h === '' ? 512 : Number(h);
   // Below about 16 MiB the thread cannot even load the reader.
-  if (!Number.isSafeInteger(heapMb) || heapMb < 16) throw new Error(`PARTFLOW_DECODE_HEAP_MB must be an integer of at least 16 (MiB), got ${JSON.stringify(h)}`);
+  if (!Number.isSafeInteger(heapMb) || heapMb < 16) throw new ConfigError(`PARTFLOW_DECODE_HEAP_MB must be an integer of at least 16 (MiB), got ${JSON.stringify(h)}`);
   return { enabled: g === 'on', heapMb };
 }
 

@@ -33,8 +33,11 @@ export interface ItemBudget {
   readonly maxZeroByteItems: number;
 }
 
+// Outside a container reader's blocks: the process's collection limit, read on first use (not as
+// this module loads, which a bad PARTFLOW_MAX_COLLECTION_ITEMS would turn into a crash of the CLI).
 let budget: ItemBudget = {
-  maxCollectionItems: DEFAULT_READ_LIMITS.maxCollectionItems, zeroByteItems: Infinity, maxZeroByteItems: Infinity,
+  get maxCollectionItems() { return DEFAULT_READ_LIMITS.maxCollectionItems; },
+  zeroByteItems: Infinity, maxZeroByteItems: Infinity,
 };
 
 /** Makes `b` the budget of the decoding that follows; returns the one it replaces. */
@@ -59,12 +62,12 @@ interface ItemType {
 
 let installed = false;
 
-export function installAvscGuards(limit = DEFAULT_READ_LIMITS.maxCollectionItems): void {
+export function installAvscGuards(limit?: number): void {
   if (installed) return;
   installed = true;
   const types = (avro as unknown as { types: Record<string, { prototype: Record<string, unknown> }> }).types;
 
-  budget.maxCollectionItems = limit;
+  if (limit !== undefined) budget = { maxCollectionItems: limit, zeroByteItems: Infinity, maxZeroByteItems: Infinity };
 
   function readCount(tap: Tap, sofar: number): number {
     let n = tap.readLong();

@@ -1,3 +1,5 @@
+import { envInteger } from '../config/errors';
+
 /**
  * Bounds that keep a hostile or corrupt file from exhausting memory or hanging a worker.
  * Defaults are in the spirit of Java Avro's `org.apache.avro.limits.*` system properties,
@@ -19,18 +21,32 @@ export interface ReadLimits {
   maxHeaderBytes: number;
 }
 
-export const DEFAULT_READ_LIMITS: ReadLimits = {
-  maxBlockBytes: envInt('PARTFLOW_MAX_BLOCK_BYTES', 64 * 1024 * 1024),
-  maxBlockRecords: envInt('PARTFLOW_MAX_BLOCK_RECORDS', 10_000_000),
-  maxCollectionItems: envInt('PARTFLOW_MAX_COLLECTION_ITEMS', 10_000_000),
-  maxZeroByteItems: envInt('PARTFLOW_MAX_ZERO_BYTE_ITEMS', 10_000_000),
-  maxHeaderBytes: envInt('PARTFLOW_MAX_HEADER_BYTES', 4 * 1024 * 1024),
-};
-
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
+/**
+ * The limits from PARTFLOW_MAX_BLOCK_BYTES, PARTFLOW_MAX_BLOCK_RECORDS, PARTFLOW_MAX_COLLECTION_ITEMS,
+ * PARTFLOW_MAX_ZERO_BYTE_ITEMS and PARTFLOW_MAX_HEADER_BYTES, or their defaults. A bad value is a
+ * ConfigError naming the variable.
+ */
+export function readLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadLimits {
+  const int = (name: string, fallback: number) => envInteger(env, name, { min: 1, max: Number.MAX_SAFE_INTEGER, fallback, what: 'a positive integer' });
+  return {
+    maxBlockBytes: int('PARTFLOW_MAX_BLOCK_BYTES', 64 * 1024 * 1024),
+    maxBlockRecords: int('PARTFLOW_MAX_BLOCK_RECORDS', 10_000_000),
+    maxCollectionItems: int('PARTFLOW_MAX_COLLECTION_ITEMS', 10_000_000),
+    maxZeroByteItems: int('PARTFLOW_MAX_ZERO_BYTE_ITEMS', 10_000_000),
+    maxHeaderBytes: int('PARTFLOW_MAX_HEADER_BYTES', 4 * 1024 * 1024),
+  };
 }
+
+let fromEnv: ReadLimits | undefined;
+
+/**
+ * The process's limits, read from the environment on first use rather than when this module
+ * loads: a bad value then fails the command or worker that reads Avro, with its message, instead
+ * of every command (`--help` too) with a stack trace as the CLI loads.
+ */
+export const DEFAULT_READ_LIMITS: Readonly<ReadLimits> = Object.defineProperties({} as ReadLimits, Object.fromEntries(
+  (['maxBlockBytes', 'maxBlockRecords', 'maxCollectionItems', 'maxZeroByteItems', 'maxHeaderBytes'] as const).map((k) => [k, {
+    enumerable: true,
+    get: () => (fromEnv ??= readLimitsFromEnv())[k],
+  }]),
+));

@@ -2,14 +2,16 @@ import { WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../config';
 
 /**
- * Describes a run; one Temporal does not know is said with the namespace and address asked, as a
- * typo'd id and a CLI pointed at another Temporal (or namespace) look the same from here.
+ * Describes a run; one Temporal does not know is said with the namespace and address asked, and
+ * the settings they came from (variables, or a profile of the config file), as a typo'd id and a
+ * CLI pointed at another Temporal (or namespace) look the same from here.
  */
-export async function describeRun(handle: WorkflowHandle, cfg: Pick<Config, 'temporalAddress' | 'temporalNamespace'>): ReturnType<WorkflowHandle['describe']> {
+export async function describeRun(handle: WorkflowHandle, cfg: Pick<Config, 'temporal'>): ReturnType<WorkflowHandle['describe']> {
   try {
     return await handle.describe();
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    throw new Error(`no workflow ${handle.workflowId} in namespace ${cfg.temporalNamespace} at ${cfg.temporalAddress} (TEMPORAL_NAMESPACE, TEMPORAL_ADDRESS): check the id, or point the CLI at the Temporal that runs it`);
+    const t = cfg.temporal;
+    throw new Error(`no workflow ${handle.workflowId} in namespace ${t.namespace} at ${t.address} (from ${t.source}): check the id, or point the CLI at the Temporal that runs it`);
   }
 }

@@ -8,6 +8,7 @@ import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pi
 import { s3Client } from '../storage/client';
 import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
+import { holdsNoSourceObjects, listSource, SourceEmptyError } from '../pipeline/source-listing';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
@@ -25,22 +26,37 @@ export function defaultWorkflowId(input: IngestInput): string {
 
 const SOURCE_CHECK_MS = 10_000;
 
+/** The value of `p`, or undefined when it fails or takes past `deadline`. */
+async function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const v = await Promise.race([
+    p.catch(() => undefined),
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())); timer.unref(); }),
+  ]);
+  clearTimeout(timer);
+  return v;
+}
+
 /**
  * Refuses an ingest whose defaulted dataset name belongs to another source, as planning would,
  * so that no failed run is left behind and `ingest` without --wait says so too. Planning's check
  * is the one that counts: this one gives way (says nothing) when it cannot read the target in
- * time, and compares sources as typed, so it refuses only what planning would refuse.
+ * time, and compares sources as typed, so it refuses only what planning would refuse. Planning
+ * looks for source objects first, so an S3 source that would be refused is listed first too: a
+ * typo'd source is empty, and "no source objects under …" is what the person must hear, not
+ * that its dataset name is taken (whose fix, another --dataset, would end in the same emptiness).
  */
 export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?: (note: string) => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const owner = await Promise.race([
-    datasetOwnership(s3Client(cfg.s3), r.targetBucket, r.targetPrefix, r.dataset).catch(() => undefined),
-    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), SOURCE_CHECK_MS); timer.unref(); }),
-  ]);
-  clearTimeout(timer);
+  const deadline = Date.now() + SOURCE_CHECK_MS;
+  const s3 = s3Client(cfg.s3);
+  const owner = await beforeDeadline(datasetOwnership(s3, r.targetBucket, r.targetPrefix, r.dataset), deadline);
   if (!owner) return;
   const verdict = judgeSource(r, r.source, owner.recorded, formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` }));
-  if (verdict.refusal) throw new DatasetSourceConflictError(verdict.refusal);
+  if (verdict.refusal) {
+    const listing = r.kafka ? undefined : await beforeDeadline(listSource(s3, r.sourceBucket, r.sourcePrefix), deadline);
+    if (listing && holdsNoSourceObjects(listing)) throw new SourceEmptyError(r.source);
+    throw new DatasetSourceConflictError(verdict.refusal);
+  }
   if (verdict.note) onNote?.(verdict.note);
 }
 

@@ -3,6 +3,7 @@
  * that `npm start` / `partflow up` runs on this machine.
  */
 import os from 'node:os';
+import { ConfigError } from './errors';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
 
 export interface S3Config {
@@ -107,7 +108,7 @@ export function maxRecordBytes(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.PARTFLOW_MAX_RECORD_BYTES;
   if (v === undefined || v === '') return DEFAULT_MAX_RECORD_BYTES;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -124,7 +125,7 @@ export function workerProcesses(env: NodeJS.ProcessEnv = process.env, fallback: 
   if (v.toLowerCase() === 'auto') return os.availableParallelism();
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_PROCESSES) {
-    throw new Error(`PARTFLOW_WORKER_PROCESSES must be "auto" or an integer from 1 to ${MAX_WORKER_PROCESSES}, got ${JSON.stringify(env.PARTFLOW_WORKER_PROCESSES)}`);
+    throw new ConfigError(`PARTFLOW_WORKER_PROCESSES must be "auto" or an integer from 1 to ${MAX_WORKER_PROCESSES}, got ${JSON.stringify(env.PARTFLOW_WORKER_PROCESSES)}`);
   }
   return n;
 }

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { ConfigError } from '../config/errors';
 import { registry } from './index';
 
 /** PARTFLOW_METRICS_PORT, checked; undefined when unset. */
@@ -12,7 +13,7 @@ export function metricsPort(env: NodeJS.ProcessEnv = process.env): number | unde
   const v = env.PARTFLOW_METRICS_PORT;
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`PARTFLOW_METRICS_PORT must be a port number (0-65535), got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`PARTFLOW_METRICS_PORT must be a port number (0-65535), got ${JSON.stringify(v)}`);
   return n;
 }
 

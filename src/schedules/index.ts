@@ -8,6 +8,7 @@ import { IngestInput, InvalidInputError, resolveIngestInput } from '../pipeline/
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { checkDatasetSource } from '../client';
 import { DatasetSourceConflictError } from '../pipeline/dataset-source';
+import { SourceEmptyError } from '../pipeline/source-listing';
 import { ScheduleOptionError } from './spec';
 
 export * from './spec';
@@ -68,7 +69,7 @@ async function checkSource(cfg: Config, id: string, input: IngestInput): Promise
   try {
     await checkDatasetSource(cfg, resolveIngestInput(input));
   } catch (err) {
-    if (err instanceof DatasetSourceConflictError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
+    if (err instanceof DatasetSourceConflictError || err instanceof SourceEmptyError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
     throw err;
   }
 }

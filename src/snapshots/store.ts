@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { envInteger } from '../config/errors';
 import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
@@ -94,15 +95,14 @@ export async function stagesAt(s3: S3Client, d: DatasetRef, n: number): Promise<
   return n === 0 ? {} : (await readSnapshot(s3, d, n)).stages;
 }
 
-/** Entries per part file; PARTFLOW_SNAPSHOT_PART_ENTRIES lowers it (tests). */
-function partEntries(): number {
-  const n = Number(process.env.PARTFLOW_SNAPSHOT_PART_ENTRIES ?? 20000);
-  return Number.isInteger(n) && n > 0 ? n : 20000;
+/** Entries per part file; PARTFLOW_SNAPSHOT_PART_ENTRIES lowers it (tests). A bad value is refused, not ignored. */
+export function snapshotPartEntries(env: NodeJS.ProcessEnv = process.env): number {
+  return envInteger(env, 'PARTFLOW_SNAPSHOT_PART_ENTRIES', { min: 1, max: 10_000_000, fallback: 20_000 });
 }
 
 /** Writes the part files (content-addressed, so a rebase or retry rewrites nothing) and returns their list. */
 async function writeParts(s3: S3Client, d: DatasetRef, stages: Stages): Promise<SnapshotHead['parts']> {
-  const size = partEntries();
+  const size = snapshotPartEntries();
   const chunks: Stages[] = [];
   let cur: Stages = {};
   let n = 0;
@@ -191,7 +191,7 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
       ...(asOf ? { sourceAsOf: asOf } : {}),
       ...(superseded ? { supersededBy: read!.head.supersededBy ?? { snapshot: read!.head.snapshot, workflowId: read!.head.run.workflowId, startedAt: read!.at } } : {}),
       counts: countStages(applied.stages, applied.failed), changes: diffStages(before, applied.stages), failed: applied.failed,
-      ...(total > partEntries() ? { parts: await writeParts(s3, d, applied.stages) } : { stages: applied.stages }),
+      ...(total > snapshotPartEntries() ? { parts: await writeParts(s3, d, applied.stages) } : { stages: applied.stages }),
     };
     try {
       await putIfAbsent(s3, d.bucket, snapshotKey(d, n), JSON.stringify(head, null, 1), 'application/json');

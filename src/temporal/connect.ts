@@ -1,7 +1,7 @@
 /** Connections made from TemporalConnectionSettings, with errors that say where and how partflow tried. */
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { describeConnection, TemporalConnectionSettings } from './connection';
+import { DEFAULT_TEMPORAL_ADDRESS, describeConnection, TemporalConnectionSettings } from './connection';
 
 function connectError(s: TemporalConnectionSettings, err: unknown): Error {
   const e = new Error(`cannot connect to Temporal at ${describeConnection(s)}: ${(err as Error).message ?? err}`);
@@ -27,4 +27,24 @@ export async function connectNativeTemporal(s: TemporalConnectionSettings): Prom
   } catch (err) {
     throw connectError(s, err);
   }
+}
+
+/**
+ * Whether err says the namespace does not exist: the client's NamespaceNotFoundError, a NOT_FOUND
+ * "Namespace x is not found." from an operator or worker call, or the worker's own check.
+ */
+export function isNamespaceNotFound(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  if (typeof e !== 'object' || e === null) return false;
+  return e.name === 'NamespaceNotFoundError' || (typeof e.message === 'string' && /Namespace \S+ (?:is|was) not found/.test(e.message));
+}
+
+/**
+ * The namespace the settings name does not exist where they point: says which, where, and from
+ * which settings. The server's own words ("Namespace x is not found.") add nothing: no cause.
+ */
+export function namespaceNotFoundError(s: TemporalConnectionSettings): Error {
+  const address = s.address === DEFAULT_TEMPORAL_ADDRESS ? '' : ` --address ${s.address}`;
+  return new Error(`Temporal namespace "${s.namespace}" does not exist at ${describeConnection(s)}: check the namespace's name, or create it `
+    + `(temporal operator namespace create --namespace ${s.namespace}${address})`);
 }

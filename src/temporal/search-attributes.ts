@@ -3,6 +3,7 @@ import { SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { logger } from '../log';
 import { SEARCH_ATTRIBUTES } from '../stack/search-attributes';
+import { DEFAULT_TEMPORAL_ADDRESS } from './connection';
 
 /** The two operator calls this module needs; a Connection's or NativeConnection's operatorService has them. */
 export type SearchAttributeOperator = Pick<OperatorService, 'listSearchAttributes' | 'addSearchAttributes'>;
@@ -43,9 +44,18 @@ export async function searchAttributeProblems(op: SearchAttributeOperator, names
   return problems;
 }
 
+/**
+ * Where a printed `temporal` command acts: without --namespace it acts on "default" (run as
+ * printed, a remove once dropped the attribute from the wrong namespace), without --address on
+ * the CLI's own default server.
+ */
+function target(namespace: string, address?: string): string {
+  return `--namespace ${namespace}${address && address !== DEFAULT_TEMPORAL_ADDRESS ? ` --address ${address}` : ''}`;
+}
+
 /** The `temporal` CLI commands that create the missing attributes. */
 export function createCommands(problems: AttributeProblem[], namespace: string, address?: string): string[] {
-  return problems.map((p) => `temporal operator search-attribute create --name ${p.name} --type ${p.type} --namespace ${namespace}${address ? ` --address ${address}` : ''}`);
+  return problems.map((p) => `temporal operator search-attribute create --name ${p.name} --type ${p.type} ${target(namespace, address)}`);
 }
 
 /** Raised when the namespace lacks partflow's search attributes and they could not be registered from here. */
@@ -56,7 +66,7 @@ export class SearchAttributesMissing extends Error {
     const lines = [
       `Temporal namespace "${namespace}"${address ? ` at ${address}` : ''} lacks search attributes that partflow's ingest workflow sets (${cause}):`,
       ...missing.map((p) => `  ${p.name} (${p.type}): missing`),
-      ...wrong.map((p) => `  ${p.name} (${p.type}): registered as ${p.found}; remove it (temporal operator search-attribute remove --name ${p.name}) before creating it`),
+      ...wrong.map((p) => `  ${p.name} (${p.type}): registered as ${p.found}; remove it (temporal operator search-attribute remove --name ${p.name} ${target(namespace, address)}) before creating it`),
       'Without them every ingest would retry its first workflow task forever. Create them once, then start again:',
       ...createCommands(problems, namespace, address).map((c) => `  ${c}`),
     ];

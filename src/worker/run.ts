@@ -2,12 +2,14 @@
  * Running a worker until SIGINT/SIGTERM: the one path for `partflow worker`, the library's
  * runWorker and each process of a multi-process worker.
  */
+import { ConfigError } from '../config/errors';
 import { logger } from '../log';
 import { collectProcessMetrics } from '../metrics/aggregate';
 import { PipelineRegistry } from '../pipeline/registry';
 import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
 import { BalancedActivitySlots, PeersMessage } from './balance';
 import { createWorker, workerConcurrency, WorkerOptions } from './worker';
+import { checkWorkerSettings } from './settings';
 
 export interface RunWorkerOptions extends WorkerOptions {
   /**
@@ -32,6 +34,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   // A bad pipeline (a cycle, an unknown stage) or setting fails once, here, rather than in every child.
   new PipelineRegistry(opts.pipelines);
   balanceSlots();
+  if (opts.concurrency === undefined) workerConcurrency();
+  checkWorkerSettings();
   return supervise({ processes: opts.processes! });
 }
 
@@ -59,7 +63,7 @@ export function balanceSlots(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = (env.PARTFLOW_WORKER_BALANCE ?? '').toLowerCase();
   if (v === '' || v === 'on' || v === '1' || v === 'true') return true;
   if (v === 'off' || v === '0' || v === 'false') return false;
-  throw new Error(`PARTFLOW_WORKER_BALANCE must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_WORKER_BALANCE)}`);
+  throw new ConfigError(`PARTFLOW_WORKER_BALANCE must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_WORKER_BALANCE)}`);
 }
 
 const send = (m: WorkerMessage, done?: () => void) => process.send!(m, undefined, {}, done);

@@ -1,20 +1,24 @@
-import { DefaultLogger, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, LogEntry, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
+import { ConfigError, envInteger } from '../config/errors';
+import type { Logger } from 'pino';
 import { logger } from '../log';
+import { withErrorFields } from '../log/error-fields';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
-import { connectNativeTemporal } from '../temporal/connect';
+import { connectNativeTemporal, isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
+import { checkWorkerSettings, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
@@ -73,7 +77,7 @@ export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.PARTFLOW_SHUTDOWN_GRACE;
   if (v === undefined || v === '') return 5_000;
   const ms = durationMs(v);
-  if (ms === undefined) throw new Error(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
+  if (ms === undefined) throw new ConfigError(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
   return ms;
 }
 
@@ -87,17 +91,25 @@ let runtimeInstalled = false;
 export function installRuntime(opts: { prometheusAddress?: string } = {}): boolean {
   if (runtimeInstalled) return false;
   runtimeInstalled = true;
-  const level = (process.env.PARTFLOW_TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
-  const log = logger().child({ component: 'temporal-sdk' });
+  const level: LogLevel = temporalLogLevel();
   Runtime.install({
-    logger: new DefaultLogger(level, (e) => {
-      const meta = (e.meta ?? {}) as Record<string, unknown>;
-      const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
-      fn.call(log, meta, e.message);
-    }),
+    logger: new DefaultLogger(level, sdkLogFunction(logger().child({ component: 'temporal-sdk' }))),
     ...(opts.prometheusAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } } : {}),
   });
   return true;
+}
+
+/**
+ * Writes the SDK's log entries to pino. The SDK logs failures ("Workflow failed", "Activity
+ * failed") as `error` in their meta, which pino would print as {}: they go out as their type,
+ * message and cause chain instead, with stacks when pino logs at debug.
+ */
+export function sdkLogFunction(log: Logger): (e: LogEntry) => void {
+  return (e) => {
+    const meta = withErrorFields((e.meta ?? {}) as Record<string, unknown>, { stack: log.isLevelEnabled('debug') });
+    const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
+    fn.call(log, meta, e.message);
+  };
 }
 
 /** With PARTFLOW_METRICS_PORT: the runtime with SDK metrics on a loopback port, and the /metrics server. */
@@ -116,9 +128,17 @@ async function startMetrics(serve: boolean): Promise<{ server?: MetricsServer; s
   return { server, ...(withSdk ? { sdkAddress } : {}) };
 }
 
-/** Activities run at once per worker process: PARTFLOW_WORKER_CONCURRENCY, default 8. */
+/** The most activities one worker process may run at once (--concurrency, PARTFLOW_WORKER_CONCURRENCY). */
+export const MAX_WORKER_CONCURRENCY = 1000;
+
+/** Activities run at once per worker process: PARTFLOW_WORKER_CONCURRENCY, default 8, checked as --concurrency is. */
 export function workerConcurrency(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.PARTFLOW_WORKER_CONCURRENCY || 8);
+  return envInteger(env, 'PARTFLOW_WORKER_CONCURRENCY', { min: 1, max: MAX_WORKER_CONCURRENCY, fallback: 8 });
+}
+
+/** "Namespace x is not found." says neither where nor why it was looked for: say both. */
+function namespaceProblem(config: Config, err: unknown): unknown {
+  return isNamespaceNotFound(err) ? namespaceNotFoundError(config.temporal) : err;
 }
 
 /** The SDK's defaults for the other task types, which a tuner must name too. */
@@ -137,6 +157,8 @@ function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
  * absence reported, so a bad set-up stops the worker before it takes work.
  */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
+  checkWorkerSettings();
+  if (opts.activitySlots === undefined && opts.concurrency === undefined) workerConcurrency();
   const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
   const workflows = opts.workflows ?? true;
   const grace = shutdownGraceMs();
@@ -150,7 +172,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   } catch (err) {
     await connection.close();
     await metrics?.close();
-    throw err;
+    throw namespaceProblem(opts.config, err);
   }
   const concurrency = opts.activitySlots?.max ?? opts.concurrency ?? workerConcurrency();
   const worker = await Worker.create({
@@ -166,6 +188,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: grace,
+  }).catch(async (err) => {
+    await connection.close();
+    await metrics?.close();
+    throw namespaceProblem(opts.config, err);
   });
   // Learn early (and say once) whether the default bucket's store honours create-only writes,
   // probing where an ingest writes by default: credentials may be scoped to that prefix.

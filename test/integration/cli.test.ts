@@ -189,7 +189,7 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('cat', `s3://${BUCKET}/nosuch.avro`)).stderr).toBe(`partflow: object not found: s3://${BUCKET}/nosuch.avro\n`);
     const status = await cli('status', `nosuch-wf-${process.pid}`);
     expect(status.code).toBe(1);
-    expect(status.stderr).toBe(`partflow: no workflow nosuch-wf-${process.pid} in namespace ${h.cfg.temporalNamespace} at ${h.cfg.temporalAddress} (TEMPORAL_NAMESPACE, TEMPORAL_ADDRESS): `
+    expect(status.stderr).toBe(`partflow: no workflow nosuch-wf-${process.pid} in namespace ${h.cfg.temporalNamespace} at ${h.cfg.temporalAddress} (from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE): `
       + 'check the id, or point the CLI at the Temporal that runs it\n');
   });
 });

@@ -113,6 +113,31 @@ describe('a dataset named after its source belongs to that source', () => {
     expect(explicit.stdout).toMatch(/Ingest completed/);
   });
 
+  it('a typo\'d source that would also take another source\'s dataset name is reported as empty, by the CLI and by planning', async () => {
+    const target = `${S3}/t6/`;
+    expect((await cli('ingest', 'copy', '--source', `${S3}/2024/orders/`, '--target', target, '--wait')).code).toBe(0);
+    // "incomming": nothing there, and its default dataset name "orders" is the 2024 source's.
+    for (const source of [`${S3}/incomming/orders/`, `${S3}/incomming/orders`]) {
+      for (const wait of [[], ['--wait']]) {
+        const r = await cli('ingest', 'copy', '--source', source, '--target', target, ...wait);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe(`partflow: no source objects under ${source}\n`);
+      }
+    }
+    const id = `dsrc-typo-${process.pid}`;
+    schedules.push(id);
+    const sched = await cli('schedule', 'create', id, '--pipeline', 'copy', '--source', `${S3}/incomming/orders/`, '--target', target, '--cron', '@yearly');
+    expect(sched.code).toBe(1);
+    expect(sched.stderr).toMatch(new RegExp(`^partflow: schedule "${id}": no source objects under ${S3}/incomming/orders/\n`));
+    // Started past the CLI (the temporal CLI, the UI), planning says the same.
+    const e = await failure({ source: `${S3}/incomming/orders/`, target }, 'typo');
+    expect(e.type).toBe('SourceEmpty');
+    expect(e.message).toBe(`no source objects under ${S3}/incomming/orders/`);
+    // A source that holds objects is still refused for the dataset, not for emptiness.
+    expect((await cli('ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', target)).stderr).toMatch(/^partflow: refusing to ingest /);
+    expect(await snapshots('t6/')).toEqual([1]);
+  });
+
   it('a scheduled run is refused with the same message, and so is a schedule created for another source', async () => {
     const target = `${S3}/t3/`;
     const id = `dsrc-${process.pid}`;

@@ -177,6 +177,6 @@ describe('connecting to Temporal by its conventions', () => {
     }
     // Environment variables override the profile, as in the temporal CLI.
     expect(env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'staging', TEMPORAL_NAMESPACE: 'other' }).temporalNamespace).toBe('other');
-    expect(() => env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })).toThrow(`cannot load the Temporal connection settings (profile "prod" of ${file}): Profile 'prod' not found in config data`);
+    expect(() => env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })).toThrow(`cannot load the Temporal connection settings (profile "prod" of ${file}): Profile 'prod' not found in config data (${file} has the profiles default, staging)`);
   });
 });

@@ -40,13 +40,13 @@ describe('loadConfig: Temporal connection', () => {
     expect(cfg.temporalAddress).toBe(DEFAULTS.temporalAddress);
     expect(cfg.temporalNamespace).toBe('default');
     expect(cfg.temporal.tls).toBeUndefined();
-    expect(describeConnection(cfg.temporal)).toBe('127.0.0.1:7233 (namespace default, no TLS; TEMPORAL_* settings)');
+    expect(describeConnection(cfg.temporal)).toBe('127.0.0.1:7233 (namespace default, no TLS; defaults: no TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE or Temporal profile set)');
   });
 
   it('an API key turns TLS on (Temporal Cloud) and is never printed', () => {
     const cfg = loadConfig({ TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'acme.a1b2c', TEMPORAL_API_KEY: 'secret-key' });
     expect(cfg.temporal).toMatchObject({ address: 'eu-west-1.aws.api.temporal.io:7233', namespace: 'acme.a1b2c', apiKey: 'secret-key', tls: true });
-    expect(describeConnection(cfg.temporal)).toBe('eu-west-1.aws.api.temporal.io:7233 (namespace acme.a1b2c, TLS, API key; TEMPORAL_* settings)');
+    expect(describeConnection(cfg.temporal)).toBe('eu-west-1.aws.api.temporal.io:7233 (namespace acme.a1b2c, TLS, API key; TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY)');
   });
 
   it('TEMPORAL_TLS=true uses the system roots; gRPC metadata comes from TEMPORAL_GRPC_META_*', () => {

@@ -76,11 +76,21 @@ describe('ensureSearchAttributes', () => {
 
   it('refuses without registering anything when one exists with another type', async () => {
     const { op, calls } = fakeOperator({ ...ALL, PartflowStatus: TEXT });
-    const err = (await ensureSearchAttributes(op, { namespace: 'ns' }).catch((e) => e)) as Error;
+    const err = (await ensureSearchAttributes(op, { namespace: 'teamdata', address: 'temporal.internal:7233' }).catch((e) => e)) as Error;
     expect(err).toBeInstanceOf(SearchAttributesMissing);
-    expect(err.message).toContain('PartflowStatus (Keyword): registered as Text; remove it');
-    expect(err.message).toContain('temporal operator search-attribute create --name PartflowStatus --type Keyword --namespace ns');
+    // Every command names the namespace (and the server): run as printed, it acts where the problem is, not on "default".
+    expect(err.message).toContain('PartflowStatus (Keyword): registered as Text; remove it '
+      + '(temporal operator search-attribute remove --name PartflowStatus --namespace teamdata --address temporal.internal:7233) before creating it');
+    expect(err.message).toContain('temporal operator search-attribute create --name PartflowStatus --type Keyword --namespace teamdata --address temporal.internal:7233');
+    for (const line of err.message.split('\n').filter((l) => l.includes('temporal operator'))) expect(line).toContain('--namespace teamdata');
     expect(calls.add).toEqual([]);
+  });
+
+  it("leaves out --address for the temporal CLI's own default server, never --namespace", async () => {
+    const { op } = fakeOperator({ ...ALL, PartflowStatus: TEXT });
+    const err = (await ensureSearchAttributes(op, { namespace: 'teamdata', address: '127.0.0.1:7233' }).catch((e) => e)) as Error;
+    expect(err.message).toContain('(temporal operator search-attribute remove --name PartflowStatus --namespace teamdata) before creating it');
+    expect(err.message.endsWith('\n  temporal operator search-attribute create --name PartflowStatus --type Keyword --namespace teamdata')).toBe(true);
   });
 
   it('gives up, bounded, when registered attributes never show up', async () => {

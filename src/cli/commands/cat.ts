@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { readAvroRecords } from '../../io/avro-object-reader';
 import { s3Client } from '../../storage/client';
 import { listObjects } from '../../storage/objects';
@@ -13,7 +13,7 @@ export function registerCat(program: Command): void {
     .description('print the records of an Avro object as JSON lines')
     .option('--limit <n>', 'stop after n records', int('limit', 0, Number.MAX_SAFE_INTEGER))
     .action(async (url: string, o: { limit?: number }) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const loc = parseS3Url(url);
       if (loc.key === '' || loc.key.endsWith('/')) await refusePrefix(s3Client(cfg.s3), loc.bucket, loc.key, url);
       let n = 0;

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { commitCursor, datasetChanges, DatasetChanges, readCursor } from '../../snapshots/consume';
 import { datasetRef } from '../../snapshots/layout';
 import { s3Client } from '../../storage/client';
@@ -33,7 +33,7 @@ A consumer reads at its own pace and never sees intermediate versions:
 The cursor moves only with --commit, and never back without --rewind. Bare --commit reports and
 commits in one step (at-most-once).`)
     .action(async (datasetUrl: string, o: { since?: number; stage?: string; consumer?: string; commit?: string | true; rewind?: boolean; json?: boolean }) => {
-      const s3 = s3Client(loadConfig().s3);
+      const s3 = s3Client(cliConfig().s3);
       const d = datasetRef(datasetUrl);
       if (o.consumer === undefined && o.commit !== undefined) throw new InvalidArgumentError('--commit needs --consumer');
       if (o.rewind && typeof o.commit !== 'string') throw new InvalidArgumentError('--rewind goes with --commit <n>');

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { datasetChanges } from '../../snapshots/consume';
 import { s3Client } from '../../storage/client';
 import { int } from '../args';
@@ -13,7 +13,7 @@ export function registerDiff(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (datasetUrl: string, from: string, to: string, o: { stage?: string; json?: boolean }) => {
       const n = int('snapshot', 0, 99_999_999);
-      const r = await datasetChanges(datasetUrl, { since: n(from), to: n(to), stage: o.stage, s3: s3Client(loadConfig().s3) });
+      const r = await datasetChanges(datasetUrl, { since: n(from), to: n(to), stage: o.stage, s3: s3Client(cliConfig().s3) });
       printChanges(r, o.json);
     });
 }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { commitCursor, readCursor } from '../../snapshots/consume';
 import { exportChanges } from '../../snapshots/export';
 import { datasetRef } from '../../snapshots/layout';
@@ -29,7 +29,7 @@ export of another dataset, or with another --partition-field, is refused.`)
     .action(async (datasetUrl: string, o: { stage: string; to: string; since?: number; consumer?: string; commit?: boolean; partitionField?: string; json?: boolean }) => {
       if ((o.since === undefined) === (o.consumer === undefined)) throw new InvalidArgumentError('give one of --since <n> or --consumer <name>');
       if (o.commit && o.consumer === undefined) throw new InvalidArgumentError('--commit needs --consumer');
-      const s3 = s3Client(loadConfig().s3);
+      const s3 = s3Client(cliConfig().s3);
       const d = datasetRef(datasetUrl);
       const since = o.consumer !== undefined ? (await readCursor(s3, d, o.consumer))?.snapshot ?? 0 : o.since!;
       const { url, manifest, alreadyWhole } = await exportChanges(s3, datasetUrl, {

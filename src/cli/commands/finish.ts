@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Config, loadConfig } from '../../config';
+import { Config } from '../../config';
+import { cliConfig } from '../config';
 import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
@@ -12,7 +13,7 @@ export function registerFinish(program: Command): void {
     .description('end a run that waits for a retry now, as partial: it writes its run manifest and commits the snapshot of what succeeded (the failed partitions stay failed; a later ingest retries them)')
     .option('--wait', 'wait for the run to close and print its result')
     .action(async (workflowId: string, o: { wait?: boolean }) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const { client, connection } = await connectClient(cfg);
       try {
         const handle = client.workflow.getHandle(workflowId);

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config';
+import { DEFAULTS } from '../../config';
+import { cliConfig } from '../config';
 import { datasetRef } from '../../snapshots/layout';
 import { applyRetention, planRetention } from '../../snapshots/retention';
 import { s3Client } from '../../storage/client';
@@ -7,7 +8,7 @@ import { abortUploads, parseDuration, staleUploads } from '../../tools/gc';
 import { int } from '../args';
 
 interface GcOptions {
-  uploads?: boolean; bucket: string; prefix: string; olderThan: string; dryRun?: boolean;
+  uploads?: boolean; bucket?: string; prefix: string; olderThan: string; dryRun?: boolean;
   keepSnapshots?: number; grace: string; yes?: boolean; json?: boolean;
 }
 
@@ -20,7 +21,7 @@ export function registerGc(program: Command): void {
     .option('--yes', 'dataset retention: delete (without it, only list what would be deleted and the bytes)')
     .option('--json', 'dataset retention: print the plan as JSON')
     .option('--uploads', 'abort multipart uploads older than --older-than')
-    .option('--bucket <bucket>', 'with --uploads: bucket to sweep', loadConfig().bucket)
+    .option('--bucket <bucket>', `with --uploads: bucket to sweep (default PARTFLOW_BUCKET, else ${DEFAULTS.bucket})`)
     .option('--prefix <prefix>', 'with --uploads: only uploads under this key prefix', '')
     .option('--older-than <duration>', 'with --uploads: age threshold, e.g. 90s, 30m, 24h, 7d', '24h')
     .option('--dry-run', 'with --uploads: list what would be aborted')
@@ -32,12 +33,14 @@ files, run manifests and plans that no kept snapshot references and that are old
 It never touches source data or anything outside partflow's layout, _consumers/, _checkpoints/ or
 _partflow.json; the snapshot a consumer's cursor points at is kept with everything it references.`)
     .action(async (datasetUrl: string | undefined, o: GcOptions) => {
-      const s3 = s3Client(loadConfig().s3);
+      const cfg = cliConfig();
+      const s3 = s3Client(cfg.s3);
       if (o.uploads) {
         if (datasetUrl !== undefined || o.keepSnapshots !== undefined) throw new InvalidArgumentError('--uploads sweeps a bucket: give no dataset and no --keep-snapshots');
-        const stale = await staleUploads(s3, o.bucket, o.prefix, parseDuration(o.olderThan));
-        for (const u of stale) process.stdout.write(`${o.dryRun ? 'would abort' : 'abort'} s3://${o.bucket}/${u.key} (upload ${u.uploadId}, started ${u.initiated.toISOString()})\n`);
-        const n = o.dryRun ? 0 : await abortUploads(s3, o.bucket, stale);
+        const bucket = o.bucket ?? cfg.bucket;
+        const stale = await staleUploads(s3, bucket, o.prefix, parseDuration(o.olderThan));
+        for (const u of stale) process.stdout.write(`${o.dryRun ? 'would abort' : 'abort'} s3://${bucket}/${u.key} (upload ${u.uploadId}, started ${u.initiated.toISOString()})\n`);
+        const n = o.dryRun ? 0 : await abortUploads(s3, bucket, stale);
         return void process.stdout.write(`${stale.length} stale uploads${o.dryRun ? '' : `, ${n} aborted`}\n`);
       }
       if (datasetUrl === undefined || o.keepSnapshots === undefined) throw new InvalidArgumentError('give <datasetUrl> --keep-snapshots <n> (dataset retention) or --uploads (stale multipart uploads)');

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { partitionHistory } from '../../tools/history';
 import { table } from '../print';
@@ -14,7 +14,7 @@ export function registerHistory(program: Command): void {
     .requiredOption('--partition <id|name|key>', 'the partition: its id (p-3fa9c1d20b7e), its name, or a source key it reads')
     .option('--json', 'print JSON')
     .action(async (datasetUrl: string, o: { partition: string; json?: boolean }) => {
-      const s3 = s3Client(loadConfig().s3);
+      const s3 = s3Client(cliConfig().s3);
       const entries = await partitionHistory(s3, datasetUrl, o.partition);
       // No entry for a dataset with nothing at all is a wrong dataset URL, not a quiet partition.
       if (entries.length === 0) await refuseEmptyDataset(s3, datasetUrl);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { isCodecName } from '../../avro/codecs';
 import { FlatFormat } from '../../formats/flat';
@@ -18,7 +18,7 @@ export function registerImport(program: Command): void {
     .action(async (from: string, o: { to: string; format?: string; schema?: string; partitionRecords: number; codec: string }) => {
       if (o.format && !['csv', 'jsonl', 'json'].includes(o.format)) throw new InvalidArgumentError('--format must be csv, jsonl or json');
       if (!isCodecName(o.codec)) throw new InvalidArgumentError('--codec must be null, deflate, snappy or zstandard');
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const r = await importFlatFiles(s3Client(cfg.s3), {
         from, to: o.to, format: o.format as FlatFormat | undefined, schemaFile: o.schema, partitionRecords: o.partitionRecords, codec: o.codec,
       });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
@@ -14,7 +14,7 @@ export function registerIngest(program: Command): void {
     .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
     .option('--json', 'print the result as JSON (with --wait)')
     .action(async (pipeline: string, o: Record<string, unknown>) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const input = { pipeline, ...ingestInputFromOptions(o) } as IngestInput;
       const { client, connection } = await connectClient(cfg);
       const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined, (note) => process.stderr.write(`note: ${note}\n`));

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { inspectObject } from '../../tools/inspect';
 
@@ -9,7 +9,7 @@ export function registerInspect(program: Command): void {
     .description('show an Avro object: schema, codec, blocks, records, size, sync marker')
     .option('--json', 'print JSON')
     .action(async (url: string, o: { json?: boolean }) => {
-      const i = await inspectObject(s3Client(loadConfig().s3), url);
+      const i = await inspectObject(s3Client(cliConfig().s3), url);
       if (o.json) {
         process.stdout.write(JSON.stringify(i, null, 2) + '\n');
         return;

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
@@ -19,7 +19,7 @@ export function registerPartitions(program: Command): void {
     .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; json?: boolean }) => {
       const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
       if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       let rows: Record<string, unknown>[] = [];
       let planUrl: string | undefined;
       if (!o.dataset) {

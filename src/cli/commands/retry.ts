@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import type { IngestSummary } from '../../manifest/run';
@@ -16,7 +16,7 @@ export function registerRetry(program: Command): void {
     .option('--rerun', 'a closed run that completed: start a new run of its very input anyway (it reads the source again and reuses every unchanged output)')
     .option('--wait', 'wait for the run, with progress')
     .action(async (workflowId: string, o: { partition: string[]; stage: string[]; rerun?: boolean; wait?: boolean }) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const { client, connection } = await connectClient(cfg);
       let handle = client.workflow.getHandle(workflowId);
       const desc = await describeRun(handle, cfg);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { Client } from '@temporalio/client';
-import { Config, loadConfig } from '../../config';
+import { Config } from '../../config';
+import { cliConfig } from '../config';
 import { connectClient } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import {
@@ -16,7 +17,7 @@ const OVERLAP_HELP = `what a firing does while the previous run still runs: ${Ob
 
 /** Connects, runs fn, and closes the connection however fn ends. */
 async function withClient(fn: (client: Client, cfg: Config) => Promise<void>): Promise<void> {
-  const cfg = loadConfig();
+  const cfg = cliConfig();
   const { client, connection } = await connectClient(cfg);
   try {
     await fn(client, cfg);

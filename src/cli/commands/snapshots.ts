@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { datasetRef } from '../../snapshots/layout';
 import { readHead, snapshotNumbers } from '../../snapshots/store';
 import type { SnapshotHead } from '../../snapshots/types';
@@ -20,7 +20,7 @@ Every ingest that ends commits the next snapshot of its dataset (<dataset>/_snap
 "carried" counts partitions the run failed whose last good output the snapshot keeps; "missing"
 those that never had one. See also: partflow changes, partflow diff, partflow export.`)
     .action(async (datasetUrl: string, o: { last?: number; json?: boolean }) => {
-      const s3 = s3Client(loadConfig().s3);
+      const s3 = s3Client(cliConfig().s3);
       const d = datasetRef(datasetUrl);
       const numbers = await snapshotNumbers(s3, d);
       const heads = await Promise.all(numbers.slice(o.last ? -o.last : 0).map((n) => readHead(s3, d, n)));

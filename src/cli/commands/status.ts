@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { connectClient, noWorkerPolling } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
@@ -12,7 +12,7 @@ export function registerStatus(program: Command): void {
     .description("show an ingest's state, progress and, once closed, its result")
     .option('--json', 'print JSON')
     .action(async (workflowId: string, o: { json?: boolean }) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const { client, connection } = await connectClient(cfg);
       const handle = client.workflow.getHandle(workflowId);
       const desc = await describeRun(handle, cfg);

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import path from 'node:path';
-import { loadConfig, DEFAULTS } from '../../config';
+import { DEFAULTS } from '../../config';
+import { envInteger } from '../../config/errors';
+import { cliConfig } from '../config';
 import { DATA_DIR } from '../../config/paths';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
@@ -21,13 +23,16 @@ export function registerUp(program: Command): void {
     .option('--pipelines <module>', 'register your pipelines too, from a module exporting `pipelines` (as `partflow worker --pipelines`; repeatable): every worker on the task queue must know every pipeline it is asked to run', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-worker', 'start no worker (run `partflow worker --pipelines …` yourself, on the same task queue); implies --no-sample')
     .option('--data-dir <dir>', 'where the stack keeps its state', DATA_DIR)
-    .option('--ui-port <port>', 'Temporal UI port', int('ui-port', 1, 65535), Number(process.env.PARTFLOW_UI_PORT || DEFAULTS.temporalUiPort))
+    .option('--ui-port <port>', `Temporal UI port (default PARTFLOW_UI_PORT, else ${DEFAULTS.temporalUiPort})`, int('ui-port', 1, 65535))
     .option('--sample', 'run the sample ingest (the default, unless --pipelines is given)')
     .option('--no-sample', 'do not run the sample ingest')
     .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `bash scripts/setup-tools.sh --kafka`')
-    .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1', int('kafka-port', 1, 65535), Number(process.env.PARTFLOW_KAFKA_PORT || 9092))
-    .action(async (opts: { dataDir: string; uiPort: number; sample?: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort: number }) => {
-      const cfg = loadConfig();
+    .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1 (default PARTFLOW_KAFKA_PORT, else 9092)', int('kafka-port', 1, 65535))
+    .action(async (o: { dataDir: string; uiPort?: number; sample?: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort?: number }) => {
+      const cfg = cliConfig();
+      // Read here, not as the options' defaults: a bad value must not break every command's registration.
+      const port = (name: string, fallback: number) => envInteger(process.env, name, { min: 1, max: 65535, fallback, what: 'a port number (1-65535)' });
+      const opts = { ...o, uiPort: o.uiPort ?? port('PARTFLOW_UI_PORT', DEFAULTS.temporalUiPort), kafkaPort: o.kafkaPort ?? port('PARTFLOW_KAFKA_PORT', 9092) };
       // Loaded before anything starts: a module that does not load stops `up` with its error, not half-way.
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
       const err = process.stderr;

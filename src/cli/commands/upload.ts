@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { uploadFiles } from '../../tools/upload';
 
@@ -8,7 +8,7 @@ export function registerUpload(program: Command): void {
     .command('upload <from> <to>')
     .description('copy a local file or folder into S3 as it is, for an ingest to read: a folder\'s files go under the s3:// prefix <to> with their relative paths (dot-files left out); objects of the same keys are replaced')
     .action(async (from: string, to: string) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       let bytes = 0;
       const done = await uploadFiles(s3Client(cfg.s3), from, to, (f) => {
         bytes += f.bytes;

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Progress } from '../../../workflows/state';
-import { Config, loadConfig } from '../../config';
+import { Config } from '../../config';
+import { cliConfig } from '../config';
 import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
@@ -15,7 +16,7 @@ export function registerVerify(program: Command): void {
     .command('verify <target>')
     .description("decode everything and check manifests' counts and checksums: an s3:// object, a stage directory, or a workflow id")
     .action(async (target: string) => {
-      const cfg = loadConfig();
+      const cfg = cliConfig();
       const s3 = s3Client(cfg.s3);
       let report;
       if (target.startsWith('s3://')) {

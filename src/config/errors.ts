@@ -1,0 +1,32 @@
+/**
+ * A setting partflow cannot use: an environment variable with a bad value, a Temporal profile or
+ * config file that is not there. It is the person's to fix, not a failure of the work, so the CLI
+ * prints it as one line and exits 2 (src/cli/exit.ts), as for a bad option.
+ */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `err` as a ConfigError (its message kept), for errors that only the setting they came from can cause. */
+export function asConfigError(err: unknown): ConfigError {
+  if (err instanceof ConfigError) return err;
+  return new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/**
+ * An integer environment setting: `fallback` when unset or empty, otherwise a whole number from
+ * `min` to `max` (Number("") is 0 and Number("2.5") a fraction: neither may slip through).
+ */
+export function envInteger(env: NodeJS.ProcessEnv, name: string, o: { min: number; max: number; fallback: number; what?: string }): number {
+  const raw = env[name];
+  const v = raw?.trim();
+  if (v === undefined || v === '') return o.fallback;
+  const n = Number(v);
+  if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(n) || n < o.min || n > o.max) {
+    throw new ConfigError(`${name} must be ${o.what ?? `an integer from ${o.min} to ${o.max}`}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

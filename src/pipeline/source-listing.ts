@@ -1,0 +1,63 @@
+/**
+ * An S3 source's objects as planning reads them, shared with the client's checks before a run
+ * starts, so that both see the same source (an object, or a prefix) and the same objects.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isIgnoredKey } from '../formats/detect';
+import { listObjects, ObjectInfo } from '../storage/objects';
+import { formatS3Url } from '../storage/s3url';
+import { DATASET_MARKER, partitionFileOf } from './layout';
+
+export interface SourceListing {
+  /** Everything listed, partflow's outputs and ignored keys included. */
+  listed: ObjectInfo[];
+  /** The prefix the source's keys are relative to (its folder, for a single object). */
+  prefix: string;
+  /** The source as read: an object's URL, or a prefix's ending in "/". */
+  source: string;
+}
+
+/** An exact object key is a source of one object; otherwise everything under the prefix (with its "/"). */
+export async function listSource(s3: S3Client, bucket: string, sourcePrefix: string): Promise<SourceListing> {
+  let prefix = sourcePrefix;
+  let listed = await listObjects(s3, bucket, prefix);
+  let source = formatS3Url({ bucket, key: prefix });
+  if (prefix !== '' && !prefix.endsWith('/')) {
+    const exact = listed.filter((o) => o.key === prefix);
+    if (exact.length) {
+      listed = exact;
+      prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    } else {
+      prefix += '/';
+      source += '/';
+      listed = await listObjects(s3, bucket, prefix);
+    }
+  }
+  return { listed, prefix, source };
+}
+
+/** The folders of a listing that hold a dataset marker: partflow's own datasets. */
+export function datasetFolders(listed: ObjectInfo[]): string[] {
+  return listed.filter((o) => o.key.endsWith(`/${DATASET_MARKER}`)).map((o) => o.key.slice(0, -DATASET_MARKER.length));
+}
+
+/**
+ * A listing less partflow's own outputs (every dataset folder in it), and, in a stage's output
+ * folder read as a source, less the manifests and rejects kept beside the outputs.
+ */
+export function withoutDatasets(listed: ObjectInfo[], owned = datasetFolders(listed)): ObjectInfo[] {
+  return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
+}
+
+/** Whether planning would find no source objects (SourceEmpty) in this listing. */
+export function holdsNoSourceObjects(l: SourceListing): boolean {
+  return withoutDatasets(l.listed).every((o) => isIgnoredKey(o.key, l.prefix));
+}
+
+/** Thrown where an ingest of a source with nothing in it is refused before it starts (the CLI, the client library). */
+export class SourceEmptyError extends Error {
+  constructor(source: string) {
+    super(`no source objects under ${source}`);
+    this.name = 'SourceEmptyError';
+  }
+}

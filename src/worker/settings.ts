@@ -1,0 +1,32 @@
+/**
+ * The environment settings a worker's activities read, checked once when the worker starts: a bad
+ * value then stops it with the variable's name, instead of failing (and retrying) every partition
+ * that reads it, or, for values that used to go unchecked, running with NaN or a silent default.
+ */
+import { ConfigError, envInteger } from '../config/errors';
+import { maxRecordBytes } from '../config';
+import { readLimitsFromEnv } from '../avro/limits';
+import { decodeGuardSettings } from '../avro/decode-guard';
+import { snapshotPartEntries } from '../snapshots/store';
+import { MIN_PART_SIZE } from '../storage/multipart';
+
+const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** PARTFLOW_TEMPORAL_LOG_LEVEL: the least severe of the SDK's own log lines passed on (default WARN). */
+export function temporalLogLevel(env: NodeJS.ProcessEnv = process.env): (typeof SDK_LOG_LEVELS)[number] {
+  const v = (env.PARTFLOW_TEMPORAL_LOG_LEVEL ?? '').trim().toUpperCase() || 'WARN';
+  // Any other word would pass every line, TRACE included (the SDK's logger ranks it below all).
+  if (!(SDK_LOG_LEVELS as readonly string[]).includes(v)) throw new ConfigError(`PARTFLOW_TEMPORAL_LOG_LEVEL must be one of ${SDK_LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.PARTFLOW_TEMPORAL_LOG_LEVEL)}`);
+  return v as (typeof SDK_LOG_LEVELS)[number];
+}
+
+export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void {
+  temporalLogLevel(env);
+  maxRecordBytes(env);
+  readLimitsFromEnv(env);
+  decodeGuardSettings(env);
+  snapshotPartEntries(env);
+  // Read where uploads are made (src/storage/multipart.ts), which would take "abc" as NaN.
+  envInteger(env, 'PARTFLOW_PART_SIZE', { min: MIN_PART_SIZE, max: 5 * 1024 ** 3, fallback: MIN_PART_SIZE, what: `a number of bytes from ${MIN_PART_SIZE} (5 MiB, S3's smallest part) to ${5 * 1024 ** 3} (5 GiB)` });
+}
+

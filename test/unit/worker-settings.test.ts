@@ -1,0 +1,39 @@
+import { ConfigError } from '../../src/config/errors';
+import { checkWorkerSettings } from '../../src/worker/settings';
+import { shutdownGraceMs, workerConcurrency } from '../../src/worker/worker';
+import { balanceSlots } from '../../src/worker/run';
+import { metricsPort } from '../../src/metrics/server';
+
+describe('PARTFLOW_WORKER_CONCURRENCY', () => {
+  it('is checked as --concurrency is: an integer from 1 to 1000, named in the error', () => {
+    expect(workerConcurrency({})).toBe(8);
+    expect(workerConcurrency({ PARTFLOW_WORKER_CONCURRENCY: '' })).toBe(8);
+    expect(workerConcurrency({ PARTFLOW_WORKER_CONCURRENCY: ' 16 ' })).toBe(16);
+    for (const bad of ['abc', '0', '2.5', '-3', '1001', '1e3', '0x10']) {
+      expect(() => workerConcurrency({ PARTFLOW_WORKER_CONCURRENCY: bad })).toThrow(new ConfigError(`PARTFLOW_WORKER_CONCURRENCY must be an integer from 1 to 1000, got ${JSON.stringify(bad)}`));
+    }
+  });
+});
+
+describe("the worker's other settings", () => {
+  it.each([
+    ['PARTFLOW_PART_SIZE', 'abc'], ['PARTFLOW_PART_SIZE', '1048576'], ['PARTFLOW_PART_SIZE', '8388608.5'],
+    ['PARTFLOW_SNAPSHOT_PART_ENTRIES', 'many'], ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '0'],
+    ['PARTFLOW_MAX_RECORD_BYTES', 'x'], ['PARTFLOW_MAX_BLOCK_BYTES', '2.5'], ['PARTFLOW_MAX_HEADER_BYTES', '-1'],
+    ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'], ['PARTFLOW_TEMPORAL_LOG_LEVEL', 'verbose'],
+  ])('%s=%s stops the worker at start with a ConfigError naming it', (name, value) => {
+    expect(() => checkWorkerSettings({ [name]: value })).toThrow(ConfigError);
+    expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
+  });
+
+  it('accepts good values and unset ones', () => {
+    expect(() => checkWorkerSettings({})).not.toThrow();
+    expect(() => checkWorkerSettings({ PARTFLOW_PART_SIZE: String(16 * 1024 ** 2), PARTFLOW_SNAPSHOT_PART_ENTRIES: '2', PARTFLOW_MAX_BLOCK_BYTES: '1024' })).not.toThrow();
+  });
+
+  it('the settings checked elsewhere are ConfigErrors too (the CLI exits 2 on them)', () => {
+    expect(() => shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: 'soon' })).toThrow(ConfigError);
+    expect(() => balanceSlots({ PARTFLOW_WORKER_BALANCE: 'maybe' })).toThrow(ConfigError);
+    expect(() => metricsPort({ PARTFLOW_METRICS_PORT: 'x' })).toThrow(ConfigError);
+  });
+});
