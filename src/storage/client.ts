@@ -26,7 +26,8 @@ const direct = new WeakMap<S3Client, DirectS3>();
  * PARTFLOW_S3_DIRECT=0 sends them through the SDK too.
  */
 export function s3Client(cfg: S3Config): S3Client {
-  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
+  // The secret is not in the key: the key ID and session token tell credentials apart (a new token is a new client).
+  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.sessionToken ?? ''}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
   let c = clients.get(id);
   if (!c) {
     c = createS3Client(cfg);
@@ -49,7 +50,9 @@ export function createS3Client(cfg: S3Config): S3Client {
     region: cfg.region,
     forcePathStyle: cfg.forcePathStyle,
     // Without static keys the SDK's own chain finds them (AWS_PROFILE, shared files, container, instance).
-    ...(cfg.accessKeyId && cfg.secretAccessKey ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } } : {}),
+    ...(cfg.accessKeyId && cfg.secretAccessKey
+      ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, ...(cfg.sessionToken ? { sessionToken: cfg.sessionToken } : {}) } }
+      : {}),
     ...(cfg.profile ? { profile: cfg.profile } : {}),
     // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
     maxAttempts: 4,

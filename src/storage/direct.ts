@@ -71,7 +71,7 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
   const secure = base.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
   const prefix = base.pathname.replace(/\/+$/, '');
-  const signer = new RequestSigner(cfg.accessKeyId, cfg.secretAccessKey, cfg.region);
+  const signer = new RequestSigner(cfg.accessKeyId, cfg.secretAccessKey, cfg.region, 's3', cfg.sessionToken);
 
   async function once(method: Method, bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
     const path = `${prefix}/${bucket}/${encodeKey(key)}`;
