@@ -4,6 +4,7 @@ import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
+import { S3CredentialsError, unreachable } from '../src/storage/failures';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { notePlan } from '../src/metrics';
@@ -43,12 +44,11 @@ export function nonRetryable(type: keyof typeof FailureTypes, message: string, c
 
 /**
  * S3 answers that no retry changes, as non-retryable failures that say what was being done,
- * where, and what to check: a bucket that does not exist, or a 403 (access denied, unknown or
- * wrong keys, a skewed clock). Anything else: undefined, for the caller's own handling.
+ * where, and what to check: a bucket that does not exist, refused credentials (S3's client says
+ * which, from where: storage/failures.ts), a 403 (access denied, a skewed clock); and an S3
+ * server that does not answer, said plainly but retryable (it may be starting). Anything else:
+ * undefined, for the caller's own handling.
  */
-const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
-const UNREACHABLE_TEXT = new RegExp(`\\b(${UNREACHABLE.join('|')})\\b`);
-
 export function storageRefusal(err: unknown, what: string, endpoint: string | undefined): ApplicationFailure | undefined {
   if (err instanceof ApplicationFailure) return undefined;
   const e = err as { name?: string; message?: string; BucketName?: string; $metadata?: { httpStatusCode?: number } };
@@ -56,16 +56,10 @@ export function storageRefusal(err: unknown, what: string, endpoint: string | un
   if (e?.name === 'NoSuchBucket') {
     return nonRetryable('InputMissing', `${what}: the bucket ${e.BucketName ? `"${e.BucketName}" ` : ''}does not exist${at}`, err);
   }
-  // The SDK wraps node's error ("AWS SDK error wrapper for Error: connect ECONNREFUSED …"): the code may be only in the text.
-  const code = (err as { code?: string })?.code ?? UNREACHABLE_TEXT.exec(e?.message ?? '')?.[1];
-  if (code && UNREACHABLE.includes(code)) {
-    // Retryable (the server may be starting), but said plainly: a bare "connect ECONNREFUSED"
-    // names neither the store nor the setting.
-    return ApplicationFailure.create({
-      type: 'StoreUnreachable', nonRetryable: false, cause: err as Error,
-      message: `${what}: cannot reach the S3 endpoint${at} (${(e.message ?? code).replace(/^AWS SDK error wrapper for (Error: )?/, '')}); check AWS_ENDPOINT_URL_S3 and that the S3 server runs and is reachable from this worker`,
-    });
-  }
+  // A client of storage/client.ts has said these already; any other client's errors get the same words.
+  const down = unreachable(err, { cfg: { endpoint, forcePathStyle: true } });
+  if (down) return ApplicationFailure.create({ type: 'StoreUnreachable', nonRetryable: false, cause: down, message: `${what}: ${down.message}` });
+  if (err instanceof S3CredentialsError) return nonRetryable('AccessDenied', `${what}: ${err.message}`, err);
   if (e?.$metadata?.httpStatusCode !== 403) return undefined;
   const said = `S3 said ${e.name}: ${e.message}`;
   const check = e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'

@@ -12,7 +12,8 @@ export function explainError(e: Error): string {
   }
   const parts = [e.message];
   for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
-    if (c.message && !parts.includes(c.message)) parts.push(c.message);
+    // A cause whose words are already said (an S3 failure's, wrapped by the activity) is not said twice.
+    if (c.message && !parts.some((p) => p.includes(c.message))) parts.push(c.message);
   }
   return parts.join(': ');
 }

@@ -35,9 +35,11 @@ Environment:
   TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_NAME      TLS, mTLS and API keys, as the temporal CLI reads them
   TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE                      a profile of Temporal's TOML config file
   PARTFLOW_TASK_QUEUE    task queue of workers and ingests    (default ${DEFAULTS.taskQueue})
-  AWS_ENDPOINT_URL_S3    S3 endpoint URL                      (default ${DEFAULTS.s3Endpoint}; AWS when AWS_PROFILE etc. is set)
-  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION        (embedded defaults: ${DEFAULTS.accessKeyId} / *** / ${DEFAULTS.s3Region})
-  AWS_PROFILE, container or web-identity credentials          the AWS SDK's own credential chain
+  AWS_ENDPOINT_URL_S3    S3 endpoint URL                      (default ${DEFAULTS.s3Endpoint}; with the chain, the profile's or AWS)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION
+                         static S3 credentials (embedded defaults, sent to this machine only: ${DEFAULTS.accessKeyId} / *** / ${DEFAULTS.s3Region})
+  AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, container or web-identity credentials
+                         the AWS SDK's own credential chain; also used for an endpoint elsewhere with no keys set
   PARTFLOW_S3_CREDENTIALS chain | embedded                    force the SDK's chain (an EC2 role) or the embedded keys
   PARTFLOW_METRICS_PORT  worker: serve Prometheus metrics on this port at /metrics
   PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})

@@ -14,12 +14,22 @@ export interface S3Config {
   /** Static keys; absent: the AWS SDK's own credential chain (profile, container, web identity, instance). */
   accessKeyId?: string;
   secretAccessKey?: string;
+  /** With static keys: AWS_SESSION_TOKEN of temporary credentials (STS, SSO, CI OIDC). */
+  sessionToken?: string;
+  /** Where the credentials come from, for messages; absent: static when accessKeyId is set, else the chain. */
+  credentials?: S3CredentialSource;
   /** AWS_PROFILE, handed to the SDK's chain explicitly. */
   profile?: string;
   forcePathStyle: boolean;
   /** false: single-object GETs and PUTs go through the AWS SDK too (PARTFLOW_S3_DIRECT=0). */
   direct?: boolean;
 }
+
+/**
+ * static: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment; chain: the AWS SDK's
+ * credential chain; embedded: the embedded stack's built-in keys (DEFAULTS).
+ */
+export type S3CredentialSource = 'static' | 'chain' | 'embedded';
 
 export interface Config {
   temporalAddress: string;
@@ -48,20 +58,36 @@ export const DEFAULTS = {
 /** Every environment variable loadConfig reads (docker-compose.yml's worker is checked against it). */
 export const CONFIG_ENV_VARS = [
   ...TEMPORAL_ENV_VARS, 'PARTFLOW_TASK_QUEUE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION',
-  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'PARTFLOW_S3_CREDENTIALS', 'PARTFLOW_S3_PATH_STYLE', 'PARTFLOW_S3_DIRECT',
+  'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'PARTFLOW_S3_CREDENTIALS', 'PARTFLOW_S3_PATH_STYLE', 'PARTFLOW_S3_DIRECT',
   'PARTFLOW_BUCKET', 'PARTFLOW_LOG_LEVEL', 'LOG_LEVEL', 'PARTFLOW_METRICS_PORT',
 ] as const;
 
 /**
- * Variables that mean "use the AWS SDK's credential chain": a named profile, ECS/EKS container
- * credentials, web identity (IRSA), or PARTFLOW_S3_CREDENTIALS=chain (an EC2 instance role, say).
+ * Variables that mean "use the AWS SDK's credential chain": a named profile or a shared
+ * credentials or config file (whose [default] profile the chain reads without AWS_PROFILE),
+ * ECS/EKS container credentials, web identity (IRSA).
  */
-const CHAIN_VARS = ['AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
+const CHAIN_VARS = [
+  'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE',
+];
+
+/** Whether an endpoint URL names this machine (127.0.0.0/8, localhost, ::1): the only place the embedded keys may go. */
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /**
- * S3: static keys when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; the SDK's chain when a
- * chain source is set (then AWS itself unless an endpoint is given); otherwise the embedded stack
- * (its endpoint and keys), so `npm start` and the tests need no settings.
+ * S3, first match wins: static AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN);
+ * PARTFLOW_S3_CREDENTIALS=chain or a chain source set: the SDK's chain (then AWS itself unless an
+ * endpoint is given); no endpoint, or a loopback one: the embedded stack's keys, so `npm start`
+ * and the tests need no settings. The embedded keys never go to another machine: an endpoint
+ * elsewhere with no credentials set is the chain's (a [default] profile in ~/.aws, say).
  */
 function loadS3(env: NodeJS.ProcessEnv): S3Config {
   const explicit = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
@@ -69,19 +95,26 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   if (mode !== undefined && mode !== 'chain' && mode !== 'embedded') {
     throw new Error(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
   }
-  const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
-  const chain = mode === 'chain' || (mode !== 'embedded' && !keys && CHAIN_VARS.some((v) => env[v]));
+  const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+    : undefined;
+  const remote = explicit !== undefined && !isLoopbackEndpoint(explicit);
+  if (mode === 'embedded' && !keys && remote) {
+    throw new Error(`PARTFLOW_S3_CREDENTIALS=embedded sends the embedded stack's built-in keys, which only ever go to this machine, but AWS_ENDPOINT_URL_S3 is ${explicit}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for that server instead`);
+  }
+  const chain = mode === 'chain' || (mode !== 'embedded' && !keys && (remote || CHAIN_VARS.some((v) => env[v])));
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
   const forcePathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? 'true') !== 'false';
   const direct = env.PARTFLOW_S3_DIRECT ?? '1';
   if (direct !== '0' && direct !== '1') throw new Error(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
-  if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle };
+  if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle, credentials: 'chain' };
   return {
     endpoint: explicit ?? DEFAULTS.s3Endpoint,
     region: region ?? DEFAULTS.s3Region,
     ...(keys ?? { accessKeyId: DEFAULTS.accessKeyId, secretAccessKey: DEFAULTS.secretAccessKey }),
     forcePathStyle,
+    credentials: keys ? 'static' : 'embedded',
     ...(direct === '0' ? { direct: false } : {}),
   };
 }

@@ -14,7 +14,7 @@ export function logger(): Logger {
       redact: {
         paths: [
           '*.secretAccessKey', '*.accessKeyId', '*.*.secretAccessKey', '*.*.accessKeyId',
-          'secretAccessKey', 'accessKeyId', '*.authorization', '*.Authorization',
+          '*.sessionToken', '*.*.sessionToken', 'secretAccessKey', 'accessKeyId', 'sessionToken', '*.authorization', '*.Authorization',
         ],
         censor: '***',
       },

@@ -2,7 +2,7 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/clie
 import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Config, DEFAULTS } from '../config';
+import { Config, DEFAULTS, isLoopbackEndpoint } from '../config';
 import { s3Client } from '../storage/client';
 import { KafkaBroker, kafkaLibs, startKafka } from './kafka';
 import { assertPortFree, freePort, Managed, StackError, startProcess, toolPath, waitReady } from './process';
@@ -30,8 +30,8 @@ export interface StackOptions {
 }
 
 function hostPort(addr: string | undefined, what: string, env: string): { host: string; port: number } {
-  // With AWS_PROFILE or container credentials set, S3 means AWS: the embedded versitygw needs its own settings.
-  if (addr === undefined) throw new StackError(`the embedded ${what} needs ${env} (host:port); it is unset because AWS credentials point at AWS (AWS_PROFILE or container credentials): unset them or set PARTFLOW_S3_CREDENTIALS=embedded`);
+  // With AWS_PROFILE, a shared credentials file or container credentials set, S3 means AWS: the embedded versitygw needs its own settings.
+  if (addr === undefined) throw new StackError(`the embedded ${what} needs ${env} (host:port); it is unset because AWS credentials point at AWS (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE or container credentials): unset them or set PARTFLOW_S3_CREDENTIALS=embedded`);
   const m = /^(?:https?:\/\/)?([^:/]+):(\d+)\/?$/.exec(addr);
   if (!m) throw new StackError(`${env}=${addr} must be host:port for the embedded ${what}`);
   return { host: m[1], port: Number(m[2]) };
@@ -67,6 +67,11 @@ export async function startTemporal(cfg: Config, opts: StackOptions): Promise<Ma
 /** versitygw serving dataDir/s3/data over S3, with the configured bucket created. */
 export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed> {
   const s = hostPort(cfg.s3.endpoint, 'S3 server', 'AWS_ENDPOINT_URL_S3');
+  // Its root user would get the built-in keys, which partflow sends to this machine's loopback only:
+  // the client would have none (or others) and wait for a server it cannot use.
+  if (!cfg.s3.accessKeyId && !isLoopbackEndpoint(cfg.s3.endpoint!)) {
+    throw new StackError(`the embedded S3 server at ${cfg.s3.endpoint} is not on 127.0.0.1, localhost or ::1, where alone partflow sends its built-in keys: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (versitygw's root user gets them), or serve S3 on 127.0.0.1`);
+  }
   // The sidecar keeps object metadata off xattrs, which not every filesystem has; versitygw
   // wants it outside the object root.
   const s3Dir = path.join(opts.dataDir, 's3', 'data');

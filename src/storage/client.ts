@@ -4,6 +4,8 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Config } from '../config';
 import { directS3, DirectS3 } from './direct';
+import { explainS3Failure } from './failures';
+import { formatS3Url } from './s3url';
 
 // partflow runs on Node 20 by decision; the SDK's "Node 22 from 2027" notice is noise in every command's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -26,7 +28,8 @@ const direct = new WeakMap<S3Client, DirectS3>();
  * PARTFLOW_S3_DIRECT=0 sends them through the SDK too.
  */
 export function s3Client(cfg: S3Config): S3Client {
-  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
+  // The secret is not in the key: the key ID and session token tell credentials apart (a new token is a new client).
+  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.sessionToken ?? ''}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
   let c = clients.get(id);
   if (!c) {
     c = createS3Client(cfg);
@@ -42,14 +45,78 @@ export function directOf(s3: S3Client): DirectS3 | undefined {
   return direct.get(s3);
 }
 
+/** The endpoint a client's last request went to (with the chain, a profile's endpoint_url or AWS's). */
+const lastEndpoint = new WeakMap<S3Client, string>();
+const configs = new WeakMap<S3Client, S3Config>();
+
+/** The configuration a client of createS3Client or s3Client was made with. */
+export function configOf(s3: S3Client): S3Config | undefined {
+  return configs.get(s3);
+}
+
+/**
+ * Where a client's requests go, for people: its endpoint, or "AWS S3 (region …)" for AWS. Known
+ * for certain once it has sent a request (a profile's endpoint_url is resolved per request).
+ */
+export async function describeEndpoint(s3: S3Client, cfg = configOf(s3)): Promise<string> {
+  const used = lastEndpoint.get(s3) ?? cfg?.endpoint;
+  if (used && !/\.amazonaws\.com(\.cn)?(:\d+)?$/.test(used)) return used;
+  const region = cfg?.region ?? (await s3.config.region().catch(() => undefined));
+  return `AWS S3${region ? ` (region ${region})` : ''}`;
+}
+
+const ENDPOINT = Symbol('partflow.endpoint');
+
+type RequestInput = { Bucket?: string; Key?: string; Prefix?: string } | undefined;
+
+/** "GetObject s3://bucket/key", "ListObjectsV2 s3://bucket/prefix/": the request, for errors. */
+function requestOf(command: string | undefined, input: RequestInput): string | undefined {
+  const op = command?.replace(/Command$/, '');
+  if (!op || !input?.Bucket) return op;
+  return `${op} ${formatS3Url({ bucket: input.Bucket, key: input.Key ?? input.Prefix ?? '' })}`;
+}
+
+/**
+ * Failures about the set-up (refused or missing credentials, no server, no region) come out of
+ * every request as errors that name the endpoint and the credentials' source (failures.ts).
+ * One middleware notes the endpoint the request goes to, once the SDK has resolved it; the
+ * other, outermost (after the SDK's retries), rewrites the error.
+ */
+function explainFailures(c: S3Client, cfg: S3Config): void {
+  c.middlewareStack.add((next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      throw (await explainS3Failure(err, {
+        cfg,
+        what: requestOf(context.commandName, args.input as RequestInput),
+        endpoint: (context as Record<symbol, string | undefined>)[ENDPOINT],
+        accessKeyId: async () => (await c.config.credentials()).accessKeyId,
+        region: () => c.config.region(),
+      })) ?? err;
+    }
+  }, { step: 'initialize', name: 'partflowExplainFailures' });
+  c.middlewareStack.add((next, context) => async (args) => {
+    const r = args.request as { protocol?: string; hostname?: string; port?: number } | undefined;
+    if (r?.hostname) {
+      const origin = `${r.protocol}//${r.hostname}${r.port ? `:${r.port}` : ''}`;
+      (context as Record<symbol, string>)[ENDPOINT] = origin;
+      lastEndpoint.set(c, origin);
+    }
+    return next(args);
+  }, { step: 'build', name: 'partflowEndpointUsed' });
+}
+
 /** A new client with partflow's settings, not shared (tests add middleware to their own). */
 export function createS3Client(cfg: S3Config): S3Client {
-  return new S3Client({
+  const c = new S3Client({
     endpoint: cfg.endpoint,
     region: cfg.region,
     forcePathStyle: cfg.forcePathStyle,
     // Without static keys the SDK's own chain finds them (AWS_PROFILE, shared files, container, instance).
-    ...(cfg.accessKeyId && cfg.secretAccessKey ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } } : {}),
+    ...(cfg.accessKeyId && cfg.secretAccessKey
+      ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, ...(cfg.sessionToken ? { sessionToken: cfg.sessionToken } : {}) } }
+      : {}),
     ...(cfg.profile ? { profile: cfg.profile } : {}),
     // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
     maxAttempts: 4,
@@ -65,4 +132,7 @@ export function createS3Client(cfg: S3Config): S3Client {
       requestTimeout: 120_000,
     }),
   });
+  explainFailures(c, cfg);
+  configs.set(c, cfg);
+  return c;
 }

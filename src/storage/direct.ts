@@ -3,6 +3,7 @@ import http, { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { S3Config } from '../config';
+import { explainS3Failure } from './failures';
 import { RequestSigner } from './sigv4';
 
 /**
@@ -23,6 +24,8 @@ export interface DirectS3 {
 }
 
 type Method = 'HEAD' | 'GET' | 'PUT';
+/** S3's names for the requests, as the SDK path's errors give them. */
+const OPERATION: Record<Method, string> = { HEAD: 'HeadObject', GET: 'GetObject', PUT: 'PutObject' };
 
 const MAX_ATTEMPTS = 4;
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -31,10 +34,13 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 
 export class S3HttpError extends Error {
   readonly $metadata: { httpStatusCode: number };
-  constructor(status: number, code: string, message: string) {
+  /** S3's own words, "Code: Message". */
+  readonly said: string;
+  constructor(status: number, code: string, message: string, said = message) {
     super(message);
     this.name = code;
     this.$metadata = { httpStatusCode: status };
+    this.said = said;
   }
 }
 
@@ -60,7 +66,7 @@ async function errorOf(res: IncomingMessage, what: string): Promise<S3HttpError>
   const status = res.statusCode ?? 0;
   const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? (status === 404 ? 'NotFound' : `Http${status}`);
   const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? (res.statusMessage || 'no message');
-  return new S3HttpError(status, code, `${what}: ${code}: ${message} (HTTP ${status})`);
+  return new S3HttpError(status, code, `${what}: ${code}: ${message} (HTTP ${status})`, `${code}: ${message}`);
 }
 
 /** The direct client for a configuration, or undefined where only the SDK can do it (credential chain, virtual-hosted buckets). */
@@ -71,7 +77,7 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
   const secure = base.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
   const prefix = base.pathname.replace(/\/+$/, '');
-  const signer = new RequestSigner(cfg.accessKeyId, cfg.secretAccessKey, cfg.region);
+  const signer = new RequestSigner(cfg.accessKeyId, cfg.secretAccessKey, cfg.region, 's3', cfg.sessionToken);
 
   async function once(method: Method, bucket: string, key: string, body: Buffer | undefined, extra: Record<string, string>): Promise<IncomingMessage> {
     const path = `${prefix}/${bucket}/${encodeKey(key)}`;
@@ -108,7 +114,8 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
         if ((res.statusCode ?? 0) < 300) return res;
         throw await errorOf(res, what);
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !transient(err)) throw err;
+        // Refused credentials and an unreachable server are said as the SDK path says them (failures.ts).
+        if (attempt >= MAX_ATTEMPTS || !transient(err)) throw (await explainS3Failure(err, { cfg, what: `${OPERATION[method]} s3://${bucket}/${key}` })) ?? err;
         // The SDK's standard strategy: full jitter over 100 ms x 2^attempt, at most 20 s.
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(20_000, 100 * 2 ** attempt)));
       }

@@ -4,6 +4,7 @@ import {
 import { Readable } from 'node:stream';
 import { directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
+import { CREDENTIAL_CODES } from './failures';
 import { formatS3Url } from './s3url';
 
 export interface ObjectInfo {
@@ -46,8 +47,10 @@ export function isTransient(err: unknown): boolean {
     || (s === undefined && /socket hang up|ECONNRESET|network/i.test((err as Error)?.message ?? ''));
 }
 
+/** A missing object or bucket; not a 404 whose code is about the credentials (versitygw's XAdminUserNotFound). */
 export function isNotFound(err: unknown): boolean {
   const name = (err as Error)?.name;
+  if (CREDENTIAL_CODES.has(name)) return false;
   return status(err) === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket';
 }
 
@@ -76,16 +79,46 @@ export async function prefixIsEmpty(s3: S3Client, bucket: string, prefix: string
   return (res.KeyCount ?? res.Contents?.length ?? 0) === 0;
 }
 
+/** Clients whose credentials the server has accepted (see headRefusal). */
+const credentialsWork = new WeakSet<S3Client>();
+
+/**
+ * What a HEAD's 404 or 403 means. Its answer has no body, so no S3 error code: versitygw answers
+ * an unknown access key with a bare 404 there, which would read as a missing object. Until a
+ * client's credentials have proved themselves, a GET of the same key, whose answer has the code,
+ * says which it is: the credential error, NoSuchBucket, or (NoSuchKey) the HEAD's own answer.
+ */
+async function headRefusal(s3: S3Client, bucket: string, key: string, err: unknown): Promise<unknown> {
+  const s = status(err);
+  const bare = !CREDENTIAL_CODES.has((err as Error)?.name);
+  if (!bare || !(s === 403 || (s === 404 && !credentialsWork.has(s3)))) return err;
+  try {
+    const d = directOf(s3);
+    const body = d ? await d.get(bucket, key) : (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+    body.destroy();
+    return err;
+  } catch (got) {
+    const name = (got as Error)?.name;
+    if (name === 'NoSuchKey' || name === 'NoSuchBucket') credentialsWork.add(s3);
+    return name === 'NoSuchBucket' || CREDENTIAL_CODES.has(name) ? got : err;
+  }
+}
+
 export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectInfo> {
   try {
     const d = directOf(s3);
+    let info: ObjectInfo;
     if (d) {
       const h = await d.head(bucket, key);
-      return { key, size: h.size, etag: cleanEtag(h.etag) };
+      info = { key, size: h.size, etag: cleanEtag(h.etag) };
+    } else {
+      const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      info = { key, size: res.ContentLength ?? 0, etag: cleanEtag(res.ETag) };
     }
-    const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { key, size: res.ContentLength ?? 0, etag: cleanEtag(res.ETag) };
-  } catch (err) {
+    credentialsWork.add(s3);
+    return info;
+  } catch (head) {
+    const err = await headRefusal(s3, bucket, key, head);
     if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
     throw err;
   }

@@ -16,11 +16,13 @@ export class RequestSigner {
     private readonly secretAccessKey: string,
     private readonly region: string,
     private readonly service = 's3',
+    /** Of temporary credentials: sent as x-amz-security-token and signed, as S3 requires. */
+    private readonly sessionToken?: string,
   ) {}
 
   /**
    * The headers to send: `headers` (`host` and `x-amz-content-sha256` included), with
-   * lower-case names, plus `x-amz-date` and `authorization`. `path` is the request path as sent, already
+   * lower-case names, plus `x-amz-date`, `x-amz-security-token` with a session token, and `authorization`. `path` is the request path as sent, already
    * encoded. Every header given is signed.
    */
   sign(method: string, path: string, headers: Record<string, string>, now = new Date()): Record<string, string> {
@@ -29,6 +31,7 @@ export class RequestSigner {
     const out: Record<string, string> = {};
     for (const [n, v] of Object.entries(headers)) out[n.toLowerCase()] = v;
     out['x-amz-date'] = amzDate;
+    if (this.sessionToken) out['x-amz-security-token'] = this.sessionToken;
     const names = Object.keys(out).sort();
     let canonicalHeaders = '';
     for (const n of names) canonicalHeaders += `${n}:${String(out[n]).trim().replace(/\s+/g, ' ')}\n`;

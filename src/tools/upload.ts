@@ -1,7 +1,10 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
+import { configOf, describeEndpoint } from '../storage/client';
+import { describeCredentials, S3CredentialsError, S3SetupError } from '../storage/failures';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 
 /** One PUT holds at most 5 GiB; bigger files need a multipart upload (the aws CLI does those). */
@@ -52,12 +55,37 @@ export async function uploadFiles(s3: S3Client, from: string, to: string, onFile
     try {
       await s3.send(new PutObjectCommand({ Bucket: dest.bucket, Key: key, Body: fs.createReadStream(file), ContentLength: bytes }));
     } catch (err) {
+      const why = isReset(err) ? await askWhy(s3, dest.bucket, key, err) : err;
       // A missing bucket goes up as it is: the CLI names the bucket and the endpoint (explainError).
-      if ((err as Error).name === 'NoSuchBucket') throw err;
-      throw new Error(`uploading ${file} to ${url}: ${(err as Error).message}`);
+      if ((why as Error).name === 'NoSuchBucket') throw why;
+      // The file and its URL are named here: a set-up failure's reason need not name its request too.
+      throw new Error(`uploading ${file} to ${url}: ${why instanceof S3SetupError ? why.reason : (why as Error).message}`);
     }
     const done = { file, url, bytes };
     onFile?.(done);
     return done;
   })));
+}
+
+function isReset(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || /\b(ECONNRESET|EPIPE)\b/.test(e?.message ?? '');
+}
+
+/**
+ * A server that refuses a PUT (unknown keys, say) may answer before reading the body and close
+ * the connection; the client, still sending the file, sees only "write ECONNRESET". A GET of the
+ * same key, which has no body, gets the server's own answer: refused credentials or no bucket are
+ * reported instead. Otherwise the reset stays, with the endpoint and what to check.
+ */
+async function askWhy(s3: S3Client, bucket: string, key: string, reset: unknown): Promise<unknown> {
+  try {
+    ((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable | undefined)?.destroy();
+  } catch (err) {
+    // AccessDenied on a GET says nothing of a PUT: credentials may be write-only.
+    if ((err instanceof S3CredentialsError && err.name !== 'AccessDenied') || (err as Error).name === 'NoSuchBucket') return err;
+  }
+  const cfg = configOf(s3);
+  return new Error(`the S3 server at ${await describeEndpoint(s3)} closed the connection while the file was being sent (${(reset as Error).message}); `
+    + `servers do that when they refuse a request before reading its body, most often for credentials they do not accept: check them${cfg ? ` (${describeCredentials(cfg)})` : ''}`);
 }

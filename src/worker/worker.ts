@@ -6,12 +6,10 @@ import { ConfigError, envInteger } from '../config/errors';
 import type { Logger } from 'pino';
 import { logger } from '../log';
 import { withErrorFields } from '../log/error-fields';
-import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
-import { conditionalWrites } from '../storage/conditional';
 import { connectNativeTemporal, isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -20,6 +18,7 @@ import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
 import { checkWorkerSettings, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
+import { probeS3 } from './s3-probe';
 
 export interface WorkerOptions {
   config: Config;
@@ -164,6 +163,13 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
+  let s3Info;
+  try {
+    s3Info = await probeS3(s3, opts.config);
+  } catch (err) {
+    await metrics?.close();
+    throw err;
+  }
   const connection = await connectNativeTemporal(opts.config.temporal);
   // An ingest upserts partflow's search attributes; without them its workflow task would fail
   // and retry forever, so a worker refuses to start on a namespace that lacks them.
@@ -193,14 +199,6 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     await metrics?.close();
     throw namespaceProblem(opts.config, err);
   });
-  // Learn early (and say once) whether the default bucket's store honours create-only writes,
-  // probing where an ingest writes by default: credentials may be scoped to that prefix.
-  try {
-    const ok = await conditionalWrites(s3, opts.config.bucket, DEFAULT_TARGET_PREFIX);
-    logger().info({ bucket: opts.config.bucket, conditionalWrites: ok }, 'checked the store for conditional writes');
-  } catch (err) {
-    logger().info({ bucket: opts.config.bucket, err: (err as Error).message }, 'could not probe the default bucket for conditional writes; will probe each bucket on first commit');
-  }
-  logger().info({ temporal: describeConnection(opts.config.temporal), taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency, workflows }, 'worker ready');
+  logger().info({ temporal: describeConnection(opts.config.temporal), s3: s3Info.endpoint, s3Credentials: s3Info.credentials, taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency, workflows }, 'worker ready');
   return { worker, connection, registry, ...(metrics ? { metrics } : {}), ...(sdkAddress ? { sdkMetricsAddress: sdkAddress } : {}) };
 }

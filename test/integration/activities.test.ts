@@ -156,11 +156,16 @@ describe('partition activity errors', () => {
     expect(missing).toMatchObject({ type: 'InputMissing', nonRetryable: true });
     expect(missing!.message).toBe(`planning s3://no-such-bucket-pf/x/ into s3://${BUCKET}/out-refused/: the bucket "no-such-bucket-pf" does not exist at ${cfg.s3.endpoint}`);
 
-    const wrong = { ...cfg, s3: { ...cfg.s3, secretAccessKey: 'not-the-secret' } };
-    const refusedActs = createActivities({ config: wrong, s3: createS3Client(wrong.s3), registry: new PipelineRegistry(builtinPipelines) });
-    const refused = await planError(refusedActs, BUCKET);
+    const ep = cfg.s3.endpoint!.replace(/[.]/g, '\\.');
+    const refusedWith = async (s3: typeof cfg.s3) => planError(createActivities({ config: { ...cfg, s3 }, s3: createS3Client(s3), registry: new PipelineRegistry(builtinPipelines) }), BUCKET);
+    const refused = await refusedWith({ ...cfg.s3, secretAccessKey: 'not-the-secret', credentials: 'static' });
     expect(refused).toMatchObject({ type: 'AccessDenied', nonRetryable: true });
-    expect(refused!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${cfg.s3.endpoint!.replace(/[.]/g, '\\.')} refused the request \\(S3 said SignatureDoesNotMatch: .*\\); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`));
+    expect(refused!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${ep} refused the credentials of access key ID ${cfg.s3.accessKeyId} \\(SignatureDoesNotMatch: .*; credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment\\): the secret key does not match`));
+    expect(refused!.message).not.toContain('not-the-secret');
+    // versitygw answers a key it does not know with a 404 (XAdminUserNotFound): refused credentials all the same.
+    const unknown = await refusedWith({ ...cfg.s3, accessKeyId: 'nobody-here', credentials: 'static' });
+    expect(unknown).toMatchObject({ type: 'AccessDenied', nonRetryable: true });
+    expect(unknown!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${ep} refused the credentials of access key ID nobody-here \\(XAdminUserNotFound: .*\\): the server does not know this access key ID`));
 
     // Nothing listens there: retryable (a server may be starting), but it says which endpoint and setting.
     const closed = { ...cfg, s3: { ...cfg.s3, endpoint: `http://127.0.0.1:${await freePort()}` } };

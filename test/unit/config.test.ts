@@ -4,28 +4,50 @@ import { describeConnection } from '../../src/temporal/connection';
 describe('loadConfig: S3 credentials', () => {
   it('with nothing set, points at the embedded stack with its keys', () => {
     expect(loadConfig({}).s3).toEqual({
-      endpoint: DEFAULTS.s3Endpoint, region: DEFAULTS.s3Region, accessKeyId: DEFAULTS.accessKeyId, secretAccessKey: DEFAULTS.secretAccessKey, forcePathStyle: true,
+      endpoint: DEFAULTS.s3Endpoint, region: DEFAULTS.s3Region, accessKeyId: DEFAULTS.accessKeyId, secretAccessKey: DEFAULTS.secretAccessKey, forcePathStyle: true, credentials: 'embedded',
     });
   });
 
   it('static keys from the environment win', () => {
-    expect(loadConfig({ AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_PROFILE: 'p' }).s3).toMatchObject({ accessKeyId: 'k', secretAccessKey: 's', endpoint: DEFAULTS.s3Endpoint });
+    expect(loadConfig({ AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_PROFILE: 'p' }).s3).toMatchObject({ accessKeyId: 'k', secretAccessKey: 's', endpoint: DEFAULTS.s3Endpoint, credentials: 'static' });
+  });
+
+  it('static keys carry AWS_SESSION_TOKEN (temporary credentials: STS, SSO, CI OIDC); the embedded keys never do', () => {
+    const env = { AWS_ACCESS_KEY_ID: 'ASIAK', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 'tok', AWS_ENDPOINT_URL_S3: 'https://s3.example.com' };
+    expect(loadConfig(env).s3).toMatchObject({ accessKeyId: 'ASIAK', secretAccessKey: 's', sessionToken: 'tok', credentials: 'static' });
+    expect(loadConfig({ AWS_SESSION_TOKEN: 'tok' }).s3.sessionToken).toBeUndefined();
   });
 
   it.each([
     ['AWS_PROFILE', 'prod'], ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', '/v2/credentials/x'], ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'http://169.254.170.23/v1/credentials'],
     ['AWS_WEB_IDENTITY_TOKEN_FILE', '/var/run/secrets/token'], ['PARTFLOW_S3_CREDENTIALS', 'chain'],
+    // The chain reads the [default] profile of these files without AWS_PROFILE.
+    ['AWS_SHARED_CREDENTIALS_FILE', '/etc/partflow/credentials'], ['AWS_CONFIG_FILE', '/etc/partflow/config'],
   ])('%s leaves credentials, region and endpoint (AWS itself) to the SDK', (k, v) => {
     const s3 = loadConfig({ [k]: v }).s3;
     expect(s3.accessKeyId).toBeUndefined();
     expect(s3.secretAccessKey).toBeUndefined();
     expect(s3.endpoint).toBeUndefined();
     expect(s3.region).toBeUndefined();
+    expect(s3.credentials).toBe('chain');
+  });
+
+  it('never sends the embedded keys to an endpoint that is not this machine: with no credentials set, that is the chain', () => {
+    for (const endpoint of ['http://10.0.0.5:7070', 'https://s3.example.com', 'http://localhost.example.com:7070', 'http://128.0.0.1:7070', 'not a url']) {
+      const s3 = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint }).s3;
+      expect(s3).toEqual({ endpoint, forcePathStyle: true, credentials: 'chain' });
+    }
+    expect(loadConfig({ AWS_ENDPOINT_URL: 'http://192.168.1.2:7070', AWS_REGION: 'us-east-1' }).s3.accessKeyId).toBeUndefined();
+    for (const endpoint of ['http://127.0.0.1:7070', 'http://127.3.2.1:9000/', 'http://localhost:7070', 'http://[::1]:7070']) {
+      expect(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint }).s3).toMatchObject({ endpoint, accessKeyId: DEFAULTS.accessKeyId, credentials: 'embedded' });
+    }
+    expect(() => loadConfig({ AWS_ENDPOINT_URL_S3: 'http://10.0.0.5:7070', PARTFLOW_S3_CREDENTIALS: 'embedded' }))
+      .toThrow('PARTFLOW_S3_CREDENTIALS=embedded sends the embedded stack\'s built-in keys, which only ever go to this machine, but AWS_ENDPOINT_URL_S3 is http://10.0.0.5:7070');
   });
 
   it('keeps an explicit endpoint and region with the chain', () => {
     expect(loadConfig({ AWS_PROFILE: 'minio', AWS_ENDPOINT_URL_S3: 'http://minio:9000', AWS_REGION: 'eu-west-1' }).s3)
-      .toEqual({ endpoint: 'http://minio:9000', region: 'eu-west-1', profile: 'minio', forcePathStyle: true });
+      .toEqual({ endpoint: 'http://minio:9000', region: 'eu-west-1', profile: 'minio', forcePathStyle: true, credentials: 'chain' });
   });
 
   it('PARTFLOW_S3_CREDENTIALS=embedded ignores a shell AWS_PROFILE; a bad value is an error', () => {

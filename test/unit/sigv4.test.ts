@@ -58,6 +58,20 @@ describe('RequestSigner', () => {
     }
   });
 
+  it('with a session token, sends it as x-amz-security-token and signs it, as the SDK does', async () => {
+    const withToken = { ...creds, sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN//+=' };
+    const sdk = new SignatureV4({ credentials: withToken, region: 'eu-west-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: true });
+    const signer = new RequestSigner(creds.accessKeyId, creds.secretAccessKey, 'eu-west-1', 's3', withToken.sessionToken);
+    for (const [method, path, headers] of cases) {
+      const expected = await sdk.sign({ method, protocol: 'http:', hostname: '127.0.0.1', port: 7070, path, query: {}, headers: { ...headers } }, { signingDate: when });
+      const got = signer.sign(method, path, headers, when);
+      expect(got['x-amz-security-token']).toBe(withToken.sessionToken);
+      expect(expected.headers['x-amz-security-token']).toBe(withToken.sessionToken);
+      expect(got.authorization).toMatch(/SignedHeaders=[a-z0-9;-]*x-amz-security-token/);
+      expect(got.authorization).toBe(expected.headers.authorization);
+    }
+  });
+
   it('adds x-amz-date and leaves the headers given unchanged', () => {
     const h = { host: 'h', 'x-amz-content-sha256': EMPTY };
     const out = ours.sign('GET', '/b/k', h, when);

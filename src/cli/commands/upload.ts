@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { cliConfig } from '../config';
-import { s3Client } from '../../storage/client';
+import { describeEndpoint, s3Client } from '../../storage/client';
 import { uploadFiles } from '../../tools/upload';
 
 export function registerUpload(program: Command): void {
@@ -10,10 +10,11 @@ export function registerUpload(program: Command): void {
     .action(async (from: string, to: string) => {
       const cfg = cliConfig();
       let bytes = 0;
-      const done = await uploadFiles(s3Client(cfg.s3), from, to, (f) => {
+      const s3 = s3Client(cfg.s3);
+      const done = await uploadFiles(s3, from, to, (f) => {
         bytes += f.bytes;
         process.stderr.write(`  ${f.url} (${f.bytes} bytes)\n`);
       });
-      process.stderr.write(`uploaded ${done.length} file(s), ${bytes} bytes, to ${cfg.s3.endpoint}\n`);
+      process.stderr.write(`uploaded ${done.length} file(s), ${bytes} bytes, to ${await describeEndpoint(s3, cfg.s3)}\n`);
     });
 }
