@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { isNotFound, isTransient, objectExists, PreconditionFailedError, sendPut } from './objects';
 import { formatS3Url } from './s3url';
+import { envInteger } from '../config/errors';
 
 export interface UploadedPart {
   PartNumber: number;
@@ -22,8 +23,15 @@ export interface MultipartState {
 }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** Part size; checkpoints inside a partition happen at part boundaries, so this is also their spacing. */
-export const DEFAULT_PART_SIZE = Math.max(MIN_PART_SIZE, Number(process.env.PARTFLOW_PART_SIZE || 8 * 1024 * 1024));
+const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+/**
+ * PARTFLOW_PART_SIZE (default 8 MiB). Checkpoints inside a partition happen at part boundaries, so
+ * this is also their spacing. Read when used, not at import, so a bad value cannot stop `--help`.
+ */
+export function partSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return envInteger(env, 'PARTFLOW_PART_SIZE', { min: MIN_PART_SIZE, max: MAX_PART_SIZE, fallback: 8 * 1024 * 1024, what: `a number of bytes from ${MIN_PART_SIZE} (5 MiB, S3's smallest part) to ${MAX_PART_SIZE} (5 GiB)` });
+}
 
 /**
  * Streams bytes into one S3 object. Chunks are kept whole: once the bytes waiting reach the part
@@ -39,6 +47,7 @@ export class MultipartWriter {
   private uploadId?: string;
   private parts: UploadedPart[];
   private bytesUploaded: number;
+  private size?: number;
 
   constructor(
     private readonly s3: S3Client,
@@ -58,7 +67,8 @@ export class MultipartWriter {
   }
 
   get partSize(): number {
-    return Math.max(this.opts.partSize ?? DEFAULT_PART_SIZE, MIN_PART_SIZE);
+    this.size ??= Math.max(this.opts.partSize ?? partSizeFromEnv(), MIN_PART_SIZE);
+    return this.size;
   }
 
   state(): MultipartState {

@@ -3,12 +3,12 @@
  * value then stops it with the variable's name, instead of failing (and retrying) every partition
  * that reads it, or, for values that used to go unchecked, running with NaN or a silent default.
  */
-import { ConfigError, envInteger } from '../config/errors';
+import { ConfigError } from '../config/errors';
 import { maxRecordBytes } from '../config';
 import { readLimitsFromEnv } from '../avro/limits';
 import { decodeGuardSettings } from '../avro/decode-guard';
 import { snapshotPartEntries } from '../snapshots/store';
-import { MIN_PART_SIZE } from '../storage/multipart';
+import { partSizeFromEnv } from '../storage/multipart';
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -26,7 +26,6 @@ export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void 
   readLimitsFromEnv(env);
   decodeGuardSettings(env);
   snapshotPartEntries(env);
-  // Read where uploads are made (src/storage/multipart.ts), which would take "abc" as NaN.
-  envInteger(env, 'PARTFLOW_PART_SIZE', { min: MIN_PART_SIZE, max: 5 * 1024 ** 3, fallback: MIN_PART_SIZE, what: `a number of bytes from ${MIN_PART_SIZE} (5 MiB, S3's smallest part) to ${5 * 1024 ** 3} (5 GiB)` });
+  partSizeFromEnv(env);
 }
 

@@ -3,6 +3,7 @@ import { checkWorkerSettings } from '../../src/worker/settings';
 import { shutdownGraceMs, workerConcurrency } from '../../src/worker/worker';
 import { balanceSlots } from '../../src/worker/run';
 import { metricsPort } from '../../src/metrics/server';
+import { partSizeFromEnv } from '../../src/storage/multipart';
 
 describe('PARTFLOW_WORKER_CONCURRENCY', () => {
   it('is checked as --concurrency is: an integer from 1 to 1000, named in the error', () => {
@@ -35,5 +36,9 @@ describe("the worker's other settings", () => {
     expect(() => shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: 'soon' })).toThrow(ConfigError);
     expect(() => balanceSlots({ PARTFLOW_WORKER_BALANCE: 'maybe' })).toThrow(ConfigError);
     expect(() => metricsPort({ PARTFLOW_METRICS_PORT: 'x' })).toThrow(ConfigError);
+    // Where uploads read it (CLI upload and import too, not only a worker): "abc" used to be NaN.
+    expect(() => partSizeFromEnv({ PARTFLOW_PART_SIZE: 'abc' })).toThrow(ConfigError);
+    expect(partSizeFromEnv({})).toBe(8 * 1024 * 1024);
+    expect(partSizeFromEnv({ PARTFLOW_PART_SIZE: String(6 * 1024 * 1024) })).toBe(6 * 1024 * 1024);
   });
 });
