@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../config/paths';
+import { TOOLS_DIR } from '../config/paths';
 import { Managed, StackError, startProcess, waitReady } from './process';
 
 export interface KafkaOptions {
@@ -27,7 +27,7 @@ export interface KafkaBroker {
 
 /** Where scripts/setup-tools.sh puts the broker's jars (`--kafka`, or `--test`). */
 export function kafkaLibs(): string {
-  const dir = process.env.PARTFLOW_KAFKA_LIBS ?? path.join(PROJECT_ROOT, '.tools', 'kafka', 'libs');
+  const dir = process.env.PARTFLOW_KAFKA_LIBS ?? path.join(TOOLS_DIR, 'kafka', 'libs');
   if (!fs.existsSync(dir) || !fs.readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) {
     throw new StackError(`the Kafka broker's jars are not in ${dir}: run \`bash scripts/setup-tools.sh --kafka\` (needs Java 17+ and Maven), or set PARTFLOW_KAFKA_LIBS to a folder of kafka_2.13 jars`);
   }
@@ -59,7 +59,7 @@ function properties(o: KafkaOptions): string {
 }
 
 /**
- * A single-node Apache Kafka in KRaft mode, run from the jars in .tools/kafka/libs: the data dir
+ * A single-node Apache Kafka in KRaft mode, run from the jars in $PARTFLOW_TOOLS_DIR/kafka/libs (.tools by default), where setup-tools.sh puts them: the data dir
  * is formatted once (kafka.tools.StorageTool), then `kafka.Kafka server.properties` runs until stop().
  */
 export async function startKafka(o: KafkaOptions): Promise<KafkaBroker> {
