@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import vm from 'node:vm';
 import { losslessTypeOf } from '../../src/avro/long';
+import { Type } from 'avsc';
+import * as schemas from '../../src/avro/schemas';
 import { loadSchema } from '../../src/avro/schemas';
 import { PartitionManifest } from '../../src/manifest/partition';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
@@ -156,3 +158,32 @@ test('a registry that answers 404 for the schema ids fails the partition (not re
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('Avro values whose zero-byte array items would put the raw object over its budget are rejects, and the raw object reads back', async () => {
+  // No schema of schemas/ has such an array, and the test must not add one there: this one is
+  // served in place of loadSchema for its own name (the worker runs in this process).
+  const json = JSON.stringify({ type: 'array', items: 'null' });
+  const type = Type.forSchema(JSON.parse(json) as never);
+  const real = schemas.loadSchema;
+  const spy = jest.spyOn(schemas, 'loadSchema').mockImplementation((ref, dir) => (ref === 'ptest_nulls@1'
+    ? { ref, name: 'ptest_nulls', version: 1, file: '(test)', json, type, fingerprint: 'test' }
+    : real(ref, dir)));
+  try {
+    const topic = 'nulls';
+    await createTopic(kafka.admin, topic, 1);
+    // 4M items in 5 bytes each: two fit the default 10M per object, the third would not.
+    const value = type.toBuffer(new Array(4_000_000).fill(null));
+    expect(value.length).toBeLessThan(8);
+    await send(topic, [{ value }, { value }, { value }]);
+    const s = await ingest('kv-nulls', { source: src(topic), value: { format: 'avro', schema: 'ptest_nulls@1' } });
+    expect(s.stages.raw.records).toEqual({ in: 3, out: 2, rejected: 1, dropped: 0 });
+    const m = await partitionManifest(s);
+    const raw = (await decodeUrl(s3, m.output.url)) as { value: unknown[] }[];
+    expect(raw.map((r) => r.value.length)).toEqual([4_000_000, 4_000_000]);
+    const [rej] = (await decodeUrl(s3, m.rejects!.url)) as { index: number; reason: string }[];
+    expect(rej.index).toBe(2);
+    expect(rej.reason).toMatch(/^topic nulls partition 0 offset 2: .*more items that take no bytes .* than the 10000000 allowed per raw object \(PARTFLOW_MAX_ZERO_BYTE_ITEMS\)/);
+  } finally {
+    spy.mockRestore();
+  }
+}, 120_000);
