@@ -7,14 +7,11 @@ import { RAW_STAGE } from '../src/pipeline/types';
 import { openConsumer } from '../src/sources/kafka/client';
 import { KAFKA_IMPORT_VERSION } from '../src/sources/kafka/plan';
 import { OffsetsGoneError, readRange } from '../src/sources/kafka/reader';
-import { valueDecoder, ValueError } from '../src/sources/kafka/values';
+import { messageBytes, messageLimit, rawHeaders, rejectRecord } from '../src/sources/kafka/message';
+import { RegistryMisconfiguredError, valueDecoder, ValueError } from '../src/sources/kafka/values';
+import { ZeroByteBudget } from '../src/sources/kafka/zero-byte-budget';
 import { ActivityDeps, nonRetryable } from './deps';
 import { PartitionRun } from './partition-run';
-
-/** The reject's `record`: the message as it was, bytes in base64, so nothing is lost. */
-function rawMessage(m: { offset: number; key: Buffer | null; value: Buffer | null }): string {
-  return JSON.stringify({ offset: m.offset, key: m.key?.toString('base64') ?? null, value: m.value?.toString('base64') ?? null });
-}
 
 /**
  * Reads one planned offset range [start, end) of a topic partition into raw Avro. Checkpoints
@@ -42,7 +39,10 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   const source = `kafka://${k.brokers.join(',')}/${k.topic}#${partition}`;
   // Gaps of the plan that end where this range starts (allowGaps), and any found while reading.
   const gaps: [number, number][] = plan.kafka!.gaps.filter((g) => g.partition === partition && g.to === start).map((g) => [g.from, g.to]);
-  const decode = valueDecoder(k.value);
+  // The output's zero-byte array items so far, also those of earlier attempts: the budget is per object.
+  const budget = new ZeroByteBudget(resumed ? cp!.position.zeroByteItems ?? 0 : 0);
+  const decode = valueDecoder(k.value, budget);
+  const limit = messageLimit();
   const consumer = openConsumer(k.brokers);
   try {
     run.progress = { topic: k.topic, partition, start, end };
@@ -53,31 +53,37 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
       if (turn) await turn;
       run.counts.in++;
       let value: unknown = null;
+      let headers: ReturnType<typeof rawHeaders> = [];
       let bad: string | undefined;
-      if (msg.value !== null) {
-        try {
-          value = await decode(msg.value);
-        } catch (err) {
-          if (!(err instanceof ValueError)) throw err;
-          bad = `topic ${k.topic} partition ${partition} offset ${msg.offset}: ${err.message}`;
-        }
+      const size = messageBytes(msg);
+      try {
+        // Never into the output: its block would be more than partflow's reader accepts.
+        if (size > limit) throw new ValueError(`key, value and headers are ${size} bytes, over the limit of ${limit} bytes (PARTFLOW_MAX_RECORD_BYTES, and below PARTFLOW_MAX_BLOCK_BYTES)`);
+        headers = rawHeaders(msg);
+        if (msg.value !== null) value = await decode(msg.value);
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err;
+        bad = `topic ${k.topic} partition ${partition} offset ${msg.offset}: ${err.message}`;
       }
-      if (bad) await run.reject(source, msg.offset, bad, rawMessage(msg));
+      if (bad) await run.reject(source, msg.offset, bad, rejectRecord(msg, limit));
       else {
         try {
-          const pending = run.out({ topic: k.topic, partition, offset: msg.offset, timestamp: msg.timestamp, key: msg.key, headers: msg.headers, value });
+          const pending = run.out({ topic: k.topic, partition, offset: msg.offset, timestamp: msg.timestamp, key: msg.key, headers, value });
           if (pending) await pending;
         } catch (err) {
           if (!(err instanceof RecordEncodeError)) throw err;
-          await run.reject(source, msg.offset, `topic ${k.topic} partition ${partition} offset ${msg.offset}: does not fit the raw schema: ${err.message}`, rawMessage(msg));
+          await run.reject(source, msg.offset, `topic ${k.topic} partition ${partition} offset ${msg.offset}: does not fit the raw schema: ${err.message}`, rejectRecord(msg, limit));
         }
       }
-      if (run.partCompleted) await run.checkpoint({ input: 0, blockOffset: next, skip: 0, blockFirstIndex: 0 });
+      if (run.partCompleted) await run.checkpoint({ input: 0, blockOffset: next, skip: 0, blockFirstIndex: 0, zeroByteItems: budget.spent });
     }
   } catch (err) {
     let failure: unknown = err;
     if (err instanceof OffsetsGoneError) {
       failure = nonRetryable('OffsetsGone', `${run.where()}: ${err.message}. Records there were never ingested; set "allowGaps": true to skip them (the gap is then recorded in the partition manifest)`, err);
+    } else if (err instanceof RegistryMisconfiguredError) {
+      // A wrong registry stays wrong: retrying, or rejecting every message, would not help.
+      failure = nonRetryable('InvalidInput', `${run.where()}: topic ${k.topic} partition ${partition}: ${err.message}`, err);
     }
     throw await run.failed(failure);
   } finally {

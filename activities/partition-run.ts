@@ -45,6 +45,8 @@ export interface InputPosition {
   skip: number;
   /** Index (in its input object) of that block's first record. */
   blockFirstIndex: number;
+  /** Kafka import: the zero-byte array items the output holds so far (its budget is per object). */
+  zeroByteItems?: number;
 }
 
 /**

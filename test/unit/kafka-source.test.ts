@@ -4,7 +4,10 @@ import { kafkaPartitionId } from '../../src/pipeline/partitioning/identity';
 import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
 import { clientSettingsFromEnv } from '../../src/sources/kafka/client';
-import { rawSchemaJson, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
+import { rawSchemaJson, RegistryMisconfiguredError, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
+import { ZeroByteBudget } from '../../src/sources/kafka/zero-byte-budget';
+import { rejectRecord } from '../../src/sources/kafka/message';
+import { createHash } from 'node:crypto';
 import { loadSchema } from '../../src/avro/schemas';
 import { kraftClusterId } from '../../src/stack/kafka';
 
@@ -86,6 +89,47 @@ describe('Kafka values', () => {
     await expect(d(Buffer.from([0xff]))).rejects.toThrow(/not UTF-8/);
   });
 
+  test('JSON: a leading UTF-8 byte order mark is kept, not dropped', async () => {
+    const d = valueDecoder({ format: 'json' });
+    const text = (await d(Buffer.from('\uFEFF{"a": 1}'))) as string;
+    expect(Buffer.from(text, 'utf8')).toEqual(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a": 1}')]));
+  });
+
+  test('Avro: a long beyond 2^53 decodes without loss (a bigint), as in Avro files', async () => {
+    const v = { ...(type.random() as unknown as Record<string, unknown>), cost_total_usd: 9007199254740993n };
+    const body = (await import('../../src/avro/long')).losslessTypeOf(type).toBuffer(v);
+    for (const [format, value] of [['avro', body], ['avro-single-object', Buffer.concat([singleObjectHeader(type), body])]] as const) {
+      const got = (await valueDecoder({ format, schema: 'birdstrike@1' })(value)) as Record<string, unknown>;
+      expect(got.cost_total_usd).toBe(9007199254740993n);
+    }
+  });
+
+  test('zero-byte array items are charged per raw object: a value that would go over is a reject, and spends nothing', () => {
+    const t = Type.forSchema({ type: 'array', items: 'null' });
+    const b = new ZeroByteBudget(0, 10);
+    b.charge(t, new Array(6).fill(null));
+    expect(b.spent).toBe(6);
+    expect(() => b.charge(t, new Array(6).fill(null))).toThrow(ValueError);
+    expect(() => b.charge(t, new Array(6).fill(null))).toThrow(/more items that take no bytes .* than the 10 allowed per raw object/);
+    expect(b.spent).toBe(6);
+    b.charge(t, new Array(4).fill(null));
+    // A resumed attempt starts from what the checkpoint says the object holds.
+    expect(() => new ZeroByteBudget(8, 10).charge(t, [null, null, null])).toThrow(ValueError);
+  });
+
+  test('a reject keeps offset, timestamp, key, headers (bytes keys too) and value; an oversized one keeps bounded prefixes', () => {
+    const msg = { offset: 5, timestamp: 1700000000000, key: Buffer.from('k'), headers: [{ key: Buffer.from([0xff, 0x00]), value: Buffer.from('v') }, { key: Buffer.from('n'), value: null }], value: Buffer.from('hello') };
+    expect(JSON.parse(rejectRecord(msg, 1000))).toEqual({
+      offset: 5, timestamp: 1700000000000, key: 'aw==', headers: [{ key: '/wA=', value: 'dg==' }, { key: 'bg==', value: null }], value: Buffer.from('hello').toString('base64'),
+    });
+    const big = Buffer.alloc(100_000, 7);
+    const r = JSON.parse(rejectRecord({ ...msg, value: big }, 50_000)) as { value: { prefix: string; bytes: number; sha256: string }; key: string };
+    expect(r.key).toBe('aw==');
+    expect(r.value.bytes).toBe(100_000);
+    expect(r.value.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(Buffer.from(r.value.prefix, 'base64')).toEqual(big.subarray(0, 16 * 1024));
+  });
+
   test('single-object: C3 01, the CRC-64-AVRO fingerprint, then the body', async () => {
     const v = type.random();
     const header = singleObjectHeader(type);
@@ -123,6 +167,8 @@ describe('Confluent wire format through a registry endpoint', () => {
       if (req.url === '/schemas/ids/7') {
         res.writeHead(200, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
         res.end(JSON.stringify({ schema: JSON.stringify(type.schema()) }));
+      } else if (req.url?.startsWith('/wrong/')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
       } else if (req.url === '/schemas/ids/9') {
         res.writeHead(500).end('registry down');
       } else {
@@ -150,13 +196,23 @@ describe('Confluent wire format through a registry endpoint', () => {
     expect(asked.filter((u) => u === '/schemas/ids/7')).toHaveLength(1);
   });
 
-  test('an unknown schema id is a reject naming the id; a failing registry is a retryable error', async () => {
+  test('an unknown schema id is a reject naming the id once an id resolved; a failing registry is a retryable error', async () => {
     const d = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: url });
+    await d(framed(7, type.toBuffer(type.random())));
     await expect(d(framed(8, Buffer.from([0])))).rejects.toThrow(ValueError);
     await expect(d(framed(8, Buffer.from([0])))).rejects.toThrow(/schema id 8 is not in the schema registry/);
     const down = d(framed(9, Buffer.from([0])));
     await expect(down).rejects.toThrow(/answered 500/);
     await expect(down).rejects.not.toBeInstanceOf(ValueError);
+  });
+
+  test('an unknown id before any resolved, or a 404 that is not the registry\'s, is a misconfigured registry, not a reject', async () => {
+    const first = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: url });
+    await expect(first(framed(8, Buffer.from([0])))).rejects.toThrow(RegistryMisconfiguredError);
+    await expect(first(framed(8, Buffer.from([0])))).rejects.toThrow(new RegExp(`schema id 8 is not in the schema registry ${url}, and no schema id of this partition`));
+    const wrong = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: `${url}/wrong` });
+    await expect(wrong(framed(7, Buffer.from([0])))).rejects.toThrow(RegistryMisconfiguredError);
+    await expect(wrong(framed(7, Buffer.from([0])))).rejects.toThrow(/answered 404 "not here", not a registry's "schema not found"/);
   });
 });
 

@@ -6,7 +6,8 @@ export interface KafkaMessage {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: { key: string; value: Buffer | null }[];
+  /** Keys as the broker gave them: Kafka calls them strings, but nothing makes them UTF-8. */
+  headers: { key: Buffer; value: Buffer | null }[];
 }
 
 /** The broker no longer holds offsets from `from` (retention or deleteRecords moved the log start to `logStart`). */
@@ -86,7 +87,7 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
           next = offset + 1;
           progressed = true;
           yield {
-            msg: { offset, timestamp: Number(ts), key: r.key ?? null, value: r.value ?? null, headers: r.headers.map(([k, v]) => ({ key: k ? k.toString('utf8') : '', value: v ?? null })) },
+            msg: { offset, timestamp: Number(ts), key: r.key ?? null, value: r.value ?? null, headers: r.headers.map(([k, v]) => ({ key: k ?? Buffer.alloc(0), value: v ?? null })) },
             next,
           };
         }

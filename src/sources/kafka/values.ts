@@ -1,8 +1,10 @@
 import { Type } from 'avsc';
 import { canonicalForm, crc64Avro } from '../../avro/fingerprint';
+import { isPrecisionLoss, losslessTypeOf } from '../../avro/long';
 import { listSchemaNames, loadSchema, schemaVersions } from '../../avro/schemas';
 import { typeForSchema } from '../../avro/type-cache';
 import type { KafkaValueSettings } from './source';
+import { hasZeroByteItems, ZeroByteBudget } from './zero-byte-budget';
 
 /**
  * The raw record of a Kafka source: the message's coordinates and metadata next to its value.
@@ -28,9 +30,24 @@ export function rawSchemaJson(value: KafkaValueSettings): string {
 /** A value that cannot be decoded: the record becomes a reject with this reason. */
 export class ValueError extends Error {}
 
+/**
+ * The schema registry does not know the schema ids this partition's values name: a wrong
+ * registry URL, not bad messages. It fails the partition rather than rejecting every message.
+ */
+export class RegistryMisconfiguredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryMisconfiguredError';
+  }
+}
+
+/** A 404 of a real registry for an id it does not hold (error_code 40403), as against a 404 for the path itself. */
+class SchemaNotFound extends Error {}
+
 export type ValueDecoder = (value: Buffer) => Promise<unknown>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading byte order mark stays in the text, so the value's bytes are kept as given.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The 10-byte header of Avro single-object encoding (Avro spec): C3 01, then the CRC-64-AVRO fingerprint, little-endian. */
 export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
@@ -63,7 +80,17 @@ async function registrySchema(registry: string, id: number): Promise<Type> {
   } catch (err) {
     throw new Error(`schema registry ${url}: ${(err as Error).message}`);
   }
-  if (res.status === 404) throw new ValueError(`schema id ${id} is not in the schema registry ${registry}`);
+  if (res.status === 404) {
+    const body = await res.text();
+    let code: unknown;
+    try {
+      code = (JSON.parse(body) as { error_code?: unknown }).error_code;
+    } catch {
+      // Not a registry's JSON error: the URL is not a schema registry's.
+    }
+    if (code === 40403) throw new SchemaNotFound(`schema id ${id} is not in the schema registry ${registry}`);
+    throw new RegistryMisconfiguredError(`schema registry ${registry}: GET ${url} answered 404 ${JSON.stringify(body.slice(0, 200))}, not a registry's "schema not found" (error_code 40403); is the registry URL right?`);
+  }
   if (!res.ok) throw new Error(`schema registry ${url} answered ${res.status} ${(await res.text()).slice(0, 200)}`);
   const body = (await res.json()) as { schema?: string; schemaType?: string };
   if (body.schemaType && body.schemaType !== 'AVRO') throw new ValueError(`schema id ${id} is a ${body.schemaType} schema; only Avro is supported`);
@@ -74,56 +101,80 @@ async function registrySchema(registry: string, id: number): Promise<Type> {
   }
 }
 
+type Resolver = ReturnType<Type['createResolver']>;
+
+/**
+ * Decodes with avsc's fast long and, for a value holding a long beyond ±2^53, again with the
+ * lossless long (bigints), as Avro files are read: such a value is data, not an error.
+ */
+function decodeLossless(reader: Type, body: Buffer, resolver: (lossless: boolean) => Resolver | null): unknown {
+  try {
+    const r = resolver(false);
+    return r ? reader.fromBuffer(body, r) : reader.fromBuffer(body);
+  } catch (err) {
+    if (!isPrecisionLoss(err)) throw err;
+    const r = resolver(true);
+    const t = losslessTypeOf(reader);
+    return r ? t.fromBuffer(body, r) : t.fromBuffer(body);
+  }
+}
+
 function resolving(reader: Type) {
-  const resolvers = new Map<Type, ReturnType<Type['createResolver']> | null>();
+  const resolvers = new Map<Type, { plain: Resolver; lossless?: Resolver } | null>();
   return (writer: Type, body: Buffer, what: string): unknown => {
     let r = resolvers.get(writer);
     if (r === undefined) {
       try {
-        r = writer === reader || canonicalForm(writer) === canonicalForm(reader) ? null : reader.createResolver(writer);
+        r = writer === reader || canonicalForm(writer) === canonicalForm(reader) ? null : { plain: reader.createResolver(writer) };
       } catch (err) {
         throw new ValueError(`${what}: its writer schema cannot be read as ${reader.name ?? 'the reader schema'}: ${(err as Error).message}`);
       }
       resolvers.set(writer, r);
     }
+    const rs = r;
     try {
-      return r ? reader.fromBuffer(body, r) : reader.fromBuffer(body);
+      return decodeLossless(reader, body, (lossless) => (!rs ? null : lossless ? (rs.lossless ??= losslessTypeOf(reader).createResolver(losslessTypeOf(writer))) : rs.plain));
     } catch (err) {
       throw new ValueError(`${what}: ${(err as Error).message}`);
     }
   };
 }
 
-/** Turns message values into the raw record's `value` field; a ValueError means a reject. */
-export function valueDecoder(settings: KafkaValueSettings): ValueDecoder {
+/**
+ * Turns message values into the raw record's `value` field; a ValueError means a reject. Avro
+ * values spend `budget` (the raw object's zero-byte items), when the schema can hold such items.
+ */
+export function valueDecoder(settings: KafkaValueSettings, budget = new ZeroByteBudget()): ValueDecoder {
+  if (settings.format === 'json') {
+    return async (v) => {
+      let text: string;
+      try {
+        text = utf8.decode(v);
+      } catch {
+        throw new ValueError('value is not UTF-8 text');
+      }
+      try {
+        // JSON allows a parser to ignore a byte order mark (RFC 8259 8.1); the text keeps it.
+        JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      } catch (err) {
+        throw new ValueError(`value is not JSON: ${(err as Error).message}`);
+      }
+      return text;
+    };
+  }
+  const reader = loadSchema(settings.schema!).type;
+  const decode = avroDecoder(settings, reader);
+  if (!hasZeroByteItems(reader)) return decode;
+  return async (v) => {
+    const value = await decode(v);
+    budget.charge(reader, value);
+    return value;
+  };
+}
+
+function avroDecoder(settings: KafkaValueSettings, reader: Type): ValueDecoder {
   switch (settings.format) {
-    case 'json':
-      return async (v) => {
-        let text: string;
-        try {
-          text = utf8.decode(v);
-        } catch {
-          throw new ValueError('value is not UTF-8 text');
-        }
-        try {
-          JSON.parse(text);
-        } catch (err) {
-          throw new ValueError(`value is not JSON: ${(err as Error).message}`);
-        }
-        return text;
-      };
-    case 'avro': {
-      const reader = loadSchema(settings.schema!).type;
-      return async (v) => {
-        try {
-          return reader.fromBuffer(v);
-        } catch (err) {
-          throw new ValueError(`value is not Avro of ${settings.schema}: ${(err as Error).message}`);
-        }
-      };
-    }
     case 'avro-single-object': {
-      const reader = loadSchema(settings.schema!).type;
       const read = resolving(reader);
       let known: Map<bigint, Type> | undefined;
       return async (v) => {
@@ -136,9 +187,10 @@ export function valueDecoder(settings: KafkaValueSettings): ValueDecoder {
       };
     }
     case 'confluent': {
-      const reader = loadSchema(settings.schema!).type;
       const read = resolving(reader);
       const writers = new Map<number, Promise<Type>>();
+      // Whether any id resolved yet: until one has, an unknown id says the registry is the wrong one.
+      let resolvedAny = false;
       return async (v) => {
         if (v.length < 5 || v[0] !== 0) throw new ValueError('value is not in the Confluent wire format (no magic byte 0 and schema id)');
         const id = v.readUInt32BE(1);
@@ -148,8 +200,25 @@ export function valueDecoder(settings: KafkaValueSettings): ValueDecoder {
           writers.set(id, w);
           w.catch(() => writers.delete(id));
         }
-        return read(await w, v.subarray(5), `value of schema id ${id}`);
+        let writer: Type;
+        try {
+          writer = await w;
+        } catch (err) {
+          if (!(err instanceof SchemaNotFound)) throw err;
+          if (!resolvedAny) throw new RegistryMisconfiguredError(`${err.message}, and no schema id of this partition's values resolved before it; is the registry URL right?`);
+          throw new ValueError(err.message);
+        }
+        resolvedAny = true;
+        return read(writer, v.subarray(5), `value of schema id ${id}`);
       };
     }
+    default:
+      return async (v) => {
+        try {
+          return decodeLossless(reader, v, () => null);
+        } catch (err) {
+          throw new ValueError(`value is not Avro of ${settings.schema}: ${(err as Error).message}`);
+        }
+      };
   }
 }
