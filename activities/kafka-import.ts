@@ -6,7 +6,7 @@ import { Plan } from '../src/pipeline/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { openConsumer } from '../src/sources/kafka/client';
 import { KAFKA_IMPORT_VERSION } from '../src/sources/kafka/plan';
-import { OffsetsGoneError, readRange } from '../src/sources/kafka/reader';
+import { emptyTally, OffsetsGoneError, OffsetTally, readRange } from '../src/sources/kafka/reader';
 import { messageBytes, messageLimit, rawHeaders, rejectRecord } from '../src/sources/kafka/message';
 import { RegistryMisconfiguredError, valueDecoder, ValueError } from '../src/sources/kafka/values';
 import { ZeroByteBudget } from '../src/sources/kafka/zero-byte-budget';
@@ -37,8 +37,14 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   if (!resumed) run.openOutput(schemaJson);
   const from = resumed ? cp!.position.blockOffset : start;
   const source = `kafka://${k.brokers.join(',')}/${k.topic}#${partition}`;
-  // Gaps of the plan that end where this range starts (allowGaps), and any found while reading.
-  const gaps: [number, number][] = plan.kafka!.gaps.filter((g) => g.partition === partition && g.to === start).map((g) => [g.from, g.to]);
+  // What reading found beside records: kept in checkpoints, so that a resumed attempt still
+  // records the gaps and offset counts of the part an earlier attempt read.
+  const state = resumed ? (cp!.source as KafkaReadState | undefined) : { gaps: [], offsets: emptyTally() };
+  // A checkpoint from before these were kept: the manifest then leaves out what it cannot know.
+  const known = state !== undefined;
+  const found: KafkaReadState = { gaps: [...(state?.gaps ?? [])], offsets: { ...(state?.offsets ?? emptyTally()) } };
+  // Gaps of the plan that end where this range starts (allowGaps, before the range), then those found while reading (inside it).
+  const gaps = (): [number, number][] => [...plan.kafka!.gaps.filter((g) => g.partition === partition && g.to === start).map((g): [number, number] => [g.from, g.to]), ...found.gaps];
   // The output's zero-byte array items so far, also those of earlier attempts: the budget is per object.
   const budget = new ZeroByteBudget(resumed ? cp!.position.zeroByteItems ?? 0 : 0);
   const decode = valueDecoder(k.value, budget);
@@ -47,7 +53,8 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   try {
     run.progress = { topic: k.topic, partition, start, end };
     for await (const { msg, next } of readRange(consumer, k.topic, partition, from, end, {
-      onGap: k.allowGaps ? (a, b) => { gaps.push([a, b]); run.log.warn({ topic: k.topic, partition, from: a, to: b }, 'offsets no longer on the broker: skipped (allowGaps)'); } : undefined,
+      tally: found.offsets,
+      onGap: k.allowGaps ? (a, b) => { found.gaps.push([a, b]); run.log.warn({ topic: k.topic, partition, from: a, to: b }, 'offsets no longer on the broker: skipped (allowGaps)'); } : undefined,
     })) {
       const turn = run.tick();
       if (turn) await turn;
@@ -75,7 +82,7 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
           await run.reject(source, msg.offset, `topic ${k.topic} partition ${partition} offset ${msg.offset}: does not fit the raw schema: ${err.message}`, rejectRecord(msg, limit));
         }
       }
-      if (run.partCompleted) await run.checkpoint({ input: 0, blockOffset: next, skip: 0, blockFirstIndex: 0, zeroByteItems: budget.spent });
+      if (run.partCompleted) await run.checkpoint({ input: 0, blockOffset: next, skip: 0, blockFirstIndex: 0, zeroByteItems: budget.spent }, { gaps: [...found.gaps], offsets: { ...found.offsets } });
     }
   } catch (err) {
     let failure: unknown = err;
@@ -89,5 +96,12 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   } finally {
     await consumer.close().catch(() => undefined);
   }
-  return run.commit([{ url: source, etag: '', size: end - start, range: [start, end], ...(gaps.length ? { gaps } : {}) }]);
+  const g = gaps();
+  return run.commit([{ url: source, etag: '', size: end - start, range: [start, end], ...(g.length ? { gaps: g } : {}) }], known ? { offsets: found.offsets } : {});
+}
+
+/** Checkpointed with the position: gaps found inside the range so far, and the offsets passed over without a record. */
+interface KafkaReadState {
+  gaps: [number, number][];
+  offsets: OffsetTally;
 }

@@ -3,6 +3,7 @@ import { logger } from '../src/log';
 import { OffsetsCommit, OffsetsConflictError, writeOffsets } from '../src/sources/kafka/offsets';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan, nonRetryable } from './deps';
+import { kafkaRunGaps } from './kafka-gaps';
 
 export interface KafkaOffsetsRequest {
   bucket: string;
@@ -21,8 +22,10 @@ export function makeKafkaOffsetsActivity(deps: ActivityDeps) {
     const plan = await loadPlan(deps, req.bucket, req.planKey);
     const k = plan.kafka;
     if (!k) throw nonRetryable('InvalidInput', `plan ${formatS3Url({ bucket: req.bucket, key: req.planKey })} is not a Kafka plan`);
+    // The plan's gaps and those the imports found while reading (deleteRecords during the run).
+    const gaps = await kafkaRunGaps(deps, plan, (read) => Context.current().heartbeat({ read }));
     const commit: OffsetsCommit = {
-      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, offsets: k.ends, gaps: k.gaps,
+      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, offsets: k.ends, gaps,
       plan: plan.id, run: { workflowId: req.workflowId, runId: req.runId }, committedAt: new Date().toISOString(),
     };
     let key: string;

@@ -8,6 +8,7 @@ import { syncMarkerFor } from '../src/avro/container';
 import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
 import { typeForSchema } from '../src/avro/type-cache';
+import { offsetsProblem } from '../src/manifest/offsets';
 import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { inputBytes, partitionMetrics } from '../src/metrics';
@@ -61,6 +62,8 @@ export interface PartitionCheckpoint {
   position: InputPosition;
   output: WriterCheckpoint;
   rejects: { writer: WriterCheckpoint; spill: SpillRef | null } | null;
+  /** What the reader of the source keeps beside its position (Kafka: gaps and offset counts); JSON, small. */
+  source?: unknown;
   at: string;
 }
 
@@ -218,7 +221,7 @@ export class PartitionRun {
    * partCompleted says so: everything up to here is then durable on the server (the output's
    * parts, and the rejects' buffered bytes, spilled to S3).
    */
-  async checkpoint(position: InputPosition): Promise<void> {
+  async checkpoint(position: InputPosition, source?: unknown): Promise<void> {
     if (!this.output?.partCompleted) return;
     this.output.partCompleted = false;
     const output = this.output.checkpoint();
@@ -232,7 +235,7 @@ export class PartitionRun {
       rejects = { writer: r.state, spill };
     }
     this.lastCheckpoint = {
-      v: 2, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output: output.state, rejects, at: new Date().toISOString(),
+      v: 2, identity: this.checkpointIdentity(), counts: { ...this.counts }, position, output: output.state, rejects, ...(source !== undefined ? { source } : {}), at: new Date().toISOString(),
     };
     this.log.info({ position, counts: this.lastCheckpoint.counts, parts: output.state.upload.parts.length }, 'checkpoint');
     partitionMetrics.checkpoint(this.plan.pipeline, this.target.stage);
@@ -366,7 +369,7 @@ export class PartitionRun {
   }
 
   /** Finishes the objects and writes the manifest, create-only. A manifest already there wins. */
-  async commit(inputs: ManifestInput[]): Promise<PartitionResult> {
+  async commit(inputs: ManifestInput[], extra: Pick<PartitionManifest, 'offsets'> = {}): Promise<PartitionResult> {
     let output: WrittenObject;
     let rejects: WrittenObject | null = null;
     try {
@@ -384,6 +387,7 @@ export class PartitionRun {
       inputs, output: { url: output.url, bytes: output.bytes, sha256: output.sha256, records: output.records },
       rejects: rejects && { url: rejects.url, bytes: rejects.bytes, sha256: rejects.sha256, records: rejects.records },
       counts: { ...this.counts },
+      ...(extra.offsets ? { offsets: { ...extra.offsets } } : {}),
       resumedFrom: this.resumedFrom,
       run: { workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", activityId: info.activityId, attempt: info.attempt },
       startedAt: this.startedAt, finishedAt: new Date().toISOString(), durationMs: Date.now() - this.started,
@@ -391,6 +395,8 @@ export class PartitionRun {
     if (manifest.counts.in !== manifest.counts.out + manifest.counts.rejected + manifest.counts.dropped) {
       throw new Error(`${this.where()}: record counts do not add up: ${JSON.stringify(manifest.counts)}`);
     }
+    const unaccounted = offsetsProblem(manifest);
+    if (unaccounted) throw new Error(`${this.where()}: ${unaccounted}`);
     try {
       await putIfAbsent(this.deps.s3, this.plan.bucket, this.manifestKey, JSON.stringify(manifest, null, 1), 'application/json');
     } catch (err) {

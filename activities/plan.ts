@@ -1,3 +1,4 @@
+import { KafkaGap, KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
@@ -103,6 +104,11 @@ async function emptyStages(deps: ActivityDeps, input: ResolvedIngest, stages: st
   return stages.filter((_, k) => empty[k]);
 }
 
+function kafkaGapsOf(gaps: KafkaGap[]): { gaps?: KafkaGapsSummary } {
+  const s = summarizeGaps(gaps);
+  return s ? { gaps: s } : {};
+}
+
 /** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
 async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
   const { def, info } = entry;
@@ -133,7 +139,7 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
     ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
     sourceObjects: 0, scannedRecords: null, needsImport: true,
     stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
-    retry: info.retry, kafka: { topic: planned.info.topic },
+    retry: info.retry, kafka: { topic: planned.info.topic, ...kafkaGapsOf(planned.info.gaps) },
     emptyStages: await emptyStages(deps, input, [RAW_STAGE, ...info.stages.map((s) => s.name)]),
   };
 }

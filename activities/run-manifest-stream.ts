@@ -10,6 +10,8 @@ import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import type { SavedEntry } from '../workflows/run/window';
 import { ActivityDeps, loadPlan } from './deps';
 import { logger } from '../src/log';
+import { KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
+import { kafkaRunGaps } from './kafka-gaps';
 
 export interface WindowResults {
   bucket: string;
@@ -54,8 +56,8 @@ async function windowResults(deps: ActivityDeps, bucket: string, prefix: string)
 }
 
 /** The manifest as a fixed sequence of text units; committed entries become text only when reached. */
-function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, SavedEntry>, writtenAt: string): Unit[] {
-  const head = { ...req.summary, kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt };
+function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, SavedEntry>, writtenAt: string, kafkaGaps?: KafkaGapsSummary): Unit[] {
+  const head = { ...req.summary, ...(kafkaGaps ? { kafkaGaps } : {}), kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt };
   const out: Unit[] = [`${JSON.stringify(head).slice(0, -1)},"committed":{`];
   const stages = Object.keys(req.summary.stages);
   const all = [...latest.values()].sort((a, b) => a.index - b.index);
@@ -91,12 +93,16 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
  * retried attempt resumes the upload instead of starting over. Small manifests are one PUT.
  */
 export function makeStreamRunManifestActivity(deps: ActivityDeps) {
-  return async function streamRunManifest(req: StreamManifestRequest): Promise<string> {
+  return async function streamRunManifest(req: StreamManifestRequest): Promise<StreamManifestResult> {
     const ctx = Context.current();
     const loc = parseS3Url(req.summary.manifest);
+    // Kafka with allowGaps: gaps found while reading are only in the partition manifests.
+    const gapsOf = async (plan: Plan) => (plan.kafka?.allowGaps ? summarizeGaps(await kafkaRunGaps(deps, plan, (read) => ctx.heartbeat({ phase: 'reading Kafka gaps', read }))) : undefined);
+    const result = (plan: Plan | null, kafkaGaps?: KafkaGapsSummary): StreamManifestResult => (plan?.kafka?.allowGaps ? { manifest: req.summary.manifest, ...(kafkaGaps ? { kafkaGaps } : {}) } : req.summary.manifest);
     if (await objectExists(deps.s3, loc.bucket, loc.key)) { // an earlier attempt completed it
       await dropWindows(deps, req);
-      return req.summary.manifest;
+      const plan = await loadPlan(deps, req.bucket, req.planKey);
+      return result(plan, await gapsOf(plan));
     }
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
     // Before any part is written, heartbeats say which phase the attempt is in (and keep the
@@ -107,7 +113,8 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const latest = await windowResults(deps, req.bucket, req.windowsPrefix);
     const partBytes = Math.max(MIN_PART_BYTES, req.partBytes ?? PART_BYTES);
     let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString() };
-    const list = units(req, plan, latest, ck.writtenAt);
+    const kafkaGaps = await gapsOf(plan);
+    const list = units(req, plan, latest, ck.writtenAt, kafkaGaps);
     const limit = pLimit(16);
     const text = async (u: Unit): Promise<string> => {
       if (typeof u === 'string') return u;
@@ -160,9 +167,12 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
       await deps.s3.send(new CompleteMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, MultipartUpload: { Parts: ck.parts } }));
     }
     await dropWindows(deps, req);
-    return req.summary.manifest;
+    return result(plan, kafkaGaps);
   };
 }
+
+/** The run manifest's URL; for Kafka with allowGaps, with every gap of the run (which the workflow's summary then shows). */
+export type StreamManifestResult = string | { manifest: string; kafkaGaps?: KafkaGapsSummary };
 
 /**
  * The windows' results exist only for the run manifest: once it is written, nothing reads them,

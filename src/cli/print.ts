@@ -38,6 +38,13 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
       if (e.count > 5) out.write(`           … and ${e.count - 5} more (the plan names the first ${EMPTY_KEYS_IN_PLAN}: ${s.plan})\n`);
     }
   }
+  const g = s.kafkaGaps;
+  if (g) {
+    // Offsets never ingested: said where the run is read, not only in the committed offsets.
+    out.write(`  gaps:     ${g.offsets} offset${g.offsets === 1 ? '' : 's'} in ${g.ranges} range${g.ranges === 1 ? '' : 's'} no longer on the broker, skipped (allowGaps):\n`);
+    for (const r of g.first.slice(0, 5)) out.write(`           partition ${r.partition}: ${r.from}-${r.to - 1}\n`);
+    if (g.ranges > 5) out.write(`           … and ${g.ranges - 5} more (the run manifest lists the first ${g.first.length}; the committed offsets all)\n`);
+  }
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
   if (s.snapshot) out.write(`  snapshot: ${s.snapshot.number} (${s.snapshot.url})\n`);
   const by = s.snapshot?.supersededBy;

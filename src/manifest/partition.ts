@@ -19,6 +19,13 @@ export interface PartitionManifest {
   output: { url: string; bytes: number; sha256: string; records: number };
   rejects: { url: string; bytes: number; sha256: string; records: number } | null;
   counts: RecordCounts;
+  /**
+   * Kafka ranges: the offsets of `inputs[0].range` that hold no record (transaction markers,
+   * records of aborted transactions, offsets compacted away, gaps skipped with allowGaps), so
+   * that counts.in + control + aborted + compacted + gaps = the range's length. Absent in
+   * manifests written before it, and for other sources.
+   */
+  offsets?: { control: number; aborted: number; compacted: number; gaps: number };
   /** Set when the committing attempt carried on from an earlier attempt's checkpoint. */
   resumedFrom?: { attempt: number; records: number; position: { input: number; blockOffset: number; skip: number } } | null;
   run: { workflowId: string; runId: string; activityId: string; attempt: number };

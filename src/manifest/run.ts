@@ -1,4 +1,5 @@
 import type { EmptySources } from '../pipeline/plan';
+import type { KafkaGapsSummary } from '../sources/kafka/gaps';
 import type { RecordCounts } from './partition';
 
 export interface StageSummary {
@@ -30,6 +31,11 @@ export interface IngestSummary {
   manifest: string;
   /** Source objects the plan left out because they hold no records (absent when none). */
   emptySources?: EmptySources;
+  /**
+   * Kafka with allowGaps: offsets skipped because the broker no longer held them, at plan time
+   * and (once the run manifest is written) while reading; absent when none.
+   */
+  kafkaGaps?: KafkaGapsSummary;
   /** The dataset snapshot this run committed (runs from before snapshots have none). */
   snapshot?: {
     number: number;

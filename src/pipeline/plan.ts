@@ -1,3 +1,4 @@
+import type { KafkaGapsSummary } from '../sources/kafka/gaps';
 import type { FieldPlan } from '../formats/infer';
 import type { SourceFormat } from './input';
 import type { SourcePartition } from './partitioning';
@@ -85,7 +86,7 @@ export interface PlanSummary {
   /** The pipeline's retry settings for partition activities. */
   retry: Required<RetrySettings>;
   /** Kafka sources: the topic whose offsets a completed run commits (commitKafkaOffsets). */
-  kafka?: { topic: string };
+  kafka?: { topic: string; gaps?: KafkaGapsSummary };
   /** Which partitions are small enough to run several per activity (src/pipeline/small-partitions.ts). */
   small?: string;
   /**

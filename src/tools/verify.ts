@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ContainerReader } from '../avro/container-reader';
+import { offsetsProblem } from '../manifest/offsets';
 import { PartitionManifest } from '../manifest/partition';
 import { getJson, getObjectStream, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
@@ -45,6 +46,9 @@ export async function verifyManifest(s3: S3Client, manifestUrl: string): Promise
   const problems: string[] = [];
   const c = m.counts;
   if (c.in !== c.out + c.rejected + c.dropped) problems.push(`${where}: counts do not add up: in ${c.in} != out ${c.out} + rejected ${c.rejected} + dropped ${c.dropped}`);
+  // Kafka: every offset of the range is a record or a counted non-record (older manifests have no count).
+  const offsets = offsetsProblem(m);
+  if (offsets) problems.push(`${where}: ${offsets}`);
   const check = async (kind: string, want: { url: string; records: number; sha256: string; bytes: number }) => {
     try {
       const got = await checkObject(s3, want.url);

@@ -11,6 +11,7 @@ import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { IngestInput } from '../../src/pipeline/input';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
+import { readCommittedOffsets } from '../../src/sources/kafka/offsets';
 import { createTopic, produce, startTestBroker } from '../helpers/kafka';
 import { fetchTree, getJson, sha256 } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
@@ -31,12 +32,12 @@ let client: Client;
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-kafka-faults-'));
 const workers: ChildProcess[] = [];
 
-function startWorker(name: string): ChildProcess {
+function startWorker(name: string, env: Record<string, string> = {}): ChildProcess {
   const child = spawn('node', ['dist/src/cli/main.js', 'worker'], {
     cwd: PROJECT_ROOT, stdio: 'ignore',
     env: {
       ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_BUCKET: BUCKET,
-      PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: path.join(logDir, `worker-${name}.log`), PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_CONCURRENCY: '1', PARTFLOW_WORKER_PROCESSES: '1',
+      PARTFLOW_PART_SIZE: String(5 * 1024 * 1024), PARTFLOW_LOG_FILE: path.join(logDir, `worker-${name}.log`), PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_CONCURRENCY: '1', PARTFLOW_WORKER_PROCESSES: '1', ...env,
     },
   });
   workers.push(child);
@@ -136,3 +137,63 @@ test('kill -9 of the worker during a Kafka import: the retry resumes inside the 
     for (const k of keys) expect(sha256(b.get(k)!)).toBe(sha256(a.get(k)!));
   }
 });
+
+/** The import checkpoint the server holds for a run's pending activities (its own or its windows'), if `want` takes it. */
+async function serverCheckpoint(id: string, want: (cp: KafkaCheckpoint) => boolean): Promise<KafkaCheckpoint | undefined> {
+  const ids = [id];
+  for await (const w of client.workflow.list({ query: 'ExecutionStatus="Running"' })) if (w.workflowId.startsWith(`${id}/`) || w.workflowId.startsWith(`${id}-`)) ids.push(w.workflowId);
+  for (const wid of ids) {
+    const desc = await client.workflow.getHandle(wid).describe().catch(() => null);
+    for (const a of desc?.raw.pendingActivities ?? []) {
+      for (const p of a.heartbeatDetails?.payloads ?? []) {
+        const d = JSON.parse(Buffer.from(p.data!).toString('utf8')) as { checkpoint?: KafkaCheckpoint };
+        if (d?.checkpoint && want(d.checkpoint)) return d.checkpoint;
+      }
+    }
+  }
+  return undefined;
+}
+
+interface KafkaCheckpoint {
+  position: { blockOffset: number };
+  source?: { gaps: [number, number][] };
+}
+
+test('a gap found while reading (deleteRecords during the run, allowGaps) survives a resume: partition manifest, offset counts, committed offsets and summary', async () => {
+  // Only this test's workers may take its activities: an earlier test's last worker still runs.
+  await Promise.all(workers.map((w) => killed(w)));
+  const topic = 'gappy';
+  const n = 60_000;
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: n }, (_, i) => ({ partition: 0, key: `k${i}`, value: JSON.stringify({ i, pad: randomBytes(750).toString('base64') }) })), 500);
+  const id = await run('kgappy', { ...input('gappy'), source: `kafka://${kafka.broker.bootstrap}/${topic}`, dataset: 'gappy', allowGaps: true });
+  const ended = async () => ((await client.workflow.getHandle(id).describe()).status.name !== 'RUNNING' ? 'ended' : undefined);
+
+  // 1. Killed once the server holds a checkpoint: the next attempt resumes at its position.
+  const w1 = startWorker('gappy-1');
+  const cp1 = await until('a first import checkpoint', 90_000, async () => (await serverCheckpoint(id, () => true)) ?? (await ended()));
+  await killed(w1);
+  if (typeof cp1 === 'string') throw new Error('the import ended before its first checkpoint reached the server');
+  const p1 = cp1.position.blockOffset;
+  // 2. Records just past that position are deleted: the resumed attempt finds them gone while reading.
+  await kafka.admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 0, offset: BigInt(p1 + 500) }] }] });
+  // This worker's reads are throttled by the broker (a client quota), so that the import is still
+  // running when its checkpoint past the gap reaches the server (heartbeats go out every few seconds).
+  await kafka.admin.alterClientQuotas({ entries: [{ entities: [{ entityType: 'client-id', entityName: 'partflow-slow' }], ops: [{ key: 'consumer_byte_rate', value: 3_000_000, remove: false }] }] });
+  const w2 = startWorker('gappy-2', { PARTFLOW_KAFKA_CLIENT_ID: 'partflow-slow' });
+  const cp2 = await until('a checkpoint past the gap', 90_000, async () => (await serverCheckpoint(id, (c) => (c.source?.gaps.length ?? 0) > 0)) ?? (await ended()));
+  await killed(w2);
+  if (typeof cp2 === 'string') throw new Error('the import ended before a checkpoint past the gap reached the server');
+  expect(cp2.source!.gaps).toEqual([[p1, p1 + 500]]);
+  // 3. The last attempt resumes past the gap: only the checkpoint can tell it of the gap.
+  startWorker('gappy-final');
+  const r = await result(id);
+  expect(r.status).toBe('completed');
+  const m = await getJson<PartitionManifest>(s3, (await getJson<RunManifest>(s3, r.manifest)).committed.raw[0].manifest);
+  expect(m.resumedFrom?.position.blockOffset).toBeGreaterThan(p1 + 500);
+  expect(m.inputs[0].gaps).toEqual([[p1, p1 + 500]]);
+  expect({ in: m.counts.in, offsets: m.offsets }).toEqual({ in: n - 500, offsets: { control: 0, aborted: 0, compacted: 0, gaps: 500 } });
+  const offsets = await readCommittedOffsets(s3, BUCKET, 'gappy/', 'gappy', topic);
+  expect(offsets?.gaps).toEqual([{ partition: 0, from: p1, to: p1 + 500 }]);
+  expect(r.kafkaGaps).toEqual({ ranges: 1, offsets: 500, first: [{ partition: 0, from: p1, to: p1 + 500 }] });
+}, 240_000);

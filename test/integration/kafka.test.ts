@@ -13,6 +13,9 @@ import { copyPipeline } from '../../src/pipelines/copy';
 import { OffsetsCommit, readCommittedOffsets } from '../../src/sources/kafka/offsets';
 import { singleObjectHeader } from '../../src/sources/kafka/values';
 import { s3Client } from '../../src/storage/client';
+import { printSummary } from '../../src/cli/print';
+import { parseS3Url } from '../../src/storage/s3url';
+import { verifyManifest } from '../../src/tools/verify';
 import { runCli } from '../helpers/cli';
 import { createTopic, produce, produceTransaction, startTestBroker } from '../helpers/kafka';
 import { decodeUrl, getJson } from '../helpers/s3';
@@ -162,9 +165,18 @@ test('offsets past retention fail clearly; allowGaps skips them and records the 
   const run = await getJson<RunManifest>(s3, gapped.manifest);
   const m = await getJson<PartitionManifest>(s3, run.committed.raw[0].manifest);
   expect(m.inputs[0].gaps).toEqual([[100, 150]]);
+  // The plan's gap lies before the range [150, 200): every offset of the range is a record.
+  expect({ range: m.inputs[0].range, in: m.counts.in, offsets: m.offsets }).toEqual({ range: [150, 200], in: 50, offsets: { control: 0, aborted: 0, compacted: 0, gaps: 0 } });
   const c = await committed(topic, topic);
   expect(c?.offsets).toEqual({ 0: 200 });
   expect(c?.gaps).toEqual([{ partition: 0, from: 100, to: 150 }]);
+  // Said where the run is read: the summary (ingest --wait, status) and the run manifest.
+  const shown = { ranges: 1, offsets: 50, first: [{ partition: 0, from: 100, to: 150 }] };
+  expect(gapped.kafkaGaps).toEqual(shown);
+  expect(run.kafkaGaps).toEqual(shown);
+  let printed = '';
+  printSummary(gapped, { write: (s: string) => { printed += s; return true; } } as unknown as typeof process.stdout);
+  expect(printed).toContain('gaps:     50 offsets in 1 range no longer on the broker, skipped (allowGaps):\n           partition 0: 100-149');
 });
 
 test("an aborted transaction's records are not ingested, and control records are not counted", async () => {
@@ -183,6 +195,16 @@ test("an aborted transaction's records are not ingested, and control records are
   expect(tags).toHaveLength(25);
   // 35 data records and 3 transaction markers: the offsets run to 38.
   expect((await committed(topic, topic))?.offsets).toEqual({ 0: 38 });
+  // The manifest accounts for every one of the 38 offsets, and verify checks that it does.
+  const url = (await getJson<RunManifest>(s3, s.manifest)).committed.raw[0].manifest;
+  const m = await getJson<PartitionManifest>(s3, url);
+  expect({ range: m.inputs[0].range, in: m.counts.in, offsets: m.offsets }).toEqual({ range: [0, 38], in: 25, offsets: { control: 3, aborted: 10, compacted: 0, gaps: 0 } });
+  expect(await verifyManifest(s3, url)).toEqual([]);
+  const loc = parseS3Url(url);
+  const bad = { ...m, offsets: { ...m.offsets!, control: 2 } };
+  await s3.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: JSON.stringify(bad), ContentType: 'application/json' }));
+  expect((await verifyManifest(s3, url)).join('\n')).toContain('offsets do not add up: records in 25 + control 2 + aborted 10 + compacted 0 + gaps 0 = 37, but the range 0-38 holds 38 offsets');
+  await s3.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: JSON.stringify(m), ContentType: 'application/json' }));
 });
 
 describe('values', () => {

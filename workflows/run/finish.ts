@@ -16,7 +16,12 @@ const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout:
  */
 export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId: string, windowsPrefix: string, cancelled: boolean): Promise<IngestSummary> {
   const { workflowId } = workflowInfo();
-  await streamRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId, summary, windowsPrefix });
+  const written = await streamRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId, summary, windowsPrefix });
+  // Kafka with allowGaps: the gaps found while reading too (runs recorded before this got a string).
+  if (typeof written === 'object' && written) {
+    if (written.kafkaGaps) summary.kafkaGaps = written.kafkaGaps;
+    else delete summary.kafkaGaps;
+  }
   if (cancelled) return summary;
   try {
     const snap = await commitSnapshot({ manifest: summary.manifest });

@@ -34,5 +34,6 @@ export function summarize(plan: PlanSummary, input: ResolvedIngest, state: Compa
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
     ...(plan.emptySources ? { emptySources: plan.emptySources } : {}),
+    ...(plan.kafka?.gaps ? { kafkaGaps: plan.kafka.gaps } : {}),
   };
 }

@@ -26,9 +26,28 @@ const FETCH_BYTES = 4 * 1024 * 1024;
 // more to give until `end`; empty answers in a row mean something is wrong, not "wait longer".
 const MAX_EMPTY_FETCHES = 20;
 
+/**
+ * Offsets of a range that hold no data record: transaction markers, records of aborted
+ * transactions, offsets a compacted log no longer has, and offsets skipped as gaps (allowGaps).
+ * With the records read they account for every offset of the range.
+ */
+export interface OffsetTally {
+  control: number;
+  aborted: number;
+  compacted: number;
+  gaps: number;
+}
+
+export const emptyTally = (): OffsetTally => ({ control: 0, aborted: 0, compacted: 0, gaps: 0 });
+
 export interface RangeReadOptions {
   /** With allowGaps: called instead of failing when [from, logStart) is gone; reading resumes at logStart. */
   onGap?: (from: number, to: number) => void;
+  /**
+   * Counts the offsets passed over without a record, added to as reading moves on: when a record
+   * is yielded it covers exactly [start, record's offset), so it can be checkpointed with `next`.
+   */
+  tally?: OffsetTally;
   signal?: AbortSignal;
 }
 
@@ -42,6 +61,15 @@ export interface RangeReadOptions {
 export async function* readRange(consumer: Consumer, topic: string, partition: number, start: number, end: number, o: RangeReadOptions = {}): AsyncGenerator<{ msg: KafkaMessage; next: number }> {
   let next = start;
   let empty = 0;
+  const tally = o.tally ?? emptyTally();
+  // Moves `next` to `to` (at most `end`), counting the offsets passed over as `kind`.
+  const pass = (to: number, kind: keyof OffsetTally) => {
+    const t = Math.min(to, end);
+    if (t > next) {
+      tally[kind] += t - next;
+      next = t;
+    }
+  };
   while (next < end) {
     if (o.signal?.aborted) throw o.signal.reason;
     const meta = await consumer.metadata({ topics: [topic] });
@@ -61,27 +89,49 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
       if (ls <= next) throw err;
       if (!o.onGap) throw new OffsetsGoneError(topic, partition, next, ls);
       o.onGap(next, Math.min(ls, end));
-      next = Math.min(ls, end);
+      pass(ls, 'gaps');
       continue;
     }
     const p = res.responses[0]?.partitions[0];
     const batches: RecordsBatch[] = p?.records ?? [];
     const aborted = [...(p?.abortedTransactions ?? [])].sort((a, b) => Number(a.firstOffset - b.firstOffset));
     const abortedProducers = new Set<bigint>();
+    // The client leaves out the batches of aborted transactions whose ABORT marker is in the same
+    // answer: offsets missing between batches inside such a transaction are its records, the
+    // others were removed by log compaction.
+    const abortedSpans = abortedRanges(p?.abortedTransactions ?? [], batches);
+    const passHole = (to: number) => {
+      for (const [a, b] of abortedSpans) {
+        if (next >= to) return;
+        if (b <= next || a >= to) continue;
+        pass(Math.max(a, next), 'compacted');
+        pass(Math.min(b, to), 'aborted');
+      }
+      pass(to, 'compacted');
+    };
     let progressed = false;
     for (const b of batches) {
-      const last = Number(b.firstOffset) + b.lastOffsetDelta;
+      const first = Number(b.firstOffset);
+      const last = first + b.lastOffsetDelta;
+      // Offsets between the previous batch and this one: an aborted transaction's, or compacted away.
+      if (last >= next) passHole(first);
       // The bookkeeping sees every batch, also those before `next`, so that a marker read there
       // still closes its transaction.
       while (aborted.length && aborted[0].firstOffset <= BigInt(last)) abortedProducers.add(aborted.shift()!.producerId);
+      let kind: keyof OffsetTally = 'compacted';
       if (b.attributes & IS_CONTROL) {
+        kind = 'control';
         // An ABORT marker (control type 0) closes that producer's aborted transaction.
         const type = b.records[0]?.key?.readInt16BE(2);
         if (type === 0) abortedProducers.delete(b.producerId);
-      } else if (last >= next && !((b.attributes & IS_TRANSACTIONAL) && abortedProducers.has(b.producerId))) {
+      } else if ((b.attributes & IS_TRANSACTIONAL) && abortedProducers.has(b.producerId)) {
+        kind = 'aborted';
+      } else if (last >= next) {
         for (const r of b.records) {
           const offset = Number(b.firstOffset) + r.offsetDelta;
           if (offset < next) continue;
+          // Offsets inside a batch without a record: compaction removed them.
+          pass(offset, 'compacted');
           if (offset >= end) return;
           const ts = b.attributes & LOG_APPEND_TIME ? b.maxTimestamp : b.firstTimestamp + r.timestampDelta;
           next = offset + 1;
@@ -93,7 +143,7 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
         }
       }
       if (last + 1 > next) {
-        next = Math.min(last + 1, end);
+        pass(last + 1, kind);
         progressed = true;
       }
       if (next >= end) return;
@@ -103,6 +153,16 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
       throw new Error(`topic ${topic} partition ${partition}: the broker returns nothing at offset ${next} (planned range ${start}-${end}; high watermark ${p?.highWatermark}, last stable offset ${p?.lastStableOffset})`);
     }
   }
+}
+
+/** [first offset, ABORT marker) of each aborted transaction whose marker is in `batches`, by offset. */
+function abortedRanges(aborted: { producerId: bigint; firstOffset: bigint }[], batches: RecordsBatch[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const t of aborted) {
+    const marker = batches.find((b) => (b.attributes & IS_CONTROL) && b.producerId === t.producerId && b.firstOffset >= t.firstOffset && b.records[0]?.key?.readInt16BE(2) === 0);
+    if (marker) out.push([Number(t.firstOffset), Number(marker.firstOffset)]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
 }
 
 /** The broker's log start offset from an OFFSET_OUT_OF_RANGE fetch error: a number, null if unknown, undefined for other errors. */
