@@ -6,6 +6,7 @@ import { Plan } from '../src/pipeline/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { openConsumer } from '../src/sources/kafka/client';
 import { KAFKA_IMPORT_VERSION } from '../src/sources/kafka/plan';
+import { isKafkaClientError, kafkaCause } from '../src/sources/kafka/errors';
 import { OffsetsGoneError, readRange } from '../src/sources/kafka/reader';
 import { valueDecoder, ValueError } from '../src/sources/kafka/values';
 import { ActivityDeps, nonRetryable } from './deps';
@@ -78,7 +79,7 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
     let failure: unknown = err;
     if (err instanceof OffsetsGoneError) {
       failure = nonRetryable('OffsetsGone', `${run.where()}: ${err.message}. Records there were never ingested; set "allowGaps": true to skip them (the gap is then recorded in the partition manifest)`, err);
-    }
+    } else if (isKafkaClientError(err)) failure = new Error(`reading topic ${k.topic} partition ${partition} from ${k.brokers.join(',')}: ${kafkaCause(err)}`, { cause: err });
     throw await run.failed(failure);
   } finally {
     await consumer.close().catch(() => undefined);

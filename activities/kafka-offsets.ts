@@ -22,7 +22,7 @@ export function makeKafkaOffsetsActivity(deps: ActivityDeps) {
     const k = plan.kafka;
     if (!k) throw nonRetryable('InvalidInput', `plan ${formatS3Url({ bucket: req.bucket, key: req.planKey })} is not a Kafka plan`);
     const commit: OffsetsCommit = {
-      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, offsets: k.ends, gaps: k.gaps,
+      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, ...(k.topicId ? { topicId: k.topicId } : {}), offsets: k.ends, gaps: k.gaps,
       plan: plan.id, run: { workflowId: req.workflowId, runId: req.runId }, committedAt: new Date().toISOString(),
     };
     let key: string;

@@ -70,7 +70,9 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
     else if (typeof so === 'object' && so !== null && !Array.isArray(so)) {
       const map: Record<string, number> = {};
       for (const [k, v] of Object.entries(so)) {
-        if (!/^\d{1,9}$/.test(k)) problems.push(`startOffsets: ${JSON.stringify(k)} is not a partition number`);
+        if (!/^(0|[1-9]\d{0,8})$/.test(k)) {
+          problems.push(`startOffsets: ${JSON.stringify(k)} is not a partition number${/^\d+$/.test(k) && k.length <= 10 ? ` (write ${Number(k)})` : ''}`);
+        }
         else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) problems.push(`startOffsets["${k}"] must be an offset (an integer >= 0), got ${JSON.stringify(v)}`);
         else map[String(Number(k))] = v;
       }
