@@ -352,6 +352,7 @@ test('startOffsets "latest" is for the first run: a partition added later is rea
 test('startOffsets naming a partition the topic does not have fails the first run, naming it', async () => {
   const topic = 'fewparts';
   await createTopic(kafka.admin, topic, 2);
+  await produce(kafka.broker.bootstrap, topic, [0, 1, 2, 3].map((i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
   const f = await failureOf(ingest('k-fewparts', { source: src(topic), startOffsets: { 0: 1, 5: 10 } }));
   expect(f.type).toBe('InvalidInput');
   expect(f.message).toBe('startOffsets names partition 5 of topic fewparts, which has partitions 0-1');
