@@ -49,6 +49,11 @@ describe('where a Kafka partition starts', () => {
 });
 
 describe('startOffsets input', () => {
+  test('value.schema with JSON values is refused rather than ignored', () => {
+    expect(problems({ ...base, value: { format: 'json', schema: 'birdstrike@1' } })).toEqual(['value.schema is for avro, avro-single-object and confluent values; "json" values are kept as their JSON text, unchecked against a schema']);
+    expect(problems({ ...base, value: { format: 'json' } })).toEqual([]);
+  });
+
   test('partition numbers must be canonical', () => {
     expect(problems({ ...base, startOffsets: { '01': 3 } })).toEqual(['startOffsets: "01" is not a partition number (write 1)']);
     expect(problems({ ...base, startOffsets: { '0': 3, '10': 1 } })).toEqual([]);
