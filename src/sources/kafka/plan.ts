@@ -70,7 +70,9 @@ export async function planKafka(
 ): Promise<{ partitions: PlannedPartition[]; info: KafkaPlanInfo; rawSchema: string }> {
   const rawSchema = rawSchemaJson(src.value);
   const committed = await readCommittedOffsets(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
-  const consumer = openConsumer(src.brokers, undefined, { requestTimeout: 15_000 });
+  // Planning is retried as a whole (workflows/ingest.ts planRetry), so the client retries little:
+  // a port that accepts but never answers fails each attempt in ~30 s, not minutes.
+  const consumer = openConsumer(src.brokers, undefined, { requestTimeout: 15_000, retries: 1 });
   try {
     const meta = await consumer.metadata({ topics: [src.topic] }).catch((err) => { throw brokerFailure(src, 'metadata', err); });
     const t = meta.topics.get(src.topic);
