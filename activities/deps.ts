@@ -32,6 +32,8 @@ export const FailureTypes = {
   AccessDenied: 'AccessDenied',
   /** Kafka: offsets to ingest are no longer on the broker (retention), and allowGaps is off. */
   OffsetsGone: 'OffsetsGone',
+  /** Kafka: the topic was deleted and created again since the dataset's offsets were committed (its topic ID changed). */
+  TopicRecreated: 'TopicRecreated',
   /** Kafka: another run advanced the dataset's offsets since this run planned. */
   OffsetsConflict: 'OffsetsConflict',
   /** The dataset, named after the source by default, was created by another source. */

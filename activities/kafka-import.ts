@@ -6,6 +6,7 @@ import { Plan } from '../src/pipeline/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { openConsumer } from '../src/sources/kafka/client';
 import { KAFKA_IMPORT_VERSION } from '../src/sources/kafka/plan';
+import { isKafkaClientError, kafkaCause } from '../src/sources/kafka/errors';
 import { emptyTally, OffsetsGoneError, OffsetTally, readRange } from '../src/sources/kafka/reader';
 import { messageBytes, messageLimit, rawHeaders, rejectRecord } from '../src/sources/kafka/message';
 import { RegistryMisconfiguredError, valueDecoder, ValueError } from '../src/sources/kafka/values';
@@ -91,7 +92,7 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
     } else if (err instanceof RegistryMisconfiguredError) {
       // A wrong registry stays wrong: retrying, or rejecting every message, would not help.
       failure = nonRetryable('InvalidInput', `${run.where()}: topic ${k.topic} partition ${partition}: ${err.message}`, err);
-    }
+    } else if (isKafkaClientError(err)) failure = new Error(`reading topic ${k.topic} partition ${partition} from ${k.brokers.join(',')}: ${kafkaCause(err)}`, { cause: err });
     throw await run.failed(failure);
   } finally {
     await consumer.close().catch(() => undefined);

@@ -25,7 +25,7 @@ export function makeKafkaOffsetsActivity(deps: ActivityDeps) {
     // The plan's gaps and those the imports found while reading (deleteRecords during the run).
     const gaps = await kafkaRunGaps(deps, plan, (read) => Context.current().heartbeat({ read }));
     const commit: OffsetsCommit = {
-      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, offsets: k.ends, gaps,
+      kind: 'partflow.kafka-offsets', version: 1, seq: k.baseSeq + 1, topic: k.topic, ...(k.topicId ? { topicId: k.topicId } : {}), offsets: k.ends, gaps,
       plan: plan.id, run: { workflowId: req.workflowId, runId: req.runId }, committedAt: new Date().toISOString(),
     };
     let key: string;

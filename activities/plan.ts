@@ -1,5 +1,5 @@
 import { KafkaGap, KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
@@ -16,7 +16,7 @@ import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
 import { RAW_STAGE } from '../src/pipeline/types';
-import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
+import { ActivityDeps, FailureTypes, loadPlan, nonRetryable, storageRefusal } from './deps';
 import { scanSources, someUrls, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
 
 function sha(x: unknown, n = 12): string {
@@ -117,7 +117,8 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
   try {
     planned = await planKafka(deps.s3, input.kafka!, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
   } catch (err) {
-    if (err instanceof KafkaPlanError) throw nonRetryable(err.type, err.message, err);
+    if (err instanceof KafkaPlanError && err.retryable) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: false, cause: err });
+    if (err instanceof KafkaPlanError) throw nonRetryable(err.type as keyof typeof FailureTypes, err.message, err);
     if (err instanceof SchemaError) throw nonRetryable('InvalidInput', `value.schema: ${err.message}`, err);
     throw err;
   }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { IngestInput, INPUT_LIMITS } from '../pipeline/input';
 import { bytesArg, int, keyValue } from './args';
 
@@ -26,20 +26,26 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
     .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
     .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
-    .option('--start-offsets <where>', 'Kafka: where the first run starts: earliest, latest, or partition=offset,… (default earliest)')
+    .option('--start-offsets <where>', 'Kafka: where a dataset\'s first run starts: earliest, latest, or partition=offset,… (default earliest); later runs go on from the committed offsets and ignore it', startOffsetsArg)
     .option('--allow-gaps', 'Kafka: skip offsets the broker no longer holds (recorded as gaps) instead of failing')
     .option('--value-format <fmt>', 'Kafka: json, avro, avro-single-object or confluent (default json)')
     .option('--value-schema <ref>', 'Kafka: the values\' (reader) schema of schemas/, e.g. orders@1')
     .option('--registry <url>', 'Kafka: Schema Registry URL for confluent values');
 }
 
-/** "earliest", "latest", or "0=100,2=5000"; the workflow checks the numbers. */
-function startOffsetsArg(v: string): NonNullable<IngestInput['startOffsets']> {
+/**
+ * "earliest", "latest", or "0=100,2=5000"; the workflow checks the numbers. A number past 2^53
+ * stays text, so the refusal quotes what was typed rather than its rounded value.
+ */
+export function startOffsetsArg(v: string): NonNullable<IngestInput['startOffsets']> {
   if (v === 'earliest' || v === 'latest') return v;
-  return Object.fromEntries(v.split(',').map((kv) => {
-    const [k, n] = kv.split('=');
-    return [k.trim(), n !== undefined && /^\s*\d+\s*$/.test(n) ? Number(n) : (n as unknown as number)];
-  }));
+  const out: Record<string, number> = {};
+  for (const kv of v.split(',')) {
+    const [k, n] = kv.split('=').map((x) => x?.trim());
+    if (Object.hasOwn(out, k)) throw new InvalidArgumentError(`--start-offsets names partition ${k} twice (${v})`);
+    out[k] = n !== undefined && /^\d+$/.test(n) && Number.isSafeInteger(Number(n)) ? Number(n) : (n as unknown as number);
+  }
+  return out;
 }
 
 /**
@@ -61,7 +67,7 @@ export function ingestInputFromOptions(o: Record<string, unknown>, base: Partial
   if (o.param && Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
   if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;
   if (o.partitionTimeout !== undefined) input.partitionTimeout = o.partitionTimeout as string;
-  if (o.startOffsets !== undefined) input.startOffsets = startOffsetsArg(o.startOffsets as string);
+  if (o.startOffsets !== undefined) input.startOffsets = o.startOffsets as NonNullable<IngestInput['startOffsets']>;
   if (o.allowGaps) input.allowGaps = true;
   if (o.valueFormat || o.valueSchema || o.registry) {
     input.value = { ...(base.value ?? { format: 'json' }), format: (o.valueFormat ?? base.value?.format ?? 'json') as NonNullable<IngestInput['value']>['format'] };

@@ -10,6 +10,7 @@ import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
 import { holdsNoSourceObjects, listSource, SourceEmptyError } from '../pipeline/source-listing';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ignoredStartOffsetsNote } from './kafka-note';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
@@ -63,7 +64,10 @@ export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
-  await checkDatasetSource(cfg, resolveIngestInput(input), onNote);
+  const resolved = resolveIngestInput(input);
+  await checkDatasetSource(cfg, resolved, onNote);
+  const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), Date.now() + SOURCE_CHECK_MS);
+  if (ignored) onNote?.(ignored);
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,

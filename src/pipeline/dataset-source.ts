@@ -127,6 +127,16 @@ export function sameSource(a: string, b: string, exact = false): boolean {
   return exact ? a === b : trimmed(a) === trimmed(b);
 }
 
+/** What goes wrong when two sources share a dataset, by their kinds. */
+function whyOneSource(recorded: string, current: string): string {
+  const kafka = [recorded, current].filter(isKafkaUrl).length;
+  // Kafka runs add to the snapshot, but keep their offsets per topic name: two clusters' topics of
+  // one name would each be read from the other's offsets.
+  if (kafka === 2) return 'Both topics in one dataset would share its committed offsets, so each would be read from where the other stopped.';
+  if (kafka === 1) return 'Both sources in one dataset would make each S3 run\'s snapshot drop the topic\'s partitions.';
+  return 'Both sources in one dataset would make each run\'s snapshot drop the other\'s partitions.';
+}
+
 /** A dataset name the default would not give: "2025-orders" for s3://b/2025/orders/, "kafka2-orders" for kafka://kafka2:9092/orders. */
 function suggestedName(source: string, dataset: string): string {
   let parent: string;
@@ -161,7 +171,7 @@ export function judgeSource(
   const name = suggestedName(current, ingest.dataset);
   return {
     refusal: `refusing to ingest ${current}: its dataset name "${ingest.dataset}" comes from the source's ${isKafkaUrl(current) ? 'topic' : 'last path segment'} (no "dataset" was given), and ${holds}. `
-      + 'Both sources in one dataset would make each run\'s snapshot drop the other\'s partitions. '
+      + `${whyOneSource(recorded.source, current)} `
       + `Give this source a dataset of its own ("dataset": "${name}", or --dataset ${name}), or give "dataset": "${ingest.dataset}" (--dataset ${ingest.dataset}) to ingest it into that dataset on purpose`,
   };
 }

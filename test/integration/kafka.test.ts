@@ -254,6 +254,19 @@ test('the CLI starts a Kafka ingest (built dist/): --start-offsets per partition
   // Partition 0 from offset 3 (2 of its 5), partition 1 from the earliest (all 5).
   expect(s.stages.raw.records.in).toBe(7);
   expect((await committed(topic, topic))?.offsets).toEqual({ 0: 5, 1: 5 });
+  // A later run goes on from the committed offsets; startOffsets given again is ignored, and the CLI says so.
+  await produce(kafka.broker.bootstrap, topic, [{ partition: 0, value: '{"i": 10}' }]);
+  const later = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--start-offsets', 'latest', '--wait', '--json');
+  expect(later.code).toBe(0);
+  expect((JSON.parse(later.stdout) as IngestSummary).stages.raw.records.in).toBe(1);
+  expect(later.stderr).toContain(`note: startOffsets is ignored: dataset cli already has committed offsets of topic cli (${TARGET}cli/_sources/kafka/cli/000000000001.json)`);
+  // Refused before any run starts: a partition given twice, a partition number not written plainly.
+  const twice = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--start-offsets', '0=1,0=2');
+  expect(twice.code).not.toBe(0);
+  expect(twice.stderr).toContain('--start-offsets names partition 0 twice (0=1,0=2)');
+  const padded = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--dataset', 'cli-padded', '--start-offsets', '01=3');
+  expect(padded.code).not.toBe(0);
+  expect(padded.stderr).toMatch(/^partflow: invalid ingest input: startOffsets: "01" is not a partition number \(write 1\)$/m);
   const bad = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--value-format', 'protobuf', '--wait');
   // Refused before any run starts, with the reason.
   expect(bad.code).not.toBe(0);
@@ -296,3 +309,87 @@ test("a topic's dataset refuses the same topic name on another cluster, and an S
   const given = await ingest('k-named-3', { source: `s3://${BUCKET}/files/named/`, dataset: 'named' });
   expect(given.status).toBe('completed');
 });
+
+/** The ApplicationFailure under a failed run's activity failure. */
+async function failureOf(run: Promise<unknown>): Promise<Error & { type?: string; nonRetryable?: boolean }> {
+  const err = await run.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return (err as WorkflowFailedError).cause!.cause as Error & { type?: string; nonRetryable?: boolean };
+}
+
+test('a topic deleted and created again is refused by its topic ID, not read from the old offsets; a new dataset takes all of it', async () => {
+  const topic = 'recreated';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  expect((await ingest('k-recr-1', { source: src(topic) })).status).toBe('completed');
+  const first = await committed(topic, topic);
+  const oldId = (await kafka.admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)!.id;
+  expect(first?.topicId).toBe(oldId);
+
+  await kafka.admin.deleteTopics({ topics: [topic] });
+  // The broker finishes a deletion in the background: create again until it takes.
+  for (let i = 0; ; i++) {
+    try {
+      await createTopic(kafka.admin, topic, 1);
+      break;
+    } catch (err) {
+      if (i > 50) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 300 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i: 1000 + i }) })));
+  const newId = (await kafka.admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)!.id;
+  expect(newId).not.toBe(oldId);
+
+  const f = await failureOf(ingest('k-recr-2', { source: src(topic) }));
+  expect(f.type).toBe('TopicRecreated');
+  expect(f.message).toContain(`topic recreated was deleted and created again: dataset recreated's offsets (${TARGET}recreated/_sources/kafka/recreated/000000000001.json) were committed from topic ID ${oldId}, and the topic now has ID ${newId}`);
+  expect(f.message).toContain('Ingest the new topic into a new dataset');
+  expect((await committed(topic, topic))?.seq).toBe(1);
+
+  const fresh = await ingest('k-recr-3', { source: src(topic), dataset: 'recreated-2' });
+  expect(fresh.status).toBe('completed');
+  expect((await rawRecords(fresh)).map((r) => r.offset)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  expect((await committed('recreated-2', topic))?.topicId).toBe(newId);
+});
+
+test('startOffsets "latest" is for the first run: a partition added later is read from its earliest offset', async () => {
+  const topic = 'grown';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  const first = await ingest('k-grown-1', { source: src(topic), startOffsets: 'latest' });
+  expect(first.partitions).toBe(0);
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 10 });
+  // No assignments: the broker places the new partition (an empty list is refused).
+  await kafka.admin.createPartitions({ topics: [{ name: topic, count: 2 } as Parameters<typeof kafka.admin.createPartitions>[0]['topics'][number]] });
+  await produce(kafka.broker.bootstrap, topic, [0, 1, 2, 3].map((i) => ({ partition: i % 2, value: JSON.stringify({ i: 100 + i }) })));
+  const second = await ingest('k-grown-2', { source: src(topic), startOffsets: 'latest' });
+  expect(second.status).toBe('completed');
+  const recs = await rawRecords(second);
+  expect(recs.map((r) => `${r.partition}@${r.offset}`).sort()).toEqual(['0@10', '0@11', '1@0', '1@1']);
+  const plan = await getJson<{ kafka: { startedFrom: Record<string, string> } }>(s3, second.plan);
+  expect(plan.kafka.startedFrom).toEqual({ 0: 'committed', 1: 'earliest (new partition)' });
+});
+
+test('startOffsets naming a partition the topic does not have fails the first run, naming it', async () => {
+  const topic = 'fewparts';
+  await createTopic(kafka.admin, topic, 2);
+  await produce(kafka.broker.bootstrap, topic, [0, 1, 2, 3].map((i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
+  const f = await failureOf(ingest('k-fewparts', { source: src(topic), startOffsets: { 0: 1, 5: 10 } }));
+  expect(f.type).toBe('InvalidInput');
+  expect(f.message).toBe('startOffsets names partition 5 of topic fewparts, which has partitions 0-1');
+  expect(await committed(topic, topic)).toBeNull();
+});
+
+test('unreachable brokers at plan time: a retryable failure naming the brokers, the topic and the causes, in bounded time', async () => {
+  const t0 = Date.now();
+  const f = await failureOf(ingest('k-unreachable', { source: 'kafka://127.0.0.1:1,nosuchhost.invalid:9092/nowhere', dataset: 'nowhere' }));
+  expect(f.type).toBe('KafkaUnreachable');
+  expect(f.nonRetryable).toBe(false);
+  expect(f.message).toMatch(/^cannot reach the Kafka broker\(s\) for the metadata of topic nowhere from 127\.0\.0\.1:1,nosuchhost\.invalid:9092: /);
+  expect(f.message).toContain('connect ECONNREFUSED 127.0.0.1:1');
+  expect(f.message).toContain('ENOTFOUND nosuchhost.invalid');
+  expect(f.message).not.toContain('metadata failed 4 times');
+  // Five plan attempts of ~3 s each, with backoff between.
+  expect(Date.now() - t0).toBeLessThan(120_000);
+}, 150_000);

@@ -42,6 +42,14 @@ describe('judgeSource', () => {
       + 'Give this source a dataset of its own ("dataset": "2025-orders", or --dataset 2025-orders), or give "dataset": "orders" (--dataset orders) to ingest it into that dataset on purpose');
   });
 
+  it('says what sharing a dataset breaks for Kafka sources: the offsets of one topic name, or an S3 run\'s snapshot', () => {
+    const kk = judgeSource({ dataset: 'orders', datasetDefaulted: true }, 'kafka://k9:9092/orders', marker('kafka://k1:9092/orders'), DS, true);
+    expect(kk.refusal).toContain('already holds data of kafka://k1:9092/orders (recorded in its _partflow.json). Both topics in one dataset would share its committed offsets, so each would be read from where the other stopped. Give');
+    expect(kk.refusal).not.toContain('drop');
+    const sk = judgeSource({ dataset: 'orders', datasetDefaulted: true }, 's3://bkt/orders/', marker('kafka://k1:9092/orders'), DS, true);
+    expect(sk.refusal).toContain('Both sources in one dataset would make each S3 run\'s snapshot drop the topic\'s partitions.');
+  });
+
   it('lets an explicit dataset take another source, with a note', () => {
     const v = judgeSource({ dataset: 'orders' }, 's3://new-bucket/orders/', marker('s3://old-bucket/orders/'), DS, true);
     expect(v.refusal).toBeUndefined();

@@ -51,11 +51,11 @@ export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Kaf
  * offsets it has ingested in S3, never in the cluster. The group id is required by the client's
  * constructor only; no group is ever joined.
  */
-export function openConsumer(brokers: string[], settings = clientSettingsFromEnv()): KafkaConsumer {
+export function openConsumer(brokers: string[], settings = clientSettingsFromEnv(), timeouts: { requestTimeout?: number; retries?: number } = {}): KafkaConsumer {
   return new Consumer({
     clientId: settings.clientId, groupId: 'partflow-unused', bootstrapBrokers: brokers,
     ...(settings.sasl ? { sasl: settings.sasl } : {}),
     ...(settings.tls ? { tls: settings.tls } : {}),
-    retries: 3, connectTimeout: 10_000, requestTimeout: 60_000,
+    retries: timeouts.retries ?? 3, connectTimeout: 10_000, requestTimeout: timeouts.requestTimeout ?? 60_000,
   });
 }

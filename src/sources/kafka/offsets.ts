@@ -17,6 +17,11 @@ export interface OffsetsCommit {
   version: 1;
   seq: number;
   topic: string;
+  /**
+   * The topic's ID when these offsets were read (absent in commits from before it was recorded,
+   * and from brokers without topic IDs): a topic deleted and created again has a new one.
+   */
+  topicId?: string;
   /** Topic partition → next offset to ingest. */
   offsets: Record<string, number>;
   /** Offsets the broker no longer held when they were due (allowGaps), by topic partition: [from, to). */

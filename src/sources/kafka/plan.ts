@@ -2,10 +2,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { kafkaPartitionId } from '../../pipeline/partitioning/identity';
 import type { PlannedPartition } from '../../pipeline/plan';
+import { formatS3Url } from '../../storage/s3url';
 import { openConsumer } from './client';
-import { readCommittedOffsets } from './offsets';
+import { isKafkaUnreachable, kafkaCause } from './errors';
+import { offsetsKey, readCommittedOffsets } from './offsets';
 import { cutRange, rangeName } from './ranges';
 import type { KafkaSource } from './source';
+import { knownTopicId, startOf, StartedFrom, topicIdChanged, unknownStartPartitions } from './starts';
 import { rawSchemaJson } from './values';
 
 /** Code version of the Kafka import; bump when its output bytes change. */
@@ -15,6 +18,8 @@ export const KAFKA_IMPORT_VERSION = 'kafka-1';
 export interface KafkaPlanInfo {
   brokers: string[];
   topic: string;
+  /** The topic's ID at plan time (absent on brokers without topic IDs); the offsets commit records it. */
+  topicId?: string;
   value: KafkaSource['value'];
   allowGaps: boolean;
   /** The offsets commit this plan started from (0: none yet), and the next one it will write. */
@@ -22,16 +27,33 @@ export interface KafkaPlanInfo {
   /** Topic partition → the offset this run starts from, and the end (exclusive) it commits. */
   starts: Record<string, number>;
   ends: Record<string, number>;
+  /** Topic partition → where its start came from: committed offsets, startOffsets (first run), or a partition new since. */
+  startedFrom?: Record<string, StartedFrom>;
   /** Offsets the broker no longer held at plan time (allowGaps). */
   gaps: { partition: number; from: number; to: number }[];
 }
 
-/** A planning problem a person must fix (or allow): it fails the ingest without retries. */
+/**
+ * A planning problem a person must fix (or allow): it fails the ingest without retries; or, for
+ * KafkaUnreachable, one a retry may get past (a broker restarting).
+ */
 export class KafkaPlanError extends Error {
-  constructor(readonly type: 'OffsetsGone' | 'InvalidInput', message: string) {
+  constructor(readonly type: 'OffsetsGone' | 'InvalidInput' | 'TopicRecreated' | 'KafkaUnreachable', message: string, readonly cause?: unknown) {
     super(message);
     this.name = 'KafkaPlanError';
   }
+
+  get retryable(): boolean {
+    return this.type === 'KafkaUnreachable';
+  }
+}
+
+/** A client failure while planning, naming the brokers, the topic and the root cause. */
+function brokerFailure(src: KafkaSource, what: string, err: unknown): KafkaPlanError {
+  if (err instanceof KafkaPlanError) return err;
+  const at = `${what} of topic ${src.topic} from ${src.brokers.join(',')}`;
+  if (isKafkaUnreachable(err)) return new KafkaPlanError('KafkaUnreachable', `cannot reach the Kafka broker(s) for the ${at}: ${kafkaCause(err)}`, err);
+  return new KafkaPlanError('InvalidInput', `the ${at} failed: ${kafkaCause(err)}`, err);
 }
 
 function hash(x: unknown): string {
@@ -40,38 +62,50 @@ function hash(x: unknown): string {
 
 /**
  * Plans a Kafka ingest: per topic partition, from the dataset's committed end offset (or
- * startOffsets on the first run) to the last stable offset now (the high watermark that
- * read_committed may read up to), cut into aligned ranges of at most partitionRecords offsets.
+ * startOffsets on the first run, or the earliest for a partition new since: starts.ts) to the
+ * last stable offset now (the high watermark that read_committed may read up to), cut into aligned ranges of at most partitionRecords offsets.
  */
 export async function planKafka(
   s3: S3Client, src: KafkaSource, o: { bucket: string; targetPrefix: string; dataset: string; partitionRecords: number; source: string },
 ): Promise<{ partitions: PlannedPartition[]; info: KafkaPlanInfo; rawSchema: string }> {
   const rawSchema = rawSchemaJson(src.value);
   const committed = await readCommittedOffsets(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
-  const consumer = openConsumer(src.brokers);
+  // Planning is retried as a whole (workflows/ingest.ts planRetry), so the client retries little:
+  // a port that accepts but never answers fails each attempt in ~30 s, not minutes.
+  const consumer = openConsumer(src.brokers, undefined, { requestTimeout: 15_000, retries: 1 });
   try {
-    const meta = await consumer.metadata({ topics: [src.topic] }).catch((err) => {
-      throw new KafkaPlanError('InvalidInput', `cannot read topic ${src.topic} from ${src.brokers.join(',')}: ${(err as Error).message}`);
-    });
-    const count = meta.topics.get(src.topic)?.partitionsCount ?? 0;
-    const earliest = (await consumer.listOffsets({ topics: [src.topic], timestamp: -2n })).get(src.topic)!;
-    const stable = (await consumer.listOffsets({ topics: [src.topic], timestamp: -1n, isolationLevel: 1 })).get(src.topic)!;
+    const meta = await consumer.metadata({ topics: [src.topic] }).catch((err) => { throw brokerFailure(src, 'metadata', err); });
+    const t = meta.topics.get(src.topic);
+    const count = t?.partitionsCount ?? 0;
+    const topicId = knownTopicId(t?.id);
+    if (committed) {
+      const changed = topicIdChanged({
+        topic: src.topic, dataset: o.dataset, committedId: committed.topicId, currentId: topicId,
+        offsetsKey: formatS3Url({ bucket: o.bucket, key: offsetsKey(o.targetPrefix, o.dataset, src.topic, committed.seq) }),
+      });
+      if (changed) throw new KafkaPlanError('TopicRecreated', changed);
+    } else {
+      const unknown = unknownStartPartitions(src.topic, count, src.startOffsets);
+      if (unknown) throw new KafkaPlanError('InvalidInput', unknown);
+    }
+    const offsets = (timestamp: bigint, isolationLevel?: number) => consumer.listOffsets({ topics: [src.topic], timestamp, ...(isolationLevel !== undefined ? { isolationLevel } : {}) })
+      .then((r) => r.get(src.topic)!, (err) => { throw brokerFailure(src, 'offsets', err); });
+    const earliest = await offsets(-2n);
+    const stable = await offsets(-1n, 1);
     const starts: Record<string, number> = {};
     const ends: Record<string, number> = {};
+    const startedFrom: Record<string, StartedFrom> = {};
     const gaps: KafkaPlanInfo['gaps'] = [];
     const partitions: PlannedPartition[] = [];
     const gone: string[] = [];
     for (let p = 0; p < count; p++) {
       const low = Number(earliest[p]);
       const high = Number(stable[p]);
-      let start: number;
-      const prev = committed?.offsets[String(p)];
-      if (prev !== undefined) start = prev;
-      else if (src.startOffsets === 'earliest') start = low;
-      else if (src.startOffsets === 'latest') start = high;
-      else start = src.startOffsets[String(p)] ?? low;
+      let { start, from } = startOf(p, low, high, committed?.offsets ?? null, src.startOffsets);
       if (start > high) {
-        throw new KafkaPlanError('InvalidInput', `topic ${src.topic} partition ${p}: the start offset ${start}${prev !== undefined ? ' (committed by an earlier run)' : ''} is past the partition's end ${high}; was the topic deleted and created again?`);
+        throw new KafkaPlanError('InvalidInput', from === 'committed'
+          ? `topic ${src.topic} partition ${p}: the start offset ${start} (committed by an earlier run) is past the partition's end ${high}; was the topic deleted and created again?`
+          : `topic ${src.topic} partition ${p}: startOffsets starts at ${start}, past the partition's end ${high} (its offsets now run ${low}-${high})`);
       }
       if (start < low) {
         if (!src.allowGaps) {
@@ -83,6 +117,7 @@ export async function planKafka(
       }
       starts[String(p)] = start;
       ends[String(p)] = high;
+      startedFrom[String(p)] = from;
       for (const r of cutRange(p, start, high, o.partitionRecords)) {
         const pieces = [{ key: `${src.topic}/${p}`, etag: '', size: r.end - r.start, range: [r.start, r.end] as [number, number], records: r.end - r.start }];
         partitions.push({
@@ -94,7 +129,9 @@ export async function planKafka(
     if (gone.length) {
       throw new KafkaPlanError('OffsetsGone', `${gone.join('; ')}. Records there were never ingested. Set "allowGaps": true to skip them; the gap is then recorded in the plan, the partition manifest and the committed offsets`);
     }
-    const info: KafkaPlanInfo = { brokers: src.brokers, topic: src.topic, value: src.value, allowGaps: src.allowGaps, baseSeq: committed?.seq ?? 0, starts, ends, gaps };
+    const info: KafkaPlanInfo = {
+      brokers: src.brokers, topic: src.topic, ...(topicId ? { topicId } : {}), value: src.value, allowGaps: src.allowGaps, baseSeq: committed?.seq ?? 0, starts, ends, startedFrom, gaps,
+    };
     return { partitions, info, rawSchema };
   } finally {
     await consumer.close().catch(() => undefined);

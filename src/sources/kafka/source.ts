@@ -70,7 +70,9 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
     else if (typeof so === 'object' && so !== null && !Array.isArray(so)) {
       const map: Record<string, number> = {};
       for (const [k, v] of Object.entries(so)) {
-        if (!/^\d{1,9}$/.test(k)) problems.push(`startOffsets: ${JSON.stringify(k)} is not a partition number`);
+        if (!/^(0|[1-9]\d{0,8})$/.test(k)) {
+          problems.push(`startOffsets: ${JSON.stringify(k)} is not a partition number${/^\d+$/.test(k) && k.length <= 10 ? ` (write ${Number(k)})` : ''}`);
+        }
         else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) problems.push(`startOffsets["${k}"] must be an offset (an integer >= 0), got ${JSON.stringify(v)}`);
         else map[String(Number(k))] = v;
       }
@@ -95,6 +97,8 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
         if (typeof o.registry !== 'string' || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(o.registry)) problems.push(`value.registry must be an http(s):// URL, got ${JSON.stringify(o.registry)}`);
         else value.registry = o.registry.replace(/\/+$/, '');
       }
+      // Accepted and ignored, it would look as if JSON values were checked against it.
+      if (value.format === 'json' && value.schema) problems.push('value.schema is for avro, avro-single-object and confluent values; "json" values are kept as their JSON text, unchecked against a schema');
       if ((value.format === 'avro' || value.format === 'avro-single-object') && !value.schema) problems.push(`value.format "${value.format}" needs value.schema (a schema of schemas/, e.g. "orders@1")`);
       if (value.format === 'confluent' && !value.registry) problems.push('value.format "confluent" needs value.registry (the Schema Registry\'s http:// URL)');
       if (value.format === 'confluent' && !value.schema) problems.push('value.format "confluent" needs value.schema (the reader schema every value is resolved to)');

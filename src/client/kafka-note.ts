@@ -1,0 +1,18 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ResolvedIngest } from '../pipeline/input';
+import { offsetsKey, readCommittedOffsets } from '../sources/kafka/offsets';
+import { formatS3Url } from '../storage/s3url';
+
+/**
+ * startOffsets is where a dataset's first Kafka run starts; once offsets are committed the plan
+ * ignores it. Said before the run starts, so that `--start-offsets latest` on a later run is not
+ * taken to skip anything. Undefined when startOffsets was not given or this is a first run.
+ */
+export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, given: boolean): Promise<string | undefined> {
+  if (!r.kafka || !given) return undefined;
+  const c = await readCommittedOffsets(s3, r.targetBucket, r.targetPrefix, r.dataset, r.kafka.topic);
+  if (!c) return undefined;
+  return `startOffsets is ignored: dataset ${r.dataset} already has committed offsets of topic ${r.kafka.topic} `
+    + `(${formatS3Url({ bucket: r.targetBucket, key: offsetsKey(r.targetPrefix, r.dataset, r.kafka.topic, c.seq) })}), and this run goes on from them; `
+    + 'startOffsets applies to a dataset\'s first run only (ingest into a new dataset to start elsewhere)';
+}
