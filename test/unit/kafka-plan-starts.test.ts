@@ -1,20 +1,12 @@
 import { InvalidArgumentError } from 'commander';
 import { startOffsetsArg } from '../../src/cli/ingest-options';
-import { resolveIngestInput, InvalidInputError } from '../../src/pipeline/input';
+import { inputProblems } from '../helpers/input';
 import { isKafkaClientError, isKafkaUnreachable, kafkaCause } from '../../src/sources/kafka/errors';
 import { knownTopicId, startOf, topicIdChanged, unknownStartPartitions } from '../../src/sources/kafka/starts';
 
 const base = { pipeline: 'copy', source: 'kafka://127.0.0.1:9092/orders', target: 's3://lake/datasets/' };
 
-function problems(raw: unknown): string[] {
-  try {
-    resolveIngestInput(raw);
-  } catch (err) {
-    if (err instanceof InvalidInputError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = inputProblems;
 
 describe('where a Kafka partition starts', () => {
   test('startOffsets applies to the first run only; a partition new since starts at its earliest', () => {

@@ -1,5 +1,6 @@
 import { Type } from 'avsc';
-import { resolveIngestInput, InvalidInputError } from '../../src/pipeline/input';
+import { resolveIngestInput } from '../../src/pipeline/input';
+import { inputProblems } from '../helpers/input';
 import { kafkaPartitionId } from '../../src/pipeline/partitioning/identity';
 import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
@@ -13,15 +14,7 @@ import { kraftClusterId } from '../../src/stack/kafka';
 
 const base = { pipeline: 'copy', source: 'kafka://127.0.0.1:9092/orders', target: 's3://lake/datasets/' };
 
-function problems(raw: unknown): string[] {
-  try {
-    resolveIngestInput(raw);
-  } catch (err) {
-    if (err instanceof InvalidInputError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = inputProblems;
 
 describe('kafka:// sources', () => {
   test('parses brokers and topic', () => {
