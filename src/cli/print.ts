@@ -56,11 +56,21 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
 }
 
 // What the source objects themselves cause (the messages of CorruptInput, InputChanged, InputMissing, SchemaMismatch).
+// OffsetsGoneError's message, as the Kafka import reports it.
+const GONE_FROM_KAFKA = /are no longer on the broker/;
 const IN_THE_SOURCE = /corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
 
 export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
   for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
+  if (w.failed.length > 0 && w.failed.every((f) => GONE_FROM_KAFKA.test(f))) {
+    // The run's plan fixed allowGaps; a retry asks the broker again for offsets it no longer has.
+    out.write(`The broker no longer holds these offsets, so a retry of this run would fail the same way. To go on past them:\n`
+      + `  partflow finish ${w.workflowId}   (publishes what succeeded; the dataset's Kafka offsets are not advanced), then\n`
+      + `  start a new ingest of the topic with "allowGaps": true: it plans from the committed offsets again, reuses what is\n`
+      + `  already stored, and records the offsets it skips as a gap\n`);
+    return;
+  }
   if (w.failed.length > 0 && w.failed.every((f) => IN_THE_SOURCE.test(f))) {
     // A retry of this run would read the same objects and fail the same way: lead with what works.
     out.write(`Every failure is in the source objects, so a retry of this run would fail the same way. Fix the objects, then:\n`

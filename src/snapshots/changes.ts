@@ -1,4 +1,5 @@
 import type { RunManifest } from '../manifest/run';
+import { parseRangeName } from '../sources/kafka/ranges';
 import type { ChangeKind, SnapshotPartition, StageChanges, StageCounts } from './types';
 
 /**
@@ -43,6 +44,27 @@ export function removalsOf(parent: Stages, effect: RunEffect): Set<string> {
     const e = effect.stages[stage];
     const touched = new Set([...(e?.committed ?? []), ...(e?.failed ?? [])].map((p) => p.partition));
     for (const p of list) if (!touched.has(p.partition)) out.add(key(stage, p.partition));
+  }
+  return out;
+}
+
+/**
+ * The partitions of `parent` a Kafka run's committed ranges cover, stage by stage. A run that ends
+ * partial publishes its ranges without advancing the committed offsets, so the next run plans from
+ * the same start: its last range of a topic partition then runs further than the one published
+ * (`orders#0@50000-50500` against `orders#0@50000-50600`). Both kept would hold those offsets twice.
+ */
+export function kafkaCoveredBy(parent: Stages, effect: RunEffect): Set<string> {
+  const out = new Set<string>();
+  for (const [stage, list] of Object.entries(parent)) {
+    const ranges = (effect.stages[stage]?.committed ?? []).map((c) => ({ id: c.partition, r: parseRangeName(c.name) })).filter((x) => x.r);
+    if (ranges.length === 0) continue;
+    for (const p of list) {
+      const old = parseRangeName(p.name);
+      if (!old) continue;
+      const covers = ranges.some(({ id, r }) => id !== p.partition && r!.topic === old.topic && r!.partition === old.partition && r!.start <= old.start && old.end <= r!.end);
+      if (covers) out.add(key(stage, p.partition));
+    }
   }
   return out;
 }

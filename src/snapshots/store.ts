@@ -4,7 +4,7 @@ import { envInteger } from '../config/errors';
 import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
-import { applyEffect, countStages, diffStages, removalsOf, runEffect, Stages } from './changes';
+import { applyEffect, countStages, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
 import { asDatasetRef, DatasetLike, DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
 import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
 
@@ -171,16 +171,18 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
   let read = await sourceAsOf(s3, d, parent);
   let before = await stagesAt(s3, d, parent);
   // A Kafka run plans only the offsets after the last committed ones: it adds to the dataset, and
-  // the ranges earlier runs committed stay (they are not "gone from the source").
-  const removals = m.source.startsWith('kafka://') ? new Set<string>() : removalsOf(before, effect);
+  // the ranges earlier runs committed stay (they are not "gone from the source"). It removes only
+  // ranges its own cover (kafkaCoveredBy), against whichever parent it lands on.
+  const kafka = m.source.startsWith('kafka://');
+  const removals = kafka ? undefined : removalsOf(before, effect);
   const max = opts.maxConflicts ?? 100;
   for (let conflicts = 0; ; conflicts++) {
     // Each snapshot is the whole dataset as its run saw the source. A run that started before the
     // one behind the latest snapshot (kept waiting for a retry, then finished) saw the source
     // earlier: applying it would bring back objects changed or deleted since. Its snapshot keeps
     // the parent's partitions and says so; its outputs stay, and a new ingest reuses the unchanged.
-    const superseded = !!(read && m.startedAt && !m.source.startsWith('kafka://') && Date.parse(m.startedAt) < Date.parse(read.at));
-    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals);
+    const superseded = !!(read && m.startedAt && !kafka && Date.parse(m.startedAt) < Date.parse(read.at));
+    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals ?? kafkaCoveredBy(before, effect));
     const n = parent + 1;
     const total = Object.values(applied.stages).reduce((k, l) => k + l.length, 0);
     const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status, ...(m.startedAt ? { startedAt: m.startedAt } : {}) };

@@ -15,6 +15,7 @@ import { singleObjectHeader } from '../../src/sources/kafka/values';
 import { s3Client } from '../../src/storage/client';
 import { printSummary } from '../../src/cli/print';
 import { parseS3Url } from '../../src/storage/s3url';
+import { readSnapshot } from '../../src/snapshots/store';
 import { verifyManifest } from '../../src/tools/verify';
 import { runCli } from '../helpers/cli';
 import { createTopic, produce, produceTransaction, startTestBroker } from '../helpers/kafka';
@@ -141,6 +142,32 @@ test('a run that fails before the commit leaves the offsets, and the retry dupli
   expect(recs).toHaveLength(3_000);
   expect(new Set(recs.map((r) => `${r.partition}@${r.offset}`)).size).toBe(3_000);
   expect((await committed(topic, topic))?.offsets).toEqual({ 0: 1_500, 1: 1_500 });
+});
+
+test('a partial run publishes its ranges; the next one, planned from the same offsets with more records, replaces its shorter last ranges', async () => {
+  const topic = 'partial';
+  const dataset = `${TARGET}${topic}/`;
+  await createTopic(kafka.admin, topic, 2);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 3_000 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
+  fs.writeFileSync(flag, 'fail');
+  const failed = await ingest('k-partial-1', { source: src(topic), pipeline: 'kflaky', partitionRecords: 1_000 });
+  expect(failed.status).toBe('partial');
+  expect(failed.snapshot?.number).toBe(1);
+  expect(await committed(topic, topic)).toBeNull();
+  // Snapshot 1 holds the raw ranges, the last of each partition ending at 1500.
+  expect((await readSnapshot(s3, dataset, 1)).stages.raw.map((p) => p.name)).toEqual(['partial#0@0-1000', 'partial#0@1000-1500', 'partial#1@0-1000', 'partial#1@1000-1500']);
+
+  fs.rmSync(flag);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 200 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i: 3_000 + i }) })));
+  const next = await ingest('k-partial-2', { source: src(topic), pipeline: 'kflaky', partitionRecords: 1_000 });
+  expect(next.status).toBe('completed');
+  const snap = await readSnapshot(s3, dataset, next.snapshot!.number);
+  for (const stage of ['raw', 'copy']) {
+    expect(snap.stages[stage].map((p) => p.name)).toEqual(['partial#0@0-1000', 'partial#0@1000-1600', 'partial#1@0-1000', 'partial#1@1000-1600']);
+    expect(snap.stages[stage].reduce((n, p) => n + p.records, 0)).toBe(3_200);
+  }
+  expect(snap.changes.raw).toEqual(expect.objectContaining({ removed: expect.arrayContaining([expect.any(String), expect.any(String)]) }));
+  expect((await committed(topic, topic))?.offsets).toEqual({ 0: 1_600, 1: 1_600 });
 });
 
 test('offsets past retention fail clearly; allowGaps skips them and records the gap', async () => {

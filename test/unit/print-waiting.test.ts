@@ -23,4 +23,12 @@ describe('printWaiting', () => {
     expect(text).toContain('partflow finish ingest-y');
     expect(text).not.toContain('partflow retry ingest-y');
   });
+
+  it('says how to go on past Kafka offsets the broker no longer holds', () => {
+    const text = printed({ status: 'waiting-for-retry', workflowId: 'ingest-k', failed: ['raw p-1a2b3c4d5e6f: partition p-1a2b3c4d5e6f of run ingest-k: topic orders partition 0: offsets 0-99 are no longer on the broker (its log now starts at 100, past retention). Records there were never ingested; set "allowGaps": true to skip them'] });
+    expect(text).toContain('a retry of this run would fail the same way');
+    expect(text).toContain('partflow finish ingest-k');
+    expect(text).toContain('"allowGaps": true');
+    expect(text).not.toContain('partflow retry ingest-k');
+  });
 });

@@ -1,5 +1,5 @@
 import { RunManifest } from '../../src/manifest/run';
-import { applyEffect, changeList, diffStages, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
+import { applyEffect, changeList, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
 import { SnapshotPartition } from '../../src/snapshots/types';
 
 const p = (id: string, version: string, records = 10): SnapshotPartition => ({
@@ -64,5 +64,35 @@ describe('net changes between two snapshots', () => {
     expect(list.find((c) => c.change === 'changed')!.previous!.contentVersion).toBe('1');
     expect(changeList(s1, s3, 'other')).toEqual([]);
     expect(changeList({}, s1).map((c) => c.change)).toEqual(['added', 'added', 'added']);
+  });
+});
+
+describe('applying a Kafka run to a snapshot', () => {
+  const range = (id: string, name: string): SnapshotPartition => ({ ...p(id, '1'), name });
+
+  it('replaces a range published by a partial run that the next run planned again, longer', () => {
+    // The partial run published orders#0@50000-50500 without committing offsets; the next run planned from 0 again.
+    const parent: Stages = { map: [range('k1', 'orders#0@0-50000'), range('k2', 'orders#0@50000-50500'), range('k3', 'orders#1@0-700')] };
+    const effect = runEffect(run([range('k1', 'orders#0@0-50000'), range('k4', 'orders#0@50000-50600')], ['k5']));
+    const applied = applyEffect(parent, effect, kafkaCoveredBy(parent, effect));
+    expect(applied.stages.map.map((x) => x.name)).toEqual(['orders#0@0-50000', 'orders#0@50000-50600', 'orders#1@0-700']);
+    expect(diffStages(parent, applied.stages).map).toEqual({ added: ['k4'], changed: [], removed: ['k2'] });
+  });
+
+  it('keeps a published range that the covering range failed, and ranges of other partitions, topics or stages', () => {
+    const parent: Stages = { map: [range('k2', 'orders#0@50000-50500'), range('k6', 'returns#0@50000-50500')], raw: [range('k2', 'orders#0@50000-50500')] };
+    const failedCover = runEffect(run([], ['k4']));
+    expect(kafkaCoveredBy(parent, failedCover).size).toBe(0);
+    const cover = runEffect(run([range('k4', 'orders#0@50000-50600'), range('k7', 'orders#1@50000-50600')]));
+    const applied = applyEffect(parent, cover, kafkaCoveredBy(parent, cover));
+    expect(applied.stages.map.map((x) => x.name)).toEqual(['orders#0@50000-50600', 'orders#1@50000-50600', 'returns#0@50000-50500']);
+    // The run did not commit raw here, so raw keeps its range.
+    expect(applied.stages.raw.map((x) => x.name)).toEqual(['orders#0@50000-50500']);
+  });
+
+  it('leaves a range only partly covered, and names that are not ranges', () => {
+    const parent: Stages = { map: [range('k2', 'orders#0@50000-50500'), range('x', 'a.avro')] };
+    const effect = runEffect(run([range('k4', 'orders#0@50200-50600')]));
+    expect(kafkaCoveredBy(parent, effect).size).toBe(0);
   });
 });

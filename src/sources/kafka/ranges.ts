@@ -28,3 +28,12 @@ export function cutRange(partition: number, start: number, end: number, size: nu
 export function rangeName(topic: string, r: OffsetRange): string {
   return `${topic}#${r.partition}@${r.start}-${r.end}`;
 }
+
+/** The topic partition and range a Kafka partition's name says (Kafka topic names hold no `#` or `@`), or undefined for any other name. */
+export function parseRangeName(name: string): { topic: string; partition: number; start: number; end: number } | undefined {
+  const m = /^([^#@]+)#(\d+)@(\d+)-(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const [partition, start, end] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start > end) return undefined;
+  return { topic: m[1], partition, start, end };
+}
