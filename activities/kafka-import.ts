@@ -7,7 +7,7 @@ import { RAW_STAGE } from '../src/pipeline/types';
 import { openConsumer } from '../src/sources/kafka/client';
 import { KAFKA_IMPORT_VERSION } from '../src/sources/kafka/plan';
 import { isKafkaClientError, kafkaCause } from '../src/sources/kafka/errors';
-import { emptyTally, OffsetsGoneError, OffsetTally, readRange } from '../src/sources/kafka/reader';
+import { emptyTally, OffsetsGoneError, OffsetTally, readRange, TopicRecreatedError } from '../src/sources/kafka/reader';
 import { messageBytes, messageLimit, rawHeaders, rejectRecord } from '../src/sources/kafka/message';
 import { RegistryMisconfiguredError, valueDecoder, ValueError } from '../src/sources/kafka/values';
 import { ZeroByteBudget } from '../src/sources/kafka/zero-byte-budget';
@@ -54,7 +54,7 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
   try {
     run.progress = { topic: k.topic, partition, start, end };
     for await (const { msg, next } of readRange(consumer, k.topic, partition, from, end, {
-      tally: found.offsets,
+      tally: found.offsets, topicId: k.topicId,
       onGap: k.allowGaps ? (a, b) => { found.gaps.push([a, b]); run.log.warn({ topic: k.topic, partition, from: a, to: b }, 'offsets no longer on the broker: skipped (allowGaps)'); } : undefined,
     })) {
       const turn = run.tick();
@@ -89,6 +89,8 @@ export async function importKafkaPartition(deps: ActivityDeps, plan: Plan, index
     let failure: unknown = err;
     if (err instanceof OffsetsGoneError) {
       failure = nonRetryable('OffsetsGone', `${run.where()}: ${err.message}. Records there were never ingested; set "allowGaps": true to skip them (the gap is then recorded in the partition manifest)`, err);
+    } else if (err instanceof TopicRecreatedError) {
+      failure = nonRetryable('TopicRecreated', `${run.where()}: ${err.message}. Nothing of this range was committed. Finish this run, then ingest the new topic into a new dataset ("dataset": "${k.topic}-${err.currentId.slice(0, 8)}", or --dataset)`, err);
     } else if (err instanceof RegistryMisconfiguredError) {
       // A wrong registry stays wrong: retrying, or rejecting every message, would not help.
       failure = nonRetryable('InvalidInput', `${run.where()}: topic ${k.topic} partition ${partition}: ${err.message}`, err);

@@ -58,7 +58,7 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
 // What the source objects themselves cause (the messages of CorruptInput, InputChanged, InputMissing, SchemaMismatch).
 // OffsetsGoneError's message, as the Kafka import reports it.
 const GONE_FROM_KAFKA = /are no longer on the broker/;
-const IN_THE_SOURCE = /corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
+const IN_THE_SOURCE = /was deleted and created again|corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
 
 export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);

@@ -12,6 +12,8 @@ import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pi
 import { copyPipeline } from '../../src/pipelines/copy';
 import { OffsetsCommit, readCommittedOffsets } from '../../src/sources/kafka/offsets';
 import { singleObjectHeader } from '../../src/sources/kafka/values';
+import { openConsumer } from '../../src/sources/kafka/client';
+import { readRange, TopicRecreatedError } from '../../src/sources/kafka/reader';
 import { s3Client } from '../../src/storage/client';
 import { printSummary } from '../../src/cli/print';
 import { parseS3Url } from '../../src/storage/s3url';
@@ -378,6 +380,28 @@ test('a topic deleted and created again is refused by its topic ID, not read fro
   expect(fresh.status).toBe('completed');
   expect((await rawRecords(fresh)).map((r) => r.offset)).toEqual(Array.from({ length: 300 }, (_, i) => i));
   expect((await committed('recreated-2', topic))?.topicId).toBe(newId);
+});
+
+test("an import reading with the plan's topic ID stops when the topic now has another (recreated after planning), before reading", async () => {
+  const topic = 'recreated-late';
+  await createTopic(kafka.admin, topic, 1);
+  await produce(kafka.broker.bootstrap, topic, Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: JSON.stringify({ i }) })));
+  const id = (await kafka.admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)!.id;
+  const consumer = openConsumer([kafka.broker.bootstrap]);
+  try {
+    const read = async (topicId: string) => {
+      const got: number[] = [];
+      for await (const { msg } of readRange(consumer, topic, 0, 0, 10, { topicId })) got.push(msg.offset);
+      return got;
+    };
+    expect(await read(id)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    const planned = 'AAAAAAAAAAAAAAAAAAAAAA';
+    const err = await read(planned).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TopicRecreatedError);
+    expect((err as Error).message).toBe(`topic ${topic} was deleted and created again after the run was planned: the plan read topic ID ${planned}, the topic now has ID ${id}, whose offsets number other records`);
+  } finally {
+    await consumer.close();
+  }
 });
 
 test('startOffsets "latest" is for the first run: a partition added later is read from its earliest offset', async () => {

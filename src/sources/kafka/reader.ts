@@ -1,4 +1,5 @@
 import { FetchIsolationLevels, type KafkaConsumer as Consumer, type RecordsBatch } from './lib';
+import { knownTopicId } from './starts';
 
 /** One data record of a topic partition, as read under read_committed. */
 export interface KafkaMessage {
@@ -15,6 +16,14 @@ export class OffsetsGoneError extends Error {
   constructor(readonly topic: string, readonly partition: number, readonly from: number, readonly logStart: number) {
     super(`topic ${topic} partition ${partition}: offsets ${from}-${logStart - 1} are no longer on the broker (its log now starts at ${logStart}, past retention)`);
     this.name = 'OffsetsGoneError';
+  }
+}
+
+/** The topic now has another topic ID than the plan's: it was deleted and created again, and its offsets number other records. */
+export class TopicRecreatedError extends Error {
+  constructor(readonly topic: string, readonly plannedId: string, readonly currentId: string) {
+    super(`topic ${topic} was deleted and created again after the run was planned: the plan read topic ID ${plannedId}, the topic now has ID ${currentId}, whose offsets number other records`);
+    this.name = 'TopicRecreatedError';
   }
 }
 
@@ -48,6 +57,8 @@ export interface RangeReadOptions {
    * is yielded it covers exactly [start, record's offset), so it can be checkpointed with `next`.
    */
   tally?: OffsetTally;
+  /** The topic ID the plan read: a topic with another one fails with TopicRecreatedError, before any fetch from it. */
+  topicId?: string;
   signal?: AbortSignal;
 }
 
@@ -76,6 +87,9 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
     const t = meta.topics.get(topic);
     const leader = t?.partitions[partition]?.leader;
     if (!t || leader === undefined) throw new Error(`topic ${topic} has no partition ${partition}`);
+    // Checked on every fetch, as each fetches by the ID just read: a recreation mid-range is caught too.
+    const id = knownTopicId(t.id);
+    if (o.topicId && id && id !== o.topicId) throw new TopicRecreatedError(topic, o.topicId, id);
     let res;
     try {
       res = await consumer.fetch({
