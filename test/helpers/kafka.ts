@@ -2,6 +2,7 @@ import { Admin, type KafkaAdmin, Producer } from '../../src/sources/kafka/lib';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import vm from 'node:vm';
 import { KafkaBroker, startKafka } from '../../src/stack/kafka';
 import { freePort } from '../../src/stack/process';
 
@@ -32,6 +33,13 @@ export interface TestMessage {
 }
 
 /** Produces in batches; returns when every message is acknowledged. */
+/**
+ * The Map the Kafka library sees. It is loaded outside jest's sandbox (src/sources/kafka/lib.ts),
+ * where a Map of the sandbox is not `instanceof Map`: it would read such headers as a plain
+ * object, i.e. none.
+ */
+export const LibMap = vm.runInThisContext('Map') as MapConstructor;
+
 export async function produce(bootstrap: string, topic: string, messages: TestMessage[], batch = 2000): Promise<void> {
   // Idempotent: a send retried under load must not write a message twice, or exact counts break.
   const producer = new Producer({ clientId: 'partflow-test-producer', bootstrapBrokers: [bootstrap], acks: -1, idempotent: true });
@@ -41,7 +49,7 @@ export async function produce(bootstrap: string, topic: string, messages: TestMe
         messages: messages.slice(i, i + batch).map((m) => ({
           topic, partition: m.partition, key: m.key === undefined ? undefined : Buffer.from(m.key),
           value: (m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)) as Buffer,
-          headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
+          headers: m.headers ? new LibMap(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
         })),
       });
     }

@@ -1,7 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import vm from 'node:vm';
 import { losslessTypeOf } from '../../src/avro/long';
 import { Type } from 'avsc';
 import * as schemas from '../../src/avro/schemas';
@@ -13,7 +12,7 @@ import { copyPipeline } from '../../src/pipelines/copy';
 import { Producer } from '../../src/sources/kafka/lib';
 import { readCommittedOffsets } from '../../src/sources/kafka/offsets';
 import { s3Client } from '../../src/storage/client';
-import { createTopic, startTestBroker } from '../helpers/kafka';
+import { createTopic, LibMap, startTestBroker } from '../helpers/kafka';
 import { decodeUrl, getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 
@@ -38,10 +37,6 @@ function ingest(id: string, input: Partial<IngestInput> & { source: string }): P
 }
 
 interface Msg { key?: Buffer; value: Buffer | null; headers?: [Buffer, Buffer][] }
-
-// The Kafka library is loaded outside jest's sandbox (src/sources/kafka/lib.ts), where a Map of
-// the sandbox is not `instanceof Map`: it would read such headers as a plain object, i.e. none.
-const LibMap = vm.runInThisContext('Map') as MapConstructor;
 
 /** Produces to partition 0, with header keys as raw bytes (the test helper takes strings only). */
 async function send(topic: string, messages: Msg[]): Promise<void> {

@@ -98,6 +98,11 @@ describe('a topic of 100k messages over 3 partitions', () => {
       expect(offs).toEqual(Array.from({ length: p === 0 ? 33_334 : 33_333 }, (_, i) => i));
     }
     expect(recs[0].key?.toString()).toMatch(/^k\d+$/);
+    // Headers reach the raw records as sent: the message's number, under "n".
+    for (const r of recs.slice(0, 50)) {
+      const { headers, value } = r as unknown as { headers: { key: string; value: Buffer | null }[]; value: string };
+      expect(headers.map((x) => [x.key, x.value?.toString()])).toEqual([['n', String((JSON.parse(value) as { i: number }).i)]]);
+    }
     expect((await committed(topic, topic))?.offsets).toEqual({ 0: 33_334, 1: 33_333, 2: 33_333 });
 
     await produce(kafka.broker.bootstrap, topic, Array.from({ length: 10_000 }, (_, i) => message(100_000 + i)));
