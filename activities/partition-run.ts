@@ -1,5 +1,4 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { ActivityCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
 import type { Logger } from 'pino';
@@ -9,63 +8,25 @@ import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
 import { typeForSchema } from '../src/avro/type-cache';
 import { offsetsProblem } from '../src/manifest/offsets';
-import { AvroObjectWriter, OutputConflictError, WriterCheckpoint, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
+import { AvroObjectWriter, OutputConflictError, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { inputBytes, partitionMetrics } from '../src/metrics';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
-import { datasetPrefix, PartitionKeys } from '../src/pipeline/layout';
+import { datasetPrefix } from '../src/pipeline/layout';
 import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { cancelReason, withinMs } from './cancellation';
-import { EventLoopTurns } from './event-loop-turns';
+import { AttemptHeartbeat } from './attempt-heartbeat';
+import { cancelReason } from './cancellation';
 import { ActivityDeps, nonRetryable } from './deps';
-import { RejectsSpill, SpillRef } from './rejects-spill';
+import { InputPosition, ManifestInput, PartitionCheckpoint, PartitionTarget } from './partition-types';
+import { RejectsSpill } from './rejects-spill';
+
+export type { InputPosition, ManifestInput, PartitionCheckpoint, PartitionTarget } from './partition-types';
+export { HEARTBEAT_MS } from './attempt-heartbeat';
 
 const REJECT_SCHEMA = loadSchema('partflow_reject@1');
-export const HEARTBEAT_MS = 2_000;
-
-export interface PartitionTarget {
-  stage: string;
-  codeVersion: string;
-  /** The partition's content version at this stage (see src/pipeline/versions.ts). */
-  contentVersion: string;
-  keys: PartitionKeys;
-  schemaRef: string;
-  schemaFingerprint: string;
-  codec: string;
-}
-
-export type ManifestInput = PartitionManifest['inputs'][number];
-
-/** Where to pick up reading: input `input`, the block at byte `blockOffset`, after its first `skip` records. */
-export interface InputPosition {
-  input: number;
-  blockOffset: number;
-  skip: number;
-  /** Index (in its input object) of that block's first record. */
-  blockFirstIndex: number;
-  /** Kafka import: the zero-byte array items the output holds so far (its budget is per object). */
-  zeroByteItems?: number;
-}
-
-/**
- * Sent with every heartbeat; a later attempt of the same activity resumes from it. It holds
- * positions, counts and upload state only: no record data goes into Temporal, so the rejects'
- * buffered bytes (which are records) are kept in S3 and only referred to.
- */
-export interface PartitionCheckpoint {
-  v: 2;
-  identity: string;
-  counts: RecordCounts;
-  position: InputPosition;
-  output: WriterCheckpoint;
-  rejects: { writer: WriterCheckpoint; spill: SpillRef | null } | null;
-  /** What the reader of the source keeps beside its position (Kafka: gaps and offset counts); JSON, small. */
-  source?: unknown;
-  at: string;
-}
 
 /**
  * One attempt at one partition of one stage: output and rejects writers, record counts,
@@ -83,20 +44,10 @@ export class PartitionRun {
   private output?: AvroObjectWriter;
   outputType?: Type;
   private rejects?: AvroObjectWriter;
-  /**
-   * The first heartbeat goes out HEARTBEAT_MS after the start, not at once: most partitions of a
-   * big ingest are done sooner, and each heartbeat costs the server a write.
-   */
-  private lastBeat = Date.now();
-  /** Raised by a timer every HEARTBEAT_MS; tick() looks at it and at the cancellation only. */
-  private beatDue = false;
-  // Read per record rather than listened to: a batch runs many partitions in one attempt, and a
-  // listener per partition would outlive each of them.
-  private readonly cancelled = Context.current().cancellationSignal;
   private lastCheckpoint?: PartitionCheckpoint;
   /** Where checkpoints put the rejects' buffered bytes aside (they are records: not for Temporal). */
   private readonly spills: RejectsSpill;
-  private readonly turns = new EventLoopTurns();
+  private readonly heartbeat: AttemptHeartbeat;
   /** Shown with heartbeats: where the reading is (set once per block, not per record). */
   progress: Record<string, unknown> = {};
   /** Set when this attempt carried on from an earlier attempt's checkpoint. */
@@ -114,7 +65,7 @@ export class PartitionRun {
     });
     // Spills live beside the dataset's plans and runs, never under a stage's outputs.
     this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log);
-    setTimeout(() => { this.beatDue = true; }, HEARTBEAT_MS).unref();
+    this.heartbeat = new AttemptHeartbeat((extra) => this.details(extra), () => this.where(), this.log);
   }
 
   private identity(kind: string): string {
@@ -265,69 +216,18 @@ export class PartitionRun {
     this.counts.rejected++;
   }
 
-  /**
-   * Call once per record, and await what it returns, if anything. Costs two flag tests and a
-   * counter: a timer raises one flag every HEARTBEAT_MS, so a slow transform still heartbeats
-   * between its records, with no clock read per record; the other is the cancellation. Returns a
-   * promise when the event loop is due a turn (see EventLoopTurns). Throws when the activity has
-   * been cancelled.
-   */
+  /** Call once per record, and await what it returns, if anything (AttemptHeartbeat.tick). */
   tick(): Promise<void> | undefined {
-    if (this.beatDue || this.cancelled.aborted) this.pulse();
-    return this.turns.due();
+    return this.heartbeat.tick();
   }
 
-  private pulse(): void {
-    this.throwIfCancelled();
-    this.beatDue = false;
-    this.beat();
-    setTimeout(() => { this.beatDue = true; }, HEARTBEAT_MS).unref();
-  }
-
-  private details(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  private details(extra: Record<string, unknown>): Record<string, unknown> {
     return { progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...this.progress, ...extra }, checkpoint: this.lastCheckpoint };
   }
 
   /** Heartbeats (with the latest checkpoint) at most every couple of seconds, or now if forced. */
   beat(extra: Record<string, unknown> = {}, force = false): void {
-    const now = Date.now();
-    if (!force && now - this.lastBeat < HEARTBEAT_MS) return;
-    this.lastBeat = now;
-    Context.current().heartbeat(this.details(extra));
-  }
-
-  /**
-   * Sends the heartbeat to the server right away and waits for the answer (the SDK's own
-   * heartbeats are throttled and unacknowledged). True when the server still has this attempt
-   * running, false when it does not (or did not answer), undefined with no client to ask
-   * (MockActivityEnvironment).
-   */
-  private async beatNow(extra: Record<string, unknown> = {}): Promise<boolean | undefined> {
-    const ctx = Context.current();
-    const details = this.details(extra);
-    // The SDK flushes its last heartbeat when the attempt fails: let it say the same.
-    ctx.heartbeat(details);
-    let client;
-    try {
-      client = ctx.client;
-    } catch {
-      return undefined;
-    }
-    try {
-      await withinMs(client.activity.heartbeat(ctx.info.taskToken, details), 10_000);
-      return true;
-    } catch (err) {
-      // A cancel request comes back as this error: the server still knows this attempt.
-      if (err instanceof ActivityCancelledError) return true;
-      this.log.info({ err: (err as Error).message }, 'the server does not have this attempt running');
-      return false;
-    }
-  }
-
-  /** Stops work the workflow has cancelled (noticed through heartbeats). */
-  throwIfCancelled(): void {
-    const signal = Context.current().cancellationSignal;
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledFailure(`${this.where()}: cancelled`);
+    this.heartbeat.beat(extra, force);
   }
 
   /**
@@ -353,7 +253,7 @@ export class PartitionRun {
     if (why === 'WORKER_SHUTDOWN' && err instanceof CancelledFailure) {
       if (last) await this.abort();
       else {
-        await this.beatNow({ stopped: 'worker shutdown' });
+        await this.heartbeat.beatNow({ stopped: 'worker shutdown' });
         this.log.info({ counts: this.counts, checkpoint: this.lastCheckpoint?.position ?? null }, 'worker shutting down: uploads left for the next attempt, which resumes from the last checkpoint');
       }
       // A failure rather than a cancellation: the SDK then flushes the last heartbeat, and the
@@ -364,7 +264,7 @@ export class PartitionRun {
     }
     if (why !== undefined && why !== 'WORKER_SHUTDOWN') return err;
     const nonRetryable = (err as { nonRetryable?: boolean })?.nonRetryable === true;
-    if ((nonRetryable || last) && (await this.beatNow()) !== false) await this.abort();
+    if ((nonRetryable || last) && (await this.heartbeat.beatNow()) !== false) await this.abort();
     return err;
   }
 
