@@ -5,6 +5,7 @@ import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { applyEffect, countStages, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
+import { describeSnapshots, headProblem } from './head-check';
 import { asDatasetRef, DatasetLike, DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
 import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
 
@@ -63,15 +64,18 @@ async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T
   return getJson<T>(s3, bucket, key, 1024 * 1024 * 1024);
 }
 
+/** Snapshot n's head; one whose body names another number (edited or copied by hand) is refused. */
 export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<SnapshotHead> {
+  let head: SnapshotHead;
   try {
-    return await readJson<SnapshotHead>(s3, d.bucket, snapshotKey(d, n));
+    head = await readJson<SnapshotHead>(s3, d.bucket, snapshotKey(d, n));
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
-    const all = await snapshotNumbers(s3, d);
-    const have = all.length ? `it has ${all.length} snapshots, ${all[0]} to ${all[all.length - 1]}` : 'it has no snapshots yet (an ingest commits one when it ends)';
-    throw new SnapshotError(`snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${have}`);
+    throw new SnapshotError(`snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${describeSnapshots(await snapshotNumbers(s3, d))}`);
   }
+  const problem = headProblem(head, n, `s3://${d.bucket}/${snapshotKey(d, n)}`);
+  if (problem) throw new SnapshotError(problem);
+  return head;
 }
 
 /** A snapshot with every partition (its part files read and checked). */

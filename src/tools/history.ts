@@ -7,6 +7,7 @@ import { parseS3Url } from '../storage/s3url';
 import { matchPartitions, readPlan } from './partition-match';
 import { datasetRef } from '../snapshots/layout';
 import { readSnapshot, snapshotNumbers } from '../snapshots/store';
+import type { Snapshot } from '../snapshots/types';
 
 /** One thing that happened to a partition in one run, read back from the immutable run manifests. */
 export interface HistoryEntry {
@@ -85,28 +86,41 @@ async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string):
   // Ids the query has matched so far: a snapshot that removes a partition was committed by a run
   // whose plan no longer has its source key, so the key alone would not find the removal.
   const known = new Set([query]);
-  const seen = new Map<string, { name: string; contentVersion: string }>();
+  const seen: SeenEntries = new Map();
   for (const n of await snapshotNumbers(s3, d)) {
     const s = await readSnapshot(s3, d, n);
     // A plan retention deleted leaves the query matching ids and names only.
     const plan = await readPlan(s3, s.run.plan).catch(() => null);
     for (const p of plan ? matchPartitions(plan, query) : []) known.add(p.id);
-    const base = { when: s.committedAt, workflowId: s.run.workflowId, runId: s.run.runId, result: 'snapshot' as const, snapshot: n };
-    for (const [stage, list] of Object.entries(s.stages)) {
-      const added = new Set(s.changes[stage]?.added ?? []);
-      const changed = new Set(s.changes[stage]?.changed ?? []);
-      for (const p of list) {
-        if (!known.has(p.partition) && p.name !== query) continue;
-        known.add(p.partition);
-        seen.set(p.partition, p);
-        const change = p.carriedForward ? 'carried forward' : added.has(p.partition) ? 'added' : changed.has(p.partition) ? 'changed' : undefined;
-        if (change) out.push({ ...base, stage, partition: p.partition, name: p.name, contentVersion: p.contentVersion, codeVersion: p.codeVersion, counts: p.counts, output: p.output, change });
-      }
+    out.push(...snapshotEntries(s, query, known, seen));
+  }
+  return out;
+}
+
+/** The last entry of each (stage, partition) the snapshots so far held: a removal shows that stage's version, not another's. */
+export type SeenEntries = Map<string, { name: string; contentVersion: string }>;
+
+const stageKey = (stage: string, partition: string) => `${stage}\u0000${partition}`;
+
+/** What one snapshot did to the partitions in `known` (or named `query`); adds to `known` and `seen`. Pure. */
+export function snapshotEntries(s: Snapshot, query: string, known: Set<string>, seen: SeenEntries): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  const base = { when: s.committedAt, workflowId: s.run.workflowId, runId: s.run.runId, result: 'snapshot' as const, snapshot: s.snapshot };
+  for (const [stage, list] of Object.entries(s.stages)) {
+    const added = new Set(s.changes[stage]?.added ?? []);
+    const changed = new Set(s.changes[stage]?.changed ?? []);
+    for (const p of list) {
+      if (!known.has(p.partition) && p.name !== query) continue;
+      known.add(p.partition);
+      seen.set(stageKey(stage, p.partition), p);
+      const change = p.carriedForward ? 'carried forward' : added.has(p.partition) ? 'added' : changed.has(p.partition) ? 'changed' : undefined;
+      if (change) out.push({ ...base, stage, partition: p.partition, name: p.name, contentVersion: p.contentVersion, codeVersion: p.codeVersion, counts: p.counts, output: p.output, change });
     }
-    for (const [stage, c] of Object.entries(s.changes)) {
-      for (const partition of c.removed) {
-        if (known.has(partition)) out.push({ ...base, stage, partition, name: seen.get(partition)?.name ?? '', contentVersion: seen.get(partition)?.contentVersion, change: 'removed' });
-      }
+  }
+  for (const [stage, c] of Object.entries(s.changes)) {
+    for (const partition of c.removed) {
+      const was = seen.get(stageKey(stage, partition));
+      if (known.has(partition)) out.push({ ...base, stage, partition, name: was?.name ?? '', contentVersion: was?.contentVersion, change: 'removed' });
     }
   }
   return out;
