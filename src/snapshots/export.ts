@@ -1,16 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { jsonText } from '../formats/json-value';
-import { openAvroObject } from '../io/avro-object-reader';
-import { MultipartWriter } from '../storage/multipart';
-import { getJson, getJsonIfPresent, headObject, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { getJson, getJsonIfPresent, listObjects, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
+import { Change } from './changes';
 import { datasetChanges } from './consume';
+import { outputType, refuseFieldClash, writeJsonl } from './export-file';
+import { entryOutsideDataset } from './head-check';
 import { datasetNameOf, datasetRef } from './layout';
 import { SnapshotError } from './store';
-import { searchJson } from './search-json';
 
 export interface ExportOptions {
   stage: string;
@@ -77,8 +73,11 @@ const sameIdentity = (a: ExportIdentity, b: ExportIdentity) => a.dataset === b.d
  * means the export is whole), under `<target>/<dataset name>/<stage>/<from>-<to>/`.
  * `_export.started.json`, written first, names the dataset and options: a folder holding an export
  * of another dataset (one of the same name elsewhere) or with other options is refused, as its
- * create-only files would silently stay; one of the same dataset and options resumes, keeping the
- * files there (they are deterministic) and writing the rest. A whole one is returned as it is.
+ * create-only files would silently stay; one of the same dataset and options resumes, keeping each
+ * file there that holds what it would write (any other is refused) and writing the rest. A folder
+ * with objects but no marker is refused. Entries are checked against the snapshot (inside the
+ * dataset, SHA-256, records) and --partition-field against the records' fields before a file is
+ * written. A whole one is returned as it is.
  */
 export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportOptions): Promise<{ url: string; manifest: ExportManifest; alreadyWhole?: boolean }> {
   const { dataset, from, to, changes } = await datasetChanges(datasetUrl, { since: o.since, to: o.to, stage: o.stage, s3 });
@@ -91,15 +90,14 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
     if (!sameIdentity(whole, ours)) throw new ExportConflictError(url, whole, ours, true);
     return { url, manifest: whole, alreadyWhole: true };
   }
-  await claimFolder(s3, target.bucket, dir, url, { kind: 'partflow.export.started', ...ours, stage: o.stage, from, to, startedAt: new Date().toISOString() });
+  const marker = await inspectFolder(s3, target.bucket, dir, url, ours);
+  await refuseBadEntries(s3, dataset, to, o, changes);
+  if (!marker) await claimFolder(s3, target.bucket, dir, url, { kind: 'partflow.export.started', ...ours, stage: o.stage, from, to, startedAt: new Date().toISOString() });
   const partitions: ExportedPartition[] = [];
   for (const c of changes) {
     if (c.change === 'removed') continue;
     const key = `${dir}partitions/${c.partition.partition}.jsonl.gz`;
-    const written = await writeJsonl(s3, c.partition.output, target.bucket, key, o.partitionField ? { [o.partitionField]: c.partition.partition } : undefined);
-    if (written.records !== c.partition.records) {
-      throw new SnapshotError(`partition ${c.partition.partition} (${c.partition.name}) of stage ${o.stage}: ${c.partition.output} holds ${written.records} records, its snapshot entry says ${c.partition.records}`);
-    }
+    const written = await writeJsonl(s3, c.partition, o.stage, target.bucket, key, o.partitionField);
     const p: ExportedPartition = { partition: c.partition.partition, name: c.partition.name, change: c.change, file: `s3://${target.bucket}/${key}`, source: c.partition.output, records: written.records, bytes: written.bytes };
     partitions.push(p);
     o.onPartition?.(p);
@@ -110,9 +108,12 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
     ...(o.partitionField ? { partitionField: o.partitionField } : {}), partitions, removed,
     records: partitions.reduce((n, p) => n + p.records, 0),
   };
-  await putIfAbsent(s3, target.bucket, `${dir}removed.json`, JSON.stringify({ partitions: removed }, null, 1), 'application/json').catch((err) => {
-    // Same dataset, options and range (the started marker says so): the same list.
+  const removedBody = JSON.stringify({ partitions: removed }, null, 1);
+  await putIfAbsent(s3, target.bucket, `${dir}removed.json`, removedBody, 'application/json').catch(async (err) => {
     if (!(err instanceof PreconditionFailedError)) throw err;
+    // An earlier attempt of this export (the started marker says so) wrote the same list; anything else would be loaded as ours.
+    const there = await getJson<unknown>(s3, target.bucket, `${dir}removed.json`).catch(() => null);
+    if (JSON.stringify(there) !== JSON.stringify(JSON.parse(removedBody))) throw new SnapshotError(`${url}removed.json is already there and does not hold this export's removal list: delete it, or the whole export folder, and export again`);
   });
   try {
     await putIfAbsent(s3, target.bucket, `${dir}_export.json`, JSON.stringify(manifest, null, 1), 'application/json');
@@ -124,7 +125,43 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
   return { url, manifest };
 }
 
-/** Writes the started marker, or checks the one an earlier, unfinished export left. */
+/**
+ * What can be known before anything is written: every entry's output lies in the dataset (a
+ * snapshot file edited to point elsewhere would export another dataset's records), and the
+ * partition field is not one the records have (it would overwrite it in every document).
+ */
+async function refuseBadEntries(s3: S3Client, dataset: string, to: number, o: ExportOptions, changes: Change[]): Promise<void> {
+  const exported = changes.filter((c) => c.change !== 'removed');
+  for (const c of exported) {
+    const outside = entryOutsideDataset(dataset, c.partition);
+    if (outside) throw new SnapshotError(`snapshot ${to} of ${dataset}, stage ${o.stage}, partition ${c.partition.partition} (${c.partition.name}): ${outside}; the snapshot file was edited or copied from another dataset, nothing was exported`);
+  }
+  // One header: a stage's outputs share its schema (each file is checked again as it is read).
+  if (o.partitionField && exported.length) refuseFieldClash(await outputType(s3, exported[0].partition.output), o.partitionField, exported[0].partition.output, o.stage);
+}
+
+/**
+ * Whether the folder holds the started marker of an earlier attempt of this export (one of
+ * another is refused). A folder that holds objects but no marker is not an earlier attempt of
+ * this export: its files would be taken for ours (the partition files are create-only), so it is
+ * refused too, naming what is there.
+ */
+async function inspectFolder(s3: S3Client, bucket: string, dir: string, url: string, ours: ExportIdentity): Promise<boolean> {
+  const key = `${dir}_export.started.json`;
+  const there = await listObjects(s3, bucket, dir);
+  if (there.some((x) => x.key === key)) {
+    const theirs = await getJson<ExportIdentity>(s3, bucket, key);
+    if (!sameIdentity(theirs, ours)) throw new ExportConflictError(url, theirs, ours, false);
+    return true;
+  }
+  if (there.length) {
+    const some = there.slice(0, 3).map((x) => x.key.slice(dir.length)).join(', ');
+    throw new SnapshotError(`${url} already holds ${there.length} object(s) (${some}${there.length > 3 ? ', …' : ''}) but no _export.started.json, so they are not from an earlier attempt of this export and would be taken for its files. Export to another --to prefix, or delete ${url} first`);
+  }
+  return false;
+}
+
+/** Writes the started marker; one written meanwhile (the same export run at once elsewhere) must be of this export. */
 async function claimFolder(s3: S3Client, bucket: string, dir: string, url: string, marker: ExportIdentity & Record<string, unknown>): Promise<void> {
   const key = `${dir}_export.started.json`;
   try {
@@ -133,35 +170,5 @@ async function claimFolder(s3: S3Client, bucket: string, dir: string, url: strin
     if (!(err instanceof PreconditionFailedError)) throw err;
     const theirs = await getJson<ExportIdentity>(s3, bucket, key);
     if (!sameIdentity(theirs, marker)) throw new ExportConflictError(url, theirs, marker, false);
-  }
-}
-
-async function writeJsonl(s3: S3Client, source: string, bucket: string, key: string, extra?: Record<string, string>): Promise<{ records: number; bytes: number }> {
-  const loc = parseS3Url(source);
-  const reader = await openAvroObject(s3, loc.bucket, loc.key);
-  const type = reader.header.writerType;
-  let records = 0;
-  async function* lines() {
-    for await (const { record } of reader.records()) {
-      records++;
-      const doc = searchJson(type, record) as Record<string, unknown>;
-      yield `${jsonText(extra ? { ...doc, ...extra } : doc)}\n`;
-    }
-  }
-  const writer = new MultipartWriter(s3, bucket, key, { contentType: 'application/gzip' });
-  try {
-    await pipeline(Readable.from(lines()), createGzip(), async (gz: AsyncIterable<Buffer>) => {
-      for await (const chunk of gz) {
-        await writer.write(chunk);
-      }
-    });
-    return { records, bytes: await writer.complete() };
-  } catch (err) {
-    if (!(err instanceof PreconditionFailedError)) {
-      await writer.abort().catch(() => undefined);
-      throw err;
-    }
-    // An earlier, interrupted export of this dataset, range and options (the started marker says so) wrote the same file.
-    return { records, bytes: (await headObject(s3, bucket, key)).size };
   }
 }

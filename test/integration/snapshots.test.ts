@@ -334,9 +334,12 @@ describe('dataset snapshots', () => {
     expect(resumed.code).toBe(0);
     expect({ ...(JSON.parse(resumed.stdout) as ExportManifest), exportedAt: m.exportedAt }).toEqual(m);
     expect(await objectExists(s3, BUCKET, partKey)).toBe(true);
-    // The other dataset's own export goes to its own folder under another --to.
+    // Under another --to, the other dataset's export is refused all the same: its snapshots, copied, point at ds's outputs.
     const own = await cli('export', OTHER, '--stage', 'copy', '--since', '1', '--to', `s3://${BUCKET}/exports3/`);
-    expect(own.stdout).toContain(`: s3://${BUCKET}/exports3/ds/copy/00000001-00000005/\n`);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toContain(`snapshot 5 of ${OTHER}, stage copy, partition ${ids['a.jsonl']} (a.jsonl): its output "${DS}copy/`);
+    expect(own.stderr).toContain(`is not inside the dataset folder ${OTHER}`);
+    expect(await listObjects(s3, BUCKET, 'exports3/')).toEqual([]);
   });
 
   it('gc deletes exactly the unreferenced objects older than the grace period', async () => {
