@@ -139,4 +139,25 @@ describe('snapshot files checked by readers and verify', () => {
       await put(HEAD2, head2);
     }
   });
+
+  it('verifies a snapshot given by its URL, and says what to pass for a part file', async () => {
+    const r = await cli('verify', `${DS}_snapshots/00000002.json`);
+    expect(r).toMatchObject({ code: 0, stdout: 'verified 4 entries of snapshot 2: all good\n' });
+    const part = await cli('verify', `${DS}_snapshots/parts/${'a'.repeat(64)}.json`);
+    expect(part.code).toBe(1);
+    expect(part.stderr).toContain(`is a part file of a snapshot (it holds some of a large snapshot's entries): verify the snapshot head that lists it (${DS}_snapshots/<8 digits>.json) or the dataset, ${DS}`);
+  });
+
+  it("verify of a dataset checks the latest snapshot's entries against their manifests", async () => {
+    const ok = await cli('verify', DS);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^verified \d+ partitions and the 4 entries of snapshot 2: all good\n$/);
+    await withEntry({ records: 9999 }, async () => {
+      for (const target of [DS, `${DS}_snapshots/00000002.json`]) {
+        const r = await cli('verify', target);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toContain(`PROBLEM snapshot 2, stage copy, partition ${a.partition} (a.jsonl): 9999 records, but its manifest ${a.manifest} says 3\n`);
+      }
+    });
+  });
 });

@@ -9,22 +9,44 @@ import { s3Client } from '../../storage/client';
 import { parseS3Url } from '../../storage/s3url';
 import type { IngestSummary, RunManifest } from '../../manifest/run';
 import { getJson } from '../../storage/objects';
+import { checkSnapshotEntries, latestSnapshotUnder, snapshotFileOf } from '../../tools/verify-snapshot';
 import { MANIFESTS_LOOKED_FOR, verifyManifests, verifyObject, verifyStageDirs } from '../../tools/verify';
 
 export function registerVerify(program: Command): void {
   program
     .command('verify <target>')
-    .description("decode everything and check manifests' counts and checksums: an s3:// object, a stage directory, or a workflow id")
+    .description("decode everything and check manifests' counts and checksums: an s3:// object, a snapshot, a dataset or stage directory, or a workflow id")
+    .addHelpText('after', `
+A dataset directory (s3://bucket/prefix/<dataset>/): every partition manifest under it, and the
+latest snapshot's entries against the manifests they name (records, sha256, output URL).
+A snapshot (<dataset>/_snapshots/00000042.json): its entries against their manifests, and the
+outputs they name decoded.`)
     .action(async (target: string) => {
       const cfg = cliConfig();
       const s3 = s3Client(cfg.s3);
       let report;
-      if (target.startsWith('s3://')) {
+      let what = target.endsWith('.avro') ? 'object' : 'partitions';
+      const snap = snapshotFileOf(target);
+      if (snap && 'part' in snap) {
+        throw new Error(`${target} is a part file of a snapshot (it holds some of a large snapshot's entries): verify the snapshot head that lists it (${snap.dataset}_snapshots/<8 digits>.json) or the dataset, ${snap.dataset}`);
+      } else if (snap) {
+        const check = await checkSnapshotEntries(s3, snap.dataset, snap.snapshot);
+        report = await verifyManifests(s3, check.manifests);
+        report = { checked: check.entries, problems: [...check.problems, ...report.problems] };
+        what = `entries of snapshot ${snap.snapshot}`;
+      } else if (target.startsWith('s3://')) {
         report = target.endsWith('.avro') ? await verifyObject(s3, target) : await verifyStageDirs(s3, [target]);
         // Nothing checked is not "all good": a typo'd dataset or stage name finds nothing at all.
         if (report.checked === 0) {
           const there = report.listed ? `it holds ${report.listed} other object(s)` : 'nothing at all is stored under it: check the bucket, dataset and stage names';
           throw new Error(`no partflow outputs under ${target}: looked for ${MANIFESTS_LOOKED_FOR}; ${there}`);
+        }
+        // A dataset: its latest snapshot is what consumers read; its entries must agree with the manifests.
+        const latest = target.endsWith('.avro') ? 0 : await latestSnapshotUnder(s3, target);
+        if (latest) {
+          const check = await checkSnapshotEntries(s3, target.replace(/\/?$/, '/'), latest);
+          report = { ...report, problems: [...report.problems, ...check.problems] };
+          what = `partitions and the ${check.entries} entries of snapshot ${latest}`;
         }
       } else {
         const { client, connection } = await connectClient(cfg);
@@ -42,7 +64,6 @@ export function registerVerify(program: Command): void {
         if (report.checked === 0) throw new Error(`${target} committed no partitions (its run manifest: ${summary.manifest}): nothing to verify`);
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
-      const what = target.endsWith('.avro') ? 'object' : 'partitions';
       process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
       if (report.problems.length) process.exitCode = 1;
     });
