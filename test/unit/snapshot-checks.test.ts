@@ -1,3 +1,5 @@
+import { Type } from 'avsc';
+import { hasTopLevelField, refuseFieldClash } from '../../src/snapshots/export-file';
 import { describeSnapshots, entryOutsideDataset, headProblem } from '../../src/snapshots/head-check';
 import type { Snapshot, SnapshotPartition } from '../../src/snapshots/types';
 import { SeenEntries, snapshotEntries } from '../../src/tools/history';
@@ -59,5 +61,19 @@ describe('history of a removed partition', () => {
     const two = snapshotEntries(snap(2, { raw: [], copy: [] },
       { raw: { added: [], changed: [], removed: ['p-0123456789ab'] }, copy: { added: [], changed: [], removed: ['p-0123456789ab'] } }), 'o3.csv', known, seen);
     expect(two.map((x) => `${x.snapshot} ${x.stage} ${x.change} ${x.name} ${x.contentVersion}`)).toEqual(['2 raw removed o3.csv import-1-aaa', '2 copy removed o3.csv 2-bbb']);
+  });
+});
+
+describe('the export\'s partition field against the records\' fields', () => {
+  const type = Type.forSchema({ type: 'record', name: 'r', fields: [{ name: 'id', type: 'long' }, { name: 'inner', type: { type: 'record', name: 'i', fields: [{ name: '_partition', type: 'string' }] } }] });
+  it('clashes with a top-level field only', () => {
+    expect(hasTopLevelField(type, 'id')).toBe(true);
+    expect(hasTopLevelField(type, '_partition')).toBe(false);
+    expect(hasTopLevelField(Type.forSchema('string'), 'id')).toBe(false);
+  });
+  it('names the field, the stage and the object', () => {
+    expect(() => refuseFieldClash(type, 'id', 's3://b/ds/copy/p-0123456789ab/1.avro', 'copy'))
+      .toThrow('--partition-field id: the records of stage copy already have a field "id" (schema of s3://b/ds/copy/p-0123456789ab/1.avro)');
+    expect(() => refuseFieldClash(type, '_partition', 's3://b/x.avro', 'copy')).not.toThrow();
   });
 });

@@ -15,7 +15,7 @@ export function registerExport(program: Command): void {
     .option('--since <n>', 'export the changes since this snapshot (0: everything)', int('since', 0, 99_999_999))
     .option('--consumer <name>', "export the changes since this consumer's cursor")
     .option('--commit', "with --consumer: move the cursor to the exported snapshot once the export is whole")
-    .option('--partition-field <field>', 'add the partition id to every record under this field (to delete a partition\'s documents by query)')
+    .option('--partition-field <field>', 'add the partition id to every record under this field (to delete a partition\'s documents by query; not a field the records have)')
     .option('--json', 'print the export manifest')
     .addHelpText('after', `
 Writes, under <to>/<dataset name>/<stage>/<from 8 digits>-<to 8 digits>/:
@@ -24,8 +24,11 @@ Writes, under <to>/<dataset name>/<stage>/<from 8 digits>-<to 8 digits>/:
   _export.json                         the export manifest (written last: present means whole)
   _export.started.json                 the dataset and options of the export (written first)
 For a changed partition, delete its old documents before loading the new file.
-Running it again resumes an interrupted export (or prints the whole one); a folder holding an
-export of another dataset, or with another --partition-field, is refused.`)
+Running it again resumes an interrupted export (or prints the whole one), keeping a file already
+there only if it holds what this export writes; a folder holding an export of another dataset, or
+with another --partition-field, or objects but no _export.started.json, is refused.
+Refused before anything is written: a --partition-field the records already have, and a snapshot
+entry whose output lies outside the dataset. Each output must match its entry's sha256 and records.`)
     .action(async (datasetUrl: string, o: { stage: string; to: string; since?: number; consumer?: string; commit?: boolean; partitionField?: string; json?: boolean }) => {
       if ((o.since === undefined) === (o.consumer === undefined)) throw new InvalidArgumentError('give one of --since <n> or --consumer <name>');
       if (o.commit && o.consumer === undefined) throw new InvalidArgumentError('--commit needs --consumer');
