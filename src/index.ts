@@ -26,6 +26,7 @@ export type { Config, S3Config } from './config';
 export { connect, IngestRun, PartflowClient } from './api/client';
 export type { IngestInput, SourceFormat } from './pipeline/input';
 export { DatasetSourceConflictError } from './pipeline/dataset-source';
+export { NestedDatasetError } from './pipeline/nested-dataset';
 export { SourceEmptyError } from './pipeline/source-listing';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
