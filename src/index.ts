@@ -36,5 +36,5 @@ export type { PartitionManifest, PartitionResult, RecordCounts } from './manifes
 export type { IngestSummary, RunManifest, RunPartition, StageSummary } from './manifest/run';
 
 // Datasets: snapshots and their consumers (added with dataset snapshots).
-export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf, exportChanges, ExportConflictError, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
+export { changedPartitions, datasetChanges, readCursor, commitCursor, consumerStart, recordsOf, exportChanges, ExportConflictError, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
 export type { ChangedPartition, ChangesOptions, DatasetChanges, ExportManifest, ExportOptions, RetentionPlan, RetentionOptions, DatasetLike, DatasetRef, ChangeKind, ConsumerCursor, Snapshot, SnapshotPartition } from './snapshots';
