@@ -5,6 +5,7 @@ import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { datasetPrefix, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
 import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
+import { enclosingDataset, nestedDatasetRefusal } from '../src/pipeline/nested-dataset';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { listSource } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
@@ -67,6 +68,9 @@ async function checkDatasetSource(deps: ActivityDeps, input: ResolvedIngest, sou
   const verdict = judgeSource(input, source, owner.recorded, datasetUrl, true);
   if (verdict.refusal) throw nonRetryable('DatasetConflict', verdict.refusal);
   if (verdict.note) log.warn({ dataset: datasetUrl, source, recorded: owner.recorded?.source }, verdict.note);
+  // Only a dataset about to be created: one made inside another before this check keeps working.
+  const outer = owner.marker ? null : await enclosingDataset(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
+  if (outer !== null) throw nonRetryable('DatasetConflict', nestedDatasetRefusal(input.targetBucket, input.targetPrefix, input.dataset, outer));
   return owner.marker;
 }
 

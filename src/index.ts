@@ -26,6 +26,7 @@ export type { Config, S3Config } from './config';
 export { connect, IngestRun, PartflowClient } from './api/client';
 export type { IngestInput, SourceFormat } from './pipeline/input';
 export { DatasetSourceConflictError } from './pipeline/dataset-source';
+export { NestedDatasetError } from './pipeline/nested-dataset';
 export { SourceEmptyError } from './pipeline/source-listing';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
@@ -35,5 +36,5 @@ export type { PartitionManifest, PartitionResult, RecordCounts } from './manifes
 export type { IngestSummary, RunManifest, RunPartition, StageSummary } from './manifest/run';
 
 // Datasets: snapshots and their consumers (added with dataset snapshots).
-export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf, exportChanges, ExportConflictError, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
+export { changedPartitions, datasetChanges, readCursor, commitCursor, consumerStart, recordsOf, exportChanges, ExportConflictError, planRetention, applyRetention, latestSnapshot, readSnapshot, snapshotNumbers, datasetRef, SnapshotError, ConditionalWritesRequiredError } from './snapshots';
 export type { ChangedPartition, ChangesOptions, DatasetChanges, ExportManifest, ExportOptions, RetentionPlan, RetentionOptions, DatasetLike, DatasetRef, ChangeKind, ConsumerCursor, Snapshot, SnapshotPartition } from './snapshots';

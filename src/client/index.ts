@@ -5,6 +5,7 @@ import { Config } from '../config';
 import type { IngestSummary } from '../manifest/run';
 import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
+import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
 import { s3Client } from '../storage/client';
 import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
@@ -46,6 +47,7 @@ async function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T | u
  * looks for source objects first, so an S3 source that would be refused is listed first too: a
  * typo'd source is empty, and "no source objects under …" is what the person must hear, not
  * that its dataset name is taken (whose fix, another --dataset, would end in the same emptiness).
+ * A new dataset inside another dataset's folder is refused too (src/pipeline/nested-dataset.ts).
  */
 export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?: (note: string) => void): Promise<void> {
   const deadline = Date.now() + SOURCE_CHECK_MS;
@@ -59,6 +61,8 @@ export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?
     throw new DatasetSourceConflictError(verdict.refusal);
   }
   if (verdict.note) onNote?.(verdict.note);
+  const outer = owner.marker ? null : await beforeDeadline(enclosingDataset(s3, r.targetBucket, r.targetPrefix, r.dataset), deadline);
+  if (outer) throw new NestedDatasetError(nestedDatasetRefusal(r.targetBucket, r.targetPrefix, r.dataset, outer));
 }
 
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */

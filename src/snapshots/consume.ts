@@ -2,12 +2,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../config';
 import { readAvroRecords } from '../io/avro-object-reader';
 import { s3Client } from '../storage/client';
-import { getJsonIfPresent, putObject } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { Change, changeList } from './changes';
-import { asDatasetRef, consumerKey, DatasetLike, datasetRef, datasetUrlOf } from './layout';
-import { latestSnapshot, readHead, SnapshotError, stagesAt } from './store';
-import type { ChangeKind, ConsumerCursor, SnapshotPartition } from './types';
+import { datasetRef, datasetUrlOf } from './layout';
+import { latestSnapshot, SnapshotError, stagesAt } from './store';
+import type { ChangeKind, SnapshotPartition } from './types';
 
 export interface ChangesOptions {
   /** The snapshot the consumer has (0: none, so everything is added). */
@@ -81,25 +80,4 @@ export async function* changedPartitions(datasetUrl: string, opts: ChangesOption
   }
 }
 
-/** A consumer's cursor, or null when it has never committed one. */
-export async function readCursor(s3: S3Client, dataset: DatasetLike, consumer: string): Promise<ConsumerCursor | null> {
-  const d = asDatasetRef(dataset);
-  return getJsonIfPresent<ConsumerCursor>(s3, d.bucket, consumerKey(d, consumer));
-}
-
-/**
- * Sets a consumer's cursor to snapshot n (which must exist), after the consumer has processed up to
- * it. A cursor does not move back unless `rewind` says so: a stale or mistyped number would
- * otherwise make the consumer process again what it had (and let gc keep what it had released).
- */
-export async function commitCursor(s3: S3Client, dataset: DatasetLike, consumer: string, n: number, opts: { rewind?: boolean } = {}): Promise<ConsumerCursor> {
-  const d = asDatasetRef(dataset);
-  if (n > 0) await readHead(s3, d, n);
-  const current = opts.rewind ? null : await readCursor(s3, d, consumer);
-  if (current && n < current.snapshot) {
-    throw new SnapshotError(`consumer "${consumer}" of ${datasetUrlOf(d)} is at snapshot ${current.snapshot}; committing ${n} would move its cursor back (to reprocess from ${n}, rewind it on purpose: --rewind, or { rewind: true })`);
-  }
-  const cursor: ConsumerCursor = { kind: 'partflow.consumer', consumer, snapshot: n, committedAt: new Date().toISOString() };
-  await putObject(s3, d.bucket, consumerKey(d, consumer), JSON.stringify(cursor, null, 1), 'application/json');
-  return cursor;
-}
+export { readCursor, commitCursor, consumerStart } from './cursors';

@@ -4,7 +4,7 @@
  *   import { changedPartitions } from 'partflow';
  *   for await (const p of changedPartitions('s3://partflow/datasets/offers/', { since: 41, stage: 'enrich' })) …
  */
-export { changedPartitions, datasetChanges, readCursor, commitCursor, recordsOf } from './consume';
+export { changedPartitions, datasetChanges, readCursor, commitCursor, consumerStart, recordsOf } from './consume';
 export type { ChangedPartition, ChangesOptions, DatasetChanges } from './consume';
 export { exportChanges, ExportConflictError } from './export';
 export type { ExportManifest, ExportOptions, ExportedPartition } from './export';

@@ -44,6 +44,6 @@ export function snapshotNumberOf(name: string): number | null {
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function consumerKey(d: DatasetRef, name: string): string {
-  if (!CONSUMER.test(name)) throw new Error(`bad consumer name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-" (up to 128)`);
+  if (!CONSUMER.test(name)) throw new Error(`bad consumer name ${JSON.stringify(name)}: up to 128 letters, digits, ".", "_" and "-", starting with a letter or digit`);
   return `${consumersPrefix(d)}${name}.json`;
 }

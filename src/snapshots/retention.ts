@@ -1,27 +1,31 @@
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pLimit from 'p-limit';
-import { partitionFileOf } from '../pipeline/layout';
-import { listObjects } from '../storage/objects';
-import { formatS3Url, parseS3Url } from '../storage/s3url';
-import { asDatasetRef, consumersPrefix, DatasetLike, DatasetRef, datasetUrlOf, snapshotNumberOf } from './layout';
-import { readSnapshot, snapshotNumbers, SnapshotError } from './store';
-import { readCursor } from './consume';
+import { S3Client } from '@aws-sdk/client-s3';
+import { listObjects, ObjectInfo } from '../storage/objects';
+import { formatS3Url } from '../storage/s3url';
+import { asDatasetRef, consumersPrefix, DatasetLike, datasetUrlOf, snapshotNumberOf } from './layout';
+import { categoryOf, Category, insideAny, nestedDatasets, ORDER, supersededWithinGrace } from './retention-keep';
+import { CursorInfo, isReferenced, readCursors, referencesOf } from './retention-refs';
+import { readHead, SnapshotError } from './store';
+
+export { applyRetention } from './retention-apply';
+export type { Category } from './retention-keep';
+export type { CursorInfo } from './retention-refs';
 
 /**
- * Retention of a dataset (`partflow gc <dataset> --keep-snapshots N`). Kept: the newest N
- * snapshots and every snapshot a consumer's cursor points at, with everything they reference
- * (outputs, rejects and partition manifests, part files, the committing run's manifest and plan).
- * Deleted: partflow's objects under the dataset that no kept snapshot references, and only when
- * older than the grace period. Never touched: anything that is not partflow's layout (so never
- * source data), `_partflow.json`, `_consumers/`, `_checkpoints/` (a running attempt owns them).
+ * Retention of a dataset (`partflow gc <dataset> --keep-snapshots N`). Kept, each with everything
+ * it references (outputs, rejects and partition manifests, part files, the committing run's
+ * manifest and plan): the newest N snapshots, every snapshot a consumer's cursor points at, every
+ * snapshot superseded less than the grace period ago (a consumer may have begun reading it while
+ * it was the latest), and any snapshot file younger than the grace period. Deleted: partflow's
+ * objects under the dataset that no kept snapshot references, and only when older than the grace
+ * period. Never touched: anything that is not partflow's layout (so never source data),
+ * `_partflow.json`, `_consumers/`, `_checkpoints/` (a running attempt owns them), and anything in
+ * a folder below that holds a `_partflow.json` of its own (another dataset).
  */
 export interface RetentionOptions {
   keepSnapshots: number;
   graceMs: number;
   now?: number;
 }
-
-export type Category = 'snapshot' | 'snapshot-part' | 'output' | 'run-manifest' | 'plan';
 
 export interface Doomed {
   key: string;
@@ -33,86 +37,63 @@ export interface Doomed {
 export interface RetentionPlan {
   dataset: string;
   bucket: string;
+  /** Every snapshot kept, for whatever reason. */
   kept: number[];
-  cursors: { consumer: string; snapshot: number }[];
+  /** Of those, the ones kept only because they were superseded less than --grace ago or their file is younger than it. */
+  recent: number[];
+  cursors: CursorInfo[];
+  /** Other datasets (s3:// URLs of folders with their own `_partflow.json`) inside this one: left alone. */
+  nested: string[];
   delete: Doomed[];
   bytes: number;
   /** Unreferenced objects left alone because they are younger than the grace period. */
   young: { count: number; bytes: number };
 }
 
-const keyOf = (url: string) => parseS3Url(url).key;
-
-/** The category of a key partflow may delete, or null for keys it never deletes. */
-function categoryOf(rel: string): Category | null {
-  if (rel.startsWith('_snapshots/parts/')) return 'snapshot-part';
-  if (rel.startsWith('_snapshots/')) return snapshotNumberOf(rel.slice('_snapshots/'.length)) !== null ? 'snapshot' : null;
-  if (rel.startsWith('_runs/')) return rel.endsWith('.json') ? 'run-manifest' : null;
-  if (rel.startsWith('_plans/')) return rel.endsWith('.json') ? 'plan' : null;
-  if (rel.startsWith('_')) return null;
-  return partitionFileOf(rel) ? 'output' : null;
-}
-
-const ORDER: Category[] = ['snapshot', 'snapshot-part', 'output', 'run-manifest', 'plan'];
-
 export async function planRetention(s3: S3Client, dataset: DatasetLike, o: RetentionOptions): Promise<RetentionPlan> {
   const d = asDatasetRef(dataset);
   const now = o.now ?? Date.now();
-  const numbers = await snapshotNumbers(s3, d);
+  const listed = await listObjects(s3, d.bucket, d.prefix);
+  const rel = (x: ObjectInfo) => x.key.slice(d.prefix.length);
+  const nested = nestedDatasets(listed.map(rel));
+  const own = listed.filter((x) => !insideAny(rel(x), nested));
+  const heads = new Map<number, ObjectInfo>();
+  for (const x of own) if (categoryOf(rel(x)) === 'snapshot') heads.set(snapshotNumberOf(rel(x).slice('_snapshots/'.length))!, x);
+  const numbers = [...heads.keys()].sort((a, b) => a - b);
   if (numbers.length === 0) throw new SnapshotError(`${datasetUrlOf(d)} has no snapshots, so nothing says what to keep; gc deletes nothing there (an ingest commits a snapshot when it ends)`);
-  const cursors: RetentionPlan['cursors'] = [];
-  for (const c of await listObjects(s3, d.bucket, consumersPrefix(d))) {
-    const name = c.key.slice(consumersPrefix(d).length).replace(/\.json$/, '');
-    // A cursor that cannot be read could be holding back a snapshot: stop rather than guess.
-    const cursor = await readCursor(s3, d, name).catch((err: Error) => {
-      throw new SnapshotError(`gc keeps what every consumer still reads, and consumer "${name}"'s cursor ${formatS3Url({ bucket: d.bucket, key: c.key })} cannot be read: ${err.message}; nothing was deleted (fix or remove the cursor, then run gc again)`);
-    });
-    if (cursor) cursors.push({ consumer: name, snapshot: cursor.snapshot });
-  }
-  const kept = [...new Set([...numbers.slice(-o.keepSnapshots), ...cursors.map((c) => c.snapshot).filter((n) => numbers.includes(n))])].sort((a, b) => a - b);
-  const referenced = new Set<string>();
-  const stems = new Set<string>();
+  const cursors = await readCursors(s3, d, own.filter((x) => x.key.startsWith(consumersPrefix(d)) && x.key.endsWith('.json')).map((x) => x.key), numbers);
+
+  const isYoung = (x: ObjectInfo) => now - (x.lastModified ?? new Date(0)).getTime() < o.graceMs;
+  const superseded = await supersededWithinGrace(numbers, async (n) => Date.parse((await readHead(s3, d, n)).committedAt), now, o.graceMs);
+  const youngHeads = numbers.filter((n) => isYoung(heads.get(n)!));
+  const firm = new Set([...numbers.slice(-o.keepSnapshots), ...cursors.filter((c) => !c.missing).map((c) => c.snapshot).filter((n) => heads.has(n))]);
+  const kept = [...new Set([...firm, ...superseded, ...youngHeads])].sort((a, b) => a - b);
+  const refs = { keys: new Set<string>(), stems: new Set<string>() };
   for (const n of kept) {
-    const s = await readSnapshot(s3, d, n);
-    for (const p of s.parts ?? []) referenced.add(`${d.prefix}_snapshots/${p.file}`);
-    referenced.add(keyOf(s.run.manifest));
-    referenced.add(keyOf(s.run.plan));
-    for (const list of Object.values(s.stages)) {
-      for (const p of list) for (const url of [p.output, p.manifest]) stems.add(partitionFileOf(keyOf(url))?.stem ?? keyOf(url));
-    }
+    const r = await referencesOf(s3, d, n);
+    r.keys.forEach((k) => refs.keys.add(k));
+    r.stems.forEach((k) => refs.stems.add(k));
   }
-  const keptHeads = new Set(kept);
+
   const doomed: Doomed[] = [];
   const young = { count: 0, bytes: 0 };
-  for (const obj of await listObjects(s3, d.bucket, d.prefix)) {
-    const lastModified = obj.lastModified ?? new Date(0);
-    const rel = obj.key.slice(d.prefix.length);
-    const category = categoryOf(rel);
+  for (const x of own) {
+    const category = categoryOf(rel(x));
     if (!category) continue;
-    if (category === 'snapshot' && keptHeads.has(snapshotNumberOf(rel.slice('_snapshots/'.length))!)) continue;
-    if (category === 'output' && stems.has(partitionFileOf(obj.key)!.stem)) continue;
-    if (category !== 'snapshot' && category !== 'output' && referenced.has(obj.key)) continue;
-    if (now - lastModified.getTime() < o.graceMs) {
+    if (category === 'snapshot' && kept.includes(snapshotNumberOf(rel(x).slice('_snapshots/'.length))!)) continue;
+    if (isReferenced({ key: x.key, category }, refs)) continue;
+    if (isYoung(x)) {
       young.count++;
-      young.bytes += obj.size;
+      young.bytes += x.size;
       continue;
     }
-    doomed.push({ key: obj.key, size: obj.size, lastModified: lastModified.toISOString(), category });
+    doomed.push({ key: x.key, size: x.size, lastModified: (x.lastModified ?? new Date(0)).toISOString(), category });
   }
   // Snapshot heads go first, so no reader finds a snapshot whose objects are already gone.
   doomed.sort((a, b) => ORDER.indexOf(a.category) - ORDER.indexOf(b.category) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { dataset: datasetUrlOf(d), bucket: d.bucket, kept, cursors, delete: doomed, bytes: doomed.reduce((n, x) => n + x.size, 0), young };
-}
-
-export async function applyRetention(s3: S3Client, plan: RetentionPlan, onDelete?: (x: Doomed) => void): Promise<number> {
-  let n = 0;
-  for (const category of ORDER) {
-    const limit = pLimit(16);
-    await Promise.all(plan.delete.filter((x) => x.category === category).map((x) => limit(async () => {
-      await s3.send(new DeleteObjectCommand({ Bucket: plan.bucket, Key: x.key }));
-      n++;
-      onDelete?.(x);
-    })));
-  }
-  return n;
+  return {
+    dataset: datasetUrlOf(d), bucket: d.bucket, kept, recent: kept.filter((n) => !firm.has(n)), cursors,
+    nested: nested.map((f) => formatS3Url({ bucket: d.bucket, key: `${d.prefix}${f}` })),
+    delete: doomed, bytes: doomed.reduce((n, x) => n + x.size, 0), young,
+  };
 }

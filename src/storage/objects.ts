@@ -27,8 +27,8 @@ export class ObjectNotFoundError extends Error {
 }
 
 export class PreconditionFailedError extends Error {
-  constructor(readonly bucket: string, readonly key: string) {
-    super(`object already exists: ${formatS3Url({ bucket, key })}`);
+  constructor(readonly bucket: string, readonly key: string, what = 'object already exists') {
+    super(`${what}: ${formatS3Url({ bucket, key })}`);
     this.name = 'PreconditionFailedError';
   }
 }
@@ -221,4 +221,40 @@ export async function sendPut(s3: S3Client, bucket: string, key: string, body: B
   const d = directOf(s3);
   if (d) await d.put(bucket, key, Buffer.from(body), { 'content-type': contentType, ...(createOnly ? { 'if-none-match': '*' } : {}) });
   else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: createOnly ? '*' : undefined }));
+}
+
+/** A small JSON object with the ETag it was read at (for putIfUnchanged), or null when there is none. */
+export async function getJsonVersioned<T>(s3: S3Client, bucket: string, key: string): Promise<{ value: T; etag: string } | null> {
+  let res;
+  try {
+    // The SDK, not the direct path: the ETag comes back with the body, so both are one version.
+    res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    if (isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket') return null;
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
+    throw err;
+  }
+  const text = await (res.Body as { transformToString(enc: string): Promise<string> }).transformToString('utf8');
+  try {
+    return { value: JSON.parse(text) as T, etag: res.ETag ?? '' };
+  } catch (err) {
+    throw new Error(`${formatS3Url({ bucket, key })} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Writes an object only if it is still the version read: `If-Match` on the ETag getJsonVersioned
+ * gave, or `If-None-Match: *` (etag null) where there was none. Throws PreconditionFailedError
+ * when another writer got there first (or deleted it since).
+ */
+export async function putIfUnchanged(s3: S3Client, bucket: string, key: string, body: string, contentType: string, etag: string | null): Promise<void> {
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(etag === null ? { IfNoneMatch: '*' } : { IfMatch: etag }) }));
+  } catch (err) {
+    const s = status(err);
+    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed' || (etag !== null && isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket')) {
+      throw new PreconditionFailedError(bucket, key, 'object changed since it was read');
+    }
+    throw err;
+  }
 }

@@ -184,4 +184,17 @@ describe('a dataset named after its source belongs to that source', () => {
     expect(e.message).toMatch(new RegExp(`already holds data of ${S3}/2024/orders/ \\(recorded in snapshot 1, its latest\\)`));
     expect((await run({ source: `${S3}/2024/orders`, target: `${S3}/${target}` }, 'legacy-again')).status).toBe('completed');
   });
+
+  it('a new dataset inside another dataset\'s folder is refused, by the CLI and by planning, naming both', async () => {
+    expect((await run({ source: `${S3}/2024/orders/`, target: `${S3}/t6/` }, 'outer')).status).toBe('completed');
+    const inner = { source: `${S3}/2025/orders/`, target: `${S3}/t6/orders/`, dataset: 'inner' };
+    const why = `refusing to create the dataset ${S3}/t6/orders/inner/: it lies inside the dataset ${S3}/t6/orders/ (which has its own _partflow.json), and a dataset inside another mixes their objects. Give a target outside it, e.g. --target ${S3}/t6/`;
+    const e = await failure(inner, 'nested');
+    expect([e.type, e.message]).toEqual(['DatasetConflict', why]);
+    const r = await cli('ingest', 'copy', '--source', inner.source, '--target', inner.target, '--dataset', 'inner', '--wait');
+    expect([r.code, r.stderr]).toEqual([1, `partflow: ${why}\n`]);
+    expect(await listObjects(s3, BUCKET, 't6/orders/inner/')).toEqual([]);
+    // A sibling is fine.
+    expect((await run({ ...inner, target: `${S3}/t6/` }, 'sibling')).status).toBe('completed');
+  });
 });

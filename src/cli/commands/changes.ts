@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { cliConfig } from '../config';
-import { commitCursor, datasetChanges, DatasetChanges, readCursor } from '../../snapshots/consume';
+import { commitCursor, consumerStart, datasetChanges, DatasetChanges, readCursor } from '../../snapshots/consume';
 import { datasetRef } from '../../snapshots/layout';
 import { s3Client } from '../../storage/client';
 import { int } from '../args';
@@ -45,7 +45,7 @@ commits in one step (at-most-once).`)
         await commitCursor(s3, d, o.consumer, n, { rewind: o.rewind });
         return void process.stdout.write(o.json ? JSON.stringify({ consumer: o.consumer, from: before, cursor: n }) + '\n' : `consumer ${o.consumer}: cursor ${before} -> ${n}\n`);
       }
-      const since = o.consumer !== undefined ? (await readCursor(s3, d, o.consumer))?.snapshot ?? 0 : o.since!;
+      const since = o.consumer !== undefined ? await consumerStart(s3, d, o.consumer) : o.since!;
       const r = await datasetChanges(datasetUrl, { since, stage: o.stage, s3 });
       if (o.consumer !== undefined && o.commit === true) await commitCursor(s3, d, o.consumer, r.to);
       printChanges(r, o.json, o.consumer !== undefined ? { consumer: o.consumer, committed: o.commit === true } : {});

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { cliConfig } from '../config';
-import { commitCursor, readCursor } from '../../snapshots/consume';
+import { commitCursor, consumerStart } from '../../snapshots/consume';
 import { exportChanges } from '../../snapshots/export';
 import { datasetRef } from '../../snapshots/layout';
 import { s3Client } from '../../storage/client';
@@ -34,7 +34,7 @@ entry whose output lies outside the dataset. Each output must match its entry's 
       if (o.commit && o.consumer === undefined) throw new InvalidArgumentError('--commit needs --consumer');
       const s3 = s3Client(cliConfig().s3);
       const d = datasetRef(datasetUrl);
-      const since = o.consumer !== undefined ? (await readCursor(s3, d, o.consumer))?.snapshot ?? 0 : o.since!;
+      const since = o.consumer !== undefined ? await consumerStart(s3, d, o.consumer) : o.since!;
       const { url, manifest, alreadyWhole } = await exportChanges(s3, datasetUrl, {
         stage: o.stage, since, target: o.to, partitionField: o.partitionField,
         onPartition: (p) => { if (!o.json) process.stderr.write(`${p.change} ${p.name} (${p.partition}): ${p.records} records -> ${p.file}\n`); },

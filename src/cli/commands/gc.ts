@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULTS } from '../../config';
 import { cliConfig } from '../config';
 import { datasetRef } from '../../snapshots/layout';
-import { applyRetention, planRetention } from '../../snapshots/retention';
+import { applyRetention, Doomed, planRetention } from '../../snapshots/retention';
 import { s3Client } from '../../storage/client';
 import { abortUploads, parseDuration, staleUploads } from '../../tools/gc';
 import { int } from '../args';
@@ -30,8 +30,11 @@ Dataset retention (a dry run unless --yes):
   partflow gc s3://partflow/datasets/offers/ --keep-snapshots 10 [--grace 7d] [--yes]
 deletes, under the dataset only, outputs, rejects and partition manifests, snapshot files and part
 files, run manifests and plans that no kept snapshot references and that are older than --grace.
-It never touches source data or anything outside partflow's layout, _consumers/, _checkpoints/ or
-_partflow.json; the snapshot a consumer's cursor points at is kept with everything it references.`)
+Kept, each with everything it references: the newest n snapshots, every snapshot a consumer's
+cursor points at (cursors are read again right before deleting), every snapshot superseded less
+than --grace ago (a consumer may have started reading it while it was the latest) and any snapshot
+file younger than --grace. It never touches source data, anything outside partflow's layout,
+_consumers/, _checkpoints/, _partflow.json, or another dataset nested inside this one.`)
     .action(async (datasetUrl: string | undefined, o: GcOptions) => {
       const cfg = cliConfig();
       const s3 = s3Client(cfg.s3);
@@ -45,12 +48,28 @@ _partflow.json; the snapshot a consumer's cursor points at is kept with everythi
       }
       if (datasetUrl === undefined || o.keepSnapshots === undefined) throw new InvalidArgumentError('give <datasetUrl> --keep-snapshots <n> (dataset retention) or --uploads (stale multipart uploads)');
       const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: parseDuration(o.grace) });
+      for (const c of plan.cursors.filter((x) => x.missing)) {
+        process.stderr.write(`partflow: warning: consumer "${c.consumer}"'s cursor points at snapshot ${c.snapshot}, which ${plan.dataset} does not have: it holds nothing back, and that consumer cannot read changes until its cursor is moved (partflow changes ${plan.dataset} --consumer ${c.consumer} --commit N --rewind; N=0 to load everything again)\n`);
+      }
+      for (const url of plan.nested) process.stderr.write(`partflow: ${url} is another dataset (it has its own _partflow.json): left alone; gc it on its own\n`);
       if (o.json) process.stdout.write(JSON.stringify({ ...plan, deleted: !!o.yes }, null, 2) + '\n');
-      else for (const x of plan.delete) process.stdout.write(`${o.yes ? 'delete' : 'would delete'} s3://${plan.bucket}/${x.key} (${x.size} bytes, ${x.category}, ${x.lastModified})\n`);
-      if (o.yes) await applyRetention(s3, plan);
+      const line = (x: Doomed, verb: string) => process.stdout.write(`${verb} s3://${plan.bucket}/${x.key} (${x.size} bytes, ${x.category}, ${x.lastModified})\n`);
+      if (!o.json && !o.yes) for (const x of plan.delete) line(x, 'would delete');
+      const spared: string[] = [];
+      let [count, bytes] = [plan.delete.length, plan.bytes];
+      if (o.yes) {
+        bytes = 0;
+        count = await applyRetention(s3, plan, (x) => {
+          bytes += x.size;
+          if (!o.json) line(x, 'deleted');
+        }, (c) => spared.push(`${c.consumer}@${c.snapshot}`));
+        if (spared.length) process.stderr.write(`partflow: consumer cursors moved since gc listed them (${spared.join(', ')}): those snapshots and what they reference were kept\n`);
+      }
       if (!o.json) {
-        const cursors = plan.cursors.length ? `; consumer cursors: ${plan.cursors.map((c) => `${c.consumer}@${c.snapshot}`).join(', ')}` : '';
-        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${cursors}; ${plan.delete.length} objects, ${plan.bytes} bytes ${o.yes ? 'deleted' : 'would be deleted (dry run; --yes deletes)'}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${o.grace} kept\n`);
+        const cursors = plan.cursors.length ? `; consumer cursors: ${plan.cursors.map((c) => `${c.consumer}@${c.snapshot}${c.missing ? ' (no such snapshot)' : ''}`).join(', ')}` : '';
+        const recent = plan.recent.length ? ` (${plan.recent.join(', ')} superseded or written less than ${o.grace} ago)` : '';
+        const done = o.yes ? 'deleted (or already gone: another gc may have deleted some)' : 'would be deleted (dry run; --yes deletes)';
+        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${recent}${cursors}; ${count} objects, ${bytes} bytes ${done}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${o.grace} kept\n`);
       }
     });
 }
