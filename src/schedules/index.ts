@@ -14,6 +14,7 @@ import { ScheduleOptionError } from './spec';
 export * from './spec';
 export { scheduleRuns } from './runs';
 export * from './backfill';
+export * from './period';
 export type { ScheduleRun } from './runs';
 
 /** The search attributes partflow's ingest sets, given to scheduled runs from their start. */
