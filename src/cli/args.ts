@@ -41,3 +41,13 @@ export function keyValue(v: string, acc: Record<string, string>) {
   if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${v}"`);
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
 }
+
+/**
+ * Refuses an option given as an empty string (`--pipeline ''`): commands test options for
+ * truth, so an empty one would quietly count as not given ("nothing to change").
+ */
+export function refuseEmptyOptions(o: Record<string, unknown>, allowed: string[] = []): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === '' && !allowed.includes(k)) throw new InvalidArgumentError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is empty: give a value, or leave the option out`);
+  }
+}

@@ -69,7 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Stop every firing and let a held run go before the worker shuts down (it waits for its activities).
-  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update', 'sched-backfill']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update', 'sched-backfill', 'sched-never']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
   gate.release();
   await h?.stop();
 });
@@ -206,6 +206,10 @@ describe('partflow schedule', () => {
     await expect(make({ cron: '61 * * * *' })).rejects.toThrow(/^schedule "sched-bad": Temporal refused it: .*[Mm]inute.*0-59/);
     await expect(make({ source: 's3://x/src/' })).rejects.toThrow(/^schedule "sched-bad": invalid ingest input: source: invalid S3 URL "s3:\/\/x\/src\/"/);
     await expect(make({ id: 'sched-every' })).rejects.toThrow('schedule "sched-every" already exists in namespace default');
+    // Temporal takes a calendar that matches no day; the schedule would never fire, so it is not kept.
+    await expect(make({ cron: '0 0 31 2 *', id: 'sched-never' })).rejects.toThrow(
+      'schedule "sched-never": cron 0 0 31 2 * (UTC) never fires (Temporal finds no time that matches it, up to the year 2100), so it was not created; check the day of the month against the months, and the day of the week');
+    await expect(describe_('sched-never')).rejects.toThrow(/not found/);
     // The CLI says the same on stderr and exits 1.
     const [overlap, missing, trigger] = await Promise.all([
       cli('schedule', 'create', 'sched-bad', '--pipeline', 'copy', '--source', `s3://${BUCKET}/src/`, '--every', '1h', '--overlap', 'queue'),
@@ -237,6 +241,16 @@ describe('partflow schedule', () => {
     expect(d.spec.timezone).toBe('Europe/Paris');
     expect(d.policies).toMatchObject({ overlap: 'BUFFER_ALL', pauseOnFailure: true });
     expect(d.action.args?.[0]).toEqual({ pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024, target: `s3://${BUCKET}/out/` });
+
+    // An empty value is refused, not taken for "not given"; times that never fire leave the schedule as it was.
+    const [emptyPipeline, never] = [await cli('schedule', 'update', id, '--pipeline', ''), await cli('schedule', 'update', id, '--cron', '0 0 30 2 *', '--max-parallel', '3')];
+    expect(emptyPipeline).toMatchObject({ code: 1, stderr: 'partflow: --pipeline is empty: give a value, or leave the option out\n' });
+    expect(never).toMatchObject({ code: 1, stderr: expect.stringContaining(`schedule "${id}": cron 0 0 30 2 * (Europe/Paris) never fires (Temporal finds no time that matches it, up to the year 2100), so it was left as it was`) });
+    const kept = await describe_(id);
+    expect(kept.spec.calendars?.[0].comment).toBe('30 3 * * 1-5');
+    expect(kept.info.nextActionTimes.length).toBeGreaterThan(0);
+    expect(kept.action.args?.[0]).toEqual(d.action.args?.[0]);
+    expect(kept.policies).toMatchObject({ overlap: 'BUFFER_ALL', pauseOnFailure: true });
 
     // Mon 5 and Tue 6 January 2026 at 03:30 Paris time are 02:30 UTC: two runs, one after the other.
     const back = await cli('schedule', 'backfill', id, '--from', '2026-01-04T00:00:00Z', '--to', '2026-01-06T23:00:00Z');

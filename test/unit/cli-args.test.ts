@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { durationArg, int } from '../../src/cli/args';
+import { durationArg, int, refuseEmptyOptions } from '../../src/cli/args';
 import { buildProgram } from '../../src/cli/program';
 import { scheduleSpec } from '../../src/schedules';
 
@@ -45,5 +45,13 @@ describe('durations', () => {
     expect(parserOf(['gc'], '--grace')('1.5h')).toBe(scheduleSpec({ every: '1.5h' }).intervals![0].every);
     expect(parserOf(['gc'], '--older-than')('1.5d')).toBe(36 * 3_600_000);
     for (const bad of ['1e3s', '1,5h', 'h', '-1h']) expect(() => parserOf(['gc'], '--grace')(bad)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('empty option values', () => {
+  it('are refused, naming the option, rather than read as not given', () => {
+    expect(() => refuseEmptyOptions({ pipeline: '' })).toThrow(new InvalidArgumentError('--pipeline is empty: give a value, or leave the option out'));
+    expect(() => refuseEmptyOptions({ maxParallel: 2, waitForRetry: '' })).toThrow('--wait-for-retry is empty');
+    expect(() => refuseEmptyOptions({ note: '', pipeline: 'copy', param: {} }, ['note'])).not.toThrow();
   });
 });

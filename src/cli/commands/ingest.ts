@@ -4,6 +4,7 @@ import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { printSummary, printWaiting } from '../print';
+import { refuseEmptyOptions } from '../args';
 
 export function registerIngest(program: Command): void {
   const cmd = program
@@ -14,6 +15,7 @@ export function registerIngest(program: Command): void {
     .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
     .option('--json', 'print the result as JSON (with --wait)')
     .action(async (pipeline: string, o: Record<string, unknown>) => {
+      refuseEmptyOptions(o);
       const cfg = cliConfig();
       const input = { pipeline, ...ingestInputFromOptions(o) } as IngestInput;
       const { client, connection } = await connectClient(cfg);

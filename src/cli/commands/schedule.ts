@@ -8,7 +8,7 @@ import {
   BACKFILL_OVERLAP, backfillPeriod, checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
   scheduleRuns, scheduleSpec, specChanges, updateSchedule, withSchedule, SchedulePolicies,
 } from '../../schedules';
-import { int } from '../args';
+import { int, refuseEmptyOptions } from '../args';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { backfill } from '../schedule-backfill';
 import { printList, printSchedule } from '../schedule-print';
@@ -67,6 +67,7 @@ Example:
     .option('--pause-on-failure', 'pause the schedule when a run fails (a partial run, with failed partitions, is not a failure)')
     .option('--paused', 'create it paused')
     .action((id: string, o: Record<string, unknown>) => withClient(async (client, cfg) => {
+      refuseEmptyOptions(o, ['note']);
       const input = { pipeline: o.pipeline as string, ...ingestInputFromOptions(o) } as IngestInput;
       const spec = scheduleSpec(o);
       await createSchedule(client, cfg, { id, input, spec, policies: policiesOf(o), note: o.note as string | undefined, paused: Boolean(o.paused) });
@@ -159,6 +160,8 @@ pause, one run is enough: \`partflow schedule trigger <id>\`.`)
     .option('--pause-on-failure', 'pause the schedule when a run fails')
     .option('--no-pause-on-failure', 'keep firing after a failed run')
     .action((id: string, o: Record<string, unknown>) => withClient(async (client, cfg) => {
+      // An empty --note clears the note; any other empty value is a mistake, not "keep it".
+      refuseEmptyOptions(o, ['note']);
       const spec = specChanges(o);
       const changesInput = Boolean(o.pipeline) || Object.keys(ingestInputFromOptions(o)).length > 0;
       let input: IngestInput | undefined;
