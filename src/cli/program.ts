@@ -43,7 +43,11 @@ Environment:
   PARTFLOW_S3_CREDENTIALS chain | embedded                    force the SDK's chain (an EC2 role) or the embedded keys
   PARTFLOW_METRICS_PORT  worker: serve Prometheus metrics on this port at /metrics
   PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})
-  PARTFLOW_LOG_LEVEL     pino log level                       (default info)`;
+  PARTFLOW_LOG_LEVEL     pino log level                       (default info)
+
+Exit codes: 0 done; 1 the command failed or was refused; 2 a setting to fix (the one line says
+which). ingest, retry and finish --wait also exit 3 for a run that ended partial or waits for a
+retry, and 4 for a run that completed but committed no snapshot.`;
 
 export function buildProgram(): Command {
   const program = new Command();

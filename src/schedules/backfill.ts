@@ -6,16 +6,19 @@ import { OverlapName, overlapName, ScheduleOptionError } from './spec';
 export const MATCHING_TIMES_MAX = 1000;
 
 /**
- * What each policy makes of a backfill's firings, which all come at once: how many run, and how.
+ * What each policy makes of a backfill's firings. Temporal does not take them all at once: its
+ * scheduler hands them to the policy a batch at a time (10 per pass in current servers), and a
+ * firing counts as overlapping only if a run of the schedule is going when its batch comes. So
+ * under skip and buffer-one, how many run depends on how long the runs take.
  * Every firing ingests the source as it is then: its time only names the run.
  */
 export const BACKFILL_OVERLAP: Record<OverlapName, string> = {
-  'skip': 'the first runs (none while another run is going); the others are skipped',
-  'buffer-one': 'the first runs, then one more; the others are skipped',
+  'skip': 'a firing is skipped if a run of the schedule is going when Temporal takes it; it takes them 10 at a time, so the first of each batch runs if the run before has ended, and how many run depends on how long runs take',
+  'buffer-one': 'as skip, but one firing at a time waits for the run that is going and starts when it ends',
   'buffer-all': 'all run, one after another',
-  'cancel-other': 'only the last runs, once a run that is going has been cancelled',
-  'terminate-other': 'only the last runs, once a run that is going has been terminated',
-  'allow-all': 'all run at once, on the same dataset',
+  'cancel-other': 'a firing cancels the run that is going and starts once it has ended; of each batch of 10 only the last starts, so only the last firing\'s run is sure to complete',
+  'terminate-other': 'a firing terminates the run that is going and starts; of each batch of 10 only the last starts, so only the last firing\'s run is sure to complete',
+  'allow-all': 'all start without waiting for each other (10 a second), on the same dataset',
 };
 
 /**

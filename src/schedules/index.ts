@@ -9,11 +9,12 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { checkDatasetSource } from '../client';
 import { DatasetSourceConflictError } from '../pipeline/dataset-source';
 import { SourceEmptyError } from '../pipeline/source-listing';
-import { ScheduleOptionError } from './spec';
+import { describeSpec, ScheduleOptionError } from './spec';
 
 export * from './spec';
 export { scheduleRuns } from './runs';
 export * from './backfill';
+export * from './period';
 export type { ScheduleRun } from './runs';
 
 /** The search attributes partflow's ingest sets, given to scheduled runs from their start. */
@@ -115,7 +116,26 @@ export async function createSchedule(client: Client, cfg: Config, req: CreateSch
     },
     state: { paused: req.paused ?? false, ...(req.note ? { note: req.note } : {}) },
   };
-  return wrapped(client, req.id, () => client.schedule.create(opts));
+  const handle = await wrapped(client, req.id, () => client.schedule.create(opts));
+  const d = await describeSchedule(client, req.id);
+  if (neverFires(d)) {
+    // Nothing has fired, so nothing is lost: the schedule goes as if it had been refused.
+    await handle.delete();
+    throw neverFiresError(req.id, d, 'not created');
+  }
+  return handle;
+}
+
+/**
+ * A calendar that matches no time (`0 0 31 2 *`): Temporal takes it, and the schedule would
+ * never fire. Temporal's own next times say so, as its matching has it (fields ANDed, up to 2100).
+ */
+function neverFires(d: ScheduleDescription): boolean {
+  return d.info.nextActionTimes.length === 0 && d.state.remainingActions === undefined;
+}
+
+function neverFiresError(id: string, d: ScheduleDescription, outcome: string): ScheduleOptionError {
+  return new ScheduleOptionError(`schedule "${id}": ${describeSpec(d.spec)} never fires (Temporal finds no time that matches it, up to the year 2100), so it was ${outcome}; check the day of the month against the months, and the day of the week`);
 }
 
 export async function describeSchedule(client: Client, id: string): Promise<ScheduleDescription> {
@@ -149,26 +169,43 @@ function mergeSpec(prev: ScheduleSpec, change: ScheduleSpec | undefined): Schedu
   return spec;
 }
 
-/** Changes what is given and keeps the rest (Temporal's update replaces the whole schedule). */
+/** The schedule `prev` with what `req` gives changed (with an empty req: `prev` as it was). */
+function updateOptions(cfg: Config, id: string, prev: ScheduleDescription, req: UpdateScheduleRequest): ScheduleUpdateOptions {
+  const input = req.input ?? scheduleInput(prev);
+  return {
+    spec: mergeSpec(prev.spec as ScheduleSpec, req.spec),
+    action: req.input
+      ? { ...ingestAction({ ...cfg, taskQueue: prev.action.taskQueue }, id, input), workflowId: prev.action.workflowId ?? id }
+      : { ...prev.action, workflowType: 'ingest', args: prev.action.args ?? [input] } as ScheduleOptionsStartWorkflowAction<Workflow>,
+    policies: {
+      overlap: req.policies?.overlap ?? prev.policies.overlap,
+      catchupWindow: req.policies?.catchupWindowMs ?? prev.policies.catchupWindow,
+      pauseOnFailure: req.policies?.pauseOnFailure ?? prev.policies.pauseOnFailure,
+    },
+    state: { paused: prev.state.paused, note: req.note ?? prev.state.note, remainingActions: prev.state.remainingActions },
+    typedSearchAttributes: prev.typedSearchAttributes,
+  };
+}
+
+/**
+ * Changes what is given and keeps the rest (Temporal's update replaces the whole schedule). New
+ * times that never fire are refused: the schedule is put back as it was.
+ */
 export async function updateSchedule(client: Client, cfg: Config, id: string, req: UpdateScheduleRequest): Promise<void> {
   const handle = client.schedule.getHandle(id);
   if (req.input) await checkSource(cfg, id, req.input);
+  let before: ScheduleDescription | undefined;
   await wrapped(client, id, () => handle.update((prev): ScheduleUpdateOptions => {
-    const input = req.input ?? scheduleInput(prev);
-    return {
-      spec: mergeSpec(prev.spec as ScheduleSpec, req.spec),
-      action: req.input
-        ? { ...ingestAction({ ...cfg, taskQueue: prev.action.taskQueue }, id, input), workflowId: prev.action.workflowId ?? id }
-        : { ...prev.action, workflowType: 'ingest', args: prev.action.args ?? [input] } as ScheduleOptionsStartWorkflowAction<Workflow>,
-      policies: {
-        overlap: req.policies?.overlap ?? prev.policies.overlap,
-        catchupWindow: req.policies?.catchupWindowMs ?? prev.policies.catchupWindow,
-        pauseOnFailure: req.policies?.pauseOnFailure ?? prev.policies.pauseOnFailure,
-      },
-      state: { paused: prev.state.paused, note: req.note ?? prev.state.note, remainingActions: prev.state.remainingActions },
-      typedSearchAttributes: prev.typedSearchAttributes,
-    };
+    before = prev;
+    return updateOptions(cfg, id, prev, req);
   }));
+  if (!req.spec || !before) return;
+  const d = await describeSchedule(client, id);
+  if (neverFires(d)) {
+    const was = before;
+    await wrapped(client, id, () => handle.update(() => updateOptions(cfg, id, was, {})));
+    throw neverFiresError(id, d, 'left as it was');
+  }
 }
 
 export async function withSchedule<T>(client: Client, id: string, fn: (h: ScheduleHandle) => Promise<T>): Promise<T> {

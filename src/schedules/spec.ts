@@ -33,11 +33,15 @@ export function overlapName(p: ScheduleOverlapPolicy | undefined): string {
   return (p ?? 'SKIP').toLowerCase().replace(/_/g, '-');
 }
 
-/** A duration option ("30s", "10m", "12h", "3d", or seconds) in milliseconds. */
+/**
+ * A duration option in milliseconds, for every command that takes one (--every, --jitter, gc
+ * --grace, …): durationMs reads it, as it reads the workflow's waitForRetry and partitionTimeout,
+ * so "1.5h" means 90m wherever a duration is taken.
+ */
 export function durationOption(option: string, v: string, min = 0): number {
   const ms = durationMs(v);
   if (ms === undefined || ms < min) {
-    throw new ScheduleOptionError(`--${option} must be a duration like 30s, 10m, 12h or 3d${min ? ` (at least ${min / 1000}s)` : ''}, got "${v}"`);
+    throw new ScheduleOptionError(`--${option} must be a duration like 30s, 10m, 1.5h or 3d${min ? ` (at least ${formatMs(min)})` : ''}, got "${v}"`);
   }
   return ms;
 }

@@ -152,6 +152,22 @@ describe('partflow import / inspect / verify / cat', () => {
       + 'check the dataset URL (s3://bucket/prefix/<dataset>/, the --target and --dataset of its ingests)\n');
   });
 
+  it('ingest --wait exits 4 when the run completed but committed no snapshot, and prints why', async () => {
+    // The worker runs in this process: without conditional writes it commits no snapshot.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'nosnap-src/a.csv', Body: 'id,name\n1,ann\n2,bob\n' }));
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'off';
+    try {
+      const ing = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/nosnap-src/`, '--target', `s3://${BUCKET}/nosnap/`, '--wait');
+      expect(ing.stdout).toMatch(/\n {2}no snapshot: cannot commit a snapshot of s3:\/\/it-cli\/nosnap\/[^ ]+: this S3 store does not honour create-only writes/);
+      expect(ing.code).toBe(4);
+      const json = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/nosnap-src/`, '--target', `s3://${BUCKET}/nosnap/`, '--wait', '--json');
+      expect(JSON.parse(json.stdout)).toMatchObject({ status: 'completed', snapshotError: expect.stringMatching(/cannot commit a snapshot/) });
+      expect(json.code).toBe(4);
+    } finally {
+      delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+    }
+  });
+
   it('says when no worker polls the task queue of a run it waits for', async () => {
     const lonely = await h.client.workflow.start('ingest', {
       taskQueue: `nobody-${process.pid}`, workflowId: `lonely-${process.pid}`, workflowExecutionTimeout: '1m',

@@ -69,7 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Stop every firing and let a held run go before the worker shuts down (it waits for its activities).
-  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update', 'sched-backfill']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of ['sched-every', 'sched-skip', 'sched-buffer-one', 'sched-unknown', 'sched-update', 'sched-backfill', 'sched-never']) await h?.client.schedule.getHandle(id).delete().catch(() => undefined);
   gate.release();
   await h?.stop();
 });
@@ -206,6 +206,10 @@ describe('partflow schedule', () => {
     await expect(make({ cron: '61 * * * *' })).rejects.toThrow(/^schedule "sched-bad": Temporal refused it: .*[Mm]inute.*0-59/);
     await expect(make({ source: 's3://x/src/' })).rejects.toThrow(/^schedule "sched-bad": invalid ingest input: source: invalid S3 URL "s3:\/\/x\/src\/"/);
     await expect(make({ id: 'sched-every' })).rejects.toThrow('schedule "sched-every" already exists in namespace default');
+    // Temporal takes a calendar that matches no day; the schedule would never fire, so it is not kept.
+    await expect(make({ cron: '0 0 31 2 *', id: 'sched-never' })).rejects.toThrow(
+      'schedule "sched-never": cron 0 0 31 2 * (UTC) never fires (Temporal finds no time that matches it, up to the year 2100), so it was not created; check the day of the month against the months, and the day of the week');
+    await expect(describe_('sched-never')).rejects.toThrow(/not found/);
     // The CLI says the same on stderr and exits 1.
     const [overlap, missing, trigger] = await Promise.all([
       cli('schedule', 'create', 'sched-bad', '--pipeline', 'copy', '--source', `s3://${BUCKET}/src/`, '--every', '1h', '--overlap', 'queue'),
@@ -220,19 +224,33 @@ describe('partflow schedule', () => {
     const id = 'sched-update';
     await createSchedule(h.client, h.cfg, { id, input: { pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024 }, spec: scheduleSpec({ cron: '0 2 * * *', timezone: 'Europe/Paris' }) });
     // --target: the first test's outputs, which the backfilled runs below reuse, so they are quick.
-    const [up, nothing, backwards] = await Promise.all([
+    const [up, nothing, backwards, noDay, future] = await Promise.all([
       cli('schedule', 'update', id, '--cron', '30 3 * * 1-5', '--target', `s3://${BUCKET}/out/`, '--overlap', 'buffer-all', '--pause-on-failure'),
       cli('schedule', 'update', id),
       cli('schedule', 'backfill', id, '--from', '2026-01-02', '--to', '2026-01-01'),
+      cli('schedule', 'backfill', id, '--from', '2026-02-30', '--to', '2026-03-02'),
+      cli('schedule', 'backfill', id, '--from', '2026-01-01', '--to', '2999-01-01'),
     ]);
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(/when {7}cron 30 3 \* \* 1-5 \(Europe\/Paris\)/);
     expect(nothing.stderr).toMatch(/nothing to change/);
     expect(backwards.stderr).toMatch(/--to \(2026-01-01\) must be after --from/);
+    expect(noDay).toMatchObject({ code: 1, stderr: 'partflow: --from "2026-02-30" is not a valid date (2026-02 has 28 days)\n' });
+    expect(future).toMatchObject({ code: 1, stderr: expect.stringMatching(/^partflow: --to \(2999-01-01T00:00:00.000Z\) is in the future \(it is now 20\d\d-/) });
     const d = await describe_(id);
     expect(d.spec.timezone).toBe('Europe/Paris');
     expect(d.policies).toMatchObject({ overlap: 'BUFFER_ALL', pauseOnFailure: true });
     expect(d.action.args?.[0]).toEqual({ pipeline: 'copy', source: `s3://${BUCKET}/src/`, partitionBytes: 1024, target: `s3://${BUCKET}/out/` });
+
+    // An empty value is refused, not taken for "not given"; times that never fire leave the schedule as it was.
+    const [emptyPipeline, never] = [await cli('schedule', 'update', id, '--pipeline', ''), await cli('schedule', 'update', id, '--cron', '0 0 30 2 *', '--max-parallel', '3')];
+    expect(emptyPipeline).toMatchObject({ code: 1, stderr: 'partflow: --pipeline is empty: give a value, or leave the option out\n' });
+    expect(never).toMatchObject({ code: 1, stderr: expect.stringContaining(`schedule "${id}": cron 0 0 30 2 * (Europe/Paris) never fires (Temporal finds no time that matches it, up to the year 2100), so it was left as it was`) });
+    const kept = await describe_(id);
+    expect(kept.spec.calendars?.[0].comment).toBe('30 3 * * 1-5');
+    expect(kept.info.nextActionTimes.length).toBeGreaterThan(0);
+    expect(kept.action.args?.[0]).toEqual(d.action.args?.[0]);
+    expect(kept.policies).toMatchObject({ overlap: 'BUFFER_ALL', pauseOnFailure: true });
 
     // Mon 5 and Tue 6 January 2026 at 03:30 Paris time are 02:30 UTC: two runs, one after the other.
     const back = await cli('schedule', 'backfill', id, '--from', '2026-01-04T00:00:00Z', '--to', '2026-01-06T23:00:00Z');
@@ -280,11 +298,12 @@ describe('partflow schedule', () => {
     // Each read the source as it was then: after the first, nothing was left to compute.
     for (const x of handles.slice(1)) expect((await x.result() as IngestSummary).stages.copy).toMatchObject({ succeeded: 3, skipped: 3 });
 
-    // With skip, the firings that come while the first runs are skipped: one run, and the command says so.
+    // With skip, the three firings come in one batch: the first runs, the others are skipped, and the command says so.
     const one = await cli('schedule', 'backfill', id, '--from', '2025-11-23', '--to', '2025-11-25', '--overlap', 'skip');
     expect(one.code).toBe(0);
     expect(one.stdout).toContain('3 firings from 2025-11-23T00:00:00.000Z to 2025-11-25T00:00:00.000Z (2025-11-23T00:00:00Z, 2025-11-24T00:00:00Z, 2025-11-25T00:00:00Z), '
-      + 'overlap skip: the first runs (none while another run is going); the others are skipped.\n');
+      + 'overlap skip: a firing is skipped if a run of the schedule is going when Temporal takes it; it takes them 10 at a time, so the first of each batch runs '
+      + 'if the run before has ended, and how many run depends on how long runs take.\n');
     expect(one.stdout).toMatch(/\ntaken: 1 started, 2 skipped for overlap; /);
     const after = await closedRuns(id, 4);
     expect(after.handles.map((x) => x.workflowId).slice(3)).toEqual([`${id}-2025-11-23T00:00:00Z`]);

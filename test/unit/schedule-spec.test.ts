@@ -19,7 +19,7 @@ describe('schedule spec options', () => {
     expect(() => scheduleSpec({ cron: 'banana' })).toThrow(/--cron "banana" has 1 field\(s\); expected 5/);
     expect(() => scheduleSpec({ cron: '@sometimes' })).toThrow(/unknown shorthand/);
     expect(() => scheduleSpec({ cron: 'TZ=UTC 0 2 * * *' })).toThrow(/--timezone/);
-    expect(() => scheduleSpec({ every: 'soon' })).toThrow('--every must be a duration like 30s, 10m, 12h or 3d (at least 1s), got "soon"');
+    expect(() => scheduleSpec({ every: 'soon' })).toThrow('--every must be a duration like 30s, 10m, 1.5h or 3d (at least 1s), got "soon"');
     expect(() => scheduleSpec({ every: '0' })).toThrow(/at least 1s/);
     expect(() => scheduleSpec({ every: '1h', timezone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
     expect(() => scheduleSpec({ every: '1h', jitter: 'a bit' })).toThrow(/--jitter must be a duration/);

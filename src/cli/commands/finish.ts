@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Config } from '../../config';
 import { cliConfig } from '../config';
+import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { describeRun } from '../workflow-lookup';
 import { connectClient } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
@@ -12,6 +13,7 @@ export function registerFinish(program: Command): void {
     .command('finish <workflowId>')
     .description('end a run that waits for a retry now, as partial: it writes its run manifest and commits the snapshot of what succeeded (the failed partitions stay failed; a later ingest retries them)')
     .option('--wait', 'wait for the run to close and print its result')
+    .addHelpText('after', RUN_EXIT_HELP)
     .action(async (workflowId: string, o: { wait?: boolean }) => {
       const cfg = cliConfig();
       const { client, connection } = await connectClient(cfg);
@@ -25,8 +27,9 @@ export function registerFinish(program: Command): void {
         });
         process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
         if (o.wait) {
-          printSummary((await handle.result()) as IngestSummary);
-          process.exitCode = 3;
+          const r = (await handle.result()) as IngestSummary;
+          printSummary(r);
+          process.exitCode = runExitCode(r);
         }
       } finally {
         await connection.close();

@@ -1,15 +1,16 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS } from '../../config';
 import { cliConfig } from '../config';
 import { datasetRef } from '../../snapshots/layout';
 import { applyRetention, Doomed, planRetention } from '../../snapshots/retention';
 import { s3Client } from '../../storage/client';
-import { abortUploads, parseDuration, staleUploads } from '../../tools/gc';
-import { int } from '../args';
+import { abortUploads, staleUploads } from '../../tools/gc';
+import { formatMs } from '../../schedules/spec';
+import { durationArg, int } from '../args';
 
 interface GcOptions {
-  uploads?: boolean; bucket?: string; prefix: string; olderThan: string; dryRun?: boolean;
-  keepSnapshots?: number; grace: string; yes?: boolean; json?: boolean;
+  uploads?: boolean; bucket?: string; prefix: string; olderThan: number; dryRun?: boolean;
+  keepSnapshots?: number; grace: number; yes?: boolean; json?: boolean;
 }
 
 export function registerGc(program: Command): void {
@@ -17,13 +18,14 @@ export function registerGc(program: Command): void {
     .command('gc [datasetUrl]')
     .description('clean up: <dataset> --keep-snapshots N deletes what no kept snapshot references; --uploads aborts stale multipart uploads')
     .option('--keep-snapshots <n>', 'dataset retention: keep the newest n snapshots (and those consumer cursors point at) and what they reference', int('keep-snapshots', 1, 99_999_999))
-    .option('--grace <duration>', 'dataset retention: never delete anything younger than this; make it longer than any ingest runs, waitForRetry included', '7d')
+    .addOption(new Option('--grace <duration>', 'dataset retention: never delete anything younger than this, e.g. 7d, 36h, 1.5d; make it longer than any ingest runs, waitForRetry included')
+      .argParser(durationArg('grace')).default(7 * 86_400_000, '7d'))
     .option('--yes', 'dataset retention: delete (without it, only list what would be deleted and the bytes)')
     .option('--json', 'dataset retention: print the plan as JSON')
     .option('--uploads', 'abort multipart uploads older than --older-than')
     .option('--bucket <bucket>', `with --uploads: bucket to sweep (default PARTFLOW_BUCKET, else ${DEFAULTS.bucket})`)
     .option('--prefix <prefix>', 'with --uploads: only uploads under this key prefix', '')
-    .option('--older-than <duration>', 'with --uploads: age threshold, e.g. 90s, 30m, 24h, 7d', '24h')
+    .addOption(new Option('--older-than <duration>', 'with --uploads: age threshold, e.g. 90s, 30m, 24h, 1.5d').argParser(durationArg('older-than')).default(86_400_000, '24h'))
     .option('--dry-run', 'with --uploads: list what would be aborted')
     .addHelpText('after', `
 Dataset retention (a dry run unless --yes):
@@ -41,13 +43,13 @@ _consumers/, _checkpoints/, _partflow.json, or another dataset nested inside thi
       if (o.uploads) {
         if (datasetUrl !== undefined || o.keepSnapshots !== undefined) throw new InvalidArgumentError('--uploads sweeps a bucket: give no dataset and no --keep-snapshots');
         const bucket = o.bucket ?? cfg.bucket;
-        const stale = await staleUploads(s3, bucket, o.prefix, parseDuration(o.olderThan));
+        const stale = await staleUploads(s3, bucket, o.prefix, o.olderThan);
         for (const u of stale) process.stdout.write(`${o.dryRun ? 'would abort' : 'abort'} s3://${bucket}/${u.key} (upload ${u.uploadId}, started ${u.initiated.toISOString()})\n`);
         const n = o.dryRun ? 0 : await abortUploads(s3, bucket, stale);
         return void process.stdout.write(`${stale.length} stale uploads${o.dryRun ? '' : `, ${n} aborted`}\n`);
       }
       if (datasetUrl === undefined || o.keepSnapshots === undefined) throw new InvalidArgumentError('give <datasetUrl> --keep-snapshots <n> (dataset retention) or --uploads (stale multipart uploads)');
-      const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: parseDuration(o.grace) });
+      const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: o.grace });
       for (const c of plan.cursors.filter((x) => x.missing)) {
         process.stderr.write(`partflow: warning: consumer "${c.consumer}"'s cursor points at snapshot ${c.snapshot}, which ${plan.dataset} does not have: it holds nothing back, and that consumer cannot read changes until its cursor is moved (partflow changes ${plan.dataset} --consumer ${c.consumer} --commit N --rewind; N=0 to load everything again)\n`);
       }
@@ -67,9 +69,9 @@ _consumers/, _checkpoints/, _partflow.json, or another dataset nested inside thi
       }
       if (!o.json) {
         const cursors = plan.cursors.length ? `; consumer cursors: ${plan.cursors.map((c) => `${c.consumer}@${c.snapshot}${c.missing ? ' (no such snapshot)' : ''}`).join(', ')}` : '';
-        const recent = plan.recent.length ? ` (${plan.recent.join(', ')} superseded or written less than ${o.grace} ago)` : '';
+        const recent = plan.recent.length ? ` (${plan.recent.join(', ')} superseded or written less than ${formatMs(o.grace)} ago)` : '';
         const done = o.yes ? 'deleted (or already gone: another gc may have deleted some)' : 'would be deleted (dry run; --yes deletes)';
-        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${recent}${cursors}; ${count} objects, ${bytes} bytes ${done}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${o.grace} kept\n`);
+        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${recent}${cursors}; ${count} objects, ${bytes} bytes ${done}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${formatMs(o.grace)} kept\n`);
       }
     });
 }

@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { cliConfig } from '../config';
+import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { printSummary, printWaiting } from '../print';
+import { refuseEmptyOptions } from '../args';
 
 export function registerIngest(program: Command): void {
   const cmd = program
@@ -13,7 +15,9 @@ export function registerIngest(program: Command): void {
     .option('--workflow-id <id>', 'workflow id (default: ingest-<pipeline>-<time>)')
     .option('--wait', 'wait for the result (or for the run to wait for a retry), with a progress bar per stage')
     .option('--json', 'print the result as JSON (with --wait)')
+    .addHelpText('after', RUN_EXIT_HELP)
     .action(async (pipeline: string, o: Record<string, unknown>) => {
+      refuseEmptyOptions(o);
       const cfg = cliConfig();
       const input = { pipeline, ...ingestInputFromOptions(o) } as IngestInput;
       const { client, connection } = await connectClient(cfg);
@@ -24,7 +28,7 @@ export function registerIngest(program: Command): void {
         if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
         else if (summary.status === 'waiting-for-retry') printWaiting(summary);
         else printSummary(summary);
-        if (summary.status !== 'completed') process.exitCode = 3;
+        process.exitCode = runExitCode(summary);
       } else process.stdout.write(handle.workflowId + '\n');
       await connection.close();
     });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { cliConfig } from '../config';
+import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import type { IngestSummary } from '../../manifest/run';
@@ -15,6 +16,7 @@ export function registerRetry(program: Command): void {
     .option('--stage <name>', 'only failures of this stage (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--rerun', 'a closed run that completed: start a new run of its very input anyway (it reads the source again and reuses every unchanged output)')
     .option('--wait', 'wait for the run, with progress')
+    .addHelpText('after', RUN_EXIT_HELP)
     .action(async (workflowId: string, o: { partition: string[]; stage: string[]; rerun?: boolean; wait?: boolean }) => {
       const cfg = cliConfig();
       const { client, connection } = await connectClient(cfg);
@@ -44,7 +46,7 @@ export function registerRetry(program: Command): void {
         const r = await waitWithProgress(handle);
         if (r.status === 'waiting-for-retry') printWaiting(r);
         else printSummary(r);
-        if (r.status !== 'completed') process.exitCode = 3;
+        process.exitCode = runExitCode(r);
       }
       await connection.close();
     });

@@ -5,10 +5,10 @@ import { cliConfig } from '../config';
 import { connectClient } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import {
-  BACKFILL_OVERLAP, checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
+  BACKFILL_OVERLAP, backfillPeriod, checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
   scheduleRuns, scheduleSpec, specChanges, updateSchedule, withSchedule, SchedulePolicies,
 } from '../../schedules';
-import { int } from '../args';
+import { int, refuseEmptyOptions } from '../args';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { backfill } from '../schedule-backfill';
 import { printList, printSchedule } from '../schedule-print';
@@ -44,12 +44,6 @@ function policiesOf(o: Record<string, unknown>): SchedulePolicies {
   };
 }
 
-function parseTime(option: string, v: string): Date {
-  const d = new Date(v);
-  if (!/^\d{4}-\d\d-\d\d/.test(v) || Number.isNaN(d.getTime())) throw new ScheduleOptionError(`--${option} must be an ISO time like 2026-11-01 or 2026-11-01T02:00:00Z, got "${v}"`);
-  return d;
-}
-
 export function registerSchedule(program: Command): void {
   const schedule = program
     .command('schedule')
@@ -73,6 +67,7 @@ Example:
     .option('--pause-on-failure', 'pause the schedule when a run fails (a partial run, with failed partitions, is not a failure)')
     .option('--paused', 'create it paused')
     .action((id: string, o: Record<string, unknown>) => withClient(async (client, cfg) => {
+      refuseEmptyOptions(o, ['note']);
       const input = { pipeline: o.pipeline as string, ...ingestInputFromOptions(o) } as IngestInput;
       const spec = scheduleSpec(o);
       await createSchedule(client, cfg, { id, input, spec, policies: policiesOf(o), note: o.note as string | undefined, paused: Boolean(o.paused) });
@@ -103,7 +98,7 @@ Example:
 
   schedule
     .command('pause <id>')
-    .description('stop starting runs until unpaused (a running run goes on)')
+    .description('stop starting runs at the schedule\'s times until unpaused (a running run goes on, and so does a backfill: only delete stops one)')
     .option('--note <text>', 'why, shown with the schedule', 'paused with partflow schedule pause')
     .action((id: string, o: { note: string }) => withClient(async (client) => {
       await withSchedule(client, id, (h) => h.pause(o.note));
@@ -133,21 +128,25 @@ Example:
   schedule
     .command('backfill <id>')
     .description('start the runs the schedule would have started from --from to --to (both included), now')
-    .requiredOption('--from <time>', 'start of the period, an ISO time (2026-11-01, 2026-11-01T02:00:00Z)')
-    .requiredOption('--to <time>', 'end of the period, an ISO time (a date alone is its 00:00 UTC)')
+    .requiredOption('--from <time>', 'start of the period, an ISO date or time, UTC unless it gives an offset (2026-11-01, 2026-11-01T02:00:00Z, 2026-11-01T03:00+01:00)')
+    .requiredOption('--to <time>', 'end of the period, an ISO date or time (a date alone is its 00:00 UTC); not in the future')
     .option('--overlap <policy>', `what the period's firings, which all come at once, do while another run still runs: ${Object.keys(OVERLAP_POLICIES).join(', ')} (below; not the schedule's own)`, 'buffer-all')
     .addHelpText('after', `
 Prints how many firings the period holds, then what Temporal made of them: started, skipped for
-overlap, or waiting to run. Overlap policies, for a backfill:
+overlap, or waiting to run. A --to in the future is refused: a backfill is for firings that have
+passed. Temporal takes the period's firings a batch at a time, and a firing overlaps only if a run
+of the schedule is going when its batch comes. Overlap policies, for a backfill:
 ${Object.entries(BACKFILL_OVERLAP).map(([k, v]) => `  ${k.padEnd(16)}${v}`).join('\n')}
+
+Pausing the schedule does not stop a backfill (Temporal starts backfilled firings as it starts a
+trigger, paused or not). Only deleting the schedule drops the firings not yet started; the runs
+already started go on (cancel them with \`temporal workflow cancel\`), and create it again after.
 
 Each run ingests the source as it is now: a firing's time only names the run (<id>-<time>), so
 after the first run, the others find every partition committed and reuse them. To catch up after a
 pause, one run is enough: \`partflow schedule trigger <id>\`.`)
     .action((id: string, o: { from: string; to: string; overlap: string }) => withClient(async (client) => {
-      const start = parseTime('from', o.from);
-      const end = parseTime('to', o.to);
-      if (end <= start) throw new ScheduleOptionError(`--to (${o.to}) must be after --from (${o.from})`);
+      const { start, end } = backfillPeriod(o.from, o.to);
       await backfill(client, id, start, end, overlapPolicy(o.overlap));
     }));
 
@@ -161,6 +160,8 @@ pause, one run is enough: \`partflow schedule trigger <id>\`.`)
     .option('--pause-on-failure', 'pause the schedule when a run fails')
     .option('--no-pause-on-failure', 'keep firing after a failed run')
     .action((id: string, o: Record<string, unknown>) => withClient(async (client, cfg) => {
+      // An empty --note clears the note; any other empty value is a mistake, not "keep it".
+      refuseEmptyOptions(o, ['note']);
       const spec = specChanges(o);
       const changesInput = Boolean(o.pipeline) || Object.keys(ingestInputFromOptions(o)).length > 0;
       let input: IngestInput | undefined;
