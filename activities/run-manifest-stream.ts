@@ -12,6 +12,7 @@ import { ActivityDeps, loadPlan } from './deps';
 import { logger } from '../src/log';
 import { KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
 import { kafkaRunGaps } from './kafka-gaps';
+import { codeVersionOf, VersionSkew, versionSkew } from '../src/manifest/version-skew';
 
 export interface WindowResults {
   bucket: string;
@@ -55,9 +56,16 @@ async function windowResults(deps: ActivityDeps, bucket: string, prefix: string)
   return latest;
 }
 
+/** Per stage, the code versions that computed the committed partitions, when not all are the plan's (no partition manifest is read: a content version starts with its code version). */
+function skewOf(plan: Plan, latest: Map<string, SavedEntry>, taskQueue: string): VersionSkew | undefined {
+  const committed = [...latest.values()].filter((e) => (e.status === 'done' || e.status === 'skipped') && e.version)
+    .map((e) => ({ stage: e.stage, codeVersion: e.output?.codeVersion ?? codeVersionOf(e.version!) }));
+  return versionSkew(plan.stages ?? [], committed, taskQueue);
+}
+
 /** The manifest as a fixed sequence of text units; committed entries become text only when reached. */
-function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, SavedEntry>, writtenAt: string, kafkaGaps?: KafkaGapsSummary): Unit[] {
-  const head = { ...req.summary, ...(kafkaGaps ? { kafkaGaps } : {}), kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt };
+function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, SavedEntry>, writtenAt: string, kafkaGaps?: KafkaGapsSummary, skew?: VersionSkew): Unit[] {
+  const head = { ...req.summary, ...(kafkaGaps ? { kafkaGaps } : {}), ...(skew ? { versionSkew: skew } : {}), kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt };
   const out: Unit[] = [`${JSON.stringify(head).slice(0, -1)},"committed":{`];
   const stages = Object.keys(req.summary.stages);
   const all = [...latest.values()].sort((a, b) => a.index - b.index);
@@ -98,11 +106,15 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const loc = parseS3Url(req.summary.manifest);
     // Kafka with allowGaps: gaps found while reading are only in the partition manifests.
     const gapsOf = async (plan: Plan) => (plan.kafka?.allowGaps ? summarizeGaps(await kafkaRunGaps(deps, plan, (read) => ctx.heartbeat({ phase: 'reading Kafka gaps', read }))) : undefined);
-    const result = (plan: Plan | null, kafkaGaps?: KafkaGapsSummary): StreamManifestResult => (plan?.kafka?.allowGaps ? { manifest: req.summary.manifest, ...(kafkaGaps ? { kafkaGaps } : {}) } : req.summary.manifest);
+    // An object only when it has more to say than the URL (the result of runs recorded before was a string).
+    const result = (plan: Plan | null, kafkaGaps?: KafkaGapsSummary, skew?: VersionSkew): StreamManifestResult => (plan?.kafka?.allowGaps || skew
+      ? { manifest: req.summary.manifest, ...(kafkaGaps ? { kafkaGaps } : {}), ...(skew ? { versionSkew: skew } : {}) } : req.summary.manifest);
     if (await objectExists(deps.s3, loc.bucket, loc.key)) { // an earlier attempt completed it
-      await dropWindows(deps, req);
       const plan = await loadPlan(deps, req.bucket, req.planKey);
-      return result(plan, await gapsOf(plan));
+      // The windows' results are still there unless that attempt had dropped them too.
+      const skew = skewOf(plan, await windowResults(deps, req.bucket, req.windowsPrefix), ctx.info.taskQueue);
+      await dropWindows(deps, req);
+      return result(plan, await gapsOf(plan), skew);
     }
     const cp = (ctx.info.heartbeatDetails as ManifestCheckpoint | undefined) ?? undefined;
     // Before any part is written, heartbeats say which phase the attempt is in (and keep the
@@ -114,7 +126,8 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
     const partBytes = Math.max(MIN_PART_BYTES, req.partBytes ?? PART_BYTES);
     let ck: ManifestCheckpoint = cp?.uploadId ? cp : { uploadId: '', parts: [], next: 0, writtenAt: new Date().toISOString() };
     const kafkaGaps = await gapsOf(plan);
-    const list = units(req, plan, latest, ck.writtenAt, kafkaGaps);
+    const skew = skewOf(plan, latest, ctx.info.taskQueue);
+    const list = units(req, plan, latest, ck.writtenAt, kafkaGaps, skew);
     const limit = pLimit(16);
     const text = async (u: Unit): Promise<string> => {
       if (typeof u === 'string') return u;
@@ -167,12 +180,12 @@ export function makeStreamRunManifestActivity(deps: ActivityDeps) {
       await deps.s3.send(new CompleteMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: ck.uploadId, MultipartUpload: { Parts: ck.parts } }));
     }
     await dropWindows(deps, req);
-    return result(plan, kafkaGaps);
+    return result(plan, kafkaGaps, skew);
   };
 }
 
-/** The run manifest's URL; for Kafka with allowGaps, with every gap of the run (which the workflow's summary then shows). */
-export type StreamManifestResult = string | { manifest: string; kafkaGaps?: KafkaGapsSummary };
+/** The run manifest's URL; for Kafka with allowGaps, with every gap of the run; with the run's version skew if any (which the workflow's summary then shows). */
+export type StreamManifestResult = string | { manifest: string; kafkaGaps?: KafkaGapsSummary; versionSkew?: VersionSkew };
 
 /**
  * The windows' results exist only for the run manifest: once it is written, nothing reads them,

@@ -6,6 +6,7 @@ import { partitionKeys } from '../src/pipeline/layout';
 import { getJson, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { ActivityDeps, loadPlan } from './deps';
+import { versionSkew } from '../src/manifest/version-skew';
 
 export interface RunManifestRequest {
   bucket: string;
@@ -44,8 +45,9 @@ export function makeRunManifestActivity(deps: ActivityDeps) {
     }
     const named = (index: number) => ({ partition: plan.partitions[index].id, name: plan.partitions[index].name });
     const loc = parseS3Url(req.summary.manifest);
+    const skew = versionSkew(plan.stages ?? [], Object.entries(committed).flatMap(([stage, es]) => es.map((e) => ({ stage, codeVersion: e.codeVersion }))), Context.current().info.taskQueue);
     const manifest: RunManifest = {
-      ...req.summary, kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt: new Date().toISOString(), committed,
+      ...req.summary, ...(skew ? { versionSkew: skew } : {}), kind: 'partflow.run', version: 2, workflowId: req.workflowId, runId: req.runId, writtenAt: new Date().toISOString(), committed,
       failures: req.failures.map((f) => ({ stage: f.stage, ...named(f.index), error: f.error, attempts: f.attempts, runs: f.runs })),
       blocked: req.blocked.map((b) => ({ stage: b.stage, ...named(b.index) })),
     };

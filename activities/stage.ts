@@ -18,6 +18,8 @@ import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, FailureTypes, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 import { runSetup, stageLookup, transformRecord } from './transform-step';
+import { stageDifferences, twoDefinitions, warnStageSkew } from './stage-skew';
+import { Context } from '@temporalio/activity';
 
 export interface StageRequest {
   bucket: string;
@@ -116,10 +118,20 @@ export function makeStageActivity(deps: ActivityDeps) {
     const p = plan.partitions[req.index];
     if (!p) throw nonRetryable('InvalidInput', `plan ${req.planKey} has no partition ${req.index}`);
     // The worker's own code version decides the output: a retry after a deploy runs the new code.
+    // A definition other than the planning worker's is said, once per run and stage.
+    warnStageSkew(plan, req.planKey, stage);
     const upstream = req.upstream ?? {};
     const lookupEtags: Record<string, string> = {};
     for (const l of stage.lookups) {
-      if (!plan.lookups[l]) throw nonRetryable('InvalidInput', `stage "${req.stage}" reads lookup "${l}", which plan ${req.planKey} did not resolve; start a new ingest`);
+      if (!plan.lookups[l]) {
+        const planned = (plan.stages ?? []).find((s) => s.name === stage.name);
+        const differs = planned && !planned.lookups.includes(l)
+          ? ` This worker's definition of the stage (version ${stage.version}) differs from the one of the worker that planned the run (version ${planned.version}, `
+            + `lookups: ${planned.lookups.join(', ') || 'none'}): ${twoDefinitions(Context.current().info.taskQueue, plan.pipeline)}. `
+            + 'Run every worker with one definition, then start a new ingest'
+          : ` ${stageDifferences(planned, stage).length ? 'This worker\'s definition of the stage differs from the planning worker\'s. ' : ''}Start a new ingest`;
+        throw nonRetryable('InvalidInput', `stage "${req.stage}" reads lookup "${l}", which plan ${req.planKey} did not resolve.${differs}`);
+      }
       lookupEtags[l] = plan.lookups[l].etag;
     }
     const version = stageVersion(stage, plan.params, lookupEtags, stage.after.map((d) => [d, d === RAW_STAGE ? p.rawVersion : upstream[d] ?? '']));

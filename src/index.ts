@@ -25,6 +25,7 @@ export type { Config, S3Config } from './config';
 // Starting and watching ingests.
 export { connect, IngestRun, PartflowClient } from './api/client';
 export type { IngestInput, SourceFormat } from './pipeline/input';
+export { InvalidInputError } from './pipeline/input';
 export { DatasetSourceConflictError } from './pipeline/dataset-source';
 export { NestedDatasetError } from './pipeline/nested-dataset';
 export { SourceEmptyError } from './pipeline/source-listing';

@@ -1,6 +1,7 @@
 import { WaitingForRetry } from '../client';
 import type { IngestSummary } from '../manifest/run';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
+import { describeVersionSkew } from '../manifest/version-skew';
 
 /** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
 export function explainError(e: Error): string {
@@ -45,6 +46,8 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     for (const r of g.first.slice(0, 5)) out.write(`           partition ${r.partition}: ${r.from}-${r.to - 1}\n`);
     if (g.ranges > 5) out.write(`           … and ${g.ranges - 5} more (the run manifest lists the first ${g.first.length}; the committed offsets all)\n`);
   }
+  // Outputs of two definitions of one stage in one run: said loudly, where the run is read.
+  if (s.versionSkew) for (const line of describeVersionSkew(s.versionSkew, s.pipeline)) out.write(`  WARNING:  ${line}\n`);
   out.write(`  outputs:  ${s.outputPrefix}\n  manifest: ${s.manifest}\n`);
   if (s.snapshot) out.write(`  snapshot: ${s.snapshot.number} (${s.snapshot.url})\n`);
   const by = s.snapshot?.supersededBy;

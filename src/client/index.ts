@@ -9,7 +9,7 @@ import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../p
 import { s3Client } from '../storage/client';
 import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
-import { holdsNoSourceObjects, listSource, SourceEmptyError } from '../pipeline/source-listing';
+import { holdsNoSourceObjects, listSource, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ignoredStartOffsetsNote } from './kafka-note';
 // Type only: the shape the workflow's `progress` query returns.
@@ -65,10 +65,22 @@ export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?
   if (outer) throw new NestedDatasetError(nestedDatasetRefusal(r.targetBucket, r.targetPrefix, r.dataset, outer));
 }
 
+/**
+ * Refuses an ingest of an S3 source that holds nothing (a typo, most often) before a run is
+ * started only to fail planning: one LIST (two for a key without "/" that is no object). Unsure,
+ * or unreadable in time, it is left to planning. Not for schedules: a prefix empty today may be
+ * filled before the first run.
+ */
+async function refuseEmptySource(cfg: Config, r: ResolvedIngest): Promise<void> {
+  if (r.kafka) return;
+  if (await beforeDeadline(sourceSurelyEmpty(s3Client(cfg.s3), r.sourceBucket, r.sourcePrefix), Date.now() + SOURCE_CHECK_MS)) throw new SourceEmptyError(r.source);
+}
+
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
   const resolved = resolveIngestInput(input);
+  await refuseEmptySource(cfg, resolved);
   await checkDatasetSource(cfg, resolved, onNote);
   const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), Date.now() + SOURCE_CHECK_MS);
   if (ignored) onNote?.(ignored);

@@ -1,6 +1,7 @@
 import type { EmptySources } from '../pipeline/plan';
 import type { KafkaGapsSummary } from '../sources/kafka/gaps';
 import type { RecordCounts } from './partition';
+import type { VersionSkew } from './version-skew';
 
 export interface StageSummary {
   /** s3:// URL of the stage's output directory. */
@@ -46,6 +47,12 @@ export interface IngestSummary {
      */
     supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
   };
+  /**
+   * Stages whose committed partitions were not all computed with the code version the run was
+   * planned with, counted per version (absent when all were): two workers on the task queue
+   * registering different definitions of the pipeline, or a deploy during the run.
+   */
+  versionSkew?: VersionSkew;
   /** Why no snapshot was committed, when the commit was refused or failed. */
   snapshotError?: string;
   /** The Temporal Schedule that started the run, if one did. */

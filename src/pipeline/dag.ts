@@ -4,11 +4,52 @@ import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_ST
 
 export const DEFAULT_CODEC = 'zstandard';
 
+/** What is wrong with one pipeline definition. */
+export interface PipelineProblems {
+  pipeline: string;
+  problems: string[];
+}
+
+/** One or more invalid pipelines, every problem of each listed (one message, so one fix round). */
 export class PipelineDefinitionError extends Error {
-  constructor(pipeline: string, problems: string[]) {
-    super(`pipeline "${pipeline}" is invalid:\n  - ${problems.join('\n  - ')}`);
+  readonly invalid: PipelineProblems[];
+  constructor(pipeline: string, problems: string[]);
+  constructor(invalid: PipelineProblems[]);
+  constructor(a: string | PipelineProblems[], problems: string[] = []) {
+    const invalid = typeof a === 'string' ? [{ pipeline: a, problems }] : a;
+    super(invalid.map((i) => `pipeline "${i.pipeline}" is invalid:\n  - ${i.problems.join('\n  - ')}`).join('\n'));
     this.name = 'PipelineDefinitionError';
+    this.invalid = invalid;
   }
+}
+
+/**
+ * The cycles among stages that can never run: each written closed, in the direction records
+ * flow (`a -> b -> a`: b reads a, a reads b). Every stuck stage depends on another stuck one, so
+ * following dependencies from each ends in a cycle; stages that only wait on one are left out.
+ */
+function cyclesOf(stuck: string[], after: Map<string, string[]>): string[] {
+  const inStuck = new Set(stuck);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const start of stuck) {
+    const walk: string[] = [];
+    let cur: string | undefined = start;
+    while (cur !== undefined && !walk.includes(cur)) {
+      walk.push(cur);
+      cur = (after.get(cur) ?? []).find((d) => inStuck.has(d));
+    }
+    if (cur === undefined) continue;
+    // walk[k] reads walk[k + 1]; reversed, the cycle reads in flow order, from its stage defined first.
+    const flow = walk.slice(walk.indexOf(cur)).reverse();
+    const at = flow.indexOf(stuck.find((n) => flow.includes(n))!);
+    const cycle = [...flow.slice(at), ...flow.slice(0, at)];
+    const key = [...cycle].sort().join(' ');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push([...cycle, cycle[0]].join(' -> '));
+  }
+  return out;
 }
 
 const NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -51,7 +92,9 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     for (const d of new Set(deps.filter((d, j) => deps.indexOf(d) !== j))) problems.push(`stage "${s.name}" lists "${d}" more than once in "after"`);
     for (const d of deps) {
       if (d !== RAW_STAGE && !names.has(d)) problems.push(`stage "${s.name}" depends on unknown stage "${d}"`);
-      if (d === s.name) problems.push(`stage "${s.name}" depends on itself`);
+      // Only an "after" given can name the stage itself: the default (the stage before) does so
+      // only for a stage defined twice, which is reported as that.
+      if (d === s.name && s.after !== undefined) problems.push(`stage "${s.name}" depends on itself`);
     }
     after.set(s.name, deps);
   });
@@ -87,20 +130,25 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
   if (!Number.isInteger(retry.maximumAttempts) || retry.maximumAttempts < 1) problems.push('retry.maximumAttempts must be an integer >= 1');
   if (!(retry.initialIntervalSeconds > 0) || !(retry.maximumIntervalSeconds >= retry.initialIntervalSeconds)) problems.push('retry intervals must be > 0, maximum >= initial');
   if (!(retry.backoffCoefficient >= 1)) problems.push('retry.backoffCoefficient must be >= 1');
-  if (problems.length) throw new PipelineDefinitionError(p.name, problems);
-
-  // Kahn's algorithm, taking ready stages in definition order.
+  // Kahn's algorithm, taking ready stages in definition order. Unknown upstream stages are
+  // reported above; here they count as ready, so that a cycle is reported with them.
   const order: string[] = [];
   const done = new Set<string>([RAW_STAGE]);
-  while (order.length < p.stages.length) {
-    const next = p.stages.find((s) => !done.has(s.name) && after.get(s.name)!.every((d) => done.has(d)));
+  const unique = [...names];
+  const ready = (d: string) => done.has(d) || !names.has(d);
+  while (order.length < unique.length) {
+    const next = unique.find((n) => !done.has(n) && (after.get(n) ?? []).every((d) => d === n ? false : ready(d)));
     if (!next) {
-      const stuck = p.stages.filter((s) => !done.has(s.name)).map((s) => s.name);
-      throw new PipelineDefinitionError(p.name, [`stages form a cycle: ${stuck.join(' -> ')}`]);
+      const stuck = unique.filter((n) => !done.has(n));
+      // A stage that names itself is reported as that, not again as a cycle.
+      const cycles = cyclesOf(stuck, after).filter((c) => !/^([^ ]+) -> \1$/.test(c));
+      for (const c of cycles) problems.push(`stages form a cycle: ${c}`);
+      break;
     }
-    order.push(next.name);
-    done.add(next.name);
+    order.push(next);
+    done.add(next);
   }
+  if (problems.length) throw new PipelineDefinitionError(p.name, problems);
   const byName = new Map(p.stages.map((s) => [s.name, s]));
   const stages: StageInfo[] = order.map((n) => {
     const s = byName.get(n)!;

@@ -4,7 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isIgnoredKey } from '../formats/detect';
-import { listObjects, ObjectInfo } from '../storage/objects';
+import { listFirstPage, listObjects, ObjectInfo } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
 import { DATASET_MARKER, partitionFileOf } from './layout';
 
@@ -47,6 +47,24 @@ export function datasetFolders(listed: ObjectInfo[]): string[] {
  */
 export function withoutDatasets(listed: ObjectInfo[], owned = datasetFolders(listed)): ObjectInfo[] {
   return listed.filter((o) => !owned.some((d) => o.key.startsWith(d)) && (partitionFileOf(o.key)?.kind ?? 'output') === 'output');
+}
+
+/**
+ * Whether planning would surely find no source objects (SourceEmpty) under an S3 source, from
+ * the first page of its listing alone (a second for a key with no "/" that is no object: then the
+ * prefix of that name is the source, as in listSource). False when unsure: a page full of
+ * partflow's own outputs with more after it is left to planning, which lists everything.
+ */
+export async function sourceSurelyEmpty(s3: S3Client, bucket: string, sourcePrefix: string): Promise<boolean> {
+  let prefix = sourcePrefix;
+  let page = await listFirstPage(s3, bucket, prefix);
+  if (prefix !== '' && !prefix.endsWith('/')) {
+    const exact = page.objects.find((o) => o.key === prefix);
+    if (exact) return holdsNoSourceObjects({ listed: [exact], prefix: prefix.slice(0, prefix.lastIndexOf('/') + 1), source: '' });
+    prefix += '/';
+    page = await listFirstPage(s3, bucket, prefix);
+  }
+  return holdsNoSourceObjects({ listed: page.objects, prefix, source: '' }) && !page.truncated;
 }
 
 /** Whether planning would find no source objects (SourceEmpty) in this listing. */

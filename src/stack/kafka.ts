@@ -25,11 +25,11 @@ export interface KafkaBroker {
   stop(): Promise<void>;
 }
 
-/** Where scripts/setup-tools.sh puts the broker's jars (`--kafka`, or `--test`). */
+/** Where scripts/setup-tools.sh (`partflow setup --kafka`, or `--test`) puts the broker's jars. */
 export function kafkaLibs(): string {
   const dir = process.env.PARTFLOW_KAFKA_LIBS ?? path.join(TOOLS_DIR, 'kafka', 'libs');
   if (!fs.existsSync(dir) || !fs.readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) {
-    throw new StackError(`the Kafka broker's jars are not in ${dir}: run \`bash scripts/setup-tools.sh --kafka\` (needs Java 17+ and Maven), or set PARTFLOW_KAFKA_LIBS to a folder of kafka_2.13 jars`);
+    throw new StackError(`the Kafka broker's jars are not in ${dir}: run \`npx partflow setup --kafka\` (needs Java 17+ and Maven), or set PARTFLOW_KAFKA_LIBS to a folder of kafka_2.13 jars`);
   }
   return dir;
 }

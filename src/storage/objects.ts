@@ -73,6 +73,15 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/** The first page (up to 1000 keys) of a listing, sorted, and whether more follow: one LIST. */
+export async function listFirstPage(s3: S3Client, bucket: string, prefix: string): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const objects = (res.Contents ?? []).filter((o) => o.Key !== undefined && !o.Key.endsWith('/'))
+    .map((o): ObjectInfo => ({ key: o.Key!, size: o.Size ?? 0, etag: cleanEtag(o.ETag), ...(o.LastModified ? { lastModified: o.LastModified } : {}) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { objects, truncated: Boolean(res.IsTruncated) };
+}
+
 /** Whether no object at all has a key under `prefix` (one LIST of at most one key). */
 export async function prefixIsEmpty(s3: S3Client, bucket: string, prefix: string): Promise<boolean> {
   const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));

@@ -98,6 +98,9 @@ export function installRuntime(opts: { prometheusAddress?: string } = {}): boole
   return true;
 }
 
+/** SDK warnings about what partflow does on purpose: logged at debug. */
+const NOT_WARNINGS = /^No workflows registered, not polling for workflow tasks/;
+
 /**
  * Writes the SDK's log entries to pino. The SDK logs failures ("Workflow failed", "Activity
  * failed") as `error` in their meta, which pino would print as {}: they go out as their type,
@@ -106,7 +109,10 @@ export function installRuntime(opts: { prometheusAddress?: string } = {}): boole
 export function sdkLogFunction(log: Logger): (e: LogEntry) => void {
   return (e) => {
     const meta = withErrorFields((e.meta ?? {}) as Record<string, unknown>, { stack: log.isLevelEnabled('debug') });
-    const fn = e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
+    // Only partflow's own activity-only workers (the extra processes of a multi-process worker,
+    // `workflows: false`) register no workflows, on purpose: another process polls for them.
+    const fn = NOT_WARNINGS.test(e.message) ? log.debug
+      : e.level === 'ERROR' ? log.error : e.level === 'WARN' ? log.warn : e.level === 'INFO' ? log.info : log.debug;
     fn.call(log, meta, e.message);
   };
 }

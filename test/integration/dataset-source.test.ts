@@ -1,5 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { connect, InvalidInputError, SourceEmptyError } from '../../src';
 import type { IngestSummary } from '../../src/manifest/run';
 import type { IngestInput } from '../../src/pipeline/input';
 import { builtinPipelines } from '../../src/pipelines';
@@ -196,5 +197,34 @@ describe('a dataset named after its source belongs to that source', () => {
     expect(await listObjects(s3, BUCKET, 't6/orders/inner/')).toEqual([]);
     // A sibling is fine.
     expect((await run({ ...inner, target: `${S3}/t6/` }, 'sibling')).status).toBe('completed');
+  });
+});
+
+describe('an empty source is refused before a run starts, not only by planning', () => {
+  it('startIngest throws SourceEmptyError and starts nothing; partflow ingest says why and exits 1', async () => {
+    const client = await connect(h.cfg);
+    try {
+      for (const source of [`${S3}/nothing-here/`, `${S3}/nothing-here`, `${S3}/2024/orders/a.jsonl.typo`]) {
+        const workflowId = `empty-src-${Math.random().toString(36).slice(2, 8)}`;
+        await expect(client.startIngest({ pipeline: 'copy', source, target: `${S3}/t-empty/` }, { workflowId })).rejects.toThrow(SourceEmptyError);
+        await expect(client.getIngest(workflowId).handle.describe()).rejects.toThrow(WorkflowNotFoundError);
+      }
+      // A bad input is refused the same way, with an error the package exports.
+      const bad = await client.startIngest({ bogus: 1 } as never).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(InvalidInputError);
+      expect((bad as InvalidInputError).message).toMatch(/"pipeline" is required/);
+      // A source that holds objects still starts (an object, and a prefix given without its "/").
+      for (const source of [`${S3}/2024/orders/a.jsonl`, `${S3}/2024/orders`]) {
+        const r = await client.startIngest({ pipeline: 'copy', source, target: `${S3}/t-empty/`, dataset: 'starts' });
+        expect((await r.result()).status).toBe('completed');
+      }
+    } finally {
+      await client.close();
+    }
+    for (const wait of [[], ['--wait']]) {
+      const r = await cli('ingest', 'copy', '--source', `${S3}/nothing-here/`, '--target', `${S3}/t-empty/`, ...wait);
+      expect(r).toMatchObject({ code: 1, stdout: '', stderr: `partflow: no source objects under ${S3}/nothing-here/\n` });
+    }
+    expect(await listObjects(s3, BUCKET, 't-empty/nothing-here/')).toEqual([]);
   });
 });

@@ -27,7 +27,7 @@ describe('pipeline DAG checks', () => {
 
   it('reports a cycle with the stages in it', () => {
     expect(() => checkPipeline({ name: 'loop', stages: [stage('a', { after: ['b'] }), stage('b', { after: ['a'] })] }))
-      .toThrow(/stages form a cycle: a -> b/);
+      .toThrow(/stages form a cycle: a -> b -> a$/);
   });
 
   it('reports every definition problem in one error', () => {
@@ -84,5 +84,59 @@ describe('pipeline DAG checks', () => {
     expect(reg.names()).toEqual(['birdstrikes', 'copy']);
     expect(reg.get('birdstrikes')!.info.stages.map((s) => [s.name, s.after])).toEqual([['map', ['raw']], ['enrich', ['map']]]);
     expect(() => reg.register(builtinPipelines[0])).toThrow(/registered twice/);
+  });
+});
+
+describe('pipeline checks at worker start say everything at once', () => {
+  const problemsOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(PipelineDefinitionError);
+      return (e as Error).message;
+    }
+    throw new Error('expected a PipelineDefinitionError');
+  };
+
+  it('lists every problem of every invalid pipeline in one error', () => {
+    const msg = problemsOf(() => new PipelineRegistry([
+      ...builtinPipelines,
+      { name: 'one', stages: [stage('a', { schema: 'no_such_schema' })] },
+      { name: 'fine', stages: [stage('a')] },
+      { name: 'two', stages: [stage('a', { version: '' }), stage('b', { after: ['ghost'] })] },
+    ]));
+    expect(msg).toMatch(/^pipeline "one" is invalid:\n {2}- stage "a": schema "no_such_schema" not found[^\n]*\npipeline "two" is invalid:\n {2}- stage "a" needs a version[^\n]*\n {2}- stage "b" depends on unknown stage "ghost"$/);
+    let err: PipelineDefinitionError | undefined;
+    try {
+      new PipelineRegistry([{ name: 'one', stages: [] }, { name: 'two', stages: [] }]);
+    } catch (e) {
+      err = e as PipelineDefinitionError;
+    }
+    expect(err!.invalid).toEqual([{ pipeline: 'one', problems: ['it has no stages'] }, { pipeline: 'two', problems: ['it has no stages'] }]);
+  });
+
+  it('a stage defined twice is reported as that, without "depends on itself"', () => {
+    const msg = problemsOf(() => checkPipeline({ name: 'dup', stages: [stage('a'), stage('a')] }));
+    expect(msg).toBe('pipeline "dup" is invalid:\n  - stage "a" is defined twice');
+    // Named in its own "after", it does depend on itself, and that is said once (not again as a cycle).
+    expect(problemsOf(() => checkPipeline({ name: 'self', stages: [stage('a', { after: ['a'] })] }))).toBe('pipeline "self" is invalid:\n  - stage "a" depends on itself');
+  });
+
+  it('prints a cycle closed, in the direction records flow, and only the stages in it', () => {
+    expect(problemsOf(() => checkPipeline({ name: 'loop', stages: [stage('a', { after: ['b'] }), stage('b', { after: ['a'] })] })))
+      .toBe('pipeline "loop" is invalid:\n  - stages form a cycle: a -> b -> a');
+    // c reads b, b reads a, a reads c; d only waits on the cycle.
+    expect(problemsOf(() => checkPipeline({ name: 'ring', stages: [stage('a', { after: ['c'] }), stage('b', { after: ['a'] }), stage('c', { after: ['b'] }), stage('d', { after: ['c'] })] })))
+      .toBe('pipeline "ring" is invalid:\n  - stages form a cycle: a -> b -> c -> a');
+    // Reported with the other problems, not after they are fixed.
+    expect(problemsOf(() => checkPipeline({ name: 'both', stages: [stage('a', { after: ['b'], version: '' }), stage('b', { after: ['a'] })] })))
+      .toMatch(/needs a version[^]*stages form a cycle: a -> b -> a$/);
+  });
+
+  it("a pipeline of yours named like a built-in is told it clashes with the built-in", () => {
+    const mine = { name: 'copy', stages: [stage('a')] };
+    expect(problemsOf(() => new PipelineRegistry([...builtinPipelines, mine])))
+      .toBe('pipeline "copy" is invalid:\n  - its name clashes with partflow\'s built-in pipeline "copy" (which `partflow worker` and `partflow up` register): give yours another name');
+    expect(problemsOf(() => new PipelineRegistry([mine, { ...mine }]))).toBe('pipeline "copy" is invalid:\n  - it is registered twice (two definitions with this name)');
   });
 });

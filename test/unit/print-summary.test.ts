@@ -1,5 +1,6 @@
 import { printSummary } from '../../src/cli/print';
 import type { IngestSummary } from '../../src/manifest/run';
+import { codeVersionOf, versionSkew } from '../../src/manifest/version-skew';
 
 function printed(s: IngestSummary): string {
   let text = '';
@@ -40,5 +41,25 @@ describe('printSummary', () => {
     expect(printed(base)).not.toContain('reused outputs');
     const copy = { ...base.stages.copy, skipped: 2 };
     expect(printed({ ...base, stages: { copy } })).toContain('2 reused | records in 5, out 5, rejected 0, dropped 0, all in reused outputs\n');
+  });
+});
+
+describe('outputs of other code versions than planned', () => {
+  it('are counted per stage from the committed partitions, only when some differ, raw left out', () => {
+    const planned = [{ name: 'clean', version: '1' }, { name: 'enrich', version: '1' }];
+    const committed = [
+      ...Array.from({ length: 3 }, () => ({ stage: 'enrich', codeVersion: '1' })), ...Array.from({ length: 9 }, () => ({ stage: 'enrich', codeVersion: '7' })),
+      { stage: 'clean', codeVersion: '1' }, { stage: 'raw', codeVersion: 'import-2' },
+    ];
+    expect(versionSkew(planned, committed, 'partflow')).toEqual({ taskQueue: 'partflow', stages: [{ stage: 'enrich', planned: '1', computed: { 1: 3, 7: 9 } }] });
+    expect(versionSkew(planned, committed.filter((c) => c.codeVersion !== '7'), 'partflow')).toBeUndefined();
+    expect(codeVersionOf('2024.1-rc-0123456789abcdef')).toBe('2024.1-rc');
+  });
+
+  it('are printed as a warning naming the stage, both versions, the task queue and the pipeline', () => {
+    const text = printed({ ...base, pipeline: 'sales', versionSkew: { taskQueue: 'partflow', stages: [{ stage: 'enrich', planned: '1', computed: { 1: 3, 7: 9 } }] } });
+    expect(text).toContain('  WARNING:  stage enrich: 9 partitions computed by version 7, planned with version 1 (3 by version 1): two workers on task queue "partflow" '
+      + 'register different definitions of pipeline "sales", or a deploy was under way; the run manifest says which version made each partition\n  outputs:');
+    expect(printed(base)).not.toContain('WARNING');
   });
 });

@@ -63,3 +63,13 @@ describe("the Temporal SDK's log lines in pino", () => {
     expect(line).toMatchObject({ level: 50, msg: 'Worker failed', taskQueue: 'q', attempt: 2 });
   });
 });
+
+describe('SDK warnings about what partflow does on purpose', () => {
+  it('"No workflows registered" (the activity-only processes of runWorker({ processes: 2 })) is debug, not a warning', () => {
+    const entry = { level: 'WARN' as const, message: 'No workflows registered, not polling for workflow tasks', meta: { sdkComponent: 'worker', taskQueue: 'partflow' } };
+    expect(logged('info', entry)).toEqual([]);
+    expect(logged('debug', entry)).toMatchObject([{ level: 20, msg: 'No workflows registered, not polling for workflow tasks' }]);
+    // Other warnings stay warnings.
+    expect(logged('info', { level: 'WARN', message: 'Activity failed' })).toMatchObject([{ level: 40 }]);
+  });
+});

@@ -17,10 +17,14 @@ const { streamRunManifest } = proxyActivities<Activities>({ startToCloseTimeout:
 export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId: string, windowsPrefix: string, cancelled: boolean): Promise<IngestSummary> {
   const { workflowId } = workflowInfo();
   const written = await streamRunManifest({ bucket: plan.bucket, planKey: plan.planKey, workflowId, runId, summary, windowsPrefix });
-  // Kafka with allowGaps: the gaps found while reading too (runs recorded before this got a string).
+  // Kafka with allowGaps: the gaps found while reading too; stages computed by other versions than
+  // planned (runs recorded before these got a string).
   if (typeof written === 'object' && written) {
     if (written.kafkaGaps) summary.kafkaGaps = written.kafkaGaps;
     else delete summary.kafkaGaps;
+    // Outputs of other code versions than the plan's (no new command: replays of older runs, whose
+    // result has none, take the same path).
+    if (written.versionSkew) summary.versionSkew = written.versionSkew;
   }
   if (cancelled) return summary;
   try {

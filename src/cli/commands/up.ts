@@ -26,7 +26,7 @@ export function registerUp(program: Command): void {
     .option('--ui-port <port>', `Temporal UI port (default PARTFLOW_UI_PORT, else ${DEFAULTS.temporalUiPort})`, int('ui-port', 1, 65535))
     .option('--sample', 'run the sample ingest (the default, unless --pipelines is given)')
     .option('--no-sample', 'do not run the sample ingest')
-    .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `bash scripts/setup-tools.sh --kafka`')
+    .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `npx partflow setup --kafka`')
     .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1 (default PARTFLOW_KAFKA_PORT, else 9092)', int('kafka-port', 1, 65535))
     .action(async (o: { dataDir: string; uiPort?: number; sample?: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort?: number }) => {
       const cfg = cliConfig();
