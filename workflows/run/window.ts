@@ -1,4 +1,4 @@
-import { isCancellation, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BatchOutcome } from '../../activities/batch';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
@@ -7,6 +7,7 @@ import { Code, EntryDetail, FailureDetail } from './compact';
 import { attemptsLeft, BatchEntry, batchOptions, describeFailure, options } from './activity-options';
 import { unitsOf } from './batches';
 import { Slots } from './slots';
+import { UnresolvedInputs, unresolvedFailure } from './unresolved';
 
 export interface WindowSettings {
   plan: PlanSummary;
@@ -127,6 +128,13 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     saved.push({ stage, index: item.i, status: 'blocked', attempts: 0, runs: run - 1 });
     return null;
   };
+  const unresolved = new UnresolvedInputs(after);
+  /** A stage that cannot run: failed when an input it reads could not be resolved, else blocked. */
+  const cannotRun = (stage: string, item: WindowItem, run: number): null => {
+    const u = unresolved.input(stage, item.i);
+    // Runs from before this ended such a stage blocked, losing the failure; they replay so.
+    return u && patched('fail-on-unresolved-input') ? failed(stage, item, run, unresolvedFailure(stage, item, u)) : blocked(stage, item, run);
+  };
   // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
   const cancelled = (stage: string, item: WindowItem): null => {
     hooks.result([names.indexOf(stage), item.i, Code.pending, 0, 0, 0, 0]);
@@ -150,7 +158,10 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     });
   /** The version of a stage committed earlier, which a re-run stage reads. */
   const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<string | null> =>
-    sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch(() => null);
+    sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
+      if (isCancellation(err)) return null;
+      return unresolved.failed(stage, item.i, describeFailure(err, plan.retry.maximumAttempts, { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs }));
+    });
 
   /** Slots this window no longer needs once a unit of work is done. */
   const unitDone = () => {
@@ -180,11 +191,11 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
           // Committed earlier; its version is fetched only if a stage that re-runs reads it.
           if (stage === 'raw' || !needed.has(stage)) return '';
           const up = await upstreamOf(stage);
-          return up === null ? null : resolveOne(stage, item, up);
+          return up === null ? unresolved.via(stage, item.i) : resolveOne(stage, item, up);
         }
         const up = await upstreamOf(stage);
         const run = (item.runs?.[stage] ?? 0) + 1;
-        return up === null ? blocked(stage, item, run) : runOne(stage, item, run, up, 0, run === 1);
+        return up === null ? cannotRun(stage, item, run) : runOne(stage, item, run, up, 0, run === 1);
       })());
     }
     await Promise.all(ok.values());
@@ -219,7 +230,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const v = versions.get(item.i)!;
         if (v.has(stage) || upstreamNow(stage, v) !== null) continue;
         const { todo } = needs.get(item.i)!;
-        v.set(stage, todo.has(stage) ? blocked(stage, item, (item.runs?.[stage] ?? 0) + 1) : null);
+        v.set(stage, todo.has(stage) ? cannotRun(stage, item, (item.runs?.[stage] ?? 0) + 1) : unresolved.via(stage, item.i));
       }
     };
     for (const [si, stage] of names.entries()) {
@@ -231,12 +242,12 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const up = upstreamNow(stage, v) ?? null;
         if (!todo.has(stage)) {
           if (stage === 'raw' || !needed.has(stage)) v.set(stage, '');
-          else if (up === null) v.set(stage, null);
+          else if (up === null) v.set(stage, unresolved.via(stage, item.i));
           else entries.push({ item, run: 1, resolve: true, up });
           continue;
         }
         const run = (item.runs?.[stage] ?? 0) + 1;
-        if (up === null) v.set(stage, blocked(stage, item, run));
+        if (up === null) v.set(stage, cannotRun(stage, item, run));
         else entries.push({ item, run, resolve: false, up });
       }
       if (!entries.length) continue;
@@ -262,7 +273,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         if (!o) again.push(e);
         else if ('failed' in o && o.failed.retryable) again.push({ ...e, used: o.failed.attempts });
         else if ('result' in o) v.set(stage, e.resolve ? o.result.contentVersion : done(stage, e.item, e.run, o.result));
-        else v.set(stage, e.resolve ? null : failed(stage, e.item, e.run, o.failed));
+        else v.set(stage, e.resolve ? unresolved.failed(stage, e.item.i, o.failed) : failed(stage, e.item, e.run, o.failed));
       }
       await Promise.all(again.map(alone));
       settleBlocked(si + 1);
