@@ -4,7 +4,7 @@ import type { PartitionResult, RecordCounts } from '../src/manifest/partition';
  * What the workflow knows about every (stage, partition): plain data, so queries can return it
  * and child workflows can hand it to their parent. Deterministic: only workflow time is used.
  */
-export type PartitionStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'blocked';
+export type PartitionStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'blocked' | 'cancelled';
 
 export interface PartitionState {
   stage: string;
@@ -35,6 +35,8 @@ export interface StageProgress {
   skipped: number;
   failed: number;
   blocked: number;
+  /** Not finished when the run was cancelled (never started, or stopped); only in a cancelled run. */
+  cancelled: number;
   records: RecordCounts;
   /** Records in per second since the stage's first partition started (workflow time). */
   recordsPerSecond: number;
@@ -177,7 +179,7 @@ export class RunState {
   progress(now = Date.now()): Progress {
     const stages: Record<string, StageProgress> = {};
     for (const s of this.stages) {
-      stages[s] = { total: this.partitions, pending: 0, running: 0, done: 0, skipped: 0, failed: 0, blocked: 0, records: { in: 0, out: 0, rejected: 0, dropped: 0 }, recordsPerSecond: 0 };
+      stages[s] = { total: this.partitions, pending: 0, running: 0, done: 0, skipped: 0, failed: 0, blocked: 0, cancelled: 0, records: { in: 0, out: 0, rejected: 0, dropped: 0 }, recordsPerSecond: 0 };
     }
     for (const e of this.entries.values()) {
       const st = stages[e.stage];

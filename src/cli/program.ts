@@ -10,6 +10,7 @@ import { registerIngest } from './commands/ingest';
 import { registerStatus } from './commands/status';
 import { registerRetry } from './commands/retry';
 import { registerFinish } from './commands/finish';
+import { registerCancel } from './commands/cancel';
 import { registerPartitions } from './commands/partitions';
 import { registerHistory } from './commands/history';
 import { registerCat } from './commands/cat';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerRetry(program);
   registerFinish(program);
+  registerCancel(program);
   registerPartitions(program);
   registerHistory(program);
   registerCat(program);

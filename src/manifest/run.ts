@@ -12,6 +12,8 @@ export interface StageSummary {
   failed: number;
   /** Not run because an upstream partition failed. */
   blocked: number;
+  /** A cancelled run's partitions that had not finished when it was cancelled (absent when none). */
+  cancelled?: number;
   records: RecordCounts;
   /** Failed partitions with their last error and attempts (the first 100). */
   failures: { partition: string; name?: string; error: string; attempts: number }[];
@@ -19,7 +21,8 @@ export interface StageSummary {
 
 /** What the ingest workflow returns, and the core of the run manifest. */
 export interface IngestSummary {
-  status: 'completed' | 'partial';
+  /** `cancelled` only in the run manifest of a cancelled run (a cancelled run returns no result). */
+  status: 'completed' | 'partial' | 'cancelled';
   pipeline: string;
   dataset: string;
   source: string;

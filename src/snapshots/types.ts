@@ -50,7 +50,7 @@ export interface SnapshotHead {
   /** completed: every partition of the run committed; partial: some are carried forward or missing. */
   status: 'completed' | 'partial';
   /** The run that committed this snapshot. */
-  run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial'; startedAt?: string };
+  run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial' | 'cancelled'; startedAt?: string };
   counts: Record<string, StageCounts>;
   changes: Record<string, StageChanges>;
   /** Failed partitions of the committing run, per stage (carried forward or missing). */

@@ -136,3 +136,35 @@ describe('what crosses continue-as-new', () => {
     expect(s.failureDetails.size).toBe(100);
   });
 });
+
+describe('queries of a run of one window (it sees its activities start)', () => {
+  it('show a partition handed to the window but not started as pending, and only started ones as running', () => {
+    const s = new CompactState(10, ['raw', 'copy'], [], null);
+    s.tracksStarts = true;
+    for (let i = 0; i < 10; i++) s.set(0, i, Code.running);
+    s.begin(0, 2);
+    s.begin(0, 5);
+    expect(s.progress('running', undefined).stages.raw).toMatchObject({ running: 2, pending: 8 });
+    expect(s.list({ status: 'running', stage: 'raw' })).toEqual({ total: 2, partitions: [expect.objectContaining({ index: 2, status: 'running' }), expect.objectContaining({ index: 5, status: 'running' })] });
+    expect(s.list({ status: 'pending', stage: 'raw' }).total).toBe(8);
+    // A finished entry is no longer running; held again (a retry), it waits until it starts again.
+    s.set(0, 2, Code.done, { in: 1, out: 1, rejected: 0, dropped: 0 });
+    s.set(0, 5, Code.pending);
+    s.set(0, 5, Code.running);
+    expect(s.progress('running', undefined).stages.raw).toMatchObject({ running: 0, pending: 9, done: 1 });
+  });
+
+  it('a run of more than one window shows every held entry running (its windows report only ends)', () => {
+    const s = new CompactState(4, ['raw'], [], null);
+    s.set(0, 1, Code.running);
+    expect(s.progress('running', undefined).stages.raw).toMatchObject({ running: 1, pending: 3 });
+  });
+
+  it('count cancelled entries apart from blocked ones, and carry them', () => {
+    const s = new CompactState(3, ['raw'], [], null);
+    s.set(0, 0, Code.cancelled);
+    const again = new CompactState(3, ['raw'], [], null, JSON.parse(JSON.stringify(s.carry())));
+    expect(again.progress('done', undefined).stages.raw).toMatchObject({ cancelled: 1, blocked: 0, pending: 2 });
+    expect(again.list({ status: 'cancelled' }).partitions).toEqual([expect.objectContaining({ index: 0, status: 'cancelled' })]);
+  });
+});

@@ -7,8 +7,9 @@ import type { PartitionState, PartitionStatus, Progress, StageProgress } from '.
  * walks the partitions. Per-partition details (versions, counts, durations) live in the window
  * result objects in S3; only failures keep details here, and only the first MAX_FAILURE_DETAILS.
  */
-export const STATUSES: PartitionStatus[] = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
-export const enum Code { pending = 0, running = 1, done = 2, skipped = 3, failed = 4, blocked = 5 }
+export const STATUSES: PartitionStatus[] = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked', 'cancelled'];
+/** `cancelled`: not finished when the run was cancelled (never started, or stopped); set only as a cancelled run ends. */
+export const enum Code { pending = 0, running = 1, done = 2, skipped = 3, failed = 4, blocked = 5, cancelled = 6 }
 export const MAX_FAILURE_DETAILS = 100;
 
 export interface FailureDetail {
@@ -88,6 +89,14 @@ export class CompactState {
   readonly records: RecordCounts[];
   readonly failureDetails = new Map<string, FailureDetail>();
   readonly started: (number | null)[];
+  /**
+   * Entries held running whose activity has started, where the workflow can see it (a run of one
+   * window, run in the parent): the rest of them wait in their window for a slot, and queries show
+   * them pending. Memory only, never a command: queries read it, nothing decides on it.
+   */
+  private readonly active = new Set<number>();
+  /** False for runs of more than one window, whose windows report only ends: queries then show every held entry running. */
+  tracksStarts = false;
 
   constructor(readonly partitions: number, readonly stages: string[], readonly ids: string[], readonly names: string[] | null, carry?: CompactCarry) {
     this.status = stages.map((_, s) => (carry ? unpackCodes(carry.status[s], partitions) : new Uint8Array(partitions)));
@@ -111,12 +120,36 @@ export class CompactState {
 
   set(s: number, i: number, code: Code, records?: RecordCounts): void {
     const old = this.status[s][i];
+    this.active.delete(s * this.partitions + i);
     this.counts[s][old]--;
     this.counts[s][code]++;
     this.status[s][i] = code;
     if (code === Code.running && this.started[s] === null) this.started[s] = Date.now();
     if (records && (code === Code.done || code === Code.skipped)) for (const k of ['in', 'out', 'rejected', 'dropped'] as const) this.records[s][k] += records[k];
     if (code !== Code.failed) this.failureDetails.delete(`${this.stages[s]}/${i}`);
+  }
+
+  /** The activity of a held (running) entry has started. */
+  begin(s: number, i: number): void {
+    if (this.status[s][i] === Code.running) this.active.add(s * this.partitions + i);
+  }
+
+  /** The status queries show: an entry held running whose activity has not started yet is pending. */
+  private shown(s: number, i: number): Code {
+    const code = this.status[s][i] as Code;
+    return code === Code.running && this.tracksStarts && !this.active.has(s * this.partitions + i) ? Code.pending : code;
+  }
+
+  /** Per status, the counts queries show (see shown()). */
+  private shownCounts(s: number): number[] {
+    const c = [...this.counts[s]];
+    if (this.tracksStarts) {
+      let started = 0;
+      for (const k of this.active) if (Math.floor(k / this.partitions) === s) started++;
+      c[Code.pending] += c[Code.running] - started;
+      c[Code.running] = started;
+    }
+    return c;
   }
 
   count(code: Code, s?: number): number {
@@ -137,12 +170,12 @@ export class CompactState {
   progress(phase: Progress['phase'], plan: string | undefined, now = Date.now()): Progress {
     const stages: Record<string, StageProgress> = {};
     this.stages.forEach((name, s) => {
-      const c = this.counts[s];
+      const c = this.shownCounts(s);
       const t0 = this.started[s];
       const secs = t0 === null ? 0 : (now - t0) / 1000;
       stages[name] = {
         total: this.partitions, pending: c[Code.pending], running: c[Code.running], done: c[Code.done] + c[Code.skipped], skipped: c[Code.skipped],
-        failed: c[Code.failed], blocked: c[Code.blocked], records: { ...this.records[s] }, recordsPerSecond: secs > 0 ? Math.round(this.records[s].in / secs) : 0,
+        failed: c[Code.failed], blocked: c[Code.blocked], cancelled: c[Code.cancelled], records: { ...this.records[s] }, recordsPerSecond: secs > 0 ? Math.round(this.records[s].in / secs) : 0,
       };
     });
     const failed = [...this.failureDetails.values()].slice(0, 100).map((f) => `${f.stage} ${f.name ?? f.partition}: ${f.error || 'failed'}`);
@@ -153,14 +186,14 @@ export class CompactState {
   list(q: { status?: PartitionStatus; stage?: string; offset?: number; limit?: number } = {}): { total: number; partitions: PartitionState[] } {
     const want = q.status ? STATUSES.indexOf(q.status) : -1;
     const ss = this.stages.map((_, s) => s).filter((s) => !q.stage || this.stages[s] === q.stage);
-    const total = ss.reduce((n, s) => n + (want < 0 ? this.partitions : this.counts[s][want]), 0);
+    const total = ss.reduce((n, s) => n + (want < 0 ? this.partitions : this.shownCounts(s)[want]), 0);
     const offset = Math.max(0, q.offset ?? 0);
     const limit = Math.max(0, q.limit ?? 1000);
     const out: PartitionState[] = [];
     let seen = 0;
     for (let i = 0; i < this.partitions && out.length < limit; i++) {
       for (const s of ss) {
-        const code = this.status[s][i];
+        const code = this.shown(s, i);
         if (want >= 0 && code !== want) continue;
         if (seen++ < offset) continue;
         if (out.length >= limit) break;

@@ -163,6 +163,8 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   const p = plan;
   const windowSize = Math.max(1, Math.min(resolved.partitionsPerWorkflow, Math.floor((options.windowActivities ?? DEFAULT_WINDOW_ACTIVITIES) / st.stages.length)));
   const inline = p.partitions <= windowSize;
+  // Only a window run in the parent shows the parent which activities have started.
+  st.tracksStarts = inline;
   // Runs of small partitions share an activity per stage (runs started before this ran one each).
   const batch = patched('batched-partitions') ? resolved.partitionsPerActivity : 1;
   const settings = { plan: { ...p, ids: [], names: null }, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs, batch };
@@ -208,6 +210,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
           if (detail) st.details.set(`${st.stages[e[0]]}/${e[1]}`, detail);
         },
         freed: (k) => apply({ seq: n, entries: [], failures: [], freed: k }),
+        started: (s, i) => st.begin(s, i),
       }, saved)
         .finally(() => CancellationScope.nonCancellable(async () => {
           if (saved.length) await saveWindowResults({ bucket: p.bucket, key: resultsKey, entries: saved });
@@ -301,8 +304,12 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   async function finish(pl: PlanSummary, r: ResolvedIngest, s: CompactState, runId: string, windows: string, stopped: boolean): Promise<IngestSummary> {
     phase = 'finishing';
     describe();
-    for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, Code.blocked);
+    // Left unfinished: by the cancel, or (not cancelled) by a run that ended waiting on failures upstream.
+    // Memory and the manifest's text only: the commands are the same either way.
+    const left = stopped ? Code.cancelled : Code.blocked;
+    for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, left);
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
+    if (stopped) summary.status = 'cancelled';
     if (schedule) summary.schedule = schedule;
     summary.startedAt = workflowInfo().startTime.toISOString();
     return commitRun(pl, summary, runId, windows, stopped);

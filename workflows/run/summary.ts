@@ -24,7 +24,7 @@ export function summarize(plan: PlanSummary, input: ResolvedIngest, state: Compa
   for (const name of state.stages) {
     const p = progress.stages[name];
     stages[name] = {
-      output: url(stagePrefix(plan.targetPrefix, plan.dataset, name)), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, records: p.records,
+      output: url(stagePrefix(plan.targetPrefix, plan.dataset, name)), succeeded: p.done, skipped: p.skipped, failed: p.failed, blocked: p.blocked, ...(p.cancelled ? { cancelled: p.cancelled } : {}), records: p.records,
       failures: failures.filter((f) => f.stage === name).slice(0, 100).map((f) => ({ partition: f.partition, ...(f.name ? { name: f.name } : {}), error: f.error, attempts: f.attempts })),
     };
   }

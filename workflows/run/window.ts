@@ -60,6 +60,8 @@ export interface WindowHooks {
   result(e: Entry, failure?: FailureDetail, detail?: EntryDetail): void;
   /** Slots this window no longer needs (fewer units of work left than slots). */
   freed(n: number): void;
+  /** The activity for (stage index, partition) got its slot and is being scheduled: for queries only, never for decisions. */
+  started?(s: number, i: number): void;
 }
 
 /** Which stages of an item run, and which committed ones must still give their version to them. */
@@ -147,6 +149,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
    */
   const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0, first = false): Promise<string | null> =>
     sem.with(depth.get(stage)!, async () => {
+      hooks.started?.(names.indexOf(stage), item.i);
       try {
         const r = await call(stage, item, run, false, up, used, first);
         return done(stage, item, run, { ...r, attempt: r.attempt + used });
@@ -255,9 +258,12 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         .then((x) => { versions.get(e.item.i)!.set(stage, x); });
       let outcomes: BatchOutcome[];
       try {
-        outcomes = entries.length === 1 ? [] : await sem.with(depth.get(stage)!, () => proxyActivities<Activities>(batchOptions(s, stage, entries)).runBatch({
+        outcomes = entries.length === 1 ? [] : await sem.with(depth.get(stage)!, () => {
+          for (const e of entries) if (!e.resolve) hooks.started?.(si, e.item.i);
+          return proxyActivities<Activities>(batchOptions(s, stage, entries)).runBatch({
           bucket: plan.bucket, planKey: plan.planKey, stage, items: entries.map((e) => ({ index: e.item.i, ...(stage === 'raw' ? {} : { upstream: e.up }), ...(e.resolve ? { resolve: true as const } : freshOf(stage, e.run === 1)) })),
-        }));
+          });
+        });
       } catch (err) {
         if (isCancellation(err)) {
           for (const e of entries) versions.get(e.item.i)!.set(stage, e.resolve ? null : cancelled(stage, e.item));

@@ -4,6 +4,7 @@ import { Config } from '../../config';
 import { cliConfig } from '../config';
 import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { describeRun } from '../workflow-lookup';
+import { unlessCancelled } from '../run-input';
 import { connectClient } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
@@ -27,7 +28,7 @@ export function registerFinish(program: Command): void {
         });
         process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
         if (o.wait) {
-          const r = (await handle.result()) as IngestSummary;
+          const r = await unlessCancelled(workflowId, () => handle.result() as Promise<IngestSummary>);
           printSummary(r);
           process.exitCode = runExitCode(r);
         }

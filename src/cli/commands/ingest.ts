@@ -6,6 +6,7 @@ import { IngestInput } from '../../pipeline/input';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
 import { printSummary, printWaiting } from '../print';
 import { refuseEmptyOptions } from '../args';
+import { unlessCancelled } from '../run-input';
 
 export function registerIngest(program: Command): void {
   const cmd = program
@@ -24,7 +25,7 @@ export function registerIngest(program: Command): void {
       const handle = await startIngest(client, cfg, input, o.workflowId as string | undefined, (note) => process.stderr.write(`note: ${note}\n`));
       process.stderr.write(`started ${handle.workflowId}\n`);
       if (o.wait) {
-        const summary = await waitWithProgress(handle);
+        const summary = await unlessCancelled(handle.workflowId, () => waitWithProgress(handle));
         if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
         else if (summary.status === 'waiting-for-retry') printWaiting(summary);
         else printSummary(summary);

@@ -6,18 +6,26 @@ import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { runManifests } from '../../tools/history';
 import { matchPartitions, readPlan } from '../../tools/partition-match';
 import { table } from '../print';
+import type { IngestSummary } from '../../manifest/run';
+
+function nonNegative(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return Number(v);
+}
 
 export function registerPartitions(program: Command): void {
   program
     .command('partitions <workflowId>')
     .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, or with --dataset from the run manifest)")
-    .option('--status <status>', 'only pending, running, done, skipped, failed or blocked')
+    .option('--status <status>', 'only pending (not started), running, done, skipped, failed, blocked (by an upstream failure) or cancelled (unfinished in a cancelled run)')
     .option('--stage <name>', 'only this stage')
     .option('--partition <id|name|key>', 'only the partition with this id or name, or that reads this source key')
-    .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal')
+    .option('--dataset <url>', 's3:// URL of the dataset (<target>/<dataset>/): read the run manifest instead of asking Temporal (a completed run too large for Temporal to keep records per partition is read from it by itself)')
+    .option('--offset <n>', 'skip the first n rows', nonNegative, 0)
+    .option('--limit <n>', 'print at most n rows', nonNegative)
     .option('--json', 'print JSON')
-    .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; json?: boolean }) => {
-      const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked'];
+    .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; offset: number; limit?: number; json?: boolean }) => {
+      const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked', 'cancelled'];
       if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
       const cfg = cliConfig();
       let rows: Record<string, unknown>[] = [];
@@ -30,6 +38,12 @@ export function registerPartitions(program: Command): void {
           const page = await handle.query<{ total: number; partitions: Record<string, unknown>[] }, [object]>('partitions', { status: o.status, stage: o.stage, offset, limit: 1000 });
           rows.push(...page.partitions);
           if (offset + 1000 >= page.total) break;
+        }
+        // A completed run too large for Temporal to keep records and outputs per partition: its run manifest has them.
+        const lean = rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => !r.records);
+        if (lean) {
+          const closed = (await handle.describe()).status.name === 'COMPLETED' ? await handle.result() as IngestSummary : undefined;
+          if (closed) o.dataset = closed.outputPrefix;
         }
         await connection.close();
         // A run too large for the workflow to hold every id answers with "#<index>": the plan names them.
@@ -48,7 +62,9 @@ export function registerPartitions(program: Command): void {
           records: p.records ? `${(p.records as { in: number }).in}>${(p.records as { out: number }).out}` : '', rejected: (p.records as { rejected?: number })?.rejected ?? '',
           ms: p.durationMs ?? '', output: outputUrl(p.outputKey), type: p.errorType ?? '', error: p.error ?? '',
         }));
-      } else {
+      }
+      if (o.dataset) {
+        rows = [];
         const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
         const run = runs[runs.length - 1];
         if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
@@ -75,6 +91,7 @@ export function registerPartitions(program: Command): void {
       if (!o.dataset && rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => r.records === '')) {
         process.stderr.write(`note: ${workflowId} is too large for Temporal to keep records and outputs per partition; once it ends, --dataset <url> reads them from its run manifest\n`);
       }
+      rows = rows.slice(o.offset, o.limit === undefined ? undefined : o.offset + o.limit);
       if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       else if (rows.length) table(rows);
       else process.stdout.write('no partitions match\n');

@@ -7,6 +7,7 @@ import { IngestInput } from '../../pipeline/input';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary, printWaiting } from '../print';
 import { describeRun } from '../workflow-lookup';
+import { unlessCancelled } from '../run-input';
 
 export function registerRetry(program: Command): void {
   program
@@ -43,7 +44,7 @@ export function registerRetry(program: Command): void {
         if (o.partition.length || o.stage.length) process.stdout.write('  (--partition and --stage do not narrow a new run: it runs whatever is not committed)\n');
       }
       if (o.wait) {
-        const r = await waitWithProgress(handle);
+        const r = await unlessCancelled(handle.workflowId, () => waitWithProgress(handle));
         if (r.status === 'waiting-for-retry') printWaiting(r);
         else printSummary(r);
         process.exitCode = runExitCode(r);

@@ -1,9 +1,12 @@
 import { Command } from 'commander';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Progress } from '../../../workflows/state';
 import { Config } from '../../config';
 import { cliConfig } from '../config';
 import { describeRun } from '../workflow-lookup';
+import { datasetUrlOf, runInputOf } from '../run-input';
+import { runManifests } from '../../tools/history';
 import { connectClient } from '../../client';
 import { s3Client } from '../../storage/client';
 import { parseS3Url } from '../../storage/s3url';
@@ -50,18 +53,15 @@ outputs they name decoded.`)
         }
       } else {
         const { client, connection } = await connectClient(cfg);
-        let summary: IngestSummary;
+        let run: RunManifest;
+        let manifest: string;
         try {
-          const handle = client.workflow.getHandle(target);
-          await refuseUnlessCompleted(handle, cfg);
-          summary = (await handle.result()) as IngestSummary;
+          ({ run, manifest } = await runManifestOf(client, client.workflow.getHandle(target), cfg, s3));
         } finally {
           await connection.close();
         }
-        const loc = parseS3Url(summary.manifest);
-        const run = await getJson<RunManifest>(s3, loc.bucket, loc.key, 1024 ** 3);
         report = await verifyManifests(s3, Object.values(run.committed).flatMap((list) => list.map((c) => c.manifest)));
-        if (report.checked === 0) throw new Error(`${target} committed no partitions (its run manifest: ${summary.manifest}): nothing to verify`);
+        if (report.checked === 0) throw new Error(`${target} committed no partitions (its run manifest: ${manifest}): nothing to verify`);
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
       process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
@@ -70,12 +70,17 @@ outputs they name decoded.`)
 }
 
 /**
- * Only a completed run has a result to verify: waiting on a running one would hang, silently,
- * for as long as it runs (days, when it waits for a retry).
+ * The run manifest of a closed run: a completed run's result names it; a cancelled run wrote one
+ * too (found under its dataset, which its input names). A running run is refused: waiting on it
+ * would hang, silently, for as long as it runs (days, when it waits for a retry).
  */
-async function refuseUnlessCompleted(handle: WorkflowHandle, cfg: Config): Promise<void> {
+async function runManifestOf(client: Client, handle: WorkflowHandle, cfg: Config, s3: S3Client): Promise<{ run: RunManifest; manifest: string }> {
   const status = (await describeRun(handle, cfg)).status.name;
-  if (status === 'COMPLETED') return;
+  if (status === 'COMPLETED') {
+    const summary = (await handle.result()) as IngestSummary;
+    const loc = parseS3Url(summary.manifest);
+    return { run: await getJson<RunManifest>(s3, loc.bucket, loc.key, 1024 ** 3), manifest: summary.manifest };
+  }
   let progress: Partial<Progress> | undefined;
   // A closed run's query needs a worker to replay it: not worth the wait for a hint.
   if (status === 'RUNNING') {
@@ -85,12 +90,17 @@ async function refuseUnlessCompleted(handle: WorkflowHandle, cfg: Config): Promi
       progress = undefined;
     }
   }
-  // The plan lies at <dataset>/_plans/<id>.json: its dataset's outputs can be verified at any time.
-  const dataset = /^(s3:\/\/.+\/)_plans\/[^/]+\.json$/.exec(progress?.plan ?? '')?.[1];
+  // The plan lies at <dataset>/_plans/<id>.json; else the run's input names the dataset.
+  const dataset = /^(s3:\/\/.+\/)_plans\/[^/]+\.json$/.exec(progress?.plan ?? '')?.[1]
+    ?? datasetUrlOf(await runInputOf(client, handle.workflowId).catch(() => undefined));
   const instead = `verify the dataset's outputs instead: partflow verify ${dataset ?? 's3://<bucket>/<prefix>/<dataset>/'}`;
   if (status === 'RUNNING') {
     const phase = progress?.phase === 'waiting-for-retry' ? 'waiting for a retry' : progress?.phase;
     throw new Error(`${handle.workflowId} is still running${phase ? ` (${phase})` : ''}: verify it when it ends, or ${instead}`);
   }
-  throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} (closed without a result, so without a run manifest that lists its partitions): ${instead}`);
+  // A cancelled run writes its run manifest before it ends; a failed or terminated one has none, usually.
+  const runs = dataset ? await runManifests(s3, dataset, handle.workflowId).catch(() => []) : [];
+  const last = runs[runs.length - 1];
+  if (last) return { run: last, manifest: last.manifest };
+  throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} and wrote no run manifest${dataset ? ` under ${dataset}_runs/` : ''} (no list of its partitions): ${instead}`);
 }

@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+import { cliConfig } from '../config';
+import { connectClient } from '../../client';
+import { describeRun } from '../workflow-lookup';
+import { afterCancel } from '../run-input';
+
+export function registerCancel(program: Command): void {
+  program
+    .command('cancel <workflowId>')
+    .description('ask Temporal to cancel a run: its running partitions stop, it writes its run manifest and ends cancelled')
+    .addHelpText('after', `
+Partitions committed before the cancel stay committed; the run publishes no new dataset snapshot.
+\`partflow retry <workflowId>\` then starts a new run of the same input that reuses them.`)
+    .action(async (workflowId: string) => {
+      const cfg = cliConfig();
+      const { client, connection } = await connectClient(cfg);
+      try {
+        const handle = client.workflow.getHandle(workflowId);
+        const status = (await describeRun(handle, cfg)).status.name;
+        if (status !== 'RUNNING') throw new Error(`${workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} already: only a running run can be cancelled`);
+        await handle.cancel();
+        process.stdout.write(`asked Temporal to cancel ${workflowId}: its running partitions are cancelled, then it writes its run manifest and ends cancelled (partflow status ${workflowId}). `
+          + `Once it has: ${afterCancel(workflowId)}\n`);
+      } finally {
+        await connection.close();
+      }
+    });
+}
