@@ -4,6 +4,7 @@ import {
 import { Readable } from 'node:stream';
 import { directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
+import { conflictOf } from './conflicts';
 import { CREDENTIAL_CODES } from './failures';
 import { formatS3Url } from './s3url';
 
@@ -201,7 +202,8 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
 }
 
 /**
- * Create-only put (`If-None-Match: *`). Throws PreconditionFailedError when the key exists.
+ * Create-only put (`If-None-Match: *`). Throws PreconditionFailedError when the key exists (a
+ * 412; a 409 is a conflict or a refusal: conflicts.ts).
  * Used for manifests, which are the commit point of every output.
  */
 export async function putIfAbsent(
@@ -215,9 +217,8 @@ export async function putIfAbsent(
   try {
     await sendPut(s3, bucket, key, body, contentType, true);
   } catch (err) {
-    const s = status(err);
-    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
-    throw err;
+    if (status(err) === 412 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
+    throw conflictOf(err, bucket, key, 'create-only PUT') ?? err;
   }
 }
 
@@ -260,10 +261,9 @@ export async function putIfUnchanged(s3: S3Client, bucket: string, key: string, 
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(etag === null ? { IfNoneMatch: '*' } : { IfMatch: etag }) }));
   } catch (err) {
-    const s = status(err);
-    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed' || (etag !== null && isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket')) {
+    if (status(err) === 412 || (err as Error)?.name === 'PreconditionFailed' || (etag !== null && isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket')) {
       throw new PreconditionFailedError(bucket, key, 'object changed since it was read');
     }
-    throw err;
+    throw conflictOf(err, bucket, key, 'conditional PUT') ?? err;
   }
 }
