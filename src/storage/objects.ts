@@ -2,10 +2,11 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { directOf } from './client';
+import { describeEndpoint, directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { conflictOf } from './conflicts';
 import { CREDENTIAL_CODES } from './failures';
+import { nameReadErrors } from './read-errors';
 import { formatS3Url } from './s3url';
 
 export interface ObjectInfo {
@@ -134,7 +135,7 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
   }
 }
 
-/** Streams an object, or the byte range [start, end) of it. */
+/** Streams an object, or the byte range [start, end) of it; a connection that breaks mid-body fails naming both (read-errors.ts). */
 export async function getObjectStream(
   s3: S3Client, bucket: string, key: string, range?: { start: number; end?: number }, ifMatch?: string,
 ): Promise<Readable> {
@@ -145,9 +146,10 @@ export async function getObjectStream(
   }
   try {
     const d = directOf(s3);
-    if (d) return await d.get(bucket, key, { ...(Range ? { range: Range } : {}), ...(ifMatch ? { 'if-match': ifMatch } : {}) });
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }));
-    return res.Body as Readable;
+    const body = d
+      ? await d.get(bucket, key, { ...(Range ? { range: Range } : {}), ...(ifMatch ? { 'if-match': ifMatch } : {}) })
+      : (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }))).Body as Readable;
+    return nameReadErrors(body, bucket, key, () => describeEndpoint(s3));
   } catch (err) {
     if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
     // A range that starts at the end of the object (an empty chunk) is simply no bytes.
