@@ -27,6 +27,8 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     // A partition whose every record was rejected still completes: say where those records are.
     if (st.records.rejected > 0) out.write(`           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output (\`partflow partitions\` counts them per partition, \`partflow cat\` reads one)\n`);
     for (const f of st.failures.slice(0, 5)) out.write(`           ! ${f.name ? `${f.name} (${f.partition})` : f.partition}: ${f.error}\n`);
+    const unlisted = Math.max(st.failed, st.failures.length) - Math.min(5, st.failures.length);
+    if (unlisted > 0) out.write(`           … and ${unlisted} more failed (the run manifest lists them all: ${s.manifest})\n`);
   }
   const e = s.emptySources;
   if (e) {
@@ -63,9 +65,19 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
 const GONE_FROM_KAFKA = /are no longer on the broker/;
 const IN_THE_SOURCE = /was deleted and created again|corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
 
-export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
-  out.write(`\n${w.workflowId} has ${w.failed.length} failed partition(s) and waits for a retry:\n`);
-  for (const f of w.failed.slice(0, 20)) out.write(`  ! ${f}\n`);
+/** Failed partitions listed one per line; the rest are counted and `partitions` named. */
+const LISTED = 20;
+
+/**
+ * `total`: the run's count of failed partitions, where the caller knows it (the stages' counts):
+ * the workflow's list holds the first 100 only.
+ */
+export function printWaiting(w: WaitingForRetry & { total?: number }, out = process.stdout): void {
+  const total = Math.max(w.total ?? 0, w.failed.length);
+  out.write(`\n${w.workflowId} has ${total} failed partition(s) and waits for a retry:\n`);
+  for (const f of w.failed.slice(0, LISTED)) out.write(`  ! ${f}\n`);
+  const shown = Math.min(LISTED, w.failed.length);
+  if (total > shown) out.write(`  … and ${total - shown} more: partflow partitions ${w.workflowId} --status failed\n`);
   if (w.failed.length > 0 && w.failed.every((f) => GONE_FROM_KAFKA.test(f))) {
     // The run's plan fixed allowGaps; a retry asks the broker again for offsets it no longer has.
     out.write(`The broker no longer holds these offsets, so a retry of this run would fail the same way. To go on past them:\n`

@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { logger } from '../log';
+import { conflictOf } from './conflicts';
 
 /**
  * Whether a bucket's store honours create-only writes (`If-None-Match: *`). partflow's commit
@@ -61,15 +62,18 @@ export function conditionalWrites(s3: S3Client, bucket: string, prefix = ''): Pr
 }
 
 async function probe(s3: S3Client, bucket: string, Key: string): Promise<boolean> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe', IfNoneMatch: '*' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe', IfNoneMatch: '*' })).catch((err) => {
+    throw conflictOf(err, bucket, Key, 'create-only PUT (the conditional-write probe)') ?? err;
+  });
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe again', IfNoneMatch: '*' }));
     logger().warn({ bucket }, 'this S3 store ignores If-None-Match (create-only writes); partflow falls back to check-then-write, which is safe only because outputs are deterministic. Use a store with conditional writes for concurrent workers.');
     return false;
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 412 || status === 409) return true;
-    throw err;
+    // Only a 412 says the store refused to replace the object: a 409 is a conflict or a refusal (conflicts.ts), thrown, so the next write probes again.
+    if (status === 412 || (err as Error)?.name === 'PreconditionFailed') return true;
+    throw conflictOf(err, bucket, Key, 'create-only PUT (the conditional-write probe)') ?? err;
   } finally {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
   }

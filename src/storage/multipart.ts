@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conditionalWrites, probePrefixFor } from './conditional';
+import { conflictOf } from './conflicts';
 import { isNotFound, isTransient, objectExists, PreconditionFailedError, sendPut } from './objects';
 import { formatS3Url } from './s3url';
 import { envInteger } from '../config/errors';
@@ -153,11 +154,12 @@ export class MultipartWriter {
       return this.bytesUploaded;
     } catch (err) {
       const s = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (err instanceof PreconditionFailedError || s === 412 || s === 409 || (err as Error).name === 'PreconditionFailed') {
+      if (err instanceof PreconditionFailedError || s === 412 || (err as Error).name === 'PreconditionFailed') {
         await this.abort();
         throw new PreconditionFailedError(this.bucket, this.key);
       }
-      throw err;
+      // A 409 is no proof the object exists (conflicts.ts): the upload is kept for the next attempt.
+      throw conflictOf(err, this.bucket, this.key, this.uploadId ? 'CompleteMultipartUpload of' : 'create-only PUT') ?? err;
     }
   }
 

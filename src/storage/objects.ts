@@ -2,9 +2,11 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { directOf } from './client';
+import { describeEndpoint, directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
+import { conflictOf } from './conflicts';
 import { CREDENTIAL_CODES } from './failures';
+import { nameReadErrors } from './read-errors';
 import { formatS3Url } from './s3url';
 
 export interface ObjectInfo {
@@ -133,7 +135,7 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
   }
 }
 
-/** Streams an object, or the byte range [start, end) of it. */
+/** Streams an object, or the byte range [start, end) of it; a connection that breaks mid-body fails naming both (read-errors.ts). */
 export async function getObjectStream(
   s3: S3Client, bucket: string, key: string, range?: { start: number; end?: number }, ifMatch?: string,
 ): Promise<Readable> {
@@ -144,9 +146,10 @@ export async function getObjectStream(
   }
   try {
     const d = directOf(s3);
-    if (d) return await d.get(bucket, key, { ...(Range ? { range: Range } : {}), ...(ifMatch ? { 'if-match': ifMatch } : {}) });
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }));
-    return res.Body as Readable;
+    const body = d
+      ? await d.get(bucket, key, { ...(Range ? { range: Range } : {}), ...(ifMatch ? { 'if-match': ifMatch } : {}) })
+      : (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }))).Body as Readable;
+    return nameReadErrors(body, bucket, key, () => describeEndpoint(s3));
   } catch (err) {
     if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
     // A range that starts at the end of the object (an empty chunk) is simply no bytes.
@@ -201,7 +204,8 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
 }
 
 /**
- * Create-only put (`If-None-Match: *`). Throws PreconditionFailedError when the key exists.
+ * Create-only put (`If-None-Match: *`). Throws PreconditionFailedError when the key exists (a
+ * 412; a 409 is a conflict or a refusal: conflicts.ts).
  * Used for manifests, which are the commit point of every output.
  */
 export async function putIfAbsent(
@@ -215,9 +219,8 @@ export async function putIfAbsent(
   try {
     await sendPut(s3, bucket, key, body, contentType, true);
   } catch (err) {
-    const s = status(err);
-    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
-    throw err;
+    if (status(err) === 412 || (err as Error)?.name === 'PreconditionFailed') throw new PreconditionFailedError(bucket, key);
+    throw conflictOf(err, bucket, key, 'create-only PUT') ?? err;
   }
 }
 
@@ -260,10 +263,9 @@ export async function putIfUnchanged(s3: S3Client, bucket: string, key: string, 
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(etag === null ? { IfNoneMatch: '*' } : { IfMatch: etag }) }));
   } catch (err) {
-    const s = status(err);
-    if (s === 412 || s === 409 || (err as Error)?.name === 'PreconditionFailed' || (etag !== null && isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket')) {
+    if (status(err) === 412 || (err as Error)?.name === 'PreconditionFailed' || (etag !== null && isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket')) {
       throw new PreconditionFailedError(bucket, key, 'object changed since it was read');
     }
-    throw err;
+    throw conflictOf(err, bucket, key, 'conditional PUT') ?? err;
   }
 }

@@ -63,3 +63,14 @@ describe('outputs of other code versions than planned', () => {
     expect(printed(base)).not.toContain('WARNING');
   });
 });
+
+describe('printSummary, failures', () => {
+  it('ends a cut list of a stage\'s failures with how many more and where they are all listed', () => {
+    const failures = Array.from({ length: 7 }, (_, i) => ({ partition: `p-${i}`, error: 'boom', attempts: 5 }));
+    const text = printed({ ...base, status: 'partial', stages: { copy: { ...base.stages.copy, succeeded: 0, failed: 7, failures } } });
+    expect(text).toContain('! p-4: boom');
+    expect(text).not.toContain('! p-5');
+    expect(text).toContain('… and 2 more failed (the run manifest lists them all: s3://b/ds/feeds/_runs/w/r.json)');
+    expect(printed({ ...base, status: 'partial', stages: { copy: { ...base.stages.copy, failed: 5, failures: failures.slice(0, 5) } } })).not.toContain('more failed');
+  });
+});

@@ -32,3 +32,25 @@ describe('printWaiting', () => {
     expect(text).not.toContain('partflow retry ingest-k');
   });
 });
+
+describe('printWaiting, a long list', () => {
+  const failed = Array.from({ length: 24 }, (_, i) => `copy p${i}.avro: the transform failed: boom`);
+
+  it('ends a cut list with how many more and where to see them', () => {
+    const text = printed({ status: 'waiting-for-retry', workflowId: 'run-many', failed });
+    expect(text).toContain('run-many has 24 failed partition(s)');
+    expect(text).toContain('! copy p19.avro');
+    expect(text).not.toContain('! copy p20.avro');
+    expect(text).toContain('  … and 4 more: partflow partitions run-many --status failed\n');
+  });
+
+  it('counts the failures the workflow did not list (it lists the first 100)', () => {
+    const text = printed({ status: 'waiting-for-retry', workflowId: 'run-many', failed, total: 130 });
+    expect(text).toContain('run-many has 130 failed partition(s)');
+    expect(text).toContain('… and 110 more: partflow partitions run-many --status failed');
+  });
+
+  it('says nothing more when every failure is listed', () => {
+    expect(printed({ status: 'waiting-for-retry', workflowId: 'run-few', failed: failed.slice(0, 20) })).not.toContain('more');
+  });
+});

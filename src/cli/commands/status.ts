@@ -43,8 +43,10 @@ export function registerStatus(program: Command): void {
         for (const [n, s] of Object.entries(p?.stages ?? {})) {
           process.stdout.write(`  ${n.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed; ${s.records.out} records out, ${s.records.rejected} rejected\n`);
         }
-        if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [] });
-        else if (status === 'RUNNING') {
+        if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') {
+          const total = Object.values(p.stages ?? {}).reduce((n, s) => n + s.failed, 0);
+          printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [], total });
+        } else if (status === 'RUNNING') {
           const idle = await noWorkerPolling(handle).catch(() => undefined);
           if (idle) process.stdout.write(`  ${idle}\n`);
         }
