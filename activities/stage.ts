@@ -18,6 +18,7 @@ import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, FailureTypes, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 import { runSetup, stageLookup, transformRecord } from './transform-step';
+import { setupGuard } from './user-code-wait';
 
 export interface StageRequest {
   bucket: string;
@@ -146,7 +147,7 @@ export function makeStageActivity(deps: ActivityDeps) {
             throw isPartitionError(err) ? new PartitionError(`lookup "${name}": ${err.message}`, { retryable: err.retryable, cause: err }) : err;
           }) : undefined;
         }),
-      }))
+      }), setupGuard(run, plan.pipeline))
       : undefined;
 
     let current: InputRef | undefined;
