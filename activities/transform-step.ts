@@ -39,14 +39,29 @@ export function recordText(record: unknown): string {
   }) ?? String(record);
 }
 
+/** A reason names every failing field, up to about this many characters (a reject's reason is cut at 4096). */
+const REASON_CHARS = 2_000;
+const VALUE_CHARS = 80;
+
 export function invalidReason(type: Type | undefined, value: unknown): string {
   const problems: string[] = [];
+  let chars = 0;
+  let more = 0;
   type?.isValid(value, {
     errorHook: (path: string[], v: unknown, t: Type) => {
-      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not ${typeText(t)}`);
+      if (chars > REASON_CHARS) {
+        more++;
+        return;
+      }
+      let shown = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+      if (shown.length > VALUE_CHARS) shown = `${shown.slice(0, VALUE_CHARS)}…`;
+      const p = `${path.join('.') || '(record)'}: ${shown} is not ${typeText(t)}`;
+      problems.push(p);
+      chars += p.length + 2;
     },
   });
-  return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
+  const rest = more ? `; and ${more} more field${more === 1 ? '' : 's'}` : '';
+  return `output does not match schema: ${problems.join('; ') || 'invalid value'}${rest}`;
 }
 
 /** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
@@ -158,7 +173,7 @@ function unfitOnReject(pending: Promise<void>, out: unknown, record: unknown, si
 /** The transform threw: a PartitionError fails the attempt, anything else rejects the record. */
 function transformThrew(err: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
   if (isPartitionError(err)) throw transformFailed(err, sink.where(), label, index);
-  return sink.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
+  return sink.reject(label, index, thrownText(err), recordText(record));
 }
 
 /** The output does not fit the stage's schema: reject the record (any other error propagates). */

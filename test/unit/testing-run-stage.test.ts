@@ -63,3 +63,20 @@ describe('partflow/testing runStage', () => {
     await expect(runStage(bad, 's', [{}])).rejects.toThrow(/schema "missing" not found/);
   });
 });
+
+describe('a transform that throws something other than an Error', () => {
+  it('rejects the record with what was thrown, as JSON, not "[object Object]"', async () => {
+    const odd = defineStage<{ id: number }, { id: number }>({
+      name: 'odd', schema: '@input', version: '1',
+      transform: (r) => {
+        if (r.id === 1) throw { code: 42 };
+        if (r.id === 2) throw undefined;
+        if (r.id === 3) return Promise.reject('async string');
+        return r;
+      },
+    });
+    const res = await runStage(definePipeline({ name: 'odd', stages: [odd] }), odd, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
+    expect(res.rejects.map((r) => r.reason)).toEqual(['threw {"code":42}', 'threw undefined', 'async string']);
+    expect(res.counts).toEqual({ in: 4, out: 1, rejected: 3, dropped: 0 });
+  });
+});
