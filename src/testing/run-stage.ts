@@ -1,10 +1,10 @@
 import { Type } from 'avsc';
-import fs from 'node:fs';
 import path from 'node:path';
 import { runSetup, RecordSink, stageLookup, transformRecord } from '../../activities/transform-step';
 import { ContainerEncoder } from '../avro/container';
 import { ContainerReader } from '../avro/container-reader';
-import { loadSchema, SCHEMAS_DIR } from '../avro/schemas';
+import { loadSchema } from '../avro/schemas';
+import { chooseSchemasDir, defaultSchemasPlaces } from '../api/schemas-dirs';
 import { RecordEncodeError } from '../io/avro-object-writer';
 import { logger } from '../log';
 import type { RecordCounts } from '../manifest/partition';
@@ -20,8 +20,9 @@ export interface RunStageOptions {
   /** Lookup tables by name, as plain records: what setup()'s lookup(name) returns. */
   lookups?: Record<string, Record<string, unknown>[]>;
   /**
-   * Where the pipeline's schemas are: default the pipeline's schemasDir, else ./schemas of the
-   * current directory (a project's root when its tests run), else partflow's own.
+   * Where the pipeline's schemas are: default the pipeline's schemasDir, else the schemas/ folder
+   * of the project of the script node runs (the nearest package.json above it; not one under
+   * node_modules, such as a test runner's), else ./schemas of the current directory.
    */
   schemasDir?: string;
   /** For "@input" stages: the schema of the records given ("name" or "name@N"); without it their output is not schema-checked. */
@@ -55,8 +56,7 @@ export interface RunStageResult<Out> {
 function defaultSchemasDir(p: PipelineDefinition, opts: RunStageOptions): string {
   if (opts.schemasDir) return path.resolve(opts.schemasDir);
   if (p.schemasDir) return p.schemasDir;
-  const local = path.resolve('schemas');
-  return fs.existsSync(local) ? local : SCHEMAS_DIR;
+  return chooseSchemasDir(defaultSchemasPlaces());
 }
 
 /** Collects what the stage writes in memory, encoded into an Avro container the way the output object is. */
