@@ -6,6 +6,7 @@ import { ContainerReader } from '../avro/container-reader';
 import { loadSchema } from '../avro/schemas';
 import { chooseSchemasDir, defaultSchemasPlaces } from '../api/schemas-dirs';
 import { RecordEncodeError } from '../io/avro-object-writer';
+import { checkLookupColumns, lookupFailure } from '../io/lookup';
 import { logger } from '../log';
 import type { RecordCounts } from '../manifest/partition';
 import { checkPipeline } from '../pipeline/dag';
@@ -155,8 +156,17 @@ export async function runStage(pipeline: PipelineDefinition, stage: string | Sta
       lookup: stageLookup(p.name, name, si.lookups, (l) => {
         if (!info.lookups.includes(l)) return undefined;
         const rows = opts.lookups?.[l];
+        if (!rows) return Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
         // Frozen copies, as a worker shares its tables between partitions: a setup that changes them fails here too.
-        return rows ? Promise.resolve(Object.freeze(rows.map((r) => Object.freeze({ ...r }))) as Record<string, unknown>[]) : Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
+        const table = Object.freeze(rows.map((r) => Object.freeze({ ...r }))) as Record<string, unknown>[];
+        // The columns the pipeline declares are checked as a real run checks the loaded table.
+        const columns = p.lookups?.[l]?.columns;
+        try {
+          if (columns) checkLookupColumns(table, columns, `options.lookups.${l}`);
+        } catch (err) {
+          return Promise.reject(lookupFailure(l, err));
+        }
+        return Promise.resolve(table);
       }),
     }))
     : undefined;
