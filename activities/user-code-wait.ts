@@ -20,6 +20,21 @@ export function userCodeAwaited(now = Date.now()): string[] {
   return [...awaited.values()].map((w) => `${w.what}, for ${Math.round((now - w.since) / 1000)} s`);
 }
 
+/** Promises of a pipeline's code a wait let go of that have not settled since: they may hold the process open. */
+const abandoned = new Map<object, string>();
+
+function abandon(p: Promise<unknown>, what: string): void {
+  const token = {};
+  abandoned.set(token, what);
+  const drop = () => abandoned.delete(token);
+  p.then(drop, drop);
+}
+
+/** What a stopped worker let go of that is still pending (a setup or transform that ignored the cancel). */
+export function userCodeAbandoned(): string[] {
+  return [...abandoned.values()];
+}
+
 function cancelledError(signal: AbortSignal, what: string): Error {
   return signal.reason instanceof Error ? signal.reason : new CancelledFailure(`${what}: cancelled`);
 }
@@ -48,12 +63,14 @@ export function awaitSetup<T>(p: Promise<T>, o: SetupWait): Promise<T> {
     };
     const onAbort = () => {
       finish();
+      abandon(p, `${o.what}: setup`);
       o.log.warn({ reason: cancelledError(signal, o.what).message }, `${o.what}: the stage's setup had not finished when the attempt was cancelled: left behind, its slot given back`);
       reject(cancelledError(signal, o.what));
     };
     const beats = setInterval(o.beat, 1_000).unref();
     const limit = setTimeout(() => {
       finish();
+      abandon(p, `${o.what}: setup`);
       reject(o.overdue());
     }, o.limitMs).unref();
     awaited.set(token, { what: `${o.what}: setup`, since: Date.now() });
@@ -71,6 +88,7 @@ export class AbandonedWait extends Error {
 }
 
 interface Pending {
+  p: Promise<unknown>;
   since: number;
   index: number;
   label: string;
@@ -106,7 +124,7 @@ export class RecordWatch {
     if (this.signal.aborted) return Promise.reject(new AbandonedWait(cancelledError(this.signal, this.o.where())));
     this.arm();
     return new Promise<T>((resolve, reject) => {
-      const w: Pending = { since: Date.now(), index, label, reject };
+      const w: Pending = { p, since: Date.now(), index, label, reject };
       this.pending = w;
       p.then((v) => { this.settled(w); resolve(v); }, (err) => { this.settled(w); reject(err); });
     });
@@ -135,6 +153,7 @@ export class RecordWatch {
     this.disarm();
     if (!w) return;
     this.pending = undefined;
+    abandon(w.p, `${this.o.where()}: transform of record ${w.index} of ${w.label}`);
     const err = cancelledError(this.signal, this.o.where());
     this.o.log.warn({ reason: err.message, record: w.index, input: w.label }, `${this.o.where()}: the transform of record ${w.index} had not settled when the attempt was cancelled: left behind, its slot given back`);
     w.reject(new AbandonedWait(err));
@@ -153,6 +172,7 @@ export class RecordWatch {
     if (this.o.limitMs !== undefined && ms >= this.o.limitMs) {
       this.pending = undefined;
       this.disarm();
+      abandon(w.p, `${this.o.where()}: transform of record ${w.index} of ${w.label}`);
       w.reject(new AbandonedWait(this.o.overdue(w.label, w.index, ms)));
       return;
     }

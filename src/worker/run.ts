@@ -9,7 +9,7 @@ import { PipelineRegistry } from '../pipeline/registry';
 import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
 import { BalancedActivitySlots, PeersMessage } from './balance';
 import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
-import { userCodeAwaited } from '../../activities/user-code-wait';
+import { userCodeAbandoned, userCodeAwaited } from '../../activities/user-code-wait';
 import { createWorker, SHUTDOWN_HANDOVER_MS, shutdownGraceMs, workerConcurrency, WorkerOptions } from './worker';
 import { checkWorkerSettings } from './settings';
 
@@ -74,6 +74,18 @@ function stoppedLate(err: unknown): unknown {
   return new Error(`the worker did not stop within ${waitedS} s: activities were still running${running.length ? `: ${running.join('; ')}` : ''}`);
 }
 
+/**
+ * For the CLI's worker and each process of a multi-process one, once the worker has stopped:
+ * pipeline code it let go of (a setup or transform that ignored the cancel) may still hold the
+ * process open with a timer or a socket. Then it exits, naming that code, instead of lingering.
+ */
+export function exitIfUserCodeHolds(): void {
+  const held = userCodeAbandoned();
+  if (held.length === 0) return;
+  logger().warn({ pending: held }, 'the worker stopped; pipeline code it let go of (it ignored the cancel) is still pending: exiting');
+  process.exit(0);
+}
+
 /** PARTFLOW_WORKER_BALANCE=off: fixed activity slots per process, as a single worker has. */
 export function balanceSlots(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = (env.PARTFLOW_WORKER_BALANCE ?? '').toLowerCase();
@@ -125,4 +137,5 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
   }
   process.off('disconnect', orphaned);
   process.disconnect();
+  exitIfUserCodeHolds();
 }
