@@ -22,6 +22,7 @@ import { cancelReason } from './cancellation';
 import { ActivityDeps, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionCheckpoint, PartitionTarget } from './partition-types';
 import { RejectsSpill } from './rejects-spill';
+import { recordWatch, RecordWatch } from './user-code-wait';
 
 export type { InputPosition, ManifestInput, PartitionCheckpoint, PartitionTarget } from './partition-types';
 export { HEARTBEAT_MS } from './attempt-heartbeat';
@@ -214,6 +215,14 @@ export class PartitionRun {
     this.rejects ??= this.rejectsWriter();
     await this.rejects.add({ stage: this.target.stage, partition: this.id, source, index, reason: reason.slice(0, 4096), record });
     this.counts.rejected++;
+  }
+
+  private watch?: RecordWatch;
+
+  /** RecordSink.awaitTransform: an async transform's promise, bounded and cancellable (user-code-wait.ts). */
+  awaitTransform<T>(p: Promise<T>, label: string, index: number): Promise<T> {
+    this.watch ??= recordWatch(this);
+    return this.watch.wait(p, label, index);
   }
 
   /** Call once per record, and await what it returns, if anything (AttemptHeartbeat.tick). */

@@ -7,11 +7,11 @@ import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
 import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';
-import { cachedLookup, checkLookupColumns } from '../src/io/lookup';
+import { cachedLookup, checkLookupColumns, lookupFailure } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
-import { INHERIT_SCHEMA, isPartitionError, PartitionError, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
+import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
 import { stageVersion } from '../src/pipeline/versions';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
@@ -20,6 +20,7 @@ import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 import { runSetup, stageLookup, transformRecord } from './transform-step';
 import { stageDifferences, twoDefinitions, warnStageSkew } from './stage-skew';
 import { Context } from '@temporalio/activity';
+import { setupGuard } from './user-code-wait';
 
 export interface StageRequest {
   bucket: string;
@@ -155,10 +156,10 @@ export function makeStageActivity(deps: ActivityDeps) {
             if (columns) checkLookupColumns(table, columns, formatS3Url(l));
             return table;
           }).catch((err) => {
-            throw isPartitionError(err) ? new PartitionError(`lookup "${name}": ${err.message}`, { retryable: err.retryable, cause: err }) : err;
+            throw lookupFailure(name, err);
           }) : undefined;
         }),
-      }))
+      }), setupGuard(run, plan.pipeline))
       : undefined;
 
     let current: InputRef | undefined;

@@ -4,6 +4,7 @@ import { RecordEncodeError } from '../src/io/avro-object-writer';
 import type { RecordCounts } from '../src/manifest/partition';
 import { isPartitionError, PartitionError, passThrough, StageDefinition, TransformContext } from '../src/pipeline/types';
 import { FailureTypes } from './deps';
+import { AbandonedWait } from './user-code-wait';
 
 /**
  * Where a stage's records go: the stage activity's PartitionRun (S3 objects) or, in
@@ -20,6 +21,11 @@ export interface RecordSink {
   reject(source: string, index: number, reason: string, record: string): Promise<void>;
   /** "stage "x" partition p-… (name)", for errors. */
   where(): string;
+  /**
+   * Awaits an async transform's promise for one record: a real run bounds the wait and lets go
+   * on cancellation (user-code-wait.ts), rejecting with an AbandonedWait; without it, a bare await.
+   */
+  awaitTransform?<T>(p: Promise<T>, label: string, index: number): Promise<T>;
 }
 
 /** A record as JSON for the rejects object (bytes as base64, longs beyond 2^53 as strings). */
@@ -33,26 +39,71 @@ export function recordText(record: unknown): string {
   }) ?? String(record);
 }
 
+/** A reason names every failing field, up to about this many characters (a reject's reason is cut at 4096). */
+const REASON_CHARS = 2_000;
+const VALUE_CHARS = 80;
+
 export function invalidReason(type: Type | undefined, value: unknown): string {
   const problems: string[] = [];
+  let chars = 0;
+  let more = 0;
   type?.isValid(value, {
     errorHook: (path: string[], v: unknown, t: Type) => {
-      if (problems.length < 3) problems.push(`${path.join('.') || '(record)'}: ${JSON.stringify(v) ?? String(v)} is not ${typeText(t)}`);
+      if (chars > REASON_CHARS) {
+        more++;
+        return;
+      }
+      let shown = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+      if (shown.length > VALUE_CHARS) shown = `${shown.slice(0, VALUE_CHARS)}…`;
+      const p = `${path.join('.') || '(record)'}: ${shown} is not ${typeText(t)}`;
+      problems.push(p);
+      chars += p.length + 2;
     },
   });
-  return `output does not match schema: ${problems.join('; ') || 'invalid value'}`;
+  const rest = more ? `; and ${more} more field${more === 1 ? '' : 's'}` : '';
+  return `output does not match schema: ${problems.join('; ') || 'invalid value'}${rest}`;
 }
 
 /** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
-export async function runSetup(where: string, setup: () => unknown): Promise<unknown> {
+function setupFailed(where: string, err: unknown): ApplicationFailure {
+  const nonRetryable = isPartitionError(err) && !err.retryable;
+  return ApplicationFailure.create({
+    type: FailureTypes.TransformFailed, message: `${where}: stage setup failed: ${thrownText(err)}`, nonRetryable, cause: err instanceof Error ? err : undefined,
+  });
+}
+
+/**
+ * Runs a stage's setup. `guard` awaits a setup that returns a promise (a worker's bounds it and
+ * lets go on cancellation: user-code-wait.ts); what the guard itself throws passes as it is.
+ */
+export async function runSetup(where: string, setup: () => unknown, guard?: (p: Promise<unknown>) => Promise<unknown>): Promise<unknown> {
+  let state: unknown;
   try {
-    return await setup();
+    state = setup();
   } catch (err) {
-    const nonRetryable = isPartitionError(err) && !err.retryable;
-    throw ApplicationFailure.create({
-      type: FailureTypes.TransformFailed, message: `${where}: stage setup failed: ${(err as Error)?.message ?? String(err)}`, nonRetryable, cause: err as Error,
-    });
+    throw setupFailed(where, err);
   }
+  if (typeof (state as PromiseLike<unknown> | undefined)?.then !== 'function') return state;
+  const failed = Promise.resolve(state).then(undefined, (err) => { throw setupFailed(where, err); });
+  return guard ? guard(failed) : failed;
+}
+
+/**
+ * What a thrown value says in a reject reason or a failure: an Error's message, a string as it
+ * is, anything else as JSON (`throw { code: 42 }` would read "[object Object]").
+ */
+export function thrownText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  if (err === undefined) return 'threw undefined';
+  if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(err, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    json = undefined;
+  }
+  return `threw ${json ?? String(err)}`;
 }
 
 /** A transform gave up on the whole partition: fail the attempt, retryable or not as it said. */
@@ -94,7 +145,11 @@ export function transformRecord(def: StageDefinition, record: unknown, ctx: Tran
 
 // An async transform's result. Its own function, for the reason above.
 function emitWhenDone(out: Promise<unknown>, def: StageDefinition, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
-  return out.then((o) => emit(def, o, record, sink, label, index), (err) => transformThrew(err, record, sink, label, index));
+  const settled = sink.awaitTransform ? sink.awaitTransform(out, label, index) : out;
+  return settled.then((o) => emit(def, o, record, sink, label, index), (err) => {
+    if (err instanceof AbandonedWait) throw err.failure;
+    return transformThrew(err, record, sink, label, index);
+  });
 }
 
 function emit(def: StageDefinition, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> | undefined {
@@ -118,7 +173,7 @@ function unfitOnReject(pending: Promise<void>, out: unknown, record: unknown, si
 /** The transform threw: a PartitionError fails the attempt, anything else rejects the record. */
 function transformThrew(err: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
   if (isPartitionError(err)) throw transformFailed(err, sink.where(), label, index);
-  return sink.reject(label, index, (err as Error)?.message ?? String(err), recordText(record));
+  return sink.reject(label, index, thrownText(err), recordText(record));
 }
 
 /** The output does not fit the stage's schema: reject the record (any other error propagates). */

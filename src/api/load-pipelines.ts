@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PipelineDefinition } from '../pipeline/types';
-import { withSchemasDir } from './worker';
+import { projectDirOf, withSchemasDir } from './schemas-dirs';
+
+export { projectDirOf } from './schemas-dirs';
 
 let tsxRegistered = false;
 
@@ -12,17 +14,6 @@ function registerTypeScript(): void {
   // tsx is reached through its package exports, which this compiler setting does not read.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   (require('tsx/cjs/api') as { register(): () => void }).register();
-}
-
-/** The nearest directory at or above `file` with a package.json: the user's project. */
-export function projectDirOf(file: string): string {
-  let dir = path.dirname(file);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return path.dirname(file);
-    dir = up;
-  }
 }
 
 function isPipeline(v: unknown): v is PipelineDefinition {
@@ -50,5 +41,5 @@ export function loadPipelinesModule(spec: string): PipelineDefinition[] {
   if (!Array.isArray(list) || list.length === 0 || !list.every(isPipeline)) {
     throw new Error(`--pipelines ${spec}: export \`pipelines\`, an array of pipeline definitions (from definePipeline), or one as the default export`);
   }
-  return withSchemasDir(list, projectDirOf(file));
+  return withSchemasDir(list, [{ dir: path.join(projectDirOf(file), 'schemas'), why: `the project of ${file}` }]);
 }

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Config, loadConfig, workerProcesses } from '../config';
 import type { PipelineDefinition } from '../pipeline/types';
 import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
 import { runWorker as runPartflowWorker } from '../worker/run';
+import { defaultSchemasPlaces, withSchemasDir } from './schemas-dirs';
 
 export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
   /** Default: from the environment (loadConfig). */
@@ -13,22 +12,13 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
 }
 
 /**
- * A pipeline without a schemasDir reads its schemas from `dir` (when it has a schemas/ folder):
- * a user's pipelines live in their project, not in partflow's package.
- */
-export function withSchemasDir(pipelines: PipelineDefinition[], dir: string): PipelineDefinition[] {
-  const schemas = path.join(dir, 'schemas');
-  if (!fs.existsSync(schemas)) return pipelines;
-  return pipelines.map((p) => (p.schemasDir ? p : { ...p, schemasDir: schemas }));
-}
-
-/**
- * Creates a worker for your pipelines (and the ingest workflows). Pipelines without a
- * schemasDir take ./schemas of the current directory. Call `worker.run()`, and close the
+ * Creates a worker for your pipelines (and the ingest workflows). Pipelines without a schemasDir
+ * read the schemas/ folder of the project of the script node runs (the nearest package.json
+ * above it), else ./schemas of the current directory. Call `worker.run()`, and close the
  * connection after it returns; or use runWorker.
  */
 export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPartflowWorker> {
-  return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, process.cwd()) });
+  return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()) });
 }
 
 /**
@@ -39,5 +29,5 @@ export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPa
  */
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const config = opts.config ?? loadConfig();
-  await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, process.cwd()), processes: opts.processes ?? workerProcesses(process.env, 1) });
+  await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()), processes: opts.processes ?? workerProcesses(process.env, 1) });
 }

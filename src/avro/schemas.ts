@@ -46,6 +46,20 @@ export function listSchemaNames(dir = SCHEMAS_DIR): string[] {
 
 const cache = new Map<string, LoadedSchema>();
 
+/** Folders a pipeline's schemas were looked for in, none of which exists, by the one it was given. */
+const searches = new Map<string, string[]>();
+
+/** `dir` stands for a search of these folders (src/api/schemas-dirs.ts): "not found" names them all. */
+export function noteSchemasSearch(dir: string, folders: string[]): void {
+  searches.set(dir, folders);
+}
+
+function notFound(name: string, dir: string): string {
+  const searched = fs.existsSync(dir) ? undefined : searches.get(dir);
+  if (searched) return `schema "${name}" not found: no schemas folder where it was looked for: ${searched.join('; ')}. Create one, or give the pipeline a schemasDir`;
+  return `schema "${name}" not found: no ${path.join(dir, name, 'v<N>.avsc')}`;
+}
+
 export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   const key = `${dir}|${ref}`;
   const hit = cache.get(key);
@@ -54,7 +68,7 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   if (!m) throw new SchemaError(`bad schema reference "${ref}": expected "name" or "name@N"`);
   const name = m[1];
   const versions = schemaVersions(name, dir);
-  if (versions.length === 0) throw new SchemaError(`schema "${name}" not found: no ${path.join(dir, name, 'v<N>.avsc')}`);
+  if (versions.length === 0) throw new SchemaError(notFound(name, dir));
   const version = m[2] !== undefined ? Number(m[2]) : versions[versions.length - 1];
   if (!versions.includes(version)) throw new SchemaError(`schema "${name}" has no version ${version} (has ${versions.join(', ')})`);
   const file = path.join(dir, name, `v${version}.avsc`);

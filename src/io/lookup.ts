@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { AvroFormatError } from '../avro/container-reader';
 import { maxRecordBytes } from '../config';
-import { PartitionError } from '../pipeline/types';
+import { isPartitionError, PartitionError } from '../pipeline/types';
 import { oversizedReason, splitLines } from '../formats/records';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
@@ -82,6 +82,14 @@ export function checkLookupColumns(table: readonly Record<string, unknown>[], co
   if (missing.length) {
     throw new PartitionError(`${url} lacks the column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} the pipeline needs (it has ${Object.keys(table[0]).slice(0, 20).map((c) => `"${c}"`).join(', ')})`, { retryable: false });
   }
+}
+
+/**
+ * What a stage's setup sees when loading or checking lookup `name` failed: a PartitionError names
+ * the lookup (a worker's stage and partflow/testing's runStage say the same); others pass as they are.
+ */
+export function lookupFailure(name: string, err: unknown): unknown {
+  return isPartitionError(err) ? new PartitionError(`lookup "${name}": ${err.message}`, { retryable: err.retryable, cause: err }) : err;
 }
 
 async function readLookup(s3: S3Client, l: { bucket: string; key: string; etag: string; format: string }): Promise<Record<string, unknown>[]> {

@@ -1,11 +1,12 @@
 import { Type } from 'avsc';
-import fs from 'node:fs';
 import path from 'node:path';
 import { runSetup, RecordSink, stageLookup, transformRecord } from '../../activities/transform-step';
 import { ContainerEncoder } from '../avro/container';
 import { ContainerReader } from '../avro/container-reader';
-import { loadSchema, SCHEMAS_DIR } from '../avro/schemas';
+import { loadSchema } from '../avro/schemas';
+import { chooseSchemasDir, defaultSchemasPlaces } from '../api/schemas-dirs';
 import { RecordEncodeError } from '../io/avro-object-writer';
+import { checkLookupColumns, lookupFailure } from '../io/lookup';
 import { logger } from '../log';
 import type { RecordCounts } from '../manifest/partition';
 import { checkPipeline } from '../pipeline/dag';
@@ -20,8 +21,9 @@ export interface RunStageOptions {
   /** Lookup tables by name, as plain records: what setup()'s lookup(name) returns. */
   lookups?: Record<string, Record<string, unknown>[]>;
   /**
-   * Where the pipeline's schemas are: default the pipeline's schemasDir, else ./schemas of the
-   * current directory (a project's root when its tests run), else partflow's own.
+   * Where the pipeline's schemas are: default the pipeline's schemasDir, else the schemas/ folder
+   * of the project of the script node runs (the nearest package.json above it; not one under
+   * node_modules, such as a test runner's), else ./schemas of the current directory.
    */
   schemasDir?: string;
   /** For "@input" stages: the schema of the records given ("name" or "name@N"); without it their output is not schema-checked. */
@@ -55,8 +57,7 @@ export interface RunStageResult<Out> {
 function defaultSchemasDir(p: PipelineDefinition, opts: RunStageOptions): string {
   if (opts.schemasDir) return path.resolve(opts.schemasDir);
   if (p.schemasDir) return p.schemasDir;
-  const local = path.resolve('schemas');
-  return fs.existsSync(local) ? local : SCHEMAS_DIR;
+  return chooseSchemasDir(defaultSchemasPlaces());
 }
 
 /** Collects what the stage writes in memory, encoded into an Avro container the way the output object is. */
@@ -155,8 +156,17 @@ export async function runStage(pipeline: PipelineDefinition, stage: string | Sta
       lookup: stageLookup(p.name, name, si.lookups, (l) => {
         if (!info.lookups.includes(l)) return undefined;
         const rows = opts.lookups?.[l];
+        if (!rows) return Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
         // Frozen copies, as a worker shares its tables between partitions: a setup that changes them fails here too.
-        return rows ? Promise.resolve(Object.freeze(rows.map((r) => Object.freeze({ ...r }))) as Record<string, unknown>[]) : Promise.reject(new Error(`runStage: no records given for lookup "${l}" (pass them in options.lookups)`));
+        const table = Object.freeze(rows.map((r) => Object.freeze({ ...r }))) as Record<string, unknown>[];
+        // The columns the pipeline declares are checked as a real run checks the loaded table.
+        const columns = p.lookups?.[l]?.columns;
+        try {
+          if (columns) checkLookupColumns(table, columns, `options.lookups.${l}`);
+        } catch (err) {
+          return Promise.reject(lookupFailure(l, err));
+        }
+        return Promise.resolve(table);
       }),
     }))
     : undefined;

@@ -8,7 +8,9 @@ import { collectProcessMetrics } from '../metrics/aggregate';
 import { PipelineRegistry } from '../pipeline/registry';
 import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
 import { BalancedActivitySlots, PeersMessage } from './balance';
-import { createWorker, workerConcurrency, WorkerOptions } from './worker';
+import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
+import { userCodeAbandoned, userCodeAwaited } from '../../activities/user-code-wait';
+import { createWorker, SHUTDOWN_HANDOVER_MS, shutdownGraceMs, workerConcurrency, WorkerOptions } from './worker';
 import { checkWorkerSettings } from './settings';
 
 export interface RunWorkerOptions extends WorkerOptions {
@@ -49,13 +51,39 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
   try {
     const running = worker.run();
     onReady?.(sdkMetricsAddress);
-    await running;
+    await running.catch((err: unknown) => {
+      throw stoppedLate(err);
+    });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await connection.close();
     await metrics?.close();
   }
+}
+
+/**
+ * The SDK gave up waiting for running activities (shutdownForceTime): say what was still running,
+ * then fail, so that the process ends (the CLI exits; a script calling runWorker decides).
+ */
+function stoppedLate(err: unknown): unknown {
+  if (!(err instanceof GracefulShutdownPeriodExpiredError)) return err;
+  const running = userCodeAwaited();
+  const waitedS = (shutdownGraceMs() + SHUTDOWN_HANDOVER_MS) / 1000;
+  logger().error({ stillRunning: running }, `the worker did not stop within ${waitedS} s of the shutdown request (PARTFLOW_SHUTDOWN_GRACE and the hand-over); stopping with activities still running`);
+  return new Error(`the worker did not stop within ${waitedS} s: activities were still running${running.length ? `: ${running.join('; ')}` : ''}`);
+}
+
+/**
+ * For the CLI's worker and each process of a multi-process one, once the worker has stopped:
+ * pipeline code it let go of (a setup or transform that ignored the cancel) may still hold the
+ * process open with a timer or a socket. Then it exits, naming that code, instead of lingering.
+ */
+export function exitIfUserCodeHolds(): void {
+  const held = userCodeAbandoned();
+  if (held.length === 0) return;
+  logger().warn({ pending: held }, 'the worker stopped; pipeline code it let go of (it ignored the cancel) is still pending: exiting');
+  process.exit(0);
 }
 
 /** PARTFLOW_WORKER_BALANCE=off: fixed activity slots per process, as a single worker has. */
@@ -109,4 +137,5 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
   }
   process.off('disconnect', orphaned);
   process.disconnect();
+  exitIfUserCodeHolds();
 }

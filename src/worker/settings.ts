@@ -9,6 +9,7 @@ import { readLimitsFromEnv } from '../avro/limits';
 import { decodeGuardSettings } from '../avro/decode-guard';
 import { snapshotPartEntries } from '../snapshots/store';
 import { partSizeFromEnv } from '../storage/multipart';
+import { durationMs } from '../pipeline/input';
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -20,6 +21,18 @@ export function temporalLogLevel(env: NodeJS.ProcessEnv = process.env): (typeof 
   return v as (typeof SDK_LOG_LEVELS)[number];
 }
 
+/**
+ * PARTFLOW_SETUP_TIMEOUT: how long a stage's setup may run (it heartbeats meanwhile) before its
+ * partition attempt fails as hung; default 10m. A duration, as PARTFLOW_SHUTDOWN_GRACE is.
+ */
+export function setupTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.PARTFLOW_SETUP_TIMEOUT;
+  if (v === undefined || v === '') return 600_000;
+  const ms = durationMs(v);
+  if (ms === undefined || ms <= 0) throw new ConfigError(`PARTFLOW_SETUP_TIMEOUT must be a duration above 0 like "10m", "90s" or "500ms", got ${JSON.stringify(v)}`);
+  return ms;
+}
+
 export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void {
   temporalLogLevel(env);
   maxRecordBytes(env);
@@ -27,5 +40,6 @@ export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void 
   decodeGuardSettings(env);
   snapshotPartEntries(env);
   partSizeFromEnv(env);
+  setupTimeoutMs(env);
 }
 

@@ -80,6 +80,9 @@ export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
   return ms;
 }
 
+/** How long after PARTFLOW_SHUTDOWN_GRACE a stopping worker waits for its cancelled partitions to hand over. */
+export const SHUTDOWN_HANDOVER_MS = 15_000;
+
 let runtimeInstalled = false;
 
 /**
@@ -200,6 +203,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: grace,
+    // After the grace the SDK cancels running partitions; they then hand over their last
+    // checkpoint (a heartbeat the server confirms, within 10 s). Something that ignores the
+    // cancel beyond that must not keep the worker from stopping: run() then fails (run.ts).
+    shutdownForceTime: grace + SHUTDOWN_HANDOVER_MS,
   }).catch(async (err) => {
     await connection.close();
     await metrics?.close();

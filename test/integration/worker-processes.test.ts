@@ -36,6 +36,7 @@ const started: ChildProcess[] = [];
 let main: Supervisor;
 let term: Supervisor;
 let unreachable: Supervisor;
+let hung: Supervisor;
 
 interface Supervisor { child: ChildProcess; log: string; stderr: () => string }
 
@@ -115,6 +116,8 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, 'spread'));
   term = startSupervisor('term', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-term`, PARTFLOW_WORKER_CONCURRENCY: '4', PF_SPREAD_DIR: path.join(dir, 'spread'), PF_SPREAD_WANT: String(OBJECTS) });
   unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+  fs.mkdirSync(path.join(dir, 'hang'));
+  hung = startSupervisor('hung', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-hung`, PARTFLOW_SHUTDOWN_GRACE: '1s', PF_HANG_DIR: path.join(dir, 'hang') });
 });
 
 afterAll(async () => {
@@ -188,6 +191,24 @@ describe('partflow worker --processes 2', () => {
     sup.child.kill('SIGTERM');
     expect(await exited(sup.child, 60_000)).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
+  }, 180_000);
+
+  it('SIGTERM stops them within PARTFLOW_SHUTDOWN_GRACE even when a setup never settles and ignores the cancel, logging what it left', async () => {
+    const sup = hung;
+    const pids = (await allReady(sup, 2)).map(([, pid]) => pid);
+    await client.workflow.start('ingest', {
+      taskQueue: `${cfg.taskQueue}-hung`, workflowId: `hung-${process.pid}`, workflowExecutionTimeout: '5m',
+      args: [{ pipeline: 'hang', source: `s3://${BUCKET}/src-avro/o0.avro`, target: `s3://${BUCKET}/hung/`, heartbeatTimeoutSeconds: 30 }],
+    });
+    await until('the hanging setup to start', 60_000, async () => (fs.readdirSync(path.join(dir, 'hang')).length > 0 ? true : undefined));
+    const t0 = Date.now();
+    sup.child.kill('SIGTERM');
+    expect(await exited(sup.child, 20_000)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(pids.filter(alive)).toEqual([]);
+    const lines = logLines(sup.log).map((l) => String(l.msg));
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/pipeline "hang" stage "stuck" partition p-\w+ .*: the stage's setup had not finished when the attempt was cancelled/)]));
+    expect(lines).toContain('the worker stopped; pipeline code it let go of (it ignored the cancel) is still pending: exiting');
   }, 180_000);
 
   it('exits non-zero with the process\'s own error when worker processes cannot start (Temporal unreachable)', async () => {

@@ -63,3 +63,36 @@ describe('partflow/testing runStage', () => {
     await expect(runStage(bad, 's', [{}])).rejects.toThrow(/schema "missing" not found/);
   });
 });
+
+describe('a transform that throws something other than an Error', () => {
+  it('rejects the record with what was thrown, as JSON, not "[object Object]"', async () => {
+    const odd = defineStage<{ id: number }, { id: number }>({
+      name: 'odd', schema: '@input', version: '1',
+      transform: (r) => {
+        if (r.id === 1) throw { code: 42 };
+        if (r.id === 2) throw undefined;
+        if (r.id === 3) return Promise.reject('async string');
+        return r;
+      },
+    });
+    const res = await runStage(definePipeline({ name: 'odd', stages: [odd] }), odd, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
+    expect(res.rejects.map((r) => r.reason)).toEqual(['threw {"code":42}', 'threw undefined', 'async string']);
+    expect(res.counts).toEqual({ in: 4, out: 1, rejected: 3, dropped: 0 });
+  });
+});
+
+describe("runStage's lookups", () => {
+  const enrich = defineStage<{ sku: string }, { sku: string }>({
+    name: 'enrich', schema: '@input', version: '1', lookups: ['products'],
+    setup: async (ctx) => (await ctx.lookup('products')).length,
+    transform: (r) => r,
+  });
+  const shop = definePipeline({ name: 'shop', lookups: { products: { defaultKey: 'products.csv', format: 'csv', columns: ['sku', 'name', 'category'] } }, stages: [enrich] });
+
+  it('are checked against the columns the pipeline declares, failing as a real run fails', async () => {
+    await expect(runStage(shop, enrich, [{ sku: 'a' }], { lookups: { products: [{ sku: 'a', name: 'Apple' }] } }))
+      .rejects.toThrow('stage "enrich" partition p-test (test): stage setup failed: lookup "products": options.lookups.products lacks the column "category" the pipeline needs (it has "sku", "name")');
+    const ok = await runStage(shop, enrich, [{ sku: 'a' }], { lookups: { products: [{ sku: 'a', name: 'Apple', category: 'fruit' }] } });
+    expect(ok.counts.out).toBe(1);
+  });
+});

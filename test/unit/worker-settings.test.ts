@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/config/errors';
-import { checkWorkerSettings } from '../../src/worker/settings';
+import { checkWorkerSettings, setupTimeoutMs } from '../../src/worker/settings';
 import { shutdownGraceMs, workerConcurrency } from '../../src/worker/worker';
 import { balanceSlots } from '../../src/worker/run';
 import { metricsPort } from '../../src/metrics/server';
@@ -22,6 +22,7 @@ describe("the worker's other settings", () => {
     ['PARTFLOW_SNAPSHOT_PART_ENTRIES', 'many'], ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '0'],
     ['PARTFLOW_MAX_RECORD_BYTES', 'x'], ['PARTFLOW_MAX_BLOCK_BYTES', '2.5'], ['PARTFLOW_MAX_HEADER_BYTES', '-1'],
     ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'], ['PARTFLOW_TEMPORAL_LOG_LEVEL', 'verbose'],
+    ['PARTFLOW_SETUP_TIMEOUT', 'soon'], ['PARTFLOW_SETUP_TIMEOUT', '0'],
   ])('%s=%s stops the worker at start with a ConfigError naming it', (name, value) => {
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
@@ -40,5 +41,13 @@ describe("the worker's other settings", () => {
     expect(() => partSizeFromEnv({ PARTFLOW_PART_SIZE: 'abc' })).toThrow(ConfigError);
     expect(partSizeFromEnv({})).toBe(8 * 1024 * 1024);
     expect(partSizeFromEnv({ PARTFLOW_PART_SIZE: String(6 * 1024 * 1024) })).toBe(6 * 1024 * 1024);
+  });
+});
+
+describe('PARTFLOW_SETUP_TIMEOUT', () => {
+  it('is a duration, default 10 minutes', () => {
+    expect(setupTimeoutMs({})).toBe(600_000);
+    expect(setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '90s' })).toBe(90_000);
+    expect(setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '1h' })).toBe(3_600_000);
   });
 });

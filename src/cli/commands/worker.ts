@@ -3,7 +3,7 @@ import os from 'node:os';
 import { MAX_WORKER_PROCESSES, workerProcesses } from '../../config';
 import { cliConfig } from '../config';
 import { builtinPipelines } from '../../pipelines';
-import { runWorker } from '../../worker/run';
+import { exitIfUserCodeHolds, runWorker } from '../../worker/run';
 import { MAX_WORKER_CONCURRENCY } from '../../worker/worker';
 import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
@@ -20,5 +20,6 @@ export function registerWorker(program: Command): void {
       const processes = opts.processes ?? workerProcesses();
       const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
       await runWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency, processes });
+      exitIfUserCodeHolds();
     });
 }
