@@ -120,6 +120,34 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(r.stdout).toMatch(/PROBLEM import p-00000 .*: output: s3:\/\/it-cli\/broken\/part-00000\.avro: snappy block (CRC32 mismatch|is corrupt)/);
   });
 
+  it('cancel ends a run that waits for a retry: it ends CANCELLED, its failed partition stays failed, verify reads its run manifest, a second cancel is refused', async () => {
+    // broken/part-00000.avro (the test above) has a corrupt block: its partition fails, and the run waits for a retry.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cancel-src/a.avro', Body: await getUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cancel-src/b.avro', Body: await getUrl(s3, `s3://${BUCKET}/broken/part-00000.avro`) }));
+    const id = `cli-cancel-${process.pid}`;
+    const waited = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/cancel-src/`, '--target', `s3://${BUCKET}/cancelled/`, '--no-pack', '--workflow-id', id, '--wait');
+    expect(waited.code).toBe(3);
+    expect(waited.stdout).toContain(`${id} has 1 failed partition(s) and waits for a retry`);
+
+    const c = await cli('cancel', id);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(`asked Temporal to cancel ${id}`);
+    expect(c.stdout).toContain(`partflow retry ${id}\` starts a new run of its input that reuses every committed partition`);
+    await h.client.workflow.getHandle(id).result().catch(() => undefined);
+    const st = await cli('status', id);
+    expect(st.stdout).toMatch(new RegExp(`${id} +CANCELLED`));
+    // The corrupt object's copy partition never ran: cancelled, not blocked.
+    // The failed partition stays failed (it ran); nothing else was left to cancel.
+    const failed = await cli('partitions', id, '--status', 'failed');
+    expect(failed.stdout).toMatch(/b\.avro +copy +failed +1 .*CorruptInput/);
+    expect((await cli('partitions', id, '--status', 'cancelled')).stdout).toBe('no partitions match\n');
+    const v = await cli('verify', id);
+    expect(v.stdout).toMatch(/verified 1 partitions: all good/);
+    const again = await cli('cancel', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${id} is cancelled already: only a running run can be cancelled`);
+  });
+
   it('verify of a prefix with no partflow outputs fails and says what it looked for', async () => {
     const typo = await cli('verify', `s3://${BUCKET}/imp-typd/`);
     expect(typo.code).toBe(1);
