@@ -4,7 +4,7 @@ import { Config } from '../../config';
 import { cliConfig } from '../config';
 import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { describeRun } from '../workflow-lookup';
-import { connectClient } from '../../client';
+import { connectClient, waitWithProgress } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
 
@@ -27,7 +27,8 @@ export function registerFinish(program: Command): void {
         });
         process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
         if (o.wait) {
-          const r = (await handle.result()) as IngestSummary;
+          // Temporal out of reach meanwhile is waited out, as by ingest --wait.
+          const r = await waitWithProgress(handle, process.stderr, { progress: false }) as IngestSummary;
           printSummary(r);
           process.exitCode = runExitCode(r);
         }
