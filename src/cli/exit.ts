@@ -3,6 +3,7 @@ import { ConfigError } from '../config/errors';
 import { loadTemporalConnection } from '../temporal/connection';
 import { isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { explainError } from './print';
+import { withoutEmptyResolutionNote } from '../temporal/unreachable';
 
 /**
  * Exit codes besides 0: 1 a command that failed or was refused, 2 a setting to fix; for a run
@@ -24,7 +25,8 @@ export function runExitCode(r: { status: string; snapshotError?: string }): numb
 export const RUN_EXIT_HELP = `
 Exit codes (with --wait): 0 the run completed and committed its snapshot; 3 it ended partial or
 waits for a retry (the failed partitions are printed); 4 it completed but committed no snapshot
-(the cause is printed after "no snapshot:"); 1 it failed or was refused; 2 a setting to fix.`;
+(the cause is printed after "no snapshot:"); 1 it failed or was refused; 2 a setting to fix.
+Temporal out of reach is none of these: the run goes on, and so does the wait (with backoff).`;
 
 export function failureOf(e: unknown, env: NodeJS.ProcessEnv = process.env): { code: number; message: string } {
   if (e instanceof ConfigError) return { code: EXIT_CONFIG, message: e.message };
@@ -36,5 +38,5 @@ export function failureOf(e: unknown, env: NodeJS.ProcessEnv = process.env): { c
       // fall through to the error as it is
     }
   }
-  return { code: EXIT_FAILED, message: e instanceof Error ? explainError(e) : String(e) };
+  return { code: EXIT_FAILED, message: withoutEmptyResolutionNote(e instanceof Error ? explainError(e) : String(e)) };
 }

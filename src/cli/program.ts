@@ -27,6 +27,7 @@ import { registerDiff } from './commands/diff';
 import { registerInit } from './commands/init';
 import { registerSetup } from './commands/setup';
 import { registerSchedule } from './commands/schedule';
+import { logLevel } from '../log/level';
 
 const ENV_HELP = `
 Environment:
@@ -44,7 +45,7 @@ Environment:
   PARTFLOW_S3_CREDENTIALS chain | embedded                    force the SDK's chain (an EC2 role) or the embedded keys
   PARTFLOW_METRICS_PORT  worker: serve Prometheus metrics on this port at /metrics
   PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})
-  PARTFLOW_LOG_LEVEL     pino log level                       (default info)
+  PARTFLOW_LOG_LEVEL     log level: fatal, error, warn, info, debug, trace or silent (default info)
 
 Exit codes: 0 done; 1 the command failed or was refused; 2 a setting to fix (the one line says
 which). ingest, retry and finish --wait also exit 3 for a run that ended partial or waits for a
@@ -57,7 +58,9 @@ export function buildProgram(): Command {
     .description('Durable batch data pipelines over immutable Avro objects in S3, run by Temporal.')
     .version((JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version, '-V, --version', 'print the partflow version')
     .addHelpText('after', ENV_HELP)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Read by every command that logs, even one that loads no other setting: checked before any runs.
+    .hook('preAction', () => { logLevel(); });
 
   registerUp(program);
   registerWorker(program);

@@ -1,8 +1,6 @@
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectTemporal } from '../temporal/connect';
-import cliProgress from 'cli-progress';
 import { Config } from '../config';
-import type { IngestSummary } from '../manifest/run';
 import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
@@ -12,8 +10,6 @@ import { datasetPrefix } from '../pipeline/layout';
 import { holdsNoSourceObjects, listSource, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ignoredStartOffsetsNote } from './kafka-note';
-// Type only: the shape the workflow's `progress` query returns.
-import type { Progress } from '../../workflows/state';
 
 /** A client by Temporal's connection conventions (TEMPORAL_* variables, config file profile; see src/temporal/connection.ts). */
 export async function connectClient(cfg: Config): Promise<{ client: Client; connection: Connection }> {
@@ -94,86 +90,4 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
 }
 
 
-/** Returned by waitWithProgress when the run has failed partitions and waits for a retry. */
-export interface WaitingForRetry {
-  status: 'waiting-for-retry';
-  workflowId: string;
-  failed: string[];
-}
-
-/**
- * Waits for an ingest, drawing one progress bar per stage from the workflow's `progress`
- * query. Without a TTY it prints a line per change instead.
- */
-const NO_WORKER_WARNING_MS = 10_000;
-
-/** Says, if it is so, that no worker polls the run's task queue (then nothing will run it). */
-export async function noWorkerPolling(handle: WorkflowHandle): Promise<string | undefined> {
-  const d = await handle.describe();
-  const namespace = handle.client.options.namespace;
-  const r = await handle.client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: d.taskQueue }, taskQueueType: 1 });
-  if ((r.pollers ?? []).length > 0) return undefined;
-  return `no worker polls task queue "${d.taskQueue}" (namespace ${namespace}), so nothing runs ${handle.workflowId} yet: `
-    + `start one with \`partflow worker\` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE; still waiting`;
-}
-
-export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<IngestSummary | WaitingForRetry> {
-  const tty = Boolean(out.isTTY);
-  const multi = tty
-    ? new cliProgress.MultiBar({
-      stream: out, clearOnComplete: false, hideCursor: true, autopadding: true,
-      format: ' {stage} |{bar}| {value}/{total} partitions | {failed} failed | {records} records',
-    }, cliProgress.Presets.shades_classic)
-    : undefined;
-  const bars = new Map<string, cliProgress.SingleBar>();
-  let last = '';
-  const result = handle.result() as Promise<IngestSummary>;
-  let finished = false;
-  result.then(() => { finished = true; }, () => { finished = true; });
-  const draw = (p: Progress) => {
-    for (const [stage, s] of Object.entries(p.stages)) {
-      const payload = { stage: stage.padEnd(8), failed: s.failed + s.blocked, records: s.records.out };
-      if (multi) {
-        let bar = bars.get(stage);
-        if (!bar) bars.set(stage, (bar = multi.create(s.total, 0, payload)));
-        bar.setTotal(s.total);
-        bar.update(s.done + s.failed + s.blocked, payload);
-      }
-    }
-    if (!multi) {
-      const line = Object.entries(p.stages).map(([n, s]) => `${n} ${s.done}/${s.total}${s.failed ? ` (${s.failed} failed)` : ''}`).join('  ');
-      if (line !== last) out.write(`[${p.phase}] ${line}\n`);
-      last = line;
-    }
-  };
-  // A run no worker picks up would wait here in silence (its queries wait for a worker too): say so.
-  let answered = false;
-  const check = setTimeout(() => {
-    if (answered || finished) return;
-    noWorkerPolling(handle).then((why) => { if (why && !answered && !finished) out.write(`${why}\n`); }, () => undefined);
-  }, NO_WORKER_WARNING_MS);
-  check.unref();
-  try {
-    while (!finished) {
-      try {
-        const p = await handle.query<Progress>('progress');
-        answered = true;
-        draw(p);
-        // The run will wait (days, by default) for someone to fix and retry: stop watching.
-        if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed };
-      } catch {
-        // Not started yet, or between tasks: try again on the next tick.
-      }
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
-    }
-    try {
-      draw(await handle.query<Progress>('progress'));
-    } catch {
-      // a closed workflow may no longer answer queries on some servers
-    }
-  } finally {
-    clearTimeout(check);
-    multi?.stop();
-  }
-  return result;
-}
+export { noWorkerPolling, waitWithProgress, WaitingForRetry, WaitOptions } from './wait';

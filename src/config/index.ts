@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { ConfigError } from './errors';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
+import { logLevel } from '../log/level';
 
 export interface S3Config {
   /** Absent: AWS S3 itself. */
@@ -128,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: env.PARTFLOW_TASK_QUEUE || DEFAULTS.taskQueue,
     s3: loadS3(env),
     bucket: env.PARTFLOW_BUCKET || DEFAULTS.bucket,
-    logLevel: env.PARTFLOW_LOG_LEVEL || env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
   };
 }
 

@@ -1,4 +1,5 @@
 import pino, { Logger } from 'pino';
+import { logLevel } from './level';
 
 /**
  * One pino root logger per process. Secrets are redacted by path so that an accidental
@@ -10,7 +11,7 @@ export function logger(): Logger {
   if (!root) {
     root = pino({
       name: 'partflow',
-      level: process.env.PARTFLOW_LOG_LEVEL || process.env.LOG_LEVEL || 'info',
+      level: logLevel(),
       redact: {
         paths: [
           '*.secretAccessKey', '*.accessKeyId', '*.*.secretAccessKey', '*.*.accessKeyId',

@@ -60,6 +60,20 @@ export interface Managed {
 const live = new Set<Managed>();
 let closing = false;
 
+/** Told when a server exits that nobody asked to stop (a crash, a kill from outside). */
+export type UnexpectedExit = (m: Managed, code: number | null, signal: NodeJS.Signals | null) => void;
+let onUnexpectedExit: UnexpectedExit | undefined;
+
+/** Sets (or, with undefined, clears) what hears of a server exiting unasked; `up` sets it once its stack is up. */
+export function whenUnexpectedExit(fn: UnexpectedExit | undefined): void {
+  onUnexpectedExit = fn;
+}
+
+/** The names of the servers this process started that still run, in the order started. */
+export function liveProcessNames(): string[] {
+  return [...live].map((m) => m.name);
+}
+
 /** Starts a server process with its output in a log file; stop() sends SIGTERM, then SIGKILL after a grace period. */
 export function startProcess(name: string, bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): Managed {
   // A start-up still in flight when shutdown begins must not leave a server behind it.
@@ -69,14 +83,21 @@ export function startProcess(name: string, bin: string, args: string[], opts: { 
   const child = spawn(bin, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited = child.exitCode !== null;
+  let asked = false;
   // An 'error' with no pid means it never started: no 'exit' will come.
   const exitedP = new Promise<void>((resolve) => {
-    child.once('exit', () => { exited = true; resolve(); });
+    child.once('exit', (code, signal) => {
+      exited = true;
+      live.delete(m);
+      resolve();
+      if (!asked && !closing) onUnexpectedExit?.(m, code, signal);
+    });
     child.once('error', () => { if (child.pid === undefined) { exited = true; resolve(); } });
   });
   const m: Managed = {
     name, child, logFile: opts.logFile,
     async stop() {
+      asked = true;
       if (exited) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 10_000);

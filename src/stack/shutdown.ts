@@ -1,8 +1,11 @@
-import { killAllProcesses, stopAllProcesses } from './process';
+import { killAllProcesses, liveProcessNames, stopAllProcesses } from './process';
 
 export interface ShutdownGuard {
-  /** Adds a step that runs before the servers stop (a worker talking to them), in the order added. */
-  beforeStop(step: () => Promise<void>): void;
+  /**
+   * Adds a step that runs before the servers stop (a worker talking to them), in the order added;
+   * `what` names what it stops, when there is something (said in the "Shutting down" line).
+   */
+  beforeStop(step: () => Promise<void>, what?: () => string | undefined): void;
   /** Stops everything, then exits with `code`; later calls wait for the first. */
   shutdown(code: number): Promise<never>;
   /** True once shutdown has begun: errors of a start-up it interrupts are expected then. */
@@ -19,11 +22,13 @@ const STEP_BOUND_MS = 20_000;
  * signal during shutdown kills the servers at once.
  */
 export function installShutdownGuard(out: NodeJS.WritableStream = process.stderr): ShutdownGuard {
-  const steps: (() => Promise<void>)[] = [];
+  const steps: { step: () => Promise<void>; what?: () => string | undefined }[] = [];
   let done: Promise<never> | undefined;
   const shutdown = (code: number): Promise<never> => (done ??= (async () => {
-    out.write('\nShutting down: worker, Temporal server, versitygw...\n');
-    for (const step of steps) {
+    // Only what was started and still runs: `up --no-worker` has no worker to stop.
+    const names = [...steps.map((s) => s.what?.()), ...liveProcessNames()].filter((n): n is string => Boolean(n));
+    out.write(`\nShutting down${names.length ? `: ${names.join(', ')}` : ''}...\n`);
+    for (const { step } of steps) {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([step(), new Promise((resolve) => { timer = setTimeout(resolve, STEP_BOUND_MS); })]);
@@ -54,7 +59,7 @@ export function installShutdownGuard(out: NodeJS.WritableStream = process.stderr
   });
   process.on('exit', killAllProcesses);
   return {
-    beforeStop: (step) => { steps.push(step); },
+    beforeStop: (step, what) => { steps.push({ step, what }); },
     shutdown,
     get stopping() { return done !== undefined; },
   };

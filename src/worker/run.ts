@@ -11,6 +11,8 @@ import { BalancedActivitySlots, PeersMessage } from './balance';
 import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import { userCodeAbandoned, userCodeAwaited } from '../../activities/user-code-wait';
 import { createWorker, SHUTDOWN_HANDOVER_MS, shutdownGraceMs, workerConcurrency, WorkerOptions } from './worker';
+import { CONTACT_PROBE, watchContact } from '../temporal/contact';
+import { describeConnection } from '../temporal/connection';
 import { checkWorkerSettings } from './settings';
 
 export interface RunWorkerOptions extends WorkerOptions {
@@ -41,20 +43,34 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   return supervise({ processes: opts.processes! });
 }
 
-async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: string) => void): Promise<void> {
+async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: string) => void, process_?: number): Promise<void> {
   const { worker, connection, metrics, sdkMetricsAddress } = await createWorker(opts);
-  const stop = () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+  const log = logger().child(process_ === undefined ? {} : { process: process_ });
+  const graceMs = shutdownGraceMs();
+  const stop = (signal: NodeJS.Signals) => {
+    if (worker.getState() !== 'RUNNING') return;
+    log.info({ signal, graceMs }, `${signal}: stopping the worker; running partitions have ${graceMs / 1000}s to finish, then resume on their next attempt`);
+    worker.shutdown();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // The SDK's polls retry in silence while Temporal is away: say when it goes and comes back.
+  const temporal = opts.config.temporalAddress;
+  const contact = watchContact({
+    intervalMs: CONTACT_PROBE.intervalMs,
+    probe: () => connection.withDeadline(Date.now() + CONTACT_PROBE.timeoutMs, () => connection.workflowService.getSystemInfo({})),
+    onLost: (error) => log.warn({ temporal, connection: describeConnection(opts.config.temporal), error }, `lost contact with Temporal at ${temporal}: ${error}; the worker keeps retrying`),
+    onBack: (downMs) => log.info({ temporal, downMs }, `back in contact with Temporal at ${temporal}`),
+  });
   try {
     const running = worker.run();
     onReady?.(sdkMetricsAddress);
     await running.catch((err: unknown) => {
       throw stoppedLate(err);
     });
+    log.info('worker stopped');
   } finally {
+    contact.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await connection.close();
@@ -128,7 +144,7 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
         collectProcessMetrics(slot, sdkAddress).then((metrics) => send({ type: 'partflow:metrics', id: m.id, metrics }), () => undefined);
       });
       send({ type: 'partflow:ready' });
-    });
+    }, slot);
   } catch (err) {
     if (ready) throw err;
     // The supervisor reports a start-up failure once, with this message.

@@ -84,12 +84,13 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     const finish = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      log.info(failure ? { error: failure.message } : {}, failure ? 'worker processes stopped after a failure' : 'worker processes stopped');
       void (metrics?.close() ?? Promise.resolve()).then(() => (failure ? reject(failure) : resolve()));
     };
-    function stop(): void {
+    function stop(signal?: NodeJS.Signals): void {
       if (stopping) return;
       stopping = true;
-      log.info({ processes: slots.filter((s) => s.child).length }, 'stopping the worker processes');
+      log.info({ processes: slots.filter((s) => s.child).length, ...(typeof signal === 'string' ? { signal } : {}) }, `${typeof signal === 'string' ? `${signal}: ` : ''}stopping the worker processes`);
       for (const s of slots) {
         clearTimeout(s.timer);
         s.child?.kill('SIGTERM');

@@ -165,6 +165,34 @@ describe('npm start (partflow up)', () => {
     }
   });
 
+  it('up --no-worker reports a server that exits under it, with its exit and log, and stops the rest (exit 1)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-died-'));
+    const env = await stackEnv(dataDir);
+    const up = spawn('node', ['dist/src/cli/main.js', 'up', '--no-worker'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout!.on('data', (d) => (out += d));
+    up.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(up, () => out, /The stack is up/, 150_000);
+      const temporal = groupMembers(up.pid!).map((l) => l.trim().split(/\s+/)).find(([, comm]) => comm === 'temporal');
+      expect(temporal).toBeDefined();
+      process.kill(Number(temporal![0]), 'SIGKILL');
+      expect(await exited(up, 60_000)).toBe(1);
+      expect(out).toMatch(/\ntemporal server exited unexpectedly \(signal SIGKILL\); its log: \S+temporal\S*\.log\n/);
+      // Only what it started and still runs is stopped: no worker, and the dead server is gone.
+      expect(out).toMatch(/\nShutting down: versitygw\.\.\.\n/);
+      expect(out).toMatch(/Stopped\./);
+      expect(groupMembers(up.pid!)).toEqual([]);
+    } finally {
+      try {
+        process.kill(-up.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('--pipelines registers your pipelines in its worker, so an ingest of them runs on the stack alone', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-pipelines-'));
     const env = await stackEnv(dataDir);

@@ -191,6 +191,13 @@ describe('partflow worker --processes 2', () => {
     sup.child.kill('SIGTERM');
     expect(await exited(sup.child, 60_000)).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
+    // Each process says that a signal came, with the grace its partitions get, and that it stopped; the supervisor says so last.
+    const lines = logLines(sup.log);
+    const signalled = lines.filter((l) => l.signal === 'SIGTERM' && typeof l.graceMs === 'number' && /^SIGTERM: stopping the worker; running partitions have [\d.]+s to finish/.test(String(l.msg)));
+    expect(signalled.map((l) => l.process).sort()).toEqual([0, 1]);
+    expect(lines.filter((l) => l.msg === 'worker stopped').map((l) => l.process).sort()).toEqual([0, 1]);
+    expect(lines.some((l) => l.msg === 'SIGTERM: stopping the worker processes')).toBe(true);
+    expect(lines[lines.length - 1]?.msg).toBe('worker processes stopped');
   }, 180_000);
 
   it('SIGTERM stops them within PARTFLOW_SHUTDOWN_GRACE even when a setup never settles and ignores the cancel, logging what it left', async () => {

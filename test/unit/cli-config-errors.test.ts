@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/config/errors';
 const BAD: Record<string, string>[] = [
   { TEMPORAL_PROFILE: 'typo' }, { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, { PARTFLOW_S3_DIRECT: 'yes' }, { PARTFLOW_S3_CREDENTIALS: 'profile' },
   { PARTFLOW_UI_PORT: 'x' }, { PARTFLOW_KAFKA_PORT: 'x' }, { PARTFLOW_MAX_COLLECTION_ITEMS: 'abc' },
+  { PARTFLOW_LOG_LEVEL: 'verbose' },
 ];
 
 /** Runs fn with the variables set in process.env (as the CLI reads them), then puts it back. */
@@ -51,6 +52,8 @@ describe('configuration errors as the CLI reports them', () => {
     [{ TEMPORAL_PROFILE: 'typo', TEMPORAL_CONFIG_FILE: '' }, /^cannot load the Temporal connection settings \(profile "typo" of .*\): TEMPORAL_PROFILE is "typo", but there is no Temporal config file/],
     [{ PARTFLOW_S3_DIRECT: 'yes' }, /^PARTFLOW_S3_DIRECT must be 1 .* or 0, got "yes"$/],
     [{ PARTFLOW_S3_CREDENTIALS: 'profile' }, /^PARTFLOW_S3_CREDENTIALS must be "chain" .* or "embedded", got "profile"$/],
+    [{ PARTFLOW_LOG_LEVEL: 'verbose' }, /^PARTFLOW_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
   ])('%o: one line, exit code 2', (vars, message) => {
     const e = (() => {
       try {
@@ -65,6 +68,15 @@ describe('configuration errors as the CLI reports them', () => {
     expect(f.code).toBe(2);
     expect(f.message).toMatch(message);
     expect(f.message).not.toContain('\n');
+  });
+
+  it('a bad PARTFLOW_LOG_LEVEL stops a command that loads no other setting too, before it runs', async () => {
+    await withEnv({ PARTFLOW_LOG_LEVEL: 'verbose' }, async () => {
+      const e = await run('inspect', '/nonexistent/file.avro').then(() => undefined, (err: unknown) => err);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(failureOf(e)).toEqual({ code: 2, message: 'PARTFLOW_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"' });
+    });
+    expect(cliConfig({ HOME: '/nonexistent-home', PARTFLOW_LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
   });
 
   it('other errors still exit 1, with their causes', () => {

@@ -5,7 +5,7 @@ import { cliConfig } from '../config';
 import { RUN_EXIT_HELP, runExitCode } from '../exit';
 import { describeRun } from '../workflow-lookup';
 import { unlessCancelled } from '../run-input';
-import { connectClient } from '../../client';
+import { connectClient, waitWithProgress } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
 
@@ -28,7 +28,8 @@ export function registerFinish(program: Command): void {
         });
         process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
         if (o.wait) {
-          const r = await unlessCancelled(workflowId, () => handle.result() as Promise<IngestSummary>);
+          // Temporal out of reach meanwhile is waited out, as by ingest --wait.
+          const r = await unlessCancelled(workflowId, () => waitWithProgress(handle, process.stderr, { progress: false }) as Promise<IngestSummary>);
           printSummary(r);
           process.exitCode = runExitCode(r);
         }

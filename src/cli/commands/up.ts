@@ -11,6 +11,7 @@ import { builtinPipelines } from '../../pipelines';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { installShutdownGuard } from '../../stack/shutdown';
+import { whenUnexpectedExit } from '../../stack/process';
 import { seedSample, SAMPLE } from '../../stack/sample';
 import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
@@ -44,7 +45,7 @@ export function registerUp(program: Command): void {
         if (worker && worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
         await running?.catch(() => undefined);
         await worker?.connection.close();
-      });
+      }, () => (worker ? 'worker' : undefined));
       // Keep the terminal for progress; structured logs go to a file unless asked otherwise.
       process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
       err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
@@ -52,9 +53,19 @@ export function registerUp(program: Command): void {
       try {
         if (opts.kafka) err.write(`Starting Kafka (127.0.0.1:${opts.kafkaPort})\n`);
         const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort, ...(opts.kafka ? { kafka: { port: opts.kafkaPort } } : {}) });
+        // A server that dies under a running stack would leave `up` looking healthy while nothing
+        // works: say which, how and where its log is, and stop the rest (exit 1) rather than guess
+        // whether a restart is safe.
+        whenUnexpectedExit((m, code, signal) => {
+          if (guard.stopping) return;
+          err.write(`\n${m.name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); its log: ${m.logFile}\n`);
+          void guard.shutdown(1);
+        });
         if (opts.worker) {
           worker = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra] });
-          running = worker.worker.run();
+          running = worker.worker.run().catch((e: Error) => {
+            throw new Error(`the worker stopped: ${e.message} (its log: ${process.env.PARTFLOW_LOG_FILE})`, { cause: e });
+          });
           err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${[...builtinPipelines, ...extra].map((p) => p.name).join(', ')}\n`);
         } else err.write(`No worker: run \`partflow worker --pipelines …\` with PARTFLOW_TASK_QUEUE=${cfg.taskQueue}, TEMPORAL_ADDRESS=${cfg.temporalAddress} and AWS_ENDPOINT_URL_S3=${cfg.s3.endpoint}\n`);
         err.write(`Temporal UI: ${stack.uiUrl}\n`);
