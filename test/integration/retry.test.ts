@@ -180,7 +180,7 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect((await cli('finish', newId!)).stderr).toBe(`partflow: ${newId} is terminated (closed): only a run waiting for a retry can be finished\n`);
     const verify = await cli('verify', newId!);
     expect(verify.code).toBe(1);
-    expect(verify.stderr).toContain(`${newId} is terminated (closed without a result`);
+    expect(verify.stderr).toBe(`partflow: ${newId} is terminated and wrote no run manifest under s3://${BUCKET}/out/items/_runs/ (no list of its partitions): verify the dataset's outputs instead: partflow verify s3://${BUCKET}/out/items/\n`);
     // The terminated run wrote no run manifest; the first run's history of a-good.avro says it computed it.
     const hist = JSON.parse((await cli('history', `s3://${BUCKET}/out/items/`, '--partition', 'a-good.avro', '--json')).stdout) as { result: string; stage: string }[];
     expect(hist.filter((e) => e.stage === 'map' && e.result !== 'snapshot').map((e) => e.result)).toEqual(['computed']);
