@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
-import { ConfigError } from '../config/errors';
+import { ConfigError, envInteger } from '../config/errors';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
@@ -53,10 +53,8 @@ export interface DecodeGuardSettings {
 export function decodeGuardSettings(env: NodeJS.ProcessEnv = process.env): DecodeGuardSettings {
   const g = (env.PARTFLOW_DECODE_GUARD ?? '').trim().toLowerCase() || 'on';
   if (g !== 'on' && g !== 'off') throw new ConfigError(`PARTFLOW_DECODE_GUARD must be "on" or "off", got ${JSON.stringify(env.PARTFLOW_DECODE_GUARD)}`);
-  const h = (env.PARTFLOW_DECODE_HEAP_MB ?? '').trim();
-  const heapMb = h === '' ? 512 : Number(h);
   // Below about 16 MiB the thread cannot even load the reader.
-  if (!Number.isSafeInteger(heapMb) || heapMb < 16) throw new ConfigError(`PARTFLOW_DECODE_HEAP_MB must be an integer of at least 16 (MiB), got ${JSON.stringify(h)}`);
+  const heapMb = envInteger(env, 'PARTFLOW_DECODE_HEAP_MB', { min: 16, max: 1_048_576, fallback: 512, what: 'a number of MiB from 16 to 1048576' });
   return { enabled: g === 'on', heapMb };
 }
 

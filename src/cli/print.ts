@@ -68,12 +68,8 @@ const IN_THE_SOURCE = /was deleted and created again|corrupt input|changed since
 /** Failed partitions listed one per line; the rest are counted and `partitions` named. */
 const LISTED = 20;
 
-/**
- * `total`: the run's count of failed partitions, where the caller knows it (the stages' counts):
- * the workflow's list holds the first 100 only.
- */
-export function printWaiting(w: WaitingForRetry & { total?: number }, out = process.stdout): void {
-  const total = Math.max(w.total ?? 0, w.failed.length);
+export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
+  const total = Math.max(w.total, w.failed.length);
   out.write(`\n${w.workflowId} has ${total} failed partition(s) and waits for a retry:\n`);
   for (const f of w.failed.slice(0, LISTED)) out.write(`  ! ${f}\n`);
   const shown = Math.min(LISTED, w.failed.length);

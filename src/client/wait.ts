@@ -9,7 +9,15 @@ import type { Progress } from '../../workflows/state';
 export interface WaitingForRetry {
   status: 'waiting-for-retry';
   workflowId: string;
+  /** The first 100 failed partitions (the workflow keeps no more). */
   failed: string[];
+  /** How many partitions failed, from the stages' counts. */
+  total: number;
+}
+
+/** Failed partitions of every stage, from a progress answer (its `failed` list holds the first 100 only). */
+export function failedTotal(p: { stages?: Progress['stages']; failed?: string[] }): number {
+  return Math.max(Object.values(p.stages ?? {}).reduce((n, s) => n + s.failed, 0), p.failed?.length ?? 0);
 }
 
 const NO_WORKER_WARNING_MS = 10_000;
@@ -158,7 +166,7 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
         answered = true;
         draw(p);
         // The run will wait (days, by default) for someone to fix and retry: stop watching.
-        if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed };
+        if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed, total: failedTotal(p) };
       } catch (err) {
         // A query also fails before the run starts or between tasks (try again on the next
         // tick), and waits for a worker until its deadline: only "unavailable" means Temporal is gone.

@@ -5,16 +5,13 @@
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ConfigError } from '../config/errors';
+import { envInteger } from '../config/errors';
 import { registry } from './index';
 
 /** PARTFLOW_METRICS_PORT, checked; undefined when unset. */
 export function metricsPort(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const v = env.PARTFLOW_METRICS_PORT;
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`PARTFLOW_METRICS_PORT must be a port number (0-65535), got ${JSON.stringify(v)}`);
-  return n;
+  if ((env.PARTFLOW_METRICS_PORT ?? '').trim() === '') return undefined;
+  return envInteger(env, 'PARTFLOW_METRICS_PORT', { min: 0, max: 65535, fallback: 0, what: 'a port number (0-65535)' });
 }
 
 export async function sdkMetrics(address: string | undefined): Promise<string> {

@@ -102,7 +102,10 @@ describe('decode guard', () => {
     expect(decodeGuardSettings({})).toEqual({ enabled: true, heapMb: 512 });
     expect(decodeGuardSettings({ PARTFLOW_DECODE_GUARD: 'off', PARTFLOW_DECODE_HEAP_MB: '64' })).toEqual({ enabled: false, heapMb: 64 });
     expect(() => decodeGuardSettings({ PARTFLOW_DECODE_GUARD: 'yes' })).toThrow(/PARTFLOW_DECODE_GUARD must be "on" or "off"/);
-    expect(() => decodeGuardSettings({ PARTFLOW_DECODE_HEAP_MB: '8' })).toThrow(/PARTFLOW_DECODE_HEAP_MB must be an integer of at least 16/);
+    expect(() => decodeGuardSettings({ PARTFLOW_DECODE_HEAP_MB: '8' })).toThrow(/PARTFLOW_DECODE_HEAP_MB must be a number of MiB from 16/);
+    // Number() would read these as 32 and 1000.
+    expect(() => decodeGuardSettings({ PARTFLOW_DECODE_HEAP_MB: '0x20' })).toThrow(/got "0x20"/);
+    expect(() => decodeGuardSettings({ PARTFLOW_DECODE_HEAP_MB: '1e3' })).toThrow(/got "1e3"/);
   });
 });
 

@@ -6,6 +6,8 @@ describe('metrics', () => {
     expect(metricsPort({})).toBeUndefined();
     expect(metricsPort({ PARTFLOW_METRICS_PORT: '9464' })).toBe(9464);
     expect(() => metricsPort({ PARTFLOW_METRICS_PORT: 'http' })).toThrow('PARTFLOW_METRICS_PORT must be a port number (0-65535), got "http"');
+    expect(() => metricsPort({ PARTFLOW_METRICS_PORT: '0x10' })).toThrow('PARTFLOW_METRICS_PORT must be a port number (0-65535), got "0x10"');
+    expect(metricsPort({ PARTFLOW_METRICS_PORT: ' ' })).toBeUndefined();
   });
 
   it('counts input bytes of whole objects and of ranges, an end of -1 running to the object end', () => {

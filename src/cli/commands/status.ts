@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { cliConfig } from '../config';
 import { connectClient, noWorkerPolling } from '../../client';
+import { failedTotal } from '../../client/wait';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
 import { explainError, printSummary, printWaiting } from '../print';
@@ -44,8 +45,7 @@ export function registerStatus(program: Command): void {
           process.stdout.write(`  ${n.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed; ${s.records.out} records out, ${s.records.rejected} rejected\n`);
         }
         if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') {
-          const total = Object.values(p.stages ?? {}).reduce((n, s) => n + s.failed, 0);
-          printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [], total });
+          printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [], total: failedTotal(p) });
         } else if (status === 'RUNNING') {
           const idle = await noWorkerPolling(handle).catch(() => undefined);
           if (idle) process.stdout.write(`  ${idle}\n`);
