@@ -91,7 +91,22 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
     out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index) })}`);
     first = false;
   }
-  out.push(']}');
+  out.push(']');
+  // A cancelled run's windows save nothing for what they did not finish: that is every (stage,
+  // partition) without a result.
+  if (req.summary.status === 'cancelled') {
+    out.push(',"cancelled":[');
+    first = true;
+    for (const stage of stages) {
+      for (let i = 0; i < plan.partitions.length; i++) {
+        if (latest.has(`${stage}/${i}`)) continue;
+        out.push(`${first ? '' : ','}${JSON.stringify({ stage, ...named(i) })}`);
+        first = false;
+      }
+    }
+    out.push(']');
+  }
+  out.push('}');
   return out;
 }
 

@@ -99,4 +99,6 @@ export interface RunManifest extends IngestSummary {
   failures: { stage: string; partition: string; name: string; error: string; attempts: number; runs: number }[];
   /** Partitions not run because an upstream partition failed. */
   blocked: { stage: string; partition: string; name: string }[];
+  /** A cancelled run's only: every partition it had not finished when it was cancelled. */
+  cancelled?: { stage: string; partition: string; name: string }[];
 }

@@ -260,6 +260,7 @@ describe('cancelling a large ingest after continue-as-new', () => {
     expect(run.status).toBe('cancelled');
     expect(run.committed.s.map((c) => c.name)).toEqual(Array.from({ length: 30 }, (_, i) => name(i)));
     expect(run.stages.s).toMatchObject({ succeeded: 30, failed: 0, blocked: 0, cancelled: N - 30 });
+    expect(run.cancelled?.map((c) => `${c.stage} ${c.name}`)).toEqual(Array.from({ length: N - 30 }, (_, i) => `s ${name(30 + i)}`));
     expect((await h.client.workflow.getHandle(wid).describe()).searchAttributes).toMatchObject({ PartflowStatus: ['cancelled'] });
     // Every window is closed: none runs on after its ingest.
     for (let k = 1; ; k++) {

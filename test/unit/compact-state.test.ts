@@ -1,4 +1,4 @@
-import { Code, CompactState, packCodes, unpackCodes } from '../../workflows/run/compact';
+import { Code, CompactState, packCodes, UNKEPT_ERROR, unpackCodes } from '../../workflows/run/compact';
 import { MAX_UNBLOCKED_RUNS, requeue, rerunUnblocked, retryProblem, unblocked } from '../../workflows/run/retry';
 import type { PlanSummary } from '../../src/pipeline/plan';
 
@@ -134,6 +134,12 @@ describe('what crosses continue-as-new', () => {
     const bytes = Buffer.byteLength(JSON.stringify(s.carry()));
     expect(bytes).toBeLessThan(400 * 1024);
     expect(s.failureDetails.size).toBe(100);
+    // A failure past the first 100 says where its error is, rather than showing none.
+    const [kept] = s.list({ status: 'failed', stage: 'b', limit: 1 }).partitions;
+    expect(kept).toMatchObject({ index: 0, status: 'failed', attempts: 5, error: 'x'.repeat(500), errorType: 'TransformFailed' });
+    const [past] = s.list({ status: 'failed', stage: 'b', offset: 150, limit: 1 }).partitions;
+    expect(past).toMatchObject({ status: 'failed', error: UNKEPT_ERROR });
+    expect(past.error).toMatch(/first 100 failures.*window workflow's history/);
   });
 });
 

@@ -11,6 +11,8 @@ export const STATUSES: PartitionStatus[] = ['pending', 'running', 'done', 'skipp
 /** `cancelled`: not finished when the run was cancelled (never started, or stopped); set only as a cancelled run ends. */
 export const enum Code { pending = 0, running = 1, done = 2, skipped = 3, failed = 4, blocked = 5, cancelled = 6 }
 export const MAX_FAILURE_DETAILS = 100;
+/** A failure past the first MAX_FAILURE_DETAILS: its error is in its window's history, not here. */
+export const UNKEPT_ERROR = `not kept here (a run keeps the errors of its first ${MAX_FAILURE_DETAILS} failures): see the failed activity in its window workflow's history (<workflow id>/w-…); the run manifest lists every failure once the run ends`;
 
 export interface FailureDetail {
   stage: string;
@@ -201,7 +203,7 @@ export class CompactState {
         const d = this.details.get(`${this.stages[s]}/${i}`);
         out.push({
           stage: this.stages[s], ...this.label(i), ...(f ? { partition: f.partition, ...(f.name ? { name: f.name } : {}) } : {}), index: i, status: STATUSES[code],
-          attempts: f?.attempts ?? d?.attempts ?? 0, runs: f?.runs ?? d?.runs ?? (code === Code.pending ? 0 : 1), ...(f ? { error: f.error, errorType: f.errorType } : {}),
+          attempts: f?.attempts ?? d?.attempts ?? 0, runs: f?.runs ?? d?.runs ?? (code === Code.pending ? 0 : 1), ...(f ? { error: f.error, errorType: f.errorType } : code === Code.failed ? { error: UNKEPT_ERROR } : {}),
           ...(d?.records && (code === Code.done || code === Code.skipped) ? { records: d.records, durationMs: d.durationMs, version: d.version, ...(d.outputKey ? { outputKey: d.outputKey } : {}) } : {}),
         });
       }

@@ -137,7 +137,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     // Runs from before this ended such a stage blocked, losing the failure; they replay so.
     return u && patched('fail-on-unresolved-input') ? failed(stage, item, run, unresolvedFailure(stage, item, u)) : blocked(stage, item, run);
   };
-  // Cancelled with its ingest: not a failure, just not run (the ingest counts it blocked).
+  // Cancelled with its ingest: not a failure, just not run (the ingest ends it as cancelled, and saves nothing for it).
   const cancelled = (stage: string, item: WindowItem): null => {
     hooks.result([names.indexOf(stage), item.i, Code.pending, 0, 0, 0, 0]);
     return null;
