@@ -48,8 +48,8 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
           rowStart = r.info.bytes_records;
           // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
           const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
-          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: decoded.raw, notUtf8At: piece.start + from + decoded.at });
-          else items.push({ kind: 'row', record: r.record, raw: r.raw, end: piece.start + r.info.bytes_records });
+          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: withoutLineEnd(decoded.raw), notUtf8At: piece.start + from + decoded.at });
+          else items.push({ kind: 'row', record: r.record, raw: withoutLineEnd(r.raw), end: piece.start + r.info.bytes_records });
           return null;
         },
         on_skip: (err: Error | undefined, raw: string | undefined) => {
@@ -87,4 +87,12 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
 export function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
   if (item.notUtf8At !== undefined) return `the header row is ${notUtf8File(item.notUtf8At)}`;
   return `the header row cannot be parsed (${item.parseError ?? item.reason}); it names every column, so the file is not read`;
+}
+
+/**
+ * A row's text as a reject keeps it: csv-parse's raw text ends with the row's line ending, which is
+ * not part of the record (and would differ between a file's LF and CRLF rows).
+ */
+function withoutLineEnd(raw: string): string {
+  return raw.replace(/(?:\r\n|\n|\r)$/, '');
 }
