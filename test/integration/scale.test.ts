@@ -31,6 +31,7 @@ const failC = new Set([name(17), name(45)]);
 let healed = false;
 // The hold pipeline's partitions from #30 on wait until the test ends (or is cancelled).
 let released = false;
+let holdFrom = 30;
 const holdPipeline: PipelineDefinition = {
   name: 'hold',
   schemasDir: path.join(__dirname, '../fixtures/schemas'),
@@ -38,7 +39,7 @@ const holdPipeline: PipelineDefinition = {
   stages: [{
     name: 's', schema: 'item', version: '1', after: ['raw'],
     transform: async (r, ctx) => {
-      if (Number(ctx.partitionName.slice(2, 5)) >= 30) while (!released) await new Promise((res) => setTimeout(res, 50));
+      if (Number(ctx.partitionName.slice(2, 5)) >= holdFrom) while (!released) await new Promise((res) => setTimeout(res, 50));
       return r;
     },
   }],
@@ -314,4 +315,35 @@ describe('a window of an earlier run that is terminated', () => {
     const run = await getJson<RunManifest>(s3, `s3://${BUCKET}/out/term/_runs/${wid}/${handle.firstExecutionRunId}.json`);
     expect(run.committed.s.map((c) => c.name).sort()).toEqual(Array.from({ length: N }, (_, i) => name(i)));
   }, 240_000);
+});
+
+describe('a window that ends after reporting partitions done but before saving them', () => {
+  it('has them run again, so the run manifest lists every partition and counts each once', async () => {
+    const wid = `scale-lost-${process.pid}`;
+    released = false;
+    holdFrom = 59;
+    const win = (k: number) => h.client.workflow.getHandle(`${wid}/w-${String(k).padStart(6, '0')}`);
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: wid,
+      args: [{ pipeline: 'hold', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/out/`, dataset: 'lost', pack: false, maxParallel: 4, partitionsPerWorkflow: 60, partitionsPerActivity: 1, heartbeatTimeoutSeconds: HELD_HEARTBEAT_S }, { summaryIdsMax: 50 }],
+    });
+    // Window 1 (partitions 0-59) reported 0-49 done after 50 entries, and 50-58 as it ran out of
+    // partitions to start and freed its slots; 59 holds it open, so it has saved none of them.
+    await until('59 partitions done and the rest held', 90_000, async () => {
+      const q = await h.client.workflow.getHandle(wid).query<Progress>('progress');
+      return q.stages.s.done === 59 && q.stages.s.running > 0 ? true : undefined;
+    });
+    expect((await win(1).describe()).status.name).toBe('RUNNING');
+    await win(1).terminate('test: a window that reported partitions done and never saved them');
+    await until('a new window for partitions 0-59', 60_000, async () => ((await win(3).describe().catch(() => null)) ? true : undefined));
+    released = true;
+    const summary = await until('the ingest to complete', 120_000, () => h.client.workflow.getHandle(wid).result() as Promise<IngestSummary>);
+    expect(summary.status).toBe('completed');
+    expect(summary.stages.s).toMatchObject({ succeeded: N, failed: 0, blocked: 0 });
+    // One record per partition: those run twice are counted once.
+    expect(summary.stages.s.records).toEqual({ in: N, out: N, rejected: 0, dropped: 0 });
+    const run = await getJson<RunManifest>(s3, `s3://${BUCKET}/out/lost/_runs/${wid}/${handle.firstExecutionRunId}.json`);
+    expect(run.committed.s.map((c) => c.name)).toEqual(Array.from({ length: N }, (_, i) => name(i)));
+    expect(run.committed.s.reduce((n, c) => n + c.counts.in, 0)).toBe(N);
+  }, 300_000);
 });

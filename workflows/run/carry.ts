@@ -32,6 +32,8 @@ export interface IngestCarry {
   note?: string;
   /** finishPartial was asked while a retry ran: the run ends once it has, without waiting again. */
   finishAsked?: true;
+  /** "stage/index" run again because their window's results were lost: their records are counted already. */
+  recount?: string[];
 }
 
 export interface Inflight {

@@ -19,11 +19,18 @@ export interface WindowReport {
   failures: FailureDetail[];
   freed: number;
   done?: boolean;
+  /**
+   * Set by the parent, never by a window: the window ended without its last report, so what it
+   * ran was never saved for the run manifest (reports come first, the save at the end).
+   */
+  lost?: boolean;
 }
 
 export const windowReportSignal = defineSignal<[WindowReport]>('windowReport');
 
-const { saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1m' } });
+// Tried until it succeeds (an S3 outage only delays it): a window that cannot save its results
+// ends without its last report, and its parent then runs its partitions again.
+const { saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
 
 /** Entries per report signal: fewer signals in the parent's history, still timely progress. */
 const REPORT_ENTRIES = 50;

@@ -29,7 +29,9 @@ const DEFAULT_WINDOW_ACTIVITIES = 800;
 export const SUMMARY_IDS_MAX = 1000;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-const { planIngest, saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
+const { planIngest } = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry });
+// Tried until it succeeds or fails for good (an S3 outage only delays the run).
+const { saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
 
 /**
  * The ingest for new executions: windows of partitions run as child workflows (or in the parent
@@ -61,6 +63,12 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   let waitUntil = carry?.waitUntil ?? null;
   let changed = true;
   const firstRunId = carry?.firstRunId ?? info.runId;
+  // Runs started before this lost, from the run manifest and snapshot, what a window that ended
+  // without its last report had reported done; they replay so.
+  const requeueLost = patched('requeue-lost-window-results');
+  const recount = new Set<string>(carry?.recount ?? []);
+  // A window run in the parent that could not save its results: the run fails with it.
+  let saveFailure: unknown = null;
 
   const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
   const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}) });
@@ -114,7 +122,9 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         const f = r.failures.find((x) => x.index === i && x.stage === state!.stages[s]);
         state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
       } else {
-        state.set(s, i, code, { in: rin, out: rout, rejected: rrej, dropped: rdrop });
+        // Run again after its results were lost: its records were counted the first time.
+        const again = recount.delete(`${s}/${i}`);
+        state.set(s, i, code, again ? undefined : { in: rin, out: rout, rejected: rrej, dropped: rdrop });
         if (unblock && plan && rerunUnblocked(state, plan, i, unblockedRuns)) cursor = Math.min(cursor, i);
       }
     }
@@ -123,10 +133,17 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     if (r.done) {
       free += w.slots;
       inflight.delete(r.seq);
-      // Anything it held but never reported (a window that died) is run again.
+      // Anything it held but never reported (a window that died) is run again; and, when it ended
+      // without its last report, so is what it reported, which it never saved for the run manifest.
+      // Their committed outputs make that quick, and their records are not counted twice.
       for (const [a, b] of w.ranges) for (let i = a; i <= b; i++) for (const st of w.stages) {
         const s = state.stageIndex(st);
-        if (state.get(s, i) === Code.running && owns(s, i)) { state.set(s, i, Code.pending); cursor = Math.min(cursor, i); }
+        const code = state.get(s, i);
+        if (!owns(s, i) || code === Code.pending) continue;
+        if (code !== Code.running && !(r.lost && requeueLost)) continue;
+        if (code === Code.done || code === Code.skipped) recount.add(`${s}/${i}`);
+        state.set(s, i, Code.pending);
+        cursor = Math.min(cursor, i);
       }
     }
     changed = true;
@@ -215,7 +232,13 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         .finally(() => CancellationScope.nonCancellable(async () => {
           if (saved.length) await saveWindowResults({ bucket: p.bucket, key: resultsKey, entries: saved });
         }))
-        .finally(() => apply({ seq: n, entries: [], failures: [], freed: 0, done: true }));
+        .finally(() => apply({ seq: n, entries: [], failures: [], freed: 0, done: true }))
+        // Not left unhandled: that would fail every workflow task, and the run would hang.
+        .catch((err) => {
+          if (isCancellation(err)) return;
+          saveFailure = err;
+          changed = true;
+        });
       return;
     }
     const child = await startChild(ingestWindow, {
@@ -228,7 +251,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     // Only this run sees the result; after continue-as-new the last report is all there is.
     void child.result().then(() => undefined, (err) => {
       if (!isCancellation(err)) log.warn('window ended without its last report', { window: w.id, error: String(err) });
-      apply({ seq: n, entries: [], failures: [], freed: 0, done: true });
+      apply({ seq: n, entries: [], failures: [], freed: 0, done: true, lost: !isCancellation(err) });
     });
   };
 
@@ -240,7 +263,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
       orphans: () => [...inflight.values()].filter((w) => w.seq <= carriedSeq).map((w) => ({ seq: w.seq, id: w.id })),
       closed: (n, id, how) => {
         log.warn('window of an earlier run ended without its last report', { window: id, status: how });
-        apply({ seq: n, entries: [], failures: [], freed: 0, done: true });
+        apply({ seq: n, entries: [], failures: [], freed: 0, done: true, lost: how !== 'CANCELED' });
       },
       looked: () => { if (shouldContinue()) changed = true; },
     });
@@ -249,6 +272,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
   let cancelled: unknown = null;
   try {
     for (;;) {
+      if (saveFailure) throw saveFailure;
       while (free > 0 && phase === 'running') {
         const items = nextItems(windowSize);
         if (!items.length) break;
@@ -273,7 +297,7 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}) };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}), ...(recount.size ? { recount: [...recount] } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;
