@@ -11,6 +11,8 @@ import type { PlanSummary } from '../src/pipeline/plan';
 import { PartitionState, PartitionStatus, Progress, RunState } from './state';
 import { Slots as PrioritySemaphore } from './run/slots';
 import { describeFailure } from './run/activity-options';
+import { depthOf, stageNames } from './run/graph';
+import { retryShapeProblem } from './run/retry';
 import { markEnded } from './run/ended';
 import { resolveOrFail } from './run/input';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
@@ -62,10 +64,6 @@ function downstreamOf(plan: PlanSummary): (stage: string) => string[] {
   };
 }
 
-function stageNames(plan: PlanSummary): string[] {
-  return [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)];
-}
-
 /**
  * Ingest: plan the source, then run every stage of the pipeline over every partition, one
  * activity per partition and stage, at most `maxParallel` at a time. Partition 7's next stage
@@ -100,14 +98,12 @@ async function ingestUnwindowed(input: IngestInput): Promise<IngestSummary> {
     if (state.phase === 'finishing' || state.phase === 'done') {
       return `the run is ${state.phase === 'done' ? 'done' : 'finishing (writing its run manifest)'} and takes no more retries; once it has closed, \`partflow retry ${workflowInfo().workflowId}\` starts a new run that reuses every committed partition`;
     }
-    if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
-    const r = (req ?? {}) as { partitions?: unknown; stages?: unknown };
-    for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
-      if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;
-    }
+    const shape = retryShapeProblem(req);
+    if (shape) return shape;
+    const r = (req ?? {}) as RetryRequest;
     const known = new Set([...(plan?.ids ?? []), ...(plan?.names ?? [])]);
-    for (const p of (r.partitions as string[] | undefined) ?? []) if (plan && !known.has(p)) return `unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e) or name of this run`;
-    for (const st of (r.stages as string[] | undefined) ?? []) if (plan && !stageNames(plan).includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stageNames(plan).join(', ')})`;
+    for (const p of r.partitions ?? []) if (plan && !known.has(p)) return `unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e) or name of this run`;
+    for (const st of r.stages ?? []) if (plan && !stageNames(plan).includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stageNames(plan).join(', ')})`;
     return null;
   };
   setHandler(progressQuery, () => state.progress());
@@ -240,8 +236,7 @@ export async function ingestBatch(b: BatchInput): Promise<{ states: PartitionSta
 async function runPartitions(s: RunSettings, indices: number[], state: RunState, onChange: (e: PartitionState) => void = () => undefined): Promise<void> {
   const { plan } = s;
   const sem = new PrioritySemaphore(s.maxParallel);
-  const depth = new Map<string, number>([['raw', 0]]);
-  for (const st of plan.stages) depth.set(st.name, 1 + Math.max(...st.after.map((d) => depth.get(d) ?? 0)));
+  const depth = depthOf(plan);
 
   async function step(stage: string, index: number, call: (acts: Activities) => Promise<PartitionResult>): Promise<boolean> {
     return sem.with(depth.get(stage)!, async () => {

@@ -18,7 +18,8 @@ import { handleFinishPartial, progressQuery, partitionsQuery, retryFailedSignal,
 import { watchOrphans } from './orphans';
 import { requeue, rerunUnblocked, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
-import { runWindow, SavedEntry, stageNames, WindowItem } from './window';
+import { stageNames } from './graph';
+import { runWindow, SavedEntry, WindowItem } from './window';
 
 export type { IngestCarry, ScaleOptions } from './carry';
 

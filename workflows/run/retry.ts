@@ -1,25 +1,33 @@
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, CompactState } from './compact';
+import { afterOf } from './graph';
 
 export interface RetryFilter {
   partitions?: string[];
   stages?: string[];
 }
 
-/** Why a retry request cannot be taken, or null. Partitions are ids, names or "#<index>". */
-export function retryProblem(req: unknown, state: CompactState | undefined, stages: string[]): string | null {
+/** What is wrong with a retry request's shape (from a signal or update, so anything), or null. */
+export function retryShapeProblem(req: unknown): string | null {
   if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
   const r = (req ?? {}) as { partitions?: unknown; stages?: unknown };
   for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
     if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;
   }
-  if (!state) return null;
-  for (const p of (r.partitions as string[] | undefined) ?? []) {
+  return null;
+}
+
+/** Why a retry request cannot be taken, or null. Partitions are ids, names or "#<index>". */
+export function retryProblem(req: unknown, state: CompactState | undefined, stages: string[]): string | null {
+  const shape = retryShapeProblem(req);
+  if (shape || !state) return shape;
+  const r = (req ?? {}) as RetryFilter;
+  for (const p of r.partitions ?? []) {
     if (indexOf(state, p) === undefined) {
       return `unknown partition ${JSON.stringify(p)}: give a partition id (p-3fa9c1d20b7e), name or #index of this run${state.ids.length ? '' : ' (this run is too large to know every id: use ids and names of failed partitions as the partitions query shows them, or #index)'}`;
     }
   }
-  for (const st of (r.stages as string[] | undefined) ?? []) if (!stages.includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stages.join(', ')})`;
+  for (const st of r.stages ?? []) if (!stages.includes(st)) return `unknown stage ${JSON.stringify(st)} (stages: ${stages.join(', ')})`;
   return null;
 }
 
@@ -42,7 +50,7 @@ export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFil
   const out: { stage: string; index: number; runs: number }[] = [];
   const stageSet = filter.stages?.length ? new Set(filter.stages) : null;
   const only = filter.partitions?.length ? new Set(filter.partitions.map((p) => indexOf(state, p)).filter((i): i is number => i !== undefined)) : null;
-  const after = new Map(plan.stages.map((s) => [s.name, s.after]));
+  const after = afterOf(plan);
   const indices = only ? [...only].sort((a, b) => a - b) : Array.from({ length: state.partitions }, (_, i) => i);
   const committed = (code: Code) => code === Code.done || code === Code.skipped;
   for (const i of indices) {
@@ -69,7 +77,7 @@ export function requeue(state: CompactState, plan: PlanSummary, filter: RetryFil
  * behind a failure that is gone.
  */
 export function unblocked(state: CompactState, plan: PlanSummary, i: number, may: (stage: string) => boolean): { stage: string; index: number; runs: number }[] {
-  return requeueBlocked(state, new Map(plan.stages.map((s) => [s.name, s.after])), i, (c) => c === Code.done || c === Code.skipped, may);
+  return requeueBlocked(state, afterOf(plan), i, (c) => c === Code.done || c === Code.skipped, may);
 }
 
 /** Times a blocked stage is run again on its own once its inputs are committed. */

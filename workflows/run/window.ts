@@ -6,6 +6,7 @@ import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
 import { attemptsLeft, BatchEntry, batchOptions, describeFailure, options } from './activity-options';
 import { unitsOf } from './batches';
+import { afterOf, depthOf, stageNames } from './graph';
 import { Slots } from './slots';
 import { UnresolvedInputs, unresolvedFailure } from './unresolved';
 
@@ -46,15 +47,6 @@ export interface SavedEntry {
   computedBy?: { workflowId: string; runId: string };
 }
 
-export function stageNames(plan: PlanSummary): string[] {
-  return [...(plan.needsImport ? ['raw'] : []), ...plan.stages.map((s) => s.name)];
-}
-
-/** Stage name -> its upstream stages, raw included. */
-function afterOf(plan: PlanSummary): Map<string, string[]> {
-  return new Map<string, string[]>([['raw', []], ...plan.stages.map((s) => [s.name, s.after] as [string, string[]])]);
-}
-
 export interface WindowHooks {
   /** Every finished (stage, partition): the count entry, and the failure when it failed. */
   result(e: Entry, failure?: FailureDetail, detail?: EntryDetail): void;
@@ -85,8 +77,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   const { plan } = s;
   const names = stageNames(plan);
   const after = afterOf(plan);
-  const depth = new Map<string, number>([['raw', 0]]);
-  for (const st of plan.stages) depth.set(st.name, 1 + Math.max(...st.after.map((d) => depth.get(d) ?? 0)));
+  const depth = depthOf(plan);
   if (items.some((it) => !it.id)) {
     // A plan too large for the workflow to hold every id: this window asks for its own, once.
     const { describePartitions } = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1m' } });
