@@ -7,7 +7,7 @@ import { partitionKeys } from '../src/pipeline/layout';
 import { Plan } from '../src/pipeline/plan';
 import { getJson, listObjects, objectExists, putObject } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
-import type { SavedEntry } from '../workflows/run/window';
+import type { SavedEntry } from '../src/manifest/window-results';
 import { ActivityDeps, loadPlan } from './deps';
 import { logger } from '../src/log';
 import { KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';

@@ -11,7 +11,7 @@ import { PipelineRegistry } from '../../src/pipeline/registry';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
 import { listObjects, objectExists, putObject } from '../../src/storage/objects';
-import type { SavedEntry } from '../../workflows/run/window';
+import type { SavedEntry } from '../../src/manifest/window-results';
 import { getJson } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
 

@@ -1,7 +1,8 @@
 import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { Code, FailureDetail } from './compact';
-import { Entry, runWindow, SavedEntry, WindowItem, WindowSettings } from './window';
+import type { SavedEntry } from '../../src/manifest/window-results';
+import { Entry, runWindow, WindowItem, WindowSettings } from './window';
 
 export interface WindowInput extends WindowSettings {
   seq: number;

@@ -19,7 +19,8 @@ import { watchOrphans } from './orphans';
 import { requeue, rerunUnblocked, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
 import { stageNames } from './graph';
-import { runWindow, SavedEntry, WindowItem } from './window';
+import type { SavedEntry } from '../../src/manifest/window-results';
+import { runWindow, WindowItem } from './window';
 
 export type { IngestCarry, ScaleOptions } from './carry';
 

@@ -2,6 +2,7 @@ import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BatchOutcome } from '../../activities/batch';
 import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
+import type { SavedEntry } from '../../src/manifest/window-results';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
 import { attemptsLeft, BatchEntry, batchOptions, describeFailure, options } from './activity-options';
@@ -30,22 +31,6 @@ export interface WindowItem {
 
 /** [stage index, partition index, status code, records in, out, rejected, dropped]: what a parent counts. */
 export type Entry = [number, number, Code, number, number, number, number];
-
-/** What the run manifest reads back from S3 for every (stage, partition) a window ran. */
-export interface SavedEntry {
-  stage: string;
-  index: number;
-  status: 'done' | 'skipped' | 'failed' | 'blocked';
-  attempts: number;
-  runs: number;
-  version?: string;
-  counts?: RecordCounts;
-  durationMs?: number;
-  error?: string;
-  /** From the activity's result: with these the run manifest needs no read of the partition manifest. */
-  output?: { url: string; sha256: string; codeVersion: string };
-  computedBy?: { workflowId: string; runId: string };
-}
 
 export interface WindowHooks {
   /** Every finished (stage, partition): the count entry, and the failure when it failed. */
