@@ -1,7 +1,7 @@
 import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BatchOutcome } from '../../activities/batch';
-import type { PartitionResult, RecordCounts } from '../../src/manifest/partition';
+import type { PartitionResult } from '../../src/manifest/partition';
 import type { SavedEntry } from '../../src/manifest/window-results';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
