@@ -16,7 +16,7 @@ import { retryShapeProblem } from './run/retry';
 import { markEnded } from './run/ended';
 import { resolveOrFail } from './run/input';
 import { IngestCarry, ingestWindowed, ScaleOptions } from './run/parent';
-import { partitionsQuery, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';
+import { partitionsQuery, partitionsQueryProblem, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './run/handles';
 
 export type { PartitionsQuery, RetryRequest, RetryResult } from './run/handles';
 
@@ -94,11 +94,11 @@ async function ingestUnwindowed(input: IngestInput): Promise<IngestSummary> {
   };
   // Updates get their answer from the validator; a signal cannot answer, so a bad one is logged,
   // noted in the run's current details, and ignored.
-  const retryProblem = (req: unknown): string | null => {
+  const retryProblem = (req: unknown, strict: boolean): string | null => {
     if (state.phase === 'finishing' || state.phase === 'done') {
       return `the run is ${state.phase === 'done' ? 'done' : 'finishing (writing its run manifest)'} and takes no more retries; once it has closed, \`partflow retry ${workflowInfo().workflowId}\` starts a new run that reuses every committed partition`;
     }
-    const shape = retryShapeProblem(req);
+    const shape = retryShapeProblem(req, strict);
     if (shape) return shape;
     const r = (req ?? {}) as RetryRequest;
     const known = new Set([...(plan?.ids ?? []), ...(plan?.names ?? [])]);
@@ -107,15 +107,20 @@ async function ingestUnwindowed(input: IngestInput): Promise<IngestSummary> {
     return null;
   };
   setHandler(progressQuery, () => state.progress());
-  setHandler(partitionsQuery, (q = {}) => state.list(q));
+  setHandler(partitionsQuery, (q = {}) => {
+    const problem = partitionsQueryProblem(q, plan ? stageNames(plan) : []);
+    if (problem) throw new Error(problem);
+    return state.list(q);
+  });
   setHandler(retryFailedUpdate, (req) => retry(req ?? {}), {
     validator: (req) => {
-      const problem = retryProblem(req);
+      const problem = retryProblem(req, true);
       if (problem) throw new Error(problem);
     },
   });
   setHandler(retryFailedSignal, (req) => {
-    const problem = retryProblem(req);
+    // Only histories from before windowed-ingest run here: their signals replay as they were taken.
+    const problem = retryProblem(req, false);
     if (!problem) return void retry(req ?? {});
     log.warn('ignored a retryFailed signal', { problem });
     state.note = `a retryFailed signal was ignored: ${problem}`;
@@ -218,7 +223,11 @@ export async function ingestBatch(b: BatchInput): Promise<{ states: PartitionSta
   state.init(b.plan.partitions, stageNames(b.plan), [], b.plan.ids, b.plan.names);
   state.merge(b.states);
   setHandler(progressQuery, () => state.progress());
-  setHandler(partitionsQuery, (q = {}) => state.list(q));
+  setHandler(partitionsQuery, (q = {}) => {
+    const problem = partitionsQueryProblem(q, stageNames(b.plan));
+    if (problem) throw new Error(problem);
+    return state.list(q);
+  });
   const parent = workflowInfo().parent;
   let changed: PartitionState[] = [];
   const report = (e: PartitionState) => {

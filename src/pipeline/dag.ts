@@ -1,5 +1,6 @@
 import { loadSchema } from '../avro/schemas';
 import { CODECS } from '../avro/codecs';
+import { NAME_RE } from './name';
 import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
 
 export const DEFAULT_CODEC = 'zstandard';
@@ -51,8 +52,6 @@ function cyclesOf(stuck: string[], after: Map<string, string[]>): string[] {
   }
   return out;
 }
-
-const NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /**
  * Checks a pipeline's stage DAG and resolves its schemas. Returns the stages in a topological

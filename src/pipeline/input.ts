@@ -1,4 +1,5 @@
 import { formatS3Url, parseS3Url } from '../storage/s3url';
+import { NAME_RE } from './name';
 import { isKafkaUrl, KafkaSource, KafkaValueSettings, resolveKafkaSource, StartOffsets } from '../sources/kafka/source';
 
 /**
@@ -136,6 +137,8 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   const pipeline = input.pipeline;
   if (pipeline === undefined || pipeline === '') problems.push('"pipeline" is required (a registered pipeline name)');
   else if (typeof pipeline !== 'string') problems.push(`"pipeline" must be a pipeline's name (a string), got ${JSON.stringify(pipeline)}`);
+  // Before anything else uses it: a name no pipeline can have would also be refused as a search attribute past 2 KiB.
+  else if (!NAME_RE.test(pipeline)) problems.push(`"pipeline" ${JSON.stringify(pipeline.length > 80 ? `${pipeline.slice(0, 80)}…` : pipeline)}${pipeline.length > 80 ? ` (${pipeline.length} characters)` : ''} cannot be a pipeline's name: names match ${NAME_RE}`);
   else if (knownPipelines && !knownPipelines.includes(pipeline)) {
     problems.push(`unknown pipeline "${pipeline}" (registered: ${knownPipelines.join(', ') || 'none'})`);
   }

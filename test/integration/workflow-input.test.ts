@@ -89,6 +89,18 @@ it('ignores malformed signals without wedging, and answers a retry that comes wh
   expect(meta.currentDetails).toMatch(/a retryFailed signal was ignored: "partitions" must be a list of strings/);
   // Still responsive: a well-formed update with an unknown partition gets its answer.
   await expect(handle.executeUpdate('retryFailed', { args: [{ partitions: ['nope.avro'] }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  // A typo or an empty list would read as "retry everything": refused, by update and by signal.
+  const refused = (req: unknown) => handle.executeUpdate('retryFailed', { args: [req as never] }).catch((e: Error & { cause?: Error }) => e.cause?.message ?? e.message);
+  expect(await refused({ partition: ['bad.avro'] })).toBe('unknown field "partition": a retry takes "partitions" and "stages" (both optional)');
+  expect(await refused({ partitions: [] })).toBe('"partitions" is empty: leave it out to retry every failed partition');
+  await handle.signal('retryFailed', { stage: ['copy'] } as never);
+  expect((await handle.query<{ phase: string }>('progress')).phase).toBe('waiting-for-retry');
+  // Bad partitions queries are answered with what is wrong, not with every partition or none.
+  const asked = (q: unknown) => handle.query('partitions', q as never).then(() => 'answered', (e: Error) => e.message);
+  expect(await asked({ status: 'failled' })).toMatch(/unknown status "failled" \(statuses: pending, running, done, skipped, failed, blocked, cancelled\)/);
+  expect(await asked({ stage: 'nope' })).toMatch(/unknown stage "nope" \(stages: copy\)/);
+  expect(await asked({ limit: -1 })).toMatch(/"limit" must be a whole number of at least 0, got -1/);
+  expect(await asked({ status: 'failed', stage: 'copy' })).toBe('answered');
 
   // The wait runs out; while the run manifest is being written, a retry is refused with the way forward.
   await phase(handle, 'finishing');
@@ -99,4 +111,18 @@ it('ignores malformed signals without wedging, and answers a retry that comes wh
   const summary = (await handle.result()) as IngestSummary;
   expect(summary.status).toBe('partial');
   expect(summary.stages.copy.failures).toEqual([expect.objectContaining({ name: 'bad.avro' })]);
+});
+
+it('fails at once, naming it, when the second argument is not settings (it would hang every workflow task)', async () => {
+  const start = (second: unknown, id: string) => client.workflow.start('ingest', {
+    taskQueue: cfg.taskQueue, workflowId: `wf-input-${id}-${process.pid}`, workflowExecutionTimeout: '1m',
+    args: [{ pipeline: 'copy', source: 's3://bucket/src/', target: 's3://bucket/', dataset: 'd' }, second as never],
+  });
+  const cases = [['x', /the ingest's second argument must be an object, got "x"/], [{ windowz: 1 }, /has unknown field "windowz"/], [{ summaryIdsMax: -5 }, /has summaryIdsMax -5, not a whole number/]] as const;
+  for (const [k, [second, why]] of cases.entries()) {
+    const handle = await start(second, `second-${k}`);
+    const err = await handle.result().catch((e: Error & { cause?: Error & { type?: string } }) => e.cause);
+    expect(err?.message).toMatch(why);
+    expect((err as { type?: string }).type).toBe('InvalidInput');
+  }
 });

@@ -68,6 +68,12 @@ describe('resolveIngestInput', () => {
 
   it('checks the pipeline name against the registered ones when given', () => {
     expect(() => resolveIngestInput({ pipeline: 'nope', source: 's3://bkt/x/' }, ['copy'])).toThrow(/unknown pipeline "nope" \(registered: copy\)/);
+    // A name no pipeline can have is refused here, before it goes into a search attribute (2 KiB at most).
+    const long = 'p'.repeat(2100);
+    const err = (() => { try { resolveIngestInput({ pipeline: long, source: 's3://bkt/x/' }); } catch (e) { return e as Error; } return undefined; })();
+    expect(err?.message).toMatch(/"pipeline" "p{80}…" \(2100 characters\) cannot be a pipeline's name: names match/);
+    expect(err!.message.length).toBeLessThan(400);
+    expect(() => resolveIngestInput({ pipeline: 'My Pipeline', source: 's3://bkt/x/' })).toThrow(/"pipeline" "My Pipeline" cannot be a pipeline's name/);
   });
 
   it('takes partitionTimeout as a duration, 24 hours by default', () => {

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PartitionState, PartitionStatus, Progress } from '../state';
+import { STATUSES } from './compact';
 
 export interface PartitionsQuery {
   status?: PartitionStatus;
@@ -9,10 +10,26 @@ export interface PartitionsQuery {
   limit?: number;
 }
 
+/** What is wrong with a partitions query (it would otherwise answer a typo with everything, or nothing), or null. */
+export function partitionsQueryProblem(q: unknown, stages: string[]): string | null {
+  if (q === undefined || q === null) return null;
+  if (typeof q !== 'object' || Array.isArray(q)) return 'expected {"status": "failed", "stage": "map", "offset": 0, "limit": 1000} or nothing';
+  const r = q as Record<string, unknown>;
+  const unknown = Object.keys(r).filter((k) => !['status', 'stage', 'offset', 'limit'].includes(k));
+  if (unknown.length) return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')} (fields: status, stage, offset, limit)`;
+  if (r.status !== undefined && !(STATUSES as unknown[]).includes(r.status)) return `unknown status ${JSON.stringify(r.status)?.slice(0, 50)} (statuses: ${STATUSES.join(', ')})`;
+  if (r.stage !== undefined && !(stages as unknown[]).includes(r.stage)) return `unknown stage ${JSON.stringify(r.stage)?.slice(0, 50)} (stages: ${stages.join(', ') || 'none yet: the run is planning'})`;
+  for (const k of ['offset', 'limit'] as const) {
+    const v = r[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) return `"${k}" must be a whole number of at least 0, got ${JSON.stringify(v)?.slice(0, 50)}`;
+  }
+  return null;
+}
+
 export interface RetryRequest {
-  /** Partition ids ("p-3fa9c1d20b7e") or names; all failed partitions when absent or empty. */
+  /** Partition ids ("p-3fa9c1d20b7e") or names; all failed partitions when absent (an empty list is refused). */
   partitions?: string[];
-  /** Stage names; all stages when absent or empty. */
+  /** Stage names; all stages when absent (an empty list is refused). */
   stages?: string[];
 }
 

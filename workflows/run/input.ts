@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../../src/pipeline/input';
+import type { IngestCarry, ScaleOptions } from './carry';
 
 /** The ingest's input with defaults applied; bad input fails the run at once, not retried. */
 export function resolveOrFail(input: IngestInput): ResolvedIngest {
@@ -9,4 +10,26 @@ export function resolveOrFail(input: IngestInput): ResolvedIngest {
     if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
     throw err;
   }
+}
+
+const SCALE_OPTIONS = ['continueAsNewEvents', 'windowActivities', 'summaryIdsMax', 'windowCheckSeconds'] as const;
+
+/**
+ * The ingest's optional second argument: what a run hands the next across continue-as-new, or
+ * scale settings (tests and benchmarks). Anything else, from the Temporal UI or CLI, fails the run
+ * at once: read as settings it would fail every workflow task and hang the run.
+ */
+export function carriedOrFail(carried: unknown): IngestCarry | ScaleOptions | undefined {
+  if (carried === undefined || carried === null) return undefined;
+  const refuse = (why: string) => ApplicationFailure.nonRetryable(`the ingest's second argument ${why}; it is for partflow's own continue-as-new and for tests: start an ingest with its input alone`, 'InvalidInput');
+  if (typeof carried !== 'object' || Array.isArray(carried)) throw refuse(`must be an object, got ${JSON.stringify(carried).slice(0, 100)}`);
+  if ('state' in carried) return carried as IngestCarry;
+  const o = carried as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(SCALE_OPTIONS as readonly string[]).includes(k));
+  if (unknown.length) throw refuse(`has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')} (fields: ${SCALE_OPTIONS.join(', ')})`);
+  for (const k of SCALE_OPTIONS) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) throw refuse(`has ${k} ${JSON.stringify(v)?.slice(0, 50)}, not a whole number of at least 1`);
+  }
+  return o as ScaleOptions;
 }

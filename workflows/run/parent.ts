@@ -13,8 +13,8 @@ import { Code, CompactCarry, CompactState } from './compact';
 import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
-import { resolveOrFail } from './input';
-import { handleFinishPartial, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
+import { carriedOrFail, resolveOrFail } from './input';
+import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, rerunUnblocked, retryProblem } from './retry';
 import { ranges, summarize } from './summary';
@@ -40,8 +40,9 @@ const { saveWindowResults } = proxyActivities<Activities>({ startToCloseTimeout:
  * when the run fits one window), a slot freed anywhere goes to the next partition, and the parent
  * continues as new with compact state before its history grows large.
  */
-export async function ingestWindowed(input: IngestInput, carried?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
+export async function ingestWindowed(input: IngestInput, second?: IngestCarry | ScaleOptions): Promise<IngestSummary> {
   const resolved = resolveOrFail(input);
+  const carried = carriedOrFail(second);
   const carry = carried && 'state' in carried ? carried : undefined;
   const options: ScaleOptions = carry ? carry.options : (carried as ScaleOptions | undefined) ?? {};
   const info = workflowInfo();
@@ -96,7 +97,11 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     return { requeued: out.slice(0, 1000).map((r) => ({ stage: r.stage, partition: state!.label(r.index).partition })) };
   };
   setHandler(progressQuery, () => progress());
-  setHandler(partitionsQuery, (q = {}) => (state ? state.list(q) : { total: 0, partitions: [] }));
+  setHandler(partitionsQuery, (q = {}) => {
+    const problem = partitionsQueryProblem(q, stagesOf());
+    if (problem) throw new Error(problem);
+    return state ? state.list(q) : { total: 0, partitions: [] };
+  });
   setHandler(retryFailedUpdate, (req) => doRetry(req ?? {}), {
     validator: (req) => {
       const problem = closed() ?? retryProblem(req, state, stagesOf());
@@ -104,7 +109,8 @@ export async function ingestWindowed(input: IngestInput, carried?: IngestCarry |
     },
   });
   setHandler(retryFailedSignal, (req) => {
-    const problem = closed() ?? retryProblem(req, state, stagesOf());
+    // Runs started before this took a request with unknown fields or empty lists as "all".
+    const problem = closed() ?? retryProblem(req, state, stagesOf(), patched('strict-retry-request'));
     if (!problem) return void doRetry(req ?? {});
     log.warn('ignored a retryFailed signal', { problem });
     note = `a retryFailed signal was ignored: ${problem}`;

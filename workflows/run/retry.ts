@@ -7,19 +7,29 @@ export interface RetryFilter {
   stages?: string[];
 }
 
-/** What is wrong with a retry request's shape (from a signal or update, so anything), or null. */
-export function retryShapeProblem(req: unknown): string | null {
+/**
+ * What is wrong with a retry request's shape (from a signal or update, so anything), or null.
+ * `strict`: a field it does not know, or an empty list, is refused too: read as "no filter", a
+ * typo (`partition`) or an empty list would retry every failed partition. Signals of runs started
+ * before this were taken without it, and replay so.
+ */
+export function retryShapeProblem(req: unknown, strict = true): string | null {
   if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
-  const r = (req ?? {}) as { partitions?: unknown; stages?: unknown };
+  const r = (req ?? {}) as Record<string, unknown>;
+  if (strict) {
+    const unknown = Object.keys(r).filter((k) => k !== 'partitions' && k !== 'stages');
+    if (unknown.length) return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')}: a retry takes "partitions" and "stages" (both optional)`;
+  }
   for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
     if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;
+    if (strict && Array.isArray(list) && list.length === 0) return `"${field}" is empty: leave it out to retry every failed ${field === 'partitions' ? 'partition' : 'stage'}`;
   }
   return null;
 }
 
 /** Why a retry request cannot be taken, or null. Partitions are ids, names or "#<index>". */
-export function retryProblem(req: unknown, state: CompactState | undefined, stages: string[]): string | null {
-  const shape = retryShapeProblem(req);
+export function retryProblem(req: unknown, state: CompactState | undefined, stages: string[], strict = true): string | null {
+  const shape = retryShapeProblem(req, strict);
   if (shape || !state) return shape;
   const r = (req ?? {}) as RetryFilter;
   for (const p of r.partitions ?? []) {
