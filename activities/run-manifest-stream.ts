@@ -8,6 +8,7 @@ import { Plan } from '../src/pipeline/plan';
 import { getJson, listObjects, objectExists, putObject } from '../src/storage/objects';
 import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import type { SavedEntry } from '../src/manifest/window-results';
+import { blockedByCancel } from '../src/pipeline/blocked';
 import { ActivityDeps, loadPlan } from './deps';
 import { logger } from '../src/log';
 import { KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
@@ -85,9 +86,16 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
     out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index), error: e.error ?? '', attempts: e.attempts, runs: e.runs })}`);
     first = false;
   }
+  // A cancelled run's windows saved blocked for what stood behind cancelled stages: that was cancelled too.
+  const cancelledToo = new Set<string>();
+  if (req.summary.status === 'cancelled') {
+    for (const i of new Set(all.filter((e) => e.status === 'blocked').map((e) => e.index))) {
+      for (const stage of blockedByCancel(plan.stages ?? [], (st) => latest.get(`${st}/${i}`)?.status)) cancelledToo.add(`${stage}/${i}`);
+    }
+  }
   out.push('],"blocked":[');
   first = true;
-  for (const e of all) if (e.status === 'blocked') {
+  for (const e of all) if (e.status === 'blocked' && !cancelledToo.has(`${e.stage}/${e.index}`)) {
     out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index) })}`);
     first = false;
   }
@@ -99,7 +107,7 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
     first = true;
     for (const stage of stages) {
       for (let i = 0; i < plan.partitions.length; i++) {
-        if (latest.has(`${stage}/${i}`)) continue;
+        if (latest.has(`${stage}/${i}`) && !cancelledToo.has(`${stage}/${i}`)) continue;
         out.push(`${first ? '' : ','}${JSON.stringify({ stage, ...named(i) })}`);
         first = false;
       }

@@ -132,4 +132,29 @@ describe('streamRunManifest', () => {
       workflowId: 'earlier', runId: `run-${i}`, attempts: 1,
     })));
   });
+
+  it("lists a cancelled run's unfinished partitions as cancelled, and blocked only what a failure held back", async () => {
+    const stages = [{ name: 'a', after: ['raw'], version: '1' }, { name: 'b', after: ['a'], version: '1' }];
+    const partitions = [0, 1, 2].map((i) => ({ id: id(i), name: `o-${i}.avro`, pieces: [], rawVersion: 'src-x' }));
+    await putObject(s3, BUCKET, 'ds/_plans/c.json', JSON.stringify({ kind: 'partflow.plan', version: 2, bucket: BUCKET, targetPrefix: '', dataset: 'ds', partitions, stages }));
+    const done = (stage: string, i: number): SavedEntry => ({
+      stage, index: i, status: 'done', attempts: 1, runs: 1, version: `9-${stage}${i}`, counts: { in: 1, out: 1, rejected: 0, dropped: 0 },
+      output: { url: `s3://${BUCKET}/out-${stage}${i}.avro`, sha256: 'x', codeVersion: '1' }, computedBy: { workflowId: 'wf', runId: 'r3' },
+    });
+    // 0: a was cancelled, so its window saved b blocked; 1: a failed, b blocked; 2: both done.
+    const entries: SavedEntry[] = [
+      { stage: 'b', index: 0, status: 'blocked', attempts: 0, runs: 0 },
+      { stage: 'a', index: 1, status: 'failed', attempts: 1, runs: 1, error: 'boom' }, { stage: 'b', index: 1, status: 'blocked', attempts: 0, runs: 0 },
+      done('a', 2), done('b', 2),
+    ];
+    await putObject(s3, BUCKET, 'ds/_windows/wf/r3/000001.json', JSON.stringify({ entries }));
+    const base = request('ds/_runs/wf/cancelled.json');
+    const stage = { output: '', succeeded: 1, skipped: 0, failed: 0, blocked: 0, records: { in: 1, out: 1, rejected: 0, dropped: 0 }, failures: [] };
+    const summary = { ...base.summary, status: 'cancelled', partitions: 3, stages: { a: { ...stage, failed: 1, cancelled: 1 }, b: { ...stage, blocked: 1, cancelled: 1 } } } as unknown as IngestSummary;
+    await env().run(acts().streamRunManifest, { ...base, planKey: 'ds/_plans/c.json', windowsPrefix: 'ds/_windows/wf/r3/', summary });
+    const m = await getJson<RunManifest>(s3, `s3://${BUCKET}/ds/_runs/wf/cancelled.json`);
+    expect(m.blocked).toEqual([{ stage: 'b', partition: id(1), name: 'o-1.avro' }]);
+    expect(m.cancelled).toEqual([{ stage: 'a', partition: id(0), name: 'o-0.avro' }, { stage: 'b', partition: id(0), name: 'o-0.avro' }]);
+    expect(m.failures.map((f) => `${f.stage} ${f.name}`)).toEqual(['a o-1.avro']);
+  });
 });

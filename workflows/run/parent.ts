@@ -9,11 +9,12 @@ import { datasetPrefix, runManifestKey } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
 import type { Inflight, IngestCarry, ScaleOptions } from './carry';
-import { Code, CompactCarry, CompactState } from './compact';
+import { Code, CompactCarry, CompactState, STATUSES } from './compact';
 import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
 import { carriedOrFail, resolveOrFail } from './input';
+import { blockedByCancel } from '../../src/pipeline/blocked';
 import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, rerunUnblocked, retryProblem } from './retry';
@@ -340,6 +341,12 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     // Memory and the manifest's text only: the commands are the same either way.
     const left = stopped ? Code.cancelled : Code.blocked;
     for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, left);
+    // What a cancel left blocked behind cancelled (not failed) stages is cancelled too.
+    if (stopped && s.count(Code.blocked) > 0) {
+      for (let i = 0; i < s.partitions; i++) {
+        for (const stage of blockedByCancel(pl.stages, (st) => { const k = s.stageIndex(st); return k < 0 ? undefined : STATUSES[s.get(k, i)]; })) s.set(s.stageIndex(stage), i, Code.cancelled);
+      }
+    }
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
     if (stopped) summary.status = 'cancelled';
     if (schedule) summary.schedule = schedule;
