@@ -83,6 +83,17 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** An endpoint without its scheme ("127.0.0.1:7070") would read as a URL of scheme "127.0.0.1:", or none. */
+function checkEndpointUrl(name: string, value: string): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError(`${name} must be a URL like http://host:port or https://host (with its scheme), got ${JSON.stringify(value)}`);
+}
+
 /**
  * S3, first match wins: static AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN);
  * PARTFLOW_S3_CREDENTIALS=chain or a chain source set: the SDK's chain (then AWS itself unless an
@@ -92,6 +103,7 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
  */
 function loadS3(env: NodeJS.ProcessEnv): S3Config {
   const explicit = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+  if (explicit !== undefined) checkEndpointUrl(env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL', explicit);
   const mode = env.PARTFLOW_S3_CREDENTIALS || undefined;
   if (mode !== undefined && mode !== 'chain' && mode !== 'embedded') {
     throw new Error(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
@@ -106,7 +118,9 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   const chain = mode === 'chain' || (mode !== 'embedded' && !keys && (remote || CHAIN_VARS.some((v) => env[v])));
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
-  const forcePathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? 'true') !== 'false';
+  const pathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? '').trim().toLowerCase() || 'true';
+  if (!['true', 'false', '1', '0'].includes(pathStyle)) throw new ConfigError(`PARTFLOW_S3_PATH_STYLE must be true (bucket in the path, as S3-compatible servers want) or false (bucket in the host name), got ${JSON.stringify(env.PARTFLOW_S3_PATH_STYLE)}`);
+  const forcePathStyle = pathStyle === 'true' || pathStyle === '1';
   const direct = env.PARTFLOW_S3_DIRECT ?? '1';
   if (direct !== '0' && direct !== '1') throw new Error(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
   if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle, credentials: 'chain' };

@@ -52,6 +52,10 @@ describe('configuration errors as the CLI reports them', () => {
     [{ TEMPORAL_PROFILE: 'typo', TEMPORAL_CONFIG_FILE: '' }, /^cannot load the Temporal connection settings \(profile "typo" of .*\): TEMPORAL_PROFILE is "typo", but there is no Temporal config file/],
     [{ PARTFLOW_S3_DIRECT: 'yes' }, /^PARTFLOW_S3_DIRECT must be 1 .* or 0, got "yes"$/],
     [{ PARTFLOW_S3_CREDENTIALS: 'profile' }, /^PARTFLOW_S3_CREDENTIALS must be "chain" .* or "embedded", got "profile"$/],
+    // Without its scheme an endpoint read as a remote one (no region, "Invalid URL"), or passed unchecked.
+    [{ AWS_ENDPOINT_URL_S3: '127.0.0.1:17102' }, /^AWS_ENDPOINT_URL_S3 must be a URL like http:\/\/host:port or https:\/\/host \(with its scheme\), got "127.0.0.1:17102"$/],
+    [{ AWS_ENDPOINT_URL: 'localhost:9000' }, /^AWS_ENDPOINT_URL must be a URL like http:\/\/host:port .*got "localhost:9000"$/],
+    [{ PARTFLOW_S3_PATH_STYLE: 'no' }, /^PARTFLOW_S3_PATH_STYLE must be true .* or false .*, got "no"$/],
     [{ PARTFLOW_LOG_LEVEL: 'verbose' }, /^PARTFLOW_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
   ])('%o: one line, exit code 2', (vars, message) => {

@@ -8,6 +8,14 @@ describe('loadConfig: S3 credentials', () => {
     });
   });
 
+  it('PARTFLOW_S3_PATH_STYLE takes true, false, 1 or 0', () => {
+    expect(loadConfig({ PARTFLOW_S3_PATH_STYLE: 'False' }).s3.forcePathStyle).toBe(false);
+    expect(loadConfig({ PARTFLOW_S3_PATH_STYLE: '0' }).s3.forcePathStyle).toBe(false);
+    expect(loadConfig({ PARTFLOW_S3_PATH_STYLE: '1' }).s3.forcePathStyle).toBe(true);
+    expect(loadConfig({ PARTFLOW_S3_PATH_STYLE: '' }).s3.forcePathStyle).toBe(true);
+    expect(loadConfig({ AWS_ENDPOINT_URL_S3: 'https://s3.example.com' }).s3.endpoint).toBe('https://s3.example.com');
+  });
+
   it('static keys from the environment win', () => {
     expect(loadConfig({ AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_PROFILE: 'p' }).s3).toMatchObject({ accessKeyId: 'k', secretAccessKey: 's', endpoint: DEFAULTS.s3Endpoint, credentials: 'static' });
   });
@@ -33,10 +41,12 @@ describe('loadConfig: S3 credentials', () => {
   });
 
   it('never sends the embedded keys to an endpoint that is not this machine: with no credentials set, that is the chain', () => {
-    for (const endpoint of ['http://10.0.0.5:7070', 'https://s3.example.com', 'http://localhost.example.com:7070', 'http://128.0.0.1:7070', 'not a url']) {
+    for (const endpoint of ['http://10.0.0.5:7070', 'https://s3.example.com', 'http://localhost.example.com:7070', 'http://128.0.0.1:7070']) {
       const s3 = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint }).s3;
       expect(s3).toEqual({ endpoint, forcePathStyle: true, credentials: 'chain' });
     }
+    // Not a URL at all: refused, rather than taken for a remote endpoint.
+    expect(() => loadConfig({ AWS_ENDPOINT_URL_S3: 'not a url' })).toThrow(/must be a URL like http:\/\/host:port/);
     expect(loadConfig({ AWS_ENDPOINT_URL: 'http://192.168.1.2:7070', AWS_REGION: 'us-east-1' }).s3.accessKeyId).toBeUndefined();
     for (const endpoint of ['http://127.0.0.1:7070', 'http://127.3.2.1:9000/', 'http://localhost:7070', 'http://[::1]:7070']) {
       expect(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint }).s3).toMatchObject({ endpoint, accessKeyId: DEFAULTS.accessKeyId, credentials: 'embedded' });
