@@ -90,9 +90,10 @@ export function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
 }
 
 /**
- * A row's text as a reject keeps it: csv-parse's raw text ends with the row's line ending, which is
- * not part of the record (and would differ between a file's LF and CRLF rows).
+ * A row's text as a reject keeps it: csv-parse's raw text ends with the row's line ending and
+ * starts with the empty lines it skipped before the row, neither of which is part of the record
+ * (a row cannot start with a line break: a quoted one starts with its quote).
  */
 function withoutLineEnd(raw: string): string {
-  return raw.replace(/(?:\r\n|\n|\r)$/, '');
+  return raw.replace(/^[\r\n]+/, '').replace(/(?:\r\n|\n|\r)$/, '');
 }

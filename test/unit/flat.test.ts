@@ -119,6 +119,9 @@ describe('CSV', () => {
     // Without its line ending, whichever the file uses.
     const crlf = (await roundTrip('csv', 'a,b\r\n1,2\r\n3\r\n"x\r\ny",5,6\r\n', 10)).chunks.flat();
     expect(crlf.filter((r): r is Extract<FlatRecord, { ok: false }> => !r.ok).map((r) => r.raw)).toEqual(['3', '"x\r\ny",5,6']);
+    // Nor the empty lines before it, which csv-parse skips but keeps in the row's raw text.
+    const gaps = (await roundTrip('csv', 'name,val\n1,2\n\r\n\r\nbad,row,here\n\n\n3\n', 10)).chunks.flat();
+    expect(gaps.filter((r): r is Extract<FlatRecord, { ok: false }> => !r.ok).map((r) => r.raw)).toEqual(['bad,row,here', '3']);
   });
 
   it('keeps a trailing unterminated quote as a reject, not a silent loss', async () => {
