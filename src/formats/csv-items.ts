@@ -48,8 +48,8 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
           rowStart = r.info.bytes_records;
           // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
           const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
-          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: withoutLineEnd(decoded.raw), notUtf8At: piece.start + from + decoded.at });
-          else items.push({ kind: 'row', record: r.record, raw: withoutLineEnd(r.raw), end: piece.start + r.info.bytes_records });
+          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: rowText(decoded.raw), notUtf8At: piece.start + from + decoded.at });
+          else items.push({ kind: 'row', record: r.record, raw: rowText(r.raw), end: piece.start + r.info.bytes_records });
           return null;
         },
         on_skip: (err: Error | undefined, raw: string | undefined) => {
@@ -94,6 +94,6 @@ export function badHeader(item: Extract<CsvItem, { kind: 'bad' }>): string {
  * starts with the empty lines it skipped before the row, neither of which is part of the record
  * (a row cannot start with a line break: a quoted one starts with its quote).
  */
-function withoutLineEnd(raw: string): string {
+function rowText(raw: string): string {
   return raw.replace(/^[\r\n]+/, '').replace(/(?:\r\n|\n|\r)$/, '');
 }
