@@ -169,6 +169,7 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(unknown.stderr).toMatch(new RegExp(`no failed partition of ${id} has the id or name nosuch\\.avro \\(failed: c-corrupt\\.avro\\)`));
     const r = await cli('retry', id);
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${id} ended partial; started ${id}-retry-`));
     const newId = /started (\S+),/.exec(r.stdout)?.[1];
     expect(newId).toMatch(new RegExp(`^${id}-retry-`));
     const next = h.client.workflow.getHandle(newId!);
@@ -214,7 +215,7 @@ describe('finishing a run that waits for a retry', () => {
     // Closed now: nothing to finish.
     const again = await cli('finish', id);
     expect(again.code).toBe(1);
-    expect(again.stderr).toBe(`partflow: ${id} is completed (closed): only a run waiting for a retry can be finished\n`);
+    expect(again.stderr).toBe(`partflow: ${id} ended partial (closed): only a run waiting for a retry can be finished\n`);
 
     const viaSignal = await start(`${id}-signal`, 'fin-signal');
     await waiting(viaSignal);

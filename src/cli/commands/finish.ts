@@ -41,5 +41,9 @@ export function registerFinish(program: Command): void {
 
 async function refuseClosed(handle: WorkflowHandle, cfg: Config): Promise<void> {
   const status = (await describeRun(handle, cfg)).status.name;
-  if (status !== 'RUNNING') throw new Error(`${handle.workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} (closed): only a run waiting for a retry can be finished`);
+  if (status === 'RUNNING') return;
+  // Temporal says COMPLETED for a run that ended partial: say how it ended.
+  const summary = status === 'COMPLETED' ? ((await handle.result().catch(() => undefined)) as IngestSummary | undefined) : undefined;
+  const ended = summary?.status ? `ended ${summary.status}` : `is ${status.toLowerCase().replace(/_/g, ' ')}`;
+  throw new Error(`${handle.workflowId} ${ended} (closed): only a run waiting for a retry can be finished`);
 }

@@ -40,7 +40,9 @@ export function registerRetry(program: Command): void {
         const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
         const input = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as IngestInput;
         handle = await startIngest(client, cfg, input, `${workflowId}-retry-${Date.now().toString(36)}`);
-        process.stdout.write(`${workflowId} is ${desc.status.name.toLowerCase()}; started ${handle.workflowId}, a new run of its input: it plans the source as it is now and reuses every committed partition whose input is unchanged\n`);
+        // Temporal says COMPLETED for a run that ended partial: say how it ended.
+        const ended = closed ? `ended ${closed.status}` : `is ${desc.status.name.toLowerCase().replace(/_/g, ' ')}`;
+        process.stdout.write(`${workflowId} ${ended}; started ${handle.workflowId}, a new run of its input: it plans the source as it is now and reuses every committed partition whose input is unchanged\n`);
         if (o.partition.length || o.stage.length) process.stdout.write('  (--partition and --stage do not narrow a new run: it runs whatever is not committed)\n');
       }
       if (o.wait) {
