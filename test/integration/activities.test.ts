@@ -11,13 +11,13 @@ import { PartitionResult } from '../../src/manifest/partition';
 import { readAvroRecords } from '../../src/io/avro-object-reader';
 import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
 import { freePort } from '../../src/stack/process';
-import { PlanSummary } from '../../src/pipeline/plan';
+import { Plan, PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { createS3Client, s3Client } from '../../src/storage/client';
-import { putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
+import { getObjectBuffer, listObjects, putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
 import { testConfig } from '../helpers/stack';
 
 /**
@@ -147,6 +147,22 @@ describe('partition activity errors', () => {
     const records = [];
     for await (const { record } of readAvroRecords(s3, BUCKET, res.outputKey!)) records.push(record);
     expect(records).toEqual([null, 100]);
+  });
+
+  it('a flat record the raw schema cannot hold is a reject keeping its exact JSON text, a bigint too', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'wide/a.jsonl', Body: '{"n": 1152921504606846976, "s": "x"}\n{"n": 1, "s": "y"}\n' }));
+    const plan = await planFor('copy', 'wide/', 'out-wide');
+    // The inferred schema fits every record; one edited to take an int for n does not fit the first.
+    const saved = JSON.parse((await getObjectBuffer(s3, plan.bucket, plan.planKey)).toString('utf8')) as Plan;
+    expect(saved.rawSchemas[0].json).toContain('["null","long"]');
+    saved.rawSchemas[0].json = saved.rawSchemas[0].json.replace('["null","long"]', '["null","int"]');
+    await s3.send(new PutObjectCommand({ Bucket: plan.bucket, Key: plan.planKey, Body: JSON.stringify(saved) }));
+    const res = (await env().run(acts().importPartition, { bucket: plan.bucket, planKey: plan.planKey, index: 0 })) as PartitionResult;
+    expect(res.counts).toEqual({ in: 2, out: 1, rejected: 1, dropped: 0 });
+    const [rejects] = (await listObjects(s3, BUCKET, 'out-wide/')).filter((o) => o.key.endsWith('.rejects.avro'));
+    const rows: { index: number; reason: string; record: string }[] = [];
+    for await (const { record } of readAvroRecords(s3, BUCKET, rejects.key)) rows.push(record as never);
+    expect(rows).toEqual([expect.objectContaining({ index: 0, reason: expect.stringMatching(/^does not fit the raw schema: /), record: '{"n":1152921504606846976,"s":"x"}' })]);
   });
 
   it('planning fails at once, naming bucket, endpoint and what to check, when the bucket is missing or S3 refuses the keys', async () => {
