@@ -2,6 +2,7 @@ import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
 import { FlatFileError } from '../src/formats/flat';
 import { readChunk } from '../src/formats/flat-read';
+import { jsonText } from '../src/formats/json-value';
 import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { partitionKeys } from '../src/pipeline/layout';
@@ -78,7 +79,7 @@ export function makeImportActivity(deps: ActivityDeps) {
               if (pending) await pending;
             } catch (err) {
               if (!(err instanceof RecordEncodeError)) throw err;
-              await run.reject(name, i, `does not fit the raw schema: ${err.message}`, JSON.stringify(rec.value));
+              await run.reject(name, i, `does not fit the raw schema: ${err.message}`, jsonText(rec.value));
             }
           } else {
             await run.reject(name, i, rec.reason, rec.raw);

@@ -65,7 +65,7 @@ export class PartitionRun {
       workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", stage: target.stage, partition: this.id,
     });
     // Spills live beside the dataset's plans and runs, never under a stage's outputs.
-    this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log);
+    this.spills = new RejectsSpill(deps.s3, plan.bucket, `${datasetPrefix(plan.targetPrefix, plan.dataset)}/_checkpoints/${target.stage}/${this.id}/${target.contentVersion}/`, this.log, info.attempt > 1);
     this.heartbeat = new AttemptHeartbeat((extra) => this.details(extra), () => this.where(), this.log);
   }
 

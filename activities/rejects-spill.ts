@@ -21,7 +21,11 @@ export class RejectsSpill {
   /** The last spill, and how many rejects it covered. */
   private last?: { records: number; ref: SpillRef | null };
 
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly prefix: string, private readonly log: Logger) {}
+  /** `earlierAttempts`: this is not the partition's first attempt, whose spills may still be there (see drop()). */
+  constructor(
+    private readonly s3: S3Client, private readonly bucket: string, private readonly prefix: string, private readonly log: Logger,
+    private readonly earlierAttempts = false,
+  ) {}
 
   /**
    * Puts `buffered` aside under `<prefix><name>`. Unchanged since the last spill (the same number
@@ -64,9 +68,14 @@ export class RejectsSpill {
     this.last = undefined;
   }
 
-  /** Best effort: spills are of no use once the partition is committed or given up. */
+  /**
+   * Best effort: spills are of no use once the partition is committed or given up. Earlier
+   * attempts' count too, though this one may not know them: it started over (their uploads were
+   * gone) or never got their checkpoint, and spilled nothing itself. Only a first attempt that
+   * spilled nothing skips the LIST: nobody can have spilled for it.
+   */
   async drop(): Promise<void> {
-    if (!this.last) return;
+    if (!this.last && !this.earlierAttempts) return;
     try {
       const spills = await listObjects(this.s3, this.bucket, this.prefix);
       await Promise.all(spills.map((o) => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.key }))));

@@ -119,9 +119,12 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
 }
 
 /**
- * Writes the run manifest streaming: committed partitions are read (16 at a time) and written as
- * they come, in multipart parts; after every part the activity heartbeats a checkpoint, so a
- * retried attempt resumes the upload instead of starting over. Small manifests are one PUT.
+ * Writes the run manifest streaming, from the results the run's windows saved under
+ * `windowsPrefix` (the latest of each (stage, partition)). A committed entry's counts, versions
+ * and output come from its saved result; only an entry saved without them (its activity ran on
+ * an older worker) has its partition manifest read, 16 at a time, 256 entries ahead. The text goes
+ * up in multipart parts; after every part the activity heartbeats a checkpoint, so a retried
+ * attempt resumes the upload instead of starting over. Small manifests are one PUT.
  */
 export function makeStreamRunManifestActivity(deps: ActivityDeps) {
   return async function streamRunManifest(req: StreamManifestRequest): Promise<StreamManifestResult> {

@@ -3,6 +3,9 @@ import type { PartitionResult, RecordCounts } from '../src/manifest/partition';
 /**
  * What the workflow knows about every (stage, partition): plain data, so queries can return it
  * and child workflows can hand it to their parent. Deterministic: only workflow time is used.
+ * The types here are what queries answer in every ingest. RunState, which keeps every entry in
+ * full, serves only histories from before the 'windowed-ingest' patch (ingestUnwindowed and its
+ * ingestBatch children); windowed runs keep CompactState (run/compact.ts).
  */
 export type PartitionStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'blocked' | 'cancelled';
 
@@ -58,6 +61,7 @@ function key(stage: string, index: number): string {
   return `${stage}/${index}`;
 }
 
+/** The state of an unwindowed run (histories from before 'windowed-ingest'); new runs use CompactState. */
 export class RunState {
   phase: Progress['phase'] = 'planning';
   /** First line of the run's current details, e.g. "ingest birdstrikes from s3://…". */

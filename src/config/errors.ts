@@ -1,3 +1,5 @@
+import { durationMs, formatMs } from './duration';
+
 /**
  * A setting partflow cannot use: an environment variable with a bad value, a Temporal profile or
  * config file that is not there. It is the person's to fix, not a failure of the work, so the CLI
@@ -29,4 +31,23 @@ export function envInteger(env: NodeJS.ProcessEnv, name: string, o: { min: numbe
     throw new ConfigError(`${name} must be ${o.what ?? `an integer from ${o.min} to ${o.max}`}, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** 24 days: just below the longest timer node keeps (2^31-1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 24 * 86_400_000;
+
+/**
+ * A duration environment setting ("10m", "90s", "500ms", a number of seconds): `fallback` (ms)
+ * when unset or empty, otherwise from `min` ms to `max` ms (a timer's limit by default: beyond it
+ * the timer would fire at once).
+ */
+export function envDuration(env: NodeJS.ProcessEnv, name: string, o: { fallback: number; min?: number; max?: number; what?: string }): number {
+  const raw = env[name];
+  const v = raw?.trim();
+  if (v === undefined || v === '') return o.fallback;
+  const ms = durationMs(v);
+  const max = o.max ?? MAX_TIMER_MS;
+  if (ms !== undefined && ms > max) throw new ConfigError(`${name} must be at most ${formatMs(max)}, got ${JSON.stringify(raw)}`);
+  if (ms === undefined || ms < (o.min ?? 0)) throw new ConfigError(`${name} must be ${o.what ?? 'a duration like "5s", "500ms" or "0"'}, got ${JSON.stringify(raw)}`);
+  return ms;
 }

@@ -3,7 +3,7 @@
  * that `npm start` / `partflow up` runs on this machine.
  */
 import os from 'node:os';
-import { ConfigError } from './errors';
+import { envInteger } from './errors';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
 import { logLevel } from '../log/level';
 
@@ -153,11 +153,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /** PARTFLOW_MAX_RECORD_BYTES: the largest flat-file record partflow assembles in memory. */
 export function maxRecordBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.PARTFLOW_MAX_RECORD_BYTES;
-  if (v === undefined || v === '') return DEFAULT_MAX_RECORD_BYTES;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
+  return envInteger(env, 'PARTFLOW_MAX_RECORD_BYTES', { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: DEFAULT_MAX_RECORD_BYTES, what: 'a positive integer' });
 }
 
 export const MAX_WORKER_PROCESSES = 256;
@@ -171,9 +167,5 @@ export function workerProcesses(env: NodeJS.ProcessEnv = process.env, fallback: 
   const v = env.PARTFLOW_WORKER_PROCESSES?.trim();
   if (v === undefined || v === '') return fallback;
   if (v.toLowerCase() === 'auto') return os.availableParallelism();
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_PROCESSES) {
-    throw new ConfigError(`PARTFLOW_WORKER_PROCESSES must be "auto" or an integer from 1 to ${MAX_WORKER_PROCESSES}, got ${JSON.stringify(env.PARTFLOW_WORKER_PROCESSES)}`);
-  }
-  return n;
+  return envInteger(env, 'PARTFLOW_WORKER_PROCESSES', { min: 1, max: MAX_WORKER_PROCESSES, fallback, what: `"auto" or an integer from 1 to ${MAX_WORKER_PROCESSES}` });
 }

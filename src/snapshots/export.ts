@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { getJson, getJsonIfPresent, listObjects, PreconditionFailedError, putIfAbsent } from '../storage/objects';
-import { parseS3Url } from '../storage/s3url';
+import { getJson, getJsonIfPresent, getObjectBuffer, listObjects, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { Change } from './changes';
 import { datasetChanges } from './consume';
 import { outputType, refuseFieldClash, writeJsonl } from './export-file';
@@ -112,7 +112,7 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
   await putIfAbsent(s3, target.bucket, `${dir}removed.json`, removedBody, 'application/json').catch(async (err) => {
     if (!(err instanceof PreconditionFailedError)) throw err;
     // An earlier attempt of this export (the started marker says so) wrote the same list; anything else would be loaded as ours.
-    const there = await getJson<unknown>(s3, target.bucket, `${dir}removed.json`).catch(() => null);
+    const there = await existingJson(s3, target.bucket, `${dir}removed.json`);
     if (JSON.stringify(there) !== JSON.stringify(JSON.parse(removedBody))) throw new SnapshotError(`${url}removed.json is already there and does not hold this export's removal list: delete it, or the whole export folder, and export again`);
   });
   try {
@@ -123,6 +123,25 @@ export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportO
     return { url, manifest: await getJson<ExportManifest>(s3, target.bucket, `${dir}_export.json`), alreadyWhole: true };
   }
   return { url, manifest };
+}
+
+/**
+ * An object's JSON, or null when it is gone or not JSON (neither holds what an export writes). A
+ * read that fails otherwise (refused, unreachable) says nothing about the object: it fails, naming it.
+ */
+async function existingJson(s3: S3Client, bucket: string, key: string): Promise<unknown> {
+  let body: Buffer;
+  try {
+    body = await getObjectBuffer(s3, bucket, key);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return null;
+    throw new Error(`could not read ${formatS3Url({ bucket, key })}, which is already there: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -36,11 +36,3 @@ export async function abortUploads(s3: S3Client, bucket: string, uploads: StaleU
   }
   return n;
 }
-
-/** "90s", "15m", "24h", "7d" -> milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(s.trim());
-  if (!m) throw new Error(`bad duration "${s}": use a number with ms, s, m, h or d, e.g. 24h`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
-  return Number(m[1]) * unit;
-}

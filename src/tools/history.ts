@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { RecordCounts } from '../manifest/partition';
 import { RunManifest } from '../manifest/run';
-import { getJson, listObjects } from '../storage/objects';
+import { getJson, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { matchPartitions, readPlan } from './partition-match';
 import { datasetRef } from '../snapshots/layout';
@@ -89,8 +89,12 @@ async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string):
   const seen: SeenEntries = new Map();
   for (const n of await snapshotNumbers(s3, d)) {
     const s = await readSnapshot(s3, d, n);
-    // A plan retention deleted leaves the query matching ids and names only.
-    const plan = await readPlan(s3, s.run.plan).catch(() => null);
+    // A plan retention deleted leaves the query matching ids and names only; one that could not be
+    // read (refused, unreachable) would quietly drop removals from the history, so it fails it.
+    const plan = await readPlan(s3, s.run.plan).catch((err: unknown) => {
+      if (err instanceof ObjectNotFoundError) return null;
+      throw new Error(`could not read the plan of snapshot ${n} of ${datasetUrl}, ${s.run.plan}: ${(err as Error).message}`, { cause: err });
+    });
     for (const p of plan ? matchPartitions(plan, query) : []) known.add(p.id);
     out.push(...snapshotEntries(s, query, known, seen));
   }

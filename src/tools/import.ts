@@ -11,7 +11,7 @@ import { formatOf } from '../formats/detect';
 import { FlatFormat, scanFlatFile } from '../formats/flat';
 import { readChunk } from '../formats/flat-read';
 import { avroFieldNames } from '../formats/names';
-import { AvroObjectWriter, RecordEncodeError } from '../io/avro-object-writer';
+import { AvroObjectWriter, RecordEncodeError, WrittenObject } from '../io/avro-object-writer';
 import { PartitionManifest } from '../manifest/partition';
 import { getObjectStream, listObjects, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
@@ -183,34 +183,42 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         const out = new AvroObjectWriter(s3, to.bucket, outputKey(dir, index), type, json, { codec: o.codec, sync: syncMarkerFor(`${o.to}/${index}`) });
         let rejects: AvroObjectWriter | undefined;
         const counts = { in: 0, out: 0, rejected: 0, dropped: 0 };
-        const body = format === 'json' ? await src.open() : await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
-        let i = 0;
-        for await (const rec of readChunk(src.name, format, body, chunk, scan.fields, header)) {
-          counts.in++;
-          let reason: string | undefined;
-          let raw: string;
-          if (rec.ok) {
-            raw = JSON.stringify(rec.value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-            try {
-              await out.add(userSchema ? toSchema(rec.value, sourceNames, type) : rec.value);
-              counts.out++;
-            } catch (err) {
-              if (!(err instanceof RecordEncodeError) && !(err instanceof Error && /^field "/.test(err.message))) throw err;
-              reason = err.message;
+        let w: WrittenObject | undefined;
+        let r: WrittenObject | null = null;
+        try {
+          const body = format === 'json' ? await src.open() : await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
+          let i = 0;
+          for await (const rec of readChunk(src.name, format, body, chunk, scan.fields, header)) {
+            counts.in++;
+            let reason: string | undefined;
+            let raw: string;
+            if (rec.ok) {
+              raw = JSON.stringify(rec.value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+              try {
+                await out.add(userSchema ? toSchema(rec.value, sourceNames, type) : rec.value);
+                counts.out++;
+              } catch (err) {
+                if (!(err instanceof RecordEncodeError) && !(err instanceof Error && /^field "/.test(err.message))) throw err;
+                reason = err.message;
+              }
+            } else {
+              raw = rec.raw;
+              reason = rec.reason;
             }
-          } else {
-            raw = rec.raw;
-            reason = rec.reason;
+            if (reason !== undefined) {
+              rejects ??= new AvroObjectWriter(s3, to.bucket, rejectsKey(dir, index), rejectSchema.type, rejectSchema.json, { codec: o.codec, sync: syncMarkerFor(`${o.to}/${index}/rejects`) });
+              await rejects.add({ stage: 'import', partition: partitionId(index), source: src.name, index: i, reason, record: raw });
+              counts.rejected++;
+            }
+            i++;
           }
-          if (reason !== undefined) {
-            rejects ??= new AvroObjectWriter(s3, to.bucket, rejectsKey(dir, index), rejectSchema.type, rejectSchema.json, { codec: o.codec, sync: syncMarkerFor(`${o.to}/${index}/rejects`) });
-            await rejects.add({ stage: 'import', partition: partitionId(index), source: src.name, index: i, reason, record: raw });
-            counts.rejected++;
-          }
-          i++;
+          w = await out.finish();
+          r = rejects ? await rejects.finish() : null;
+        } catch (err) {
+          // Nothing retries an import: an upload left open would keep its parts (and their cost) until `gc --uploads`.
+          await Promise.all([w ? undefined : out.abort(), r ? undefined : rejects?.abort()]);
+          throw err;
         }
-        const w = await out.finish();
-        const r = rejects ? await rejects.finish() : null;
         const manifest: PartitionManifest = {
           kind: 'partflow.partition', version: 2, pipeline: 'import', dataset: dir.split('/').pop() ?? dir, stage: 'import', partition: partitionId(index),
           name: `${src.name}#${scan.chunks.indexOf(chunk) + 1}/${scan.chunks.length}`, codeVersion: IMPORT_CODE_VERSION, contentVersion: '', schema: { ref: o.schemaFile ?? 'inferred', fingerprint: schemaFingerprint(type) }, codec: o.codec,

@@ -10,10 +10,10 @@ import { supervise, WORKER_SLOT_ENV, WorkerMessage } from './supervisor';
 import { BalancedActivitySlots, PeersMessage } from './balance';
 import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import { userCodeAbandoned, userCodeAwaited } from '../../activities/user-code-wait';
-import { createWorker, SHUTDOWN_HANDOVER_MS, shutdownGraceMs, workerConcurrency, WorkerOptions } from './worker';
+import { createWorker, SHUTDOWN_HANDOVER_MS, workerConcurrency, WorkerOptions } from './worker';
 import { CONTACT_PROBE, watchContact } from '../temporal/contact';
 import { describeConnection } from '../temporal/connection';
-import { checkWorkerSettings } from './settings';
+import { checkWorkerSettings, shutdownGraceMs } from './settings';
 
 export interface RunWorkerOptions extends WorkerOptions {
   /**

@@ -1,15 +1,14 @@
 /**
- * The environment settings a worker's activities read, checked once when the worker starts: a bad
+ * The environment settings a worker and its activities read, checked once when the worker starts: a bad
  * value then stops it with the variable's name, instead of failing (and retrying) every partition
  * that reads it, or, for values that used to go unchecked, running with NaN or a silent default.
  */
-import { ConfigError } from '../config/errors';
+import { ConfigError, envDuration } from '../config/errors';
 import { maxRecordBytes } from '../config';
 import { readLimitsFromEnv } from '../avro/limits';
 import { decodeGuardSettings } from '../avro/decode-guard';
 import { snapshotPartEntries } from '../snapshots/store';
 import { partSizeFromEnv } from '../storage/multipart';
-import { durationMs } from '../pipeline/input';
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -23,14 +22,19 @@ export function temporalLogLevel(env: NodeJS.ProcessEnv = process.env): (typeof 
 
 /**
  * PARTFLOW_SETUP_TIMEOUT: how long a stage's setup may run (it heartbeats meanwhile) before its
- * partition attempt fails as hung; default 10m. A duration, as PARTFLOW_SHUTDOWN_GRACE is.
+ * partition attempt fails as hung; default 10m.
  */
 export function setupTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.PARTFLOW_SETUP_TIMEOUT;
-  if (v === undefined || v === '') return 600_000;
-  const ms = durationMs(v);
-  if (ms === undefined || ms <= 0) throw new ConfigError(`PARTFLOW_SETUP_TIMEOUT must be a duration above 0 like "10m", "90s" or "500ms", got ${JSON.stringify(v)}`);
-  return ms;
+  return envDuration(env, 'PARTFLOW_SETUP_TIMEOUT', { fallback: 600_000, min: 1, what: 'a duration above 0 like "10m", "90s" or "500ms"' });
+}
+
+/**
+ * PARTFLOW_SHUTDOWN_GRACE: how long a stopping worker lets running partitions go on before it
+ * cancels them (default 5s): some finish; the others then send their last checkpoint and fail
+ * over to the next attempt, which resumes.
+ */
+export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  return envDuration(env, 'PARTFLOW_SHUTDOWN_GRACE', { fallback: 5_000, what: 'a duration like "5s", "500ms" or "0"' });
 }
 
 export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void {
@@ -41,5 +45,6 @@ export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void 
   snapshotPartEntries(env);
   partSizeFromEnv(env);
   setupTimeoutMs(env);
+  shutdownGraceMs(env);
 }
 

@@ -8,7 +8,6 @@ import { logger } from '../log';
 import { withErrorFields } from '../log/error-fields';
 import { PipelineDefinition } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
-import { durationMs } from '../pipeline/input';
 import { s3Client } from '../storage/client';
 import { connectNativeTemporal, isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { describeConnection } from '../temporal/connection';
@@ -16,7 +15,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
-import { checkWorkerSettings, temporalLogLevel } from './settings';
+import { checkWorkerSettings, shutdownGraceMs, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 import { probeS3 } from './s3-probe';
 
@@ -66,18 +65,6 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     sourceDirs: ['workflows', 'src', 'activities'].map((d) => path.join(root, d)),
     cacheDir: path.join(root, '.cache'),
   });
-}
-
-/**
- * How long a stopping worker lets running partitions go on before it cancels them: some finish;
- * the others then send their last checkpoint and fail over to the next attempt, which resumes.
- */
-export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.PARTFLOW_SHUTDOWN_GRACE;
-  if (v === undefined || v === '') return 5_000;
-  const ms = durationMs(v);
-  if (ms === undefined) throw new ConfigError(`PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got ${JSON.stringify(v)}`);
-  return ms;
 }
 
 /** How long after PARTFLOW_SHUTDOWN_GRACE a stopping worker waits for its cancelled partitions to hand over. */

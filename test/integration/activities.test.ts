@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Schema, Type } from 'avsc';
 import { DefaultLogger } from '@temporalio/worker';
@@ -11,13 +11,15 @@ import { PartitionResult } from '../../src/manifest/partition';
 import { readAvroRecords } from '../../src/io/avro-object-reader';
 import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
 import { freePort } from '../../src/stack/process';
-import { PlanSummary } from '../../src/pipeline/plan';
+import { datasetPrefix } from '../../src/pipeline/layout';
+import { Plan, PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { createS3Client, s3Client } from '../../src/storage/client';
-import { putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
+import { getObjectBuffer, listObjects, putIfAbsent, PreconditionFailedError } from '../../src/storage/objects';
+import { faultyS3 } from '../helpers/faulty-s3';
 import { testConfig } from '../helpers/stack';
 
 /**
@@ -147,6 +149,49 @@ describe('partition activity errors', () => {
     const records = [];
     for await (const { record } of readAvroRecords(s3, BUCKET, res.outputKey!)) records.push(record);
     expect(records).toEqual([null, 100]);
+  });
+
+  it('a flat record the raw schema cannot hold is a reject keeping its exact JSON text, a bigint too', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'wide/a.jsonl', Body: '{"n": 1152921504606846976, "s": "x"}\n{"n": 1, "s": "y"}\n' }));
+    const plan = await planFor('copy', 'wide/', 'out-wide');
+    // The inferred schema fits every record; one edited to take an int for n does not fit the first.
+    const saved = JSON.parse((await getObjectBuffer(s3, plan.bucket, plan.planKey)).toString('utf8')) as Plan;
+    expect(saved.rawSchemas[0].json).toContain('["null","long"]');
+    saved.rawSchemas[0].json = saved.rawSchemas[0].json.replace('["null","long"]', '["null","int"]');
+    await s3.send(new PutObjectCommand({ Bucket: plan.bucket, Key: plan.planKey, Body: JSON.stringify(saved) }));
+    const res = (await env().run(acts().importPartition, { bucket: plan.bucket, planKey: plan.planKey, index: 0 })) as PartitionResult;
+    expect(res.counts).toEqual({ in: 2, out: 1, rejected: 1, dropped: 0 });
+    const [rejects] = (await listObjects(s3, BUCKET, 'out-wide/')).filter((o) => o.key.endsWith('.rejects.avro'));
+    const rows: { index: number; reason: string; record: string }[] = [];
+    for await (const { record } of readAvroRecords(s3, BUCKET, rejects.key)) rows.push(record as never);
+    expect(rows).toEqual([expect.objectContaining({ index: 0, reason: expect.stringMatching(/^does not fit the raw schema: /), record: '{"n":1152921504606846976,"s":"x"}' })]);
+  });
+
+  it("a later attempt that commits without spilling deletes an earlier attempt's rejects spill; a first one does not even look", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'spilled/a.jsonl', Body: '{"n": 1}\n{"n": 2}\n' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'spilled/b.jsonl', Body: '{"m": 1}\n' }));
+    const plan = await planFor('copy', 'spilled/', 'out-spilled', { pack: false });
+    const saved = JSON.parse((await getObjectBuffer(s3, plan.bucket, plan.planKey)).toString('utf8')) as Plan;
+    const checkpoints = (k: number) => `${datasetPrefix(saved.targetPrefix, saved.dataset)}/_checkpoints/raw/${saved.partitions[k].id}/${saved.partitions[k].rawVersion}/`;
+    const lists: string[] = [];
+    const counting = faultyS3(cfg.s3, () => (cmd) => {
+      if (cmd instanceof ListObjectsV2Command) lists.push(cmd.input.Prefix ?? '');
+      return undefined;
+    });
+    const run = (index: number, attempt: number) => new MockActivityEnvironment({ activityId: `raw:p-${index}`, attempt, retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') })
+      .run(createActivities({ config: cfg, s3: counting, registry: new PipelineRegistry(builtinPipelines) }).importPartition, { bucket: plan.bucket, planKey: plan.planKey, index });
+    try {
+      // Attempt 1 spilled rejects at a checkpoint and died; attempt 2 never got that checkpoint (or
+      // found its uploads gone), started over and had nothing to spill itself.
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${checkpoints(0)}a1-1.rejects`, Body: 'rejects set aside' }));
+      expect(await run(0, 2)).toMatchObject({ status: 'done', counts: { in: 2, out: 2 } });
+      expect(await listObjects(s3, BUCKET, checkpoints(0))).toEqual([]);
+      lists.length = 0;
+      expect(await run(1, 1)).toMatchObject({ status: 'done', counts: { in: 1, out: 1 } });
+      expect(lists.filter((p) => p.includes('/_checkpoints/'))).toEqual([]);
+    } finally {
+      counting.destroy();
+    }
   });
 
   it('planning fails at once, naming bucket, endpoint and what to check, when the bucket is missing or S3 refuses the keys', async () => {

@@ -1,13 +1,15 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { IngestSummary } from '../../src/manifest/run';
 import { builtinPipelines } from '../../src/pipelines';
-import { ExportManifest } from '../../src/snapshots/export';
+import { exportChanges, ExportManifest } from '../../src/snapshots/export';
 import type { SnapshotHead, SnapshotPartition } from '../../src/snapshots/types';
 import { s3Client } from '../../src/storage/client';
 import { listObjects } from '../../src/storage/objects';
 import { parseS3Url } from '../../src/storage/s3url';
+import { partitionHistory } from '../../src/tools/history';
 import { runCli } from '../helpers/cli';
+import { Fault, faultyS3, s3Error } from '../helpers/faulty-s3';
 import { getUrl } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 
@@ -159,5 +161,51 @@ describe('snapshot files checked by readers and verify', () => {
         expect(r.stdout).toContain(`PROBLEM snapshot 2, stage copy, partition ${a.partition} (a.jsonl): 9999 records, but its manifest ${a.manifest} says 3\n`);
       }
     });
+  });
+});
+
+describe('reads that fail are not taken for missing objects', () => {
+  let fault: Fault | undefined;
+  let faulty: S3Client;
+  const denied = () => Promise.reject(s3Error('AccessDenied', 'Access Denied', 403));
+  const gone = () => Promise.reject(s3Error('NoSuchKey', 'The specified key does not exist.', 404));
+  const getOf = (cmd: unknown, key: RegExp) => cmd instanceof GetObjectCommand && key.test(cmd.input.Key ?? '');
+  beforeAll(() => {
+    faulty = faultyS3(h.cfg.s3, () => fault);
+  });
+  afterAll(() => faulty.destroy());
+  afterEach(() => {
+    fault = undefined;
+  });
+
+  it("history fails naming a snapshot's plan it could not read, and goes on without one that is gone", async () => {
+    // ds's snapshots under another prefix, with none of its run manifests: the snapshots' plans
+    // are all that can match a source key to the partition.
+    const OTHER = `s3://${BUCKET}/hist/ds/`;
+    for (const o of await listObjects(s3, BUCKET, 'out/ds/_snapshots/')) {
+      await put(`hist/ds/_snapshots/${o.key.slice('out/ds/_snapshots/'.length)}`, await getUrl(s3, `s3://${BUCKET}/${o.key}`));
+    }
+    const changes = async () => (await partitionHistory(faulty, OTHER, 'feeds/c.jsonl')).filter((e) => e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`);
+    // Plans are read once per process: the failures come first.
+    fault = (cmd) => (getOf(cmd, /\/_plans\//) ? denied() : undefined);
+    await expect(changes()).rejects.toThrow(new RegExp(`^could not read the plan of snapshot 1 of ${OTHER}, s3://${BUCKET}/out/ds/_plans/\\S+: Access Denied$`));
+    // A plan retention deleted: the key matches nothing, as it would by name alone.
+    fault = (cmd) => (getOf(cmd, /\/_plans\//) ? gone() : undefined);
+    expect(await changes()).toEqual([]);
+    fault = undefined;
+    expect(await changes()).toEqual(['1 added', '2 removed']);
+  });
+
+  it('export fails naming removed.json it could not read back, instead of calling it a different list', async () => {
+    const to = `s3://${BUCKET}/exp-denied/`;
+    const dir = 'exp-denied/ds/copy/00000000-00000002/';
+    await exportChanges(faulty, DS, { stage: 'copy', since: 0, target: to });
+    // Interrupted before its manifest: resuming reads removed.json back to compare it.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${dir}_export.json` }));
+    fault = (cmd) => (getOf(cmd, /removed\.json$/) ? denied() : undefined);
+    await expect(exportChanges(faulty, DS, { stage: 'copy', since: 0, target: to }))
+      .rejects.toThrow(`could not read s3://${BUCKET}/${dir}removed.json, which is already there: Access Denied`);
+    fault = undefined;
+    expect((await exportChanges(faulty, DS, { stage: 'copy', since: 0, target: to })).manifest.stage).toBe('copy');
   });
 });

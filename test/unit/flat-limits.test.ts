@@ -58,6 +58,10 @@ describe('records over PARTFLOW_MAX_RECORD_BYTES', () => {
     expect(maxRecordBytes({})).toBe(16 * MB);
     expect(maxRecordBytes({ PARTFLOW_MAX_RECORD_BYTES: '1024' })).toBe(1024);
     expect(() => maxRecordBytes({ PARTFLOW_MAX_RECORD_BYTES: 'lots' })).toThrow(/PARTFLOW_MAX_RECORD_BYTES must be a positive integer/);
+    // Number() would read these as 32 and 1000000.
+    expect(() => maxRecordBytes({ PARTFLOW_MAX_RECORD_BYTES: '0x20' })).toThrow('PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got "0x20"');
+    expect(() => maxRecordBytes({ PARTFLOW_MAX_RECORD_BYTES: '1e6' })).toThrow('PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got "1e6"');
+    expect(() => maxRecordBytes({ PARTFLOW_MAX_RECORD_BYTES: '0' })).toThrow('PARTFLOW_MAX_RECORD_BYTES must be a positive integer, got "0"');
   });
 
   it('an unclosed quote on line 2 of a 60 MB CSV is one reject with its position, in bounded memory', async () => {

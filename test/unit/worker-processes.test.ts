@@ -15,7 +15,8 @@ describe('workerProcesses (PARTFLOW_WORKER_PROCESSES)', () => {
     expect(workerProcesses({ PARTFLOW_WORKER_PROCESSES: 'AUTO' }, 1)).toBe(os.availableParallelism());
   });
 
-  it.each(['0', '-2', '1.5', 'two', '257', '1e3'])('rejects %j naming the setting and what it wants', (v) => {
+  // Number() would read 0x4 and 4.0 as 4.
+  it.each(['0', '-2', '1.5', 'two', '257', '1e3', '0x4', '4.0', '1e0'])('rejects %j naming the setting and what it wants', (v) => {
     expect(() => workerProcesses({ PARTFLOW_WORKER_PROCESSES: v })).toThrow(
       `PARTFLOW_WORKER_PROCESSES must be "auto" or an integer from 1 to 256, got ${JSON.stringify(v)}`,
     );

@@ -1,6 +1,6 @@
-import { ConfigError } from '../../src/config/errors';
-import { checkWorkerSettings, setupTimeoutMs } from '../../src/worker/settings';
-import { shutdownGraceMs, workerConcurrency } from '../../src/worker/worker';
+import { ConfigError, envDuration } from '../../src/config/errors';
+import { checkWorkerSettings, setupTimeoutMs, shutdownGraceMs } from '../../src/worker/settings';
+import { workerConcurrency } from '../../src/worker/worker';
 import { balanceSlots } from '../../src/worker/run';
 import { metricsPort } from '../../src/metrics/server';
 import { partSizeFromEnv } from '../../src/storage/multipart';
@@ -22,7 +22,8 @@ describe("the worker's other settings", () => {
     ['PARTFLOW_SNAPSHOT_PART_ENTRIES', 'many'], ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '0'],
     ['PARTFLOW_MAX_RECORD_BYTES', 'x'], ['PARTFLOW_MAX_BLOCK_BYTES', '2.5'], ['PARTFLOW_MAX_HEADER_BYTES', '-1'],
     ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'], ['PARTFLOW_TEMPORAL_LOG_LEVEL', 'verbose'],
-    ['PARTFLOW_SETUP_TIMEOUT', 'soon'], ['PARTFLOW_SETUP_TIMEOUT', '0'],
+    ['PARTFLOW_SETUP_TIMEOUT', 'soon'], ['PARTFLOW_SETUP_TIMEOUT', '0'], ['PARTFLOW_SETUP_TIMEOUT', '30d'],
+    ['PARTFLOW_SHUTDOWN_GRACE', 'soon'], ['PARTFLOW_SHUTDOWN_GRACE', '-1s'], ['PARTFLOW_SHUTDOWN_GRACE', '25d'],
   ])('%s=%s stops the worker at start with a ConfigError naming it', (name, value) => {
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
@@ -44,10 +45,32 @@ describe("the worker's other settings", () => {
   });
 });
 
-describe('PARTFLOW_SETUP_TIMEOUT', () => {
-  it('is a duration, default 10 minutes', () => {
+describe('PARTFLOW_SETUP_TIMEOUT and PARTFLOW_SHUTDOWN_GRACE', () => {
+  it('PARTFLOW_SETUP_TIMEOUT is a duration above 0, default 10 minutes', () => {
     expect(setupTimeoutMs({})).toBe(600_000);
     expect(setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '90s' })).toBe(90_000);
     expect(setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '1h' })).toBe(3_600_000);
+    expect(() => setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '0' })).toThrow('PARTFLOW_SETUP_TIMEOUT must be a duration above 0 like "10m", "90s" or "500ms", got "0"');
+  });
+
+  it('PARTFLOW_SHUTDOWN_GRACE is a duration, 0 allowed, default 5 seconds', () => {
+    expect(shutdownGraceMs({})).toBe(5_000);
+    expect(shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: ' ' })).toBe(5_000);
+    expect(shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: '0' })).toBe(0);
+    expect(shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: '500ms' })).toBe(500);
+    expect(shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: '2m' })).toBe(120_000);
+    expect(() => shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: 'soon' })).toThrow('PARTFLOW_SHUTDOWN_GRACE must be a duration like "5s", "500ms" or "0", got "soon"');
+  });
+
+  it('neither may exceed what a timer holds: a longer one would fire at once', () => {
+    expect(shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: '24d' })).toBe(24 * 86_400_000);
+    expect(() => shutdownGraceMs({ PARTFLOW_SHUTDOWN_GRACE: '25d' })).toThrow('PARTFLOW_SHUTDOWN_GRACE must be at most 24d, got "25d"');
+    expect(() => setupTimeoutMs({ PARTFLOW_SETUP_TIMEOUT: '9999h' })).toThrow('PARTFLOW_SETUP_TIMEOUT must be at most 24d, got "9999h"');
+  });
+
+  it('envDuration takes bounds of its own', () => {
+    expect(envDuration({ X: '2s' }, 'X', { fallback: 1, min: 1000, max: 60_000 })).toBe(2000);
+    expect(() => envDuration({ X: '2m' }, 'X', { fallback: 1, max: 60_000 })).toThrow(new ConfigError('X must be at most 1m, got "2m"'));
+    expect(() => envDuration({ X: '1ms' }, 'X', { fallback: 1, min: 1000, what: 'a second or more' })).toThrow(new ConfigError('X must be a second or more, got "1ms"'));
   });
 });

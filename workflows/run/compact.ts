@@ -2,10 +2,12 @@ import type { RecordCounts } from '../../src/manifest/partition';
 import type { PartitionState, PartitionStatus, Progress, StageProgress } from '../state';
 
 /**
- * The parent's view of a large ingest: one status byte per (stage, partition) and counters kept
- * up to date on every change, so that progress is O(stages) and nothing per activity completion
- * walks the partitions. Per-partition details (versions, counts, durations) live in the window
- * result objects in S3; only failures keep details here, and only the first MAX_FAILURE_DETAILS.
+ * The parent's view of an ingest: one status byte per (stage, partition) and counters kept up to
+ * date on every change, so that progress is O(stages) and nothing per activity completion walks
+ * the partitions. Per-partition details (versions, counts, durations) live in the window result
+ * objects in S3. Here, failures keep theirs (the first MAX_FAILURE_DETAILS only); a run of one
+ * window, run in the parent, also keeps every entry's in `details` for its partitions query
+ * (bounded by the window size); continue-as-new carries the failures' details, not those.
  */
 export const STATUSES: PartitionStatus[] = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked', 'cancelled'];
 /** `cancelled`: not finished when the run was cancelled (never started, or stopped); set only as a cancelled run ends. */
