@@ -3,7 +3,7 @@
  * that `npm start` / `partflow up` runs on this machine.
  */
 import os from 'node:os';
-import { envInteger } from './errors';
+import { ConfigError, envInteger } from './errors';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
 import { logLevel } from '../log/level';
 
