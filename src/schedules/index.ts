@@ -14,6 +14,7 @@ import { describeSpec, ScheduleOptionError } from './spec';
 export * from './spec';
 export { scheduleRuns } from './runs';
 export * from './backfill';
+export * from './trigger';
 export * from './period';
 export type { ScheduleRun } from './runs';
 
