@@ -1,4 +1,6 @@
 import { WaitingForRetry } from '../client';
+import { notRunCounts } from '../client/not-run';
+import type { StageProgress } from '../../workflows/state';
 import type { IngestSummary } from '../manifest/run';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 import { describeVersionSkew } from '../manifest/version-skew';
@@ -22,7 +24,8 @@ export function explainError(e: Error): string {
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
   for (const [name, st] of Object.entries(s.stages)) {
-    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}${st.skipped > 0 && st.skipped === st.succeeded ? ', all in reused outputs' : ''}\n`);
+    const notRun = notRunCounts(st).map((c) => `, ${c}`).join('');
+    out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused${notRun} | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}${st.skipped > 0 && st.skipped === st.succeeded ? ', all in reused outputs' : ''}\n`);
     out.write(`           ${st.output}\n`);
     // A partition whose every record was rejected still completes: say where those records are.
     if (st.records.rejected > 0) out.write(`           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output (\`partflow partitions\` counts them per partition, \`partflow cat\` reads one)\n`);
@@ -58,6 +61,12 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
       + '           keeps its partitions, not this run\'s (which saw the source earlier); a new ingest reuses every unchanged output\n');
   }
   if (s.snapshotError) out.write(`  no snapshot: ${s.snapshotError}\n`);
+}
+
+/** A stage's line in `partflow status`: its progress, with the partitions that did not run when some did not. */
+export function stageProgressLine(name: string, s: StageProgress): string {
+  const ended = [`${s.failed} failed`, ...notRunCounts(s)].join(', ');
+  return `  ${name.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${ended}; ${s.records.out} records out, ${s.records.rejected} rejected\n`;
 }
 
 // What the source objects themselves cause (the messages of CorruptInput, InputChanged, InputMissing, SchemaMismatch).

@@ -1,13 +1,15 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectTemporal } from '../temporal/connect';
 import { Config } from '../config';
 import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
-import { s3Client } from '../storage/client';
+import { describeEndpoint, s3Client } from '../storage/client';
 import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
-import { holdsNoSourceObjects, listSource, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
+import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
+import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ignoredStartOffsetsNote } from './kafka-note';
 
@@ -61,15 +63,42 @@ export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?
   if (outer) throw new NestedDatasetError(nestedDatasetRefusal(r.targetBucket, r.targetPrefix, r.dataset, outer));
 }
 
+const NO_BUCKET = Symbol('no such bucket');
+
+/** A listing's answer, or NO_BUCKET when S3 said the bucket does not exist; other failures fail it. */
+function unlessNoBucket<T>(listing: Promise<T>): Promise<T | typeof NO_BUCKET> {
+  return listing.catch((err: unknown) => {
+    if ((err as Error)?.name === 'NoSuchBucket') return NO_BUCKET;
+    throw err;
+  });
+}
+
+async function noBucketError(r: ResolvedIngest, s3: S3Client): Promise<SourceBucketMissingError> {
+  return new SourceBucketMissingError(r.source, r.sourceBucket, await describeEndpoint(s3));
+}
+
 /**
- * Refuses an ingest of an S3 source that holds nothing (a typo, most often) before a run is
- * started only to fail planning: one LIST (two for a key without "/" that is no object). Unsure,
- * or unreadable in time, it is left to planning. Not for schedules: a prefix empty today may be
- * filled before the first run.
+ * Refuses an ingest of an S3 source that holds nothing (a typo, most often), or whose bucket does
+ * not exist, before a run is started only to fail planning: one LIST (two for a key without "/"
+ * that is no object). Unsure, or unreadable in time, it is left to planning.
  */
 async function refuseEmptySource(cfg: Config, r: ResolvedIngest): Promise<void> {
   if (r.kafka) return;
-  if (await beforeDeadline(sourceSurelyEmpty(s3Client(cfg.s3), r.sourceBucket, r.sourcePrefix), Date.now() + SOURCE_CHECK_MS)) throw new SourceEmptyError(r.source);
+  const s3 = s3Client(cfg.s3);
+  const empty = await beforeDeadline(unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)), Date.now() + SOURCE_CHECK_MS);
+  if (empty === NO_BUCKET) throw await noBucketError(r, s3);
+  if (empty) throw new SourceEmptyError(r.source);
+}
+
+/**
+ * Refuses a schedule of an S3 source whose bucket does not exist: every firing would fail. An
+ * empty source is fine for a schedule (data may arrive before the first firing). One LIST of at
+ * most one key; unsure, or unreadable in time, it says nothing.
+ */
+export async function refuseMissingSourceBucket(cfg: Config, r: ResolvedIngest): Promise<void> {
+  if (r.kafka) return;
+  const s3 = s3Client(cfg.s3);
+  if (await beforeDeadline(unlessNoBucket(prefixIsEmpty(s3, r.sourceBucket, r.sourcePrefix)), Date.now() + SOURCE_CHECK_MS) === NO_BUCKET) throw await noBucketError(r, s3);
 }
 
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */

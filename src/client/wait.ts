@@ -2,6 +2,7 @@ import { WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import type { IngestSummary } from '../manifest/run';
 import { unreachableCause } from '../temporal/unreachable';
+import { notRunCounts } from './not-run';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
@@ -49,6 +50,14 @@ const TICK_MS = 500;
 
 type Outcome = { ok: true; value: IngestSummary } | { ok: false; err: unknown };
 
+/** A run's progress on one line, for a wait whose output is no terminal: per stage, done of total and what ended otherwise. */
+export function progressLine(p: Progress): string {
+  return Object.entries(p.stages).map(([n, s]) => {
+    const ended = [...(s.failed ? [`${s.failed} failed`] : []), ...notRunCounts(s)];
+    return `${n} ${s.done}/${s.total}${ended.length ? ` (${ended.join(', ')})` : ''}`;
+  }).join('  ');
+}
+
 /**
  * Waits for an ingest, drawing one progress bar per stage from the workflow's `progress`
  * query. Without a TTY it prints a line per change instead.
@@ -63,14 +72,14 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
   const multi = tty
     ? new cliProgress.MultiBar({
       stream: out, clearOnComplete: false, hideCursor: true, autopadding: true,
-      format: ' {stage} |{bar}| {value}/{total} partitions | {failed} failed | {records} records',
+      format: ' {stage} |{bar}| {value}/{total} partitions | {ended} | {records} records',
     }, cliProgress.Presets.shades_classic)
     : undefined;
   const bars = new Map<string, cliProgress.SingleBar>();
   let last = '';
   const draw = (p: Progress) => {
     for (const [stage, s] of Object.entries(p.stages)) {
-      const payload = { stage: stage.padEnd(8), failed: s.failed + s.blocked, records: s.records.out };
+      const payload = { stage: stage.padEnd(8), ended: [`${s.failed} failed`, ...notRunCounts(s)].join(', '), records: s.records.out };
       if (multi) {
         let bar = bars.get(stage);
         if (!bar) bars.set(stage, (bar = multi.create(s.total, 0, payload)));
@@ -79,7 +88,7 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
       }
     }
     if (!multi) {
-      const line = Object.entries(p.stages).map(([n, s]) => `${n} ${s.done}/${s.total}${s.failed ? ` (${s.failed} failed)` : ''}`).join('  ');
+      const line = progressLine(p);
       if (line !== last) out.write(`[${p.phase}] ${line}\n`);
       last = line;
     }

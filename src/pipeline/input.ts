@@ -1,7 +1,8 @@
-import { formatS3Url, parseS3Url } from '../storage/s3url';
+import { formatS3Url, parseS3Url, S3UrlError } from '../storage/s3url';
 import { NAME_RE } from './name';
 import { isKafkaUrl, KafkaSource, KafkaValueSettings, resolveKafkaSource, StartOffsets } from '../sources/kafka/source';
 import { durationMs, formatMs } from '../config/duration';
+import { shown } from '../log/shown';
 
 /**
  * The `ingest` workflow's input, as users type it into the Temporal UI or CLI.
@@ -105,27 +106,39 @@ export class InvalidInputError extends Error {
 function intIn(problems: string[], name: string, v: unknown, lim: { min: number; max: number; default: number }): number {
   if (v === undefined || v === null) return lim.default;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lim.min || v > lim.max) {
-    problems.push(`${name} must be an integer from ${lim.min} to ${lim.max}, got ${JSON.stringify(v)}`);
+    problems.push(`${name} must be an integer from ${lim.min} to ${lim.max}, got ${shown(v)}`);
     return lim.default;
   }
   return v;
+}
+
+/**
+ * What is wrong with an S3 source URL. The source may be a kafka:// URL too, so a URL of another
+ * scheme (or no URL) is told both; only the message differs from parseS3Url's.
+ */
+function sourceUrlProblem(source: unknown, err: unknown): string {
+  if (err instanceof S3UrlError) {
+    if (typeof source !== 'string' || source === '') return `expected a URL like s3://bucket/prefix/, s3://bucket/key or kafka://host:port/topic, got ${shown(source)}`;
+    if (!source.startsWith('s3://')) return `invalid URL ${shown(source)}: must start with s3:// (s3://bucket/prefix/ or s3://bucket/key) or kafka:// (kafka://host:port/topic)`;
+  }
+  return (err as Error).message;
 }
 
 /** Validates and fills in defaults. `knownPipelines`, when given, is checked too. */
 export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): ResolvedIngest {
   const problems: string[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InvalidInputError([`expected a JSON object like {"pipeline": "copy", "source": "s3://bucket/prefix/"}, got ${JSON.stringify(raw)}`]);
+    throw new InvalidInputError([`expected a JSON object like {"pipeline": "copy", "source": "s3://bucket/prefix/"}, got ${shown(raw)}`]);
   }
   const input = raw as Record<string, unknown>;
-  for (const k of Object.keys(input)) if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
+  for (const k of Object.keys(input)) if (!KNOWN.has(k)) problems.push(`unknown field ${shown(k)} (known: ${[...KNOWN].join(', ')})`);
   const pipeline = input.pipeline;
   if (pipeline === undefined || pipeline === '') problems.push('"pipeline" is required (a registered pipeline name)');
-  else if (typeof pipeline !== 'string') problems.push(`"pipeline" must be a pipeline's name (a string), got ${JSON.stringify(pipeline)}`);
+  else if (typeof pipeline !== 'string') problems.push(`"pipeline" must be a pipeline's name (a string), got ${shown(pipeline)}`);
   // Before anything else uses it: a name no pipeline can have would also be refused as a search attribute past 2 KiB.
-  else if (!NAME_RE.test(pipeline)) problems.push(`"pipeline" ${JSON.stringify(pipeline.length > 80 ? `${pipeline.slice(0, 80)}…` : pipeline)}${pipeline.length > 80 ? ` (${pipeline.length} characters)` : ''} cannot be a pipeline's name: names match ${NAME_RE}`);
+  else if (!NAME_RE.test(pipeline)) problems.push(`"pipeline" ${shown(pipeline, 80)} cannot be a pipeline's name: names match ${NAME_RE}`);
   else if (knownPipelines && !knownPipelines.includes(pipeline)) {
-    problems.push(`unknown pipeline "${pipeline}" (registered: ${knownPipelines.join(', ') || 'none'})`);
+    problems.push(`unknown pipeline ${shown(pipeline)} (registered: ${knownPipelines.join(', ') || 'none'})`);
   }
   let src = { bucket: '', key: '' };
   let kafka: KafkaSource | undefined;
@@ -139,13 +152,13 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     try {
       src = parseS3Url(input.source);
     } catch (err) {
-      problems.push(`source: ${(err as Error).message}`);
+      problems.push(`source: ${sourceUrlProblem(input.source, err)}`);
     }
   }
   let dataset = '';
   if (input.dataset !== undefined) {
     if (typeof input.dataset !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(input.dataset)) {
-      problems.push(`dataset must be a name of letters, digits, ".", "_" or "-", got ${JSON.stringify(input.dataset)}`);
+      problems.push(`dataset must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${shown(input.dataset)}`);
     } else dataset = input.dataset;
   } else {
     const segs = src.key.split('/').filter((s) => s !== '');
@@ -165,7 +178,7 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   const partitionRecords = intIn(problems, 'partitionRecords', input.partitionRecords, INPUT_LIMITS.partitionRecords);
   const partitionBytes = intIn(problems, 'partitionBytes', input.partitionBytes, INPUT_LIMITS.partitionBytes);
   const splitBytes = intIn(problems, 'splitBytes', input.splitBytes, INPUT_LIMITS.splitBytes);
-  if (input.pack !== undefined && typeof input.pack !== 'boolean') problems.push(`pack must be true or false, got ${JSON.stringify(input.pack)}`);
+  if (input.pack !== undefined && typeof input.pack !== 'boolean') problems.push(`pack must be true or false, got ${shown(input.pack)}`);
   const pack = input.pack !== false;
   const maxParallel = intIn(problems, 'maxParallel', input.maxParallel, INPUT_LIMITS.maxParallel);
   const heartbeatTimeoutSeconds = intIn(problems, 'heartbeatTimeoutSeconds', input.heartbeatTimeoutSeconds, INPUT_LIMITS.heartbeatTimeoutSeconds);
@@ -174,18 +187,18 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
   let waitForRetryMs = DEFAULT_WAIT_FOR_RETRY_MS;
   if (input.waitForRetry !== undefined) {
     const ms = durationMs(input.waitForRetry);
-    if (ms === undefined || ms > 365 * DAY) problems.push(`waitForRetry must be a duration like "3d", "12h", "30m" or "0" (at most a year), got ${JSON.stringify(input.waitForRetry)}`);
+    if (ms === undefined || ms > 365 * DAY) problems.push(`waitForRetry must be a duration like "3d", "12h", "30m" or "0" (at most a year), got ${shown(input.waitForRetry)}`);
     else waitForRetryMs = ms;
   }
   let partitionTimeoutMs = DEFAULT_PARTITION_TIMEOUT_MS;
   if (input.partitionTimeout !== undefined) {
     const ms = durationMs(input.partitionTimeout);
-    if (ms === undefined || ms < 60_000 || ms > 365 * DAY) problems.push(`partitionTimeout must be a duration like "24h", "90m" or "7d" (from 1m to a year), got ${JSON.stringify(input.partitionTimeout)}`);
+    if (ms === undefined || ms < 60_000 || ms > 365 * DAY) problems.push(`partitionTimeout must be a duration like "24h", "90m" or "7d" (from 1m to a year), got ${shown(input.partitionTimeout)}`);
     else partitionTimeoutMs = ms;
   }
   let format: SourceFormat | undefined;
   if (input.format !== undefined) {
-    if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}`);
+    if (!SOURCE_FORMATS.includes(input.format as SourceFormat)) problems.push(`format must be one of ${SOURCE_FORMATS.join(', ')}, got ${shown(input.format)}`);
     else format = input.format as SourceFormat;
   }
   const params: Record<string, string> = {};
@@ -193,14 +206,14 @@ export function resolveIngestInput(raw: unknown, knownPipelines?: string[]): Res
     if (typeof input.params !== 'object' || input.params === null || Array.isArray(input.params)) problems.push('params must be an object of strings');
     else {
       for (const [k, v] of Object.entries(input.params)) {
-        if (typeof v !== 'string') problems.push(`params.${k} must be a string`);
+        if (typeof v !== 'string') problems.push(`params[${shown(k)}] must be a string, got ${shown(v)}`);
         else params[k] = v;
         // Where a lookup table is read: a bad URL is the input's fault, not worth a retry at planning.
         if (k.startsWith('lookup.') && typeof v === 'string') {
           try {
             parseS3Url(v);
           } catch (err) {
-            problems.push(`params["${k}"]: ${(err as Error).message}`);
+            problems.push(`params[${shown(k)}]: ${(err as Error).message}`);
           }
         }
       }

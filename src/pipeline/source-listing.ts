@@ -79,3 +79,16 @@ export class SourceEmptyError extends Error {
     this.name = 'SourceEmptyError';
   }
 }
+
+/**
+ * Thrown where an ingest or a schedule of an S3 source whose bucket does not exist is refused
+ * before anything starts (the CLI, the client library): S3's own words name neither the bucket
+ * nor the store.
+ */
+export class SourceBucketMissingError extends Error {
+  constructor(readonly source: string, readonly bucket: string, readonly endpoint: string) {
+    super(`source ${source}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `
+      + 'check the bucket name in the URL, and that AWS_ENDPOINT_URL_S3 points at the store that holds it');
+    this.name = 'SourceBucketMissingError';
+  }
+}

@@ -6,14 +6,15 @@ import { defineSearchAttributeKey, SearchAttributeType, Workflow } from '@tempor
 import { Config } from '../config';
 import { IngestInput, InvalidInputError, resolveIngestInput } from '../pipeline/input';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { checkDatasetSource } from '../client';
+import { checkDatasetSource, refuseMissingSourceBucket } from '../client';
 import { DatasetSourceConflictError } from '../pipeline/dataset-source';
-import { SourceEmptyError } from '../pipeline/source-listing';
+import { SourceBucketMissingError, SourceEmptyError } from '../pipeline/source-listing';
 import { describeSpec, ScheduleOptionError } from './spec';
 
 export * from './spec';
 export { scheduleRuns } from './runs';
 export * from './backfill';
+export * from './trigger';
 export * from './period';
 export type { ScheduleRun } from './runs';
 
@@ -65,12 +66,17 @@ function ingestAction(cfg: Config, scheduleId: string, input: IngestInput): Sche
   };
 }
 
-/** A schedule whose runs would be refused for their dataset's source is refused now (see checkDatasetSource). */
+/**
+ * A schedule whose runs would be refused for their dataset's source (see checkDatasetSource), or
+ * would fail for want of the source's bucket, is refused now.
+ */
 async function checkSource(cfg: Config, id: string, input: IngestInput): Promise<void> {
   try {
-    await checkDatasetSource(cfg, resolveIngestInput(input));
+    const resolved = resolveIngestInput(input);
+    await refuseMissingSourceBucket(cfg, resolved);
+    await checkDatasetSource(cfg, resolved);
   } catch (err) {
-    if (err instanceof DatasetSourceConflictError || err instanceof SourceEmptyError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
+    if (err instanceof DatasetSourceConflictError || err instanceof SourceEmptyError || err instanceof SourceBucketMissingError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
     throw err;
   }
 }

@@ -1,4 +1,6 @@
 /** Parsing and formatting of `s3://bucket/key` URLs. Pure, so workflows may use it. */
+import { shown } from '../log/shown';
+
 export interface S3Location {
   bucket: string;
   key: string;
@@ -9,7 +11,7 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export class S3UrlError extends Error {
   constructor(url: unknown, reason: string) {
-    super(`invalid S3 URL ${JSON.stringify(url)}: ${reason}`);
+    super(`invalid S3 URL ${shown(url)}: ${reason}`);
     this.name = 'S3UrlError';
   }
 }
@@ -20,7 +22,7 @@ export function parseS3Url(url: unknown, opts: { prefix?: boolean } = {}): S3Loc
   if (!m) throw new S3UrlError(url, url.startsWith('s3://') ? 'no bucket name after s3://' : 'must start with s3://');
   const bucket = m[1];
   const key = m[2] ?? '';
-  if (!BUCKET_RE.test(bucket)) throw new S3UrlError(url, `bad bucket name "${bucket}"`);
+  if (!BUCKET_RE.test(bucket)) throw new S3UrlError(url, `bad bucket name ${shown(bucket)}`);
   checkKey(url, key);
   if (opts.prefix && key !== '' && !key.endsWith('/')) {
     return { bucket, key: key + '/' };

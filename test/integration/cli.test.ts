@@ -220,8 +220,13 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('ingest', 'copy', '--source', 's3://b/x', '--max-parallel', '0')).stderr).toMatch(/max-parallel must be an integer from 1 to 1000/);
     // Checked before the run starts: no failed workflow is left behind a typo.
     const typo = await cli('ingest', 'copy', '--source', 'https://acme/x/', '--workflow-id', 'cli-typo');
-    expect(typo.stderr).toMatch(/^partflow: invalid ingest input: source: invalid S3 URL "https:\/\/acme\/x\/": must start with s3:\/\//m);
+    expect(typo.stderr).toBe('partflow: invalid ingest input: source: invalid URL "https://acme/x/": must start with s3:// (s3://bucket/prefix/ or s3://bucket/key) or kafka:// (kafka://host:port/topic)\n');
     await expect(h.client.workflow.getHandle('cli-typo').describe()).rejects.toThrow(/not found/i);
+    // A huge mistaken value is repeated cut, with its length; a bad dataset name is told the whole rule.
+    const huge = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/${'a'.repeat(120_000)}`);
+    expect(huge).toMatchObject({ code: 1, stderr: `partflow: invalid ingest input: source: invalid S3 URL "s3://${BUCKET}/${'a'.repeat(200 - 6 - BUCKET.length)}"… (${120_006 + BUCKET.length} characters): key longer than 1024 bytes\n` });
+    expect((await cli('ingest', 'copy', '--source', `s3://${BUCKET}/x/`, '--dataset', '_x')).stderr)
+      .toBe('partflow: invalid ingest input: dataset must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit, got "_x"\n');
     expect((await cli('cat', 'http://nope/x.avro')).stderr).toMatch(/invalid S3 URL "http:\/\/nope\/x\.avro": must start with s3:\/\//);
     for (const k of ['cat-prefix/a.avro', 'cat-prefix/b.avro', 'cat-prefix/notes.txt']) await s3Client(h.cfg.s3).send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: 'x' }));
     expect((await cli('cat', `s3://${BUCKET}/cat-prefix/`)).stderr).toBe('partflow: s3://it-cli/cat-prefix/ is a prefix; cat reads one object. Avro objects under it (2 in all):\n  s3://it-cli/cat-prefix/a.avro\n  s3://it-cli/cat-prefix/b.avro\n');

@@ -1,6 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import { connect, InvalidInputError, SourceEmptyError } from '../../src';
+import { connect, InvalidInputError, SourceBucketMissingError, SourceEmptyError } from '../../src';
 import type { IngestSummary } from '../../src/manifest/run';
 import type { IngestInput } from '../../src/pipeline/input';
 import { builtinPipelines } from '../../src/pipelines';
@@ -226,5 +226,47 @@ describe('an empty source is refused before a run starts, not only by planning',
       expect(r).toMatchObject({ code: 1, stdout: '', stderr: `partflow: no source objects under ${S3}/nothing-here/\n` });
     }
     expect(await listObjects(s3, BUCKET, 't-empty/nothing-here/')).toEqual([]);
+  });
+});
+
+describe('a source whose bucket does not exist is refused before anything starts', () => {
+  const source = 's3://no-such-bucket-dsrc/x/';
+  const why = (endpoint: string) => `source ${source}: the bucket "no-such-bucket-dsrc" does not exist at ${endpoint} (S3 NoSuchBucket): `
+    + 'check the bucket name in the URL, and that AWS_ENDPOINT_URL_S3 points at the store that holds it';
+
+  it('startIngest throws SourceBucketMissingError and partflow ingest exits 1, naming the bucket and the store; no run is started', async () => {
+    const client = await connect(h.cfg);
+    try {
+      const workflowId = `no-bucket-${Math.random().toString(36).slice(2, 8)}`;
+      const e = await client.startIngest({ pipeline: 'copy', source, target: `${S3}/t-nobucket/` }, { workflowId }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(SourceBucketMissingError);
+      expect((e as Error).message).toBe(why(h.cfg.s3.endpoint!));
+      await expect(client.getIngest(workflowId).handle.describe()).rejects.toThrow(WorkflowNotFoundError);
+    } finally {
+      await client.close();
+    }
+    for (const wait of [[], ['--wait']]) {
+      const workflowId = `no-bucket-cli-${Math.random().toString(36).slice(2, 8)}`;
+      // The source's bucket is the default target's too: both ways, the missing bucket is what is said.
+      for (const target of [[], ['--target', `${S3}/t-nobucket/`]]) {
+        const r = await cli('ingest', 'copy', '--source', source, ...target, '--workflow-id', workflowId, ...wait);
+        expect(r).toMatchObject({ code: 1, stdout: '', stderr: `partflow: ${why(h.cfg.s3.endpoint!)}\n` });
+      }
+      await expect(h.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+    }
+  });
+
+  it('partflow schedule create and update refuse it too; an empty source is fine for a schedule', async () => {
+    const id = `dsrc-nobucket-${process.pid}`;
+    schedules.push(id);
+    const refused = await cli('schedule', 'create', id, '--pipeline', 'copy', '--source', source, '--cron', '@yearly');
+    expect(refused).toMatchObject({ code: 1, stderr: `partflow: schedule "${id}": ${why(h.cfg.s3.endpoint!)}\n` });
+    await expect(h.client.schedule.getHandle(id).describe()).rejects.toThrow(/not found/);
+    // Data may arrive in an empty prefix before the first firing.
+    const empty = await cli('schedule', 'create', id, '--pipeline', 'copy', '--source', `${S3}/arrives-later/`, '--cron', '@yearly');
+    expect(empty.code).toBe(0);
+    const moved = await cli('schedule', 'update', id, '--source', source);
+    expect(moved).toMatchObject({ code: 1, stderr: `partflow: schedule "${id}": ${why(h.cfg.s3.endpoint!)}\n` });
+    expect((await h.client.schedule.getHandle(id).describe()).action.args?.[0]).toMatchObject({ source: `${S3}/arrives-later/` });
   });
 });

@@ -151,7 +151,9 @@ describe('partflow schedule', () => {
         id, input: { pipeline: 'gated', source: `s3://${BUCKET}/gated/`, target: `s3://${BUCKET}/out-${policy}/` },
         spec: scheduleSpec({ cron: '0 2 * * *' }), policies: { overlap: overlapPolicy(policy) },
       });
-      await h.client.schedule.getHandle(id).trigger(overlapPolicy(policy));
+      // `partflow schedule trigger` says what the firing did: here, the run it started.
+      const first = await cli('schedule', 'trigger', id);
+      expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^triggered ${id}: started (${id}-\\S+Z) \\(partflow status \\1\\)\n$`)) });
       const running = await until('the first run held at the gate', 60_000, async () => {
         const d = await describe_(id);
         if (d.info.runningActions.length !== 1) return undefined;
@@ -159,8 +161,14 @@ describe('partflow schedule', () => {
         const p = await handle.query<{ stages: Record<string, { running: number }> }>('progress');
         return p.stages.copy?.running === 1 ? handle : undefined;
       });
-      // A second firing: `partflow schedule trigger` applies the schedule's own policy.
-      expect((await cli('schedule', 'trigger', id)).code).toBe(0);
+      // A second firing: `partflow schedule trigger` applies the schedule's own policy, and says
+      // what came of it: a skipped firing started nothing, so the command fails and says why.
+      const second = await cli('schedule', 'trigger', id);
+      if (policy === 'skip') {
+        expect(second).toMatchObject({ code: 1, stdout: '' });
+        expect(second.stderr).toBe(`partflow: schedule "${id}": the firing was skipped for overlap (policy skip): ${running.workflowId} is still going, so no run was started. `
+          + `To run anyway: partflow schedule trigger ${id} --overlap allow-all (both run at once, on the same dataset), or wait for it to end (partflow status ${running.workflowId}) and trigger again\n`);
+      } else expect(second).toMatchObject({ code: 0, stdout: `triggered ${id}: the firing waits for ${running.workflowId} to end, then starts (overlap buffer-one); \`partflow schedule describe ${id}\` shows it\n` });
       if (policy === 'skip') {
         await until('the skipped firing', 30_000, async () => ((await describe_(id)).info.numActionsSkippedOverlap === 1 ? true : undefined));
       } else {

@@ -71,7 +71,7 @@ describe('resolveIngestInput', () => {
     // A name no pipeline can have is refused here, before it goes into a search attribute (2 KiB at most).
     const long = 'p'.repeat(2100);
     const err = (() => { try { resolveIngestInput({ pipeline: long, source: 's3://bkt/x/' }); } catch (e) { return e as Error; } return undefined; })();
-    expect(err?.message).toMatch(/"pipeline" "p{80}…" \(2100 characters\) cannot be a pipeline's name: names match/);
+    expect(err?.message).toMatch(/"pipeline" "p{80}"… \(2100 characters\) cannot be a pipeline.s name: names match/);
     expect(err!.message.length).toBeLessThan(400);
     expect(() => resolveIngestInput({ pipeline: 'My Pipeline', source: 's3://bkt/x/' })).toThrow(/"pipeline" "My Pipeline" cannot be a pipeline's name/);
   });
@@ -91,5 +91,50 @@ describe('resolveIngestInput', () => {
 
   it.each([null, [], 'copy', 7])('rejects a non-object input %p', (v) => {
     expect(() => resolveIngestInput(v)).toThrow(/expected a JSON object/);
+  });
+});
+
+describe('input error messages', () => {
+  const problems = (input: unknown): string[] => {
+    try {
+      resolveIngestInput(input);
+    } catch (e) {
+      return (e as InvalidInputError).problems;
+    }
+    throw new Error('expected the input to be refused');
+  };
+
+  it('say the whole dataset name rule: a letter or digit first, at most 128 characters', () => {
+    const rule = 'dataset must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit, got ';
+    expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', dataset: '_orders' })).toEqual([`${rule}"_orders"`]);
+    expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', dataset: 'a'.repeat(129) })).toEqual([`${rule}"${'a'.repeat(129)}"`]);
+    expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', dataset: 'a b' })).toEqual([`${rule}"a b"`]);
+    // Only the message changed: what is accepted is as it was.
+    expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', dataset: `9${'a'.repeat(127)}` }).dataset).toHaveLength(128);
+  });
+
+  it('cut a huge value they repeat to about 200 characters, and say how long it was', () => {
+    const url = `s3://bkt/${'k'.repeat(120_000)}`;
+    const [source] = problems({ pipeline: 'copy', source: url });
+    expect(source).toBe(`source: invalid S3 URL ${JSON.stringify(url.slice(0, 200))}… (120009 characters): key longer than 1024 bytes`);
+    const huge = 'x'.repeat(50_000);
+    const all = problems({ pipeline: 'copy', source: `kafka://${huge}`, dataset: huge, waitForRetry: huge, [huge]: 1, target: `s3://${huge}/` });
+    expect(all).toHaveLength(5);
+    for (const p of all) {
+      expect(p.length).toBeLessThan(600);
+      expect(p).toContain('… (500');
+    }
+    expect(() => resolveIngestInput({ pipeline: huge, source: 's3://bkt/x/' }, ['copy'])).toThrow(/^invalid ingest input: "pipeline" "x{80}"… \(50000 characters\) cannot be a pipeline's name: names match/);
+    expect(() => resolveIngestInput([huge])).toThrow(/^invalid ingest input: expected a JSON object like .*, got \["x{198}… \(50004 characters\)$/);
+    // Values that fit are repeated whole.
+    expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', partitionRecords: 'lots' })).toEqual(['partitionRecords must be an integer from 1 to 10000000, got "lots"']);
+  });
+
+  it('tell a source of another scheme that kafka:// is a source too (not a target)', () => {
+    expect(problems({ pipeline: 'copy', source: 'http://acme/x/' })).toEqual([
+      'source: invalid URL "http://acme/x/": must start with s3:// (s3://bucket/prefix/ or s3://bucket/key) or kafka:// (kafka://host:port/topic)',
+    ]);
+    expect(problems({ pipeline: 'copy', source: 7 })).toEqual(['source: expected a URL like s3://bucket/prefix/, s3://bucket/key or kafka://host:port/topic, got 7']);
+    expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', target: 'http://acme/x/' })).toEqual(['target: invalid S3 URL "http://acme/x/": must start with s3://']);
   });
 });

@@ -1,4 +1,6 @@
-import { printSummary } from '../../src/cli/print';
+import { printSummary, stageProgressLine } from '../../src/cli/print';
+import { progressLine } from '../../src/client/wait';
+import type { Progress, StageProgress } from '../../workflows/state';
 import type { IngestSummary } from '../../src/manifest/run';
 import { codeVersionOf, versionSkew } from '../../src/manifest/version-skew';
 
@@ -72,5 +74,30 @@ describe('printSummary, failures', () => {
     expect(text).not.toContain('! p-5');
     expect(text).toContain('… and 2 more failed (the run manifest lists them all: s3://b/ds/feeds/_runs/w/r.json)');
     expect(printed({ ...base, status: 'partial', stages: { copy: { ...base.stages.copy, failed: 5, failures: failures.slice(0, 5) } } })).not.toContain('more failed');
+  });
+});
+
+describe('partitions that did not run', () => {
+  const progress = (over: Partial<StageProgress>): StageProgress => ({
+    total: 20, pending: 0, running: 0, done: 18, skipped: 0, failed: 0, blocked: 0, cancelled: 0, records: { in: 18, out: 18, rejected: 0, dropped: 0 }, recordsPerSecond: 0, ...over,
+  });
+
+  it('are counted in the summary, blocked and cancelled, only when some are, so the counts add up', () => {
+    const third = { ...base.stages.copy, succeeded: 19, blocked: 1 };
+    expect(printed({ ...base, status: 'partial', stages: { third } })).toContain('  third       19 ok   0 failed    0 reused, 1 blocked | records in 5');
+    const cancelled = { ...base.stages.copy, succeeded: 30, cancelled: 70 };
+    expect(printed({ ...base, status: 'cancelled', stages: { s: cancelled } })).toContain('  s           30 ok   0 failed    0 reused, 70 cancelled | records');
+    expect(printed(base)).toContain('  copy         2 ok   0 failed    0 reused | records');
+  });
+
+  it('are counted in status, blocked and cancelled, only when some are', () => {
+    expect(stageProgressLine('third', progress({ blocked: 2 }))).toBe('  third    18/20 done, 0 running, 0 failed, 2 blocked; 18 records out, 0 rejected\n');
+    expect(stageProgressLine('nap', progress({ done: 0, cancelled: 20, records: { in: 0, out: 0, rejected: 0, dropped: 0 } }))).toBe('  nap      0/20 done, 0 running, 0 failed, 20 cancelled; 0 records out, 0 rejected\n');
+    expect(stageProgressLine('copy', progress({ done: 20 }))).toBe('  copy     20/20 done, 0 running, 0 failed; 18 records out, 0 rejected\n');
+  });
+
+  it('are counted in the progress lines of a wait', () => {
+    const p: Progress = { phase: 'done', partitions: 20, failed: [], stages: { second: progress({ failed: 1, done: 19 }), third: progress({ done: 19, blocked: 1 }), last: progress({ done: 20 }) } };
+    expect(progressLine(p)).toBe('second 19/20 (1 failed)  third 19/20 (1 blocked)  last 20/20');
   });
 });

@@ -5,8 +5,8 @@ import { cliConfig } from '../config';
 import { connectClient } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import {
-  BACKFILL_OVERLAP, backfillPeriod, checkInput, createSchedule, describeSchedule, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput, ScheduleOptionError,
-  scheduleRuns, scheduleSpec, specChanges, updateSchedule, withSchedule, SchedulePolicies,
+  BACKFILL_OVERLAP, backfillPeriod, checkInput, createSchedule, describeSchedule, describeTrigger, durationOption, OVERLAP_POLICIES, overlapPolicy, scheduleInput,
+  ScheduleOptionError, scheduleRuns, scheduleSpec, specChanges, TRIGGER_WATCH_MS, triggerAndWatch, updateSchedule, withSchedule, SchedulePolicies,
 } from '../../schedules';
 import { int, refuseEmptyOptions } from '../args';
 import { addIngestInputOptions, ingestInputFromOptions } from '../ingest-options';
@@ -118,11 +118,17 @@ Example:
     .command('trigger <id>')
     .description('start a run now, outside the schedule\'s times (works while paused)')
     .option('--overlap <policy>', `${OVERLAP_HELP} (default: the schedule's)`)
+    .addHelpText('after', `
+Then watches the schedule for up to ${TRIGGER_WATCH_MS / 1000} seconds and says what Temporal made of the firing: the run
+it started, or that it waits for the run that is going (buffer-one, buffer-all, cancel-other). A
+firing skipped for overlap (a run is still going, overlap skip) starts nothing: that is said, with
+the run that is going, and the command exits 1.`)
     .action((id: string, o: { overlap?: string }) => withClient(async (client) => {
-      // The SDK's trigger() defaults to allow-all, which neither skips nor buffers and leaves the run
-      // untracked (no pause on failure): a manual firing follows the schedule's own policy instead.
-      await withSchedule(client, id, async (h) => h.trigger(o.overlap ? overlapPolicy(o.overlap) : (await h.describe()).policies.overlap));
-      process.stdout.write(`triggered ${id}; \`partflow schedule describe ${id}\` shows the run\n`);
+      const overlap = o.overlap ? overlapPolicy(o.overlap) : undefined;
+      const outcome = await withSchedule(client, id, () => triggerAndWatch(client, id, () => describeSchedule(client, id), overlap));
+      const { text, skipped } = describeTrigger(id, outcome);
+      if (skipped) throw new Error(text);
+      process.stdout.write(`${text}\n`);
     }));
 
   schedule

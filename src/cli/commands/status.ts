@@ -4,7 +4,7 @@ import { connectClient, noWorkerPolling } from '../../client';
 import { failedTotal } from '../../client/wait';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
-import { explainError, printSummary, printWaiting } from '../print';
+import { explainError, printSummary, printWaiting, stageProgressLine } from '../print';
 import { describeRun } from '../workflow-lookup';
 
 export function registerStatus(program: Command): void {
@@ -41,9 +41,7 @@ export function registerStatus(program: Command): void {
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
         const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
         process.stdout.write(`${workflowId}  ${status}${phase}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
-        for (const [n, s] of Object.entries(p?.stages ?? {})) {
-          process.stdout.write(`  ${n.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed; ${s.records.out} records out, ${s.records.rejected} rejected\n`);
-        }
+        for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s));
         if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') {
           printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [], total: failedTotal(p) });
         } else if (status === 'RUNNING') {

@@ -7,6 +7,8 @@
  *   "value": {"format": "json" | "avro" | "avro-single-object" | "confluent", "schema": "orders@1", "registry": "http://…"}
  */
 
+import { shown } from '../../log/shown';
+
 export type ValueFormat = 'json' | 'avro' | 'avro-single-object' | 'confluent';
 export const VALUE_FORMATS: readonly ValueFormat[] = ['json', 'avro', 'avro-single-object', 'confluent'];
 
@@ -40,18 +42,18 @@ const HOST_PORT = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/;
 
 /** `kafka://host:port[,host:port…]/topic` → brokers and topic; throws with what is wrong. */
 export function parseKafkaUrl(url: string): { brokers: string[]; topic: string } {
-  if (!isKafkaUrl(url)) throw new Error(`expected kafka://host:port/topic, got ${JSON.stringify(url)}`);
+  if (!isKafkaUrl(url)) throw new Error(`expected kafka://host:port/topic, got ${shown(url)}`);
   const rest = url.slice(KAFKA_SCHEME.length);
   const slash = rest.indexOf('/');
-  if (slash < 0) throw new Error(`${url} names no topic (expected kafka://host:port/topic)`);
+  if (slash < 0) throw new Error(`${shown(url)} names no topic (expected kafka://host:port/topic)`);
   const brokers = rest.slice(0, slash).split(',').filter((b) => b !== '');
   const topic = rest.slice(slash + 1);
-  if (brokers.length === 0) throw new Error(`${url} names no broker (expected kafka://host:port/topic)`);
+  if (brokers.length === 0) throw new Error(`${shown(url)} names no broker (expected kafka://host:port/topic)`);
   for (const b of brokers) {
     const m = HOST_PORT.exec(b);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new Error(`${url}: broker ${JSON.stringify(b)} is not host:port`);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new Error(`${shown(url)}: broker ${shown(b)} is not host:port`);
   }
-  if (!TOPIC.test(topic) || topic === '.' || topic === '..') throw new Error(`${url}: ${JSON.stringify(topic)} is not a Kafka topic name (1-249 letters, digits, ".", "_", "-")`);
+  if (!TOPIC.test(topic) || topic === '.' || topic === '..') throw new Error(`${shown(url)}: ${shown(topic)} is not a Kafka topic name (1-249 letters, digits, ".", "_", "-")`);
   return { brokers, topic };
 }
 
@@ -71,30 +73,30 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
       const map: Record<string, number> = {};
       for (const [k, v] of Object.entries(so)) {
         if (!/^(0|[1-9]\d{0,8})$/.test(k)) {
-          problems.push(`startOffsets: ${JSON.stringify(k)} is not a partition number${/^\d+$/.test(k) && k.length <= 10 ? ` (write ${Number(k)})` : ''}`);
+          problems.push(`startOffsets: ${shown(k)} is not a partition number${/^\d+$/.test(k) && k.length <= 10 ? ` (write ${Number(k)})` : ''}`);
         }
-        else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) problems.push(`startOffsets["${k}"] must be an offset (an integer >= 0), got ${JSON.stringify(v)}`);
+        else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) problems.push(`startOffsets["${k}"] must be an offset (an integer >= 0), got ${shown(v)}`);
         else map[String(Number(k))] = v;
       }
       startOffsets = map;
-    } else problems.push(`startOffsets must be "earliest", "latest" or {"<partition>": <offset>}, got ${JSON.stringify(so)}`);
+    } else problems.push(`startOffsets must be "earliest", "latest" or {"<partition>": <offset>}, got ${shown(so)}`);
   }
-  if (input.allowGaps !== undefined && typeof input.allowGaps !== 'boolean') problems.push(`allowGaps must be true or false, got ${JSON.stringify(input.allowGaps)}`);
+  if (input.allowGaps !== undefined && typeof input.allowGaps !== 'boolean') problems.push(`allowGaps must be true or false, got ${shown(input.allowGaps)}`);
   const value: KafkaValueSettings = { format: 'json' };
   const v = input.value;
   if (v !== undefined) {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push('value must be an object like {"format": "json"}');
     else {
       const o = v as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (!['format', 'schema', 'registry'].includes(k)) problems.push(`value: unknown field "${k}" (known: format, schema, registry)`);
-      if (!VALUE_FORMATS.includes(o.format as ValueFormat)) problems.push(`value.format must be one of ${VALUE_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+      for (const k of Object.keys(o)) if (!['format', 'schema', 'registry'].includes(k)) problems.push(`value: unknown field ${shown(k)} (known: format, schema, registry)`);
+      if (!VALUE_FORMATS.includes(o.format as ValueFormat)) problems.push(`value.format must be one of ${VALUE_FORMATS.join(', ')}, got ${shown(o.format)}`);
       else value.format = o.format as ValueFormat;
       if (o.schema !== undefined) {
-        if (typeof o.schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(@\d+)?$/.test(o.schema)) problems.push(`value.schema must name a schema of schemas/ like "orders@1", got ${JSON.stringify(o.schema)}`);
+        if (typeof o.schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(@\d+)?$/.test(o.schema)) problems.push(`value.schema must name a schema of schemas/ like "orders@1", got ${shown(o.schema)}`);
         else value.schema = o.schema;
       }
       if (o.registry !== undefined) {
-        if (typeof o.registry !== 'string' || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(o.registry)) problems.push(`value.registry must be an http(s):// URL, got ${JSON.stringify(o.registry)}`);
+        if (typeof o.registry !== 'string' || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(o.registry)) problems.push(`value.registry must be an http(s):// URL, got ${shown(o.registry)}`);
         else value.registry = o.registry.replace(/\/+$/, '');
       }
       // Accepted and ignored, it would look as if JSON values were checked against it.
