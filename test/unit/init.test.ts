@@ -23,6 +23,8 @@ describe('partflow init', () => {
     expect(readme).toContain('npm test');
     expect(readme).toContain('npx partflow worker --pipelines ./pipelines.ts');
     expect(readme).not.toContain('__PIPELINE__');
+    // SIGTERM to npx/npm does not reach the worker: the README says to run (and signal) node itself.
+    expect(readme.replace(/\s+/g, ' ')).toContain('Under a process manager or in a container, start it with node itself: `node node_modules/.bin/partflow worker');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'schemas/order/v1.avsc'), 'utf8')).name).toBe('Order');
   });
 
