@@ -15,8 +15,8 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--target <url>', 's3:// URL under which outputs go (default: s3://<source bucket>/datasets/)')
     .option('--dataset <name>', 'dataset name (default: last segment of the source; a default name whose dataset another source created is refused)')
     .option('--partition-records <n>', `records per chunk when a big flat file is cut (default ${INPUT_LIMITS.partitionRecords.default})`, int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
-    .option('--partition-bytes <size>', 'largest packed partition of small objects (default 256KiB)', bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
-    .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
+    .option('--partition-bytes <size>', `largest packed partition of small objects: bytes, or with a unit k, m or g, each binary whatever its case or suffix (2mb, 2MB and 2MiB are all 2 MiB, 2097152 bytes) (default 256KiB)`, bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
+    .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size, binary units as for --partition-bytes (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
     // --pack first, so that neither given leaves `pack` unset (commander's rule for option pairs).
     .option('--pack', 'pack small source objects into partitions of up to --partition-bytes (the default)')
     .option('--no-pack', 'one partition per source object (big ones are still split); an object is never packed with others')
@@ -26,6 +26,8 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--param <key=value>', 'pipeline parameter (repeatable), e.g. lookup.airports=s3://…', keyValue, {})
     .option('--partition-timeout <duration>', 'longest one partition attempt may run, e.g. 12h (default 24h; liveness comes from heartbeats)')
     .option('--wait-for-retry <duration>', 'how long a run with failed partitions waits for a retry, e.g. 3d, 12h, 0 (default 3d)')
+    .option('--heartbeat-timeout-seconds <n>', `advanced: seconds without a heartbeat after which a partition attempt is retried from its checkpoint; also how long an async transform may take over one record (default ${INPUT_LIMITS.heartbeatTimeoutSeconds.default})`, int('heartbeat-timeout-seconds', INPUT_LIMITS.heartbeatTimeoutSeconds.min, INPUT_LIMITS.heartbeatTimeoutSeconds.max))
+    .option('--partitions-per-workflow <n>', `advanced: partitions per window (child workflow); a run that fits one window stays in the ingest's own history (default ${INPUT_LIMITS.partitionsPerWorkflow.default})`, int('partitions-per-workflow', INPUT_LIMITS.partitionsPerWorkflow.min, INPUT_LIMITS.partitionsPerWorkflow.max))
     .option('--start-offsets <where>', 'Kafka: where a dataset\'s first run starts: earliest, latest, or partition=offset,… (default earliest); later runs go on from the committed offsets and ignore it', startOffsetsArg)
     .option('--allow-gaps', 'Kafka: skip offsets the broker no longer holds (recorded as gaps) instead of failing')
     .option('--value-format <fmt>', 'Kafka: json, avro, avro-single-object or confluent (default json)')
@@ -63,6 +65,8 @@ export function ingestInputFromOptions(o: Record<string, unknown>, base: Partial
   if (o.pack !== undefined) input.pack = o.pack as boolean;
   if (o.maxParallel) input.maxParallel = o.maxParallel as number;
   if (o.partitionsPerActivity) input.partitionsPerActivity = o.partitionsPerActivity as number;
+  if (o.heartbeatTimeoutSeconds) input.heartbeatTimeoutSeconds = o.heartbeatTimeoutSeconds as number;
+  if (o.partitionsPerWorkflow) input.partitionsPerWorkflow = o.partitionsPerWorkflow as number;
   if (o.format) input.format = o.format as IngestInput['format'];
   if (o.param && Object.keys(o.param as object).length) input.params = o.param as Record<string, string>;
   if (o.waitForRetry !== undefined) input.waitForRetry = o.waitForRetry as string;

@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { readAvroRecords } from '../io/avro-object-reader';
 import { s3Client } from '../storage/client';
 import { parseS3Url } from '../storage/s3url';
+import { noSnapshotsMessage } from './absent';
 import { Change, changeList } from './changes';
 import { datasetRef, datasetUrlOf } from './layout';
 import { latestSnapshot, SnapshotError, stagesAt } from './store';
@@ -30,7 +31,7 @@ export async function datasetChanges(datasetUrl: string, opts: ChangesOptions): 
   const s3 = opts.s3 ?? s3Client(loadConfig().s3);
   const d = datasetRef(datasetUrl);
   const to = opts.to ?? (await latestSnapshot(s3, d));
-  if (to === 0) throw new SnapshotError(`${datasetUrlOf(d)} has no snapshots yet: an ingest commits one when it ends`);
+  if (to === 0) throw new SnapshotError(await noSnapshotsMessage(s3, d));
   if (opts.since > to) throw new SnapshotError(`snapshot ${opts.since} is newer than snapshot ${to} of ${datasetUrlOf(d)}`);
   const [before, after] = await Promise.all([stagesAt(s3, d, opts.since), stagesAt(s3, d, to)]);
   if (opts.stage !== undefined && !(opts.stage in before) && !(opts.stage in after)) {

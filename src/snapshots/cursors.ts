@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJsonVersioned, objectExists, PreconditionFailedError, putObject, putIfUnchanged } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
+import { noDatasetReason } from './absent';
 import { asDatasetRef, consumerKey, DatasetLike, DatasetRef, datasetUrlOf, snapshotKey } from './layout';
 import { readHead, SnapshotError, snapshotNumbers } from './store';
 import type { ConsumerCursor } from './types';
@@ -35,6 +36,11 @@ export async function commitCursor(s3: S3Client, dataset: DatasetLike, consumer:
   const d = asDatasetRef(dataset);
   const key = consumerKey(d, consumer);
   if (n > 0) await readHead(s3, d, n);
+  else {
+    // A cursor at 0 needs no snapshot, but a dataset: a mistyped URL must not get a cursor written into it.
+    const none = await noDatasetReason(s3, d);
+    if (none) throw new SnapshotError(none);
+  }
   const cursor: ConsumerCursor = { kind: 'partflow.consumer', consumer, snapshot: n, committedAt: new Date().toISOString() };
   const body = JSON.stringify(cursor, null, 1);
   // A rewind is a person's decision to set the cursor, whatever it holds now.

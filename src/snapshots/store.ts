@@ -4,6 +4,7 @@ import { envInteger } from '../config/errors';
 import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { noDatasetReason } from './absent';
 import { applyEffect, countStages, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
 import { describeSnapshots, headProblem } from './head-check';
 import { asDatasetRef, DatasetLike, DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
@@ -71,7 +72,10 @@ export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<
     head = await readJson<SnapshotHead>(s3, d.bucket, snapshotKey(d, n));
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
-    throw new SnapshotError(`snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${describeSnapshots(await snapshotNumbers(s3, d))}`);
+    const all = await snapshotNumbers(s3, d);
+    // No snapshot at all may be no dataset at all (a mistyped URL): say that rather than "none yet".
+    const none = all.length === 0 ? await noDatasetReason(s3, d) : null;
+    throw new SnapshotError(none ?? `snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${describeSnapshots(all)}`);
   }
   const problem = headProblem(head, n, `s3://${d.bucket}/${snapshotKey(d, n)}`);
   if (problem) throw new SnapshotError(problem);

@@ -1,17 +1,15 @@
 import { Type } from 'avsc';
 import path from 'node:path';
 import { runSetup, RecordSink, stageLookup, transformRecord } from '../../activities/transform-step';
-import { ContainerEncoder } from '../avro/container';
-import { ContainerReader } from '../avro/container-reader';
 import { loadSchema } from '../avro/schemas';
 import { chooseSchemasDir, defaultSchemasPlaces } from '../api/schemas-dirs';
-import { RecordEncodeError } from '../io/avro-object-writer';
 import { checkLookupColumns, lookupFailure } from '../io/lookup';
 import { logger } from '../log';
 import type { RecordCounts } from '../manifest/partition';
 import { checkPipeline } from '../pipeline/dag';
 import { INHERIT_SCHEMA, PipelineDefinition, StageDefinition, TransformContext } from '../pipeline/types';
 import type { Stage } from '../api/define';
+import { MemoryAvro } from './memory-avro';
 
 export interface RunStageOptions {
   /** The upstream stage the records come from (the transform's ctx.input); default the stage's first. */
@@ -64,27 +62,16 @@ function defaultSchemasDir(p: PipelineDefinition, opts: RunStageOptions): string
 class MemorySink implements RecordSink {
   readonly counts: RecordCounts = { in: 0, out: 0, rejected: 0, dropped: 0 };
   readonly rejects: StageReject[] = [];
-  private readonly enc?: ContainerEncoder;
-  private readonly chunks: Buffer[] = [];
+  private readonly avro?: MemoryAvro;
   private readonly passed: unknown[] = [];
 
   constructor(private readonly stage: string, private readonly partition: string, private readonly partitionName: string, readonly outputType?: Type) {
-    if (outputType) {
-      this.enc = new ContainerEncoder(outputType, JSON.stringify(outputType.schema({ exportAttrs: true })), { codec: 'null', sync: Buffer.alloc(16, 7) });
-      this.chunks.push(this.enc.header());
-    }
+    if (outputType) this.avro = new MemoryAvro(outputType, `${stage} output`);
   }
 
   out(record: unknown): undefined {
-    if (this.enc) {
-      let block: Buffer | null;
-      try {
-        block = this.enc.add(record);
-      } catch (err) {
-        throw new RecordEncodeError((err as Error).message);
-      }
-      if (block) this.chunks.push(block);
-    } else this.passed.push(record);
+    if (this.avro) this.avro.add(record);
+    else this.passed.push(record);
     this.counts.out++;
     return undefined;
   }
@@ -103,23 +90,8 @@ class MemorySink implements RecordSink {
   }
 
   async output(): Promise<unknown[]> {
-    if (!this.enc) return this.passed;
-    const last = this.enc.flush();
-    if (last) this.chunks.push(last);
-    const reader = await ContainerReader.open((async function* (c) { yield* c; })(this.chunks), { name: `${this.stage} output` });
-    const out: unknown[] = [];
-    for await (const { record } of reader.records()) out.push(plain(record));
-    return out;
+    return this.avro ? this.avro.records() : this.passed;
   }
-}
-
-/** avsc decodes records into instances of generated classes; tests compare plain objects. */
-function plain(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Date) return v;
-  const o: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) o[k] = plain(x);
-  return o;
 }
 
 /**

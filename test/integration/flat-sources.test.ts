@@ -10,6 +10,7 @@ import { PipelineRegistry } from '../../src/pipeline/registry';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
+import { rawRecords } from '../../src/testing';
 import type { ScanDetails } from '../../src/formats/scan-object';
 import { decodeUrl, getJson } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
@@ -88,6 +89,31 @@ describe('many flat sources', () => {
     const url = (k: string) => `s3://${BUCKET}/${k}`;
     expect(beats).toContainEqual({ scanning: url(keys[20]) });
     expect(beats.filter((b) => 'scanning' in b && b.scanning !== url(keys[20])).every((b) => 'scanned' in b)).toBe(true);
+  });
+});
+
+describe("partflow/testing's rawRecords", () => {
+  it('gives the records and rejects the real import writes, for a JSON Lines field of mixed kinds, CSV and gzip', async () => {
+    const mixed = Buffer.from(['{"id":1,"amount":"12.50"}', '{"id":2,"amount":3}', '{"id":3', '{"id":4,"amount":{"v":[1]},"big":9007199254740993}', '{"id":5,"s":"a\\ud800"}'].join('\n') + '\n');
+    const cases: [string, Buffer][] = [['raw-mixed/o.jsonl', mixed], ['raw-csv/data.csv', csv], ['raw-gz/data.jsonl.gz', gzipSync(jsonl)]];
+    for (const [key, body] of cases) {
+      await put(key, body);
+      const p = await plan(key.replace(/[^/]+$/, ''), `out-${key.split('/')[0]}`);
+      const real = { records: [] as unknown[], rejects: [] as unknown[] };
+      for (let i = 0; i < p.partitions; i++) {
+        const r = (await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: i })) as PartitionResult;
+        real.records.push(...(await decodeUrl(s3, `s3://${p.bucket}/${r.outputKey}`)));
+        const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${p.bucket}/${r.manifestKey}`);
+        if (m.rejects) real.rejects.push(...((await decodeUrl(s3, m.rejects.url)) as { index: number; reason: string; record: string }[]).map((x) => [Number(x.index), x.reason, x.record]));
+      }
+      const mine = await rawRecords(key, { content: body });
+      expect(mine.records).toEqual(real.records);
+      expect(mine.rejects.map((x) => [x.index, x.reason, x.record])).toEqual(real.rejects);
+      if (key === 'raw-mixed/o.jsonl') {
+        expect(mine.records.map((r) => r.amount)).toEqual(['"12.50"', '3', '{"v":[1]}']);
+        expect(mine.rejects.map((x) => x.index)).toEqual([2, 4]);
+      }
+    }
   });
 });
 

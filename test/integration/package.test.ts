@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PROJECT_ROOT, TOOLS_DIR } from '../../src/config/paths';
 import type { IngestSummary } from '../../src/manifest/run';
 import { s3Client } from '../../src/storage/client';
+import { rawRecords } from '../../src/testing';
 import { manifestOf, runOf } from '../helpers/runs';
 import { decodeUrl } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
@@ -114,7 +115,7 @@ describe('the packed package in a fresh project', () => {
     expect(installed.version).toBe(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version);
     // Not a link to this checkout: the files of the tarball.
     expect(fs.lstatSync(path.join(proj, 'node_modules/partflow')).isSymbolicLink()).toBe(false);
-    for (const f of ['package.json', 'pipelines.ts', 'schemas/order/v1.avsc', 'test/pipelines.test.ts', 'tsconfig.json', 'README.md', '.gitignore']) {
+    for (const f of ['package.json', 'pipelines.ts', 'schemas/order/v1.avsc', 'data/orders.jsonl', 'test/pipelines.test.ts', 'tsconfig.json', 'README.md', '.gitignore']) {
       expect(fs.existsSync(path.join(proj, f))).toBe(true);
     }
     expect(fs.existsSync(path.join(proj, 'node_modules/partflow/dist/src/index.d.ts'))).toBe(true);
@@ -142,12 +143,12 @@ describe('the packed package in a fresh project', () => {
   }, 400_000);
 
   it('runs an ingest with its stage in its own worker on the real stack (client API from the package)', async () => {
+    // The project's sample data, whose "amount" mixes strings and numbers: its unit test passed on
+    // these records as rawRecords imports them, so a real ingest must give the same counts.
     const source = `s3://${cfg.bucket}/package-test-${process.pid}/orders/`;
-    const lines = [
-      { id: 1, customer: ' ada ', amount: '12.50' }, { id: 2, customer: '', amount: '3' }, { id: 3, customer: 'bob', amount: 'n/a' }, { id: 4, customer: 'cy', amount: '0.07' },
-    ];
+    const data = fs.readFileSync(path.join(proj, 'data/orders.jsonl'));
     const s3 = s3Client(cfg.s3);
-    await s3.send(new PutObjectCommand({ Bucket: cfg.bucket, Key: `package-test-${process.pid}/orders/part-1.jsonl`, Body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n' }));
+    await s3.send(new PutObjectCommand({ Bucket: cfg.bucket, Key: `package-test-${process.pid}/orders/orders.jsonl`, Body: data }));
 
     // The worker the project's README tells the user to run: TypeScript straight from pipelines.ts.
     const w = spawn(path.join(proj, 'node_modules/.bin/partflow'), ['worker', '--pipelines', './pipelines.ts'], { cwd: proj, env: userEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -189,6 +190,8 @@ describe('the packed package in a fresh project', () => {
 
     const manifest = await runOf(s3, summary);
     expect(manifest.committed.clean).toHaveLength(1);
+    // The raw records the stage read are those rawRecords gave the unit test.
+    expect(await decodeUrl(s3, manifest.committed.raw[0].output)).toEqual((await rawRecords('orders.jsonl', { content: data })).records);
     const records = await decodeUrl(s3, manifest.committed.clean[0].output);
     expect(records.map((r) => ({ ...(r as object) }))).toEqual([{ id: 1, customer: 'ada', amount_cents: 1250 }, { id: 4, customer: 'cy', amount_cents: 7 }]);
     const pm = await manifestOf(s3, manifest.committed.clean[0]);

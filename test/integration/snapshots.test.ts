@@ -159,6 +159,34 @@ describe('dataset snapshots', () => {
     await expect(datasetChanges(DS, { since: 9, s3 })).rejects.toThrow(/snapshot 9 is newer than snapshot 3 of s3:\/\/it-snapshots\/out\/ds\//);
   });
 
+  it('a mistyped dataset URL fails snapshots, changes, diff and export ("check the URL"), unlike a dataset with no snapshot yet', async () => {
+    const typo = `s3://${BUCKET}/out/dss/`;
+    const nothing = `nothing stored at ${typo} (no _partflow.json): check the URL`;
+    for (const args of [['snapshots', typo], ['snapshots', typo, '--json'], ['changes', typo, '--since', '0'], ['changes', typo, '--consumer', 'c'],
+      ['diff', typo, '0', '1'], ['export', typo, '--stage', 'copy', '--since', '0', '--to', `s3://${BUCKET}/typo-exports/`]]) {
+      const r = await cli(...args);
+      expect([args.join(' '), r.code, r.stderr.trim(), r.stdout]).toEqual([args.join(' '), 1, `partflow: ${nothing}`, '']);
+    }
+    // A cursor is not written into it either, not even at 0.
+    const commit = await cli('changes', typo, '--consumer', 'c', '--commit', '0');
+    expect([commit.code, commit.stderr.trim()]).toEqual([1, `partflow: ${nothing}`]);
+    await expect(commitCursor(s3, typo, 'c', 0)).rejects.toThrow(nothing);
+    expect(await listObjects(s3, BUCKET, 'out/dss/')).toEqual([]);
+    // A dataset whose first ingest has planned (its _partflow.json) but not ended has no snapshot yet: not an error for snapshots.
+    await put('out/fresh/_partflow.json', JSON.stringify({ kind: 'partflow.dataset', version: 2, dataset: 'fresh', source: `s3://${BUCKET}/feeds/` }));
+    const fresh = `s3://${BUCKET}/out/fresh/`;
+    expect(await cli('snapshots', fresh)).toEqual({ code: 0, stdout: `${fresh} has no snapshots yet: an ingest commits one when it ends\n`, stderr: '' });
+    expect(await cli('snapshots', fresh, '--json')).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    expect((await cli('changes', fresh, '--since', '0')).stderr.trim()).toBe(`partflow: ${fresh} has no snapshots yet: an ingest commits one when it ends`);
+    expect((await cli('diff', fresh, '0', '1')).stderr.trim()).toBe(`partflow: snapshot 1 of ${fresh} does not exist: it has no snapshots yet (an ingest commits one when it ends)`);
+    expect((await cli('changes', fresh, '--consumer', 'c', '--commit', '0')).code).toBe(0);
+    // Other objects but no dataset: not partflow's.
+    await put('out/other/notes.txt', 'mine');
+    const other = await cli('snapshots', `s3://${BUCKET}/out/other/`);
+    expect([other.code, other.stderr.trim()]).toEqual([1, `partflow: no partflow dataset at s3://${BUCKET}/out/other/ (no _partflow.json and no snapshots, though other objects are stored under it): check the URL`]);
+    for (const k of ['out/fresh/_partflow.json', 'out/fresh/_consumers/c.json', 'out/other/notes.txt']) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: k }));
+  });
+
   it("the README's consumer loop, from the package's exports, takes the dataset's URL", async () => {
     const api = await import('../../src');
     const client = api.s3Client(h.cfg.s3);

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
 import { addIngestInputOptions, ingestInputFromOptions } from '../../src/cli/ingest-options';
 
 const parse = (...args: string[]) => {
@@ -19,5 +21,21 @@ describe('ingest options', () => {
     const cmd = addIngestInputOptions(new Command(), { sourceRequired: false }).exitOverride();
     cmd.parse([], { from: 'user' });
     expect(ingestInputFromOptions(cmd.opts(), { source: 's3://b/in/', pack: false }).pack).toBe(false);
+  });
+
+  it('sets every field of the README\'s input table (README: --help lists every option), and says sizes are binary', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const rows = readme.slice(readme.indexOf('| field | required |'));
+    const fields = [...rows.slice(0, rows.indexOf('\n\n')).matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    expect(fields).toEqual(expect.arrayContaining(['source', 'heartbeatTimeoutSeconds', 'partitionsPerWorkflow']));
+    const input = parse('--target', 's3://b/out/', '--dataset', 'd', '--partition-records', '5', '--partition-bytes', '2mb', '--split-bytes', '4MiB', '--no-pack',
+      '--max-parallel', '3', '--partitions-per-activity', '2', '--format', 'csv', '--param', 'a=b', '--partition-timeout', '1h', '--wait-for-retry', '0',
+      '--heartbeat-timeout-seconds', '120', '--partitions-per-workflow', '100');
+    // "pipeline" is the command's argument.
+    expect(fields.filter((f) => f !== 'pipeline' && !(f in input))).toEqual([]);
+    expect(input).toMatchObject({ heartbeatTimeoutSeconds: 120, partitionsPerWorkflow: 100, partitionBytes: 2 * 1024 ** 2, splitBytes: 4 * 1024 ** 2 });
+    const help = addIngestInputOptions(new Command(), { sourceRequired: true }).helpInformation().replace(/\s+/g, ' ');
+    expect(help).toContain('2mb, 2MB and 2MiB are all 2 MiB, 2097152 bytes');
+    expect(() => parse('--heartbeat-timeout-seconds', '1')).toThrow('heartbeat-timeout-seconds must be an integer from 5 to 3600');
   });
 });

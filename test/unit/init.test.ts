@@ -8,10 +8,10 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const version = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version;
 
 describe('partflow init', () => {
-  it('scaffolds package.json, pipelines.ts, the schema, a unit test, tsconfig, README and .gitignore', () => {
+  it('scaffolds package.json, pipelines.ts, the schema, sample data, a unit test, tsconfig, README and .gitignore', () => {
     const dir = path.join(tmp, 'My Orders');
     const files = scaffold(dir).map((f) => path.relative(dir, f)).sort();
-    expect(files).toEqual(['.gitignore', 'README.md', 'package.json', 'pipelines.ts', 'schemas/order/v1.avsc', 'test/pipelines.test.ts', 'tsconfig.json']);
+    expect(files).toEqual(['.gitignore', 'README.md', 'data/orders.jsonl', 'package.json', 'pipelines.ts', 'schemas/order/v1.avsc', 'test/pipelines.test.ts', 'tsconfig.json']);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     expect(pkg.name).toBe('my-orders');
     // Not on the npm registry: by default the project depends on the partflow that ran init (this clone).
@@ -23,6 +23,8 @@ describe('partflow init', () => {
     expect(readme).toContain('npm test');
     expect(readme).toContain('npx partflow worker --pipelines ./pipelines.ts');
     expect(readme).not.toContain('__PIPELINE__');
+    // SIGTERM to npx/npm does not reach the worker: the README says to run (and signal) node itself.
+    expect(readme.replace(/\s+/g, ' ')).toContain('Under a process manager or in a container, start it with node itself: `node node_modules/.bin/partflow worker');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'schemas/order/v1.avsc'), 'utf8')).name).toBe('Order');
   });
 

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildProgram } from '../../src/cli/program';
 import { setupModes } from '../../src/cli/commands/setup';
-import { PROJECT_ROOT } from '../../src/config/paths';
+import { PROJECT_ROOT, TOOLS_DIR } from '../../src/config/paths';
 
 /**
  * An installed package's user has `npx partflow setup`, not a path into node_modules: what the
@@ -20,6 +21,19 @@ describe('partflow setup', () => {
     expect(setupModes({ kafka: true })).toEqual(['--kafka']);
     // --test installs the Kafka jars too; the script takes one mode per run.
     expect(setupModes({ kafka: true, test: true, spark: true })).toEqual(['--test', '--spark']);
+  });
+
+  it('names the tools folder by its absolute path in the help, from whatever directory it is asked', () => {
+    const cwd = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const program = buildProgram();
+      const setup = program.commands.find((c) => c.name() === 'setup')!;
+      expect(setup.description()).toContain(`into ${path.resolve(TOOLS_DIR)} (PARTFLOW_TOOLS_DIR)`);
+      expect(program.helpInformation()).toContain(`into ${path.resolve(TOOLS_DIR)} (PARTFLOW_TOOLS_DIR)`);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('is what `up --help` and the missing-jars error point to, not a script inside the package', () => {

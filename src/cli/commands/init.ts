@@ -100,7 +100,7 @@ export function scaffold(dir: string, opts: InitOptions = {}): string[] {
 export function registerInit(program: Command): void {
   program
     .command('init <dir>')
-    .description('create a pipeline project in <dir>: package.json, pipelines.ts with an example stage, its schema, a unit test, tsconfig and README')
+    .description('create a pipeline project in <dir>: package.json, pipelines.ts with an example stage, its schema, sample data (data/orders.jsonl), a unit test of the stage on that data as an ingest imports it, tsconfig and README')
     .option('--name <pipeline>', 'pipeline and package name (default: from the directory name)', pipelineName)
     .option('--partflow-spec <spec>', 'the partflow dependency to write into package.json: a tarball or clone path (made absolute), a file: spec, or a version range (default: this partflow: its clone as file:<path>, or ^<version> when installed)')
     .option('--force', 'write into a non-empty directory (files of the same names are replaced)')

@@ -21,7 +21,8 @@ export function setupModes(o: SetupOptions): string[] {
 export function registerSetup(program: Command): void {
   program
     .command('setup')
-    .description(`install the embedded stack's tools (Temporal CLI, versitygw) into ${path.relative(process.cwd(), TOOLS_DIR) || '.'} (PARTFLOW_TOOLS_DIR), for \`partflow up\` and partflow/testing's startStack`)
+    // Absolute: a path relative to wherever the help was asked from reads as nonsense (../../work/x/.tools).
+    .description(`install the embedded stack's tools (Temporal CLI, versitygw) into ${path.resolve(TOOLS_DIR)} (PARTFLOW_TOOLS_DIR), for \`partflow up\` and partflow/testing's startStack`)
     .option('--kafka', 'also the Apache Kafka broker\'s jars, for `partflow up --kafka` (needs Java 17+ and Maven)')
     .option('--spark', 'also PySpark in a venv and the spark-avro jar (the benchmark\'s Spark comparison; needs Java 17+, Maven, python3-venv)')
     .option('--test', 'also what partflow\'s own tests use: fastavro, the Avro Java tools, Debian\'s chromium, the Kafka jars')
