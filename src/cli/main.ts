@@ -9,6 +9,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 buildProgram().parseAsync(process.argv).catch((e: unknown) => {
   const f = failureOf(e);
-  process.stderr.write(`partflow: ${f.message}\n`);
-  process.exit(f.code);
+  // Exit once the message is out: a pipe takes 64 KiB at a time, and exiting at once cuts a long one.
+  process.stderr.write(`partflow: ${f.message}\n`, () => process.exit(f.code));
 });
