@@ -279,6 +279,13 @@ describe('partflow schedule', () => {
     expect(listed).toMatchObject({ workflow: 'ingest', when: 'cron 30 3 * * 1-5 (Europe/Paris)', note: 'source migration' });
     expect((await cli('schedule', 'unpause', id, '--note', 'migration done')).code).toBe(0);
     expect((await describe_(id)).state).toMatchObject({ paused: false, note: 'migration done' });
+    // Without --note, pause and unpause keep the schedule's note (an owner, say); pausing twice keeps the reason.
+    expect((await cli('schedule', 'update', id, '--note', 'owner: data team')).code).toBe(0);
+    expect((await cli('schedule', 'pause', id)).stdout).toBe(`paused ${id}: owner: data team\n`);
+    expect((await cli('schedule', 'pause', id)).stdout).toBe(`${id} is already paused: owner: data team\n`);
+    expect((await cli('schedule', 'unpause', id)).stdout).toBe(`unpaused ${id}: owner: data team\n`);
+    expect((await describe_(id)).state).toMatchObject({ paused: false, note: 'owner: data team' });
+    expect((await cli('schedule', 'unpause', id)).stdout).toBe(`${id} is not paused\n`);
     expect((await cli('schedule', 'delete', id)).stdout).toBe(`deleted schedule ${id}\n`);
     await expect(describe_(id)).rejects.toThrow(/not found/);
   });

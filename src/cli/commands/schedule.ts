@@ -99,19 +99,31 @@ Example:
   schedule
     .command('pause <id>')
     .description('stop starting runs at the schedule\'s times until unpaused (a running run goes on, and so does a backfill: only delete stops one)')
-    .option('--note <text>', 'why, shown with the schedule', 'paused with partflow schedule pause')
-    .action((id: string, o: { note: string }) => withClient(async (client) => {
-      await withSchedule(client, id, (h) => h.pause(o.note));
-      process.stdout.write(`paused ${id}: ${o.note}\n`);
+    .option('--note <text>', 'why: it replaces the schedule\'s note (Temporal keeps one); without it the note stays')
+    .action((id: string, o: { note?: string }) => withClient(async (client) => {
+      const d = await describeSchedule(client, id);
+      if (d.state.paused && o.note === undefined) {
+        process.stdout.write(`${id} is already paused${d.state.note ? `: ${d.state.note}` : ''}\n`);
+        return;
+      }
+      const note = o.note ?? d.state.note ?? 'paused with partflow schedule pause';
+      await withSchedule(client, id, (h) => h.pause(note));
+      process.stdout.write(`paused ${id}: ${note}\n`);
     }));
 
   schedule
     .command('unpause <id>')
     .description('start runs again at the schedule\'s times')
-    .option('--note <text>', 'why, shown with the schedule', 'unpaused with partflow schedule unpause')
-    .action((id: string, o: { note: string }) => withClient(async (client) => {
-      await withSchedule(client, id, (h) => h.unpause(o.note));
-      process.stdout.write(`unpaused ${id}: ${o.note}\n`);
+    .option('--note <text>', 'why: it replaces the schedule\'s note (Temporal keeps one); without it the note stays')
+    .action((id: string, o: { note?: string }) => withClient(async (client) => {
+      const d = await describeSchedule(client, id);
+      if (!d.state.paused && o.note === undefined) {
+        process.stdout.write(`${id} is not paused\n`);
+        return;
+      }
+      const note = o.note ?? d.state.note ?? 'unpaused with partflow schedule unpause';
+      await withSchedule(client, id, (h) => h.unpause(note));
+      process.stdout.write(`unpaused ${id}${note ? `: ${note}` : ''}\n`);
     }));
 
   schedule
