@@ -7,7 +7,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-buildProgram().parseAsync(process.argv).catch((e: unknown) => {
+buildProgram().parseAsync(process.argv).then(() => {
+  // A finished command does not linger on requests it gave up on (an S3 endpoint that never
+  // answers, say): a script's `id=$(partflow ingest …)` would wait minutes. Commands that run
+  // until stopped (worker, up) finish only when stopped.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+}, (e: unknown) => {
   const f = failureOf(e);
   // Exit once the message is out: a pipe takes 64 KiB at a time, and exiting at once cuts a long one.
   process.stderr.write(`partflow: ${f.message}\n`, () => process.exit(f.code));

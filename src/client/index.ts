@@ -47,8 +47,7 @@ async function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T | u
  * that its dataset name is taken (whose fix, another --dataset, would end in the same emptiness).
  * A new dataset inside another dataset's folder is refused too (src/pipeline/nested-dataset.ts).
  */
-export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?: (note: string) => void): Promise<void> {
-  const deadline = Date.now() + SOURCE_CHECK_MS;
+export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?: (note: string) => void, deadline = Date.now() + SOURCE_CHECK_MS): Promise<void> {
   const s3 = s3Client(cfg.s3);
   const owner = await beforeDeadline(datasetOwnership(s3, r.targetBucket, r.targetPrefix, r.dataset), deadline);
   if (!owner) return;
@@ -82,10 +81,10 @@ async function noBucketError(r: ResolvedIngest, s3: S3Client): Promise<SourceBuc
  * not exist, before a run is started only to fail planning: one LIST (two for a key without "/"
  * that is no object). Unsure, or unreadable in time, it is left to planning.
  */
-async function refuseEmptySource(cfg: Config, r: ResolvedIngest): Promise<void> {
+async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: number): Promise<void> {
   if (r.kafka) return;
   const s3 = s3Client(cfg.s3);
-  const empty = await beforeDeadline(unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)), Date.now() + SOURCE_CHECK_MS);
+  const empty = await beforeDeadline(unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)), deadline);
   if (empty === NO_BUCKET) throw await noBucketError(r, s3);
   if (empty) throw new SourceEmptyError(r.source);
 }
@@ -105,9 +104,12 @@ export async function refuseMissingSourceBucket(cfg: Config, r: ResolvedIngest):
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
   const resolved = resolveIngestInput(input);
-  await refuseEmptySource(cfg, resolved);
-  await checkDatasetSource(cfg, resolved, onNote);
-  const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), Date.now() + SOURCE_CHECK_MS);
+  // One deadline for every check: an S3 endpoint that accepts connections but never answers
+  // delays the start by SOURCE_CHECK_MS once, not once per check.
+  const deadline = Date.now() + SOURCE_CHECK_MS;
+  await refuseEmptySource(cfg, resolved, deadline);
+  await checkDatasetSource(cfg, resolved, onNote, deadline);
+  const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), deadline);
   if (ignored) onNote?.(ignored);
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
