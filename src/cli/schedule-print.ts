@@ -2,9 +2,14 @@ import { ScheduleDescription, ScheduleSummary } from '@temporalio/client';
 import { describeSpec, formatMs, overlapName, scheduleInput, ScheduleRun } from '../schedules';
 import { table } from './print';
 
-function runResult(r: ScheduleRun): string {
+export function runResult(r: ScheduleRun): string {
   if (r.status === 'completed') {
-    return `${r.result}: ${r.computed} computed, ${r.reused} reused${r.failedPartitions ? `, ${r.failedPartitions} failed` : ''}; ${r.recordsOut} records out`;
+    return `${r.result}: ${r.computed} computed, ${r.reused} reused${r.failedPartitions ? `, ${r.failedPartitions} failed` : ''}${r.blockedPartitions ? `, ${r.blockedPartitions} blocked` : ''}; ${r.recordsOut} records out`;
+  }
+  if (r.status === 'running' && r.phase) {
+    return r.phase === 'waiting-for-retry'
+      ? `waiting for a retry: ${r.failedPartitions ?? 0} failed (partflow status ${r.workflowId}; partflow retry or finish it)`
+      : r.phase;
   }
   return r.error ?? '';
 }

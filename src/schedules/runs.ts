@@ -15,7 +15,11 @@ export interface ScheduleRun {
   computed?: number;
   reused?: number;
   failedPartitions?: number;
+  /** Partitions held back by a failure upstream. */
+  blockedPartitions?: number;
   recordsOut?: number;
+  /** For a running run: where it is (planning, running, waiting-for-retry, finishing). */
+  phase?: string;
   /** For a failed run: the innermost cause, e.g. the worker's "unknown pipeline" error. */
   error?: string;
 }
@@ -50,7 +54,13 @@ export async function scheduleRuns(client: Client, d: ScheduleDescription): Prom
       run.reused = stages.reduce((n, st) => n + st.skipped, 0);
       run.computed = stages.reduce((n, st) => n + st.succeeded - st.skipped, 0);
       run.failedPartitions = stages.reduce((n, st) => n + st.failed, 0);
+      run.blockedPartitions = stages.reduce((n, st) => n + st.blocked, 0);
       run.recordsOut = stages.length ? stages[stages.length - 1].records.out : 0;
+    } else if (run.status === 'running') {
+      // A run waiting for a retry is the one a person has to act on: say so, with its failures.
+      const p = await handle.query<{ phase?: string; stages?: Record<string, { failed: number }> }>('progress').catch(() => undefined);
+      if (p?.phase) run.phase = p.phase;
+      if (p?.stages) run.failedPartitions = Object.values(p.stages).reduce((n, st) => n + st.failed, 0);
     } else if (run.status === 'failed' || run.status === 'timed_out') {
       run.error = await handle.result().then(() => '', innermost);
     }
