@@ -6,6 +6,7 @@ import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/inp
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
 import { describeEndpoint, s3Client } from '../storage/client';
+import { S3SetupError } from '../storage/failures';
 import { formatS3Url } from '../storage/s3url';
 import { datasetPrefix } from '../pipeline/layout';
 import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
@@ -81,10 +82,16 @@ async function noBucketError(r: ResolvedIngest, s3: S3Client): Promise<SourceBuc
  * not exist, before a run is started only to fail planning: one LIST (two for a key without "/"
  * that is no object). Unsure, or unreadable in time, it is left to planning.
  */
-async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: number): Promise<void> {
+async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: number, onNote?: (note: string) => void): Promise<void> {
   if (r.kafka) return;
   const s3 = s3Client(cfg.s3);
-  const empty = await beforeDeadline(unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)), deadline);
+  // This shell's S3 settings may differ from the worker's, which plans the run: a refusal here
+  // (wrong keys, no such endpoint) does not stop the start, but it is said, not swallowed.
+  const listing = unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)).catch((err: unknown) => {
+    if (err instanceof S3SetupError) onNote?.(`could not check the source before starting, with this shell's S3 settings: ${err.message} — starting the run anyway: its worker reads S3 with its own settings`);
+    throw err;
+  });
+  const empty = await beforeDeadline(listing, deadline);
   if (empty === NO_BUCKET) throw await noBucketError(r, s3);
   if (empty) throw new SourceEmptyError(r.source);
 }
@@ -107,7 +114,7 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   // One deadline for every check: an S3 endpoint that accepts connections but never answers
   // delays the start by SOURCE_CHECK_MS once, not once per check.
   const deadline = Date.now() + SOURCE_CHECK_MS;
-  await refuseEmptySource(cfg, resolved, deadline);
+  await refuseEmptySource(cfg, resolved, deadline, onNote);
   await checkDatasetSource(cfg, resolved, onNote, deadline);
   const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), deadline);
   if (ignored) onNote?.(ignored);

@@ -7,10 +7,15 @@ import { PROJECT_ROOT } from '../../src/config/paths';
  * worker, and a blocking spawn would stall it.
  */
 export function runCli(cfg: Config, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliWith(cfg, {}, ...args);
+}
+
+/** runCli with more (or other) environment variables, as a person's shell would have them. */
+export function runCliWith(cfg: Config, env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn('node', ['dist/src/cli/main.js', ...args], {
       cwd: PROJECT_ROOT, timeout: 60_000,
-      env: { ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, TEMPORAL_NAMESPACE: cfg.temporalNamespace, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error' },
+      env: { ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, TEMPORAL_NAMESPACE: cfg.temporalNamespace, AWS_ENDPOINT_URL_S3: cfg.s3.endpoint, PARTFLOW_TASK_QUEUE: cfg.taskQueue, PARTFLOW_LOG_LEVEL: 'error', ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -7,7 +7,7 @@ import { builtinPipelines } from '../../src/pipelines';
 import { snapshotNumbers } from '../../src/snapshots/store';
 import { s3Client } from '../../src/storage/client';
 import { listObjects } from '../../src/storage/objects';
-import { runCli } from '../helpers/cli';
+import { runCli, runCliWith } from '../helpers/cli';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
 import { until } from '../helpers/until';
@@ -268,5 +268,16 @@ describe('a source whose bucket does not exist is refused before anything starts
     const moved = await cli('schedule', 'update', id, '--source', source);
     expect(moved).toMatchObject({ code: 1, stderr: `partflow: schedule "${id}": ${why(h.cfg.s3.endpoint!)}\n` });
     expect((await h.client.schedule.getHandle(id).describe()).action.args?.[0]).toMatchObject({ source: `${S3}/arrives-later/` });
+  });
+});
+
+describe("a shell whose S3 settings the store refuses", () => {
+  it('says the source could not be checked, and why, then starts the run: the worker reads S3 with its own settings', async () => {
+    const workflowId = `dsrc-wrongkeys-${process.pid}`;
+    const r = await runCliWith(h.cfg, { AWS_ACCESS_KEY_ID: 'wrong-key', AWS_SECRET_ACCESS_KEY: 'wrong-secret' },
+      'ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', `${S3}/t-wrongkeys/`, '--workflow-id', workflowId);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^note: could not check the source before starting, with this shell's S3 settings: ListObjectsV2 s3:\/\/it-dsrc\/2025\/orders\/: S3 at .* refused the credentials of access key ID wrong-key .* — starting the run anyway: its worker reads S3 with its own settings\n/);
+    await h.client.workflow.getHandle(workflowId).result();
   });
 });
