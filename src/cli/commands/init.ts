@@ -107,6 +107,12 @@ export function registerInit(program: Command): void {
     .action((dir: string, opts: InitOptions) => {
       const files = scaffold(dir, opts);
       const rel = path.relative(process.cwd(), path.resolve(dir)) || '.';
-      process.stdout.write(`created ${files.length} files in ${rel}\n\nnext:\n  cd ${rel}\n  npm install\n  npm test\n  npx partflow worker --pipelines ./pipelines.ts\n`);
+      const name = opts.name ?? nameFromDir(dir);
+      // Its own task queue: a worker already on the default one (npm start's) does not know this pipeline, and would take half the runs.
+      process.stdout.write(`created ${files.length} files in ${rel}\n\nnext:\n  cd ${rel}\n  npm install\n  npm test\n`
+        + `  npx partflow upload ./data s3://partflow/${name}/\n`
+        + `  PARTFLOW_TASK_QUEUE=${name} node node_modules/.bin/partflow worker --pipelines ./pipelines.ts &\n`
+        + `  PARTFLOW_TASK_QUEUE=${name} npx partflow ingest ${name} --source s3://partflow/${name}/ --wait\n`
+        + `(the worker has a task queue of its own: one on the default queue, as \`npm start\` runs, does not know this pipeline)\n`);
     });
 }
