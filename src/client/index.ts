@@ -27,12 +27,15 @@ export function defaultWorkflowId(input: IngestInput): string {
 
 const SOURCE_CHECK_MS = 10_000;
 
-/** The value of `p`, or undefined when it fails or takes past `deadline`. */
-async function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T | undefined> {
+/** The value of `p`, or undefined when it fails or takes past `deadline` (then `onLate` is told). */
+async function beforeDeadline<T>(p: Promise<T>, deadline: number, onLate?: () => void): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const v = await Promise.race([
     p.catch(() => undefined),
-    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())); timer.unref(); }),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => { onLate?.(); resolve(undefined); }, Math.max(0, deadline - Date.now()));
+      timer.unref();
+    }),
   ]);
   clearTimeout(timer);
   return v;
@@ -91,7 +94,9 @@ async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: numbe
     if (err instanceof S3SetupError) onNote?.(`could not check the source before starting, with this shell's S3 settings: ${err.message} — starting the run anyway: its worker reads S3 with its own settings`);
     throw err;
   });
-  const empty = await beforeDeadline(listing, deadline);
+  let late = false;
+  const empty = await beforeDeadline(listing, deadline, () => { late = true; });
+  if (late) onNote?.(`S3 at ${await describeEndpoint(s3)} did not answer within ${SOURCE_CHECK_MS / 1000} s: the source was not checked before starting. Starting the run anyway: its worker reads S3 with its own settings`);
   if (empty === NO_BUCKET) throw await noBucketError(r, s3);
   if (empty) throw new SourceEmptyError(r.source);
 }

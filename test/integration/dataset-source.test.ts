@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { connect, InvalidInputError, SourceBucketMissingError, SourceEmptyError } from '../../src';
@@ -280,4 +281,24 @@ describe("a shell whose S3 settings the store refuses", () => {
     expect(r.stderr).toMatch(/^note: could not check the source before starting, with this shell's S3 settings: ListObjectsV2 s3:\/\/it-dsrc\/2025\/orders\/: S3 at .* refused the credentials of access key ID wrong-key .* — starting the run anyway: its worker reads S3 with its own settings\n/);
     await h.client.workflow.getHandle(workflowId).result();
   });
+
+  it('says when the store does not answer, starts the run after one 10 s wait, and exits', async () => {
+    // Accepts connections, never answers.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const workflowId = `dsrc-silent-${process.pid}`;
+      const t0 = Date.now();
+      const r = await runCliWith(h.cfg, { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        'ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', `${S3}/t-silent/`, '--workflow-id', workflowId);
+      expect(r).toMatchObject({ code: 0, stdout: `${workflowId}\n` });
+      expect(r.stderr).toContain(`note: S3 at http://127.0.0.1:${port} did not answer within 10 s: the source was not checked before starting. Starting the run anyway`);
+      // One deadline for every check, and no wait on the requests it gave up on (it took 30 s, then minutes).
+      expect(Date.now() - t0).toBeLessThan(40_000);
+      await h.client.workflow.getHandle(workflowId).result();
+    } finally {
+      silent.close();
+    }
+  }, 90_000);
 });
