@@ -213,12 +213,14 @@ export function setupGuard(run: Run, pipeline: string): (p: Promise<unknown>) =>
  * that timeout is for, and failing it here names the record instead of blaming a lost worker.
  */
 export function recordWatch(run: Run): RecordWatch {
+  const limitMs = Context.current().info.heartbeatTimeoutMs || undefined;
   return new RecordWatch({
-    where: () => run.where(), limitMs: Context.current().info.heartbeatTimeoutMs || undefined, log: run.log,
+    where: () => run.where(), limitMs, log: run.log,
     beat: (extra) => run.beat(extra),
+    // The limit, not the time measured: the check that finds it overdue may come a little later.
     overdue: (label, index, ms) => ApplicationFailure.create({
       type: FailureTypes.TransformFailed, nonRetryable: false,
-      message: `${run.where()}: the transform of record ${index} of ${label} has not settled after ${seconds(ms)} s (the ingest's heartbeatTimeoutSeconds); a promise it returned may never settle`,
+      message: `${run.where()}: the transform of record ${index} of ${label} has not settled within ${seconds(limitMs ?? ms)} s (the ingest's heartbeatTimeoutSeconds); a promise it returned may never settle`,
     }),
   });
 }
