@@ -110,7 +110,7 @@ const MAX_CELL = 80;
 const URL_IN_CELL = /[a-z][a-z0-9+.-]*:\/\/\S/i;
 
 /** A cell as the table shows it: a URL whole (a cut one copied from the table would name another object), anything else cut visibly. */
-function shown(text: string, whole: boolean): string {
+function cellText(text: string, whole: boolean): string {
   return whole || text.length <= MAX_CELL || URL_IN_CELL.test(text) ? text : `${text.slice(0, MAX_CELL - 1)}…`;
 }
 
@@ -120,7 +120,7 @@ export function table(rows: Record<string, unknown>[], out = process.stdout): vo
   const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   // The last column is not cut: it is where errors go, and their cause is at their end.
   const last = cols.length - 1;
-  const cells = rows.map((r) => cols.map((c, i) => shown(cell(r[c]), i === last)));
+  const cells = rows.map((r) => cols.map((c, i) => cellText(cell(r[c]), i === last)));
   const width = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   out.write(cols.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd() + '\n');
   for (const r of cells) out.write(r.map((v, i) => v.padEnd(width[i])).join('  ').trimEnd() + '\n');

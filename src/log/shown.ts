@@ -16,3 +16,10 @@ export function shown(v: unknown, max = SHOWN_CHARS): string {
   }
   return json.length > max ? `${json.slice(0, max)}… (${json.length} characters)` : json;
 }
+
+/** The fields of `o` that are not `known`, as a message names them ("unknown fields "a", "b""), or null when there are none. */
+export function unknownFields(o: object, known: readonly string[]): string | null {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (!unknown.length) return null;
+  return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => shown(k, 50)).join(', ')}${unknown.length > 5 ? ', …' : ''}`;
+}

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } fro
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PartitionState, PartitionStatus, Progress } from '../state';
 import { STATUSES } from './compact';
+import { shown, unknownFields } from '../../src/log/shown';
 
 export interface PartitionsQuery {
   status?: PartitionStatus;
@@ -15,13 +16,13 @@ export function partitionsQueryProblem(q: unknown, stages: string[]): string | n
   if (q === undefined || q === null) return null;
   if (typeof q !== 'object' || Array.isArray(q)) return 'expected {"status": "failed", "stage": "map", "offset": 0, "limit": 1000} or nothing';
   const r = q as Record<string, unknown>;
-  const unknown = Object.keys(r).filter((k) => !['status', 'stage', 'offset', 'limit'].includes(k));
-  if (unknown.length) return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')} (fields: status, stage, offset, limit)`;
-  if (r.status !== undefined && !(STATUSES as unknown[]).includes(r.status)) return `unknown status ${JSON.stringify(r.status)?.slice(0, 50)} (statuses: ${STATUSES.join(', ')})`;
-  if (r.stage !== undefined && !(stages as unknown[]).includes(r.stage)) return `unknown stage ${JSON.stringify(r.stage)?.slice(0, 50)} (stages: ${stages.join(', ') || 'none yet: the run is planning'})`;
+  const unknown = unknownFields(r, ['status', 'stage', 'offset', 'limit']);
+  if (unknown) return `${unknown} (fields: status, stage, offset, limit)`;
+  if (r.status !== undefined && !(STATUSES as unknown[]).includes(r.status)) return `unknown status ${shown(r.status, 50)} (statuses: ${STATUSES.join(', ')})`;
+  if (r.stage !== undefined && !(stages as unknown[]).includes(r.stage)) return `unknown stage ${shown(r.stage, 50)} (stages: ${stages.join(', ') || 'none yet: the run is planning'})`;
   for (const k of ['offset', 'limit'] as const) {
     const v = r[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) return `"${k}" must be a whole number of at least 0, got ${JSON.stringify(v)?.slice(0, 50)}`;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) return `"${k}" must be a whole number of at least 0, got ${shown(v, 50)}`;
   }
   return null;
 }

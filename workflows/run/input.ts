@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../../src/pipeline/input';
 import type { IngestCarry, ScaleOptions } from './carry';
+import { shown, unknownFields } from '../../src/log/shown';
 
 /** The ingest's input with defaults applied; bad input fails the run at once, not retried. */
 export function resolveOrFail(input: IngestInput): ResolvedIngest {
@@ -22,14 +23,14 @@ const SCALE_OPTIONS = ['continueAsNewEvents', 'windowActivities', 'summaryIdsMax
 export function carriedOrFail(carried: unknown): IngestCarry | ScaleOptions | undefined {
   if (carried === undefined || carried === null) return undefined;
   const refuse = (why: string) => ApplicationFailure.nonRetryable(`the ingest's second argument ${why}; it is for partflow's own continue-as-new and for tests: start an ingest with its input alone`, 'InvalidInput');
-  if (typeof carried !== 'object' || Array.isArray(carried)) throw refuse(`must be an object, got ${JSON.stringify(carried).slice(0, 100)}`);
+  if (typeof carried !== 'object' || Array.isArray(carried)) throw refuse(`must be an object, got ${shown(carried, 100)}`);
   if ('state' in carried) return carried as IngestCarry;
   const o = carried as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !(SCALE_OPTIONS as readonly string[]).includes(k));
-  if (unknown.length) throw refuse(`has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')} (fields: ${SCALE_OPTIONS.join(', ')})`);
+  const unknown = unknownFields(o, SCALE_OPTIONS);
+  if (unknown) throw refuse(`has ${unknown} (fields: ${SCALE_OPTIONS.join(', ')})`);
   for (const k of SCALE_OPTIONS) {
     const v = o[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) throw refuse(`has ${k} ${JSON.stringify(v)?.slice(0, 50)}, not a whole number of at least 1`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) throw refuse(`has ${k} ${shown(v, 50)}, not a whole number of at least 1`);
   }
   return o as ScaleOptions;
 }

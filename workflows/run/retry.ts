@@ -1,6 +1,7 @@
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, CompactState } from './compact';
 import { afterOf } from './graph';
+import { unknownFields } from '../../src/log/shown';
 
 export interface RetryFilter {
   partitions?: string[];
@@ -17,8 +18,8 @@ export function retryShapeProblem(req: unknown, strict = true): string | null {
   if (req !== undefined && req !== null && (typeof req !== 'object' || Array.isArray(req))) return 'expected {"partitions": ["p-3fa9c1d20b7e"], "stages": ["map"]} or nothing';
   const r = (req ?? {}) as Record<string, unknown>;
   if (strict) {
-    const unknown = Object.keys(r).filter((k) => k !== 'partitions' && k !== 'stages');
-    if (unknown.length) return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')}: a retry takes "partitions" and "stages" (both optional)`;
+    const unknown = unknownFields(r, ['partitions', 'stages']);
+    if (unknown) return `${unknown}: a retry takes "partitions" and "stages" (both optional)`;
   }
   for (const [field, list] of [['partitions', r.partitions], ['stages', r.stages]] as const) {
     if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) return `"${field}" must be a list of strings`;

@@ -7,6 +7,7 @@ import { runManifests } from '../../tools/history';
 import { matchPartitions, readPlan } from '../../tools/partition-match';
 import { table } from '../print';
 import type { IngestSummary } from '../../manifest/run';
+import { STATUSES } from '../../../workflows/run/compact';
 
 function nonNegative(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number, 0 or more');
@@ -25,8 +26,7 @@ export function registerPartitions(program: Command): void {
     .option('--limit <n>', 'print at most n rows', nonNegative)
     .option('--json', 'print JSON')
     .action(async (workflowId: string, o: { status?: string; stage?: string; partition?: string; dataset?: string; offset: number; limit?: number; json?: boolean }) => {
-      const statuses = ['pending', 'running', 'done', 'skipped', 'failed', 'blocked', 'cancelled'];
-      if (o.status && !statuses.includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${statuses.join(', ')}`);
+      if (o.status && !(STATUSES as string[]).includes(o.status)) throw new InvalidArgumentError(`--status must be one of ${STATUSES.join(', ')}`);
       const cfg = cliConfig();
       let rows: Record<string, unknown>[] = [];
       let planUrl: string | undefined;
