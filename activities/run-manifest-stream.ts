@@ -86,7 +86,7 @@ function units(req: StreamManifestRequest, plan: Plan, latest: Map<string, Saved
     out.push(`${first ? '' : ','}${JSON.stringify({ stage: e.stage, ...named(e.index), error: e.error ?? '', attempts: e.attempts, runs: e.runs })}`);
     first = false;
   }
-  // A cancelled run's windows saved blocked for what stood behind cancelled stages: that was cancelled too.
+  // Windows of before 'cancel-downstream' saved blocked for what stood behind cancelled stages: that was cancelled too.
   const cancelledToo = new Set<string>();
   if (req.summary.status === 'cancelled') {
     for (const i of new Set(all.filter((e) => e.status === 'blocked').map((e) => e.index))) {

@@ -1,6 +1,6 @@
 /**
- * In a cancelled run, a stage is marked blocked when its upstream stage did not finish, failed or
- * cancelled alike. `blocked` means "held back by a failure": of one partition's blocked stages,
+ * In a cancelled run whose windows ran before 'cancel-downstream', a stage was marked blocked when
+ * its upstream stage did not finish, failed or cancelled alike. `blocked` means "held back by a failure": of one partition's blocked stages,
  * these are the ones no failure upstream explains, which the cancel left unfinished. Pure: the
  * workflow's summary and the run manifest's lists use it alike.
  */

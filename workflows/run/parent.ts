@@ -341,7 +341,8 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     // Memory and the manifest's text only: the commands are the same either way.
     const left = stopped ? Code.cancelled : Code.blocked;
     for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, left);
-    // What a cancel left blocked behind cancelled (not failed) stages is cancelled too.
+    // What a cancel left blocked behind cancelled (not failed) stages is cancelled too: windows of
+    // before 'cancel-downstream' reported it blocked.
     if (stopped && s.count(Code.blocked) > 0) {
       for (let i = 0; i < s.partitions; i++) {
         for (const stage of blockedByCancel(pl.stages, (st) => { const k = s.stageIndex(st); return k < 0 ? undefined : STATUSES[s.get(k, i)]; })) s.set(s.stageIndex(stage), i, Code.cancelled);

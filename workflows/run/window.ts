@@ -32,6 +32,14 @@ export interface WindowItem {
 /** [stage index, partition index, status code, records in, out, rejected, dropped]: what a parent counts. */
 export type Entry = [number, number, Code, number, number, number, number];
 
+/**
+ * What a stage ends as in a window, for the stages after it: its committed version, null when it
+ * failed or was blocked, or CANCELLED when the cancel stopped it (then what reads it is cancelled
+ * too, not blocked: no failure holds it back).
+ */
+const CANCELLED = Symbol('cancelled');
+type Version = string | null | typeof CANCELLED;
+
 export interface WindowHooks {
   /** Every finished (stage, partition): the count entry, and the failure when it failed. */
   result(e: Entry, failure?: FailureDetail, detail?: EntryDetail): void;
@@ -114,16 +122,20 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     return u && patched('fail-on-unresolved-input') ? failed(stage, item, run, unresolvedFailure(stage, item, u)) : blocked(stage, item, run);
   };
   // Cancelled with its ingest: not a failure, just not run (the ingest ends it as cancelled, and saves nothing for it).
-  const cancelled = (stage: string, item: WindowItem): null => {
+  // A window cancelled alone gives it back to its parent, which runs it again.
+  // Windows that ran before this ended what stood behind it blocked; they replay so.
+  let cancelAware: boolean | undefined;
+  const stopped = (): Version => ((cancelAware ??= patched('cancel-downstream')) ? CANCELLED : null);
+  const cancelled = (stage: string, item: WindowItem): Version => {
     hooks.result([names.indexOf(stage), item.i, Code.pending, 0, 0, 0, 0]);
-    return null;
+    return stopped();
   };
 
   /**
    * One stage of one partition in an activity of its own; its committed version, or null. `first`:
    * nothing of this stage has run for the partition in this ingest (not in a batch either).
    */
-  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0, first = false): Promise<string | null> =>
+  const runOne = (stage: string, item: WindowItem, run: number, up: Record<string, string>, used = 0, first = false): Promise<Version> =>
     sem.with(depth.get(stage)!, async () => {
       hooks.started?.(names.indexOf(stage), item.i);
       try {
@@ -136,9 +148,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
       }
     });
   /** The version of a stage committed earlier, which a re-run stage reads. */
-  const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<string | null> =>
-    sem.with(depth.get(stage)!, async () => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
-      if (isCancellation(err)) return null;
+  const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<Version> =>
+    sem.with(depth.get(stage)!, async (): Promise<Version> => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
+      if (isCancellation(err)) return stopped();
       return unresolved.failed(stage, item.i, describeFailure(err, plan.retry.maximumAttempts, { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs }));
     });
 
@@ -153,28 +165,31 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   };
 
   async function partition(item: WindowItem): Promise<void> {
-    const ok = new Map<string, Promise<string | null>>(); // stage -> committed version, or null
+    const ok = new Map<string, Promise<Version>>();
     const { todo, needed } = needsOf(names, after, item);
-    const upstreamOf = async (stage: string): Promise<Record<string, string> | null> => {
+    /** The versions a stage reads; null when a failure holds one back, CANCELLED when only the cancel does. */
+    const upstreamOf = async (stage: string): Promise<Record<string, string> | null | typeof CANCELLED> => {
       const up: Record<string, string> = {};
+      let stopped = false;
       for (const d of after.get(stage) ?? []) {
         const v = await ok.get(d)!;
         if (v === null) return null;
-        if (d !== 'raw') up[d] = v;
+        if (v === CANCELLED) stopped = true;
+        else if (d !== 'raw') up[d] = v;
       }
-      return up;
+      return stopped ? CANCELLED : up;
     };
     for (const stage of names) {
-      ok.set(stage, (async (): Promise<string | null> => {
+      ok.set(stage, (async (): Promise<Version> => {
         if (!todo.has(stage)) {
           // Committed earlier; its version is fetched only if a stage that re-runs reads it.
           if (stage === 'raw' || !needed.has(stage)) return '';
           const up = await upstreamOf(stage);
-          return up === null ? unresolved.via(stage, item.i) : resolveOne(stage, item, up);
+          return up === null ? unresolved.via(stage, item.i) : up === CANCELLED ? CANCELLED : resolveOne(stage, item, up);
         }
         const up = await upstreamOf(stage);
         const run = (item.runs?.[stage] ?? 0) + 1;
-        return up === null ? cannotRun(stage, item, run) : runOne(stage, item, run, up, 0, run === 1);
+        return up === null ? cannotRun(stage, item, run) : up === CANCELLED ? cancelled(stage, item) : runOne(stage, item, run, up, 0, run === 1);
       })());
     }
     await Promise.all(ok.values());
@@ -188,20 +203,25 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
    * alone with the whole policy.
    */
   async function batch(members: WindowItem[]): Promise<void> {
-    const versions = new Map(members.map((m) => [m.i, new Map<string, string | null>()]));
+    const versions = new Map(members.map((m) => [m.i, new Map<string, Version>()]));
     const needs = new Map(members.map((m) => [m.i, needsOf(names, after, m)]));
-    /** Upstream versions as they stand (no waiting, unlike a partition's): null when one failed or was blocked, undefined while one is still to run. */
-    const upstreamNow = (stage: string, v: Map<string, string | null>): Record<string, string> | null | undefined => {
+    /**
+     * Upstream versions as they stand (no waiting, unlike a partition's): null when one failed or
+     * was blocked, undefined while one is still to run, CANCELLED when the cancel stopped one.
+     */
+    const upstreamNow = (stage: string, v: Map<string, Version>): Record<string, string> | null | undefined | typeof CANCELLED => {
       const up: Record<string, string> = {};
       let waiting = false;
+      let stopped = false;
       for (const d of after.get(stage) ?? []) {
         const x = v.get(d);
         if (x === null) return null;
         // Avro sources have no raw stage to run: their raw version is the plan's.
         if (x === undefined) { if (d !== 'raw') waiting = true; continue; }
-        if (d !== 'raw') up[d] = x;
+        if (x === CANCELLED) stopped = true;
+        else if (d !== 'raw') up[d] = x;
       }
-      return waiting ? undefined : up;
+      return waiting ? undefined : stopped ? CANCELLED : up;
     };
     /** Settles every later stage an upstream failure blocks, at once, as a partition alone would. */
     const settleBlocked = (from: number) => {
@@ -222,11 +242,13 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         if (!todo.has(stage)) {
           if (stage === 'raw' || !needed.has(stage)) v.set(stage, '');
           else if (up === null) v.set(stage, unresolved.via(stage, item.i));
+          else if (up === CANCELLED) v.set(stage, CANCELLED);
           else entries.push({ item, run: 1, resolve: true, up });
           continue;
         }
         const run = (item.runs?.[stage] ?? 0) + 1;
         if (up === null) v.set(stage, cannotRun(stage, item, run));
+        else if (up === CANCELLED) v.set(stage, cancelled(stage, item));
         else entries.push({ item, run, resolve: false, up });
       }
       if (!entries.length) continue;
@@ -242,7 +264,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         });
       } catch (err) {
         if (isCancellation(err)) {
-          for (const e of entries) versions.get(e.item.i)!.set(stage, e.resolve ? null : cancelled(stage, e.item));
+          for (const e of entries) versions.get(e.item.i)!.set(stage, e.resolve ? stopped() : cancelled(stage, e.item));
           continue;
         }
         outcomes = [];
