@@ -9,16 +9,16 @@ import { datasetPrefix, runManifestKey } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
 import type { Inflight, IngestCarry, ScaleOptions } from './carry';
-import { Code, CompactCarry, CompactState, STATUSES } from './compact';
+import { Code, CompactCarry, CompactState } from './compact';
 import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
 import { carriedOrFail, resolveOrFail } from './input';
-import { blockedByCancel } from '../../src/pipeline/blocked';
 import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
-import { requeue, rerunUnblocked, retryProblem } from './retry';
-import { ranges, summarize } from './summary';
+import { requeue, retryProblem } from './retry';
+import { applyReport, settleUnfinished } from './reports';
+import { detailsText, ranges, summarize } from './summary';
 import { stageNames } from './graph';
 import type { SavedEntry } from '../../src/manifest/window-results';
 import { runWindow, WindowItem } from './window';
@@ -76,12 +76,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
 
   const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
   const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}) });
-  const describe = () => {
-    const p = progress();
-    const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
-    const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal; finishPartial ends the run with what succeeded):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
-    setCurrentDetails([title, `**${p.phase}** — ${p.partitions} partitions, ${inflight.size} windows running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n'));
-  };
+  const describe = () => setCurrentDetails(detailsText(title, progress(), inflight.size, note));
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state?.count(Code.failed) ?? 0 }]);
 
   const closed = (): string | null => (phase === 'finishing' || phase === 'done'
@@ -118,43 +113,12 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     describe();
   });
 
-  // A report changes an entry only while the parent holds it running for that window, so that a
-  // late or replayed report can never undo a retry.
   const apply = (r: WindowReport) => {
-    const w = inflight.get(r.seq);
-    if (!state || !w) return;
-    const owns = (s: number, i: number) => w.stages.includes(state!.stages[s]) && w.ranges.some(([a, b]) => i >= a && i <= b)
-      && ![...inflight.values()].some((o) => o.seq > w.seq && o.stages.includes(state!.stages[s]) && o.ranges.some(([a, b]) => i >= a && i <= b));
-    for (const [s, i, code, rin, rout, rrej, rdrop] of r.entries) {
-      if (!state.stages[s] || state.get(s, i) !== Code.running || !owns(s, i)) continue;
-      if (code === Code.failed) {
-        const f = r.failures.find((x) => x.index === i && x.stage === state!.stages[s]);
-        state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
-      } else {
-        // Run again after its results were lost: its records were counted the first time.
-        const again = recount.delete(`${s}/${i}`);
-        state.set(s, i, code, again ? undefined : { in: rin, out: rout, rejected: rrej, dropped: rdrop });
-        if (unblock && plan && rerunUnblocked(state, plan, i, unblockedRuns)) cursor = Math.min(cursor, i);
-      }
-    }
-    free += r.freed;
-    w.slots -= r.freed;
-    if (r.done) {
-      free += w.slots;
-      inflight.delete(r.seq);
-      // Anything it held but never reported (a window that died) is run again; and, when it ended
-      // without its last report, so is what it reported, which it never saved for the run manifest.
-      // Their committed outputs make that quick, and their records are not counted twice.
-      for (const [a, b] of w.ranges) for (let i = a; i <= b; i++) for (const st of w.stages) {
-        const s = state.stageIndex(st);
-        const code = state.get(s, i);
-        if (!owns(s, i) || code === Code.pending) continue;
-        if (code !== Code.running && !(r.lost && requeueLost)) continue;
-        if (code === Code.done || code === Code.skipped) recount.add(`${s}/${i}`);
-        state.set(s, i, Code.pending);
-        cursor = Math.min(cursor, i);
-      }
-    }
+    if (!state || !plan) return;
+    const out = applyReport({ state, plan, inflight, recount, requeueLost, ...(unblock ? { unblockedRuns } : {}) }, r);
+    if (!out) return;
+    free += out.freed;
+    cursor = Math.min(cursor, out.from);
     changed = true;
   };
   setHandler(windowReportSignal, (r) => apply(r));
@@ -338,16 +302,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     phase = 'finishing';
     describe();
     // Left unfinished: by the cancel, or (not cancelled) by a run that ended waiting on failures upstream.
-    // Memory and the manifest's text only: the commands are the same either way.
-    const left = stopped ? Code.cancelled : Code.blocked;
-    for (let k = 0; k < s.stages.length; k++) for (let i = 0; i < s.partitions; i++) if (s.get(k, i) === Code.running || s.get(k, i) === Code.pending) s.set(k, i, left);
-    // What a cancel left blocked behind cancelled (not failed) stages is cancelled too: windows of
-    // before 'cancel-downstream' reported it blocked.
-    if (stopped && s.count(Code.blocked) > 0) {
-      for (let i = 0; i < s.partitions; i++) {
-        for (const stage of blockedByCancel(pl.stages, (st) => { const k = s.stageIndex(st); return k < 0 ? undefined : STATUSES[s.get(k, i)]; })) s.set(s.stageIndex(stage), i, Code.cancelled);
-      }
-    }
+    settleUnfinished(s, pl, stopped);
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
     if (stopped) summary.status = 'cancelled';
     if (schedule) summary.schedule = schedule;
