@@ -122,7 +122,7 @@ function acceptsArray(type: Type): boolean {
 
 /** Why a whole number is not a long when it looks like one. */
 function longHint(v: unknown, t: Type): string {
-  if (!t.typeName.endsWith('long')) return '';
+  if (!(t.typeName ?? '').endsWith('long')) return '';
   if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) return ' (beyond 2^53 a number has lost precision: give a bigint)';
   if (typeof v === 'bigint') return ' (beyond 64 bits)';
   return '';
