@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Type } from 'avsc';
+import type { Type } from 'avsc';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import type { RecordCounts } from '../src/manifest/partition';
 import { isPartitionError, PartitionError, passThrough, StageDefinition, TransformContext } from '../src/pipeline/types';
 import { FailureTypes } from './deps';
+import { invalidReason, recordText, thrownText } from './reject-text';
 import { AbandonedWait } from './user-code-wait';
 
 /**
@@ -28,42 +29,6 @@ export interface RecordSink {
   awaitTransform?<T>(p: Promise<T>, label: string, index: number): Promise<T>;
 }
 
-/** A record as JSON for the rejects object (bytes as base64, longs beyond 2^53 as strings). */
-export function recordText(record: unknown): string {
-  return JSON.stringify(record, (_k, v) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return Buffer.from((v as { data: number[] }).data).toString('base64');
-    }
-    return v;
-  }) ?? String(record);
-}
-
-/** A reason names every failing field, up to about this many characters (a reject's reason is cut at 4096). */
-const REASON_CHARS = 2_000;
-const VALUE_CHARS = 80;
-
-export function invalidReason(type: Type | undefined, value: unknown): string {
-  const problems: string[] = [];
-  let chars = 0;
-  let more = 0;
-  type?.isValid(value, {
-    errorHook: (path: string[], v: unknown, t: Type) => {
-      if (chars > REASON_CHARS) {
-        more++;
-        return;
-      }
-      let shown = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
-      if (shown.length > VALUE_CHARS) shown = `${shown.slice(0, VALUE_CHARS)}…`;
-      const p = `${path.join('.') || '(record)'}: ${shown} is not ${typeText(t)}`;
-      problems.push(p);
-      chars += p.length + 2;
-    },
-  });
-  const rest = more ? `; and ${more} more field${more === 1 ? '' : 's'}` : '';
-  return `output does not match schema: ${problems.join('; ') || 'invalid value'}${rest}`;
-}
-
 /** Setup failures fail the attempt (retryable unless a PartitionError says otherwise), naming the partition. */
 function setupFailed(where: string, err: unknown): ApplicationFailure {
   const nonRetryable = isPartitionError(err) && !err.retryable;
@@ -86,24 +51,6 @@ export async function runSetup(where: string, setup: () => unknown, guard?: (p: 
   if (typeof (state as PromiseLike<unknown> | undefined)?.then !== 'function') return state;
   const failed = Promise.resolve(state).then(undefined, (err) => { throw setupFailed(where, err); });
   return guard ? guard(failed) : failed;
-}
-
-/**
- * What a thrown value says in a reject reason or a failure: an Error's message, a string as it
- * is, anything else as JSON (`throw { code: 42 }` would read "[object Object]").
- */
-export function thrownText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'string') return err;
-  if (err === undefined) return 'threw undefined';
-  if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(err, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  } catch {
-    json = undefined;
-  }
-  return `threw ${json ?? String(err)}`;
 }
 
 /** A transform gave up on the whole partition: fail the attempt, retryable or not as it said. */
@@ -179,18 +126,5 @@ function transformThrew(err: unknown, record: unknown, sink: RecordSink, label: 
 /** The output does not fit the stage's schema: reject the record (any other error propagates). */
 function unfit(err: unknown, out: unknown, record: unknown, sink: RecordSink, label: string, index: number): Promise<void> {
   if (!(err instanceof RecordEncodeError)) throw err;
-  return sink.reject(label, index, invalidReason(sink.outputType, out), recordText(record));
-}
-
-/** A type as a reason says it: avsc's own names ("union:unwrapped") mean nothing to a pipeline's author. */
-function typeText(t: Type): string {
-  const any = t as Type & { types?: Type[]; name?: string; size?: number };
-  const kind = t.typeName ?? String(t);
-  // A union's branches are never unions themselves.
-  if (kind.startsWith('union')) return `one of ${(any.types ?? []).map((x) => (x as { name?: string }).name ?? x.typeName).join(', ')}`;
-  const a = (w: string) => `${/^[aeiou]/.test(w) ? 'an' : 'a'} ${w}`;
-  if (kind === 'record' || kind === 'error' || kind === 'enum') return `${a(kind)} ${any.name ?? ''}`.trimEnd();
-  if (kind === 'fixed') return `a fixed of ${any.size} bytes`;
-  if (kind === 'null' || kind === 'bytes') return kind;
-  return a(kind);
+  return sink.reject(label, index, invalidReason(sink.outputType, out, err), recordText(record));
 }

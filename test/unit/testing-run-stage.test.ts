@@ -11,6 +11,10 @@ fs.mkdirSync(path.join(schemasDir, 'trip'));
 fs.writeFileSync(path.join(schemasDir, 'trip', 'v1.avsc'), JSON.stringify({
   type: 'record', name: 'Trip', fields: [{ name: 'id', type: 'long' }, { name: 'km', type: 'double' }, { name: 'zone', type: ['null', 'string'], default: null }],
 }));
+fs.mkdirSync(path.join(schemasDir, 'node'));
+fs.writeFileSync(path.join(schemasDir, 'node', 'v1.avsc'), JSON.stringify({
+  type: 'record', name: 'Node', fields: [{ name: 'id', type: 'long' }, { name: 'next', type: ['null', 'Node'], default: null }],
+}));
 afterAll(() => fs.rmSync(schemasDir, { recursive: true, force: true }));
 
 interface Raw { id: string; miles?: string; zone?: string }
@@ -42,7 +46,7 @@ describe('partflow/testing runStage', () => {
       { stage: 'clean', partition: 'p-test', source: 'raw', index: 2, reason: 'no miles', record: '{"id":"2"}' },
       expect.objectContaining({ source: 'raw', index: 3, record: '{"id":"x3","miles":"1"}' }),
     ]);
-    expect(res.rejects[1].reason).toMatch(/^output does not match schema: id: null is not a long/);
+    expect(res.rejects[1].reason).toMatch(/^output does not match schema: id: NaN is not a long/);
   });
 
   it('fails like the activity on a PartitionError, naming the stage, partition and record', async () => {
@@ -78,6 +82,50 @@ describe('a transform that throws something other than an Error', () => {
     const res = await runStage(definePipeline({ name: 'odd', stages: [odd] }), odd, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
     expect(res.rejects.map((r) => r.reason)).toEqual(['threw {"code":42}', 'threw undefined', 'async string']);
     expect(res.counts).toEqual({ in: 4, out: 1, rejected: 3, dropped: 0 });
+  });
+});
+
+describe('an output the schema cannot take', () => {
+  type Out = { id: unknown; km: unknown; zone: unknown };
+  const odd = defineStage<{ id: number }, Out | Out[]>({
+    name: 'odd', schema: 'trip', version: '1',
+    transform: (r) => {
+      const out: Out = { id: r.id, km: 1, zone: null };
+      if (r.id === 1) {
+        const c: Record<string, unknown> = { a: 1 };
+        c.self = c;
+        out.zone = c;
+      }
+      if (r.id === 2) return [out];
+      if (r.id === 3) return { id: 2n ** 60n, km: 'far', zone: null };
+      return out;
+    },
+  });
+  const trips = definePipeline({ name: 'odd-trips', schemasDir, stages: [odd] });
+
+  it('is a reject naming the field, never a failure: a cyclic value, an array for one record, a valid bigint not listed', async () => {
+    const res = await runStage(trips, odd, [{ id: 0 }, { id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(res.counts).toEqual({ in: 4, out: 1, rejected: 3, dropped: 0 });
+    expect(res.rejects.map((r) => r.reason)).toEqual([
+      'output does not match schema: zone: {"a":1,"self":[Circular]} is not one of null, string',
+      'output does not match schema: the transform returned an array (of 1 value), not a record Trip: a transform returns one record, or null to drop the input record',
+      // The bigint is a valid long: only km is wrong.
+      'output does not match schema: km: "far" is not a double',
+    ]);
+  });
+
+  it('is a reject when a value holds itself under a recursive schema', async () => {
+    const loop = defineStage<{ id: number }, unknown>({
+      name: 'loop', schema: 'node', version: '1',
+      transform: (r) => {
+        const n: Record<string, unknown> = { id: r.id, next: null };
+        if (r.id === 1) n.next = n;
+        return n;
+      },
+    });
+    const res = await runStage(definePipeline({ name: 'loops', schemasDir, stages: [loop] }), loop, [{ id: 0 }, { id: 1 }]);
+    expect(res.counts).toEqual({ in: 2, out: 1, rejected: 1, dropped: 0 });
+    expect(res.rejects[0].reason).toBe('output does not match schema: the transform returned a cyclic value (next refers back to the record), which cannot be written');
   });
 });
 
