@@ -97,8 +97,10 @@ describe('failed partitions: isolated, inspected, retried', () => {
 
   it('retries one partition through the update: only it and its downstream run again', async () => {
     const flaky = (await partitions(handle, { stage: 'map' })).find((e) => e.name === 'b-flaky.avro')!.partition;
-    const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: [flaky] }] });
-    expect(res.requeued).toEqual([{ stage: 'map', partition: flaky }, { stage: 'enrich', partition: flaky }]);
+    // The CLI, with --partition alone (no --stage): it sends no empty list, which the workflow refuses.
+    const res = await cli('retry', id, '--partition', 'b-flaky.avro');
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe(`re-queued 2: map ${flaky}, enrich ${flaky}\n`);
     await until('b-flaky enrich done', 60_000, async () => ((await partitions(handle, { stage: 'enrich' })).find((e) => e.partition === flaky)?.status === 'done' ? true : undefined));
     const p = await waiting(handle);
     expect(p.stages.map).toMatchObject({ done: 3, failed: 1 });
@@ -204,6 +206,12 @@ describe('finishing a run that waits for a retry', () => {
     const verify = await cli('verify', id);
     expect(verify.code).toBe(1);
     expect(verify.stderr).toBe(`partflow: ${id} is still running (waiting for a retry): verify it when it ends, or verify the dataset's outputs instead: partflow verify s3://${BUCKET}/out/fin-cli/\n`);
+    // A bare `partflow retry`, as the waiting message says: every failed partition runs again (and fails again).
+    const bare = await cli('retry', id);
+    expect(bare.stderr).toBe('');
+    expect(bare.stdout).toMatch(/^re-queued 1: copy p-[0-9a-f]{12}\n$/);
+    await until('c-corrupt run twice', 60_000, async () => ((await partitions(handle, { status: 'failed' })).some((e) => e.runs === 2) ? true : undefined));
+    await waiting(handle);
     const r = await cli('finish', id, '--wait');
     expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition(s)`);
     expect(r.stdout).toMatch(/Ingest partial: 2 partitions of fin-cli/);

@@ -24,7 +24,9 @@ export function registerRetry(program: Command): void {
       let handle = client.workflow.getHandle(workflowId);
       const desc = await describeRun(handle, cfg);
       if (desc.status.name === 'RUNNING') {
-        const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [{ partitions: o.partition, stages: o.stage }] });
+        // Lists only when given: the workflow refuses an empty one (it would read as "every").
+        const req = { ...(o.partition.length ? { partitions: o.partition } : {}), ...(o.stage.length ? { stages: o.stage } : {}) };
+        const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [req] });
         process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${r.partition}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');
       } else {
         const closed = desc.status.name === 'COMPLETED' ? (await handle.result()) as IngestSummary : undefined;
