@@ -19,6 +19,7 @@ import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
 import { ConfigError, envInteger } from '../config/errors';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
+import { fullSchema } from './schema-export';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
 export class DecodeGuardError extends AvroFormatError {
@@ -277,7 +278,8 @@ export async function* guardedBlocks(reader: ContainerReader, readerType?: Type,
   let readerJson: string | undefined;
   if (readerType) {
     readerJson = schemaJson.get(readerType);
-    if (readerJson === undefined) schemaJson.set(readerType, (readerJson = JSON.stringify(readerType.schema({ exportAttrs: true }))));
+    // Not the parsed JSON, which the type does not keep: what the thread rebuilds must resolve as `readerType` does.
+    if (readerJson === undefined) schemaJson.set(readerType, (readerJson = JSON.stringify(fullSchema(readerType))));
   }
   const schemas: BlockSchemas = { writer: reader.header.schemaJson, reader: readerJson };
   const name = reader.opts.name;
