@@ -31,6 +31,17 @@ export class DecodeGuardError extends AvroFormatError {
   }
 }
 
+/**
+ * The guard's thread could not build a decoder from a block's schemas. Not the block's fault: the
+ * stage reads it with the same schemas, so this is the guard's own failure, named as such.
+ */
+export class DecodeGuardSchemaError extends Error {
+  constructor(object: string, reader: boolean, cause: string) {
+    super(`the Avro decode guard cannot read ${object} with its ${reader ? 'reader ' : ''}schema: ${cause}`);
+    this.name = 'DecodeGuardSchemaError';
+  }
+}
+
 export interface BlockSchemas {
   /** The writer schema's JSON (the object's header). */
   writer: string;
@@ -60,7 +71,8 @@ export function decodeGuardSettings(env: NodeJS.ProcessEnv = process.env): Decod
 }
 
 interface Job {
-  req: CheckRequest;
+  /** All but the schemas, which depend on the thread it goes to. */
+  req: Omit<CheckRequest, 'schemas' | 'writer' | 'reader'>;
   schemas: BlockSchemas;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -70,8 +82,11 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   job?: Job;
-  /** The schemas of the last request sent: the thread keeps their decoder, so they need not be sent again. */
-  schemas?: BlockSchemas;
+  /**
+   * The schemas of the last request sent, and the id they were sent with: the thread keeps their
+   * decoder, so they need not be sent again. Cleared when the thread could not build it.
+   */
+  sent?: { schemas: BlockSchemas; id: number };
   error?: Error;
 }
 
@@ -125,6 +140,7 @@ export class DecodeGuard {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
+  private schemasSent = 0;
 
   constructor(opts: DecodeGuardOptions = {}) {
     this.heapMb = opts.heapMb ?? 512;
@@ -143,7 +159,7 @@ export class DecodeGuard {
     const data = new ArrayBuffer(block.data.length);
     new Uint8Array(data).set(block.data);
     const b = block.budget;
-    const req: CheckRequest = {
+    const req: Job['req'] = {
       name, offset: block.offset, end: block.end, count: block.count, data,
       // The thread spends what the object has left now; the stage charges the exact amount when it decodes.
       budget: b && { maxCollectionItems: b.maxCollectionItems, zeroByteItems: b.zeroByteItems, maxZeroByteItems: b.maxZeroByteItems },
@@ -169,14 +185,16 @@ export class DecodeGuard {
         slot = this.spawn();
       }
       const job = this.queue.shift()!;
-      const req = { ...job.req };
+      const req: CheckRequest = { ...job.req, schemas: 0 };
       // By value: each read makes its own BlockSchemas, and partition after partition has the same.
-      if (slot.schemas && slot.schemas.writer === job.schemas.writer && slot.schemas.reader === job.schemas.reader) {
-        delete req.writer;
+      const sent = slot.sent;
+      if (sent && sent.schemas.writer === job.schemas.writer && sent.schemas.reader === job.schemas.reader) {
+        req.schemas = sent.id;
       } else {
+        req.schemas = ++this.schemasSent;
         req.writer = job.schemas.writer;
         req.reader = job.schemas.reader;
-        slot.schemas = job.schemas;
+        slot.sent = { schemas: job.schemas, id: req.schemas };
       }
       slot.job = job;
       slot.worker.ref();
@@ -207,6 +225,8 @@ export class DecodeGuard {
       const job = slot.job;
       slot.job = undefined;
       worker.unref();
+      // The thread has no decoder for these schemas: the next request sends them again.
+      if (!msg.ok && msg.schemas) slot.sent = undefined;
       if (job) settle(job, msg);
       this.pump();
     });
@@ -242,6 +262,7 @@ export class DecodeGuard {
 
 function settle(job: Job, reply: CheckReply): void {
   if (reply.ok) return job.resolve();
+  if (reply.schemas) return job.reject(new DecodeGuardSchemaError(reply.object, job.schemas.reader !== undefined, reply.message));
   if (!reply.format) return job.reject(new Error(`the Avro decode guard failed on ${reply.object} at byte ${reply.offset}: ${reply.message}`));
   const err = new AvroFormatError(reply.object, reply.offset, '');
   err.message = reply.message;

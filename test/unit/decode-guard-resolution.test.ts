@@ -1,13 +1,14 @@
 import { Type } from 'avsc';
 import { syncMarkerFor } from '../../src/avro/container';
-import { blockDecoder, ContainerReader, decodeBlock } from '../../src/avro/container-reader';
-import { DecodeGuard, guardedBlocks } from '../../src/avro/decode-guard';
+import { AvroFormatError, Block, blockDecoder, ContainerReader, decodeBlock } from '../../src/avro/container-reader';
+import { DecodeGuard, DecodeGuardSchemaError, guardedBlocks } from '../../src/avro/decode-guard';
 import { chunked, encodeFile } from '../helpers/avro';
 
 /**
  * Blocks read through schema resolution are checked on the guard's thread with the reader schema
  * the stage reads them with: the thread must resolve them as the stage does (enum defaults,
- * aliases, added fields, promotions).
+ * aliases, added fields, promotions), and a reader schema the thread cannot resolve must fail
+ * with its own cause, for that check only.
  */
 const NAME = 's3://bucket/evolved.avro';
 // Parsed as loadSchema parses a pipeline's `input` schema.
@@ -62,6 +63,21 @@ async function throughGuard(buf: Buffer, readerType: Type, guard: DecodeGuard): 
   return out;
 }
 
+async function blockOf(type: Type, records: unknown[]): Promise<{ block: Block; writer: string }> {
+  const r = await ContainerReader.open(chunked(encodeFile(type, records)), { name: NAME });
+  for await (const block of r.blocks()) return { block, writer: r.header.schemaJson };
+  throw new Error('no block');
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
 describe('the decode guard with schema resolution', () => {
   const guard = new DecodeGuard({ heapMb: 64, threads: 1 });
   afterAll(() => guard.close());
@@ -81,5 +97,30 @@ describe('the decode guard with schema resolution', () => {
       { hue: 'RED', inner: { x: -3 }, added: 5 },
     ]);
     expect(await throughGuard(buf, readerE2, guard)).toEqual(expected);
+  });
+
+  it('fails a reader schema the thread cannot resolve with that cause, every time, and the next check decodes with its own schemas', async () => {
+    const ints = Type.forSchema({ type: 'record', name: 'Ints', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }] } as never);
+    const good = await blockOf(ints, [{ xs: [1, 2] }, { xs: [3] }]);
+    const abc = await blockOf(writerABC, [{ e: 'A' }, { e: 'C' }]);
+    const noDefault = JSON.stringify(enumSchema(['A', 'B']));
+    const bad = { writer: abc.writer, reader: noDefault };
+    const cause = `the Avro decode guard cannot read ${NAME} with its reader schema: `;
+
+    // The thread's decoder is now the Ints one.
+    await expect(guard.check(good.block, { writer: good.writer }, NAME)).resolves.toBeUndefined();
+    for (let i = 0; i < 2; i++) {
+      const err = await rejection(guard.check(abc.block, bad, NAME));
+      expect(err).toBeInstanceOf(DecodeGuardSchemaError);
+      // Not corrupt input: the stage would fail its partition as CorruptInput.
+      expect(err).not.toBeInstanceOf(AvroFormatError);
+      expect(err.message).toBe(`${cause}cannot read "E" as "E"`);
+    }
+    // The same block with a reader that resolves, then with no reader: neither uses a decoder built for other schemas.
+    await expect(guard.check(abc.block, { writer: abc.writer, reader: JSON.stringify(enumSchema(['A', 'B'], 'B')) }, NAME)).resolves.toBeUndefined();
+    await expect(guard.check(abc.block, { writer: abc.writer }, NAME)).resolves.toBeUndefined();
+    const err = await rejection(guard.check(abc.block, bad, NAME));
+    expect(err.message.startsWith(cause)).toBe(true);
+    await expect(guard.check(good.block, { writer: good.writer }, NAME)).resolves.toBeUndefined();
   });
 });
