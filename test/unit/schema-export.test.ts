@@ -1,5 +1,7 @@
 import { Type } from 'avsc';
+import { losslessTypeOf } from '../../src/avro/long';
 import { fullSchema } from '../../src/avro/schema-export';
+import { decodeAll, encodeFile } from '../helpers/avro';
 
 /** A type rebuilt from fullSchema() must resolve writer data as the original type does. */
 describe('fullSchema', () => {
@@ -36,5 +38,13 @@ describe('fullSchema', () => {
     const expected = reader.fromBuffer(buf, reader.createResolver(writer));
     expect(JSON.parse(JSON.stringify(expected))).toEqual({ c: 'OTHER', u: [{ a: 'M', b: 'S' }], again: 'OTHER', plain: 'P', v: { type: 't', name: 'n' }, self: null });
     expect(rebuilt.fromBuffer(buf, rebuilt.createResolver(writer))).toEqual(expected);
+  });
+
+  it('serves lossless-long copies: a block with a long past 2^53 reads through an enum default', async () => {
+    const record = (symbols: string[], dflt?: string) => Type.forSchema({
+      type: 'record', name: 'R', fields: [{ name: 'e', type: { type: 'enum', name: 'E', symbols, default: dflt } }, { name: 'n', type: 'long' }],
+    } as never);
+    const buf = encodeFile(losslessTypeOf(record(['A', 'B', 'C'])), [{ e: 'C', n: 2n ** 60n }, { e: 'B', n: 1 }]);
+    await expect(decodeAll(buf, { readerType: record(['A', 'B'], 'A') })).resolves.toEqual([{ e: 'A', n: 2n ** 60n }, { e: 'B', n: 1 }]);
   });
 });
