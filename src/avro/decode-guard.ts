@@ -10,15 +10,14 @@
  * N+1 while the caller processes block N, so the check runs on another core instead of adding
  * latency.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
 import { ConfigError, envInteger } from '../config/errors';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
+import { startThread } from './decode-guard-start';
 import { fullSchema } from './schema-export';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
@@ -88,48 +87,6 @@ interface Slot {
    */
   sent?: { schemas: BlockSchemas; id: number };
   error?: Error;
-}
-
-const THREAD_JS = path.join(__dirname, 'decode-guard-thread.js');
-const THREAD_TS = path.join(__dirname, 'decode-guard-thread.ts');
-
-// Running from TypeScript sources (ts-jest), the thread runs its modules as transpiled here.
-const TS_BOOT = `
-const { workerData } = require('node:worker_threads');
-require.extensions['.ts'] = (m, filename) => {
-  const code = workerData.sources[filename];
-  if (code === undefined) throw new Error('decode guard thread: no transpiled source for ' + filename);
-  m._compile(code, filename);
-};
-require(workerData.file);
-`;
-
-let tsSources: Record<string, string> | undefined;
-
-/**
- * The thread's TypeScript modules and the project modules they import, transpiled to CommonJS.
- * This is done here rather than in the thread: the compiler would not fit in the thread's heap.
- */
-function transpiledSources(entry: string): Record<string, string> {
-  if (tsSources) return tsSources;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const ts = require('typescript') as typeof import('typescript');
-  const out: Record<string, string> = {};
-  const visit = (file: string) => {
-    if (out[file] !== undefined) return;
-    const text = fs.readFileSync(file, 'utf8');
-    out[file] = ts.transpileModule(text, {
-      fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    for (const imp of ts.preProcessFile(text, true, true).importedFiles) {
-      if (!imp.fileName.startsWith('.')) continue;
-      const base = path.resolve(path.dirname(file), imp.fileName);
-      const found = [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
-      if (found) visit(found);
-    }
-  };
-  visit(entry);
-  return (tsSources = out);
 }
 
 export class DecodeGuard {
@@ -212,9 +169,7 @@ export class DecodeGuard {
       stdout: false,
       stderr: false,
     };
-    const worker = fs.existsSync(THREAD_JS)
-      ? new Worker(THREAD_JS, opts)
-      : new Worker(TS_BOOT, { ...opts, eval: true, workerData: { file: THREAD_TS, sources: transpiledSources(THREAD_TS) } });
+    const worker = startThread(opts);
     const slot: Slot = { worker, ready: false };
     worker.unref();
     worker.on('message', (msg: CheckReply | { ready: true }) => {
