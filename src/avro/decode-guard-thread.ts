@@ -9,6 +9,8 @@ import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './cont
 import { ItemBudget } from './guards';
 
 export interface CheckRequest {
+  /** Which schemas the block is read with; the same id as the previous request's when they are the same. */
+  schemas: number;
   /** Schema JSON; absent when it is the same as in this thread's previous request. */
   writer?: string;
   reader?: string;
@@ -22,12 +24,13 @@ export interface CheckRequest {
 
 export type CheckReply =
   | { ok: true; count: number }
-  | { ok: false; format: boolean; object: string; offset: number; message: string };
+  /** `schemas`: no decoder could be built from the request's schemas (the thread keeps none). */
+  | { ok: false; format: boolean; schemas?: true; object: string; offset: number; message: string };
 
 // Compiling a schema costs more than decoding a small block: keep a few, by content.
 const MAX_CACHED = 32;
 const decoders = new Map<string, BlockDecoder>();
-let last: BlockDecoder | undefined;
+let last: { id: number; decoder: BlockDecoder } | undefined;
 
 function decoderFor(writer: string, reader: string | undefined): BlockDecoder {
   const key = `${writer}\0${reader ?? ''}`;
@@ -42,11 +45,19 @@ function decoderFor(writer: string, reader: string | undefined): BlockDecoder {
 }
 
 function check(req: CheckRequest): CheckReply {
+  if (req.writer !== undefined) {
+    // Never left with another request's decoder: a block read with it would fail as if corrupt.
+    last = undefined;
+    try {
+      last = { id: req.schemas, decoder: decoderFor(req.writer, req.reader) };
+    } catch (err) {
+      return { ok: false, format: false, schemas: true, object: req.name, offset: req.offset, message: (err as Error)?.message ?? String(err) };
+    }
+  }
   try {
-    if (req.writer !== undefined) last = decoderFor(req.writer, req.reader);
-    if (!last) throw new Error('the decode guard sent a block without its schemas');
+    if (last?.id !== req.schemas) throw new Error(`the decode guard sent a block without its schemas (id ${req.schemas}; the thread has ${last ? `id ${last.id}` : 'none'})`);
     const block = { offset: req.offset, end: req.end, count: req.count, data: Buffer.from(req.data), budget: req.budget && { ...req.budget } };
-    return { ok: true, count: decodeBlock(req.name, block, last).length };
+    return { ok: true, count: decodeBlock(req.name, block, last.decoder).length };
   } catch (err) {
     const e = err as Error;
     if (err instanceof AvroFormatError) return { ok: false, format: true, object: err.object, offset: err.offset, message: err.message };

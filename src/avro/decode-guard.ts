@@ -10,15 +10,15 @@
  * N+1 while the caller processes block N, so the check runs on another core instead of adding
  * latency.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Type } from 'avsc';
 import { AvroFormatError, Block, ContainerReader } from './container-reader';
 import type { CheckReply, CheckRequest } from './decode-guard-thread';
 import { ConfigError, envInteger } from '../config/errors';
 import { blockHeapBound, UNGUARDED_BLOCK_HEAP } from './decode-bound';
+import { startThread } from './decode-guard-start';
+import { fullSchema } from './schema-export';
 
 /** A block's data could not be decoded within the thread's heap (or the thread died decoding it). */
 export class DecodeGuardError extends AvroFormatError {
@@ -27,6 +27,17 @@ export class DecodeGuardError extends AvroFormatError {
     // Reads as "<object>: decoding the block at byte N ...": the offset belongs in the sentence.
     this.message = `${object}: ${message}`;
     this.name = 'DecodeGuardError';
+  }
+}
+
+/**
+ * The guard's thread could not build a decoder from a block's schemas. Not the block's fault: the
+ * stage reads it with the same schemas, so this is the guard's own failure, named as such.
+ */
+export class DecodeGuardSchemaError extends Error {
+  constructor(object: string, reader: boolean, cause: string) {
+    super(`the Avro decode guard cannot read ${object} with its ${reader ? 'reader ' : ''}schema: ${cause}`);
+    this.name = 'DecodeGuardSchemaError';
   }
 }
 
@@ -59,7 +70,8 @@ export function decodeGuardSettings(env: NodeJS.ProcessEnv = process.env): Decod
 }
 
 interface Job {
-  req: CheckRequest;
+  /** All but the schemas, which depend on the thread it goes to. */
+  req: Omit<CheckRequest, 'schemas' | 'writer' | 'reader'>;
   schemas: BlockSchemas;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -69,51 +81,12 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   job?: Job;
-  /** The schemas of the last request sent: the thread keeps their decoder, so they need not be sent again. */
-  schemas?: BlockSchemas;
+  /**
+   * The schemas of the last request sent, and the id they were sent with: the thread keeps their
+   * decoder, so they need not be sent again. Cleared when the thread could not build it.
+   */
+  sent?: { schemas: BlockSchemas; id: number };
   error?: Error;
-}
-
-const THREAD_JS = path.join(__dirname, 'decode-guard-thread.js');
-const THREAD_TS = path.join(__dirname, 'decode-guard-thread.ts');
-
-// Running from TypeScript sources (ts-jest), the thread runs its modules as transpiled here.
-const TS_BOOT = `
-const { workerData } = require('node:worker_threads');
-require.extensions['.ts'] = (m, filename) => {
-  const code = workerData.sources[filename];
-  if (code === undefined) throw new Error('decode guard thread: no transpiled source for ' + filename);
-  m._compile(code, filename);
-};
-require(workerData.file);
-`;
-
-let tsSources: Record<string, string> | undefined;
-
-/**
- * The thread's TypeScript modules and the project modules they import, transpiled to CommonJS.
- * This is done here rather than in the thread: the compiler would not fit in the thread's heap.
- */
-function transpiledSources(entry: string): Record<string, string> {
-  if (tsSources) return tsSources;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const ts = require('typescript') as typeof import('typescript');
-  const out: Record<string, string> = {};
-  const visit = (file: string) => {
-    if (out[file] !== undefined) return;
-    const text = fs.readFileSync(file, 'utf8');
-    out[file] = ts.transpileModule(text, {
-      fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    for (const imp of ts.preProcessFile(text, true, true).importedFiles) {
-      if (!imp.fileName.startsWith('.')) continue;
-      const base = path.resolve(path.dirname(file), imp.fileName);
-      const found = [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
-      if (found) visit(found);
-    }
-  };
-  visit(entry);
-  return (tsSources = out);
 }
 
 export class DecodeGuard {
@@ -124,6 +97,7 @@ export class DecodeGuard {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
+  private schemasSent = 0;
 
   constructor(opts: DecodeGuardOptions = {}) {
     this.heapMb = opts.heapMb ?? 512;
@@ -142,7 +116,7 @@ export class DecodeGuard {
     const data = new ArrayBuffer(block.data.length);
     new Uint8Array(data).set(block.data);
     const b = block.budget;
-    const req: CheckRequest = {
+    const req: Job['req'] = {
       name, offset: block.offset, end: block.end, count: block.count, data,
       // The thread spends what the object has left now; the stage charges the exact amount when it decodes.
       budget: b && { maxCollectionItems: b.maxCollectionItems, zeroByteItems: b.zeroByteItems, maxZeroByteItems: b.maxZeroByteItems },
@@ -168,14 +142,16 @@ export class DecodeGuard {
         slot = this.spawn();
       }
       const job = this.queue.shift()!;
-      const req = { ...job.req };
+      const req: CheckRequest = { ...job.req, schemas: 0 };
       // By value: each read makes its own BlockSchemas, and partition after partition has the same.
-      if (slot.schemas && slot.schemas.writer === job.schemas.writer && slot.schemas.reader === job.schemas.reader) {
-        delete req.writer;
+      const sent = slot.sent;
+      if (sent && sent.schemas.writer === job.schemas.writer && sent.schemas.reader === job.schemas.reader) {
+        req.schemas = sent.id;
       } else {
+        req.schemas = ++this.schemasSent;
         req.writer = job.schemas.writer;
         req.reader = job.schemas.reader;
-        slot.schemas = job.schemas;
+        slot.sent = { schemas: job.schemas, id: req.schemas };
       }
       slot.job = job;
       slot.worker.ref();
@@ -193,9 +169,7 @@ export class DecodeGuard {
       stdout: false,
       stderr: false,
     };
-    const worker = fs.existsSync(THREAD_JS)
-      ? new Worker(THREAD_JS, opts)
-      : new Worker(TS_BOOT, { ...opts, eval: true, workerData: { file: THREAD_TS, sources: transpiledSources(THREAD_TS) } });
+    const worker = startThread(opts);
     const slot: Slot = { worker, ready: false };
     worker.unref();
     worker.on('message', (msg: CheckReply | { ready: true }) => {
@@ -206,6 +180,8 @@ export class DecodeGuard {
       const job = slot.job;
       slot.job = undefined;
       worker.unref();
+      // The thread has no decoder for these schemas: the next request sends them again.
+      if (!msg.ok && msg.schemas) slot.sent = undefined;
       if (job) settle(job, msg);
       this.pump();
     });
@@ -241,6 +217,7 @@ export class DecodeGuard {
 
 function settle(job: Job, reply: CheckReply): void {
   if (reply.ok) return job.resolve();
+  if (reply.schemas) return job.reject(new DecodeGuardSchemaError(reply.object, job.schemas.reader !== undefined, reply.message));
   if (!reply.format) return job.reject(new Error(`the Avro decode guard failed on ${reply.object} at byte ${reply.offset}: ${reply.message}`));
   const err = new AvroFormatError(reply.object, reply.offset, '');
   err.message = reply.message;
@@ -277,7 +254,8 @@ export async function* guardedBlocks(reader: ContainerReader, readerType?: Type,
   let readerJson: string | undefined;
   if (readerType) {
     readerJson = schemaJson.get(readerType);
-    if (readerJson === undefined) schemaJson.set(readerType, (readerJson = JSON.stringify(readerType.schema({ exportAttrs: true }))));
+    // Not the parsed JSON, which the type does not keep: what the thread rebuilds must resolve as `readerType` does.
+    if (readerJson === undefined) schemaJson.set(readerType, (readerJson = JSON.stringify(fullSchema(readerType))));
   }
   const schemas: BlockSchemas = { writer: reader.header.schemaJson, reader: readerJson };
   const name = reader.opts.name;

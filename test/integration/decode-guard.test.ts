@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { Type } from 'avsc';
+import path from 'node:path';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { closeDecodeGuard, decodeGuard } from '../../src/avro/decode-guard';
@@ -30,6 +31,11 @@ const env = () => new MockActivityEnvironment({ activityId: 'copy:p-00000', retr
 const zig = (n: number) => Type.forSchema('long').toBuffer(n);
 const ints = Type.forSchema({ type: 'record', name: 'Ints', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }] });
 const saved = process.env.PARTFLOW_DECODE_HEAP_MB;
+// A pipeline that reads its sources through a reader schema of its own (README: input reader schema).
+const evolved: PipelineDefinition = {
+  name: 'evolved', schemasDir: path.join(__dirname, '../fixtures/schemas'), input: 'evolved@1',
+  stages: [{ name: 'copy', schema: 'evolved@1', version: '1', transform: (r) => r }],
+};
 const twoCopies: PipelineDefinition = {
   name: 'two-copies',
   stages: [
@@ -43,7 +49,7 @@ beforeAll(async () => {
   process.env.PARTFLOW_DECODE_HEAP_MB = '32';
   s3 = s3Client(cfg.s3);
   await ensureBucket(s3, BUCKET);
-  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, twoCopies]) });
+  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, twoCopies, evolved]) });
 });
 
 afterAll(async () => {
@@ -88,6 +94,31 @@ describe('the decode guard through the stage activity', () => {
     expect(result).toMatchObject({ status: 'done', counts: { in: 500, out: 500 } });
     // Its small blocks of int arrays have a small heap bound: none went to the guard.
     expect(decodeGuard()!.checked).toBe(before);
+  });
+
+  it('reads a source through the pipeline\'s reader schema as without the guard: enum default, aliases, int to long, dropped and added fields', async () => {
+    // An older writer schema of fixtures/schemas/evolved/v1.avsc: its enum has GREEN, which the reader lacks.
+    const writer = Type.forSchema({
+      type: 'record', name: 'E', namespace: 'com.acme', fields: [
+        { name: 'color', type: { type: 'enum', name: 'Color', namespace: 'com.acme.types', symbols: ['RED', 'GREEN', 'UNKNOWN'] } },
+        { name: 'inner', type: { type: 'record', name: 'Inner', namespace: 'other.ns', fields: [{ name: 'x', type: 'int' }] } },
+        { name: 'fx', type: { type: 'fixed', name: 'F4', size: 4 } },
+      ],
+    });
+    const enc = new ContainerEncoder(writer, JSON.stringify(writer.schema()), { codec: 'null', sync: syncMarkerFor('evolved'), blockBytes: 1000 });
+    const parts = [enc.header()];
+    for (let i = 0; i < 300; i++) parts.push(enc.add({ color: ['RED', 'GREEN', 'UNKNOWN'][i % 3], inner: { x: i }, fx: Buffer.from('abcd') }) ?? Buffer.alloc(0));
+    parts.push(enc.flush() ?? Buffer.alloc(0));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolved/e.avro', Body: Buffer.concat(parts) }));
+    const plan = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'evolved', source: `s3://${BUCKET}/evolved/e.avro`, target: `s3://${BUCKET}/out-evolved/` }))) as PlanSummary;
+    const guard = decodeGuard()!;
+    const before = guard.checked;
+    const result = (await env().run(acts.runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 })) as PartitionResult;
+    expect(result).toMatchObject({ status: 'done', counts: { in: 300, out: 300 } });
+    // Blocks read through resolution have no heap bound: every one went to the guard.
+    expect(guard.checked - before).toBeGreaterThanOrEqual(2);
+    const out = await decodeUrl(s3, `s3://${plan.bucket}/${result.outputKey}`);
+    expect(out).toEqual(Array.from({ length: 300 }, (_, i) => ({ hue: ['RED', 'UNKNOWN', 'UNKNOWN'][i % 3], inner: { x: i }, added: 5 })));
   });
 
   it('guards the blocks of a source, not those of an upstream stage\'s committed output', async () => {

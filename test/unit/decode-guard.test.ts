@@ -76,7 +76,7 @@ describe('decode guard', () => {
     const strings = JSON.stringify({ type: 'record', name: 'Ints', fields: [{ name: 'xs', type: { type: 'array', items: 'string' } }] });
     await expect(guard.check(blocks[0], { writer: reader.header.schemaJson, reader: longs }, NAME)).resolves.toBeUndefined();
     const err = await rejection(guard.check(blocks[0], { writer: reader.header.schemaJson, reader: strings }, NAME));
-    expect(err.message).toBe(`the Avro decode guard failed on ${NAME} at byte ${blocks[0].offset}: cannot read "int" as "string"`);
+    expect(err.message).toBe(`the Avro decode guard cannot read ${NAME} with its reader schema: cannot read "int" as "string"`);
   });
 
   it('guardedBlocks yields every block in order, and the blocks before a poison block, then its error', async () => {
