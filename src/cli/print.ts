@@ -13,13 +13,20 @@ export function explainError(e: Error): string {
     const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     return `the bucket ${s3.BucketName ? `"${s3.BucketName}" ` : ''}does not exist${endpoint ? ` at ${endpoint}` : ''}: check the bucket name in the URL and AWS_ENDPOINT_URL_S3`;
   }
-  const parts = [e.message];
-  for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+  const parts: string[] = [];
+  for (let c: unknown = e; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+    // Temporal's wrappers ("Workflow execution failed", "Activity task failed") say only where the
+    // failure passed through: the cause beneath says what failed.
+    if (TEMPORAL_WRAPPERS.has(c.name) && (c as { cause?: unknown }).cause instanceof Error) continue;
     // A cause whose words are already said (an S3 failure's, wrapped by the activity) is not said twice.
-    if (c.message && !parts.some((p) => p.includes(c.message))) parts.push(c.message);
+    const said = c.message;
+    if (parts.length === 0 || (said && !parts.some((p) => p.includes(said)))) parts.push(said);
   }
-  return parts.join(': ');
+  return parts.join(': ') || e.message;
 }
+
+/** Temporal's failures that only carry another (their `name`, which Temporal sets on each class). */
+const TEMPORAL_WRAPPERS = new Set(['WorkflowFailedError', 'ActivityFailure', 'ChildWorkflowFailure']);
 
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
