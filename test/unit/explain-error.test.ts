@@ -22,6 +22,6 @@ describe('explainError', () => {
   });
 
   it('a wrapper with no cause is said as it is', () => {
-    expect(explainError(new WorkflowFailedError('Workflow execution failed', undefined, RetryState.UNSPECIFIED))).toBe('Workflow execution failed');
+    expect(explainError(new WorkflowFailedError('Workflow execution failed', undefined, RetryState.NON_RETRYABLE_FAILURE))).toBe('Workflow execution failed');
   });
 });
