@@ -6,6 +6,7 @@ import { jsonText } from '../src/formats/json-value';
 import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
 import { partitionKeys } from '../src/pipeline/layout';
+import { packedCorruptHint, packedObjectCount } from '../src/pipeline/packed-failures';
 import { IMPORT_CODE_VERSION } from '../src/pipeline/versions';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { PartitionResult } from '../src/manifest/partition';
@@ -97,7 +98,7 @@ export function makeImportActivity(deps: ActivityDeps) {
       const name = formatS3Url({ bucket: plan.sourceBucket, key: pc.key });
       if (err instanceof ObjectNotFoundError) failure = nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
       else if (isPreconditionFailed(err)) failure = await changedInput(deps, plan.sourceBucket, pc.key, pc.etag, run.where());
-      else if (err instanceof FlatFileError) failure = nonRetryable('CorruptInput', `${run.where()}: ${err.message}`, err);
+      else if (err instanceof FlatFileError) failure = nonRetryable('CorruptInput', `${run.where()}: ${err.message}${packedCorruptHint(packedObjectCount(p.pieces.map((x) => x.key)))}`, err);
       throw await run.failed(failure);
     }
     return run.commit(p.pieces.map((pc) => ({

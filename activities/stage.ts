@@ -5,11 +5,13 @@ import { loadSchema } from '../src/avro/schemas';
 import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
+import { resolutionProblem } from '../src/avro/resolution-problem';
 import { typeForSchema } from '../src/avro/type-cache';
 import { guardedBlocks } from '../src/avro/decode-guard';
 import { cachedLookup, checkLookupColumns, lookupFailure } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
+import { packedCannotRead, packedCorruptHint, packedDropsFields, packedObjectCount } from '../src/pipeline/packed-failures';
 import { Plan } from '../src/pipeline/plan';
 import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
 import { stageVersion } from '../src/pipeline/versions';
@@ -91,9 +93,14 @@ async function checkInput(deps: ActivityDeps, run: PartitionRun, inp: InputRef):
   return { url, etag: head.value.etag, size: head.value.size, version: inp.version };
 }
 
-async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp: InputRef | undefined): Promise<unknown> {
+/**
+ * `packed`: the source objects this partition packs. A corrupt one fails them all, so its failure
+ * says how to make it fail alone.
+ */
+async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp: InputRef | undefined, packed: number): Promise<unknown> {
   if (err instanceof AvroFormatError || err instanceof CodecError) {
-    return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}`, err);
+    const hint = inp && !inp.manifestKey ? packedCorruptHint(packed) : '';
+    return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}${hint}`, err);
   }
   if (err instanceof ObjectNotFoundError) return nonRetryable('InputMissing', `${run.where()}: input ${formatS3Url({ bucket: err.bucket, key: err.key })} does not exist`);
   if (isPreconditionFailed(err)) {
@@ -102,9 +109,6 @@ async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp
   }
   return err;
 }
-
-const PACKED_SCHEMAS = 'Objects with different schemas were packed into one partition: ingest them with "pack": false (partflow ingest --no-pack), '
-  + 'so that each object keeps its own schema, or give the stage a schema that holds every field';
 
 /** Runs one pipeline stage over one partition: stream in, transform each record, stream out. */
 export function makeStageActivity(deps: ActivityDeps) {
@@ -144,6 +148,7 @@ export function makeStageActivity(deps: ActivityDeps) {
     if (done) return done;
 
     const inputs = inputsOf(plan, entry.info, entry.def.schemasDir, stage, req.index, upstream);
+    const packed = packedObjectCount(inputs.filter((i) => !i.manifestKey).map((i) => i.key));
     const manifestInputs: ManifestInput[] = [];
     for (const inp of inputs) manifestInputs.push(await checkInput(deps, run, inp));
     const state = def.setup
@@ -209,15 +214,17 @@ export function makeStageActivity(deps: ActivityDeps) {
           decoder = blockDecoder(reader.header.writerType, inp.readerType);
         } catch (err) {
           reader.close();
-          const packed = inheritedFrom !== undefined && inp.from === inheritedFrom ? ` (this partition's output schema is its first input's, ${manifestInputs[0].url}). ${PACKED_SCHEMAS}` : '';
-          throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${(err as Error).message}${packed}`);
+          // avsc names only the two types: the field where they differ says what to fix.
+          const problem = (inp.readerType && resolutionProblem(inp.readerType, reader.header.writerType)) ?? (err as Error).message;
+          throw nonRetryable('SchemaMismatch', inheritedFrom !== undefined && inp.from === inheritedFrom
+            ? packedCannotRead(run.where(), manifestInputs[k].url, manifestInputs[0].url, problem)
+            : `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${problem}`);
         }
         if (inheritedFrom !== undefined && inp.from === inheritedFrom && reader.header.schemaJson !== outSchema) {
           const dropped = droppedFields(reader.header.writerType, inp.readerType!);
           if (dropped.length) {
             reader.close();
-            throw nonRetryable('SchemaMismatch', `${run.where()}: input ${manifestInputs[k].url} has fields or enum symbols that this partition's output schema, `
-              + `taken from its first input ${manifestInputs[0].url}, lacks: ${dropped.join(', ')}; writing it would drop them. ${PACKED_SCHEMAS}`);
+            throw nonRetryable('SchemaMismatch', packedDropsFields(run.where(), manifestInputs[k].url, manifestInputs[0].url, dropped));
           }
         }
         let firstIndex = resumeHere ? from.blockFirstIndex : 0;
@@ -248,7 +255,7 @@ export function makeStageActivity(deps: ActivityDeps) {
         }
       }
     } catch (err) {
-      throw await run.failed(await classify(deps, err, run, current));
+      throw await run.failed(await classify(deps, err, run, current, packed));
     } finally {
       first?.reader.close();
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PipelineDefinition } from '../pipeline/types';
+import { assertPipelineList, shapeProblems } from '../pipeline/definition-shape';
 import { projectDirOf, withSchemasDir } from './schemas-dirs';
 
 export { projectDirOf } from './schemas-dirs';
@@ -14,10 +15,6 @@ function registerTypeScript(): void {
   // tsx is reached through its package exports, which this compiler setting does not read.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   (require('tsx/cjs/api') as { register(): () => void }).register();
-}
-
-function isPipeline(v: unknown): v is PipelineDefinition {
-  return typeof v === 'object' && v !== null && typeof (v as PipelineDefinition).name === 'string' && Array.isArray((v as PipelineDefinition).stages);
 }
 
 /**
@@ -36,10 +33,28 @@ export function loadPipelinesModule(spec: string): PipelineDefinition[] {
   } catch (err) {
     throw new Error(`--pipelines ${spec}: cannot load it: ${(err as Error).message}`);
   }
-  const found = mod.pipelines ?? (mod.default as { pipelines?: unknown } | undefined)?.pipelines ?? mod.default;
-  const list = isPipeline(found) ? [found] : found;
-  if (!Array.isArray(list) || list.length === 0 || !list.every(isPipeline)) {
-    throw new Error(`--pipelines ${spec}: export \`pipelines\`, an array of pipeline definitions (from definePipeline), or one as the default export`);
+  return withSchemasDir(pipelinesOf(mod, `--pipelines ${spec}`), [{ dir: path.join(projectDirOf(file), 'schemas'), why: `the project of ${file}` }]);
+}
+
+const EXPECTED = 'export `pipelines`, an array of pipeline definitions (from definePipeline), or one as the default export';
+
+/** The module's pipelines, or an error naming what it exports instead and, element by element, what is wrong. */
+export function pipelinesOf(mod: { pipelines?: unknown; default?: unknown }, where: string): PipelineDefinition[] {
+  const dflt = mod.default as { pipelines?: unknown } | undefined;
+  const [value, name] = mod.pipelines !== undefined ? [mod.pipelines, 'pipelines']
+    : dflt?.pipelines !== undefined ? [dflt.pipelines, 'default.pipelines']
+      : [mod.default, 'the default export'];
+  if (value === undefined) {
+    const keys = Object.keys(mod).filter((k) => k !== '__esModule');
+    throw new Error(`${where}: ${EXPECTED}; it exports ${keys.length ? keys.map((k) => `\`${k}\``).join(', ') : 'nothing'}`);
   }
-  return withSchemasDir(list, [{ dir: path.join(projectDirOf(file), 'schemas'), why: `the project of ${file}` }]);
+  const label = name === 'the default export' ? name : `\`${name}\``;
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new Error(`${where}: ${label} is an empty array: ${EXPECTED}`);
+    assertPipelineList(value, where, label, name === 'the default export' ? 'default' : name);
+    return value;
+  }
+  const problems = shapeProblems(value);
+  if (problems.length === 0) return [value as PipelineDefinition];
+  throw new Error(`${where}: ${label} is neither an array of pipeline definitions nor one: ${problems.join('; ')}. ${EXPECTED[0].toUpperCase()}${EXPECTED.slice(1)}`);
 }

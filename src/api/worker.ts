@@ -2,6 +2,7 @@ import { Config, loadConfig, workerProcesses } from '../config';
 import type { PipelineDefinition } from '../pipeline/types';
 import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
 import { runWorker as runPartflowWorker } from '../worker/run';
+import { assertPipelineList } from '../pipeline/definition-shape';
 import { defaultSchemasPlaces, withSchemasDir } from './schemas-dirs';
 
 export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
@@ -18,6 +19,7 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
  * connection after it returns; or use runWorker.
  */
 export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPartflowWorker> {
+  assertPipelineList(opts.pipelines, 'createWorker');
   return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()) });
 }
 
@@ -28,6 +30,7 @@ export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPa
  * arguments, as node's cluster does), so call runWorker the same way on every run.
  */
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
+  assertPipelineList(opts.pipelines, 'runWorker');
   const config = opts.config ?? loadConfig();
   await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()), processes: opts.processes ?? workerProcesses(process.env, 1) });
 }

@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { resolutionProblem } from './resolution-problem';
 import { listSchemaNames, loadSchema, schemaVersions, SCHEMAS_DIR } from './schemas';
 
 /**
@@ -11,23 +12,14 @@ import { listSchemaNames, loadSchema, schemaVersions, SCHEMAS_DIR } from './sche
 export type CompatMode = 'backward' | 'forward' | 'full';
 export const COMPAT_MODES: readonly CompatMode[] = ['backward', 'forward', 'full'];
 
-function canRead(reader: Type, writer: Type): string | null {
-  try {
-    reader.createResolver(writer);
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 export function compatProblems(newer: Type, older: Type, mode: CompatMode): string[] {
   const problems: string[] = [];
   if (mode !== 'forward') {
-    const p = canRead(newer, older);
+    const p = resolutionProblem(newer, older);
     if (p) problems.push(`new schema cannot read old data (backward): ${p}`);
   }
   if (mode !== 'backward') {
-    const p = canRead(older, newer);
+    const p = resolutionProblem(older, newer);
     if (p) problems.push(`old schema cannot read new data (forward): ${p}`);
   }
   return problems;

@@ -2,6 +2,7 @@ import { WaitingForRetry } from '../client';
 import { notRunCounts } from '../client/not-run';
 import type { StageProgress } from '../../workflows/state';
 import type { IngestSummary } from '../manifest/run';
+import { PACKED_SCHEMAS_MARK } from '../pipeline/packed-failures';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 import { describeVersionSkew } from '../manifest/version-skew';
 
@@ -13,13 +14,20 @@ export function explainError(e: Error): string {
     const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     return `the bucket ${s3.BucketName ? `"${s3.BucketName}" ` : ''}does not exist${endpoint ? ` at ${endpoint}` : ''}: check the bucket name in the URL and AWS_ENDPOINT_URL_S3`;
   }
-  const parts = [e.message];
-  for (let c = (e as { cause?: unknown }).cause; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+  const parts: string[] = [];
+  for (let c: unknown = e; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {
+    // Temporal's wrappers ("Workflow execution failed", "Activity task failed") say only where the
+    // failure passed through: the cause beneath says what failed.
+    if (TEMPORAL_WRAPPERS.has(c.name) && (c as { cause?: unknown }).cause instanceof Error) continue;
     // A cause whose words are already said (an S3 failure's, wrapped by the activity) is not said twice.
-    if (c.message && !parts.some((p) => p.includes(c.message))) parts.push(c.message);
+    const said = c.message;
+    if (parts.length === 0 || (said && !parts.some((p) => p.includes(said)))) parts.push(said);
   }
-  return parts.join(': ');
+  return parts.join(': ') || e.message;
 }
+
+/** Temporal's failures that only carry another (their `name`, which Temporal sets on each class). */
+const TEMPORAL_WRAPPERS = new Set(['WorkflowFailedError', 'ActivityFailure', 'ChildWorkflowFailure']);
 
 export function printSummary(s: IngestSummary, out = process.stdout): void {
   out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
@@ -74,6 +82,9 @@ export function stageProgressLine(name: string, s: StageProgress): string {
 const GONE_FROM_KAFKA = /are no longer on the broker/;
 const IN_THE_SOURCE = /was deleted and created again|corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
 
+/** A failure that packing small objects together caused or spread (src/pipeline/packed-failures.ts). */
+const PACKED = new RegExp(`${PACKED_SCHEMAS_MARK}|source objects packed into this partition`);
+
 /** Failed partitions listed one per line; the rest are counted and `partitions` named. */
 const LISTED = 20;
 
@@ -95,6 +106,10 @@ export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
     // A retry of this run would read the same objects and fail the same way: lead with what works.
     out.write(`Every failure is in the source objects, so a retry of this run would fail the same way. Fix the objects, then:\n`
       + `  partflow finish ${w.workflowId}   (publishes what succeeded), and start a new ingest of the source: it reuses every committed partition\n`);
+    if (w.failed.some((f) => PACKED.test(f))) {
+      out.write('Objects packed into one partition fail together, and must share a schema: start that ingest with --no-pack ("pack": false)\n'
+        + 'to give each object its own partition, so that one object\'s failure is its own.\n');
+    }
     return;
   }
   out.write(`Fix the cause, then: partflow retry ${w.workflowId}   (or: partflow partitions ${w.workflowId} --status failed)\n`);

@@ -1,5 +1,6 @@
 import { loadSchema } from '../avro/schemas';
 import { CODECS } from '../avro/codecs';
+import { kindOf } from './definition-shape';
 import { NAME_RE } from './name';
 import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
 
@@ -63,29 +64,41 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
   if (!Array.isArray(p.stages) || p.stages.length === 0) {
     throw new PipelineDefinitionError(String(p.name), [...problems, 'it has no stages']);
   }
+  // A stage that is not an object is said and left out: every check below reads its fields.
+  const stageList = p.stages.filter((s, i) => {
+    const ok = typeof s === 'object' && s !== null && !Array.isArray(s);
+    if (!ok) problems.push(`stages[${i}] is ${kindOf(s)}, not a stage definition (an object from defineStage)`);
+    return ok;
+  });
   const names = new Set<string>();
-  for (const s of p.stages) {
+  for (const s of stageList) {
     if (!NAME_RE.test(s.name ?? '')) problems.push(`stage name ${JSON.stringify(s.name)} must match ${NAME_RE}`);
     if (s.name === RAW_STAGE) problems.push(`stage name "${RAW_STAGE}" is reserved for the imported source`);
     if (names.has(s.name)) problems.push(`stage "${s.name}" is defined twice`);
     names.add(s.name);
-    if (typeof s.transform !== 'function') problems.push(`stage "${s.name}" has no transform function`);
-    if (typeof s.version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(s.version)) {
-      problems.push(`stage "${s.name}" needs a version string like "1" or "2024.1" (letters, digits, . _ -)`);
+    // The functions a worker calls, checked here: found out at run time, each partition attempt would fail instead.
+    if (s.transform === undefined) problems.push(`stage "${s.name}" has no transform function`);
+    else if (typeof s.transform !== 'function') problems.push(`stage "${s.name}": transform is ${kindOf(s.transform)}, not a function`);
+    if (s.setup != null && typeof s.setup !== 'function') problems.push(`stage "${s.name}": setup is ${kindOf(s.setup)}, not a function (leave it out for none)`);
+    if (s.lookups !== undefined && !(Array.isArray(s.lookups) && s.lookups.every((l) => typeof l === 'string'))) {
+      problems.push(`stage "${s.name}": lookups must be a list of lookup names (strings)`);
     }
-    for (const l of s.lookups ?? []) if (!(p.lookups && l in p.lookups)) problems.push(`stage "${s.name}" reads lookup "${l}", which the pipeline does not declare`);
+    if (typeof s.version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(s.version)) {
+      problems.push(`stage "${s.name}" needs a version string like "1" or "2024.1" (letters, digits, . _ -)${typeof s.version === 'string' ? '' : s.version === undefined ? ': it has none' : `, not ${kindOf(s.version)}`}`);
+    }
+    for (const l of Array.isArray(s.lookups) ? s.lookups : []) if (!(p.lookups && l in p.lookups)) problems.push(`stage "${s.name}" reads lookup "${l}", which the pipeline does not declare`);
     const codec = s.codec ?? p.codec;
     if (codec !== undefined && !CODECS.includes(codec)) problems.push(`stage "${s.name}" has unknown codec "${codec}"`);
   }
   const after = new Map<string, string[]>();
-  p.stages.forEach((s, i) => {
+  stageList.forEach((s, i) => {
     const given: unknown = s.after;
     if (given !== undefined && !(Array.isArray(given) && given.every((d) => typeof d === 'string'))) {
       problems.push(`stage "${s.name}" has an "after" that is not a list of stage names`);
       after.set(s.name, []);
       return;
     }
-    const deps = s.after ?? [i === 0 ? RAW_STAGE : p.stages[i - 1].name];
+    const deps = s.after ?? [i === 0 ? RAW_STAGE : stageList[i - 1].name];
     if (deps.length === 0) problems.push(`stage "${s.name}" has an empty "after" list`);
     // A repeat would read the same upstream twice and count its records twice.
     for (const d of new Set(deps.filter((d, j) => deps.indexOf(d) !== j))) problems.push(`stage "${s.name}" lists "${d}" more than once in "after"`);
@@ -98,7 +111,15 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     after.set(s.name, deps);
   });
   const schemas = new Map<string, { ref: string; fingerprint: string }>();
-  for (const s of p.stages) {
+  for (const s of stageList) {
+    if (s.schema === undefined || s.schema === '') {
+      problems.push(`stage "${s.name}": schema is missing (expected "name@N" or "name", a schema in the schemas folder, or "${INHERIT_SCHEMA}" for its input's)`);
+      continue;
+    }
+    if (typeof s.schema !== 'string') {
+      problems.push(`stage "${s.name}": schema is ${kindOf(s.schema)}, not a string like "name@N"`);
+      continue;
+    }
     if (s.schema === INHERIT_SCHEMA) {
       if ((after.get(s.name) ?? []).length !== 1) problems.push(`stage "${s.name}" uses schema "${INHERIT_SCHEMA}" and so must read exactly one stage`);
       schemas.set(s.name, { ref: INHERIT_SCHEMA, fingerprint: INHERIT_SCHEMA });
@@ -112,7 +133,8 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     }
   }
   let input: PipelineInfo['input'];
-  if (p.input !== undefined) {
+  if (p.input !== undefined && typeof p.input !== 'string') problems.push(`input is ${kindOf(p.input)}, not a schema reference like "name@N"`);
+  else if (p.input !== undefined) {
     try {
       const l = loadSchema(p.input, p.schemasDir);
       input = { ref: l.ref, fingerprint: l.fingerprint };
@@ -148,7 +170,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     done.add(next);
   }
   if (problems.length) throw new PipelineDefinitionError(p.name, problems);
-  const byName = new Map(p.stages.map((s) => [s.name, s]));
+  const byName = new Map(stageList.map((s) => [s.name, s]));
   const stages: StageInfo[] = order.map((n) => {
     const s = byName.get(n)!;
     return {

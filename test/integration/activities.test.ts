@@ -101,7 +101,7 @@ describe('partition activity errors', () => {
     const err = await stageError(await planFor('strict', 'schema/', 'out-schema'));
     expect(err.type).toBe('SchemaMismatch');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema/);
+    expect(err.message).toMatch(/stage "copy" partition p-[0-9a-f]{12} \(a\.avro\): input s3:\/\/it-activities\/schema\/a\.avro cannot be read with the expected schema: the reading record partflow\.test\.Tagged is not named partflow\.test\.Item/);
   });
 
   it('copy fails as SchemaMismatch, instead of dropping fields, when a packed object has fields the first one lacks', async () => {
@@ -112,7 +112,9 @@ describe('partition activity errors', () => {
     const err = await stageError(packed);
     expect(err.type).toBe('SchemaMismatch');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/input s3:\/\/it-activities\/evolving\/2025\.avro has fields or enum symbols that this partition's output schema, taken from its first input s3:\/\/it-activities\/evolving\/2024\.avro, lacks: price; .*--no-pack/);
+    // The remedy comes first: a run keeps only the first 500 characters of a failure.
+    expect(err.message).toMatch(/^stage "copy" partition p-[0-9a-f]{12} \([^)]+\): objects with different schemas were packed into one partition: ingest with --no-pack \("pack": false\)/);
+    expect(err.message).toMatch(/Input s3:\/\/it-activities\/evolving\/2025\.avro has fields or enum symbols that this partition's output schema, taken from its first input s3:\/\/it-activities\/evolving\/2024\.avro, lacks: price; writing it would drop them$/);
 
     // One partition per object: each output keeps its object's schema, and every price is there.
     const apart = await planFor('copy', 'evolving/', 'out-evolving-apart', { pack: false });
@@ -127,7 +129,29 @@ describe('partition activity errors', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'required-first/b.avro', Body: itemFile(3) }));
     const err = await stageError(await planFor('copy', 'required-first/', 'out-required-first'));
     expect(err.type).toBe('SchemaMismatch');
-    expect(err.message).toMatch(/input s3:\/\/it-activities\/required-first\/b\.avro cannot be read with the expected schema: .*\(this partition's output schema is its first input's, s3:\/\/it-activities\/required-first\/a\.avro\)\. Objects with different schemas were packed into one partition: .*--no-pack/);
+    expect(err.message).toMatch(/: objects with different schemas were packed into one partition: ingest with --no-pack[^]*Input s3:\/\/it-activities\/required-first\/b\.avro cannot be read with the expected schema, this partition's output schema, taken from its first input s3:\/\/it-activities\/required-first\/a\.avro: field price: the data has no such field, and the reading schema gives it no default$/);
+  });
+
+  it('a corrupt object packed with good ones fails the partition naming it, and says that --no-pack fails it alone', async () => {
+    const corrupt = itemFile(3);
+    corrupt[corrupt.length - 5] ^= 0x55; // inside the sync marker after the last block
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'corrupt-pack/a.avro', Body: itemFile(2) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'corrupt-pack/b.avro', Body: corrupt }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'corrupt-pack/c.avro', Body: itemFile(4) }));
+    const packed = await planFor('copy', 'corrupt-pack/', 'out-corrupt-pack');
+    expect(packed.partitions).toBe(1);
+    const err = await stageError(packed);
+    expect(err.type).toBe('CorruptInput');
+    expect(err.message).toMatch(/^stage "copy" partition p-[0-9a-f]{12} \([^)]+\): corrupt input: s3:\/\/it-activities\/corrupt-pack\/b\.avro: .*\. It is one of 3 source objects packed into this partition, which all fail with it: ingest with --no-pack \("pack": false\) to give each object its own partition, so that only this one fails, or remove or fix it/);
+
+    // One partition per object: only the corrupt one fails, and its failure says nothing of packing.
+    const apart = await planFor('copy', 'corrupt-pack/', 'out-corrupt-apart', { pack: false });
+    expect(apart.partitions).toBe(3);
+    const alone = await stageError(apart, 1);
+    expect(alone.type).toBe('CorruptInput');
+    expect(alone.message).toMatch(/\(b\.avro\): corrupt input: s3:\/\/it-activities\/corrupt-pack\/b\.avro: /);
+    expect(alone.message).not.toContain('packed');
+    for (const index of [0, 2]) expect(await env().run(acts().runStage, { bucket: apart.bucket, planKey: apart.planKey, stage: 'copy', index })).toMatchObject({ status: 'done' });
   });
 
   it('copy packs an object with fewer fields behind one with more: the missing field takes its default', async () => {

@@ -127,6 +127,11 @@ describe('empty source objects are left out of the plan, and said so', () => {
     await put('one-empty.jsonl', '\n');
     const one = await failure({ pipeline: 'copy', source: url('one-empty.jsonl'), target: url('out/') }, 'one-empty');
     expect(one).toMatchObject({ type: 'SourceEmpty', message: `no records under ${url('one-empty.jsonl')}: its one source object is empty (${url('one-empty.jsonl')})` });
+    // The CLI prints the cause, without the Temporal wrappers it came through ("Workflow execution failed: Activity task failed: ").
+    const cli = await runCli(h.cfg, 'ingest', 'copy', '--source', url('one-empty.jsonl'), '--target', url('out/'), '--workflow-id', `one-empty-cli-${process.pid}`, '--wait');
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(`\npartflow: no records under ${url('one-empty.jsonl')}: its one source object is empty (${url('one-empty.jsonl')})\n`);
+    expect(cli.stderr).not.toMatch(/Workflow execution failed|Activity task failed/);
   });
 
   it('a CSV whose header row does not parse fails its own partition naming the object, instead of taking the next row as header', async () => {

@@ -41,4 +41,15 @@ describe('schema compatibility', () => {
     expect(results.filter((r) => r.problems.length)).toEqual([]);
     expect(checkSchemas(path.join(__dirname, '../fixtures/schemas'), 'full').filter((r) => r.problems.length)).toEqual([]);
   });
+
+  it('names the field path where a version cannot read another, not only the two types', () => {
+    expect(compatProblems(rec([{ name: 'id', type: 'string' }]), v1, 'backward')).toEqual(['new schema cannot read old data (backward): field id: cannot read "long" as "string"']);
+    expect(compatProblems(addRequired, v1, 'backward')).toEqual(['new schema cannot read old data (backward): field c: the data has no such field, and the reading schema gives it no default']);
+    const nested = (x: string, symbols: string[]) => rec([
+      { name: 'offer', type: { type: 'record', name: 'Offer', fields: [{ name: 'items', type: { type: 'array', items: { type: 'record', name: 'Item', fields: [{ name: 'tax', type: x }] } } }] } },
+      { name: 'attrs', type: { type: 'map', values: ['null', { type: 'enum', name: 'Unit', symbols }] } },
+    ]);
+    expect(compatProblems(nested('int', ['A']), nested('string', ['A']), 'backward')).toEqual(['new schema cannot read old data (backward): field offer.items[].tax: cannot read "string" as "int"']);
+    expect(compatProblems(nested('int', ['A']), nested('int', ['A', 'B']), 'backward')).toEqual(['new schema cannot read old data (backward): field attrs{}: the reading enum lacks symbol B (and has no default)']);
+  });
 });

@@ -139,4 +139,27 @@ describe('pipeline checks at worker start say everything at once', () => {
       .toBe('pipeline "copy" is invalid:\n  - its name clashes with partflow\'s built-in pipeline "copy" (which `partflow worker` and `partflow up` register): give yours another name');
     expect(problemsOf(() => new PipelineRegistry([mine, { ...mine }]))).toBe('pipeline "copy" is invalid:\n  - it is registered twice (two definitions with this name)');
   });
+
+  it('says a missing schema is missing, rather than looking for a schema named "undefined"', () => {
+    const msg = problemsOf(() => checkPipeline({ name: 'noschema', stages: [stage('a', { schema: undefined as never }), stage('b', { schema: 5 as never })] }));
+    expect(msg).toMatch(/stage "a": schema is missing \(expected "name@N"/);
+    expect(msg).toMatch(/stage "b": schema is the number 5, not a string like "name@N"/);
+    expect(msg).not.toMatch(/undefined/);
+  });
+
+  it('refuses at start-up a setup or transform that is not a function, which every partition attempt would fail on', () => {
+    const msg = problemsOf(() => checkPipeline({ name: 'fns', stages: [
+      stage('a', { setup: 5 as never }),
+      stage('b', { transform: 'x' as never }),
+      stage('c', { setup: async () => 1 }),
+    ] }));
+    expect(msg).toBe('pipeline "fns" is invalid:\n  - stage "a": setup is the number 5, not a function (leave it out for none)\n  - stage "b": transform is the string "x", not a function');
+  });
+
+  it('names a stage that is not an object, and a version of another type, instead of failing on them', () => {
+    const msg = problemsOf(() => checkPipeline({ name: 'odd', stages: [stage('a'), null as never, stage('b', { version: 1 as never, lookups: 'fx' as never })] }));
+    expect(msg).toMatch(/stages\[1\] is null, not a stage definition/);
+    expect(msg).toMatch(/stage "b" needs a version string like "1" or "2024.1" \(letters, digits, \. _ -\), not the number 1/);
+    expect(msg).toMatch(/stage "b": lookups must be a list of lookup names/);
+  });
 });

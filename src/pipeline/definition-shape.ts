@@ -1,0 +1,51 @@
+import type { PipelineDefinition } from './types';
+
+/** A value as an error shows it: its kind, and a short value for scalars (`5`, `"x"`, an object). */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 39)}…` : v)}`;
+  if (typeof v === 'undefined') return 'undefined';
+  return `${typeof v === 'bigint' ? 'the bigint' : `the ${typeof v}`} ${String(v)}`;
+}
+
+/**
+ * What keeps `v` from being a pipeline definition at all (so that the full check, which names the
+ * pipeline, cannot run on it): empty when it has a string `name` and a `stages` array.
+ */
+export function shapeProblems(v: unknown): string[] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [`it is ${kindOf(v)}, not a pipeline definition (an object from definePipeline)`];
+  const p = v as Record<string, unknown>;
+  const out: string[] = [];
+  if (p.name === undefined) out.push('it has no "name"');
+  else if (typeof p.name !== 'string') out.push(`its "name" is ${kindOf(p.name)}, not a string`);
+  if (p.stages === undefined) out.push('it has no "stages" (an array of stage definitions)');
+  else if (!Array.isArray(p.stages)) out.push(`its "stages" is ${kindOf(p.stages)}, not an array of stage definitions`);
+  return out;
+}
+
+/** `pipelines[2] ("orders")`, or `pipelines[2]` for one without a string name. */
+export function elementLabel(list: string, v: unknown, i: number): string {
+  const name = typeof v === 'object' && v !== null ? (v as { name?: unknown }).name : undefined;
+  return `${list}[${i}]${typeof name === 'string' && name !== '' ? ` (${JSON.stringify(name)})` : ''}`;
+}
+
+/**
+ * Throws one error naming every element of `list` that is not a pipeline definition, and what
+ * each lacks. `where` starts the message (`--pipelines ./defs.js`); `label` is what the list is
+ * called there (`\`pipelines\``, `the default export`), `prefix` what its elements are (`pipelines`
+ * for `pipelines[2]`).
+ */
+export function assertPipelineList(list: unknown, where: string, label = '`pipelines`', prefix = 'pipelines'): asserts list is PipelineDefinition[] {
+  if (!Array.isArray(list)) throw new Error(`${where}: ${label} is ${kindOf(list)}, not an array of pipeline definitions`);
+  const bad = list.flatMap((v, i) => {
+    const problems = shapeProblems(v);
+    return problems.length ? [`  - ${elementLabel(prefix, v, i)}: ${problems.join('; ')}`] : [];
+  });
+  if (bad.length) {
+    const which = bad.length === 1 ? `an element of ${label} is` : `${bad.length} elements of ${label} are`;
+    throw new Error(`${where}: ${which} not a pipeline definition (an object with a "name" and "stages", from definePipeline):\n${bad.join('\n')}`);
+  }
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadPipelinesModule, pipelinesOf } from '../../src/api/load-pipelines';
+import { createWorker } from '../../src/api/worker';
+
+/** What `--pipelines <module>` says of a module that does not export pipeline definitions. */
+const t = (r: unknown) => r;
+const good = { name: 'ok', stages: [{ name: 'a', schema: 'x@1', version: '1', transform: t }] };
+const errorOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected an error');
+};
+
+describe('pipelinesOf', () => {
+  it('names every element that is not a pipeline definition, by index and name, and what it lacks', () => {
+    const msg = errorOf(() => pipelinesOf({ pipelines: [good, { stages: [] }, { name: 'nostages' }, null, { name: 5, stages: {} }] }, '--pipelines ./defs.js'));
+    expect(msg).toBe('--pipelines ./defs.js: 4 elements of `pipelines` are not a pipeline definition (an object with a "name" and "stages", from definePipeline):\n'
+      + '  - pipelines[1]: it has no "name"\n'
+      + '  - pipelines[2] ("nostages"): it has no "stages" (an array of stage definitions)\n'
+      + '  - pipelines[3]: it is null, not a pipeline definition (an object from definePipeline)\n'
+      + '  - pipelines[4]: its "name" is the number 5, not a string; its "stages" is an object, not an array of stage definitions');
+  });
+
+  it('says what the module exports when it exports no pipelines, and that an array is empty', () => {
+    expect(errorOf(() => pipelinesOf({ pipeline: [good] } as never, 'm'))).toMatch(/^m: export `pipelines`, .*; it exports `pipeline`$/);
+    expect(errorOf(() => pipelinesOf({}, 'm'))).toMatch(/it exports nothing$/);
+    expect(errorOf(() => pipelinesOf({ pipelines: [] }, 'm'))).toMatch(/^m: `pipelines` is an empty array/);
+    expect(errorOf(() => pipelinesOf({ default: { name: 'x' } }, 'm'))).toMatch(/^m: the default export is neither an array of pipeline definitions nor one: it has no "stages"/);
+    expect(errorOf(() => pipelinesOf({ default: [good, 'x'] }, 'm'))).toMatch(/an element of the default export is not a pipeline definition [^\n]*\n {2}- default\[1\]: it is the string "x"/);
+  });
+
+  it('takes an array, a default export, or one pipeline', () => {
+    expect(pipelinesOf({ pipelines: [good] }, 'm')).toEqual([good]);
+    expect(pipelinesOf({ default: { pipelines: [good] } }, 'm')).toEqual([good]);
+    expect(pipelinesOf({ default: good }, 'm')).toEqual([good]);
+  });
+
+  it('is what loadPipelinesModule says of a module file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-load-pipelines-'));
+    const file = path.join(dir, 'defs.js');
+    fs.writeFileSync(file, 'exports.pipelines = [{ name: "p1", stages: [] }, { stages: [] }];');
+    expect(errorOf(() => loadPipelinesModule(file))).toMatch(/^--pipelines \S+defs\.js: an element of `pipelines` is not a pipeline definition [^\n]*\n {2}- pipelines\[1\]: it has no "name"$/);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('createWorker', () => {
+  it('names the element of `pipelines` that is not a pipeline definition, before anything reads it', () => {
+    expect(errorOf(() => createWorker({ pipelines: [good, undefined] as never }))).toMatch(/^createWorker: an element of `pipelines` [^\n]*\n {2}- pipelines\[1\]: it is undefined/);
+  });
+});
