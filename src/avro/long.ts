@@ -1,4 +1,5 @@
 import avro, { Type } from 'avsc';
+import { forSchema } from './proto-fields';
 
 const MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
@@ -32,7 +33,7 @@ const cache = new WeakMap<Type, Type>();
 export function losslessTypeOf(type: Type): Type {
   let t = cache.get(type);
   if (!t) {
-    t = Type.forSchema(type.schema({ exportAttrs: true }) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
+    t = forSchema(type.schema({ exportAttrs: true }), { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
     cache.set(type, t);
   }
   return t;
