@@ -1,6 +1,9 @@
 import { Type } from 'avsc';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ContainerEncoder, encodeHeader, syncMarkerFor } from '../../src/avro/container';
-import { ContainerReader } from '../../src/avro/container-reader';
+import { Block, ContainerReader } from '../../src/avro/container-reader';
+import { DecodeGuard } from '../../src/avro/decode-guard';
 import { losslessTypeOf } from '../../src/avro/long';
 import { typeForSchema } from '../../src/avro/type-cache';
 import { chunked, decodeAll, encodeFile } from '../helpers/avro';
@@ -109,5 +112,36 @@ describe('record fields named __proto__', () => {
     expect((type as unknown as { field(n: string): unknown }).field('name')).toBeUndefined();
     expect(json(type.clone(rec))).toBe('{"__proto__":1,"other":2}');
     expect(type.compare(rec, JSON.parse('{"__proto__": 2, "other": 2}'))).toBe(-1);
+  });
+
+  it('pass the decode guard, whose thread resolves them as a stage does', async () => {
+    const guard = new DecodeGuard({ heapMb: 32, threads: 1 });
+    try {
+      const reader = await ContainerReader.open(chunked(fileOf(SIMPLE, 3, simpleData)), { name: 'mem://o.avro' });
+      const blocks: Block[] = [];
+      for await (const b of reader.blocks()) blocks.push(b);
+      const readers = [
+        [{ name: 'other', type: 'int' }],
+        [{ name: '__proto__', type: 'long' }, { name: 'other', type: 'int' }, { name: 'added', type: 'string', default: 'x' }],
+      ];
+      for (const fields of [undefined, ...readers]) {
+        const schemas = { writer: reader.header.schemaJson, reader: fields && JSON.stringify({ type: 'record', name: 'O', fields }) };
+        await expect(guard.check(blocks[0], schemas, 'mem://o.avro')).resolves.toBeUndefined();
+      }
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('are handled wherever partflow builds a type: nothing calls Type.forSchema of avsc itself', () => {
+    const root = path.join(__dirname, '../..');
+    const calls: string[] = [];
+    for (const dir of ['src', 'activities', 'workflows']) {
+      for (const f of fs.readdirSync(path.join(root, dir), { recursive: true }).map(String)) {
+        if (!f.endsWith('.ts') || f === path.join('avro', 'proto-fields.ts')) continue;
+        if (/\bType\.forSchema\s*\(/.test(fs.readFileSync(path.join(root, dir, f), 'utf8'))) calls.push(path.join(dir, f));
+      }
+    }
+    expect(calls).toEqual([]);
   });
 });
