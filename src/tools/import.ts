@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CodecName } from '../avro/codecs';
-import { syncMarkerFor } from '../avro/container';
+import { setEntry, syncMarkerFor } from '../avro/container';
 import { schemaFingerprint } from '../avro/fingerprint';
 import { forSchema } from '../avro/proto-fields';
 import { loadSchema } from '../avro/schemas';
@@ -119,10 +119,12 @@ function toSchema(raw: Record<string, unknown>, sourceNames: Map<string, string>
   const out: Record<string, unknown> = {};
   for (const f of (type as unknown as { fields: { name: string; type: Type; defaultValue(): unknown }[] }).fields) {
     const key = sourceNames.get(f.name) ?? f.name;
-    const v = raw[key];
+    // Own keys only: a field named like an Object.prototype property is not in the row.
+    const v = Object.hasOwn(raw, key) ? raw[key] : undefined;
     try {
-      out[f.name] = v === undefined ? f.defaultValue() : coerce(v, f.type);
-      if (out[f.name] === undefined) throw new Error('missing and has no default');
+      const value = v === undefined ? f.defaultValue() : coerce(v, f.type);
+      if (value === undefined) throw new Error('missing and has no default');
+      setEntry(out, f.name, value);
     } catch (err) {
       throw new Error(`field "${f.name}": ${(err as Error).message}`);
     }

@@ -6,6 +6,7 @@ import { ContainerReader } from '../../src/avro/container-reader';
 import { IngestSummary } from '../../src/manifest/run';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { copyPipeline } from '../../src/pipelines/copy';
+import { importFlatFiles } from '../../src/tools/import';
 import { s3Client } from '../../src/storage/client';
 import { chunked } from '../helpers/avro';
 import { runCli } from '../helpers/cli';
@@ -106,5 +107,28 @@ describe('a record field named __proto__', () => {
     ]);
     const again = await getUrl(s3, committed.again[0].output);
     expect(fastavroRead({ again }).again.records.map((x) => (x as { other: number }).other)).toEqual([72, 74, 90]);
+  });
+
+  it('in a schema given to partflow import takes its default, as do fields named like other Object.prototype properties', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-proto-import-'));
+    try {
+      // The column "__proto__" is the field "proto" (sanitized); the rows hold no "__proto__" or "toString".
+      fs.writeFileSync(path.join(dir, 'rows.csv'), 'id,__proto__\n1,p\n2,q\n');
+      fs.writeFileSync(path.join(dir, 'rows.avsc'), JSON.stringify({
+        type: 'record', name: 'Row', fields: [
+          { name: 'id', type: 'string' }, { name: 'proto', type: 'string' },
+          { name: '__proto__', type: 'string', default: 'd' }, { name: 'toString', type: 'string', default: 't' },
+        ],
+      }));
+      const r = await importFlatFiles(s3, { from: path.join(dir, 'rows.csv'), to: `s3://${BUCKET}/imported/`, schemaFile: path.join(dir, 'rows.avsc'), partitionRecords: 10, codec: 'null' });
+      expect(r.records).toEqual({ in: 2, out: 2, rejected: 0 });
+      const out = await getUrl(s3, r.outputs[0]);
+      expect(lines(fastavroRead({ out }).out.records)).toEqual([
+        '{"id":"1","proto":"p","__proto__":"d","toString":"t"}',
+        '{"id":"2","proto":"q","__proto__":"d","toString":"t"}',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
