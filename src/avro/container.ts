@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { CodecName, compressBlock } from './codecs';
 import { installAvscGuards } from './guards';
 import { losslessTypeOf } from './long';
+import { forSchema } from './proto-fields';
 import { installFastStringWrite } from './string-write';
 
 /**
@@ -25,8 +26,8 @@ installFastStringWrite();
 export const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 export const OLD_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x00]); // Avro 1.2 and earlier
 export const SYNC_SIZE = 16;
-export const META_TYPE = Type.forSchema({ type: 'map', values: 'bytes' });
-const LONG_TYPE = Type.forSchema('long');
+export const META_TYPE = forSchema({ type: 'map', values: 'bytes' });
+const LONG_TYPE = forSchema('long');
 
 /** The 16-byte sync marker for an output, derived from its identity so that output bytes are reproducible. */
 export function syncMarkerFor(identity: string): Buffer {

@@ -13,7 +13,6 @@
  * Where that argument does not hold there is no bound, and the guard checks the block:
  * - arrays of items that take no bytes, bounded only by a per-object item count;
  * - maps: integer-like keys make V8 allocate array storage up to the key's value;
- * - records with a field named `__proto__`, which avsc turns into a prototype;
  * - recursive schemas;
  * - reading through a different reader schema (defaults allocate per record);
  * - any type this module does not know.
@@ -73,8 +72,6 @@ function affineOf(t: Type, path: Set<Type>): Affine | null {
     switch (x.typeName) {
       case 'record':
       case 'error': {
-        // avsc assigns `this.__proto__ = …`: the value becomes a prototype, in dictionary mode.
-        if (x.fields!.some((f) => (f as { name?: string }).name === '__proto__')) return null;
         const out = { a: OBJECT + SLOT * x.fields!.length, r: 0, min: 0 };
         for (const f of x.fields!) {
           const fa = affineOf(f.type, path);

@@ -4,9 +4,9 @@
  * heap is capped, so a block whose records do not fit kills this thread, not the worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { Type } from 'avsc';
 import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './container-reader';
 import { ItemBudget } from './guards';
+import { forSchema } from './proto-fields';
 
 export interface CheckRequest {
   /** Which schemas the block is read with; the same id as the previous request's when they are the same. */
@@ -36,7 +36,7 @@ function decoderFor(writer: string, reader: string | undefined): BlockDecoder {
   const key = `${writer}\0${reader ?? ''}`;
   let d = decoders.get(key);
   if (!d) {
-    const parse = (json: string) => Type.forSchema(JSON.parse(json), { wrapUnions: 'auto' });
+    const parse = (json: string) => forSchema(JSON.parse(json), { wrapUnions: 'auto' });
     d = blockDecoder(parse(writer), reader === undefined ? undefined : parse(reader));
     if (decoders.size >= MAX_CACHED) decoders.delete(decoders.keys().next().value as string);
     decoders.set(key, d);

@@ -1,4 +1,5 @@
 import avro, { Type } from 'avsc';
+import { forSchema } from './proto-fields';
 import { fullSchema } from './schema-export';
 
 const MIN = BigInt(Number.MIN_SAFE_INTEGER);
@@ -34,7 +35,7 @@ export function losslessTypeOf(type: Type): Type {
   let t = cache.get(type);
   if (!t) {
     // fullSchema: a copy that lost enum defaults could not read what `type` reads through them.
-    t = Type.forSchema(fullSchema(type) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
+    t = forSchema(fullSchema(type) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
     cache.set(type, t);
   }
   return t;

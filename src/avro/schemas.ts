@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { schemaFingerprint } from './fingerprint';
+import { forSchema } from './proto-fields';
 import { checkSchemaDepth } from './schema-depth';
 
 /**
@@ -81,7 +82,7 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   let type: Type;
   try {
     checkSchemaDepth(parsed);
-    type = Type.forSchema(parsed as never);
+    type = forSchema(parsed);
   } catch (err) {
     throw new SchemaError(`${file}: invalid Avro schema: ${(err as Error).message}`);
   }

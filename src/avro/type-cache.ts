@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { forSchema } from './proto-fields';
 import { checkSchemaDepth } from './schema-depth';
 
 /**
@@ -21,7 +22,7 @@ export function typeForSchema(schemaJson: string, opts: { wrapUnions?: 'auto' } 
   }
   const json: unknown = JSON.parse(schemaJson);
   checkSchemaDepth(json);
-  t = Type.forSchema(json as never, opts);
+  t = forSchema(json, opts);
   cache.set(id, t);
   if (cache.size > MAX) cache.delete(cache.keys().next().value as string);
   return t;

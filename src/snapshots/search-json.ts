@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { setEntry } from '../avro/container';
 
 type AnyType = Type & { typeName: string; fields?: { name: string; type: Type }[]; itemsType?: Type; valuesType?: Type; types?: Type[]; branchName?: string };
 
@@ -16,14 +17,14 @@ export function searchJson(type: Type, value: unknown): unknown {
     case 'error': {
       const v = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const f of t.fields!) out[f.name] = searchJson(f.type, v[f.name]);
+      for (const f of t.fields!) setEntry(out, f.name, searchJson(f.type, Object.hasOwn(v, f.name) ? v[f.name] : undefined));
       return out;
     }
     case 'array':
       return (value as unknown[]).map((x) => searchJson(t.itemsType!, x));
     case 'map': {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = searchJson(t.valuesType!, x);
+      for (const [k, x] of Object.entries(value as Record<string, unknown>)) setEntry(out, k, searchJson(t.valuesType!, x));
       return out;
     }
     case 'union:wrapped': {

@@ -1,5 +1,5 @@
 import { Type } from 'avsc';
-import { ContainerEncoder } from '../avro/container';
+import { ContainerEncoder, setEntry } from '../avro/container';
 import { ContainerReader } from '../avro/container-reader';
 import { RecordEncodeError } from '../io/avro-object-writer';
 
@@ -43,6 +43,6 @@ function plain(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plain);
   if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Date) return v;
   const o: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+  for (const [k, x] of Object.entries(v)) setEntry(o, k, plain(x));
   return o;
 }

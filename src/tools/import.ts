@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CodecName } from '../avro/codecs';
-import { syncMarkerFor } from '../avro/container';
+import { setEntry, syncMarkerFor } from '../avro/container';
 import { schemaFingerprint } from '../avro/fingerprint';
+import { forSchema } from '../avro/proto-fields';
 import { loadSchema } from '../avro/schemas';
 import { formatOf } from '../formats/detect';
 import { FlatFormat, scanFlatFile } from '../formats/flat';
@@ -118,10 +119,12 @@ function toSchema(raw: Record<string, unknown>, sourceNames: Map<string, string>
   const out: Record<string, unknown> = {};
   for (const f of (type as unknown as { fields: { name: string; type: Type; defaultValue(): unknown }[] }).fields) {
     const key = sourceNames.get(f.name) ?? f.name;
-    const v = raw[key];
+    // Own keys only: a field named like an Object.prototype property is not in the row.
+    const v = Object.hasOwn(raw, key) ? raw[key] : undefined;
     try {
-      out[f.name] = v === undefined ? f.defaultValue() : coerce(v, f.type);
-      if (out[f.name] === undefined) throw new Error('missing and has no default');
+      const value = v === undefined ? f.defaultValue() : coerce(v, f.type);
+      if (value === undefined) throw new Error('missing and has no default');
+      setEntry(out, f.name, value);
     } catch (err) {
       throw new Error(`field "${f.name}": ${(err as Error).message}`);
     }
@@ -149,7 +152,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
   if (sources.length === 0) throw new Error(`no ${o.format ?? 'csv/jsonl/json'} files under ${o.from}`);
   const userSchema = o.schemaFile ? (() => {
     const json = fs.readFileSync(o.schemaFile!, 'utf8');
-    return { json: JSON.stringify(JSON.parse(json)), type: Type.forSchema(JSON.parse(json)) };
+    return { json: JSON.stringify(JSON.parse(json)), type: forSchema(JSON.parse(json)) };
   })() : undefined;
   const rejectSchema = loadSchema('partflow_reject@1');
   const result: ImportResult = { partitions: 0, records: { in: 0, out: 0, rejected: 0 }, inferredSchemas: [], outputs: [], empty: [] };
@@ -171,7 +174,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         result.inferredSchemas.push(scan.schema);
         log(`${src.name}: inferred schema ${JSON.stringify(scan.schema)}`);
       }
-      const type = userSchema?.type ?? Type.forSchema(scan.schema as never);
+      const type = userSchema?.type ?? forSchema(scan.schema);
       const json = userSchema?.json ?? JSON.stringify(scan.schema);
       // User schema fields match source columns by their sanitized name.
       const sourceNames = new Map(scan.fields.map((f) => [f.name, f.name]));

@@ -38,3 +38,22 @@ export function fastavroRead(files: Record<string, Buffer>): Record<string, { co
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const WRITE = `
+import json, sys, fastavro
+schema, records, codec, out = sys.argv[1:]
+with open(out, 'wb') as fh:
+    fastavro.writer(fh, fastavro.parse_schema(json.loads(schema)), json.loads(records), codec=codec)
+`;
+
+/** Writes an Avro file with fastavro: records as JSON text, so that keys such as "__proto__" stay keys. */
+export function fastavroWrite(schema: object, recordsJson: string, codec = 'null'): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-fastavro-'));
+  try {
+    const out = path.join(dir, 'out.avro');
+    execFileSync('python3', ['-c', WRITE, JSON.stringify(schema), recordsJson, codec, out], { env: { ...process.env, PYTHONPATH: path.join(PROJECT_ROOT, '.tools', 'py') } });
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

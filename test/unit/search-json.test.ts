@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { forSchema } from '../../src/avro/proto-fields';
 import { jsonText } from '../../src/formats/json-value';
 import { searchJson } from '../../src/snapshots/search-json';
 
@@ -25,5 +26,16 @@ describe('Avro values as search documents', () => {
     })) as Record<string, unknown>;
     const doc = searchJson(type, { ...value, id: 2n ** 60n });
     expect(jsonText(doc)).toBe('{"id":1152921504606846976,"title":"x","either":7,"rec":{"b":"eg=="},"blob":"aGk=","hash":"AQI=","kind":"B","score":"NaN","tags":[null,"dA=="],"attrs":{"a":{"v":"s"},"b":{"v":null}}}');
+  });
+
+  it('keeps record fields and map keys named __proto__', () => {
+    const type = forSchema({
+      type: 'record', name: 'P', fields: [
+        { name: '__proto__', type: { type: 'record', name: 'In', fields: [{ name: '__proto__', type: ['null', 'string'] }] } },
+        { name: 'attrs', type: { type: 'map', values: 'int' } },
+      ],
+    }, { wrapUnions: 'auto' });
+    const text = '{"__proto__":{"__proto__":"x"},"attrs":{"__proto__":1,"b":2}}';
+    expect(jsonText(searchJson(type, type.fromBuffer(type.toBuffer(JSON.parse(text)))))).toBe(text);
   });
 });

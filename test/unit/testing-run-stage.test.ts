@@ -15,6 +15,10 @@ fs.mkdirSync(path.join(schemasDir, 'node'));
 fs.writeFileSync(path.join(schemasDir, 'node', 'v1.avsc'), JSON.stringify({
   type: 'record', name: 'Node', fields: [{ name: 'id', type: 'long' }, { name: 'next', type: ['null', 'Node'], default: null }],
 }));
+fs.mkdirSync(path.join(schemasDir, 'proto'));
+fs.writeFileSync(path.join(schemasDir, 'proto', 'v1.avsc'), JSON.stringify({
+  type: 'record', name: 'P', fields: [{ name: '__proto__', type: 'long' }, { name: 'other', type: 'long' }, { name: 'm', type: { type: 'map', values: 'int' } }],
+}));
 afterAll(() => fs.rmSync(schemasDir, { recursive: true, force: true }));
 
 interface Raw { id: string; miles?: string; zone?: string }
@@ -142,5 +146,12 @@ describe("runStage's lookups", () => {
       .rejects.toThrow('stage "enrich" partition p-test (test): stage setup failed: lookup "products": options.lookups.products lacks the column "category" the pipeline needs (it has "sku", "name")');
     const ok = await runStage(shop, enrich, [{ sku: 'a' }], { lookups: { products: [{ sku: 'a', name: 'Apple', category: 'fruit' }] } });
     expect(ok.counts.out).toBe(1);
+  });
+
+  it('gives back record fields and map keys named __proto__ as own properties', async () => {
+    const bump = defineStage<{ other: number }, { other: number }>({ name: 'bump', schema: 'proto', version: '1', transform: (r) => ({ ...r, other: r.other + 1 }) });
+    const res = await runStage(definePipeline({ name: 'proto', schemasDir, stages: [bump] }), bump, [JSON.parse('{"__proto__": 1, "other": 2, "m": {"__proto__": 3}}')]);
+    expect(res.counts).toEqual({ in: 1, out: 1, rejected: 0, dropped: 0 });
+    expect(JSON.stringify(res.output)).toBe('[{"__proto__":1,"other":3,"m":{"__proto__":3}}]');
   });
 });
