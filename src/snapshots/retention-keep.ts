@@ -6,10 +6,18 @@ import { snapshotNumberOf } from './layout';
  * which folders are other datasets, and which superseded snapshots a consumer may still be reading.
  */
 
-export type Category = 'snapshot' | 'snapshot-part' | 'output' | 'run-manifest' | 'plan';
+/** 'output' is a partition's data (its output or rejects); 'partition-manifest' the manifest that commits them. */
+export type Category = 'snapshot' | 'snapshot-part' | 'run-manifest' | 'partition-manifest' | 'output' | 'plan';
 
-/** Deletion order: snapshot heads first, so that no reader finds a snapshot whose objects are already gone. */
-export const ORDER: Category[] = ['snapshot', 'snapshot-part', 'output', 'run-manifest', 'plan'];
+/**
+ * Deletion order, one category after another, each finished before the next begins: whatever
+ * refers to an object goes before it. Snapshot heads name their part files, run manifest and
+ * plan, and heads or parts name partition outputs; a run manifest names its outputs and plan; a
+ * partition manifest names its output and rejects and is the mark an ingest trusts to reuse
+ * them. Interrupted anywhere, gc leaves only objects nothing refers to, which the next gc
+ * deletes, never a reference to something gone.
+ */
+export const ORDER: Category[] = ['snapshot', 'snapshot-part', 'run-manifest', 'partition-manifest', 'output', 'plan'];
 
 /** The category of a key (relative to the dataset folder) partflow may delete, or null for keys it never deletes. */
 export function categoryOf(rel: string): Category | null {
@@ -18,7 +26,8 @@ export function categoryOf(rel: string): Category | null {
   if (rel.startsWith('_runs/')) return rel.endsWith('.json') ? 'run-manifest' : null;
   if (rel.startsWith('_plans/')) return rel.endsWith('.json') ? 'plan' : null;
   if (rel.startsWith('_')) return null;
-  return partitionFileOf(rel) ? 'output' : null;
+  const f = partitionFileOf(rel);
+  return f ? (f.kind === 'manifest' ? 'partition-manifest' : 'output') : null;
 }
 
 /**

@@ -89,7 +89,7 @@ export async function planRetention(s3: S3Client, dataset: DatasetLike, o: Reten
     }
     doomed.push({ key: x.key, size: x.size, lastModified: (x.lastModified ?? new Date(0)).toISOString(), category });
   }
-  // Snapshot heads go first, so no reader finds a snapshot whose objects are already gone.
+  // In deletion order (applyRetention keeps to it): what refers to an object goes before it.
   doomed.sort((a, b) => ORDER.indexOf(a.category) - ORDER.indexOf(b.category) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
     dataset: datasetUrlOf(d), bucket: d.bucket, kept, recent: kept.filter((n) => !firm.has(n)), cursors,

@@ -1,6 +1,6 @@
 import { enclosingFolders } from '../../src/pipeline/nested-dataset';
 import { consumerKey } from '../../src/snapshots/layout';
-import { categoryOf, insideAny, nestedDatasets, supersededWithinGrace } from '../../src/snapshots/retention-keep';
+import { categoryOf, insideAny, nestedDatasets, ORDER, supersededWithinGrace } from '../../src/snapshots/retention-keep';
 
 const H = 3_600_000;
 
@@ -34,6 +34,15 @@ describe('what gc may touch', () => {
     expect(nested).toEqual(['a/b/', 'inner/']);
     expect(rels.filter((r) => !insideAny(r, nested))).toEqual(['_partflow.json', 'copy/p-000000000001/v.avro']);
     expect(categoryOf('inner/copy/p-000000000002/v.avro')).toBe('output'); // hence the skip
+  });
+
+  it('tells a partition manifest (deleted first) from the output and rejects it commits', () => {
+    expect(['copy/p-000000000001/1-ab.json', 'copy/p-000000000001/1-ab.avro', 'copy/p-000000000001/1-ab.rejects.avro', '_runs/wf/r.json', 'copy/notes.json'].map(categoryOf))
+      .toEqual(['partition-manifest', 'output', 'output', 'run-manifest', null]);
+    expect(ORDER.indexOf('partition-manifest')).toBeLessThan(ORDER.indexOf('output'));
+    expect(ORDER.indexOf('run-manifest')).toBeLessThan(ORDER.indexOf('partition-manifest'));
+    expect(ORDER.slice(0, 2)).toEqual(['snapshot', 'snapshot-part']);
+    expect(ORDER.at(-1)).toBe('plan');
   });
 
   it('lists the folders above a dataset folder, outermost first, without the bucket root', () => {

@@ -32,6 +32,9 @@ Dataset retention (a dry run unless --yes):
   partflow gc s3://partflow/datasets/offers/ --keep-snapshots 10 [--grace 7d] [--yes]
 deletes, under the dataset only, outputs, rejects and partition manifests, snapshot files and part
 files, run manifests and plans that no kept snapshot references and that are older than --grace.
+It deletes what refers to an object before the object (snapshot files, run manifests, partition
+manifests, then outputs and rejects, then plans), so an interrupted gc leaves no reference to a
+deleted object; the next gc deletes what it left.
 Kept, each with everything it references: the newest n snapshots, every snapshot a consumer's
 cursor points at (cursors are read again right before deleting), every snapshot superseded less
 than --grace ago (a consumer may have started reading it while it was the latest) and any snapshot
