@@ -24,8 +24,8 @@ const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket
 const keys = async (prefix: string) => new Set((await listObjects(s3, BUCKET, prefix)).map((o) => o.key));
 
 /**
- * A dataset with snapshots 1..3, snapshot i holding one output (with rejects) written by run r<i>;
- * snapshot 1 keeps its entries in a part file.
+ * A dataset with snapshots 1..3, snapshot i holding one output (with rejects) written by run r<i>
+ * (whose window results an interrupted ingest left); snapshot 1 keeps its entries in a part file.
  * Returns what refers to what: every key and the keys it names.
  */
 async function dataset(prefix: string): Promise<Map<string, string[]>> {
@@ -34,7 +34,7 @@ async function dataset(prefix: string): Promise<Map<string, string[]>> {
   for (const i of [1, 2, 3]) {
     const stem = `${prefix}copy/p-00000000000${i}/1-v${i}`;
     const [data, rejects, manifest] = [`${stem}.avro`, `${stem}.rejects.avro`, `${stem}.json`];
-    const [plan, run] = [`${prefix}_plans/plan${i}.json`, `${prefix}_runs/wf/r${i}.json`];
+    const [plan, run, windows] = [`${prefix}_plans/plan${i}.json`, `${prefix}_runs/wf/r${i}.json`, `${prefix}_windows/wf/r${i}/00000001.json`];
     await put(data, `output ${i}`);
     await put(rejects, `rejects ${i}`);
     await put(manifest, JSON.stringify({ kind: 'partflow.partition', output: { url: url(data) }, rejects: { url: url(rejects) } }));
@@ -45,6 +45,7 @@ async function dataset(prefix: string): Promise<Map<string, string[]>> {
       codeVersion: '1', contentVersion: `1-v${i}`, workflowId: 'wf', runId: `r${i}`,
     };
     await put(run, JSON.stringify({ kind: 'partflow.run', plan: url(plan), committed: { copy: [entry] } }));
+    await put(windows, JSON.stringify({ kind: 'partflow.window', entries: [{ stage: 'copy', index: 0, status: 'done', version: `1-v${i}`, output: { url: url(data) } }] }));
     const head: SnapshotHead = {
       kind: 'partflow.snapshot', version: 1, snapshot: i, parent: i - 1, committedAt: new Date(Date.now() - (10 - i) * DAY).toISOString(), dataset: 'ds',
       datasetUrl: url(prefix), status: 'completed', counts: {}, changes: {}, failed: {},
@@ -64,6 +65,7 @@ async function dataset(prefix: string): Promise<Map<string, string[]>> {
       refs.set(headKey, [manifest, data, rejects, run, plan]);
     }
     await put(headKey, JSON.stringify(head));
+    refs.set(windows, [manifest, data]);
     refs.set(run, [manifest, data, plan]);
     refs.set(manifest, [data, rejects]);
   }
@@ -89,8 +91,8 @@ describe('an interrupted gc', () => {
       const refs = await dataset(prefix);
       const plan = await planRetention(s3, url(prefix), { keepSnapshots: 1, graceMs: DAY, now });
       const doomed = plan.delete.map((x) => x.key);
-      // Everything of snapshots 1 and 2.
-      expect(doomed).toHaveLength(13);
+      // Everything of snapshots 1 and 2, and the window results of all three runs (their run manifests are written).
+      expect(doomed).toHaveLength(16);
       if (cut > doomed.length) break;
       // The process dies after `cut` deletes: none after reaches the store.
       let sent = 0;
