@@ -27,9 +27,13 @@ async function sparingNewCursors(s3: S3Client, plan: RetentionPlan): Promise<{ d
 }
 
 /**
- * Deletes what the plan says, heads first, less what cursors committed since need (onSpared names
- * them). Returns how many objects it sent deletes for: S3 answers a delete of a key that is
- * already gone (another gc's) the same as one it deleted, so that count is "deleted or already gone".
+ * Deletes what the plan says, less what cursors committed since need (onSpared names them), one
+ * category at a time in ORDER: every delete of a category has been answered before the next
+ * category begins, so whatever refers to an object is gone before it is (a partition's manifest,
+ * the mark an ingest trusts to reuse its output, before the output). A failed delete stops gc
+ * there, once the others of its category are answered. Returns how many objects it sent deletes
+ * for: S3 answers a delete of a key that is already gone (another gc's) the same as one it
+ * deleted, so that count is "deleted or already gone".
  */
 export async function applyRetention(s3: S3Client, plan: RetentionPlan, onDelete?: (x: Doomed) => void, onSpared?: (c: CursorInfo) => void): Promise<number> {
   const { doomed, moved } = await sparingNewCursors(s3, plan);
@@ -37,11 +41,17 @@ export async function applyRetention(s3: S3Client, plan: RetentionPlan, onDelete
   let n = 0;
   for (const category of ORDER) {
     const limit = pLimit(16);
-    await Promise.all(doomed.filter((x) => x.category === category).map((x) => limit(async () => {
-      await s3.send(new DeleteObjectCommand({ Bucket: plan.bucket, Key: x.key }));
+    const settled = await Promise.allSettled(doomed.filter((x) => x.category === category).map((x) => limit(async () => {
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: plan.bucket, Key: x.key }));
+      } catch (err) {
+        throw new Error(`gc could not delete s3://${plan.bucket}/${x.key} (${x.category}): ${(err as Error).message}; gc stopped there, before deleting anything that objects of this kind refer to, so nothing left refers to a deleted object: run gc again to finish`, { cause: err });
+      }
       n++;
       onDelete?.(x);
     })));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   return n;
 }

@@ -30,7 +30,8 @@ export async function referencesOf(s3: S3Client, d: DatasetRef, n: number): Prom
 
 /** Whether an object is one of these references (a snapshot head never is: heads are kept by number). */
 export function isReferenced(o: { key: string; category: Category }, refs: { keys: Set<string>; stems: Set<string> }): boolean {
-  if (o.category === 'output') return refs.stems.has(partitionFileOf(o.key)!.stem);
+  // A partition's output, rejects and manifest share a stem: a snapshot naming one keeps all three.
+  if (o.category === 'output' || o.category === 'partition-manifest') return refs.stems.has(partitionFileOf(o.key)!.stem);
   return o.category !== 'snapshot' && refs.keys.has(o.key);
 }
 

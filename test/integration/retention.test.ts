@@ -171,6 +171,38 @@ describe('gc keeps what readers still need', () => {
     expect([raced, (await readCursor(s3, url(prefix), 'fwd'))?.snapshot]).toEqual([true, 4]);
   });
 
+  it('deletes the window results of a run with a run manifest, and of a run without one only once they are abandoned', async () => {
+    const prefix = 'windows/ds/';
+    await dataset(prefix, [Date.now() - 30 * DAY, Date.now() - 20 * DAY]);
+    const w = (run: string, n: number) => `${prefix}_windows/wf/${run}/${String(n).padStart(6, '0')}.json`;
+    const body = '{"kind":"partflow.window","entries":[]}';
+    // r1 and r2 have run manifests (r2's kept by snapshot 2); "live" has none: it may be waiting for a retry.
+    for (const k of [w('r1', 1), w('r1', 2), w('r2', 1), w('live', 1)]) await put(k, body);
+    // Not window results: left alone.
+    const foreign = [`${prefix}_windows/wf/live/notes.txt`, `${prefix}_windows/stray.json`];
+    for (const k of foreign) await put(k, body);
+    const plan = await planRetention(s3, url(prefix), { keepSnapshots: 1, graceMs: DAY, now: far() });
+    expect(plan.delete.filter((x) => x.category === 'window-result').map((x) => x.key)).toEqual([w('r1', 1), w('r1', 2), w('r2', 1)]);
+    expect(plan.windows).toEqual({ runs: 1, count: 1, bytes: body.length });
+    expect((await planRetention(s3, url(prefix), { keepSnapshots: 1, graceMs: DAY, now: far(), abandonedMs: 29 * DAY })).delete.map((x) => x.key)).toContain(w('live', 1));
+
+    const gc = await cli('gc', url(prefix), '--keep-snapshots', '1', '--grace', '0s', '--yes');
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toContain(`; 1 window results (${body.length} bytes) of 1 runs without a run manifest (or with one younger than 0ms) kept`);
+    const deleted = gc.stdout.split('\n').filter((l) => l.startsWith('deleted '));
+    // What names an object goes before it: window results before the run manifests, those before partition manifests, those before outputs.
+    const last = (cat: string) => deleted.map((l) => l.includes(`, ${cat}, `)).lastIndexOf(true);
+    const first = (cat: string) => deleted.findIndex((l) => l.includes(`, ${cat}, `));
+    expect([last('snapshot') < first('window-result'), last('window-result') < first('run-manifest'), last('run-manifest') < first('partition-manifest'), last('partition-manifest') < first('output'), last('output') < first('plan')]).toEqual([true, true, true, true, true]);
+    expect((await keys(`${prefix}_windows/`)).sort()).toEqual([w('live', 1), ...foreign].sort());
+
+    const abandoned = await cli('gc', url(prefix), '--keep-snapshots', '1', '--grace', '0s', '--abandoned-after', '0s', '--yes');
+    expect(abandoned.code).toBe(0);
+    expect(abandoned.stdout).toContain(`deleted ${url(w('live', 1))} (${body.length} bytes, window-result, `);
+    expect((await keys(`${prefix}_windows/`)).sort()).toEqual(foreign.sort());
+    expect((await cli('gc', '--help')).stdout).toMatch(/--abandoned-after <duration>[\s\S]*\(default: 731d\)/);
+  });
+
   it('a cursor at a snapshot that does not exist is named by gc, and by changes with the way out', async () => {
     const prefix = 'missing/ds/';
     await dataset(prefix, [Date.now() - 2 * DAY, Date.now() - DAY]);

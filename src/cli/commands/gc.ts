@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS } from '../../config';
 import { cliConfig } from '../config';
 import { datasetRef } from '../../snapshots/layout';
-import { applyRetention, Doomed, planRetention } from '../../snapshots/retention';
+import { ABANDONED_WINDOWS_MS, applyRetention, Doomed, planRetention } from '../../snapshots/retention';
 import { s3Client } from '../../storage/client';
 import { abortUploads, staleUploads } from '../../tools/gc';
 import { formatMs } from '../../schedules/spec';
@@ -10,7 +10,7 @@ import { durationArg, int } from '../args';
 
 interface GcOptions {
   uploads?: boolean; bucket?: string; prefix: string; olderThan: number; dryRun?: boolean;
-  keepSnapshots?: number; grace: number; yes?: boolean; json?: boolean;
+  keepSnapshots?: number; grace: number; abandonedAfter: number; yes?: boolean; json?: boolean;
 }
 
 export function registerGc(program: Command): void {
@@ -20,6 +20,8 @@ export function registerGc(program: Command): void {
     .option('--keep-snapshots <n>', 'dataset retention: keep the newest n snapshots (and those consumer cursors point at) and what they reference', int('keep-snapshots', 1, 99_999_999))
     .addOption(new Option('--grace <duration>', 'dataset retention: never delete anything younger than this, e.g. 7d, 36h, 1.5d; make it longer than any ingest runs, waitForRetry included')
       .argParser(durationArg('grace')).default(7 * 86_400_000, '7d'))
+    .addOption(new Option('--abandoned-after <duration>', 'dataset retention: the window results (_windows/) of a run with no run manifest go once the newest is older than this (a live run may wait a waitForRetry, then a partitionTimeout, each up to a year, between saves; its run manifest would lack what gc deleted)')
+      .argParser(durationArg('abandoned-after')).default(ABANDONED_WINDOWS_MS, formatMs(ABANDONED_WINDOWS_MS)))
     .option('--yes', 'dataset retention: delete (without it, only list what would be deleted and the bytes)')
     .option('--json', 'dataset retention: print the plan as JSON')
     .option('--uploads', 'abort multipart uploads older than --older-than')
@@ -31,7 +33,12 @@ export function registerGc(program: Command): void {
 Dataset retention (a dry run unless --yes):
   partflow gc s3://partflow/datasets/offers/ --keep-snapshots 10 [--grace 7d] [--yes]
 deletes, under the dataset only, outputs, rejects and partition manifests, snapshot files and part
-files, run manifests and plans that no kept snapshot references and that are older than --grace.
+files, run manifests and plans that no kept snapshot references and that are older than --grace,
+and the window results (_windows/) an ingest writes its run manifest from: a run's once its run
+manifest has existed for --grace, or, with none, once the newest is older than --abandoned-after
+(the run was terminated). It deletes what refers to an object before the object (snapshot files,
+window results, run manifests, partition manifests, then outputs and rejects, then plans), so an
+interrupted gc leaves no reference to a deleted object; the next gc deletes what it left.
 Kept, each with everything it references: the newest n snapshots, every snapshot a consumer's
 cursor points at (cursors are read again right before deleting), every snapshot superseded less
 than --grace ago (a consumer may have started reading it while it was the latest) and any snapshot
@@ -49,7 +56,7 @@ _consumers/, _checkpoints/, _partflow.json, or another dataset nested inside thi
         return void process.stdout.write(`${stale.length} stale uploads${o.dryRun ? '' : `, ${n} aborted`}\n`);
       }
       if (datasetUrl === undefined || o.keepSnapshots === undefined) throw new InvalidArgumentError('give <datasetUrl> --keep-snapshots <n> (dataset retention) or --uploads (stale multipart uploads)');
-      const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: o.grace });
+      const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: o.grace, abandonedMs: o.abandonedAfter });
       for (const c of plan.cursors.filter((x) => x.missing)) {
         process.stderr.write(`partflow: warning: consumer "${c.consumer}"'s cursor points at snapshot ${c.snapshot}, which ${plan.dataset} does not have: it holds nothing back, and that consumer cannot read changes until its cursor is moved (partflow changes ${plan.dataset} --consumer ${c.consumer} --commit N --rewind; N=0 to load everything again)\n`);
       }
@@ -71,7 +78,8 @@ _consumers/, _checkpoints/, _partflow.json, or another dataset nested inside thi
         const cursors = plan.cursors.length ? `; consumer cursors: ${plan.cursors.map((c) => `${c.consumer}@${c.snapshot}${c.missing ? ' (no such snapshot)' : ''}`).join(', ')}` : '';
         const recent = plan.recent.length ? ` (${plan.recent.join(', ')} superseded or written less than ${formatMs(o.grace)} ago)` : '';
         const done = o.yes ? 'deleted (or already gone: another gc may have deleted some)' : 'would be deleted (dry run; --yes deletes)';
-        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${recent}${cursors}; ${count} objects, ${bytes} bytes ${done}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${formatMs(o.grace)} kept\n`);
+        const windows = plan.windows.count ? `; ${plan.windows.count} window results (${plan.windows.bytes} bytes) of ${plan.windows.runs} runs without a run manifest (or with one younger than ${formatMs(o.grace)}) kept` : '';
+        process.stdout.write(`kept snapshots ${plan.kept.join(', ')}${recent}${cursors}; ${count} objects, ${bytes} bytes ${done}; ${plan.young.count} unreferenced objects (${plan.young.bytes} bytes) younger than ${formatMs(o.grace)} kept${windows}\n`);
       }
     });
 }
