@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunManifest } from '../src/manifest/run';
+import { KafkaRangeOverlapError } from '../src/snapshots/changes';
 import { datasetRef } from '../src/snapshots/layout';
 import { commitSnapshot as commit, ConditionalWritesRequiredError } from '../src/snapshots/store';
 import { getJson } from '../src/storage/objects';
@@ -48,6 +49,8 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
       return { snapshot: r.snapshot, url: r.url, ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}) };
     } catch (err) {
       if (err instanceof ConditionalWritesRequiredError) throw ApplicationFailure.create({ type: 'ConditionalWritesRequired', message: err.message, nonRetryable: true });
+      // A retry rebases onto the same ranges and meets the same overlap.
+      if (err instanceof KafkaRangeOverlapError) throw ApplicationFailure.create({ type: 'KafkaRangeOverlap', message: `dataset ${m.dataset}: ${err.message}`, nonRetryable: true });
       throw err;
     }
   }

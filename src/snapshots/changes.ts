@@ -1,5 +1,5 @@
 import type { RunManifest } from '../manifest/run';
-import { parseRangeName } from '../sources/kafka/ranges';
+import { parseRangeName, uncovered } from '../sources/kafka/ranges';
 import type { ChangeKind, SnapshotPartition, StageChanges, StageCounts } from './types';
 
 /**
@@ -48,22 +48,39 @@ export function removalsOf(parent: Stages, effect: RunEffect): Set<string> {
   return out;
 }
 
+/** A Kafka run's committed range holds some offsets of a range the dataset holds, but not all of them. */
+export class KafkaRangeOverlapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KafkaRangeOverlapError';
+  }
+}
+
 /**
- * The partitions of `parent` a Kafka run's committed ranges cover, stage by stage. A run that ends
- * partial publishes its ranges without advancing the committed offsets, so the next run plans from
- * the same start: its last range of a topic partition then runs further than the one published
- * (`orders#0@50000-50500` against `orders#0@50000-50600`). Both kept would hold those offsets twice.
+ * The partitions of `parent` a Kafka run's committed ranges cover, stage by stage: each old range
+ * whose every offset is in the run's new ranges of the same topic partition, one or several
+ * (`orders#0@0-3` is covered by `orders#0@0-2` and `orders#0@2-4`). Both kept would hold those
+ * offsets twice. Planning keeps published ranges and plans only around them (planOffsets), so
+ * this matters for runs planned at the same time as the one that published. An old range the new
+ * ones cover only in part can be neither kept (its offsets there would be held twice) nor
+ * dropped (the rest are held by it alone): that throws KafkaRangeOverlapError, and the run's
+ * snapshot is not committed; the next run plans around what is published.
  */
 export function kafkaCoveredBy(parent: Stages, effect: RunEffect): Set<string> {
   const out = new Set<string>();
   for (const [stage, list] of Object.entries(parent)) {
-    const ranges = (effect.stages[stage]?.committed ?? []).map((c) => ({ id: c.partition, r: parseRangeName(c.name) })).filter((x) => x.r);
+    const ranges = (effect.stages[stage]?.committed ?? []).map((c) => ({ id: c.partition, name: c.name, r: parseRangeName(c.name)! })).filter((x) => x.r);
     if (ranges.length === 0) continue;
     for (const p of list) {
       const old = parseRangeName(p.name);
       if (!old) continue;
-      const covers = ranges.some(({ id, r }) => id !== p.partition && r!.topic === old.topic && r!.partition === old.partition && r!.start <= old.start && old.end <= r!.end);
-      if (covers) out.add(key(stage, p.partition));
+      const mine = ranges.filter(({ id, r }) => id !== p.partition && r.topic === old.topic && r.partition === old.partition && r.start < old.end && old.start < r.end);
+      if (mine.length === 0) continue;
+      if (uncovered(mine.map((x) => x.r), old.start, old.end).length === 0) out.add(key(stage, p.partition));
+      else {
+        throw new KafkaRangeOverlapError(`stage ${stage}: the run's range${mine.length > 1 ? 's' : ''} ${mine.map((x) => x.name).join(', ')} hold${mine.length > 1 ? '' : 's'} some offsets of ${p.name}, which the dataset already holds, but not all of them: `
+          + 'keeping both would hold those offsets twice, and dropping it would lose the rest. No snapshot was committed for this run (its outputs stay); the next ingest plans around the ranges the dataset holds');
+      }
     }
   }
   return out;

@@ -9,6 +9,15 @@ const base = { pipeline: 'copy', source: 'kafka://127.0.0.1:9092/orders', target
 const problems = inputProblems;
 
 describe('where a Kafka partition starts', () => {
+  test('without committed offsets, a run after a partial first run starts where that run started, not at startOffsets resolved again', () => {
+    // Retention moved the log start to 200 since the first run started at 0: "earliest" would skip 0-199.
+    expect(startOf(0, 200, 300, null, 'earliest', { 0: 0 })).toEqual({ start: 0, from: 'earlier run' });
+    expect(startOf(0, 200, 300, null, 'latest', { 0: 50 })).toEqual({ start: 50, from: 'earlier run' });
+    expect(startOf(1, 200, 300, null, 'earliest', { 0: 0 })).toEqual({ start: 200, from: 'earliest (new partition)' });
+    // Committed offsets win.
+    expect(startOf(0, 200, 300, { 0: 250 }, 'earliest', { 0: 0 })).toEqual({ start: 250, from: 'committed' });
+  });
+
   test('startOffsets applies to the first run only; a partition new since starts at its earliest', () => {
     // First run (no committed offsets): startOffsets.
     expect(startOf(0, 5, 20, null, 'latest')).toEqual({ start: 20, from: 'startOffsets' });

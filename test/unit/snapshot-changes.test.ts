@@ -1,5 +1,5 @@
 import { RunManifest } from '../../src/manifest/run';
-import { applyEffect, changeList, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
+import { applyEffect, changeList, diffStages, kafkaCoveredBy, KafkaRangeOverlapError, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
 import { SnapshotPartition } from '../../src/snapshots/types';
 
 const p = (id: string, version: string, records = 10): SnapshotPartition => ({
@@ -90,9 +90,26 @@ describe('applying a Kafka run to a snapshot', () => {
     expect(applied.stages.raw.map((x) => x.name)).toEqual(['orders#0@50000-50500']);
   });
 
-  it('leaves a range only partly covered, and names that are not ranges', () => {
+  it('leaves names that are not ranges, and ranges the run does not touch', () => {
     const parent: Stages = { map: [range('k2', 'orders#0@50000-50500'), range('x', 'a.avro')] };
-    const effect = runEffect(run([range('k4', 'orders#0@50200-50600')]));
+    const effect = runEffect(run([range('k4', 'orders#0@50500-50600')]));
     expect(kafkaCoveredBy(parent, effect).size).toBe(0);
+  });
+
+  it('drops a range that several new ranges cover together (partitionRecords changed), so no offset is held twice', () => {
+    const parent: Stages = { map: [range('k1', 'dup#0@0-3'), range('k9', 'dup#1@0-1')] };
+    const effect = runEffect(run([range('k2', 'dup#0@0-2'), range('k3', 'dup#0@2-4')]));
+    const applied = applyEffect(parent, effect, kafkaCoveredBy(parent, effect));
+    expect(applied.stages.map.map((x) => x.name)).toEqual(['dup#0@0-2', 'dup#0@2-4', 'dup#1@0-1']);
+  });
+
+  it('refuses a range the new ones cover only in part: neither keeping nor dropping it is right', () => {
+    const parent: Stages = { map: [range('k1', 'ov#0@200-300')] };
+    const partial = runEffect(run([range('k2', 'ov#0@250-350')]));
+    expect(() => kafkaCoveredBy(parent, partial)).toThrow(KafkaRangeOverlapError);
+    expect(() => kafkaCoveredBy(parent, partial)).toThrow('ov#0@250-350 holds some offsets of ov#0@200-300');
+    // Covered at both ends but not in the middle: offsets 240-259 are held by the old range only.
+    const holed = runEffect(run([range('k3', 'ov#0@200-240'), range('k4', 'ov#0@260-300')]));
+    expect(() => kafkaCoveredBy(parent, holed)).toThrow(KafkaRangeOverlapError);
   });
 });

@@ -6,7 +6,8 @@ import { formatS3Url } from '../../storage/s3url';
 import { openConsumer } from './client';
 import { isKafkaUnreachable, kafkaCause } from './errors';
 import { offsetsKey, readCommittedOffsets } from './offsets';
-import { cutRange, rangeName } from './ranges';
+import { planOffsets, rangeName } from './ranges';
+import { readPublished } from './published';
 import type { KafkaSource } from './source';
 import { knownTopicId, startOf, StartedFrom, topicIdChanged, unknownStartPartitions } from './starts';
 import { rawSchemaJson } from './values';
@@ -27,7 +28,7 @@ export interface KafkaPlanInfo {
   /** Topic partition → the offset this run starts from, and the end (exclusive) it commits. */
   starts: Record<string, number>;
   ends: Record<string, number>;
-  /** Topic partition → where its start came from: committed offsets, startOffsets (first run), or a partition new since. */
+  /** Topic partition → where its start came from: committed offsets, startOffsets (first run), an earlier partial run's plan, or a partition new since. */
   startedFrom?: Record<string, StartedFrom>;
   /** Offsets the broker no longer held at plan time (allowGaps). */
   gaps: { partition: number; from: number; to: number }[];
@@ -62,14 +63,19 @@ function hash(x: unknown): string {
 
 /**
  * Plans a Kafka ingest: per topic partition, from the dataset's committed end offset (or
- * startOffsets on the first run, or the earliest for a partition new since: starts.ts) to the
- * last stable offset now (the high watermark that read_committed may read up to), cut into aligned ranges of at most partitionRecords offsets.
+ * startOffsets on the first run, where an earlier partial run started, or the earliest for a
+ * partition new since: starts.ts) to the last stable offset now (the high watermark that
+ * read_committed may read up to). Ranges the dataset's snapshot already holds are kept; the
+ * offsets they do not hold are cut into aligned ranges of at most partitionRecords offsets (planOffsets).
  */
 export async function planKafka(
   s3: S3Client, src: KafkaSource, o: { bucket: string; targetPrefix: string; dataset: string; partitionRecords: number; source: string },
 ): Promise<{ partitions: PlannedPartition[]; info: KafkaPlanInfo; rawSchema: string }> {
   const rawSchema = rawSchemaJson(src.value);
   const committed = await readCommittedOffsets(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
+  const published = await readPublished(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
+  // Without committed offsets, ranges published by a partial run mean the first run has begun.
+  const earlier = committed ? null : published?.starts ?? null;
   // Planning is retried as a whole (workflows/ingest.ts planRetry), so the client retries little:
   // a port that accepts but never answers fails each attempt in ~30 s, not minutes.
   const consumer = openConsumer(src.brokers, undefined, { requestTimeout: 15_000, retries: 1 });
@@ -83,6 +89,9 @@ export async function planKafka(
         topic: src.topic, dataset: o.dataset, committedId: committed.topicId, currentId: topicId,
         offsetsKey: formatS3Url({ bucket: o.bucket, key: offsetsKey(o.targetPrefix, o.dataset, src.topic, committed.seq) }),
       });
+      if (changed) throw new KafkaPlanError('TopicRecreated', changed);
+    } else if (earlier) {
+      const changed = topicIdChanged({ topic: src.topic, dataset: o.dataset, committedId: published?.topicId, currentId: topicId, offsetsKey: published!.plan, byPlan: true });
       if (changed) throw new KafkaPlanError('TopicRecreated', changed);
     } else {
       const unknown = unknownStartPartitions(src.topic, count, src.startOffsets);
@@ -101,24 +110,24 @@ export async function planKafka(
     for (let p = 0; p < count; p++) {
       const low = Number(earliest[p]);
       const high = Number(stable[p]);
-      let { start, from } = startOf(p, low, high, committed?.offsets ?? null, src.startOffsets);
-      if (start > high) {
-        throw new KafkaPlanError('InvalidInput', from === 'committed'
-          ? `topic ${src.topic} partition ${p}: the start offset ${start} (committed by an earlier run) is past the partition's end ${high}; was the topic deleted and created again?`
+      const { start, from } = startOf(p, low, high, committed?.offsets ?? null, src.startOffsets, earlier);
+      const planned = planOffsets(p, { start, low, high, size: o.partitionRecords, published: published?.ranges.get(p) ?? [] });
+      if (start > planned.end) {
+        throw new KafkaPlanError('InvalidInput', from === 'committed' || from === 'earlier run'
+          ? `topic ${src.topic} partition ${p}: the start offset ${start} (${from === 'committed' ? 'committed by an earlier run' : 'where an earlier, partial run started'}) is past the partition's end ${high}; was the topic deleted and created again?`
           : `topic ${src.topic} partition ${p}: startOffsets starts at ${start}, past the partition's end ${high} (its offsets now run ${low}-${high})`);
       }
-      if (start < low) {
-        if (!src.allowGaps) {
-          gone.push(`topic ${src.topic} partition ${p}: offsets ${start}-${low - 1} are no longer on the broker (its log now starts at ${low}, past retention)`);
-          continue;
-        }
-        gaps.push({ partition: p, from: start, to: low });
-        start = low;
+      if (planned.gone.length && !src.allowGaps) {
+        const held = planned.ranges.some((r) => r.published) ? ' that the dataset does not hold' : '';
+        gone.push(`topic ${src.topic} partition ${p}: offsets ${planned.gone.map((g) => `${g.start}-${g.end - 1}`).join(', ')}${held} are no longer on the broker (its log now starts at ${low}, past retention)`);
+        continue;
       }
-      starts[String(p)] = start;
-      ends[String(p)] = high;
+      for (const g of planned.gone) gaps.push({ partition: p, from: g.start, to: g.end });
+      // The first offset this run reads or reuses: past a gap at its start.
+      starts[String(p)] = planned.gone[0]?.start === start ? planned.gone[0].end : start;
+      ends[String(p)] = planned.end;
       startedFrom[String(p)] = from;
-      for (const r of cutRange(p, start, high, o.partitionRecords)) {
+      for (const r of planned.ranges) {
         const pieces = [{ key: `${src.topic}/${p}`, etag: '', size: r.end - r.start, range: [r.start, r.end] as [number, number], records: r.end - r.start }];
         partitions.push({
           id: kafkaPartitionId(src.topic, p, r.start, r.end), name: rangeName(src.topic, r), pieces, schema: 0,

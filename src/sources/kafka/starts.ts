@@ -1,17 +1,26 @@
 import type { StartOffsets } from './source';
 
 /** Where one topic partition's range starts, and why (kept in the plan). */
-export type StartedFrom = 'committed' | 'startOffsets' | 'earliest (new partition)';
+export type StartedFrom = 'committed' | 'startOffsets' | 'earlier run' | 'earliest (new partition)';
 
 /**
  * The start offset of topic partition `p`. startOffsets is where the FIRST run starts: once the
  * dataset has committed offsets it is ignored, and a partition they do not name (added to the
  * topic since) starts at its earliest offset, so nothing that arrived before this run is lost.
+ * `earlier` is where the first run started when it published ranges but committed no offsets
+ * (it ended partial): later runs start there too, not at startOffsets resolved again, or
+ * "earliest" would follow the log start that retention moved past offsets never ingested.
  */
-export function startOf(p: number, low: number, high: number, committed: Record<string, number> | null, startOffsets: StartOffsets): { start: number; from: StartedFrom } {
+export function startOf(
+  p: number, low: number, high: number, committed: Record<string, number> | null, startOffsets: StartOffsets, earlier: Record<string, number> | null = null,
+): { start: number; from: StartedFrom } {
   if (committed) {
     const prev = committed[String(p)];
     return prev !== undefined ? { start: prev, from: 'committed' } : { start: low, from: 'earliest (new partition)' };
+  }
+  if (earlier) {
+    const prev = earlier[String(p)];
+    return prev !== undefined ? { start: prev, from: 'earlier run' } : { start: low, from: 'earliest (new partition)' };
   }
   if (startOffsets === 'earliest') return { start: low, from: 'startOffsets' };
   if (startOffsets === 'latest') return { start: high, from: 'startOffsets' };
@@ -39,10 +48,11 @@ export function knownTopicId(id: string | undefined): string | undefined {
  * problem, or null when the IDs match or either is unknown (offsets from before topic IDs were
  * recorded are accepted; the next commit records the ID).
  */
-export function topicIdChanged(o: { topic: string; dataset: string; committedId?: string; currentId?: string; offsetsKey: string }): string | null {
+export function topicIdChanged(o: { topic: string; dataset: string; committedId?: string; currentId?: string; offsetsKey: string; byPlan?: boolean }): string | null {
   const cur = knownTopicId(o.currentId);
   if (!o.committedId || !cur || o.committedId === cur) return null;
-  return `topic ${o.topic} was deleted and created again: dataset ${o.dataset}'s offsets (${o.offsetsKey}) were committed from topic ID ${o.committedId}, `
+  const what = o.byPlan ? `earlier partial run (plan ${o.offsetsKey}) read topic ID ${o.committedId}` : `offsets (${o.offsetsKey}) were committed from topic ID ${o.committedId}`;
+  return `topic ${o.topic} was deleted and created again: dataset ${o.dataset}'s ${what}, `
     + `and the topic now has ID ${cur}, whose offsets number other records. Nothing was ingested. Ingest the new topic into a new dataset `
     + `("dataset": "${o.topic}-${cur.slice(0, 8)}", or --dataset); this dataset keeps what it holds of the old topic`;
 }
