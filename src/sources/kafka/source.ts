@@ -28,6 +28,8 @@ export interface KafkaSource {
   startOffsets: StartOffsets;
   allowGaps: boolean;
   value: KafkaValueSettings;
+  /** No "value" was given: planning takes the dataset's settings (src/sources/kafka/dataset-value.ts) rather than the default. */
+  valueDefaulted?: true;
 }
 
 export const KAFKA_SCHEME = 'kafka://';
@@ -107,5 +109,5 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
     }
   }
   if (!parsed) return undefined;
-  return { ...parsed, startOffsets, allowGaps: input.allowGaps === true, value };
+  return { ...parsed, startOffsets, allowGaps: input.allowGaps === true, value, ...(v === undefined ? { valueDefaulted: true as const } : {}) };
 }
