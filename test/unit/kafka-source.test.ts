@@ -6,6 +6,8 @@ import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
 import { clientSettingsFromEnv } from '../../src/sources/kafka/client';
 import { rawSchemaJson, RegistryMisconfiguredError, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
+import { judgeValueSettings } from '../../src/sources/kafka/dataset-value';
+import type { KafkaSource, KafkaValueSettings } from '../../src/sources/kafka/source';
 import { ZeroByteBudget } from '../../src/sources/kafka/zero-byte-budget';
 import { rejectRecord } from '../../src/sources/kafka/message';
 import { createHash } from 'node:crypto';
@@ -27,7 +29,8 @@ describe('kafka:// sources', () => {
   test('resolves with defaults: dataset from the topic, earliest, no gaps, JSON values', () => {
     const r = resolveIngestInput(base);
     expect(r.dataset).toBe('orders');
-    expect(r.kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'orders', startOffsets: 'earliest', allowGaps: false, value: { format: 'json' } });
+    expect(r.kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'orders', startOffsets: 'earliest', allowGaps: false, value: { format: 'json' }, valueDefaulted: true });
+    expect(resolveIngestInput({ ...base, value: { format: 'json' } }).kafka!.valueDefaulted).toBeUndefined();
     expect(r.sourceBucket).toBe('');
     expect(resolveIngestInput({ ...base, source: 'kafka://h:1/orders.v1' }).dataset).toBe('orders.v1');
   });
@@ -41,6 +44,9 @@ describe('kafka:// sources', () => {
     expect(p.join('\n')).toMatch(/value.format "avro" needs value.schema/);
     expect(p.join('\n')).toMatch(/"format" is for S3 sources/);
     expect(problems({ ...base, value: { format: 'confluent', schema: 'birdstrike@1' } }).join()).toMatch(/needs value.registry/);
+    // Accepted, it would look as if the registry were used.
+    expect(problems({ ...base, value: { format: 'json', registry: 'http://r:8081' } })).toEqual(['value.registry is for confluent values (whose writer schemas it serves); "json" values never ask it']);
+    expect(problems({ ...base, value: { format: 'avro', schema: 'birdstrike@1', registry: 'http://r:8081' } }).join()).toMatch(/"avro" values never ask it/);
     expect(problems({ pipeline: 'copy', source: 's3://b/x/', allowGaps: true }).join()).toMatch(/"allowGaps" is only for kafka:\/\/ sources/);
   });
 
@@ -216,5 +222,25 @@ describe('kraftClusterId', () => {
       const id = kraftClusterId();
       expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
     }
+  });
+});
+
+describe('a dataset keeps its value settings', () => {
+  const src = (value: KafkaValueSettings, defaulted = false): KafkaSource => ({ brokers: ['h:1'], topic: 't', startOffsets: 'earliest', allowGaps: false, value, ...(defaulted ? { valueDefaulted: true as const } : {}) });
+  const recorded = { value: { format: 'confluent' as const, schema: 'o@1', registry: 'http://r:8081' }, where: 'snapshot 4 (plan s3://b/p.json)' };
+
+  test('the same settings (a registry less its trailing "/") run; a first run has nothing to match', () => {
+    expect(judgeValueSettings(src({ format: 'confluent', schema: 'o@1', registry: 'http://r:8081/' }), 'd', 's3://b/d/', recorded)).toEqual({});
+    expect(judgeValueSettings(src({ format: 'json' }), 'd', 's3://b/d/', null)).toEqual({});
+  });
+
+  test('other settings are refused, naming both; none given take the dataset\'s, with a note', () => {
+    const v = judgeValueSettings(src({ format: 'confluent', schema: 'o@2', registry: 'http://r:8081' }), 'd', 's3://b/d/', recorded);
+    expect(v.refusal).toContain('value settings {"format":"confluent","schema":"o@2","registry":"http://r:8081"} (--value-format confluent --value-schema o@2 --registry http://r:8081) differ from those of dataset d (s3://b/d/), '
+      + 'whose records were ingested with {"format":"confluent","schema":"o@1","registry":"http://r:8081"}');
+    expect(v.refusal).toContain('--dataset d-confluent');
+    const a = judgeValueSettings(src({ format: 'json' }, true), 'd', 's3://b/d/', recorded);
+    expect(a.adopt?.value).toEqual(recorded.value);
+    expect(a.adopt?.note).toContain('from its snapshot 4 (plan s3://b/p.json)');
   });
 });

@@ -103,6 +103,7 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
       }
       // Accepted and ignored, it would look as if JSON values were checked against it.
       if (value.format === 'json' && value.schema) problems.push('value.schema is for avro, avro-single-object and confluent values; "json" values are kept as their JSON text, unchecked against a schema');
+      if (value.format !== 'confluent' && value.registry) problems.push(`value.registry is for confluent values (whose writer schemas it serves); "${value.format}" values never ask it`);
       if ((value.format === 'avro' || value.format === 'avro-single-object') && !value.schema) problems.push(`value.format "${value.format}" needs value.schema (a schema of schemas/, e.g. "orders@1")`);
       if (value.format === 'confluent' && !value.registry) problems.push('value.format "confluent" needs value.registry (the Schema Registry\'s http:// URL)');
       if (value.format === 'confluent' && !value.schema) problems.push('value.format "confluent" needs value.schema (the reader schema every value is resolved to)');
