@@ -27,7 +27,10 @@ export async function datasetValueSettings(s3: S3Client, bucket: string, targetP
   const loc = parseS3Url(head.run.plan);
   const plan = await getJson<Plan>(s3, loc.bucket, loc.key, 512 * 1024 * 1024);
   if (!plan.kafka?.value) return null;
-  return { value: plan.kafka.value, where: `snapshot ${n} (plan ${formatS3Url(loc)})` };
+  // Only confluent values use a registry; runs from before others were refused one may name it.
+  const { registry, ...rest } = plan.kafka.value;
+  const value = plan.kafka.value.format === 'confluent' && registry ? { ...rest, registry } : rest;
+  return { value, where: `snapshot ${n} (plan ${formatS3Url(loc)})` };
 }
 
 const norm = (v: KafkaValueSettings) => ({ format: v.format, schema: v.schema ?? null, registry: v.registry?.replace(/\/+$/, '') ?? null });
