@@ -205,6 +205,16 @@ describe('Confluent wire format through a registry endpoint', () => {
     await expect(down).rejects.not.toBeInstanceOf(ValueError);
   });
 
+  test('a registry that cannot be reached says why (the socket error), not only "fetch failed"', async () => {
+    const http = await import('node:http');
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const d = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: `http://127.0.0.1:${port}` });
+    await expect(d(framed(7, Buffer.from([0])))).rejects.toThrow(`schema registry http://127.0.0.1:${port}/schemas/ids/7: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
+
   test('an unknown id before any resolved, or a 404 that is not the registry\'s, is a misconfigured registry, not a reject', async () => {
     const first = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: url });
     await expect(first(framed(8, Buffer.from([0])))).rejects.toThrow(RegistryMisconfiguredError);
