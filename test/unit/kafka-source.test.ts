@@ -10,6 +10,7 @@ import { judgeValueSettings } from '../../src/sources/kafka/dataset-value';
 import type { KafkaSource, KafkaValueSettings } from '../../src/sources/kafka/source';
 import { ZeroByteBudget } from '../../src/sources/kafka/zero-byte-budget';
 import { rejectRecord } from '../../src/sources/kafka/message';
+import { OffsetsGoneError } from '../../src/sources/kafka/reader';
 import { createHash } from 'node:crypto';
 import { loadSchema } from '../../src/avro/schemas';
 import { kraftClusterId } from '../../src/stack/kafka';
@@ -252,5 +253,14 @@ describe('a dataset keeps its value settings', () => {
     const a = judgeValueSettings(src({ format: 'json' }, true), 'd', 's3://b/d/', recorded);
     expect(a.adopt?.value).toEqual(recorded.value);
     expect(a.adopt?.note).toContain('from its snapshot 4 (plan s3://b/p.json)');
+  });
+});
+
+describe('offsets gone while reading', () => {
+  test('name the offsets of the range that failed, not the whole span below the log start', () => {
+    expect(new OffsetsGoneError('part2', 1, 90000, 200000, { start: 90000, end: 95000 }).message)
+      .toBe('topic part2 partition 1: offsets 90000-94999 (all of range 90000-95000) are no longer on the broker (its log now starts at 200000, past retention)');
+    expect(new OffsetsGoneError('t', 0, 92000, 93000, { start: 90000, end: 95000 }).message)
+      .toBe('topic t partition 0: offsets 92000-92999 of range 90000-95000 are no longer on the broker (its log now starts at 93000, past retention)');
   });
 });
