@@ -4,7 +4,8 @@ import { inputProblems } from '../helpers/input';
 import { kafkaPartitionId } from '../../src/pipeline/partitioning/identity';
 import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
-import { clientSettingsFromEnv } from '../../src/sources/kafka/client';
+import { brokerAddress, clientSettingsFromEnv, openConsumer } from '../../src/sources/kafka/client';
+import { kafkaCause } from '../../src/sources/kafka/errors';
 import { rawSchemaJson, RegistryMisconfiguredError, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
 import { judgeValueSettings } from '../../src/sources/kafka/dataset-value';
 import type { KafkaSource, KafkaValueSettings } from '../../src/sources/kafka/source';
@@ -262,5 +263,27 @@ describe('offsets gone while reading', () => {
       .toBe('topic part2 partition 1: offsets 90000-94999 (all of range 90000-95000) are no longer on the broker (its log now starts at 200000, past retention)');
     expect(new OffsetsGoneError('t', 0, 92000, 93000, { start: 90000, end: 95000 }).message)
       .toBe('topic t partition 0: offsets 92000-92999 of range 90000-95000 are no longer on the broker (its log now starts at 93000, past retention)');
+  });
+});
+
+describe('IPv6 brokers', () => {
+  test('"[v6]:port" is the address and port, which the client connects to (it split the string at its first ":" and looked up "[")', async () => {
+    expect(parseKafkaUrl('kafka://[::1]:17310,h:9092/orders').brokers).toEqual(['[::1]:17310', 'h:9092']);
+    expect(brokerAddress('[::1]:17310')).toEqual({ host: '::1', port: 17310 });
+    expect(brokerAddress('kafka.example:9092')).toEqual({ host: 'kafka.example', port: 9092 });
+    const net = await import('node:net');
+    const seen: string[] = [];
+    const server = net.createServer((c) => { seen.push(c.remoteAddress ?? ''); c.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const consumer = openConsumer([`[::1]:${port}`], { clientId: 'partflow-test' }, { requestTimeout: 2000, retries: 0 });
+    try {
+      const err = await consumer.metadata({ topics: ['t'] }).then(() => null, (e: unknown) => e);
+      expect(kafkaCause(err)).not.toMatch(/ENOTFOUND/);
+      expect(seen).toContain('::1');
+    } finally {
+      await consumer.close().catch(() => undefined);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
