@@ -140,7 +140,12 @@ async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry:
   try {
     planned = await planKafka(deps.s3, kafka, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
   } catch (err) {
-    if (err instanceof KafkaPlanError && err.retryable) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: false, cause: err });
+    // Without the client's error as the cause: its "metadata failed 2 times." counts its own tries
+    // within one attempt, and the failure that ends the run would say 2 after five attempts.
+    // The message already names the root causes; the attempt is counted here instead.
+    if (err instanceof KafkaPlanError && err.retryable) {
+      throw ApplicationFailure.create({ type: err.type, message: `${err.message} (planning attempt ${Context.current().info.attempt})`, nonRetryable: false });
+    }
     if (err instanceof KafkaPlanError) throw nonRetryable(err.type as keyof typeof FailureTypes, err.message, err);
     if (err instanceof SchemaError) throw nonRetryable('InvalidInput', `value.schema: ${err.message}`, err);
     throw err;
