@@ -16,6 +16,8 @@ import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
+import { datasetValueSettings, judgeValueSettings } from '../src/sources/kafka/dataset-value';
+import type { KafkaSource } from '../src/sources/kafka/source';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, FailureTypes, loadPlan, nonRetryable, storageRefusal } from './deps';
 import { scanSources, someUrls, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
@@ -113,15 +115,37 @@ function kafkaGapsOf(gaps: KafkaGap[]): { gaps?: KafkaGapsSummary } {
   return s ? { gaps: s } : {};
 }
 
+/**
+ * The Kafka source with the value settings the dataset holds: an ingest that gave none takes
+ * them (said in the log; the CLI says it before starting), one that gave others is refused
+ * (src/sources/kafka/dataset-value.ts), whoever started it.
+ */
+async function datasetValueOf(deps: ActivityDeps, input: ResolvedIngest, log: ReturnType<typeof logger>): Promise<KafkaSource> {
+  const src = input.kafka!;
+  const recorded = await datasetValueSettings(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
+  const datasetUrl = formatS3Url({ bucket: input.targetBucket, key: `${datasetPrefix(input.targetPrefix, input.dataset)}/` });
+  const verdict = judgeValueSettings(src, input.dataset, datasetUrl, recorded);
+  if (verdict.refusal) throw nonRetryable('InvalidInput', verdict.refusal);
+  if (!verdict.adopt) return src;
+  log.warn({ dataset: datasetUrl, value: verdict.adopt.value }, verdict.adopt.note);
+  return { ...src, value: verdict.adopt.value };
+}
+
 /** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
 async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
   const { def, info } = entry;
   const marker = await checkDatasetSource(deps, input, input.source, log);
+  const kafka = await datasetValueOf(deps, input, log);
   let planned;
   try {
-    planned = await planKafka(deps.s3, input.kafka!, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
+    planned = await planKafka(deps.s3, kafka, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
   } catch (err) {
-    if (err instanceof KafkaPlanError && err.retryable) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: false, cause: err });
+    // Without the client's error as the cause: its "metadata failed 2 times." counts its own tries
+    // within one attempt, and the failure that ends the run would say 2 after five attempts.
+    // The message already names the root causes; the attempt is counted here instead.
+    if (err instanceof KafkaPlanError && err.retryable) {
+      throw ApplicationFailure.create({ type: err.type, message: `${err.message} (planning attempt ${Context.current().info.attempt})`, nonRetryable: false });
+    }
     if (err instanceof KafkaPlanError) throw nonRetryable(err.type as keyof typeof FailureTypes, err.message, err);
     if (err instanceof SchemaError) throw nonRetryable('InvalidInput', `value.schema: ${err.message}`, err);
     throw err;

@@ -1,5 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { IngestInput, INPUT_LIMITS } from '../pipeline/input';
+import { Command } from 'commander';
+import { IngestInput, INPUT_LIMITS, InvalidInputError } from '../pipeline/input';
 import { bytesArg, int, keyValue } from './args';
 
 /**
@@ -44,7 +44,9 @@ export function startOffsetsArg(v: string): NonNullable<IngestInput['startOffset
   const out: Record<string, number> = {};
   for (const kv of v.split(',')) {
     const [k, n] = kv.split('=').map((x) => x?.trim());
-    if (Object.hasOwn(out, k)) throw new InvalidArgumentError(`--start-offsets names partition ${k} twice (${v})`);
+    // Not commander's InvalidArgumentError, which prints the whole --help after it: one line, as
+    // the workflow input's own checks of startOffsets print.
+    if (Object.hasOwn(out, k)) throw new InvalidInputError([`--start-offsets names partition ${k} twice (${v})`]);
     out[k] = n !== undefined && /^\d+$/.test(n) && Number.isSafeInteger(Number(n)) ? Number(n) : (n as unknown as number);
   }
   return out;

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectTemporal } from '../temporal/connect';
 import { Config } from '../config';
-import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
+import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
 import { describeEndpoint, s3Client } from '../storage/client';
@@ -12,7 +12,7 @@ import { datasetPrefix } from '../pipeline/layout';
 import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
 import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { ignoredStartOffsetsNote } from './kafka-note';
+import { ignoredStartOffsetsNote, withDatasetValue } from './kafka-note';
 
 /** A client by Temporal's connection conventions (TEMPORAL_* variables, config file profile; see src/temporal/connection.ts). */
 export async function connectClient(cfg: Config): Promise<{ client: Client; connection: Connection }> {
@@ -123,6 +123,12 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   await checkDatasetSource(cfg, resolved, onNote, deadline);
   const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), deadline);
   if (ignored) onNote?.(ignored);
+  // A refusal is thrown; unreadable in time, it is left to planning, which checks it too.
+  const valued = await beforeDeadline(withDatasetValue(s3Client(cfg.s3), resolved, input)
+    .catch((err: unknown) => (err instanceof InvalidInputError ? { refused: err } : Promise.reject(err))), deadline);
+  if (valued && 'refused' in valued) throw valued.refused;
+  if (valued?.note) onNote?.(valued.note);
+  if (valued) input = valued.input;
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,

@@ -1,5 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ResolvedIngest } from '../pipeline/input';
+import { IngestInput, InvalidInputError, ResolvedIngest } from '../pipeline/input';
+import { datasetPrefix } from '../pipeline/layout';
+import { datasetValueSettings, judgeValueSettings } from '../sources/kafka/dataset-value';
 import { offsetsKey, readCommittedOffsets } from '../sources/kafka/offsets';
 import { formatS3Url } from '../storage/s3url';
 
@@ -15,4 +17,18 @@ export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, g
   return `startOffsets is ignored: dataset ${r.dataset} already has committed offsets of topic ${r.kafka.topic} `
     + `(${formatS3Url({ bucket: r.targetBucket, key: offsetsKey(r.targetPrefix, r.dataset, r.kafka.topic, c.seq) })}), and this run goes on from them; `
     + 'startOffsets applies to a dataset\'s first run only (ingest into a new dataset to start elsewhere)';
+}
+
+/**
+ * A Kafka ingest's value settings against those its dataset holds (src/sources/kafka/dataset-value.ts),
+ * checked before the run starts as planning checks them: other settings are refused; none given
+ * take the dataset's, which the returned input then names, with a note saying so.
+ */
+export async function withDatasetValue(s3: S3Client, r: ResolvedIngest, input: IngestInput): Promise<{ input: IngestInput; note?: string }> {
+  if (!r.kafka) return { input };
+  const recorded = await datasetValueSettings(s3, r.targetBucket, r.targetPrefix, r.dataset);
+  const verdict = judgeValueSettings(r.kafka, r.dataset, formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` }), recorded);
+  if (verdict.refusal) throw new InvalidInputError([verdict.refusal]);
+  if (!verdict.adopt) return { input };
+  return { input: { ...input, value: verdict.adopt.value }, note: verdict.adopt.note };
 }

@@ -15,6 +15,8 @@ import { s3Client } from '../../src/storage/client';
 import { createTopic, LibMap, startTestBroker } from '../helpers/kafka';
 import { decodeUrl, getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { runCli } from '../helpers/cli';
+import { WorkflowFailedError } from '@temporalio/client';
 
 /**
  * Hostile Kafka values on a real broker: whatever a message holds, the import writes only raw
@@ -125,6 +127,43 @@ test('Avro values with a long beyond 2^53 are ingested without loss', async () =
   const [rec] = (await decodeUrl(s3, (await partitionManifest(s)).output.url)) as { value: Record<string, unknown> }[];
   expect(rec.value.cost_total_usd).toBe(2n ** 63n - 1n);
   expect(type.toBuffer(rec.value).equals(body)).toBe(true);
+});
+
+test('a dataset keeps its value settings: a run without them takes them (the CLI says so), a run with others is refused before anything is read', async () => {
+  const topic = 'kformat';
+  await createTopic(kafka.admin, topic, 1);
+  const type = losslessTypeOf(loadSchema('birdstrike@1').type);
+  const avro = (n: number) => Array.from({ length: n }, () => ({ value: type.toBuffer(type.random()) }));
+  await send(topic, avro(2));
+  expect((await ingest('kv-format-1', { source: src(topic), value: { format: 'avro', schema: 'birdstrike@1' } })).status).toBe('completed');
+  await send(topic, avro(3));
+  // Started from Temporal with no value settings: planning takes the dataset's.
+  const second = await ingest('kv-format-2', { source: src(topic) });
+  expect(second.stages.raw.records).toEqual({ in: 3, out: 3, rejected: 0, dropped: 0 });
+  const plan = await getJson<{ kafka: { value: unknown } }>(s3, second.plan);
+  expect(plan.kafka.value).toEqual({ format: 'avro', schema: 'birdstrike@1' });
+  await send(topic, avro(1));
+  // Started from Temporal with other settings: planning refuses it, not retried; the offsets stay.
+  const err = await ingest('kv-format-3', { source: src(topic), value: { format: 'json' } }).then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const f = (err as WorkflowFailedError).cause!.cause as Error & { type?: string; nonRetryable?: boolean };
+  expect(f.type).toBe('InvalidInput');
+  expect(f.nonRetryable).toBe(true);
+  const why = `value settings {"format":"json"} (--value-format json) differ from those of dataset kformat (${TARGET}kformat/), `
+    + 'whose records were ingested with {"format":"avro","schema":"birdstrike@1"} (--value-format avro --value-schema birdstrike@1, recorded in its snapshot 2';
+  expect(f.message).toContain(why);
+  expect(f.message).toContain('--dataset kformat-json');
+  expect((await readCommittedOffsets(s3, BUCKET, 'datasets/', topic, topic))?.offsets).toEqual({ 0: 5 });
+  // The CLI refuses it before starting a run; with no value flags it takes the dataset's and says so.
+  const refused = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--value-format', 'json', '--wait');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain(`partflow: invalid ingest input: ${why}`);
+  expect(refused.stderr).not.toMatch(/^started /m);
+  const cli = await runCli(h.cfg, 'ingest', 'copy', '--source', src(topic), '--target', TARGET, '--wait', '--json');
+  expect(cli.code).toBe(0);
+  expect((JSON.parse(cli.stdout) as IngestSummary).stages.raw.records).toEqual({ in: 1, out: 1, rejected: 0, dropped: 0 });
+  expect(cli.stderr).toContain('note: no value settings were given: this run decodes the values of topic kformat as dataset kformat holds them, '
+    + '{"format":"avro","schema":"birdstrike@1"} (--value-format avro --value-schema birdstrike@1), from its snapshot 2');
 });
 
 test('a registry that answers 404 for the schema ids fails the partition (not retried), naming registry and id; offsets stay', async () => {

@@ -448,6 +448,9 @@ test('unreachable brokers at plan time: a retryable failure naming the brokers, 
   expect(f.message).toContain('connect ECONNREFUSED 127.0.0.1:1');
   expect(f.message).toContain('ENOTFOUND nosuchhost.invalid');
   expect(f.message).not.toContain('metadata failed 4 times');
+  // The count is planning's, not the client's tries within one attempt ("metadata failed 2 times.").
+  expect(f.message).toMatch(/ \(planning attempt 5\)$/);
+  expect(f.cause).toBeUndefined();
   // Five plan attempts of ~3 s each, with backoff between.
   expect(Date.now() - t0).toBeLessThan(120_000);
 }, 150_000);

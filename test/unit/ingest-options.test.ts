@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { addIngestInputOptions, ingestInputFromOptions } from '../../src/cli/ingest-options';
+import { failureOf } from '../../src/cli/exit';
+import { buildProgram } from '../../src/cli/program';
 
 const parse = (...args: string[]) => {
   const cmd = addIngestInputOptions(new Command(), { sourceRequired: true }).exitOverride();
@@ -10,6 +12,16 @@ const parse = (...args: string[]) => {
 };
 
 describe('ingest options', () => {
+  it('a partition given twice in --start-offsets is one line naming it, not the whole --help', async () => {
+    let out = '';
+    const program = buildProgram().exitOverride().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (out += t) });
+    for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (out += t) });
+    const err = await program.parseAsync(['node', 'partflow', 'ingest', 'copy', '--source', 'kafka://h:1/x', '--target', 's3://b/d/', '--start-offsets', '0=10,0=20'])
+      .then(() => null, (e: unknown) => e);
+    expect(failureOf(err)).toEqual({ code: 1, message: 'invalid ingest input: --start-offsets names partition 0 twice (0=10,0=20)' });
+    expect(out).toBe('');
+  });
+
   it('--no-pack keeps one partition per object; --pack sets the default back; neither leaves it to the input', () => {
     expect(parse('--no-pack').pack).toBe(false);
     expect(parse('--pack').pack).toBe(true);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidInputError } from '../../src/pipeline/input';
 import { startOffsetsArg } from '../../src/cli/ingest-options';
 import { inputProblems } from '../helpers/input';
 import { isKafkaClientError, isKafkaUnreachable, kafkaCause } from '../../src/sources/kafka/errors';
@@ -62,7 +62,7 @@ describe('startOffsets input', () => {
 
   test('the CLI refuses a partition given twice, and keeps a number past 2^53 as typed', () => {
     expect(startOffsetsArg('0=1,2=5')).toEqual({ 0: 1, 2: 5 });
-    expect(() => startOffsetsArg('0=1,0=2')).toThrow(InvalidArgumentError);
+    expect(() => startOffsetsArg('0=1,0=2')).toThrow(InvalidInputError);
     expect(() => startOffsetsArg('0=1,0=2')).toThrow('--start-offsets names partition 0 twice (0=1,0=2)');
     const big = startOffsetsArg('0=9007199254740993');
     expect(big).toEqual({ 0: '9007199254740993' });

@@ -4,10 +4,14 @@ import { inputProblems } from '../helpers/input';
 import { kafkaPartitionId } from '../../src/pipeline/partitioning/identity';
 import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
-import { clientSettingsFromEnv } from '../../src/sources/kafka/client';
+import { brokerAddress, clientSettingsFromEnv, openConsumer } from '../../src/sources/kafka/client';
+import { kafkaCause } from '../../src/sources/kafka/errors';
 import { rawSchemaJson, RegistryMisconfiguredError, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
+import { judgeValueSettings } from '../../src/sources/kafka/dataset-value';
+import type { KafkaSource, KafkaValueSettings } from '../../src/sources/kafka/source';
 import { ZeroByteBudget } from '../../src/sources/kafka/zero-byte-budget';
 import { rejectRecord } from '../../src/sources/kafka/message';
+import { OffsetsGoneError } from '../../src/sources/kafka/reader';
 import { createHash } from 'node:crypto';
 import { loadSchema } from '../../src/avro/schemas';
 import { kraftClusterId } from '../../src/stack/kafka';
@@ -27,7 +31,8 @@ describe('kafka:// sources', () => {
   test('resolves with defaults: dataset from the topic, earliest, no gaps, JSON values', () => {
     const r = resolveIngestInput(base);
     expect(r.dataset).toBe('orders');
-    expect(r.kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'orders', startOffsets: 'earliest', allowGaps: false, value: { format: 'json' } });
+    expect(r.kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'orders', startOffsets: 'earliest', allowGaps: false, value: { format: 'json' }, valueDefaulted: true });
+    expect(resolveIngestInput({ ...base, value: { format: 'json' } }).kafka!.valueDefaulted).toBeUndefined();
     expect(r.sourceBucket).toBe('');
     expect(resolveIngestInput({ ...base, source: 'kafka://h:1/orders.v1' }).dataset).toBe('orders.v1');
   });
@@ -41,6 +46,9 @@ describe('kafka:// sources', () => {
     expect(p.join('\n')).toMatch(/value.format "avro" needs value.schema/);
     expect(p.join('\n')).toMatch(/"format" is for S3 sources/);
     expect(problems({ ...base, value: { format: 'confluent', schema: 'birdstrike@1' } }).join()).toMatch(/needs value.registry/);
+    // Accepted, it would look as if the registry were used.
+    expect(problems({ ...base, value: { format: 'json', registry: 'http://r:8081' } })).toEqual(['value.registry is for confluent values (whose writer schemas it serves); "json" values never ask it']);
+    expect(problems({ ...base, value: { format: 'avro', schema: 'birdstrike@1', registry: 'http://r:8081' } }).join()).toMatch(/"avro" values never ask it/);
     expect(problems({ pipeline: 'copy', source: 's3://b/x/', allowGaps: true }).join()).toMatch(/"allowGaps" is only for kafka:\/\/ sources/);
   });
 
@@ -199,6 +207,16 @@ describe('Confluent wire format through a registry endpoint', () => {
     await expect(down).rejects.not.toBeInstanceOf(ValueError);
   });
 
+  test('a registry that cannot be reached says why (the socket error), not only "fetch failed"', async () => {
+    const http = await import('node:http');
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const d = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: `http://127.0.0.1:${port}` });
+    await expect(d(framed(7, Buffer.from([0])))).rejects.toThrow(`schema registry http://127.0.0.1:${port}/schemas/ids/7: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
+
   test('an unknown id before any resolved, or a 404 that is not the registry\'s, is a misconfigured registry, not a reject', async () => {
     const first = valueDecoder({ format: 'confluent', schema: 'birdstrike@1', registry: url });
     await expect(first(framed(8, Buffer.from([0])))).rejects.toThrow(RegistryMisconfiguredError);
@@ -215,6 +233,57 @@ describe('kraftClusterId', () => {
     for (let i = 0; i < 5000; i += 1) {
       const id = kraftClusterId();
       expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    }
+  });
+});
+
+describe('a dataset keeps its value settings', () => {
+  const src = (value: KafkaValueSettings, defaulted = false): KafkaSource => ({ brokers: ['h:1'], topic: 't', startOffsets: 'earliest', allowGaps: false, value, ...(defaulted ? { valueDefaulted: true as const } : {}) });
+  const recorded = { value: { format: 'confluent' as const, schema: 'o@1', registry: 'http://r:8081' }, where: 'snapshot 4 (plan s3://b/p.json)' };
+
+  test('the same settings (a registry less its trailing "/") run; a first run has nothing to match', () => {
+    expect(judgeValueSettings(src({ format: 'confluent', schema: 'o@1', registry: 'http://r:8081/' }), 'd', 's3://b/d/', recorded)).toEqual({});
+    expect(judgeValueSettings(src({ format: 'json' }), 'd', 's3://b/d/', null)).toEqual({});
+  });
+
+  test('other settings are refused, naming both; none given take the dataset\'s, with a note', () => {
+    const v = judgeValueSettings(src({ format: 'confluent', schema: 'o@2', registry: 'http://r:8081' }), 'd', 's3://b/d/', recorded);
+    expect(v.refusal).toContain('value settings {"format":"confluent","schema":"o@2","registry":"http://r:8081"} (--value-format confluent --value-schema o@2 --registry http://r:8081) differ from those of dataset d (s3://b/d/), '
+      + 'whose records were ingested with {"format":"confluent","schema":"o@1","registry":"http://r:8081"}');
+    expect(v.refusal).toContain('--dataset d-confluent');
+    const a = judgeValueSettings(src({ format: 'json' }, true), 'd', 's3://b/d/', recorded);
+    expect(a.adopt?.value).toEqual(recorded.value);
+    expect(a.adopt?.note).toContain('from its snapshot 4 (plan s3://b/p.json)');
+  });
+});
+
+describe('offsets gone while reading', () => {
+  test('name the offsets of the range that failed, not the whole span below the log start', () => {
+    expect(new OffsetsGoneError('part2', 1, 90000, 200000, { start: 90000, end: 95000 }).message)
+      .toBe('topic part2 partition 1: offsets 90000-94999 (all of range 90000-95000) are no longer on the broker (its log now starts at 200000, past retention)');
+    expect(new OffsetsGoneError('t', 0, 92000, 93000, { start: 90000, end: 95000 }).message)
+      .toBe('topic t partition 0: offsets 92000-92999 of range 90000-95000 are no longer on the broker (its log now starts at 93000, past retention)');
+  });
+});
+
+describe('IPv6 brokers', () => {
+  test('"[v6]:port" is the address and port, which the client connects to (it split the string at its first ":" and looked up "[")', async () => {
+    expect(parseKafkaUrl('kafka://[::1]:17310,h:9092/orders').brokers).toEqual(['[::1]:17310', 'h:9092']);
+    expect(brokerAddress('[::1]:17310')).toEqual({ host: '::1', port: 17310 });
+    expect(brokerAddress('kafka.example:9092')).toEqual({ host: 'kafka.example', port: 9092 });
+    const net = await import('node:net');
+    const seen: string[] = [];
+    const server = net.createServer((c) => { seen.push(c.remoteAddress ?? ''); c.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const consumer = openConsumer([`[::1]:${port}`], { clientId: 'partflow-test' }, { requestTimeout: 2000, retries: 0 });
+    try {
+      const err = await consumer.metadata({ topics: ['t'] }).then(() => null, (e: unknown) => e);
+      expect(kafkaCause(err)).not.toMatch(/ENOTFOUND/);
+      expect(seen).toContain('::1');
+    } finally {
+      await consumer.close().catch(() => undefined);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

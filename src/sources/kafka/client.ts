@@ -47,13 +47,24 @@ export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Kaf
 }
 
 /**
+ * "host:port" or "[v6 address]:port" as host and port. The client splits a broker string at its
+ * first ":", which leaves "[" of an IPv6 address as the host to look up (ENOTFOUND [); it takes
+ * host and port given apart as they are.
+ */
+export function brokerAddress(broker: string): { host: string; port: number } {
+  const i = broker.lastIndexOf(':');
+  const host = broker.slice(0, i);
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port: Number(broker.slice(i + 1)) };
+}
+
+/**
  * A consumer used without a consumer group: partflow fetches exact offsets itself and keeps the
  * offsets it has ingested in S3, never in the cluster. The group id is required by the client's
  * constructor only; no group is ever joined.
  */
 export function openConsumer(brokers: string[], settings = clientSettingsFromEnv(), timeouts: { requestTimeout?: number; retries?: number } = {}): KafkaConsumer {
   return new Consumer({
-    clientId: settings.clientId, groupId: 'partflow-unused', bootstrapBrokers: brokers,
+    clientId: settings.clientId, groupId: 'partflow-unused', bootstrapBrokers: brokers.map(brokerAddress),
     ...(settings.sasl ? { sasl: settings.sasl } : {}),
     ...(settings.tls ? { tls: settings.tls } : {}),
     retries: timeouts.retries ?? 3, connectTimeout: 10_000, requestTimeout: timeouts.requestTimeout ?? 60_000,

@@ -11,10 +11,15 @@ export interface KafkaMessage {
   headers: { key: Buffer; value: Buffer | null }[];
 }
 
-/** The broker no longer holds offsets from `from` (retention or deleteRecords moved the log start to `logStart`). */
+/**
+ * The broker no longer holds the offsets of range [start, end) from `from` (retention or
+ * deleteRecords moved the log start to `logStart`). Said for the range that failed: every range
+ * below the log start fails alike, and each names its own offsets, not the whole span.
+ */
 export class OffsetsGoneError extends Error {
-  constructor(readonly topic: string, readonly partition: number, readonly from: number, readonly logStart: number) {
-    super(`topic ${topic} partition ${partition}: offsets ${from}-${logStart - 1} are no longer on the broker (its log now starts at ${logStart}, past retention)`);
+  constructor(readonly topic: string, readonly partition: number, readonly from: number, readonly logStart: number, readonly range: { start: number; end: number }) {
+    super(`topic ${topic} partition ${partition}: offsets ${from}-${Math.min(logStart, range.end) - 1}${from === range.start && logStart >= range.end ? ` (all of range ${range.start}-${range.end})` : ` of range ${range.start}-${range.end}`} `
+      + `are no longer on the broker (its log now starts at ${logStart}, past retention)`);
     this.name = 'OffsetsGoneError';
   }
 }
@@ -101,7 +106,7 @@ export async function* readRange(consumer: Consumer, topic: string, partition: n
       if (logStart === undefined) throw err;
       const ls = logStart ?? (await earliestOffset(consumer, topic, partition));
       if (ls <= next) throw err;
-      if (!o.onGap) throw new OffsetsGoneError(topic, partition, next, ls);
+      if (!o.onGap) throw new OffsetsGoneError(topic, partition, next, ls, { start, end });
       o.onGap(next, Math.min(ls, end));
       pass(ls, 'gaps');
       continue;

@@ -28,6 +28,8 @@ export interface KafkaSource {
   startOffsets: StartOffsets;
   allowGaps: boolean;
   value: KafkaValueSettings;
+  /** No "value" was given: planning takes the dataset's settings (src/sources/kafka/dataset-value.ts) rather than the default. */
+  valueDefaulted?: true;
 }
 
 export const KAFKA_SCHEME = 'kafka://';
@@ -101,11 +103,12 @@ export function resolveKafkaSource(url: string, input: Record<string, unknown>, 
       }
       // Accepted and ignored, it would look as if JSON values were checked against it.
       if (value.format === 'json' && value.schema) problems.push('value.schema is for avro, avro-single-object and confluent values; "json" values are kept as their JSON text, unchecked against a schema');
+      if (value.format !== 'confluent' && value.registry) problems.push(`value.registry is for confluent values (whose writer schemas it serves); "${value.format}" values never ask it`);
       if ((value.format === 'avro' || value.format === 'avro-single-object') && !value.schema) problems.push(`value.format "${value.format}" needs value.schema (a schema of schemas/, e.g. "orders@1")`);
       if (value.format === 'confluent' && !value.registry) problems.push('value.format "confluent" needs value.registry (the Schema Registry\'s http:// URL)');
       if (value.format === 'confluent' && !value.schema) problems.push('value.format "confluent" needs value.schema (the reader schema every value is resolved to)');
     }
   }
   if (!parsed) return undefined;
-  return { ...parsed, startOffsets, allowGaps: input.allowGaps === true, value };
+  return { ...parsed, startOffsets, allowGaps: input.allowGaps === true, value, ...(v === undefined ? { valueDefaulted: true as const } : {}) };
 }

@@ -1,4 +1,5 @@
 import { Type } from 'avsc';
+import { kafkaCause } from './errors';
 import { canonicalForm, crc64Avro } from '../../avro/fingerprint';
 import { isPrecisionLoss, losslessTypeOf } from '../../avro/long';
 import { listSchemaNames, loadSchema, schemaVersions } from '../../avro/schemas';
@@ -78,7 +79,10 @@ async function registrySchema(registry: string, id: number): Promise<Type> {
   try {
     res = await fetch(url, { headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' }, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new Error(`schema registry ${url}: ${(err as Error).message}`);
+    // fetch says only "fetch failed": why (ECONNREFUSED, ENOTFOUND, a timeout) is in its cause.
+    const top = (err as Error).message;
+    const why = kafkaCause(err);
+    throw new Error(`schema registry ${url}: ${why === top ? top : `${top}: ${why}`}`);
   }
   if (res.status === 404) {
     const body = await res.text();
