@@ -1,9 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetPrefix } from '../../pipeline/layout';
-import type { Plan } from '../../pipeline/plan';
+import { readPlanIfPresent } from '../../pipeline/plan-read';
 import { latestSnapshot, readHead } from '../../snapshots/store';
-import { getJson } from '../../storage/objects';
-import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import type { KafkaSource, KafkaValueSettings } from './source';
 
 /**
@@ -24,13 +22,13 @@ export async function datasetValueSettings(s3: S3Client, bucket: string, targetP
   const n = await latestSnapshot(s3, d);
   if (n === 0) return null;
   const head = await readHead(s3, d, n);
-  const loc = parseS3Url(head.run.plan);
-  const plan = await getJson<Plan>(s3, loc.bucket, loc.key, 512 * 1024 * 1024);
-  if (!plan.kafka?.value) return null;
+  const plan = await readPlanIfPresent(s3, head.run.plan);
+  // A plan removed by hand or by a tool leaves nothing to check against.
+  if (!plan?.kafka?.value) return null;
   // Only confluent values use a registry; runs from before others were refused one may name it.
   const { registry, ...rest } = plan.kafka.value;
   const value = plan.kafka.value.format === 'confluent' && registry ? { ...rest, registry } : rest;
-  return { value, where: `snapshot ${n} (plan ${formatS3Url(loc)})` };
+  return { value, where: `snapshot ${n} (plan ${head.run.plan})` };
 }
 
 const norm = (v: KafkaValueSettings) => ({ format: v.format, schema: v.schema ?? null, registry: v.registry?.replace(/\/+$/, '') ?? null });

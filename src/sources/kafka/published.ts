@@ -3,8 +3,7 @@ import { datasetPrefix } from '../../pipeline/layout';
 import type { Plan } from '../../pipeline/plan';
 import { RAW_STAGE } from '../../pipeline/types';
 import { latestSnapshot, readSnapshot } from '../../snapshots/store';
-import { getJsonIfPresent } from '../../storage/objects';
-import { parseS3Url } from '../../storage/s3url';
+import { readPlanIfPresent } from '../../pipeline/plan-read';
 import { parseRangeName, Span } from './ranges';
 
 /** What the dataset's latest snapshot holds of a topic, for planning the next run. */
@@ -58,8 +57,7 @@ export async function readPublished(s3: S3Client, bucket: string, targetPrefix: 
     }
   }
   // A plan removed by hand or by a tool still leaves the published ranges to go by.
-  const loc = snap.run.plan ? parseS3Url(snap.run.plan) : null;
-  const plan = loc ? await getJsonIfPresent<Plan>(s3, loc.bucket, loc.key, 1024 * 1024 * 1024) : null;
+  const plan = snap.run.plan ? await readPlanIfPresent(s3, snap.run.plan) : null;
   const k = plan?.kafka?.topic === topic ? plan.kafka : undefined;
   return { ranges, starts: earliestStarts(k ? planOrigins(k) : null, ranges), ...(k?.topicId ? { topicId: k.topicId } : {}), plan: snap.run.plan };
 }
