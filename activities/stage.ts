@@ -7,7 +7,7 @@ import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
 import { resolutionProblem } from '../src/avro/resolution-problem';
 import { typeForSchema } from '../src/avro/type-cache';
-import { guardedBlocks } from '../src/avro/decode-guard';
+import { DecodeGuardSchemaError, guardedBlocks } from '../src/avro/decode-guard';
 import { cachedLookup, checkLookupColumns, lookupFailure } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
@@ -102,6 +102,8 @@ async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp
     const hint = inp && !inp.manifestKey ? packedCorruptHint(packed) : '';
     return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}${hint}`, err);
   }
+  // The guard's thread could not build the reader the stage itself built: another attempt builds it alike.
+  if (err instanceof DecodeGuardSchemaError) return nonRetryable('SchemaMismatch', `${run.where()}: ${err.message}`, err);
   if (err instanceof ObjectNotFoundError) return nonRetryable('InputMissing', `${run.where()}: input ${formatS3Url({ bucket: err.bucket, key: err.key })} does not exist`);
   if (isPreconditionFailed(err)) {
     if (inp?.etag) return changedInput(deps, inp.bucket, inp.key, inp.etag, run.where());

@@ -59,6 +59,22 @@ describe("a window's report", () => {
     expect(l.recount.size).toBe(0);
     expect(l.state.progress('running', undefined).stages.a.records.in).toBe(5);
   });
+
+  it('keeps the recount mark when the re-run is given back pending (its window cancelled alone): the run that finishes it counts nothing twice', () => {
+    const l = ledger();
+    applyReport(l, { seq: 1, entries: [[0, 0, Code.done, 5, 5, 0, 0]], failures: [], freed: 0 });
+    applyReport(l, { seq: 1, entries: [], failures: [], freed: 0, done: true, lost: true });
+    // Window 2 runs it again and is cancelled alone: it reports it pending.
+    l.state.set(0, 0, Code.running);
+    l.inflight.set(2, { seq: 2, id: 'wf/w-000002', slots: 1, ranges: [[0, 0]], stages: ['a'] });
+    applyReport(l, { seq: 2, entries: [[0, 0, Code.pending, 0, 0, 0, 0]], failures: [], freed: 0, done: true });
+    expect([...l.recount]).toEqual(['0/0']);
+    // Window 3 finishes it.
+    l.state.set(0, 0, Code.running);
+    l.inflight.set(3, { seq: 3, id: 'wf/w-000003', slots: 1, ranges: [[0, 0]], stages: ['a'] });
+    applyReport(l, { seq: 3, entries: [[0, 0, Code.skipped, 5, 5, 0, 0]], failures: [], freed: 0 });
+    expect(l.state.progress('running', undefined).stages.a.records.in).toBe(5);
+  });
 });
 
 describe('settling what a run leaves unfinished', () => {

@@ -37,8 +37,9 @@ export function applyReport(l: Ledger, r: WindowReport): { freed: number; from: 
       const f = r.failures.find((x) => x.index === i && x.stage === state.stages[s]);
       state.fail(f ?? { stage: state.stages[s], index: i, ...state.label(i), error: 'failed', errorType: 'Error', attempts: 0, runs: 1 });
     } else {
-      // Run again after its results were lost: its records were counted the first time.
-      const again = l.recount.delete(`${s}/${i}`);
+      // Run again after its results were lost: its records were counted the first time. Only a
+      // finished run settles that (a window cancelled alone gives the stage back as pending).
+      const again = (code === Code.done || code === Code.skipped) && l.recount.delete(`${s}/${i}`);
       state.set(s, i, code, again ? undefined : { in: rin, out: rout, rejected: rrej, dropped: rdrop });
       if (l.unblockedRuns && rerunUnblocked(state, l.plan, i, l.unblockedRuns)) from = Math.min(from, i);
     }
