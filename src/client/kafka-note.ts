@@ -3,6 +3,7 @@ import { IngestInput, InvalidInputError, ResolvedIngest } from '../pipeline/inpu
 import { datasetPrefix } from '../pipeline/layout';
 import { datasetValueSettings, judgeValueSettings } from '../sources/kafka/dataset-value';
 import { offsetsKey, readCommittedOffsets } from '../sources/kafka/offsets';
+import { readPublished } from '../sources/kafka/published';
 import { formatS3Url } from '../storage/s3url';
 
 /**
@@ -13,7 +14,13 @@ import { formatS3Url } from '../storage/s3url';
 export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, given: boolean): Promise<string | undefined> {
   if (!r.kafka || !given) return undefined;
   const c = await readCommittedOffsets(s3, r.targetBucket, r.targetPrefix, r.dataset, r.kafka.topic);
-  if (!c) return undefined;
+  if (!c) {
+    // A first run that ended partial committed no offsets, but its plan and ranges fix where the dataset starts.
+    const earlier = (await readPublished(s3, r.targetBucket, r.targetPrefix, r.dataset, r.kafka.topic))?.starts;
+    if (!earlier) return undefined;
+    return `startOffsets is ignored: an earlier run of dataset ${r.dataset} started topic ${r.kafka.topic} at ${JSON.stringify(earlier)} and ended partial `
+      + '(no offsets committed yet); this run starts there too, reusing what that run committed. startOffsets applies to a dataset\'s first run only (ingest into a new dataset to start elsewhere)';
+  }
   return `startOffsets is ignored: dataset ${r.dataset} already has committed offsets of topic ${r.kafka.topic} `
     + `(${formatS3Url({ bucket: r.targetBucket, key: offsetsKey(r.targetPrefix, r.dataset, r.kafka.topic, c.seq) })}), and this run goes on from them; `
     + 'startOffsets applies to a dataset\'s first run only (ingest into a new dataset to start elsewhere)';
