@@ -3,6 +3,7 @@ import { syncMarkerFor } from '../../src/avro/container';
 import { AvroFormatError, Block, blockDecoder, ContainerReader, decodeBlock } from '../../src/avro/container-reader';
 import { DecodeGuard, DecodeGuardSchemaError, guardedBlocks } from '../../src/avro/decode-guard';
 import { chunked, encodeFile } from '../helpers/avro';
+import { rejection } from '../helpers/rejection';
 
 /**
  * Blocks read through schema resolution are checked on the guard's thread with the reader schema
@@ -67,15 +68,6 @@ async function blockOf(type: Type, records: unknown[]): Promise<{ block: Block; 
   const r = await ContainerReader.open(chunked(encodeFile(type, records)), { name: NAME });
   for await (const block of r.blocks()) return { block, writer: r.header.schemaJson };
   throw new Error('no block');
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('the decode guard with schema resolution', () => {

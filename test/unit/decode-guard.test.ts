@@ -3,6 +3,7 @@ import { syncMarkerFor } from '../../src/avro/container';
 import { AvroFormatError, Block, ContainerReader } from '../../src/avro/container-reader';
 import { DecodeGuard, decodeGuardSettings, guardedBlocks } from '../../src/avro/decode-guard';
 import { chunked, decodeAll, encodeFile } from '../helpers/avro';
+import { rejection } from '../helpers/rejection';
 
 /**
  * The decode guard decodes each block on a thread with a capped heap first: a block whose records
@@ -35,15 +36,6 @@ async function blocksOf(buf: Buffer): Promise<{ reader: ContainerReader; blocks:
   const blocks: Block[] = [];
   for await (const b of reader.blocks()) blocks.push(b);
   return { reader, blocks };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('decode guard', () => {
