@@ -170,14 +170,14 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     /** The versions a stage reads; null when a failure holds one back, CANCELLED when only the cancel does. */
     const upstreamOf = async (stage: string): Promise<Record<string, string> | null | typeof CANCELLED> => {
       const up: Record<string, string> = {};
-      let stopped = false;
+      let halted = false;
       for (const d of after.get(stage) ?? []) {
         const v = await ok.get(d)!;
         if (v === null) return null;
-        if (v === CANCELLED) stopped = true;
+        if (v === CANCELLED) halted = true;
         else if (d !== 'raw') up[d] = v;
       }
-      return stopped ? CANCELLED : up;
+      return halted ? CANCELLED : up;
     };
     for (const stage of names) {
       ok.set(stage, (async (): Promise<Version> => {
@@ -212,16 +212,16 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     const upstreamNow = (stage: string, v: Map<string, Version>): Record<string, string> | null | undefined | typeof CANCELLED => {
       const up: Record<string, string> = {};
       let waiting = false;
-      let stopped = false;
+      let halted = false;
       for (const d of after.get(stage) ?? []) {
         const x = v.get(d);
         if (x === null) return null;
         // Avro sources have no raw stage to run: their raw version is the plan's.
         if (x === undefined) { if (d !== 'raw') waiting = true; continue; }
-        if (x === CANCELLED) stopped = true;
+        if (x === CANCELLED) halted = true;
         else if (d !== 'raw') up[d] = x;
       }
-      return waiting ? undefined : stopped ? CANCELLED : up;
+      return waiting ? undefined : halted ? CANCELLED : up;
     };
     /** Settles every later stage an upstream failure blocks, at once, as a partition alone would. */
     const settleBlocked = (from: number) => {
