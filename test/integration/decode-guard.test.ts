@@ -15,6 +15,7 @@ import { PipelineRegistry } from '../../src/pipeline/registry';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
+import { encodeFile } from '../helpers/avro';
 import { decodeUrl } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
 
@@ -84,11 +85,7 @@ describe('the decode guard through the stage activity', () => {
       `^stage "copy" partition p-[0-9a-f]{12} \\(p\\.avro\\): corrupt input: s3://${BUCKET}/poison/p\\.avro: decoding the block at byte ${header.length} ran out of memory \\(limit 32 MiB, PARTFLOW_DECODE_HEAP_MB\\)$`,
     ));
 
-    const enc = new ContainerEncoder(ints, JSON.stringify(ints.schema()), { codec: 'null', sync: syncMarkerFor('good'), blockBytes: 1000 });
-    const parts = [enc.header()];
-    for (let i = 0; i < 500; i++) parts.push(enc.add({ xs: [i, i + 1, i + 2] }) ?? Buffer.alloc(0));
-    parts.push(enc.flush() ?? Buffer.alloc(0));
-    const good = await planFor('good/g.avro', Buffer.concat(parts));
+    const good = await planFor('good/g.avro', encodeFile(ints, Array.from({ length: 500 }, (_, i) => ({ xs: [i, i + 1, i + 2] })), 'null', { blockBytes: 1000, identity: 'good' }));
     const before = decodeGuard()!.checked;
     const result = await env().run(acts.runStage, { bucket: good.bucket, planKey: good.planKey, stage: 'copy', index: 0 });
     expect(result).toMatchObject({ status: 'done', counts: { in: 500, out: 500 } });
@@ -105,11 +102,8 @@ describe('the decode guard through the stage activity', () => {
         { name: 'fx', type: { type: 'fixed', name: 'F4', size: 4 } },
       ],
     });
-    const enc = new ContainerEncoder(writer, JSON.stringify(writer.schema()), { codec: 'null', sync: syncMarkerFor('evolved'), blockBytes: 1000 });
-    const parts = [enc.header()];
-    for (let i = 0; i < 300; i++) parts.push(enc.add({ color: ['RED', 'GREEN', 'UNKNOWN'][i % 3], inner: { x: i }, fx: Buffer.from('abcd') }) ?? Buffer.alloc(0));
-    parts.push(enc.flush() ?? Buffer.alloc(0));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolved/e.avro', Body: Buffer.concat(parts) }));
+    const records = Array.from({ length: 300 }, (_, i) => ({ color: ['RED', 'GREEN', 'UNKNOWN'][i % 3], inner: { x: i }, fx: Buffer.from('abcd') }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolved/e.avro', Body: encodeFile(writer, records, 'null', { blockBytes: 1000, identity: 'evolved' }) }));
     const plan = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'evolved', source: `s3://${BUCKET}/evolved/e.avro`, target: `s3://${BUCKET}/out-evolved/` }))) as PlanSummary;
     const guard = decodeGuard()!;
     const before = guard.checked;
@@ -124,11 +118,8 @@ describe('the decode guard through the stage activity', () => {
   it('guards the blocks of a source, not those of an upstream stage\'s committed output', async () => {
     // An array of nulls: no heap bound follows from the bytes, so every source block is checked.
     const unbounded = Type.forSchema({ type: 'record', name: 'U', fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }, { name: 'none', type: { type: 'array', items: 'null' }, default: [] }] });
-    const enc = new ContainerEncoder(unbounded, JSON.stringify(unbounded.schema()), { codec: 'null', sync: syncMarkerFor('twice'), blockBytes: 1000 });
-    const parts = [enc.header()];
-    for (let i = 0; i < 300; i++) parts.push(enc.add({ xs: [i, 7 - i], none: [] }) ?? Buffer.alloc(0));
-    parts.push(enc.flush() ?? Buffer.alloc(0));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/t.avro', Body: Buffer.concat(parts) }));
+    const records = Array.from({ length: 300 }, (_, i) => ({ xs: [i, 7 - i], none: [] }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/t.avro', Body: encodeFile(unbounded, records, 'null', { blockBytes: 1000, identity: 'twice' }) }));
     const plan = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'two-copies', source: `s3://${BUCKET}/twice/t.avro`, target: `s3://${BUCKET}/out-twice/` }))) as PlanSummary;
     const guard = decodeGuard()!;
     const before = guard.checked;
