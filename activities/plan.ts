@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { datasetPrefix, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
+import { datasetUrl, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
 import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
 import { enclosingDataset, nestedDatasetRefusal } from '../src/pipeline/nested-dataset';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
@@ -16,7 +16,8 @@ import { formatS3Url, parseS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
 import { SchemaError } from '../src/avro/schemas';
 import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
-import { datasetValueSettings, judgeValueSettings } from '../src/sources/kafka/dataset-value';
+import { judgeValueSettings, recordedValue } from '../src/sources/kafka/dataset-value';
+import { Published, readPublished } from '../src/sources/kafka/published';
 import type { KafkaSource } from '../src/sources/kafka/source';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, FailureTypes, loadPlan, nonRetryable, storageRefusal } from './deps';
@@ -66,10 +67,10 @@ function checkLookupParams(def: Entry['def'], input: ResolvedIngest): void {
  */
 async function checkDatasetSource(deps: ActivityDeps, input: ResolvedIngest, source: string, log: ReturnType<typeof logger>): Promise<boolean> {
   const owner = await datasetOwnership(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
-  const datasetUrl = formatS3Url({ bucket: input.targetBucket, key: `${datasetPrefix(input.targetPrefix, input.dataset)}/` });
-  const verdict = judgeSource(input, source, owner.recorded, datasetUrl, true);
+  const url = datasetUrl(input);
+  const verdict = judgeSource(input, source, owner.recorded, url, true);
   if (verdict.refusal) throw nonRetryable('DatasetConflict', verdict.refusal);
-  if (verdict.note) log.warn({ dataset: datasetUrl, source, recorded: owner.recorded?.source }, verdict.note);
+  if (verdict.note) log.warn({ dataset: url, source, recorded: owner.recorded?.source }, verdict.note);
   // Only a dataset about to be created: one made inside another before this check keeps working.
   const outer = owner.marker ? null : await enclosingDataset(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
   if (outer !== null) throw nonRetryable('DatasetConflict', nestedDatasetRefusal(input.targetBucket, input.targetPrefix, input.dataset, outer));
@@ -120,14 +121,12 @@ function kafkaGapsOf(gaps: KafkaGap[]): { gaps?: KafkaGapsSummary } {
  * them (said in the log; the CLI says it before starting), one that gave others is refused
  * (src/sources/kafka/dataset-value.ts), whoever started it.
  */
-async function datasetValueOf(deps: ActivityDeps, input: ResolvedIngest, log: ReturnType<typeof logger>): Promise<KafkaSource> {
+function datasetValueOf(input: ResolvedIngest, published: Published | null, log: ReturnType<typeof logger>): KafkaSource {
   const src = input.kafka!;
-  const recorded = await datasetValueSettings(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
-  const datasetUrl = formatS3Url({ bucket: input.targetBucket, key: `${datasetPrefix(input.targetPrefix, input.dataset)}/` });
-  const verdict = judgeValueSettings(src, input.dataset, datasetUrl, recorded);
+  const verdict = judgeValueSettings(src, input.dataset, datasetUrl(input), recordedValue(published));
   if (verdict.refusal) throw nonRetryable('InvalidInput', verdict.refusal);
   if (!verdict.adopt) return src;
-  log.warn({ dataset: datasetUrl, value: verdict.adopt.value }, verdict.adopt.note);
+  log.warn({ dataset: datasetUrl(input), value: verdict.adopt.value }, verdict.adopt.note);
   return { ...src, value: verdict.adopt.value };
 }
 
@@ -135,10 +134,12 @@ async function datasetValueOf(deps: ActivityDeps, input: ResolvedIngest, log: Re
 async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
   const { def, info } = entry;
   const marker = await checkDatasetSource(deps, input, input.source, log);
-  const kafka = await datasetValueOf(deps, input, log);
+  // What the dataset holds of the topic, read once: its value settings and its published ranges.
+  const published = await readPublished(deps.s3, input.targetBucket, input.targetPrefix, input.dataset, input.kafka!.topic);
+  const kafka = datasetValueOf(input, published, log);
   let planned;
   try {
-    planned = await planKafka(deps.s3, kafka, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source });
+    planned = await planKafka(deps.s3, kafka, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source }, published);
   } catch (err) {
     // Without the client's error as the cause: its "metadata failed 2 times." counts its own tries
     // within one attempt, and the failure that ends the run would say 2 after five attempts.

@@ -2,13 +2,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectTemporal } from '../temporal/connect';
 import { Config } from '../config';
-import { IngestInput, InvalidInputError, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
+import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
 import { describeEndpoint, s3Client } from '../storage/client';
 import { S3SetupError } from '../storage/failures';
-import { formatS3Url } from '../storage/s3url';
-import { datasetPrefix } from '../pipeline/layout';
+import { datasetUrl } from '../pipeline/layout';
+import { readPublished } from '../sources/kafka/published';
 import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
 import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -55,7 +55,7 @@ export async function checkDatasetSource(cfg: Config, r: ResolvedIngest, onNote?
   const s3 = s3Client(cfg.s3);
   const owner = await beforeDeadline(datasetOwnership(s3, r.targetBucket, r.targetPrefix, r.dataset), deadline);
   if (!owner) return;
-  const verdict = judgeSource(r, r.source, owner.recorded, formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` }));
+  const verdict = judgeSource(r, r.source, owner.recorded, datasetUrl(r));
   if (verdict.refusal) {
     const listing = r.kafka ? undefined : await beforeDeadline(listSource(s3, r.sourceBucket, r.sourcePrefix), deadline);
     if (listing && holdsNoSourceObjects(listing)) throw new SourceEmptyError(r.source);
@@ -121,14 +121,19 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   const deadline = Date.now() + SOURCE_CHECK_MS;
   await refuseEmptySource(cfg, resolved, deadline, onNote);
   await checkDatasetSource(cfg, resolved, onNote, deadline);
-  const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3Client(cfg.s3), resolved, input.startOffsets !== undefined), deadline);
-  if (ignored) onNote?.(ignored);
-  // A refusal is thrown; unreadable in time, it is left to planning, which checks it too.
-  const valued = await beforeDeadline(withDatasetValue(s3Client(cfg.s3), resolved, input)
-    .catch((err: unknown) => (err instanceof InvalidInputError ? { refused: err } : Promise.reject(err))), deadline);
-  if (valued && 'refused' in valued) throw valued.refused;
-  if (valued?.note) onNote?.(valued.note);
-  if (valued) input = valued.input;
+  if (resolved.kafka) {
+    // What the dataset holds of the topic, read once for both Kafka checks; unreadable in time,
+    // they are left to planning, which makes them too.
+    const s3 = s3Client(cfg.s3);
+    const published = await beforeDeadline(readPublished(s3, resolved.targetBucket, resolved.targetPrefix, resolved.dataset, resolved.kafka.topic), deadline);
+    if (published !== undefined) {
+      const ignored = await beforeDeadline(ignoredStartOffsetsNote(s3, resolved, input.startOffsets !== undefined, published), deadline);
+      if (ignored) onNote?.(ignored);
+      const valued = withDatasetValue(resolved, input, published);
+      if (valued.note) onNote?.(valued.note);
+      input = valued.input;
+    }
+  }
   await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,

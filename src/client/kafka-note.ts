@@ -1,9 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { IngestInput, InvalidInputError, ResolvedIngest } from '../pipeline/input';
-import { datasetPrefix } from '../pipeline/layout';
-import { datasetValueSettings, judgeValueSettings } from '../sources/kafka/dataset-value';
+import { datasetUrl } from '../pipeline/layout';
+import { judgeValueSettings, recordedValue } from '../sources/kafka/dataset-value';
 import { offsetsKey, readCommittedOffsets } from '../sources/kafka/offsets';
-import { readPublished } from '../sources/kafka/published';
+import type { Published } from '../sources/kafka/published';
 import { formatS3Url } from '../storage/s3url';
 
 /**
@@ -11,12 +11,12 @@ import { formatS3Url } from '../storage/s3url';
  * ignores it. Said before the run starts, so that `--start-offsets latest` on a later run is not
  * taken to skip anything. Undefined when startOffsets was not given or this is a first run.
  */
-export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, given: boolean): Promise<string | undefined> {
+export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, given: boolean, published: Published | null): Promise<string | undefined> {
   if (!r.kafka || !given) return undefined;
   const c = await readCommittedOffsets(s3, r.targetBucket, r.targetPrefix, r.dataset, r.kafka.topic);
   if (!c) {
     // A first run that ended partial committed no offsets, but its plan and ranges fix where the dataset starts.
-    const earlier = (await readPublished(s3, r.targetBucket, r.targetPrefix, r.dataset, r.kafka.topic))?.starts;
+    const earlier = published?.starts;
     if (!earlier) return undefined;
     return `startOffsets is ignored: an earlier run of dataset ${r.dataset} started topic ${r.kafka.topic} at ${JSON.stringify(earlier)} and ended partial `
       + '(no offsets committed yet); this run starts there too, reusing what that run committed. startOffsets applies to a dataset\'s first run only (ingest into a new dataset to start elsewhere)';
@@ -31,10 +31,9 @@ export async function ignoredStartOffsetsNote(s3: S3Client, r: ResolvedIngest, g
  * checked before the run starts as planning checks them: other settings are refused; none given
  * take the dataset's, which the returned input then names, with a note saying so.
  */
-export async function withDatasetValue(s3: S3Client, r: ResolvedIngest, input: IngestInput): Promise<{ input: IngestInput; note?: string }> {
+export function withDatasetValue(r: ResolvedIngest, input: IngestInput, published: Published | null): { input: IngestInput; note?: string } {
   if (!r.kafka) return { input };
-  const recorded = await datasetValueSettings(s3, r.targetBucket, r.targetPrefix, r.dataset);
-  const verdict = judgeValueSettings(r.kafka, r.dataset, formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` }), recorded);
+  const verdict = judgeValueSettings(r.kafka, r.dataset, datasetUrl(r), recordedValue(published));
   if (verdict.refusal) throw new InvalidInputError([verdict.refusal]);
   if (!verdict.adopt) return { input };
   return { input: { ...input, value: verdict.adopt.value }, note: verdict.adopt.note };

@@ -1,3 +1,4 @@
+import { formatS3Url } from '../storage/s3url';
 /**
  * Where everything lives in the target bucket. Pure, so workflows and activities agree.
  *
@@ -18,6 +19,11 @@ export const DATASET_MARKER = '_partflow.json';
 
 export function datasetPrefix(targetPrefix: string, dataset: string): string {
   return `${targetPrefix}${dataset}`;
+}
+
+/** The s3:// URL of an ingest's dataset (<target>/<dataset>/), for messages. */
+export function datasetUrl(r: { targetBucket: string; targetPrefix: string; dataset: string }): string {
+  return formatS3Url({ bucket: r.targetBucket, key: `${datasetPrefix(r.targetPrefix, r.dataset)}/` });
 }
 
 export function stagePrefix(targetPrefix: string, dataset: string, stage: string): string {

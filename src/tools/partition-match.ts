@@ -1,4 +1,6 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Plan } from '../pipeline/plan';
+import { getJson } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 
 /**
@@ -15,4 +17,18 @@ export function matchPartitions(plan: Plan, query: string): { id: string; name: 
   return plan.partitions
     .filter((p) => p.id === query || p.name === query || p.pieces.some((pc) => pc.key === key || pc.key === `${plan.sourcePrefix}${key}`))
     .map((p) => ({ id: p.id, name: p.name }));
+}
+
+const plans = new Map<string, Promise<Plan>>();
+
+/** A plan by its s3:// URL, read once per process (plans are immutable); a failed read is tried again next time. */
+export function readPlan(s3: S3Client, url: string): Promise<Plan> {
+  let p = plans.get(url);
+  if (!p) {
+    const loc = parseS3Url(url);
+    p = getJson<Plan>(s3, loc.bucket, loc.key, 1024 * 1024 * 1024);
+    p.catch(() => plans.delete(url));
+    plans.set(url, p);
+  }
+  return p;
 }

@@ -7,6 +7,7 @@ import { Type } from 'avsc';
 import { IngestSummary } from '../../src/manifest/run';
 import { IngestInput, resolveIngestInput } from '../../src/pipeline/input';
 import { ignoredStartOffsetsNote } from '../../src/client/kafka-note';
+import { readPublished } from '../../src/sources/kafka/published';
 import { copyPipeline } from '../../src/pipelines/copy';
 import { Producer } from '../../src/sources/kafka/lib';
 import { OffsetsCommit, readCommittedOffsets } from '../../src/sources/kafka/offsets';
@@ -104,7 +105,7 @@ test('retention after a partial first run: the next run starts where it started,
   expect((await snapshotRaw(topic, first.snapshot!.number)).names).toEqual(['gone#0@0-1000', 'gone#0@1000-2000']);
   // What `partflow ingest --start-offsets` says now: the earlier run fixed where the dataset starts.
   const again = resolveIngestInput({ pipeline: 'copy', source: src(topic), target: TARGET, value: value(), startOffsets: 'latest' });
-  expect(await ignoredStartOffsetsNote(s3, again, true)).toBe('startOffsets is ignored: an earlier run of dataset gone started topic gone at {"0":0} and ended partial '
+  expect(await ignoredStartOffsetsNote(s3, again, true, await readPublished(s3, BUCKET, 'datasets/', topic, topic))).toBe('startOffsets is ignored: an earlier run of dataset gone started topic gone at {"0":0} and ended partial '
     + "(no offsets committed yet); this run starts there too, reusing what that run committed. startOffsets applies to a dataset's first run only (ingest into a new dataset to start elsewhere)");
 
   // Retention moves the log start past offsets the first run never ingested (2000-2499).

@@ -1,7 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { datasetPrefix } from '../../pipeline/layout';
-import { readPlanIfPresent } from '../../pipeline/plan-read';
-import { latestSnapshot, readHead } from '../../snapshots/store';
+import type { Published } from './published';
 import type { KafkaSource, KafkaValueSettings } from './source';
 
 /**
@@ -17,18 +14,12 @@ export interface DatasetValue {
 }
 
 /** The value settings of the run that made the dataset's latest snapshot, or null (no snapshot yet, or it is not of a Kafka run). */
-export async function datasetValueSettings(s3: S3Client, bucket: string, targetPrefix: string, dataset: string): Promise<DatasetValue | null> {
-  const d = { bucket, prefix: `${datasetPrefix(targetPrefix, dataset)}/` };
-  const n = await latestSnapshot(s3, d);
-  if (n === 0) return null;
-  const head = await readHead(s3, d, n);
-  const plan = await readPlanIfPresent(s3, head.run.plan);
-  // A plan removed by hand or by a tool leaves nothing to check against.
-  if (!plan?.kafka?.value) return null;
+export function recordedValue(published: Published | null): DatasetValue | null {
+  if (!published?.value) return null;
   // Only confluent values use a registry; runs from before others were refused one may name it.
-  const { registry, ...rest } = plan.kafka.value;
-  const value = plan.kafka.value.format === 'confluent' && registry ? { ...rest, registry } : rest;
-  return { value, where: `snapshot ${n} (plan ${head.run.plan})` };
+  const { registry, ...rest } = published.value;
+  const value = published.value.format === 'confluent' && registry ? { ...rest, registry } : rest;
+  return { value, where: `snapshot ${published.snapshot} (plan ${published.plan})` };
 }
 
 const norm = (v: KafkaValueSettings) => ({ format: v.format, schema: v.schema ?? null, registry: v.registry?.replace(/\/+$/, '') ?? null });

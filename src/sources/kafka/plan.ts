@@ -7,7 +7,7 @@ import { openConsumer } from './client';
 import { isKafkaUnreachable, kafkaCause } from './errors';
 import { offsetsKey, readCommittedOffsets } from './offsets';
 import { planOffsets, rangeName } from './ranges';
-import { readPublished } from './published';
+import type { Published } from './published';
 import type { KafkaSource } from './source';
 import { knownTopicId, startOf, StartedFrom, topicIdChanged, unknownStartPartitions } from './starts';
 import { rawSchemaJson } from './values';
@@ -70,10 +70,10 @@ function hash(x: unknown): string {
  */
 export async function planKafka(
   s3: S3Client, src: KafkaSource, o: { bucket: string; targetPrefix: string; dataset: string; partitionRecords: number; source: string },
+  published: Published | null,
 ): Promise<{ partitions: PlannedPartition[]; info: KafkaPlanInfo; rawSchema: string }> {
   const rawSchema = rawSchemaJson(src.value);
   const committed = await readCommittedOffsets(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
-  const published = await readPublished(s3, o.bucket, o.targetPrefix, o.dataset, src.topic);
   // Without committed offsets, ranges published by a partial run mean the first run has begun.
   const earlier = committed ? null : published?.starts ?? null;
   // Planning is retried as a whole (workflows/ingest.ts planRetry), so the client retries little:

@@ -3,11 +3,18 @@ import { datasetPrefix } from '../../pipeline/layout';
 import type { Plan } from '../../pipeline/plan';
 import { RAW_STAGE } from '../../pipeline/types';
 import { latestSnapshot, readSnapshot } from '../../snapshots/store';
-import { readPlanIfPresent } from '../../pipeline/plan-read';
+import { getJsonIfPresent } from '../../storage/objects';
+import { parseS3Url } from '../../storage/s3url';
+import type { KafkaValueSettings } from './source';
 import { parseRangeName, Span } from './ranges';
 
-/** What the dataset's latest snapshot holds of a topic, for planning the next run. */
+/**
+ * What the dataset's latest snapshot holds of a topic, for planning the next run and for the
+ * checks before it: read once (a listing, the snapshot, its plan) and handed to each.
+ */
 export interface Published {
+  /** The snapshot's number. */
+  snapshot: number;
   /** Topic partition → the raw ranges of the topic the snapshot holds. */
   ranges: Map<number, Span[]>;
   /**
@@ -19,6 +26,8 @@ export interface Published {
   /** The topic ID that plan read, and the plan's URL, for the topic-recreated check. */
   topicId?: string;
   plan: string;
+  /** The value settings the plan's run decoded the topic with (src/sources/kafka/dataset-value.ts); absent when its plan is not a Kafka one, or gone. */
+  value?: KafkaValueSettings;
 }
 
 /** Where a Kafka plan started each topic partition, before the gap it skipped there (allowGaps). */
@@ -57,7 +66,11 @@ export async function readPublished(s3: S3Client, bucket: string, targetPrefix: 
     }
   }
   // A plan removed by hand or by a tool still leaves the published ranges to go by.
-  const plan = snap.run.plan ? await readPlanIfPresent(s3, snap.run.plan) : null;
+  const loc = snap.run.plan ? parseS3Url(snap.run.plan) : null;
+  const plan = loc ? await getJsonIfPresent<Plan>(s3, loc.bucket, loc.key, 1024 * 1024 * 1024) : null;
   const k = plan?.kafka?.topic === topic ? plan.kafka : undefined;
-  return { ranges, starts: earliestStarts(k ? planOrigins(k) : null, ranges), ...(k?.topicId ? { topicId: k.topicId } : {}), plan: snap.run.plan };
+  return {
+    snapshot: n, ranges, starts: earliestStarts(k ? planOrigins(k) : null, ranges), ...(k?.topicId ? { topicId: k.topicId } : {}), plan: snap.run.plan,
+    ...(plan?.kafka?.value ? { value: plan.kafka.value } : {}),
+  };
 }

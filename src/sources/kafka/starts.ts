@@ -14,13 +14,10 @@ export type StartedFrom = 'committed' | 'startOffsets' | 'earlier run' | 'earlie
 export function startOf(
   p: number, low: number, high: number, committed: Record<string, number> | null, startOffsets: StartOffsets, earlier: Record<string, number> | null = null,
 ): { start: number; from: StartedFrom } {
-  if (committed) {
-    const prev = committed[String(p)];
-    return prev !== undefined ? { start: prev, from: 'committed' } : { start: low, from: 'earliest (new partition)' };
-  }
-  if (earlier) {
-    const prev = earlier[String(p)];
-    return prev !== undefined ? { start: prev, from: 'earlier run' } : { start: low, from: 'earliest (new partition)' };
+  const prior = committed ?? earlier;
+  if (prior) {
+    const prev = prior[String(p)];
+    return prev !== undefined ? { start: prev, from: committed ? 'committed' : 'earlier run' } : { start: low, from: 'earliest (new partition)' };
   }
   if (startOffsets === 'earliest') return { start: low, from: 'startOffsets' };
   if (startOffsets === 'latest') return { start: high, from: 'startOffsets' };
