@@ -1,4 +1,5 @@
 import { Type, types } from 'avsc';
+import { branchFor, isUnion, plain } from './type-pairs';
 
 /**
  * The fields of `writer` that reading its data as `reader` would drop, as dotted paths
@@ -14,24 +15,6 @@ export function droppedFields(writer: Type, reader: Type): string[] {
   const out: string[] = [];
   walk(writer, reader, '', out, new Set());
   return out;
-}
-
-function plain(t: Type): Type {
-  return t instanceof types.LogicalType ? t.underlyingType : t;
-}
-
-function isUnion(t: Type): t is types.UnwrappedUnionType | types.WrappedUnionType {
-  return t instanceof types.UnwrappedUnionType || t instanceof types.WrappedUnionType;
-}
-
-/** The reader branch Avro resolves a writer branch to: the same named type, else the same kind. */
-function branchFor(w: Type, readers: Type[]): Type | undefined {
-  const name = w.name;
-  if (name) {
-    const named = readers.find((r) => r.name === name || (r.aliases ?? []).includes(name));
-    if (named) return named;
-  }
-  return readers.find((r) => plain(r).typeName === w.typeName);
 }
 
 function walk(writerIn: Type, readerIn: Type, path: string, out: string[], seen: Set<string>): void {

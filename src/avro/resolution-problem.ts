@@ -1,4 +1,5 @@
 import { Type, types } from 'avsc';
+import { branchFor, isUnion, plain } from './type-pairs';
 
 /**
  * Why data written with `writer` cannot be read as `reader` (Avro schema resolution), naming the
@@ -20,14 +21,6 @@ function fails(reader: Type, writer: Type): string | null {
   }
 }
 
-function plain(t: Type): Type {
-  return t instanceof types.LogicalType ? t.underlyingType : t;
-}
-
-function isUnion(t: Type): t is types.UnwrappedUnionType | types.WrappedUnionType {
-  return t instanceof types.UnwrappedUnionType || t instanceof types.WrappedUnionType;
-}
-
 function at(path: string, message: string): string {
   return path ? `field ${path}: ${message}` : message;
 }
@@ -46,8 +39,7 @@ function locate(reader: Type, writer: Type, path: string, message: string, seen:
   }
   if (isUnion(r)) {
     // The branch Avro would pick (the same named type, else the same kind) says more than the union.
-    const branch = r.types.find((b) => w.name !== undefined && (b.name === w.name || (b.aliases ?? []).includes(w.name)))
-      ?? r.types.find((b) => plain(b).typeName === w.typeName);
+    const branch = branchFor(w, r.types);
     const m = branch && fails(branch, w);
     return branch && m ? locate(branch, w, path, m, seen) : at(path, message);
   }
