@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { CodecName, compressBlock } from './codecs';
 import { installAvscGuards } from './guards';
 import { losslessTypeOf } from './long';
-import { forSchema } from './proto-fields';
+import { forSchema, setEntry } from './proto-fields';
 import { installFastStringWrite } from './string-write';
 
 /**
@@ -39,12 +39,6 @@ export function encodeHeader(schemaJson: string, codec: CodecName, sync: Buffer,
   const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(schemaJson), 'avro.codec': Buffer.from(codec) };
   for (const k of Object.keys(extraMeta).sort()) setEntry(meta, k, Buffer.from(extraMeta[k]));
   return Buffer.concat([MAGIC, META_TYPE.toBuffer(meta), sync]);
-}
-
-/** Sets a key of a plain object, "__proto__" included (assigning it would set the prototype instead). */
-export function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-  else obj[key] = value;
 }
 
 export interface EncoderOptions {

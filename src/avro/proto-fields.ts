@@ -1,4 +1,5 @@
 import avro, { ForSchemaOptions, Schema, Type } from 'avsc';
+import { installAvscGuards } from './guards';
 
 /**
  * Record fields named `__proto__`, a valid Avro name that fastavro and Java read and write like
@@ -57,11 +58,20 @@ function ownProto(v: object): unknown {
   return Object.hasOwn(v, PROTO) ? (v as Record<string, unknown>)[PROTO] : undefined;
 }
 
-function defineProto(obj: object, value: unknown): void {
-  Object.defineProperty(obj, PROTO, { value, writable: true, enumerable: true, configurable: true });
+/** Sets a key of a plain object, "__proto__" included (assigning it would set the prototype instead). */
+export function setEntry<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === PROTO) Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
 
+const defineProto = (obj: object, value: unknown): void => setEntry(obj as Record<string, unknown>, PROTO, value);
+
 const getter = (name: string) => (name === PROTO ? ownProto : (v: object) => (v as Record<string, unknown>)[name]);
+
+/** A record's field by name, "__proto__" included (only as its own property, never the prototype). */
+export function fieldValue(record: object, name: string): unknown {
+  return getter(name)(record);
+}
 
 class SafeRecordType extends RecordType {
   constructor(schema: Schema, opts: ForSchemaOptions) {
@@ -207,6 +217,9 @@ function typeHook(schema: Schema, opts: ForSchemaOptions): Type | undefined {
  * avsc's Type.forSchema, with records built as SafeRecordType (all of them: a record without the
  * field may still be resolved against one with it).
  */
+// Maps keyed "__proto__" are the guards' part (their map reader), so every type built here has them.
+installAvscGuards();
+
 export function forSchema(schema: unknown, opts: Omit<Partial<ForSchemaOptions>, 'typeHook'> = {}): Type {
   return Type.forSchema(schema as Schema, { ...opts, typeHook } as Partial<ForSchemaOptions>);
 }

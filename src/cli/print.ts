@@ -2,7 +2,7 @@ import { WaitingForRetry } from '../client';
 import { notRunCounts } from '../client/not-run';
 import type { StageProgress } from '../../workflows/state';
 import type { IngestSummary } from '../manifest/run';
-import { PACKED_SCHEMAS_MARK } from '../pipeline/packed-failures';
+import { isPackedFailure } from '../pipeline/packed-failures';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 import { describeVersionSkew } from '../manifest/version-skew';
 
@@ -82,9 +82,6 @@ export function stageProgressLine(name: string, s: StageProgress): string {
 const GONE_FROM_KAFKA = /are no longer on the broker/;
 const IN_THE_SOURCE = /was deleted and created again|corrupt input|changed since planning|does not exist|cannot be read with the expected schema|output schema|not valid UTF-8/;
 
-/** A failure that packing small objects together caused or spread (src/pipeline/packed-failures.ts). */
-const PACKED = new RegExp(`${PACKED_SCHEMAS_MARK}|source objects packed into this partition`);
-
 /** Failed partitions listed one per line; the rest are counted and `partitions` named. */
 const LISTED = 20;
 
@@ -106,7 +103,7 @@ export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
     // A retry of this run would read the same objects and fail the same way: lead with what works.
     out.write(`Every failure is in the source objects, so a retry of this run would fail the same way. Fix the objects, then:\n`
       + `  partflow finish ${w.workflowId}   (publishes what succeeded), and start a new ingest of the source: it reuses every committed partition\n`);
-    if (w.failed.some((f) => PACKED.test(f))) {
+    if (w.failed.some(isPackedFailure)) {
       out.write('Objects packed into one partition fail together, and must share a schema: start that ingest with --no-pack ("pack": false)\n'
         + 'to give each object its own partition, so that one object\'s failure is its own.\n');
     }

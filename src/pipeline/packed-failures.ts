@@ -12,15 +12,21 @@ export function packedObjectCount(keys: readonly string[]): number {
 
 const NO_PACK = 'ingest with --no-pack ("pack": false)';
 
+const PACKED_CORRUPT_MARK = 'source objects packed into this partition';
+
 /** Appended to a corrupt input's failure when its partition packs `objects` source objects (none for one). */
 export function packedCorruptHint(objects: number): string {
   if (objects < 2) return '';
-  return `. It is one of ${objects} source objects packed into this partition, which all fail with it: ${NO_PACK} to give each object its own partition, `
+  return `. It is one of ${objects} ${PACKED_CORRUPT_MARK}, which all fail with it: ${NO_PACK} to give each object its own partition, `
     + 'so that only this one fails, or remove or fix it and start a new ingest';
 }
 
-/** Starts these failures' cause, which the CLI's advice looks for (src/cli/print.ts). */
-export const PACKED_SCHEMAS_MARK = 'objects with different schemas were packed into one partition';
+const PACKED_SCHEMAS_MARK = 'objects with different schemas were packed into one partition';
+
+/** A failure message that packing caused or spread (one of these), for the CLI's advice (src/cli/print.ts). */
+export function isPackedFailure(message: string): boolean {
+  return message.includes(PACKED_SCHEMAS_MARK) || message.includes(PACKED_CORRUPT_MARK);
+}
 
 const PACKED_SCHEMAS = `${PACKED_SCHEMAS_MARK}: ${NO_PACK} so that each keeps its own schema, or give the stage a schema that holds every field`;
 

@@ -1,5 +1,5 @@
 import { Type } from 'avsc';
-import { setEntry } from '../avro/container';
+import { fieldValue, setEntry } from '../avro/proto-fields';
 
 type AnyType = Type & { typeName: string; fields?: { name: string; type: Type }[]; itemsType?: Type; valuesType?: Type; types?: Type[]; branchName?: string };
 
@@ -17,7 +17,7 @@ export function searchJson(type: Type, value: unknown): unknown {
     case 'error': {
       const v = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const f of t.fields!) setEntry(out, f.name, searchJson(f.type, Object.hasOwn(v, f.name) ? v[f.name] : undefined));
+      for (const f of t.fields!) setEntry(out, f.name, searchJson(f.type, fieldValue(v, f.name)));
       return out;
     }
     case 'array':

@@ -1,5 +1,6 @@
 import { Type } from 'avsc';
-import { ContainerEncoder, setEntry } from '../avro/container';
+import { ContainerEncoder } from '../avro/container';
+import { setEntry } from '../avro/proto-fields';
 import { ContainerReader } from '../avro/container-reader';
 import { RecordEncodeError } from '../io/avro-object-writer';
 
