@@ -1,178 +1,18 @@
-import { KafkaGap, KafkaGapsSummary, summarizeGaps } from '../src/sources/kafka/gaps';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
 import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
-import { datasetUrl, markerKey, planKey, stagePrefix } from '../src/pipeline/layout';
-import { datasetMarker, datasetOwnership, judgeSource } from '../src/pipeline/dataset-source';
-import { enclosingDataset, nestedDatasetRefusal } from '../src/pipeline/nested-dataset';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { listSource } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
-import { headObject, ObjectNotFoundError, prefixIsEmpty, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
-import { formatS3Url, parseS3Url } from '../src/storage/s3url';
+import { formatS3Url } from '../src/storage/s3url';
 import { logger } from '../src/log';
-import { SchemaError } from '../src/avro/schemas';
-import { KafkaPlanError, planKafka } from '../src/sources/kafka/plan';
-import { judgeValueSettings, recordedValue } from '../src/sources/kafka/dataset-value';
-import { Published, readPublished } from '../src/sources/kafka/published';
-import type { KafkaSource } from '../src/sources/kafka/source';
 import { RAW_STAGE } from '../src/pipeline/types';
-import { ActivityDeps, FailureTypes, loadPlan, nonRetryable, storageRefusal } from './deps';
+import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
+import { checkDatasetSource, checkLookupParams, emptyStages, idsAndNames, resolveLookups, writePlan } from './plan-dataset';
+import { planKafkaIngest } from './plan-kafka';
 import { scanSources, someUrls, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
-
-function sha(x: unknown, n = 12): string {
-  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, n);
-}
-
-// Names travel to the workflow for activity summaries only while they stay a small payload.
-const MAX_NAMES_BYTES = 256 * 1024;
-
-type Entry = NonNullable<ReturnType<ActivityDeps['registry']['get']>>;
-
-/** The pipeline's lookup tables, at their default place in `bucket` or where params put them. */
-async function resolveLookups(deps: ActivityDeps, def: Entry['def'], input: ResolvedIngest, bucket: string): Promise<Plan['lookups']> {
-  const lookups: Plan['lookups'] = {};
-  for (const [name, l] of Object.entries(def.lookups ?? {})) {
-    const override = input.params[`lookup.${name}`];
-    const loc = override ? parseS3Url(override) : { bucket, key: l.defaultKey };
-    try {
-      const head = await headObject(deps.s3, loc.bucket, loc.key);
-      lookups[name] = { bucket: loc.bucket, key: loc.key, etag: head.etag, format: l.format };
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) {
-        throw nonRetryable('InputMissing', `lookup "${name}" of pipeline "${def.name}" not found at ${formatS3Url(loc)} (set params["lookup.${name}"] to its s3:// URL)`);
-      }
-      throw err;
-    }
-  }
-  return lookups;
-}
-
-/** A misspelt lookup.<name> would leave the table at its default place with no word said. */
-function checkLookupParams(def: Entry['def'], input: ResolvedIngest): void {
-  const known = Object.keys(def.lookups ?? {});
-  const unknown = Object.keys(input.params).filter((k) => k.startsWith('lookup.') && !known.includes(k.slice('lookup.'.length)));
-  if (unknown.length) {
-    throw nonRetryable('InvalidInput', `params ${unknown.map((k) => `"${k}"`).join(', ')}: pipeline "${def.name}" has ${known.length ? `the lookups ${known.join(', ')} (set params["lookup.<name>"] to move one)` : 'no lookup tables'}`);
-  }
-}
-
-/**
- * Refuses an ingest whose dataset name was defaulted from its source into a dataset another
- * source created (src/pipeline/dataset-source.ts), before the source is scanned or anything is
- * written. `source` is the source as planning resolved it. Returns whether the marker exists.
- */
-async function checkDatasetSource(deps: ActivityDeps, input: ResolvedIngest, source: string, log: ReturnType<typeof logger>): Promise<boolean> {
-  const owner = await datasetOwnership(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
-  const url = datasetUrl(input);
-  const verdict = judgeSource(input, source, owner.recorded, url, true);
-  if (verdict.refusal) throw nonRetryable('DatasetConflict', verdict.refusal);
-  if (verdict.note) log.warn({ dataset: url, source, recorded: owner.recorded?.source }, verdict.note);
-  // Only a dataset about to be created: one made inside another before this check keeps working.
-  const outer = owner.marker ? null : await enclosingDataset(deps.s3, input.targetBucket, input.targetPrefix, input.dataset);
-  if (outer !== null) throw nonRetryable('DatasetConflict', nestedDatasetRefusal(input.targetBucket, input.targetPrefix, input.dataset, outer));
-  return owner.marker;
-}
-
-/**
- * Writes the dataset marker (unless it exists) and the plan, both create-only; returns the
- * plan's key. The marker records the source that created the dataset; a marker that another
- * ingest wrote since the check is checked again, as that ingest may have read another source.
- */
-async function writePlan(deps: ActivityDeps, input: ResolvedIngest, body: Omit<Plan, 'id'>, source: { url: string; marker: boolean; log: ReturnType<typeof logger> }): Promise<string> {
-  const id = sha(body, 16);
-  const key = planKey(input.targetPrefix, input.dataset, id);
-  if (!source.marker) {
-    try {
-      await putIfAbsent(deps.s3, input.targetBucket, markerKey(input.targetPrefix, input.dataset), JSON.stringify(datasetMarker(input.dataset, source.url)), 'application/json');
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-      await checkDatasetSource(deps, input, source.url, source.log);
-    }
-  }
-  try {
-    await putIfAbsent(deps.s3, input.targetBucket, key, JSON.stringify({ ...body, id }), 'application/json');
-  } catch (err) {
-    if (!(err instanceof PreconditionFailedError)) throw err; // already there: same content
-  }
-  return key;
-}
-
-/**
- * The stages (raw too, when sources are imported) under whose prefix the target holds nothing
- * yet: one LIST of one key each. It is not part of the plan (whose id is its content) but of
- * the summary the workflow runs from.
- */
-async function emptyStages(deps: ActivityDeps, input: ResolvedIngest, stages: string[]): Promise<string[]> {
-  const empty = await Promise.all(stages.map((s) => prefixIsEmpty(deps.s3, input.targetBucket, stagePrefix(input.targetPrefix, input.dataset, s))));
-  return stages.filter((_, k) => empty[k]);
-}
-
-function kafkaGapsOf(gaps: KafkaGap[]): { gaps?: KafkaGapsSummary } {
-  const s = summarizeGaps(gaps);
-  return s ? { gaps: s } : {};
-}
-
-/**
- * The Kafka source with the value settings the dataset holds: an ingest that gave none takes
- * them (said in the log; the CLI says it before starting), one that gave others is refused
- * (src/sources/kafka/dataset-value.ts), whoever started it.
- */
-function datasetValueOf(input: ResolvedIngest, published: Published | null, log: ReturnType<typeof logger>): KafkaSource {
-  const src = input.kafka!;
-  const verdict = judgeValueSettings(src, input.dataset, datasetUrl(input), recordedValue(published));
-  if (verdict.refusal) throw nonRetryable('InvalidInput', verdict.refusal);
-  if (!verdict.adopt) return src;
-  log.warn({ dataset: datasetUrl(input), value: verdict.adopt.value }, verdict.adopt.note);
-  return { ...src, value: verdict.adopt.value };
-}
-
-/** A kafka:// source: offset ranges instead of a listing (src/sources/kafka/plan.ts). */
-async function planKafkaIngest(deps: ActivityDeps, input: ResolvedIngest, entry: Entry, log: ReturnType<typeof logger>, maxIds?: number): Promise<PlanSummary> {
-  const { def, info } = entry;
-  const marker = await checkDatasetSource(deps, input, input.source, log);
-  // What the dataset holds of the topic, read once: its value settings and its published ranges.
-  const published = await readPublished(deps.s3, input.targetBucket, input.targetPrefix, input.dataset, input.kafka!.topic);
-  const kafka = datasetValueOf(input, published, log);
-  let planned;
-  try {
-    planned = await planKafka(deps.s3, kafka, { bucket: input.targetBucket, targetPrefix: input.targetPrefix, dataset: input.dataset, partitionRecords: input.partitionRecords, source: input.source }, published);
-  } catch (err) {
-    // Without the client's error as the cause: its "metadata failed 2 times." counts its own tries
-    // within one attempt, and the failure that ends the run would say 2 after five attempts.
-    // The message already names the root causes; the attempt is counted here instead.
-    if (err instanceof KafkaPlanError && err.retryable) {
-      throw ApplicationFailure.create({ type: err.type, message: `${err.message} (planning attempt ${Context.current().info.attempt})`, nonRetryable: false });
-    }
-    if (err instanceof KafkaPlanError) throw nonRetryable(err.type as keyof typeof FailureTypes, err.message, err);
-    if (err instanceof SchemaError) throw nonRetryable('InvalidInput', `value.schema: ${err.message}`, err);
-    throw err;
-  }
-  const { partitions, rawSchema } = planned;
-  // Lookups have no source bucket to default to: they default to the target's.
-  const lookups = await resolveLookups(deps, def, input, input.targetBucket);
-  const body: Omit<Plan, 'id'> = {
-    kind: 'partflow.plan', version: 2, pipeline: def.name, dataset: input.dataset, source: input.source,
-    bucket: input.targetBucket, targetPrefix: input.targetPrefix, sourceBucket: '', sourcePrefix: '', format: 'kafka',
-    partitionRecords: input.partitionRecords, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, params: input.params, lookups,
-    input: info.input ?? null, rawSchemas: [{ json: rawSchema, fields: [] }], partitions, stages: info.stages, kafka: planned.info,
-  };
-  const key = await writePlan(deps, input, body, { url: input.source, marker, log });
-  log.info({ plan: key, partitions: partitions.length, topic: planned.info.topic, starts: planned.info.starts, ends: planned.info.ends, gaps: planned.info.gaps }, 'planned Kafka ingest');
-  const names = partitions.map((p) => p.name);
-  const byIndex = maxIds !== undefined && partitions.length > maxIds;
-  return {
-    planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format: 'kafka', partitions: partitions.length,
-    ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
-    sourceObjects: 0, scannedRecords: null, needsImport: true,
-    stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
-    retry: info.retry, kafka: { topic: planned.info.topic, ...kafkaGapsOf(planned.info.gaps) },
-    emptyStages: await emptyStages(deps, input, [RAW_STAGE, ...info.stages.map((s) => s.name)]),
-  };
-}
 
 /**
  * Lists the source, scans flat files for record boundaries, partitions the listing into stable,
@@ -307,12 +147,9 @@ function makePlan(deps: ActivityDeps) {
     };
     const key = await writePlan(deps, input, body, { url: source, marker, log });
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format, ...(empty.length ? { emptySources: empty.length } : {}) }, 'planned ingest');
-    const names = partitions.map((p) => p.name);
-    // Large plans go by reference: activities read ids and names from the plan by index.
-    const byIndex = opts.maxIds !== undefined && partitions.length > opts.maxIds;
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
-      ids: byIndex ? [] : partitions.map((p) => p.id), names: !byIndex && names.reduce((n, s) => n + s.length + 3, 0) <= MAX_NAMES_BYTES ? names : null,
+      ...idsAndNames(partitions, opts.maxIds),
       sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,

@@ -17,7 +17,7 @@ import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, Tr
 import { stageVersion } from '../src/pipeline/versions';
 import { headObject, objectExists, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { ActivityDeps, changedInput, FailureTypes, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
+import { ActivityDeps, changedInput, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { InputPosition, ManifestInput, PartitionRun } from './partition-run';
 import { runSetup, stageLookup, transformRecord } from './transform-step';
 import { stageDifferences, twoDefinitions, warnStageSkew } from './stage-skew';

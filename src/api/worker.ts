@@ -1,5 +1,4 @@
 import { Config, loadConfig, workerProcesses } from '../config';
-import type { PipelineDefinition } from '../pipeline/types';
 import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
 import { runWorker as runPartflowWorker } from '../worker/run';
 import { assertPipelineList } from '../pipeline/definition-shape';

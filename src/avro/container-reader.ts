@@ -1,6 +1,6 @@
 import { Type } from 'avsc';
 import { CodecName, decompressBlock, isCodecName } from './codecs';
-import { AvscTap, Internal, MAGIC, META_TYPE, newTap, OLD_MAGIC, SYNC_SIZE } from './container';
+import { AvscTap, Internal, MAGIC, newTap, OLD_MAGIC, SYNC_SIZE } from './container';
 import { setEntry } from './proto-fields';
 import { ByteReader } from './byte-reader';
 import { explainShortRecord } from './explain-decode';

@@ -2,7 +2,7 @@ import { DefaultLogger, LogEntry, LogLevel, NativeConnection, Runtime, TunerHold
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
-import { ConfigError, envInteger } from '../config/errors';
+import { envInteger } from '../config/errors';
 import type { Logger } from 'pino';
 import { logger } from '../log';
 import { withErrorFields } from '../log/error-fields';

@@ -1,5 +1,4 @@
 import { Type } from 'avsc';
-import { syncMarkerFor } from '../../src/avro/container';
 import { AvroFormatError, Block, blockDecoder, ContainerReader, decodeBlock } from '../../src/avro/container-reader';
 import { DecodeGuard, DecodeGuardSchemaError, guardedBlocks } from '../../src/avro/decode-guard';
 import { chunked, encodeFile } from '../helpers/avro';

@@ -5,7 +5,6 @@ import { dependencySpec, nameFromDir, scaffold } from '../../src/cli/commands/in
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'partflow-init-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const version = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version;
 
 describe('partflow init', () => {
   it('scaffolds package.json, pipelines.ts, the schema, sample data, a unit test, tsconfig, README and .gitignore', () => {
