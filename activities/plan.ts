@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { formatOf, isIgnoredKey } from '../src/formats/detect';
-import { ResolvedIngest, SourceFormat } from '../src/pipeline/input';
+import { defaultedNameProblem, ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { listSource } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
@@ -39,6 +39,8 @@ function makePlan(deps: ActivityDeps) {
         + '(`partflow up --pipelines <module>`, `partflow worker --pipelines <module>`), or run its workers on a task queue of their own (PARTFLOW_TASK_QUEUE)');
     }
     checkLookupParams(entry.def, input);
+    const nameProblem = defaultedNameProblem(input);
+    if (nameProblem) throw nonRetryable('InvalidInput', nameProblem);
     if (input.kafka) return planKafkaIngest(deps, input, entry, log, opts.maxIds);
     const { def, info } = entry;
 

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectTemporal } from '../temporal/connect';
 import { Config } from '../config';
-import { IngestInput, ResolvedIngest, resolveIngestInput } from '../pipeline/input';
+import { IngestInput, ResolvedIngest, resolveNewIngest } from '../pipeline/input';
 import { datasetOwnership, DatasetSourceConflictError, judgeSource } from '../pipeline/dataset-source';
 import { enclosingDataset, NestedDatasetError, nestedDatasetRefusal } from '../pipeline/nested-dataset';
 import { describeEndpoint, s3Client } from '../storage/client';
@@ -115,7 +115,7 @@ export async function refuseMissingSourceBucket(cfg: Config, r: ResolvedIngest):
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
-  const resolved = resolveIngestInput(input);
+  const resolved = resolveNewIngest(input);
   // One deadline for every check: an S3 endpoint that accepts connections but never answers
   // delays the start by SOURCE_CHECK_MS once, not once per check.
   const deadline = Date.now() + SOURCE_CHECK_MS;

@@ -94,6 +94,25 @@ export const DEFAULT_PARTITION_TIMEOUT_MS = DAY;
 /** Where outputs go in the source's bucket when the input names no target. */
 export const DEFAULT_TARGET_PREFIX = 'datasets/';
 
+/**
+ * A dataset name taken from a source (a topic, an object key) past the 128 characters that a
+ * given name may have: the CLI's dataset commands could not name it, and cutting it short could
+ * join two sources in one dataset. Checked by planning, not here: workflows resolve their input
+ * on replay, and runs started before this check must replay as they ran.
+ */
+export function defaultedNameProblem(input: Pick<ResolvedIngest, 'dataset' | 'datasetDefaulted'>): string | null {
+  if (!input.datasetDefaulted || input.dataset.length <= 128) return null;
+  return `the dataset name taken from the source ("${input.dataset.slice(0, 40)}…", ${input.dataset.length} characters) is over the 128 characters a dataset name may have: give "dataset" (--dataset)`;
+}
+
+/** resolveIngestInput, for an ingest about to start (the CLI, the client, a schedule): with the checks planning makes of the resolved input. */
+export function resolveNewIngest(input: unknown, pipelines?: string[]): ResolvedIngest {
+  const resolved = resolveIngestInput(input, pipelines);
+  const problem = defaultedNameProblem(resolved);
+  if (problem) throw new InvalidInputError([problem]);
+  return resolved;
+}
+
 export { durationMs, formatMs };
 
 export class InvalidInputError extends Error {

@@ -4,7 +4,7 @@ import {
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, Workflow } from '@temporalio/common';
 import { Config } from '../config';
-import { IngestInput, InvalidInputError, resolveIngestInput } from '../pipeline/input';
+import { IngestInput, InvalidInputError, resolveNewIngest } from '../pipeline/input';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { checkDatasetSource, refuseMissingSourceBucket } from '../client';
 import { DatasetSourceConflictError } from '../pipeline/dataset-source';
@@ -42,7 +42,7 @@ export interface CreateScheduleRequest {
 /** Checks an ingest input as the workflow will, so a schedule never fires with one that cannot run. */
 export function checkInput(scheduleId: string, input: IngestInput): { dataset: string } {
   try {
-    return resolveIngestInput(input);
+    return resolveNewIngest(input);
   } catch (err) {
     if (err instanceof InvalidInputError) throw new ScheduleOptionError(`schedule "${scheduleId}": ${err.message}`);
     throw err;
@@ -72,7 +72,7 @@ function ingestAction(cfg: Config, scheduleId: string, input: IngestInput): Sche
  */
 async function checkSource(cfg: Config, id: string, input: IngestInput): Promise<void> {
   try {
-    const resolved = resolveIngestInput(input);
+    const resolved = resolveNewIngest(input);
     await refuseMissingSourceBucket(cfg, resolved);
     await checkDatasetSource(cfg, resolved);
   } catch (err) {

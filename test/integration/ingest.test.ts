@@ -307,6 +307,8 @@ describe('bad workflow input fails fast with a clear, non-retryable error', () =
     [{ pipeline: 'copy', source: `s3://${BUCKET}/nothing-here/` }, 'SourceEmpty', /no source objects under s3:\/\/it-ingest\/nothing-here\//],
     [{ pipeline: 'birdstrikes', source: `s3://${BUCKET}/incoming/birdstrikes/`, params: { 'lookup.airport': `s3://${BUCKET}/reference/airports.csv` } }, 'InvalidInput', /params "lookup\.airport": pipeline "birdstrikes" has the lookups airports \(set params\["lookup\.<name>"\] to move one\)/],
     [{ pipeline: 'copy', source: `s3://${BUCKET}/incoming/small/`, params: { 'lookup.x': 's3://bkt/x.csv' } }, 'InvalidInput', /params "lookup\.x": pipeline "copy" has no lookup tables/],
+    // Planning's check (the workflow's own resolving lets such a name through, for runs that replay).
+    [{ pipeline: 'copy', source: `s3://${BUCKET}/in/${'n'.repeat(130)}.csv` }, 'InvalidInput', /the dataset name taken from the source \("n{40}…", 130 characters\) is over the 128 characters a dataset name may have: give "dataset"/],
   ])('%p -> %s', async (input, type, msg) => {
     const e = await failure(input, `bad-${type}-${Math.random().toString(36).slice(2, 7)}`);
     expect(e.type).toBe(type);

@@ -1,4 +1,4 @@
-import { InvalidInputError, resolveIngestInput } from '../../src/pipeline/input';
+import { InvalidInputError, resolveIngestInput, resolveNewIngest } from '../../src/pipeline/input';
 import { parseS3Url } from '../../src/storage/s3url';
 
 describe('parseS3Url', () => {
@@ -111,6 +111,20 @@ describe('input error messages', () => {
     expect(problems({ pipeline: 'copy', source: 's3://bkt/x/', dataset: 'a b' })).toEqual([`${rule}"a b"`]);
     // Only the message changed: what is accepted is as it was.
     expect(resolveIngestInput({ pipeline: 'copy', source: 's3://bkt/x/', dataset: `9${'a'.repeat(127)}` }).dataset).toHaveLength(128);
+  });
+
+  it('refuse a new ingest whose dataset name, taken from the source, is over 128 characters; a run that has one still resolves (replay)', () => {
+    const topic = `t${'x'.repeat(140)}`;
+    const key = `in/${'k'.repeat(130)}.csv`;
+    for (const [source, name] of [[`kafka://127.0.0.1:9092/${topic}`, topic], [`s3://bkt/${key}`, 'k'.repeat(130)]]) {
+      const input = { pipeline: 'copy', source, target: 's3://out/' };
+      expect(resolveIngestInput(input).dataset).toBe(name);
+      expect(() => resolveNewIngest(input)).toThrow(new InvalidInputError([
+        `the dataset name taken from the source ("${name.slice(0, 40)}…", ${name.length} characters) is over the 128 characters a dataset name may have: give "dataset" (--dataset)`,
+      ]));
+      expect(resolveNewIngest({ ...input, dataset: 'short' }).dataset).toBe('short');
+    }
+    expect(resolveNewIngest({ pipeline: 'copy', source: `s3://bkt/in/${'k'.repeat(128)}.csv` }).dataset).toHaveLength(128);
   });
 
   it('cut a huge value they repeat to about 200 characters, and say how long it was', () => {
