@@ -9,16 +9,18 @@ export interface StaleUpload {
 /**
  * Multipart uploads older than `olderThanMs` under a prefix: what failed attempts left behind.
  * A running attempt's upload is younger than its activity timeout, so a threshold above that
- * (the default is a day) never touches live work.
+ * (the default is a day) never touches live work. The prefix is matched here, not by the server:
+ * MinIO's ListMultipartUploads takes a prefix only as a whole object key, and lists nothing for
+ * `datasets/`.
  */
 export async function staleUploads(s3: S3Client, bucket: string, prefix: string, olderThanMs: number, now = Date.now()): Promise<StaleUpload[]> {
   const out: StaleUpload[] = [];
   let KeyMarker: string | undefined;
   let UploadIdMarker: string | undefined;
   for (;;) {
-    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker, UploadIdMarker }));
+    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker, UploadIdMarker }));
     for (const u of res.Uploads ?? []) {
-      if (!u.Key || !u.UploadId) continue;
+      if (!u.Key || !u.UploadId || !u.Key.startsWith(prefix)) continue;
       const initiated = u.Initiated ?? new Date(0);
       if (now - initiated.getTime() >= olderThanMs) out.push({ key: u.Key, uploadId: u.UploadId, initiated });
     }

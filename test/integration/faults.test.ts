@@ -17,6 +17,7 @@ import { freePort, Managed } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
 import { decodeUrl, fetchTree, getJson, sha256 } from '../helpers/s3';
 import { abortUploads, staleUploads } from '../../src/tools/gc';
+import { faultyS3 } from '../helpers/faulty-s3';
 import { temporalText } from '../helpers/temporal-text';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { REJECT_MARKER } = require('../fixtures/slow-pipelines.js') as { REJECT_MARKER: string };
@@ -406,5 +407,16 @@ describe('faults on the real stack', () => {
     expect(await abortUploads(s3, BUCKET, stale)).toBe(1);
     const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'leftover/' }));
     expect(left.Uploads ?? []).toEqual([]);
+  });
+
+  it('partflow gc --uploads --prefix finds uploads on a server that lists uploads by whole key only (MinIO)', async () => {
+    // MinIO answers ListMultipartUploads with a prefix that is not a whole object key with no uploads.
+    const minioLike = faultyS3(cfg.s3, () => (cmd) => (cmd instanceof ListMultipartUploadsCommand && cmd.input.Prefix ? Promise.resolve({ Uploads: [], IsTruncated: false }) : undefined));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'minio-like/a/part-00000.avro' }));
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'other/part-00000.avro' }));
+    const stale = await staleUploads(minioLike, BUCKET, 'minio-like/', 0);
+    expect(stale.map((u) => [u.key, u.uploadId])).toEqual([['minio-like/a/part-00000.avro', UploadId]]);
+    expect(await abortUploads(minioLike, BUCKET, stale)).toBe(1);
+    expect(await staleUploads(s3, BUCKET, 'minio-like/', 0)).toEqual([]);
   });
 });
