@@ -205,7 +205,7 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
   try {
     // Warm up: the workflow bundle, JIT, the store's conditional-write probe.
     await ingest('warm');
-    const pids = { worker: worker.pid!, temporal: stack.temporal.child.pid!, versitygw: stack.s3.child.pid! };
+    const pids = { worker: worker.pid!, temporal: stack.temporal.child.pid!, versitygw: stack.s3!.child.pid! };
     const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, processTreeCpuMs(p)]));
     const threads0 = threadCpuSeconds(worker.pid!);
     proxy.counts.clear();

@@ -84,7 +84,7 @@ export async function compareMain(argv: string[]): Promise<void> {
   }));
   const conn = await Connection.connect({ address: cfg.temporalAddress });
   const client = new Client({ connection: conn, namespace: cfg.temporalNamespace });
-  const servers = { temporal: stack.temporal.child.pid!, s3: stack.s3.child.pid! };
+  const servers = { temporal: stack.temporal.child.pid!, s3: stack.s3!.child.pid! };
   const info = machine();
   console.log(`partflow bench ${args.mode}: ${JSON.stringify(info)}`);
   const out: Record<string, unknown> = { date: new Date().toISOString(), args, machine: info, loadStart: loadAverages() };

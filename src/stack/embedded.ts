@@ -10,7 +10,8 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 export interface EmbeddedStack {
   temporal: Managed;
-  s3: Managed;
+  /** Absent with StackOptions.s3 false: the configured store is used as it is. */
+  s3?: Managed;
   /** With StackOptions.kafka: a single-node Kafka broker (KRaft). */
   kafka?: KafkaBroker;
   uiUrl: string;
@@ -25,6 +26,8 @@ export interface StackOptions {
   searchAttributes?: boolean;
   /** Also start a Kafka broker on 127.0.0.1:<port>, its data in dataDir/kafka (partflow up --kafka). */
   kafka?: { port: number };
+  /** Start versitygw (default); false uses the store the configuration names (partflow up --no-s3). */
+  s3?: boolean;
   /** Temporal dynamic config values (`--dynamic-config-value key=value`), e.g. for benchmarks of server settings. */
   dynamicConfig?: Record<string, string | number | boolean>;
 }
@@ -97,15 +100,19 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
 }
 
 /**
- * Starts `temporal server start-dev` and versitygw on this machine, at the addresses the
- * configuration names, with state under dataDir. stop() ends both.
+ * Starts `temporal server start-dev` and versitygw (unless opts.s3 is false) on this machine, at
+ * the addresses the configuration names, with state under dataDir. stop() ends them.
  */
 export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promise<EmbeddedStack> {
   const t = hostPort(cfg.temporalAddress, 'Temporal server', 'TEMPORAL_ADDRESS');
-  const s = hostPort(cfg.s3.endpoint, 'S3 server', 'AWS_ENDPOINT_URL_S3');
   await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS');
   await assertPortFree(t.host, opts.uiPort, 'Temporal UI', 'PARTFLOW_UI_PORT');
-  await assertPortFree(s.host, s.port, 'S3 (versitygw)', 'AWS_ENDPOINT_URL_S3');
+  const withS3 = opts.s3 !== false;
+  if (withS3) {
+    const s = hostPort(cfg.s3.endpoint, 'S3 server', 'AWS_ENDPOINT_URL_S3');
+    // Taken, it may be the user's own S3 server at the address they configured.
+    await assertPortFree(s.host, s.port, 'S3 (versitygw)', 'AWS_ENDPOINT_URL_S3 (or, if that is your own S3 server, use it with `partflow up --no-s3`)');
+  }
   if (opts.kafka) {
     kafkaLibs(); // its jars are there, or a clear error before anything starts
     await assertPortFree('127.0.0.1', opts.kafka.port, 'Kafka', 'PARTFLOW_KAFKA_PORT or --kafka-port');
@@ -113,7 +120,7 @@ export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promi
   const kafkaStart = async (): Promise<KafkaBroker | undefined> => opts.kafka && startKafka({
     port: opts.kafka.port, controllerPort: await freePort(), dataDir: path.join(opts.dataDir, 'kafka'), logDir: opts.logDir ?? path.join(opts.dataDir, 'logs'),
   });
-  const started = await Promise.allSettled([startTemporal(cfg, opts), startS3(cfg, opts), kafkaStart()]);
+  const started = await Promise.allSettled([startTemporal(cfg, opts), withS3 ? startS3(cfg, opts) : undefined, kafkaStart()]);
   const [temporal, s3, kafka] = started;
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
@@ -121,11 +128,11 @@ export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promi
     throw failed.reason;
   }
   const t1 = (temporal as PromiseFulfilledResult<Managed>).value;
-  const s1 = (s3 as PromiseFulfilledResult<Managed>).value;
+  const s1 = (s3 as PromiseFulfilledResult<Managed | undefined>).value;
   const k1 = (kafka as PromiseFulfilledResult<KafkaBroker | undefined>).value;
   return {
-    temporal: t1, s3: s1, ...(k1 ? { kafka: k1 } : {}), uiUrl: `http://${t.host}:${opts.uiPort}`,
-    stop: async () => { await Promise.all([t1.stop(), s1.stop(), k1?.stop()]); },
+    temporal: t1, ...(s1 ? { s3: s1 } : {}), ...(k1 ? { kafka: k1 } : {}), uiUrl: `http://${t.host}:${opts.uiPort}`,
+    stop: async () => { await Promise.all([t1.stop(), s1?.stop(), k1?.stop()]); },
   };
 }
 

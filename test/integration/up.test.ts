@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
+import { ensureBucket, startS3 } from '../../src/stack/embedded';
 import { assertPortFree, freePort } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
-import { putObject } from '../../src/storage/objects';
+import { objectExists, putObject } from '../../src/storage/objects';
 
 /** Processes still in a process group (ps exits 1 when there are none). */
 function groupMembers(pgid: number): string[] {
@@ -189,6 +190,54 @@ describe('npm start (partflow up)', () => {
       } catch {
         // already gone
       }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('--no-s3 runs the stack on your own S3 server: a taken port points to it, a missing bucket is named, and the server is left running', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-up-own-s3-'));
+    const env = { ...(await stackEnv(dataDir)), AWS_ACCESS_KEY_ID: 'own-key', AWS_SECRET_ACCESS_KEY: 'own-secret-1234' };
+    // "Your own" server: started apart from up, with another bucket than the sample's.
+    const own = await startS3(loadConfig({ ...env, PARTFLOW_BUCKET: 'elsewhere' }), { dataDir: path.join(dataDir, 'own'), uiPort: 0 });
+    const cfg = loadConfig(env);
+    const run = (args: string[]) => {
+      const up = spawn('node', ['dist/src/cli/main.js', 'up', ...args], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const o = { up, out: '' };
+      up.stdout!.on('data', (d) => (o.out += d));
+      up.stderr!.on('data', (d) => (o.out += d));
+      return o;
+    };
+    try {
+      const taken = run([]);
+      expect(await exited(taken.up, 30_000)).toBe(1);
+      expect(taken.out).toContain(`port ${env.AWS_ENDPOINT_URL_S3.slice('http://'.length)} (S3 (versitygw)) is already in use`);
+      expect(taken.out).toContain('or, if that is your own S3 server, use it with `partflow up --no-s3`');
+
+      const noBucket = run(['--no-s3']);
+      expect(await exited(noBucket.up, 90_000)).toBe(1);
+      expect(noBucket.out).toContain(`S3: ${env.AWS_ENDPOINT_URL_S3}, not started here (--no-s3)`);
+      expect(noBucket.out).toContain(`error: the bucket "partflow" does not exist at ${env.AWS_ENDPOINT_URL_S3}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample`);
+
+      await ensureBucket(s3Client(cfg.s3), 'partflow');
+      const ok = run(['--no-s3']);
+      try {
+        await waitFor(ok.up, () => ok.out, /Press Ctrl-C to stop/, 120_000);
+        expect(ok.out).toMatch(/enrich +5 ok +0 failed .* records in 10000, out 10000/);
+        process.kill(-ok.up.pid!, 'SIGINT');
+        expect(await exited(ok.up, 60_000)).toBe(0);
+      } finally {
+        try {
+          process.kill(-ok.up.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      expect(ok.out).toMatch(/Shutting down: worker, temporal server\.\.\./);
+      // The outputs are in your server, which up did not stop.
+      expect(own.child.exitCode).toBeNull();
+      expect(await objectExists(s3Client(cfg.s3), 'partflow', 'datasets/birdstrikes/_snapshots/00000001.json')).toBe(true);
+    } finally {
+      await own.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
-import { DEFAULTS } from '../../config';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Config, DEFAULTS } from '../../config';
 import { envInteger } from '../../config/errors';
 import { cliConfig } from '../config';
 import { DATA_DIR } from '../../config/paths';
@@ -17,6 +18,21 @@ import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
 import { printSummary, printWaiting } from '../print';
 
+/** The configured store, as the user would recognise it. */
+function storeName(cfg: Config): string {
+  return cfg.s3.endpoint ?? `AWS S3 (region ${cfg.s3.region ?? 'from the AWS SDK\'s settings'})`;
+}
+
+/** The sample's bucket on a store partflow did not start: there, creating buckets is the user's call. */
+async function requireBucket(s3: S3Client, cfg: Config): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: cfg.bucket }));
+  } catch (e) {
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw e;
+    throw new Error(`the bucket "${cfg.bucket}" does not exist at ${storeName(cfg)}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample`);
+  }
+}
+
 export function registerUp(program: Command): void {
   program
     .command('up')
@@ -27,9 +43,10 @@ export function registerUp(program: Command): void {
     .option('--ui-port <port>', `Temporal UI port (default PARTFLOW_UI_PORT, else ${DEFAULTS.temporalUiPort})`, int('ui-port', 1, 65535))
     .option('--sample', 'run the sample ingest (the default, unless --pipelines is given)')
     .option('--no-sample', 'do not run the sample ingest')
+    .option('--no-s3', 'start no versitygw: use the S3 store that AWS_ENDPOINT_URL_S3 (or the AWS SDK\'s settings) names, such as MinIO or AWS; the sample needs its bucket (PARTFLOW_BUCKET) to exist there')
     .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `npx partflow setup --kafka`')
     .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1 (default PARTFLOW_KAFKA_PORT, else 9092)', int('kafka-port', 1, 65535))
-    .action(async (o: { dataDir: string; uiPort?: number; sample?: boolean; worker: boolean; pipelines: string[]; kafka?: boolean; kafkaPort?: number }) => {
+    .action(async (o: { dataDir: string; uiPort?: number; sample?: boolean; worker: boolean; s3: boolean; pipelines: string[]; kafka?: boolean; kafkaPort?: number }) => {
       const cfg = cliConfig();
       // Read here, not as the options' defaults: a bad value must not break every command's registration.
       const port = (name: string, fallback: number) => envInteger(process.env, name, { min: 1, max: 65535, fallback, what: 'a port number (1-65535)' });
@@ -48,11 +65,13 @@ export function registerUp(program: Command): void {
       }, () => (worker ? 'worker' : undefined));
       // Keep the terminal for progress; structured logs go to a file unless asked otherwise.
       process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
-      err.write(`Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`);
+      err.write(opts.s3
+        ? `Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`
+        : `Starting Temporal dev server (${cfg.temporalAddress}); state in ${opts.dataDir}. S3: ${storeName(cfg)}, not started here (--no-s3)\n`);
       err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
       try {
         if (opts.kafka) err.write(`Starting Kafka (127.0.0.1:${opts.kafkaPort})\n`);
-        const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort, ...(opts.kafka ? { kafka: { port: opts.kafkaPort } } : {}) });
+        const stack = await startEmbeddedStack(cfg, { dataDir: path.resolve(opts.dataDir), uiPort: opts.uiPort, s3: opts.s3, ...(opts.kafka ? { kafka: { port: opts.kafkaPort } } : {}) });
         // A server that dies under a running stack would leave `up` looking healthy while nothing
         // works: say which, how and where its log is, and stop the rest (exit 1) rather than guess
         // whether a restart is safe.
@@ -72,6 +91,8 @@ export function registerUp(program: Command): void {
         // Your own pipelines' stack need not ingest birdstrikes into your bucket on every start.
         if ((opts.sample ?? opts.pipelines.length === 0) && opts.worker) {
           const s3 = s3Client(cfg.s3);
+          // versitygw got the bucket at start; a store of the user's own must have it.
+          if (!opts.s3) await requireBucket(s3, cfg);
           const seeded = await seedSample(s3, cfg.bucket);
           err.write(`Sample data: ${seeded.join(', ')}\n`);
           const { client } = await connectClient(cfg);
@@ -82,7 +103,7 @@ export function registerUp(program: Command): void {
           if (r.status === 'waiting-for-retry') printWaiting(r);
           else printSummary(r);
         }
-        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${cfg.s3.endpoint} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
+        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${storeName(cfg)} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
         // Without a worker, the servers run until Ctrl-C, which the guard turns into a clean stop.
         await (running ?? new Promise<void>(() => undefined));
         await guard.shutdown(0);
