@@ -96,6 +96,10 @@ export class PartitionRun {
     if (m.codeVersion !== this.target.codeVersion || m.contentVersion !== this.target.contentVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
       throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, content version ${m.contentVersion}, schema ${m.schema?.fingerprint?.slice(0, 12)}, not this stage's`);
     }
+    // This very run committed it in an earlier attempt whose completion never reached Temporal
+    // (the worker died after the commit, or Temporal was unreachable): computed here, not reused.
+    const exec = Context.current().info.workflowExecution;
+    if (exec && m.run.workflowId === exec.workflowId && m.run.runId === exec.runId) return this.result(m, 'done');
     partitionMetrics.reused(this.plan.pipeline, this.target.stage);
     return this.result(m, 'skipped');
   }

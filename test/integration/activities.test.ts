@@ -244,14 +244,18 @@ describe('partition activity errors', () => {
     expect(unreachable!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: cannot reach the S3 endpoint at ${closed.s3.endpoint.replace(/[.]/g, '\\.')} \\(.*ECONNREFUSED.*\\); check AWS_ENDPOINT_URL_S3`));
   });
 
-  it('runs again after success as a reuse, without recomputing', async () => {
+  it('runs again after success as a reuse, without recomputing; in the run that committed it, as its own result', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'twice/a.avro', Body: itemFile(5) }));
     const plan = await planFor('copy', 'twice/', 'out-twice');
     const req = { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 };
-    const first = await env().run(acts().runStage, req);
-    const second = await env().run(acts().runStage, req);
+    const runEnv = (workflowId: string, attempt: number) => new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt, workflowExecution: { workflowId, runId: `${workflowId}-run` } }, { logger: new DefaultLogger('ERROR') });
+    const first = await runEnv('ingest-a', 1).run(acts().runStage, req);
+    const second = await runEnv('ingest-b', 1).run(acts().runStage, req);
     expect(first).toMatchObject({ status: 'done', counts: { in: 5, out: 5 } });
-    expect(second).toMatchObject({ status: 'skipped', counts: { in: 5, out: 5 }, durationMs: 0 });
+    expect(second).toMatchObject({ status: 'skipped', counts: { in: 5, out: 5 }, durationMs: 0, computedBy: { workflowId: 'ingest-a' } });
+    // The first run's next attempt, as after a worker killed between commit and completion: its own work, not a reuse.
+    const again = await runEnv('ingest-a', 2).run(acts().runStage, req);
+    expect(again).toMatchObject({ status: 'done', counts: { in: 5, out: 5 }, durationMs: (first as PartitionResult).durationMs, attempt: 2 });
   });
 });
 
