@@ -77,7 +77,8 @@ function requestOf(command: string | undefined, input: RequestInput): string | u
 }
 
 /**
- * Failures about the set-up (refused or missing credentials, no server, no region) come out of
+ * Failures about the set-up (refused or missing credentials, no server, no or the wrong region,
+ * an endpoint that is no S3 API) come out of
  * every request as errors that name the endpoint and the credentials' source (failures.ts).
  * One middleware notes the endpoint the request goes to, once the SDK has resolved it; the
  * other, outermost (after the SDK's retries), rewrites the error.
