@@ -2,7 +2,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config';
-import { directOf, s3Client } from '../../src/storage/client';
+import { describeEndpoint, directOf, s3Client } from '../../src/storage/client';
 import { xmlText } from '../../src/storage/direct';
 import { explainS3Failure, S3EndpointError, S3RegionError } from '../../src/storage/failures';
 import { getObjectBuffer, headObject, isNotFound, isTransient, listFirstPage, ObjectNotFoundError, putObject } from '../../src/storage/objects';
@@ -169,5 +169,13 @@ describe('an endpoint that answers HTTP but is not an S3 API', () => {
 describe('what the errors show', () => {
   it('decodes XML entities in S3\'s words', () => {
     expect(xmlText('expecting &#39;eu-central-1&#39; &amp; &lt;a&gt; &quot;b&quot; &apos;c&apos; &#x41;&#66; &bogus; &#x110000;')).toBe('expecting \'eu-central-1\' & <a> "b" \'c\' AB &bogus; &#x110000;');
+  });
+
+  it('an endpoint with a path is shown with it', async () => {
+    answer = () => ({ status: 400, headers: XML, body: MINIO_REGION });
+    const s3 = client(false, { AWS_ENDPOINT_URL_S3: `${endpoint}/storage` });
+    const err = await failure(listFirstPage(s3, 'bkt', 'a/'));
+    expect(err!.message).toContain(`S3 at ${endpoint}/storage refused`);
+    expect(await describeEndpoint(s3)).toBe(`${endpoint}/storage`);
   });
 });
