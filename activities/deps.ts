@@ -4,7 +4,7 @@ import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { S3CredentialsError, unreachable } from '../src/storage/failures';
+import { S3CredentialsError, S3EndpointError, S3RegionError, unreachable } from '../src/storage/failures';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { notePlan } from '../src/metrics';
@@ -30,6 +30,10 @@ export const FailureTypes = {
   SchemaMismatch: 'SchemaMismatch',
   /** S3 refused the request for good: access denied, credentials unknown or wrong, the clock skewed. */
   AccessDenied: 'AccessDenied',
+  /** S3 refused the region partflow signs for, or the bucket is in another one (AWS_REGION). */
+  WrongRegion: 'WrongRegion',
+  /** The S3 endpoint answers, but is not an S3 API: a console port, a web server, http vs https (AWS_ENDPOINT_URL_S3). */
+  NotS3Endpoint: 'NotS3Endpoint',
   /** Kafka: offsets to ingest are no longer on the broker (retention), and allowGaps is off. */
   OffsetsGone: 'OffsetsGone',
   /** Kafka: the topic was deleted and created again since the dataset's offsets were committed (its topic ID changed). */
@@ -47,7 +51,8 @@ export function nonRetryable(type: keyof typeof FailureTypes, message: string, c
 /**
  * S3 answers that no retry changes, as non-retryable failures that say what was being done,
  * where, and what to check: a bucket that does not exist, refused credentials (S3's client says
- * which, from where: storage/failures.ts), a 403 (access denied, a skewed clock); and an S3
+ * which, from where: storage/failures.ts), a 403 (access denied, a skewed clock), a wrong region
+ * and an endpoint that is no S3 API (storage/misdirected.ts); and an S3
  * server that does not answer, said plainly but retryable (it may be starting). Anything else:
  * undefined, for the caller's own handling.
  */
@@ -62,6 +67,8 @@ export function storageRefusal(err: unknown, what: string, endpoint: string | un
   const down = unreachable(err, { cfg: { endpoint, forcePathStyle: true } });
   if (down) return ApplicationFailure.create({ type: 'StoreUnreachable', nonRetryable: false, cause: down, message: `${what}: ${down.message}` });
   if (err instanceof S3CredentialsError) return nonRetryable('AccessDenied', `${what}: ${err.message}`, err);
+  if (err instanceof S3RegionError) return nonRetryable('WrongRegion', `${what}: ${err.message}`, err);
+  if (err instanceof S3EndpointError) return nonRetryable('NotS3Endpoint', `${what}: ${err.message}`, err);
   if (e?.$metadata?.httpStatusCode !== 403) return undefined;
   const said = `S3 said ${e.name}: ${e.message}`;
   const check = e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'

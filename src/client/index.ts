@@ -89,12 +89,13 @@ async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: numbe
   if (r.kafka) return;
   const s3 = s3Client(cfg.s3);
   // This shell's S3 settings may differ from the worker's, which plans the run: a refusal here
-  // (wrong keys, no such endpoint) does not stop the start, but it is said, not swallowed.
+  // (wrong keys or region, no such endpoint, one that is no S3 API: every S3SetupError) does not
+  // stop the start, but it is said, not swallowed; once the deadline has passed, it is not said.
+  let late = false;
   const listing = unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)).catch((err: unknown) => {
-    if (err instanceof S3SetupError) onNote?.(`could not check the source before starting, with this shell's S3 settings: ${err.message} — starting the run anyway: its worker reads S3 with its own settings`);
+    if (err instanceof S3SetupError && !late) onNote?.(`could not check the source before starting, with this shell's S3 settings: ${err.message} — starting the run anyway: its worker reads S3 with its own settings`);
     throw err;
   });
-  let late = false;
   const empty = await beforeDeadline(listing, deadline, () => { late = true; });
   if (late) onNote?.(`S3 at ${await describeEndpoint(s3)} did not answer within ${SOURCE_CHECK_MS / 1000} s: the source was not checked before starting. Starting the run anyway: its worker reads S3 with its own settings`);
   if (empty === NO_BUCKET) throw await noBucketError(r, s3);

@@ -55,11 +55,13 @@ export function configOf(s3: S3Client): S3Config | undefined {
 }
 
 /**
- * Where a client's requests go, for people: its endpoint, or "AWS S3 (region …)" for AWS. Known
- * for certain once it has sent a request (a profile's endpoint_url is resolved per request).
+ * Where a client's requests go, for people: its endpoint as configured, or "AWS S3 (region …)"
+ * for AWS. With none configured, known for certain once it has sent a request (a profile's
+ * endpoint_url is resolved per request).
  */
 export async function describeEndpoint(s3: S3Client, cfg = configOf(s3)): Promise<string> {
-  const used = lastEndpoint.get(s3) ?? cfg?.endpoint;
+  // As configured, path and all: the request's own origin drops a path prefix (http://host:port/storage).
+  const used = cfg?.endpoint ?? lastEndpoint.get(s3);
   if (used && !/\.amazonaws\.com(\.cn)?(:\d+)?$/.test(used)) return used;
   const region = cfg?.region ?? (await s3.config.region().catch(() => undefined));
   return `AWS S3${region ? ` (region ${region})` : ''}`;
@@ -77,7 +79,8 @@ function requestOf(command: string | undefined, input: RequestInput): string | u
 }
 
 /**
- * Failures about the set-up (refused or missing credentials, no server, no region) come out of
+ * Failures about the set-up (refused or missing credentials, no server, no or the wrong region,
+ * an endpoint that is no S3 API) come out of
  * every request as errors that name the endpoint and the credentials' source (failures.ts).
  * One middleware notes the endpoint the request goes to, once the SDK has resolved it; the
  * other, outermost (after the SDK's retries), rewrites the error.
@@ -90,7 +93,8 @@ function explainFailures(c: S3Client, cfg: S3Config): void {
       throw (await explainS3Failure(err, {
         cfg,
         what: requestOf(context.commandName, args.input as RequestInput),
-        endpoint: (context as Record<symbol, string | undefined>)[ENDPOINT],
+        // The configured one with its path; the request's origin only where none is (a profile's, AWS's).
+        endpoint: cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT],
         accessKeyId: async () => (await c.config.credentials()).accessKeyId,
         region: () => c.config.region(),
       })) ?? err;

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { S3Config } from '../config';
 import { explainS3Failure } from './failures';
+import { tlsMismatch } from './misdirected';
 import { RequestSigner } from './sigv4';
 
 /**
@@ -36,12 +37,31 @@ export class S3HttpError extends Error {
   readonly $metadata: { httpStatusCode: number };
   /** S3's own words, "Code: Message". */
   readonly said: string;
-  constructor(status: number, code: string, message: string, said = message) {
+  /** What the server answered, for telling an S3 error from some other server's (failures.ts). */
+  readonly answer: HttpAnswer;
+  /** S3's <Region> (MinIO's, with AuthorizationHeaderMalformed), as the SDK's errors carry it. */
+  readonly Region?: string;
+  /** S3's <Endpoint> (AWS's, with PermanentRedirect). */
+  readonly Endpoint?: string;
+  constructor(status: number, code: string, message: string, said = message, answer: HttpAnswer = { hasCode: true, headers: {} }, fields: { Region?: string; Endpoint?: string } = {}) {
     super(message);
     this.name = code;
     this.$metadata = { httpStatusCode: status };
     this.said = said;
+    this.answer = answer;
+    if (fields.Region) this.Region = fields.Region;
+    if (fields.Endpoint) this.Endpoint = fields.Endpoint;
   }
+}
+
+/** The parts of an error answer that say whether it came from an S3 API at all. */
+export interface HttpAnswer {
+  /** Whether the body had an S3 <Code>; an S3 API's errors always do, but for a HEAD's (no body). */
+  hasCode: boolean;
+  /** The start of the body, for saying what some other server answered. */
+  body?: string;
+  /** content-type, location, and x-amz-bucket-region (AWS says where a bucket is, in a HEAD's answer too). */
+  headers: Record<string, string | undefined>;
 }
 
 /** S3's key encoding: every byte but unreserved ones and "/" percent-encoded. */
@@ -56,7 +76,24 @@ function timedOut(message: string): Error {
 
 function transient(err: unknown): boolean {
   if (err instanceof S3HttpError) return err.$metadata.httpStatusCode >= 500 || err.$metadata.httpStatusCode === 429 || err.$metadata.httpStatusCode === 408;
-  return true; // network: reset, refused, timeout, hang-up
+  // network: reset, refused, timeout, hang-up; but no retry makes an https:// request to a plain-HTTP server work.
+  return !tlsMismatch(err);
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** The text of an XML element: its standard entities decoded ("expecting &#39;eu-central-1&#39;" reads "expecting 'eu-central-1'"). */
+export function xmlText(text: string): string {
+  return text.replace(/&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (name) return ENTITIES[name];
+    const cp = hex ? parseInt(hex, 16) : Number(dec);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : whole;
+  });
+}
+
+function element(xml: string, name: string): string | undefined {
+  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
+  return m ? xmlText(m[1]) : undefined;
 }
 
 async function errorOf(res: IncomingMessage, what: string): Promise<S3HttpError> {
@@ -64,9 +101,13 @@ async function errorOf(res: IncomingMessage, what: string): Promise<S3HttpError>
   for await (const c of res) if (chunks.length < 64) chunks.push(c as Buffer);
   const xml = Buffer.concat(chunks).toString('utf8');
   const status = res.statusCode ?? 0;
-  const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? (status === 404 ? 'NotFound' : `Http${status}`);
-  const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? (res.statusMessage || 'no message');
-  return new S3HttpError(status, code, `${what}: ${code}: ${message} (HTTP ${status})`, `${code}: ${message}`);
+  const s3Code = element(xml, 'Code');
+  const code = s3Code ?? (status === 404 ? 'NotFound' : `Http${status}`);
+  const message = element(xml, 'Message') ?? (res.statusMessage || 'no message');
+  const headers: Record<string, string | undefined> = {};
+  for (const name of ['content-type', 'location', 'x-amz-bucket-region']) if (typeof res.headers[name] === 'string') headers[name] = res.headers[name] as string;
+  const answer: HttpAnswer = { hasCode: s3Code !== undefined, body: xml.slice(0, 512), headers };
+  return new S3HttpError(status, code, `${what}: ${code}: ${message} (HTTP ${status})`, `${code}: ${message}`, answer, { Region: element(xml, 'Region'), Endpoint: element(xml, 'Endpoint') });
 }
 
 /** The direct client for a configuration, or undefined where only the SDK can do it (credential chain, virtual-hosted buckets). */

@@ -1,11 +1,13 @@
 import { S3Config, S3CredentialSource } from '../config';
+import { notS3Answer, regionMismatch } from './misdirected';
 
 /**
  * S3 failures that are about the set-up, not the object: credentials the server refuses or the
  * chain cannot find, an S3 server nobody answers for, no region. S3's own words ("No user exists
  * with the provided access key ID", "connect ECONNREFUSED …") name neither the endpoint nor the
  * credentials' source, and versitygw answers an unknown key with a 404, which read as "object not
- * found". These errors say where, with which access key ID (never the secret), from where, and
+ * found". So do a region the server or bucket is not in, and an endpoint that is no S3 API
+ * (misdirected.ts). These errors say where, with which access key ID (never the secret), from where, and
  * what to set. `name` stays S3's code (or node's error name) so that checks by name still hold.
  */
 
@@ -63,6 +65,29 @@ export class S3ConfigError extends S3SetupError {
   }
 }
 
+/**
+ * The region partflow signs for is not the server's or the bucket's. Every request to that
+ * server (or bucket) fails alike until the setting changes, so no retry helps.
+ */
+export class S3RegionError extends S3SetupError {
+  constructor(readonly code: string, reason: string, what: string | undefined, readonly expected: string | undefined, original: unknown) {
+    super(reason, what, original);
+    this.name = 'S3RegionError';
+  }
+}
+
+/**
+ * The endpoint answers, but not as an S3 API does (MinIO's console port, a web server, plain
+ * HTTP to https://): a wrong AWS_ENDPOINT_URL_S3, which no retry fixes. It has no
+ * $metadata on purpose: its 404 ("UnknownError") is no missing object.
+ */
+export class S3EndpointError extends S3SetupError {
+  constructor(reason: string, what: string | undefined, original: unknown) {
+    super(reason, what, original);
+    this.name = 'S3EndpointError';
+  }
+}
+
 /** The failed request's endpoint and the configuration it was made with. */
 export interface S3Target {
   cfg: S3Config;
@@ -117,6 +142,31 @@ function refusalHint(code: string, cfg: S3Config, region: string | undefined): s
   }
 }
 
+/** The setting that holds the region, for the hint. */
+function regionSetting(cfg: S3Config): string {
+  return credentialSourceOf(cfg) === 'chain' ? 'AWS_REGION (or region in the profile\'s section of AWS_CONFIG_FILE)' : 'AWS_REGION';
+}
+
+/** A wrong region, or an endpoint that is not an S3 API (misdirected.ts), as errors that say where and what to set. */
+async function misdirected(err: unknown, target: S3Target, endpoint: string): Promise<S3SetupError | undefined> {
+  // A HEAD's answer has no body: its bare 404 is S3's "not found", and nothing else can be told from it.
+  const head = /^Head(Object|Bucket)\b/.test(target.what ?? '');
+  const answer = notS3Answer(err, head);
+  if (answer) {
+    return new S3EndpointError(`the S3 endpoint ${endpoint} answered ${answer}, which is not an S3 API answer: check AWS_ENDPOINT_URL_S3 `
+      + '(the S3 API\'s host and port, not a console\'s or a web page\'s; http:// or https:// as the server serves)', target.what, err);
+  }
+  const wrong = regionMismatch(err);
+  if (!wrong) return undefined;
+  const used = target.cfg.region ?? (await target.region?.().catch(() => undefined));
+  const setting = regionSetting(target.cfg);
+  const expects = wrong.expected ? `it expects ${wrong.expected}` : 'it does not say which it expects';
+  const fix = wrong.expected ? `set ${setting} to ${wrong.expected}` : `set ${setting} to the region of the server or bucket`;
+  const bucket = wrong.code === 'PermanentRedirect' ? 'the bucket is in another region than' : 'it does not take';
+  return new S3RegionError(wrong.code, `S3 at ${endpoint} refused the request for its region: ${bucket} the one partflow signs for, ${used ?? '(none)'} (${wrong.said}); ${expects}: ${fix}`,
+    target.what, wrong.expected, err);
+}
+
 /**
  * The error to report for an S3 failure about the set-up (see above), or undefined for any
  * other failure, which the caller keeps as it is.
@@ -136,6 +186,8 @@ export async function explainS3Failure(err: unknown, target: S3Target): Promise<
   }
   const down = unreachable(err, target);
   if (down) return down;
+  const wrongPlace = await misdirected(err, target, endpoint);
+  if (wrongPlace) return wrongPlace;
   if (!CREDENTIAL_CODES.has(name)) return undefined;
   const id = cfg.accessKeyId ?? (await target.accessKeyId?.().catch(() => undefined));
   const said = (err as { said?: string }).said ?? `${name}: ${message}`;

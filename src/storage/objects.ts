@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { describeEndpoint, directOf } from './client';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { conflictOf } from './conflicts';
-import { CREDENTIAL_CODES } from './failures';
+import { CREDENTIAL_CODES, S3SetupError } from './failures';
 import { nameReadErrors } from './read-errors';
 import { formatS3Url } from './s3url';
 
@@ -94,15 +94,19 @@ export async function prefixIsEmpty(s3: S3Client, bucket: string, prefix: string
 const credentialsWork = new WeakSet<S3Client>();
 
 /**
- * What a HEAD's 404 or 403 means. Its answer has no body, so no S3 error code: versitygw answers
- * an unknown access key with a bare 404 there, which would read as a missing object. Until a
- * client's credentials have proved themselves, a GET of the same key, whose answer has the code,
- * says which it is: the credential error, NoSuchBucket, or (NoSuchKey) the HEAD's own answer.
+ * What a HEAD's 404, 403 or other refusal means. Its answer has no body, so no S3 error code:
+ * versitygw answers an unknown access key with a bare 404 there, which would read as a missing
+ * object, and a wrong region is a bare 400. Until a client's credentials have proved themselves
+ * (always, for other refusals than a 404), a GET of the same key, whose answer has the code, says
+ * which it is: the credential error, NoSuchBucket, a wrong region or an endpoint that is no S3
+ * API (failures.ts), or (NoSuchKey) the HEAD's own answer.
  */
 async function headRefusal(s3: S3Client, bucket: string, key: string, err: unknown): Promise<unknown> {
   const s = status(err);
-  const bare = !CREDENTIAL_CODES.has((err as Error)?.name);
-  if (!bare || !(s === 403 || (s === 404 && !credentialsWork.has(s3)))) return err;
+  if (err instanceof S3SetupError || CREDENTIAL_CODES.has((err as Error)?.name)) return err;
+  // Any other refusal (a 400, a redirect) is as bare: the GET says what it was (a wrong region, an endpoint that is no S3 API).
+  const unexplained = s !== undefined && s >= 300 && s < 500 && s !== 404 && s !== 304 && s !== 412;
+  if (!(unexplained || (s === 404 && !credentialsWork.has(s3)))) return err;
   try {
     const d = directOf(s3);
     const body = d ? await d.get(bucket, key) : (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
@@ -111,7 +115,7 @@ async function headRefusal(s3: S3Client, bucket: string, key: string, err: unkno
   } catch (got) {
     const name = (got as Error)?.name;
     if (name === 'NoSuchKey' || name === 'NoSuchBucket') credentialsWork.add(s3);
-    return name === 'NoSuchBucket' || CREDENTIAL_CODES.has(name) ? got : err;
+    return name === 'NoSuchBucket' || CREDENTIAL_CODES.has(name) || got instanceof S3SetupError ? got : err;
   }
 }
 

@@ -4,7 +4,7 @@ import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { describeEndpoint } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
-import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError } from '../storage/failures';
+import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError, S3EndpointError, S3RegionError } from '../storage/failures';
 
 export interface S3Description {
   /** The endpoint, or "AWS S3 (region …)". */
@@ -34,7 +34,8 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
     const err = (await explainS3Failure(raw, { cfg })) ?? raw;
     if (err instanceof S3ConfigError) throw err;
     const endpoint = await describeEndpoint(s3, cfg);
-    const level = err instanceof S3CredentialsError ? 'error' : 'warn';
+    // Refused keys, a wrong region, an endpoint that is no S3 API: no wait fixes these, a person must.
+    const level = err instanceof S3CredentialsError || err instanceof S3RegionError || err instanceof S3EndpointError ? 'error' : 'warn';
     logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message },
       'could not probe the default bucket for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
   }

@@ -3,6 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { Schema, Type } from 'avsc';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
@@ -242,6 +244,26 @@ describe('partition activity errors', () => {
     const unreachable = await planError(unreachableActs, BUCKET);
     expect(unreachable).toMatchObject({ type: 'StoreUnreachable', nonRetryable: false });
     expect(unreachable!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: cannot reach the S3 endpoint at ${closed.s3.endpoint.replace(/[.]/g, '\\.')} \\(.*ECONNREFUSED.*\\); check AWS_ENDPOINT_URL_S3`));
+
+    // A region the server does not take, and an endpoint that is no S3 API: a setting, so not retried.
+    const answers: Record<string, string> = {
+      region: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region is wrong; expecting &#39;eu-central-1&#39;.</Message><Region>eu-central-1</Region></Error>',
+      console: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>S3 API Requests must be made to API port.</Message></Error>',
+    };
+    for (const [kind, body] of Object.entries(answers)) {
+      const server = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(400, { 'content-type': 'application/xml' }).end(body)));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const wrong = { ...cfg, s3: { ...cfg.s3, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } };
+        const failed = await planError(createActivities({ config: wrong, s3: createS3Client(wrong.s3), registry: new PipelineRegistry(builtinPipelines) }), BUCKET);
+        expect(failed).toMatchObject({ type: kind === 'region' ? 'WrongRegion' : 'NotS3Endpoint', nonRetryable: true });
+        expect(failed!.message).toMatch(kind === 'region'
+          ? /^planning s3:\/\/.*: S3 at http:\/\/127\.0\.0\.1:\d+ refused the request for its region: .*us-east-1 .*expecting 'eu-central-1'.*: set AWS_REGION to eu-central-1$/
+          : /^planning s3:\/\/.*: the S3 endpoint http:\/\/127\.0\.0\.1:\d+ answered .*MinIO's console port.*check AWS_ENDPOINT_URL_S3/);
+      } finally {
+        server.close();
+      }
+    }
   });
 
   it('runs again after success as a reuse, without recomputing; in the run that committed it, as its own result', async () => {

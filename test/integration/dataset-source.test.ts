@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -280,6 +281,35 @@ describe("a shell whose S3 settings the store refuses", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^note: could not check the source before starting, with this shell's S3 settings: ListObjectsV2 s3:\/\/it-dsrc\/2025\/orders\/: S3 at .* refused the credentials of access key ID wrong-key .* — starting the run anyway: its worker reads S3 with its own settings\n/);
     await h.client.workflow.getHandle(workflowId).result();
+  });
+
+  it.each([
+    ['a region the store does not take', '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region is wrong; expecting &#39;eu-central-1&#39;.</Message><Region>eu-central-1</Region></Error>',
+      /S3 at http:\/\/127\.0\.0\.1:\d+ refused the request for its region: .*us-east-1 .*: set AWS_REGION to eu-central-1/],
+    ["MinIO's console port", '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>S3 API Requests must be made to API port.</Message></Error>',
+      /the S3 endpoint http:\/\/127\.0\.0\.1:\d+ answered .*MinIO's console port.*: check AWS_ENDPOINT_URL_S3/],
+  ])('says so for %s too, then starts the run', async (kind, body, why) => {
+    const store = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(400, { 'content-type': 'application/xml' }).end(body)));
+    await new Promise<void>((r) => store.listen(0, '127.0.0.1', r));
+    try {
+      const workflowId = `dsrc-${kind.split(' ')[0].replace(/\W/g, '')}-${process.pid}`;
+      const r = await runCliWith(h.cfg, { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(store.address() as net.AddressInfo).port}` },
+        'ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', `${S3}/t-${workflowId}/`, '--workflow-id', workflowId);
+      expect(r).toMatchObject({ code: 0, stdout: `${workflowId}\n` });
+      expect(r.stderr).toMatch(/^note: could not check the source before starting, with this shell's S3 settings: ListObjectsV2 s3:\/\/it-dsrc\/2025\/orders\/: /);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr).toContain(' — starting the run anyway: its worker reads S3 with its own settings\n');
+      await h.client.workflow.getHandle(workflowId).result();
+    } finally {
+      store.close();
+    }
+  });
+
+  it('shows an endpoint with a path as it is set', async () => {
+    const r = await runCliWith(h.cfg, { AWS_ENDPOINT_URL_S3: `${h.cfg.s3.endpoint}/storage` },
+      'ingest', 'copy', '--source', `${S3}/2025/orders/`, '--target', `${S3}/t-prefixed/`, '--workflow-id', `dsrc-prefixed-${process.pid}`);
+    // versitygw takes no path prefix: the request names another bucket, and the message says where it went.
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringContaining(`does not exist at ${h.cfg.s3.endpoint}/storage (S3 NoSuchBucket)`) });
   });
 
   it('says when the store does not answer, starts the run after one 10 s wait, and exits', async () => {
