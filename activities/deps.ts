@@ -4,7 +4,8 @@ import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
-import { S3CredentialsError, S3EndpointError, S3RegionError, unreachable } from '../src/storage/failures';
+import { S3CredentialsError, S3EndpointError, S3RegionError, S3SetupError, unreachable } from '../src/storage/failures';
+import { workerIdentity } from '../src/worker/identity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { notePlan } from '../src/metrics';
@@ -65,10 +66,10 @@ export function storageRefusal(err: unknown, what: string, endpoint: string | un
   }
   // A client of storage/client.ts has said these already; any other client's errors get the same words.
   const down = unreachable(err, { cfg: { endpoint, forcePathStyle: true } });
-  if (down) return ApplicationFailure.create({ type: 'StoreUnreachable', nonRetryable: false, cause: down, message: `${what}: ${down.message}` });
-  if (err instanceof S3CredentialsError) return nonRetryable('AccessDenied', `${what}: ${err.message}`, err);
-  if (err instanceof S3RegionError) return nonRetryable('WrongRegion', `${what}: ${err.message}`, err);
-  if (err instanceof S3EndpointError) return nonRetryable('NotS3Endpoint', `${what}: ${err.message}`, err);
+  if (down) return ApplicationFailure.create({ type: 'StoreUnreachable', nonRetryable: false, cause: down, message: `${what}: ${down.message}${onThisWorker()}` });
+  if (err instanceof S3CredentialsError) return nonRetryable('AccessDenied', `${what}: ${err.message}${onThisWorker()}`, err);
+  if (err instanceof S3RegionError) return nonRetryable('WrongRegion', `${what}: ${err.message}${onThisWorker()}`, err);
+  if (err instanceof S3EndpointError) return nonRetryable('NotS3Endpoint', `${what}: ${err.message}${onThisWorker()}`, err);
   if (e?.$metadata?.httpStatusCode !== 403) return undefined;
   const said = `S3 said ${e.name}: ${e.message}`;
   const check = e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'
@@ -111,6 +112,16 @@ export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promi
   return p;
 }
 
+/** For failures only this worker's machine causes: which worker it was (Temporal's identity of it). */
+function onThisWorker(): string {
+  return ` (on worker ${workerIdentity()})`;
+}
+
+/** A set-up failure (refused credentials, S3 out of reach) says which worker saw it, once. */
+function withWorker(message: string, err: unknown): string {
+  return err instanceof S3SetupError && !message.endsWith(onThisWorker()) ? `${message}${onThisWorker()}` : message;
+}
+
 /**
  * Re-throws a partition activity's error as an ApplicationFailure that carries the attempt
  * number, so that the workflow can report attempts; retryability and type are kept.
@@ -119,8 +130,8 @@ export function withAttempt(err: unknown): unknown {
   if (err instanceof CancelledFailure) return err;
   const attempt = Context.current().info.attempt;
   if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? false, details: [{ attempt }], cause: err.cause });
+    return ApplicationFailure.create({ type: err.type ?? 'Error', message: withWorker(err.message, err.cause), nonRetryable: err.nonRetryable ?? false, details: [{ attempt }], cause: err.cause });
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  return ApplicationFailure.create({ type: e.name || 'Error', message: e.message, nonRetryable: false, details: [{ attempt }], cause: e });
+  return ApplicationFailure.create({ type: e.name || 'Error', message: withWorker(e.message, e), nonRetryable: false, details: [{ attempt }], cause: e });
 }

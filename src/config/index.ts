@@ -95,6 +95,22 @@ function checkEndpointUrl(name: string, value: string): void {
 }
 
 /**
+ * Static keys come as a pair. With one half set, neither partflow nor the SDK's chain would use
+ * it: the other credentials (the embedded stack's keys, a profile, none) would go out instead, and
+ * the error, if any, would not say that a half was missing. The access key ID is named, never the secret.
+ */
+function checkKeyPair(env: NodeJS.ProcessEnv): void {
+  const id = env.AWS_ACCESS_KEY_ID || undefined;
+  const secret = env.AWS_SECRET_ACCESS_KEY || undefined;
+  if (id !== undefined && secret === undefined) {
+    throw new ConfigError(`AWS_ACCESS_KEY_ID is set (${JSON.stringify(id)}) but AWS_SECRET_ACCESS_KEY is not: static S3 keys need both; set AWS_SECRET_ACCESS_KEY to its secret, or unset AWS_ACCESS_KEY_ID (see "S3 credentials" in the README)`);
+  }
+  if (secret !== undefined && id === undefined) {
+    throw new ConfigError('AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: static S3 keys need both; set AWS_ACCESS_KEY_ID to the access key ID it belongs to, or unset AWS_SECRET_ACCESS_KEY (see "S3 credentials" in the README)');
+  }
+}
+
+/**
  * S3, first match wins: static AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN);
  * PARTFLOW_S3_CREDENTIALS=chain or a chain source set: the SDK's chain (then AWS itself unless an
  * endpoint is given); no endpoint, or a loopback one: the embedded stack's keys, so `npm start`
@@ -108,6 +124,7 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   if (mode !== undefined && mode !== 'chain' && mode !== 'embedded') {
     throw new Error(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
   }
+  checkKeyPair(env);
   const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
     ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
     : undefined;

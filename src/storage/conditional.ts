@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../config/errors';
 import { logger } from '../log';
 import { conflictOf } from './conflicts';
 
@@ -15,13 +16,15 @@ const support = new Map<string, Promise<boolean>>();
  * PARTFLOW_CONDITIONAL_WRITES: "auto" (probe each bucket once, the default), "on" (trust the
  * store), or "off" (always check-then-write, e.g. for a store that claims support but is buggy).
  */
-function configured(): boolean | undefined {
-  const v = (process.env.PARTFLOW_CONDITIONAL_WRITES ?? 'auto').toLowerCase();
+export function conditionalWritesSetting(env: NodeJS.ProcessEnv = process.env): boolean | undefined {
+  const v = (env.PARTFLOW_CONDITIONAL_WRITES ?? 'auto').toLowerCase();
   if (v === 'on') return true;
   if (v === 'off') return false;
-  if (v !== 'auto') throw new Error(`PARTFLOW_CONDITIONAL_WRITES must be auto, on or off, got ${JSON.stringify(v)}`);
+  if (v !== 'auto') throw new ConfigError(`PARTFLOW_CONDITIONAL_WRITES must be auto, on or off, got ${JSON.stringify(env.PARTFLOW_CONDITIONAL_WRITES)}`);
   return undefined;
 }
+
+const configured = () => conditionalWritesSetting();
 
 /**
  * Where a probe for a write to `key` goes: the key's directory, stepped out of partflow's own

@@ -1,4 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
 import { Config } from '../config';
 import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
@@ -14,12 +15,56 @@ export interface S3Description {
 }
 
 /**
- * S3 at a worker's start: learns early (and says once) whether the default bucket's store honours
- * create-only writes, probing where an ingest writes by default (credentials may be scoped to that
- * prefix). A failure is logged loudly, with the endpoint, the credentials' source and the cause,
- * but does not stop the worker: S3 may come up later, a user be created, a role be granted.
- * Only a setting that no retry can fix throws: no region at all (S3ConfigError), which every
- * request of every partition would fail on.
+ * A worker that S3 refuses, or that has no credentials to send, must not join the task queue:
+ * it would fail every partition attempt it took within milliseconds and poll again at once, so
+ * the retries of every other worker's runs would land on it too.
+ */
+export class WorkerS3RefusedError extends Error {
+  constructor(readonly original: S3CredentialsError | S3RegionError | S3EndpointError) {
+    super(`the worker did not start: ${original.message}. A worker whose S3 credentials are refused or missing, or whose S3 settings name the wrong region or no S3 API, would fail every partition it took from the task queue, other workers' runs included; no retry fixes that, only other settings`, { cause: original });
+    this.name = 'WorkerS3RefusedError';
+  }
+}
+
+/**
+ * Refused for who they are (unknown key, wrong secret, expired token) or not found at all, or
+ * sent to a region the store does not take or to an endpoint that is no S3 API: only other
+ * settings, and so a restart, fix these. AccessDenied is not among them: the store knows the
+ * credentials, which may only lack a grant on the default bucket (a worker's runs may all write
+ * elsewhere), and a grant needs no restart.
+ */
+function refusesThisWorker(err: unknown): err is S3CredentialsError | S3RegionError | S3EndpointError {
+  return (err instanceof S3CredentialsError && err.name !== 'AccessDenied') || err instanceof S3RegionError || err instanceof S3EndpointError;
+}
+
+/**
+ * A GET of a key that never exists under the default target prefix: any answer about the key
+ * (NoSuchKey; AccessDenied from a store that hides missing keys from credentials that may not
+ * list) says the store accepted the credentials. Sent whatever PARTFLOW_CONDITIONAL_WRITES says,
+ * so that "on" or "off", which send no probe, check the credentials too.
+ */
+async function checkCredentials(s3: S3Client, bucket: string): Promise<void> {
+  const Key = `${DEFAULT_TARGET_PREFIX}_partflow/probe/${randomUUID()}`;
+  try {
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
+    (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
+  } catch (err) {
+    const name = (err as { name?: string })?.name;
+    if (name === 'NoSuchKey' || name === 'NotFound' || name === 'AccessDenied') return;
+    throw err;
+  }
+}
+
+/**
+ * S3 at a worker's start: checks that the store accepts the worker's credentials, then learns
+ * early (and says once) whether the default bucket's store honours create-only writes, probing
+ * where an ingest writes by default (credentials may be scoped to that prefix). Refused or
+ * missing credentials, a wrong region, an endpoint that is no S3 API (WorkerS3RefusedError) and
+ * no region at all (S3ConfigError) stop the
+ * worker: every request of every partition would fail on them. Any other failure is logged
+ * loudly, with the endpoint, the credentials' source and the cause, but does not stop the
+ * worker: S3 may come up later, a bucket be created, a role be granted, and a transient outage
+ * must not keep a fleet from starting.
  */
 export async function probeS3(s3: S3Client, config: Config): Promise<S3Description> {
   const cfg = config.s3;
@@ -28,14 +73,16 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
   try {
     // The region first: PARTFLOW_CONDITIONAL_WRITES=on or off sends no probe request to find it missing.
     await s3.config.region();
+    await checkCredentials(s3, bucket);
     const ok = await conditionalWrites(s3, bucket, DEFAULT_TARGET_PREFIX);
     logger().info({ bucket, conditionalWrites: ok }, 'checked the store for conditional writes');
   } catch (raw) {
     const err = (await explainS3Failure(raw, { cfg })) ?? raw;
     if (err instanceof S3ConfigError) throw err;
+    if (refusesThisWorker(err)) throw new WorkerS3RefusedError(err);
     const endpoint = await describeEndpoint(s3, cfg);
-    // Refused keys, a wrong region, an endpoint that is no S3 API: no wait fixes these, a person must.
-    const level = err instanceof S3CredentialsError || err instanceof S3RegionError || err instanceof S3EndpointError ? 'error' : 'warn';
+    // Credentials the store knows but does not let at the default bucket: a grant may follow.
+    const level = err instanceof S3CredentialsError ? 'error' : 'warn';
     logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message },
       'could not probe the default bucket for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
   }

@@ -9,6 +9,7 @@ import { readLimitsFromEnv } from '../avro/limits';
 import { decodeGuardSettings } from '../avro/decode-guard';
 import { snapshotPartEntries } from '../snapshots/store';
 import { partSizeFromEnv } from '../storage/multipart';
+import { conditionalWritesSetting } from '../storage/conditional';
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -46,5 +47,7 @@ export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void 
   partSizeFromEnv(env);
   setupTimeoutMs(env);
   shutdownGraceMs(env);
+  // Read at each commit; at start only by the S3 probe, whose failures are logged, not fatal.
+  conditionalWritesSetting(env);
 }
 

@@ -18,6 +18,7 @@ import { BalancedActivitySlots } from './balance';
 import { checkWorkerSettings, shutdownGraceMs, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
 import { probeS3 } from './s3-probe';
+import { workerIdentity } from './identity';
 
 export interface WorkerOptions {
   config: Config;
@@ -181,6 +182,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.config.temporalNamespace,
     taskQueue: opts.taskQueue ?? opts.config.taskQueue,
+    identity: workerIdentity(),
     // Without a workflow bundle the SDK polls activity tasks only.
     ...(workflows ? { workflowBundle: opts.workflowBundle ?? (await workflowBundle()) } : {}),
     activities: createActivities({ config: opts.config, s3, registry }),

@@ -5,6 +5,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
@@ -237,13 +238,15 @@ describe('partition activity errors', () => {
     const unknown = await refusedWith({ ...cfg.s3, accessKeyId: 'nobody-here', credentials: 'static' });
     expect(unknown).toMatchObject({ type: 'AccessDenied', nonRetryable: true });
     expect(unknown!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: S3 at ${ep} refused the credentials of access key ID nobody-here \\(XAdminUserNotFound: .*\\): the server does not know this access key ID`));
+    // With many workers on a task queue, only the one whose credentials are refused needs fixing: the failure names it.
+    expect(unknown!.message.endsWith(` (on worker ${process.pid}@${os.hostname()})`)).toBe(true);
 
     // Nothing listens there: retryable (a server may be starting), but it says which endpoint and setting.
     const closed = { ...cfg, s3: { ...cfg.s3, endpoint: `http://127.0.0.1:${await freePort()}` } };
     const unreachableActs = createActivities({ config: closed, s3: createS3Client(closed.s3), registry: new PipelineRegistry(builtinPipelines) });
     const unreachable = await planError(unreachableActs, BUCKET);
     expect(unreachable).toMatchObject({ type: 'StoreUnreachable', nonRetryable: false });
-    expect(unreachable!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: cannot reach the S3 endpoint at ${closed.s3.endpoint.replace(/[.]/g, '\\.')} \\(.*ECONNREFUSED.*\\); check AWS_ENDPOINT_URL_S3`));
+    expect(unreachable!.message).toMatch(new RegExp(`^planning s3://${BUCKET}/x/ into .*: cannot reach the S3 endpoint at ${closed.s3.endpoint.replace(/[.]/g, '\\.')} \\(.*ECONNREFUSED.*\\); check AWS_ENDPOINT_URL_S3.* \\(on worker ${process.pid}@`));
 
     // A region the server does not take, and an endpoint that is no S3 API: a setting, so not retried.
     const answers: Record<string, string> = {
@@ -258,12 +261,22 @@ describe('partition activity errors', () => {
         const failed = await planError(createActivities({ config: wrong, s3: createS3Client(wrong.s3), registry: new PipelineRegistry(builtinPipelines) }), BUCKET);
         expect(failed).toMatchObject({ type: kind === 'region' ? 'WrongRegion' : 'NotS3Endpoint', nonRetryable: true });
         expect(failed!.message).toMatch(kind === 'region'
-          ? /^planning s3:\/\/.*: S3 at http:\/\/127\.0\.0\.1:\d+ refused the request for its region: .*us-east-1 .*expecting 'eu-central-1'.*: set AWS_REGION to eu-central-1$/
+          ? /^planning s3:\/\/.*: S3 at http:\/\/127\.0\.0\.1:\d+ refused the request for its region: .*us-east-1 .*expecting 'eu-central-1'.*: set AWS_REGION to eu-central-1 \(on worker \d+@.*\)$/
           : /^planning s3:\/\/.*: the S3 endpoint http:\/\/127\.0\.0\.1:\d+ answered .*MinIO's console port.*check AWS_ENDPOINT_URL_S3/);
       } finally {
         server.close();
       }
     }
+  });
+
+  it('a partition attempt whose credentials S3 refuses (keys rotated after the worker started) names the worker it ran on, once', async () => {
+    const s3cfg = { ...cfg.s3, accessKeyId: 'rotated-away', credentials: 'static' as const };
+    const a = createActivities({ config: { ...cfg, s3: s3cfg }, s3: createS3Client(s3cfg), registry: new PipelineRegistry(builtinPipelines) });
+    const err = await env().run(a.runStage, { bucket: BUCKET, planKey: 'plans/none.json', stage: 'copy', index: 0 }).then(() => undefined, (e: ApplicationFailure) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err!.message).toMatch(/refused the credentials of access key ID rotated-away \(XAdminUserNotFound: /);
+    expect(err!.message.endsWith(` (on worker ${process.pid}@${os.hostname()})`)).toBe(true);
+    expect(err!.message.split('(on worker ').length).toBe(2);
   });
 
   it('runs again after success as a reuse, without recomputing; in the run that committed it, as its own result', async () => {

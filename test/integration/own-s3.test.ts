@@ -14,6 +14,7 @@ import { createS3Client, s3Client } from '../../src/storage/client';
 import { getObjectStream, headObject, listObjects, objectExists, ObjectNotFoundError, putObject } from '../../src/storage/objects';
 import { uploadFiles } from '../../src/tools/upload';
 import { createWorker } from '../../src/worker/worker';
+import { WorkerS3RefusedError } from '../../src/worker/s3-probe';
 import { stackInfo } from '../helpers/stack';
 
 /**
@@ -26,6 +27,7 @@ let dir: string;
 let server: Managed;
 let endpoint: string;
 let owner: Config;
+const TEMPORAL_ADDRESS = () => ({ TEMPORAL_ADDRESS: stackInfo().temporalAddress });
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The built CLI with only the given S3 settings: none of the test process's AWS_* variables. */
@@ -171,21 +173,71 @@ describe('a worker starting against S3 it cannot use', () => {
   }
   afterEach(() => jest.restoreAllMocks());
 
-  it('says so loudly, with endpoint, credentials\' source and cause, and starts; "worker ready" names S3 too', async () => {
-    const error = jest.spyOn(logger(), 'error');
+  it('refuses to start when S3 refuses its credentials, naming the endpoint, the access key ID and what to set; also with PARTFLOW_CONDITIONAL_WRITES=on, which sends no probe', async () => {
+    const tq = TEMPORAL_ADDRESS();
+    // The embedded keys against the user's own server: unknown there.
+    const embedded = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, PARTFLOW_BUCKET: BUCKET, ...tq });
+    const err = await start(embedded).then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(WorkerS3RefusedError);
+    expect(err?.message).toMatch(new RegExp(`^the worker did not start: GetObject s3://${BUCKET}/datasets/_partflow/probe/[0-9a-f-]+: S3 at ${esc(endpoint)} refused the credentials of access key ID ${DEFAULTS.accessKeyId} \\(XAdminUserNotFound: .*; credentials: the embedded stack's built-in keys \\(no credentials set\\)\\): these keys are only for the embedded stack .* set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.*\\. A worker whose S3 credentials are refused or missing, or whose S3 settings name the wrong region or no S3 API, would fail every partition it took from the task queue`));
+
+    const saved = process.env.PARTFLOW_CONDITIONAL_WRITES;
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'on';
+    try {
+      // (A wrong secret for the owner's key ID would reuse the owner's shared client in this process.)
+      const unknown = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'nobody-on', AWS_SECRET_ACCESS_KEY: 'wrong', PARTFLOW_BUCKET: BUCKET, ...tq });
+      await expect(start(unknown)).rejects.toThrow(new RegExp(`S3 at ${esc(endpoint)} refused the credentials of access key ID nobody-on \\(XAdminUserNotFound: .*\\): the server does not know this access key ID`));
+      // The right keys start, with the store's answer about a key that is not there.
+      await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, PARTFLOW_BUCKET: BUCKET, ...tq }));
+    } finally {
+      if (saved === undefined) delete process.env.PARTFLOW_CONDITIONAL_WRITES; else process.env.PARTFLOW_CONDITIONAL_WRITES = saved;
+    }
+  });
+
+  it('refuses to start when its region is not the store\'s, or its endpoint is no S3 API (MinIO\'s console port)', async () => {
+    const answers: [string, RegExp][] = [
+      ['<?xml version="1.0" encoding="UTF-8"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region is wrong; expecting &#39;eu-central-1&#39;.</Message><Region>eu-central-1</Region></Error>',
+        /^the worker did not start: GetObject .*: S3 at http:\/\/127\.0\.0\.1:\d+ refused the request for its region: .*set AWS_REGION to eu-central-1\. A worker whose S3 credentials/],
+      ['<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>S3 API Requests must be made to API port.</Message></Error>',
+        /^the worker did not start: GetObject .*: the S3 endpoint http:\/\/127\.0\.0\.1:\d+ answered .*MinIO's console port.*check AWS_ENDPOINT_URL_S3/],
+    ];
+    for (const [body, said] of answers) {
+      const server = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(400, { 'content-type': 'application/xml' }).end(body)));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const err = await start(loadConfig({ AWS_ENDPOINT_URL_S3: at, ...OWNER, PARTFLOW_BUCKET: BUCKET, ...TEMPORAL_ADDRESS() })).then(() => undefined, (e: Error) => e);
+        expect(err).toBeInstanceOf(WorkerS3RefusedError);
+        expect(err!.message).toMatch(said);
+      } finally {
+        server.close();
+      }
+    }
+  });
+
+  it('starts when S3 is unreachable, with a warning naming endpoint, credentials\' source and cause: a transient outage must not stop a fleet; "worker ready" names S3 too', async () => {
     const warn = jest.spyOn(logger(), 'warn');
     const info = jest.spyOn(logger(), 'info');
-    // The embedded keys against the user's own server: unknown there.
-    await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, PARTFLOW_BUCKET: BUCKET, TEMPORAL_ADDRESS: stackInfo().temporalAddress }));
-    const probe = error.mock.calls.find((c) => /could not probe the default bucket/.test(String(c[1])));
-    expect(probe?.[0]).toMatchObject({ bucket: BUCKET, endpoint, credentials: 'the embedded stack\'s built-in keys (no credentials set)', err: expect.stringMatching(/XAdminUserNotFound/) });
-    expect(info.mock.calls.find((c) => c[1] === 'worker ready')?.[0]).toMatchObject({ s3: endpoint, s3Credentials: 'the embedded stack\'s built-in keys (no credentials set)' });
-
-    // Nothing listening: S3 may come up later, a warning.
     const closed = `http://127.0.0.1:${await freePort()}`;
-    await start(loadConfig({ AWS_ENDPOINT_URL_S3: closed, ...OWNER, PARTFLOW_BUCKET: BUCKET, TEMPORAL_ADDRESS: stackInfo().temporalAddress }));
+    await start(loadConfig({ AWS_ENDPOINT_URL_S3: closed, ...OWNER, PARTFLOW_BUCKET: BUCKET, ...TEMPORAL_ADDRESS() }));
     const down = warn.mock.calls.find((c) => /could not probe the default bucket/.test(String(c[1])));
     expect(down?.[0]).toMatchObject({ endpoint: closed, credentials: 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment', err: expect.stringMatching(/ECONNREFUSED/) });
+    expect(info.mock.calls.find((c) => c[1] === 'worker ready')?.[0]).toMatchObject({ s3: closed, s3Credentials: 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment' });
+  });
+
+  it('`partflow worker` exits 1 with wrong keys (one process or several) and with none to send (a remote endpoint, no credentials anywhere)', async () => {
+    const wrong = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'wrong', AWS_SECRET_ACCESS_KEY: 'wrong', PARTFLOW_BUCKET: BUCKET, ...TEMPORAL_ADDRESS() };
+    const one = await cli({ ...wrong, PARTFLOW_WORKER_PROCESSES: '1' }, 'worker');
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(new RegExp(`^partflow: the worker did not start: GetObject s3://${BUCKET}/datasets/_partflow/probe/[0-9a-f-]+: S3 at ${esc(endpoint)} refused the credentials of access key ID wrong \\(XAdminUserNotFound: .*\\): the server does not know this access key ID: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL_S3\\. `));
+    const two = await cli({ ...wrong, PARTFLOW_WORKER_PROCESSES: '2' }, 'worker');
+    expect(two.code).toBe(1);
+    expect(two.stderr).toMatch(/^partflow: worker process \d failed to start, exit code 1: the worker did not start: .* refused the credentials of access key ID wrong /m);
+
+    // Nothing answers at 10.255.255.1: the chain finds nothing before any request goes out.
+    const none = await cli({ AWS_ENDPOINT_URL_S3: 'http://10.255.255.1:7070', AWS_REGION: 'us-east-1', PARTFLOW_WORKER_PROCESSES: '1', ...TEMPORAL_ADDRESS() }, 'worker');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^partflow: the worker did not start: GetObject s3:\/\/partflow\/datasets\/_partflow\/probe\/[0-9a-f-]+: no S3 credentials for http:\/\/10\.255\.255\.1:7070: the AWS SDK's credential chain found none .*Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
   });
 
   it('refuses to start with no region at all: every request would fail on it', async () => {

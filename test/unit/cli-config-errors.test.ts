@@ -56,6 +56,7 @@ describe('configuration errors as the CLI reports them', () => {
     [{ AWS_ENDPOINT_URL_S3: '127.0.0.1:17102' }, /^AWS_ENDPOINT_URL_S3 must be a URL like http:\/\/host:port or https:\/\/host \(with its scheme\), got "127.0.0.1:17102"$/],
     [{ AWS_ENDPOINT_URL: 'localhost:9000' }, /^AWS_ENDPOINT_URL must be a URL like http:\/\/host:port .*got "localhost:9000"$/],
     [{ PARTFLOW_S3_PATH_STYLE: 'no' }, /^PARTFLOW_S3_PATH_STYLE must be true .* or false .*, got "no"$/],
+    [{ AWS_ACCESS_KEY_ID: 'partflow' }, /^AWS_ACCESS_KEY_ID is set \("partflow"\) but AWS_SECRET_ACCESS_KEY is not: /],
     [{ PARTFLOW_LOG_LEVEL: 'verbose' }, /^PARTFLOW_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
   ])('%o: one line, exit code 2', (vars, message) => {

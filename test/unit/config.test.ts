@@ -1,4 +1,5 @@
 import { DEFAULTS, loadConfig } from '../../src/config';
+import { ConfigError } from '../../src/config/errors';
 import { describeConnection } from '../../src/temporal/connection';
 
 describe('loadConfig: S3 credentials', () => {
@@ -58,6 +59,23 @@ describe('loadConfig: S3 credentials', () => {
   it('keeps an explicit endpoint and region with the chain', () => {
     expect(loadConfig({ AWS_PROFILE: 'minio', AWS_ENDPOINT_URL_S3: 'http://minio:9000', AWS_REGION: 'eu-west-1' }).s3)
       .toEqual({ endpoint: 'http://minio:9000', region: 'eu-west-1', profile: 'minio', forcePathStyle: true, credentials: 'chain' });
+  });
+
+  it('half a key pair is an error naming the missing half, whatever else is set: it would be silently ignored', () => {
+    for (const more of [{}, { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:7070' }, { AWS_ENDPOINT_URL_S3: 'https://s3.example.com' }, { PARTFLOW_S3_CREDENTIALS: 'chain' }, { AWS_PROFILE: 'p' }]) {
+      expect(() => loadConfig({ AWS_ACCESS_KEY_ID: 'partflow', ...more }))
+        .toThrow(new ConfigError('AWS_ACCESS_KEY_ID is set ("partflow") but AWS_SECRET_ACCESS_KEY is not: static S3 keys need both; set AWS_SECRET_ACCESS_KEY to its secret, or unset AWS_ACCESS_KEY_ID (see "S3 credentials" in the README)'));
+      expect(() => loadConfig({ AWS_SECRET_ACCESS_KEY: 'top-secret', AWS_ACCESS_KEY_ID: '', ...more }))
+        .toThrow(/^AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: static S3 keys need both; set AWS_ACCESS_KEY_ID/);
+    }
+    let e: unknown;
+    try {
+      loadConfig({ AWS_SECRET_ACCESS_KEY: 'top-secret' });
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).message).not.toContain('top-secret');
   });
 
   it('PARTFLOW_S3_CREDENTIALS=embedded ignores a shell AWS_PROFILE; a bad value is an error', () => {

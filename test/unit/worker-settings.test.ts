@@ -24,6 +24,8 @@ describe("the worker's other settings", () => {
     ['PARTFLOW_DECODE_HEAP_MB', '8'], ['PARTFLOW_DECODE_GUARD', 'maybe'], ['PARTFLOW_TEMPORAL_LOG_LEVEL', 'verbose'],
     ['PARTFLOW_SETUP_TIMEOUT', 'soon'], ['PARTFLOW_SETUP_TIMEOUT', '0'], ['PARTFLOW_SETUP_TIMEOUT', '30d'],
     ['PARTFLOW_SHUTDOWN_GRACE', 'soon'], ['PARTFLOW_SHUTDOWN_GRACE', '-1s'], ['PARTFLOW_SHUTDOWN_GRACE', '25d'],
+    // Was only logged by the start-up S3 probe, and then failed every commit of every partition.
+    ['PARTFLOW_CONDITIONAL_WRITES', 'maybe'],
   ])('%s=%s stops the worker at start with a ConfigError naming it', (name, value) => {
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(ConfigError);
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
@@ -32,6 +34,7 @@ describe("the worker's other settings", () => {
   it('accepts good values and unset ones', () => {
     expect(() => checkWorkerSettings({})).not.toThrow();
     expect(() => checkWorkerSettings({ PARTFLOW_PART_SIZE: String(16 * 1024 ** 2), PARTFLOW_SNAPSHOT_PART_ENTRIES: '2', PARTFLOW_MAX_BLOCK_BYTES: '1024' })).not.toThrow();
+    for (const v of ['auto', 'ON', 'off']) expect(() => checkWorkerSettings({ PARTFLOW_CONDITIONAL_WRITES: v })).not.toThrow();
   });
 
   it('the settings checked elsewhere are ConfigErrors too (the CLI exits 2 on them)', () => {
