@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
@@ -28,8 +29,9 @@ const direct = new WeakMap<S3Client, DirectS3>();
  * PARTFLOW_S3_DIRECT=0 sends them through the SDK too.
  */
 export function s3Client(cfg: S3Config): S3Client {
-  // The secret is not in the key: the key ID and session token tell credentials apart (a new token is a new client).
-  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${cfg.sessionToken ?? ''}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
+  // The secret only as a digest: a store that changes a user's secret keeps its key ID, and the old client would go on failing.
+  const secret = cfg.secretAccessKey ? createHash('sha256').update(cfg.secretAccessKey).digest('hex').slice(0, 16) : '';
+  const id = `${cfg.endpoint}|${cfg.region}|${cfg.accessKeyId ?? `profile:${cfg.profile ?? ''}`}|${secret}|${cfg.sessionToken ?? ''}|${cfg.forcePathStyle}|${cfg.direct !== false}`;
   let c = clients.get(id);
   if (!c) {
     c = createS3Client(cfg);

@@ -184,9 +184,12 @@ describe('a worker starting against S3 it cannot use', () => {
     const saved = process.env.PARTFLOW_CONDITIONAL_WRITES;
     process.env.PARTFLOW_CONDITIONAL_WRITES = 'on';
     try {
-      // (A wrong secret for the owner's key ID would reuse the owner's shared client in this process.)
       const unknown = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'nobody-on', AWS_SECRET_ACCESS_KEY: 'wrong', PARTFLOW_BUCKET: BUCKET, ...tq });
       await expect(start(unknown)).rejects.toThrow(new RegExp(`S3 at ${esc(endpoint)} refused the credentials of access key ID nobody-on \\(XAdminUserNotFound: .*\\): the server does not know this access key ID`));
+      // The owner's key ID with a wrong secret: not the owner's shared client (the secret is part of its key).
+      await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, PARTFLOW_BUCKET: BUCKET, ...tq }));
+      const wrongSecret = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, AWS_SECRET_ACCESS_KEY: 'not-the-secret', PARTFLOW_BUCKET: BUCKET, ...tq });
+      await expect(start(wrongSecret)).rejects.toThrow(new RegExp(`S3 at ${esc(endpoint)} refused the credentials of access key ID ${OWNER.AWS_ACCESS_KEY_ID} \\(SignatureDoesNotMatch`));
       // The right keys start, with the store's answer about a key that is not there.
       await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, PARTFLOW_BUCKET: BUCKET, ...tq }));
     } finally {
