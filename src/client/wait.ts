@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import type { IngestSummary } from '../manifest/run';
 import { unreachableCause } from '../temporal/unreachable';
 import { notRunCounts } from './not-run';
+import { noWorkerAnswer, queryInTime, unanswered } from './no-worker';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
@@ -129,9 +130,16 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
 
   // A run no worker picks up would wait here in silence (its queries wait for a worker too): say so.
   let answered = false;
+  // Whether the wait said that no worker answers; said again only after one answered since.
+  let saidNoWorker = false;
   const check = setTimeout(() => {
     if (opts.progress === false || answered || outcome) return;
-    noWorkerPolling(handle).then((why) => { if (why && !answered && !outcome && !lost) out.write(`${why}\n`); }, () => undefined);
+    noWorkerPolling(handle).then((why) => {
+      if (why && !answered && !outcome && !lost && !saidNoWorker) {
+        saidNoWorker = true;
+        out.write(`${why}\n`);
+      }
+    }, () => undefined);
   }, NO_WORKER_WARNING_MS);
   check.unref();
   let summary: IngestSummary;
@@ -171,8 +179,9 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
         continue;
       }
       try {
-        const p = await handle.query<Progress>('progress');
+        const p = await queryInTime<Progress>(handle, 'progress', []);
         answered = true;
+        saidNoWorker = false;
         draw(p);
         // The run will wait (days, by default) for someone to fix and retry: stop watching.
         if (p.phase === 'waiting-for-retry') return { status: 'waiting-for-retry', workflowId: handle.workflowId, failed: p.failed, total: failedTotal(p) };
@@ -181,11 +190,19 @@ export async function waitWithProgress(handle: WorkflowHandle, out: NodeJS.Write
         // tick), and waits for a worker until its deadline: only "unavailable" means Temporal is gone.
         const cause = unreachableCause(err, { deadline: false });
         if (cause !== undefined) loseContact(cause);
+        // The workers left mid-run (or never came): say so once, and go on waiting.
+        else if (unanswered(err) !== undefined && !saidNoWorker) {
+          const why = await noWorkerAnswer(handle).catch(() => undefined);
+          if (why && !outcome && !lost && !saidNoWorker) {
+            saidNoWorker = true;
+            out.write(`${why}; still waiting\n`);
+          }
+        }
       }
       if (!outcome && !lost) await nap(TICK_MS);
     }
     try {
-      if (opts.progress !== false) draw(await handle.query<Progress>('progress'));
+      if (opts.progress !== false) draw(await queryInTime<Progress>(handle, 'progress', []));
     } catch {
       // a closed workflow may no longer answer queries on some servers
     }

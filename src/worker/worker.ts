@@ -1,4 +1,4 @@
-import { DefaultLogger, LogEntry, LogLevel, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, LogEntry, LogLevel, makeTelemetryFilterString, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { Config } from '../config';
@@ -84,9 +84,22 @@ export function installRuntime(opts: { prometheusAddress?: string } = {}): boole
   const level: LogLevel = temporalLogLevel();
   Runtime.install({
     logger: new DefaultLogger(level, sdkLogFunction(logger().child({ component: 'temporal-sdk' }))),
-    ...(opts.prometheusAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } } : {}),
+    telemetryOptions: {
+      logging: coreLogging(level),
+      ...(opts.prometheusAddress ? { metrics: { prometheus: { bindAddress: opts.prometheusAddress } } } : {}),
+    },
   });
   return true;
+}
+
+/**
+ * The SDK's Rust core logs to the console by itself unless told to forward: raw coloured lines
+ * (its poll retries while Temporal is down, dozens a minute) beside partflow's JSON. Forwarded,
+ * they go through the logger above. Core's crates log at PARTFLOW_TEMPORAL_LOG_LEVEL; the other
+ * Rust crates under it (gRPC, HTTP/2) at error, as the SDK's default has them.
+ */
+export function coreLogging(level: LogLevel): { forward: Record<string, never>; filter: string } {
+  return { forward: {}, filter: makeTelemetryFilterString({ core: level, other: 'ERROR' }) };
 }
 
 /** SDK warnings about what partflow does on purpose: logged at debug. */

@@ -37,6 +37,7 @@ function fakeRun(o: { rejections: number; probesDown: number; failWith?: Error }
       return PROGRESS;
     },
     describe: async () => ({ taskQueue: 'partflow' }),
+    client: { connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() } },
   } as unknown as WorkflowHandle;
   const probe = async () => {
     if (down && ++probes <= o.probesDown) throw unavailable();

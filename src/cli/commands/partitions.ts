@@ -1,6 +1,8 @@
+import { WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { cliConfig } from '../config';
 import { connectClient } from '../../client';
+import { noWorkerAnswer, queryInTime, unanswered } from '../../client/no-worker';
 import { s3Client } from '../../storage/client';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { runManifests } from '../../tools/history';
@@ -14,10 +16,23 @@ function nonNegative(v: string): number {
   return Number(v);
 }
 
+/**
+ * A query no worker answered (a gRPC deadline or "consistent query buffer is full") said as
+ * such: whether a worker polls the run's task queue, how to start one, and the run manifest a
+ * closed run can be read from instead. Any other error as it was.
+ */
+async function noAnswerError(handle: WorkflowHandle, workflowId: string, err: unknown): Promise<unknown> {
+  const cause = unanswered(err);
+  if (cause === undefined) return err;
+  const note = await noWorkerAnswer(handle).catch(() => `no worker answered within the query's deadline (${cause})`);
+  return new Error(`the partitions of ${workflowId} come from its workflow, which only a worker answers for: ${note}. `
+    + `Once the run has ended, --dataset <url> reads them from its run manifest instead`);
+}
+
 export function registerPartitions(program: Command): void {
   program
     .command('partitions <workflowId>')
-    .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, or with --dataset from the run manifest)")
+    .description("a run's partitions per stage: status, attempts, last error, records, duration, output (from Temporal, which needs a running worker on the run's task queue to answer; or with --dataset from the run manifest)")
     .option('--status <status>', 'only pending (not started), running, done, skipped, failed, blocked (by an upstream failure) or cancelled (unfinished in a cancelled run)')
     .option('--stage <name>', 'only this stage')
     .option('--partition <id|name|key>', 'only the partition with this id or name, or that reads this source key')
@@ -33,11 +48,17 @@ export function registerPartitions(program: Command): void {
       if (!o.dataset) {
         const { client, connection } = await connectClient(cfg);
         const handle = client.workflow.getHandle(workflowId);
-        planUrl = (await handle.query<{ plan?: string }>('progress')).plan;
-        for (let offset = 0; ; offset += 1000) {
-          const page = await handle.query<{ total: number; partitions: Record<string, unknown>[] }, [object]>('partitions', { status: o.status, stage: o.stage, offset, limit: 1000 });
-          rows.push(...page.partitions);
-          if (offset + 1000 >= page.total) break;
+        try {
+          planUrl = (await queryInTime<{ plan?: string }>(handle, 'progress', [])).plan;
+          for (let offset = 0; ; offset += 1000) {
+            const page = await queryInTime<{ total: number; partitions: Record<string, unknown>[] }, [object]>(handle, 'partitions', [{ status: o.status, stage: o.stage, offset, limit: 1000 }]);
+            rows.push(...page.partitions);
+            if (offset + 1000 >= page.total) break;
+          }
+        } catch (err) {
+          const explained = await noAnswerError(handle, workflowId, err);
+          await connection.close();
+          throw explained;
         }
         // A completed run too large for Temporal to keep records and outputs per partition: its run manifest has them.
         const lean = rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => !r.records);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { cliConfig } from '../config';
-import { connectClient, noWorkerPolling } from '../../client';
+import { connectClient } from '../../client';
+import { noWorkerAnswer, queryInTime, unanswered, workflowPollers, noWorkerNote } from '../../client/no-worker';
 import { failedTotal } from '../../client/wait';
 import type { IngestSummary } from '../../manifest/run';
 import type { Progress } from '../../../workflows/state';
@@ -10,7 +11,7 @@ import { describeRun } from '../workflow-lookup';
 export function registerStatus(program: Command): void {
   program
     .command('status <workflowId>')
-    .description("show an ingest's state, progress and, once closed, its result")
+    .description("show an ingest's state, progress and, once closed, its result (progress comes from a running worker on the run's task queue: without one, status says so and shows the state and start time)")
     .option('--json', 'print JSON')
     .action(async (workflowId: string, o: { json?: boolean }) => {
       const cfg = cliConfig();
@@ -18,11 +19,21 @@ export function registerStatus(program: Command): void {
       const handle = client.workflow.getHandle(workflowId);
       const desc = await describeRun(handle, cfg);
       const status = desc.status.name;
+      // Only a worker answers the progress query (a closed run's too): with none polling, it would
+      // wait tens of seconds for nothing, so it is not asked; a worker that just stopped (still
+      // listed) gets a short deadline. What describe says (state, start) is printed either way.
       let progress: unknown;
-      try {
-        progress = await handle.query('progress');
-      } catch {
-        progress = undefined;
+      let noWorker: string | undefined;
+      const pollers = await workflowPollers(handle, desc.taskQueue).catch(() => undefined);
+      const idle = pollers?.pollers.length === 0;
+      if (idle && status === 'RUNNING') noWorker = noWorkerNote(pollers);
+      if (!idle) {
+        try {
+          progress = await queryInTime(handle, 'progress', []);
+        } catch (err) {
+          progress = undefined;
+          if (status === 'RUNNING' && unanswered(err)) noWorker = await noWorkerAnswer(handle, desc.taskQueue).catch(() => undefined);
+        }
       }
       const result = status === 'COMPLETED' ? await handle.result() : undefined;
       let failure: string | undefined;
@@ -35,7 +46,7 @@ export function registerStatus(program: Command): void {
           failure = why ? explainError(why) : (e as Error).message;
         }
       }
-      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, progress, result, ...(failure ? { failure } : {}) }, null, 2) + '\n');
+      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}) }, null, 2) + '\n');
       else {
         const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
@@ -44,9 +55,8 @@ export function registerStatus(program: Command): void {
         for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s));
         if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') {
           printWaiting({ status: 'waiting-for-retry', workflowId, failed: p.failed ?? [], total: failedTotal(p) });
-        } else if (status === 'RUNNING') {
-          const idle = await noWorkerPolling(handle).catch(() => undefined);
-          if (idle) process.stdout.write(`  ${idle}\n`);
+        } else if (noWorker) {
+          process.stdout.write(`  ${noWorker}\n`);
         }
         if (result) printSummary(result as IngestSummary);
         if (failure) process.stdout.write(`  failure: ${failure}\n`);
