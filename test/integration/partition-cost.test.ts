@@ -53,7 +53,8 @@ function what(key: string | undefined): string {
 const registry = new PipelineRegistry(builtinPipelines);
 const plain = () => createActivities({ config: cfg, s3, registry });
 const metered = () => createActivities({ config: cfg, s3: counted, registry });
-const env = (attempt = 1) => new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt, retryPolicy: { maximumAttempts: 3 } }, { logger: new DefaultLogger('ERROR') });
+/** An attempt of run `workflowId` (the same one unless said: another is another ingest). */
+const env = (attempt = 1, workflowId = 'ingest-cost') => new MockActivityEnvironment({ activityId: 'copy:p-00000', attempt, retryPolicy: { maximumAttempts: 3 }, workflowExecution: { workflowId, runId: `${workflowId}-run` } }, { logger: new DefaultLogger('ERROR') });
 
 async function plan(source: string, target: string): Promise<PlanSummary> {
   return env().run(plain().planIngest, resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/${source}`, target: `s3://${BUCKET}/${target}/`, pack: false }));
@@ -63,8 +64,8 @@ async function plan(source: string, target: string): Promise<PlanSummary> {
  * Runs partition `index` on the counting client; returns its result, requests, and its heartbeats
  * beyond those its run time allows: the first goes out HEARTBEAT_MS after the start, not at once.
  */
-async function runStage(p: PlanSummary, index: number, opts: { fresh?: true; attempt?: number } = {}): Promise<{ result: PartitionResult; requests: string[]; extraBeats: number }> {
-  const e = env(opts.attempt);
+async function runStage(p: PlanSummary, index: number, opts: { fresh?: true; attempt?: number; run?: string } = {}): Promise<{ result: PartitionResult; requests: string[]; extraBeats: number }> {
+  const e = env(opts.attempt, opts.run);
   let beats = 0;
   e.on('heartbeat', () => beats++);
   sent = [];
@@ -104,8 +105,8 @@ describe('the cost of a small partition', () => {
     const out = await getObjectBuffer(s3, BUCKET, second.result.outputKey);
     expect(out.subarray(0, 4).toString('latin1')).toBe('Obj\x01');
 
-    // Done already: the manifest answers, nothing is read or written.
-    const again = await runStage(p, 1);
+    // Done already (a later ingest): the manifest answers, nothing is read or written.
+    const again = await runStage(p, 1, { run: 'ingest-later' });
     expect(again.result.status).toBe('skipped');
     expect(again.requests).toEqual(['GetObject manifest']);
   });
@@ -120,15 +121,15 @@ describe('the cost of a small partition', () => {
 
     // Committed since the plan was made (another ingest of the same source): the create-only
     // writes find the same bytes and the commit, and the partition counts as reused.
-    const raced = await runStage(p, 0, { fresh: true });
+    const raced = await runStage(p, 0, { fresh: true, run: 'ingest-other' });
     expect(raced.result.status).toBe('skipped');
     expect(raced.result.contentVersion).toBe(first.result.contentVersion);
     expect(raced.requests).toEqual(['GetObject input', 'PutObject output', 'GetObject output', 'PutObject manifest', 'GetObject manifest']);
     expect(await getObjectBuffer(s3, BUCKET, first.result.outputKey)).toEqual(bytes);
 
-    // A retried attempt may follow one that committed: it looks first.
+    // A retried attempt may follow one that committed: it looks first, and finds its own run's work (not a reuse).
     const retried = await runStage(p, 0, { fresh: true, attempt: 2 });
-    expect(retried.result.status).toBe('skipped');
+    expect(retried.result.status).toBe('done');
     expect(retried.requests).toEqual(['GetObject manifest']);
 
     // Planned again, the stage holds commits: no first-run hint.
