@@ -2,6 +2,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PartitionResult } from '../src/manifest/partition';
 import { HEARTBEAT_MS } from './partition-run';
+import { WORKER_S3_REFUSED } from './refusal-guard';
 
 /** Several small partitions of one stage, run one after another in one activity. */
 export interface BatchRequest {
@@ -55,6 +56,7 @@ export function makeBatchActivity(runOne: RunOne) {
   };
 }
 
+/** A cancel, a shutdown, or a worker stopping because S3 refuses it (refusal-guard.ts): the rest of the batch goes elsewhere. */
 function stopsTheAttempt(err: unknown): boolean {
-  return err instanceof CancelledFailure || (err instanceof ApplicationFailure && err.type === 'WorkerShutdown');
+  return err instanceof CancelledFailure || (err instanceof ApplicationFailure && (err.type === 'WorkerShutdown' || err.type === WORKER_S3_REFUSED));
 }

@@ -6,6 +6,7 @@ import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage
 import { formatS3Url } from '../src/storage/s3url';
 import { S3CredentialsError, S3EndpointError, S3RegionError, S3SetupError, unreachable } from '../src/storage/failures';
 import { workerIdentity } from '../src/worker/identity';
+import type { RefusalWatch } from '../src/worker/refusals';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { notePlan } from '../src/metrics';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   config: Config;
   s3: S3Client;
   registry: PipelineRegistry;
+  /** A worker's: whether S3 now refuses it, so that it stops (worker/refusals.ts). */
+  refusals?: RefusalWatch;
 }
 
 /** Non-retryable failure types: a retry cannot help, a person must act. */

@@ -4,6 +4,7 @@ import { partitionMetrics } from '../src/metrics';
 import { RAW_STAGE } from '../src/pipeline/types';
 import { makeBatchActivity } from './batch';
 import { ActivityDeps, withAttempt } from './deps';
+import { guarded } from './refusal-guard';
 import { ImportRequest, makeImportActivity } from './import';
 import { makeKafkaOffsetsActivity } from './kafka-offsets';
 import { makeDescribePartitionsActivity, makePlanActivity } from './plan';
@@ -20,22 +21,24 @@ export { FailureTypes } from './deps';
 export function createActivities(deps: ActivityDeps) {
   const doImport = makeImportActivity(deps);
   const doStage = makeStageActivity(deps);
-  const importPartition = async (req: ImportRequest) => doImport(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); });
-  const runStage = async (req: StageRequest) => doStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); });
+  const g = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => guarded(deps, fn);
+  const importPartition = g(async (req: ImportRequest) => doImport(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); }));
+  const runStage = g(async (req: StageRequest) => doStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); }));
+  // Each activity's failures are checked for S3 refusing this worker, which then stops (refusal-guard.ts).
   return {
-    planIngest: makePlanActivity(deps),
-    describePartitions: makeDescribePartitionsActivity(deps),
+    planIngest: g(makePlanActivity(deps)),
+    describePartitions: g(makeDescribePartitionsActivity(deps)),
     importPartition,
     runStage,
-    runBatch: makeBatchActivity(({ bucket, planKey, stage }, { index, upstream, fresh }) => (stage === RAW_STAGE
+    runBatch: g(makeBatchActivity(({ bucket, planKey, stage }, { index, upstream, fresh }) => (stage === RAW_STAGE
       ? importPartition({ bucket, planKey, index, ...(fresh ? { fresh } : {}) })
-      : runStage({ bucket, planKey, stage, index, upstream, ...(fresh ? { fresh } : {}) }))),
-    writeRunManifest: makeRunManifestActivity(deps),
-    streamRunManifest: makeStreamRunManifestActivity(deps),
-    saveWindowResults: makeSaveWindowActivity(deps),
+      : runStage({ bucket, planKey, stage, index, upstream, ...(fresh ? { fresh } : {}) })))),
+    writeRunManifest: g(makeRunManifestActivity(deps)),
+    streamRunManifest: g(makeStreamRunManifestActivity(deps)),
+    saveWindowResults: g(makeSaveWindowActivity(deps)),
     closedWindows: makeClosedWindowsActivity(),
-    commitSnapshot: makeSnapshotActivity(deps),
-    commitKafkaOffsets: makeKafkaOffsetsActivity(deps),
+    commitSnapshot: g(makeSnapshotActivity(deps)),
+    commitKafkaOffsets: g(makeKafkaOffsetsActivity(deps)),
   };
 }
 

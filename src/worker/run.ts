@@ -14,6 +14,8 @@ import { createWorker, SHUTDOWN_HANDOVER_MS, workerConcurrency, WorkerOptions } 
 import { CONTACT_PROBE, watchContact } from '../temporal/contact';
 import { describeConnection } from '../temporal/connection';
 import { checkWorkerSettings, shutdownGraceMs } from './settings';
+import { WorkerS3StoppedError } from './refusals';
+import { describeEndpoint, s3Client } from '../storage/client';
 
 export interface RunWorkerOptions extends WorkerOptions {
   /**
@@ -43,10 +45,20 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   return supervise({ processes: opts.processes! });
 }
 
-async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: string) => void, process_?: number): Promise<void> {
-  const { worker, connection, metrics, sdkMetricsAddress } = await createWorker(opts);
+async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: string) => void, process_?: number, onRefused?: (err: WorkerS3StoppedError) => void): Promise<void> {
+  const { worker, connection, metrics, sdkMetricsAddress, refusals } = await createWorker(opts);
   const log = logger().child(process_ === undefined ? {} : { process: process_ });
   const graceMs = shutdownGraceMs();
+  const taskQueue = opts.taskQueue ?? opts.config.taskQueue;
+  let refused: WorkerS3StoppedError | undefined;
+  // S3 refuses the worker now as it would refuse it at start: it stops polling, as on SIGTERM
+  // (running partitions get the grace, then resume elsewhere), and then fails (the process exits 1).
+  refusals.onRefused((err) => {
+    refused = new WorkerS3StoppedError(err, taskQueue);
+    void describeS3(opts).then((where) => log.error({ ...where, taskQueue, graceMs }, refused!.message));
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    onRefused?.(refused);
+  });
   const stop = (signal: NodeJS.Signals) => {
     if (worker.getState() !== 'RUNNING') return;
     log.info({ signal, graceMs }, `${signal}: stopping the worker; running partitions have ${graceMs / 1000}s to finish, then resume on their next attempt`);
@@ -69,6 +81,7 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
       throw stoppedLate(err);
     });
     log.info('worker stopped');
+    if (refused) throw refused;
   } finally {
     contact.stop();
     process.off('SIGINT', stop);
@@ -76,6 +89,14 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
     await connection.close();
     await metrics?.close();
   }
+}
+
+/**
+ * The endpoint of a worker's S3, for its log line when S3 refuses it. The access key ID is in the
+ * refusal's words (a field of that name is redacted in every log line, log/index.ts).
+ */
+async function describeS3(opts: WorkerOptions): Promise<{ endpoint: string }> {
+  return { endpoint: await describeEndpoint(s3Client(opts.config.s3), opts.config.s3) };
 }
 
 /**
@@ -144,8 +165,13 @@ async function runChild(opts: WorkerOptions, slot: number): Promise<void> {
         collectProcessMetrics(slot, sdkAddress).then((metrics) => send({ type: 'partflow:metrics', id: m.id, metrics }), () => undefined);
       });
       send({ type: 'partflow:ready' });
-    }, slot);
+    }, slot, (refused) => {
+      // Said at once, not once this process has stopped: the supervisor stops the others now.
+      trySend({ type: 'partflow:refused', message: refused.message });
+    });
   } catch (err) {
+    // S3 refusing the worker is no crash a restart mends: the supervisor has been told, and fails with it.
+    if (err instanceof WorkerS3StoppedError) process.exit(1);
     if (ready) throw err;
     // The supervisor reports a start-up failure once, with this message.
     await new Promise<void>((r) => send({ type: 'partflow:failed', message: (err as Error).message }, () => r()));

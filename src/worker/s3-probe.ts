@@ -6,6 +6,7 @@ import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { describeEndpoint } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
 import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError, S3EndpointError, S3RegionError } from '../storage/failures';
+import { refusesThisWorker, WorkerRefusal } from './refusals';
 
 export interface S3Description {
   /** The endpoint, or "AWS S3 (region …)". */
@@ -27,17 +28,6 @@ export class WorkerS3RefusedError extends Error {
 }
 
 /**
- * Refused for who they are (unknown key, wrong secret, expired token) or not found at all, or
- * sent to a region the store does not take or to an endpoint that is no S3 API: only other
- * settings, and so a restart, fix these. AccessDenied is not among them: the store knows the
- * credentials, which may only lack a grant on the default bucket (a worker's runs may all write
- * elsewhere), and a grant needs no restart.
- */
-function refusesThisWorker(err: unknown): err is S3CredentialsError | S3RegionError | S3EndpointError {
-  return (err instanceof S3CredentialsError && err.name !== 'AccessDenied') || err instanceof S3RegionError || err instanceof S3EndpointError;
-}
-
-/**
  * A GET of a key that never exists under the default target prefix: any answer about the key
  * (NoSuchKey; AccessDenied from a store that hides missing keys from credentials that may not
  * list) says the store accepted the credentials. Sent whatever PARTFLOW_CONDITIONAL_WRITES says,
@@ -52,6 +42,21 @@ async function checkCredentials(s3: S3Client, bucket: string): Promise<void> {
     const name = (err as { name?: string })?.name;
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'AccessDenied') return;
     throw err;
+  }
+}
+
+/**
+ * The start-time check of the credentials, region and endpoint again, for a running worker whose
+ * activity met a refusal (refusals.ts): the refusal it meets, or undefined when the store takes
+ * this worker's settings (or the check fails otherwise: S3 out of reach says nothing about them).
+ */
+export async function recheckS3(s3: S3Client, config: Config): Promise<WorkerRefusal | undefined> {
+  try {
+    await checkCredentials(s3, config.bucket);
+    return undefined;
+  } catch (raw) {
+    const err = (await explainS3Failure(raw, { cfg: config.s3 })) ?? raw;
+    return refusesThisWorker(err) ? err : undefined;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A multi-process worker: one event loop decodes, transforms and encodes on about one core, so
  * `partflow worker` runs a process per core. The supervisor forks copies of its own command
- * (marked by PARTFLOW_WORKER_SLOT), restarts one that crashes, stops them all on SIGINT/SIGTERM,
+ * (marked by PARTFLOW_WORKER_SLOT), restarts one that crashes, stops them all on SIGINT/SIGTERM
+ * and fails when S3 comes to refuse one (run.ts, refusals.ts),
  * and serves their metrics on one port. It runs no Temporal worker of its own.
  */
 import { ChildProcess, fork } from 'node:child_process';
@@ -16,6 +17,8 @@ export type WorkerMessage =
   | SlotsMessage
   | { type: 'partflow:ready' }
   | { type: 'partflow:failed'; message: string }
+  /** S3 refuses the running process's settings (refusals.ts): the others would meet the same. */
+  | { type: 'partflow:refused'; message: string }
   | { type: 'partflow:metrics'; id: number; metrics?: ProcessMetrics };
 
 /** Restart delays double from the first to the last; a process that ran this long resets them. */
@@ -133,6 +136,12 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
           share();
         } else if (m?.type === 'partflow:failed') {
           slot.error = m.message;
+        } else if (m?.type === 'partflow:refused') {
+          // Every process has the same S3 settings, and a restarted one would be refused at start:
+          // all stop (as on SIGTERM) and the supervisor fails with the refusal, for a process
+          // manager to show, rather than restarting processes into that refusal.
+          log.error({ process: slot.index, childPid: child.pid }, `S3 refuses worker process ${slot.index} (see its error): stopping the worker processes`);
+          fail(new Error(`worker process ${slot.index} stopped: ${m.message}`));
         } else if (m?.type === 'partflow:metrics') {
           replies.get(m.id)?.(m.metrics);
         }

@@ -17,7 +17,8 @@ import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
 import { checkWorkerSettings, shutdownGraceMs, temporalLogLevel } from './settings';
 import { bundleWorkflowsAt, cachedWorkflowBundle } from './workflow-bundle';
-import { probeS3 } from './s3-probe';
+import { probeS3, recheckS3 } from './s3-probe';
+import { RefusalWatch } from './refusals';
 import { workerIdentity } from './identity';
 
 export interface WorkerOptions {
@@ -165,7 +166,7 @@ function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
  * are checked here (DAG, schemas), and the namespace's search attributes are registered or their
  * absence reported, so a bad set-up stops the worker before it takes work.
  */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; refusals: RefusalWatch; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
   checkWorkerSettings();
   if (opts.activitySlots === undefined && opts.concurrency === undefined) workerConcurrency();
   const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
@@ -191,6 +192,8 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     throw namespaceProblem(opts.config, err);
   }
   const concurrency = opts.activitySlots?.max ?? opts.concurrency ?? workerConcurrency();
+  // Running, the worker stops when S3 comes to refuse it as the probe above would (run.ts).
+  const refusals = new RefusalWatch({ recheck: () => recheckS3(s3, opts.config) });
   const worker = await Worker.create({
     connection,
     namespace: opts.config.temporalNamespace,
@@ -198,7 +201,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     identity: workerIdentity(),
     // Without a workflow bundle the SDK polls activity tasks only.
     ...(workflows ? { workflowBundle: opts.workflowBundle ?? (await workflowBundle()) } : {}),
-    activities: createActivities({ config: opts.config, s3, registry }),
+    activities: createActivities({ config: opts.config, s3, registry, refusals }),
     ...(opts.activitySlots ? { tuner: balancedTuner(opts.activitySlots) } : { maxConcurrentActivityTaskExecutions: concurrency }),
     ...(opts.eagerActivities === false ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
     // Heartbeats carry partition checkpoints; the server should see each within seconds.
@@ -215,5 +218,5 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     throw namespaceProblem(opts.config, err);
   });
   logger().info({ temporal: describeConnection(opts.config.temporal), s3: s3Info.endpoint, s3Credentials: s3Info.credentials, taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency, workflows }, 'worker ready');
-  return { worker, connection, registry, ...(metrics ? { metrics } : {}), ...(sdkAddress ? { sdkMetricsAddress: sdkAddress } : {}) };
+  return { worker, connection, registry, refusals, ...(metrics ? { metrics } : {}), ...(sdkAddress ? { sdkMetricsAddress: sdkAddress } : {}) };
 }
