@@ -169,19 +169,19 @@ function balancedTuner(activities: BalancedActivitySlots): TunerHolder {
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; registry: PipelineRegistry; refusals: RefusalWatch; metrics?: MetricsServer; sdkMetricsAddress?: string }> {
   checkWorkerSettings();
   if (opts.activitySlots === undefined && opts.concurrency === undefined) workerConcurrency();
-  const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
   const workflows = opts.workflows ?? true;
   const grace = shutdownGraceMs();
   const registry = new PipelineRegistry(opts.pipelines);
   const s3 = s3Client(opts.config.s3);
-  let s3Info;
-  try {
-    s3Info = await probeS3(s3, opts.config);
-  } catch (err) {
+  const s3Info = await probeS3(s3, opts.config);
+  // Only now the Temporal runtime (with the metrics): once installed, its log forwarding keeps
+  // the process alive until a connection made and closed shuts it down, so a worker refused
+  // above must not have installed it (a library caller's process would not end).
+  const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
+  const connection = await connectNativeTemporal(opts.config.temporal).catch(async (err) => {
     await metrics?.close();
     throw err;
-  }
-  const connection = await connectNativeTemporal(opts.config.temporal);
+  });
   // An ingest upserts partflow's search attributes; without them its workflow task would fail
   // and retry forever, so a worker refuses to start on a namespace that lacks them.
   try {
