@@ -7,19 +7,18 @@ import { syncMarkerFor } from '../src/avro/container';
 import { loadSchema } from '../src/avro/schemas';
 import { schemaFingerprint } from '../src/avro/fingerprint';
 import { typeForSchema } from '../src/avro/type-cache';
-import { offsetsProblem } from '../src/manifest/offsets';
 import { AvroObjectWriter, OutputConflictError, WriterSnapshot, WrittenObject } from '../src/io/avro-object-writer';
 import { partitionLogger } from '../src/log';
 import { inputBytes, partitionMetrics } from '../src/metrics';
 import { PartitionManifest, PartitionResult, RecordCounts } from '../src/manifest/partition';
 import { datasetPrefix } from '../src/pipeline/layout';
-import { INHERIT_SCHEMA } from '../src/pipeline/types';
 import { Plan } from '../src/pipeline/plan';
 import { getObjectBuffer, ObjectNotFoundError, putIfAbsent, PreconditionFailedError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { AttemptHeartbeat } from './attempt-heartbeat';
 import { cancelReason } from './cancellation';
 import { ActivityDeps, nonRetryable } from './deps';
+import { committedByThisRun, foreignManifest, newManifest } from './partition-manifest';
 import { InputPosition, ManifestInput, PartitionCheckpoint, PartitionTarget } from './partition-types';
 import { RejectsSpill } from './rejects-spill';
 import { recordWatch, RecordWatch } from './user-code-wait';
@@ -90,16 +89,9 @@ export class PartitionRun {
       throw err;
     }
     const m = JSON.parse(buf.toString('utf8')) as PartitionManifest;
-    // The key already encodes these (the version hash covers code version, schema and inputs);
-    // checking them guards against a manifest written by something else at that key.
-    const fp = this.target.schemaFingerprint;
-    if (m.codeVersion !== this.target.codeVersion || m.contentVersion !== this.target.contentVersion || (fp && fp !== INHERIT_SCHEMA && m.schema.fingerprint !== fp)) {
-      throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} is for code version ${m.codeVersion}, content version ${m.contentVersion}, schema ${m.schema?.fingerprint?.slice(0, 12)}, not this stage's`);
-    }
-    // This very run committed it in an earlier attempt whose completion never reached Temporal
-    // (the worker died after the commit, or Temporal was unreachable): computed here, not reused.
-    const exec = Context.current().info.workflowExecution;
-    if (exec && m.run.workflowId === exec.workflowId && m.run.runId === exec.runId) return this.result(m, 'done');
+    const foreign = foreignManifest(m, this.target);
+    if (foreign) throw nonRetryable('OutputConflict', `${this.where()}: the committed manifest ${this.url(this.manifestKey)} ${foreign}`);
+    if (committedByThisRun(m, Context.current().info)) return this.result(m, 'done');
     partitionMetrics.reused(this.plan.pipeline, this.target.stage);
     return this.result(m, 'skipped');
   }
@@ -292,24 +284,10 @@ export class PartitionRun {
       if (err instanceof OutputConflictError) throw nonRetryable('OutputConflict', `${this.where()}: ${err.message}`, err);
       throw err;
     }
-    const info = Context.current().info;
-    const manifest: PartitionManifest = {
-      kind: 'partflow.partition', version: 2, pipeline: this.plan.pipeline, dataset: this.plan.dataset,
-      stage: this.target.stage, partition: this.id, name: this.name, codeVersion: this.target.codeVersion, contentVersion: this.target.contentVersion,
-      schema: { ref: this.target.schemaRef, fingerprint: this.target.schemaFingerprint }, codec: this.target.codec,
-      inputs, output: { url: output.url, bytes: output.bytes, sha256: output.sha256, records: output.records },
-      rejects: rejects && { url: rejects.url, bytes: rejects.bytes, sha256: rejects.sha256, records: rejects.records },
-      counts: { ...this.counts },
-      ...(extra.offsets ? { offsets: { ...extra.offsets } } : {}),
-      resumedFrom: this.resumedFrom,
-      run: { workflowId: info.workflowExecution?.workflowId ?? "", runId: info.workflowExecution?.runId ?? "", activityId: info.activityId, attempt: info.attempt },
-      startedAt: this.startedAt, finishedAt: new Date().toISOString(), durationMs: Date.now() - this.started,
-    };
-    if (manifest.counts.in !== manifest.counts.out + manifest.counts.rejected + manifest.counts.dropped) {
-      throw new Error(`${this.where()}: record counts do not add up: ${JSON.stringify(manifest.counts)}`);
-    }
-    const unaccounted = offsetsProblem(manifest);
-    if (unaccounted) throw new Error(`${this.where()}: ${unaccounted}`);
+    const manifest = newManifest({
+      plan: this.plan, target: this.target, partition: { id: this.id, name: this.name }, inputs, output, rejects, counts: this.counts,
+      offsets: extra.offsets, resumedFrom: this.resumedFrom, info: Context.current().info, startedAt: this.startedAt, started: this.started,
+    }, this.where());
     try {
       await putIfAbsent(this.deps.s3, this.plan.bucket, this.manifestKey, JSON.stringify(manifest, null, 1), 'application/json');
     } catch (err) {
