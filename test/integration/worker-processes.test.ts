@@ -10,7 +10,6 @@ import { Config } from '../../src/config';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { IngestSummary } from '../../src/manifest/run';
 import { ensureBucket } from '../../src/stack/embedded';
-import { freePort } from '../../src/stack/process';
 import { s3Client } from '../../src/storage/client';
 import { runOf } from '../helpers/runs';
 import { encodeFile } from '../helpers/avro';
@@ -115,7 +114,9 @@ beforeAll(async () => {
   // slots per process: the spread test runs on it first, then the SIGTERM test stops it.
   fs.mkdirSync(path.join(dir, 'spread'));
   term = startSupervisor('term', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-term`, PARTFLOW_WORKER_CONCURRENCY: '4', PF_SPREAD_DIR: path.join(dir, 'spread'), PF_SPREAD_WANT: String(OBJECTS) });
-  unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+  // Port 1 (tcpmux), not a port free now: by the time the processes connect, a server this test
+  // or another starts may listen on a port that was free (a non-gRPC listener then holds the connect).
+  unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   fs.mkdirSync(path.join(dir, 'hang'));
   hung = startSupervisor('hung', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-hung`, PARTFLOW_SHUTDOWN_GRACE: '1s', PF_HANG_DIR: path.join(dir, 'hang') });
 });
