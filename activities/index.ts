@@ -21,10 +21,10 @@ export { FailureTypes } from './deps';
 export function createActivities(deps: ActivityDeps) {
   const doImport = makeImportActivity(deps);
   const doStage = makeStageActivity(deps);
+  // Each activity's failures are checked for S3 refusing this worker, which then stops (refusal-guard.ts).
   const g = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => guarded(deps, fn);
   const importPartition = g(async (req: ImportRequest) => doImport(req).catch((err) => { throw failed(req.planKey, RAW_STAGE, err); }));
   const runStage = g(async (req: StageRequest) => doStage(req).catch((err) => { throw failed(req.planKey, req.stage, err); }));
-  // Each activity's failures are checked for S3 refusing this worker, which then stops (refusal-guard.ts).
   return {
     planIngest: g(makePlanActivity(deps)),
     describePartitions: g(makeDescribePartitionsActivity(deps)),

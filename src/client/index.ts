@@ -145,4 +145,5 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
 }
 
 
-export { noWorkerPolling, waitWithProgress, WaitingForRetry, WaitOptions } from './wait';
+export { waitWithProgress, WaitingForRetry, WaitOptions } from './wait';
+export { noWorkerPolling } from './no-worker';

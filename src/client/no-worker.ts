@@ -54,6 +54,13 @@ export async function workflowPollers(handle: WorkflowHandle, taskQueue?: string
   return { taskQueue: name, namespace, pollers };
 }
 
+/** Says, if it is so, that no worker polls the run's task queue (then nothing will run it). */
+export async function noWorkerPolling(handle: WorkflowHandle): Promise<string | undefined> {
+  const p = await workflowPollers(handle);
+  if (p.pollers.length > 0) return undefined;
+  return `no worker polls task queue "${p.taskQueue}" (namespace ${p.namespace}), so nothing runs ${handle.workflowId} yet: ${START_ONE}; still waiting`;
+}
+
 /**
  * Why the run's progress is not to be had: no worker polls its task queue, or (Temporal still
  * listing one that stopped) none answered in time.

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import type { IngestSummary } from '../manifest/run';
 import { unreachableCause } from '../temporal/unreachable';
 import { notRunCounts } from './not-run';
-import { noWorkerAnswer, queryInTime, unanswered } from './no-worker';
+import { noWorkerAnswer, noWorkerPolling, queryInTime, unanswered } from './no-worker';
 // Type only: the shape the workflow's `progress` query returns.
 import type { Progress } from '../../workflows/state';
 
@@ -23,16 +23,6 @@ export function failedTotal(p: { stages?: Progress['stages']; failed?: string[] 
 }
 
 const NO_WORKER_WARNING_MS = 10_000;
-
-/** Says, if it is so, that no worker polls the run's task queue (then nothing will run it). */
-export async function noWorkerPolling(handle: WorkflowHandle): Promise<string | undefined> {
-  const d = await handle.describe();
-  const namespace = handle.client.options.namespace;
-  const r = await handle.client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: d.taskQueue }, taskQueueType: 1 });
-  if ((r.pollers ?? []).length > 0) return undefined;
-  return `no worker polls task queue "${d.taskQueue}" (namespace ${namespace}), so nothing runs ${handle.workflowId} yet: `
-    + `start one with \`partflow worker\` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE; still waiting`;
-}
 
 export interface WaitOptions {
   /** Temporal's address, for the lost-contact lines; default: the handle's connection's. */

@@ -24,8 +24,6 @@ export function conditionalWritesSetting(env: NodeJS.ProcessEnv = process.env): 
   return undefined;
 }
 
-const configured = () => conditionalWritesSetting();
-
 /**
  * Where a probe for a write to `key` goes: the key's directory, stepped out of partflow's own
  * `_…` subdirectories (`_manifests/`, `_rejects/`, `_plans/`, `_runs/<id>/`), whose every object
@@ -51,7 +49,7 @@ function probeKey(prefix: string): string {
  * probes with an object under `prefix`, which must be a prefix the credentials may write to.
  */
 export function conditionalWrites(s3: S3Client, bucket: string, prefix = ''): Promise<boolean> {
-  const forced = configured();
+  const forced = conditionalWritesSetting();
   if (forced !== undefined) return Promise.resolve(forced);
   let p = support.get(bucket);
   if (!p) {

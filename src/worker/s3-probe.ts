@@ -5,7 +5,7 @@ import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { describeEndpoint } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
-import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError, S3EndpointError, S3RegionError } from '../storage/failures';
+import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError } from '../storage/failures';
 import { refusesThisWorker, WorkerRefusal } from './refusals';
 
 export interface S3Description {
@@ -21,7 +21,7 @@ export interface S3Description {
  * the retries of every other worker's runs would land on it too.
  */
 export class WorkerS3RefusedError extends Error {
-  constructor(readonly original: S3CredentialsError | S3RegionError | S3EndpointError) {
+  constructor(readonly original: WorkerRefusal) {
     super(`the worker did not start: ${original.message}. A worker whose S3 credentials are refused or missing, or whose S3 settings name the wrong region or no S3 API, would fail every partition it took from the task queue, other workers' runs included; no retry fixes that, only other settings`, { cause: original });
     this.name = 'WorkerS3RefusedError';
   }
@@ -65,8 +65,8 @@ export async function recheckS3(s3: S3Client, config: Config): Promise<WorkerRef
  * early (and says once) whether the default bucket's store honours create-only writes, probing
  * where an ingest writes by default (credentials may be scoped to that prefix). Refused or
  * missing credentials, a wrong region, an endpoint that is no S3 API (WorkerS3RefusedError) and
- * no region at all (S3ConfigError) stop the
- * worker: every request of every partition would fail on them. Any other failure is logged
+ * no region at all (S3ConfigError) stop the worker: every request of every partition would fail
+ * on them. Any other failure is logged
  * loudly, with the endpoint, the credentials' source and the cause, but does not stop the
  * worker: S3 may come up later, a bucket be created, a role be granted, and a transient outage
  * must not keep a fleet from starting.

@@ -7,7 +7,7 @@ import { cliConfig } from '../config';
 import { DATA_DIR } from '../../config/paths';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
-import { s3Client } from '../../storage/client';
+import { describeEndpoint, s3Client } from '../../storage/client';
 import { builtinPipelines } from '../../pipelines';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedStack } from '../../stack/embedded';
@@ -18,18 +18,13 @@ import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
 import { printSummary, printWaiting } from '../print';
 
-/** The configured store, as the user would recognise it. */
-function storeName(cfg: Config): string {
-  return cfg.s3.endpoint ?? `AWS S3 (region ${cfg.s3.region ?? 'from the AWS SDK\'s settings'})`;
-}
-
 /** The sample's bucket on a store partflow did not start: there, creating buckets is the user's call. */
 async function requireBucket(s3: S3Client, cfg: Config): Promise<void> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: cfg.bucket }));
   } catch (e) {
     if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw e;
-    throw new Error(`the bucket "${cfg.bucket}" does not exist at ${storeName(cfg)}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample`);
+    throw new Error(`the bucket "${cfg.bucket}" does not exist at ${await describeEndpoint(s3, cfg.s3)}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample`);
   }
 }
 
@@ -67,7 +62,7 @@ export function registerUp(program: Command): void {
       process.env.PARTFLOW_LOG_FILE ??= path.join(path.resolve(opts.dataDir), 'logs', 'partflow.log');
       err.write(opts.s3
         ? `Starting Temporal dev server (${cfg.temporalAddress}) and versitygw (${cfg.s3.endpoint}); state in ${opts.dataDir}\n`
-        : `Starting Temporal dev server (${cfg.temporalAddress}); state in ${opts.dataDir}. S3: ${storeName(cfg)}, not started here (--no-s3)\n`);
+        : `Starting Temporal dev server (${cfg.temporalAddress}); state in ${opts.dataDir}. S3: ${await describeEndpoint(s3Client(cfg.s3), cfg.s3)}, not started here (--no-s3)\n`);
       err.write(`Logs: ${process.env.PARTFLOW_LOG_FILE}\n`);
       try {
         if (opts.kafka) err.write(`Starting Kafka (127.0.0.1:${opts.kafkaPort})\n`);
@@ -103,7 +98,7 @@ export function registerUp(program: Command): void {
           if (r.status === 'waiting-for-retry') printWaiting(r);
           else printSummary(r);
         }
-        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${storeName(cfg)} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
+        err.write(`\nThe stack is up. Temporal UI: ${stack.uiUrl}   S3: ${await describeEndpoint(s3Client(cfg.s3), cfg.s3)} (bucket ${cfg.bucket})${stack.kafka ? `   Kafka: kafka://${stack.kafka.bootstrap}/<topic>` : ''}\nPress Ctrl-C to stop.\n`);
         // Without a worker, the servers run until Ctrl-C, which the guard turns into a clean stop.
         await (running ?? new Promise<void>(() => undefined));
         await guard.shutdown(0);
