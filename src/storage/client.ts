@@ -5,7 +5,7 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Config } from '../config';
 import { directS3, DirectS3 } from './direct';
-import { explainS3Failure } from './failures';
+import { explainS3Failure, notS3Endpoint } from './failures';
 import { formatS3Url } from './s3url';
 
 // partflow runs on Node 20 by decision; the SDK's "Node 22 from 2027" notice is noise in every command's output.
@@ -81,6 +81,22 @@ function requestOf(command: string | undefined, input: RequestInput): string | u
 }
 
 /**
+ * A web server that answers 200 to anything (a single-page app, the Temporal UI) passes for S3 on
+ * a HEAD or a GET, and its page parses as an empty listing: every S3 listing has at least
+ * IsTruncated, and usually Name and MaxKeys, where such a page has none.
+ */
+function looksListed(output: unknown): boolean {
+  const o = (output ?? {}) as { IsTruncated?: unknown; Name?: unknown; MaxKeys?: unknown; KeyCount?: unknown };
+  return o.IsTruncated !== undefined || o.Name !== undefined || o.MaxKeys !== undefined || o.KeyCount !== undefined;
+}
+
+function bodyKind(response: unknown): string {
+  const headers = (response as { headers?: Record<string, string | undefined> } | undefined)?.headers ?? {};
+  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  return type ? `a ${type.split(';')[0].trim()} body` : 'a body';
+}
+
+/**
  * Failures about the set-up (refused or missing credentials, no server, no or the wrong region,
  * an endpoint that is no S3 API) come out of
  * every request as errors that name the endpoint and the credentials' source (failures.ts).
@@ -90,7 +106,12 @@ function requestOf(command: string | undefined, input: RequestInput): string | u
 function explainFailures(c: S3Client, cfg: S3Config): void {
   c.middlewareStack.add((next, context) => async (args) => {
     try {
-      return await next(args);
+      const result = await next(args);
+      if (context.commandName === 'ListObjectsV2Command' && !looksListed(result.output)) {
+        const endpoint = cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT] ?? 'AWS S3';
+        throw notS3Endpoint(endpoint, `HTTP 200 with ${bodyKind(result.response)} and no listing in it`, requestOf(context.commandName, args.input as RequestInput), undefined);
+      }
+      return result;
     } catch (err) {
       throw (await explainS3Failure(err, {
         cfg,

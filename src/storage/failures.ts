@@ -147,15 +147,18 @@ function regionSetting(cfg: S3Config): string {
   return credentialSourceOf(cfg) === 'chain' ? 'AWS_REGION (or region in the profile\'s section of AWS_CONFIG_FILE)' : 'AWS_REGION';
 }
 
+/** `answer`: what the endpoint answered, in words ("HTTP 404 with an HTML page"). */
+export function notS3Endpoint(endpoint: string, answer: string, what: string | undefined, original: unknown): S3EndpointError {
+  return new S3EndpointError(`the S3 endpoint ${endpoint} answered ${answer}, which is not an S3 API answer: check AWS_ENDPOINT_URL_S3 `
+    + '(the S3 API\'s host and port, not a console\'s or a web page\'s; http:// or https:// as the server serves)', what, original);
+}
+
 /** A wrong region, or an endpoint that is not an S3 API (misdirected.ts), as errors that say where and what to set. */
 async function misdirected(err: unknown, target: S3Target, endpoint: string): Promise<S3SetupError | undefined> {
   // A HEAD's answer has no body: its bare 404 is S3's "not found", and nothing else can be told from it.
   const head = /^Head(Object|Bucket)\b/.test(target.what ?? '');
   const answer = notS3Answer(err, head);
-  if (answer) {
-    return new S3EndpointError(`the S3 endpoint ${endpoint} answered ${answer}, which is not an S3 API answer: check AWS_ENDPOINT_URL_S3 `
-      + '(the S3 API\'s host and port, not a console\'s or a web page\'s; http:// or https:// as the server serves)', target.what, err);
-  }
+  if (answer) return notS3Endpoint(endpoint, answer, target.what, err);
   const wrong = regionMismatch(err);
   if (!wrong) return undefined;
   const used = target.cfg.region ?? (await target.region?.().catch(() => undefined));

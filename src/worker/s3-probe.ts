@@ -1,11 +1,11 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { Config } from '../config';
 import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { describeEndpoint } from '../storage/client';
 import { conditionalWrites } from '../storage/conditional';
-import { describeCredentials, explainS3Failure, S3ConfigError, S3CredentialsError } from '../storage/failures';
+import { describeCredentials, explainS3Failure, notS3Endpoint, S3ConfigError, S3CredentialsError } from '../storage/failures';
 import { refusesThisWorker, WorkerRefusal } from './refusals';
 
 export interface S3Description {
@@ -35,14 +35,18 @@ export class WorkerS3RefusedError extends Error {
  */
 async function checkCredentials(s3: S3Client, bucket: string): Promise<void> {
   const Key = `${DEFAULT_TARGET_PREFIX}_partflow/probe/${randomUUID()}`;
+  let found: GetObjectCommandOutput;
   try {
-    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
-    (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    found = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
   } catch (err) {
     const name = (err as { name?: string })?.name;
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'AccessDenied') return;
     throw err;
   }
+  (found.Body as { destroy?: () => void } | undefined)?.destroy?.();
+  // The key is new: only a server that answers 200 to anything (a web page, the Temporal UI) has it.
+  const body = found.ContentType ? `a ${found.ContentType.split(';')[0].trim()} body` : 'a body';
+  throw notS3Endpoint(await describeEndpoint(s3), `HTTP 200 with ${body} to a GET of a key that does not exist`, `GetObject s3://${bucket}/${Key}`, undefined);
 }
 
 /**

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { describeEndpoint, directOf, s3Client } from '../../src/storage/client';
 import { xmlText } from '../../src/storage/direct';
 import { explainS3Failure, S3EndpointError, S3RegionError } from '../../src/storage/failures';
+import { probeS3, WorkerS3RefusedError } from '../../src/worker/s3-probe';
 import { getObjectBuffer, headObject, isNotFound, isTransient, listFirstPage, ObjectNotFoundError, putObject } from '../../src/storage/objects';
 
 // Local HTTP servers that answer as a wrongly set S3 endpoint does (MinIO in another region, its
@@ -127,6 +128,31 @@ describe('an endpoint that answers HTTP but is not an S3 API', () => {
     expect((await failure(putObject(client(true), 'bkt', 'a/x', Buffer.from('x'))))!.message).toMatch(notS3('PutObject s3://bkt/a/x', 'HTTP 404 with an HTML page \\("404 Not Found"\\)'));
     expect((await failure(getObjectBuffer(client(false), 'bkt', 'a/x')))!.message).toMatch(notS3('GetObject s3://bkt/a/x', 'HTTP 404 with an HTML page'));
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a web server that answers 200 with a well-formed page to anything (a single-page app): a LIST finds no listing in it, a worker will not start', async () => {
+    answer = () => ({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html><html><body>app</body></html>' });
+    const listed = await failure(listFirstPage(client(false), 'bkt', 'a/'));
+    expect(listed).toBeInstanceOf(S3EndpointError);
+    expect(listed!.message).toMatch(notS3('ListObjectsV2 s3://bkt/a/', 'HTTP 200 with a text/html body and no listing in it'));
+    const cfg = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: `t${++made}`, AWS_REGION: 'us-east-1', PARTFLOW_BUCKET: 'bkt' });
+    const c = s3Client(cfg.s3);
+    clients.push(c);
+    const refused = await failure(probeS3(c, cfg));
+    expect(refused).toBeInstanceOf(WorkerS3RefusedError);
+    expect(refused!.message).toMatch(/^the worker did not start: GetObject s3:\/\/bkt\/datasets\/_partflow\/probe\/[0-9a-f-]+: the S3 endpoint http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 with a text\/html body to a GET of a key that does not exist, which is not an S3 API answer: check AWS_ENDPOINT_URL_S3/);
+    // Nothing was written: the GET came first.
+    expect(requests.filter((r) => !r.startsWith('GET'))).toEqual([]);
+  });
+
+  it('an empty listing from S3 is a listing, whatever it leaves out but IsTruncated', async () => {
+    for (const body of [
+      '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>a/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>',
+      '<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>',
+    ]) {
+      answer = () => ({ status: 200, headers: XML, body });
+      expect(await listFirstPage(client(false), 'bkt', 'a/')).toEqual({ objects: [], truncated: false });
+    }
   });
 
   it('a 404 with an empty body: not S3 for a GET or a LIST, but a HEAD\'s is S3\'s "not found"', async () => {
