@@ -13,6 +13,11 @@
  *   PARTFLOW_BENCH_COST_PER_ACTIVITY=1 npm run bench -- cost      # partitionsPerActivity (default: the ingest's, 16)
  *   PARTFLOW_BENCH_COST_WARM=500 npm run bench -- cost            # partitions of the warm-up ingest before the measured one (default 5)
  *   PARTFLOW_BENCH_WORKER_NODE_ARGS="--max-semi-space-size=32" npm run bench -- cost   # options to the worker's node
+ *   PARTFLOW_BENCH_COST_TIDS=1 npm run bench -- cost              # the worker's threads one by one, not summed by name
+ *
+ * Node 20 names none of its threads: V8's platform workers (GC, the optimizing compiler) are the
+ * first "node" threads after the main one (lowest ids); libuv's pool and the SDK's workflow
+ * thread come later.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -40,11 +45,14 @@ const processTreeCpuMs = (pid: number): number => treeCpuSeconds(pid) * 1000;
  * V8's helpers (concurrent GC marking and sweeping, the optimizing compiler), the SDK's workflow
  * thread, libuv's pool.
  */
-function threadSplitMs(pid: number, before: ReturnType<typeof threadCpuSeconds>, after: ReturnType<typeof threadCpuSeconds>): Record<'main' | 'core' | 'other', number> {
-  const out = { main: 0, core: 0, other: 0 };
+function threadSplitMs(pid: number, before: ReturnType<typeof threadCpuSeconds>, after: ReturnType<typeof threadCpuSeconds>): Record<'main' | 'core' | 'other', number> & { byName: Map<string, number> } {
+  const out = { main: 0, core: 0, other: 0, byName: new Map<string, number>() };
   for (const [tid, t] of after) {
     const ms = (t.cpuSeconds - (before.get(tid)?.cpuSeconds ?? 0)) * 1000;
     out[tid === pid ? 'main' : t.name.startsWith('tokio') ? 'core' : 'other'] += ms;
+    // Names repeat (node's helpers share a few); numbered ones (tokio-runtime-worker-3) are summed under their stem.
+    const name = tid === pid ? '(main)' : process.env.PARTFLOW_BENCH_COST_TIDS ? `${t.name} ${tid}` : t.name.replace(/[-_ ]?\d+$/, '');
+    out.byName.set(name, (out.byName.get(name) ?? 0) + ms);
   }
   return out;
 }
@@ -231,6 +239,8 @@ async function measure(cfg: Config, client: Client, stack: EmbeddedStack): Promi
       'S3 requests/partition': Math.round((total / N) * 100) / 100, 'parent history events': desc.historyLength, status: summary.status,
     };
     console.table([row]);
+    console.log('worker threads by name, CPU ms per partition:');
+    console.table([...threads.byName].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({ thread: name, 'ms/partition': Math.round((ms / N) * 100) / 100 })));
     console.log('S3 requests by kind, per partition (run and plan included):');
     console.table(requests.map(([k, c]) => ({ request: k, total: c, 'per partition': Math.round((c / N) * 100) / 100 })));
     row.requests = JSON.stringify(Object.fromEntries(requests));
