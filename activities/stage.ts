@@ -6,6 +6,7 @@ import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
 import { blockDecoder, decodeBlock } from '../src/avro/container-reader';
 import { droppedFields } from '../src/avro/dropped-fields';
 import { resolutionProblem } from '../src/avro/resolution-problem';
+import { fullSchema } from '../src/avro/schema-export';
 import { typeForSchema } from '../src/avro/type-cache';
 import { DecodeGuardSchemaError, guardedBlocks } from '../src/avro/decode-guard';
 import { cachedLookup, checkLookupColumns, lookupFailure } from '../src/io/lookup';
@@ -191,7 +192,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           for (const inp of inputs) if (inp.from === inputs[0].from) inp.readerType = t;
           outSchema = first.reader.header.schemaJson;
           inheritedFrom = inputs[0].from;
-        } else outSchema = JSON.stringify(inputs[0].readerType.schema({ exportAttrs: true }));
+        } else outSchema = JSON.stringify(fullSchema(inputs[0].readerType));
       }
       let from: InputPosition = { input: 0, blockOffset: 0, skip: 0, blockFirstIndex: 0 };
       const cp = run.previousCheckpoint();

@@ -6,6 +6,7 @@ import { Type } from 'avsc';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
+import { ContainerReader } from '../../src/avro/container-reader';
 import { closeDecodeGuard, decodeGuard } from '../../src/avro/decode-guard';
 import { PartitionResult } from '../../src/manifest/partition';
 import { PipelineDefinition } from '../../src/pipeline/types';
@@ -15,8 +16,8 @@ import { PipelineRegistry } from '../../src/pipeline/registry';
 import { builtinPipelines } from '../../src/pipelines';
 import { ensureBucket } from '../../src/stack/embedded';
 import { s3Client } from '../../src/storage/client';
-import { encodeFile } from '../helpers/avro';
-import { decodeUrl } from '../helpers/s3';
+import { chunked, encodeFile } from '../helpers/avro';
+import { decodeUrl, getUrl } from '../helpers/s3';
 import { testConfig } from '../helpers/stack';
 
 /**
@@ -37,6 +38,8 @@ const evolved: PipelineDefinition = {
   name: 'evolved', schemasDir: path.join(__dirname, '../fixtures/schemas'), input: 'evolved@1',
   stages: [{ name: 'copy', schema: 'evolved@1', version: '1', transform: (r) => r }],
 };
+// The same with an "@input" stage: its output schema is the pipeline's reader schema.
+const evolvedInherit: PipelineDefinition = { ...evolved, name: 'evolved-inherit', stages: [{ ...evolved.stages[0], schema: '@input' }] };
 const twoCopies: PipelineDefinition = {
   name: 'two-copies',
   stages: [
@@ -50,7 +53,7 @@ beforeAll(async () => {
   process.env.PARTFLOW_DECODE_HEAP_MB = '32';
   s3 = s3Client(cfg.s3);
   await ensureBucket(s3, BUCKET);
-  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, twoCopies, evolved]) });
+  acts = createActivities({ config: cfg, s3, registry: new PipelineRegistry([...builtinPipelines, twoCopies, evolved, evolvedInherit]) });
 });
 
 afterAll(async () => {
@@ -113,6 +116,17 @@ describe('the decode guard through the stage activity', () => {
     expect(guard.checked - before).toBeGreaterThanOrEqual(2);
     const out = await decodeUrl(s3, `s3://${plan.bucket}/${result.outputKey}`);
     expect(out).toEqual(Array.from({ length: 300 }, (_, i) => ({ hue: ['RED', 'UNKNOWN', 'UNKNOWN'][i % 3], inner: { x: i }, added: 5 })));
+
+    // An "@input" stage writes the reader schema whole, its enum's default included: a consumer
+    // reading the output with a schema that lacks a symbol needs it.
+    const inherit = (await env().run(acts.planIngest, resolveIngestInput({ pipeline: 'evolved-inherit', source: `s3://${BUCKET}/evolved/e.avro`, target: `s3://${BUCKET}/out-evolved-inherit/` }))) as PlanSummary;
+    const inherited = (await env().run(acts.runStage, { bucket: inherit.bucket, planKey: inherit.planKey, stage: 'copy', index: 0 })) as PartitionResult;
+    expect(inherited).toMatchObject({ status: 'done', counts: { in: 300, out: 300 } });
+    expect(await decodeUrl(s3, `s3://${inherit.bucket}/${inherited.outputKey}`)).toEqual(out);
+    const written = await ContainerReader.open(chunked(await getUrl(s3, `s3://${inherit.bucket}/${inherited.outputKey}`)), { name: 'out.avro' });
+    const schema = JSON.parse(written.header.schemaJson) as { fields: { name: string; type: { symbols?: string[]; default?: string } }[] };
+    expect(schema.fields[0]).toMatchObject({ name: 'hue', aliases: ['color'], type: { symbols: ['RED', 'BLUE', 'UNKNOWN'], default: 'UNKNOWN' } });
+    written.close();
   });
 
   it('guards the blocks of a source, not those of an upstream stage\'s committed output', async () => {
