@@ -360,7 +360,8 @@ describe('faults on the real stack', () => {
     const id = await start('temporal-restart', input('temporal-restart'));
     await until('the first committed partition', 60_000, async () => (await fetchTree(s3, `s3://${BUCKET}/temporal-restart/big/`)).size > 0 || undefined);
     await temporal.stop();
-    temporal = await startTemporal(cfg, { dataDir, uiPort });
+    // A new UI port: the old one, free while Temporal was down, may have been taken since.
+    temporal = await startTemporal(cfg, { dataDir, uiPort: await freePort() });
     const r = await result(id);
     expect(r.status).toBe('completed');
     expect(await sameBytes(clean.stages.copy.output, r.stages.copy.output)).toBe(PARTITIONS);

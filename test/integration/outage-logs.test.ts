@@ -71,7 +71,8 @@ it('a Temporal outage leaves only JSON lines in a multi-process worker\'s output
   // The worker probes every 10 s; the SDK's polls retry (and core warns) meanwhile.
   await until('"lost contact" from both processes', 30_000, async () => (lines().filter((l) => l.includes('lost contact with Temporal')).length >= 2 ? true : undefined));
   await new Promise((r) => setTimeout(r, 3000));
-  temporal = await startTemporal(cfg, { dataDir, uiPort });
+  // A new UI port: the old one, free during the outage, may have been taken since (an outgoing connection's port).
+  temporal = await startTemporal(cfg, { dataDir, uiPort: await freePort() });
   await until('"back in contact"', 30_000, async () => (lines().some((l) => l.includes('back in contact with Temporal')) ? true : undefined));
 
   const exited = new Promise<number | null>((r) => worker!.once('exit', (code) => r(code)));
