@@ -1,7 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { ContainerReader } from '../avro/container-reader';
-import { getObjectStream, headObject } from '../storage/objects';
-import { formatS3Url, parseS3Url } from '../storage/s3url';
+import { ObjectSource } from './object-source';
 import { progressBar } from './progress';
 
 export interface Inspection {
@@ -20,15 +18,13 @@ export interface Inspection {
 }
 
 /** Reads a whole Avro object and describes it: schema, codec, blocks, records, size, sync marker. */
-export async function inspectObject(s3: S3Client, url: string): Promise<Inspection> {
-  const loc = parseS3Url(url);
-  const head = await headObject(s3, loc.bucket, loc.key);
+export async function inspectObject(source: ObjectSource): Promise<Inspection> {
   let read = 0;
-  const body = await getObjectStream(s3, loc.bucket, loc.key);
-  const bar = progressBar('inspect', head.size, 'bytes');
+  const body = await source.open();
+  const bar = progressBar('inspect', source.size, 'bytes');
   body.on('data', (c: Buffer) => bar.update((read += c.length)));
   try {
-    const reader = await ContainerReader.open(body, { name: formatS3Url(loc) });
+    const reader = await ContainerReader.open(body, { name: source.name });
     const h = reader.header;
     let blocks = 0;
     let records = 0;
@@ -43,7 +39,7 @@ export async function inspectObject(s3: S3Client, url: string): Promise<Inspecti
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(h.meta)) if (k !== 'avro.schema') metadata[k] = /^[\x20-\x7e]*$/.test(v.toString('latin1')) ? v.toString('utf8') : `0x${v.toString('hex')}`;
     return {
-      url: formatS3Url(loc), size: head.size, codec: h.codec, schema: JSON.parse(h.schemaJson), syncMarker: h.sync.toString('hex'), metadata,
+      url: source.name, size: source.size, codec: h.codec, schema: JSON.parse(h.schemaJson), syncMarker: h.sync.toString('hex'), metadata,
       headerBytes: h.headerSize, blocks, records, uncompressedBytes: uncompressed, largestBlock: largest, trailingBytes: reader.trailingBytes,
     };
   } finally {

@@ -6,7 +6,7 @@ import { builtinPipelines } from '../../src/pipelines';
 import { s3Client } from '../../src/storage/client';
 import { decodeUrl, getUrl } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
-import { runCli } from '../helpers/cli';
+import { runCli, runCliWith } from '../helpers/cli';
 import { noWorkerPolling } from '../../src/client';
 
 const BUCKET = 'it-cli';
@@ -92,6 +92,18 @@ describe('partflow import / inspect / verify / cat', () => {
     expect((await cli('inspect', `s3://${BUCKET}/imp-typed/part-00000.avro`)).stdout).toMatch(/codec: +snappy\nrecords: +3 in 1 blocks/);
 
     expect((await cli('verify', `s3://${BUCKET}/imp-typed/`)).stdout).toMatch(/verified 1 partitions: all good/);
+
+    // A local file reads as the same object in S3 does, with no S3 settings needed.
+    const local = path.join(dir, 'local-part.avro');
+    fs.writeFileSync(local, await getUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`));
+    const noS3 = { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', AWS_ACCESS_KEY_ID: 'half' };
+    const localCat = await runCliWith(h.cfg, noS3, 'cat', local, '--limit', '2');
+    expect(localCat).toMatchObject({ code: 0, stdout: cat.stdout });
+    const localIns = await runCliWith(h.cfg, noS3, 'inspect', local, '--json');
+    expect(JSON.parse(localIns.stdout)).toEqual({ ...JSON.parse(ins.stdout), url: local });
+    expect((await cli('cat', path.join(dir, 'nosuch.avro'))).stderr).toBe(`partflow: no such file: ${path.join(dir, 'nosuch.avro')} (an s3:// URL or a local file's path)\n`);
+    expect((await cli('inspect', dir)).stderr).toBe(`partflow: ${dir} is a directory; give one file (${path.join(dir, '<name>.avro')}) or an s3:// URL\n`);
+    expect((await cli('cat', path.join(dir, 'a.csv'))).stderr).toMatch(/^partflow: .*a\.csv: not an Avro object container file: bad magic bytes/);
   });
 
   it('imports from an S3 prefix too', async () => {

@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { cliConfig } from '../config';
+import { ContainerReader } from '../../avro/container-reader';
 import { readAvroRecords } from '../../io/avro-object-reader';
+import { hasScheme, objectSource } from '../../tools/object-source';
 import { s3Client } from '../../storage/client';
 import { listObjects } from '../../storage/objects';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
@@ -10,14 +12,21 @@ import { int } from '../args';
 export function registerCat(program: Command): void {
   program
     .command('cat <url>')
-    .description('print the records of an Avro object as JSON lines')
+    .description('print the records of an Avro object (an s3:// URL or a local file) as JSON lines')
     .option('--limit <n>', 'stop after n records', int('limit', 0, Number.MAX_SAFE_INTEGER))
     .action(async (url: string, o: { limit?: number }) => {
-      const cfg = cliConfig();
-      const loc = parseS3Url(url);
-      if (loc.key === '' || loc.key.endsWith('/')) await refusePrefix(s3Client(cfg.s3), loc.bucket, loc.key, url);
+      const s3 = () => s3Client(cliConfig().s3);
+      let records: AsyncIterable<{ record: unknown }>;
+      if (hasScheme(url)) {
+        const loc = parseS3Url(url);
+        if (loc.key === '' || loc.key.endsWith('/')) await refusePrefix(s3(), loc.bucket, loc.key, url);
+        records = readAvroRecords(s3(), loc.bucket, loc.key);
+      } else {
+        const source = await objectSource(url, s3);
+        records = (await ContainerReader.open(await source.open(), { name: source.name })).records();
+      }
       let n = 0;
-      for await (const { record } of readAvroRecords(s3Client(cfg.s3), loc.bucket, loc.key)) {
+      for await (const { record } of records) {
         if (o.limit !== undefined && n >= o.limit) break;
         process.stdout.write(JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)) + '\n');
         n++;

@@ -2,14 +2,15 @@ import { Command } from 'commander';
 import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { inspectObject } from '../../tools/inspect';
+import { objectSource } from '../../tools/object-source';
 
 export function registerInspect(program: Command): void {
   program
     .command('inspect <url>')
-    .description('show an Avro object: schema, codec, blocks, records, size, sync marker')
+    .description('show an Avro object (an s3:// URL or a local file): schema, codec, blocks, records, size, sync marker')
     .option('--json', 'print JSON')
     .action(async (url: string, o: { json?: boolean }) => {
-      const i = await inspectObject(s3Client(cliConfig().s3), url);
+      const i = await inspectObject(await objectSource(url, () => s3Client(cliConfig().s3)));
       if (o.json) {
         process.stdout.write(JSON.stringify(i, null, 2) + '\n');
         return;
