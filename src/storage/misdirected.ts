@@ -61,8 +61,8 @@ export function regionMismatch(err: unknown): RegionMismatch | undefined {
     ?? /expecting '([a-z0-9-]+)'/.exec(e.message ?? '')?.[1]
     ?? /\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/.exec(e.Endpoint ?? '')?.[1];
   // The direct path's errors keep S3's words apart ("Code: Message"); a HEAD's have only a status.
-  const bare = /^(Http\d+|Unknown)$/.test(name) || e.message === 'UnknownError';
-  const said = bare ? `HTTP ${status}` : e.said ?? `${name}: ${e.message}`;
+  const bare = /^Http\d+$/.test(name) || SDK_UNCODED.test(name);
+  const said = bare ? `HTTP ${status}` : e.said ?? (e.message === 'UnknownError' ? name : `${name}: ${e.message}`);
   return { code: REGION_CODES.has(name) ? name : 'PermanentRedirect', ...(expected ? { expected } : {}), said };
 }
 
@@ -73,6 +73,9 @@ export function tlsMismatch(err: unknown): boolean {
   const e = (err ?? {}) as { code?: string; message?: string };
   return e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || ((e.code === 'EPROTO' || e.code === undefined) && TLS_MISMATCH.test(e.message ?? ''));
 }
+
+/** The names the SDK gives an error whose body held no S3 <Code> (see @smithy's throwDefaultError). */
+const SDK_UNCODED = /^(|UnknownError|Unknown|NotFound|\d{3})$/;
 
 function squeeze(text: string, max = 120): string {
   const t = text.replace(/\s+/g, ' ').trim();
@@ -106,15 +109,18 @@ export function notS3Answer(err: unknown, head: boolean): string | undefined {
     // A body the SDK could not parse comes with the raw response, whatever the status.
     if (head || e.$responseBodyText === undefined) return undefined;
   }
-  // A load balancer's or proxy's 5xx page is transient, and throttling is S3's own: both are left alone.
-  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return undefined;
+  // A load balancer's or proxy's 5xx page is transient, and throttling is S3's own: both are left
+  // alone. A 412 or 304 answers a conditional request, body or not: the condition decided it.
+  if (status !== undefined && (status >= 500 || status === 429 || status === 408 || status === 412 || status === 304)) return undefined;
   const contentType = header(e, 'content-type');
   if (e.$responseBodyText !== undefined && /Deserialization error|parse error|Expected closing tag|Unexpected close tag|not expected|Invalid character/i.test(e.message ?? '')) {
     return `HTTP ${status} with ${bodyInWords(contentType, e.$responseBodyText)}`;
   }
   if (status === undefined || status < 300) return undefined;
-  // No S3 error code: the SDK says "UnknownError", the direct path knows it found no <Code>.
-  const noCode = e.answer ? !e.answer.hasCode : e.message === 'UnknownError' || e.message === undefined;
+  // No S3 error code: the direct path knows it found no <Code>. The SDK names an error by its
+  // <Code>, or else by a 404's "NotFound", the bare status or "UnknownError"; its message is
+  // "UnknownError" for a <Code> with no <Message> too (Ceph RGW's NoSuchKey), so the name decides.
+  const noCode = e.answer ? !e.answer.hasCode : SDK_UNCODED.test(e.name ?? '') && (e.message === 'UnknownError' || e.message === undefined);
   if (!noCode) return undefined;
   const location = header(e, 'location');
   if (status < 400 && location) return `HTTP ${status}, a redirect to ${location}`;

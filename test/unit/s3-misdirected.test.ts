@@ -6,7 +6,7 @@ import { describeEndpoint, directOf, s3Client } from '../../src/storage/client';
 import { xmlText } from '../../src/storage/direct';
 import { explainS3Failure, S3EndpointError, S3RegionError } from '../../src/storage/failures';
 import { probeS3, WorkerS3RefusedError } from '../../src/worker/s3-probe';
-import { getObjectBuffer, headObject, isNotFound, isTransient, listFirstPage, ObjectNotFoundError, putObject } from '../../src/storage/objects';
+import { getObjectBuffer, headObject, isNotFound, isTransient, listFirstPage, ObjectNotFoundError, PreconditionFailedError, putIfAbsent, putObject } from '../../src/storage/objects';
 
 // Local HTTP servers that answer as a wrongly set S3 endpoint does (MinIO in another region, its
 // console port, a web server, plain HTTP where https:// was set), through the real clients: the
@@ -172,6 +172,37 @@ describe('an endpoint that answers HTTP but is not an S3 API', () => {
     answer = (req) => (req.method === 'HEAD' ? { status: 404 } : { status: 404, headers: XML, body: '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>' });
     for (const direct of [true, false]) expect(await failure(headObject(client(direct), 'bkt', 'a/x'))).toBeInstanceOf(ObjectNotFoundError);
     expect(await explainS3Failure(Object.assign(new Error('UnknownError'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }), { cfg: loadConfig({}).s3, what: 'HeadObject s3://b/k' })).toBeUndefined();
+  });
+
+  it('an S3 error with a code and no message (Ceph RGW\'s NoSuchKey, NoSuchBucket) is S3\'s, not a stranger\'s: a worker starts', async () => {
+    for (const message of ['', '<Message></Message>']) {
+      answer = (req) => (req.url!.includes('list-type')
+        ? { status: 404, headers: XML, body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code>${message}<BucketName>bkt</BucketName><RequestId>tx1</RequestId><HostId>h</HostId></Error>` }
+        : { status: 404, headers: XML, body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code>${message}<BucketName>bkt</BucketName><RequestId>tx1</RequestId><HostId>h</HostId></Error>` });
+      for (const direct of [true, false]) {
+        const got = await failure(getObjectBuffer(client(direct), 'bkt', 'a/x'));
+        expect(got).toBeInstanceOf(ObjectNotFoundError);
+        const listed = await failure(listFirstPage(client(direct), 'bkt', 'a/'));
+        expect(listed).not.toBeInstanceOf(S3EndpointError);
+        expect(listed).toMatchObject({ name: 'NoSuchBucket' });
+      }
+      const cfg = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: `t${++made}`, AWS_REGION: 'us-east-1', PARTFLOW_BUCKET: 'bkt', PARTFLOW_CONDITIONAL_WRITES: 'on', PARTFLOW_S3_DIRECT: '0' });
+      const c = s3Client(cfg.s3);
+      clients.push(c);
+      expect(await probeS3(c, cfg)).toMatchObject({ endpoint });
+    }
+  });
+
+  it('a 412 with no body answers a create-only write: the key exists', async () => {
+    answer = () => ({ status: 412 });
+    const before = process.env.PARTFLOW_CONDITIONAL_WRITES;
+    process.env.PARTFLOW_CONDITIONAL_WRITES = 'on';
+    try {
+      for (const direct of [true, false]) expect(await failure(putIfAbsent(client(direct), 'bkt', 'a/x', Buffer.from('x')))).toBeInstanceOf(PreconditionFailedError);
+    } finally {
+      if (before === undefined) delete process.env.PARTFLOW_CONDITIONAL_WRITES;
+      else process.env.PARTFLOW_CONDITIONAL_WRITES = before;
+    }
   });
 
   it('https:// to a plain HTTP server: said at once, not retried', async () => {
