@@ -70,7 +70,11 @@ export class S3ConfigError extends S3SetupError {
  * server (or bucket) fails alike until the setting changes, so no retry helps.
  */
 export class S3RegionError extends S3SetupError {
-  constructor(readonly code: string, reason: string, what: string | undefined, readonly expected: string | undefined, original: unknown) {
+  /**
+   * `bucketsOwn`: the region is one bucket's (AWS, where each bucket has its own, or a redirect
+   * naming the bucket's), not the whole server's: other buckets may take the one partflow signs for.
+   */
+  constructor(readonly code: string, reason: string, what: string | undefined, readonly expected: string | undefined, readonly bucketsOwn: boolean, original: unknown) {
     super(reason, what, original);
     this.name = 'S3RegionError';
   }
@@ -142,6 +146,8 @@ function refusalHint(code: string, cfg: S3Config, region: string | undefined): s
   }
 }
 
+const AWS_HOST = /(^|\.)amazonaws\.com(\.cn)?$/;
+
 /** The setting that holds the region, for the hint. */
 function regionSetting(cfg: S3Config): string {
   return credentialSourceOf(cfg) === 'chain' ? 'AWS_REGION (or region in the profile\'s section of AWS_CONFIG_FILE)' : 'AWS_REGION';
@@ -166,8 +172,9 @@ async function misdirected(err: unknown, target: S3Target, endpoint: string): Pr
   const expects = wrong.expected ? `it expects ${wrong.expected}` : 'it does not say which it expects';
   const fix = wrong.expected ? `set ${setting} to ${wrong.expected}` : `set ${setting} to the region of the server or bucket`;
   const bucket = wrong.code === 'PermanentRedirect' ? 'the bucket is in another region than' : 'it does not take';
+  const aws = target.cfg.endpoint === undefined || AWS_HOST.test(new URL(target.cfg.endpoint).hostname);
   return new S3RegionError(wrong.code, `S3 at ${endpoint} refused the request for its region: ${bucket} the one partflow signs for, ${used ?? '(none)'} (${wrong.said}); ${expects}: ${fix}`,
-    target.what, wrong.expected, err);
+    target.what, wrong.expected, aws || wrong.code === 'PermanentRedirect', err);
 }
 
 /**

@@ -10,7 +10,7 @@ export type WorkerRefusal = S3CredentialsError | S3RegionError | S3EndpointError
  * elsewhere), and a grant needs no restart.
  */
 export function refusesThisWorker(err: unknown): err is WorkerRefusal {
-  return (err instanceof S3CredentialsError && err.name !== 'AccessDenied') || err instanceof S3RegionError || err instanceof S3EndpointError;
+  return (err instanceof S3CredentialsError && err.name !== 'AccessDenied') || (err instanceof S3RegionError && !err.bucketsOwn) || err instanceof S3EndpointError;
 }
 
 /** The refusal an activity's error carries, itself or as a cause (activities wrap S3's errors in failures). */

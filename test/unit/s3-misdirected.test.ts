@@ -76,6 +76,8 @@ describe('a region the server does not take', () => {
     expect(err!.message).toBe(`${request}: S3 at ${endpoint} refused the request for its region: it does not take the one partflow signs for, us-east-1 `
       + '(AuthorizationHeaderMalformed: The authorization header is malformed; the region is wrong; expecting \'eu-central-1\'.); it expects eu-central-1: set AWS_REGION to eu-central-1');
     expect((err as S3RegionError).expected).toBe('eu-central-1');
+    // A server's own region (MinIO's): every bucket there wants it, so a worker with another stops.
+    expect((err as S3RegionError).bucketsOwn).toBe(false);
     expect(isTransient(err)).toBe(false);
     // Not retried: one request (a HEAD's bare 400 asks a GET what it was).
     expect(requests.filter((r) => !r.startsWith('HEAD'))).toHaveLength(1);
@@ -93,7 +95,22 @@ describe('a region the server does not take', () => {
       expect(err!.message).toMatch(new RegExp(`^HeadObject s3://bkt/a/x\\.avro: S3 at ${ep()} refused the request for its region: the bucket is in another region than the one partflow signs for, us-east-1 \\(HTTP 301\\); it expects eu-west-1: set AWS_REGION to eu-west-1$`));
       const listed = await failure(listFirstPage(client(direct), 'bkt', 'a/'));
       expect(listed!.message).toMatch(/^ListObjectsV2 s3:\/\/bkt\/a\/: .*\(PermanentRedirect: The bucket you are attempting .*\); it expects eu-west-1: set AWS_REGION to eu-west-1$/);
+      expect((listed as S3RegionError).bucketsOwn).toBe(true);
     }
+    // The default bucket in another region says nothing of the buckets a worker's runs use: it starts.
+    const cfg = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: `t${++made}`, AWS_REGION: 'us-east-1', PARTFLOW_BUCKET: 'bkt' });
+    const c = s3Client(cfg.s3);
+    clients.push(c);
+    expect(await probeS3(c, cfg)).toMatchObject({ endpoint });
+  });
+
+  it('on AWS (no endpoint set) a region is a bucket\'s: no reason to stop a worker', async () => {
+    const wrong = Object.assign(new Error('The authorization header is malformed; the region \'us-east-1\' is wrong; expecting \'eu-central-1\''), { name: 'AuthorizationHeaderMalformed', $metadata: { httpStatusCode: 400 } });
+    const onAws = await explainS3Failure(wrong, { cfg: loadConfig({ AWS_REGION: 'us-east-1', PARTFLOW_S3_CREDENTIALS: 'chain' }).s3, endpoint: 'https://bkt.s3.amazonaws.com' });
+    expect(onAws).toBeInstanceOf(S3RegionError);
+    expect((onAws as S3RegionError).bucketsOwn).toBe(true);
+    const awsEndpoint = await explainS3Failure(wrong, { cfg: loadConfig({ AWS_ENDPOINT_URL_S3: 'https://s3.eu-west-1.amazonaws.com', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1' }).s3 });
+    expect((awsEndpoint as S3RegionError).bucketsOwn).toBe(true);
   });
 
   it('with the credential chain, the profile\'s region is named too', async () => {

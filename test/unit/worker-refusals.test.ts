@@ -13,7 +13,9 @@ describe('refusals that stop a worker', () => {
     expect(refusesThisWorker(refused())).toBe(true);
     expect(refusesThisWorker(refused('ExpiredToken'))).toBe(true);
     expect(refusesThisWorker(refused('AccessDenied'))).toBe(false);
-    expect(refusesThisWorker(new S3RegionError('AuthorizationHeaderMalformed', 'wrong region', undefined, 'eu-west-1', undefined))).toBe(true);
+    expect(refusesThisWorker(new S3RegionError('AuthorizationHeaderMalformed', 'wrong region', undefined, 'eu-west-1', false, undefined))).toBe(true);
+    // On AWS a region is a bucket's: other buckets may be in the worker's.
+    expect(refusesThisWorker(new S3RegionError('PermanentRedirect', 'wrong region', undefined, 'eu-west-1', true, undefined))).toBe(false);
     expect(refusesThisWorker(new S3EndpointError('not S3', undefined, undefined))).toBe(true);
     expect(refusesThisWorker(new S3UnreachableError('ECONNREFUSED', 'cannot reach', undefined, undefined))).toBe(false);
   });
