@@ -18,6 +18,8 @@ export const CREDENTIAL_CODES: ReadonlySet<string> = new Set([
 
 const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
 const UNREACHABLE_TEXT = new RegExp(`\\b(${UNREACHABLE.join('|')})\\b`);
+/** A credential provider's failure to reach its source (metadata endpoints, SSO), as opposed to finding no credentials. */
+const CREDENTIALS_SOURCE_DOWN = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|timed? ?out|TimeoutError)\b/i;
 
 export function credentialSourceOf(cfg: S3Config): S3CredentialSource {
   return cfg.credentials ?? (cfg.accessKeyId ? 'static' : 'chain');
@@ -190,6 +192,10 @@ export async function explainS3Failure(err: unknown, target: S3Target): Promise<
   const { cfg } = target;
   if (message === 'Region is missing') {
     return new S3ConfigError(`no S3 region for ${endpoint}: set AWS_REGION, or region in the profile's section of AWS_CONFIG_FILE (~/.aws/config)`, target.what, err);
+  }
+  if (name === 'CredentialsProviderError' && CREDENTIALS_SOURCE_DOWN.test(message)) {
+    // The chain's source (container or instance metadata, SSO) did not answer: that may pass.
+    return new S3UnreachableError('CredentialsUnavailable', `could not get S3 credentials for ${endpoint} from ${describeCredentials(cfg)}: its source did not answer (${message}); this may pass, and is retried`, target.what, err);
   }
   if (name === 'CredentialsProviderError') {
     return new S3CredentialsError(name, `no S3 credentials for ${endpoint}: ${describeCredentials(cfg)} found none (${message}). Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE, or a [default] profile in ~/.aws/credentials or AWS_SHARED_CREDENTIALS_FILE; container, web-identity and instance credentials count too (PARTFLOW_S3_CREDENTIALS=chain)`, target.what, undefined, err);

@@ -3,7 +3,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { ActivityDeps, nonRetryable, storageRefusal } from '../../activities/deps';
 import { guarded, WORKER_S3_REFUSED } from '../../activities/refusal-guard';
-import { S3CredentialsError, S3EndpointError, S3RegionError, S3UnreachableError } from '../../src/storage/failures';
+import { loadConfig } from '../../src/config';
+import { explainS3Failure, S3CredentialsError, S3EndpointError, S3RegionError, S3UnreachableError } from '../../src/storage/failures';
 import { RefusalWatch, refusalIn, refusesThisWorker, WorkerRefusal, WorkerS3StoppedError } from '../../src/worker/refusals';
 
 const refused = (code = 'InvalidAccessKeyId') => new S3CredentialsError(code, `S3 at http://s3:1 refused the credentials of access key ID old-key (${code}: no such key; credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment): check them`, 'GetObject s3://b/k', 403, undefined);
@@ -18,6 +19,20 @@ describe('refusals that stop a worker', () => {
     expect(refusesThisWorker(new S3RegionError('PermanentRedirect', 'wrong region', undefined, 'eu-west-1', true, undefined))).toBe(false);
     expect(refusesThisWorker(new S3EndpointError('not S3', undefined, undefined))).toBe(true);
     expect(refusesThisWorker(new S3UnreachableError('ECONNREFUSED', 'cannot reach', undefined, undefined))).toBe(false);
+  });
+
+  it('are no credentials found, not a credentials source that did not answer (container or instance metadata timing out)', async () => {
+    const cfg = loadConfig({ PARTFLOW_S3_CREDENTIALS: 'chain', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://s3:1' }).s3;
+    const provider = (message: string) => Object.assign(new Error(message), { name: 'CredentialsProviderError' });
+    const none = await explainS3Failure(provider('Could not load credentials from any providers'), { cfg });
+    expect(none).toBeInstanceOf(S3CredentialsError);
+    expect(refusesThisWorker(none)).toBe(true);
+    for (const message of ['connect ETIMEDOUT 169.254.170.2:80', 'TimeoutError: Connection timed out after 1000 ms', 'socket hang up']) {
+      const down = await explainS3Failure(provider(message), { cfg, what: 'GetObject s3://b/k' });
+      expect(down).toBeInstanceOf(S3UnreachableError);
+      expect(down!.message).toBe(`GetObject s3://b/k: could not get S3 credentials for http://s3:1 from the AWS SDK's credential chain: its source did not answer (${message}); this may pass, and is retried`);
+      expect(refusesThisWorker(down)).toBe(false);
+    }
   });
 
   it('are found inside the failures activities wrap them in', () => {
