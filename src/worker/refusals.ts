@@ -1,3 +1,4 @@
+import { logger } from '../log';
 import { S3CredentialsError, S3EndpointError, S3RegionError } from '../storage/failures';
 
 export type WorkerRefusal = S3CredentialsError | S3RegionError | S3EndpointError;
@@ -60,7 +61,7 @@ export class RefusalWatch {
 
   /** Called once, when a refusal is confirmed (at once if it already was). */
   onRefused(fn: (err: WorkerRefusal) => void): void {
-    if (this.refusal) fn(this.refusal);
+    if (this.refusal) tell(fn, this.refusal);
     else this.listeners.push(fn);
   }
 
@@ -77,9 +78,21 @@ export class RefusalWatch {
     const confirmed = await this.checking;
     if (confirmed && !this.refusal) {
       this.refusal = confirmed;
-      for (const fn of this.listeners.splice(0)) fn(confirmed);
+      for (const fn of this.listeners.splice(0)) tell(fn, confirmed);
     }
     return this.refusal;
+  }
+}
+
+/**
+ * Listeners run inside an activity's failure handling: one that throws must neither replace
+ * that failure nor keep the others (the one that stops the worker) from hearing.
+ */
+function tell(fn: (err: WorkerRefusal) => void, err: WorkerRefusal): void {
+  try {
+    fn(err);
+  } catch (e) {
+    logger().error({ err: (e as Error).message }, 'a listener for S3 refusing this worker failed');
   }
 }
 

@@ -51,12 +51,11 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
   const graceMs = shutdownGraceMs();
   const taskQueue = opts.taskQueue ?? opts.config.taskQueue;
   let refused: WorkerS3StoppedError | undefined;
-  // S3 refuses the worker now as it would refuse it at start: it stops polling, as on SIGTERM
-  // (running partitions get the grace, then resume elsewhere), and then fails (the process exits 1).
+  // S3 refuses the worker now as it would refuse it at start: createWorker stops it, as on SIGTERM
+  // (running partitions get the grace, then resume elsewhere); then it fails (the process exits 1).
   refusals.onRefused((err) => {
     refused = new WorkerS3StoppedError(err, taskQueue);
     void describeS3(opts).then((where) => log.error({ ...where, taskQueue, graceMs }, refused!.message));
-    if (worker.getState() === 'RUNNING') worker.shutdown();
     onRefused?.(refused);
   });
   const stop = (signal: NodeJS.Signals) => {

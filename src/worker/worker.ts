@@ -192,7 +192,6 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     throw namespaceProblem(opts.config, err);
   }
   const concurrency = opts.activitySlots?.max ?? opts.concurrency ?? workerConcurrency();
-  // Running, the worker stops when S3 comes to refuse it as the probe above would (run.ts).
   const refusals = new RefusalWatch({ recheck: () => recheckS3(s3, opts.config) });
   const worker = await Worker.create({
     connection,
@@ -216,6 +215,11 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     await connection.close();
     await metrics?.close();
     throw namespaceProblem(opts.config, err);
+  });
+  // S3 refusing the running worker as the probe above would: it stops polling, as on SIGTERM, for
+  // every caller (`up`, a library's own loop); run.ts and `up` also say why and exit 1.
+  refusals.onRefused(() => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   logger().info({ temporal: describeConnection(opts.config.temporal), s3: s3Info.endpoint, s3Credentials: s3Info.credentials, taskQueue: opts.taskQueue ?? opts.config.taskQueue, pipelines: registry.names(), concurrency, workflows }, 'worker ready');
   return { worker, connection, registry, refusals, ...(metrics ? { metrics } : {}), ...(sdkAddress ? { sdkMetricsAddress: sdkAddress } : {}) };

@@ -44,9 +44,13 @@ function config(keys: Record<string, string>, taskQueue = queue): Config {
 }
 
 function startWorker(name: string, keys: Record<string, string>, taskQueue: string, processes = 1): Worker {
+  return spawnWorker(name, keys, taskQueue, ['dist/src/cli/main.js', 'worker', '--processes', String(processes), '--concurrency', '1', '--pipelines', 'test/fixtures/held-pipelines.js']);
+}
+
+function spawnWorker(name: string, keys: Record<string, string>, taskQueue: string, args: string[]): Worker {
   const log = path.join(dir, `${name}.log`);
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('PARTFLOW_')));
-  const child = spawn('node', ['dist/src/cli/main.js', 'worker', '--processes', String(processes), '--concurrency', '1', '--pipelines', 'test/fixtures/held-pipelines.js'], {
+  const child = spawn('node', args, {
     cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...base, HOME: dir, AWS_EC2_METADATA_DISABLED: 'true', TEMPORAL_ADDRESS: stackInfo().temporalAddress, AWS_ENDPOINT_URL_S3: endpoint, ...keys,
@@ -119,10 +123,13 @@ afterAll(async () => {
 
 it('workers whose keys are rotated stop with the refusal and exit 1; healthy workers finish the runs, no partition failed', async () => {
   const idleQueue = `${queue}-idle`;
-  // Running a run's partitions, in two processes; and idle on a queue of its own, to plan the next run.
+  const libraryQueue = `${queue}-library`;
+  // Running a run's partitions, in two processes; idle on a queue of its own, to plan the next
+  // run; and a library's createWorker, on a third queue.
   const busy = startWorker('busy', A, queue, 2);
   const idle = startWorker('idle', A, idleQueue);
-  await Promise.all([ready(busy, 2), ready(idle)]);
+  const library = spawnWorker('library', A, libraryQueue, ['test/fixtures/library-worker.js']);
+  await Promise.all([ready(busy, 2), ready(idle), ready(library)]);
 
   const input = (target: string) => ({ pipeline: 'held', source: `s3://${BUCKET}/src/`, target: `s3://${BUCKET}/${target}/`, dataset: target, pack: false, maxParallel: OBJECTS, partitionsPerActivity: 1 });
   const first = await startIngest(client, config(A), input('first'), `rotated-first-${process.pid}`);
@@ -149,6 +156,12 @@ it('workers whose keys are rotated stop with the refusal and exit 1; healthy wor
   expect(await exitWithin(idle, 60_000)).toBe(1);
   expect(idle.stderr()).toMatch(new RegExp(`^partflow: ${refusal(idleQueue).source}\\n$`));
   expect(logLines(idle.log).filter((l) => typeof l.msg === 'string' && refusal(idleQueue).test(l.msg))).toHaveLength(1);
+
+  // The library's worker stops too: its run() returns, and the refusal says why.
+  const third = await startIngest(client, config(B, libraryQueue), input('third'), `rotated-third-${process.pid}`);
+  expect(await exitWithin(library, 60_000)).toBe(3);
+  expect(library.stderr()).toMatch(new RegExp(`^stopped: GetObject s3://${BUCKET}/[^ ]*: S3 at ${esc(endpoint)} refused the credentials of access key ID key-a \\(XAdminUserNotFound: `));
+  await third.terminate('no worker with these keys is left on its queue');
 
   // Restarted with the old keys, a worker now refuses to start (what a process manager shows until it is fixed).
   const again = startWorker('again', A, queue);

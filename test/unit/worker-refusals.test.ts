@@ -73,6 +73,17 @@ describe('RefusalWatch', () => {
     expect(late).toEqual([answer]);
   });
 
+  it('a listener that throws neither replaces the refusal nor keeps the others from hearing it', async () => {
+    const answer = refused();
+    const watch = new RefusalWatch({ recheck: async () => answer });
+    const heard: string[] = [];
+    watch.onRefused(() => { throw new Error('a caller\'s bug'); });
+    watch.onRefused(() => heard.push('stop the worker'));
+    expect(await watch.check(refused())).toBe(answer);
+    expect(heard).toEqual(['stop the worker']);
+    watch.onRefused(() => { throw new Error('late'); });
+  });
+
   it('a check that fails otherwise (S3 out of reach) does not stop the worker', async () => {
     const watch = new RefusalWatch({ recheck: async () => { throw new Error('ECONNREFUSED'); } });
     expect(await watch.check(refused())).toBeUndefined();

@@ -9,6 +9,7 @@ import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import { describeEndpoint, s3Client } from '../../storage/client';
 import { builtinPipelines } from '../../pipelines';
+import { WorkerS3StoppedError } from '../../worker/refusals';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { installShutdownGuard } from '../../stack/shutdown';
@@ -77,8 +78,18 @@ export function registerUp(program: Command): void {
         });
         if (opts.worker) {
           worker = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra] });
-          running = worker.worker.run().catch((e: Error) => {
+          let refused: WorkerS3StoppedError | undefined;
+          worker.refusals.onRefused((e) => (refused = new WorkerS3StoppedError(e, cfg.taskQueue)));
+          running = worker.worker.run().then(() => {
+            if (refused) throw refused;
+          }, (e: Error) => {
             throw new Error(`the worker stopped: ${e.message} (its log: ${process.env.PARTFLOW_LOG_FILE})`, { cause: e });
+          });
+          // Whenever it stops on its own (S3 refusing it, a crash), even during the sample ingest: say why and stop the stack.
+          running.catch((e: Error) => {
+            if (guard.stopping) return;
+            err.write(`\nerror: ${e.message}\n`);
+            void guard.shutdown(1);
           });
           err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${[...builtinPipelines, ...extra].map((p) => p.name).join(', ')}\n`);
         } else err.write(`No worker: run \`partflow worker --pipelines …\` with PARTFLOW_TASK_QUEUE=${cfg.taskQueue}, TEMPORAL_ADDRESS=${cfg.temporalAddress} and AWS_ENDPOINT_URL_S3=${cfg.s3.endpoint}\n`);
