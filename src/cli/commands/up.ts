@@ -39,7 +39,7 @@ export function registerUp(program: Command): void {
     .option('--ui-port <port>', `Temporal UI port (default PARTFLOW_UI_PORT, else ${DEFAULTS.temporalUiPort})`, int('ui-port', 1, 65535))
     .option('--sample', 'run the sample ingest (the default, unless --pipelines is given)')
     .option('--no-sample', 'do not run the sample ingest')
-    .option('--no-s3', 'start no versitygw: use the S3 store that AWS_ENDPOINT_URL_S3 (or the AWS SDK\'s settings) names, such as MinIO or AWS; the sample needs its bucket (PARTFLOW_BUCKET) to exist there')
+    .option('--no-s3', 'start no versitygw: use your own S3 store, which AWS_ENDPOINT_URL_S3 names (unset, with static keys: the embedded stack\'s 127.0.0.1:7070), or AWS through the SDK\'s credential chain (AWS_PROFILE, or PARTFLOW_S3_CREDENTIALS=chain); the sample needs its bucket (PARTFLOW_BUCKET) to exist there')
     .option('--kafka', 'also start a single-node Kafka broker (KRaft) for kafka:// sources; its jars come from `npx partflow setup --kafka`')
     .option('--kafka-port <port>', 'the Kafka broker\'s port on 127.0.0.1 (default PARTFLOW_KAFKA_PORT, else 9092)', int('kafka-port', 1, 65535))
     .action(async (o: { dataDir: string; uiPort?: number; sample?: boolean; worker: boolean; s3: boolean; pipelines: string[]; kafka?: boolean; kafkaPort?: number }) => {
