@@ -77,7 +77,8 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
     const running = worker.run();
     onReady?.(sdkMetricsAddress);
     await running.catch((err: unknown) => {
-      throw stoppedLate(err);
+      // Stopping for a refusal is the news, even when partitions then outlast the forced stop.
+      throw refused ?? stoppedLate(err);
     });
     log.info('worker stopped');
     if (refused) throw refused;
