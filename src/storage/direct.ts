@@ -4,7 +4,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { S3Config } from '../config';
 import { explainS3Failure } from './failures';
-import { tlsMismatch } from './misdirected';
+import { httpParseError, tlsMismatch } from './misdirected';
 import { RequestSigner } from './sigv4';
 
 /**
@@ -76,8 +76,9 @@ function timedOut(message: string): Error {
 
 function transient(err: unknown): boolean {
   if (err instanceof S3HttpError) return err.$metadata.httpStatusCode >= 500 || err.$metadata.httpStatusCode === 429 || err.$metadata.httpStatusCode === 408;
-  // network: reset, refused, timeout, hang-up; but no retry makes an https:// request to a plain-HTTP server work.
-  return !tlsMismatch(err);
+  // network: reset, refused, timeout, hang-up; but no retry makes an https:// request to a plain-HTTP
+  // server work, or a port that speaks no HTTP/1.1 answer in it.
+  return !tlsMismatch(err) && !httpParseError(err);
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

@@ -77,6 +77,13 @@ export function tlsMismatch(err: unknown): boolean {
 /** The names the SDK gives an error whose body held no S3 <Code> (see @smithy's throwDefaultError). */
 const SDK_UNCODED = /^(|UnknownError|Unknown|NotFound|\d{3})$/;
 
+/** Node's HTTP parser failed on the answer (HPE_*): the port speaks something else (HTTP/2, gRPC, a database). */
+export function httpParseError(err: unknown): boolean {
+  const e = (err ?? {}) as { code?: string; message?: string };
+  // The SDK may wrap it ("AWS SDK error wrapper for Error: Parse Error: …"), keeping only the text.
+  return (typeof e.code === 'string' && e.code.startsWith('HPE_')) || /(^|: )Parse Error: /.test(e.message ?? '');
+}
+
 function squeeze(text: string, max = 120): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
@@ -101,6 +108,7 @@ function bodyInWords(contentType: string | undefined, body: string | undefined):
 export function notS3Answer(err: unknown, head: boolean): string | undefined {
   const e = (err ?? {}) as Answered;
   if (tlsMismatch(err)) return `plain HTTP (or another protocol) to a TLS connection (${squeeze(e.message ?? '', 160)})`;
+  if (httpParseError(err)) return `with no HTTP/1.1 at all (${squeeze((e.message ?? '').replace(/^AWS SDK error wrapper for (Error: )?/, ''), 160)}): a gRPC or other non-HTTP port, such as a Temporal server's`;
   const status = statusOf(e);
   if (/S3 API Requests must be made to API port/i.test(e.message ?? '')) {
     return `"${squeeze(e.said ?? `${e.name}: ${e.message}`)}" (HTTP ${status}): that is MinIO's console port, not its S3 API port`;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
+import net, { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config';
 import { describeEndpoint, directOf, s3Client } from '../../src/storage/client';
@@ -219,6 +219,24 @@ describe('an endpoint that answers HTTP but is not an S3 API', () => {
     } finally {
       if (before === undefined) delete process.env.PARTFLOW_CONDITIONAL_WRITES;
       else process.env.PARTFLOW_CONDITIONAL_WRITES = before;
+    }
+  });
+
+  it('a port that speaks no HTTP/1.1 (gRPC, such as Temporal\'s): said at once, not retried, naming the endpoint', async () => {
+    // An HTTP/2 server's first frame (SETTINGS), whatever the request.
+    const grpc = net.createServer((c) => c.once('data', () => c.end(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]))));
+    await new Promise<void>((r) => grpc.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(grpc.address() as AddressInfo).port}`;
+    try {
+      for (const direct of [true, false]) {
+        const t0 = Date.now();
+        const err = await failure(direct ? getObjectBuffer(client(true, { AWS_ENDPOINT_URL_S3: at }), 'bkt', 'a/x') : listFirstPage(client(false, { AWS_ENDPOINT_URL_S3: at }), 'bkt', 'a/'));
+        expect(err).toBeInstanceOf(S3EndpointError);
+        expect(err!.message).toMatch(new RegExp(`^(GetObject s3://bkt/a/x|ListObjectsV2 s3://bkt/a/): the S3 endpoint ${at.replace(/[.]/g, '\\.')} answered with no HTTP/1\\.1 at all \\(Parse Error: .*\\): a gRPC or other non-HTTP port, such as a Temporal server's, which is not an S3 API answer: check AWS_ENDPOINT_URL_S3`));
+        expect(Date.now() - t0).toBeLessThan(2000);
+      }
+    } finally {
+      grpc.close();
     }
   });
 
