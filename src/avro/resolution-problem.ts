@@ -17,8 +17,16 @@ function fails(reader: Type, writer: Type): string | null {
     reader.createResolver(writer);
     return null;
   } catch (err) {
-    return (err as Error).message;
+    // avsc's resolvers assume a pair they can compare: some others (a union or a primitive read
+    // as a record) throw a TypeError of its internals ("reading 'length'"), which says nothing.
+    return err instanceof TypeError ? `cannot read ${inWords(writer)} as ${inWords(reader)}` : (err as Error).message;
   }
+}
+
+/** `record test.Weather`, `["null","int"]`, `"long"`: a type as its schema would name it. */
+function inWords(t: Type): string {
+  if (isUnion(t)) return JSON.stringify(t.types.map((b) => b.name ?? b.typeName));
+  return t.name ? `${t.typeName} ${t.name}` : JSON.stringify(t.typeName);
 }
 
 function at(path: string, message: string): string {
