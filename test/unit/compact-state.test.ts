@@ -1,4 +1,5 @@
 import { Code, CompactState, packCodes, UNKEPT_ERROR, unpackCodes } from '../../workflows/run/compact';
+import { cutError, KEPT_ERROR_CHARS, SHOWN_ERROR_CHARS } from '../../workflows/run/cut-error';
 import { MAX_UNBLOCKED_RUNS, requeue, rerunUnblocked, retryProblem, unblocked } from '../../workflows/run/retry';
 import type { PlanSummary } from '../../src/pipeline/plan';
 
@@ -38,6 +39,18 @@ describe('compact status codes', () => {
     const again = new CompactState(1000, STAGES, [], null, JSON.parse(JSON.stringify(s.carry())));
     expect(again.progress('running', undefined, now).stages).toEqual(p.stages);
     expect(again.list({ status: 'failed' }).partitions).toEqual([expect.objectContaining({ stage: 'b', index: 7, partition: 'p-1', name: 'x.csv', error: 'boom', attempts: 2 })]);
+  });
+
+  it('cuts a long error to 500 characters, saying so and where the rest is', () => {
+    const s = new CompactState(10, STAGES, [], null);
+    const schema = `schema ${'{"name":"f"},'.repeat(100)} END`;
+    s.fail({ stage: 'b', index: 1, partition: 'p-1', error: `cannot read the input as ${schema}`, errorType: 'SchemaMismatch', attempts: 1, runs: 1 });
+    const shown = s.list({ status: 'failed' }).partitions[0].error as string;
+    expect(shown).toHaveLength(500);
+    expect(shown).toMatch(/^cannot read the input as schema \{"name":"f"\},.* … \[cut from 1336 characters; the run manifest keeps it whole\]$/);
+    expect(cutError('x'.repeat(3000), SHOWN_ERROR_CHARS)).toMatch(/ … \[cut from 3000 characters; the run manifest keeps 2000\]$/);
+    expect(cutError('x'.repeat(3000), KEPT_ERROR_CHARS)).toMatch(/^x{1970,} … \[cut from 3000 characters\]$/);
+    expect(cutError('short', SHOWN_ERROR_CHARS)).toBe('short');
   });
 
   it('pages through every (partition, stage) entry in plan order', () => {
@@ -136,7 +149,7 @@ describe('what crosses continue-as-new', () => {
     expect(s.failureDetails.size).toBe(100);
     // A failure past the first 100 says where its error is, rather than showing none.
     const [kept] = s.list({ status: 'failed', stage: 'b', limit: 1 }).partitions;
-    expect(kept).toMatchObject({ index: 0, status: 'failed', attempts: 5, error: 'x'.repeat(500), errorType: 'TransformFailed' });
+    expect(kept).toMatchObject({ index: 0, status: 'failed', attempts: 5, error: expect.stringMatching(/^x{440,} … \[cut from 5000 characters; the run manifest keeps 2000\]$/), errorType: 'TransformFailed' });
     const [past] = s.list({ status: 'failed', stage: 'b', offset: 150, limit: 1 }).partitions;
     expect(past).toMatchObject({ status: 'failed', error: UNKEPT_ERROR });
     expect(past.error).toMatch(/first 100 failures.*window workflow's history/);

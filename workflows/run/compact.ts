@@ -1,4 +1,5 @@
 import type { RecordCounts } from '../../src/manifest/partition';
+import { cutError, SHOWN_ERROR_CHARS } from './cut-error';
 import type { PartitionState, PartitionStatus, Progress, StageProgress } from '../state';
 
 /**
@@ -163,7 +164,7 @@ export class CompactState {
   fail(f: FailureDetail): void {
     const s = this.stageIndex(f.stage);
     this.set(s, f.index, Code.failed);
-    if (this.failureDetails.size < MAX_FAILURE_DETAILS) this.failureDetails.set(`${f.stage}/${f.index}`, { ...f, error: f.error.slice(0, 500) });
+    if (this.failureDetails.size < MAX_FAILURE_DETAILS) this.failureDetails.set(`${f.stage}/${f.index}`, { ...f, error: cutError(f.error, SHOWN_ERROR_CHARS) });
   }
 
   label(i: number): { partition: string; name?: string } {

@@ -1,4 +1,5 @@
 import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { cutError, KEPT_ERROR_CHARS, SHOWN_ERROR_CHARS } from './cut-error';
 import type { Activities } from '../../activities';
 import type { BatchOutcome } from '../../activities/batch';
 import type { PartitionResult } from '../../src/manifest/partition';
@@ -104,9 +105,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   };
   const failed = (stage: string, item: WindowItem, run: number, f: { error: string; type: string; attempts: number }): null => {
     hooks.result([names.indexOf(stage), item.i, Code.failed, 0, 0, 0, 0], {
-      stage, index: item.i, partition: item.id ?? `#${item.i}`, ...(item.name ? { name: item.name } : {}), error: f.error.slice(0, 1000), errorType: f.type, attempts: f.attempts, runs: run,
+      stage, index: item.i, partition: item.id ?? `#${item.i}`, ...(item.name ? { name: item.name } : {}), error: cutError(f.error, SHOWN_ERROR_CHARS), errorType: f.type, attempts: f.attempts, runs: run,
     });
-    saved.push({ stage, index: item.i, status: 'failed', attempts: f.attempts, runs: run, error: f.error.slice(0, 2000) });
+    saved.push({ stage, index: item.i, status: 'failed', attempts: f.attempts, runs: run, error: cutError(f.error, KEPT_ERROR_CHARS) });
     return null;
   };
   const blocked = (stage: string, item: WindowItem, run: number): null => {
