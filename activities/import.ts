@@ -70,6 +70,11 @@ export function makeImportActivity(deps: ActivityDeps) {
           ? await openFlatSource(deps.s3, plan.sourceBucket, pc.key, undefined, pc.etag, () => run.beat())
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
+        // A reject's index counts records from the start of its chunk: a csv/jsonl chunk after the
+        // first is named with its byte range, as an Avro split is (stage.ts), so that index finds
+        // the record; a JSON array's chunks are element ranges, so there the index is the element's.
+        const source = format !== 'json' && pc.range && start > (pc.headerEnd ?? 0) ? `${name}#bytes=${start}-${end < 0 ? '' : end}` : name;
+        const base = format === 'json' ? start : 0;
         for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
           const turn = run.tick();
           if (turn) await turn;
@@ -80,10 +85,10 @@ export function makeImportActivity(deps: ActivityDeps) {
               if (pending) await pending;
             } catch (err) {
               if (!(err instanceof RecordEncodeError)) throw err;
-              await run.reject(name, i, `does not fit the raw schema: ${err.message}`, jsonText(rec.value));
+              await run.reject(source, base + i, `does not fit the raw schema: ${err.message}`, jsonText(rec.value));
             }
           } else {
-            await run.reject(name, i, rec.reason, rec.raw);
+            await run.reject(source, base + i, rec.reason, rec.raw);
           }
           i++;
           if (run.partCompleted && rec.end !== undefined) {

@@ -192,6 +192,10 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         try {
           const body = format === 'json' ? await src.open() : await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
           let i = 0;
+          // As the import activity names them: a csv/jsonl chunk after the first by its byte range, in
+          // which the index counts; a JSON array's rejects by their element's index.
+          const source = scan.chunks.indexOf(chunk) > 0 && format !== 'json' ? `${src.name}#bytes=${chunk.start}-${chunk.end < 0 ? '' : chunk.end}` : src.name;
+          const base = format === 'json' ? chunk.start : 0;
           for await (const rec of readChunk(src.name, format, body, chunk, scan.fields, header)) {
             counts.in++;
             let reason: string | undefined;
@@ -211,7 +215,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
             }
             if (reason !== undefined) {
               rejects ??= new AvroObjectWriter(s3, to.bucket, rejectsKey(dir, index), rejectSchema.type, rejectSchema.json, { codec: o.codec, sync: syncMarkerFor(`${o.to}/${index}/rejects`) });
-              await rejects.add({ stage: 'import', partition: partitionId(index), source: src.name, index: i, reason, record: raw });
+              await rejects.add({ stage: 'import', partition: partitionId(index), source, index: base + i, reason, record: raw });
               counts.rejected++;
             }
             i++;

@@ -153,6 +153,43 @@ describe('gzip flat sources', () => {
     expect(JSON.parse(rej[0].record)).toEqual({ id: 1, s: 'a\ud800b' });
   });
 
+  it('a reject of a chunk after the first names the chunk\'s byte range, in which its index finds the record', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => (i === 700 || i === 1500 ? `[${i}]` : JSON.stringify({ id: i, s: `r${i}` })));
+    lines.splice(1200, 0, '');
+    const body = Buffer.from(lines.join('\n') + '\n');
+    await put('chunk-rejects/data.jsonl', body);
+    const p = await plan('chunk-rejects/', 'out-chunk-rejects');
+    expect(p.partitions).toBeGreaterThan(2);
+    const found: string[] = [];
+    for (let i = 0; i < p.partitions; i++) {
+      const r = (await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: i })) as PartitionResult;
+      const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${p.bucket}/${r.manifestKey}`);
+      if (!m.rejects) continue;
+      for (const x of (await decodeUrl(s3, m.rejects.url)) as { source: string; index: number; record: string }[]) {
+        const range = /#bytes=(\d+)-(\d*)$/.exec(x.source);
+        expect(x.source.replace(/#bytes=.*$/, '')).toBe(`s3://${BUCKET}/chunk-rejects/data.jsonl`);
+        // Counted as the import counts: records, not blank lines, from the chunk's first byte.
+        const text = body.subarray(range ? Number(range[1]) : 0, range?.[2] ? Number(range[2]) : undefined).toString();
+        expect(text.split('\n').filter((l) => l.trim() !== '')[Number(x.index)]).toBe(x.record);
+        found.push(x.record);
+      }
+    }
+    expect(found).toEqual(['[700]', '[1500]']);
+
+    // A JSON array's chunks are element ranges: a reject's index is its element's, in the whole array.
+    const items: unknown[] = Array.from({ length: 1000 }, (_, i) => (i === 650 ? [i] : { id: i, s: `r${i}` }));
+    await put('chunk-rejects-json/data.json', Buffer.from(JSON.stringify(items)));
+    const pj = await plan('chunk-rejects-json/', 'out-chunk-rejects-json');
+    expect(pj.partitions).toBeGreaterThan(2);
+    const rejected: { source: string; index: number; record: string }[] = [];
+    for (let i = 0; i < pj.partitions; i++) {
+      const r = (await env().run(acts().importPartition, { bucket: pj.bucket, planKey: pj.planKey, index: i })) as PartitionResult;
+      const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${pj.bucket}/${r.manifestKey}`);
+      if (m.rejects) rejected.push(...((await decodeUrl(s3, m.rejects.url)) as { source: string; index: number; record: string }[]));
+    }
+    expect(rejected.map((x) => [x.source, Number(x.index), x.record])).toEqual([[`s3://${BUCKET}/chunk-rejects-json/data.json`, 650, '[650]']]);
+  });
+
   it('planning heartbeats scan checkpoints, and a plan attempt resumed from one writes the same plan', async () => {
     const big = Buffer.from('id,v\n' + Array.from({ length: 400_000 }, (_, i) => `${i},${'x'.repeat(i % 50)}`).join('\n') + '\n');
     await put('big-gz/big.csv.gz', gzipSync(big));
