@@ -4,7 +4,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_TEMPORAL_ADDRESS, describeConnection, TemporalConnectionSettings } from './connection';
 
 function connectError(s: TemporalConnectionSettings, err: unknown): Error {
-  const e = new Error(`cannot connect to Temporal at ${describeConnection(s)}: ${(err as Error).message ?? err}`);
+  // The SDK's words ("transport error", "Failed to connect before the deadline") say neither whether
+  // anything listens nor whether it speaks gRPC: the usual mix-ups, said once.
+  const check = `check that the address is the Temporal frontend's gRPC port (7233 by default; the Web UI's port, 8233 by default, is not it) and that the server runs and is reachable from this machine${s.tls ? ', with TLS settings that match its own' : ''}`;
+  const e = new Error(`cannot connect to Temporal at ${describeConnection(s)}: ${(err as Error).message ?? err}; ${check}`);
   (e as { cause?: unknown }).cause = err;
   return e;
 }

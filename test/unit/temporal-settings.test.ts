@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { ConfigError } from '../../src/config/errors';
 import { describeRun } from '../../src/cli/workflow-lookup';
+import { connectTemporal } from '../../src/temporal/connect';
 import { describeConnection, loadTemporalConnection } from '../../src/temporal/connection';
 
 let dir: string;
@@ -79,5 +80,13 @@ describe('Temporal settings that cannot be loaded are ConfigErrors that say why'
     const e = err({ TEMPORAL_CONFIG_FILE: path.join(dir, 'nope.toml') });
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.message).toBe(`cannot load the Temporal connection settings: TEMPORAL_CONFIG_FILE names ${path.join(dir, 'nope.toml')}, which does not exist`);
+  });
+});
+
+describe('a Temporal that cannot be reached', () => {
+  it('is named with the settings and what to check (the gRPC port, not the UI\'s; a running server)', async () => {
+    const s = loadConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' }).temporal;
+    const err = await connectTemporal(s, { connectTimeout: 2_000 }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^cannot connect to Temporal at 127\.0\.0\.1:1 \(namespace default, no TLS.*\): .+; check that the address is the Temporal frontend's gRPC port \(7233 by default; the Web UI's port, 8233 by default, is not it\) and that the server runs and is reachable from this machine$/s);
   });
 });
