@@ -92,8 +92,10 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
     const endpoint = await describeEndpoint(s3, cfg);
     // Credentials the store knows but does not let at the default bucket: a grant may follow.
     const level = err instanceof S3CredentialsError ? 'error' : 'warn';
-    logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message },
-      'could not probe the default bucket for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
+    const missing = (err as { name?: string }).name === 'NoSuchBucket';
+    logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message }, missing
+      ? `the default bucket "${bucket}" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit`
+      : 'could not probe the default bucket (PARTFLOW_BUCKET) for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
   }
   return { endpoint: await describeEndpoint(s3, cfg), credentials };
 }

@@ -226,6 +226,12 @@ describe('a worker starting against S3 it cannot use', () => {
     const down = warn.mock.calls.find((c) => /could not probe the default bucket/.test(String(c[1])));
     expect(down?.[0]).toMatchObject({ endpoint: closed, credentials: 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment', err: expect.stringMatching(/ECONNREFUSED/) });
     expect(info.mock.calls.find((c) => c[1] === 'worker ready')?.[0]).toMatchObject({ s3: closed, s3Credentials: 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment' });
+
+    // A default bucket the store lacks: the warning names the setting, and what it means.
+    warn.mockClear();
+    await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, PARTFLOW_BUCKET: 'no-such-default', ...TEMPORAL_ADDRESS() }));
+    const missing = warn.mock.calls.find((c) => /PARTFLOW_BUCKET/.test(String(c[1])));
+    expect(missing?.[1]).toBe(`the default bucket "no-such-default" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit`);
   });
 
   it('`partflow worker` exits 1 with wrong keys (one process or several) and with none to send (a remote endpoint, no credentials anywhere)', async () => {
