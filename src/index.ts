@@ -28,7 +28,7 @@ export type { IngestInput, SourceFormat } from './pipeline/input';
 export { InvalidInputError } from './pipeline/input';
 export { DatasetSourceConflictError } from './pipeline/dataset-source';
 export { NestedDatasetError } from './pipeline/nested-dataset';
-export { SourceBucketMissingError, SourceEmptyError } from './pipeline/source-listing';
+export { SourceBucketMissingError, SourceEmptyError, TargetBucketMissingError } from './pipeline/source-listing';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
 

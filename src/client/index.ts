@@ -9,7 +9,7 @@ import { describeEndpoint, s3Client } from '../storage/client';
 import { S3SetupError } from '../storage/failures';
 import { datasetUrl } from '../pipeline/layout';
 import { readPublished } from '../sources/kafka/published';
-import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty } from '../pipeline/source-listing';
+import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty, TargetBucketMissingError } from '../pipeline/source-listing';
 import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ignoredStartOffsetsNote, withDatasetValue } from './kafka-note';
@@ -113,6 +113,18 @@ export async function refuseMissingSourceBucket(cfg: Config, r: ResolvedIngest):
   if (await beforeDeadline(unlessNoBucket(prefixIsEmpty(s3, r.sourceBucket, r.sourcePrefix)), Date.now() + SOURCE_CHECK_MS) === NO_BUCKET) throw await noBucketError(r, s3);
 }
 
+/**
+ * Refuses an ingest or schedule whose target bucket does not exist (in another bucket than the
+ * source's, which the source's check covers): planning would fail on it, leaving a failed run.
+ * One LIST of at most one key; unsure, or unreadable in time, it is left to planning.
+ */
+export async function refuseMissingTargetBucket(cfg: Config, r: ResolvedIngest, deadline = Date.now() + SOURCE_CHECK_MS): Promise<void> {
+  if (!r.kafka && r.targetBucket === r.sourceBucket) return;
+  const s3 = s3Client(cfg.s3);
+  const answer = await beforeDeadline(unlessNoBucket(prefixIsEmpty(s3, r.targetBucket, r.targetPrefix)), deadline).catch(() => undefined);
+  if (answer === NO_BUCKET) throw new TargetBucketMissingError(r.target, r.targetBucket, await describeEndpoint(s3));
+}
+
 /** Starts an ingest, after making sure the namespace has the search attributes it sets (see ensureSearchAttributes). */
 export async function startIngest(client: Client, cfg: Config, input: IngestInput, workflowId?: string, onNote?: (note: string) => void): Promise<WorkflowHandle> {
   // The workflow checks its input too; checking here first leaves no failed run behind a typo.
@@ -121,6 +133,7 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   // delays the start by SOURCE_CHECK_MS once, not once per check.
   const deadline = Date.now() + SOURCE_CHECK_MS;
   await refuseEmptySource(cfg, resolved, deadline, onNote);
+  await refuseMissingTargetBucket(cfg, resolved, deadline);
   await checkDatasetSource(cfg, resolved, onNote, deadline);
   if (resolved.kafka) {
     // What the dataset holds of the topic, read once for both Kafka checks; unreadable in time,

@@ -85,6 +85,15 @@ export class SourceEmptyError extends Error {
  * before anything starts (the CLI, the client library): S3's own words name neither the bucket
  * nor the store.
  */
+/** The target's bucket is missing: every partition would fail to commit there. */
+export class TargetBucketMissingError extends Error {
+  constructor(readonly target: string, readonly bucket: string, readonly endpoint: string) {
+    super(`target ${target}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `
+      + 'create it, or give another target (--target, the input\'s "target"; by default datasets/ in the source\'s bucket)');
+    this.name = 'TargetBucketMissingError';
+  }
+}
+
 export class SourceBucketMissingError extends Error {
   constructor(readonly source: string, readonly bucket: string, readonly endpoint: string) {
     super(`source ${source}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `

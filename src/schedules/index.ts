@@ -6,9 +6,9 @@ import { defineSearchAttributeKey, SearchAttributeType, Workflow } from '@tempor
 import { Config } from '../config';
 import { IngestInput, InvalidInputError, resolveNewIngest } from '../pipeline/input';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { checkDatasetSource, refuseMissingSourceBucket } from '../client';
+import { checkDatasetSource, refuseMissingSourceBucket, refuseMissingTargetBucket } from '../client';
 import { DatasetSourceConflictError } from '../pipeline/dataset-source';
-import { SourceBucketMissingError, SourceEmptyError } from '../pipeline/source-listing';
+import { SourceBucketMissingError, SourceEmptyError, TargetBucketMissingError } from '../pipeline/source-listing';
 import { describeSpec, ScheduleOptionError } from './spec';
 
 export * from './spec';
@@ -74,9 +74,10 @@ async function checkSource(cfg: Config, id: string, input: IngestInput): Promise
   try {
     const resolved = resolveNewIngest(input);
     await refuseMissingSourceBucket(cfg, resolved);
+    await refuseMissingTargetBucket(cfg, resolved);
     await checkDatasetSource(cfg, resolved);
   } catch (err) {
-    if (err instanceof DatasetSourceConflictError || err instanceof SourceEmptyError || err instanceof SourceBucketMissingError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
+    if (err instanceof DatasetSourceConflictError || err instanceof SourceEmptyError || err instanceof SourceBucketMissingError || err instanceof TargetBucketMissingError) throw new ScheduleOptionError(`schedule "${id}": ${err.message}`);
     throw err;
   }
 }

@@ -241,6 +241,10 @@ describe('partflow import / inspect / verify / cat', () => {
       .toBe('partflow: invalid ingest input: dataset must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit, got "_x"\n');
     expect((await cli('cat', 'http://nope/x.avro')).stderr).toMatch(/invalid S3 URL "http:\/\/nope\/x\.avro": must start with s3:\/\//);
     for (const k of ['cat-prefix/a.avro', 'cat-prefix/b.avro', 'cat-prefix/notes.txt']) await s3Client(h.cfg.s3).send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: 'x' }));
+    // A target bucket that does not exist is said before the run starts, with the setting to fix.
+    const noTarget = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/cat-prefix/`, '--target', `s3://no-target-${process.pid}/out/`, '--workflow-id', 'cli-no-target');
+    expect(noTarget).toMatchObject({ code: 1, stderr: `partflow: target s3://no-target-${process.pid}/out/: the bucket "no-target-${process.pid}" does not exist at ${h.cfg.s3.endpoint} (S3 NoSuchBucket): create it, or give another target (--target, the input's "target"; by default datasets/ in the source's bucket)\n` });
+    await expect(h.client.workflow.getHandle('cli-no-target').describe()).rejects.toThrow(/not found/i);
     expect((await cli('cat', `s3://${BUCKET}/cat-prefix/`)).stderr).toBe('partflow: s3://it-cli/cat-prefix/ is a prefix; cat reads one object. Avro objects under it (2 in all):\n  s3://it-cli/cat-prefix/a.avro\n  s3://it-cli/cat-prefix/b.avro\n');
     expect((await cli('cat', `s3://${BUCKET}/no-such-prefix/`)).stderr).toMatch(/no-such-prefix\/ is a prefix with no Avro objects under it; cat reads one object/);
     expect((await cli('schemas', 'check', '--mode', 'sideways')).stderr).toMatch(/--mode must be backward, forward or full/);
