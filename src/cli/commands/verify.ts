@@ -62,6 +62,9 @@ outputs they name decoded.`)
         }
         report = await verifyManifests(s3, Object.values(run.committed).flatMap((list) => list.map((c) => c.manifest)));
         if (report.checked === 0) throw new Error(`${target} committed no partitions (its run manifest: ${manifest}): nothing to verify`);
+        // verify checks what the run committed; what it did not commit is the run's story, said so that "all good" is not read as "the run succeeded".
+        const missed = [[run.failures.length, 'failed'], [run.blocked.length, 'blocked'], [run.cancelled?.length ?? 0, 'cancelled']].filter(([n]) => n).map(([n, what]) => `${n} ${what}`);
+        if (missed.length) process.stderr.write(`note: ${target} ended ${run.status} with (stage, partition) pairs ${missed.join(', ')}, which committed nothing to verify; \`partflow partitions ${target} --dataset ${run.outputPrefix}\` lists them\n`);
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
       process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
