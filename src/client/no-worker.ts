@@ -13,7 +13,7 @@ const DEADLINE_EXCEEDED = 4;
 const RESOURCE_EXHAUSTED = 8;
 const FAILED_PRECONDITION = 9;
 
-const START_ONE = 'start one with `partflow worker` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE';
+export const START_ONE = 'start one with `partflow worker` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE';
 
 /** A query of the run, failing with DEADLINE_EXCEEDED when no worker answers within ms. */
 export function queryInTime<T, A extends unknown[] = []>(handle: WorkflowHandle, name: string, args: A, ms = QUERY_DEADLINE_MS): Promise<T> {

@@ -121,4 +121,9 @@ it('a queue no worker polls: status answers at once, with the run\'s state, star
   const parts = await runCli(cfg, 'partitions', id);
   expect(parts.code).toBe(1);
   expect(parts.stderr).toContain(`only a worker answers for: no worker polls task queue "nobody-${process.pid}"`);
+
+  // A cancel is held until a worker runs the run's code: said, rather than "its partitions are cancelled" alone.
+  const cancel = await runCli(cfg, 'cancel', id);
+  expect(cancel.code).toBe(0);
+  expect(cancel.stderr).toBe(`note: no worker polls task queue "nobody-${process.pid}" (namespace default): ${id} stays running, holding the cancel, until one does (start one with \`partflow worker\` and the same PARTFLOW_TASK_QUEUE, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE)\n`);
 }, 120_000);
