@@ -105,7 +105,7 @@ export async function startS3(cfg: Config, opts: StackOptions): Promise<Managed>
  */
 export async function startEmbeddedStack(cfg: Config, opts: StackOptions): Promise<EmbeddedStack> {
   const t = hostPort(cfg.temporalAddress, 'Temporal server', 'TEMPORAL_ADDRESS');
-  await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS');
+  await assertPortFree(t.host, t.port, 'Temporal gRPC', 'TEMPORAL_ADDRESS (or, if that is your own Temporal server, run `partflow worker` against it instead of `partflow up`: up always starts its own)');
   await assertPortFree(t.host, opts.uiPort, 'Temporal UI', 'PARTFLOW_UI_PORT');
   const withS3 = opts.s3 !== false;
   if (withS3) {

@@ -87,6 +87,8 @@ describe('npm start (partflow up)', () => {
       second.stderr!.on('data', (d) => (secondOut += d));
       expect(await exited(second, 30_000)).toBe(1);
       expect(secondOut).toMatch(new RegExp(`port ${env.TEMPORAL_ADDRESS.replace(/\./g, '\\.')} \\(Temporal gRPC\\) is already in use`));
+      // A Temporal of the user's own on that port: up is not the command to use it with.
+      expect(secondOut).toContain('if that is your own Temporal server, run `partflow worker` against it instead of `partflow up`');
 
       expect(groupMembers(up.pid!).join('\n')).toMatch(/temporal[\s\S]*versitygw|versitygw[\s\S]*temporal/);
       process.kill(-up.pid!, 'SIGINT');
