@@ -148,7 +148,7 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
       input = valued.input;
     }
   }
-  await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress });
+  await ensureSearchAttributes(client.connection.operatorService, { namespace: client.options.namespace, address: cfg.temporalAddress, ...(onNote ? { onNote } : {}) });
   return client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue,
     workflowId: workflowId ?? defaultWorkflowId(input),

@@ -22,6 +22,8 @@ export interface EnsureOptions {
   address?: string;
   /** How long newly registered attributes may take to show up in the namespace. */
   visibleWithinMs?: number;
+  /** Where to say that they were registered, for people (the CLI's notes); else the log. */
+  onNote?: (note: string) => void;
 }
 
 // Server enum value -> the name the `temporal` CLI uses (KEYWORD_LIST -> KeywordList).
@@ -117,6 +119,7 @@ export async function ensureSearchAttributes(op: SearchAttributeOperator, opts: 
     await new Promise((r) => setTimeout(r, 250));
   }
   const registered = problems.map((p) => p.name);
-  logger().info({ namespace, registered }, 'registered partflow\'s search attributes');
+  if (opts.onNote) opts.onNote(`registered partflow's search attributes in namespace ${namespace}: ${registered.join(', ')}`);
+  else logger().info({ namespace, registered }, 'registered partflow\'s search attributes');
   return registered;
 }

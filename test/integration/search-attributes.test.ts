@@ -19,7 +19,7 @@ import { s3Client } from '../../src/storage/client';
 import { ensureSearchAttributes, searchAttributeProblems, SearchAttributesMissing } from '../../src/temporal/search-attributes';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { encodeFile } from '../helpers/avro';
-import { runCli } from '../helpers/cli';
+import { runCliWith } from '../helpers/cli';
 import { runOf } from '../helpers/runs';
 import { decodeUrl } from '../helpers/s3';
 import { stackInfo } from '../helpers/stack';
@@ -107,8 +107,11 @@ describe("a Temporal namespace without partflow's search attributes", () => {
     const namespace = `cli-${process.pid}`;
     await newNamespace(namespace);
     expect(await searchAttributeProblems(conn.operatorService, namespace)).toEqual(ALL_MISSING);
-    const r = await runCli(configFor(namespace), 'ingest', 'copy', '--source', `s3://${BUCKET}/incoming/items/`, '--workflow-id', `cli-sa-${process.pid}`);
+    // At the CLI's default log level: what it did is a note for people, not a JSON log line.
+    const r = await runCliWith(configFor(namespace), { PARTFLOW_LOG_LEVEL: 'info' }, 'ingest', 'copy', '--source', `s3://${BUCKET}/incoming/items/`, '--workflow-id', `cli-sa-${process.pid}`);
     expect(r.stderr).toContain(`started cli-sa-${process.pid}\n`);
+    expect(r.stderr).toContain(`note: registered partflow's search attributes in namespace ${namespace}: PartflowPipeline, `);
+    expect(r.stderr).not.toMatch(/^\{"level"/m);
     expect(r.code).toBe(0);
     expect(await searchAttributeProblems(conn.operatorService, namespace)).toEqual([]);
   });
