@@ -1,6 +1,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PartitionResult } from '../src/manifest/partition';
+import { cancelReason } from './cancellation';
 import { HEARTBEAT_MS } from './partition-run';
 import { WORKER_S3_REFUSED } from './refusal-guard';
 
@@ -26,19 +27,26 @@ type RunOne = (req: BatchRequest, item: BatchRequest['items'][number]) => Promis
 
 /**
  * The batch activity. Only what stops the whole attempt is thrown: a cancellation or a worker
- * shutdown (the next attempt finds the partitions already committed and reuses them).
+ * shutdown (the next attempt finds the partitions already committed and reuses them). A user's
+ * cancel that comes once some partitions are committed returns those: no later attempt comes to
+ * report them, and the workflow (which waits for this outcome) counts them as this run's and
+ * the ones left out as cancelled.
  */
 export function makeBatchActivity(runOne: RunOne) {
   return async function runBatch(req: BatchRequest): Promise<BatchOutcome[]> {
     const ctx = Context.current();
     const out: BatchOutcome[] = [];
     let lastBeat = Date.now();
+    const stop = (err: unknown): BatchOutcome[] => {
+      if (out.length > 0 && cancelReason(ctx) === 'CANCELLED') return out;
+      throw err;
+    };
     for (const [k, item] of req.items.entries()) {
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('cancelled');
+      if (ctx.cancellationSignal.aborted) return stop(ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('cancelled'));
       try {
         out.push({ index: item.index, result: await runOne(req, item) });
       } catch (err) {
-        if (stopsTheAttempt(err) || ctx.cancellationSignal.aborted) throw err;
+        if (stopsTheAttempt(err) || ctx.cancellationSignal.aborted) return stop(err);
         const app = err instanceof ApplicationFailure ? err : undefined;
         const e = err instanceof Error ? err : new Error(String(err));
         // Retryable as its own activity would be: not marked non-retryable, and attempts left.

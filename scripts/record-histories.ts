@@ -44,6 +44,18 @@ const flaky: PipelineDefinition = {
   ],
 };
 
+/** Holds each partition's first record up to 30 s: the recorder cancels the run while its activity runs. */
+const held: PipelineDefinition = {
+  name: 'held',
+  stages: [{
+    name: 'copy', schema: INHERIT_SCHEMA, version: '1',
+    transform: async (r, ctx) => {
+      if (ctx.recordIndex === 0) await new Promise((res) => setTimeout(res, 30_000).unref());
+      return r;
+    },
+  }],
+};
+
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -71,7 +83,7 @@ function save(cfg: Config, workflowId: string): void {
 
 /** The ingests named on the command line (`npm run record-histories -- failed`), or all of them. */
 const only = process.argv.slice(2);
-const CASES = ['small', 'large', 'retry', 'partial', 'failed'];
+const CASES = ['small', 'large', 'retry', 'partial', 'failed', 'cancelled'];
 const wanted = (name: string) => !only.length || only.includes(name);
 
 async function main(): Promise<void> {
@@ -95,7 +107,7 @@ async function main(): Promise<void> {
     await put('partial/a.jsonl', [{ id: 1, label: 'one' }]);
     await put('partial/dead.jsonl', [{ id: 2, label: 'two' }]);
 
-    const { worker, connection } = await createWorker({ config: cfg, pipelines: [copyPipeline, flaky] });
+    const { worker, connection } = await createWorker({ config: cfg, pipelines: [copyPipeline, flaky, held] });
     const running = worker.run();
     const conn = await Connection.connect({ address: cfg.temporalAddress });
     const client = new Client({ connection: conn, namespace: cfg.temporalNamespace });
@@ -138,6 +150,15 @@ async function main(): Promise<void> {
         const failed = await start('failed', { pipeline: 'nosuch', source: `s3://${BUCKET}/small/`, target, dataset: 'failed' });
         if (await failed.result().then(() => true, () => false)) throw new Error('expected the run of an unknown pipeline to fail');
         save(cfg, failed.workflowId);
+      }
+
+      if (wanted('cancelled')) {
+        // Cancelled while a partition's activity runs: what the workflow does with that activity.
+        const c = await start('cancelled', { pipeline: 'held', source: `s3://${BUCKET}/small/`, target, dataset: 'cancelled' });
+        await until('its copy activity running', 60_000, async () => ((await c.query<{ stages: Record<string, { running: number }> }>('progress')).stages.copy?.running ? true : undefined));
+        await c.cancel();
+        if (await c.result().then(() => true, () => false)) throw new Error('expected the cancelled run to end cancelled');
+        save(cfg, c.workflowId);
       }
     } finally {
       worker.shutdown();

@@ -1,6 +1,7 @@
 import { ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { DefaultLogger } from '@temporalio/worker';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CancelReason } from '@temporalio/worker/lib/activity';
@@ -8,7 +9,7 @@ import { Type } from 'avsc';
 import { createActivities } from '../../activities';
 import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
 import { PartitionManifest, PartitionResult } from '../../src/manifest/partition';
-import { IngestSummary } from '../../src/manifest/run';
+import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { resolveIngestInput } from '../../src/pipeline/input';
 import { PlanSummary } from '../../src/pipeline/plan';
 import { PipelineRegistry } from '../../src/pipeline/registry';
@@ -218,6 +219,21 @@ describe('a non-retryable failure', () => {
   });
 });
 
+/**
+ * Set by a test: what the transform of each partition's first record waits for. It runs in the
+ * test's own worker; a wait shorter than the first heartbeat (HEARTBEAT_MS after the partition's
+ * start) keeps the activity from learning of a cancel meanwhile.
+ */
+let atFirstRecord: ((partitionName: string) => Promise<void>) | undefined;
+const lingers: PipelineDefinition = {
+  name: 'lingers',
+  stages: [{
+    name: 'copy', schema: '@input', version: '1',
+    transform: (r, ctx) => (ctx.recordIndex === 0 && atFirstRecord ? atFirstRecord(ctx.partitionName).then(() => r) : r),
+  }],
+};
+const LINGER_OBJECTS = ['l-0.avro', 'l-1.avro', 'l-2.avro'];
+
 describe('on a real worker', () => {
   let h: TestHarness;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -228,8 +244,15 @@ describe('on a real worker', () => {
 
   beforeAll(async () => {
     const giveup: PipelineDefinition = { ...failing, name: 'giveup' };
-    h = await startHarness('cancel-slow', [...builtinPipelines, slow, giveup], { bucket: BUCKET });
+    h = await startHarness('cancel-slow', [...builtinPipelines, slow, giveup, lingers], { bucket: BUCKET });
+    const type = Type.forSchema({ type: 'record', name: 'Small', fields: [{ name: 'id', type: 'long' }] } as never);
+    for (const key of LINGER_OBJECTS) {
+      const enc = new ContainerEncoder(type, JSON.stringify(type.schema()), { codec: 'null', sync: syncMarkerFor(key) });
+      const body = Buffer.concat([enc.header(), ...Array.from({ length: 5 }, (_, id) => enc.add({ id }) ?? Buffer.alloc(0)), enc.flush()!]);
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `lingers/${key}`, Body: body }));
+    }
   });
+  afterEach(() => { atFirstRecord = undefined; });
   afterAll(async () => {
     await h?.stop();
   });
@@ -268,4 +291,97 @@ describe('on a real worker', () => {
     expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual(started.map(() => 1));
     expect(history.events!.some((e) => e.activityTaskTimedOutEventAttributes)).toBe(false);
   }, 120_000);
+
+  describe('a cancel while a partition activity runs on to its commit', () => {
+    type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+    const events = async (wid: string): Promise<HistoryEvent[]> => (await h.client.workflow.getHandle(wid).fetchHistory()).events ?? [];
+    /** Cancels the run, then waits until the server has recorded its request to cancel an activity. */
+    async function cancelAndWait(wid: string): Promise<void> {
+      await h.client.workflow.getHandle(wid).cancel();
+      const deadline = Date.now() + 1_500;
+      while (Date.now() < deadline) {
+        if ((await events(wid)).some((e) => e.activityTaskCancelRequestedEventAttributes)) return;
+        await sleep(25);
+      }
+    }
+    /** Runs `lingers` over the three objects until the cancel; its run manifest and history. */
+    async function cancelled(wid: string, partitionsPerActivity: number, extra: object = {}): Promise<{ run: RunManifest; history: HistoryEvent[] }> {
+      const handle = await h.client.workflow.start('ingest', {
+        taskQueue: h.cfg.taskQueue, workflowId: wid, workflowExecutionTimeout: '5m',
+        args: [{ pipeline: 'lingers', source: `s3://${BUCKET}/lingers/`, target: `s3://${BUCKET}/${wid}/`, dataset: 'ds', pack: false, maxParallel: 1, partitionsPerActivity, ...extra }],
+      });
+      const err = await handle.result().then(() => undefined, (e: Error & { cause?: Error }) => e);
+      expect(err?.cause).toBeInstanceOf(CancelledFailure);
+      return {
+        run: await getJson<RunManifest>(s3, `s3://${BUCKET}/${wid}/ds/_runs/${wid}/${handle.firstExecutionRunId}.json`),
+        history: await events(wid),
+      };
+    }
+    /** The precondition: the activity's cancel was recorded before the activity completed. */
+    const completedAfterCancel = (history: HistoryEvent[]) => {
+      const asked = history.findIndex((e) => e.activityTaskCancelRequestedEventAttributes);
+      expect(asked).toBeGreaterThan(0);
+      expect(history.slice(asked).some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+    };
+    /** What the run manifest says of the partition that committed, and that its partition manifest names this run. */
+    async function committedByThisRun(run: RunManifest, wid: string, name: string): Promise<void> {
+      expect(run.committed.copy.map((c) => [c.name, c.result, c.workflowId])).toEqual([[name, 'computed', wid]]);
+      expect(run.committed.copy[0].counts).toEqual({ in: 5, out: 5, rejected: 0, dropped: 0 });
+      expect(run.stages.copy).toMatchObject({ succeeded: 1, failed: 0, blocked: 0, cancelled: 2 });
+      expect(run.cancelled?.map((c) => c.name).sort()).toEqual(LINGER_OBJECTS.filter((n) => n !== name));
+      const m = await getJson<PartitionManifest>(s3, run.committed.copy[0].manifest);
+      expect(m.run.workflowId).toBe(wid);
+    }
+
+    it('one activity per partition: the run manifest lists the partition as committed by this run', async () => {
+      const wid = `lingers-one-${process.pid}`;
+      let first: string | undefined;
+      atFirstRecord = async (p) => {
+        if (first) return;
+        first = p;
+        await cancelAndWait(wid);
+      };
+      const { run, history } = await cancelled(wid, 1);
+      completedAfterCancel(history);
+      await committedByThisRun(run, wid, first!);
+    }, 60_000);
+
+    it('a batch activity (several partitions per activity): the partitions it committed before it stopped are listed, the rest cancelled', async () => {
+      const wid = `lingers-batch-${process.pid}`;
+      const seen: string[] = [];
+      atFirstRecord = async (p) => {
+        seen.push(p);
+        // The first partition commits after the cancel; the second waits for it, then stops.
+        if (seen.length === 1) await cancelAndWait(wid);
+        else await new Promise((r) => setTimeout(r, 20_000).unref());
+      };
+      const { run, history } = await cancelled(wid, 3);
+      expect(history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runBatch')).toHaveLength(1);
+      completedAfterCancel(history);
+      expect(seen).toHaveLength(2);
+      await committedByThisRun(run, wid, seen[0]);
+    }, 60_000);
+
+    it('an activity whose worker stops answering after the cancel ends cancelled at its heartbeat timeout: the cancel waits no longer', async () => {
+      const wid = `lingers-frozen-${process.pid}`;
+      let first = true;
+      let asked = 0;
+      atFirstRecord = async () => {
+        if (!first) return;
+        first = false;
+        await cancelAndWait(wid);
+        asked = Date.now();
+        // A frozen worker: no heartbeat, no answer, for longer than the heartbeat timeout.
+        for (const end = Date.now() + 7_000; Date.now() < end;) { /* frozen */ }
+        // It never commits (a zombie attempt's commit is another matter: the server no longer hears it).
+        throw new PartitionError('frozen', { retryable: false });
+      };
+      const { run, history } = await cancelled(wid, 1, { heartbeatTimeoutSeconds: 5 });
+      const timedOut = history.find((e) => e.activityTaskTimedOutEventAttributes)?.activityTaskTimedOutEventAttributes;
+      expect(timedOut?.retryState).toBe(temporal.api.enums.v1.RetryState.RETRY_STATE_CANCEL_REQUESTED);
+      expect(run.stages.copy).toMatchObject({ succeeded: 0, failed: 0, blocked: 0, cancelled: 3 });
+      expect(run.committed.copy).toEqual([]);
+      expect(Date.now() - asked).toBeLessThan(30_000);
+    }, 60_000);
+  });
 });

@@ -19,8 +19,8 @@ async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
 const histories = recordedHistories();
 
 describe('replaying recorded histories', () => {
-  it('has the small, large (child batches), retry, partial and failed (at planning) histories', () => {
-    expect(histories.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['small', 'large', 'large/batch-00000', 'retry', 'partial', 'failed']));
+  it('has the small, large (child batches), retry, partial, failed (at planning) and cancelled (while an activity ran) histories', () => {
+    expect(histories.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['small', 'large', 'large/batch-00000', 'retry', 'partial', 'failed', 'cancelled']));
   });
 
   it('the current workflows replay every one without nondeterminism', async () => {

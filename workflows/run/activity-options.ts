@@ -1,4 +1,4 @@
-import { ActivityFailure, ActivityOptions, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ActivityOptions, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { DEFAULT_PARTITION_TIMEOUT_MS, formatMs } from '../../src/pipeline/input';
 import type { WindowItem, WindowSettings } from './window';
 
@@ -44,21 +44,42 @@ export function attemptsLeft(maximumAttempts: number, used: number): number {
   return maximumAttempts > 0 ? Math.max(1, maximumAttempts - used) : 0;
 }
 
+/**
+ * A partition activity that goes on after the cancel may still commit: one that reaches its
+ * commit before its next heartbeat brings the cancel. `awaitCancel`: the workflow waits for what
+ * the activity then ends as (its commit, or that it stopped) rather than taking it as stopped
+ * the moment it asks, so a partition committed by this run is counted as this run's. A worker
+ * that is gone does not hold it up for longer than the heartbeat timeout: the server fails such
+ * an attempt then, and does not retry it once a cancel was asked for.
+ */
+export function awaitingCancel(awaitCancel: boolean): Pick<ActivityOptions, 'cancellationType'> {
+  return awaitCancel ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {};
+}
+
+/**
+ * An activity that failed only because the cancel kept the server from retrying it (a heartbeat
+ * timeout of a worker that is gone, a retryable error): stopped by the cancel, not failed.
+ */
+export function endedByCancel(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.retryState === 'CANCEL_REQUESTED';
+}
+
 /** `used`: attempts a batch activity already spent on the partition; they count against its policy. */
-function timing(s: WindowSettings, used = 0): ActivityOptions {
+function timing(s: WindowSettings, used = 0, awaitCancel = false): ActivityOptions {
   const r = s.plan.retry;
   return {
+    ...awaitingCancel(awaitCancel),
     startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: attemptsLeft(r.maximumAttempts, used), initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
   };
 }
 
-export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean, used = 0): ActivityOptions {
+export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean, used = 0, awaitCancel = false): ActivityOptions {
   const who = item.id ?? `#${item.i}`;
   const label = item.name ?? who;
   return {
-    ...timing(s, used),
+    ...timing(s, used, awaitCancel),
     activityId: `${stage}:${who}${run > 1 ? `#${run}` : ''}${resolve ? ':resolve' : ''}`,
     summary: resolve ? `${stage} ${label} (committed: version for the next stage)` : run > 1 ? `${stage} ${label} (retry ${run - 1})` : `${stage} ${label}`,
   };
@@ -74,14 +95,14 @@ export interface BatchEntry {
   used?: number;
 }
 
-export function batchOptions(s: WindowSettings, stage: string, entries: BatchEntry[]): ActivityOptions {
+export function batchOptions(s: WindowSettings, stage: string, entries: BatchEntry[], awaitCancel = false): ActivityOptions {
   const first = entries[0].item;
   const last = entries[entries.length - 1].item;
   const who = (it: WindowItem) => it.id ?? `#${it.i}`;
   const run = Math.max(...entries.map((e) => e.run));
   const label = (it: WindowItem) => it.name ?? who(it);
   return {
-    ...timing(s),
+    ...timing(s, 0, awaitCancel),
     // Unique among this workflow's activities, as a partition's own id is: a batch that only
     // resolves committed versions is told apart from the batch that computed them.
     activityId: `${stage}:${who(first)}..${who(last)}(${entries.length})${run > 1 ? `#${run}` : ''}${entries.every((e) => e.resolve) ? ':resolve' : ''}`,

@@ -6,7 +6,7 @@ import type { PartitionResult } from '../../src/manifest/partition';
 import type { SavedEntry } from '../../src/manifest/window-results';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
-import { attemptsLeft, BatchEntry, batchOptions, describeFailure, options } from './activity-options';
+import { attemptsLeft, BatchEntry, batchOptions, describeFailure, endedByCancel, options } from './activity-options';
 import { unitsOf } from './batches';
 import { afterOf, depthOf, stageNames } from './graph';
 import { Slots } from './slots';
@@ -85,8 +85,13 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   // A stage the plan found empty: its first run of a partition need not look for an earlier commit.
   const empty = new Set(plan.emptyStages ?? []);
   const freshOf = (stage: string, first: boolean) => (first && empty.has(stage) ? { fresh: true as const } : {});
+  // On a cancel, wait for what each running activity ends as: one may still commit (see
+  // awaitingCancel). Windows that ran before this took an activity as stopped the moment the
+  // cancel asked, and went on at once; they replay so.
+  let awaitAware: boolean | undefined;
+  const awaitCancel = (): boolean => (awaitAware ??= patched('await-cancelled-activities'));
   const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>, used = 0, first = false): Promise<PartitionResult> => {
-    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used));
+    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used, awaitCancel()));
     return stage === 'raw'
       ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i, ...freshOf(stage, first) })
       : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...freshOf(stage, first) });
@@ -143,7 +148,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const r = await call(stage, item, run, false, up, used, first);
         return done(stage, item, run, { ...r, attempt: r.attempt + used });
       } catch (err) {
-        if (isCancellation(err)) return cancelled(stage, item);
+        if (isCancellation(err) || endedByCancel(err)) return cancelled(stage, item);
         const f = describeFailure(err, attemptsLeft(plan.retry.maximumAttempts, used), { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs });
         return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
@@ -151,7 +156,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   /** The version of a stage committed earlier, which a re-run stage reads. */
   const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<Version> =>
     sem.with(depth.get(stage)!, async (): Promise<Version> => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
-      if (isCancellation(err)) return stopped();
+      if (isCancellation(err) || endedByCancel(err)) return stopped();
       return unresolved.failed(stage, item.i, describeFailure(err, plan.retry.maximumAttempts, { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs }));
     });
 
@@ -259,12 +264,12 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
       try {
         outcomes = entries.length === 1 ? [] : await sem.with(depth.get(stage)!, () => {
           for (const e of entries) if (!e.resolve) hooks.started?.(si, e.item.i);
-          return proxyActivities<Activities>(batchOptions(s, stage, entries)).runBatch({
+          return proxyActivities<Activities>(batchOptions(s, stage, entries, awaitCancel())).runBatch({
           bucket: plan.bucket, planKey: plan.planKey, stage, items: entries.map((e) => ({ index: e.item.i, ...(stage === 'raw' ? {} : { upstream: e.up }), ...(e.resolve ? { resolve: true as const } : freshOf(stage, e.run === 1)) })),
           });
         });
       } catch (err) {
-        if (isCancellation(err)) {
+        if (isCancellation(err) || endedByCancel(err)) {
           for (const e of entries) versions.get(e.item.i)!.set(stage, e.resolve ? stopped() : cancelled(stage, e.item));
           continue;
         }

@@ -10,7 +10,10 @@ export function registerCancel(program: Command): void {
     .command('cancel <workflowId>')
     .description('ask Temporal to cancel a run: its running partitions stop, it writes its run manifest and ends cancelled')
     .addHelpText('after', `
-Partitions committed before the cancel stay committed; the run publishes no new dataset snapshot.
+Partitions committed before the cancel stay committed, and so does one whose activity commits
+before the cancel reaches it: the run waits for each running activity's outcome (seconds; at most
+the heartbeat timeout for a worker that is gone) and counts it as committed by this run. The run
+publishes no new dataset snapshot.
 \`partflow retry <workflowId>\` then starts a new run of the same input that reuses them.`)
     .action(async (workflowId: string) => {
       const cfg = cliConfig();
@@ -20,7 +23,7 @@ Partitions committed before the cancel stay committed; the run publishes no new 
         const status = (await describeRun(handle, cfg)).status.name;
         if (status !== 'RUNNING') throw new Error(`${workflowId} is ${status.toLowerCase().replace(/_/g, ' ')} already: only a running run can be cancelled`);
         await handle.cancel();
-        process.stdout.write(`asked Temporal to cancel ${workflowId}: its running partitions are cancelled, then it writes its run manifest and ends cancelled (partflow status ${workflowId}). `
+        process.stdout.write(`asked Temporal to cancel ${workflowId}: its running partitions stop (one that commits first counts as committed), then it writes its run manifest and ends cancelled (partflow status ${workflowId}). `
           + `Once it has: ${afterCancel(workflowId)}\n`);
         // The run's own code carries the cancel out: with no worker it stays running, holding the request.
         const idle = await handle.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => workflowPollers(handle)).catch(() => undefined);
