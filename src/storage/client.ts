@@ -5,7 +5,8 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Config } from '../config';
 import { directS3, DirectS3 } from './direct';
-import { explainS3Failure, notS3Endpoint } from './failures';
+import { explainS3Failure, isAwsEndpoint, notS3Endpoint } from './failures';
+import { contentTypeInWords } from './misdirected';
 import { formatS3Url } from './s3url';
 
 // partflow runs on Node 20 by decision; the SDK's "Node 22 from 2027" notice is noise in every command's output.
@@ -64,7 +65,7 @@ export function configOf(s3: S3Client): S3Config | undefined {
 export async function describeEndpoint(s3: S3Client, cfg = configOf(s3)): Promise<string> {
   // As configured, path and all: the request's own origin drops a path prefix (http://host:port/storage).
   const used = cfg?.endpoint ?? lastEndpoint.get(s3);
-  if (used && !/\.amazonaws\.com(\.cn)?(:\d+)?$/.test(used)) return used;
+  if (used && !isAwsEndpoint(used)) return used;
   const region = cfg?.region ?? (await s3.config.region().catch(() => undefined));
   return `AWS S3${region ? ` (region ${region})` : ''}`;
 }
@@ -92,8 +93,7 @@ function looksListed(output: unknown): boolean {
 
 function bodyKind(response: unknown): string {
   const headers = (response as { headers?: Record<string, string | undefined> } | undefined)?.headers ?? {};
-  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-  return type ? `a ${type.split(';')[0].trim()} body` : 'a body';
+  return contentTypeInWords(Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1]);
 }
 
 /**
@@ -105,19 +105,21 @@ function bodyKind(response: unknown): string {
  */
 function explainFailures(c: S3Client, cfg: S3Config): void {
   c.middlewareStack.add((next, context) => async (args) => {
+    // Said only for a failure: most requests succeed.
+    const what = () => requestOf(context.commandName, args.input as RequestInput);
+    // The configured one with its path; the request's origin only where none is (a profile's, AWS's).
+    const endpoint = () => cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT];
     try {
       const result = await next(args);
       if (context.commandName === 'ListObjectsV2Command' && !looksListed(result.output)) {
-        const endpoint = cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT] ?? 'AWS S3';
-        throw notS3Endpoint(endpoint, `HTTP 200 with ${bodyKind(result.response)} and no listing in it`, requestOf(context.commandName, args.input as RequestInput), undefined);
+        throw notS3Endpoint(endpoint() ?? 'AWS S3', `HTTP 200 with ${bodyKind(result.response)} and no listing in it`, what(), undefined);
       }
       return result;
     } catch (err) {
       throw (await explainS3Failure(err, {
         cfg,
-        what: requestOf(context.commandName, args.input as RequestInput),
-        // The configured one with its path; the request's origin only where none is (a profile's, AWS's).
-        endpoint: cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT],
+        what: what(),
+        endpoint: endpoint(),
         accessKeyId: async () => (await c.config.credentials()).accessKeyId,
         region: () => c.config.region(),
       })) ?? err;

@@ -148,7 +148,10 @@ function refusalHint(code: string, cfg: S3Config, region: string | undefined): s
   }
 }
 
-const AWS_HOST = /(^|\.)amazonaws\.com(\.cn)?$/;
+/** An endpoint URL of AWS S3 itself (where each bucket has its own region), not an S3-compatible server's. */
+export function isAwsEndpoint(url: string): boolean {
+  return /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(url).hostname);
+}
 
 /** The setting that holds the region, for the hint. */
 function regionSetting(cfg: S3Config): string {
@@ -174,7 +177,7 @@ async function misdirected(err: unknown, target: S3Target, endpoint: string): Pr
   const expects = wrong.expected ? `it expects ${wrong.expected}` : 'it does not say which it expects';
   const fix = wrong.expected ? `set ${setting} to ${wrong.expected}` : `set ${setting} to the region of the server or bucket`;
   const bucket = wrong.code === 'PermanentRedirect' ? 'the bucket is in another region than' : 'it does not take';
-  const aws = target.cfg.endpoint === undefined || AWS_HOST.test(new URL(target.cfg.endpoint).hostname);
+  const aws = target.cfg.endpoint === undefined || isAwsEndpoint(target.cfg.endpoint);
   return new S3RegionError(wrong.code, `S3 at ${endpoint} refused the request for its region: ${bucket} the one partflow signs for, ${used ?? '(none)'} (${wrong.said}); ${expects}: ${fix}`,
     target.what, wrong.expected, aws || wrong.code === 'PermanentRedirect', err);
 }

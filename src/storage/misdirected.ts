@@ -89,6 +89,11 @@ function squeeze(text: string, max = 120): string {
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
+/** "a text/html body", or "a body" with no content type. */
+export function contentTypeInWords(contentType: string | undefined): string {
+  return contentType ? `a ${contentType.split(';')[0].trim()} body` : 'a body';
+}
+
 /** "an HTML page (\"Welcome to nginx!\")", "an empty body", "a text/plain body (\"…\")": a body, in words. */
 function bodyInWords(contentType: string | undefined, body: string | undefined): string {
   const text = (body ?? '').trim();
@@ -97,7 +102,7 @@ function bodyInWords(contentType: string | undefined, body: string | undefined):
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1];
     return `an HTML page${title?.trim() ? ` ("${squeeze(title, 80)}")` : ''}`;
   }
-  return `${contentType ? `a ${contentType.split(';')[0]} body` : 'a body'} ("${squeeze(text, 80)}")`;
+  return `${contentTypeInWords(contentType)} ("${squeeze(text, 80)}")`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { Config } from '../config';
 import { logger } from '../log';
 import { DEFAULT_TARGET_PREFIX } from '../pipeline/input';
 import { describeEndpoint } from '../storage/client';
+import { contentTypeInWords } from '../storage/misdirected';
 import { conditionalWrites } from '../storage/conditional';
 import { describeCredentials, explainS3Failure, notS3Endpoint, S3ConfigError, S3CredentialsError } from '../storage/failures';
 import { refusesThisWorker, WorkerRefusal } from './refusals';
@@ -45,8 +46,7 @@ async function checkCredentials(s3: S3Client, bucket: string): Promise<void> {
   }
   (found.Body as { destroy?: () => void } | undefined)?.destroy?.();
   // The key is new: only a server that answers 200 to anything (a web page, the Temporal UI) has it.
-  const body = found.ContentType ? `a ${found.ContentType.split(';')[0].trim()} body` : 'a body';
-  throw notS3Endpoint(await describeEndpoint(s3), `HTTP 200 with ${body} to a GET of a key that does not exist`, `GetObject s3://${bucket}/${Key}`, undefined);
+  throw notS3Endpoint(await describeEndpoint(s3), `HTTP 200 with ${contentTypeInWords(found.ContentType)} to a GET of a key that does not exist`, `GetObject s3://${bucket}/${Key}`, undefined);
 }
 
 /**
