@@ -1,7 +1,7 @@
 import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
 import { FlatFileError } from '../src/formats/flat';
-import { readChunk } from '../src/formats/flat-read';
+import { readChunk, rejectPlace } from '../src/formats/flat-read';
 import { jsonText } from '../src/formats/json-value';
 import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
@@ -70,11 +70,7 @@ export function makeImportActivity(deps: ActivityDeps) {
           ? await openFlatSource(deps.s3, plan.sourceBucket, pc.key, undefined, pc.etag, () => run.beat())
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
-        // A reject's index counts records from the start of its chunk: a csv/jsonl chunk after the
-        // first is named with its byte range, as an Avro split is (stage.ts), so that index finds
-        // the record; a JSON array's chunks are element ranges, so there the index is the element's.
-        const source = format !== 'json' && pc.range && start > (pc.headerEnd ?? 0) ? `${name}#bytes=${start}-${end < 0 ? '' : end}` : name;
-        const base = format === 'json' ? start : 0;
+        const { source, base } = rejectPlace(name, format, { start, end }, !pc.range || start <= (pc.headerEnd ?? 0));
         for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
           const turn = run.tick();
           if (turn) await turn;

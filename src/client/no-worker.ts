@@ -74,8 +74,12 @@ export function noWorkerNote(p: Pollers, now = Date.now()): string {
     + `(the last poll was ${ago}, by ${last.identity || 'a worker'}; Temporal lists a worker that stopped for a few minutes)${tail}`;
 }
 
+/** workflowPollers, bounded by the query deadline. */
+export function pollersInTime(handle: WorkflowHandle, taskQueue?: string): Promise<Pollers> {
+  return handle.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => workflowPollers(handle, taskQueue));
+}
+
 /** noWorkerNote for the run, asking Temporal for its task queue's pollers (bounded). */
 export async function noWorkerAnswer(handle: WorkflowHandle, taskQueue?: string): Promise<string> {
-  const p = await handle.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => workflowPollers(handle, taskQueue));
-  return noWorkerNote(p);
+  return noWorkerNote(await pollersInTime(handle, taskQueue));
 }

@@ -100,3 +100,13 @@ async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], 
     yield { ok: true, value, end };
   }
 }
+
+/**
+ * Where a chunk's rejects say they were read: a csv/jsonl chunk after the first by its byte range
+ * (as an Avro split is), in which their index counts records from its start; a JSON array's by
+ * the element index in the whole array (`base` is added to the chunk's record count).
+ */
+export function rejectPlace(name: string, format: FlatFormat, chunk: { start: number; end: number }, first: boolean): { source: string; base: number } {
+  if (format === 'json') return { source: name, base: chunk.start };
+  return { source: first ? name : `${name}#bytes=${chunk.start}-${chunk.end < 0 ? '' : chunk.end}`, base: 0 };
+}

@@ -11,7 +11,7 @@ import { forSchema } from '../avro/proto-fields';
 import { loadSchema } from '../avro/schemas';
 import { formatOf } from '../formats/detect';
 import { FlatFormat, scanFlatFile } from '../formats/flat';
-import { readChunk } from '../formats/flat-read';
+import { readChunk, rejectPlace } from '../formats/flat-read';
 import { avroFieldNames } from '../formats/names';
 import { AvroObjectWriter, RecordEncodeError, WrittenObject } from '../io/avro-object-writer';
 import { PartitionManifest } from '../manifest/partition';
@@ -192,10 +192,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         try {
           const body = format === 'json' ? await src.open() : await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
           let i = 0;
-          // As the import activity names them: a csv/jsonl chunk after the first by its byte range, in
-          // which the index counts; a JSON array's rejects by their element's index.
-          const source = scan.chunks.indexOf(chunk) > 0 && format !== 'json' ? `${src.name}#bytes=${chunk.start}-${chunk.end < 0 ? '' : chunk.end}` : src.name;
-          const base = format === 'json' ? chunk.start : 0;
+          const { source, base } = rejectPlace(src.name, format, chunk, scan.chunks.indexOf(chunk) === 0);
           for await (const rec of readChunk(src.name, format, body, chunk, scan.fields, header)) {
             counts.in++;
             let reason: string | undefined;

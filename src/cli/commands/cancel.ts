@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { cliConfig } from '../config';
 import { connectClient } from '../../client';
-import { QUERY_DEADLINE_MS, START_ONE, workflowPollers } from '../../client/no-worker';
+import { pollersInTime, START_ONE } from '../../client/no-worker';
 import { describeRun } from '../workflow-lookup';
 import { afterCancel } from '../run-input';
 
@@ -26,7 +26,7 @@ publishes no new dataset snapshot.
         process.stdout.write(`asked Temporal to cancel ${workflowId}: its running partitions stop (one that commits first counts as committed), then it writes its run manifest and ends cancelled (partflow status ${workflowId}). `
           + `Once it has: ${afterCancel(workflowId)}\n`);
         // The run's own code carries the cancel out: with no worker it stays running, holding the request.
-        const idle = await handle.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => workflowPollers(handle)).catch(() => undefined);
+        const idle = await pollersInTime(handle).catch(() => undefined);
         if (idle && idle.pollers.length === 0) {
           process.stderr.write(`note: no worker polls task queue "${idle.taskQueue}" (namespace ${idle.namespace}): ${workflowId} stays running, holding the cancel, until one does (${START_ONE})\n`);
         }
