@@ -1,4 +1,5 @@
 import type { PartitionResult, RecordCounts } from '../src/manifest/partition';
+import { counted } from '../src/log/shown';
 
 /**
  * What the workflow knows about every (stage, partition): plain data, so queries can return it
@@ -221,7 +222,7 @@ export class RunState {
     const lines = Object.entries(p.stages).map(([n, s]) =>
       `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
     const failed = p.failed.length ? ['', `**failed partitions** (retry with the retryFailed update or signal):`, ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
-    return [...(this.title ? [this.title] : []), `**${p.phase}** — ${p.partitions} partitions`, ...lines, ...failed, ...(this.note ? ['', this.note] : [])].join('\n');
+    return [...(this.title ? [this.title] : []), `**${p.phase}** — ${counted(p.partitions, 'partition')}`, ...lines, ...failed, ...(this.note ? ['', this.note] : [])].join('\n');
   }
 }
 

@@ -5,6 +5,7 @@ import type { IngestSummary } from '../manifest/run';
 import { isPackedFailure } from '../pipeline/packed-failures';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 import { describeVersionSkew } from '../manifest/version-skew';
+import { counted } from '../log/shown';
 
 /** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
 export function explainError(e: Error): string {
@@ -30,7 +31,7 @@ export function explainError(e: Error): string {
 const TEMPORAL_WRAPPERS = new Set(['WorkflowFailedError', 'ActivityFailure', 'ChildWorkflowFailure']);
 
 export function printSummary(s: IngestSummary, out = process.stdout): void {
-  out.write(`\nIngest ${s.status}: ${s.partitions} partitions of ${s.dataset} (pipeline ${s.pipeline})\n`);
+  out.write(`\nIngest ${s.status}: ${counted(s.partitions, 'partition')} of ${s.dataset} (pipeline ${s.pipeline})\n`);
   for (const [name, st] of Object.entries(s.stages)) {
     const notRun = notRunCounts(st).map((c) => `, ${c}`).join('');
     out.write(`  ${name.padEnd(8)} ${String(st.succeeded).padStart(5)} ok ${String(st.failed).padStart(3)} failed ${String(st.skipped).padStart(4)} reused${notRun} | records in ${st.records.in}, out ${st.records.out}, rejected ${st.records.rejected}, dropped ${st.records.dropped}${st.skipped > 0 && st.skipped === st.succeeded ? ', all in reused outputs' : ''}\n`);
@@ -87,7 +88,7 @@ const LISTED = 20;
 
 export function printWaiting(w: WaitingForRetry, out = process.stdout): void {
   const total = Math.max(w.total, w.failed.length);
-  out.write(`\n${w.workflowId} has ${total} failed partition(s) and waits for a retry:\n`);
+  out.write(`\n${w.workflowId} has ${counted(total, 'failed partition')} and waits for a retry:\n`);
   for (const f of w.failed.slice(0, LISTED)) out.write(`  ! ${f}\n`);
   const shown = Math.min(LISTED, w.failed.length);
   if (total > shown) out.write(`  … and ${total - shown} more: partflow partitions ${w.workflowId} --status failed\n`);

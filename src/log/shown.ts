@@ -23,3 +23,8 @@ export function unknownFields(o: object, known: readonly string[]): string | nul
   if (!unknown.length) return null;
   return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((k) => shown(k, 50)).join(', ')}${unknown.length > 5 ? ', …' : ''}`;
 }
+
+/** `n` with its noun, singular for one ("1 partition", "3 partitions"). Pure: workflows' details use it. */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -76,7 +76,7 @@ describe('partflow import / inspect / verify / cat', () => {
     }));
     const r = await cli('import', path.join(dir, 'a.csv'), '--to', `s3://${BUCKET}/imp-typed/`, '--schema', schemaFile, '--codec', 'snappy');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/imported 1 partitions: records in 5, out 3, rejected 2/);
+    expect(r.stderr).toMatch(/imported 1 partition: records in 5, out 3, rejected 2/);
     expect(await decodeUrl(s3, `s3://${BUCKET}/imp-typed/part-00000.avro`)).toEqual([
       { id: 1, name: 'ann', score: 1.5 }, { id: 3, name: 'cy', score: 2 }, { id: 4, name: 'dee', score: null },
     ]);
@@ -91,7 +91,7 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(JSON.parse(ins.stdout)).toMatchObject({ codec: 'snappy', records: 3, blocks: 1, schema: { name: 'Score' }, syncMarker: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect((await cli('inspect', `s3://${BUCKET}/imp-typed/part-00000.avro`)).stdout).toMatch(/codec: +snappy\nrecords: +3 in 1 blocks/);
 
-    expect((await cli('verify', `s3://${BUCKET}/imp-typed/`)).stdout).toMatch(/verified 1 partitions: all good/);
+    expect((await cli('verify', `s3://${BUCKET}/imp-typed/`)).stdout).toMatch(/verified 1 partition: all good/);
 
     // A local file reads as the same object in S3 does, with no S3 settings needed.
     const local = path.join(dir, 'local-part.avro');
@@ -111,8 +111,8 @@ describe('partflow import / inspect / verify / cat', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'flat/zero.jsonl', Body: '' }));
     const r = await cli('import', `s3://${BUCKET}/flat/`, '--to', `s3://${BUCKET}/imp-s3/`);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/imported 1 partitions: records in 2, out 2, rejected 0/);
-    expect(r.stderr).toContain(`left out 1 empty file(s) (no records):\n  s3://${BUCKET}/flat/zero.jsonl\n`);
+    expect(r.stderr).toMatch(/imported 1 partition: records in 2, out 2, rejected 0/);
+    expect(r.stderr).toContain(`left out 1 empty file (no records):\n  s3://${BUCKET}/flat/zero.jsonl\n`);
     expect(await decodeUrl(s3, `s3://${BUCKET}/imp-s3/part-00000.avro`)).toEqual([{ a: 1, b: null }, { a: 2, b: 'x' }]);
     const none = await cli('import', `s3://${BUCKET}/flat/zero.jsonl`, '--to', `s3://${BUCKET}/imp-none/`);
     expect(none.code).not.toBe(0);
@@ -139,7 +139,7 @@ describe('partflow import / inspect / verify / cat', () => {
     const id = `cli-cancel-${process.pid}`;
     const waited = await cli('ingest', 'copy', '--source', `s3://${BUCKET}/cancel-src/`, '--target', `s3://${BUCKET}/cancelled/`, '--no-pack', '--workflow-id', id, '--wait');
     expect(waited.code).toBe(3);
-    expect(waited.stdout).toContain(`${id} has 1 failed partition(s) and waits for a retry`);
+    expect(waited.stdout).toContain(`${id} has 1 failed partition and waits for a retry`);
 
     const c = await cli('cancel', id);
     expect(c.code).toBe(0);
@@ -154,7 +154,7 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(failed.stdout).toMatch(/b\.avro +copy +failed +1 .*CorruptInput/);
     expect((await cli('partitions', id, '--status', 'cancelled')).stdout).toBe('no partitions match\n');
     const v = await cli('verify', id);
-    expect(v.stdout).toMatch(/verified 1 partitions: all good/);
+    expect(v.stdout).toMatch(/verified 1 partition: all good/);
     // "all good" is about what the run committed: the rest is said beside it.
     expect(v.stderr).toBe(`note: ${id} ended cancelled with (stage, partition) pairs 1 failed, which committed nothing to verify; \`partflow partitions ${id} --dataset s3://${BUCKET}/cancelled/cancel-src/\` lists them\n`);
     expect(v.code).toBe(0);
@@ -171,7 +171,7 @@ describe('partflow import / inspect / verify / cat', () => {
       + `or _manifests/*.json of partflow import; nothing at all is stored under it: check the bucket, dataset and stage names\n`);
     const other = await cli('verify', `s3://${BUCKET}/flat/`);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/no partflow outputs under s3:\/\/it-cli\/flat\/: looked for .*; it holds 2 other object\(s\)\n$/);
+    expect(other.stderr).toMatch(/no partflow outputs under s3:\/\/it-cli\/flat\/: looked for .*; it holds 2 other objects\n$/);
   });
 
   it('runs an ingest with --wait, then status and verify by workflow id', async () => {
@@ -182,7 +182,7 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(st.stdout).toMatch(new RegExp(`cli-ingest-${process.pid} +COMPLETED`));
     expect(st.stdout).toMatch(/copy +1\/1 done, 0 running, 0 failed; 3 records out/);
     const v = await cli('verify', `cli-ingest-${process.pid}`);
-    expect(v.stdout).toMatch(/verified 1 partitions: all good/);
+    expect(v.stdout).toMatch(/verified 1 partition: all good/);
     expect(v.code).toBe(0);
 
     // history: a partition no run touched, in a dataset that has runs, is an answer; a dataset with nothing at all is an error.

@@ -125,7 +125,7 @@ describe('failed partitions: isolated, inspected, retried', () => {
   it('status says the run waits for a retry and how to go on; partitions from Temporal name each output', async () => {
     const st = await cli('status', id);
     expect(st.stdout).toMatch(new RegExp(`^${id}  RUNNING \\(waiting-for-retry\\)  started `));
-    expect(st.stdout).toContain('has 1 failed partition(s) and waits for a retry:');
+    expect(st.stdout).toContain('has 1 failed partition and waits for a retry:');
     expect(st.stdout).toMatch(/! map c-corrupt\.avro: .*corrupt input/);
     expect(st.stdout).toContain(`partflow finish ${id}`);
     const done = JSON.parse((await cli('partitions', id, '--status', 'done', '--stage', 'map', '--json')).stdout) as { partition: string; name: string; output: string }[];
@@ -213,7 +213,7 @@ describe('finishing a run that waits for a retry', () => {
     await until('c-corrupt run twice', 60_000, async () => ((await partitions(handle, { status: 'failed' })).some((e) => e.runs === 2) ? true : undefined));
     await waiting(handle);
     const r = await cli('finish', id, '--wait');
-    expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition(s)`);
+    expect(r.stdout).toContain(`${id} stops waiting and ends partial, with 1 failed partition`);
     expect(r.stdout).toMatch(/Ingest partial: 2 partitions of fin-cli/);
     expect(r.code).toBe(3);
     const summary = (await handle.result()) as IngestSummary;

@@ -257,7 +257,7 @@ describe('npm start (partflow up)', () => {
       const cfg = loadConfig(env);
       await putObject(s3Client(cfg.s3), cfg.bucket, 'in/metered/a.jsonl', [1, 2, 3, 4].map((id) => JSON.stringify({ id, label: id === 4 ? 'bad' : 'ok' })).join('\n'));
       const ingest = execFileSync('node', ['dist/src/cli/main.js', 'ingest', 'metered', '--source', `s3://${cfg.bucket}/in/metered/`, '--wait'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-      expect(ingest).toMatch(/Ingest completed: 1 partitions of metered/);
+      expect(ingest).toMatch(/Ingest completed: 1 partition of metered/);
       expect(ingest).toMatch(/keep +1 ok +0 failed .* records in 4, out 1, rejected 1, dropped 2/);
       process.kill(-up.pid!, 'SIGINT');
       await exited(up, 60_000);

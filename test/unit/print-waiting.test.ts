@@ -11,7 +11,7 @@ function printed(w: Parameters<typeof printWaiting>[0]): string {
 describe('printWaiting', () => {
   it('lists the failures and says when a retry cannot help', () => {
     const text = printed({ status: 'waiting-for-retry', workflowId: 'ingest-x', failed: ['copy a.avro+3: corrupt input: s3://b/a.avro: bad block', 'copy b.avro: the transform failed: boom'], total: 2 });
-    expect(text).toContain('ingest-x has 2 failed partition(s)');
+    expect(text).toContain('ingest-x has 2 failed partitions');
     expect(text).toContain('! copy a.avro+3: corrupt input');
     expect(text).toContain('partflow retry ingest-x');
     expect(text).toContain('To publish what succeeded now instead of waiting: partflow finish ingest-x');
@@ -39,7 +39,7 @@ describe('printWaiting, a long list', () => {
 
   it('ends a cut list with how many more and where to see them', () => {
     const text = printed({ status: 'waiting-for-retry', workflowId: 'run-many', failed, total: 24 });
-    expect(text).toContain('run-many has 24 failed partition(s)');
+    expect(text).toContain('run-many has 24 failed partitions');
     expect(text).toContain('! copy p19.avro');
     expect(text).not.toContain('! copy p20.avro');
     expect(text).toContain('  … and 4 more: partflow partitions run-many --status failed\n');
@@ -47,7 +47,7 @@ describe('printWaiting, a long list', () => {
 
   it('counts the failures the workflow did not list (it lists the first 100)', () => {
     const text = printed({ status: 'waiting-for-retry', workflowId: 'run-many', failed, total: 130 });
-    expect(text).toContain('run-many has 130 failed partition(s)');
+    expect(text).toContain('run-many has 130 failed partitions');
     expect(text).toContain('… and 110 more: partflow partitions run-many --status failed');
   });
 

@@ -1,6 +1,7 @@
 import { ActivityCancellationType, ActivityFailure, ActivityOptions, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { DEFAULT_PARTITION_TIMEOUT_MS, formatMs } from '../../src/pipeline/input';
 import type { WindowItem, WindowSettings } from './window';
+import { counted } from '../../src/log/shown';
 
 /** What a failure that the activity did not write (a timeout) is described with: who, and the limits it hit. */
 export interface FailureContext {
@@ -106,7 +107,7 @@ export function batchOptions(s: WindowSettings, stage: string, entries: BatchEnt
     // Unique among this workflow's activities, as a partition's own id is: a batch that only
     // resolves committed versions is told apart from the batch that computed them.
     activityId: `${stage}:${who(first)}..${who(last)}(${entries.length})${run > 1 ? `#${run}` : ''}${entries.every((e) => e.resolve) ? ':resolve' : ''}`,
-    summary: `${stage} ${entries.length} partitions: ${label(first)} … ${label(last)}${run > 1 ? ' (retries)' : ''}`,
+    summary: `${stage} ${counted(entries.length, 'partition')}: ${label(first)} … ${label(last)}${run > 1 ? ' (retries)' : ''}`,
   };
 }
 

@@ -4,6 +4,7 @@ import { stagePrefix } from '../../src/pipeline/layout';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Progress } from '../state';
 import { Code, CompactState } from './compact';
+import { counted } from '../../src/log/shown';
 
 /** Sorted indices as [first, last] ranges: what a window owns, in a few numbers. */
 export function ranges(indices: number[]): [number, number][] {
@@ -20,7 +21,7 @@ export function ranges(indices: number[]): [number, number][] {
 export function detailsText(title: string, p: Progress, windows: number, note: string): string {
   const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
   const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal; finishPartial ends the run with what succeeded):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
-  return [title, `**${p.phase}** — ${p.partitions} partitions, ${windows} windows running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n');
+  return [title, `**${p.phase}** — ${counted(p.partitions, 'partition')}, ${counted(windows, 'window')} running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n');
 }
 
 /** What the ingest returns, from counters and the failures it holds details of. */

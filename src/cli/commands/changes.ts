@@ -5,13 +5,14 @@ import { datasetRef } from '../../snapshots/layout';
 import { s3Client } from '../../storage/client';
 import { int } from '../args';
 import { table } from '../print';
+import { counted } from '../../log/shown';
 
 export function printChanges(r: DatasetChanges, json?: boolean, extra: Record<string, unknown> = {}): void {
   if (json) {
     const changes = r.changes.map((c) => ({ stage: c.stage, change: c.change, partition: c.partition.partition, name: c.partition.name, output: c.partition.output, records: c.partition.records, contentVersion: c.partition.contentVersion, ...(c.previous ? { previous: c.previous.output } : {}) }));
     return void process.stdout.write(JSON.stringify({ dataset: r.dataset, from: r.from, to: r.to, ...extra, changes }, null, 2) + '\n');
   }
-  process.stdout.write(`changes from snapshot ${r.from} to ${r.to} of ${r.dataset}: ${r.changes.length} partition(s)\n`);
+  process.stdout.write(`changes from snapshot ${r.from} to ${r.to} of ${r.dataset}: ${counted(r.changes.length, 'partition')}\n`);
   table(r.changes.map((c) => ({ stage: c.stage, change: c.change, partition: c.partition.partition, name: c.partition.name, records: c.change === 'removed' ? '' : c.partition.records, output: c.change === 'removed' ? `(was ${c.partition.output})` : c.partition.output })));
 }
 

@@ -5,6 +5,7 @@ import { exportChanges } from '../../snapshots/export';
 import { datasetRef } from '../../snapshots/layout';
 import { s3Client } from '../../storage/client';
 import { int } from '../args';
+import { counted } from '../../log/shown';
 
 export function registerExport(program: Command): void {
   program
@@ -42,7 +43,7 @@ entry whose output lies outside the dataset. Each output must match its entry's 
       if (o.commit && o.consumer !== undefined) await commitCursor(s3, d, o.consumer, manifest.to);
       if (o.json) return void process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
       if (alreadyWhole && !o.json) process.stderr.write(`already exported (${manifest.exportedAt}): ${url}_export.json\n`);
-      process.stdout.write(`exported ${manifest.partitions.length} partition(s), ${manifest.records} records, ${manifest.removed.length} removed, snapshots ${manifest.from} -> ${manifest.to}: ${url}\n`);
+      process.stdout.write(`exported ${counted(manifest.partitions.length, 'partition')}, ${manifest.records} records, ${manifest.removed.length} removed, snapshots ${manifest.from} -> ${manifest.to}: ${url}\n`);
       if (o.commit) process.stdout.write(`consumer ${o.consumer}: cursor ${since} -> ${manifest.to}\n`);
     });
 }

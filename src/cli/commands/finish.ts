@@ -8,6 +8,7 @@ import { unlessCancelled } from '../run-input';
 import { connectClient, waitWithProgress } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
 import { printSummary } from '../print';
+import { counted } from '../../log/shown';
 
 export function registerFinish(program: Command): void {
   program
@@ -26,7 +27,7 @@ export function registerFinish(program: Command): void {
           await refuseClosed(handle, cfg);
           throw err;
         });
-        process.stdout.write(`${workflowId} stops waiting and ends partial, with ${res.failed} failed partition(s)\n`);
+        process.stdout.write(`${workflowId} stops waiting and ends partial, with ${counted(res.failed, 'failed partition')}\n`);
         if (o.wait) {
           // Temporal out of reach meanwhile is waited out, as by ingest --wait.
           const r = await unlessCancelled(workflowId, () => waitWithProgress(handle, process.stderr, { progress: false }) as Promise<IngestSummary>);

@@ -5,6 +5,7 @@ import { isCodecName } from '../../avro/codecs';
 import { FlatFormat } from '../../formats/flat';
 import { importFlatFiles } from '../../tools/import';
 import { int } from '../args';
+import { counted } from '../../log/shown';
 
 export function registerImport(program: Command): void {
   program
@@ -23,8 +24,8 @@ export function registerImport(program: Command): void {
         from, to: o.to, format: o.format as FlatFormat | undefined, schemaFile: o.schema, partitionRecords: o.partitionRecords, codec: o.codec,
       });
       for (const sc of r.inferredSchemas) process.stdout.write(`${JSON.stringify(sc, null, 2)}\n`);
-      process.stderr.write(`imported ${r.partitions} partitions: records in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}\n`);
+      process.stderr.write(`imported ${counted(r.partitions, 'partition')}: records in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}\n`);
       for (const u of r.outputs) process.stderr.write(`  ${u}\n`);
-      if (r.empty.length) process.stderr.write(`left out ${r.empty.length} empty file(s) (no records):\n${r.empty.map((u) => `  ${u}\n`).join('')}`);
+      if (r.empty.length) process.stderr.write(`left out ${counted(r.empty.length, 'empty file')} (no records):\n${r.empty.map((u) => `  ${u}\n`).join('')}`);
     });
 }

@@ -14,6 +14,7 @@ import type { IngestSummary, RunManifest } from '../../manifest/run';
 import { getJson } from '../../storage/objects';
 import { checkSnapshotEntries, latestSnapshotUnder, snapshotFileOf } from '../../tools/verify-snapshot';
 import { MANIFESTS_LOOKED_FOR, verifyManifests, verifyObject, verifyStageDirs } from '../../tools/verify';
+import { counted } from '../../log/shown';
 
 export function registerVerify(program: Command): void {
   program
@@ -41,7 +42,7 @@ outputs they name decoded.`)
         report = target.endsWith('.avro') ? await verifyObject(s3, target) : await verifyStageDirs(s3, [target]);
         // Nothing checked is not "all good": a typo'd dataset or stage name finds nothing at all.
         if (report.checked === 0) {
-          const there = report.listed ? `it holds ${report.listed} other object(s)` : 'nothing at all is stored under it: check the bucket, dataset and stage names';
+          const there = report.listed ? `it holds ${counted(report.listed, 'other object')}` : 'nothing at all is stored under it: check the bucket, dataset and stage names';
           throw new Error(`no partflow outputs under ${target}: looked for ${MANIFESTS_LOOKED_FOR}; ${there}`);
         }
         // A dataset: its latest snapshot is what consumers read; its entries must agree with the manifests.
@@ -67,7 +68,7 @@ outputs they name decoded.`)
         if (missed.length) process.stderr.write(`note: ${target} ended ${run.status} with (stage, partition) pairs ${missed.join(', ')}, which committed nothing to verify; \`partflow partitions ${target} --dataset ${run.outputPrefix}\` lists them\n`);
       }
       for (const p of report.problems) process.stdout.write(`PROBLEM ${p}\n`);
-      process.stdout.write(`verified ${report.checked} ${what}: ${report.problems.length ? `${report.problems.length} problems` : 'all good'}\n`);
+      process.stdout.write(`verified ${what === 'partitions' ? counted(report.checked, 'partition') : `${report.checked} ${what}`}: ${report.problems.length ? counted(report.problems.length, 'problem') : 'all good'}\n`);
       if (report.problems.length) process.exitCode = 1;
     });
 }
