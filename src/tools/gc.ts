@@ -9,16 +9,19 @@ export interface StaleUpload {
 /**
  * Multipart uploads older than `olderThanMs` under a prefix: what failed attempts left behind.
  * A running attempt's upload is younger than its activity timeout, so a threshold above that
- * (the default is a day) never touches live work. The prefix is matched here, not by the server:
- * MinIO's ListMultipartUploads takes a prefix only as a whole object key, and lists nothing for
- * `datasets/`.
+ * (the default is a day) never touches live work. The prefix is matched here, and sent to the
+ * server only when `serverPrefix` says it filters by prefix as AWS does: MinIO's
+ * ListMultipartUploads takes a prefix only as a whole object key, and lists nothing for
+ * `datasets/`. On AWS, a bucket's other uploads then need not be listed page by page.
  */
-export async function staleUploads(s3: S3Client, bucket: string, prefix: string, olderThanMs: number, now = Date.now()): Promise<StaleUpload[]> {
+export async function staleUploads(s3: S3Client, bucket: string, prefix: string, olderThanMs: number, o: { now?: number; serverPrefix?: boolean } = {}): Promise<StaleUpload[]> {
+  const now = o.now ?? Date.now();
+  const Prefix = o.serverPrefix && prefix ? prefix : undefined;
   const out: StaleUpload[] = [];
   let KeyMarker: string | undefined;
   let UploadIdMarker: string | undefined;
   for (;;) {
-    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker, UploadIdMarker }));
+    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix, KeyMarker, UploadIdMarker }));
     for (const u of res.Uploads ?? []) {
       if (!u.Key || !u.UploadId || !u.Key.startsWith(prefix)) continue;
       const initiated = u.Initiated ?? new Date(0);

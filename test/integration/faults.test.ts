@@ -420,4 +420,20 @@ describe('faults on the real stack', () => {
     expect(await abortUploads(minioLike, BUCKET, stale)).toBe(1);
     expect(await staleUploads(s3, BUCKET, 'minio-like/', 0)).toEqual([]);
   });
+
+  it('partflow gc --uploads sends its prefix to a server that filters by it (AWS), and still matches it itself', async () => {
+    const prefixes: (string | undefined)[] = [];
+    const seen = faultyS3(cfg.s3, () => (cmd) => {
+      if (cmd instanceof ListMultipartUploadsCommand) prefixes.push(cmd.input.Prefix);
+      return undefined;
+    });
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'aws-like/a/part-00000.avro' }));
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'aws-like-not/part-00000.avro' }));
+    const stale = await staleUploads(seen, BUCKET, 'aws-like/', 0, { serverPrefix: true });
+    expect(stale.map((u) => u.key)).toEqual(['aws-like/a/part-00000.avro']);
+    expect(prefixes).toEqual(['aws-like/']);
+    await staleUploads(seen, BUCKET, 'aws-like/', 0);
+    expect(prefixes).toEqual(['aws-like/', undefined]);
+    await abortUploads(s3, BUCKET, [...stale, ...(await staleUploads(s3, BUCKET, 'aws-like-not/', 0))]);
+  });
 });

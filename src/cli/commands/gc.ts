@@ -7,6 +7,8 @@ import { s3Client } from '../../storage/client';
 import { abortUploads, staleUploads } from '../../tools/gc';
 import { formatMs } from '../../schedules/spec';
 import { durationArg, int } from '../args';
+import { counted } from '../../log/shown';
+import { isAwsEndpoint } from '../../storage/failures';
 
 interface GcOptions {
   uploads?: boolean; bucket?: string; prefix: string; olderThan: number; dryRun?: boolean;
@@ -50,10 +52,12 @@ _consumers/, _checkpoints/, _partflow.json, or another dataset nested inside thi
       if (o.uploads) {
         if (datasetUrl !== undefined || o.keepSnapshots !== undefined) throw new InvalidArgumentError('--uploads sweeps a bucket: give no dataset and no --keep-snapshots');
         const bucket = o.bucket ?? cfg.bucket;
-        const stale = await staleUploads(s3, bucket, o.prefix, o.olderThan);
+        // Only AWS is known to filter uploads by any prefix (see staleUploads).
+        const serverPrefix = cfg.s3.endpoint === undefined || isAwsEndpoint(cfg.s3.endpoint);
+        const stale = await staleUploads(s3, bucket, o.prefix, o.olderThan, { serverPrefix });
         for (const u of stale) process.stdout.write(`${o.dryRun ? 'would abort' : 'abort'} s3://${bucket}/${u.key} (upload ${u.uploadId}, started ${u.initiated.toISOString()})\n`);
         const n = o.dryRun ? 0 : await abortUploads(s3, bucket, stale);
-        return void process.stdout.write(`${stale.length} stale uploads${o.dryRun ? '' : `, ${n} aborted`}\n`);
+        return void process.stdout.write(`${counted(stale.length, 'stale upload')}${o.dryRun ? '' : `, ${n} aborted`}\n`);
       }
       if (datasetUrl === undefined || o.keepSnapshots === undefined) throw new InvalidArgumentError('give <datasetUrl> --keep-snapshots <n> (dataset retention) or --uploads (stale multipart uploads)');
       const plan = await planRetention(s3, datasetRef(datasetUrl), { keepSnapshots: o.keepSnapshots, graceMs: o.grace, abandonedMs: o.abandonedAfter });
