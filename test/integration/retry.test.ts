@@ -130,6 +130,13 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(st.stdout).toContain(`partflow finish ${id}`);
     const done = JSON.parse((await cli('partitions', id, '--status', 'done', '--stage', 'map', '--json')).stdout) as { partition: string; name: string; output: string }[];
     expect(done.map((r) => r.name).sort()).toEqual(['a-good.avro', 'b-flaky.avro', 'd-allbad.avro']);
+    // --offset and --limit page in the workflow's query: the same rows as a slice of the whole list.
+    const page = (...args: string[]) => cli('partitions', id, '--status', 'done', '--stage', 'map', '--json', ...args).then((r) => JSON.parse(r.stdout) as unknown[]);
+    expect(await page('--offset', '1', '--limit', '1')).toEqual(done.slice(1, 2));
+    expect(await page('--offset', '1')).toEqual(done.slice(1));
+    expect(await page('--limit', '2')).toEqual(done.slice(0, 2));
+    expect(await page('--offset', '1', '--partition', done[1].name)).toEqual([]);
+    expect(await page('--offset', '0', '--limit', '1', '--partition', done[2].name)).toEqual([done[2]]);
     for (const r of done) expect(r.output).toMatch(new RegExp(`^s3://${BUCKET}/out/items/map/${r.partition}/[^/]+\\.avro$`));
     // The table prints the same URL, one `partflow cat` reads.
     const table = await cli('partitions', id, '--status', 'done', '--stage', 'map');

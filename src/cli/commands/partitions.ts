@@ -11,6 +11,9 @@ import { table } from '../print';
 import type { IngestSummary } from '../../manifest/run';
 import { STATUSES } from '../../../workflows/run/compact';
 
+/** Rows per `partitions` query: well under a query result's 4 MiB, answered well within its deadline. */
+const PAGE_ROWS = 1000;
+
 function nonNegative(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number, 0 or more');
   return Number(v);
@@ -45,16 +48,24 @@ export function registerPartitions(program: Command): void {
       const cfg = cliConfig();
       let rows: Record<string, unknown>[] = [];
       let planUrl: string | undefined;
+      let fetchedFrom = 0;
       if (!o.dataset) {
         const { client, connection } = await connectClient(cfg);
         const handle = client.workflow.getHandle(workflowId);
         try {
           planUrl = (await queryInTime<{ plan?: string }>(handle, 'progress', [])).plan;
-          for (let offset = 0; ; offset += 1000) {
-            const page = await queryInTime<{ total: number; partitions: Record<string, unknown>[] }, [object]>(handle, 'partitions', [{ status: o.status, stage: o.stage, offset, limit: 1000 }]);
+          // The workflow pages and filters by status and stage itself: --offset and --limit ask it for
+          // those rows only (a 100k-partition run's first 20 rows are one query, not 300); a match by
+          // --partition needs every row.
+          const from = o.partition ? 0 : o.offset;
+          const until = o.partition || o.limit === undefined ? Infinity : o.offset + o.limit;
+          for (let offset = from; offset < until; offset += PAGE_ROWS) {
+            const limit = Math.min(PAGE_ROWS, until - offset);
+            const page = await queryInTime<{ total: number; partitions: Record<string, unknown>[] }, [object]>(handle, 'partitions', [{ status: o.status, stage: o.stage, offset, limit }]);
             rows.push(...page.partitions);
-            if (offset + 1000 >= page.total) break;
+            if (offset + limit >= page.total) break;
           }
+          fetchedFrom = from;
         } catch (err) {
           const explained = await noAnswerError(handle, workflowId, err);
           await connection.close();
@@ -86,6 +97,7 @@ export function registerPartitions(program: Command): void {
       }
       if (o.dataset) {
         rows = [];
+        fetchedFrom = 0;
         const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
         const run = runs[runs.length - 1];
         if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
@@ -112,7 +124,8 @@ export function registerPartitions(program: Command): void {
       if (!o.dataset && rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => r.records === '')) {
         process.stderr.write(`note: ${workflowId} is too large for Temporal to keep records and outputs per partition; once it ends, --dataset <url> reads them from its run manifest\n`);
       }
-      rows = rows.slice(o.offset, o.limit === undefined ? undefined : o.offset + o.limit);
+      const skip = o.offset - fetchedFrom;
+      rows = rows.slice(skip, o.limit === undefined ? undefined : skip + o.limit);
       if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       else if (rows.length) table(rows);
       else process.stdout.write('no partitions match\n');
