@@ -10,6 +10,7 @@ import type { RefusalWatch } from '../src/worker/refusals';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { notePlan } from '../src/metrics';
+import { endpointPathNote } from '../src/storage/endpoint-path';
 
 /** What activities need from the worker: configuration, an S3 client, the registered pipelines. */
 export interface ActivityDeps {
@@ -65,7 +66,7 @@ export function storageRefusal(err: unknown, what: string, endpoint: string | un
   const e = err as { name?: string; message?: string; BucketName?: string; $metadata?: { httpStatusCode?: number } };
   const at = endpoint ? ` at ${endpoint}` : '';
   if (e?.name === 'NoSuchBucket') {
-    return nonRetryable('InputMissing', `${what}: the bucket ${e.BucketName ? `"${e.BucketName}" ` : ''}does not exist${at}`, err);
+    return nonRetryable('InputMissing', `${what}: the bucket ${e.BucketName ? `"${e.BucketName}" ` : ''}does not exist${at}${endpointPathNote(endpoint)}`, err);
   }
   // A client of storage/client.ts has said these already; any other client's errors get the same words.
   const down = unreachable(err, { cfg: { endpoint, forcePathStyle: true } });

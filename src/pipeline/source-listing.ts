@@ -7,6 +7,7 @@ import { isIgnoredKey } from '../formats/detect';
 import { listFirstPage, listObjects, ObjectInfo } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
 import { DATASET_MARKER, partitionFileOf } from './layout';
+import { endpointPathNote } from '../storage/endpoint-path';
 
 export interface SourceListing {
   /** Everything listed, partflow's outputs and ignored keys included. */
@@ -89,7 +90,7 @@ export class SourceEmptyError extends Error {
 export class TargetBucketMissingError extends Error {
   constructor(readonly target: string, readonly bucket: string, readonly endpoint: string) {
     super(`target ${target}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `
-      + 'create it, or give another target (--target, the input\'s "target"; by default datasets/ in the source\'s bucket)');
+      + `create it, or give another target (--target, the input's "target"; by default datasets/ in the source's bucket)${endpointPathNote(endpoint)}`);
     this.name = 'TargetBucketMissingError';
   }
 }
@@ -97,7 +98,7 @@ export class TargetBucketMissingError extends Error {
 export class SourceBucketMissingError extends Error {
   constructor(readonly source: string, readonly bucket: string, readonly endpoint: string) {
     super(`source ${source}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `
-      + 'check the bucket name in the URL, and that AWS_ENDPOINT_URL_S3 points at the store that holds it');
+      + `check the bucket name in the URL, and that AWS_ENDPOINT_URL_S3 points at the store that holds it${endpointPathNote(endpoint)}`);
     this.name = 'SourceBucketMissingError';
   }
 }

@@ -1,5 +1,6 @@
 import { S3Config, S3CredentialSource } from '../config';
 import { notS3Answer, regionMismatch } from './misdirected';
+import { endpointPathNote } from './endpoint-path';
 
 /**
  * S3 failures that are about the set-up, not the object: credentials the server refuses or the
@@ -193,6 +194,13 @@ export async function explainS3Failure(err: unknown, target: S3Target): Promise<
   const message = clean(e?.message ?? '');
   const endpoint = endpointOf(target);
   const { cfg } = target;
+  // S3's words for a bucket name the endpoint's path made up ("The specified bucket is not valid") name neither.
+  const pathNote = name === 'InvalidBucketName' ? endpointPathNote(cfg.endpoint) : '';
+  if (pathNote && e && !e.message?.includes(pathNote)) {
+    e.message = `${(e.message ?? '').replace(/\.$/, '')}${pathNote}`;
+    const d = e as { said?: string };
+    if (typeof d.said === 'string') d.said = `${d.said.replace(/\.$/, '')}${pathNote}`;
+  }
   if (message === 'Region is missing') {
     return new S3ConfigError(`no S3 region for ${endpoint}: set AWS_REGION, or region in the profile's section of AWS_CONFIG_FILE (~/.aws/config)`, target.what, err);
   }

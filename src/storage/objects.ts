@@ -2,7 +2,8 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { describeEndpoint, directOf } from './client';
+import { configOf, describeEndpoint, directOf } from './client';
+import { endpointPathNote } from './endpoint-path';
 import { conditionalWrites, probePrefixFor } from './conditional';
 import { conflictOf } from './conflicts';
 import { CREDENTIAL_CODES, S3SetupError } from './failures';
@@ -20,9 +21,9 @@ export interface ObjectInfo {
 export class ObjectNotFoundError extends Error {
   /** Set when S3 said the bucket itself does not exist (NoSuchBucket; a HEAD's bare 404 cannot say). */
   readonly noBucket: boolean;
-  constructor(readonly bucket: string, readonly key: string, cause?: unknown) {
+  constructor(readonly bucket: string, readonly key: string, cause?: unknown, endpoint?: string) {
     const noBucket = (cause as Error | undefined)?.name === 'NoSuchBucket';
-    super(noBucket ? `bucket ${bucket} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does ${formatS3Url({ bucket, key })}` : `object not found: ${formatS3Url({ bucket, key })}`);
+    super(`${noBucket ? `bucket ${bucket} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does ${formatS3Url({ bucket, key })}` : `object not found: ${formatS3Url({ bucket, key })}`}${endpointPathNote(endpoint)}`);
     this.name = 'ObjectNotFoundError';
     this.noBucket = noBucket;
   }
@@ -134,7 +135,7 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
     return info;
   } catch (head) {
     const err = await headRefusal(s3, bucket, key, head);
-    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err, configOf(s3)?.endpoint);
     throw err;
   }
 }
@@ -155,7 +156,7 @@ export async function getObjectStream(
       : (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range, IfMatch: ifMatch }))).Body as Readable;
     return nameReadErrors(body, bucket, key, () => describeEndpoint(s3));
   } catch (err) {
-    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err, configOf(s3)?.endpoint);
     // A range that starts at the end of the object (an empty chunk) is simply no bytes.
     if (status(err) === 416 && range && range.start > 0) return Readable.from([]);
     throw err;
@@ -247,7 +248,7 @@ export async function getJsonVersioned<T>(s3: S3Client, bucket: string, key: str
     res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   } catch (err) {
     if (isNotFound(err) && (err as Error)?.name !== 'NoSuchBucket') return null;
-    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err);
+    if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key, err, configOf(s3)?.endpoint);
     throw err;
   }
   const text = await (res.Body as { transformToString(enc: string): Promise<string> }).transformToString('utf8');

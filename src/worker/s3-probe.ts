@@ -8,6 +8,7 @@ import { contentTypeInWords } from '../storage/misdirected';
 import { conditionalWrites } from '../storage/conditional';
 import { describeCredentials, explainS3Failure, notS3Endpoint, S3ConfigError, S3CredentialsError } from '../storage/failures';
 import { refusesThisWorker, WorkerRefusal } from './refusals';
+import { endpointPathNote } from '../storage/endpoint-path';
 
 export interface S3Description {
   /** The endpoint, or "AWS S3 (region …)". */
@@ -79,6 +80,9 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
   const cfg = config.s3;
   const credentials = describeCredentials(cfg);
   const bucket = config.bucket;
+  const pathNote = endpointPathNote(cfg.endpoint);
+  // Said at the start too: with a bucket pasted into the endpoint, requests may succeed in the wrong place.
+  if (pathNote) logger().warn({ endpoint: cfg.endpoint }, `S3 endpoint with a path${pathNote}`);
   try {
     // The region first: PARTFLOW_CONDITIONAL_WRITES=on or off sends no probe request to find it missing.
     await s3.config.region();
@@ -94,7 +98,7 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
     const level = err instanceof S3CredentialsError ? 'error' : 'warn';
     const missing = (err as { name?: string }).name === 'NoSuchBucket';
     logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message }, missing
-      ? `the default bucket "${bucket}" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit`
+      ? `the default bucket "${bucket}" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit${endpointPathNote(cfg.endpoint)}`
       : 'could not probe the default bucket (PARTFLOW_BUCKET) for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
   }
   return { endpoint: await describeEndpoint(s3, cfg), credentials };

@@ -70,6 +70,22 @@ describe('configuration errors in the CLI', () => {
     expect(status.stderr.split('\n')).toEqual([expect.stringMatching(message), '']);
   });
 
+  it('an S3 endpoint with a path (a bucket pasted into it) is named beside what S3 then says', async () => {
+    const note = (p: string) => `. The endpoint ${cfg.s3.endpoint}/${p} has a path (/${p}): every request goes to ${cfg.s3.endpoint}/${p}/<bucket>/<key>, `
+      + `so a server that serves S3 at its root takes "${p}" for the bucket; unless this one serves S3 under /${p}, set AWS_ENDPOINT_URL_S3 to ${cfg.s3.endpoint} `
+      + 'and name the bucket in the s3:// URL (or PARTFLOW_BUCKET)\n';
+    // The bucket itself: it exists, so S3 looks for the key under another one's name.
+    const found = await partflow({ AWS_ENDPOINT_URL_S3: `${cfg.s3.endpoint}/${BUCKET}` }, ['cat', `s3://${BUCKET}/x.avro`]);
+    expect(found.stderr).toBe(`partflow: object not found: s3://${BUCKET}/x.avro${note(BUCKET)}`);
+    const missing = await partflow({ AWS_ENDPOINT_URL_S3: `${cfg.s3.endpoint}/nosuch-${process.pid}` }, ['cat', `s3://${BUCKET}/x.avro`]);
+    expect(missing.stderr).toBe(`partflow: bucket ${BUCKET} does not exist (S3 NoSuchBucket: check the bucket name and the endpoint), so neither does s3://${BUCKET}/x.avro${note(`nosuch-${process.pid}`)}`);
+    // versitygw: a two-letter bucket name is not valid.
+    const invalid = await partflow({ AWS_ENDPOINT_URL_S3: `${cfg.s3.endpoint}/s3` }, ['upload', __filename, `s3://${BUCKET}/up/`]);
+    expect(invalid.stderr).toMatch(/^partflow: uploading .*: The specified bucket is not valid/);
+    expect(invalid.stderr.endsWith(note('s3'))).toBe(true);
+    for (const r of [found, missing, invalid]) expect(r.code).not.toBe(0);
+  });
+
   it('a bad Avro limit fails the command that reads Avro, not loading the CLI', async () => {
     const env = { PARTFLOW_MAX_COLLECTION_ITEMS: 'abc' };
     expect((await partflow(env, ['--version'])).code).toBe(0);
@@ -132,6 +148,32 @@ describe("a worker's log keeps the reasons of failures", () => {
       expect((wf.error as { stack?: unknown }).stack).toBeUndefined();
       const act = lines().find((l) => l.msg === 'Activity failed');
       expect(act?.error).toEqual({ type: 'ApplicationFailure', failureType: 'SourceEmpty', nonRetryable: true, message: `no source objects under ${source}` });
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null ? r(undefined) : worker.once('exit', r)));
+    }
+  });
+});
+
+describe('partflow worker: an S3 endpoint with a path', () => {
+  it('is said at the start, naming the endpoint, even when every request succeeds (the bucket is pasted into it)', async () => {
+    const log = path.join(dir, 'worker-path.log');
+    const endpoint = `${cfg.s3.endpoint}/${BUCKET}`;
+    const worker = spawn('node', ['dist/src/cli/main.js', 'worker'], {
+      cwd: PROJECT_ROOT, stdio: 'ignore',
+      env: {
+        ...process.env, TEMPORAL_ADDRESS: cfg.temporalAddress, AWS_ENDPOINT_URL_S3: endpoint, PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-path`,
+        PARTFLOW_BUCKET: BUCKET, PARTFLOW_LOG_FILE: log, PARTFLOW_LOG_LEVEL: 'info', PARTFLOW_WORKER_PROCESSES: '1',
+      },
+    });
+    try {
+      const lines = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+      const warned = await until('the endpoint path warning', 30_000, async () => lines().find((l) => String(l.msg).startsWith('S3 endpoint with a path')));
+      expect(warned).toMatchObject({ level: 40, endpoint });
+      expect(warned.msg).toContain(`takes "${BUCKET}" for the bucket; unless this one serves S3 under /${BUCKET}, set AWS_ENDPOINT_URL_S3 to ${cfg.s3.endpoint}`);
+      // The probe's GET found no key, as at any endpoint: the worker starts.
+      await until('the worker polling', 30_000, async () => (lines().some((l) => l.msg === 'checked the store for conditional writes') ? true : undefined));
+      expect(worker.exitCode).toBeNull();
     } finally {
       worker.kill('SIGTERM');
       await new Promise((r) => (worker.exitCode !== null ? r(undefined) : worker.once('exit', r)));

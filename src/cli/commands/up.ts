@@ -18,6 +18,7 @@ import { seedSample, SAMPLE } from '../../stack/sample';
 import { loadPipelinesModule } from '../../api/load-pipelines';
 import { int } from '../args';
 import { printSummary, printWaiting } from '../print';
+import { endpointPathNote } from '../../storage/endpoint-path';
 
 /** The sample's bucket on a store partflow did not start: there, creating buckets is the user's call. */
 async function requireBucket(s3: S3Client, cfg: Config): Promise<void> {
@@ -25,7 +26,7 @@ async function requireBucket(s3: S3Client, cfg: Config): Promise<void> {
     await s3.send(new HeadBucketCommand({ Bucket: cfg.bucket }));
   } catch (e) {
     if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw e;
-    throw new Error(`the bucket "${cfg.bucket}" does not exist at ${await describeEndpoint(s3, cfg.s3)}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample`);
+    throw new Error(`the bucket "${cfg.bucket}" does not exist at ${await describeEndpoint(s3, cfg.s3)}, and up --no-s3 does not create buckets in your store: create it, set PARTFLOW_BUCKET to one that exists, or start with --no-sample${endpointPathNote(cfg.s3.endpoint)}`);
   }
 }
 
