@@ -18,6 +18,7 @@ import { s3Client } from '../../src/storage/client';
 import { decodeUrl, fetchTree, getJson, sha256 } from '../helpers/s3';
 import { abortUploads, staleUploads } from '../../src/tools/gc';
 import { faultyS3 } from '../helpers/faulty-s3';
+import { runCli } from '../helpers/cli';
 import { temporalText } from '../helpers/temporal-text';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { REJECT_MARKER } = require('../fixtures/slow-pipelines.js') as { REJECT_MARKER: string };
@@ -256,6 +257,30 @@ describe('faults on the real stack', () => {
       attempts: 1,
       error: expect.stringMatching(/^stage "copy" partition p-[0-9a-f]+ \(part-\d\.avro[^)]*\): no heartbeat for 5s: the worker running it stopped or lost its connection to Temporal \(each such loss uses one of the retry policy's attempts; the next attempt resumes from the partition's last checkpoint\)$/),
     });
+  }, 180_000);
+
+  it('status names a partition whose worker was killed, before Temporal notices at the heartbeat timeout', async () => {
+    await Promise.all(workers.splice(0).map((w) => killed(w)));
+    const id = await start('silent', input('silent', { dataset: 'silent', heartbeatTimeoutSeconds: 60 }));
+    const w = startWorker('silent-0');
+    const handle = client.workflow.getHandle(id);
+    try {
+      await until('a heartbeat of a running partition', 90_000, async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.lastHeartbeatTime));
+      // A live worker's partitions are not named.
+      expect((await runCli(cfg, 'status', id)).stdout).not.toContain('no heartbeat');
+      await killed(w.child);
+      const killedAt = Date.now();
+      const line = await until('status naming the silent partition', 40_000, async () => {
+        const out = (await runCli(cfg, 'status', id)).stdout;
+        return out.split('\n').find((l) => l.includes('no heartbeat for'));
+      });
+      expect(Date.now() - killedAt).toBeLessThan(30_000);
+      expect(line).toMatch(new RegExp(`^  no heartbeat for \\d+ s: copy:p-[0-9a-f]{12}, attempt 1, on worker ${w.child.pid}@.* — its worker is likely gone or frozen \\(a live one heartbeats every 2 s\\); Temporal gives the partition to another worker at its heartbeat timeout \\(60 s\\)$`));
+      const json = JSON.parse((await runCli(cfg, 'status', id, '--json')).stdout) as { silent?: { workflowId: string; attempt: number; heartbeatTimeoutMs: number }[] };
+      expect(json.silent).toEqual([expect.objectContaining({ workflowId: id, attempt: 1, heartbeatTimeoutMs: 60_000 })]);
+    } finally {
+      await handle.terminate('test done').catch(() => undefined);
+    }
   }, 180_000);
 
   it('kill -9 during the import of a CSV: the import resumes at a record boundary with the same bytes', async () => {
