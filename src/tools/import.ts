@@ -57,6 +57,8 @@ async function listSources(s3: S3Client, from: string, format?: FlatFormat): Pro
   }));
 }
 
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
 const TRUE = new Set(['true', '1', 'yes', 'y', 't']);
 const FALSE = new Set(['false', '0', 'no', 'n', 'f']);
 
@@ -85,12 +87,12 @@ function coerce(v: unknown, t: Type): unknown {
       return typeof v === 'string' ? v : JSON.stringify(v);
     case 'int':
     case 'long': {
+      const n = typeof s === 'number' ? s : typeof s === 'string' && /^-?\d+$/.test(s) ? Number(s) : NaN;
+      // An int's range checked here, where the field is known: the encoder's own error names no field.
+      if (name === 'int' && Number.isInteger(n) && (n < INT_MIN || n > INT_MAX)) throw new Error(`${JSON.stringify(v)} is beyond the range of an int (${INT_MIN} to ${INT_MAX}): make the field a long`);
+      if (Number.isSafeInteger(n)) return n;
+      if (name === 'long' && typeof s === 'string' && /^-?\d+$/.test(s)) return BigInt(s);
       if (typeof s === 'number' && Number.isInteger(s)) return s;
-      if (typeof s === 'string' && /^-?\d+$/.test(s)) {
-        const n = Number(s);
-        if (Number.isSafeInteger(n)) return n;
-        if (name === 'long') return BigInt(s);
-      }
       break;
     }
     case 'float':

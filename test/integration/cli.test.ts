@@ -69,6 +69,18 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(r.stderr).toMatch(/imported 2 partitions: records in 5, out 4, rejected 1/);
   });
 
+  it('imports with a given schema: an int beyond its range is rejected naming the field', async () => {
+    const schemaFile = path.join(dir, 'count.avsc');
+    fs.writeFileSync(schemaFile, JSON.stringify({ type: 'record', name: 'Count', fields: [{ name: 'count', type: 'int' }] }));
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-int-'));
+    fs.writeFileSync(path.join(src, 'counts.csv'), 'count\n5\n2147483648\n-2147483648\n');
+    const r = await cli('import', path.join(src, 'counts.csv'), '--to', `s3://${BUCKET}/imp-int/`, '--schema', schemaFile);
+    expect(r.stderr).toMatch(/imported 1 partition: records in 3, out 2, rejected 1/);
+    expect(await decodeUrl(s3, `s3://${BUCKET}/imp-int/part-00000.avro`)).toEqual([{ count: 5 }, { count: -2147483648 }]);
+    const rejects = (await decodeUrl(s3, `s3://${BUCKET}/imp-int/_rejects/part-00000.avro`)) as { reason: string }[];
+    expect(rejects.map((x) => x.reason)).toEqual(['field "count": "2147483648" is beyond the range of an int (-2147483648 to 2147483647): make the field a long']);
+  });
+
   it('imports with a given schema, typing values and rejecting what does not fit', async () => {
     const schemaFile = path.join(dir, 'score.avsc');
     fs.writeFileSync(schemaFile, JSON.stringify({
