@@ -91,7 +91,7 @@ function problems(type: Type, value: unknown, err: unknown): string {
       more++;
       return;
     }
-    const p = path.length ? `${path.join('.')}: ${valueText(v)} is not ${typeText(t)}${longHint(v, t)}` : `the transform returned ${valueText(v)}, not ${typeText(t)}`;
+    const p = path.length ? `${path.join('.')}: ${valueText(v)} is not ${typeText(t)}${longHint(v, t)}${wrapHint(v, t)}` : `the transform returned ${valueText(v)}, not ${typeText(t)}`;
     found.push(p);
     chars += p.length + 2;
   };
@@ -118,6 +118,17 @@ function invalid(err: unknown): string {
 function acceptsArray(type: Type): boolean {
   const types = (type as { types?: Type[] }).types;
   return type.typeName === 'array' || (types ?? []).some((t) => t.typeName === 'array');
+}
+
+/**
+ * A union with two branches of one kind (two number types, say) takes its value wrapped in the
+ * branch's name, as it is read: a bare number cannot say whether it is the long or the double.
+ */
+function wrapHint(v: unknown, t: Type): string {
+  if (t.typeName !== 'union:wrapped' || v === null || (typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v))) return '';
+  const names = ((t as { types?: Type[] }).types ?? []).map((b) => b.branchName).filter((n) => n !== 'null');
+  const shown = valueText(v);
+  return ` (this union takes its value wrapped in a branch's name: ${names.slice(0, 2).map((n) => `{"${n}": ${shown}}`).join(' or ')}${names.length > 2 ? ' …' : ''})`;
 }
 
 /** Why a whole number is not a long when it looks like one. */

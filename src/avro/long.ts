@@ -1,5 +1,6 @@
 import avro, { Type } from 'avsc';
 import { forSchema } from './proto-fields';
+import { sameUnionsAsPlainLong } from './lossless-unions';
 import { fullSchema } from './schema-export';
 
 const MIN = BigInt(Number.MIN_SAFE_INTEGER);
@@ -35,7 +36,8 @@ export function losslessTypeOf(type: Type): Type {
   let t = cache.get(type);
   if (!t) {
     // fullSchema: a copy that lost enum defaults could not read what `type` reads through them.
-    t = forSchema(fullSchema(type) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto' });
+    // sameUnionsAsPlainLong: the copy wraps the unions `type` wraps, so both take the same values.
+    t = forSchema(fullSchema(type) as never, { registry: { long: LOSSLESS_LONG } as never, wrapUnions: 'auto', typeHook: sameUnionsAsPlainLong as never });
     cache.set(type, t);
   }
   return t;

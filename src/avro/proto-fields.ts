@@ -220,6 +220,9 @@ function typeHook(schema: Schema, opts: ForSchemaOptions): Type | undefined {
 // Maps keyed "__proto__" are the guards' part (their map reader), so every type built here has them.
 installAvscGuards();
 
-export function forSchema(schema: unknown, opts: Omit<Partial<ForSchemaOptions>, 'typeHook'> = {}): Type {
-  return Type.forSchema(schema as Schema, { ...opts, typeHook } as Partial<ForSchemaOptions>);
+/** `opts.typeHook`, if given, builds what this module's hook leaves (every type but records). */
+export function forSchema(schema: unknown, opts: Partial<ForSchemaOptions> = {}): Type {
+  const more = opts.typeHook;
+  const hook = more ? (s: Schema, o: ForSchemaOptions) => typeHook(s, o) ?? more(s, o) : typeHook;
+  return Type.forSchema(schema as Schema, { ...opts, typeHook: hook } as Partial<ForSchemaOptions>);
 }

@@ -8,7 +8,8 @@ import { IngestSummary } from '../../src/manifest/run';
 import { INHERIT_SCHEMA, PipelineDefinition } from '../../src/pipeline/types';
 import { s3Client } from '../../src/storage/client';
 import { avroTools, avroToolsRecords } from '../helpers/avro-tools';
-import { fastavroRead } from '../helpers/fastavro';
+import { decodeAll } from '../helpers/avro';
+import { fastavroRead, fastavroWrite } from '../helpers/fastavro';
 import { decodeUrl, getUrl } from '../helpers/s3';
 import { executeWithin } from '../helpers/pending';
 import { runOf } from '../helpers/runs';
@@ -77,6 +78,30 @@ describe('outputs in every codec are read by fastavro and by the Apache Avro Jav
     const buf = await getUrl(s3, (await runOf(s3, r)).committed.copy[0].output);
     expect(avroTools('count', buf).trim()).toBe('0');
     expect(fastavroRead({ f: buf }).f.count).toBe(0);
+  });
+});
+
+describe('unions of a long and another number type', () => {
+  it('are copied exactly, with a long past 2^53 in the block', async () => {
+    const schema = { type: 'record', name: 'U', fields: [
+      { name: 'a', type: ['int', 'long'] }, { name: 'b', type: ['long', 'double'] }, { name: 'c', type: ['long', 'float'] }, { name: 'd', type: ['null', 'long', 'double'] },
+    ] };
+    // fastavro picks the first branch a value fits: 5 is the int of a, the long of b, c and d.
+    const big = '1152921504606846977';
+    const rows = `[{"a":5,"b":5,"c":5,"d":5},{"a":9007199254740991,"b":9007199254740991,"c":9007199254740991,"d":9007199254740991},`
+      + `{"a":${big},"b":${big},"c":${big},"d":${big}},{"a":1,"b":1.5,"c":1.5,"d":null}]`;
+    const input = fastavroWrite(schema, rows);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'in/unions/u.avro', Body: input }));
+    const r = await run('copy-null', 'in/unions/', 'unions');
+    expect(r.stages.copy.records).toEqual({ in: 4, out: 4, rejected: 0, dropped: 0 });
+    const out = await getUrl(s3, (await runOf(s3, r)).committed.copy[0].output);
+    // Same values, each in the branch fastavro wrote it in, to the last digit of the big long.
+    const copied = await decodeAll(out);
+    expect(copied).toEqual(await decodeAll(input));
+    expect(copied[2]).toEqual({ a: { long: BigInt(big) }, b: { long: BigInt(big) }, c: { long: BigInt(big) }, d: { long: BigInt(big) } });
+    expect(copied[0]).toEqual({ a: { int: 5 }, b: { long: 5 }, c: { long: 5 }, d: { long: 5 } });
+    const py = fastavroRead({ input, out });
+    expect(py.out.records).toEqual(py.input.records);
   });
 });
 

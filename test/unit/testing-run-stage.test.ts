@@ -19,6 +19,8 @@ fs.mkdirSync(path.join(schemasDir, 'proto'));
 fs.writeFileSync(path.join(schemasDir, 'proto', 'v1.avsc'), JSON.stringify({
   type: 'record', name: 'P', fields: [{ name: '__proto__', type: 'long' }, { name: 'other', type: 'long' }, { name: 'm', type: { type: 'map', values: 'int' } }],
 }));
+fs.mkdirSync(path.join(schemasDir, 'num'));
+fs.writeFileSync(path.join(schemasDir, 'num', 'v1.avsc'), JSON.stringify({ type: 'record', name: 'Num', fields: [{ name: 'v', type: ['null', 'long', 'double'] }] }));
 afterAll(() => fs.rmSync(schemasDir, { recursive: true, force: true }));
 
 interface Raw { id: string; miles?: string; zone?: string }
@@ -153,5 +155,14 @@ describe("runStage's lookups", () => {
     const res = await runStage(definePipeline({ name: 'proto', schemasDir, stages: [bump] }), bump, [JSON.parse('{"__proto__": 1, "other": 2, "m": {"__proto__": 3}}')]);
     expect(res.counts).toEqual({ in: 1, out: 1, rejected: 0, dropped: 0 });
     expect(JSON.stringify(res.output)).toBe('[{"__proto__":1,"other":3,"m":{"__proto__":3}}]');
+  });
+
+  it('writes a union of long and double, wrapped, also with a long past 2^53 among them', async () => {
+    const num = defineStage<{ v: unknown }, { v: unknown }>({ name: 'num', schema: 'num', version: '1', transform: (r) => r });
+    const values = [{ long: 5 }, { long: Number.MAX_SAFE_INTEGER }, { long: 2n ** 60n }, { double: 1.5 }, { double: 5 }, null];
+    const res = await runStage(definePipeline({ name: 'num', schemasDir, stages: [num] }), num, [...values.map((v) => ({ v })), { v: 5 }]);
+    expect(res.counts).toEqual({ in: 7, out: 6, rejected: 1, dropped: 0 });
+    expect(res.output).toEqual(values.map((v) => ({ v })));
+    expect(res.rejects[0].reason).toBe('output does not match schema: v: 5 is not one of null, long, double (this union takes its value wrapped in a branch\'s name: {"long": 5} or {"double": 5})');
   });
 });
