@@ -170,6 +170,10 @@ describe('CSV', () => {
     const open = await roundTrip('csv', 'id,desc\n0,z\n1,"unclosed\n2,b\n3,c\n', 1);
     expect(open.chunks.flat().map((r) => (r.ok ? r.value.id : r.raw))).toEqual(['0', '1,"unclosed\n2,b\n3,c']);
     expect(rejectsOf(open.chunks)[0][3]).toBe('unparseable CSV row: Quote Not Closed: the parsing is finished with an opening quote; the row runs to the end of the file: 3 lines');
+    // Both kinds in one file, quotes balanced again before the row's end; each bad row opens a chunk of 1 parsed row.
+    const inch = await roundTrip('csv', 'id,desc,ok\n1,5" screen,yes\n2,normal,yes\n3,"quoted "inner" x",yes\n4,last,yes\n', 1);
+    expect(inch.chunks.flat().map((r) => (r.ok ? r.value.id : r.raw))).toEqual(['1,5" screen,yes', '2', '3,"quoted "inner" x",yes', '4']);
+    expect(rejectsOf(inch.chunks).map((r) => r.slice(0, 2))).toEqual([[0, 0], [1, 0]]);
     // Two bad rows in a row, after empty lines and with CRLF: one reject each, without the empty lines or line endings.
     const two = await roundTrip('csv', '\ufeffa,b\r\n\r\n1,5" x\r\n\r\n2,x"y\r\n3,ok\r\n', 10);
     expect(two.chunks.flat().map((r) => (r.ok ? r.value.a : r.raw))).toEqual(['1,5" x', '2,x"y', '3']);
