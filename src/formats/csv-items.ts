@@ -1,7 +1,7 @@
 import type { Options as CsvOptions } from 'csv-parse';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { CsvDelimiter, detectDelimiter, headerLineComplete } from './csv-delimiter';
-import { CsvPiece, CsvRecordSplitter, RECORD_DELIMITERS } from './csv-records';
+import { CsvPiece, CsvRecordSplitter, RECORD_DELIMITERS, recordEnd } from './csv-records';
 import type { Oversized } from './records';
 import { notUtf8File, utf8Text } from './utf8';
 
@@ -9,14 +9,13 @@ export const CSV_OPTIONS: CsvOptions = {
   info: true,
   raw: true,
   relax_column_count: true,
-  skip_records_with_error: true,
   skip_empty_lines: true,
 };
 
 export type CsvItem =
   | { kind: 'row'; record: string[]; raw: string; end: number }
   /** `reason` is the reject's; `notUtf8At` (the bad byte's offset) or `parseError` is what went wrong. */
-  | { kind: 'bad'; reason: string; raw: string; notUtf8At?: number; parseError?: string }
+  | { kind: 'bad'; reason: string; raw: string; end: number; notUtf8At?: number; parseError?: string }
   | { kind: 'oversized'; o: Oversized };
 
 /**
@@ -36,30 +35,7 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
         yield { kind: 'oversized', o: piece };
         continue;
       }
-      const items: CsvItem[] = [];
-      let rowStart = 0;
-      parseCsv(piece.buf, {
-        ...CSV_OPTIONS,
-        delimiter,
-        bom: piece.start === 0,
-        record_delimiter: RECORD_DELIMITERS,
-        on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
-          const from = rowStart;
-          rowStart = r.info.bytes_records;
-          // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
-          const decoded = r.raw.includes('\uFFFD') ? utf8Text(piece.buf.subarray(from, rowStart), 'CSV record') : undefined;
-          if (decoded && !decoded.ok) items.push({ kind: 'bad', reason: decoded.reason, raw: rowText(decoded.raw), notUtf8At: piece.start + from + decoded.at });
-          else items.push({ kind: 'row', record: r.record, raw: rowText(r.raw), end: piece.start + r.info.bytes_records });
-          return null;
-        },
-        on_skip: (err: Error | undefined, raw: string | undefined) => {
-          // csv-parse counts lines from the start of the piece it parsed, which would mislead: the reject has the record's position.
-          const reason = (err?.message ?? 'unknown error').replace(/ at line \d+/g, '');
-          items.push({ kind: 'bad', reason: `unparseable CSV row: ${reason}`, raw: raw ?? '', parseError: reason });
-          return undefined;
-        },
-      } as unknown as CsvOptions);
-      yield* items;
+      yield* parsePiece(piece, delimiter);
     }
   };
   const feed = function* (c: Buffer, end: boolean): Generator<CsvItem> {
@@ -81,6 +57,64 @@ export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelud
   if (prelude) yield* feed(prelude, false);
   for await (const c of body) yield* feed(c as Buffer, false);
   yield* feed(Buffer.alloc(0), true);
+}
+
+/**
+ * The rows of one piece of complete records. csv-parse stops at a row it cannot parse (a stray
+ * quote: `TV 55" screen`, `"say "hi" now"`): that row becomes one reject holding all its bytes,
+ * up to where the splitter ends it (recordEnd), and parsing starts again after it. csv-parse's
+ * own skipping would resume inside the row, once per bad quote, with only the text before it.
+ */
+function* parsePiece(piece: Extract<CsvPiece, { oversized?: false }>, delimiter: CsvDelimiter): Generator<CsvItem> {
+  const { buf } = piece;
+  let at = 0;
+  while (at < buf.length) {
+    const items: CsvItem[] = [];
+    const from = at;
+    let rowStart = at;
+    try {
+      parseCsv(from ? buf.subarray(from) : buf, {
+        ...CSV_OPTIONS,
+        delimiter,
+        bom: piece.start === 0 && from === 0,
+        record_delimiter: RECORD_DELIMITERS,
+        on_record: (r: { record: string[]; raw: string; info: { bytes_records: number } }) => {
+          const start = rowStart;
+          rowStart = from + r.info.bytes_records;
+          // Only a row holding U+FFFD may hide invalid bytes: the check stays off the common path.
+          const decoded = r.raw.includes('\uFFFD') ? utf8Text(buf.subarray(start, rowStart), 'CSV record') : undefined;
+          if (decoded && !decoded.ok) {
+            items.push({ kind: 'bad', reason: decoded.reason, raw: rowText(decoded.raw), end: piece.start + rowStart, notUtf8At: piece.start + start + decoded.at });
+          } else items.push({ kind: 'row', record: r.record, raw: rowText(r.raw), end: piece.start + rowStart });
+          return null;
+        },
+      } as unknown as CsvOptions);
+      at = buf.length;
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      items.push(badRow(piece, rowStart, delimiter, err));
+      at = (items[items.length - 1] as { end: number }).end - piece.start;
+    }
+    yield* items;
+  }
+}
+
+/** The row csv-parse failed on, which starts at `from` (after any empty lines it skipped). */
+function badRow(piece: Extract<CsvPiece, { oversized?: false }>, from: number, delimiter: CsvDelimiter, err: CsvError): CsvItem {
+  const { buf } = piece;
+  let start = from;
+  if (piece.start === 0 && start === 0 && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
+  while (buf[start] === 0x0a || buf[start] === 0x0d) start++;
+  const end = recordEnd(buf, start, delimiter);
+  const decoded = utf8Text(buf.subarray(start, end), 'CSV record');
+  const raw = rowText(decoded.ok ? decoded.text : decoded.raw);
+  // csv-parse counts lines from the start of what it parsed, which would mislead: the reject has the row's position.
+  let cause = err.message.replace(/ at line \d+/g, '');
+  const lines = raw.split(/\r\n|\n|\r/).length;
+  // Say how far the row runs when it takes in more than its line: the lines after it are in the reject, not lost.
+  if (err.code === 'CSV_QUOTE_NOT_CLOSED') cause += `; the row runs to the end of the file: ${lines} line${lines === 1 ? '' : 's'}`;
+  else if (lines > 1) cause += `; the row runs over ${lines} lines, as a field that opens with a quote ends only at a quote before the delimiter or a line end`;
+  return { kind: 'bad', reason: `unparseable CSV row: ${cause}`, raw, end: piece.start + end, parseError: cause };
 }
 
 /** Why a file whose header row is bad is not read at all. */

@@ -176,3 +176,36 @@ export class CsvRecordSplitter {
 
 /** csv-parse's record_delimiter for the same rule: \r\n before \r, so that it is one ending. */
 export const RECORD_DELIMITERS = ['\r\n', '\n', '\r'];
+
+/**
+ * Where the record starting at `from` in `buf` (complete records, as a CsvPiece holds) ends, by
+ * the splitter's rules above: after its line ending, or at the end of `buf`. It tells how far a
+ * row csv-parse rejects runs, which the parser does not say: a stray quote inside a quoted field
+ * does not close it, so such a row runs on to a quote before a delimiter or line end, as the
+ * splitter's does. `from` is past any BOM.
+ */
+export function recordEnd(buf: Buffer, from: number, delimiter: string): number {
+  const delim = delimiter.charCodeAt(0);
+  const len = buf.length;
+  let p = from;
+  let state = S.FieldStart;
+  while (p < len) {
+    if (state === S.Quoted) {
+      const q = buf.indexOf(QUOTE, p);
+      if (q < 0 || q + 1 >= len) return len;
+      const n = buf[q + 1];
+      if (n === QUOTE) {
+        p = q + 2;
+        continue;
+      }
+      if (n === delim || n === LF || n === CR) state = S.Field;
+      p = q + 1;
+      continue;
+    }
+    const c = buf[p];
+    if (c === LF || c === CR) return p + (c === CR && p + 1 < len && buf[p + 1] === LF ? 2 : 1);
+    state = c === delim ? S.FieldStart : c === QUOTE && state === S.FieldStart ? S.Quoted : S.Field;
+    p++;
+  }
+  return len;
+}

@@ -86,7 +86,7 @@ async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], 
       continue;
     }
     if (item.kind === 'bad') {
-      yield { ok: false, reason: item.reason, raw: item.raw };
+      yield { ok: false, reason: item.reason, raw: item.raw, end: item.end - header.length };
       continue;
     }
     const cells = item.record;

@@ -190,6 +190,33 @@ describe('gzip flat sources', () => {
     expect(rejected.map((x) => [x.source, Number(x.index), x.record])).toEqual([[`s3://${BUCKET}/chunk-rejects-json/data.json`, 650, '[650]']]);
   });
 
+  it('a CSV row with a stray quote is one reject with its whole text, at its index, even as the first row of a chunk', async () => {
+    // Chunks of 300 parsed rows: row 3 makes the first chunk end after row 300, so row 301 opens the second.
+    const bad: Record<number, string> = { 3: '3,TV 55" screen,yes', 301: '301,"say "hi" now",yes', 1500: '1500,x"y,yes' };
+    const rows = Array.from({ length: 2000 }, (_, i) => bad[i] ?? `${i},item ${i},yes`);
+    const body = Buffer.from(`id,desc,ok\n${rows.join('\n')}\n`);
+    await put('csv-quotes/data.csv', body);
+    const p = await plan('csv-quotes/', 'out-csv-quotes');
+    const found: string[] = [];
+    let records = 0;
+    for (let i = 0; i < p.partitions; i++) {
+      const r = (await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: i })) as PartitionResult;
+      expect(r.counts.in).toBe(r.counts.out + r.counts.rejected);
+      records += r.counts.in;
+      const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${p.bucket}/${r.manifestKey}`);
+      if (!m.rejects) continue;
+      for (const x of (await decodeUrl(s3, m.rejects.url)) as { source: string; index: number; record: string; reason: string }[]) {
+        const range = /#bytes=(\d+)-(\d*)$/.exec(x.source);
+        const text = body.subarray(range ? Number(range[1]) : 0, range?.[2] ? Number(range[2]) : undefined).toString();
+        expect(text.split('\n').slice(range ? 0 : 1)[Number(x.index)]).toBe(x.record);
+        expect(x.reason).toMatch(/^unparseable CSV row: Invalid (Opening|Closing) Quote/);
+        found.push(x.record);
+      }
+    }
+    expect(records).toBe(2000);
+    expect(found).toEqual(Object.values(bad));
+  });
+
   it('planning heartbeats scan checkpoints, and a plan attempt resumed from one writes the same plan', async () => {
     const big = Buffer.from('id,v\n' + Array.from({ length: 400_000 }, (_, i) => `${i},${'x'.repeat(i % 50)}`).join('\n') + '\n');
     await put('big-gz/big.csv.gz', gzipSync(big));

@@ -131,6 +131,54 @@ describe('CSV', () => {
     expect(all[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/unparseable CSV row: Quote Not Closed/) });
   });
 
+  /** Each chunk's records as the import numbers them: index within the chunk, and the reject's text. */
+  const rejectsOf = (chunks: FlatRecord[][]) => chunks.flatMap((c, k) => c.flatMap((r, i) => (r.ok ? [] : [[k, i, r.raw, r.reason]])));
+
+  it('makes a row with a stray quote one reject holding the whole row, in chunks or not', async () => {
+    // An inch mark in an unquoted field, and quotes inside a quoted one that are not doubled.
+    const text = 'id,desc,ok\n1,item 1,yes\n2,item 2,yes\n3,TV 55" screen,yes\n4,item 4,yes\n5,item 5,yes\n' +
+      '6,"say "hi" now",yes\n7,item 7,yes\n8,item 8,yes\n9,item 9,yes\n10,item 10,yes\n';
+    const whole = await roundTrip('csv', text, 100);
+    expect(whole.chunks.flat()).toHaveLength(10);
+    expect(whole.chunks.flat().filter((r) => r.ok)).toHaveLength(8);
+    expect(rejectsOf(whole.chunks)).toEqual([
+      [0, 2, '3,TV 55" screen,yes', 'unparseable CSV row: Invalid Opening Quote: a quote is found on field 1, value is "TV 55"'],
+      [0, 5, '6,"say "hi" now",yes', expect.stringMatching(/^unparseable CSV row: Invalid Closing Quote: got "h" instead of delimiter/)],
+    ]);
+    expect(whole.chunks.flat().map((r) => (r.ok ? r.value.id : null))).toEqual(['1', '2', null, '4', '5', null, '7', '8', '9', '10']);
+    // Cut every 2 rows, each bad row opens a chunk (the scan cuts after parsed rows only).
+    const cut = await roundTrip('csv', text, 2);
+    expect(cut.scan.chunks.map((c) => c.records)).toEqual([2, 2, 2, 2]);
+    expect(cut.chunks.map((c) => c.length)).toEqual([2, 3, 3, 2]);
+    expect(rejectsOf(cut.chunks).map((r) => r.slice(0, 3))).toEqual([[1, 0, '3,TV 55" screen,yes'], [2, 0, '6,"say "hi" now",yes']]);
+    // A reject says where the next row starts, so an import resumes after it, as after a row.
+    const c1 = cut.scan.chunks[1];
+    const bad = cut.chunks[1][0];
+    const buf = Buffer.from(text);
+    const rest: FlatRecord[] = [];
+    for await (const r of readChunk('mem://f', 'csv', stream(buf.subarray(c1.start + bad.end!, c1.end)), c1, cut.scan.fields, buf.subarray(0, cut.scan.headerEnd))) rest.push(r);
+    expect(rest.map((r) => r.ok && r.value.id)).toEqual(['4', '5']);
+  });
+
+  it('keeps every line a stray quote takes in within its one reject, and says how many', async () => {
+    // A quote that opens a field ends it only before the delimiter or a line end, as csv-parse
+    // reads it: `"a" trailing` leaves the field open, so the row runs on to such a quote.
+    const trail = await roundTrip('csv', 'id,desc\n1,"a" trailing,x\n2,b\n3,"c",d\n4,e\n', 1);
+    expect(trail.chunks.flat().map((r) => (r.ok ? r.value.id : r.raw))).toEqual(['1,"a" trailing,x\n2,b\n3,"c",d', '4']);
+    expect(rejectsOf(trail.chunks)[0][3]).toMatch(/^unparseable CSV row: Invalid Closing Quote: got " " instead of .*; the row runs over 3 lines, as a field that opens with a quote ends only at a quote before the delimiter or a line end$/);
+    // Never closed, it runs to the end of the file: one reject with all of it, not a loss.
+    const open = await roundTrip('csv', 'id,desc\n0,z\n1,"unclosed\n2,b\n3,c\n', 1);
+    expect(open.chunks.flat().map((r) => (r.ok ? r.value.id : r.raw))).toEqual(['0', '1,"unclosed\n2,b\n3,c']);
+    expect(rejectsOf(open.chunks)[0][3]).toBe('unparseable CSV row: Quote Not Closed: the parsing is finished with an opening quote; the row runs to the end of the file: 3 lines');
+    // Both kinds in one file, quotes balanced again before the row's end; each bad row opens a chunk of 1 parsed row.
+    const inch = await roundTrip('csv', 'id,desc,ok\n1,5" screen,yes\n2,normal,yes\n3,"quoted "inner" x",yes\n4,last,yes\n', 1);
+    expect(inch.chunks.flat().map((r) => (r.ok ? r.value.id : r.raw))).toEqual(['1,5" screen,yes', '2', '3,"quoted "inner" x",yes', '4']);
+    expect(rejectsOf(inch.chunks).map((r) => r.slice(0, 2))).toEqual([[0, 0], [1, 0]]);
+    // Two bad rows in a row, after empty lines and with CRLF: one reject each, without the empty lines or line endings.
+    const two = await roundTrip('csv', '\ufeffa,b\r\n\r\n1,5" x\r\n\r\n2,x"y\r\n3,ok\r\n', 10);
+    expect(two.chunks.flat().map((r) => (r.ok ? r.value.a : r.raw))).toEqual(['1,5" x', '2,x"y', '3']);
+  });
+
   it('a header with no rows is a file of 0 records with its schema, not an empty one', async () => {
     const { scan, chunks } = await roundTrip('csv', 'id,name\n', 10);
     expect(scan).toMatchObject({ records: 0, chunks: [{ start: 8, end: -1, records: 0 }], headerEnd: 8 });
