@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AvroFormatError, BlockDecoder, blockDecoder, decodeBlock } from './container-reader';
 import { ItemBudget } from './guards';
-import { forSchema } from './proto-fields';
+import { forSchemaLenientDefaults } from './lenient-defaults';
 
 export interface CheckRequest {
   /** Which schemas the block is read with; the same id as the previous request's when they are the same. */
@@ -36,7 +36,8 @@ function decoderFor(writer: string, reader: string | undefined): BlockDecoder {
   const key = `${writer}\0${reader ?? ''}`;
   let d = decoders.get(key);
   if (!d) {
-    const parse = (json: string) => forSchema(JSON.parse(json), { wrapUnions: 'auto' });
+    // As the reader built them (src/avro/type-cache.ts): a writer default avsc refuses is dropped.
+    const parse = (json: string) => forSchemaLenientDefaults(JSON.parse(json), { wrapUnions: 'auto' });
     d = blockDecoder(parse(writer), reader === undefined ? undefined : parse(reader));
     if (decoders.size >= MAX_CACHED) decoders.delete(decoders.keys().next().value as string);
     decoders.set(key, d);

@@ -1,5 +1,5 @@
 import { Type } from 'avsc';
-import { forSchema } from './proto-fields';
+import { forSchemaLenientDefaults } from './lenient-defaults';
 import { checkSchemaDepth } from './schema-depth';
 
 /**
@@ -22,7 +22,8 @@ export function typeForSchema(schemaJson: string, opts: { wrapUnions?: 'auto' } 
   }
   const json: unknown = JSON.parse(schemaJson);
   checkSchemaDepth(json);
-  t = forSchema(json, opts);
+  // Headers' schemas, and schemas copied from them: defaults avsc refuses do not stop a read.
+  t = forSchemaLenientDefaults(json, opts);
   cache.set(id, t);
   if (cache.size > MAX) cache.delete(cache.keys().next().value as string);
   return t;

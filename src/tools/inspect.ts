@@ -7,6 +7,8 @@ export interface Inspection {
   size: number;
   codec: string;
   schema: unknown;
+  /** The header's schema as written (`schema` is parsed: a long beyond 2^53 in it is rounded). */
+  schemaJson: string;
   syncMarker: string;
   metadata: Record<string, string>;
   headerBytes: number;
@@ -39,7 +41,7 @@ export async function inspectObject(source: ObjectSource): Promise<Inspection> {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(h.meta)) if (k !== 'avro.schema') metadata[k] = /^[\x20-\x7e]*$/.test(v.toString('latin1')) ? v.toString('utf8') : `0x${v.toString('hex')}`;
     return {
-      url: source.name, size: source.size, codec: h.codec, schema: JSON.parse(h.schemaJson), syncMarker: h.sync.toString('hex'), metadata,
+      url: source.name, size: source.size, codec: h.codec, schema: JSON.parse(h.schemaJson), schemaJson: h.schemaJson, syncMarker: h.sync.toString('hex'), metadata,
       headerBytes: h.headerSize, blocks, records, uncompressedBytes: uncompressed, largestBlock: largest, trailingBytes: reader.trailingBytes,
     };
   } finally {

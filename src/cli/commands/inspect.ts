@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { cliConfig } from '../config';
 import { s3Client } from '../../storage/client';
 import { inspectObject } from '../../tools/inspect';
+import { indentJson } from '../../tools/json-indent';
 import { objectSource } from '../../tools/object-source';
 
 export function registerInspect(program: Command): void {
@@ -11,8 +12,12 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (url: string, o: { json?: boolean }) => {
       const i = await inspectObject(await objectSource(url, () => s3Client(cliConfig().s3)));
+      const { schemaJson, ...shown } = i;
       if (o.json) {
-        process.stdout.write(JSON.stringify(i, null, 2) + '\n');
+        // The schema as the header has it: a parsed one would round a long default beyond 2^53.
+        const mark = `\u0000schema:${process.pid}`;
+        const json = JSON.stringify({ ...shown, schema: mark }, null, 2).replace(JSON.stringify(mark), () => indentJson(schemaJson, '  '));
+        process.stdout.write(json + '\n');
         return;
       }
       const lines = [
@@ -21,7 +26,7 @@ export function registerInspect(program: Command): void {
         `uncompressed: ${i.uncompressedBytes} bytes`, `sync marker:  ${i.syncMarker}`,
         ...Object.entries(i.metadata).map(([k, v]) => `meta:         ${k} = ${v}`),
         ...(i.trailingBytes ? [`warning:      ${i.trailingBytes} trailing bytes after the last block`] : []),
-        `schema:       ${JSON.stringify(i.schema, null, 2).replace(/\n/g, '\n              ')}`,
+        `schema:       ${indentJson(schemaJson, '              ')}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
