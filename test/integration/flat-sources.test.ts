@@ -117,6 +117,21 @@ describe("partflow/testing's rawRecords", () => {
   });
 });
 
+describe('sources named like an Avro primitive type', () => {
+  it('import, whether the dataset name comes from the file (long.csv, int.jsonl, boolean.json) or is given (double)', async () => {
+    await put('prim/long.csv', Buffer.from('id,name\n1,a\n'));
+    await put('prim/int.jsonl', Buffer.from('{"id":1,"name":"a"}\n'));
+    await put('prim/boolean.json', Buffer.from('[{"id":1,"name":"a"}]'));
+    for (const key of ['prim/long.csv', 'prim/int.jsonl', 'prim/boolean.json']) {
+      const p = await plan(key, `out-${key.replace(/\W/g, '-')}`);
+      expect(await importAll(p)).toEqual([{ id: key.endsWith('.csv') ? '1' : 1, name: 'a' }]);
+    }
+    const input = resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/plain-csv/`, target: `s3://${BUCKET}/out-double/`, dataset: 'double', partitionRecords: 300 });
+    const p = (await env().run(acts().planIngest, input)) as PlanSummary;
+    expect(await importAll(p)).toHaveLength(1000);
+  });
+});
+
 describe('gzip flat sources', () => {
   it('a .csv.gz plans the chunks of the plain file (decompressed offsets) and imports the same records', async () => {
     const [plain, gz] = [await plan('plain-csv/', 'out-plain-csv'), await plan('gz-csv/', 'out-gz-csv')];
