@@ -132,6 +132,20 @@ describe('sources named like an Avro primitive type', () => {
   });
 });
 
+describe('CSV delimiters', () => {
+  it('a semicolon file whose header has a comma is read as semicolons in every chunk, and a sep= line is not a row', async () => {
+    const rows = Array.from({ length: 700 }, (_, i) => `n${i};${i},50;2024-01-01`);
+    await put('euro/euro.csv', Buffer.from(`Name;Preis (EUR, brutto);Datum\n${rows.join('\n')}\n`));
+    const p = await plan('euro/', 'out-euro');
+    expect(p.partitions).toBe(3);
+    const records = await importAll(p);
+    expect(records).toHaveLength(700);
+    expect(records[650]).toEqual({ Name: 'n650', Preis_EUR_brutto: '650,50', Datum: '2024-01-01' });
+    await put('excelsep/x.csv', Buffer.from('sep=;\r\na;b\r\n1;2\r\n'));
+    expect(await importAll(await plan('excelsep/', 'out-excelsep'))).toEqual([{ a: '1', b: '2' }]);
+  });
+});
+
 describe('gzip flat sources', () => {
   it('a .csv.gz plans the chunks of the plain file (decompressed offsets) and imports the same records', async () => {
     const [plain, gz] = [await plan('plain-csv/', 'out-plain-csv'), await plan('gz-csv/', 'out-gz-csv')];
