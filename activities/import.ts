@@ -71,7 +71,7 @@ export function makeImportActivity(deps: ActivityDeps) {
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
         const { source, base } = rejectPlace(name, format, { start, end }, !pc.range || start <= (pc.headerEnd ?? 0));
-        for await (const rec of readChunk(name, format, body, chunk, schema.fields, header)) {
+        for await (const rec of readChunk(name, format, body, chunk, schema.fields, header && { header, delimiter: pc.delimiter })) {
           const turn = run.tick();
           if (turn) await turn;
           run.counts.in++;

@@ -103,7 +103,7 @@ function makePlan(deps: ActivityDeps) {
           schemaIndex.set(sk, rawSchemas.length);
           rawSchemas.push(raw);
         }
-        scans!.set(s.key, { schema: schemaIndex.get(sk)!, chunks: scan.chunks, headerEnd: scan.headerEnd });
+        scans!.set(s.key, { schema: schemaIndex.get(sk)!, chunks: scan.chunks, headerEnd: scan.headerEnd, delimiter: scan.delimiter });
         scanned! += scan.records;
       });
       sources = sources.filter((s) => scans!.has(s.key));

@@ -25,6 +25,9 @@ export class ChunkHasher {
   private bad = false;
   /** The header's hash took bytes past it: no chunk can be hashed. */
   private off = false;
+  /** Bytes from the start kept unhashed until a buffer starting past them is read (see holdFirst). */
+  private hold = 0;
+  private pendingBytes = 0;
 
   /** `lastCut`: resuming at a cut, the hash of the chunk it ended. */
   constructor(start: number, header?: Buffer, lastCut?: string) {
@@ -38,9 +41,20 @@ export class ChunkHasher {
     return this.seed ? this.seed.copy() : createHash('sha256');
   }
 
+  /**
+   * CSV from the start: its parse waits for up to `bytes` (the delimiter sniff's) before the
+   * header row is known, so those bytes wait too, as the last two buffers do.
+   */
+  holdFirst(bytes: number): void {
+    this.hold = bytes;
+  }
+
   /** A buffer read from the object, in order. */
   push(b: Buffer): void {
     this.pending.push(b);
+    this.pendingBytes += b.length;
+    // Only once a buffer starting past the held bytes is read has the parse passed them.
+    if (this.at + this.pendingBytes - b.length < this.hold) return;
     while (this.pending.length > 2) this.take(this.at + this.pending[0].length);
   }
 
@@ -53,6 +67,7 @@ export class ChunkHasher {
       this.tail?.update(part);
       this.since += n;
       this.at += n;
+      this.pendingBytes -= n;
       if (n === b.length) this.pending.shift();
       else this.pending[0] = b.subarray(n);
     }

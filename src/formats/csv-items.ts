@@ -1,6 +1,6 @@
 import type { Options as CsvOptions } from 'csv-parse';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { CsvDelimiter, detectDelimiter, headerLineComplete } from './csv-delimiter';
+import { CsvDelimiter, headerDelimiter, headerLineComplete, sepLine, sniffComplete, sniffDelimiter } from './csv-delimiter';
 import { CsvPiece, CsvRecordSplitter, RECORD_DELIMITERS, recordEnd } from './csv-records';
 import type { Oversized } from './records';
 import { notUtf8File, utf8Text } from './utf8';
@@ -18,36 +18,59 @@ export type CsvItem =
   | { kind: 'bad'; reason: string; raw: string; end: number; notUtf8At?: number; parseError?: string }
   | { kind: 'oversized'; o: Oversized };
 
+export interface CsvItemsOptions {
+  /** The field delimiter the scan chose (see csv-delimiter.ts); by default the header's rule. */
+  delimiter?: CsvDelimiter;
+  /** Reading from the file's start with no delimiter given: choose it from the header and first rows. */
+  sniff?: boolean;
+  /** Told the delimiter once chosen, and the one the header's rule gives. */
+  onDelimiter?: (chosen: CsvDelimiter, byHeader: CsvDelimiter) => void;
+}
+
 /**
- * CSV rows with the offset where the next one starts. `prelude` (the header row, when reading
+ * CSV rows with the offset where the next one starts. `prelude` (the header bytes, when reading
  * from the middle of the file) is parsed first so that BOM and record-delimiter detection match
- * the scan; offsets count it, the caller maps them back.
+ * the scan; offsets count it, the caller maps them back. A leading `sep=X` line is not a row.
  */
-export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelude?: Buffer): AsyncGenerator<CsvItem> {
+export async function* csvItems(body: AsyncIterable<Buffer>, max: number, prelude?: Buffer, opts: CsvItemsOptions = {}): AsyncGenerator<CsvItem> {
   // The splitter needs the field delimiter before the header's first quote, so the first bytes
-  // wait until the header line is whole.
+  // wait until the header line is whole (and, to sniff, the first rows too).
   let splitter: CsvRecordSplitter | undefined;
   let delimiter: CsvDelimiter = ',';
   let head: Buffer[] = [];
+  let skipSepLine = false;
   const parsePieces = function* (pieces: CsvPiece[]): Generator<CsvItem> {
     for (const piece of pieces) {
       if (piece.oversized) {
         yield { kind: 'oversized', o: piece };
         continue;
       }
-      yield* parsePiece(piece, delimiter);
+      for (const item of parsePiece(piece, delimiter)) {
+        // The `sep=` line is the file's first record: not a row.
+        if (skipSepLine) {
+          skipSepLine = false;
+          continue;
+        }
+        yield item;
+      }
     }
   };
   const feed = function* (c: Buffer, end: boolean): Generator<CsvItem> {
     if (!splitter) {
       head.push(c);
       const start = head.length === 1 ? c : Buffer.concat(head);
-      if (!headerLineComplete(start, end)) {
+      if (!(opts.sniff && !opts.delimiter ? sniffComplete(start, end) : headerLineComplete(start, end))) {
         head = [start];
         return;
       }
       head = [];
-      delimiter = detectDelimiter(start);
+      const byHeader = headerDelimiter(start);
+      delimiter = opts.delimiter ?? (opts.sniff ? sniffDelimiter(start, end) : byHeader);
+      opts.onDelimiter?.(delimiter, byHeader);
+      // Excel's `sep=` line names the delimiter and is not data. A plan made before it was
+      // known took it as the header row, its header bytes ending there: it reads as it did.
+      const sep = sepLine(start);
+      skipSepLine = sep !== undefined && (!prelude || prelude.length > sep.end);
       splitter = new CsvRecordSplitter(max, 0, delimiter);
       c = start;
     }

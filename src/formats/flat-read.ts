@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
+import type { CsvDelimiter } from './csv-delimiter';
 import { csvItems } from './csv-items';
 import type { Chunk, FlatFormat } from './flat';
 import { FieldPlan, toInferredRecord } from './infer';
@@ -15,16 +16,23 @@ import { utf8Text } from './utf8';
  */
 export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
 
+/** A CSV file's header bytes, and the delimiter its scan chose when the header alone gives another. */
+export interface CsvHeader {
+  header: Buffer;
+  delimiter?: CsvDelimiter;
+}
+
 /**
  * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: from `chunk.start`,
- * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes.
+ * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes (and
+ * the scan's delimiter, if it recorded one).
  * Records over `maxRecordBytes` become rejects that keep only the record's first bytes.
  */
 export async function* readChunk(
-  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer, max = maxRecordBytes(),
+  name: string, format: FlatFormat, body: Readable, chunk: Chunk, fields: FieldPlan[], header?: Buffer | CsvHeader, max = maxRecordBytes(),
 ): AsyncGenerator<FlatRecord> {
   if (format === 'csv') {
-    yield* readCsvChunk(body, chunk, fields, header!, max);
+    yield* readCsvChunk(body, chunk, fields, Buffer.isBuffer(header) ? { header } : header!, max);
   } else if (format === 'jsonl') {
     for await (const l of splitLines(body, 0, max)) {
       if (l.oversized) {
@@ -70,11 +78,12 @@ function oversizedReject(o: Oversized, base: number, max: number, what: string):
   return { ok: false, reason: oversizedReason(at, max, what), raw: prefixText(o.prefix), end: o.end };
 }
 
-async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], header: Buffer, max: number): AsyncGenerator<FlatRecord> {
+async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], csv: CsvHeader, max: number): AsyncGenerator<FlatRecord> {
+  const header = csv.header;
   // Parse the header again first so that BOM and record-delimiter detection match the scan;
   // offsets count it, and records' ends are offsets into the body.
   let seenHeader = false;
-  for await (const item of csvItems(body, max, header)) {
+  for await (const item of csvItems(body, max, header, { delimiter: csv.delimiter })) {
     if (!seenHeader) {
       // The header's own bytes: the scan already took its first row as the header.
       if (item.kind === 'row') seenHeader = true;

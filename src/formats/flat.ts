@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
 import { ChunkHasher } from './chunk-hasher';
+import { CsvDelimiter, DELIMITER_SNIFF_BYTES } from './csv-delimiter';
 import { badHeader, csvItems } from './csv-items';
 import { FlatFileError } from './errors';
 import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema } from './infer';
@@ -37,6 +38,11 @@ export interface ScanResult {
   fields: FieldPlan[];
   /** csv: bytes of the header row, which every chunk's parse starts from. */
   headerEnd?: number;
+  /**
+   * csv: the field delimiter the header and first rows gave, only when the header alone gives
+   * another (see csv-delimiter.ts): chunk reads, which see only the header, need it.
+   */
+  delimiter?: CsvDelimiter;
   /** Records over the size limit, counted in their chunks; the import rejects them. */
   oversized?: number;
   /**
@@ -68,6 +74,8 @@ export interface ScanCheckpoint {
   oversized: number;
   /** csv: the header row's bytes (base64), parsed again on resume so that the parse matches. */
   header?: string;
+  /** csv: as ScanResult.delimiter; absent, the header's rule. */
+  delimiter?: CsvDelimiter;
   /** jsonl: the schema inferred so far. */
   infer?: InferState;
 }
@@ -121,6 +129,7 @@ class ChunkCutter {
   bytes: number;
   header?: Buffer;
   headerEnd?: number;
+  delimiter?: CsvDelimiter;
   columns?: string[];
   infer: JsonSchemaInferrer;
   readonly hasher: ChunkHasher;
@@ -138,6 +147,7 @@ class ChunkCutter {
       this.header = Buffer.from(resume.header, 'base64');
       this.headerEnd = this.header.length;
     }
+    if (resume?.delimiter) this.delimiter = resume.delimiter;
     this.hasher = new ChunkHasher(this.start, this.header, resume?.chunks[resume.chunks.length - 1]?.sha256);
     this.progressAt = this.bytes + (opts.progressBytes ?? PROGRESS_BYTES);
     if (resume) this.boundary = { ...resume, nChunks: resume.chunks.length };
@@ -156,7 +166,8 @@ class ChunkCutter {
       this.n = 0;
       this.boundary = {
         v: 1, format: this.format, perChunk: this.perChunk, offset: end, records: this.records, nChunks: this.chunks.length,
-        oversized: this.oversized, header: this.header?.toString('base64'), infer: this.format === 'jsonl' ? this.infer.state() : undefined,
+        oversized: this.oversized, header: this.header?.toString('base64'),
+        ...(this.delimiter ? { delimiter: this.delimiter } : {}), infer: this.format === 'jsonl' ? this.infer.state() : undefined,
       };
     }
   }
@@ -202,7 +213,10 @@ class ChunkCutter {
       type: 'record', name: avroName(recordName), namespace: 'partflow.raw',
       fields: fields.map((f) => ({ name: f.name, type: ['null', 'string'], default: null, 'partflow.source': f.source })),
     };
-    return { format: 'csv', chunks, records: this.records, schema, fields, headerEnd: this.headerEnd, oversized: this.oversized };
+    return {
+      format: 'csv', chunks, records: this.records, schema, fields, headerEnd: this.headerEnd, oversized: this.oversized,
+      ...(this.delimiter ? { delimiter: this.delimiter } : {}),
+    };
   }
 }
 
@@ -229,6 +243,7 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
   // The header's bytes go into checkpoints: keep the first bytes until the header row is found.
   let head: Buffer[] | undefined = prelude ? undefined : [];
   let headLen = 0;
+  if (!prelude) scan.hasher.holdFirst(DELIMITER_SNIFF_BYTES);
   const keepHead = (c: Buffer) => {
     scan.hasher.push(c);
     if (head && headLen <= 2 * max) {
@@ -236,7 +251,15 @@ async function scanCsv(name: string, body: Readable, scan: ChunkCutter, max: num
       headLen += c.length;
     }
   };
-  for await (const item of csvItems(counted(body, base, (n) => scan.read(n), keepHead), max, prelude)) {
+  // A resumed scan has only the header: the delimiter its first attempt chose comes with it.
+  const delimiter = {
+    sniff: !prelude,
+    delimiter: scan.delimiter,
+    onDelimiter: (chosen: CsvDelimiter, byHeader: CsvDelimiter) => {
+      if (!prelude && chosen !== byHeader) scan.delimiter = chosen;
+    },
+  };
+  for await (const item of csvItems(counted(body, base, (n) => scan.read(n), keepHead), max, prelude, delimiter)) {
     if (!scan.columns) {
       if (item.kind === 'oversized') throw new FlatFileError(name, oversizedReason(item.o, max, 'the header row'));
       // Taking the next row as the header would shift every column name: the object fails instead.

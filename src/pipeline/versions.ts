@@ -26,8 +26,10 @@ export function sourceVersion(pieces: Piece[], readerFingerprint: string | null)
  * ETag: hashing them would version every existing flat partition anew for no gain on append.
  */
 function importIdentity(p: Piece): unknown[] {
-  if (p.sha256) return [p.key, { sha256: p.sha256, start: p.range?.[0] ?? 0 }, p.headerEnd ?? null];
-  return [...pieceIdentity(p), p.headerEnd ?? null];
+  // The delimiter counts only where the scan recorded one, so no earlier version changes.
+  const how = p.delimiter ? [p.headerEnd ?? null, p.delimiter] : [p.headerEnd ?? null];
+  if (p.sha256) return [p.key, { sha256: p.sha256, start: p.range?.[0] ?? 0 }, ...how];
+  return [...pieceIdentity(p), ...how];
 }
 
 /** Raw version of a flat-file partition: what is imported and how. */

@@ -117,6 +117,35 @@ describe("partflow/testing's rawRecords", () => {
   });
 });
 
+describe('sources named like an Avro primitive type', () => {
+  it('import, whether the dataset name comes from the file (long.csv, int.jsonl, boolean.json) or is given (double)', async () => {
+    await put('prim/long.csv', Buffer.from('id,name\n1,a\n'));
+    await put('prim/int.jsonl', Buffer.from('{"id":1,"name":"a"}\n'));
+    await put('prim/boolean.json', Buffer.from('[{"id":1,"name":"a"}]'));
+    for (const key of ['prim/long.csv', 'prim/int.jsonl', 'prim/boolean.json']) {
+      const p = await plan(key, `out-${key.replace(/\W/g, '-')}`);
+      expect(await importAll(p)).toEqual([{ id: key.endsWith('.csv') ? '1' : 1, name: 'a' }]);
+    }
+    const input = resolveIngestInput({ pipeline: 'copy', source: `s3://${BUCKET}/plain-csv/`, target: `s3://${BUCKET}/out-double/`, dataset: 'double', partitionRecords: 300 });
+    const p = (await env().run(acts().planIngest, input)) as PlanSummary;
+    expect(await importAll(p)).toHaveLength(1000);
+  });
+});
+
+describe('CSV delimiters', () => {
+  it('a semicolon file whose header has a comma is read as semicolons in every chunk, and a sep= line is not a row', async () => {
+    const rows = Array.from({ length: 700 }, (_, i) => `n${i};${i},50;2024-01-01`);
+    await put('euro/euro.csv', Buffer.from(`Name;Preis (EUR, brutto);Datum\n${rows.join('\n')}\n`));
+    const p = await plan('euro/', 'out-euro');
+    expect(p.partitions).toBe(3);
+    const records = await importAll(p);
+    expect(records).toHaveLength(700);
+    expect(records[650]).toEqual({ Name: 'n650', Preis_EUR_brutto: '650,50', Datum: '2024-01-01' });
+    await put('excelsep/x.csv', Buffer.from('sep=;\r\na;b\r\n1;2\r\n'));
+    expect(await importAll(await plan('excelsep/', 'out-excelsep'))).toEqual([{ a: '1', b: '2' }]);
+  });
+});
+
 describe('gzip flat sources', () => {
   it('a .csv.gz plans the chunks of the plain file (decompressed offsets) and imports the same records', async () => {
     const [plain, gz] = [await plan('plain-csv/', 'out-plain-csv'), await plan('gz-csv/', 'out-gz-csv')];

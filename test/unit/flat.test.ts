@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DELIMITER_SNIFF_BYTES, detectDelimiter, headerLineComplete } from '../../src/formats/csv-delimiter';
+import { DELIMITER_SNIFF_BYTES, headerDelimiter, headerLineComplete, sniffDelimiter } from '../../src/formats/csv-delimiter';
 import { FlatFormat, scanFlatFile, ScanCheckpoint } from '../../src/formats/flat';
 import { FlatRecord, readChunk } from '../../src/formats/flat-read';
 
@@ -18,7 +18,7 @@ async function roundTrip(format: FlatFormat, text: string | Buffer, per: number)
   const chunks: FlatRecord[][] = [];
   for (const c of scan.chunks) {
     const body = format === 'json' ? buf : buf.subarray(c.start, c.end < 0 ? undefined : c.end);
-    const header = scan.headerEnd !== undefined ? buf.subarray(0, scan.headerEnd) : undefined;
+    const header = scan.headerEnd !== undefined ? { header: buf.subarray(0, scan.headerEnd), delimiter: scan.delimiter } : undefined;
     const recs: FlatRecord[] = [];
     for await (const r of readChunk('mem://f', format, stream(body), c, scan.fields, header)) recs.push(r);
     chunks.push(recs);
@@ -47,21 +47,95 @@ describe('CSV field delimiters', () => {
     expect(chunks.flat().map((r) => (r.ok ? r.value : r))).toEqual([{ id: '1', name: 'Ann' }, { id: '2', name: 'Bob' }]);
   });
 
-  it('keeps comma whenever the header has one, and for a one-column file', () => {
-    expect(detectDelimiter(Buffer.from('a,b;c;d\n1,2;3;4\n'))).toBe(',');
-    expect(detectDelimiter(Buffer.from('"x;y",z\n'))).toBe(',');
-    expect(detectDelimiter(Buffer.from('only\n1\n'))).toBe(',');
-    // Delimiters quoted in the header do not count; nor does anything after its line.
-    expect(detectDelimiter(Buffer.from('"a;b"|c\n1;2;3;4\n'))).toBe('|');
-    expect(detectDelimiter(Buffer.from('a\tb;c\td\n'))).toBe('\t');
+  it('keeps comma whenever the header has one and the rows agree, and for a one-column file', () => {
+    const both = (text: string) => {
+      const b = Buffer.from(text);
+      const d = headerDelimiter(b);
+      expect(sniffDelimiter(b, true)).toBe(d);
+      return d;
+    };
+    // Semicolons in values, unevenly: the header's comma holds.
+    expect(both('a,b;c;d\n1,2;3\n')).toBe(',');
+    expect(both('a,b;c;d\n')).toBe(',');
+    expect(both('"x;y",z\n')).toBe(',');
+    expect(both('only\n1\n')).toBe(',');
+    // Delimiters quoted in the header do not count; the header's rule looks at nothing after it.
+    expect(headerDelimiter(Buffer.from('"a;b"|c\n1;2;3;4\n'))).toBe('|');
+    expect(both('"a;b"|c\n1|2\n')).toBe('|');
+    expect(both('a\tb;c\td\n')).toBe('\t');
     // Blank lines before the header are skipped, as the parser skips them.
-    expect(detectDelimiter(Buffer.from('\ufeff\r\n\na;b\n1;2\n'))).toBe(';');
+    expect(both('\ufeff\r\n\na;b\n1;2\n')).toBe(';');
     expect(headerLineComplete(Buffer.from('\n\r\n'), false)).toBe(false);
+  });
+
+  it('chooses the delimiter that splits the header and first rows evenly, and records it for chunk reads', async () => {
+    // A semicolon file whose header has a comma, with decimal commas: before, two columns.
+    const euro = 'Name;Preis (EUR, brutto);Datum\nA;1,50;2024-01-01\nB;2,00;2024-01-02\nC;3,25;2024-01-03\n';
+    expect(headerDelimiter(Buffer.from(euro))).toBe(',');
+    expect(sniffDelimiter(Buffer.from(euro), true)).toBe(';');
+    for (const size of [1, 7, 4096]) {
+      const scan = await scanFlatFile('mem://f', 'csv', stream(euro, size), 1, 'rec');
+      expect(scan.delimiter).toBe(';');
+      expect(scan.chunks.every((c) => c.sha256)).toBe(true);
+    }
+    // Chunks after the first see only the header: the recorded delimiter reads them.
+    const { scan, chunks } = await roundTrip('csv', euro, 1);
+    expect(scan.fields.map((f) => f.source)).toEqual(['Name', 'Preis (EUR, brutto)', 'Datum']);
+    expect(chunks.flat().map((r) => (r.ok ? r.value : r))).toEqual([
+      { Name: 'A', Preis_EUR_brutto: '1,50', Datum: '2024-01-01' },
+      { Name: 'B', Preis_EUR_brutto: '2,00', Datum: '2024-01-02' },
+      { Name: 'C', Preis_EUR_brutto: '3,25', Datum: '2024-01-03' },
+    ]);
+    // A scan resumed from a checkpoint keeps the delimiter its first attempt chose.
+    const long = Buffer.from(euro + Array.from({ length: 30 }, (_, i) => `D${i};${i},00;2024-02-01\n`).join(''));
+    const full = await scanFlatFile('mem://f', 'csv', stream(long), 2, 'rec');
+    const cps: ScanCheckpoint[] = [];
+    await scanFlatFile('mem://f', 'csv', stream(long, 1), 2, 'rec', { onProgress: (p) => p.checkpoint && cps.push(p.checkpoint), progressBytes: 1 });
+    const cp = cps[cps.length - 1];
+    expect(cp.delimiter).toBe(';');
+    expect(await scanFlatFile('mem://f', 'csv', stream(long.subarray(cp.offset)), 2, 'rec', { resume: cp })).toEqual(full);
+  });
+
+  it('chooses as before, and records nothing, for files the header alone read right', async () => {
+    const files = [
+      'id,name,price\n1,"Ann; A",1.5\n2,Bob,2\n',
+      'id;name;price\n1;"Ann, A";1,50\n2;Bob;2\n',
+      'id\tname\tprice\n1\tAnn, A\t1,5\n2\tBob;x\t2\n',
+      'id|name|price\n1|Ann, A|1,5\n2|Bob|2\n',
+      'a,b;c\n1,2;3\n4,5\n',
+      'only\n1\n2\n',
+      'id,name\n',
+      // Ragged rows whichever way: the header's rule.
+      'a;b,c\n1;2\n3,4,5\n',
+    ];
+    for (const f of files) {
+      expect(sniffDelimiter(Buffer.from(f), true)).toBe(headerDelimiter(Buffer.from(f)));
+      expect((await scanFlatFile('mem://f', 'csv', stream(f), 1, 'rec')).delimiter).toBeUndefined();
+    }
+  });
+
+  it("honours Excel's sep= first line: it names the delimiter and is not a row", async () => {
+    for (const [sep, d] of [['sep=;', ';'], ['SEP=,', ','], ['sep=|', '|'], ['sep=\t', '\t']]) {
+      const text = `${sep}\r\na${d}b,c\r\n1${d}2,3\r\n4${d}5,6\r\n`;
+      expect(headerDelimiter(Buffer.from(text))).toBe(d);
+      const { scan, chunks } = await roundTrip('csv', text, 1);
+      expect(scan.fields.map((f) => f.source)).toEqual(d === ',' ? ['a', 'b', 'c'] : ['a', 'b,c']);
+      expect(scan.headerEnd).toBe(text.indexOf('1'));
+      expect(chunks.flat().filter((r) => r.ok)).toHaveLength(2);
+    }
+    // A plan made before took the sep= line as the header row (its header bytes end there): it reads as it did.
+    const old = 'sep=;\na;b\n1;2\n';
+    const recs: FlatRecord[] = [];
+    const fields = [{ name: 'sep', source: 'sep=', type: 'string' as const }, { name: 'column_2', source: '', type: 'string' as const }];
+    const header = Buffer.from(old).subarray(0, 6);
+    for await (const r of readChunk('mem://f', 'csv', stream(old.slice(6)), { start: 6, end: -1, records: 2 }, fields, header)) recs.push(r);
+    expect(recs.map((r) => (r.ok ? r.value : r))).toEqual([{ sep: 'a', column_2: 'b' }, { sep: '1', column_2: '2' }]);
   });
 
   it('decides on the first 64 KiB of a longer header, as the scan sees it', () => {
     const long = Buffer.from(`${'x'.repeat(DELIMITER_SNIFF_BYTES - 2)};y,z\n`);
-    expect(detectDelimiter(long)).toBe(';');
+    expect(headerDelimiter(long)).toBe(';');
+    expect(sniffDelimiter(long, false)).toBe(';');
     expect(headerLineComplete(long.subarray(0, 100), false)).toBe(false);
     expect(headerLineComplete(long.subarray(0, DELIMITER_SNIFF_BYTES), false)).toBe(true);
   });

@@ -1,3 +1,4 @@
+import type { CsvDelimiter } from '../../formats/csv-delimiter';
 /**
  * Planning's contract: a source listing (key, size, ETag) plus options in, partitions out, each an
  * ordered list of pieces with a stable id. Pure: the same listing always gives the same partitions.
@@ -67,10 +68,11 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
   return out;
 }
 
-function chunkPiece(o: ListedObject, scan: { chunks: ScannedChunk[]; headerEnd?: number }, c: ScannedChunk | undefined = scan.chunks[0]): Piece {
+function chunkPiece(o: ListedObject, scan: { chunks: ScannedChunk[]; headerEnd?: number; delimiter?: CsvDelimiter }, c: ScannedChunk | undefined = scan.chunks[0]): Piece {
   // Planning leaves out scans with no chunks (files with no records); a header-only CSV has one chunk of 0 records.
   const p: Piece = { ...whole(o), range: [c?.start ?? 0, c?.end ?? -1], records: c?.records ?? 0 };
   if (scan.headerEnd !== undefined) p.headerEnd = scan.headerEnd;
+  if (scan.delimiter) p.delimiter = scan.delimiter;
   return p;
 }
 

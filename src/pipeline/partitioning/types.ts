@@ -1,3 +1,4 @@
+import type { CsvDelimiter } from '../../formats/csv-delimiter';
 /** One object of the source listing. */
 export interface ListedObject {
   key: string;
@@ -26,6 +27,8 @@ export interface Piece {
   sha256?: string;
   /** CSV: bytes of the object's header row, which every piece's parse starts from. */
   headerEnd?: number;
+  /** CSV: the delimiter the scan chose from the header and first rows, when the header alone gives another. */
+  delimiter?: CsvDelimiter;
 }
 
 /** A partition: a stable id from its pieces, a readable name, and the pieces in read order. */
@@ -56,5 +59,5 @@ export interface PartitioningOptions {
   /** The source prefix: names are keys relative to it. */
   prefix: string;
   /** Flat files: every object's scan (its raw schema index and its record-boundary chunks). */
-  scans?: Map<string, { schema: number; chunks: ScannedChunk[]; headerEnd?: number }>;
+  scans?: Map<string, { schema: number; chunks: ScannedChunk[]; headerEnd?: number; delimiter?: CsvDelimiter }>;
 }
