@@ -1,5 +1,4 @@
-import { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 
 /**
@@ -24,12 +23,15 @@ export interface SilentActivity {
   heartbeatTimeoutMs?: number;
 }
 
-type Description = { raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse };
+type Description = Pick<WorkflowExecutionDescription, 'raw'>;
+
+/** PENDING_ACTIVITY_STATE_STARTED (temporal.api.enums.v1.PendingActivityState): @temporalio/proto is not a dependency of ours. */
+const STARTED = 2;
 
 function silentOf(workflowId: string, raw: Description['raw'], now: number): SilentActivity[] {
   const out: SilentActivity[] = [];
   for (const a of raw.pendingActivities ?? []) {
-    if (a.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
+    if (a.state !== STARTED) continue;
     const last = optionalTsToMs(a.lastHeartbeatTime) ?? optionalTsToMs(a.lastStartedTime);
     if (last === undefined || now - last < SILENT_AFTER_MS) continue;
     const timeout = optionalTsToMs(a.activityOptions?.heartbeatTimeout as never);
