@@ -14,11 +14,6 @@ import { ActivityDeps, nonRetryable } from './deps';
 
 /** What planning takes from a source listing, and the scans of its flat objects. */
 
-/** The first few objects as URLs, and how many more there are. */
-export function someUrls(bucket: string, keys: string[], n = 5): string {
-  return `${keys.slice(0, n).map((k) => formatS3Url({ bucket, key: k })).join(', ')}${keys.length > n ? ` and ${keys.length - n} more` : ''}`;
-}
-
 /**
  * Leaves partflow's own outputs out of a listing: every folder holding a dataset marker. A target
  * dataset folder inside the source that holds objects but no marker cannot be told apart from

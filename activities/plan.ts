@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { formatOf, isIgnoredKey } from '../src/formats/detect';
+import { isIgnoredKey } from '../src/formats/detect';
 import { defaultedNameProblem, ResolvedIngest, SourceFormat } from '../src/pipeline/input';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { listSource } from '../src/pipeline/source-listing';
@@ -12,7 +12,8 @@ import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
 import { checkDatasetSource, checkLookupParams, emptyStages, idsAndNames, resolveLookups, writePlan } from './plan-dataset';
 import { planKafkaIngest } from './plan-kafka';
-import { scanSources, someUrls, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
+import { scanSources, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
+import { someUrls, sourceFormatOf, UnsupportedSourceError } from '../src/pipeline/source-format';
 
 /**
  * Lists the source, scans flat files for record boundaries, partitions the listing into stable,
@@ -56,21 +57,12 @@ function makePlan(deps: ActivityDeps) {
     let format: SourceFormat;
     if (input.format) format = input.format;
     else {
-      const formats = new Map<string, string[]>();
-      for (const o of objects) {
-        const f = formatOf(o.key) ?? 'unsupported';
-        const keys = formats.get(f);
-        if (keys) keys.push(o.key); // not a spread copy: that was quadratic, minutes at 100k objects
-        else formats.set(f, [o.key]);
+      try {
+        format = sourceFormatOf(input.sourceBucket, input.source, objects.map((o) => o.key));
+      } catch (err) {
+        if (err instanceof UnsupportedSourceError) throw nonRetryable('UnsupportedSource', err.message);
+        throw err;
       }
-      const bad = formats.get('unsupported');
-      if (bad) {
-        throw nonRetryable('UnsupportedSource', `cannot tell the format of ${someUrls(input.sourceBucket, bad)} (known endings: .csv .jsonl .ndjson .json .avro; or set "format")`);
-      }
-      if (formats.size > 1) {
-        throw nonRetryable('UnsupportedSource', `source ${input.source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix or set "format"`);
-      }
-      format = [...formats.keys()][0] as SourceFormat;
     }
     // An object of 0 bytes holds no records whatever its format (a 0-byte .gz is not even a gzip
     // stream): it is not read. Scans find the other empty ones.

@@ -29,6 +29,7 @@ export { InvalidInputError } from './pipeline/input';
 export { DatasetSourceConflictError } from './pipeline/dataset-source';
 export { NestedDatasetError } from './pipeline/nested-dataset';
 export { SourceBucketMissingError, SourceEmptyError, TargetBucketMissingError } from './pipeline/source-listing';
+export { UnsupportedSourceError } from './pipeline/source-format';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
 

@@ -9,7 +9,7 @@ import { describeEndpoint, s3Client } from '../storage/client';
 import { S3SetupError } from '../storage/failures';
 import { datasetUrl } from '../pipeline/layout';
 import { readPublished } from '../sources/kafka/published';
-import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceSurelyEmpty, TargetBucketMissingError } from '../pipeline/source-listing';
+import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceRefusal, TargetBucketMissingError } from '../pipeline/source-listing';
 import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ignoredStartOffsetsNote, withDatasetValue } from './kafka-note';
@@ -81,25 +81,26 @@ async function noBucketError(r: ResolvedIngest, s3: S3Client): Promise<SourceBuc
 }
 
 /**
- * Refuses an ingest of an S3 source that holds nothing (a typo, most often), or whose bucket does
- * not exist, before a run is started only to fail planning: one LIST (two for a key without "/"
- * that is no object). Unsure, or unreadable in time, it is left to planning.
+ * Refuses an ingest of an S3 source that holds nothing (a typo, most often), whose names tell no
+ * single format, or whose bucket does not exist, before a run is started only to fail planning:
+ * one LIST (two for a key without "/" that is no object). Unsure, or unreadable in time, it is
+ * left to planning.
  */
-async function refuseEmptySource(cfg: Config, r: ResolvedIngest, deadline: number, onNote?: (note: string) => void): Promise<void> {
+async function refuseUnreadableSource(cfg: Config, r: ResolvedIngest, deadline: number, onNote?: (note: string) => void): Promise<void> {
   if (r.kafka) return;
   const s3 = s3Client(cfg.s3);
   // This shell's S3 settings may differ from the worker's, which plans the run: a refusal here
   // (wrong keys or region, no such endpoint, one that is no S3 API: every S3SetupError) does not
   // stop the start, but it is said, not swallowed; once the deadline has passed, it is not said.
   let late = false;
-  const listing = unlessNoBucket(sourceSurelyEmpty(s3, r.sourceBucket, r.sourcePrefix)).catch((err: unknown) => {
+  const listing = unlessNoBucket(sourceRefusal(s3, r.sourceBucket, r.sourcePrefix, r.source, r.format)).catch((err: unknown) => {
     if (err instanceof S3SetupError && !late) onNote?.(`could not check the source before starting, with this shell's S3 settings: ${err.message} — starting the run anyway: its worker reads S3 with its own settings`);
     throw err;
   });
-  const empty = await beforeDeadline(listing, deadline, () => { late = true; });
+  const refusal = await beforeDeadline(listing, deadline, () => { late = true; });
   if (late) onNote?.(`S3 at ${await describeEndpoint(s3)} did not answer within ${SOURCE_CHECK_MS / 1000} s: the source was not checked before starting. Starting the run anyway: its worker reads S3 with its own settings`);
-  if (empty === NO_BUCKET) throw await noBucketError(r, s3);
-  if (empty) throw new SourceEmptyError(r.source);
+  if (refusal === NO_BUCKET) throw await noBucketError(r, s3);
+  if (refusal) throw refusal;
 }
 
 /**
@@ -132,7 +133,7 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   // One deadline for every check: an S3 endpoint that accepts connections but never answers
   // delays the start by SOURCE_CHECK_MS once, not once per check.
   const deadline = Date.now() + SOURCE_CHECK_MS;
-  await refuseEmptySource(cfg, resolved, deadline, onNote);
+  await refuseUnreadableSource(cfg, resolved, deadline, onNote);
   await refuseMissingTargetBucket(cfg, resolved, deadline);
   await checkDatasetSource(cfg, resolved, onNote, deadline);
   if (resolved.kafka) {

@@ -8,6 +8,7 @@ import { listFirstPage, listObjects, ObjectInfo } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
 import { DATASET_MARKER, partitionFileOf } from './layout';
 import { endpointPathNote } from '../storage/endpoint-path';
+import { sourceFormatOf, UnsupportedSourceError } from './source-format';
 
 export interface SourceListing {
   /** Everything listed, partflow's outputs and ignored keys included. */
@@ -51,21 +52,37 @@ export function withoutDatasets(listed: ObjectInfo[], owned = datasetFolders(lis
 }
 
 /**
- * Whether planning would surely find no source objects (SourceEmpty) under an S3 source, from
- * the first page of its listing alone (a second for a key with no "/" that is no object: then the
- * prefix of that name is the source, as in listSource). False when unsure: a page full of
- * partflow's own outputs with more after it is left to planning, which lists everything.
+ * What planning would surely refuse of an S3 source, from the first page of its listing alone (a
+ * second for a key with no "/" that is no object: then the prefix of that name is the source, as
+ * in listSource): nothing in it (SourceEmptyError), or, with no `format` given, names that tell
+ * no single format (UnsupportedSourceError). Undefined when unsure: a page with more after it is
+ * left to planning, which lists everything (a dataset's marker may be on a later page than its
+ * outputs, which are no source objects).
  */
-export async function sourceSurelyEmpty(s3: S3Client, bucket: string, sourcePrefix: string): Promise<boolean> {
+export async function sourceRefusal(s3: S3Client, bucket: string, sourcePrefix: string, source: string, format?: string): Promise<SourceEmptyError | UnsupportedSourceError | undefined> {
   let prefix = sourcePrefix;
-  let page = await listFirstPage(s3, bucket, prefix);
+  let { objects: listed, truncated } = await listFirstPage(s3, bucket, prefix);
   if (prefix !== '' && !prefix.endsWith('/')) {
-    const exact = page.objects.find((o) => o.key === prefix);
-    if (exact) return holdsNoSourceObjects({ listed: [exact], prefix: prefix.slice(0, prefix.lastIndexOf('/') + 1), source: '' });
-    prefix += '/';
-    page = await listFirstPage(s3, bucket, prefix);
+    const exact = listed.find((o) => o.key === prefix);
+    if (exact) {
+      [listed, truncated] = [[exact], false];
+      prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    } else {
+      prefix += '/';
+      ({ objects: listed, truncated } = await listFirstPage(s3, bucket, prefix));
+    }
   }
-  return holdsNoSourceObjects({ listed: page.objects, prefix, source: '' }) && !page.truncated;
+  if (truncated) return undefined;
+  const objects = withoutDatasets(listed).filter((o) => !isIgnoredKey(o.key, prefix));
+  if (objects.length === 0) return new SourceEmptyError(source);
+  if (format) return undefined;
+  try {
+    sourceFormatOf(bucket, source, objects.map((o) => o.key));
+  } catch (err) {
+    if (err instanceof UnsupportedSourceError) return err;
+    throw err;
+  }
+  return undefined;
 }
 
 /** Whether planning would find no source objects (SourceEmpty) in this listing. */
@@ -81,11 +98,6 @@ export class SourceEmptyError extends Error {
   }
 }
 
-/**
- * Thrown where an ingest or a schedule of an S3 source whose bucket does not exist is refused
- * before anything starts (the CLI, the client library): S3's own words name neither the bucket
- * nor the store.
- */
 /** The target's bucket is missing: every partition would fail to commit there. */
 export class TargetBucketMissingError extends Error {
   constructor(readonly target: string, readonly bucket: string, readonly endpoint: string) {
@@ -95,6 +107,11 @@ export class TargetBucketMissingError extends Error {
   }
 }
 
+/**
+ * Thrown where an ingest or a schedule of an S3 source whose bucket does not exist is refused
+ * before anything starts (the CLI, the client library): S3's own words name neither the bucket
+ * nor the store.
+ */
 export class SourceBucketMissingError extends Error {
   constructor(readonly source: string, readonly bucket: string, readonly endpoint: string) {
     super(`source ${source}: the bucket "${bucket}" does not exist at ${endpoint} (S3 NoSuchBucket): `

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import { connect, InvalidInputError, SourceBucketMissingError, SourceEmptyError } from '../../src';
+import { connect, InvalidInputError, SourceBucketMissingError, SourceEmptyError, UnsupportedSourceError } from '../../src';
 import type { IngestSummary } from '../../src/manifest/run';
 import type { IngestInput } from '../../src/pipeline/input';
 import { builtinPipelines } from '../../src/pipelines';
@@ -228,6 +228,40 @@ describe('an empty source is refused before a run starts, not only by planning',
       expect(r).toMatchObject({ code: 1, stdout: '', stderr: `partflow: no source objects under ${S3}/nothing-here/\n` });
     }
     expect(await listObjects(s3, BUCKET, 't-empty/nothing-here/')).toEqual([]);
+  });
+});
+
+describe('a source whose names tell no single format is refused before a run starts, as planning refuses it', () => {
+  const unknown = `${S3}/fmt/unknown/`;
+  const mixed = `${S3}/fmt/mixed/`;
+  const unknownWhy = `cannot tell the format of ${S3}/fmt/unknown/a.txt, ${S3}/fmt/unknown/b.dat (known endings: .csv .jsonl .ndjson .json .avro, and .gz after the flat ones; or give the format: --format, the input's "format")`;
+  const mixedWhy = `source ${mixed} mixes formats (csv, jsonl); ingest each format from its own prefix or set "format"`;
+
+  it('startIngest throws UnsupportedSourceError and partflow ingest exits 1 with planning\'s words; with a format the run starts', async () => {
+    await put('fmt/unknown/a.txt', 'id\n1\n');
+    await put('fmt/unknown/b.dat', 'id\n2\n');
+    await put('fmt/unknown/_SUCCESS', '');
+    await put('fmt/mixed/a.csv', 'id\n1\n');
+    await put('fmt/mixed/b.jsonl', '{"id":2}\n');
+    const client = await connect(h.cfg);
+    try {
+      for (const [source, why] of [[unknown, unknownWhy], [mixed, mixedWhy]]) {
+        const workflowId = `fmt-src-${Math.random().toString(36).slice(2, 8)}`;
+        const err = await client.startIngest({ pipeline: 'copy', source, target: `${S3}/t-fmt/` }, { workflowId }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UnsupportedSourceError);
+        expect((err as Error).message).toBe(why);
+        await expect(client.getIngest(workflowId).handle.describe()).rejects.toThrow(WorkflowNotFoundError);
+        // Planning, which a run started around the check (the Temporal UI, temporal workflow start) meets, says the same.
+        const e = await failure({ source, target: `${S3}/t-fmt/` }, `fmt-plan-${workflowId}`);
+        expect([e.type, e.nonRetryable, e.message]).toEqual(['UnsupportedSource', true, why]);
+      }
+      const r = await client.startIngest({ pipeline: 'copy', source: unknown, target: `${S3}/t-fmt/`, format: 'csv' });
+      expect(await r.result()).toMatchObject({ status: 'completed', stages: { copy: { records: { out: 2, rejected: 0 } } } });
+    } finally {
+      await client.close();
+    }
+    const r = await cli('ingest', 'copy', '--source', mixed, '--target', `${S3}/t-fmt/`, '--wait');
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `partflow: ${mixedWhy}\n` });
   });
 });
 
