@@ -30,6 +30,6 @@ export function sourceFormatOf(bucket: string, source: string, keys: readonly st
   }
   const bad = formats.get('unsupported');
   if (bad) throw new UnsupportedSourceError(`cannot tell the format of ${someUrls(bucket, bad)} (known endings: .csv .jsonl .ndjson .json .avro, and .gz after the flat ones; or give the format: --format, the input's "format")`);
-  if (formats.size > 1) throw new UnsupportedSourceError(`source ${source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix or set "format"`);
+  if (formats.size > 1) throw new UnsupportedSourceError(`source ${source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix, or give one format for all (--format, the input's "format")`);
   return [...formats.keys()][0] as SourceFormat;
 }

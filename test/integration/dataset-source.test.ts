@@ -235,7 +235,7 @@ describe('a source whose names tell no single format is refused before a run sta
   const unknown = `${S3}/fmt/unknown/`;
   const mixed = `${S3}/fmt/mixed/`;
   const unknownWhy = `cannot tell the format of ${S3}/fmt/unknown/a.txt, ${S3}/fmt/unknown/b.dat (known endings: .csv .jsonl .ndjson .json .avro, and .gz after the flat ones; or give the format: --format, the input's "format")`;
-  const mixedWhy = `source ${mixed} mixes formats (csv, jsonl); ingest each format from its own prefix or set "format"`;
+  const mixedWhy = `source ${mixed} mixes formats (csv, jsonl); ingest each format from its own prefix, or give one format for all (--format, the input's "format")`;
 
   it('startIngest throws UnsupportedSourceError and partflow ingest exits 1 with planning\'s words; with a format the run starts', async () => {
     await put('fmt/unknown/a.txt', 'id\n1\n');
