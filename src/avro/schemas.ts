@@ -74,8 +74,9 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   if (!versions.includes(version)) throw new SchemaError(`schema "${name}" has no version ${version} (has ${versions.join(', ')})`);
   const file = path.join(dir, name, `v${version}.avsc`);
   let parsed: unknown;
+  const text = fs.readFileSync(file, 'utf8');
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new SchemaError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
@@ -84,11 +85,49 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
     checkSchemaDepth(parsed);
     type = forSchema(parsed);
   } catch (err) {
-    throw new SchemaError(`${file}: invalid Avro schema: ${(err as Error).message}`);
+    const why = (err as Error).message;
+    throw new SchemaError(`${file}: invalid Avro schema: ${(/incompatible field default -?\d{16}/.test(why) && unsafeDefaults(parsed, text)) || why}`);
   }
   const loaded: LoadedSchema = {
     ref: `${name}@${version}`, name, version, file, json: JSON.stringify(parsed), type, fingerprint: schemaFingerprint(type),
   };
   cache.set(key, loaded);
   return loaded;
+}
+
+/**
+ * Why avsc refused defaults it only saw rounded: JSON.parse turns an integer beyond 2^53
+ * (Long.MAX_VALUE, a timestamp-nanos) into the nearest double, which avsc's long then calls
+ * invalid, naming a number the file does not hold. Undefined when no default is such an integer.
+ */
+/** The largest long avsc's own long type takes (its isSafeLong: 2^53 - 2). */
+const LONG_DEFAULT_MAX = 9007199254740990;
+
+/** A long, or a union whose first branch (the one a default is for) is one. */
+function isLong(t: unknown): boolean {
+  const first = Array.isArray(t) ? t[0] : t;
+  return first === 'long' || (typeof first === 'object' && first !== null && (first as { type?: unknown }).type === 'long');
+}
+
+function unsafeDefaults(parsed: unknown, text: string): string | undefined {
+  const fields: string[] = [];
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 200 || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, depth + 1);
+      return;
+    }
+    const o = node as Record<string, unknown>;
+    if (Array.isArray(o.fields)) {
+      for (const f of o.fields as Record<string, unknown>[]) {
+        if (typeof f?.default === 'number' && Number.isInteger(f.default) && Math.abs(f.default) > LONG_DEFAULT_MAX && isLong(f.type)) fields.push(`"${String(f.name)}"`);
+      }
+    }
+    for (const v of Object.values(o)) visit(v, depth + 1);
+  };
+  visit(parsed, 0);
+  if (!fields.length) return undefined;
+  const written = [...text.matchAll(/"default"\s*:\s*(-?\d+)(?![\d.eE])/g)].map((m) => m[1]).filter((d) => Math.abs(Number(d)) > LONG_DEFAULT_MAX);
+  return `the default${fields.length > 1 ? 's' : ''} of field${fields.length > 1 ? 's' : ''} ${fields.join(', ')} (${written.join(', ')}) lie${fields.length > 1 ? '' : 's'} beyond ±${LONG_DEFAULT_MAX} (about 2^53), `
+    + 'which a pipeline schema cannot hold exactly (its defaults are JavaScript numbers): give a default within that range, or none. Input files whose own schemas have such defaults still read';
 }
