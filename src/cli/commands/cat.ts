@@ -8,6 +8,7 @@ import { s3Client } from '../../storage/client';
 import { listObjects } from '../../storage/objects';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { int } from '../args';
+import { catJsonLine } from '../../tools/cat-json';
 
 export function registerCat(program: Command): void {
   program
@@ -28,7 +29,7 @@ export function registerCat(program: Command): void {
       let n = 0;
       for await (const { record } of records) {
         if (o.limit !== undefined && n >= o.limit) break;
-        process.stdout.write(JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)) + '\n');
+        process.stdout.write(catJsonLine(record) + '\n');
         n++;
       }
     });
