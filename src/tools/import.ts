@@ -10,6 +10,7 @@ import { schemaFingerprint } from '../avro/fingerprint';
 import { forSchema } from '../avro/proto-fields';
 import { loadSchema } from '../avro/schemas';
 import { formatOf } from '../formats/detect';
+import { jsonText, parseJson } from '../formats/json-value';
 import { FlatFormat, scanFlatFile } from '../formats/flat';
 import { readChunk, rejectPlace } from '../formats/flat-read';
 import { avroFieldNames } from '../formats/names';
@@ -84,7 +85,7 @@ function coerce(v: unknown, t: Type): unknown {
       if (s === null || s === undefined || s === '') return null;
       break;
     case 'string':
-      return typeof v === 'string' ? v : JSON.stringify(v);
+      return typeof v === 'string' ? v : jsonText(v);
     case 'int':
     case 'long': {
       const n = typeof s === 'number' ? s : typeof s === 'string' && /^-?\d+$/.test(s) ? Number(s) : NaN;
@@ -117,13 +118,18 @@ function coerce(v: unknown, t: Type): unknown {
   throw new Error(`${JSON.stringify(v)} is not a valid ${name}`);
 }
 
-/** Maps a raw record (keyed by sanitized source names) onto a user schema's fields. */
-function toSchema(raw: Record<string, unknown>, sourceNames: Map<string, string>, type: Type): Record<string, unknown> {
+/**
+ * Maps a raw record (keyed by sanitized source names) onto a user schema's fields. A raw field in
+ * `jsonTextKeys` holds the JSON text the inferred schema keeps for a field of mixed kinds (or
+ * nested values): its value is parsed back first, so a string field gets `x`, not `"x"`.
+ */
+function toSchema(raw: Record<string, unknown>, sourceNames: Map<string, string>, jsonTextKeys: Set<string>, type: Type): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of (type as unknown as { fields: { name: string; type: Type; defaultValue(): unknown }[] }).fields) {
     const key = sourceNames.get(f.name) ?? f.name;
     // Own keys only: a field named like an Object.prototype property is not in the row.
-    const v = Object.hasOwn(raw, key) ? raw[key] : undefined;
+    const held = Object.hasOwn(raw, key) ? raw[key] : undefined;
+    const v = typeof held === 'string' && jsonTextKeys.has(key) ? parseJson(held) : held;
     try {
       const value = v === undefined ? f.defaultValue() : coerce(v, f.type);
       if (value === undefined) throw new Error('missing and has no default');
@@ -181,6 +187,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
       const json = userSchema?.json ?? JSON.stringify(scan.schema);
       // User schema fields match source columns by their sanitized name.
       const sourceNames = new Map(scan.fields.map((f) => [f.name, f.name]));
+      const jsonTextKeys = new Set(scan.fields.filter((f) => f.type === 'json').map((f) => f.name));
       for (const n of avroFieldNames(scan.fields.map((f) => f.source))) sourceNames.set(n, n);
       const header = scan.headerEnd !== undefined ? await readAll(await src.open({ start: 0, end: scan.headerEnd })) : undefined;
       for (const chunk of scan.chunks) {
@@ -202,7 +209,7 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
             if (rec.ok) {
               raw = JSON.stringify(rec.value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
               try {
-                await out.add(userSchema ? toSchema(rec.value, sourceNames, type) : rec.value);
+                await out.add(userSchema ? toSchema(rec.value, sourceNames, jsonTextKeys, type) : rec.value);
                 counts.out++;
               } catch (err) {
                 if (!(err instanceof RecordEncodeError) && !(err instanceof Error && /^field "/.test(err.message))) throw err;

@@ -81,6 +81,22 @@ describe('partflow import / inspect / verify / cat', () => {
     expect(rejects.map((x) => x.reason)).toEqual(['field "count": "2147483648" is beyond the range of an int (-2147483648 to 2147483647): make the field a long']);
   });
 
+  it('imports JSON with a given schema: a field of mixed kinds (kept as JSON text when inferred) gets its values, not their JSON text', async () => {
+    const schemaFile = path.join(dir, 'code.avsc');
+    fs.writeFileSync(schemaFile, JSON.stringify({ type: 'record', name: 'Code', fields: [
+      { name: 'code', type: 'string' }, { name: 'n', type: 'long' }, { name: 'o', type: { type: 'record', name: 'O', fields: [{ name: 'a', type: 'long' }] } },
+    ] }));
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-mixed-'));
+    fs.writeFileSync(path.join(src, 'codes.jsonl'), ['{"code":12345678901234567890,"n":1,"o":{"a":1}}', '{"code":"x","n":"2","o":{"a":2}}', '{"code":true,"n":3,"o":{"a":3}}', '{"code":"y","n":"z","o":{"a":4}}', ''].join('\n'));
+    const r = await cli('import', path.join(src, 'codes.jsonl'), '--to', `s3://${BUCKET}/imp-mixed/`, '--schema', schemaFile);
+    expect(r.stderr).toMatch(/imported 1 partition: records in 4, out 3, rejected 1/);
+    expect(await decodeUrl(s3, `s3://${BUCKET}/imp-mixed/part-00000.avro`)).toEqual([
+      { code: '12345678901234567890', n: 1, o: { a: 1 } }, { code: 'x', n: 2, o: { a: 2 } }, { code: 'true', n: 3, o: { a: 3 } },
+    ]);
+    const rejects = (await decodeUrl(s3, `s3://${BUCKET}/imp-mixed/_rejects/part-00000.avro`)) as { reason: string }[];
+    expect(rejects.map((x) => x.reason)).toEqual(['field "n": "z" is not a valid long']);
+  });
+
   it('imports with a given schema, typing values and rejecting what does not fit', async () => {
     const schemaFile = path.join(dir, 'score.avsc');
     fs.writeFileSync(schemaFile, JSON.stringify({
