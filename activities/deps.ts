@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Config } from '../src/config';
 import { PipelineRegistry } from '../src/pipeline/registry';
 import { Plan } from '../src/pipeline/plan';
+import { WeightedLru } from '../src/io/weighted-lru';
 import { getObjectBuffer, headObject, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { S3CredentialsError, S3EndpointError, S3RegionError, S3SetupError, unreachable } from '../src/storage/failures';
@@ -92,27 +93,28 @@ export async function changedInput(deps: ActivityDeps, bucket: string, key: stri
   return nonRetryable('InputChanged', `${where}: source object ${formatS3Url({ bucket, key })} changed since planning: expected checksum (ETag) ${expected}, found ${actual}; start a new ingest`);
 }
 
-// Plans are immutable (content-addressed), so caching them per worker is safe.
-const planCache = new Map<string, Promise<Plan>>();
+// Plans are immutable (content-addressed), so caching them per worker is safe. Bounded by their
+// text's size as well as their number: a plan of many thousands of partitions runs to megabytes,
+// and a long-lived worker that served many such runs would otherwise hold them all.
+const plans = new WeightedLru<Promise<Plan>>(64, 256 * 1024 * 1024);
 
 export function loadPlan(deps: ActivityDeps, bucket: string, key: string): Promise<Plan> {
   const id = `${bucket}/${key}`;
-  let p = planCache.get(id);
-  if (!p) {
-    p = getObjectBuffer(deps.s3, bucket, key, 512 * 1024 * 1024)
-      .then((b) => {
-        const plan = JSON.parse(b.toString('utf8')) as Plan;
-        notePlan(key, plan.pipeline);
-        return plan;
-      })
-      .catch((err) => {
-        planCache.delete(id);
-        if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `plan ${formatS3Url({ bucket, key })} does not exist`);
-        throw err;
-      });
-    planCache.set(id, p);
-    if (planCache.size > 64) planCache.delete(planCache.keys().next().value as string);
-  }
+  const hit = plans.get(id);
+  if (hit) return hit;
+  const p: Promise<Plan> = getObjectBuffer(deps.s3, bucket, key, 512 * 1024 * 1024)
+    .then((b) => {
+      const plan = JSON.parse(b.toString('utf8')) as Plan;
+      notePlan(key, plan.pipeline);
+      plans.weigh(id, p, b.length);
+      return plan;
+    })
+    .catch((err) => {
+      plans.delete(id, p);
+      if (err instanceof ObjectNotFoundError) throw nonRetryable('InputMissing', `plan ${formatS3Url({ bucket, key })} does not exist`);
+      throw err;
+    });
+  plans.set(id, p);
   return p;
 }
 

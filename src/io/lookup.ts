@@ -7,6 +7,7 @@ import { oversizedReason, splitLines } from '../formats/records';
 import { getObjectStream } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
 import { readAvroRecords } from './avro-object-reader';
+import { WeightedLru } from './weighted-lru';
 
 /** Largest lookup table a stage may load into memory. */
 export const MAX_LOOKUP_RECORDS = 5_000_000;
@@ -15,7 +16,7 @@ export const MAX_LOOKUP_RECORDS = 5_000_000;
 // table once for all its partitions instead of once per partition: the sample's airports table
 // cost ~30 ms of CPU per enrich activity. Bounded by total records held.
 const CACHE_RECORDS = 2_000_000;
-const cache = new Map<string, { records: number; table: Promise<readonly Record<string, unknown>[]> }>();
+const cache = new WeightedLru<Promise<readonly Record<string, unknown>[]>>(Infinity, CACHE_RECORDS);
 
 /**
  * A lookup table, loaded once per worker process and shared by the partitions that read it. The
@@ -24,29 +25,17 @@ const cache = new Map<string, { records: number; table: Promise<readonly Record<
 export function cachedLookup(s3: S3Client, l: { bucket: string; key: string; etag: string; format: string }): Promise<readonly Record<string, unknown>[]> {
   const id = `${l.format}:${l.bucket}/${l.key}@${l.etag}`;
   const hit = cache.get(id);
-  if (hit) {
-    cache.delete(id);
-    cache.set(id, hit); // most recently used last
-    return hit.table;
-  }
-  const entry = { records: 0, table: Promise.resolve([] as readonly Record<string, unknown>[]) };
-  entry.table = loadLookup(s3, l).then((records) => {
+  if (hit) return hit;
+  const table: Promise<readonly Record<string, unknown>[]> = loadLookup(s3, l).then((records) => {
     for (const r of records) Object.freeze(r);
-    entry.records = records.length;
-    let held = 0;
-    for (const e of cache.values()) held += e.records;
-    for (const [k, e] of cache) {
-      if (held <= CACHE_RECORDS || e === entry) break;
-      cache.delete(k);
-      held -= e.records;
-    }
+    cache.weigh(id, table, records.length);
     return Object.freeze(records);
   }, (err) => {
-    cache.delete(id);
+    cache.delete(id, table);
     throw err;
   });
-  cache.set(id, entry);
-  return entry.table;
+  cache.set(id, table);
+  return table;
 }
 
 /**
