@@ -98,7 +98,7 @@ export async function probeS3(s3: S3Client, config: Config): Promise<S3Descripti
     const level = err instanceof S3CredentialsError ? 'error' : 'warn';
     const missing = (err as { name?: string }).name === 'NoSuchBucket';
     logger()[level]({ bucket, endpoint, credentials, err: (err as Error).message }, missing
-      ? `the default bucket "${bucket}" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit${endpointPathNote(cfg.endpoint)}`
+      ? `the default bucket "${bucket}" (PARTFLOW_BUCKET) does not exist at ${endpoint}: a starting worker checks its credentials and the store's conditional writes there. Set PARTFLOW_BUCKET to a bucket of yours, or create it. Runs are not affected: each run's target bucket is probed on its first commit${endpointPathNote(cfg.endpoint)}`
       : 'could not probe the default bucket (PARTFLOW_BUCKET) for conditional writes, so S3 may be unusable: see err; will probe each bucket on first commit');
   }
   return { endpoint: await describeEndpoint(s3, cfg), credentials };

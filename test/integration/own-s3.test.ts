@@ -231,7 +231,7 @@ describe('a worker starting against S3 it cannot use', () => {
     warn.mockClear();
     await start(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...OWNER, PARTFLOW_BUCKET: 'no-such-default', ...TEMPORAL_ADDRESS() }));
     const missing = warn.mock.calls.find((c) => /PARTFLOW_BUCKET/.test(String(c[1])));
-    expect(missing?.[1]).toBe(`the default bucket "no-such-default" (PARTFLOW_BUCKET) does not exist at ${endpoint}: runs that write there will fail; set PARTFLOW_BUCKET to a bucket of yours (the default target of ingests), or create it. Runs with their own targets are not affected; each bucket is probed on its first commit`);
+    expect(missing?.[1]).toBe(`the default bucket "no-such-default" (PARTFLOW_BUCKET) does not exist at ${endpoint}: a starting worker checks its credentials and the store's conditional writes there. Set PARTFLOW_BUCKET to a bucket of yours, or create it. Runs are not affected: each run's target bucket is probed on its first commit`);
   });
 
   it('`partflow worker` exits 1 with wrong keys (one process or several) and with none to send (a remote endpoint, no credentials anywhere)', async () => {
