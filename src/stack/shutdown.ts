@@ -27,7 +27,8 @@ export function installShutdownGuard(out: NodeJS.WritableStream = process.stderr
   const shutdown = (code: number): Promise<never> => (done ??= (async () => {
     // Only what was started and still runs: `up --no-worker` has no worker to stop.
     const names = [...steps.map((s) => s.what?.()), ...liveProcessNames()].filter((n): n is string => Boolean(n));
-    out.write(`\nShutting down${names.length ? `: ${names.join(', ')}` : ''}...\n`);
+    // Nothing started (a port taken, a tool missing): no shutdown to tell of, as if there had been a start.
+    if (names.length) out.write(`\nShutting down: ${names.join(', ')}...\n`);
     for (const { step } of steps) {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -39,7 +40,7 @@ export function installShutdownGuard(out: NodeJS.WritableStream = process.stderr
       }
     }
     await stopAllProcesses();
-    out.write('Stopped.\n');
+    if (names.length) out.write('Stopped.\n');
     process.exit(code);
   })());
 

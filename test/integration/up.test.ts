@@ -89,6 +89,8 @@ describe('npm start (partflow up)', () => {
       expect(secondOut).toMatch(new RegExp(`port ${env.TEMPORAL_ADDRESS.replace(/\./g, '\\.')} \\(Temporal gRPC\\) is already in use`));
       // A Temporal of the user's own on that port: up is not the command to use it with.
       expect(secondOut).toContain('if that is your own Temporal server, run `partflow worker` against it instead of `partflow up`');
+      // Nothing was started, so nothing is said to stop.
+      expect(secondOut).not.toMatch(/Shutting down|Stopped\./);
 
       expect(groupMembers(up.pid!).join('\n')).toMatch(/temporal[\s\S]*versitygw|versitygw[\s\S]*temporal/);
       process.kill(-up.pid!, 'SIGINT');
