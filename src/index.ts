@@ -18,6 +18,11 @@ export { createWorker, runWorker } from './api/worker';
 export type { WorkerOptions } from './worker/worker';
 export type { RunWorkerOptions } from './api/worker';
 export { loadConfig } from './config';
+// What createWorker and runWorker refuse or stop for when S3 refuses the worker's settings, and
+// what they carry as `cause` (refusals.onRefused passes the latter); S3SetupError is their base.
+export { WorkerS3RefusedError } from './worker/s3-probe';
+export { WorkerS3StoppedError } from './worker/refusals';
+export { S3ConfigError, S3CredentialsError, S3EndpointError, S3RegionError, S3SetupError, S3UnreachableError } from './storage/failures';
 // The S3 client the dataset functions take, built from partflow's settings (one per endpoint and credentials, shared).
 export { s3Client } from './storage/client';
 export type { Config, S3Config } from './config';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { noteSchemasSearch } from '../avro/schemas';
+import { shapeProblems } from '../pipeline/definition-shape';
 import type { PipelineDefinition } from '../pipeline/types';
 
 /** A schemas/ folder a pipeline without schemasDir may read, and why it is looked in (for errors). */
@@ -57,9 +58,13 @@ export function chooseSchemasDir(places: SchemasPlace[]): string {
   return places[0].dir;
 }
 
-/** Pipelines without a schemasDir get the first of `places` that exists (see chooseSchemasDir). */
+/**
+ * Pipelines without a schemasDir get the first of `places` that exists (see chooseSchemasDir).
+ * Elements that are no pipeline definition are left as they are, for the registry to name.
+ */
 export function withSchemasDir(pipelines: PipelineDefinition[], places: SchemasPlace[]): PipelineDefinition[] {
-  if (pipelines.every((p) => p.schemasDir)) return pipelines;
+  const needs = (p: PipelineDefinition) => shapeProblems(p).length === 0 && !p.schemasDir;
+  if (!pipelines.some(needs)) return pipelines;
   const dir = chooseSchemasDir(places);
-  return pipelines.map((p) => (p.schemasDir ? p : { ...p, schemasDir: dir }));
+  return pipelines.map((p) => (needs(p) ? { ...p, schemasDir: dir } : p));
 }

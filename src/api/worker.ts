@@ -1,7 +1,7 @@
 import { Config, loadConfig, workerProcesses } from '../config';
 import { createWorker as createPartflowWorker, WorkerOptions } from '../worker/worker';
 import { runWorker as runPartflowWorker } from '../worker/run';
-import { assertPipelineList } from '../pipeline/definition-shape';
+import { assertPipelineArray } from '../pipeline/definition-shape';
 import { defaultSchemasPlaces, withSchemasDir } from './schemas-dirs';
 
 export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
@@ -15,10 +15,13 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, 'config'> {
  * Creates a worker for your pipelines (and the ingest workflows). Pipelines without a schemasDir
  * read the schemas/ folder of the project of the script node runs (the nearest package.json
  * above it), else ./schemas of the current directory. Call `worker.run()`, and close the
- * connection after it returns; or use runWorker.
+ * connection after it returns; or use runWorker. Every refusal (a bad setting, an invalid
+ * pipeline, S3 refusing the worker) is a rejection, never a throw.
  */
-export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPartflowWorker> {
-  assertPipelineList(opts.pipelines, 'createWorker');
+export async function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPartflowWorker> {
+  // Elements that are no pipeline definition are named with the other invalid pipelines, in the
+  // registry's PipelineDefinitionError.
+  assertPipelineArray(opts.pipelines, 'createWorker');
   return createPartflowWorker({ ...opts, config: opts.config ?? loadConfig(), pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()) });
 }
 
@@ -29,7 +32,7 @@ export function createWorker(opts: RunWorkerOptions): ReturnType<typeof createPa
  * arguments, as node's cluster does), so call runWorker the same way on every run.
  */
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
-  assertPipelineList(opts.pipelines, 'runWorker');
+  assertPipelineArray(opts.pipelines, 'runWorker');
   const config = opts.config ?? loadConfig();
   await runPartflowWorker({ ...opts, config, pipelines: withSchemasDir(opts.pipelines, defaultSchemasPlaces()), processes: opts.processes ?? workerProcesses(process.env, 1) });
 }

@@ -1,6 +1,6 @@
 import { loadSchema } from '../avro/schemas';
 import { CODECS } from '../avro/codecs';
-import { kindOf } from './definition-shape';
+import { kindOf, NotADefinition, notDefinitionsText } from './definition-shape';
 import { NAME_RE } from './name';
 import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
 
@@ -12,16 +12,26 @@ export interface PipelineProblems {
   problems: string[];
 }
 
-/** One or more invalid pipelines, every problem of each listed (one message, so one fix round). */
+/**
+ * One or more invalid pipelines, every problem of each listed (one message, so one fix round),
+ * and the elements of the list that are no pipeline definition at all (`notDefinitions`).
+ */
 export class PipelineDefinitionError extends Error {
   readonly invalid: PipelineProblems[];
+  /** Elements of the list given (createWorker's `pipelines`) without a string `name` or a `stages` array, by index. */
+  readonly notDefinitions: NotADefinition[];
   constructor(pipeline: string, problems: string[]);
-  constructor(invalid: PipelineProblems[]);
-  constructor(a: string | PipelineProblems[], problems: string[] = []) {
-    const invalid = typeof a === 'string' ? [{ pipeline: a, problems }] : a;
-    super(invalid.map((i) => `pipeline "${i.pipeline}" is invalid:\n  - ${i.problems.join('\n  - ')}`).join('\n'));
+  constructor(invalid: PipelineProblems[], notDefinitions?: NotADefinition[]);
+  constructor(a: string | PipelineProblems[], b: string[] | NotADefinition[] = []) {
+    const invalid = typeof a === 'string' ? [{ pipeline: a, problems: b as string[] }] : a;
+    const notDefinitions = typeof a === 'string' ? [] : b as NotADefinition[];
+    super([
+      ...(notDefinitions.length ? [notDefinitionsText(notDefinitions)] : []),
+      ...invalid.map((i) => `pipeline "${i.pipeline}" is invalid:\n  - ${i.problems.join('\n  - ')}`),
+    ].join('\n'));
     this.name = 'PipelineDefinitionError';
     this.invalid = invalid;
+    this.notDefinitions = notDefinitions;
   }
 }
 

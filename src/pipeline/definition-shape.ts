@@ -32,6 +32,32 @@ export function elementLabel(list: string, v: unknown, i: number): string {
   return `${list}[${i}]${typeof name === 'string' && name !== '' ? ` (${JSON.stringify(name)})` : ''}`;
 }
 
+/** An element of a list of pipelines that is not a pipeline definition, and what it lacks. */
+export interface NotADefinition {
+  /** `pipelines[2] ("orders")`, as elementLabel gives it. */
+  element: string;
+  problems: string[];
+}
+
+/** The elements of `list` that are not pipeline definitions, labelled `${prefix}[i]`. */
+export function notDefinitionsIn(list: readonly unknown[], prefix = 'pipelines'): NotADefinition[] {
+  return list.flatMap((v, i) => {
+    const problems = shapeProblems(v);
+    return problems.length ? [{ element: elementLabel(prefix, v, i), problems }] : [];
+  });
+}
+
+/** One paragraph naming every element that is not a definition, one line each: what `label` (`\`pipelines\``) holds instead. */
+export function notDefinitionsText(bad: readonly NotADefinition[], label = '`pipelines`'): string {
+  const which = bad.length === 1 ? `an element of ${label} is` : `${bad.length} elements of ${label} are`;
+  return `${which} not a pipeline definition (an object with a "name" and "stages", from definePipeline):\n${bad.map((b) => `  - ${b.element}: ${b.problems.join('; ')}`).join('\n')}`;
+}
+
+/** Throws unless `list` is an array; what it is instead, when it is not. */
+export function assertPipelineArray(list: unknown, where: string, label = '`pipelines`'): asserts list is unknown[] {
+  if (!Array.isArray(list)) throw new Error(`${where}: ${label} is ${kindOf(list)}, not an array of pipeline definitions`);
+}
+
 /**
  * Throws one error naming every element of `list` that is not a pipeline definition, and what
  * each lacks. `where` starts the message (`--pipelines ./defs.js`); `label` is what the list is
@@ -39,13 +65,7 @@ export function elementLabel(list: string, v: unknown, i: number): string {
  * for `pipelines[2]`).
  */
 export function assertPipelineList(list: unknown, where: string, label = '`pipelines`', prefix = 'pipelines'): asserts list is PipelineDefinition[] {
-  if (!Array.isArray(list)) throw new Error(`${where}: ${label} is ${kindOf(list)}, not an array of pipeline definitions`);
-  const bad = list.flatMap((v, i) => {
-    const problems = shapeProblems(v);
-    return problems.length ? [`  - ${elementLabel(prefix, v, i)}: ${problems.join('; ')}`] : [];
-  });
-  if (bad.length) {
-    const which = bad.length === 1 ? `an element of ${label} is` : `${bad.length} elements of ${label} are`;
-    throw new Error(`${where}: ${which} not a pipeline definition (an object with a "name" and "stages", from definePipeline):\n${bad.join('\n')}`);
-  }
+  assertPipelineArray(list, where, label);
+  const bad = notDefinitionsIn(list, prefix);
+  if (bad.length) throw new Error(`${where}: ${notDefinitionsText(bad, label)}`);
 }

@@ -140,6 +140,37 @@ describe('pipeline checks at worker start say everything at once', () => {
     expect(problemsOf(() => new PipelineRegistry([mine, { ...mine }]))).toBe('pipeline "copy" is invalid:\n  - it is registered twice (two definitions with this name)');
   });
 
+  it('a duplicate name is reported when the first copy is invalid too, with that copy\'s problems', () => {
+    const broken = { name: 'copy2', stages: [stage('a', { version: '' })] };
+    const fixed = { name: 'copy2', stages: [stage('a')] };
+    expect(problemsOf(() => new PipelineRegistry([broken, fixed, fixed])))
+      .toMatch(/^pipeline "copy2" is invalid:\n {2}- stage "a" needs a version[^\n]*\n {2}- it is registered twice \(two definitions with this name\)$/);
+    let err: PipelineDefinitionError | undefined;
+    try {
+      new PipelineRegistry([broken, fixed]);
+    } catch (e) {
+      err = e as PipelineDefinitionError;
+    }
+    expect(err!.invalid).toHaveLength(1);
+    expect(err!.invalid[0].problems).toHaveLength(2);
+  });
+
+  it('names the elements that are no pipeline definition in the same error as the invalid pipelines', () => {
+    let err: PipelineDefinitionError | undefined;
+    try {
+      new PipelineRegistry([{ name: 'one', stages: [] }, null, { nome: 'typo' }, { name: 'one', stages: [] }] as never);
+    } catch (e) {
+      err = e as PipelineDefinitionError;
+    }
+    expect(err).toBeInstanceOf(PipelineDefinitionError);
+    expect(err!.message).toBe('2 elements of `pipelines` are not a pipeline definition (an object with a "name" and "stages", from definePipeline):\n'
+      + '  - pipelines[1]: it is null, not a pipeline definition (an object from definePipeline)\n'
+      + '  - pipelines[2]: it has no "name"; it has no "stages" (an array of stage definitions)\n'
+      + 'pipeline "one" is invalid:\n  - it has no stages\n  - it is registered twice (two definitions with this name)');
+    expect(err!.notDefinitions.map((d) => d.element)).toEqual(['pipelines[1]', 'pipelines[2]']);
+    expect(err!.invalid).toEqual([{ pipeline: 'one', problems: ['it has no stages', 'it is registered twice (two definitions with this name)'] }]);
+  });
+
   it('says a missing schema is missing, rather than looking for a schema named "undefined"', () => {
     const msg = problemsOf(() => checkPipeline({ name: 'noschema', stages: [stage('a', { schema: undefined as never }), stage('b', { schema: 5 as never })] }));
     expect(msg).toMatch(/stage "a": schema is missing \(expected "name@N"/);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadPipelinesModule, pipelinesOf } from '../../src/api/load-pipelines';
 import { createWorker } from '../../src/api/worker';
+import { PipelineDefinitionError } from '../../src/pipeline/dag';
 
 /** What `--pipelines <module>` says of a module that does not export pipeline definitions. */
 const t = (r: unknown) => r;
@@ -50,7 +51,33 @@ describe('pipelinesOf', () => {
 });
 
 describe('createWorker', () => {
-  it('names the element of `pipelines` that is not a pipeline definition, before anything reads it', () => {
-    expect(errorOf(() => createWorker({ pipelines: [good, undefined] as never }))).toMatch(/^createWorker: an element of `pipelines` [^\n]*\n {2}- pipelines\[1\]: it is undefined/);
+  /** createWorker(opts)'s rejection: a throw before its promise fails the test (a caller's .catch would never run). */
+  const rejectionOf = async (opts: unknown): Promise<Error> => {
+    let p: Promise<unknown> | undefined;
+    expect(() => { p = createWorker(opts as never); }).not.toThrow();
+    try {
+      await p;
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected a rejection');
+  };
+
+  it('rejects with one PipelineDefinitionError naming the elements that are no definition with the other invalid pipelines, before anything reads them', async () => {
+    const err = await rejectionOf({ pipelines: [good, undefined, { nome: 'typo' }], config: {} });
+    expect(err).toBeInstanceOf(PipelineDefinitionError);
+    expect(err.message).toMatch(/^2 elements of `pipelines` are not a pipeline definition [^\n]*\n {2}- pipelines\[1\]: it is undefined[^\n]*\n {2}- pipelines\[2\]: it has no "name"; it has no "stages"[^\n]*\npipeline "ok" is invalid:\n {2}- stage "a": schema "x" not found/);
+  });
+
+  it('rejects, rather than throws, for a bad setting and for `pipelines` that is not an array', async () => {
+    const was = process.env.PARTFLOW_S3_PATH_STYLE;
+    process.env.PARTFLOW_S3_PATH_STYLE = 'maybe';
+    try {
+      expect((await rejectionOf({ pipelines: [good] })).message).toMatch(/^PARTFLOW_S3_PATH_STYLE must be true/);
+    } finally {
+      if (was === undefined) delete process.env.PARTFLOW_S3_PATH_STYLE;
+      else process.env.PARTFLOW_S3_PATH_STYLE = was;
+    }
+    expect((await rejectionOf({ pipelines: 'x', config: {} })).message).toBe('createWorker: `pipelines` is the string "x", not an array of pipeline definitions');
   });
 });

@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ActivityDeps, nonRetryable, storageRefusal } from '../../activities/deps';
 import { guarded, WORKER_S3_REFUSED } from '../../activities/refusal-guard';
 import { loadConfig } from '../../src/config';
-import { explainS3Failure, S3CredentialsError, S3EndpointError, S3RegionError, S3UnreachableError } from '../../src/storage/failures';
+import { explainS3Failure, S3ConfigError, S3CredentialsError, S3EndpointError, S3RegionError, S3SetupError, S3UnreachableError } from '../../src/storage/failures';
+import { WorkerS3RefusedError } from '../../src/worker/s3-probe';
 import { RefusalWatch, refusalIn, refusesThisWorker, WorkerRefusal, WorkerS3StoppedError } from '../../src/worker/refusals';
 
 const refused = (code = 'InvalidAccessKeyId') => new S3CredentialsError(code, `S3 at http://s3:1 refused the credentials of access key ID old-key (${code}: no such key; credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment): check them`, 'GetObject s3://b/k', 403, undefined);
@@ -40,6 +41,18 @@ describe('refusals that stop a worker', () => {
     expect(refusalIn(storageRefusal(err, 'planning s3://b/src/', 'http://s3:1'))).toBe(err);
     expect(refusalIn(new Error('x', { cause: new Error('y', { cause: err }) }))).toBe(err);
     expect(refusalIn(new Error('x'))).toBeUndefined();
+  });
+});
+
+describe("the refusals a library user meets are partflow's exports", () => {
+  it('so that instanceof works on what createWorker rejects with and refusals.onRefused passes', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const api = require('../../src') as Record<string, unknown>;
+    expect(api.WorkerS3RefusedError).toBe(WorkerS3RefusedError);
+    expect(api.WorkerS3StoppedError).toBe(WorkerS3StoppedError);
+    const classes = { S3SetupError, S3CredentialsError, S3RegionError, S3EndpointError, S3UnreachableError, S3ConfigError };
+    for (const [name, cls] of Object.entries(classes)) expect([name, api[name]]).toEqual([name, cls]);
+    expect(new WorkerS3RefusedError(refused()).cause).toBeInstanceOf(api.S3SetupError as typeof S3SetupError);
   });
 });
 
