@@ -35,6 +35,7 @@ export { DatasetSourceConflictError } from './pipeline/dataset-source';
 export { NestedDatasetError } from './pipeline/nested-dataset';
 export { SourceBucketMissingError, SourceEmptyError, TargetBucketMissingError } from './pipeline/source-listing';
 export { UnsupportedSourceError } from './pipeline/source-format';
+export { RunEndedError } from './client/run-ended';
 export type { PartitionsQuery, RetryRequest, RetryResult } from '../workflows/ingest';
 export type { PartitionState, PartitionStatus, Progress, StageProgress } from '../workflows/state';
 

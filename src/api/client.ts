@@ -2,10 +2,13 @@ import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectClient, startIngest as startIngestWorkflow } from '../client';
 import { Config, loadConfig } from '../config';
 import type { IngestSummary } from '../manifest/run';
+import { refuseEnded } from '../client/run-ended';
 import type { IngestInput } from '../pipeline/input';
 // Types only: a client process never loads workflow code.
 import type { PartitionsQuery, RetryRequest, RetryResult } from '../../workflows/ingest';
 import type { PartitionState, Progress } from '../../workflows/state';
+
+export const ONLY_WAITING = 'only a run waiting for a retry can be finished';
 
 /** A running (or finished) ingest workflow. */
 export class IngestRun {
@@ -32,15 +35,18 @@ export class IngestRun {
 
   /** Runs failed partitions again (all of them, or those named), e.g. after fixing their cause. */
   retryFailed(req: RetryRequest = {}): Promise<RetryResult> {
-    return this.handle.executeUpdate<RetryResult, [RetryRequest]>('retryFailed', { args: [req] });
+    return this.handle.executeUpdate<RetryResult, [RetryRequest]>('retryFailed', { args: [req] })
+      .catch((err: unknown) => refuseEnded(this.handle, err, 'only a running run takes a retry; start a new ingest of its input, which reuses every committed partition (as `partflow retry` does)'));
   }
 
   /**
    * Ends a run that waits for a retry now, as `partial`: it writes its run manifest and commits the
-   * dataset snapshot with what succeeded. Refused (with the reason) unless the run is waiting.
+   * dataset snapshot with what succeeded. Refused (with the reason) unless the run is waiting;
+   * a run that has closed is refused with a RunEndedError.
    */
   finishPartial(): Promise<{ failed: number }> {
-    return this.handle.executeUpdate<{ failed: number }, []>('finishPartial');
+    return this.handle.executeUpdate<{ failed: number }, []>('finishPartial')
+      .catch((err: unknown) => refuseEnded(this.handle, err, ONLY_WAITING));
   }
 
   cancel(): Promise<void> {

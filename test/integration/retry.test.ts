@@ -14,6 +14,7 @@ import { startHarness, TestHarness } from '../helpers/stack';
 import { runCli } from '../helpers/cli';
 import type { PartitionState } from '../../workflows/state';
 import { until } from '../helpers/until';
+import { connect, RunEndedError } from '../../src';
 
 const BUCKET = 'it-retry';
 let h: TestHarness;
@@ -231,6 +232,19 @@ describe('finishing a run that waits for a retry', () => {
     const again = await cli('finish', id);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`partflow: ${id} ended partial (closed): only a run waiting for a retry can be finished\n`);
+    // The library says the same, with an error it exports, for a finish and for a retry.
+    const client = await connect(h.cfg);
+    try {
+      const run = client.getIngest(id);
+      const fin = await run.finishPartial().then(() => undefined, (e: unknown) => e);
+      expect(fin).toBeInstanceOf(RunEndedError);
+      expect([(fin as RunEndedError).message, (fin as RunEndedError).ended]).toEqual([`${id} ended partial (closed): only a run waiting for a retry can be finished`, 'ended partial']);
+      const retried = await run.retryFailed().then(() => undefined, (e: unknown) => e);
+      expect((retried as Error).message).toBe(`${id} ended partial (closed): only a running run takes a retry; start a new ingest of its input, which reuses every committed partition (as \`partflow retry\` does)`);
+      expect(retried).toBeInstanceOf(RunEndedError);
+    } finally {
+      await client.close();
+    }
 
     const viaSignal = await start(`${id}-signal`, 'fin-signal');
     await waiting(viaSignal);

@@ -7,6 +7,8 @@ import { describeRun } from '../workflow-lookup';
 import { unlessCancelled } from '../run-input';
 import { connectClient, waitWithProgress } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
+import { endedInWords } from '../../client/run-ended';
+import { ONLY_WAITING } from '../../api/client';
 import { printSummary } from '../print';
 import { counted } from '../../log/shown';
 
@@ -41,10 +43,6 @@ export function registerFinish(program: Command): void {
 }
 
 async function refuseClosed(handle: WorkflowHandle, cfg: Config): Promise<void> {
-  const status = (await describeRun(handle, cfg)).status.name;
-  if (status === 'RUNNING') return;
-  // Temporal says COMPLETED for a run that ended partial: say how it ended.
-  const summary = status === 'COMPLETED' ? ((await handle.result().catch(() => undefined)) as IngestSummary | undefined) : undefined;
-  const ended = summary?.status ? `ended ${summary.status}` : `is ${status.toLowerCase().replace(/_/g, ' ')}`;
-  throw new Error(`${handle.workflowId} ${ended} (closed): only a run waiting for a retry can be finished`);
+  const ended = await endedInWords(handle, (await describeRun(handle, cfg)).status.name);
+  if (ended) throw new Error(`${handle.workflowId} ${ended} (closed): ${ONLY_WAITING}`);
 }
