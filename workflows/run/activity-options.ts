@@ -2,6 +2,7 @@ import { ActivityCancellationType, ActivityFailure, ActivityOptions, Application
 import { DEFAULT_PARTITION_TIMEOUT_MS, formatMs } from '../../src/pipeline/input';
 import type { WindowItem, WindowSettings } from './window';
 import { counted } from '../../src/log/shown';
+import type { RetrySettings } from '../../src/pipeline/types';
 
 /** What a failure that the activity did not write (a timeout) is described with: who, and the limits it hit. */
 export interface FailureContext {
@@ -65,22 +66,40 @@ export function endedByCancel(err: unknown): boolean {
   return err instanceof ActivityFailure && err.retryState === 'CANCEL_REQUESTED';
 }
 
-/** `used`: attempts a batch activity already spent on the partition; they count against its policy. */
-function timing(s: WindowSettings, used = 0, awaitCancel = false): ActivityOptions {
+/**
+ * Milliseconds the retry policy waits after attempt n, before attempt n + 1, as Temporal spaces
+ * them. A partition whose first attempts ran in a batch waits this before it runs alone, so the
+ * batch changes neither how often nor how long it is tried.
+ */
+export function backoffMs(r: Required<RetrySettings>, n: number): number {
+  return Math.min(r.initialIntervalSeconds * r.backoffCoefficient ** (n - 1), r.maximumIntervalSeconds) * 1000;
+}
+
+/**
+ * `used`: attempts a batch activity already spent on the partition; they count against its
+ * policy. `resumed`: the activity goes on with the policy's schedule where the batch left it
+ * (its first retry waits what attempt used + 2 would); without it the schedule starts afresh.
+ */
+function timing(s: WindowSettings, used = 0, awaitCancel = false, resumed = false): ActivityOptions {
   const r = s.plan.retry;
   return {
     ...awaitingCancel(awaitCancel),
     startToCloseTimeout: s.partitionTimeoutMs ?? DEFAULT_PARTITION_TIMEOUT_MS,
     heartbeatTimeout: s.heartbeatTimeoutSeconds * 1000,
-    retry: { maximumAttempts: attemptsLeft(r.maximumAttempts, used), initialInterval: r.initialIntervalSeconds * 1000, backoffCoefficient: r.backoffCoefficient, maximumInterval: r.maximumIntervalSeconds * 1000 },
+    retry: {
+      maximumAttempts: attemptsLeft(r.maximumAttempts, used),
+      initialInterval: resumed && used > 0 ? backoffMs(r, used + 1) : r.initialIntervalSeconds * 1000,
+      backoffCoefficient: r.backoffCoefficient,
+      maximumInterval: r.maximumIntervalSeconds * 1000,
+    },
   };
 }
 
-export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean, used = 0, awaitCancel = false): ActivityOptions {
+export function options(s: WindowSettings, stage: string, item: WindowItem, run: number, resolve: boolean, used = 0, awaitCancel = false, resumed = false): ActivityOptions {
   const who = item.id ?? `#${item.i}`;
   const label = item.name ?? who;
   return {
-    ...timing(s, used, awaitCancel),
+    ...timing(s, used, awaitCancel, resumed),
     activityId: `${stage}:${who}${run > 1 ? `#${run}` : ''}${resolve ? ':resolve' : ''}`,
     summary: resolve ? `${stage} ${label} (committed: version for the next stage)` : run > 1 ? `${stage} ${label} (retry ${run - 1})` : `${stage} ${label}`,
   };

@@ -1,4 +1,4 @@
-import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import { cutError, KEPT_ERROR_CHARS, SHOWN_ERROR_CHARS } from './cut-error';
 import type { Activities } from '../../activities';
 import type { BatchOutcome } from '../../activities/batch';
@@ -6,7 +6,7 @@ import type { PartitionResult } from '../../src/manifest/partition';
 import type { SavedEntry } from '../../src/manifest/window-results';
 import type { PlanSummary } from '../../src/pipeline/plan';
 import { Code, EntryDetail, FailureDetail } from './compact';
-import { attemptsLeft, BatchEntry, batchOptions, describeFailure, endedByCancel, options } from './activity-options';
+import { attemptsLeft, backoffMs, BatchEntry, batchOptions, describeFailure, endedByCancel, options } from './activity-options';
 import { unitsOf } from './batches';
 import { afterOf, depthOf, stageNames } from './graph';
 import { Slots } from './slots';
@@ -90,8 +90,14 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
   // cancel asked, and went on at once; they replay so.
   let awaitAware: boolean | undefined;
   const awaitCancel = (): boolean => (awaitAware ??= patched('await-cancelled-activities'));
+  // A partition that failed in a batch goes on with its retry policy's schedule when it runs
+  // alone: first the wait before its next attempt, then the later waits. Windows that ran before
+  // this ran it alone at once, its schedule starting afresh (7 s of waits by default, not 15 s);
+  // they replay so.
+  let resumeAware: boolean | undefined;
+  const resumeSchedule = (): boolean => (resumeAware ??= patched('batch-retry-schedule'));
   const call = (stage: string, item: WindowItem, run: number, resolve: boolean, upstream: Record<string, string>, used = 0, first = false): Promise<PartitionResult> => {
-    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used, awaitCancel()));
+    const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used, awaitCancel(), used > 0 && resumeSchedule()));
     return stage === 'raw'
       ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i, ...freshOf(stage, first) })
       : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...freshOf(stage, first) });
@@ -204,9 +210,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
 
   /**
    * A run of small partitions, stage by stage: one activity per stage for all of them. A
-   * partition whose failure its own activity would retry is run alone, with the attempts its
-   * retry policy has left; every partition of a batch activity that failed as a whole is run
-   * alone with the whole policy.
+   * partition whose failure its own activity would retry is run alone, with the attempts and
+   * waits its retry policy has left; every partition of a batch activity that failed as a whole
+   * is run alone with the whole policy.
    */
   async function batch(members: WindowItem[]): Promise<void> {
     const versions = new Map(members.map((m) => [m.i, new Map<string, Version>()]));
@@ -237,6 +243,24 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const { todo } = needs.get(item.i)!;
         v.set(stage, todo.has(stage) ? cannotRun(stage, item, (item.runs?.[stage] ?? 0) + 1) : unresolved.via(stage, item.i));
       }
+    };
+    /**
+     * Runs alone partitions that failed in one batch attempt, after the wait their retry policy
+     * has before the next: one timer for all of them (the attempt is the batch's, the same for
+     * each), not one per partition. A cancel during the wait ends them as cancelled.
+     */
+    const resume = async (stage: string, tried: BatchEntry[], alone: (e: BatchEntry) => Promise<void>): Promise<void> => {
+      if (!tried.length) return;
+      if (resumeSchedule()) {
+        try {
+          await sleep(backoffMs(plan.retry, tried[0].used!));
+        } catch (err) {
+          if (!isCancellation(err)) throw err;
+          for (const e of tried) versions.get(e.item.i)!.set(stage, cancelled(stage, e.item));
+          return;
+        }
+      }
+      await Promise.all(tried.map(alone));
     };
     for (const [si, stage] of names.entries()) {
       const entries: BatchEntry[] = [];
@@ -285,7 +309,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         else if ('result' in o) v.set(stage, e.resolve ? o.result.contentVersion : done(stage, e.item, e.run, o.result));
         else v.set(stage, e.resolve ? unresolved.failed(stage, e.item.i, o.failed) : failed(stage, e.item, e.run, o.failed));
       }
-      await Promise.all(again.map(alone));
+      // Partitions the batch tried wait as their policy would before their next attempt.
+      const tried = again.filter((e) => !e.resolve && e.used);
+      await Promise.all([...again.filter((e) => !tried.includes(e)).map(alone), resume(stage, tried, alone)]);
       settleBlocked(si + 1);
     }
     unitDone();
