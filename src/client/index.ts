@@ -9,6 +9,7 @@ import { describeEndpoint, s3Client } from '../storage/client';
 import { S3SetupError } from '../storage/failures';
 import { datasetUrl } from '../pipeline/layout';
 import { readPublished } from '../sources/kafka/published';
+import { UnsupportedSourceError } from '../pipeline/source-format';
 import { holdsNoSourceObjects, listSource, SourceBucketMissingError, SourceEmptyError, sourceRefusal, TargetBucketMissingError } from '../pipeline/source-listing';
 import { prefixIsEmpty } from '../storage/objects';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -84,10 +85,11 @@ async function noBucketError(r: ResolvedIngest, s3: S3Client): Promise<SourceBuc
  * Refuses an ingest of an S3 source that holds nothing (a typo, most often), whose names tell no
  * single format, or whose bucket does not exist, before a run is started only to fail planning:
  * one LIST (two for a key without "/" that is no object). Unsure, or unreadable in time, it is
- * left to planning.
+ * left to planning. The format's refusal is returned, not thrown: a missing target bucket is
+ * said before it, as the more basic mistake.
  */
-async function refuseUnreadableSource(cfg: Config, r: ResolvedIngest, deadline: number, onNote?: (note: string) => void): Promise<void> {
-  if (r.kafka) return;
+async function refuseUnreadableSource(cfg: Config, r: ResolvedIngest, deadline: number, onNote?: (note: string) => void): Promise<UnsupportedSourceError | undefined> {
+  if (r.kafka) return undefined;
   const s3 = s3Client(cfg.s3);
   // This shell's S3 settings may differ from the worker's, which plans the run: a refusal here
   // (wrong keys or region, no such endpoint, one that is no S3 API: every S3SetupError) does not
@@ -100,7 +102,9 @@ async function refuseUnreadableSource(cfg: Config, r: ResolvedIngest, deadline: 
   const refusal = await beforeDeadline(listing, deadline, () => { late = true; });
   if (late) onNote?.(`S3 at ${await describeEndpoint(s3)} did not answer within ${SOURCE_CHECK_MS / 1000} s: the source was not checked before starting. Starting the run anyway: its worker reads S3 with its own settings`);
   if (refusal === NO_BUCKET) throw await noBucketError(r, s3);
+  if (refusal instanceof UnsupportedSourceError) return refusal;
   if (refusal) throw refusal;
+  return undefined;
 }
 
 /**
@@ -133,8 +137,9 @@ export async function startIngest(client: Client, cfg: Config, input: IngestInpu
   // One deadline for every check: an S3 endpoint that accepts connections but never answers
   // delays the start by SOURCE_CHECK_MS once, not once per check.
   const deadline = Date.now() + SOURCE_CHECK_MS;
-  await refuseUnreadableSource(cfg, resolved, deadline, onNote);
+  const unsupported = await refuseUnreadableSource(cfg, resolved, deadline, onNote);
   await refuseMissingTargetBucket(cfg, resolved, deadline);
+  if (unsupported) throw unsupported;
   await checkDatasetSource(cfg, resolved, onNote, deadline);
   if (resolved.kafka) {
     // What the dataset holds of the topic, read once for both Kafka checks; unreadable in time,
