@@ -6,15 +6,14 @@ import { isPackedFailure } from '../pipeline/packed-failures';
 import { EMPTY_KEYS_IN_PLAN } from '../pipeline/plan';
 import { describeVersionSkew } from '../manifest/version-skew';
 import { counted } from '../log/shown';
-import { endpointPathNote } from '../storage/endpoint-path';
+import { bucketMissingMessage } from '../storage/objects';
 
 /** "Workflow execution failed" alone says nothing: follow the causes down to the one that does. */
 export function explainError(e: Error): string {
   // S3's own text, "The specified bucket does not exist", names neither the bucket nor the store.
   const s3 = e as Error & { BucketName?: string };
   if (s3.name === 'NoSuchBucket') {
-    const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    return `the bucket ${s3.BucketName ? `"${s3.BucketName}" ` : ''}does not exist${endpoint ? ` at ${endpoint}` : ''}: check the bucket name in the URL and AWS_ENDPOINT_URL_S3${endpointPathNote(endpoint)}`;
+    return bucketMissingMessage(s3.BucketName, process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
   }
   const parts: string[] = [];
   for (let c: unknown = e; c instanceof Error && parts.length < 5; c = (c as { cause?: unknown }).cause) {

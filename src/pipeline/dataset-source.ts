@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { latestSnapshot } from '../snapshots/store';
+import { latestListedSnapshot } from '../snapshots/store';
 import { snapshotKey } from '../snapshots/layout';
 import { getObjectStream, getJson, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
@@ -59,7 +59,7 @@ export async function datasetOwnership(s3: S3Client, bucket: string, targetPrefi
 
 async function legacySource(s3: S3Client, bucket: string, prefix: string): Promise<RecordedSource | null> {
   const d = { bucket, prefix };
-  const n = await latestSnapshot(s3, d);
+  const n = await latestListedSnapshot(s3, d);
   if (n > 0) {
     const plan = await leadingString(s3, bucket, snapshotKey(d, n), 'plan');
     const loc = plan ? safeParse(plan) : null;

@@ -5,8 +5,8 @@ import { s3Client } from '../storage/client';
 import { parseS3Url } from '../storage/s3url';
 import { noSnapshotsMessage } from './absent';
 import { Change, changeList } from './changes';
-import { datasetRef, datasetUrlOf } from './layout';
-import { latestSnapshot, SnapshotError, stagesAt } from './store';
+import { DatasetRef, datasetRef, datasetUrlOf } from './layout';
+import { inBucket, latestListedSnapshot, SnapshotError, stagesAt } from './store';
 import type { ChangeKind, SnapshotPartition } from './types';
 
 export interface ChangesOptions {
@@ -30,7 +30,12 @@ export interface DatasetChanges {
 export async function datasetChanges(datasetUrl: string, opts: ChangesOptions): Promise<DatasetChanges> {
   const s3 = opts.s3 ?? s3Client(loadConfig().s3);
   const d = datasetRef(datasetUrl);
-  const to = opts.to ?? (await latestSnapshot(s3, d));
+  return inBucket(s3, d.bucket, () => changesOf(s3, d, opts));
+}
+
+async function changesOf(s3: S3Client, d: DatasetRef, opts: ChangesOptions): Promise<DatasetChanges> {
+  // Its own check below tells "no dataset" from "no snapshot yet", both failures here.
+  const to = opts.to ?? (await latestListedSnapshot(s3, d));
   if (to === 0) throw new SnapshotError(await noSnapshotsMessage(s3, d));
   if (opts.since > to) throw new SnapshotError(`snapshot ${opts.since} is newer than snapshot ${to} of ${datasetUrlOf(d)}`);
   const [before, after] = await Promise.all([stagesAt(s3, d, opts.since), stagesAt(s3, d, to)]);

@@ -2,9 +2,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { getJsonVersioned, objectExists, PreconditionFailedError, putObject, putIfUnchanged } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
-import { noDatasetReason } from './absent';
 import { asDatasetRef, consumerKey, DatasetLike, DatasetRef, datasetUrlOf, snapshotKey } from './layout';
-import { readHead, SnapshotError, snapshotNumbers } from './store';
+import { inBucket, listSnapshotNumbers, readHead, refuseNoDataset, SnapshotError } from './store';
 import type { ConsumerCursor } from './types';
 
 /**
@@ -13,9 +12,19 @@ import type { ConsumerCursor } from './types';
  * holds when two commits race, and gc can trust what it reads.
  */
 
-/** A consumer's cursor, or null when it has never committed one. */
+/**
+ * A consumer's cursor, or null when it has never committed one. A URL that holds no dataset (a
+ * typo, a source prefix) has no cursor either: it fails, as does a missing bucket, rather than
+ * start the consumer at 0 of a dataset that never comes.
+ */
 export async function readCursor(s3: S3Client, dataset: DatasetLike, consumer: string): Promise<ConsumerCursor | null> {
-  return (await readCursorVersioned(s3, asDatasetRef(dataset), consumer))?.value ?? null;
+  const d = asDatasetRef(dataset);
+  return inBucket(s3, d.bucket, async () => {
+    const cursor = await readCursorVersioned(s3, d, consumer);
+    // The marker is asked only when there is no cursor: a dataset that has one is one.
+    if (!cursor) await refuseNoDataset(s3, d);
+    return cursor?.value ?? null;
+  });
 }
 
 async function readCursorVersioned(s3: S3Client, d: DatasetRef, consumer: string): Promise<{ value: ConsumerCursor; etag: string } | null> {
@@ -34,13 +43,14 @@ const MAX_RACES = 20;
  */
 export async function commitCursor(s3: S3Client, dataset: DatasetLike, consumer: string, n: number, opts: { rewind?: boolean } = {}): Promise<ConsumerCursor> {
   const d = asDatasetRef(dataset);
+  return inBucket(s3, d.bucket, () => writeCursor(s3, d, consumer, n, opts));
+}
+
+async function writeCursor(s3: S3Client, d: DatasetRef, consumer: string, n: number, opts: { rewind?: boolean }): Promise<ConsumerCursor> {
   const key = consumerKey(d, consumer);
   if (n > 0) await readHead(s3, d, n);
-  else {
-    // A cursor at 0 needs no snapshot, but a dataset: a mistyped URL must not get a cursor written into it.
-    const none = await noDatasetReason(s3, d);
-    if (none) throw new SnapshotError(none);
-  }
+  // A cursor at 0 needs no snapshot, but a dataset: a mistyped URL must not get a cursor written into it.
+  else await refuseNoDataset(s3, d);
   const cursor: ConsumerCursor = { kind: 'partflow.consumer', consumer, snapshot: n, committedAt: new Date().toISOString() };
   const body = JSON.stringify(cursor, null, 1);
   // A rewind is a person's decision to set the cursor, whatever it holds now.
@@ -75,7 +85,7 @@ export async function commitCursor(s3: S3Client, dataset: DatasetLike, consumer:
  * snapshot that exists.
  */
 export async function cursorGoneMessage(s3: S3Client, d: DatasetRef, consumer: string, n: number): Promise<string> {
-  const all = await snapshotNumbers(s3, d);
+  const all = await listSnapshotNumbers(s3, d);
   const have = all.length === 0 ? 'the dataset has no snapshots' : all.length === 1 ? `the dataset has one snapshot, ${all[0]}` : `the dataset's snapshots run from ${all[0]} to ${all[all.length - 1]}`;
   const url = datasetUrlOf(d);
   return `consumer "${consumer}"'s cursor (${formatS3Url({ bucket: d.bucket, key: consumerKey(d, consumer) })}) points at snapshot ${n} of ${url}, which does not exist (${have}; gc deletes a snapshot once no cursor points at it and it is neither among the newest kept nor superseded less than --grace ago), so its changes cannot be computed. `

@@ -2,11 +2,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { getJson, getJsonIfPresent, getObjectBuffer, listObjects, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { Change } from './changes';
-import { datasetChanges } from './consume';
+import { datasetChanges, DatasetChanges } from './consume';
 import { outputType, refuseFieldClash, writeJsonl } from './export-file';
 import { entryOutsideDataset } from './head-check';
 import { datasetNameOf, datasetRef } from './layout';
-import { SnapshotError } from './store';
+import { inBucket, SnapshotError } from './store';
 
 export interface ExportOptions {
   stage: string;
@@ -47,6 +47,8 @@ export interface ExportManifest {
   records: number;
 }
 
+type ExportResult = { url: string; manifest: ExportManifest; alreadyWhole?: boolean };
+
 const pad = (n: number) => String(n).padStart(8, '0');
 
 /** Raised when the target folder already holds (part of) an export of another dataset or with other options. */
@@ -79,9 +81,14 @@ const sameIdentity = (a: ExportIdentity, b: ExportIdentity) => a.dataset === b.d
  * dataset, SHA-256, records) and --partition-field against the records' fields before a file is
  * written. A whole one is returned as it is.
  */
-export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportOptions): Promise<{ url: string; manifest: ExportManifest; alreadyWhole?: boolean }> {
-  const { dataset, from, to, changes } = await datasetChanges(datasetUrl, { since: o.since, to: o.to, stage: o.stage, s3 });
+export async function exportChanges(s3: S3Client, datasetUrl: string, o: ExportOptions): Promise<ExportResult> {
+  // datasetChanges says a missing bucket of the dataset's; one met after it is the target's.
+  const changes = await datasetChanges(datasetUrl, { since: o.since, to: o.to, stage: o.stage, s3 });
   const target = parseS3Url(o.target, { prefix: true });
+  return inBucket(s3, target.bucket, () => exportTo(s3, target, changes, o));
+}
+
+async function exportTo(s3: S3Client, target: { bucket: string; key: string }, { dataset, from, to, changes }: DatasetChanges, o: ExportOptions): Promise<ExportResult> {
   const dir = `${target.key}${datasetNameOf(datasetRef(dataset))}/${o.stage}/${pad(from)}-${pad(to)}/`;
   const url = `s3://${target.bucket}/${dir}`;
   const ours: ExportIdentity = { dataset, ...(o.partitionField ? { partitionField: o.partitionField } : {}) };

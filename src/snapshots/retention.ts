@@ -1,10 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { listObjects, ObjectInfo } from '../storage/objects';
 import { formatS3Url } from '../storage/s3url';
-import { asDatasetRef, consumersPrefix, DatasetLike, datasetUrlOf, snapshotNumberOf } from './layout';
+import { asDatasetRef, consumersPrefix, DatasetLike, DatasetRef, datasetUrlOf, snapshotNumberOf } from './layout';
 import { categoryOf, Category, insideAny, nestedDatasets, ORDER, supersededWithinGrace, windowFolderOf, windowFoldersToDelete } from './retention-keep';
 import { CursorInfo, isReferenced, readCursors, referencesOf } from './retention-refs';
-import { readHead, SnapshotError } from './store';
+import { inBucket, readHead, SnapshotError } from './store';
 
 export { applyRetention } from './retention-apply';
 export type { Category } from './retention-keep';
@@ -64,6 +64,10 @@ export interface RetentionPlan {
 
 export async function planRetention(s3: S3Client, dataset: DatasetLike, o: RetentionOptions): Promise<RetentionPlan> {
   const d = asDatasetRef(dataset);
+  return inBucket(s3, d.bucket, () => retentionOf(s3, d, o));
+}
+
+async function retentionOf(s3: S3Client, d: DatasetRef, o: RetentionOptions): Promise<RetentionPlan> {
   const now = o.now ?? Date.now();
   const listed = await listObjects(s3, d.bucket, d.prefix);
   const rel = (x: ObjectInfo) => x.key.slice(d.prefix.length);

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { envInteger } from '../config/errors';
 import type { RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
-import { getJson, getObjectBuffer, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
+import { describeEndpoint } from '../storage/client';
+import { bucketMissingMessage, getJson, getObjectBuffer, missingBucketOf, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { noDatasetReason } from './absent';
 import { applyEffect, countStages, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
 import { describeSnapshots, headProblem } from './head-check';
@@ -15,6 +16,27 @@ export class SnapshotError extends Error {
     super(message);
     this.name = 'SnapshotError';
   }
+}
+
+/**
+ * Runs a dataset function so that a bucket that does not exist fails as one SnapshotError naming
+ * it and the endpoint, whichever request met it first: S3's own NoSuchBucket names neither, and a
+ * read's ObjectNotFoundError names no endpoint. `bucket` is the one meant where S3 names none.
+ */
+export async function inBucket<T>(s3: S3Client, bucket: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const missing = missingBucketOf(err, bucket);
+    if (missing === undefined) throw err;
+    throw new SnapshotError(bucketMissingMessage(missing, await describeEndpoint(s3)));
+  }
+}
+
+/** Fails when no dataset is stored at `d` (a mistyped URL, a source prefix): asked only where an answer came out empty. */
+export async function refuseNoDataset(s3: S3Client, d: DatasetRef): Promise<void> {
+  const none = await noDatasetReason(s3, d);
+  if (none) throw new SnapshotError(none);
 }
 
 /** Thrown where a commit cannot be made safe: the store ignores create-only writes. */
@@ -38,9 +60,11 @@ async function sourceAsOf(s3: S3Client, d: DatasetRef, n: number): Promise<{ hea
 
 const later = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b);
 
-/** Snapshot numbers of a dataset, ascending. The listing, not any hint, is the truth. */
-export async function snapshotNumbers(s3: S3Client, dataset: DatasetLike): Promise<number[]> {
-  const d = asDatasetRef(dataset);
+/**
+ * Snapshot numbers under a dataset folder, ascending; [] for a folder with none, dataset or not.
+ * The listing, not any hint, is the truth.
+ */
+export async function listSnapshotNumbers(s3: S3Client, d: DatasetRef): Promise<number[]> {
   const prefix = snapshotsPrefix(d);
   const out: number[] = [];
   let token: string | undefined;
@@ -56,6 +80,28 @@ export async function snapshotNumbers(s3: S3Client, dataset: DatasetLike): Promi
   return out.sort((a, b) => a - b);
 }
 
+/** The latest snapshot under a dataset folder, 0 for a folder with none, dataset or not. */
+export async function latestListedSnapshot(s3: S3Client, d: DatasetRef): Promise<number> {
+  const all = await listSnapshotNumbers(s3, d);
+  return all.length ? all[all.length - 1] : 0;
+}
+
+/**
+ * Snapshot numbers of a dataset, ascending: [] for one whose first ingest has not ended. A URL
+ * that holds no dataset (no _partflow.json and no snapshots: a typo, a source prefix) fails, as
+ * does a missing bucket, rather than pass for a dataset with nothing in it yet.
+ */
+export async function snapshotNumbers(s3: S3Client, dataset: DatasetLike): Promise<number[]> {
+  const d = asDatasetRef(dataset);
+  return inBucket(s3, d.bucket, async () => {
+    const all = await listSnapshotNumbers(s3, d);
+    // The marker is asked only when there is no snapshot: a dataset that has one is one.
+    if (all.length === 0) await refuseNoDataset(s3, d);
+    return all;
+  });
+}
+
+/** The latest snapshot of a dataset, 0 before its first ingest ends; fails as snapshotNumbers does. */
 export async function latestSnapshot(s3: S3Client, dataset: DatasetLike): Promise<number> {
   const all = await snapshotNumbers(s3, dataset);
   return all.length ? all[all.length - 1] : 0;
@@ -72,7 +118,7 @@ export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<
     head = await readJson<SnapshotHead>(s3, d.bucket, snapshotKey(d, n));
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
-    const all = await snapshotNumbers(s3, d);
+    const all = await listSnapshotNumbers(s3, d);
     // No snapshot at all may be no dataset at all (a mistyped URL): say that rather than "none yet".
     const none = all.length === 0 ? await noDatasetReason(s3, d) : null;
     throw new SnapshotError(none ?? `snapshot ${n} of ${datasetUrlOf(d)} does not exist: ${describeSnapshots(all)}`);
@@ -85,6 +131,10 @@ export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<
 /** A snapshot with every partition (its part files read and checked). */
 export async function readSnapshot(s3: S3Client, dataset: DatasetLike, n: number): Promise<Snapshot> {
   const d = asDatasetRef(dataset);
+  return inBucket(s3, d.bucket, () => readWholeSnapshot(s3, d, n));
+}
+
+async function readWholeSnapshot(s3: S3Client, d: DatasetRef, n: number): Promise<Snapshot> {
   const head = await readHead(s3, d, n);
   if (!head.parts) return { ...head, stages: head.stages ?? {} };
   const stages: Stages = {};
@@ -100,7 +150,7 @@ export async function readSnapshot(s3: S3Client, dataset: DatasetLike, n: number
 
 /** The partitions of snapshot n; snapshot 0 is the empty state before the first one. */
 export async function stagesAt(s3: S3Client, d: DatasetRef, n: number): Promise<Stages> {
-  return n === 0 ? {} : (await readSnapshot(s3, d, n)).stages;
+  return n === 0 ? {} : (await readWholeSnapshot(s3, d, n)).stages;
 }
 
 /** Entries per part file; PARTFLOW_SNAPSHOT_PART_ENTRIES lowers it (tests). A bad value is refused, not ignored. */
@@ -172,7 +222,7 @@ export interface CommitResult {
 export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest, opts: { maxConflicts?: number; now?: () => Date } = {}): Promise<CommitResult> {
   if (!(await conditionalWrites(s3, d.bucket, probePrefixFor(snapshotKey(d, 1))))) throw new ConditionalWritesRequiredError(d);
   const effect = runEffect(m);
-  let numbers = await snapshotNumbers(s3, d);
+  let numbers = await listSnapshotNumbers(s3, d);
   const done = await committedBy(s3, d, numbers, m);
   if (done) return { snapshot: done.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, conflicts: 0, existing: true };
   let parent = numbers.length ? numbers[numbers.length - 1] : 0;
@@ -210,7 +260,7 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
       if (!(err instanceof PreconditionFailedError)) throw err;
       if (conflicts + 1 >= max) throw new SnapshotError(`gave up committing a snapshot of ${datasetUrlOf(d)} after ${max} conflicts with other runs (last tried ${n})`);
     }
-    numbers = await snapshotNumbers(s3, d);
+    numbers = await listSnapshotNumbers(s3, d);
     const mine = await committedBy(s3, d, numbers.filter((k) => k > parent), m);
     if (mine) return { snapshot: mine.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, mine.snapshot)}`, conflicts: conflicts + 1, existing: true };
     parent = numbers[numbers.length - 1];

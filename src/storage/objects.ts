@@ -29,6 +29,26 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/**
+ * A bucket that does not exist, in the same words wherever it is met (the CLI, the dataset
+ * functions): S3's own, "The specified bucket does not exist", name neither the bucket nor the store.
+ */
+export function bucketMissingMessage(bucket: string | undefined, endpoint: string | undefined): string {
+  return `the bucket ${bucket ? `"${bucket}" ` : ''}does not exist${endpoint ? ` at ${endpoint}` : ''}: check the bucket name in the URL and AWS_ENDPOINT_URL_S3${endpointPathNote(endpoint)}`;
+}
+
+/**
+ * The bucket an error says does not exist: S3's NoSuchBucket as the SDK gives it (its BucketName,
+ * when the server sent one) or within an ObjectNotFoundError (a read's), else `fallback`.
+ * Undefined for any other error.
+ */
+export function missingBucketOf(err: unknown, fallback: string): string | undefined {
+  if (err instanceof ObjectNotFoundError) return err.noBucket ? err.bucket : undefined;
+  const e = err as { name?: string; BucketName?: unknown } | undefined;
+  if (e?.name !== 'NoSuchBucket') return undefined;
+  return typeof e.BucketName === 'string' && e.BucketName ? e.BucketName : fallback;
+}
+
 export class PreconditionFailedError extends Error {
   constructor(readonly bucket: string, readonly key: string, what = 'object already exists') {
     super(`${what}: ${formatS3Url({ bucket, key })}`);

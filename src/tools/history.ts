@@ -6,7 +6,7 @@ import { getJson, listObjects, ObjectNotFoundError } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 import { matchPartitions, readPlan } from './partition-match';
 import { datasetRef } from '../snapshots/layout';
-import { readSnapshot, snapshotNumbers } from '../snapshots/store';
+import { listSnapshotNumbers, readSnapshot } from '../snapshots/store';
 import type { Snapshot } from '../snapshots/types';
 
 /** One thing that happened to a partition in one run, read back from the immutable run manifests. */
@@ -87,7 +87,7 @@ async function snapshotHistory(s3: S3Client, datasetUrl: string, query: string):
   // whose plan no longer has its source key, so the key alone would not find the removal.
   const known = new Set([query]);
   const seen: SeenEntries = new Map();
-  for (const n of await snapshotNumbers(s3, d)) {
+  for (const n of await listSnapshotNumbers(s3, d)) {
     const s = await readSnapshot(s3, d, n);
     // A plan retention deleted leaves the query matching ids and names only; one that could not be
     // read (refused, unreachable) would quietly drop removals from the history, so it fails it.

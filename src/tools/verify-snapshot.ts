@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { PartitionManifest } from '../manifest/partition';
 import { entryOutsideDataset } from '../snapshots/head-check';
 import { datasetRef, datasetUrlOf } from '../snapshots/layout';
-import { latestSnapshot, readSnapshot } from '../snapshots/store';
+import { latestListedSnapshot, readSnapshot } from '../snapshots/store';
 import { getJson, ObjectNotFoundError } from '../storage/objects';
 import { parseS3Url } from '../storage/s3url';
 
@@ -32,7 +32,7 @@ export function snapshotFileOf(url: string): { dataset: string; snapshot: number
 export async function latestSnapshotUnder(s3: S3Client, url: string): Promise<number> {
   const loc = parseS3Url(url.endsWith('/') ? url : `${url}/`, { prefix: true });
   if (loc.key === '') return 0;
-  return latestSnapshot(s3, datasetRef(`s3://${loc.bucket}/${loc.key}`));
+  return latestListedSnapshot(s3, datasetRef(`s3://${loc.bucket}/${loc.key}`));
 }
 
 export async function checkSnapshotEntries(s3: S3Client, datasetUrl: string, n: number): Promise<SnapshotCheck> {

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { datasetPrefix } from '../../pipeline/layout';
 import type { Plan } from '../../pipeline/plan';
 import { RAW_STAGE } from '../../pipeline/types';
-import { latestSnapshot, readSnapshot } from '../../snapshots/store';
+import { latestListedSnapshot, readSnapshot } from '../../snapshots/store';
 import { getJsonIfPresent } from '../../storage/objects';
 import { parseS3Url } from '../../storage/s3url';
 import type { KafkaValueSettings } from './source';
@@ -53,7 +53,7 @@ export function earliestStarts(origins: Record<string, number> | null, ranges: M
 /** The raw ranges of `topic` in the dataset's latest snapshot and where its run started; null before the first snapshot. */
 export async function readPublished(s3: S3Client, bucket: string, targetPrefix: string, dataset: string, topic: string): Promise<Published | null> {
   const d = { bucket, prefix: `${datasetPrefix(targetPrefix, dataset)}/` };
-  const n = await latestSnapshot(s3, d);
+  const n = await latestListedSnapshot(s3, d);
   if (n === 0) return null;
   const snap = await readSnapshot(s3, d, n);
   const ranges = new Map<number, Span[]>();
