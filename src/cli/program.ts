@@ -28,6 +28,7 @@ import { registerInit } from './commands/init';
 import { registerSetup } from './commands/setup';
 import { registerSchedule } from './commands/schedule';
 import { logLevel } from '../log/level';
+import { sayWhenS3IsSlow } from './slow-s3';
 
 const ENV_HELP = `
 Environment:
@@ -60,7 +61,10 @@ export function buildProgram(): Command {
     .addHelpText('after', ENV_HELP)
     .showHelpAfterError()
     // Read by every command that logs, even one that loads no other setting: checked before any runs.
-    .hook('preAction', () => { logLevel(); });
+    .hook('preAction', (_program, command) => {
+      logLevel();
+      sayWhenS3IsSlow(command.name());
+    });
 
   registerUp(program);
   registerWorker(program);

@@ -8,6 +8,7 @@ import { directS3, DirectS3 } from './direct';
 import { explainS3Failure, isAwsEndpoint, notS3Endpoint } from './failures';
 import { contentTypeInWords } from './misdirected';
 import { formatS3Url } from './s3url';
+import { S3_IDLE_TIMEOUT_MS, S3_MAX_ATTEMPTS, watchRequest } from './slow-requests';
 
 // partflow runs on Node 20 by decision; the SDK's "Node 22 from 2027" notice is noise in every command's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -109,13 +110,16 @@ function explainFailures(c: S3Client, cfg: S3Config): void {
     const what = () => requestOf(context.commandName, args.input as RequestInput);
     // The configured one with its path; the request's origin only where none is (a profile's, AWS's).
     const endpoint = () => cfg.endpoint ?? (context as Record<symbol, string | undefined>)[ENDPOINT];
+    const answered = watchRequest(() => endpoint() ?? 'AWS S3', what);
     try {
       const result = await next(args);
+      answered();
       if (context.commandName === 'ListObjectsV2Command' && !looksListed(result.output)) {
         throw notS3Endpoint(endpoint() ?? 'AWS S3', `HTTP 200 with ${bodyKind(result.response)} and no listing in it`, what(), undefined);
       }
       return result;
     } catch (err) {
+      answered();
       throw (await explainS3Failure(err, {
         cfg,
         what: what(),
@@ -148,7 +152,7 @@ export function createS3Client(cfg: S3Config): S3Client {
       : {}),
     ...(cfg.profile ? { profile: cfg.profile } : {}),
     // Transient failures (5xx, throttling, resets) get a few SDK retries before Temporal's own.
-    maxAttempts: 4,
+    maxAttempts: S3_MAX_ATTEMPTS,
     logger: QUIET_LOGGER,
     // Only add checksums where the API requires them: not every S3-compatible server
     // understands the newer default CRC32 trailers.
@@ -158,7 +162,7 @@ export function createS3Client(cfg: S3Config): S3Client {
       httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
       connectionTimeout: 5_000,
-      requestTimeout: 120_000,
+      requestTimeout: S3_IDLE_TIMEOUT_MS,
     }),
   });
   explainFailures(c, cfg);

@@ -6,6 +6,7 @@ import { S3Config } from '../config';
 import { explainS3Failure } from './failures';
 import { httpParseError, tlsMismatch } from './misdirected';
 import { RequestSigner } from './sigv4';
+import { S3_IDLE_TIMEOUT_MS, S3_MAX_ATTEMPTS, watchRequest } from './slow-requests';
 
 /**
  * HEAD, GET and PUT of single objects, signed (SigV4) and sent over a keep-alive agent without the
@@ -28,9 +29,9 @@ type Method = 'HEAD' | 'GET' | 'PUT';
 /** S3's names for the requests, as the SDK path's errors give them. */
 const OPERATION: Record<Method, string> = { HEAD: 'HeadObject', GET: 'GetObject', PUT: 'PutObject' };
 
-const MAX_ATTEMPTS = 4;
+const MAX_ATTEMPTS = S3_MAX_ATTEMPTS;
 const CONNECT_TIMEOUT_MS = 5_000;
-const IDLE_TIMEOUT_MS = 120_000;
+const IDLE_TIMEOUT_MS = S3_IDLE_TIMEOUT_MS;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export class S3HttpError extends Error {
@@ -130,18 +131,21 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
     const signed = signer.sign(method, path, headers);
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = (secure ? https : http).request({ host: base.hostname, port: base.port || undefined, method, path, headers: signed, agent });
+      const answered = watchRequest(() => cfg.endpoint!, () => `${OPERATION[method]} s3://${bucket}/${key}`);
       const connect = setTimeout(() => req.destroy(timedOut(`could not connect to ${base.host} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       req.on('socket', (s) => {
         if (!s.connecting) clearTimeout(connect);
         else s.once('connect', () => clearTimeout(connect));
       });
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(timedOut(`no answer from ${base.host} within ${IDLE_TIMEOUT_MS} ms`)));
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(timedOut(`S3 at ${cfg.endpoint} did not answer within ${IDLE_TIMEOUT_MS / 1000} s`)));
       req.on('response', (res) => {
         clearTimeout(connect);
+        answered();
         resolve(res);
       });
       req.on('error', (err) => {
         clearTimeout(connect);
+        answered();
         reject(err);
       });
       req.end(body);
@@ -157,7 +161,12 @@ export function directS3(cfg: S3Config): DirectS3 | undefined {
         throw await errorOf(res, what);
       } catch (err) {
         // Refused credentials and an unreachable server are said as the SDK path says them (failures.ts).
-        if (attempt >= MAX_ATTEMPTS || !transient(err)) throw (await explainS3Failure(err, { cfg, what: `${OPERATION[method]} s3://${bucket}/${key}` })) ?? err;
+        if (attempt >= MAX_ATTEMPTS || !transient(err)) {
+          const said = (await explainS3Failure(err, { cfg, what: `${OPERATION[method]} s3://${bucket}/${key}` })) ?? err;
+          // Every try timed out: say how long it was waited for, and what to look at.
+          if ((said as { code?: string }).code === 'ETIMEDOUT' && attempt > 1) (said as Error).message += ` (${attempt} tries): check that AWS_ENDPOINT_URL_S3 is the S3 API's address, and that the server is not stuck`;
+          throw said;
+        }
         // The SDK's standard strategy: full jitter over 100 ms x 2^attempt, at most 20 s.
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(20_000, 100 * 2 ** attempt)));
       }
