@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { schemaFingerprint } from './fingerprint';
+import { schemaExtrasHash } from './schema-extras';
 import { forSchema } from './proto-fields';
 import { checkSchemaDepth } from './schema-depth';
 
@@ -20,6 +21,12 @@ export interface LoadedSchema {
   json: string;
   type: Type;
   fingerprint: string;
+  /**
+   * SHA-256 of what the schema says beyond its canonical form (defaults, aliases, doc, logical
+   * types...; see schema-extras.ts), absent when nothing: content versions hash it, the
+   * fingerprint (manifests, compatibility checks) leaves it out.
+   */
+  extras?: string;
 }
 
 export class SchemaError extends Error {
@@ -88,8 +95,9 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
     const why = (err as Error).message;
     throw new SchemaError(`${file}: invalid Avro schema: ${(/incompatible field default -?\d{16}/.test(why) && unsafeDefaults(parsed, text)) || why}`);
   }
+  const extras = schemaExtrasHash(parsed);
   const loaded: LoadedSchema = {
-    ref: `${name}@${version}`, name, version, file, json: JSON.stringify(parsed), type, fingerprint: schemaFingerprint(type),
+    ref: `${name}@${version}`, name, version, file, json: JSON.stringify(parsed), type, fingerprint: schemaFingerprint(type), ...(extras ? { extras } : {}),
   };
   cache.set(key, loaded);
   return loaded;
