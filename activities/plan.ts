@@ -121,10 +121,11 @@ function makePlan(deps: ActivityDeps) {
       throw nonRetryable('InvalidInput', `cannot partition ${input.source}: ${(err as Error).message}`);
     }
     const reader = info.input?.fingerprint ?? null;
+    const readerExtras = info.input?.extras;
     const partitions: PlannedPartition[] = [
       ...parts.map((p) => ({
         ...p,
-        rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
+        rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader, readerExtras) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
       })),
       ...(format === 'avro' ? [] : unreadablePartitions(unreadable, format, prefix)),
     ];

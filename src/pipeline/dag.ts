@@ -120,7 +120,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     }
     after.set(s.name, deps);
   });
-  const schemas = new Map<string, { ref: string; fingerprint: string }>();
+  const schemas = new Map<string, { ref: string; fingerprint: string; extras?: string }>();
   for (const s of stageList) {
     if (s.schema === undefined || s.schema === '') {
       problems.push(`stage "${s.name}": schema is missing (expected "name@N" or "name", a schema in the schemas folder, or "${INHERIT_SCHEMA}" for its input's)`);
@@ -137,7 +137,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     }
     try {
       const l = loadSchema(s.schema, p.schemasDir);
-      schemas.set(s.name, { ref: l.ref, fingerprint: l.fingerprint });
+      schemas.set(s.name, { ref: l.ref, fingerprint: l.fingerprint, extras: l.extras });
     } catch (err) {
       problems.push(`stage "${s.name}": ${(err as Error).message}`);
     }
@@ -147,7 +147,7 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
   else if (p.input !== undefined) {
     try {
       const l = loadSchema(p.input, p.schemasDir);
-      input = { ref: l.ref, fingerprint: l.fingerprint };
+      input = { ref: l.ref, fingerprint: l.fingerprint, ...(l.extras ? { extras: l.extras } : {}) };
     } catch (err) {
       problems.push(`input schema: ${(err as Error).message}`);
     }
@@ -186,6 +186,8 @@ export function checkPipeline(p: PipelineDefinition): PipelineInfo {
     return {
       name: n, after: after.get(n)!, version: s.version,
       schemaRef: schemas.get(n)!.ref, schemaFingerprint: schemas.get(n)!.fingerprint,
+      // Only when there are some: a plan holds its stages, and its id is its content.
+      ...(schemas.get(n)!.extras ? { schemaExtras: schemas.get(n)!.extras } : {}),
       codec: s.codec ?? p.codec ?? DEFAULT_CODEC,
       lookups: [...(s.lookups ?? Object.keys(p.lookups ?? {}))].sort(),
     };

@@ -2,7 +2,7 @@ import type { KafkaGapsSummary } from '../sources/kafka/gaps';
 import type { FieldPlan } from '../formats/infer';
 import type { SourceFormat } from './input';
 import type { SourcePartition } from './partitioning';
-import type { RetrySettings, StageInfo } from './types';
+import type { ReaderSchemaInfo, RetrySettings, StageInfo } from './types';
 import type { KafkaPlanInfo } from '../sources/kafka/plan';
 
 /** One raw partition: its pieces, and the content version of its raw input. */
@@ -39,7 +39,7 @@ export interface Plan {
   /** Lookup tables: name -> object (bucket, key, etag). */
   lookups: Record<string, { bucket: string; key: string; etag: string; format: string }>;
   /** The reader schema of Avro sources, if the pipeline sets one. */
-  input: { ref: string; fingerprint: string } | null;
+  input: ReaderSchemaInfo | null;
   rawSchemas: RawSchema[];
   partitions: PlannedPartition[];
   /** The stages as the planning worker knew them (workers run their own versions). */

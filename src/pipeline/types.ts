@@ -115,9 +115,22 @@ export interface StageInfo {
   version: string;
   schemaRef: string;
   schemaFingerprint: string;
+  /**
+   * SHA-256 of what the output schema says beyond its canonical form (defaults, aliases, doc,
+   * logical types...), which the fingerprint leaves out but the outputs depend on; absent when
+   * nothing, so that plans and content versions of schemas without any stay what they were.
+   */
+  schemaExtras?: string;
   codec: string;
   /** Lookups the stage reads (declared, or all of the pipeline's). */
   lookups: string[];
+}
+
+/** A reader schema as plans record it: `extras` as in StageInfo.schemaExtras, absent when none. */
+export interface ReaderSchemaInfo {
+  ref: string;
+  fingerprint: string;
+  extras?: string;
 }
 
 export interface PipelineInfo {
@@ -125,7 +138,7 @@ export interface PipelineInfo {
   stages: StageInfo[];
   lookups: string[];
   /** Reader schema for Avro sources, resolved. */
-  input?: { ref: string; fingerprint: string };
+  input?: ReaderSchemaInfo;
   retry: Required<RetrySettings>;
 }
 

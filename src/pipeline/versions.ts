@@ -14,9 +14,14 @@ function pieceIdentity(p: Piece): unknown[] {
   return [p.key, p.etag, p.range ?? null];
 }
 
-/** Raw version of an Avro partition read in place: its pieces' contents and the reader schema. */
-export function sourceVersion(pieces: Piece[], readerFingerprint: string | null): string {
-  return `src-${hash({ pieces: pieces.map(pieceIdentity), reader: readerFingerprint })}`;
+/**
+ * Raw version of an Avro partition read in place: its pieces' contents and the reader schema,
+ * its fingerprint and, when it has any, what it says beyond its canonical form (a default or an
+ * alias changes the records read). Hashed only when there are extras, so that the version of a
+ * reader without any stays what it was before they counted.
+ */
+export function sourceVersion(pieces: Piece[], readerFingerprint: string | null, readerExtras?: string): string {
+  return `src-${hash({ pieces: pieces.map(pieceIdentity), reader: readerFingerprint, ...(readerExtras ? { readerExtras } : {}) })}`;
 }
 
 /**
@@ -39,14 +44,18 @@ export function importVersion(pieces: Piece[], format: string, rawSchemaJson: st
 
 /**
  * A partition's content version at a stage: everything its output bytes depend on. The stage's
- * code version, schema, codec and params, the lookups it reads, and this partition's own upstream
- * versions; not other partitions' inputs, so one changed feed recomputes only its own chain.
+ * code version, schema (its fingerprint, and what it says beyond its canonical form: defaults,
+ * aliases, doc, logical types), codec and params, the lookups it reads, and this partition's own
+ * upstream versions; not other partitions' inputs, so one changed feed recomputes only its own
+ * chain. The schema's extras are hashed only when there are some, so that the version of a stage
+ * whose schema has none stays what it was before they counted.
  */
 export function stageVersion(
-  stage: Pick<StageInfo, 'name' | 'version' | 'schemaFingerprint' | 'codec'>,
+  stage: Pick<StageInfo, 'name' | 'version' | 'schemaFingerprint' | 'schemaExtras' | 'codec'>,
   params: Record<string, string>,
   lookupEtags: Record<string, string>,
   upstream: [string, string][],
 ): string {
-  return `${stage.version}-${hash({ stage: stage.name, version: stage.version, schema: stage.schemaFingerprint, codec: stage.codec, params, lookups: lookupEtags, upstream })}`;
+  const extras = stage.schemaExtras ? { schemaExtras: stage.schemaExtras } : {};
+  return `${stage.version}-${hash({ stage: stage.name, version: stage.version, schema: stage.schemaFingerprint, codec: stage.codec, params, lookups: lookupEtags, upstream, ...extras })}`;
 }
