@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { Schema, Type } from 'avsc';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -291,6 +292,45 @@ describe('partition activity errors', () => {
     // The first run's next attempt, as after a worker killed between commit and completion: its own work, not a reuse.
     const again = await runEnv('ingest-a', 2).run(acts().runStage, req);
     expect(again).toMatchObject({ status: 'done', counts: { in: 5, out: 5 }, durationMs: (first as PartitionResult).durationMs, attempt: 2 });
+  });
+});
+
+describe('schema attributes beyond the canonical form', () => {
+  it('a stage whose output schema changes only a default, or whose reader schema only gains an alias, recomputes instead of reusing', async () => {
+    // Neither change shows in the schema fingerprint (the Parsing Canonical Form drops both).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schema-extras-'));
+    const write = (name: string, v: number, fields: unknown[]) => {
+      fs.mkdirSync(path.join(dir, name), { recursive: true });
+      fs.writeFileSync(path.join(dir, name, `v${v}.avsc`), JSON.stringify({ type: 'record', name: 'Item', namespace: 'partflow.test', fields: [{ name: 'id', type: 'long' }, ...fields] }));
+    };
+    write('priced', 1, [{ name: 'label', type: 'string' }, { name: 'currency', type: 'string', default: 'EUR' }]);
+    write('priced', 2, [{ name: 'label', type: 'string' }, { name: 'currency', type: 'string', default: 'GBP' }]);
+    write('renamed', 1, [{ name: 'title', type: 'string', default: '?' }]);
+    write('renamed', 2, [{ name: 'title', type: 'string', default: '?', aliases: ['label'] }]);
+    let runs = 0;
+    const run = async (reader: number, output: number) => {
+      const def: PipelineDefinition = {
+        name: 'evolving', schemasDir: dir, input: `renamed@${reader}`,
+        stages: [{ name: 'copy', schema: `priced@${output}`, version: '1', transform: (r: { id: number; title: string }) => ({ id: r.id, label: r.title }) }],
+      };
+      const a = createActivities({ config: cfg, s3, registry: new PipelineRegistry([def]) });
+      const plan: PlanSummary = await env().run(a.planIngest, resolveIngestInput({ pipeline: 'evolving', source: `s3://${BUCKET}/evolving/`, target: `s3://${BUCKET}/out-evolving/` }));
+      // Each its own run: a run that committed a partition gets it back as its own work, not as a reuse.
+      const runEnv = new MockActivityEnvironment({ activityId: 'copy:p-00000', workflowExecution: { workflowId: `evolving-${++runs}`, runId: `evolving-${runs}-run` } }, { logger: new DefaultLogger('ERROR') });
+      const res = (await runEnv.run(a.runStage, { bucket: plan.bucket, planKey: plan.planKey, stage: 'copy', index: 0 })) as PartitionResult;
+      const records: unknown[] = [];
+      for await (const { record } of readAvroRecords(s3, BUCKET, res.outputKey)) records.push(record);
+      return { status: res.status, records };
+    };
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'evolving/a.avro', Body: itemFile(2) }));
+    try {
+      expect(await run(1, 1)).toEqual({ status: 'done', records: [{ id: 0, label: '?', currency: 'EUR' }, { id: 1, label: '?', currency: 'EUR' }] });
+      expect(await run(1, 1)).toMatchObject({ status: 'skipped' });
+      expect(await run(1, 2)).toEqual({ status: 'done', records: [{ id: 0, label: '?', currency: 'GBP' }, { id: 1, label: '?', currency: 'GBP' }] });
+      expect(await run(2, 2)).toEqual({ status: 'done', records: [{ id: 0, label: 'l0', currency: 'GBP' }, { id: 1, label: 'l1', currency: 'GBP' }] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
