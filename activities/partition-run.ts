@@ -230,6 +230,11 @@ export class PartitionRun {
     return { progress: { stage: this.target.stage, partition: this.id, ...this.counts, ...this.progress, ...extra }, checkpoint: this.lastCheckpoint };
   }
 
+  /** What the next attempt does, in words: resume from the checkpoint, or start over when there is none yet. */
+  private nextAttempt(): string {
+    return this.lastCheckpoint ? `resumes from the checkpoint after ${this.lastCheckpoint.counts.in} records` : 'starts the partition over (no checkpoint yet)';
+  }
+
   /** Heartbeats (with the latest checkpoint) at most every couple of seconds, or now if forced. */
   beat(extra: Record<string, unknown> = {}, force = false): void {
     this.heartbeat.beat(extra, force);
@@ -259,12 +264,12 @@ export class PartitionRun {
       if (last) await this.abort();
       else {
         await this.heartbeat.beatNow({ stopped: 'worker shutdown' });
-        this.log.info({ counts: this.counts, checkpoint: this.lastCheckpoint?.position ?? null }, 'worker shutting down: uploads left for the next attempt, which resumes from the last checkpoint');
+        this.log.info({ counts: this.counts, checkpoint: this.lastCheckpoint?.position ?? null }, `worker shutting down: uploads left for the next attempt, which ${this.nextAttempt()}`);
       }
       // A failure rather than a cancellation: the SDK then flushes the last heartbeat, and the
       // server retries at once instead of waiting for a timeout.
       return ApplicationFailure.create({
-        type: 'WorkerShutdown', message: `${this.where()}: the worker shut down; the next attempt resumes from the last checkpoint`, nonRetryable: false,
+        type: 'WorkerShutdown', message: `${this.where()}: the worker shut down; the next attempt ${this.nextAttempt()}`, nonRetryable: false,
       });
     }
     if (why !== undefined && why !== 'WORKER_SHUTDOWN') return err;

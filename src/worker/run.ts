@@ -65,6 +65,9 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A closed terminal (an SSH session without nohup) hangs up: stop as gracefully as on SIGTERM,
+  // not at once with partitions left to their heartbeat timeout.
+  process.on('SIGHUP', stop);
   // The SDK's polls retry in silence while Temporal is away: say when it goes and comes back.
   const temporal = opts.config.temporalAddress;
   const contact = watchContact({
@@ -86,6 +89,7 @@ async function runHere(opts: WorkerOptions, onReady?: (sdkMetricsAddress?: strin
     contact.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
     await connection.close();
     await metrics?.close();
   }

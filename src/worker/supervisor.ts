@@ -87,6 +87,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     const finish = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
       log.info(failure ? { error: failure.message } : {}, failure ? 'worker processes stopped after a failure' : 'worker processes stopped');
       void (metrics?.close() ?? Promise.resolve()).then(() => (failure ? reject(failure) : resolve()));
     };
@@ -183,6 +184,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
 
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
     log.info({ processes: opts.processes }, 'starting worker processes');
     for (const s of slots) start(s);
   });

@@ -148,6 +148,8 @@ describe('a cancelled partition attempt', () => {
     expect(last.progress.stopped).toBe('worker shutdown');
     expect(last.checkpoint!.counts.in).toBeGreaterThan(20_000);
     expect(last.checkpoint!.counts.rejected).toBeGreaterThan(0);
+    // It says where the next attempt starts: after the checkpoint's records, not "the last checkpoint" whether or not there is one.
+    expect((err as ApplicationFailure).message).toMatch(new RegExp(`: the worker shut down; the next attempt resumes from the checkpoint after ${last.checkpoint!.counts.in} records$`));
     // The rejects' buffered records were put aside in S3; the heartbeats carry none of them.
     const spill = last.checkpoint!.rejects!.spill!;
     expect(spill.key).toMatch(/^t-shutdown\/ds\/_checkpoints\/copy\/p-[0-9a-f]{12}\/1-[0-9a-f]+\/a1-\d+\.rejects$/);

@@ -36,6 +36,7 @@ let main: Supervisor;
 let term: Supervisor;
 let unreachable: Supervisor;
 let hung: Supervisor;
+let hup: Supervisor;
 
 interface Supervisor { child: ChildProcess; log: string; stderr: () => string }
 
@@ -119,6 +120,7 @@ beforeAll(async () => {
   unreachable = startSupervisor('unreachable', { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   fs.mkdirSync(path.join(dir, 'hang'));
   hung = startSupervisor('hung', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-hung`, PARTFLOW_SHUTDOWN_GRACE: '1s', PF_HANG_DIR: path.join(dir, 'hang') });
+  hup = startSupervisor('hup', { PARTFLOW_TASK_QUEUE: `${cfg.taskQueue}-hup` });
 });
 
 afterAll(async () => {
@@ -199,6 +201,16 @@ describe('partflow worker --processes 2', () => {
     expect(lines.filter((l) => l.msg === 'worker stopped').map((l) => l.process).sort()).toEqual([0, 1]);
     expect(lines.some((l) => l.msg === 'SIGTERM: stopping the worker processes')).toBe(true);
     expect(lines[lines.length - 1]?.msg).toBe('worker processes stopped');
+  }, 180_000);
+
+  it('SIGHUP (a closed terminal) stops them as gracefully as SIGTERM, and exits 0', async () => {
+    const pids = (await allReady(hup, 2)).map(([, pid]) => pid);
+    hup.child.kill('SIGHUP');
+    expect(await exited(hup.child, 60_000)).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    const lines = logLines(hup.log);
+    expect(lines.some((l) => l.msg === 'SIGHUP: stopping the worker processes')).toBe(true);
+    expect(lines.filter((l) => l.msg === 'worker stopped').map((l) => l.process).sort()).toEqual([0, 1]);
   }, 180_000);
 
   it('SIGTERM stops them within PARTFLOW_SHUTDOWN_GRACE even when a setup never settles and ignores the cancel, logging what it left', async () => {
