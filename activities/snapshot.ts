@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RunManifest } from '../src/manifest/run';
+import type { KeptSummary, RunManifest } from '../src/manifest/run';
 import { KafkaRangeOverlapError } from '../src/snapshots/changes';
 import { datasetRef } from '../src/snapshots/layout';
 import { commitSnapshot as commit, ConditionalWritesRequiredError } from '../src/snapshots/store';
@@ -19,6 +19,8 @@ export interface CommitSnapshotResult {
   url: string;
   /** A run that started later had committed first: this snapshot keeps its parent's partitions. */
   supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
+  /** Partitions no longer planned that the snapshot carried forward because their successors failed. */
+  kept?: KeptSummary;
 }
 
 /**
@@ -46,7 +48,11 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
       if (r.supersededBy) {
         logger().warn({ dataset: m.dataset, snapshot: r.snapshot, supersededBy: r.supersededBy }, 'committed dataset snapshot with its parent\'s partitions: a run that started later had committed first');
       } else logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
-      return { snapshot: r.snapshot, url: r.url, ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}) };
+      if (r.kept) {
+        logger().warn({ dataset: m.dataset, snapshot: r.snapshot, kept: r.kept.count, first: r.kept.first.map((k) => `${k.stage} ${k.name} (${k.partition})`) },
+          'dataset snapshot carries forward partitions the run no longer planned: the partitions that now read their source objects failed');
+      }
+      return { snapshot: r.snapshot, url: r.url, ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}), ...(r.kept ? { kept: r.kept } : {}) };
     } catch (err) {
       if (err instanceof ConditionalWritesRequiredError) throw ApplicationFailure.create({ type: 'ConditionalWritesRequired', message: err.message, nonRetryable: true });
       // A retry rebases onto the same ranges and meets the same overlap.

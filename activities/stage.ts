@@ -12,7 +12,7 @@ import { DecodeGuardSchemaError, guardedBlocks } from '../src/avro/decode-guard'
 import { cachedLookup, checkLookupColumns, lookupFailure } from '../src/io/lookup';
 import { PartitionResult } from '../src/manifest/partition';
 import { partitionKeys } from '../src/pipeline/layout';
-import { packedCannotRead, packedCorruptHint, packedDropsFields, packedObjectCount } from '../src/pipeline/packed-failures';
+import { packedCannotRead, packedCorruptHint, packedDropsFields, packedInputCannotRead, packedObjectCount } from '../src/pipeline/packed-failures';
 import { Plan } from '../src/pipeline/plan';
 import { INHERIT_SCHEMA, PipelineInfo, RAW_STAGE, StageDefinition, StageInfo, TransformContext } from '../src/pipeline/types';
 import { stageVersion } from '../src/pipeline/versions';
@@ -221,7 +221,7 @@ export function makeStageActivity(deps: ActivityDeps) {
           const problem = (inp.readerType && resolutionProblem(inp.readerType, reader.header.writerType)) ?? (err as Error).message;
           throw nonRetryable('SchemaMismatch', inheritedFrom !== undefined && inp.from === inheritedFrom
             ? packedCannotRead(run.where(), manifestInputs[k].url, manifestInputs[0].url, problem)
-            : `${run.where()}: input ${manifestInputs[k].url} cannot be read with the expected schema: ${problem}`);
+            : packedInputCannotRead(run.where(), manifestInputs[k].url, inp.manifestKey ? 1 : packed, problem));
         }
         if (inheritedFrom !== undefined && inp.from === inheritedFrom && reader.header.schemaJson !== outSchema) {
           const dropped = droppedFields(reader.header.writerType, inp.readerType!);

@@ -69,6 +69,16 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     out.write(`  superseded: ${by.workflowId} started later (${by.startedAt}) and committed snapshot ${by.snapshot} first, so snapshot ${s.snapshot!.number}\n`
       + '           keeps its partitions, not this run\'s (which saw the source earlier); a new ingest reuses every unchanged output\n');
   }
+  const kept = s.snapshot?.kept;
+  if (kept) {
+    // Without this a snapshot that keeps an old pack looks like one that lost the new objects only.
+    out.write(`  carried forward: ${counted(kept.count, 'partition')} this run no longer plans, whose source objects now go to partitions that failed:\n`
+      + `           snapshot ${s.snapshot!.number} keeps their last good output until those succeed\n`);
+    for (const k of kept.first.slice(0, 5)) {
+      out.write(`           ${k.stage} ${k.name} (${k.partition}), for ${k.failed.map((f) => `${f.name} (${f.partition})`).join(', ')}\n`);
+    }
+    if (kept.count > 5) out.write(`           … and ${kept.count - 5} more (the snapshot's head lists them: "keeps" of its failed partitions)\n`);
+  }
   if (s.snapshotError) out.write(`  no snapshot: ${s.snapshotError}\n`);
 }
 

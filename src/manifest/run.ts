@@ -19,6 +19,12 @@ export interface StageSummary {
   failures: { partition: string; name?: string; error: string; attempts: number }[];
 }
 
+/** Partitions a snapshot kept in place of failed ones (see IngestSummary.snapshot.kept). */
+export interface KeptSummary {
+  count: number;
+  first: { stage: string; partition: string; name: string; failed: { partition: string; name: string }[] }[];
+}
+
 /** What the ingest workflow returns, and the core of the run manifest. */
 export interface IngestSummary {
   /** `cancelled` only in the run manifest of a cancelled run (a cancelled run returns no result). */
@@ -49,6 +55,12 @@ export interface IngestSummary {
      * first: this run's snapshot keeps that one's partitions rather than bring back older data.
      */
     supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
+    /**
+     * Partitions of the parent snapshot the run no longer planned, carried forward because the
+     * partitions that now read their source objects failed (a pack that took in an object that
+     * fails): how many, and the first few. Absent when none.
+     */
+    kept?: KeptSummary;
   };
   /**
    * Stages whose committed partitions were not all computed with the code version the run was

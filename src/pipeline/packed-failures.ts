@@ -21,6 +21,15 @@ export function packedCorruptHint(objects: number): string {
     + 'so that only this one fails, or remove or fix it and start a new ingest';
 }
 
+/**
+ * A source object of a packed partition that the pipeline's input schema cannot read: it fails
+ * the objects packed with it. The remedy before the reason, which can run long.
+ */
+export function packedInputCannotRead(where: string, input: string, objects: number, problem: string): string {
+  const hint = packedCorruptHint(objects);
+  return `${where}: input ${input} cannot be read with the expected schema${hint ? `${hint}. Why it cannot be read` : ''}: ${problem}`;
+}
+
 const PACKED_SCHEMAS_MARK = 'objects with different schemas were packed into one partition';
 
 /** A failure message that packing caused or spread (one of these), for the CLI's advice (src/cli/print.ts). */

@@ -1,6 +1,6 @@
 import type { RunManifest } from '../manifest/run';
 import { parseRangeName, uncovered } from '../sources/kafka/ranges';
-import type { ChangeKind, SnapshotPartition, StageChanges, StageCounts } from './types';
+import type { ChangeKind, FailedEntry, SnapshotPartition, StageChanges, StageCounts } from './types';
 
 /**
  * The pure part of snapshots: what a run does to a dataset's state, and what changed between two
@@ -48,6 +48,75 @@ export function removalsOf(parent: Stages, effect: RunEffect): Set<string> {
   return out;
 }
 
+/**
+ * A partition of the parent that the run no longer plans, kept (carried forward) rather than
+ * removed: its source objects now go only to partitions of the run that failed.
+ */
+export interface Kept {
+  successors: { partition: string; name: string }[];
+  /** s3:// URL of the plan its source objects were looked up in. */
+  plannedIn: string;
+}
+
+/** The source objects a partition reads ("bucket\u0000key", each once) and the plan that lists them. */
+export interface SourcesOf {
+  keys: string[];
+  plan: string;
+}
+
+/**
+ * The removals of `parent` to keep instead, keyed as removals are. Small objects are packed into
+ * one partition whose id hashes their keys: a new object that joins a pack makes a new partition
+ * of the old pack's objects and itself, and the old one is no longer planned. When the new one
+ * fails, removing the old one would drop the old objects' records, which did not change, for one
+ * object that did not load. So an old partition is kept while every source object it read is
+ * read now only by partitions this run failed (or blocked) that the parent does not hold; it goes
+ * as before when any of its objects is gone from the source, or read by a partition that
+ * succeeded or that the parent holds (either would hold its records twice).
+ *
+ * `planned`: the source objects of every partition the run planned; `sources`: those of the
+ * parent's partitions, where known (an unknown one is removed as before).
+ */
+export function keptForFailed(parent: Stages, effect: RunEffect, removals: Set<string>, planned: Map<string, string[]>, sources: Map<string, SourcesOf>): Map<string, Kept> {
+  const out = new Map<string, Kept>();
+  const readers = new Map<string, string[]>();
+  for (const [id, keys] of planned) for (const k of keys) (readers.get(k) ?? readers.set(k, []).get(k)!).push(id);
+  for (const [stage, list] of Object.entries(parent)) {
+    const e = effect.stages[stage];
+    if (!e || e.failed.length === 0) continue;
+    const failed = new Map(e.failed.map((f) => [f.partition, f.name]));
+    const held = new Set(list.map((p) => p.partition));
+    for (const p of list) {
+      const k = key(stage, p.partition);
+      const src = sources.get(p.partition);
+      if (!removals.has(k) || !src || src.keys.length === 0) continue;
+      const successors = new Map<string, string>();
+      const ok = src.keys.every((obj) => {
+        const now = readers.get(obj);
+        if (!now) return false; // gone from the source
+        for (const r of now) {
+          if (!failed.has(r) || held.has(r)) return false;
+          successors.set(r, failed.get(r)!);
+        }
+        return true;
+      });
+      if (ok) out.set(k, { successors: [...successors].map(([partition, name]) => ({ partition, name })), plannedIn: src.plan });
+    }
+  }
+  return out;
+}
+
+/** The parent's partitions that keptForFailed could keep: removals in a stage where the run failed a partition the parent lacks. */
+export function keepCandidates(parent: Stages, effect: RunEffect, removals: Set<string>): SnapshotPartition[] {
+  const out: SnapshotPartition[] = [];
+  for (const [stage, list] of Object.entries(parent)) {
+    const held = new Set(list.map((p) => p.partition));
+    if (!(effect.stages[stage]?.failed ?? []).some((f) => !held.has(f.partition))) continue;
+    for (const p of list) if (removals.has(key(stage, p.partition))) out.push(p);
+  }
+  return out;
+}
+
 /** A Kafka run's committed range holds some offsets of a range the dataset holds, but not all of them. */
 export class KafkaRangeOverlapError extends Error {
   constructor(message: string) {
@@ -88,13 +157,17 @@ export function kafkaCoveredBy(parent: Stages, effect: RunEffect): Set<string> {
 
 export interface Applied {
   stages: Stages;
-  failed: Record<string, { partition: string; name: string; carriedForward: boolean }[]>;
+  failed: Record<string, FailedEntry[]>;
 }
 
 const byName = (a: SnapshotPartition, b: SnapshotPartition) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0);
 
-/** The dataset's state after the run: committed outputs win, failed ones keep the parent's (marked), removals go. */
-export function applyEffect(parent: Stages, effect: RunEffect, removals: Set<string>): Applied {
+/**
+ * The dataset's state after the run: committed outputs win, failed ones keep the parent's
+ * (marked), removals go, except those `kept` (marked, and named by the failed partitions that
+ * read their objects now).
+ */
+export function applyEffect(parent: Stages, effect: RunEffect, removals: Set<string>, kept: Map<string, Kept> = new Map()): Applied {
   const stages: Stages = {};
   const failed: Applied['failed'] = {};
   for (const stage of new Set([...Object.keys(parent), ...Object.keys(effect.stages)])) {
@@ -107,11 +180,25 @@ export function applyEffect(parent: Stages, effect: RunEffect, removals: Set<str
       if (last && !out.has(f.partition)) out.set(f.partition, { ...last, carriedForward: true });
       (failed[stage] ??= []).push({ partition: f.partition, name: f.name, carriedForward: !!last });
     }
+    const keeps = new Map<string, { partition: string; name: string }[]>();
     for (const [id, p] of before) {
-      if (out.has(id) || removals.has(key(stage, id))) continue;
-      // A concurrent run's partition this run did not touch; no longer "carried" by this run.
-      const { carriedForward: _, ...kept } = p;
-      out.set(id, kept);
+      if (out.has(id)) continue;
+      const k = kept.get(key(stage, id));
+      // Kept unless a concurrent run (this one rebased onto) committed one of its successors: that holds its objects now.
+      if (k && !k.successors.some((s) => before.has(s.partition))) {
+        out.set(id, { ...p, carriedForward: true, successors: k.successors.map((s) => s.partition), plannedIn: k.plannedIn });
+        for (const s of k.successors) (keeps.get(s.partition) ?? keeps.set(s.partition, []).get(s.partition)!).push({ partition: id, name: p.name });
+        continue;
+      }
+      if (removals.has(key(stage, id))) continue;
+      // A concurrent run's partition this run did not touch; no longer "carried" by this run
+      // (where its objects are listed stays known).
+      const { carriedForward: _, successors: _s, ...untouched } = p;
+      out.set(id, untouched);
+    }
+    for (const f of failed[stage] ?? []) {
+      const k = keeps.get(f.partition);
+      if (k) f.keeps = k;
     }
     if (out.size > 0 || effect.stages[stage]) stages[stage] = [...out.values()].sort(byName);
   }

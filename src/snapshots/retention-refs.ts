@@ -17,13 +17,17 @@ export interface CursorInfo {
 
 const keyOf = (url: string) => parseS3Url(url).key;
 
-/** What snapshot n references: keys (part files, run manifest, plan) and partition-file stems (outputs, rejects, manifests). */
+/** What snapshot n references: keys (part files, run manifest, plan, plans of kept partitions) and partition-file stems (outputs, rejects, manifests). */
 export async function referencesOf(s3: S3Client, d: DatasetRef, n: number): Promise<{ keys: Set<string>; stems: Set<string> }> {
   const s = await readSnapshot(s3, d, n);
   const keys = new Set<string>([keyOf(s.run.manifest), keyOf(s.run.plan), ...(s.parts ?? []).map((p) => `${d.prefix}_snapshots/${p.file}`)]);
   const stems = new Set<string>();
   for (const list of Object.values(s.stages)) {
-    for (const p of list) for (const url of [p.output, p.manifest]) stems.add(partitionFileOf(keyOf(url))?.stem ?? keyOf(url));
+    for (const p of list) {
+      for (const url of [p.output, p.manifest]) stems.add(partitionFileOf(keyOf(url))?.stem ?? keyOf(url));
+      // A partition kept without being planned finds its source objects in this plan at the next commit.
+      if (p.plannedIn) keys.add(keyOf(p.plannedIn));
+    }
   }
   return { keys, stems };
 }

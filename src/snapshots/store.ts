@@ -1,12 +1,13 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { envInteger } from '../config/errors';
-import type { RunManifest } from '../manifest/run';
+import type { KeptSummary, RunManifest } from '../manifest/run';
 import { conditionalWrites, probePrefixFor } from '../storage/conditional';
 import { describeEndpoint } from '../storage/client';
 import { bucketMissingMessage, getJson, getObjectBuffer, missingBucketOf, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { noDatasetReason } from './absent';
-import { applyEffect, countStages, diffStages, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
+import { keptRemovals } from './carry';
+import { applyEffect, countStages, diffStages, Kept, kafkaCoveredBy, removalsOf, runEffect, Stages } from './changes';
 import { describeSnapshots, headProblem } from './head-check';
 import { asDatasetRef, DatasetLike, DatasetRef, datasetUrlOf, partKey, snapshotKey, snapshotNumberOf, snapshotsPrefix } from './layout';
 import type { Snapshot, SnapshotHead, SnapshotPart, SnapshotPartition } from './types';
@@ -128,6 +129,14 @@ export async function readHead(s3: S3Client, d: DatasetRef, n: number): Promise<
   return head;
 }
 
+/** Snapshot n's head, or null when it is gone (gc deleted it). */
+async function headIfPresent(s3: S3Client, d: DatasetRef, n: number): Promise<SnapshotHead | null> {
+  return readHead(s3, d, n).catch((err: unknown) => {
+    if (err instanceof SnapshotError) return null;
+    throw err;
+  });
+}
+
 /** A snapshot with every partition (its part files read and checked). */
 export async function readSnapshot(s3: S3Client, dataset: DatasetLike, n: number): Promise<Snapshot> {
   const d = asDatasetRef(dataset);
@@ -212,7 +221,32 @@ export interface CommitResult {
   existing: boolean;
   /** Set when a run that started later had committed first: this snapshot keeps its parent's partitions. */
   supersededBy?: SnapshotHead['supersededBy'];
+  /** Partitions no longer planned that the snapshot kept for failed ones (absent when none). */
+  kept?: KeptSummary;
 }
+
+/** Kept partitions a summary names; the snapshot head lists them all. */
+export const KEPT_IN_SUMMARY = 10;
+
+/** The partitions a snapshot kept for failed ones, from its head's failed entries. */
+export function keptSummaryOf(head: SnapshotHead): KeptSummary | undefined {
+  const byId = new Map<string, KeptSummary['first'][number]>();
+  for (const [stage, list] of Object.entries(head.failed ?? {})) {
+    for (const f of list) {
+      for (const k of f.keeps ?? []) {
+        const id = `${stage}\u0000${k.partition}`;
+        const e = byId.get(id) ?? byId.set(id, { stage, partition: k.partition, name: k.name, failed: [] }).get(id)!;
+        e.failed.push({ partition: f.partition, name: f.name });
+      }
+    }
+  }
+  return byId.size ? { count: byId.size, first: [...byId.values()].slice(0, KEPT_IN_SUMMARY) } : undefined;
+}
+
+const resultOf = (head: SnapshotHead, url: string, conflicts: number, existing: boolean): CommitResult => {
+  const kept = keptSummaryOf(head);
+  return { snapshot: head.snapshot, url, conflicts, existing, ...(head.supersededBy ? { supersededBy: head.supersededBy } : {}), ...(kept ? { kept } : {}) };
+};
 
 /**
  * Commits the next snapshot of the dataset from a run manifest: read the latest, apply the run,
@@ -224,7 +258,7 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
   const effect = runEffect(m);
   let numbers = await listSnapshotNumbers(s3, d);
   const done = await committedBy(s3, d, numbers, m);
-  if (done) return { snapshot: done.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, conflicts: 0, existing: true };
+  if (done) return resultOf(done, `s3://${d.bucket}/${snapshotKey(d, done.snapshot)}`, 0, true);
   let parent = numbers.length ? numbers[numbers.length - 1] : 0;
   let read = await sourceAsOf(s3, d, parent);
   let before = await stagesAt(s3, d, parent);
@@ -233,6 +267,8 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
   // ranges its own cover (kafkaCoveredBy), against whichever parent it lands on.
   const kafka = m.source.startsWith('kafka://');
   const removals = kafka ? undefined : removalsOf(before, effect);
+  // Like removals, fixed against the first parent: what a failed partition keeps in its place.
+  const kept = removals ? await keptRemovals(s3, m, effect, before, removals, { numbers, parentN: parent, head: (n) => headIfPresent(s3, d, n) }) : new Map<string, Kept>();
   const max = opts.maxConflicts ?? 100;
   for (let conflicts = 0; ; conflicts++) {
     // Each snapshot is the whole dataset as its run saw the source. A run that started before the
@@ -240,7 +276,7 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
     // earlier: applying it would bring back objects changed or deleted since. Its snapshot keeps
     // the parent's partitions and says so; its outputs stay, and a new ingest reuses the unchanged.
     const superseded = !!(read && m.startedAt && !kafka && Date.parse(m.startedAt) < Date.parse(read.at));
-    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals ?? kafkaCoveredBy(before, effect));
+    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals ?? kafkaCoveredBy(before, effect), kept);
     const n = parent + 1;
     const total = Object.values(applied.stages).reduce((k, l) => k + l.length, 0);
     const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status, ...(m.startedAt ? { startedAt: m.startedAt } : {}) };
@@ -255,14 +291,14 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
     };
     try {
       await putIfAbsent(s3, d.bucket, snapshotKey(d, n), JSON.stringify(head, null, 1), 'application/json');
-      return { snapshot: n, url: `s3://${d.bucket}/${snapshotKey(d, n)}`, conflicts, existing: false, ...(head.supersededBy ? { supersededBy: head.supersededBy } : {}) };
+      return resultOf(head, `s3://${d.bucket}/${snapshotKey(d, n)}`, conflicts, false);
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
       if (conflicts + 1 >= max) throw new SnapshotError(`gave up committing a snapshot of ${datasetUrlOf(d)} after ${max} conflicts with other runs (last tried ${n})`);
     }
     numbers = await listSnapshotNumbers(s3, d);
     const mine = await committedBy(s3, d, numbers.filter((k) => k > parent), m);
-    if (mine) return { snapshot: mine.snapshot, url: `s3://${d.bucket}/${snapshotKey(d, mine.snapshot)}`, conflicts: conflicts + 1, existing: true };
+    if (mine) return resultOf(mine, `s3://${d.bucket}/${snapshotKey(d, mine.snapshot)}`, conflicts + 1, true);
     parent = numbers[numbers.length - 1];
     read = await sourceAsOf(s3, d, parent);
     before = await stagesAt(s3, d, parent);

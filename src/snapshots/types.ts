@@ -15,8 +15,23 @@ export interface SnapshotPartition {
   /** The run that computed this output. */
   workflowId: string;
   runId: string;
-  /** The run that committed this snapshot failed this partition: this is the parent's last good output. */
+  /**
+   * The run that committed this snapshot failed this partition: this is the parent's last good
+   * output. Also set, with `successors`, on a partition the run no longer planned whose source
+   * objects it read only in partitions that failed (see keptForFailed in changes.ts).
+   */
   carriedForward?: true;
+  /**
+   * Ids of the failed partitions of the committing run that now read this partition's source
+   * objects (a pack that took in a new object, which failed): their data is this one until they
+   * succeed. Set only with `carriedForward`.
+   */
+  successors?: string[];
+  /**
+   * s3:// URL of a plan that lists this partition's pieces, set once it is kept without being
+   * planned: a later run's snapshot looks its source objects up there (gc keeps the plan).
+   */
+  plannedIn?: string;
 }
 
 export type ChangeKind = 'added' | 'changed' | 'removed';
@@ -34,6 +49,19 @@ export interface StageCounts {
   carriedForward: number;
   /** Partitions the run failed that no earlier snapshot had an output for (absent from this one). */
   missing: number;
+}
+
+/** A partition the committing run failed (or blocked), as the snapshot head lists it. */
+export interface FailedEntry {
+  partition: string;
+  name: string;
+  /** The parent snapshot had an output for this partition, which this one keeps. */
+  carriedForward: boolean;
+  /**
+   * Partitions of the parent the run no longer planned, whose source objects this one now reads:
+   * kept (carried forward) in its place while it fails. Absent when none.
+   */
+  keeps?: { partition: string; name: string }[];
 }
 
 /** The head object `_snapshots/00000042.json`. With `parts`, the stages' partitions are in part files. */
@@ -54,7 +82,7 @@ export interface SnapshotHead {
   counts: Record<string, StageCounts>;
   changes: Record<string, StageChanges>;
   /** Failed partitions of the committing run, per stage (carried forward or missing). */
-  failed: Record<string, { partition: string; name: string; carriedForward: boolean }[]>;
+  failed: Record<string, FailedEntry[]>;
   stages?: Record<string, SnapshotPartition[]>;
   /** The latest start of the runs this snapshot reflects: when the source was last read for it. */
   sourceAsOf?: string;

@@ -1,5 +1,5 @@
 import { printWaiting } from '../../src/cli/print';
-import { packedCannotRead, packedCorruptHint, packedDropsFields, packedObjectCount } from '../../src/pipeline/packed-failures';
+import { isPackedFailure, packedCannotRead, packedCorruptHint, packedDropsFields, packedInputCannotRead, packedObjectCount } from '../../src/pipeline/packed-failures';
 
 /** What a failure caused by one object of a packed partition says, and that the run keeps that part. */
 const where = 'stage "copy" partition p-3fa9c1d20b7e (exports/2025/region=eu-west/orders-000001.avro+11)';
@@ -27,6 +27,18 @@ describe('failures of packed partitions', () => {
     const cannot = packedCannotRead(where, long('b'), long('a'), 'field price: the data has no such field, and the reading schema gives it no default');
     expect(cannot.slice(0, KEPT)).toMatch(/^stage "copy" partition [^:]+: objects with different schemas were packed into one partition: ingest with --no-pack/);
     expect(cannot).toMatch(/Input \S+b-0+\.avro cannot be read with the expected schema, this partition's output schema, taken from its first input \S+a-0+\.avro: field price: /);
+  });
+
+  it("an object the pipeline's input schema cannot read says it fails the others and that --no-pack isolates it, before the reason", () => {
+    const problem = 'field qty: cannot read "string" as "long"';
+    const msg = packedInputCannotRead(where, long('c'), 3, problem);
+    expect(msg).toBe(`${where}: input ${long('c')} cannot be read with the expected schema. It is one of 3 source objects packed into this partition, which all fail with it: `
+      + 'ingest with --no-pack ("pack": false) to give each object its own partition, so that only this one fails, or remove or fix it and start a new ingest. '
+      + `Why it cannot be read: ${problem}`);
+    expect(msg.slice(0, KEPT)).toContain('--no-pack');
+    expect(isPackedFailure(msg)).toBe(true);
+    // Alone in its partition (or an upstream output), as before.
+    expect(packedInputCannotRead(where, long('c'), 1, problem)).toBe(`${where}: input ${long('c')} cannot be read with the expected schema: ${problem}`);
   });
 
   it('partflow ingest --wait adds --no-pack to its advice when packing caused a failure', () => {

@@ -39,6 +39,19 @@ describe('printSummary', () => {
     expect(printed({ ...base, stages: { copy } })).toContain('rejected 5, dropped 0\n           s3://b/ds/feeds/copy/\n           rejected records, each with its reason: <partition>/<version>.rejects.avro beside its output');
   });
 
+  it('says which partitions the snapshot carried forward because the partitions that now read their objects failed', () => {
+    expect(printed({ ...base, snapshot: { number: 2, url: 's3://b/ds/feeds/_snapshots/00000002.json' } })).not.toContain('carried forward');
+    const first = Array.from({ length: 6 }, (_, i) => ({ stage: 'copy', partition: `p-old${i}`, name: `a${i}.avro+1`, failed: [{ partition: `p-new${i}`, name: `a${i}.avro+2` }] }));
+    const text = printed({ ...base, status: 'partial', snapshot: { number: 2, url: 's3://b/ds/feeds/_snapshots/00000002.json', kept: { count: 7, first } } });
+    expect(text).toContain('  snapshot: 2 (s3://b/ds/feeds/_snapshots/00000002.json)\n'
+      + '  carried forward: 7 partitions this run no longer plans, whose source objects now go to partitions that failed:\n'
+      + '           snapshot 2 keeps their last good output until those succeed\n'
+      + '           copy a0.avro+1 (p-old0), for a0.avro+2 (p-new0)\n');
+    expect(text).toContain('copy a4.avro+1 (p-old4)');
+    expect(text).not.toContain('a5.avro+1');
+    expect(text).toContain('           … and 2 more (the snapshot\'s head lists them: "keeps" of its failed partitions)\n');
+  });
+
   it("says when a stage's records are all in reused outputs (nothing was processed)", () => {
     expect(printed(base)).not.toContain('reused outputs');
     const copy = { ...base.stages.copy, skipped: 2 };

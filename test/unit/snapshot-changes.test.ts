@@ -1,5 +1,5 @@
 import { RunManifest } from '../../src/manifest/run';
-import { applyEffect, changeList, diffStages, kafkaCoveredBy, KafkaRangeOverlapError, removalsOf, runEffect, Stages } from '../../src/snapshots/changes';
+import { applyEffect, changeList, diffStages, kafkaCoveredBy, KafkaRangeOverlapError, keepCandidates, keptForFailed, removalsOf, runEffect, SourcesOf, Stages } from '../../src/snapshots/changes';
 import { SnapshotPartition } from '../../src/snapshots/types';
 
 const p = (id: string, version: string, records = 10): SnapshotPartition => ({
@@ -51,6 +51,67 @@ describe('applying a run to a snapshot', () => {
     const applied = applyEffect(two, effect, removalsOf(two, effect));
     expect(applied.stages.old).toBeUndefined();
     expect(diffStages(two, applied.stages).old).toEqual({ added: [], changed: [], removed: ['a'] });
+  });
+});
+
+describe('a pack that took in an object that fails', () => {
+  // Snapshot 1 holds pack "ab" (objects a, b). Then c arrives and joins it: the plan has "abc", a new id.
+  const parent: Stages = { map: [p('ab', '1', 4), p('d', '1')] };
+  const sources = new Map<string, SourcesOf>([['ab', { keys: ['a', 'b'], plan: 's3://b/ds/_plans/1.json' }], ['d', { keys: ['d'], plan: 's3://b/ds/_plans/1.json' }]]);
+  const keep = (parentStages: Stages, effect: ReturnType<typeof runEffect>, planned: Record<string, string[]>) => {
+    const removals = removalsOf(parentStages, effect);
+    const kept = keptForFailed(parentStages, effect, removals, new Map(Object.entries(planned)), sources);
+    return { removals, kept, applied: applyEffect(parentStages, effect, removals, kept) };
+  };
+
+  it('keeps the old pack, marked, while the new one fails: its objects did not change', () => {
+    const effect = runEffect(run([p('d', '1')], ['abc']));
+    const { applied } = keep(parent, effect, { abc: ['a', 'b', 'c'], d: ['d'] });
+    expect(ids(applied.stages)).toEqual(['ab@1*', 'd@1']);
+    expect(applied.stages.map[0]).toMatchObject({ successors: ['abc'], plannedIn: 's3://b/ds/_plans/1.json', records: 4 });
+    expect(applied.failed.map).toEqual([{ partition: 'abc', name: 'abc.avro', carriedForward: false, keeps: [{ partition: 'ab', name: 'ab.avro' }] }]);
+    expect(diffStages(parent, applied.stages).map).toEqual({ added: [], changed: [], removed: [] });
+  });
+
+  it('removes it as before once the new pack succeeds, or when one of its objects is gone or went to a pack that succeeded', () => {
+    expect(ids(keep(parent, runEffect(run([p('abc', '1'), p('d', '1')])), { abc: ['a', 'b', 'c'], d: ['d'] }).applied.stages)).toEqual(['abc@1', 'd@1']);
+    // b deleted: keeping ab would bring b's records back.
+    expect(ids(keep(parent, runEffect(run([p('d', '1')], ['ac'])), { ac: ['a', 'c'], d: ['d'] }).applied.stages)).toEqual(['d@1']);
+    // a went to a pack that succeeded, b to one that failed: keeping ab would hold a twice.
+    expect(ids(keep(parent, runEffect(run([p('a0', '1'), p('d', '1')], ['bc'])), { a0: ['a'], bc: ['b', 'c'], d: ['d'] }).applied.stages)).toEqual(['a0@1', 'd@1']);
+  });
+
+  it('keeps it for several failed packs, and not when the parent holds one of them (that one carries its own output)', () => {
+    const two = keep(parent, runEffect(run([p('d', '1')], ['a9', 'bc'])), { a9: ['a', '9'], bc: ['b', 'c'], d: ['d'] });
+    expect(two.kept.get('map\u0000ab')!.successors.map((x) => x.partition)).toEqual(['a9', 'bc']);
+    const held: Stages = { map: [...parent.map, p('bc', '1')] };
+    expect(ids(keep(held, runEffect(run([p('d', '1')], ['bc'])), { bc: ['b', 'c'], d: ['d'] }).applied.stages)).toEqual(['bc@1*', 'd@1']);
+  });
+
+  it('a partition whose source objects are unknown is removed as before; a run without new failures has no candidates', () => {
+    const effect = runEffect(run([p('d', '1')], ['abc']));
+    const removals = removalsOf(parent, effect);
+    expect(keptForFailed(parent, effect, removals, new Map([['abc', ['a', 'b', 'c']]]), new Map()).size).toBe(0);
+    expect(keepCandidates(parent, effect, removals).map((x) => x.partition)).toEqual(['ab']);
+    const carried = runEffect(run([], ['d']));
+    expect(keepCandidates(parent, carried, removalsOf(parent, carried))).toEqual([]);
+  });
+
+  it('a rebase onto a parent where a concurrent run committed the new pack removes the old one', () => {
+    const effect = runEffect(run([p('d', '1')], ['abc']));
+    const { removals, kept } = keep(parent, effect, { abc: ['a', 'b', 'c'], d: ['d'] });
+    const concurrent: Stages = { map: [p('ab', '1', 4), p('abc', '1', 5), p('d', '1')] };
+    expect(ids(applyEffect(concurrent, effect, removals, kept).stages)).toEqual(['abc@1*', 'd@1']);
+  });
+
+  it('a later run that leaves the kept partition untouched (rebased onto it) keeps where its objects are listed', () => {
+    const effect = runEffect(run([p('d', '1')], ['abc']));
+    const { applied } = keep(parent, effect, { abc: ['a', 'b', 'c'], d: ['d'] });
+    const other = runEffect(run([p('d', '2')]));
+    const next = applyEffect(applied.stages, other, new Set());
+    expect(next.stages.map[0]).toMatchObject({ partition: 'ab', plannedIn: 's3://b/ds/_plans/1.json' });
+    expect(next.stages.map[0].carriedForward).toBeUndefined();
+    expect(next.stages.map[0].successors).toBeUndefined();
   });
 });
 

@@ -29,7 +29,8 @@ export async function commitRun(plan: PlanSummary, summary: IngestSummary, runId
   if (cancelled) return summary;
   try {
     const snap = await commitSnapshot({ manifest: summary.manifest });
-    summary.snapshot = { number: snap.snapshot, url: snap.url, ...(snap.supersededBy ? { supersededBy: snap.supersededBy } : {}) };
+    // No new command: a recorded result without `kept` takes the same path.
+    summary.snapshot = { number: snap.snapshot, url: snap.url, ...(snap.supersededBy ? { supersededBy: snap.supersededBy } : {}), ...(snap.kept ? { kept: snap.kept } : {}) };
   } catch (err) {
     if (isCancellation(err)) throw err;
     // The outputs and run manifest are committed; the next run's snapshot will include them.
