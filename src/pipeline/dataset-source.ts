@@ -86,7 +86,7 @@ function safeParse(url: string): { bucket: string; key: string } | null {
  * put `source` and `run.plan` near their start, and a large plan runs to megabytes: only its
  * start is read.
  */
-async function leadingString(s3: S3Client, bucket: string, key: string, name: string): Promise<string | null> {
+export async function leadingString(s3: S3Client, bucket: string, key: string, name: string): Promise<string | null> {
   let text = '';
   try {
     const stream = await getObjectStream(s3, bucket, key, { start: 0, end: 64 * 1024 });

@@ -423,7 +423,7 @@ describe('dataset snapshots', () => {
     const hist = await partitionHistory(s3, DS, 'a.jsonl');
     expect(hist.filter((e) => e.result === 'snapshot' && e.stage === 'copy').map((e) => `${e.snapshot} ${e.change}`)).toEqual(['1 added']);
     expect((await datasetChanges(DS, { since: 1, s3 })).changes.map((c) => `${c.stage} ${c.change} ${c.partition.name}`)).toEqual(['copy changed a.jsonl', 'copy removed c.jsonl', 'raw changed a.jsonl', 'raw removed c.jsonl']);
-    expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/', '--dry-run')).stdout).toBe('0 stale uploads\n');
+    expect((await cli('gc', '--uploads', '--bucket', BUCKET, '--prefix', 'out/')).stdout).toBe('0 stale uploads would be aborted (dry run; --yes aborts)\n');
     await expect(planRetention(s3, datasetRef(`s3://${BUCKET}/out/nothing/`), { keepSnapshots: 1, graceMs: 0 })).rejects.toThrow(/has no snapshots, so nothing says what to keep/);
     // A cursor gc cannot read could be holding back a snapshot: gc stops and names it.
     await put('out/ds/_consumers/broken.json', '{"snapshot": 1');
