@@ -301,7 +301,7 @@ export class PartitionRun {
       if (existing) return existing;
       throw err;
     }
-    this.log.info({ counts: manifest.counts, output: output.url, bytes: output.bytes }, 'partition committed');
+    this.log.info({ name: this.name, counts: manifest.counts, output: output.url, bytes: output.bytes }, 'partition committed');
     partitionMetrics.committed({
       pipeline: this.plan.pipeline, stage: this.target.stage, counts: manifest.counts, durationMs: manifest.durationMs,
       bytesRead: inputBytes(inputs), bytesWritten: output.bytes + (rejects?.bytes ?? 0),

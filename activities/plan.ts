@@ -32,7 +32,8 @@ export function makePlanActivity(deps: ActivityDeps) {
 
 function makePlan(deps: ActivityDeps) {
   return async (input: ResolvedIngest, opts: { maxIds?: number }): Promise<PlanSummary> => {
-    const log = logger().child({ activity: 'planIngest', workflowId: Context.current().info.workflowExecution?.workflowId });
+    const run = Context.current().info.workflowExecution;
+    const log = logger().child({ activity: 'planIngest', workflowId: run?.workflowId, runId: run?.runId });
     const entry = deps.registry.get(input.pipeline);
     if (!entry) {
       // Workers that share a task queue share its tasks: one that lacks the pipeline takes its plan too.

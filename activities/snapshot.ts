@@ -46,10 +46,10 @@ export function makeSnapshotActivity(deps: ActivityDeps) {
     try {
       const r = await commit(deps.s3, datasetRef(m.outputPrefix), m);
       if (r.supersededBy) {
-        logger().warn({ dataset: m.dataset, snapshot: r.snapshot, supersededBy: r.supersededBy }, 'committed dataset snapshot with its parent\'s partitions: a run that started later had committed first');
-      } else logger().info({ dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
+        logger().warn({ workflowId: m.workflowId, runId: m.runId, dataset: m.dataset, snapshot: r.snapshot, supersededBy: r.supersededBy }, 'committed dataset snapshot with its parent\'s partitions: a run that started later had committed first');
+      } else logger().info({ workflowId: m.workflowId, runId: m.runId, dataset: m.dataset, snapshot: r.snapshot, conflicts: r.conflicts, existing: r.existing }, 'committed dataset snapshot');
       if (r.kept) {
-        logger().warn({ dataset: m.dataset, snapshot: r.snapshot, kept: r.kept.count, first: r.kept.first.map((k) => `${k.stage} ${k.name} (${k.partition})`) },
+        logger().warn({ workflowId: m.workflowId, runId: m.runId, dataset: m.dataset, snapshot: r.snapshot, kept: r.kept.count, first: r.kept.first.map((k) => `${k.stage} ${k.name} (${k.partition})`) },
           'dataset snapshot carries forward partitions the run no longer planned: the partitions that now read their source objects failed');
       }
       return { snapshot: r.snapshot, url: r.url, ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}), ...(r.kept ? { kept: r.kept } : {}) };

@@ -79,7 +79,11 @@ describe('npm start (partflow up)', () => {
       expect(out).toMatch(/enrich +5 ok +0 failed .* records in 10000, out 10000/);
       expect(out).toMatch(new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:${env.PARTFLOW_UI_PORT}`));
       expect(out).toMatch(/manifest: s3:\/\/partflow\/datasets\/birdstrikes\/_runs\//);
-      expect(fs.readFileSync(path.join(dataDir, 'logs', 'partflow.log'), 'utf8')).toMatch(/"stage":"enrich","partition":"p-[0-9a-f]{12}".*"msg":"partition committed"/);
+      // Log lines name the run and the partition, its name too, so an operator can follow one partition.
+      const log = fs.readFileSync(path.join(dataDir, 'logs', 'partflow.log'), 'utf8');
+      expect(log).toMatch(/"runId":"[0-9a-f-]+","stage":"enrich","partition":"p-[0-9a-f]{12}","name":"birdstrikes\.csv#\d\/5".*"msg":"partition committed"/);
+      expect(log).toMatch(/"workflowId":"ingest-birdstrikes-[^"]+","runId":"[0-9a-f-]+".*"msg":"planned ingest"/);
+      expect(log).toMatch(/"workflowId":"ingest-birdstrikes-[^"]+","runId":"[0-9a-f-]+","dataset":"birdstrikes","snapshot":1.*"msg":"committed dataset snapshot"/);
 
       // A second stack on the same ports must refuse with a message that names the port.
       const second = spawn('node', ['dist/src/cli/main.js', 'up', '--data-dir', path.join(dataDir, 'second')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
