@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { isIgnoredKey } from '../src/formats/detect';
-import { defaultedNameProblem, ResolvedIngest, SourceFormat } from '../src/pipeline/input';
+import { defaultedNameProblem, ResolvedIngest } from '../src/pipeline/input';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
 import { listSource } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
@@ -55,16 +55,8 @@ function makePlan(deps: ActivityDeps) {
     if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
     const marker = await checkDatasetSource(deps, input, source, log);
 
-    let format: SourceFormat;
-    if (input.format) format = input.format;
-    else {
-      try {
-        format = sourceFormatOf(input.sourceBucket, input.source, objects.map((o) => o.key));
-      } catch (err) {
-        if (err instanceof UnsupportedSourceError) throw nonRetryable('UnsupportedSource', err.message);
-        throw err;
-      }
-    }
+    const format = input.format ?? sourceFormatOf(input.sourceBucket, input.source, objects.map((o) => o.key));
+    if (format instanceof UnsupportedSourceError) throw nonRetryable('UnsupportedSource', format.message);
     // An object of 0 bytes holds no records whatever its format (a 0-byte .gz is not even a gzip
     // stream): it is not read. Scans find the other empty ones.
     let sources: ListedObject[] = objects.filter((o) => o.size > 0).map((o) => ({ key: o.key, size: o.size, etag: o.etag }));

@@ -2,13 +2,11 @@ import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { connectClient, startIngest as startIngestWorkflow } from '../client';
 import { Config, loadConfig } from '../config';
 import type { IngestSummary } from '../manifest/run';
-import { refuseEnded } from '../client/run-ended';
+import { ONLY_WAITING, refuseEnded } from '../client/run-ended';
 import type { IngestInput } from '../pipeline/input';
 // Types only: a client process never loads workflow code.
 import type { PartitionsQuery, RetryRequest, RetryResult } from '../../workflows/ingest';
 import type { PartitionState, Progress } from '../../workflows/state';
-
-export const ONLY_WAITING = 'only a run waiting for a retry can be finished';
 
 /** A running (or finished) ingest workflow. */
 export class IngestRun {

@@ -103,11 +103,6 @@ export function loadSchema(ref: string, dir = SCHEMAS_DIR): LoadedSchema {
   return loaded;
 }
 
-/**
- * Why avsc refused defaults it only saw rounded: JSON.parse turns an integer beyond 2^53
- * (Long.MAX_VALUE, a timestamp-nanos) into the nearest double, which avsc's long then calls
- * invalid, naming a number the file does not hold. Undefined when no default is such an integer.
- */
 /** The largest long avsc's own long type takes (its isSafeLong: 2^53 - 2). */
 const LONG_DEFAULT_MAX = 9007199254740990;
 
@@ -117,6 +112,11 @@ function isLong(t: unknown): boolean {
   return first === 'long' || (typeof first === 'object' && first !== null && (first as { type?: unknown }).type === 'long');
 }
 
+/**
+ * Why avsc refused defaults it only saw rounded: JSON.parse turns an integer beyond 2^53
+ * (Long.MAX_VALUE, a timestamp-nanos) into the nearest double, which avsc's long then calls
+ * invalid, naming a number the file does not hold. Undefined when no default is such an integer.
+ */
 function unsafeDefaults(parsed: unknown, text: string): string | undefined {
   const fields: string[] = [];
   const visit = (node: unknown, depth: number): void => {

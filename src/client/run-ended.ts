@@ -11,6 +11,9 @@ export async function endedInWords(handle: WorkflowHandle, status: string): Prom
   return summary?.status ? `ended ${summary.status}` : `is ${status.toLowerCase().replace(/_/g, ' ')}`;
 }
 
+/** Why finishing a run that is not waiting for a retry is refused. */
+export const ONLY_WAITING = 'only a run waiting for a retry can be finished';
+
 /** An update or signal sent to a run that has closed: which run, how it ended, and what to do instead. */
 export class RunEndedError extends Error {
   constructor(readonly workflowId: string, readonly ended: string, what: string) {

@@ -19,8 +19,8 @@ export class UnsupportedSourceError extends Error {
   }
 }
 
-/** The one format of these source objects' keys; throws UnsupportedSourceError for an unknown ending or a mix. */
-export function sourceFormatOf(bucket: string, source: string, keys: readonly string[]): SourceFormat {
+/** The one format of these source objects' keys, or why there is none (an unknown ending, a mix). */
+export function sourceFormatOf(bucket: string, source: string, keys: readonly string[]): SourceFormat | UnsupportedSourceError {
   const formats = new Map<string, string[]>();
   for (const k of keys) {
     const f = formatOf(k) ?? 'unsupported';
@@ -29,7 +29,7 @@ export function sourceFormatOf(bucket: string, source: string, keys: readonly st
     else formats.set(f, [k]);
   }
   const bad = formats.get('unsupported');
-  if (bad) throw new UnsupportedSourceError(`cannot tell the format of ${someUrls(bucket, bad)} (known endings: .csv .jsonl .ndjson .json .avro, and .gz after the flat ones; or give the format: --format, the input's "format")`);
-  if (formats.size > 1) throw new UnsupportedSourceError(`source ${source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix, or give one format for all (--format, the input's "format")`);
+  if (bad) return new UnsupportedSourceError(`cannot tell the format of ${someUrls(bucket, bad)} (known endings: .csv .jsonl .ndjson .json .avro, and .gz after the flat ones; or give the format: --format, the input's "format")`);
+  if (formats.size > 1) return new UnsupportedSourceError(`source ${source} mixes formats (${[...formats.keys()].join(', ')}); ingest each format from its own prefix, or give one format for all (--format, the input's "format")`);
   return [...formats.keys()][0] as SourceFormat;
 }

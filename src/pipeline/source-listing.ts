@@ -76,13 +76,8 @@ export async function sourceRefusal(s3: S3Client, bucket: string, sourcePrefix: 
   const objects = withoutDatasets(listed).filter((o) => !isIgnoredKey(o.key, prefix));
   if (objects.length === 0) return new SourceEmptyError(source);
   if (format) return undefined;
-  try {
-    sourceFormatOf(bucket, source, objects.map((o) => o.key));
-  } catch (err) {
-    if (err instanceof UnsupportedSourceError) return err;
-    throw err;
-  }
-  return undefined;
+  const found = sourceFormatOf(bucket, source, objects.map((o) => o.key));
+  return found instanceof UnsupportedSourceError ? found : undefined;
 }
 
 /** Whether planning would find no source objects (SourceEmpty) in this listing. */

@@ -7,8 +7,7 @@ import { describeRun } from '../workflow-lookup';
 import { unlessCancelled } from '../run-input';
 import { connectClient, waitWithProgress } from '../../client';
 import type { IngestSummary } from '../../manifest/run';
-import { endedInWords } from '../../client/run-ended';
-import { ONLY_WAITING } from '../../api/client';
+import { endedInWords, ONLY_WAITING, RunEndedError } from '../../client/run-ended';
 import { printSummary } from '../print';
 import { counted } from '../../log/shown';
 
@@ -44,5 +43,5 @@ export function registerFinish(program: Command): void {
 
 async function refuseClosed(handle: WorkflowHandle, cfg: Config): Promise<void> {
   const ended = await endedInWords(handle, (await describeRun(handle, cfg)).status.name);
-  if (ended) throw new Error(`${handle.workflowId} ${ended} (closed): ${ONLY_WAITING}`);
+  if (ended) throw new RunEndedError(handle.workflowId, ended, ONLY_WAITING);
 }
