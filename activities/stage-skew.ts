@@ -15,6 +15,10 @@ export function stageDifferences(planned: StageInfo | undefined, mine: StageInfo
   if (planned.schemaFingerprint !== mine.schemaFingerprint) {
     const fp = (s: StageInfo) => (s.schemaFingerprint === INHERIT_SCHEMA ? INHERIT_SCHEMA : `${s.schemaRef} ${s.schemaFingerprint.slice(0, 12)}`);
     out.push(`output schema ${fp(mine)} here, ${fp(planned)} in the plan`);
+  } else if ((planned.schemaExtras ?? '') !== (mine.schemaExtras ?? '')) {
+    // Same canonical form, different defaults, aliases, doc or logical types: the outputs differ all the same.
+    const ex = (s: StageInfo) => (s.schemaExtras ? s.schemaExtras.slice(0, 12) : 'none');
+    out.push(`output schema ${mine.schemaRef} says more beyond its canonical form (defaults, aliases, doc, logical types): extras ${ex(mine)} here, ${ex(planned)} in the plan`);
   }
   return out;
 }

@@ -13,6 +13,8 @@ const BUCKET = 'it-cli';
 let h: TestHarness;
 let s3: S3Client;
 let dir: string;
+// Sources a test writes for itself, kept apart from `dir`, which other tests import whole.
+let scratch: string;
 
 const cli = (...args: string[]) => runCli(h.cfg, ...args);
 
@@ -20,6 +22,7 @@ beforeAll(async () => {
   h = await startHarness('cli', builtinPipelines, { bucket: BUCKET });
   s3 = s3Client(h.cfg.s3);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-cli-'));
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-cli-scratch-'));
   fs.writeFileSync(path.join(dir, 'a.csv'), 'id,name,score\n1,ann,1.5\n2,bob,x\n3,cy,2\n4,dee,\n5,"unclosed\n');
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored: not a known format');
 });
@@ -27,6 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('partflow upload', () => {
@@ -72,7 +76,7 @@ describe('partflow import / inspect / verify / cat', () => {
   it('imports with a given schema: an int beyond its range is rejected naming the field', async () => {
     const schemaFile = path.join(dir, 'count.avsc');
     fs.writeFileSync(schemaFile, JSON.stringify({ type: 'record', name: 'Count', fields: [{ name: 'count', type: 'int' }] }));
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-int-'));
+    const src = fs.mkdtempSync(path.join(scratch, 'int-'));
     fs.writeFileSync(path.join(src, 'counts.csv'), 'count\n5\n2147483648\n-2147483648\n');
     const r = await cli('import', path.join(src, 'counts.csv'), '--to', `s3://${BUCKET}/imp-int/`, '--schema', schemaFile);
     expect(r.stderr).toMatch(/imported 1 partition: records in 3, out 2, rejected 1/);
@@ -86,7 +90,7 @@ describe('partflow import / inspect / verify / cat', () => {
     fs.writeFileSync(schemaFile, JSON.stringify({ type: 'record', name: 'Code', fields: [
       { name: 'code', type: 'string' }, { name: 'n', type: 'long' }, { name: 'o', type: { type: 'record', name: 'O', fields: [{ name: 'a', type: 'long' }] } },
     ] }));
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-mixed-'));
+    const src = fs.mkdtempSync(path.join(scratch, 'mixed-'));
     fs.writeFileSync(path.join(src, 'codes.jsonl'), ['{"code":12345678901234567890,"n":1,"o":{"a":1}}', '{"code":"x","n":"2","o":{"a":2}}', '{"code":true,"n":3,"o":{"a":3}}', '{"code":"y","n":"z","o":{"a":4}}', ''].join('\n'));
     const r = await cli('import', path.join(src, 'codes.jsonl'), '--to', `s3://${BUCKET}/imp-mixed/`, '--schema', schemaFile);
     expect(r.stderr).toMatch(/imported 1 partition: records in 4, out 3, rejected 1/);
