@@ -18,6 +18,7 @@ export { createWorker, runWorker } from './api/worker';
 export type { WorkerOptions } from './worker/worker';
 export type { RunWorkerOptions } from './api/worker';
 export { loadConfig } from './config';
+export { ConfigError } from './config/errors';
 // What createWorker and runWorker refuse or stop for when S3 refuses the worker's settings, and
 // what they carry as `cause` (refusals.onRefused passes the latter); S3SetupError is their base.
 export { WorkerS3RefusedError } from './worker/s3-probe';
