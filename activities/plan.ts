@@ -12,6 +12,7 @@ import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
 import { checkDatasetSource, checkLookupParams, emptyStages, idsAndNames, resolveLookups, writePlan } from './plan-dataset';
 import { planKafkaIngest } from './plan-kafka';
+import { previousScans, scannerInfo } from './plan-reuse';
 import { scanSources, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
 import { someUrls, sourceFormatOf, UnsupportedSourceError } from '../src/pipeline/source-format';
 
@@ -66,11 +67,18 @@ function makePlan(deps: ActivityDeps) {
     const schemaIndex = new Map<string, number>();
     let scans: PartitioningOptions['scans'];
     let scanned: number | null = null;
+    let reusedScans = 0;
     const unreadable: (ListedObject & Unreadable)[] = [];
     if (format !== 'avro') {
       scanned = 0;
       scans = new Map();
-      const results = await scanSources(deps, input.sourceBucket, sources, format, input.partitionRecords, input.dataset);
+      // Objects unchanged since the plan behind the latest snapshot keep its scans (same ETag, same settings).
+      const reused = await previousScans(deps, input, sources, format);
+      const toScan = sources.filter((s) => !reused.has(s.key));
+      const fresh = await scanSources(deps, input.sourceBucket, toScan, format, input.partitionRecords, input.dataset);
+      const scannedNow = new Map(toScan.map((s, k) => [s.key, fresh[k]]));
+      const results = sources.map((s) => reused.get(s.key) ?? scannedNow.get(s.key)!);
+      reusedScans = reused.size;
       // Schemas are numbered in source order, whatever order the scans finished in.
       sources.forEach((s, k) => {
         const scan = results[k];
@@ -92,7 +100,7 @@ function makePlan(deps: ActivityDeps) {
         scanned! += scan.records;
       });
       sources = sources.filter((s) => scans!.has(s.key));
-      log.info({ objects: sources.length, records: scanned, schemas: rawSchemas.length }, 'scanned source objects');
+      log.info({ objects: sources.length, records: scanned, schemas: rawSchemas.length, reusedScans }, 'scanned source objects');
       if (unreadable.length && sources.length === 0) {
         throw nonRetryable('CorruptInput', `no source object under ${input.source} can be read: ${unreadable.slice(0, 5).map((u) => u.unreadable).join('; ')}${unreadable.length > 5 ? `; and ${unreadable.length - 5} more` : ''}`);
       }
@@ -132,13 +140,14 @@ function makePlan(deps: ActivityDeps) {
       input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
       // Only when there are some, so that the id of a plan without any stays what it was.
       ...(empty.length ? { emptySources: { count: empty.length, keys: empty.slice(0, EMPTY_KEYS_IN_PLAN) } } : {}),
+      ...(format === 'avro' ? {} : { scanner: scannerInfo() }),
     };
     const key = await writePlan(deps, input, body, { url: source, marker, log });
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format, ...(empty.length ? { emptySources: empty.length } : {}) }, 'planned ingest');
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
       ...idsAndNames(partitions, opts.maxIds),
-      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, needsImport: format !== 'avro',
+      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? {} : { reusedScans }), needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),

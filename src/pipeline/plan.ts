@@ -48,6 +48,8 @@ export interface Plan {
   kafka?: KafkaPlanInfo;
   /** Source objects with no records, left out of the partitions: how many, and the first keys (absent when none). */
   emptySources?: { count: number; keys: string[] };
+  /** Flat sources: what their scans depended on besides the bytes, so the next run can reuse them (activities/plan-reuse.ts). */
+  scanner?: { version: number; maxRecordBytes: number };
 }
 
 /**
@@ -80,6 +82,8 @@ export interface PlanSummary {
   /** Source objects with no records (0 bytes; csv: no header row; jsonl: blank lines only; json: `[]`), left out of the partitions. */
   emptySources?: EmptySources;
   scannedRecords: number | null;
+  /** Flat sources: objects whose scan came from the plan behind the latest snapshot (unchanged since), not from reading them again. */
+  reusedScans?: number;
   /** Flat sources need an import activity per partition; Avro sources are read in place. */
   needsImport: boolean;
   stages: { name: string; after: string[]; version: string }[];
