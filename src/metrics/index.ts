@@ -70,6 +70,24 @@ function safely(what: string, f: () => void): void {
 const warned = new Set<string>();
 
 export const partitionMetrics = {
+  /**
+   * Every series a worker knows of at its start, at 0: each registered pipeline's stages, and for
+   * failures each type partflow names. Prometheus' rate() and increase() need a sample before
+   * the first event, so without these the first failure of a stage never showed in an alert on
+   * `increase(partflow_partition_failures_total[…]) > 0`.
+   */
+  declare(pipelines: { name: string; stages: string[] }[], failureTypes: string[]): void {
+    safely('declared', () => {
+      for (const p of pipelines) {
+        for (const stage of p.stages) {
+          const l = { pipeline: p.name, stage };
+          for (const c of [...Object.values(records), bytesRead, bytesWritten, committed, reused, resumes, checkpoints]) c.inc(l, 0);
+          duration.zero(l);
+          for (const type of failureTypes) failures.inc({ ...l, type }, 0);
+        }
+      }
+    });
+  },
   committed(p: CommittedPartition): void {
     safely('partition', () => {
       const l = { pipeline: p.pipeline, stage: p.stage };

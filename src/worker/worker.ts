@@ -1,17 +1,19 @@
 import { DefaultLogger, LogEntry, LogLevel, makeTelemetryFilterString, NativeConnection, Runtime, TunerHolder, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../../activities';
+import { FailureTypes } from '../../activities/deps';
 import { Config } from '../config';
 import { envInteger } from '../config/errors';
 import type { Logger } from 'pino';
 import { logger } from '../log';
 import { withErrorFields } from '../log/error-fields';
-import { PipelineDefinition } from '../pipeline/types';
+import { PipelineDefinition, RAW_STAGE } from '../pipeline/types';
 import { PipelineRegistry } from '../pipeline/registry';
 import { s3Client } from '../storage/client';
 import { connectNativeTemporal, isNamespaceNotFound, namespaceNotFoundError } from '../temporal/connect';
 import { describeConnection } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { partitionMetrics } from '../metrics';
 import { metricsPort, MetricsServer, startMetricsServer } from '../metrics/server';
 import { freePort } from '../stack/process';
 import { BalancedActivitySlots } from './balance';
@@ -138,6 +140,12 @@ async function startMetrics(serve: boolean): Promise<{ server?: MetricsServer; s
   return { server, ...(withSdk ? { sdkAddress } : {}) };
 }
 
+/** This worker's partition series, at 0 until their first event (see partitionMetrics.declare). */
+function declareMetrics(registry: PipelineRegistry): void {
+  const pipelines = registry.names().map((name) => ({ name, stages: [RAW_STAGE, ...registry.get(name)!.info.stages.map((s) => s.name)] }));
+  partitionMetrics.declare(pipelines, [...Object.values(FailureTypes), 'Cancelled', 'Error']);
+}
+
 /** The most activities one worker process may run at once (--concurrency, PARTFLOW_WORKER_CONCURRENCY). */
 export const MAX_WORKER_CONCURRENCY = 1000;
 
@@ -178,6 +186,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   // the process alive until a connection made and closed shuts it down, so a worker refused
   // above must not have installed it (a library caller's process would not end).
   const { server: metrics, sdkAddress } = await startMetrics(opts.metricsServer ?? true);
+  if (metricsPort() !== undefined) declareMetrics(registry);
   const connection = await connectNativeTemporal(opts.config.temporal).catch(async (err) => {
     await metrics?.close();
     throw err;

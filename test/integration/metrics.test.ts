@@ -83,6 +83,18 @@ afterAll(async () => {
 });
 
 describe('worker metrics (PARTFLOW_METRICS_PORT)', () => {
+  it('has every stage\'s partition series at 0 before any run, so that an alert on increase() sees the first failure', async () => {
+    const text = await until('both processes to answer', 60_000, async () => {
+      const t = await scrape();
+      return ['0', '1'].every((p) => t.includes(`partflow_process="${p}"`)) ? t : undefined;
+    });
+    const zero = (name: string, labels: string) => new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} 0$`, 'm');
+    for (const stage of ['raw', 'upper', 'keep']) {
+      expect(text).toMatch(zero('partflow_partition_failures_total', `pipeline="metered",stage="${stage}",type="TransformFailed"`));
+      expect(text).toMatch(zero('partflow_partitions_committed_total', `pipeline="metered",stage="${stage}"`));
+    }
+  });
+
   it('serves partflow and Temporal SDK metrics during an ingest, and counters that match its result after', async () => {
     // The held partition sends no heartbeat while it waits: give it room.
     // One activity per partition: in a batch, the held partition would hold back a.jsonl and b.jsonl too.

@@ -1,4 +1,4 @@
-import { inputBytes, partitionMetrics, registry } from '../../src/metrics';
+import { inputBytes, notePlan, partitionMetrics, registry } from '../../src/metrics';
 import { metricsPort } from '../../src/metrics/server';
 
 describe('metrics', () => {
@@ -12,6 +12,23 @@ describe('metrics', () => {
 
   it('counts input bytes of whole objects and of ranges, an end of -1 running to the object end', () => {
     expect(inputBytes([{ size: 100 }, { size: 1000, range: [200, 500] }, { size: 1000, range: [600, -1] }])).toBe(100 + 300 + 400);
+  });
+
+  it('declares every known pipeline, stage and failure type at 0, so that rate() and increase() see the first event', async () => {
+    partitionMetrics.declare([{ name: 'declared', stages: ['raw', 'map'] }], ['CorruptInput', 'Error']);
+    const text = await registry.metrics();
+    for (const stage of ['raw', 'map']) {
+      expect(text).toContain(`partflow_partitions_committed_total{pipeline="declared",stage="${stage}"} 0`);
+      expect(text).toContain(`partflow_records_rejected_total{pipeline="declared",stage="${stage}"} 0`);
+      expect(text).toContain(`partflow_partition_duration_seconds_count{pipeline="declared",stage="${stage}"} 0`);
+      expect(text).toContain(`partflow_partition_failures_total{pipeline="declared",stage="${stage}",type="CorruptInput"} 0`);
+      expect(text).toContain(`partflow_partition_failures_total{pipeline="declared",stage="${stage}",type="Error"} 0`);
+    }
+    // Declaring again (a second worker in one process) adds nothing.
+    notePlan('plans/declared.json', 'declared');
+    partitionMetrics.failed('plans/declared.json', 'map', 'Error');
+    partitionMetrics.declare([{ name: 'declared', stages: ['map'] }], ['Error']);
+    expect(await registry.metrics()).toContain('partflow_partition_failures_total{pipeline="declared",stage="map",type="Error"} 1');
   });
 
   it('never fails an activity over a bad value, and counts per pipeline and stage', async () => {
