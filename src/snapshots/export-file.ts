@@ -42,6 +42,8 @@ export async function outputType(s3: S3Client, url: string): Promise<Type> {
 export interface WrittenFile {
   records: number;
   bytes: number;
+  /** The Avro schema of the output the file was written from, as its header has it. */
+  schemaJson: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function writeJsonl(s3: S3Client, entry: SnapshotPartition, stage: 
   body.on('data', (c: Buffer) => source.update(c));
   const reader = await ContainerReader.open(body, { name: entry.output });
   const type = reader.header.writerType;
+  const schemaJson = reader.header.schemaJson;
   if (partitionField) {
     try {
       refuseFieldClash(type, partitionField, entry.output, stage);
@@ -88,7 +91,7 @@ export async function writeJsonl(s3: S3Client, entry: SnapshotPartition, stage: 
         await writer.write(chunk);
       }
     });
-    return { records, bytes: await writer.complete() };
+    return { records, bytes: await writer.complete(), schemaJson };
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) {
       await writer.abort().catch(() => undefined);
@@ -101,7 +104,7 @@ export async function writeJsonl(s3: S3Client, entry: SnapshotPartition, stage: 
     if (!there || there.sha256 !== text.digest('hex')) {
       throw new SnapshotError(`${file} is already there and does not hold what this export writes for ${where} (${there ? 'other records' : 'not gzipped JSON Lines'}): delete it, or the whole export folder, and export again`);
     }
-    return { records, bytes: there.bytes };
+    return { records, bytes: there.bytes, schemaJson };
   }
 }
 

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { getJson, getJsonIfPresent, getObjectBuffer, listObjects, ObjectNotFoundError, PreconditionFailedError, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { Change } from './changes';
@@ -28,6 +29,8 @@ export interface ExportedPartition {
   source: string;
   records: number;
   bytes: number;
+  /** Key of the output's Avro schema in the manifest's `schemas` (absent in exports made before partflow recorded them). */
+  schema?: string;
 }
 
 export interface ExportManifest {
@@ -45,6 +48,12 @@ export interface ExportManifest {
   /** Partitions that disappeared: delete their documents. */
   removed: { partition: string; name: string; previous: string }[];
   records: number;
+  /**
+   * The Avro schemas the exported records were written with, as their outputs' headers have them,
+   * by the SHA-256 of that text: what each JSON value's type is (a long, a timestamp, bytes as
+   * base64). More than one when the stage's schema changed between the partitions' commits.
+   */
+  schemas?: Record<string, unknown>;
 }
 
 type ExportResult = { url: string; manifest: ExportManifest; alreadyWhole?: boolean };
@@ -101,11 +110,16 @@ async function exportTo(s3: S3Client, target: { bucket: string; key: string }, {
   await refuseBadEntries(s3, dataset, to, o, changes);
   if (!marker) await claimFolder(s3, target.bucket, dir, url, { kind: 'partflow.export.started', ...ours, stage: o.stage, from, to, startedAt: new Date().toISOString() });
   const partitions: ExportedPartition[] = [];
+  const schemas: Record<string, unknown> = {};
   for (const c of changes) {
     if (c.change === 'removed') continue;
     const key = `${dir}partitions/${c.partition.partition}.jsonl.gz`;
     const written = await writeJsonl(s3, c.partition, o.stage, target.bucket, key, o.partitionField);
-    const p: ExportedPartition = { partition: c.partition.partition, name: c.partition.name, change: c.change, file: `s3://${target.bucket}/${key}`, source: c.partition.output, records: written.records, bytes: written.bytes };
+    const schema = createHash('sha256').update(written.schemaJson).digest('hex');
+    schemas[schema] ??= JSON.parse(written.schemaJson);
+    const p: ExportedPartition = {
+      partition: c.partition.partition, name: c.partition.name, change: c.change, file: `s3://${target.bucket}/${key}`, source: c.partition.output, records: written.records, bytes: written.bytes, schema,
+    };
     partitions.push(p);
     o.onPartition?.(p);
   }
@@ -113,7 +127,7 @@ async function exportTo(s3: S3Client, target: { bucket: string; key: string }, {
   const manifest: ExportManifest = {
     kind: 'partflow.export', version: 1, dataset, stage: o.stage, from, to, exportedAt: new Date().toISOString(),
     ...(o.partitionField ? { partitionField: o.partitionField } : {}), partitions, removed,
-    records: partitions.reduce((n, p) => n + p.records, 0),
+    records: partitions.reduce((n, p) => n + p.records, 0), schemas,
   };
   const removedBody = JSON.stringify({ partitions: removed }, null, 1);
   await putIfAbsent(s3, target.bucket, `${dir}removed.json`, removedBody, 'application/json').catch(async (err) => {

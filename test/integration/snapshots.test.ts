@@ -4,6 +4,7 @@ import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ExportManifest } from '../../src/snapshots/export';
+import { openAvroObject } from '../../src/io/avro-object-reader';
 import { datasetRef, snapshotKey } from '../../src/snapshots/layout';
 import { applyRetention, planRetention } from '../../src/snapshots/retention';
 import { commitSnapshot, ConditionalWritesRequiredError, readHead, readSnapshot } from '../../src/snapshots/store';
@@ -320,7 +321,13 @@ describe('dataset snapshots', () => {
       const avro = (await decodeUrl(s3, p.source)) as Record<string, unknown>[];
       expect(avro.length).toBeGreaterThan(0);
       expect(docs).toEqual(avro.map((x) => ({ ...x, _partition: p.partition })));
+      // The manifest holds the schema the records were written with, as the output's header has it.
+      const loc = parseS3Url(p.source);
+      const reader = await openAvroObject(s3, loc.bucket, loc.key);
+      reader.close();
+      expect(all.schemas?.[p.schema ?? '']).toEqual(JSON.parse(reader.header.schemaJson));
     }
+    expect(Object.keys(all.schemas ?? {})).toHaveLength(1);
     expect((await getJson<{ snapshot: number }>(s3, `${DS}_consumers/es.json`)).snapshot).toBe(5);
   });
 
