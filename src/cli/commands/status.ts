@@ -8,6 +8,7 @@ import type { Progress } from '../../../workflows/state';
 import { explainError, printSummary, printWaiting, stageProgressLine } from '../print';
 import { describeRun } from '../workflow-lookup';
 import { silentActivities, silentLine } from '../../client/silent-activities';
+import { failingTaskLine, failingWorkflowTask } from '../../client/failing-task';
 
 export function registerStatus(program: Command): void {
   program
@@ -38,6 +39,7 @@ export function registerStatus(program: Command): void {
       }
       // A partition whose worker died shows as running until its heartbeat timeout: said sooner.
       const silent = status === 'RUNNING' ? await silentActivities(handle, desc).catch(() => []) : [];
+      const failingTask = status === 'RUNNING' ? await failingWorkflowTask(handle, desc).catch(() => undefined) : undefined;
       const result = status === 'COMPLETED' ? await handle.result() : undefined;
       let failure: string | undefined;
       if (status === 'FAILED') {
@@ -49,13 +51,14 @@ export function registerStatus(program: Command): void {
           failure = why ? explainError(why) : (e as Error).message;
         }
       }
-      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}), ...(silent.length ? { silent } : {}) }, null, 2) + '\n');
+      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}), ...(silent.length ? { silent } : {}), ...(failingTask ? { failingTask } : {}) }, null, 2) + '\n');
       else {
         const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
         const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
         process.stdout.write(`${workflowId}  ${status}${phase}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
         for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s));
+        if (failingTask) process.stdout.write(`  ${failingTaskLine(failingTask)}\n`);
         for (const s of silent.slice(0, 20)) process.stdout.write(`  ${silentLine(s)}\n`);
         if (silent.length > 20) process.stdout.write(`  … and ${silent.length - 20} more activities with no heartbeat (--json lists them)\n`);
         if (status === 'RUNNING' && p?.phase === 'waiting-for-retry') {
