@@ -253,6 +253,14 @@ describe('cancelling a large ingest after continue-as-new', () => {
       return /a retryFailed signal was ignored: "stages" must be a list of strings/.test(m.currentDetails) ? m : undefined;
     });
     expect(meta.currentDetails).toMatch(/^ingest \*\*hold\*\* from s3:\/\/it-scale\/src\/ into s3:\/\/it-scale\/out\/cx\//);
+    // A windowReport sent by hand (the UI and the CLI offer it) is ignored, not thrown on: a
+    // handler that threw failed every workflow task from then on, so no query or cancel worked.
+    await running.signal('windowReport', {} as never);
+    await until('the ignored windowReport noted', 10_000, async () => {
+      const m = await running.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      return /a windowReport signal was ignored: a window report needs whole numbers "seq" and "freed"/.test(m.currentDetails) ? m : undefined;
+    });
+    expect((await running.query<Progress>('progress')).stages.s.done).toBeGreaterThanOrEqual(30);
     await h.client.workflow.getHandle(wid).cancel();
     const err = await h.client.workflow.getHandle(wid).result().catch((e: Error & { cause?: Error }) => e);
     expect((err as Error & { cause?: Error }).cause?.name).toBe('CancelledFailure');

@@ -1,7 +1,7 @@
 import type { PlanSummary } from '../../src/pipeline/plan';
 import type { Inflight } from '../../workflows/run/carry';
 import { Code, CompactState } from '../../workflows/run/compact';
-import { applyReport, Ledger, settleUnfinished } from '../../workflows/run/reports';
+import { applyReport, Ledger, settleUnfinished, windowReportProblem } from '../../workflows/run/reports';
 
 const plan: PlanSummary = {
   planKey: 'k', bucket: 'b', dataset: 'd', targetPrefix: '', format: 'csv', partitions: 6, ids: [], names: null, sourceObjects: 1, scannedRecords: 0, needsImport: false,
@@ -103,5 +103,19 @@ describe('settling what a run leaves unfinished', () => {
     s.set(1, 0, Code.pending);
     settleUnfinished(s, plan, false);
     expect([s.get(1, 0), s.get(2, 0)]).toEqual([Code.blocked, Code.blocked]);
+  });
+});
+
+describe('windowReportProblem: a windowReport signal sent by hand (the Temporal UI and CLI offer it)', () => {
+  it('passes a window\'s report', () => {
+    expect(windowReportProblem({ seq: 1, entries: [[0, 3, 2, 5, 5, 0, 0]], failures: [{ stage: 'raw', index: 4, error: 'x' }], freed: 1, done: true })).toBeNull();
+    expect(windowReportProblem({ seq: 2, entries: [], failures: [], freed: 0 })).toBeNull();
+  });
+
+  it('names what is wrong with anything else, instead of the handler throwing on it', () => {
+    for (const bad of [undefined, null, 'x', [], {}, { seq: 1 }, { seq: 1, freed: 0, entries: 'x', failures: [] }, { seq: 1, freed: 0, entries: [[1, 2]], failures: [] },
+      { seq: 1, freed: 0, entries: [], failures: [null] }, { seq: '1', freed: 0, entries: [], failures: [] }]) {
+      expect(windowReportProblem(bad)).toEqual(expect.any(String));
+    }
   });
 });

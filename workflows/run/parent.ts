@@ -17,7 +17,7 @@ import { carriedOrFail, resolveOrFail } from './input';
 import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, retryProblem } from './retry';
-import { applyReport, settleUnfinished } from './reports';
+import { applyReport, settleUnfinished, windowReportProblem } from './reports';
 import { detailsText, ranges, summarize } from './summary';
 import { stageNames } from './graph';
 import type { SavedEntry } from '../../src/manifest/window-results';
@@ -121,7 +121,13 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     cursor = Math.min(cursor, out.from);
     changed = true;
   };
-  setHandler(windowReportSignal, (r) => apply(r));
+  setHandler(windowReportSignal, (r) => {
+    const problem = windowReportProblem(r);
+    if (!problem) return apply(r);
+    log.warn('ignored a windowReport signal', { problem });
+    note = `a windowReport signal was ignored: ${problem}`;
+    describe();
+  });
   // Only a run that waits for a retry can be told to stop waiting; it then ends as waitForRetry running out would end it.
   let finishAsked = carry?.finishAsked ?? false;
   handleFinishPartial(

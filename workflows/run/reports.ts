@@ -19,6 +19,22 @@ export interface Ledger {
 }
 
 /**
+ * What is wrong with a windowReport signal's payload, or null when it has a window report's
+ * shape. Only a window sends one, but the Temporal UI and CLI offer the signal to anyone, and a
+ * handler that threw on a person's `{}` failed every workflow task of the run from then on (a
+ * run no cancel could end).
+ */
+export function windowReportProblem(r: unknown): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'expected a window\'s report (sent by partflow\'s own window workflows), not a signal to send by hand';
+  const o = r as Record<string, unknown>;
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
+  if (!int(o.seq) || !int(o.freed)) return 'a window report needs whole numbers "seq" and "freed"';
+  if (!Array.isArray(o.entries) || !o.entries.every((e) => Array.isArray(e) && e.length >= 7 && e.every((x) => typeof x === 'number'))) return 'a window report\'s "entries" must be arrays of numbers';
+  if (!Array.isArray(o.failures) || !o.failures.every((f) => typeof f === 'object' && f !== null && typeof (f as { stage?: unknown }).stage === 'string' && int((f as { index?: unknown }).index))) return 'a window report\'s "failures" must be objects with a stage and an index';
+  return null;
+}
+
+/**
  * Applies a window's report: the slots it gave back and the lowest partition index to look at
  * again (Infinity when none), or null when no window of this run owns it. A report changes an
  * entry only while the parent holds it running for that window, so that a late or replayed
