@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
+import { once } from 'node:events';
 import { cliConfig } from '../config';
 import { ContainerReader } from '../../avro/container-reader';
 import { readAvroRecords } from '../../io/avro-object-reader';
@@ -27,12 +28,29 @@ export function registerCat(program: Command): void {
         records = (await ContainerReader.open(await source.open(), { name: source.name })).records();
       }
       let n = 0;
+      let chunk = '';
       for await (const { record } of records) {
         if (o.limit !== undefined && n >= o.limit) break;
-        process.stdout.write(catJsonLine(record) + '\n');
+        chunk += catJsonLine(record) + '\n';
         n++;
+        if (chunk.length >= CHUNK_CHARS) {
+          await print(chunk);
+          chunk = '';
+        }
       }
+      await print(chunk);
     });
+}
+
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Writes to stdout at the reader's pace: a reader slower than the decoding (a pipe into a script)
+ * would otherwise have the whole output pile up in memory, and what it had not taken when the
+ * command exited was lost.
+ */
+async function print(text: string): Promise<void> {
+  if (text && !process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
 /** A prefix holds many objects (a stage's, every content version of it): name the Avro ones instead of guessing. */
