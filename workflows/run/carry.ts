@@ -19,6 +19,8 @@ export interface IngestCarry {
   plan: PlanSummary;
   state: CompactCarry;
   firstRunId: string;
+  /** The first run's start (absent in carries of runs started before it was kept): the ingest's startedAt. */
+  startedAt?: string;
   seq: number;
   cursor: number;
   free: number;

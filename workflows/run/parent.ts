@@ -67,6 +67,9 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   let waitUntil = carry?.waitUntil ?? null;
   let changed = true;
   const firstRunId = carry?.firstRunId ?? info.runId;
+  // When the ingest started and read its source: its first run's start, kept across
+  // continue-as-new (each run's own start is later). Snapshots order runs by it (supersededBy).
+  const startedAt = carry?.startedAt ?? workflowInfo().startTime.toISOString();
   // Runs started before this lost, from the run manifest and snapshot, what a window that ended
   // without its last report had reported done; they replay so.
   const requeueLost = patched('requeue-lost-window-results');
@@ -276,7 +279,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}), ...(recount.size ? { recount: [...recount] } : {}) };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, startedAt, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}), ...(recount.size ? { recount: [...recount] } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;
@@ -312,7 +315,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     const summary = summarize(pl, r, s, runManifestKey(r.targetPrefix, pl.dataset, info.workflowId, runId));
     if (stopped) summary.status = 'cancelled';
     if (schedule) summary.schedule = schedule;
-    summary.startedAt = workflowInfo().startTime.toISOString();
+    summary.startedAt = startedAt;
     return commitRun(pl, summary, runId, windows, stopped);
   }
 }
