@@ -173,6 +173,11 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
       expect(manifests).toHaveLength(N);
     }
     expect(run.failures).toEqual([]);
+    // The ingest started when its first run did, however many runs it continued as new into:
+    // snapshots order runs by it (a later one must not pass for the one that read the source last).
+    const first = await h.client.workflow.getHandle(wid, handle.firstExecutionRunId).describe();
+    expect(summary.startedAt).toBe(first.startTime.toISOString());
+    expect(run.startedAt).toBe(summary.startedAt);
   }, 400_000);
 
   it('keeps every history bounded, overlaps windows, and schedules each stage of a partition once per run of it', async () => {
@@ -270,6 +275,12 @@ describe('cancelling a large ingest after continue-as-new', () => {
     expect(run.committed.s.map((c) => c.name)).toEqual(Array.from({ length: 30 }, (_, i) => name(i)));
     expect(run.stages.s).toMatchObject({ succeeded: 30, failed: 0, blocked: 0, cancelled: N - 30 });
     expect(run.cancelled?.map((c) => `${c.stage} ${c.name}`)).toEqual(Array.from({ length: N - 30 }, (_, i) => `s ${name(30 + i)}`));
+    // partitions reads the cancelled ones from the run manifest too, by itself once the run is closed.
+    const listed = async (...args: string[]) => (JSON.parse((await runCli(h.cfg, 'partitions', wid, '--json', ...args)).stdout) as { name: string; status: string }[]);
+    expect((await listed('--dataset', `s3://${BUCKET}/out/cx/`, '--status', 'cancelled')).map((r) => r.name)).toEqual(Array.from({ length: N - 30 }, (_, i) => name(30 + i)));
+    const all = await listed();
+    expect(all.filter((r) => r.status === 'cancelled')).toHaveLength(N - 30);
+    expect(all.filter((r) => r.status === 'done')).toHaveLength(30);
     expect((await h.client.workflow.getHandle(wid).describe()).searchAttributes).toMatchObject({ PartflowStatus: ['cancelled'] });
     // Every window is closed: none runs on after its ingest.
     for (let k = 1; ; k++) {

@@ -5,6 +5,7 @@ import { connectClient } from '../../client';
 import { noWorkerAnswer, queryInTime, unanswered } from '../../client/no-worker';
 import { s3Client } from '../../storage/client';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
+import { datasetPrefix } from '../../pipeline/layout';
 import { runManifests } from '../../tools/history';
 import { matchPartitions, readPlan } from '../../tools/partition-match';
 import { table } from '../print';
@@ -74,8 +75,14 @@ export function registerPartitions(program: Command): void {
         // A completed run too large for Temporal to keep records and outputs per partition: its run manifest has them.
         const lean = rows.some((r) => r.status === 'done' || r.status === 'skipped') && rows.every((r) => !r.records);
         if (lean) {
-          const closed = (await handle.describe()).status.name === 'COMPLETED' ? await handle.result() as IngestSummary : undefined;
-          if (closed) o.dataset = closed.outputPrefix;
+          const status = (await handle.describe()).status.name;
+          if (status === 'COMPLETED') o.dataset = (await handle.result() as IngestSummary).outputPrefix;
+          // A cancelled or failed run returns no result, but its plan says where its run manifest is.
+          else if (status !== 'RUNNING' && planUrl) {
+            const plan = await readPlan(s3Client(cfg.s3), planUrl);
+            const url = formatS3Url({ bucket: plan.bucket, key: `${datasetPrefix(plan.targetPrefix, plan.dataset)}/` });
+            if ((await runManifests(s3Client(cfg.s3), url, workflowId)).length) o.dataset = url;
+          }
         }
         await connection.close();
         // A run too large for the workflow to hold every id answers with "#<index>": the plan names them.
@@ -112,6 +119,7 @@ export function registerPartitions(program: Command): void {
         }
         for (const f of run.failures) rows.push({ partition: f.partition, name: f.name, stage: f.stage, status: 'failed', attempts: f.attempts, error: f.error });
         for (const b of run.blocked) rows.push({ partition: b.partition, name: b.name, stage: b.stage, status: 'blocked' });
+        for (const c of run.cancelled ?? []) rows.push({ partition: c.partition, name: c.name, stage: c.stage, status: 'cancelled' });
         rows = rows.filter((r) => (!o.status || r.status === o.status) && (!o.stage || r.stage === o.stage)).sort((a, b) => String(a.name).localeCompare(String(b.name)));
       }
       if (o.partition) {
