@@ -47,6 +47,8 @@ Environment:
   PARTFLOW_METRICS_PORT  worker: serve Prometheus metrics on this port at /metrics
   PARTFLOW_BUCKET        bucket the embedded stack creates    (default ${DEFAULTS.bucket})
   PARTFLOW_LOG_LEVEL     log level: fatal, error, warn, info, debug, trace or silent (default info)
+  PARTFLOW_KAFKA_*, PARTFLOW_WORKER_*, PARTFLOW_MAX_*, …      Kafka TLS and SASL, worker processes and slots, record and
+                                                              block limits: every setting is in the README's Configuration
 
 Exit codes: 0 done; 1 the command failed or was refused; 2 a setting to fix (the one line says
 which). ingest, retry and finish --wait also exit 3 for a run that ended partial or waits for a
