@@ -266,6 +266,12 @@ describe('cancelling a large ingest after continue-as-new', () => {
       return /a windowReport signal was ignored: a window report needs whole numbers "seq" and "freed"/.test(m.currentDetails) ? m : undefined;
     });
     expect((await running.query<Progress>('progress')).stages.s.done).toBeGreaterThanOrEqual(30);
+    // A valid retryFailed signal that matches no failed partition says so (an update would answer requeued: []).
+    await running.signal('retryFailed', { stages: ['s'] });
+    await until('the empty retry noted', 10_000, async () => {
+      const m = await running.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      return m.currentDetails.includes('a retryFailed signal re-queued nothing: no failed or blocked partition matches {"stages":["s"]}') ? m : undefined;
+    });
     await h.client.workflow.getHandle(wid).cancel();
     const err = await h.client.workflow.getHandle(wid).result().catch((e: Error & { cause?: Error }) => e);
     expect((err as Error & { cause?: Error }).cause?.name).toBe('CancelledFailure');

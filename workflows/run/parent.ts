@@ -110,7 +110,14 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   setHandler(retryFailedSignal, (req) => {
     // Runs started before this took a request with unknown fields or empty lists as "all".
     const problem = closed() ?? retryProblem(req, state, stagesOf(), patched('strict-retry-request'));
-    if (!problem) return void doRetry(req ?? {});
+    if (!problem) {
+      // An update answers `requeued: []`; a signal cannot, so a person in the UI learns it here.
+      if (doRetry(req ?? {}).requeued.length === 0) {
+        note = `a retryFailed signal re-queued nothing: no failed or blocked partition matches ${JSON.stringify(req ?? {}).slice(0, 200)}`;
+        describe();
+      }
+      return;
+    }
     log.warn('ignored a retryFailed signal', { problem });
     note = `a retryFailed signal was ignored: ${problem}`;
     describe();
