@@ -139,4 +139,18 @@ describe('a reset windowed ingest', () => {
     const summary = await h.client.workflow.getHandle(wid, runId).result() as IngestSummary;
     await expectWhole(summary, 'running');
   }, 240_000);
+
+  it('fails naming the window, its partitions and what to do when a workflow holds a window\'s id', async () => {
+    const wid = `reset-held-${process.pid}`;
+    // What a window an earlier run left running looks like to this run: a workflow with the id of its second window.
+    const squatter = await h.client.workflow.start('ingestWindow', { taskQueue: `nobody-${process.pid}`, workflowId: `${wid}/w-000002`, args: [{}] });
+    try {
+      const run = await h.client.workflow.start('ingest', { taskQueue: h.cfg.taskQueue, workflowId: wid, args: [input('held'), scale] });
+      const err = await run.result().then(() => null, (e: Error & { cause?: Error & { type?: string } }) => e);
+      expect(err?.cause?.type).toBe('WindowAlreadyRunning');
+      expect(err?.cause?.message).toMatch(new RegExp(`^window ${wid}/w-000002 \\(partitions 5-9\\) could not start: a workflow with that id is already running.*temporal workflow terminate -w '${wid}/w-000002'`));
+    } finally {
+      await squatter.terminate('test: done');
+    }
+  }, 120_000);
 });

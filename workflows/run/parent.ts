@@ -1,5 +1,6 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy, patched,
+  ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy, patched,
   proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -265,6 +266,11 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
       // Abandoned, not terminated, when this run continues as new: the next run takes its reports.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId, ...(tag ? { tag } : {}) }],
+    }).catch((err) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Only a window of an earlier run of this workflow (left running when its parent was reset
+      // or continued as new) holds such an id: the run cannot take that window's place.
+      throw ApplicationFailure.nonRetryable(`window ${w.id} (partitions ${w.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}) could not start: a workflow with that id is already running, a window an earlier run of ${info.workflowId} started and left running (after a reset or continue-as-new). Let it end or terminate it (temporal workflow terminate -w '${w.id}'), then reset this run to its last workflow task, or start a new run (partflow retry ${info.workflowId}), which reuses every committed partition`, 'WindowAlreadyRunning');
     });
     // A window that ends without its last report (terminated, say) gives its partitions back.
     // Only this run sees the result; after continue-as-new the last report is all there is.
