@@ -36,6 +36,10 @@ export interface IngestCarry {
   finishAsked?: true;
   /** "stage/index" run again because their window's results were lost: their records are counted already. */
   recount?: string[];
+  /** Tag of the windows a reset run started (ids `<workflow id>/<tag>/w-…`), see ingestWindowed's rerunAfterReset. */
+  tag?: string;
+  /** A reset run continued as new before it started windows of its own: the next run reruns at its first. */
+  reset?: true;
 }
 
 export interface Inflight {

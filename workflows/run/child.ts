@@ -11,6 +11,8 @@ export interface WindowInput extends WindowSettings {
   /** S3 key where this window writes what it ran (versions, counts, errors) for the run manifest. */
   resultsKey: string;
   parentId: string;
+  /** Set by a reset run once it starts windows of its own: echoed in every report (see WindowReport.tag). */
+  tag?: string;
 }
 
 /** A window's report to its parent: counts and failures only, never per-partition state lists. */
@@ -25,6 +27,11 @@ export interface WindowReport {
    * ran was never saved for the run manifest (reports come first, the save at the end).
    */
   lost?: boolean;
+  /**
+   * The starting run's tag (WindowInput.tag): a reset run that runs every partition again takes
+   * reports only from its own windows, not from the windows its base run left running.
+   */
+  tag?: string;
 }
 
 export const windowReportSignal = defineSignal<[WindowReport]>('windowReport');
@@ -48,7 +55,7 @@ export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
   let freed = 0;
   let chain = Promise.resolve();
   const flush = (done = false): Promise<void> => {
-    const report: WindowReport = { seq: w.seq, entries, failures, freed, ...(done ? { done } : {}) };
+    const report: WindowReport = { seq: w.seq, entries, failures, freed, ...(done ? { done } : {}), ...(w.tag ? { tag: w.tag } : {}) };
     entries = [];
     failures = [];
     freed = 0;

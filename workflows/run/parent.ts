@@ -1,5 +1,6 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy, patched,
+  ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, ParentClosePolicy, patched,
   proxyActivities, RetryPolicy, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -66,7 +67,6 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   let free = carry?.free ?? resolved.maxParallel;
   let waitUntil = carry?.waitUntil ?? null;
   let changed = true;
-  const firstRunId = carry?.firstRunId ?? info.runId;
   // When the ingest started and read its source: its first run's start, kept across
   // continue-as-new (each run's own start is later). Snapshots order runs by it (supersededBy).
   const startedAt = carry?.startedAt ?? workflowInfo().startTime.toISOString();
@@ -74,6 +74,10 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   // without its last report had reported done; they replay so.
   const requeueLost = patched('requeue-lost-window-results');
   const recount = new Set<string>(carry?.recount ?? []);
+  // Windows a reset run started are tagged with its run id: in their ids, which its base run's
+  // windows (left running by ParentClosePolicy.ABANDON) may still hold, and in their reports.
+  let tag = carry?.tag;
+  let resetPending = carry?.reset === true || info.originalExecutionRunId !== info.runId;
   // A window run in the parent that could not save its results: the run fails with it.
   let saveFailure: unknown = null;
 
@@ -133,10 +137,14 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   };
   setHandler(windowReportSignal, (r) => {
     const problem = windowReportProblem(r);
-    if (!problem) return apply(r);
-    log.warn('ignored a windowReport signal', { problem });
-    note = `a windowReport signal was ignored: ${problem}`;
-    describe();
+    if (problem) {
+      log.warn('ignored a windowReport signal', { problem });
+      note = `a windowReport signal was ignored: ${problem}`;
+      describe();
+      return;
+    }
+    // Once a reset run tags its windows, reports of its base run's windows change nothing.
+    if (!tag || r.tag === tag) apply(r);
   });
   // Only a run that waits for a retry can be told to stop waiting; it then ends as waitForRetry running out would end it.
   let finishAsked = carry?.finishAsked ?? false;
@@ -174,8 +182,50 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   // Runs of small partitions share an activity per stage (runs started before this ran one each).
   const batch = patched('batched-partitions') ? resolved.partitionsPerActivity : 1;
   const settings = { plan: { ...p, ids: [], names: null }, heartbeatTimeoutSeconds: resolved.heartbeatTimeoutSeconds, partitionTimeoutMs: resolved.partitionTimeoutMs, batch };
+  // Names the run manifest and the folder of window results. A reset run replays its base run's
+  // history up to the reset point, and the child windows of that history saved their results under
+  // the base's id (the run id on the started event, which a reset keeps), so a reset run keeps that
+  // id until it starts windows of its own (rerunAfterReset). A run of one window, run in the
+  // parent, saves what it replays under its own id (runs before this did so in both cases).
+  let firstRunId = carry?.firstRunId ?? (inline ? info.runId : info.originalExecutionRunId);
   // Beside the run manifests, not among them: readers of _runs/ take every object there for one.
-  const resultsPrefix = `${datasetPrefix(resolved.targetPrefix, p.dataset)}/_windows/${info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}/${firstRunId}/`;
+  const prefixOf = (runId: string) => `${datasetPrefix(resolved.targetPrefix, p.dataset)}/_windows/${info.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}/${runId}/`;
+  let resultsPrefix = prefixOf(firstRunId);
+
+  /**
+   * A reset run, about to start a window for the first time past its reset point, runs every
+   * partition again, in windows of its own, before any of its base run's results count: those
+   * windows saved under the base's id, and a completed base deleted them once its run manifest was
+   * written, so the reset run could not list them (a run manifest and snapshot with only the
+   * partitions of windows started after the reset point). Committed partitions are reused (the
+   * summary counts them skipped), so this costs a look at each. The base's windows still held are
+   * cancelled; their reports, and those of windows the base started after the reset point, are
+   * ignored. Histories without the marker (every run that was not reset) replay as they ran.
+   */
+  const rerunAfterReset = (): void => {
+    if (!resetPending || !patched('rerun-after-reset')) return;
+    resetPending = false;
+    if (!inline) {
+      for (const w of inflight.values()) void getExternalWorkflowHandle(w.id).cancel().catch(() => undefined);
+      inflight.clear();
+      free = resolved.maxParallel;
+    }
+    // In the parent, a window under way is the reset run's own (it saves under this run's id): kept.
+    for (let s = 0; s < st.stages.length; s++) for (let i = 0; i < p.partitions; i++) {
+      if (st.get(s, i) === Code.pending || (inline && st.get(s, i) === Code.running)) continue;
+      st.set(s, i, Code.pending);
+      st.details.delete(`${st.stages[s]}/${i}`);
+    }
+    for (const r of st.records) Object.assign(r, { in: 0, out: 0, rejected: 0, dropped: 0 });
+    recount.clear();
+    cursor = 0;
+    waitUntil = null;
+    firstRunId = info.runId;
+    resultsPrefix = prefixOf(firstRunId);
+    if (!inline) tag = info.runId;
+    changed = true;
+    log.info('reset run: every partition runs again in windows of its own; committed ones are reused', { base: info.originalExecutionRunId });
+  };
 
   /** The next partitions with pending stages, marked running. */
   const nextItems = (max: number): WindowItem[] => {
@@ -203,7 +253,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
 
   const launch = async (items: WindowItem[], slots: number) => {
     const n = ++seq;
-    const w: Inflight = { seq: n, id: `${info.workflowId}/w-${String(n).padStart(6, '0')}`, slots, ranges: ranges(items.map((x) => x.i)), stages: [...new Set(items.flatMap((x) => x.run))] };
+    const w: Inflight = { seq: n, id: `${info.workflowId}/${tag ? `${tag}/` : ''}w-${String(n).padStart(6, '0')}`, slots, ranges: ranges(items.map((x) => x.i)), stages: [...new Set(items.flatMap((x) => x.run))] };
     inflight.set(n, w);
     free -= slots;
     const resultsKey = `${resultsPrefix}${String(n).padStart(6, '0')}.json`;
@@ -234,7 +284,12 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
       workflowId: w.id,
       // Abandoned, not terminated, when this run continues as new: the next run takes its reports.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId }],
+      args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId, ...(tag ? { tag } : {}) }],
+    }).catch((err) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Only a window of an earlier run of this workflow (left running when its parent was reset
+      // or continued as new) holds such an id: the run cannot take that window's place.
+      throw ApplicationFailure.nonRetryable(`window ${w.id} (partitions ${w.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}) could not start: a workflow with that id is already running, a window an earlier run of ${info.workflowId} started and left running (after a reset or continue-as-new). Let it end or terminate it (temporal workflow terminate -w '${w.id}'), then reset this run to its last workflow task, or start a new run (partflow retry ${info.workflowId}), which reuses every committed partition`, 'WindowAlreadyRunning');
     });
     // A window that ends without its last report (terminated, say) gives its partitions back.
     // Only this run sees the result; after continue-as-new the last report is all there is.
@@ -263,6 +318,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
     for (;;) {
       if (saveFailure) throw saveFailure;
       while (free > 0 && phase === 'running') {
+        if (st.count(Code.pending) > 0) rerunAfterReset();
         const items = nextItems(windowSize);
         if (!items.length) break;
         await launch(items, Math.min(free, unitsOf(p, items, batch).length));
@@ -286,7 +342,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
         }
       }
       if (!inline && shouldContinue()) {
-        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, startedAt, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}), ...(recount.size ? { recount: [...recount] } : {}) };
+        const next: IngestCarry = { options, plan: p, state: st.carry(), firstRunId, startedAt, seq, cursor, free, inflight: [...inflight.values()], retryRuns: [...retryRuns], ...(unblockedRuns.size ? { unblocked: [...unblockedRuns] } : {}), waitUntil, ...(note ? { note } : {}), ...(finishAsked ? { finishAsked: true as const } : {}), ...(recount.size ? { recount: [...recount] } : {}), ...(tag ? { tag } : {}), ...(resetPending ? { reset: true as const } : {}) };
         await continueAsNew<(i: IngestInput, c: IngestCarry) => Promise<IngestSummary>>(input, next);
       }
       changed = false;
