@@ -100,7 +100,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used, awaitCancel(), used > 0 && resumeSchedule()));
     return stage === 'raw'
       ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i, ...freshOf(stage, first) })
-      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...freshOf(stage, first) });
+      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...(resolve ? { resolve: true as const } : freshOf(stage, first)) });
   };
 
   // What each (stage, partition) ends as: reported to the parent, and kept for the run manifest.
@@ -159,7 +159,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
     });
-  /** The version of a stage committed earlier, which a re-run stage reads. */
+  /** The version of a stage committed earlier, which a re-run stage reads (its committed output, not this worker's computing). */
   const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<Version> =>
     sem.with(depth.get(stage)!, async (): Promise<Version> => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
       if (isCancellation(err) || endedByCancel(err)) return stopped();
