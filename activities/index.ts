@@ -30,9 +30,9 @@ export function createActivities(deps: ActivityDeps) {
     describePartitions: g(makeDescribePartitionsActivity(deps)),
     importPartition,
     runStage,
-    runBatch: g(makeBatchActivity(({ bucket, planKey, stage }, { index, upstream, fresh }) => (stage === RAW_STAGE
+    runBatch: g(makeBatchActivity(({ bucket, planKey, stage }, { index, upstream, fresh, resolve }) => (stage === RAW_STAGE
       ? importPartition({ bucket, planKey, index, ...(fresh ? { fresh } : {}) })
-      : runStage({ bucket, planKey, stage, index, upstream, ...(fresh ? { fresh } : {}) })))),
+      : runStage({ bucket, planKey, stage, index, upstream, ...(fresh ? { fresh } : {}), ...(resolve ? { resolve } : {}) })))),
     writeRunManifest: g(makeRunManifestActivity(deps)),
     streamRunManifest: g(makeStreamRunManifestActivity(deps)),
     saveWindowResults: g(makeSaveWindowActivity(deps)),

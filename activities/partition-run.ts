@@ -320,15 +320,20 @@ export class PartitionRun {
   }
 
   private result(m: PartitionManifest, status: PartitionResult['status']): PartitionResult {
-    return {
-      stage: this.target.stage, partition: this.id, status, counts: m.counts, outputKey: this.outKey,
-      manifestKey: this.manifestKey, durationMs: status === 'skipped' ? 0 : m.durationMs, attempt: Context.current().info.attempt,
-      codeVersion: m.codeVersion, contentVersion: m.contentVersion,
-      output: { url: m.output.url, sha256: m.output.sha256 }, computedBy: { workflowId: m.run.workflowId, runId: m.run.runId },
-    };
+    return partitionResult(m, { stage: this.target.stage, partition: this.id, output: this.outKey, manifest: this.manifestKey }, status);
   }
 
   url(key: string): string {
     return formatS3Url({ bucket: this.plan.bucket, key });
   }
+}
+
+/** What the workflow is told of the committed manifest `m` of (stage, partition) at these keys: computed by this run (`done`) or reused. */
+export function partitionResult(m: PartitionManifest, at: { stage: string; partition: string; output: string; manifest: string }, status: PartitionResult['status']): PartitionResult {
+  return {
+    stage: at.stage, partition: at.partition, status, counts: m.counts, outputKey: at.output,
+    manifestKey: at.manifest, durationMs: status === 'skipped' ? 0 : m.durationMs, attempt: Context.current().info.attempt,
+    codeVersion: m.codeVersion, contentVersion: m.contentVersion,
+    output: { url: m.output.url, sha256: m.output.sha256 }, computedBy: { workflowId: m.run.workflowId, runId: m.run.runId },
+  };
 }

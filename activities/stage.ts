@@ -24,6 +24,7 @@ import { runSetup, stageLookup, transformRecord } from './transform-step';
 import { stageDifferences, twoDefinitions, warnStageSkew } from './stage-skew';
 import { Context } from '@temporalio/activity';
 import { setupGuard } from './user-code-wait';
+import { committedOutput } from './resolve';
 
 export interface StageRequest {
   bucket: string;
@@ -34,6 +35,8 @@ export interface StageRequest {
   upstream?: Record<string, string>;
   /** The first run of this stage of the partition, in a dataset where the stage was empty at planning (see PartitionRun.committed). */
   fresh?: true;
+  /** Committed earlier in this ingest: a stage re-run after it asks for its output, which is read, not computed (see committedOutput). */
+  resolve?: true;
 }
 
 interface InputRef {
@@ -71,6 +74,16 @@ function inputsOf(plan: Plan, pipeline: PipelineInfo, schemasDir: string | undef
     const readerType = up.schemaRef === INHERIT_SCHEMA ? undefined : loadSchema(up.schemaRef, schemasDir).type;
     return [{ from: dep, bucket: plan.bucket, key: keys.output, manifestKey: keys.manifest, version: v, readerType }];
   });
+}
+
+/** A partition's content version at a stage as `def` defines it (see stageVersion); undefined when it reads a lookup the plan did not resolve. */
+function contentVersionOf(plan: Plan, def: StageInfo, index: number, upstream: Record<string, string>): string | undefined {
+  const etags: Record<string, string> = {};
+  for (const l of def.lookups) {
+    if (!plan.lookups[l]) return undefined;
+    etags[l] = plan.lookups[l].etag;
+  }
+  return stageVersion(def, plan.params, etags, def.after.map((d) => [d, d === RAW_STAGE ? plan.partitions[index].rawVersion : upstream[d] ?? '']));
 }
 
 /**
@@ -125,11 +138,16 @@ export function makeStageActivity(deps: ActivityDeps) {
     }
     const p = plan.partitions[req.index];
     if (!p) throw nonRetryable('InvalidInput', `plan ${req.planKey} has no partition ${req.index}`);
+    const upstream = req.upstream ?? {};
+    if (req.resolve) {
+      const planned = (plan.stages ?? []).find((s) => s.name === stage.name);
+      const wanted = inputsOf(plan, entry.info, entry.def.schemasDir, stage, req.index, upstream);
+      const found = await committedOutput(deps, plan, stage.name, req.index, wanted, [planned && contentVersionOf(plan, planned, req.index, upstream), contentVersionOf(plan, stage, req.index, upstream)]);
+      if (found) return found;
+    }
     // The worker's own code version decides the output: a retry after a deploy runs the new code.
     // A definition other than the planning worker's is said, once per run and stage.
     warnStageSkew(plan, req.planKey, stage);
-    const upstream = req.upstream ?? {};
-    const lookupEtags: Record<string, string> = {};
     for (const l of stage.lookups) {
       if (!plan.lookups[l]) {
         const planned = (plan.stages ?? []).find((s) => s.name === stage.name);
@@ -140,9 +158,8 @@ export function makeStageActivity(deps: ActivityDeps) {
           : ` ${stageDifferences(planned, stage).length ? 'This worker\'s definition of the stage differs from the planning worker\'s. ' : ''}Start a new ingest`;
         throw nonRetryable('InvalidInput', `stage "${req.stage}" reads lookup "${l}", which plan ${req.planKey} did not resolve.${differs}`);
       }
-      lookupEtags[l] = plan.lookups[l].etag;
     }
-    const version = stageVersion(stage, plan.params, lookupEtags, stage.after.map((d) => [d, d === RAW_STAGE ? p.rawVersion : upstream[d] ?? '']));
+    const version = contentVersionOf(plan, stage, req.index, upstream)!;
     const run = new PartitionRun(deps, plan, {
       stage: stage.name, codeVersion: stage.version, contentVersion: version, keys: partitionKeys(plan.targetPrefix, plan.dataset, stage.name, p.id, version),
       schemaRef: stage.schemaRef, schemaFingerprint: stage.schemaFingerprint, codec: stage.codec,

@@ -1,10 +1,13 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import type { PartitionManifest } from '../../src/manifest/partition';
 import type { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { logger } from '../../src/log';
 import { INHERIT_SCHEMA, PartitionError, passThrough, PipelineDefinition, StageDefinition } from '../../src/pipeline/types';
+import { readSnapshot } from '../../src/snapshots';
 import { s3Client } from '../../src/storage/client';
+import { listObjects } from '../../src/storage/objects';
 import { connectTemporal } from '../../src/temporal/connect';
 import { ensureBucket } from '../../src/stack/embedded';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
@@ -45,8 +48,8 @@ async function startWorker(p: PipelineDefinition): Promise<{ worker: Worker; don
   return { worker, done };
 }
 
-/** A run planned and failed by the version-1 worker, then retried by a worker with `other`. */
-async function retriedBy(other: PipelineDefinition, id: string, failsAgain?: RegExp, partitionsPerActivity = 1): Promise<IngestSummary | Error> {
+/** A run planned and failed by the version-1 worker, then retried by a worker with `other` (after `beforeRetry`, if given). */
+async function retriedBy(other: PipelineDefinition, id: string, failsAgain?: RegExp, partitionsPerActivity = 1, beforeRetry?: () => Promise<void>): Promise<IngestSummary | Error> {
   const first = await startWorker(planned);
   const handle = await client.workflow.start('ingest', {
     taskQueue: cfg.taskQueue, workflowId: `${id}-${process.pid}`,
@@ -58,6 +61,7 @@ async function retriedBy(other: PipelineDefinition, id: string, failsAgain?: Reg
     first.worker.shutdown();
     await first.done;
   }
+  await beforeRetry?.();
   const second = await startWorker(other);
   try {
     await handle.executeUpdate('retryFailed', { args: [{}] });
@@ -95,6 +99,39 @@ afterAll(async () => {
 
 afterEach(() => jest.restoreAllMocks());
 
+/** Keys of a run's committed clean outputs (not rejects) and manifests, under its target. */
+async function cleanObjects(id: string): Promise<{ outputs: string[]; manifests: string[] }> {
+  const keys = (await listObjects(s3, BUCKET, `out-${id}/`)).map((o) => o.key).filter((k) => /\/clean\/p-[0-9a-f]+\/[^/]+$/.test(k));
+  return { outputs: keys.filter((k) => k.endsWith('.avro') && !k.endsWith('.rejects.avro')), manifests: keys.filter((k) => k.endsWith('.json')) };
+}
+
+/** Clean's committed outputs are lost (their manifests deleted): a retry has none to read and must run clean again. */
+const dropCleanManifests = (id: string) => async () => {
+  for (const k of (await cleanObjects(id)).manifests) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: k }));
+};
+
+/**
+ * What the retried enrich read is what the run manifest and the snapshot name for clean, and the
+ * counts add up: enrich read every record clean wrote, partition by partition.
+ */
+async function expectOneLineage(r: IngestSummary): Promise<RunManifest> {
+  const manifest = await getJson<RunManifest>(s3, r.manifest);
+  expect(manifest.committed.clean).toHaveLength(3);
+  expect(manifest.committed.enrich).toHaveLength(3);
+  const clean = new Map(manifest.committed.clean.map((e) => [e.partition, e]));
+  for (const e of manifest.committed.enrich) {
+    const m = await getJson<PartitionManifest>(s3, e.manifest);
+    expect(m.inputs.map((i) => i.url)).toEqual([clean.get(e.partition)?.output]);
+    expect(m.counts.in).toBe(clean.get(e.partition)?.counts.out);
+  }
+  const snap = await readSnapshot(s3, r.outputPrefix, r.snapshot!.number);
+  const outputs = (es: { partition: string; output: string }[]) => es.map((e) => [e.partition, e.output]).sort();
+  expect(outputs(snap.stages.clean)).toEqual(outputs(manifest.committed.clean));
+  expect(outputs(snap.stages.enrich)).toEqual(outputs(manifest.committed.enrich));
+  expect(r.stages.clean.records.out).toBe(r.stages.enrich.records.in);
+  return manifest;
+}
+
 describe('outputs of two definitions of one stage in one run are said, not mixed in silence', () => {
   it('a worker warns once per run and stage; the result, the run manifest and partflow status name the versions', async () => {
     const warn = jest.spyOn(logger(), 'warn');
@@ -121,19 +158,54 @@ describe('outputs of two definitions of one stage in one run are said, not mixed
       + 'register different definitions of pipeline "skewed", or a deploy was under way; the run manifest says which version made each partition\n');
   });
 
-  // A retry of enrich reads clean's committed output: the retrying worker runs clean again to
-  // learn its version, with its own definition. That failing used to be lost: enrich ended
-  // blocked, nothing failed, and the run ended partial at once instead of waiting for a retry.
+  // A retry of enrich reads clean's committed output, which the workflow asks the worker for.
+  // A worker whose definition of clean gives another content version (a bumped version here)
+  // used to compute clean again with it: a second output per partition, which enrich read while
+  // the run manifest and snapshot named the first, and which gc then deleted.
+  it.each([1, 3])('a retry after a deploy that changes an upstream stage reads its committed output, the one the run manifest and snapshot name (partitionsPerActivity %i)', async (perActivity) => {
+    const id = `skew-reads-${perActivity}`;
+    const cleanBumped: PipelineDefinition = { name: 'skewed', stages: [stage('clean', '2', { lookups: [] }), stage('enrich', '7')] };
+    let before: string[] = [];
+    const r = await retriedBy(cleanBumped, id, undefined, perActivity, async () => { before = (await cleanObjects(id)).outputs; });
+    if (r instanceof Error) throw r;
+    expect(r.status).toBe('completed');
+    expect(r.stages.clean).toMatchObject({ succeeded: 3, failed: 0, blocked: 0 });
+    expect(r.stages.enrich).toMatchObject({ succeeded: 3, failed: 0, blocked: 0 });
+    // No output of clean was written by the retry: the version-2 worker computed none.
+    expect(before).toHaveLength(3);
+    expect((await cleanObjects(id)).outputs).toEqual(before);
+    const manifest = await expectOneLineage(r);
+    expect(manifest.committed.clean.map((e) => e.codeVersion)).toEqual(['1', '1', '1']);
+    expect(manifest.committed.enrich.map((e) => e.codeVersion)).toEqual(['7', '7', '7']);
+  });
+
+  // When clean's committed output is gone, the retrying worker computes it: the run manifest and
+  // snapshot then name that output, the one enrich read, as computed by this run.
+  it.each([1, 3])('a retry that finds an upstream output gone computes it, and the run manifest and snapshot name the new one (partitionsPerActivity %i)', async (perActivity) => {
+    const id = `skew-recompute-${perActivity}`;
+    const cleanBumped: PipelineDefinition = { name: 'skewed', stages: [stage('clean', '2', { lookups: [] }), stage('enrich', '7')] };
+    const r = await retriedBy(cleanBumped, id, undefined, perActivity, dropCleanManifests(id));
+    if (r instanceof Error) throw r;
+    expect(r.status).toBe('completed');
+    expect(r.stages.clean).toMatchObject({ succeeded: 3, failed: 0, blocked: 0 });
+    const manifest = await expectOneLineage(r);
+    expect(manifest.committed.clean.map((e) => [e.codeVersion, e.result])).toEqual([['2', 'computed'], ['2', 'computed'], ['2', 'computed']]);
+  });
+
+  // That computing can fail (another definition, reading a lookup the plan lacks). It used to be
+  // lost: enrich ended blocked, nothing failed, and the run ended partial at once instead of
+  // waiting for a retry.
   it.each([1, 3])('an upstream stage that fails when a retry runs it again to read its output fails the retried stage, which waits for a retry (partitionsPerActivity %i)', async (perActivity) => {
     const lookups = { products: { defaultKey: 'ref/products.csv', format: 'csv' as const } };
     const cleanDiffers: PipelineDefinition = { name: 'skewed', stages: [stage('clean', '2', { lookups: ['products'] }), stage('enrich', '7')], lookups };
-    const r = await retriedBy(cleanDiffers, `skew-upstream-${perActivity}`, /reads lookup/, perActivity);
+    const id = `skew-upstream-${perActivity}`;
+    const r = await retriedBy(cleanDiffers, id, /reads lookup/, perActivity, dropCleanManifests(id));
     if (r instanceof Error) throw r;
     expect(r.status).toBe('partial');
     expect(r.stages.clean).toMatchObject({ succeeded: 3, failed: 0, blocked: 0 });
     expect(r.stages.enrich).toMatchObject({ succeeded: 0, failed: 3, blocked: 0 });
     const error = r.stages.enrich.failures[0].error;
-    expect(error).toMatch(/^stage "enrich" partition p-[0-9a-f]+ \(a\.jsonl#\d\/3\): its input, the committed output of stage "clean", could not be read: this worker ran stage "clean" again to learn its content version, and that failed: /);
+    expect(error).toMatch(/^stage "enrich" partition p-[0-9a-f]+ \(a\.jsonl#\d\/3\): its input, the committed output of stage "clean", could not be read: asking this worker for it \(the output committed earlier that reads this partition's inputs, else stage "clean" run again\) failed: /);
     expect(error).toContain('reads lookup "products", which plan ');
   });
 

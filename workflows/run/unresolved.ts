@@ -6,10 +6,11 @@ export interface Unresolved {
 }
 
 /**
- * Committed stages of a window whose content version could not be had. A retry learns a
- * committed stage's version by running it again with this worker's definition, which can fail
- * (another definition, a lookup the plan lacks, storage): the stages that read it then fail with
- * that cause, so that the run waits for a retry as for any failure, instead of ending them blocked.
+ * Committed stages of a window whose content version could not be had. A retry asks for a
+ * committed stage's output; when none reads the partition's inputs (deleted since), the stage is
+ * run again with this worker's definition, which can fail (another definition, a lookup the plan
+ * lacks, storage): the stages that read it then fail with that cause, so that the run waits for
+ * a retry as for any failure, instead of ending them blocked.
  */
 export class UnresolvedInputs {
   private readonly byKey = new Map<string, Unresolved>();
@@ -39,7 +40,7 @@ export class UnresolvedInputs {
 export function unresolvedFailure(stage: string, who: { i: number; id?: string; name?: string }, u: Unresolved): { error: string; type: string; attempts: number } {
   const label = `stage "${stage}" partition ${who.id ?? `#${who.i}`}${who.name && who.name !== who.id ? ` (${who.name})` : ''}`;
   return {
-    error: `${label}: its input, the committed output of stage "${u.stage}", could not be read: this worker ran stage "${u.stage}" again to learn its content version, and that failed: ${u.error}`,
+    error: `${label}: its input, the committed output of stage "${u.stage}", could not be read: asking this worker for it (the output committed earlier that reads this partition's inputs, else stage "${u.stage}" run again) failed: ${u.error}`,
     // Never attempted: its input failed.
     type: u.type, attempts: 0,
   };

@@ -100,7 +100,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     const acts = proxyActivities<Activities>(options(s, stage, item, run, resolve, used, awaitCancel(), used > 0 && resumeSchedule()));
     return stage === 'raw'
       ? acts.importPartition({ bucket: plan.bucket, planKey: plan.planKey, index: item.i, ...freshOf(stage, first) })
-      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...freshOf(stage, first) });
+      : acts.runStage({ bucket: plan.bucket, planKey: plan.planKey, stage, index: item.i, upstream, ...(resolve ? { resolve: true as const } : freshOf(stage, first)) });
   };
 
   // What each (stage, partition) ends as: reported to the parent, and kept for the run manifest.
@@ -108,10 +108,22 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
     const c = r.counts;
     hooks.result([names.indexOf(stage), item.i, r.status === 'done' ? Code.done : Code.skipped, c.in, c.out, c.rejected, c.dropped], undefined,
       { attempts: r.attempt, runs: run, records: c, durationMs: r.durationMs, version: r.contentVersion, outputKey: r.outputKey });
-    saved.push({
-      stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: c, durationMs: r.durationMs,
-      ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),
-    });
+    saved.push(savedOf(stage, item, run, r));
+    return r.contentVersion;
+  };
+  const savedOf = (stage: string, item: WindowItem, run: number, r: PartitionResult): SavedEntry => ({
+    stage, index: item.i, status: r.status, attempts: r.attempt, runs: run, version: r.contentVersion, counts: r.counts, durationMs: r.durationMs,
+    ...(r.output && r.computedBy ? { output: { ...r.output, codeVersion: r.codeVersion }, computedBy: r.computedBy } : {}),
+  });
+  /**
+   * A resolve's version, for the stages after it. It reads the output committed earlier; only
+   * when none reads the same inputs does it compute one (`done`), which the stages after it then
+   * read: the run manifest (and so the snapshot) must name that one, so it is saved as the
+   * stage's result. Not reported to the parent, which counted the stage when it committed first.
+   * Windows that ran before this saved only the first; they replay so.
+   */
+  const resolved = (stage: string, item: WindowItem, r: PartitionResult): string => {
+    if (r.status === 'done' && patched('save-computed-resolve')) saved.push(savedOf(stage, item, 1, r));
     return r.contentVersion;
   };
   const failed = (stage: string, item: WindowItem, run: number, f: { error: string; type: string; attempts: number }): null => {
@@ -159,9 +171,9 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         return failed(stage, item, run, { ...f, attempts: f.attempts + used });
       }
     });
-  /** The version of a stage committed earlier, which a re-run stage reads. */
+  /** The version of a stage committed earlier, which a re-run stage reads (its committed output, not this worker's computing). */
   const resolveOne = (stage: string, item: WindowItem, up: Record<string, string>): Promise<Version> =>
-    sem.with(depth.get(stage)!, async (): Promise<Version> => (await call(stage, item, 1, true, up)).contentVersion).catch((err) => {
+    sem.with(depth.get(stage)!, async (): Promise<Version> => resolved(stage, item, await call(stage, item, 1, true, up))).catch((err) => {
       if (isCancellation(err) || endedByCancel(err)) return stopped();
       return unresolved.failed(stage, item.i, describeFailure(err, plan.retry.maximumAttempts, { stage, partition: item.id ?? `#${item.i}`, name: item.name, heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds, partitionTimeoutMs: s.partitionTimeoutMs }));
     });
@@ -306,7 +318,7 @@ export async function runWindow(s: WindowSettings, items: WindowItem[], slots: n
         const v = versions.get(e.item.i)!;
         if (!o) again.push(e);
         else if ('failed' in o && o.failed.retryable) again.push({ ...e, used: o.failed.attempts });
-        else if ('result' in o) v.set(stage, e.resolve ? o.result.contentVersion : done(stage, e.item, e.run, o.result));
+        else if ('result' in o) v.set(stage, e.resolve ? resolved(stage, e.item, o.result) : done(stage, e.item, e.run, o.result));
         else v.set(stage, e.resolve ? unresolved.failed(stage, e.item.i, o.failed) : failed(stage, e.item, e.run, o.failed));
       }
       // Partitions the batch tried wait as their policy would before their next attempt.
