@@ -1,4 +1,4 @@
-import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { Code, FailureDetail } from './compact';
 import type { SavedEntry } from '../../src/manifest/window-results';
@@ -50,6 +50,14 @@ const REPORT_ENTRIES = 50;
  */
 export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
   const parent = getExternalWorkflowHandle(w.parentId);
+  // Reports go out after a cancel too: a batch that commits before the cancel reaches it reports
+  // then, and the parent counts only what reaches it. Windows that ran before this sent them from
+  // the cancelled scope, which drops a signal unsent (the parent counted those partitions
+  // cancelled while the run manifest listed them committed); they replay so.
+  const sure = patched('reports-outlive-cancel');
+  const send = (report: WindowReport) => (sure
+    ? CancellationScope.nonCancellable(() => parent.signal(windowReportSignal, report))
+    : parent.signal(windowReportSignal, report));
   let entries: Entry[] = [];
   let failures: FailureDetail[] = [];
   let freed = 0;
@@ -60,7 +68,7 @@ export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
     failures = [];
     freed = 0;
     // In order, one at a time: the parent applies them as they come.
-    chain = chain.then(() => parent.signal(windowReportSignal, report)).catch((err) => log.warn('window report not delivered', { error: String(err) }));
+    chain = chain.then(() => send(report)).catch((err) => log.warn('window report not delivered', { error: String(err) }));
     return chain;
   };
   const saved: SavedEntry[] = [];
