@@ -54,8 +54,9 @@ export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
   // then, and the parent counts only what reaches it. Windows that ran before this sent them from
   // the cancelled scope, which drops a signal unsent (the parent counted those partitions
   // cancelled while the run manifest listed them committed); they replay so.
-  const sure = patched('reports-outlive-cancel');
-  const send = (report: WindowReport) => (sure
+  // Asked only once the window is cancelled, so that only such windows' histories get the marker
+  // (a worker of an earlier release cannot replay a history with one).
+  const send = (report: WindowReport) => (CancellationScope.current().consideredCancelled && patched('reports-outlive-cancel')
     ? CancellationScope.nonCancellable(() => parent.signal(windowReportSignal, report))
     : parent.signal(windowReportSignal, report));
   let entries: Entry[] = [];
