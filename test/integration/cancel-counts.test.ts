@@ -1,14 +1,12 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import pLimit from 'p-limit';
-import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
-import { loadSchema } from '../../src/avro/schemas';
 import { RunManifest } from '../../src/manifest/run';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { s3Client } from '../../src/storage/client';
 import { listObjects } from '../../src/storage/objects';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { putItemObjects } from '../helpers/items';
 import { until } from '../helpers/until';
 
 /**
@@ -42,13 +40,7 @@ interface Progress { phase: string; stages: Record<string, StageProgress> }
 beforeAll(async () => {
   h = await startHarness('cancel-counts', [pipeline], { bucket: BUCKET, concurrency: 16 });
   s3 = s3Client(h.cfg.s3);
-  const item = loadSchema('item@1', schemasDir);
-  const limit = pLimit(16);
-  await Promise.all(Array.from({ length: N }, (_, i) => limit(async () => {
-    const enc = new ContainerEncoder(item.type, item.json, { codec: 'null', sync: syncMarkerFor(name(i)) });
-    const body = Buffer.concat([enc.header(), enc.add({ id: i, label: `l${i}` }) ?? Buffer.alloc(0), enc.flush() ?? Buffer.alloc(0)]);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/${name(i)}`, Body: body }));
-  })));
+  await putItemObjects(s3, BUCKET, N, name);
 }, 60_000);
 
 afterAll(async () => {

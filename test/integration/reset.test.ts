@@ -1,15 +1,14 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
-import { loadSchema } from '../../src/avro/schemas';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { PipelineDefinition } from '../../src/pipeline/types';
 import { readSnapshot } from '../../src/snapshots/store';
 import { s3Client } from '../../src/storage/client';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { putItemObjects } from '../helpers/items';
 import { until } from '../helpers/until';
 
 /**
@@ -49,12 +48,7 @@ const T = temporal.api.enums.v1.EventType;
 beforeAll(async () => {
   h = await startHarness('reset', [pipeline], { bucket: BUCKET, concurrency: 8 });
   s3 = s3Client(h.cfg.s3);
-  const item = loadSchema('item@1', schemasDir);
-  for (let i = 0; i < N; i++) {
-    const enc = new ContainerEncoder(item.type, item.json, { codec: 'null', sync: syncMarkerFor(name(i)) });
-    const body = Buffer.concat([enc.header(), enc.add({ id: i, label: `l${i}` }) ?? Buffer.alloc(0), enc.flush() ?? Buffer.alloc(0)]);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/${name(i)}`, Body: body }));
-  }
+  await putItemObjects(s3, BUCKET, N, name);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,10 +1,7 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import path from 'node:path';
-import pLimit from 'p-limit';
-import { ContainerEncoder, syncMarkerFor } from '../../src/avro/container';
-import { loadSchema } from '../../src/avro/schemas';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
 import { PartitionError, PipelineDefinition } from '../../src/pipeline/types';
 import { s3Client } from '../../src/storage/client';
@@ -14,6 +11,7 @@ import { runCli } from '../helpers/cli';
 import { until } from '../helpers/until';
 import { getJson } from '../helpers/s3';
 import { startHarness, TestHarness } from '../helpers/stack';
+import { putItemObjects } from '../helpers/items';
 
 /**
  * Many tiny partitions with lowered bounds (windows of 10 partitions, continue-as-new every 80
@@ -83,13 +81,7 @@ async function history(wid: string, runId?: string): Promise<Event[]> {
 beforeAll(async () => {
   h = await startHarness('scale', [scalePipeline, holdPipeline], { bucket: BUCKET, concurrency: 16 });
   s3 = s3Client(h.cfg.s3);
-  const item = loadSchema('item@1', schemasDir);
-  const limit = pLimit(16);
-  await Promise.all(Array.from({ length: N }, (_, i) => limit(async () => {
-    const enc = new ContainerEncoder(item.type, item.json, { codec: 'null', sync: syncMarkerFor(name(i)) });
-    const body = Buffer.concat([enc.header(), enc.add({ id: i, label: `l${i}` }) ?? Buffer.alloc(0), enc.flush() ?? Buffer.alloc(0)]);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `src/${name(i)}`, Body: body }));
-  })));
+  await putItemObjects(s3, BUCKET, N, name);
 }, 60_000);
 
 afterAll(async () => {
