@@ -1,5 +1,4 @@
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 
 /** A run whose workflow task keeps failing: it makes no progress until a worker can run its code. */
 export interface FailingTask {
@@ -12,8 +11,14 @@ export interface FailingTask {
   nondeterminism: boolean;
 }
 
-const EventType = temporal.api.enums.v1.EventType;
-const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+// temporal.api.enums.v1 values: @temporalio/proto is not a dependency of ours (as in silent-activities.ts).
+const EVENT_TYPE_WORKFLOW_TASK_FAILED = 9;
+const NON_DETERMINISTIC_ERROR = 24;
+/** WorkflowTaskFailedCause names a worker's own failures take; any other is given by number. */
+const CAUSES: Record<number, string> = {
+  1: 'UNHANDLED_COMMAND', 14: 'WORKFLOW_WORKER_UNHANDLED_FAILURE', 24: 'NON_DETERMINISTIC_ERROR', 31: 'UNHANDLED_UPDATE',
+  36: 'GRPC_MESSAGE_TOO_LARGE', 37: 'PAYLOADS_TOO_LARGE', 40: 'REQUEST_TOO_LARGE',
+};
 
 /**
  * Why the run's workflow task keeps failing, when it does (its pending task is past its first
@@ -29,16 +34,16 @@ export async function failingWorkflowTask(handle: WorkflowHandle, desc: Workflow
     execution: { workflowId: desc.workflowId, runId: desc.runId },
     maximumPageSize: 50,
   });
-  const ev = (res.history?.events ?? []).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  const ev = (res.history?.events ?? []).find((e) => Number(e.eventType) === EVENT_TYPE_WORKFLOW_TASK_FAILED);
   const a = ev?.workflowTaskFailedEventAttributes;
   if (!a) return { attempt, cause: 'unknown', message: 'the history does not say why', nondeterminism: false };
-  const cause = Cause[a.cause ?? 0] ?? String(a.cause);
+  const code = Number(a.cause ?? 0);
   return {
     attempt,
     ...(a.identity ? { identity: a.identity } : {}),
-    cause: cause.replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, ''),
+    cause: CAUSES[code] ?? `cause ${code}`,
     message: a.failure?.message ?? '',
-    nondeterminism: a.cause === Cause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR || /nondetermin/i.test(a.failure?.message ?? ''),
+    nondeterminism: code === NON_DETERMINISTIC_ERROR || /nondetermin/i.test(a.failure?.message ?? ''),
   };
 }
 
