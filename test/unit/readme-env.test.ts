@@ -15,7 +15,8 @@ describe('README documents the settings', () => {
   it('every PARTFLOW_* variable that src/, activities/ and workflows/ read', () => {
     const read = new Set<string>();
     for (const f of ['src', 'activities', 'workflows'].flatMap((d) => sources(path.join(PROJECT_ROOT, d)))) {
-      for (const m of fs.readFileSync(f, 'utf8').matchAll(/PARTFLOW_[A-Z0-9_]+/g)) read.add(m[0]);
+      // A name ending in "_" is a family in help text (PARTFLOW_KAFKA_*), not a variable.
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/PARTFLOW_[A-Z0-9_]+/g)) if (!m[0].endsWith('_')) read.add(m[0]);
     }
     const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
     expect(read.size).toBeGreaterThan(30);
