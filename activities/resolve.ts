@@ -7,6 +7,7 @@ import { Plan } from '../src/pipeline/plan';
 import { getJsonIfPresent, listObjects } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps } from './deps';
+import { ingestOf } from './ingest-id';
 import { committedByThisRun } from './partition-manifest';
 import { partitionResult } from './partition-run';
 
@@ -16,11 +17,6 @@ export interface WantedInput {
   key: string;
   etag?: string;
   range?: [number, number];
-}
-
-/** The ingest a workflow belongs to: its windows and batches are child workflows `<ingest id>/w-…` and `<ingest id>/batch-…`. */
-export function ingestOf(workflowId: string): string {
-  return workflowId.replace(/\/(w-\d+|batch-[^/]+)$/, '');
 }
 
 function readsThese(m: PartitionManifest, wanted: WantedInput[]): boolean {

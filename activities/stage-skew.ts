@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { logger } from '../src/log';
+import { ingestOf } from './ingest-id';
 import { Plan } from '../src/pipeline/plan';
 import { INHERIT_SCHEMA, StageInfo } from '../src/pipeline/types';
 
@@ -38,8 +39,8 @@ export function warnStageSkew(plan: Plan, planKey: string, mine: StageInfo): voi
   if (differences.length === 0) return;
   const info = Context.current().info;
   const workflowId = info.workflowExecution?.workflowId ?? '';
-  // Windows and batches of one ingest are child workflows named `<ingest id>/…`: one run.
-  const run = workflowId.split('/')[0];
+  // Windows and batches of one ingest are its child workflows: one run (a "/" in its own id does not split it).
+  const run = ingestOf(workflowId);
   const key = `${run}\n${planKey}\n${mine.name}`;
   if (warned.has(key)) return;
   if (warned.size >= MAX_WARNED) warned.clear();

@@ -53,9 +53,9 @@ export async function ingestWindow(w: WindowInput): Promise<{ ran: number }> {
   // Reports go out after a cancel too: a batch that commits before the cancel reaches it reports
   // then, and the parent counts only what reaches it. Windows that ran before this sent them from
   // the cancelled scope, which drops a signal unsent (the parent counted those partitions
-  // cancelled while the run manifest listed them committed); they replay so.
-  // Asked only once the window is cancelled, so that only such windows' histories get the marker
-  // (a worker of an earlier release cannot replay a history with one).
+  // cancelled while the run manifest listed them committed); they replay so. The patch is asked
+  // only once the window is cancelled, so that only such histories carry its marker (a worker of
+  // an earlier release cannot replay one that does).
   const send = (report: WindowReport) => (CancellationScope.current().consideredCancelled && patched('reports-outlive-cancel')
     ? CancellationScope.nonCancellable(() => parent.signal(windowReportSignal, report))
     : parent.signal(windowReportSignal, report));

@@ -69,7 +69,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   let changed = true;
   // When the ingest started and read its source: its first run's start, kept across
   // continue-as-new (each run's own start is later). Snapshots order runs by it (supersededBy).
-  const startedAt = carry?.startedAt ?? workflowInfo().startTime.toISOString();
+  const startedAt = carry?.startedAt ?? info.startTime.toISOString();
   // Runs started before this lost, from the run manifest and snapshot, what a window that ended
   // without its last report had reported done; they replay so.
   const requeueLost = patched('requeue-lost-window-results');

@@ -50,6 +50,8 @@ export function registerPartitions(program: Command): void {
       let rows: Record<string, unknown>[] = [];
       let planUrl: string | undefined;
       let fetchedFrom = 0;
+      // Read once: a closed run's are looked for before its rows are.
+      let manifests: Awaited<ReturnType<typeof runManifests>> | undefined;
       if (!o.dataset) {
         const { client, connection } = await connectClient(cfg);
         const handle = client.workflow.getHandle(workflowId);
@@ -81,7 +83,8 @@ export function registerPartitions(program: Command): void {
           else if (status !== 'RUNNING' && planUrl) {
             const plan = await readPlan(s3Client(cfg.s3), planUrl);
             const url = formatS3Url({ bucket: plan.bucket, key: `${datasetPrefix(plan.targetPrefix, plan.dataset)}/` });
-            if ((await runManifests(s3Client(cfg.s3), url, workflowId)).length) o.dataset = url;
+            manifests = await runManifests(s3Client(cfg.s3), url, workflowId);
+            if (manifests.length) o.dataset = url;
           }
         }
         await connection.close();
@@ -105,7 +108,7 @@ export function registerPartitions(program: Command): void {
       if (o.dataset) {
         rows = [];
         fetchedFrom = 0;
-        const runs = await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
+        const runs = manifests?.length ? manifests : await runManifests(s3Client(cfg.s3), o.dataset, workflowId);
         const run = runs[runs.length - 1];
         if (!run) throw new Error(`no run manifest for ${workflowId} under ${o.dataset}_runs/`);
         planUrl = run.plan;
