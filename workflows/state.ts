@@ -56,6 +56,8 @@ export interface Progress {
   failed: string[];
   /** The Temporal Schedule that started the run, if one did. */
   schedule?: string;
+  /** When the ingest's first run started (Temporal's start time is the current run's after continue-as-new). */
+  startedAt?: string;
 }
 
 function key(stage: string, index: number): string {

@@ -150,6 +150,11 @@ describe('a large ingest: windows, continue-as-new, retries', () => {
     const rows = JSON.parse(cli.stdout) as { partition: string; name: string }[];
     expect(rows.map((r) => r.name)).toEqual(Array.from({ length: N }, (_, i) => name(i)));
     expect(rows.every((r) => /^p-[0-9a-f]{12}$/.test(r.partition))).toBe(true);
+    // status says when the ingest started, not when its current run did.
+    const firstStart = (await h.client.workflow.getHandle(wid, handle.firstExecutionRunId).describe()).startTime.toISOString();
+    expect(desc.startTime.toISOString()).not.toBe(firstStart);
+    const status = await runCli(h.cfg, 'status', wid);
+    expect(status.stdout.split('\n')[0]).toContain(`started ${firstStart}`);
   }, 90_000);
 
   it('completes after a second retry, every partition and stage computed exactly once', async () => {

@@ -82,7 +82,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   let saveFailure: unknown = null;
 
   const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
-  const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}) });
+  const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}), startedAt });
   const describe = () => setCurrentDetails(detailsText(title, progress(), inflight.size, note));
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state?.count(Code.failed) ?? 0 }]);
 

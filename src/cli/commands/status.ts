@@ -51,12 +51,14 @@ export function registerStatus(program: Command): void {
           failure = why ? explainError(why) : (e as Error).message;
         }
       }
-      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}), ...(silent.length ? { silent } : {}), ...(failingTask ? { failingTask } : {}) }, null, 2) + '\n');
+      // After continue-as-new Temporal's start time is the current run's; the ingest started with its first.
+      const startedAt = (progress as Partial<Progress> | undefined)?.startedAt ?? (result as IngestSummary | undefined)?.startedAt ?? desc.startTime.toISOString();
+      if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), startedAt, progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}), ...(silent.length ? { silent } : {}), ...(failingTask ? { failingTask } : {}) }, null, 2) + '\n');
       else {
         const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
         const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
-        process.stdout.write(`${workflowId}  ${status}${phase}  started ${desc.startTime.toISOString()}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
+        process.stdout.write(`${workflowId}  ${status}${phase}  started ${startedAt}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
         for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s));
         if (failingTask) process.stdout.write(`  ${failingTaskLine(failingTask)}\n`);
         for (const s of silent.slice(0, 20)) process.stdout.write(`  ${silentLine(s)}\n`);
