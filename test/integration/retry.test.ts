@@ -273,6 +273,7 @@ describe('a retry that comes while a sibling of the failed stage still runs', ()
     // Still running (`right` is held): a request to finish is refused, with the reason.
     const refused = await handle.executeUpdate('finishPartial').then(() => undefined, (err: Error) => err);
     expect((refused?.cause as Error | undefined)?.message).toMatch(/^the run is running, not waiting for a retry; finishPartial ends only a run whose failed partitions wait for one$/);
+    expect(refused?.cause).toMatchObject({ type: 'FinishRefused', nonRetryable: true });
     diamondGate.failing = false;
     const res = await handle.executeUpdate<{ requeued: { stage: string }[] }, [object]>('retryFailed', { args: [{}] });
     // `right` still runs, so `joined` cannot be queued with `left`.

@@ -106,6 +106,8 @@ it('ignores malformed signals without wedging, and answers a retry that comes wh
   await phase(handle, 'finishing');
   const err = await handle.executeUpdate('retryFailed', { args: [{}] }).catch((e: Error & { cause?: Error }) => e);
   expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  // Not retryable as it stands: the Temporal CLI showed a plain Error's refusal as `retryable: true`.
+  expect((err as Error & { cause?: Error }).cause).toMatchObject({ type: 'RetryRefused', nonRetryable: true });
   expect((err as Error & { cause?: Error }).cause?.message).toMatch(/the run is finishing \(writing its run manifest\) and takes no more retries; once it has closed, `partflow retry wf-input-\d+` starts a new run/);
   releaseManifest();
   const summary = (await handle.result()) as IngestSummary;

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PartitionState, PartitionStatus, Progress } from '../state';
 import { STATUSES } from './compact';
@@ -56,6 +56,14 @@ export const finishPartialUpdate = defineUpdate<{ failed: number }, []>('finishP
 export const finishPartialSignal = defineSignal<[]>('finishPartial');
 
 /**
+ * Refuses an update from its validator. Not a plain Error: clients (the Temporal CLI and UI among
+ * them) show that as retryable, and asking again the same way is refused again.
+ */
+export function refuse(problem: string, type: 'RetryRefused' | 'FinishRefused'): never {
+  throw ApplicationFailure.create({ message: problem, type, nonRetryable: true });
+}
+
+/**
  * Sets both finishPartial handlers. `problem` says why the run cannot finish now (null: it can);
  * the update refuses with it, and a signal, which cannot answer, hands it to `ignored`.
  */
@@ -63,7 +71,7 @@ export function handleFinishPartial(problem: () => string | null, ask: () => { f
   setHandler(finishPartialUpdate, ask, {
     validator: () => {
       const p = problem();
-      if (p) throw new Error(p);
+      if (p) refuse(p, 'FinishRefused');
     },
   });
   setHandler(finishPartialSignal, () => {

@@ -15,7 +15,7 @@ import { unitsOf } from './batches';
 import { ingestWindow, WindowReport, windowReportSignal } from './child';
 import { commitRun } from './finish';
 import { carriedOrFail, resolveOrFail } from './input';
-import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
+import { handleFinishPartial, partitionsQueryProblem, progressQuery, partitionsQuery, refuse, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 import { watchOrphans } from './orphans';
 import { requeue, retryProblem } from './retry';
 import { applyReport, settleUnfinished, windowReportProblem } from './reports';
@@ -108,7 +108,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   setHandler(retryFailedUpdate, (req) => doRetry(req ?? {}), {
     validator: (req) => {
       const problem = closed() ?? retryProblem(req, state, stagesOf());
-      if (problem) throw new Error(problem);
+      if (problem) refuse(problem, 'RetryRefused');
     },
   });
   setHandler(retryFailedSignal, (req) => {

@@ -14,7 +14,7 @@ import { describeFailure } from './activity-options';
 import { depthOf, stageNames } from './graph';
 import { retryShapeProblem } from './retry';
 import { resolveOrFail } from './input';
-import { partitionsQuery, partitionsQueryProblem, progressQuery, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
+import { partitionsQuery, partitionsQueryProblem, progressQuery, refuse, RetryRequest, RetryResult, retryFailedSignal, retryFailedUpdate, SA, scheduledBy } from './handles';
 
 /**
  * The ingest of histories from before the 'windowed-ingest' patch (workflows/ingest.ts), kept so
@@ -100,7 +100,7 @@ export async function ingestUnwindowed(input: IngestInput): Promise<IngestSummar
   setHandler(retryFailedUpdate, (req) => retry(req ?? {}), {
     validator: (req) => {
       const problem = retryProblem(req, true);
-      if (problem) throw new Error(problem);
+      if (problem) refuse(problem, 'RetryRefused');
     },
   });
   setHandler(retryFailedSignal, (req) => {
