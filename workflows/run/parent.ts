@@ -286,6 +286,9 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
       parentClosePolicy: ParentClosePolicy.ABANDON,
       args: [{ ...settings, seq: n, slots, items, resultsKey, parentId: info.workflowId, ...(tag ? { tag } : {}) }],
     }).catch((err) => {
+      // Started in a scope the run's cancel already reached (the cancel came in the task that freed
+      // this slot): the window was never created, so no report will come for it to wait on.
+      if (isCancellation(err) && patched('unstarted-window-cancelled')) apply({ seq: n, entries: [], failures: [], freed: 0, done: true });
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Only a window of an earlier run of this workflow (left running when its parent was reset
       // or continued as new) holds such an id: the run cannot take that window's place.
