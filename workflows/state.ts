@@ -56,6 +56,8 @@ export interface Progress {
   failed: string[];
   /** The Temporal Schedule that started the run, if one did. */
   schedule?: string;
+  /** Windows (child workflows) in flight, in a run of more than one: its `running` counts what they hold, queued there or started. */
+  windows?: number;
   /** When the ingest's first run started (Temporal's start time is the current run's after continue-as-new). */
   startedAt?: string;
 }

@@ -83,9 +83,11 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
 }
 
 /** A stage's line in `partflow status`: its progress, with the partitions that did not run when some did not. */
-export function stageProgressLine(name: string, s: StageProgress): string {
+export function stageProgressLine(name: string, s: StageProgress, windowed = false): string {
   const ended = [`${s.failed} failed`, ...notRunCounts(s)].join(', ');
-  return `  ${name.padEnd(8)} ${s.done}/${s.total} done, ${s.running} running, ${ended}; ${s.records.out} records out, ${s.records.rejected} rejected\n`;
+  // A run's windows report only ends: what they hold may still wait there for an activity slot.
+  const running = windowed ? `${s.running} running or queued in windows` : `${s.running} running`;
+  return `  ${name.padEnd(8)} ${s.done}/${s.total} done, ${running}, ${ended}; ${s.records.out} records out, ${s.records.rejected} rejected\n`;
 }
 
 // What the source objects themselves cause (the messages of CorruptInput, InputChanged, InputMissing, SchemaMismatch).

@@ -107,6 +107,8 @@ describe('partitions that did not run', () => {
     expect(stageProgressLine('third', progress({ blocked: 2 }))).toBe('  third    18/20 done, 0 running, 0 failed, 2 blocked; 18 records out, 0 rejected\n');
     expect(stageProgressLine('nap', progress({ done: 0, cancelled: 20, records: { in: 0, out: 0, rejected: 0, dropped: 0 } }))).toBe('  nap      0/20 done, 0 running, 0 failed, 20 cancelled; 0 records out, 0 rejected\n');
     expect(stageProgressLine('copy', progress({ done: 20 }))).toBe('  copy     20/20 done, 0 running, 0 failed; 18 records out, 0 rejected\n');
+    // A run of several windows cannot tell started from queued: the line says so.
+    expect(stageProgressLine('map', progress({ done: 4, running: 16 }), true)).toBe('  map      4/20 done, 16 running or queued in windows, 0 failed; 18 records out, 0 rejected\n');
   });
 
   it('are counted in the progress lines of a wait', () => {

@@ -80,9 +80,11 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   let resetPending = carry?.reset === true || info.originalExecutionRunId !== info.runId;
   // A window run in the parent that could not save its results: the run fails with it.
   let saveFailure: unknown = null;
+  // More than one window: the parent sees only their ends, not which activities have started.
+  let windowed = false;
 
   const planUrl = () => (plan ? `s3://${plan.bucket}/${plan.planKey}` : undefined);
-  const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}), startedAt });
+  const progress = (): Progress => ({ ...(state ? state.progress(phase, planUrl()) : { phase, partitions: 0, stages: {}, failed: [] }), ...(schedule ? { schedule } : {}), ...(windowed ? { windows: inflight.size } : {}), startedAt });
   const describe = () => setCurrentDetails(detailsText(title, progress(), inflight.size, note));
   const status = (s: string) => upsertSearchAttributes([{ key: SA.status, value: s }, { key: SA.failed, value: state?.count(Code.failed) ?? 0 }]);
 
@@ -177,6 +179,7 @@ export async function ingestWindowed(input: IngestInput, second?: IngestCarry | 
   const p = plan;
   const windowSize = Math.max(1, Math.min(resolved.partitionsPerWorkflow, Math.floor((options.windowActivities ?? DEFAULT_WINDOW_ACTIVITIES) / st.stages.length)));
   const inline = p.partitions <= windowSize;
+  windowed = !inline;
   // Only a window run in the parent shows the parent which activities have started.
   st.tracksStarts = inline;
   // Runs of small partitions share an activity per stage (runs started before this ran one each).

@@ -59,7 +59,7 @@ export function registerStatus(program: Command): void {
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
         const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
         process.stdout.write(`${workflowId}  ${status}${phase}  started ${startedAt}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
-        for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s));
+        for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s, p?.windows !== undefined));
         if (failingTask) process.stdout.write(`  ${failingTaskLine(failingTask)}\n`);
         for (const s of silent.slice(0, 20)) process.stdout.write(`  ${silentLine(s)}\n`);
         if (silent.length > 20) process.stdout.write(`  … and ${silent.length - 20} more activities with no heartbeat (--json lists them)\n`);
