@@ -32,3 +32,15 @@ export function readPlan(s3: S3Client, url: string): Promise<Plan> {
   }
   return p;
 }
+
+/**
+ * A partition as the workflow names it, with the plan's id and name when that is a plan index
+ * ("#1234"): a run too large for its workflow to hold every id names the rest that way.
+ */
+export function fromPlanIndex(plan: Plan, partition: string): { partition: string; name?: string } {
+  const m = /^#(\d+)$/.exec(partition);
+  const p = m ? plan.partitions[Number(m[1])] : undefined;
+  return p ? { partition: p.id, name: p.name } : { partition };
+}
+
+export const isPlanIndex = (partition: unknown): boolean => /^#\d+$/.test(String(partition));

@@ -253,6 +253,24 @@ describe('finishing a run that waits for a retry', () => {
   });
 });
 
+describe('a retry of a run too large for its workflow to hold every partition id', () => {
+  it('partflow retry names the re-queued partitions from the plan, not by plan index', async () => {
+    const id = `many-ids-${process.pid}`;
+    // summaryIdsMax 1: the workflow keeps the id of a-good (index 0) only, and answers "#1" for c-corrupt.
+    const handle = await h.client.workflow.start('ingest', {
+      taskQueue: h.cfg.taskQueue, workflowId: id, workflowExecutionTimeout: '10m',
+      args: [{ pipeline: 'copy', source: `s3://${BUCKET}/fin/`, target: `s3://${BUCKET}/out/`, dataset: 'many-ids', waitForRetry: '1h', pack: false }, { summaryIdsMax: 1 }],
+    });
+    await waiting(handle);
+    const res = await cli('retry', id);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toMatch(/^re-queued 1: copy p-[0-9a-f]{12} \(c-corrupt\.avro\)\n$/);
+    await waiting(handle);
+    await handle.executeUpdate('finishPartial');
+    expect(((await handle.result()) as IngestSummary).status).toBe('partial');
+  });
+});
+
 describe('a retry that comes while a sibling of the failed stage still runs', () => {
   afterEach(() => diamondGate.open());
 

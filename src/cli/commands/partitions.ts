@@ -7,7 +7,7 @@ import { s3Client } from '../../storage/client';
 import { formatS3Url, parseS3Url } from '../../storage/s3url';
 import { datasetPrefix } from '../../pipeline/layout';
 import { runManifests } from '../../tools/history';
-import { matchPartitions, readPlan } from '../../tools/partition-match';
+import { fromPlanIndex, isPlanIndex, matchPartitions, readPlan } from '../../tools/partition-match';
 import { table } from '../print';
 import type { IngestSummary } from '../../manifest/run';
 import { STATUSES } from '../../../workflows/run/compact';
@@ -89,12 +89,9 @@ export function registerPartitions(program: Command): void {
         }
         await connection.close();
         // A run too large for the workflow to hold every id answers with "#<index>": the plan names them.
-        if (planUrl && rows.some((p) => /^#\d+$/.test(String(p.partition)))) {
+        if (planUrl && rows.some((p) => isPlanIndex(p.partition))) {
           const plan = await readPlan(s3Client(cfg.s3), planUrl);
-          rows = rows.map((p) => {
-            const pp = /^#\d+$/.test(String(p.partition)) ? plan.partitions[Number(p.index)] : undefined;
-            return pp ? { ...p, partition: pp.id, name: pp.name } : p;
-          });
+          rows = rows.map((p) => (isPlanIndex(p.partition) ? { ...p, ...fromPlanIndex(plan, String(p.partition)) } : p));
         }
         // Temporal keeps each output's key only; the plan lies in the same (target) bucket. A URL can be given to `partflow cat`.
         const bucket = planUrl ? parseS3Url(planUrl).bucket : undefined;

@@ -8,6 +8,9 @@ import type { IngestSummary } from '../../manifest/run';
 import { printSummary, printWaiting } from '../print';
 import { describeRun } from '../workflow-lookup';
 import { unlessCancelled } from '../run-input';
+import { fromPlanIndex, isPlanIndex, readPlan } from '../../tools/partition-match';
+import { s3Client } from '../../storage/client';
+import type { Progress } from '../../../workflows/state';
 
 export function registerRetry(program: Command): void {
   program
@@ -27,7 +30,14 @@ export function registerRetry(program: Command): void {
         // Lists only when given: the workflow refuses an empty one (it would read as "every").
         const req = { ...(o.partition.length ? { partitions: o.partition } : {}), ...(o.stage.length ? { stages: o.stage } : {}) };
         const res = await handle.executeUpdate<{ requeued: { stage: string; partition: string }[] }, [object]>('retryFailed', { args: [req] });
-        process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${r.partition}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');
+        let shown = (r: { partition: string }) => r.partition;
+        // A run too large for its workflow to hold every id answers "#<plan index>" for the rest: the plan names them.
+        const planUrl = res.requeued.some((r) => isPlanIndex(r.partition)) ? (await handle.query<Progress>('progress')).plan : undefined;
+        if (planUrl) {
+          const plan = await readPlan(s3Client(cfg.s3), planUrl);
+          shown = (r) => { const p = fromPlanIndex(plan, r.partition); return p.name ? `${p.partition} (${p.name})` : p.partition; };
+        }
+        process.stdout.write(res.requeued.length ? `re-queued ${res.requeued.length}: ${res.requeued.map((r) => `${r.stage} ${shown(r)}`).join(', ')}\n` : 'nothing to retry: no failed partition matches\n');
       } else {
         const closed = desc.status.name === 'COMPLETED' ? (await handle.result()) as IngestSummary : undefined;
         const failed = closed ? Object.values(closed.stages).flatMap((st) => st.failures.map((f) => [f.partition, f.name ?? ''])) : undefined;
