@@ -16,6 +16,8 @@ export interface TriggerOutcome extends FiringCounts {
   running: string[];
   /** Firings waiting in the schedule's buffer when the watch ended (this one's, or earlier ones'). */
   waiting: number;
+  /** Runs going before the firing and not after it, under terminate-other: Temporal terminated them. */
+  terminated: string[];
 }
 
 /**
@@ -31,7 +33,16 @@ export async function triggerAndWatch(
   const policy = overlap ?? before.policies.overlap;
   await client.schedule.getHandle(id).trigger(policy);
   let last = before;
-  const taken = await takenSince(async () => (last = await describe()), firingCounts(before), 1, ms);
+  const get = async () => (last = await describe());
+  const deadline = Date.now() + ms;
+  let taken = await takenSince(get, firingCounts(before), 1, ms);
+  // terminate-other counts the firing as buffered until the run it terminates has closed, which
+  // takes a moment: watch on for the start, or "waits" would tell of a run that is gone.
+  while (policy === ScheduleOverlapPolicy.TERMINATE_OTHER && taken.started === 0 && taken.buffered > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    taken = await takenSince(get, firingCounts(before), 1, 0);
+  }
+  const going = new Set(last.info.runningActions.map((a) => a.workflow.workflowId));
   const known = new Set(before.info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
   return {
     ...taken,
@@ -39,6 +50,7 @@ export async function triggerAndWatch(
     startedRuns: last.info.recentActions.filter((a) => !known.has(a.action.workflow.firstExecutionRunId)).map((a) => a.action.workflow.workflowId),
     running: last.info.runningActions.map((a) => a.workflow.workflowId),
     waiting: firingCounts(last).buffered,
+    terminated: policy === ScheduleOverlapPolicy.TERMINATE_OTHER ? before.info.runningActions.map((a) => a.workflow.workflowId).filter((w) => !going.has(w)) : [],
   };
 }
 
@@ -47,7 +59,10 @@ export function describeTrigger(id: string, o: TriggerOutcome, watchedMs = TRIGG
   const going = o.running.length ? o.running.join(', ') : 'a run of the schedule';
   if (o.started > 0) {
     const run = o.startedRuns[o.startedRuns.length - 1];
-    return { skipped: false, text: run ? `triggered ${id}: started ${run} (partflow status ${run})` : `triggered ${id}: started a run (\`partflow schedule describe ${id}\` shows it)` };
+    const started = run ? `started ${run} (partflow status ${run})` : `started a run (\`partflow schedule describe ${id}\` shows it)`;
+    // Terminated, a run writes no run manifest and commits no snapshot: the operator must hear of it.
+    const ended = o.terminated.length ? `terminated ${o.terminated.join(', ')} (overlap terminate-other: no run manifest or snapshot from ${o.terminated.length === 1 ? 'it' : 'them'}; the partitions ${o.terminated.length === 1 ? 'it' : 'they'} committed are reused) and ` : '';
+    return { skipped: false, text: `triggered ${id}: ${ended}${started}` };
   }
   if (o.skipped > 0) {
     const wait = o.running.length === 1 ? `wait for it to end (partflow status ${o.running[0]})` : 'wait for it to end';
@@ -59,7 +74,8 @@ export function describeTrigger(id: string, o: TriggerOutcome, watchedMs = TRIGG
     };
   }
   if (o.buffered > 0) {
-    const how = o.policy === 'cancel-other' ? `cancels ${going} and starts once it has ended` : `waits for ${going} to end, then starts`;
+    const how = o.policy === 'cancel-other' ? `cancels ${going} and starts once it has ended`
+      : o.policy === 'terminate-other' ? `terminates ${going} and then starts` : `waits for ${going} to end, then starts`;
     return { skipped: false, text: `triggered ${id}: the firing ${how} (overlap ${o.policy}); \`partflow schedule describe ${id}\` shows it` };
   }
   return {

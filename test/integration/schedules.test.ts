@@ -193,6 +193,32 @@ describe('partflow schedule', () => {
     }
   });
 
+  it('with --overlap terminate-other, trigger names the run it terminated as well as the one it started', async () => {
+    gate = deferred();
+    const id = 'sched-terminate';
+    await createSchedule(h.client, h.cfg, {
+      id, input: { pipeline: 'gated', source: `s3://${BUCKET}/gated/`, target: `s3://${BUCKET}/out-terminate/` },
+      spec: scheduleSpec({ cron: '0 2 * * *' }), policies: { overlap: overlapPolicy('skip') },
+    });
+    expect((await cli('schedule', 'trigger', id)).code).toBe(0);
+    const running = await until('the first run held at the gate', 60_000, async () => {
+      const d = await describe_(id);
+      if (d.info.runningActions.length !== 1) return undefined;
+      const { workflowId, firstExecutionRunId } = d.info.runningActions[0].workflow;
+      const handle = h.client.workflow.getHandle(workflowId, firstExecutionRunId);
+      const p = await handle.query<{ stages: Record<string, { running: number }> }>('progress');
+      return p.stages.copy?.running === 1 ? handle : undefined;
+    });
+    // It said "the firing waits for … to end, then starts": the run it named was gone a moment later.
+    const second = await cli('schedule', 'trigger', id, '--overlap', 'terminate-other');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(new RegExp(`^triggered ${id}: terminated ${running.workflowId} \\(overlap terminate-other: no run manifest or snapshot from it; the partitions it committed are reused\\) and started (${id}-\\S+Z) \\(partflow status \\1\\)\n$`));
+    expect((await running.describe()).status.name).toBe('TERMINATED');
+    gate.release();
+    const { handles } = await closedRuns(id, 2);
+    expect((await handles[1].result() as IngestSummary).status).toBe('completed');
+  });
+
   it('a schedule whose pipeline no worker knows fails its runs visibly, and pauses with --pause-on-failure', async () => {
     const id = 'sched-unknown';
     const made = await cli('schedule', 'create', id, '--pipeline', 'nosuch', '--source', `s3://${BUCKET}/src/`, '--cron', '@daily', '--pause-on-failure');

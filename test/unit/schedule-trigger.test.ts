@@ -19,7 +19,7 @@ function fake(seen: ScheduleDescription[]) {
   return { client, describe, triggered };
 }
 
-const outcome = (o: Partial<TriggerOutcome>): TriggerOutcome => ({ started: 0, skipped: 0, buffered: 0, complete: true, policy: 'skip', startedRuns: [], running: [], waiting: 0, ...o });
+const outcome = (o: Partial<TriggerOutcome>): TriggerOutcome => ({ started: 0, skipped: 0, buffered: 0, complete: true, policy: 'skip', startedRuns: [], running: [], waiting: 0, terminated: [], ...o });
 
 describe('partflow schedule trigger', () => {
   it('watches the counters after the firing, with the schedule\'s own policy, and names the run it started', async () => {
@@ -45,6 +45,20 @@ describe('partflow schedule trigger', () => {
         + 'To run anyway: partflow schedule trigger s --overlap allow-all (both run at once, on the same dataset), or wait for it to end (partflow status s-1) and trigger again',
     });
     expect(describeTrigger('s', outcome({ skipped: 1, running: ['s-1'], waiting: 1, policy: 'buffer-one' })).text).toContain('(policy buffer-one): s-1 is still going and a firing already waits for it, so no run was started');
+  });
+
+  it('under terminate-other, watches on past "buffered" for the start and names the run it terminated', async () => {
+    // Temporal counts the firing buffered while it terminates the run that is going, then starts.
+    const f = fake([
+      desc({ started: 1, skipped: 0, buffered: 0, recent: ['s-1'], running: ['s-1'] }),
+      desc({ started: 1, skipped: 0, buffered: 1, recent: ['s-1'], running: ['s-1'] }),
+      desc({ started: 1, skipped: 0, buffered: 1, recent: ['s-1'], running: [] }),
+      desc({ started: 2, skipped: 0, buffered: 0, recent: ['s-1', 's-2'], running: ['s-2'] }),
+    ]);
+    const o = await triggerAndWatch(f.client, 's', f.describe, 'TERMINATE_OTHER' as never, 5_000);
+    expect(o).toEqual(outcome({ started: 1, startedRuns: ['s-2'], running: ['s-2'], terminated: ['s-1'], policy: 'terminate-other' }));
+    expect(describeTrigger('s', o).text).toBe('triggered s: terminated s-1 (overlap terminate-other: no run manifest or snapshot from it; the partitions it committed are reused) and started s-2 (partflow status s-2)');
+    expect(describeTrigger('s', outcome({ buffered: 1, running: ['s-1'], policy: 'terminate-other' })).text).toContain('the firing terminates s-1 and then starts');
   });
 
   it('says a buffered firing waits for the run that is going, and when Temporal has not taken it in time', async () => {

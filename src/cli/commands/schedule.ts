@@ -132,7 +132,8 @@ Example:
     .option('--overlap <policy>', `${OVERLAP_HELP} (default: the schedule's)`)
     .addHelpText('after', `
 Then watches the schedule for up to ${TRIGGER_WATCH_MS / 1000} seconds and says what Temporal made of the firing: the run
-it started, or that it waits for the run that is going (buffer-one, buffer-all, cancel-other). A
+it started (and, with terminate-other, the run it terminated), or that it waits for the run that
+is going (buffer-one, buffer-all, cancel-other). A
 firing skipped for overlap (a run is still going, overlap skip) starts nothing: that is said, with
 the run that is going, and the command exits 1.`)
     .action((id: string, o: { overlap?: string }) => withClient(async (client) => {
