@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPipelinesModule, pipelinesOf } from '../../src/api/load-pipelines';
-import { createWorker } from '../../src/api/worker';
+import { createWorker, runWorker } from '../../src/api/worker';
+import { ConfigError } from '../../src/config/errors';
 import { PipelineDefinitionError } from '../../src/pipeline/dag';
 
 /** What `--pipelines <module>` says of a module that does not export pipeline definitions. */
@@ -79,5 +80,17 @@ describe('createWorker', () => {
       else process.env.PARTFLOW_S3_PATH_STYLE = was;
     }
     expect((await rejectionOf({ pipelines: 'x', config: {} })).message).toBe('createWorker: `pipelines` is the string "x", not an array of pipeline definitions');
+  });
+
+  it('refuses a concurrency, and runWorker a number of processes, that the CLI and environment would refuse, naming the option', async () => {
+    for (const [concurrency, shown] of [[0, '0'], [2.5, '2.5'], [NaN, 'NaN'], ['4', '"4"']] as const) {
+      const err = await rejectionOf({ pipelines: [good], config: {}, concurrency });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toBe(`createWorker: concurrency must be an integer from 1 to 1000, got ${shown}`);
+    }
+    // NaN (what Number(process.env.X) gives for garbage) started a supervisor that forked nothing and exited 0.
+    for (const [processes, shown] of [[NaN, 'NaN'], [0, '0'], [300, '300'], [2.5, '2.5']] as const) {
+      await expect(runWorker({ pipelines: [good], config: {} as never, processes })).rejects.toThrow(`runWorker: processes must be an integer from 1 to 256, got ${shown}`);
+    }
   });
 });
