@@ -79,6 +79,12 @@ async function writeCursor(s3: S3Client, d: DatasetRef, consumer: string, n: num
   }
 }
 
+/** "the dataset's snapshots are 1, 17, 25 and 28": gc leaves gaps, so a range ("1 to 28") would name deleted ones. */
+export function snapshotsText(all: number[]): string {
+  if (all.length <= 10) return `the dataset's snapshots are ${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
+  return `the dataset has ${all.length} snapshots: ${all.slice(0, 5).join(', ')}, … ${all.slice(-3).join(', ')}`;
+}
+
 /**
  * Why a consumer whose cursor points at a snapshot that is gone (deleted by gc, or a number that
  * was never committed) cannot go on, and the way out: changes can only be computed from a
@@ -86,7 +92,7 @@ async function writeCursor(s3: S3Client, d: DatasetRef, consumer: string, n: num
  */
 export async function cursorGoneMessage(s3: S3Client, d: DatasetRef, consumer: string, n: number): Promise<string> {
   const all = await listSnapshotNumbers(s3, d);
-  const have = all.length === 0 ? 'the dataset has no snapshots' : all.length === 1 ? `the dataset has one snapshot, ${all[0]}` : `the dataset's snapshots run from ${all[0]} to ${all[all.length - 1]}`;
+  const have = all.length === 0 ? 'the dataset has no snapshots' : all.length === 1 ? `the dataset has one snapshot, ${all[0]}` : snapshotsText(all);
   const url = datasetUrlOf(d);
   return `consumer "${consumer}"'s cursor (${formatS3Url({ bucket: d.bucket, key: consumerKey(d, consumer) })}) points at snapshot ${n} of ${url}, which does not exist (${have}; gc deletes a snapshot once no cursor points at it and it is neither among the newest kept nor superseded less than --grace ago), so its changes cannot be computed. `
     + `To load everything again: partflow changes ${url} --consumer ${consumer} --commit 0 --rewind. Or, if the consumer already holds the state of an existing snapshot N: partflow changes ${url} --consumer ${consumer} --commit N --rewind`;

@@ -217,5 +217,6 @@ describe('gc keeps what readers still need', () => {
     expect(changes.code).not.toBe(0);
     expect(changes.stderr).toContain(`consumer "lost"'s cursor (${url(`${prefix}_consumers/lost.json`)}) points at snapshot 99 of ${url(prefix)}, which does not exist`);
     expect(changes.stderr).toContain(`partflow changes ${url(prefix)} --consumer lost --commit 0 --rewind`);
+    expect(changes.stderr).toContain("which does not exist (the dataset's snapshots are 1 and 2;");
   });
 });

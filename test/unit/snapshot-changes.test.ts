@@ -1,3 +1,4 @@
+import { snapshotsText } from '../../src/snapshots/cursors';
 import { RunManifest } from '../../src/manifest/run';
 import { applyEffect, changeList, diffStages, kafkaCoveredBy, KafkaRangeOverlapError, keepCandidates, keptForFailed, removalsOf, runEffect, SourcesOf, Stages } from '../../src/snapshots/changes';
 import { SnapshotPartition } from '../../src/snapshots/types';
@@ -172,5 +173,13 @@ describe('applying a Kafka run to a snapshot', () => {
     // Covered at both ends but not in the middle: offsets 240-259 are held by the old range only.
     const holed = runEffect(run([range('k3', 'ov#0@200-240'), range('k4', 'ov#0@260-300')]));
     expect(() => kafkaCoveredBy(parent, holed)).toThrow(KafkaRangeOverlapError);
+  });
+});
+
+describe('the snapshots a gone cursor\'s message names', () => {
+  it('lists them, as gc leaves gaps (a range would name deleted ones)', () => {
+    expect(snapshotsText([1, 17, 25, 28])).toBe("the dataset's snapshots are 1, 17, 25 and 28");
+    expect(snapshotsText([3, 4])).toBe("the dataset's snapshots are 3 and 4");
+    expect(snapshotsText(Array.from({ length: 40 }, (_, i) => i * 2 + 1))).toBe('the dataset has 40 snapshots: 1, 3, 5, 7, 9, … 75, 77, 79');
   });
 });
