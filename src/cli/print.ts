@@ -67,7 +67,8 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
   const by = s.snapshot?.supersededBy;
   if (by) {
     out.write(`  superseded: ${by.workflowId} started later (${by.startedAt}) and committed snapshot ${by.snapshot} first, so snapshot ${s.snapshot!.number}\n`
-      + '           keeps its partitions, not this run\'s (which saw the source earlier); a new ingest reuses every unchanged output\n');
+      + '           keeps its partitions and its failed ones (carried or missing), not this run\'s (which saw the source earlier);\n'
+      + '           a new ingest reuses every unchanged output\n');
   }
   const kept = s.snapshot?.kept;
   if (kept) {

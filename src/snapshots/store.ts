@@ -244,7 +244,8 @@ export function keptSummaryOf(head: SnapshotHead): KeptSummary | undefined {
 }
 
 const resultOf = (head: SnapshotHead, url: string, conflicts: number, existing: boolean): CommitResult => {
-  const kept = keptSummaryOf(head);
+  // A superseded snapshot's failed entries are its parent's: what it keeps is no doing of this run.
+  const kept = head.supersededBy ? undefined : keptSummaryOf(head);
   return { snapshot: head.snapshot, url, conflicts, existing, ...(head.supersededBy ? { supersededBy: head.supersededBy } : {}), ...(kept ? { kept } : {}) };
 };
 
@@ -275,8 +276,10 @@ export async function commitSnapshot(s3: S3Client, d: DatasetRef, m: RunManifest
     // one behind the latest snapshot (kept waiting for a retry, then finished) saw the source
     // earlier: applying it would bring back objects changed or deleted since. Its snapshot keeps
     // the parent's partitions and says so; its outputs stay, and a new ingest reuses the unchanged.
+    // It keeps the parent's failed entries with them: they say which of those partitions are
+    // carried forward or missing (and what a kept one stands in for), which the run cannot change.
     const superseded = !!(read && m.startedAt && !kafka && Date.parse(m.startedAt) < Date.parse(read.at));
-    const applied = superseded ? { stages: before, failed: {} } : applyEffect(before, effect, removals ?? kafkaCoveredBy(before, effect), kept);
+    const applied = superseded ? { stages: before, failed: read!.head.failed ?? {} } : applyEffect(before, effect, removals ?? kafkaCoveredBy(before, effect), kept);
     const n = parent + 1;
     const total = Object.values(applied.stages).reduce((k, l) => k + l.length, 0);
     const run = { workflowId: m.workflowId, runId: m.runId, pipeline: m.pipeline, manifest: m.manifest, plan: m.plan, status: m.status, ...(m.startedAt ? { startedAt: m.startedAt } : {}) };

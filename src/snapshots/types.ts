@@ -75,20 +75,27 @@ export interface SnapshotHead {
   dataset: string;
   /** s3:// URL of the dataset folder (ends with "/"). */
   datasetUrl: string;
-  /** completed: every partition of the run committed; partial: some are carried forward or missing. */
+  /**
+   * What the snapshot holds: completed when it lists no failed partition, partial when some are
+   * carried forward or missing. A superseded snapshot's is its parent's, whatever `run.status` says.
+   */
   status: 'completed' | 'partial';
-  /** The run that committed this snapshot. */
+  /** The run that committed this snapshot; `status` is how that run ended. */
   run: { workflowId: string; runId: string; pipeline: string; manifest: string; plan: string; status: 'completed' | 'partial' | 'cancelled'; startedAt?: string };
   counts: Record<string, StageCounts>;
   changes: Record<string, StageChanges>;
-  /** Failed partitions of the committing run, per stage (carried forward or missing). */
+  /**
+   * Failed partitions of the committing run, per stage (carried forward or missing); in a
+   * superseded snapshot, its parent's, which go with the partitions it keeps.
+   */
   failed: Record<string, FailedEntry[]>;
   stages?: Record<string, SnapshotPartition[]>;
   /** The latest start of the runs this snapshot reflects: when the source was last read for it. */
   sourceAsOf?: string;
   /**
    * Set when the committing run started before the run behind the latest snapshot (it saw the
-   * source earlier): this snapshot then keeps its parent's partitions, not the run's.
+   * source earlier): this snapshot then keeps its parent's partitions, not the run's, with the
+   * parent's `status`, `failed` and `counts`.
    */
   supersededBy?: { snapshot: number; workflowId: string; startedAt: string };
   /** Part files, relative to `_snapshots/`, written before this head; each holds entries of some stages. */

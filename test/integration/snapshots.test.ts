@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { IngestSummary, RunManifest } from '../../src/manifest/run';
+import type { Plan } from '../../src/pipeline/plan';
 import { INHERIT_SCHEMA, PartitionError, PipelineDefinition } from '../../src/pipeline/types';
 import { builtinPipelines } from '../../src/pipelines';
 import { ExportManifest } from '../../src/snapshots/export';
@@ -48,6 +49,11 @@ function named(head: SnapshotHead, stages: Record<string, { partition: string; n
   const name = (stage: string, id: string) => stages[stage]?.find((p) => p.partition === id)?.name ?? id;
   return Object.entries(head.changes).flatMap(([stage, c]) => c[kind].map((id) => `${stage} ${name(stage, id)}`)).sort();
 }
+
+/** Minute `min` of a fixed day, as a run's start: what orders commits of runs that overlapped. */
+const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min)).toISOString();
+/** A run manifest as if run `id` had started at minute `min`. */
+const as = (r: RunManifest, id: string, min: number): RunManifest => ({ ...r, workflowId: id, runId: `${id}-run`, startedAt: at(min) });
 
 /** Fails a whole partition that holds a record with `poison` set. */
 const poisonable: PipelineDefinition = {
@@ -274,8 +280,6 @@ describe('dataset snapshots', () => {
 
   it('a run that started before the one behind the latest snapshot does not bring back what that one changed or removed', async () => {
     const d = datasetRef(`s3://${BUCKET}/stale/ds/`);
-    const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min)).toISOString();
-    const as = (r: RunManifest, id: string, min: number): RunManifest => ({ ...r, workflowId: id, runId: `${id}-run`, startedAt: at(min) });
     // The workflow records when each run started, which is what orders them here.
     expect(runs.map((r) => Date.parse(r.startedAt ?? '')).every((t, i, all) => t > 0 && (i === 0 || t > all[i - 1]))).toBe(true);
     // runs[1] saw b changed, c deleted and d added; runs[0] saw the source before that.
@@ -478,5 +482,42 @@ describe('dataset snapshots', () => {
     expect(two.changes.raw.changed).toEqual([b.partition]); // the import of the new bytes did commit
     const text = await cli('snapshots', `s3://${BUCKET}/partial/ds/`);
     expect(text.stdout).toMatch(/^2 +1 +\S+ +partial +snap-p2-\d+ +2 +raw 2, copy 2 +0 +1 +0 +1 +0$/m);
+  });
+
+  it("a superseded snapshot keeps its parent's failed entries, keeps and missing counts with its partitions", async () => {
+    // The partial test's two runs: p1 read a and b; p2 failed b after b changed.
+    const pd = datasetRef(`s3://${BUCKET}/partial/ds/`);
+    const [p1, p2] = await Promise.all([1, 2].map(async (n) => getJson<RunManifest>(s3, (await readHead(s3, pd, n)).run.manifest)));
+    const b = p2.failures.find((f) => f.stage === 'copy' && f.name === 'b.jsonl')!;
+    // Make p2's b a new partition (a pack b joined) that never had an output, so that snapshot 2
+    // keeps p1's b for it (`keeps`) and counts it missing: what the reported snapshot 35 held.
+    const plan = await getJson<Plan>(s3, p2.plan);
+    const X = 'p-00000000cafe';
+    const planUrl = `s3://${BUCKET}/superseded/ds/_plans/joined.json`;
+    await put(parseS3Url(planUrl).key, JSON.stringify({ ...plan, partitions: plan.partitions.map((q) => (q.id === b.partition ? { ...q, id: X, name: 'b.jsonl+2' } : q)) }));
+    const joined: RunManifest = { ...p2, plan: planUrl, failures: [{ ...b, partition: X, name: 'b.jsonl+2' }] };
+
+    const d = datasetRef(`s3://${BUCKET}/superseded/ds/`);
+    await commitSnapshot(s3, d, as(p1, 'first', 0));
+    expect(await commitSnapshot(s3, d, as(joined, 'newer', 10))).toMatchObject({ snapshot: 2, kept: { count: 1 } });
+    const s2 = await readSnapshot(s3, d, 2);
+    expect(s2.failed.copy).toEqual([{ partition: X, name: 'b.jsonl+2', carriedForward: false, keeps: [{ partition: b.partition, name: 'b.jsonl' }] }]);
+    expect(s2.counts.copy).toMatchObject({ carriedForward: 1, missing: 1 });
+
+    // p1 again, as a run that read the source before 'newer' and ended after it (it waited for a retry).
+    const older = await commitSnapshot(s3, d, as(p1, 'older', 5));
+    expect(older).toMatchObject({ snapshot: 3, supersededBy: { snapshot: 2, workflowId: 'newer' } });
+    expect(older.kept).toBeUndefined(); // the parent run's, not this one's: ingest --wait does not print them
+    const s3h = await readSnapshot(s3, d, 3);
+    expect(s3h.stages).toEqual(s2.stages);
+    // It holds the parent's partitions, so it says what the parent said of them: b's records are still missing.
+    expect(s3h).toMatchObject({ status: 'partial', run: { workflowId: 'older', status: 'completed' }, failed: s2.failed, counts: s2.counts });
+    // Every kept partition's successors are named among its failed partitions, as in the parent.
+    const failedIds = new Set(Object.values(s3h.failed).flat().map((f) => f.partition));
+    for (const q of Object.values(s3h.stages).flat()) for (const id of q.successors ?? []) expect(failedIds).toContain(id);
+    // `partflow snapshots` agrees with the head: carried 1, missing 1 for both.
+    const rows = (await cli('snapshots', `s3://${BUCKET}/superseded/ds/`)).stdout;
+    expect(rows).toMatch(/^2 +1 +\S+ +partial +newer +2 +raw 2, copy 2 +0 +1 +0 +1 +1$/m);
+    expect(rows).toMatch(/^3 +2 +\S+ +partial +older +2 +raw 2, copy 2 +0 +0 +0 +1 +1$/m);
   });
 });

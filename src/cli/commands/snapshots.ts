@@ -19,8 +19,9 @@ export function registerSnapshots(program: Command): void {
 Every ingest that ends commits the next snapshot of its dataset (<dataset>/_snapshots/00000042.json).
 "carried" counts partitions the run failed whose last good output the snapshot keeps, and those
 it no longer planned whose source objects went only to partitions that failed (an old pack that a
-new, failing object joined); "missing" failed ones that never had an output. See also: partflow
-changes, partflow diff, partflow export.`)
+new, failing object joined); "missing" failed ones that never had an output. A superseded
+snapshot (its run read the source before the latest one's did) keeps its parent's partitions,
+status and counts. See also: partflow changes, partflow diff, partflow export.`)
     .action(async (datasetUrl: string, o: { last?: number; json?: boolean }) => {
       const s3 = s3Client(cliConfig().s3);
       const d = datasetRef(datasetUrl);
