@@ -257,6 +257,8 @@ describe('cancelling a large ingest after continue-as-new', () => {
       return /a retryFailed signal was ignored: "stages" must be a list of strings/.test(m.currentDetails) ? m : undefined;
     });
     expect(meta.currentDetails).toMatch(/^ingest \*\*hold\*\* from s3:\/\/it-scale\/src\/ into s3:\/\/it-scale\/out\/cx\//);
+    // The UI's details, like status, do not call what a run's windows hold "running".
+    expect(meta.currentDetails).toMatch(/\d+ running or queued in windows, \d+ failed/);
     // A windowReport sent by hand (the UI and the CLI offer it) is ignored, not thrown on: a
     // handler that threw failed every workflow task from then on, so no query or cancel worked.
     await running.signal('windowReport', {} as never);

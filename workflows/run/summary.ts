@@ -19,7 +19,9 @@ export function ranges(indices: number[]): [number, number][] {
 
 /** The run's current details (Temporal UI, `temporal workflow describe`): markdown for people. */
 export function detailsText(title: string, p: Progress, windows: number, note: string): string {
-  const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} running, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
+  // Windows report only ends: what they hold may still wait there for a slot.
+  const running = p.windows === undefined ? 'running' : 'running or queued in windows';
+  const lines = Object.entries(p.stages).map(([n, s]) => `${n}: ${s.done}/${s.total} done (${s.skipped} reused), ${s.running} ${running}, ${s.failed} failed, ${s.blocked} blocked; records in ${s.records.in}, out ${s.records.out}, rejected ${s.records.rejected}`);
   const failed = p.failed.length ? ['', '**failed partitions** (retry with the retryFailed update or signal; finishPartial ends the run with what succeeded):', ...p.failed.slice(0, 20).map((f) => `- ${f}`)] : [];
   return [title, `**${p.phase}** — ${counted(p.partitions, 'partition')}, ${counted(windows, 'window')} running`, ...lines, ...failed, ...(note ? ['', note] : [])].join('\n');
 }
