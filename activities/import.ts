@@ -15,6 +15,8 @@ import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { importKafkaPartition } from './kafka-import';
 import { PartitionRun } from './partition-run';
+import { SchemaWidthError } from '../src/avro/schema-depth';
+import type { ApplicationFailure } from '@temporalio/common';
 
 export interface ImportRequest {
   bucket: string;
@@ -51,8 +53,14 @@ export function makeImportActivity(deps: ActivityDeps) {
 
     // Resume where the previous attempt's last checkpoint was: a record boundary of one piece.
     const cp = run.previousCheckpoint();
-    const resumed = cp !== null && (await run.resume(cp, schema.json));
-    if (!resumed) run.openOutput(schema.json);
+    let resumed = false;
+    try {
+      resumed = cp !== null && (await run.resume(cp, schema.json));
+      if (!resumed) run.openOutput(schema.json);
+    } catch (err) {
+      // The inferred schema is compiled here, before any record is read.
+      throw await run.failed(tooWide(err, run, formatS3Url({ bucket: plan.sourceBucket, key: p.pieces[0].key })) ?? err);
+    }
     const format = plan.format;
     let k = resumed ? cp!.position.input : 0;
     try {
@@ -99,6 +107,7 @@ export function makeImportActivity(deps: ActivityDeps) {
       const name = formatS3Url({ bucket: plan.sourceBucket, key: pc.key });
       if (err instanceof ObjectNotFoundError) failure = nonRetryable('InputMissing', `${run.where()}: source object ${name} no longer exists`);
       else if (isPreconditionFailed(err)) failure = await changedInput(deps, plan.sourceBucket, pc.key, pc.etag, run.where());
+      else if (err instanceof SchemaWidthError) failure = tooWide(err, run, name);
       else if (err instanceof FlatFileError) failure = nonRetryable('CorruptInput', `${run.where()}: ${err.message}${packedCorruptHint(packedObjectCount(p.pieces.map((x) => x.key)))}`, err);
       throw await run.failed(failure);
     }
@@ -106,4 +115,10 @@ export function makeImportActivity(deps: ActivityDeps) {
       url: formatS3Url({ bucket: plan.sourceBucket, key: pc.key }), etag: pc.etag, size: pc.size, ...(pc.range ? { range: pc.range } : {}),
     })));
   };
+}
+
+/** One field per column or key, too many for the Avro library to compile: every attempt fails alike. */
+function tooWide(err: unknown, run: PartitionRun, name: string): ApplicationFailure | undefined {
+  if (!(err instanceof SchemaWidthError)) return undefined;
+  return nonRetryable('UnsupportedSource', `${run.where()}: unsupported input ${name}: ${err.message}; each CSV column or JSON key is a field`, err);
 }

@@ -1,5 +1,6 @@
 import { Type } from 'avsc';
-import { AvroFormatError } from '../src/avro/container-reader';
+import { AvroFormatError, UnsupportedAvroError } from '../src/avro/container-reader';
+import { SchemaWidthError } from '../src/avro/schema-depth';
 import { CodecError } from '../src/avro/codecs';
 import { loadSchema } from '../src/avro/schemas';
 import { AvroPiece, openAvroPiece } from '../src/io/avro-object-reader';
@@ -116,6 +117,9 @@ async function classify(deps: ActivityDeps, err: unknown, run: PartitionRun, inp
     const hint = inp && !inp.manifestKey ? packedCorruptHint(packed) : '';
     return nonRetryable('CorruptInput', `${run.where()}: corrupt input: ${err.message}${hint}`, err);
   }
+  // A schema too wide to compile (a 100,000-column CSV's, or an Avro header's): every attempt fails alike.
+  if (err instanceof UnsupportedAvroError) return nonRetryable('UnsupportedSource', `${run.where()}: unsupported input: ${err.message}`, err);
+  if (err instanceof SchemaWidthError) return nonRetryable('UnsupportedSource', `${run.where()}: unsupported input${inp ? ` ${formatS3Url(inp)}` : ''}: ${err.message}`, err);
   // The guard's thread could not build the reader the stage itself built: another attempt builds it alike.
   if (err instanceof DecodeGuardSchemaError) return nonRetryable('SchemaMismatch', `${run.where()}: ${err.message}`, err);
   if (err instanceof ObjectNotFoundError) return nonRetryable('InputMissing', `${run.where()}: input ${formatS3Url({ bucket: err.bucket, key: err.key })} does not exist`);

@@ -8,6 +8,7 @@ import { ItemBudget, setItemBudget } from './guards';
 import { isPrecisionLoss, losslessTypeOf } from './long';
 import { DEFAULT_READ_LIMITS, ReadLimits } from './limits';
 import { typeForSchema } from './type-cache';
+import { SchemaWidthError } from './schema-depth';
 
 /** Reading Avro object container files: header, blocks and records, with limits on hostile sizes. */
 
@@ -15,6 +16,14 @@ export class AvroFormatError extends Error {
   constructor(readonly object: string, readonly offset: number, reason: string) {
     super(`${object}: ${reason} (at byte ${offset})`);
     this.name = 'AvroFormatError';
+  }
+}
+
+/** A valid file partflow cannot read: its schema is beyond what the Avro library can compile. */
+export class UnsupportedAvroError extends Error {
+  constructor(readonly object: string, reason: string) {
+    super(`${object}: ${reason}`);
+    this.name = 'UnsupportedAvroError';
   }
 }
 
@@ -133,7 +142,9 @@ export class ContainerReader {
       }
       for (let i = 0; i < n; i++) {
         const kl = await this.long('header metadata key length');
-        if (kl < 0 || kl + metaBytes > this.limits.maxHeaderBytes) this.fail(`header metadata key length ${kl} is invalid or over the limit`);
+        if (kl < 0) this.fail(`header metadata key length ${kl} is invalid`);
+        // The limit is on the whole header: name it, not the key that crossed it.
+        if (kl + metaBytes > this.limits.maxHeaderBytes) this.fail(`header metadata is over the ${this.limits.maxHeaderBytes}-byte limit (${metaBytes} bytes in its first entries, then a key of ${kl})`);
         const key = (await this.bytes(kl, 'header metadata key')).toString('utf8');
         const vl = await this.long(`header metadata value length for "${key}"`);
         if (vl < 0 || vl + kl + metaBytes > this.limits.maxHeaderBytes) {
@@ -151,6 +162,8 @@ export class ContainerReader {
     try {
       writerType = typeForSchema(schemaJson, { wrapUnions: 'auto' });
     } catch (err) {
+      // Valid Avro, not corrupt: said as such, and the same on every attempt.
+      if (err instanceof SchemaWidthError) throw new UnsupportedAvroError(this.opts.name, `header schema: ${err.message}`);
       // The depth check leaves room, but the stack the reader runs on is not all avsc's.
       const overflow = err instanceof RangeError && /call stack/i.test(err.message);
       this.fail(`header schema is invalid: ${overflow ? 'schema nested too deeply to compile' : (err as Error).message}`, 4);

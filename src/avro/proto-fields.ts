@@ -1,5 +1,6 @@
 import avro, { ForSchemaOptions, Schema, Type } from 'avsc';
 import { installAvscGuards } from './guards';
+import { MAX_RECORD_FIELDS, SchemaWidthError } from './schema-depth';
 
 /**
  * Record fields named `__proto__`, a valid Avro name that fastavro and Java read and write like
@@ -210,6 +211,8 @@ function typeHook(schema: Schema, opts: ForSchemaOptions): Type | undefined {
   if (s === null || typeof s !== 'object' || Array.isArray(s) || (s.type !== 'record' && s.type !== 'error')) return undefined;
   // A logical type over a record is avsc's to build (partflow registers none).
   if (s.logicalType !== undefined && opts.logicalTypes) return undefined;
+  const fields = (s as { fields?: unknown }).fields;
+  if (Array.isArray(fields) && fields.length > MAX_RECORD_FIELDS) throw new SchemaWidthError(String((s as { name?: unknown }).name ?? '(anonymous)'), fields.length);
   return new SafeRecordType(schema, opts);
 }
 

@@ -25,3 +25,17 @@ export function checkSchemaDepth(json: unknown): void {
     }
   }
 }
+
+/**
+ * avsc compiles each record type into functions with a parameter per field, and V8 allows 65,534
+ * parameters: a record of 32,768 fields or more fails with "Too many parameters in function
+ * definition", which names neither the record nor the limit (a 100,000-column CSV, say).
+ */
+export const MAX_RECORD_FIELDS = 32_767;
+
+export class SchemaWidthError extends Error {
+  constructor(readonly record: string, readonly fields: number) {
+    super(`record "${record}" has ${fields.toLocaleString('en-US')} fields, over the ${MAX_RECORD_FIELDS.toLocaleString('en-US')} one record can have here (the Avro library compiles a function parameter per field)`);
+    this.name = 'SchemaWidthError';
+  }
+}

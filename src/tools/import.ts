@@ -20,6 +20,7 @@ import { getObjectStream, listObjects, putIfAbsent } from '../storage/objects';
 import { formatS3Url, parseS3Url } from '../storage/s3url';
 import { progressBar } from './progress';
 import { IMPORT_CODE_VERSION } from '../pipeline/versions';
+import { SchemaWidthError } from '../avro/schema-depth';
 
 export interface ImportOptions {
   from: string;
@@ -183,7 +184,13 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         result.inferredSchemas.push(scan.schema);
         log(`${src.name}: inferred schema ${JSON.stringify(scan.schema)}`);
       }
-      const type = userSchema?.type ?? forSchema(scan.schema);
+      let type: Type;
+      try {
+        type = userSchema?.type ?? forSchema(scan.schema);
+      } catch (err) {
+        if (err instanceof SchemaWidthError) throw new Error(`${src.name}: ${err.message}; each CSV column or JSON key is a field`, { cause: err });
+        throw err;
+      }
       const json = userSchema?.json ?? JSON.stringify(scan.schema);
       // User schema fields match source columns by their sanitized name.
       const sourceNames = new Map(scan.fields.map((f) => [f.name, f.name]));

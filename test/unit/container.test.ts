@@ -144,6 +144,11 @@ describe('Avro container reader on bad input', () => {
     expect((await failure(block(2n ** 63n - 1n, 4n))).message).toMatch(/block record count 9223372036854775807 is negative or over/);
     const metaKey = Buffer.concat([MAGIC, zig(1n), zig(2n ** 60n), Buffer.alloc(8)]);
     expect((await failure(metaKey)).message).toMatch(/header metadata key length 1152921504606846976 is over 2\^53 \(at byte 5\)$/);
+    // Many small entries past the whole header's limit: the limit is named, not the key that crossed it.
+    const entry = Buffer.concat([zig(1000n), Buffer.alloc(1000, 0x6b), zig(0n)]);
+    const manyKeys = Buffer.concat([MAGIC, zig(5000n), ...Array(5000).fill(entry), Buffer.alloc(8)]);
+    expect((await failure(manyKeys)).message).toMatch(/header metadata is over the 4194304-byte limit \(4194000 bytes in its first entries, then a key of 1000\)/);
+    expect((await failure(Buffer.concat([MAGIC, zig(1n), zig(-3n), Buffer.alloc(8)]))).message).toMatch(/header metadata key length -3 is invalid \(at byte 6\)$/);
     const overflow = Buffer.concat([header, Buffer.from([...Array(9).fill(0xff), 0x7f]), zig(4n), Buffer.alloc(8)]);
     expect((await failure(overflow)).message).toMatch(/block header is corrupt: varint holds a value over 64 bits \(at byte \d+\)$/);
   });
