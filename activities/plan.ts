@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { isIgnoredKey } from '../src/formats/detect';
 import { defaultedNameProblem, ResolvedIngest } from '../src/pipeline/input';
 import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
-import { listSource } from '../src/pipeline/source-listing';
+import { listSource, sourceObjectsOf } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
 import { importVersion, sourceVersion } from '../src/pipeline/versions';
@@ -48,12 +47,15 @@ function makePlan(deps: ActivityDeps) {
     const { def, info } = entry;
 
     // An exact object key is a source of one object; otherwise everything under the prefix.
-    const { listed, prefix, source } = await listSource(deps.s3, input.sourceBucket, input.sourcePrefix);
+    const { listed, prefix, source, exact } = await listSource(deps.s3, input.sourceBucket, input.sourcePrefix);
     Context.current().heartbeat({ listed: listed.length });
-    const objects = withoutOutputs(listed, input, prefix).filter((o) => !isIgnoredKey(o.key, prefix));
+    const { objects, hidden } = sourceObjectsOf(withoutOutputs(listed, input, prefix), prefix, exact);
+    const hiddenUrls = hidden.slice(0, EMPTY_URLS_IN_SUMMARY).map((o) => formatS3Url({ bucket: input.sourceBucket, key: o.key }));
+    // Skipped as Spark skips them, but never in silence: a provider's "_late.csv" would be lost unsaid.
+    if (hidden.length) log.warn({ hiddenSources: hidden.length, first: hiddenUrls }, `left out ${hidden.length} source object(s) whose names start with "_" or "." (markers, temporary and hidden files)`);
     // Before the dataset's owner is checked: a typo'd source is empty, and its refusal would
     // send the person to rename the dataset instead (the client's check asks in this order too).
-    if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}`);
+    if (objects.length === 0) throw nonRetryable('SourceEmpty', `no source objects under ${input.source}${hidden.length ? ` (only ${hidden.length} whose names start with "_" or ".", which are skipped: ${hiddenUrls.join(', ')}; name one such object as the source to read it)` : ''}`);
     const marker = await checkDatasetSource(deps, input, source, log);
 
     const format = input.format ?? sourceFormatOf(input.sourceBucket, input.source, objects.map((o) => o.key));
@@ -152,6 +154,7 @@ function makePlan(deps: ActivityDeps) {
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),
       ...(empty.length ? { emptySources: { count: empty.length, urls: empty.slice(0, EMPTY_URLS_IN_SUMMARY).map((k) => formatS3Url({ bucket: input.sourceBucket, key: k })) } } : {}),
+      ...(hidden.length ? { hiddenSources: { count: hidden.length, urls: hiddenUrls } } : {}),
       emptyStages: await emptyStages(deps, input, [...(format === 'avro' ? [] : [RAW_STAGE]), ...info.stages.map((s) => s.name)]),
     };
   };

@@ -42,17 +42,19 @@ export function printSummary(s: IngestSummary, out = process.stdout): void {
     const unlisted = Math.max(st.failed, st.failures.length) - Math.min(5, st.failures.length);
     if (unlisted > 0) out.write(`           … and ${unlisted} more failed (the run manifest lists them all: ${s.manifest})\n`);
   }
-  const e = s.emptySources;
-  if (e) {
-    // Left out of the run, so said where it is read: a provider's empty export is not lost in silence.
-    const what = `${e.count} empty source object${e.count === 1 ? '' : 's'} (no records)`;
+  // Left out of the run, so said where it is read: a provider's empty export, or its "_late.csv", is not lost in silence.
+  const leftOut = (e: { count: number; urls: string[] }, what: string, more: string) => {
     if (e.count === 1 && e.urls.length === 1) out.write(`  left out: ${what}: ${e.urls[0]}\n`);
     else {
       out.write(`  left out: ${what}:\n`);
       for (const u of e.urls.slice(0, 5)) out.write(`           ${u}\n`);
-      if (e.count > 5) out.write(`           … and ${e.count - 5} more (the plan names the first ${EMPTY_KEYS_IN_PLAN}: ${s.plan})\n`);
+      if (e.count > 5) out.write(`           … and ${e.count - 5} more${more}\n`);
     }
-  }
+  };
+  const e = s.emptySources;
+  if (e) leftOut(e, `${e.count} empty source object${e.count === 1 ? '' : 's'} (no records)`, ` (the plan names the first ${EMPTY_KEYS_IN_PLAN}: ${s.plan})`);
+  const h = s.hiddenSources;
+  if (h) leftOut(h, `${h.count} source object${h.count === 1 ? '' : 's'} whose name${h.count === 1 ? '' : 's'} or folder start${h.count === 1 ? 's' : ''} with "_" or "." (markers, temporary and hidden files; name one as the source to read it)`, ` (the run's result names the first ${h.urls.length}: partflow status --json)`);
   const g = s.kafkaGaps;
   if (g) {
     // Offsets never ingested: said where the run is read, not only in the committed offsets.

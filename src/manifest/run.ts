@@ -41,6 +41,8 @@ export interface IngestSummary {
   manifest: string;
   /** Source objects the plan left out because they hold no records (absent when none). */
   emptySources?: EmptySources;
+  /** Source objects skipped for a name (or folder) starting with "_" or "." (markers, temporary and hidden files). */
+  hiddenSources?: EmptySources;
   /**
    * Kafka with allowGaps: offsets skipped because the broker no longer held them, at plan time
    * and (once the run manifest is written) while reading; absent when none.

@@ -81,6 +81,8 @@ export interface PlanSummary {
   sourceObjects: number;
   /** Source objects with no records (0 bytes; csv: no header row; jsonl: blank lines only; json: `[]`), left out of the partitions. */
   emptySources?: EmptySources;
+  /** Objects under the prefix whose names (or folders) start with "_" or ".", skipped: how many, and the first URLs. */
+  hiddenSources?: EmptySources;
   scannedRecords: number | null;
   /** Flat sources: objects whose scan came from the plan behind the latest snapshot (unchanged since), not from reading them again. */
   reusedScans?: number;

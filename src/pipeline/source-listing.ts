@@ -17,6 +17,19 @@ export interface SourceListing {
   prefix: string;
   /** The source as read: an object's URL, or a prefix's ending in "/". */
   source: string;
+  /** The source named one object: it is read whatever its name (a "_" or "." name is skipped only under a prefix). */
+  exact?: boolean;
+}
+
+/**
+ * The objects of a listing that are source data: not hidden ("." names) or Hadoop-style markers
+ * and temporary folders ("_" names, as Spark skips _SUCCESS and _temporary/), unless the source
+ * named that very object.
+ */
+export function sourceObjectsOf(objects: ObjectInfo[], prefix: string, exact = false): { objects: ObjectInfo[]; hidden: ObjectInfo[] } {
+  if (exact) return { objects, hidden: [] };
+  const hidden = objects.filter((o) => isIgnoredKey(o.key, prefix));
+  return { objects: hidden.length ? objects.filter((o) => !isIgnoredKey(o.key, prefix)) : objects, hidden: hidden.filter((o) => o.key !== prefix) };
 }
 
 /** An exact object key is a source of one object; otherwise everything under the prefix (with its "/"). */
@@ -29,11 +42,11 @@ export async function listSource(s3: S3Client, bucket: string, sourcePrefix: str
     if (exact.length) {
       listed = exact;
       prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    } else {
-      prefix += '/';
-      source += '/';
-      listed = await listObjects(s3, bucket, prefix);
+      return { listed, prefix, source, exact: true };
     }
+    prefix += '/';
+    source += '/';
+    listed = await listObjects(s3, bucket, prefix);
   }
   return { listed, prefix, source };
 }
@@ -62,10 +75,11 @@ export function withoutDatasets(listed: ObjectInfo[], owned = datasetFolders(lis
 export async function sourceRefusal(s3: S3Client, bucket: string, sourcePrefix: string, source: string, format?: string): Promise<SourceEmptyError | UnsupportedSourceError | undefined> {
   let prefix = sourcePrefix;
   let { objects: listed, truncated } = await listFirstPage(s3, bucket, prefix);
+  let one = false;
   if (prefix !== '' && !prefix.endsWith('/')) {
     const exact = listed.find((o) => o.key === prefix);
     if (exact) {
-      [listed, truncated] = [[exact], false];
+      [listed, truncated, one] = [[exact], false, true];
       prefix = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     } else {
       prefix += '/';
@@ -73,7 +87,7 @@ export async function sourceRefusal(s3: S3Client, bucket: string, sourcePrefix: 
     }
   }
   if (truncated) return undefined;
-  const objects = withoutDatasets(listed).filter((o) => !isIgnoredKey(o.key, prefix));
+  const { objects } = sourceObjectsOf(withoutDatasets(listed), prefix, one);
   if (objects.length === 0) return new SourceEmptyError(source);
   if (format) return undefined;
   const found = sourceFormatOf(bucket, source, objects.map((o) => o.key));
@@ -82,7 +96,7 @@ export async function sourceRefusal(s3: S3Client, bucket: string, sourcePrefix: 
 
 /** Whether planning would find no source objects (SourceEmpty) in this listing. */
 export function holdsNoSourceObjects(l: SourceListing): boolean {
-  return withoutDatasets(l.listed).every((o) => isIgnoredKey(o.key, l.prefix));
+  return sourceObjectsOf(withoutDatasets(l.listed), l.prefix, l.exact).objects.length === 0;
 }
 
 /** Thrown where an ingest of a source with nothing in it is refused before it starts (the CLI, the client library). */

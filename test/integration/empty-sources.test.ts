@@ -189,3 +189,29 @@ describe('an object that becomes empty, or stops being empty', () => {
     expect(text.stdout).toMatch(/copy +removed +p-[0-9a-f]+ +a\.csv +\(was s3:/);
   });
 });
+
+describe('objects whose names start with "_" or "."', () => {
+  it('are skipped under a prefix and said so; named as the source, one is read', async () => {
+    await put('under/a.csv', 'id,label\n1,a\n2,b\n');
+    await put('under/_late.csv', 'id,label\n3,c\n4,d\n');
+    await put('under/_archive/b.csv', 'id,label\n5,e\n');
+    await put('under/.hidden.csv', 'id,label\n6,f\n');
+    const s = await run({ pipeline: 'copy', source: url('under/'), target: url('ds/') }, 'underscore');
+    expectCounts(s, 2);
+    // They were left out with no word; a provider's "_late.csv" was lost in silence.
+    expect(s.hiddenSources).toEqual({ count: 3, urls: [url('under/.hidden.csv'), url('under/_archive/b.csv'), url('under/_late.csv')] });
+    const st = await runCli(h.cfg, 'status', `underscore-${process.pid}`);
+    expect(st.stdout).toContain('left out: 3 source objects whose names or folder start with "_" or "." (markers, temporary and hidden files; name one as the source to read it):');
+    // Named as the source, it is read: it was refused as "no source objects" though it exists.
+    const one = await runCli(h.cfg, 'ingest', 'copy', '--source', url('under/_late.csv'), '--target', url('ds/'), '--dataset', 'late', '--wait');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/copy +1 ok +0 failed .*records in 2, out 2/);
+    // A prefix holding nothing else says what it skipped.
+    await put('only/_SUCCESS', '');
+    const none = await runCli(h.cfg, 'ingest', 'copy', '--source', url('only/'), '--target', url('ds/'));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no source objects under s3:\/\/it-empty-sources\/only\//);
+    const planned = await failure({ pipeline: 'copy', source: url('only/'), target: url('ds/'), dataset: 'only' }, 'only');
+    expect(planned.message).toBe(`no source objects under ${url('only/')} (only 1 whose names start with "_" or ".", which are skipped: ${url('only/_SUCCESS')}; name one such object as the source to read it)`);
+  });
+});

@@ -154,6 +154,8 @@ describe('failed partitions: isolated, inspected, retried', () => {
     expect(run.failures).toEqual([expect.objectContaining({ stage: 'map', partition: corrupt, name: 'c-corrupt.avro', runs: 2 })]);
     expect(run.blocked).toEqual([{ stage: 'enrich', partition: corrupt, name: 'c-corrupt.avro' }]);
 
+    // Temporal says COMPLETED; status says how the run ended.
+    expect((await cli('status', id)).stdout).toMatch(new RegExp(`^${id}  COMPLETED \\(partial\\)  started `));
     const live = await cli('partitions', id, '--status', 'failed');
     expect(live.stdout).toMatch(new RegExp(`${corrupt} +c-corrupt\\.avro +map +failed +1 +2 .*CorruptInput +.*corrupt input`));
     const fromS3 = await cli('partitions', id, '--dataset', summary.outputPrefix, '--json');

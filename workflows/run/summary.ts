@@ -45,6 +45,7 @@ export function summarize(plan: PlanSummary, input: ResolvedIngest, state: Compa
     outputPrefix: url(`${input.targetPrefix}${plan.dataset}/`),
     manifest: url(manifestKey),
     ...(plan.emptySources ? { emptySources: plan.emptySources } : {}),
+    ...(plan.hiddenSources ? { hiddenSources: plan.hiddenSources } : {}),
     ...(plan.kafka?.gaps ? { kafkaGaps: plan.kafka.gaps } : {}),
   };
 }

@@ -57,7 +57,9 @@ export function registerStatus(program: Command): void {
       else {
         const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
-        const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : '';
+        // Temporal says COMPLETED for a run that ended partial too: say how it ended, as a waiting run says it waits.
+        const ended = (result as IngestSummary | undefined)?.status;
+        const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : ended && ended !== 'completed' ? ` (${ended})` : '';
         process.stdout.write(`${workflowId}  ${status}${phase}  started ${startedAt}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
         for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s, p?.windows !== undefined));
         if (failingTask) process.stdout.write(`  ${failingTaskLine(failingTask)}\n`);
