@@ -260,7 +260,7 @@ async function fanout(cfg: Config, client: Client): Promise<void> {
   })) as IngestSummary;
   const secs = (Date.now() - t0) / 1000;
   const parent = await client.workflow.getHandle(id).describe();
-  const child = await client.workflow.getHandle(`${id}/batch-00000`).describe();
+  const child = await client.workflow.getHandle(`${id}/w-000001`).describe();
   worker.shutdown();
   await running;
   await connection.close();

@@ -123,11 +123,11 @@ async function main(): Promise<void> {
       }
 
       if (wanted('large')) {
-        // 24 partitions, 10 per child batch: three ingestBatch children.
+        // 24 partitions, 10 per window: three ingestWindow children (`<id>/w-000001` …).
         const large = await start('large', { pipeline: 'copy', source: `s3://${BUCKET}/large/`, target, dataset: 'large', pack: false, partitionsPerWorkflow: 10 });
         await large.result();
         save(cfg, large.workflowId);
-        save(cfg, 'large/batch-00000');
+        save(cfg, 'large/w-000001');
       }
 
       if (wanted('retry')) {
