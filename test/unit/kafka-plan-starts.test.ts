@@ -46,6 +46,8 @@ describe('where a Kafka partition starts', () => {
     const msg = topicIdChanged({ ...o, committedId: 'aaaa-old', currentId: 'bbbbbbbb-new' })!;
     expect(msg).toMatch(/^topic orders was deleted and created again: dataset orders's offsets \(s3:\/\/b\/datasets\/orders\/_sources\/kafka\/orders\/000000000001\.json\) were committed from topic ID aaaa-old, and the topic now has ID bbbbbbbb-new/);
     expect(msg).toContain('Ingest the new topic into a new dataset ("dataset": "orders-bbbbbbbb", or --dataset)');
+    // The suggestion is a dataset name that input accepts: from the dataset, not the topic (__items is no dataset name).
+    expect(topicIdChanged({ ...o, topic: '__items', dataset: 'items', committedId: 'aaaa-old', currentId: 'c46f1508-new' })).toContain('("dataset": "items-c46f1508", or --dataset)');
   });
 });
 

@@ -51,5 +51,5 @@ export function topicIdChanged(o: { topic: string; dataset: string; committedId?
   const what = o.byPlan ? `earlier partial run (plan ${o.offsetsKey}) read topic ID ${o.committedId}` : `offsets (${o.offsetsKey}) were committed from topic ID ${o.committedId}`;
   return `topic ${o.topic} was deleted and created again: dataset ${o.dataset}'s ${what}, `
     + `and the topic now has ID ${cur}, whose offsets number other records. Nothing was ingested. Ingest the new topic into a new dataset `
-    + `("dataset": "${o.topic}-${cur.slice(0, 8)}", or --dataset); this dataset keeps what it holds of the old topic`;
+    + `("dataset": "${o.dataset}-${cur.slice(0, 8)}", or --dataset); this dataset keeps what it holds of the old topic`;
 }
