@@ -122,7 +122,7 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   if (explicit !== undefined) checkEndpointUrl(env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL', explicit);
   const mode = env.PARTFLOW_S3_CREDENTIALS || undefined;
   if (mode !== undefined && mode !== 'chain' && mode !== 'embedded') {
-    throw new Error(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
+    throw new ConfigError(`PARTFLOW_S3_CREDENTIALS must be "chain" (the AWS SDK's credential chain) or "embedded", got ${JSON.stringify(mode)}`);
   }
   checkKeyPair(env);
   const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -130,7 +130,7 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
     : undefined;
   const remote = explicit !== undefined && !isLoopbackEndpoint(explicit);
   if (mode === 'embedded' && !keys && remote) {
-    throw new Error(`PARTFLOW_S3_CREDENTIALS=embedded sends the embedded stack's built-in keys, which only ever go to this machine, but AWS_ENDPOINT_URL_S3 is ${explicit}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for that server instead`);
+    throw new ConfigError(`PARTFLOW_S3_CREDENTIALS=embedded sends the embedded stack's built-in keys, which only ever go to this machine, but AWS_ENDPOINT_URL_S3 is ${explicit}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for that server instead`);
   }
   const chain = mode === 'chain' || (mode !== 'embedded' && !keys && (remote || CHAIN_VARS.some((v) => env[v])));
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
@@ -139,7 +139,7 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   if (!['true', 'false', '1', '0'].includes(pathStyle)) throw new ConfigError(`PARTFLOW_S3_PATH_STYLE must be true (bucket in the path, as S3-compatible servers want) or false (bucket in the host name), got ${JSON.stringify(env.PARTFLOW_S3_PATH_STYLE)}`);
   const forcePathStyle = pathStyle === 'true' || pathStyle === '1';
   const direct = env.PARTFLOW_S3_DIRECT ?? '1';
-  if (direct !== '0' && direct !== '1') throw new Error(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
+  if (direct !== '0' && direct !== '1') throw new ConfigError(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
   if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle, credentials: 'chain' };
   return {
     endpoint: explicit ?? DEFAULTS.s3Endpoint,

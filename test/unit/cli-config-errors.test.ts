@@ -3,6 +3,7 @@ import { buildProgram } from '../../src/cli/program';
 import { failureOf } from '../../src/cli/exit';
 import { cliConfig } from '../../src/cli/config';
 import { ConfigError } from '../../src/config/errors';
+import { loadConfig } from '../../src/config';
 
 const BAD: Record<string, string>[] = [
   { TEMPORAL_PROFILE: 'typo' }, { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, { PARTFLOW_S3_DIRECT: 'yes' }, { PARTFLOW_S3_CREDENTIALS: 'profile' },
@@ -95,5 +96,16 @@ describe('configuration errors as the CLI reports them', () => {
       message: 'Temporal namespace "teamdta" does not exist at temporal.internal:7233 (namespace teamdta, no TLS; TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE): '
         + 'check the namespace\'s name, or create it (temporal operator namespace create --namespace teamdta --address temporal.internal:7233)',
     });
+  });
+});
+
+describe('loadConfig, as the library calls it', () => {
+  it.each([
+    [{ PARTFLOW_S3_CREDENTIALS: 'bogus' }, /^PARTFLOW_S3_CREDENTIALS must be "chain"/],
+    [{ PARTFLOW_S3_DIRECT: 'yes' }, /^PARTFLOW_S3_DIRECT must be 1/],
+    [{ PARTFLOW_S3_CREDENTIALS: 'embedded', AWS_ENDPOINT_URL_S3: 'http://s3.example.com:9000' }, /^PARTFLOW_S3_CREDENTIALS=embedded sends the embedded stack's built-in keys/],
+  ])('%o: a ConfigError, as the README promises (a plain Error was thrown)', (vars, message) => {
+    expect(() => loadConfig({ HOME: '/nonexistent-home', ...vars })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOME: '/nonexistent-home', ...vars })).toThrow(message);
   });
 });
