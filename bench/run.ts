@@ -278,6 +278,13 @@ async function main(): Promise<void> {
   const which = process.argv.slice(2);
   if (which[0] === 'compare' || which[0] === 'scale') return compareMain(which);
   const parts = ['small', 'sweep', 'rerun', 'changed', 'mixed', 'big'];
+  const modes = ['codecs', 'throughput', 'resume', 'memory', 'fanout', 'kafka', 'cost', 'partitions', ...parts];
+  // A typo or --help ran nothing and wrote an empty result file, after starting a whole stack.
+  const unknown = which.filter((w) => !modes.includes(w));
+  if (unknown.length) {
+    console.error(`${unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown benchmark ${unknown.join(', ')}; `}benchmarks: ${modes.join(', ')}, compare, scale (bench/run.ts's first comment says what each measures; BENCHMARKS.md how to run them)`);
+    process.exit(unknown.includes('--help') || unknown.includes('-h') ? 0 : 2);
+  }
   const want = (n: string) => (which.length ? which.includes(n) || (n === 'partitions' && which.some((w) => parts.includes(w))) : n !== 'fanout' && n !== 'partitions' && n !== 'kafka' && n !== 'cost');
   process.env.PARTFLOW_LOG_LEVEL ??= 'warn';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-bench-'));
