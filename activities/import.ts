@@ -1,7 +1,7 @@
 import { DEFAULT_CODEC } from '../src/pipeline/dag';
 import { Readable } from 'node:stream';
 import { FlatFileError } from '../src/formats/flat';
-import { readChunk, rejectPlace } from '../src/formats/flat-read';
+import { readChunk, readJsonElements, rejectPlace } from '../src/formats/flat-read';
 import { jsonText } from '../src/formats/json-value';
 import { openFlatSource } from '../src/formats/source';
 import { RecordEncodeError } from '../src/io/avro-object-writer';
@@ -14,6 +14,7 @@ import { ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, changedInput, isPreconditionFailed, loadPlan, nonRetryable } from './deps';
 import { importKafkaPartition } from './kafka-import';
+import { jsonByElements } from './plan-reuse';
 import { PartitionRun } from './partition-run';
 import { SchemaWidthError } from '../src/avro/schema-depth';
 import type { ApplicationFailure } from '@temporalio/common';
@@ -62,6 +63,8 @@ export function makeImportActivity(deps: ActivityDeps) {
       throw await run.failed(tooWide(err, run, formatS3Url({ bucket: plan.sourceBucket, key: p.pieces[0].key })) ?? err);
     }
     const format = plan.format;
+    // A plan made before .json chunks were byte ranges, whose run goes on after an upgrade.
+    const elements = jsonByElements(plan);
     let k = resumed ? cp!.position.input : 0;
     try {
       for (; k < p.pieces.length; k++) {
@@ -74,12 +77,15 @@ export function makeImportActivity(deps: ActivityDeps) {
         let header: Buffer | undefined;
         // Gzip sources are decompressed as they stream; their offsets count decompressed bytes.
         if (format === 'csv') header = await readAll(await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: 0, end: pc.headerEnd ?? 0 }, pc.etag));
-        const body: Readable = format === 'json'
+        const body: Readable = elements
           ? await openFlatSource(deps.s3, plan.sourceBucket, pc.key, undefined, pc.etag, () => run.beat())
           : await openFlatSource(deps.s3, plan.sourceBucket, pc.key, { start: from, end: end < 0 ? undefined : end }, pc.etag, () => run.beat());
         const chunk = { start: from, end, records: pc.records ?? 0 };
-        const { source, base } = rejectPlace(name, format, { start, end }, !pc.range || start <= (pc.headerEnd ?? 0));
-        for await (const rec of readChunk(name, format, body, chunk, schema.fields, header && { header, delimiter: pc.delimiter })) {
+        const { source, base } = elements ? { source: name, base: start } : rejectPlace(name, { start, end }, !pc.range || start <= (pc.headerEnd ?? 0));
+        const records = elements
+          ? readJsonElements(name, body, chunk, schema.fields)
+          : readChunk(name, format, body, chunk, schema.fields, header && { header, delimiter: pc.delimiter });
+        for await (const rec of records) {
           const turn = run.tick();
           if (turn) await turn;
           run.counts.in++;
@@ -96,8 +102,8 @@ export function makeImportActivity(deps: ActivityDeps) {
           }
           i++;
           if (run.partCompleted && rec.end !== undefined) {
-            // csv/jsonl positions are byte offsets into the body, which starts at `from`; json's are element indexes.
-            await run.checkpoint({ input: k, blockOffset: format === 'json' ? rec.end : from + rec.end, skip: 0, blockFirstIndex: i });
+            // Positions are byte offsets into the body, which starts at `from`; an older plan's json ones are element indexes.
+            await run.checkpoint({ input: k, blockOffset: elements ? rec.end : from + rec.end, skip: 0, blockFirstIndex: i });
           }
         }
       }

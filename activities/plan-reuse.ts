@@ -12,8 +12,17 @@ import { ActivityDeps, loadPlan } from './deps';
 /**
  * Bumped whenever scanning the same bytes could give another result (where chunks end, the
  * schema inferred, the delimiter sniffed): a plan made by another scanner is not reused.
+ * 2: a .json array's chunks are byte ranges, as csv/jsonl ones are, not element ranges.
  */
-export const SCANNER_VERSION = 1;
+export const SCANNER_VERSION = 2;
+
+/** Plans made by scanners before this one cut .json arrays by element index (src/formats/flat-read.ts, readJsonElements). */
+export const JSON_BYTE_RANGES_SCANNER = 2;
+
+/** The plan's .json chunks are elements [start, end) of the array, read whole: it was made before JSON_BYTE_RANGES_SCANNER. */
+export function jsonByElements(plan: Pick<Plan, 'format' | 'scanner'>): boolean {
+  return plan.format === 'json' && (plan.scanner?.version ?? 0) < JSON_BYTE_RANGES_SCANNER;
+}
 
 /** What a flat-file scan depends on besides the object's bytes; recorded in the plan so the next run can tell whether its scans still hold. */
 export interface ScannerInfo {
@@ -43,7 +52,7 @@ export interface ReusedScan {
  */
 export function scansInPlan(plan: Plan, format: FlatFormat, perChunk: number, scanner: ScannerInfo): Map<string, ReusedScan> {
   const out = new Map<string, ReusedScan>();
-  if (plan.format !== format || plan.partitionRecords !== perChunk || !sameScanner(plan.scanner, scanner)) return out;
+  if (plan.format !== format || plan.partitionRecords !== perChunk || !sameScanner(plan.scanner, scanner, format)) return out;
   const byKey = new Map<string, { pieces: Piece[]; schemas: Set<number> }>();
   for (const p of plan.partitions) {
     if (p.schema === undefined || p.unreadable) continue;
@@ -61,8 +70,10 @@ export function scansInPlan(plan: Plan, format: FlatFormat, perChunk: number, sc
   return out;
 }
 
-function sameScanner(a: ScannerInfo | undefined, b: ScannerInfo): boolean {
-  return !!a && a.version === b.version && a.maxRecordBytes === b.maxRecordBytes;
+/** Scanner 2 changed only .json scans: csv and jsonl scans of scanner 1 still hold, and are not read again. */
+function sameScanner(a: ScannerInfo | undefined, b: ScannerInfo, format: FlatFormat): boolean {
+  const version = a?.version === b.version || (a?.version === 1 && b.version === 2 && format !== 'json');
+  return !!a && version && a.maxRecordBytes === b.maxRecordBytes;
 }
 
 /** The scan behind an object's pieces (as partitionListing made them of it), or undefined when they are not all there. */

@@ -152,7 +152,7 @@ function makePlan(deps: ActivityDeps) {
       sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? {} : { reusedScans }), needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
-      small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),
+      small: smallMask(partitions.map((p) => partitionBytes(p.pieces))),
       ...(empty.length ? { emptySources: { count: empty.length, urls: empty.slice(0, EMPTY_URLS_IN_SUMMARY).map((k) => formatS3Url({ bucket: input.sourceBucket, key: k })) } } : {}),
       ...(hidden.length ? { hiddenSources: { count: hidden.length, urls: hiddenUrls } } : {}),
       emptyStages: await emptyStages(deps, input, [...(format === 'avro' ? [] : [RAW_STAGE]), ...info.stages.map((s) => s.name)]),

@@ -26,7 +26,7 @@ export class ChunkCutter {
   private lastProgress = Date.now();
   private progressAt: number;
 
-  constructor(readonly format: 'csv' | 'jsonl', readonly perChunk: number, resume: ScanCheckpoint | undefined, readonly opts: ScanOptions, readonly max: number) {
+  constructor(readonly format: FlatFormat, readonly perChunk: number, resume: ScanCheckpoint | undefined, readonly opts: ScanOptions, readonly max: number) {
     this.chunks = resume ? [...resume.chunks] : [];
     this.records = resume?.records ?? 0;
     this.oversized = resume?.oversized ?? 0;
@@ -55,7 +55,7 @@ export class ChunkCutter {
       this.boundary = {
         v: 1, format: this.format, perChunk: this.perChunk, offset: end, records: this.records, nChunks: this.chunks.length,
         oversized: this.oversized, header: this.header?.toString('base64'),
-        ...(this.delimiter ? { delimiter: this.delimiter } : {}), infer: this.format === 'jsonl' ? this.infer.state() : undefined,
+        ...(this.delimiter ? { delimiter: this.delimiter } : {}), infer: this.format !== 'csv' ? this.infer.state() : undefined,
       };
     }
   }
@@ -91,9 +91,9 @@ export class ChunkCutter {
       const sha256 = this.hasher.extended(cut);
       chunks[chunks.length - 1] = { ...c, end: -1, ...(sha256 ? { sha256 } : {}) };
     }
-    if (this.format === 'jsonl') {
+    if (this.format !== 'csv') {
       const fields = this.infer.fields();
-      return { format: 'jsonl', chunks, records: this.records, schema: jsonRecordSchema(recordName, fields), fields, oversized: this.oversized };
+      return { format: this.format, chunks, records: this.records, schema: jsonRecordSchema(recordName, fields), fields, oversized: this.oversized };
     }
     const header = this.columns!;
     const fields: FieldPlan[] = avroFieldNames(header).map((f, i) => ({ name: f, source: header[i], type: 'string' }));

@@ -4,6 +4,7 @@ import type { CsvDelimiter } from './csv-delimiter';
 import { csvItems } from './csv-items';
 import type { Chunk, FlatFormat } from './flat';
 import { FieldPlan, toInferredRecord } from './infer';
+import { arrayElements, elementValue } from './json-array';
 import { isBlank, parseJsonArray, withoutBom } from './json-source';
 import { jsonText, parseJson } from './json-value';
 import { Oversized, oversizedReason, prefixText, splitLines } from './records';
@@ -11,8 +12,8 @@ import { utf8Text } from './utf8';
 
 /**
  * One parsed source record, or the reason it could not be parsed with its raw text. `end`, when
- * known, is where the next record starts: a byte offset into the chunk's body (csv, jsonl) or an
- * element index (json), so that reading can resume there.
+ * known, is where the next record starts: a byte offset into the chunk's body (an element index
+ * in readJsonElements), so that reading can resume there.
  */
 export type FlatRecord = ({ ok: true; value: Record<string, unknown> } | { ok: false; reason: string; raw: string }) & { end?: number };
 
@@ -23,9 +24,8 @@ export interface CsvHeader {
 }
 
 /**
- * Reads the records of one chunk. `body` must be the chunk's bytes (csv/jsonl: from `chunk.start`,
- * e.g. a range read; json: the whole object). For csv, `header` is the file's header bytes (and
- * the scan's delimiter, if it recorded one).
+ * Reads the records of one chunk. `body` must be the chunk's bytes, from `chunk.start` (a range
+ * read). For csv, `header` is the file's header bytes (and the scan's delimiter, if it recorded one).
  * Records over `maxRecordBytes` become rejects that keep only the record's first bytes.
  */
 export async function* readChunk(
@@ -61,13 +61,35 @@ export async function* readChunk(
       }
     }
   } else {
-    const items = await parseJsonArray(name, body);
-    for (let i = chunk.start; i < chunk.end; i++) {
-      try {
-        yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
-      } catch (err) {
-        yield { ok: false, reason: (err as Error).message, raw: jsonText(items[i]) ?? 'undefined', end: i + 1 };
+    for await (const e of arrayElements(name, body, { start: chunk.start, bounded: chunk.end >= 0, max })) {
+      const end = e.end - chunk.start;
+      if (e.oversized) {
+        yield oversizedReject({ ...e, start: e.start - chunk.start, end }, chunk.start, max, 'JSON array element');
+        continue;
       }
+      // A record that does not fit keeps its value's JSON text, as when the array was parsed whole.
+      const value = elementValue(name, e);
+      try {
+        yield { ok: true, value: toInferredRecord(value, fields), end };
+      } catch (err) {
+        yield { ok: false, reason: (err as Error).message, raw: jsonText(value) ?? 'undefined', end };
+      }
+    }
+  }
+}
+
+/**
+ * Elements [start, end) of a JSON array, read whole: how plans made before scanner 2 cut .json
+ * sources (activities/plan-reuse.ts), kept for their runs still going during an upgrade. `end`
+ * of each record is the next element's index.
+ */
+export async function* readJsonElements(name: string, body: Readable, chunk: Chunk, fields: FieldPlan[]): AsyncGenerator<FlatRecord> {
+  const items = await parseJsonArray(name, body);
+  for (let i = chunk.start; i < chunk.end; i++) {
+    try {
+      yield { ok: true, value: toInferredRecord(items[i], fields), end: i + 1 };
+    } catch (err) {
+      yield { ok: false, reason: (err as Error).message, raw: jsonText(items[i]) ?? 'undefined', end: i + 1 };
     }
   }
 }
@@ -111,11 +133,9 @@ async function* readCsvChunk(body: Readable, chunk: Chunk, fields: FieldPlan[], 
 }
 
 /**
- * Where a chunk's rejects say they were read: a csv/jsonl chunk after the first by its byte range
- * (as an Avro split is), in which their index counts records from its start; a JSON array's by
- * the element index in the whole array (`base` is added to the chunk's record count).
+ * Where a chunk's rejects say they were read: a chunk after the first by its byte range (as an
+ * Avro split is), in which their index counts records from its start (`base` is added to it).
  */
-export function rejectPlace(name: string, format: FlatFormat, chunk: { start: number; end: number }, first: boolean): { source: string; base: number } {
-  if (format === 'json') return { source: name, base: chunk.start };
+export function rejectPlace(name: string, chunk: { start: number; end: number }, first: boolean): { source: string; base: number } {
   return { source: first ? name : `${name}#bytes=${chunk.start}-${chunk.end < 0 ? '' : chunk.end}`, base: 0 };
 }

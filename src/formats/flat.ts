@@ -1,28 +1,32 @@
 import { Readable } from 'node:stream';
 import { maxRecordBytes } from '../config';
-import { ChunkCutter, emptyScan } from './chunk-cutter';
+import { ChunkCutter } from './chunk-cutter';
 import { CsvDelimiter, DELIMITER_SNIFF_BYTES } from './csv-delimiter';
 import { badHeader, csvItems } from './csv-items';
 import { FlatFileError } from './errors';
-import { FieldPlan, InferState, JsonSchemaInferrer, jsonRecordSchema } from './infer';
-import { isBlank, parseJsonArray, withoutBom } from './json-source';
+import { FieldPlan, InferState } from './infer';
+import { arrayElements, elementValue } from './json-array';
+import { isBlank, withoutBom } from './json-source';
 import { parseJson } from './json-value';
 import { oversizedReason, splitLines } from './records';
 
 export type FlatFormat = 'csv' | 'jsonl' | 'json';
 
-/** A deterministic slice of a flat file: bytes [start, end) for csv/jsonl, elements [start, end) for json. */
+/**
+ * A deterministic slice of a flat file: bytes [start, end). (Plans made before scanner 2 cut a
+ * JSON array by element index, [start, end) of its elements: see activities/plan-reuse.ts.)
+ */
 export interface Chunk {
   start: number;
   end: number;
   /** Records the scan counted in the chunk (rows that failed to parse are not counted here; the import rejects them). */
   records: number;
   /**
-   * csv/jsonl: SHA-256 of the chunk's bytes, after the CSV header's (which every chunk's parse
+   * SHA-256 of the chunk's bytes, after the CSV header's (which every chunk's parse
    * reads first). The bytes decide the chunk's import, so an equal hash means an equal import.
    * A last chunk that was cut after its last record, and runs on over bytes that hold no record
    * (blank lines, an unparseable row), has the SHA-256 of its hash at the cut and those bytes.
-   * Absent for JSON arrays, and for a chunk the scan could not hash whole (see ChunkHasher).
+   * Absent for a chunk the scan could not hash whole (see ChunkHasher).
    */
   sha256?: string;
 }
@@ -60,7 +64,7 @@ export { FlatFileError };
  */
 export interface ScanCheckpoint {
   v: 1;
-  format: 'csv' | 'jsonl';
+  format: FlatFormat;
   perChunk: number;
   /** Where the next chunk starts (an offset in the decompressed stream for gzip sources). */
   offset: number;
@@ -71,7 +75,7 @@ export interface ScanCheckpoint {
   header?: string;
   /** csv: as ScanResult.delimiter; absent, the header's rule. */
   delimiter?: CsvDelimiter;
-  /** jsonl: the schema inferred so far. */
+  /** jsonl, json: the schema inferred so far. */
   infer?: InferState;
 }
 
@@ -102,7 +106,6 @@ export interface ScanOptions {
 export async function scanFlatFile(
   name: string, format: FlatFormat, body: Readable, perChunk: number, recordName: string, opts: ScanOptions = {},
 ): Promise<ScanResult> {
-  if (format === 'json') return scanJsonArray(name, body, perChunk, recordName);
   const resume = opts.resume;
   if (resume && (resume.v !== 1 || resume.format !== format || resume.perChunk !== perChunk)) {
     throw new Error(`${name}: the scan checkpoint is for ${resume.format}, ${resume.perChunk} records per chunk, not ${format}, ${perChunk}`);
@@ -110,7 +113,8 @@ export async function scanFlatFile(
   const max = opts.maxRecordBytes ?? maxRecordBytes();
   const scan = new ChunkCutter(format, perChunk, resume, opts, max);
   if (format === 'csv') await scanCsv(name, body, scan, max);
-  else await scanJsonl(body, scan, max);
+  else if (format === 'jsonl') await scanJsonl(body, scan, max);
+  else await scanJsonArray(name, body, scan, max);
   return scan.result(recordName);
 }
 
@@ -186,17 +190,17 @@ async function scanJsonl(body: Readable, scan: ChunkCutter, max: number): Promis
   }
 }
 
-async function scanJsonArray(name: string, body: Readable, perChunk: number, recordName: string): Promise<ScanResult> {
-  const items = await parseJsonArray(name, body);
-  if (items.length === 0) return emptyScan('json', recordName);
-  const infer = new JsonSchemaInferrer();
-  for (const v of items) infer.add(v);
-  const chunks: Chunk[] = [];
-  for (let s = 0; s < items.length; s += perChunk) {
-    const e = Math.min(items.length, s + perChunk);
-    chunks.push({ start: s, end: e, records: e - s });
+/**
+ * A JSON array is walked element by element (json-array.ts) and cut between elements, as JSON
+ * Lines is between lines: it was parsed whole, and a 250 MB array took 2.5 GB to plan and as much
+ * for each partition's import, which read the whole array for its slice (the worker ran out of
+ * heap). An element that is not JSON fails the object, as it did then.
+ */
+async function scanJsonArray(name: string, body: Readable, scan: ChunkCutter, max: number): Promise<void> {
+  const bytes = counted(body, scan.start, (n) => scan.read(n), (c) => scan.hasher.push(c));
+  for await (const e of arrayElements(name, bytes, { start: scan.start, bounded: false, max })) {
+    if (e.oversized) scan.oversized++;
+    else scan.infer.add(elementValue(name, e));
+    scan.add(e.end);
   }
-  const fields = infer.fields();
-  return { format: 'json', chunks, records: items.length, schema: jsonRecordSchema(recordName, fields), fields };
 }
-

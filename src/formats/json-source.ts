@@ -3,7 +3,11 @@ import { FlatFileError } from './errors';
 import { parseJson } from './json-value';
 import { notUtf8File, utf8Text } from './utf8';
 
-/** JSON-array sources are parsed whole; JSON Lines is the format for big files. */
+/**
+ * Plans made before scanner 2 (activities/plan-reuse.ts) have their .json chunks imported by
+ * parsing the array whole (readJsonElements): up to this size. Newer plans walk arrays element by
+ * element (json-array.ts), whatever their size.
+ */
 export const MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024;
 
 /** A JSON Lines file may start with a UTF-8 BOM, as CSV files may: it is not part of the first record. */

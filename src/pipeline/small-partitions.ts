@@ -7,11 +7,11 @@ import type { Piece } from './partitioning/types';
  */
 export const SMALL_PARTITION_BYTES = 2 * 1024 ** 2;
 
-/** Bytes a partition reads from its source; a JSON array's element range counts its whole object. */
-export function partitionBytes(pieces: Piece[], format: string): number {
+/** Bytes a partition reads from its source. */
+export function partitionBytes(pieces: Piece[]): number {
   let n = 0;
   for (const p of pieces) {
-    if (!p.range || format === 'json') n += p.size;
+    if (!p.range) n += p.size;
     else n += (p.range[1] < 0 ? p.size : p.range[1]) - p.range[0];
   }
   return n;

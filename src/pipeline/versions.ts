@@ -30,16 +30,21 @@ export function sourceVersion(pieces: Piece[], readerFingerprint: string | null,
  * before them, whose imports, and every stage after, are then reused. Whole objects keep their
  * ETag: hashing them would version every existing flat partition anew for no gain on append.
  */
-function importIdentity(p: Piece): unknown[] {
+function importIdentity(p: Piece, format: string): unknown[] {
   // The delimiter counts only where the scan recorded one, so no earlier version changes.
   const how = p.delimiter ? [p.headerEnd ?? null, p.delimiter] : [p.headerEnd ?? null];
   if (p.sha256) return [p.key, { sha256: p.sha256, start: p.range?.[0] ?? 0 }, ...how];
+  if (format === 'json' && !p.chunk && p.range?.[0] === 0 && p.range[1] < 0) {
+    // A .json array in one piece: planned before chunks were byte ranges, its range was its
+    // elements [0, n). It is imported the same, so its version stays what it was.
+    return [p.key, p.etag, [0, p.records ?? 0], ...how];
+  }
   return [...pieceIdentity(p), ...how];
 }
 
 /** Raw version of a flat-file partition: what is imported and how. */
 export function importVersion(pieces: Piece[], format: string, rawSchemaJson: string): string {
-  return `${IMPORT_CODE_VERSION}-${hash({ pieces: pieces.map(importIdentity), format, schema: rawSchemaJson })}`;
+  return `${IMPORT_CODE_VERSION}-${hash({ pieces: pieces.map((p) => importIdentity(p, format)), format, schema: rawSchemaJson })}`;
 }
 
 /**

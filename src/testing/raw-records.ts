@@ -60,7 +60,7 @@ export async function rawRecords<T = Record<string, unknown>>(file: string, opts
     counts.rejected++;
   };
   for (const chunk of scan.chunks) {
-    const body = format === 'json' ? bytes : bytes.subarray(chunk.start, chunk.end < 0 ? undefined : chunk.end);
+    const body = bytes.subarray(chunk.start, chunk.end < 0 ? undefined : chunk.end);
     for await (const rec of readChunk(file, format, Readable.from([body]), chunk, scan.fields, header && { header, delimiter: scan.delimiter })) {
       const index = counts.in++;
       if (!rec.ok) {

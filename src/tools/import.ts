@@ -206,9 +206,9 @@ export async function importFlatFiles(s3: S3Client, o: ImportOptions, log: (m: s
         let w: WrittenObject | undefined;
         let r: WrittenObject | null = null;
         try {
-          const body = format === 'json' ? await src.open() : await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
+          const body = await src.open({ start: chunk.start, end: chunk.end < 0 ? undefined : chunk.end });
           let i = 0;
-          const { source, base } = rejectPlace(src.name, format, chunk, scan.chunks.indexOf(chunk) === 0);
+          const { source, base } = rejectPlace(src.name, chunk, scan.chunks.indexOf(chunk) === 0);
           for await (const rec of readChunk(src.name, format, body, chunk, scan.fields, header && { header, delimiter: scan.delimiter })) {
             counts.in++;
             let reason: string | undefined;

@@ -132,6 +132,84 @@ describe('sources named like an Avro primitive type', () => {
   });
 });
 
+describe('JSON array sources', () => {
+  // Strings that hold brackets, commas, quotes and escaped quotes; nested values; a number per record beyond 2^53 on some.
+  const items = Array.from({ length: 1000 }, (_, i) => ({
+    id: i, s: `a "quoted", [bracketed] {braced} \\ ${i}`, nested: { list: [i, ']', '},{', { deep: ['"', i % 3 ? null : true] }] },
+    ...(i % 100 === 7 ? { big: `${9007199254740993n + BigInt(i)}` } : {}),
+  }));
+  const text = (pretty: boolean) => Buffer.from(`\ufeff${JSON.stringify(items, null, pretty ? 2 : undefined)}\n`.replace(/"big": ?"(\d+)"/g, '"big":$1'));
+
+  it('are cut into byte-range chunks at element boundaries and each import reads its own range: every record once, in order', async () => {
+    const body = text(true);
+    await put('json-chunks/data.json', body);
+    await put('json-chunks-gz/data.json.gz', gzipSync(body));
+    const p = await plan('json-chunks/', 'out-json-chunks');
+    expect(p).toMatchObject({ format: 'json', partitions: 4, scannedRecords: 1000 });
+    const planned = await getJson<Plan>(s3, `s3://${BUCKET}/${p.planKey}`);
+    expect(planned.scanner?.version).toBe(2);
+    const pieces = planned.partitions.map((x) => x.pieces[0]);
+    // Byte offsets (not element indexes), each chunk after the first starting at the "," after an element, with its bytes' SHA-256.
+    expect(pieces.map((pc) => pc.records)).toEqual([300, 300, 300, 100]);
+    expect(pieces[0].range![0]).toBe(0);
+    for (let k = 1; k < 4; k++) {
+      expect(pieces[k].range![0]).toBe(pieces[k - 1].range![1]);
+      expect(body.subarray(pieces[k].range![0], pieces[k].range![0] + 1).toString()).toBe(',');
+      expect(body.subarray(pieces[k].range![0] - 1, pieces[k].range![0]).toString()).toBe('}');
+    }
+    expect(pieces[3].range![1]).toBe(-1);
+    expect(pieces.every((pc) => /^[0-9a-f]{64}$/.test(pc.sha256 ?? ''))).toBe(true);
+
+    const counts: number[] = [];
+    const records: { id: number; s: string; nested: string; big: bigint | null }[] = [];
+    for (let i = 0; i < p.partitions; i++) {
+      const r = (await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: i })) as PartitionResult;
+      expect(r.counts).toMatchObject({ in: pieces[i].records, out: pieces[i].records, rejected: 0 });
+      counts.push(r.counts.in);
+      records.push(...((await decodeUrl(s3, `s3://${p.bucket}/${r.outputKey}`)) as typeof records));
+    }
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(records.map((r) => r.id)).toEqual(items.map((x) => x.id));
+    expect(records.map((r) => r.s)).toEqual(items.map((x) => x.s));
+    expect(records.map((r) => JSON.parse(r.nested))).toEqual(items.map((x) => x.nested));
+    expect(records[107].big).toBe(9007199254740993n + 107n);
+    expect(records[108].big).toBeNull();
+
+    // The same file gzipped: chunks at the same (decompressed) offsets, the same records.
+    const gz = await plan('json-chunks-gz/', 'out-json-chunks-gz');
+    const gzPlan = await getJson<Plan>(s3, `s3://${BUCKET}/${gz.planKey}`);
+    expect(gzPlan.partitions.map((x) => x.pieces[0].range)).toEqual(pieces.map((pc) => pc.range));
+    expect(await importAll(gz)).toEqual(records);
+  });
+
+  it('a run planned before .json chunks were byte ranges (scanner 1, element indexes) still imports each of its chunks', async () => {
+    const body = text(false);
+    await put('json-legacy/data.json', body);
+    const p = await plan('json-legacy/', 'out-json-legacy');
+    const now = await importAll(p);
+    // The plan as a worker before the upgrade wrote it: element ranges [start, end) and scanner 1.
+    const planned = await getJson<Plan>(s3, `s3://${BUCKET}/${p.planKey}`);
+    const old: Plan = {
+      ...planned, dataset: 'legacy', scanner: { version: 1, maxRecordBytes: planned.scanner!.maxRecordBytes },
+      partitions: planned.partitions.map((x, k) => ({ ...x, pieces: x.pieces.map(({ sha256: _s, ...pc }) => ({ ...pc, range: [k * 300, k * 300 + pc.records!] as [number, number] })) })),
+    };
+    const key = p.planKey.replace(/\.json$/, '-legacy.json');
+    await put(key, Buffer.from(JSON.stringify(old)));
+    expect(await importAll({ ...p, planKey: key })).toEqual(now);
+    expect(now).toHaveLength(1000);
+  });
+
+  it('a malformed array becomes a partition of its own that fails, naming the object and the byte; the others import', async () => {
+    await put('json-bad/a.json', Buffer.from('[{"id":1},{"id":2}]'));
+    await put('json-bad/b.json', Buffer.from('[{"id":3},{"id":4} {"id":5}]'));
+    const p = await plan('json-bad/', 'out-json-bad');
+    const planned = await getJson<Plan>(s3, `s3://${BUCKET}/${p.planKey}`);
+    expect(planned.partitions.map((x) => x.unreadable ?? null)).toEqual([null, `s3://${BUCKET}/json-bad/b.json: not valid JSON (at byte 19: expected "," or "]" after an element)`]);
+    expect(await decodeUrl(s3, `s3://${p.bucket}/${((await env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: 0 })) as PartitionResult).outputKey}`)).toEqual([{ id: 1 }, { id: 2 }]);
+    await expect(env().run(acts().importPartition, { bucket: p.bucket, planKey: p.planKey, index: 1 })).rejects.toThrow(/corrupt input, found while planning: .*b\.json: not valid JSON \(at byte 19/);
+  });
+});
+
 describe('CSV delimiters', () => {
   it('a semicolon file whose header has a comma is read as semicolons in every chunk, and a sep= line is not a row', async () => {
     const rows = Array.from({ length: 700 }, (_, i) => `n${i};${i},50;2024-01-01`);
@@ -205,9 +283,10 @@ describe('gzip flat sources', () => {
     }
     expect(found).toEqual(['[700]', '[1500]']);
 
-    // A JSON array's chunks are element ranges: a reject's index is its element's, in the whole array.
+    // A JSON array's chunks are byte ranges too: a reject's index counts elements from its chunk's start.
     const items: unknown[] = Array.from({ length: 1000 }, (_, i) => (i === 650 ? [i] : { id: i, s: `r${i}` }));
-    await put('chunk-rejects-json/data.json', Buffer.from(JSON.stringify(items)));
+    const array = Buffer.from(JSON.stringify(items));
+    await put('chunk-rejects-json/data.json', array);
     const pj = await plan('chunk-rejects-json/', 'out-chunk-rejects-json');
     expect(pj.partitions).toBeGreaterThan(2);
     const rejected: { source: string; index: number; record: string }[] = [];
@@ -216,7 +295,9 @@ describe('gzip flat sources', () => {
       const m = await getJson<{ rejects: { url: string } | null }>(s3, `s3://${pj.bucket}/${r.manifestKey}`);
       if (m.rejects) rejected.push(...((await decodeUrl(s3, m.rejects.url)) as { source: string; index: number; record: string }[]));
     }
-    expect(rejected.map((x) => [x.source, Number(x.index), x.record])).toEqual([[`s3://${BUCKET}/chunk-rejects-json/data.json`, 650, '[650]']]);
+    expect(rejected.map((x) => [x.source.replace(/#bytes=.*$/, ''), Number(x.index), x.record])).toEqual([[`s3://${BUCKET}/chunk-rejects-json/data.json`, 50, '[650]']]);
+    const range = /#bytes=(\d+)-(\d+)$/.exec(rejected[0].source)!;
+    expect(JSON.parse(`[${array.subarray(Number(range[1]), Number(range[2])).toString().replace(/^,/, '')}]`)[50]).toEqual([650]);
   });
 
   it('a CSV row with a stray quote is one reject with its whole text, at its index, even as the first row of a chunk', async () => {

@@ -66,7 +66,7 @@ describe('planning a dataset again', () => {
     expect(again).toMatchObject({ reusedScans: 3, scannedRecords: 257, sourceObjects: 3 });
     // A plan's key is its content's hash: the same key means the same partitions, chunks and schemas as the scans gave.
     expect(again.planKey).toBe(firstPlan.key);
-    expect((await getJson<Plan>(s3, `s3://${BUCKET}/${again.planKey}`)).scanner).toEqual({ version: 1, maxRecordBytes: 16 * 1024 * 1024 });
+    expect((await getJson<Plan>(s3, `s3://${BUCKET}/${again.planKey}`)).scanner).toEqual({ version: 2, maxRecordBytes: 16 * 1024 * 1024 });
   });
 
   it('scans again an object that changed (a new ETag), and only that one; the run reads its new records', async () => {

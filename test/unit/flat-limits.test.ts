@@ -18,7 +18,7 @@ function stream(b: Buffer, size = 7): Readable {
 }
 
 async function all(format: FlatFormat, buf: Buffer, c: Chunk, fields: Parameters<typeof readChunk>[4], header?: Buffer, max?: number) {
-  const body = format === 'json' ? buf : buf.subarray(c.start, c.end < 0 ? undefined : c.end);
+  const body = buf.subarray(c.start, c.end < 0 ? undefined : c.end);
   const out: FlatRecord[] = [];
   for await (const r of readChunk('mem://f', format, stream(body, 64 * 1024), c, fields, header, max)) out.push(r);
   return out;

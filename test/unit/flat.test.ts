@@ -17,7 +17,7 @@ async function roundTrip(format: FlatFormat, text: string | Buffer, per: number)
   const scan = await scanFlatFile('mem://f', format, stream(buf), per, 'rec');
   const chunks: FlatRecord[][] = [];
   for (const c of scan.chunks) {
-    const body = format === 'json' ? buf : buf.subarray(c.start, c.end < 0 ? undefined : c.end);
+    const body = buf.subarray(c.start, c.end < 0 ? undefined : c.end);
     const header = scan.headerEnd !== undefined ? { header: buf.subarray(0, scan.headerEnd), delimiter: scan.delimiter } : undefined;
     const recs: FlatRecord[] = [];
     for await (const r of readChunk('mem://f', format, stream(body), c, scan.fields, header)) recs.push(r);
@@ -351,8 +351,11 @@ describe('JSON Lines and JSON arrays', () => {
   });
 
   it('chunks a JSON array by element and rejects non-objects', async () => {
-    const { scan, chunks } = await roundTrip('json', JSON.stringify([{ a: 1 }, { a: 2 }, 5, { a: 4 }, { a: 5 }]), 2);
-    expect(scan.chunks).toEqual([{ start: 0, end: 2, records: 2 }, { start: 2, end: 4, records: 2 }, { start: 4, end: 5, records: 1 }]);
+    const text = JSON.stringify([{ a: 1 }, { a: 2 }, 5, { a: 4 }, { a: 5 }]);
+    const { scan, chunks } = await roundTrip('json', text, 2);
+    // Byte ranges cut after an element, as JSON Lines chunks are cut after a line; the last runs to the end.
+    expect(scan.chunks.map((c) => [c.start, c.end, c.records])).toEqual([[0, 16, 2], [16, 26, 2], [26, -1, 1]]);
+    expect(text.slice(16, 26)).toBe(',5,{"a":4}');
     const all = chunks.flat();
     expect(all).toHaveLength(5);
     expect(all[2]).toMatchObject({ ok: false, reason: 'expected a JSON object, got number', raw: '5' });
@@ -428,14 +431,18 @@ describe('chunk hashes', () => {
     }
   });
 
-  it('of the chunks before appended rows stay the same; JSON arrays have none', async () => {
+  it('of the chunks before appended rows (or JSON array elements) stay the same', async () => {
     const more = Buffer.concat([csv, Buffer.from('25,late\r\n26,later\r\n')]);
     const [a, b] = [await scanFlatFile('mem://f', 'csv', stream(csv), 10, 'rec'), await scanFlatFile('mem://f', 'csv', stream(more), 10, 'rec')];
     expect(b.chunks.slice(0, 2)).toEqual(a.chunks.slice(0, 2));
     expect(b.chunks[2]).toMatchObject({ start: a.chunks[2].start, records: 7 });
     expect(b.chunks[2].sha256).not.toBe(a.chunks[2].sha256);
-    const json = await scanFlatFile('mem://f', 'json', stream('[{"a":1},{"a":2},{"a":3}]'), 2, 'rec');
-    expect(json.chunks.map((k) => k.sha256)).toEqual([undefined, undefined]);
+    const array = Buffer.from('[{"a":1},{"a":2},{"a":3}]');
+    const json = await scanFlatFile('mem://f', 'json', stream(array), 2, 'rec');
+    expect(json.chunks.map((k) => k.sha256)).toEqual(json.chunks.map((k) => sha(bytesOf(array, k))));
+    const longer = await scanFlatFile('mem://f', 'json', stream('[{"a":1},{"a":2},{"a":3},{"a":4},{"a":5}]'), 2, 'rec');
+    expect(longer.chunks[0]).toEqual(json.chunks[0]);
+    expect(longer.chunks[1]).toMatchObject({ start: json.chunks[1].start, records: 2 });
   });
 
   it('a last chunk that runs on past its cut over blank lines hashes its hash at the cut and them, resumed at the cut or not', async () => {
