@@ -70,7 +70,7 @@ function makePlan(deps: ActivityDeps) {
     const schemaIndex = new Map<string, number>();
     let scans: PartitioningOptions['scans'];
     let walks: PartitioningOptions['walks'];
-    let walked = false;
+    let walked: { walked: number; reused: number } | undefined;
     let scanned: number | null = null;
     let reusedScans = 0;
     const unreadable: (ListedObject & Unreadable)[] = [];
@@ -113,7 +113,6 @@ function makePlan(deps: ActivityDeps) {
         const ranges = splitOf(o, { format, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes });
         return ranges ? [{ ...o, ranges }] : [];
       });
-      walked = toSplit.length > 0;
       // Objects unchanged since the plan behind the latest snapshot keep its walks (same ETag, ranges and limits).
       const reused = await previousWalks(deps, input, toSplit);
       const toWalk = toSplit.filter((o) => !reused.has(o.key));
@@ -126,6 +125,7 @@ function makePlan(deps: ActivityDeps) {
       }
       const bad = new Set(unreadable.map((u) => u.key));
       sources = sources.filter((s) => !bad.has(s.key));
+      if (toSplit.length) walked = { walked: toWalk.length, reused: reused.size };
       if (walked) log.info({ split: toSplit.length, walked: toWalk.length, reusedWalks: reused.size, unreadable: unreadable.length }, 'walked the blocks of split source objects');
     }
     if (unreadable.length && sources.length === 0) {
@@ -173,7 +173,7 @@ function makePlan(deps: ActivityDeps) {
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
       ...idsAndNames(partitions, opts.maxIds),
-      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? {} : { reusedScans }), needsImport: format !== 'avro',
+      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? (walked ? { walks: walked } : {}) : { reusedScans }), needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces, format))),

@@ -86,6 +86,8 @@ export interface PlanSummary {
   scannedRecords: number | null;
   /** Flat sources: objects whose scan came from the plan behind the latest snapshot (unchanged since), not from reading them again. */
   reusedScans?: number;
+  /** Avro sources with split objects: how many were walked now, and how many walks came from the plan behind the latest snapshot (absent when none is split). */
+  walks?: { walked: number; reused: number };
   /** Flat sources need an import activity per partition; Avro sources are read in place. */
   needsImport: boolean;
   stages: { name: string; after: string[]; version: string }[];

@@ -1,4 +1,4 @@
-import { Type } from 'avsc';
+import { Schema, Type } from 'avsc';
 import { encodeHeader, syncMarkerFor } from '../../src/avro/container';
 
 /**
@@ -8,7 +8,7 @@ import { encodeHeader, syncMarkerFor } from '../../src/avro/container';
  * extra record 666 (inject), or a record 777 that swallows the real record 3 (swallow).
  */
 export const FORGED_SCHEMA = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'long' }, { name: 'payload', type: 'bytes' }] };
-const type = Type.forSchema(FORGED_SCHEMA);
+const type = Type.forSchema(FORGED_SCHEMA as Schema);
 const long = Type.forSchema('long');
 export const FORGED_SYNC = syncMarkerFor('forged');
 
