@@ -113,6 +113,24 @@ describe('split Avro objects read exactly the records a sequential read gives', 
     expect(byRange).toEqual(rows);
     expect(byBlocks).toEqual(rows);
   });
+
+  it('a retry resumes a walked piece at the block its checkpoint reached, and still stops where the next piece starts', async () => {
+    const summary = await plan('honest/', { splitBytes: 8 * 1024, dataset: 'resume-pieces' });
+    const { pieces: [piece] } = (await getJson<Plan>(s3, `s3://${BUCKET}/${summary.planKey}`)).partitions[1];
+    const offsets: number[] = [];
+    const all: unknown[] = [];
+    const whole = await openAvroPiece(s3, BUCKET, 'honest/rows.avro', { range: piece.range, blocks: piece.blocks });
+    for await (const b of whole.reader.blocks()) {
+      offsets.push(b.offset);
+      all.push(decodeBlock(whole.reader.opts.name, b, blockDecoder(whole.reader.header.writerType)));
+    }
+    expect(offsets.length).toBeGreaterThan(1);
+    expect(offsets[0]).toBe(piece.blocks![0]);
+    const resumed = await openAvroPiece(s3, BUCKET, 'honest/rows.avro', { range: piece.range, blocks: piece.blocks, at: offsets[1] });
+    const rest: unknown[] = [];
+    for await (const b of resumed.reader.blocks()) rest.push(decodeBlock(resumed.reader.opts.name, b, blockDecoder(resumed.reader.header.writerType)));
+    expect(rest).toEqual(all.slice(1));
+  });
 });
 
 describe('walking at planning', () => {
