@@ -1,3 +1,5 @@
+import type { BlockWalk } from '../src/avro/block-walk';
+import { DEFAULT_READ_LIMITS } from '../src/avro/limits';
 import { maxRecordBytes } from '../src/config';
 import type { FlatFormat, ScanResult } from '../src/formats/flat';
 import type { ResolvedIngest } from '../src/pipeline/input';
@@ -102,29 +104,91 @@ function scanOf(pieces: Piece[], schemaIndex: number, plan: Plan): ScanResult | 
 }
 
 /**
- * The reusable scans of the plan behind the dataset's latest snapshot (none before the first
- * one, or when that plan is gone or was made another way). Only a help: any failure to read it
- * means scanning as before.
+ * The plan behind the dataset's latest snapshot, when it read the same source bucket (none before
+ * the first snapshot, or when that plan is gone). Only a help: any failure to read it means
+ * scanning (walking) as before.
  */
-export async function previousScans(deps: ActivityDeps, input: ResolvedIngest, sources: ListedObject[], format: FlatFormat): Promise<Map<string, ScanResult>> {
-  const out = new Map<string, ScanResult>();
+async function previousPlan(deps: ActivityDeps, input: ResolvedIngest): Promise<Plan | null> {
   const d = { bucket: input.targetBucket, prefix: `${datasetPrefix(input.targetPrefix, input.dataset)}/` };
   const n = await latestListedSnapshot(deps.s3, d);
-  if (n === 0) return out;
+  if (n === 0) return null;
   let plan: Plan;
   try {
     const loc = parseS3Url((await readHead(deps.s3, d, n)).run.plan);
     plan = await loadPlan(deps, loc.bucket, loc.key);
   } catch (err) {
     // Gone (gc) or unreadable as a snapshot: scan as if there were none.
-    if (err instanceof SnapshotError || err instanceof ObjectNotFoundError || (err as { type?: string }).type === 'InputMissing') return out;
+    if (err instanceof SnapshotError || err instanceof ObjectNotFoundError || (err as { type?: string }).type === 'InputMissing') return null;
     throw err;
   }
-  if (plan.sourceBucket !== input.sourceBucket) return out;
+  return plan.sourceBucket === input.sourceBucket ? plan : null;
+}
+
+/** The reusable scans of the plan behind the dataset's latest snapshot, for the sources whose ETag is unchanged. */
+export async function previousScans(deps: ActivityDeps, input: ResolvedIngest, sources: ListedObject[], format: FlatFormat): Promise<Map<string, ScanResult>> {
+  const out = new Map<string, ScanResult>();
+  const plan = await previousPlan(deps, input);
+  if (!plan) return out;
   const reusable = scansInPlan(plan, format, input.partitionRecords, scannerInfo());
   for (const s of sources) {
     const r = reusable.get(s.key);
     if (r && r.etag === s.etag) out.set(s.key, r.scan);
   }
   return out;
+}
+
+/**
+ * Bumped whenever walking the same bytes could give another result (see block-walk.ts): a plan
+ * made by another walker is not reused.
+ */
+export const WALKER_VERSION = 1;
+
+/** What an Avro block walk depends on besides the object's bytes and its pieces' ranges: the limits a walk fails over. */
+export interface WalkerInfo {
+  version: number;
+  maxBlockBytes: number;
+  maxBlockRecords: number;
+  maxHeaderBytes: number;
+}
+
+export function walkerInfo(): WalkerInfo {
+  const { maxBlockBytes, maxBlockRecords, maxHeaderBytes } = DEFAULT_READ_LIMITS;
+  return { version: WALKER_VERSION, maxBlockBytes, maxBlockRecords, maxHeaderBytes };
+}
+
+/**
+ * The block walks an earlier plan holds, for the objects this plan splits into the same nominal
+ * ranges, at the same ETag, with the same walker: a walk depends only on those and the bytes.
+ * Without this, a nightly run over unchanged big Avro objects read every byte of them again at
+ * planning. Objects the earlier plan could not walk are walked again (it keeps no walk of them).
+ */
+export function walksInPlan(plan: Plan, objects: (ListedObject & { ranges: [number, number][] })[], walker: WalkerInfo): Map<string, BlockWalk> {
+  const out = new Map<string, BlockWalk>();
+  const w = plan.walker;
+  if (plan.format !== 'avro' || !w || Object.keys(walker).some((k) => w[k as keyof WalkerInfo] !== walker[k as keyof WalkerInfo])) return out;
+  const wanted = new Map(objects.map((o) => [o.key, o]));
+  const byKey = new Map<string, Piece[]>();
+  for (const p of plan.partitions) {
+    if (p.unreadable !== undefined || p.pieces.length !== 1) continue;
+    const piece = p.pieces[0];
+    const o = wanted.get(piece.key);
+    if (!o || !piece.blocks || !piece.chunk || piece.etag !== o.etag || piece.size !== o.size) continue;
+    byKey.set(piece.key, [...(byKey.get(piece.key) ?? []), piece]);
+  }
+  for (const [key, pieces] of byKey) {
+    const { ranges } = wanted.get(key)!;
+    const sorted = [...pieces].sort((a, b) => a.chunk![0] - b.chunk![0]);
+    const whole = sorted.length === ranges.length && sorted.every((p, i) => p.chunk![0] === i && p.chunk![1] === ranges.length
+      && p.range?.[0] === ranges[i][0] && p.range?.[1] === ranges[i][1]);
+    if (!whole) continue;
+    out.set(key, { blocks: sorted.map((p) => p.blocks!), resynced: sorted.map((p) => !!p.resynced) });
+  }
+  return out;
+}
+
+/** The walks of the plan behind the dataset's latest snapshot that still hold for these split objects. */
+export async function previousWalks(deps: ActivityDeps, input: ResolvedIngest, objects: (ListedObject & { ranges: [number, number][] })[]): Promise<Map<string, BlockWalk>> {
+  if (objects.length === 0) return new Map();
+  const plan = await previousPlan(deps, input);
+  return plan ? walksInPlan(plan, objects, walkerInfo()) : new Map();
 }

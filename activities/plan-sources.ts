@@ -5,9 +5,8 @@ import { isGzipKey } from '../src/formats/source';
 import { ResolvedIngest } from '../src/pipeline/input';
 import { DATASET_MARKER, datasetPrefix } from '../src/pipeline/layout';
 import { datasetFolders, withoutDatasets } from '../src/pipeline/source-listing';
-import { ListedObject, partitionIdOf, partitionNameOf } from '../src/pipeline/partitioning';
+import { ListedObject, partitionIdOf, partitionNameOf, Piece } from '../src/pipeline/partitioning';
 import type { PlannedPartition } from '../src/pipeline/plan';
-import { importVersion } from '../src/pipeline/versions';
 import { ObjectInfo, ObjectNotFoundError } from '../src/storage/objects';
 import { formatS3Url } from '../src/storage/s3url';
 import { ActivityDeps, nonRetryable } from './deps';
@@ -95,9 +94,9 @@ export async function scanSources(deps: ActivityDeps, bucket: string, sources: L
 }
 
 /** Partitions of unreadable objects: each alone, never packed with readable ones, so that only it fails. */
-export function unreadablePartitions(objects: (ListedObject & Unreadable)[], format: FlatFormat, prefix: string): PlannedPartition[] {
+export function unreadablePartitions(objects: (ListedObject & Unreadable)[], prefix: string, versionOf: (pieces: Piece[]) => string): PlannedPartition[] {
   return objects.map((u) => {
     const pieces = [{ key: u.key, etag: u.etag, size: u.size }];
-    return { id: partitionIdOf(pieces), name: partitionNameOf(pieces, prefix), pieces, rawVersion: importVersion(pieces, format, ''), unreadable: u.unreadable };
+    return { id: partitionIdOf(pieces), name: partitionNameOf(pieces, prefix), pieces, rawVersion: versionOf(pieces), unreadable: u.unreadable };
   });
 }

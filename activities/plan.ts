@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { defaultedNameProblem, ResolvedIngest } from '../src/pipeline/input';
-import { ListedObject, partitionListing, PartitioningOptions } from '../src/pipeline/partitioning';
+import type { BlockWalk } from '../src/avro/block-walk';
+import { ListedObject, partitionListing, PartitioningOptions, splitOf } from '../src/pipeline/partitioning';
 import { listSource, sourceObjectsOf } from '../src/pipeline/source-listing';
 import { EMPTY_KEYS_IN_PLAN, EMPTY_URLS_IN_SUMMARY, Plan, PlannedPartition, PlanSummary, RawSchema } from '../src/pipeline/plan';
 import { partitionBytes, smallMask } from '../src/pipeline/small-partitions';
@@ -11,12 +12,14 @@ import { RAW_STAGE } from '../src/pipeline/types';
 import { ActivityDeps, loadPlan, nonRetryable, storageRefusal } from './deps';
 import { checkDatasetSource, checkLookupParams, emptyStages, idsAndNames, resolveLookups, writePlan } from './plan-dataset';
 import { planKafkaIngest } from './plan-kafka';
-import { previousScans, scannerInfo } from './plan-reuse';
+import { previousScans, previousWalks, scannerInfo, walkerInfo } from './plan-reuse';
+import { walkSplitSources } from './plan-walks';
 import { scanSources, Unreadable, unreadablePartitions, withoutOutputs } from './plan-sources';
 import { someUrls, sourceFormatOf, UnsupportedSourceError } from '../src/pipeline/source-format';
 
 /**
- * Lists the source, scans flat files for record boundaries, partitions the listing into stable,
+ * Lists the source, scans flat files for record boundaries (walks the blocks of Avro objects it
+ * splits), partitions the listing into stable,
  * content-addressed pieces, and writes the plan. The same source always gives the same plan.
  */
 export function makePlanActivity(deps: ActivityDeps) {
@@ -68,6 +71,8 @@ function makePlan(deps: ActivityDeps) {
     const rawSchemas: RawSchema[] = [];
     const schemaIndex = new Map<string, number>();
     let scans: PartitioningOptions['scans'];
+    let walks: PartitioningOptions['walks'];
+    let walked: { walked: number; reused: number } | undefined;
     let scanned: number | null = null;
     let reusedScans = 0;
     const unreadable: (ListedObject & Unreadable)[] = [];
@@ -103,11 +108,32 @@ function makePlan(deps: ActivityDeps) {
       });
       sources = sources.filter((s) => scans!.has(s.key));
       log.info({ objects: sources.length, records: scanned, schemas: rawSchemas.length, reusedScans }, 'scanned source objects');
-      if (unreadable.length && sources.length === 0) {
-        throw nonRetryable('CorruptInput', `no source object under ${input.source} can be read: ${unreadable.slice(0, 5).map((u) => u.unreadable).join('; ')}${unreadable.length > 5 ? `; and ${unreadable.length - 5} more` : ''}`);
+    } else {
+      // Split objects' pieces start where their blocks do, which only a walk from the header finds.
+      walks = new Map();
+      const toSplit = sources.flatMap((o) => {
+        const ranges = splitOf(o, { format, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes });
+        return ranges ? [{ ...o, ranges }] : [];
+      });
+      // Objects unchanged since the plan behind the latest snapshot keep its walks (same ETag, ranges and limits).
+      const reused = await previousWalks(deps, input, toSplit);
+      const toWalk = toSplit.filter((o) => !reused.has(o.key));
+      const fresh = await walkSplitSources(deps, input.sourceBucket, toWalk);
+      const results = new Map<string, BlockWalk | Unreadable>([...reused, ...toWalk.map((o, k) => [o.key, fresh[k]] as const)]);
+      for (const o of toSplit) {
+        const walk = results.get(o.key)!;
+        if ('unreadable' in walk) unreadable.push({ key: o.key, size: o.size, etag: o.etag, ...walk });
+        else walks.set(o.key, walk);
       }
-      if (unreadable.length) log.warn({ unreadable: unreadable.length, first: unreadable.slice(0, 5).map((u) => u.unreadable) }, `${unreadable.length} source object(s) cannot be read: each becomes a partition that fails`);
+      const bad = new Set(unreadable.map((u) => u.key));
+      sources = sources.filter((s) => !bad.has(s.key));
+      if (toSplit.length) walked = { walked: toWalk.length, reused: reused.size };
+      if (walked) log.info({ split: toSplit.length, walked: toWalk.length, reusedWalks: reused.size, unreadable: unreadable.length }, 'walked the blocks of split source objects');
     }
+    if (unreadable.length && sources.length === 0) {
+      throw nonRetryable('CorruptInput', `no source object under ${input.source} can be read: ${unreadable.slice(0, 5).map((u) => u.unreadable).join('; ')}${unreadable.length > 5 ? `; and ${unreadable.length - 5} more` : ''}`);
+    }
+    if (unreadable.length) log.warn({ unreadable: unreadable.length, first: unreadable.slice(0, 5).map((u) => u.unreadable) }, `${unreadable.length} source object(s) cannot be read: each becomes a partition that fails`);
     // Left out of the partitions, as if absent, but never silently: the plan, the log and the run's summary name them.
     empty.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (sources.length === 0) {
@@ -119,7 +145,7 @@ function makePlan(deps: ActivityDeps) {
 
     let parts;
     try {
-      parts = partitionListing(sources, { format, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, prefix, scans });
+      parts = partitionListing(sources, { format, partitionBytes: input.partitionBytes, splitBytes: input.splitBytes, pack: input.pack, prefix, scans, walks });
     } catch (err) {
       throw nonRetryable('InvalidInput', `cannot partition ${input.source}: ${(err as Error).message}`);
     }
@@ -130,7 +156,7 @@ function makePlan(deps: ActivityDeps) {
         ...p,
         rawVersion: format === 'avro' ? sourceVersion(p.pieces, reader, readerExtras) : importVersion(p.pieces, format, rawSchemas[p.schema!].json),
       })),
-      ...(format === 'avro' ? [] : unreadablePartitions(unreadable, format, prefix)),
+      ...unreadablePartitions(unreadable, prefix, (pieces) => (format === 'avro' ? sourceVersion(pieces, reader, readerExtras) : importVersion(pieces, format, ''))),
     ];
 
     const lookups = await resolveLookups(deps, def, input, input.sourceBucket);
@@ -142,14 +168,14 @@ function makePlan(deps: ActivityDeps) {
       input: info.input ?? null, rawSchemas, partitions, stages: info.stages,
       // Only when there are some, so that the id of a plan without any stays what it was.
       ...(empty.length ? { emptySources: { count: empty.length, keys: empty.slice(0, EMPTY_KEYS_IN_PLAN) } } : {}),
-      ...(format === 'avro' ? {} : { scanner: scannerInfo() }),
+      ...(format === 'avro' ? (walked ? { walker: walkerInfo() } : {}) : { scanner: scannerInfo() }),
     };
     const key = await writePlan(deps, input, body, { url: source, marker, log });
     log.info({ plan: key, partitions: partitions.length, objects: sources.length, format, ...(empty.length ? { emptySources: empty.length } : {}) }, 'planned ingest');
     return {
       planKey: key, bucket: input.targetBucket, dataset: input.dataset, targetPrefix: input.targetPrefix, format, partitions: partitions.length,
       ...idsAndNames(partitions, opts.maxIds),
-      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? {} : { reusedScans }), needsImport: format !== 'avro',
+      sourceObjects: sources.length + unreadable.length, scannedRecords: scanned, ...(format === 'avro' ? (walked ? { walks: walked } : {}) : { reusedScans }), needsImport: format !== 'avro',
       stages: info.stages.map((s) => ({ name: s.name, after: s.after, version: s.version })),
       retry: info.retry,
       small: smallMask(partitions.map((p) => partitionBytes(p.pieces))),

@@ -48,6 +48,8 @@ interface InputRef {
   etag?: string;
   size?: number;
   range?: [number, number];
+  /** Split Avro pieces: the bytes of their blocks, from planning's walk (absent in plans made before it). */
+  blocks?: [number, number];
   /** Upstream outputs: the manifest that commits them, and their content version. */
   manifestKey?: string;
   version?: string;
@@ -65,7 +67,7 @@ function inputsOf(plan: Plan, pipeline: PipelineInfo, schemasDir: string | undef
         return [{ from: dep, bucket: plan.bucket, key: keys.output, manifestKey: keys.manifest, version: p.rawVersion }];
       }
       const readerType = pipeline.input ? loadSchema(pipeline.input.ref, schemasDir).type : undefined;
-      return p.pieces.map((pc) => ({ from: dep, bucket: plan.sourceBucket, key: pc.key, etag: pc.etag, size: pc.size, range: pc.range, readerType }));
+      return p.pieces.map((pc) => ({ from: dep, bucket: plan.sourceBucket, key: pc.key, etag: pc.etag, size: pc.size, range: pc.range, ...(pc.blocks ? { blocks: pc.blocks } : {}), readerType }));
     }
     const v = upstream[dep];
     if (!v) throw nonRetryable('InvalidInput', `stage "${stage.name}" partition ${p.id}: the request names no content version for upstream stage "${dep}"`);
@@ -142,6 +144,10 @@ export function makeStageActivity(deps: ActivityDeps) {
     }
     const p = plan.partitions[req.index];
     if (!p) throw nonRetryable('InvalidInput', `plan ${req.planKey} has no partition ${req.index}`);
+    if (p.unreadable !== undefined && plan.format === 'avro' && stage.after.includes(RAW_STAGE)) {
+      // Planning could not walk the object's blocks: nothing can be read until it is replaced (a new ingest).
+      throw nonRetryable('CorruptInput', `stage "${req.stage}" partition ${p.id} (${p.name}): corrupt input, found while planning: ${p.unreadable}`);
+    }
     const upstream = req.upstream ?? {};
     if (req.resolve) {
       const planned = (plan.stages ?? []).find((s) => s.name === stage.name);
@@ -194,7 +200,7 @@ export function makeStageActivity(deps: ActivityDeps) {
     let current: InputRef | undefined;
     const open = (k: number, at?: number) => {
       current = inputs[k];
-      return openAvroPiece(deps.s3, inputs[k].bucket, inputs[k].key, { range: inputs[k].range, at }, { ifMatch: manifestInputs[k].etag });
+      return openAvroPiece(deps.s3, inputs[k].bucket, inputs[k].key, { range: inputs[k].range, blocks: inputs[k].blocks, at }, { ifMatch: manifestInputs[k].etag });
     };
     // The first input, opened early to learn its schema: read on from there rather than opened
     // again (a second GET, and a connection lost to the abandoned response).

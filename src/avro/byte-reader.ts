@@ -46,6 +46,31 @@ export class ByteReader {
     return this.buf.length - this.pos;
   }
 
+  /**
+   * Passes over n bytes without keeping them (a block's data that only its size matters for):
+   * chunks are dropped as they come rather than joined. False if the source ends first.
+   */
+  async skip(n: number): Promise<boolean> {
+    for (;;) {
+      const have = this.buf.length - this.pos;
+      if (have >= n) {
+        this.pos += n;
+        return true;
+      }
+      n -= have;
+      this.base += this.buf.length;
+      this.buf = Buffer.alloc(0);
+      this.pos = 0;
+      if (this.ended) return false;
+      const r = await this.it.next();
+      if (r.done) {
+        this.ended = true;
+        return false;
+      }
+      this.buf = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    }
+  }
+
   take(n: number): Buffer {
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;

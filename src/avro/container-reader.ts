@@ -183,40 +183,73 @@ export class ContainerReader {
   }
 
   private async *readBlocks(): AsyncGenerator<Block> {
-    const { maxBlockBytes, maxBlockRecords } = this.limits;
     for (;;) {
-      const offset = this.r.offset;
-      if (await this.r.atEnd()) return;
-      let count: number | bigint | null;
-      let size: number | bigint | null;
-      try {
-        count = await this.r.readLong();
-        size = count === null ? null : await this.r.readLong();
-      } catch (err) {
-        this.fail(`block header is corrupt: ${(err as Error).message}`, offset);
-      }
-      if (count === null || size === null) {
-        // Fewer bytes than a block header: tolerated like other readers do, but counted.
-        this.trailingBytes = this.r.offset - offset + this.r.available();
-        return;
-      }
-      if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
-      if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
-      // Both are within their limits now, so they are numbers.
-      count = Number(count);
-      size = Number(size);
+      const head = await this.blockHeader();
+      if (!head) return;
+      const { offset, count, size } = head;
       const raw = await this.bytes(size, `block of ${count} records`);
-      const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
-      if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
+      await this.blockSync();
       let data: Buffer;
       try {
-        data = await decompressBlock(this.header.codec, Buffer.from(raw), maxBlockBytes);
+        data = await decompressBlock(this.header.codec, Buffer.from(raw), this.limits.maxBlockBytes);
       } catch (err) {
         this.fail((err as Error).message, offset);
       }
       this.blocksRead++;
       yield { offset, end: this.r.offset, count, data, budget: this.budget };
     }
+  }
+
+  /**
+   * Where the blocks are, without their data: each block's header is read and checked as
+   * blocks() does, its data skipped (not decompressed), and the sync marker after it compared.
+   * A walk from the header is the only way to know where blocks start: the sync marker is in
+   * the header for anyone to copy into a value, so a search for it can land inside a record.
+   */
+  async *blockBounds(): AsyncGenerator<{ offset: number; end: number; count: number }> {
+    try {
+      for (;;) {
+        const head = await this.blockHeader();
+        if (!head) return;
+        const { offset, count, size } = head;
+        const at = this.r.offset;
+        if (!(await this.r.skip(size))) this.fail(`file is truncated: block of ${count} records needs ${size} bytes, only ${this.r.offset - at} left`, at);
+        await this.blockSync();
+        this.blocksRead++;
+        yield { offset, end: this.r.offset, count };
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** The next block's record count and size, checked against the limits; null at the end (or before trailing bytes too few for a header). */
+  private async blockHeader(): Promise<{ offset: number; count: number; size: number } | null> {
+    const { maxBlockBytes, maxBlockRecords } = this.limits;
+    const offset = this.r.offset;
+    if (await this.r.atEnd()) return null;
+    let count: number | bigint | null;
+    let size: number | bigint | null;
+    try {
+      count = await this.r.readLong();
+      size = count === null ? null : await this.r.readLong();
+    } catch (err) {
+      this.fail(`block header is corrupt: ${(err as Error).message}`, offset);
+    }
+    if (count === null || size === null) {
+      // Fewer bytes than a block header: tolerated like other readers do, but counted.
+      this.trailingBytes = this.r.offset - offset + this.r.available();
+      return null;
+    }
+    if (count < 0 || count > maxBlockRecords) this.fail(`block record count ${count} is negative or over the limit of ${maxBlockRecords}`, offset);
+    if (size < 0 || size > maxBlockBytes) this.fail(`block size ${size} is negative or over the ${maxBlockBytes}-byte limit`, offset);
+    // Both are within their limits now, so they are numbers.
+    return { offset, count: Number(count), size: Number(size) };
+  }
+
+  private async blockSync(): Promise<void> {
+    const sync = await this.bytes(SYNC_SIZE, 'block sync marker');
+    if (!sync.equals(this.header.sync)) this.fail('sync marker mismatch after block (corrupt or misaligned data)', this.r.offset - SYNC_SIZE);
   }
 
   /** Every record, in order, with its 0-based index; read with `readerType` if given (schema resolution). */

@@ -16,7 +16,7 @@ export function addIngestInputOptions(cmd: Command, opts: { sourceRequired: bool
     .option('--dataset <name>', 'dataset name (default: last segment of the source; a default name whose dataset another source created is refused)')
     .option('--partition-records <n>', `records per chunk when a big flat file is cut (default ${INPUT_LIMITS.partitionRecords.default})`, int('partition-records', INPUT_LIMITS.partitionRecords.min, INPUT_LIMITS.partitionRecords.max))
     .option('--partition-bytes <size>', `largest packed partition of small objects: bytes, or with a unit k, m or g, each binary whatever its case or suffix (2mb, 2MB and 2MiB are all 2 MiB, 2097152 bytes) (default 256KiB)`, bytesArg('partition-bytes', INPUT_LIMITS.partitionBytes.min, INPUT_LIMITS.partitionBytes.max))
-    .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size, binary units as for --partition-bytes (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
+    .option('--split-bytes <size>', 'Avro objects bigger than this are split into pieces of at most this size (planning reads each once more, to find where its blocks start), binary units as for --partition-bytes (default 16MiB)', bytesArg('split-bytes', INPUT_LIMITS.splitBytes.min, INPUT_LIMITS.splitBytes.max))
     // --pack first, so that neither given leaves `pack` unset (commander's rule for option pairs).
     .option('--pack', 'pack small source objects into partitions of up to --partition-bytes (the default)')
     .option('--no-pack', 'one partition per source object (big ones are still split); an object is never packed with others')

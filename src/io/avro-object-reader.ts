@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Type } from 'avsc';
 import { Readable } from 'node:stream';
+import { BlockWalk, walkBlocks } from '../avro/block-walk';
 import { SYNC_SIZE } from '../avro/container';
 import { ContainerReader } from '../avro/container-reader';
 import { ReadLimits } from '../avro/limits';
@@ -41,6 +42,17 @@ export async function* readAvroRecords(
   yield* reader.records(opts.readerType);
 }
 
+/**
+ * Walks the blocks of a listed Avro object (one GET, at the listed ETag) to find where the pieces
+ * with these nominal byte ranges start (see block-walk.ts).
+ */
+export async function walkAvroObject(
+  s3: S3Client, bucket: string, obj: { key: string; etag: string; size: number }, ranges: [number, number][], opts: { limits?: Partial<ReadLimits>; onProgress?: (offset: number) => void } = {},
+): Promise<BlockWalk> {
+  const body = await getObjectStream(s3, bucket, obj.key, undefined, obj.etag);
+  return walkBlocks(body, obj.size, ranges, { name: formatS3Url({ bucket, key: obj.key }), ...opts });
+}
+
 /** An open piece of an Avro object: read `reader.blocks()` and stop at the first block at or past `end`. */
 export interface AvroPiece {
   reader: ContainerReader;
@@ -49,14 +61,17 @@ export interface AvroPiece {
 }
 
 /**
- * Opens the piece [start, end) of an Avro object: the blocks that start in that byte range, as
- * Hadoop's and Spark's Avro splits do. A piece that starts inside the object begins at the first
- * sync marker at or after `start - 16`, so every block belongs to exactly one piece. `at`, a
- * block offset an earlier read reached, resumes there instead.
+ * Opens a piece of an Avro object. A piece planned with `blocks` (the bytes of its blocks, from
+ * planning's walk of the object) is read exactly there. One planned before the walk existed has
+ * only its nominal `range`: then, as Hadoop's and Spark's Avro splits do, a piece that starts
+ * inside the object begins at the first sync marker at or after `start - 16` (which a copy of
+ * the marker inside a value fools). `at`, a block offset an earlier read reached, resumes there
+ * instead.
  */
 export async function openAvroPiece(
-  s3: S3Client, bucket: string, key: string, piece: { range?: [number, number]; at?: number }, opts: ReadOptions = {},
+  s3: S3Client, bucket: string, key: string, piece: { range?: [number, number]; blocks?: [number, number]; at?: number }, opts: ReadOptions = {},
 ): Promise<AvroPiece> {
+  if (piece.blocks) return openBlocks(s3, bucket, key, piece.blocks, piece.at, opts);
   const end = piece.range && piece.range[1] >= 0 ? piece.range[1] : Infinity;
   if (piece.at !== undefined && piece.at > 0) return { reader: await openAvroObjectAt(s3, bucket, key, piece.at, opts), end };
   const first = await openAvroObject(s3, bucket, key, opts);
@@ -76,6 +91,19 @@ export async function openAvroPiece(
   }
   const source = prepend(found.rest, chunks, body);
   return { reader: ContainerReader.resume(header, source, from + found.index + SYNC_SIZE, { name, limits: opts.limits }), end };
+}
+
+/** The blocks in [start, end) (true block starts, from planning's walk), or from `at` on; a ranged GET that ends where the next piece begins. */
+async function openBlocks(s3: S3Client, bucket: string, key: string, [start, end]: [number, number], at: number | undefined, opts: ReadOptions): Promise<AvroPiece> {
+  const from = at !== undefined && at > start ? at : start;
+  const name = formatS3Url({ bucket, key });
+  // The header's GET ends where the piece does: for the first piece it reads on into its blocks.
+  const head = await ContainerReader.open(await getObjectStream(s3, bucket, key, { start: 0, end }, opts.ifMatch), { name, limits: opts.limits });
+  if (from <= head.header.headerSize) return { reader: head, end };
+  const header = head.header;
+  head.close();
+  const body = await getObjectStream(s3, bucket, key, { start: from, end }, opts.ifMatch);
+  return { reader: ContainerReader.resume(header, body, from, { name, limits: opts.limits }), end };
 }
 
 /** Reads until `sync` is found; returns its index in the stream and the bytes after it. */

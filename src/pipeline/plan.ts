@@ -9,7 +9,7 @@ import type { KafkaPlanInfo } from '../sources/kafka/plan';
 export interface PlannedPartition extends SourcePartition {
   /** Avro sources: "src-…" (read in place); flat sources: "import-2-…" (the raw Avro written by the import). */
   rawVersion: string;
-  /** A flat source object planning could not read, and why: its import fails as CorruptInput. */
+  /** A source object planning could not read (a flat file's scan, a split Avro object's block walk), and why: its partition fails as CorruptInput. */
   unreadable?: string;
 }
 
@@ -50,6 +50,8 @@ export interface Plan {
   emptySources?: { count: number; keys: string[] };
   /** Flat sources: what their scans depended on besides the bytes, so the next run can reuse them (activities/plan-reuse.ts). */
   scanner?: { version: number; maxRecordBytes: number };
+  /** Avro sources with split objects: what their block walks depended on besides the bytes, so the next run can reuse them (activities/plan-reuse.ts). */
+  walker?: { version: number; maxBlockBytes: number; maxBlockRecords: number; maxHeaderBytes: number };
 }
 
 /**
@@ -86,6 +88,8 @@ export interface PlanSummary {
   scannedRecords: number | null;
   /** Flat sources: objects whose scan came from the plan behind the latest snapshot (unchanged since), not from reading them again. */
   reusedScans?: number;
+  /** Avro sources with split objects: how many were walked now, and how many walks came from the plan behind the latest snapshot (absent when none is split). */
+  walks?: { walked: number; reused: number };
   /** Flat sources need an import activity per partition; Avro sources are read in place. */
   needsImport: boolean;
   stages: { name: string; after: string[]; version: string }[];

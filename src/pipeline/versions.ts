@@ -10,8 +10,13 @@ function hash(x: unknown): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
 }
 
+/**
+ * A piece's blocks (planning's walk) count only where the sync-marker search of earlier readers
+ * read other bytes: every other split piece reads the same records either way, so its version,
+ * and the outputs made before the walk, stay; a misread one is computed again.
+ */
 function pieceIdentity(p: Piece): unknown[] {
-  return [p.key, p.etag, p.range ?? null];
+  return [p.key, p.etag, p.range ?? null, ...(p.resynced && p.blocks ? [p.blocks] : [])];
 }
 
 /**

@@ -181,6 +181,36 @@ describe('splitBytes', () => {
   });
 });
 
+describe('split Avro pieces with block walks', () => {
+  const o = { key: 's/c.avro', size: 22_609, etag: '"c"' };
+  const split = { format: 'avro' as const, partitionBytes: 256 * 1024, splitBytes: 8 * 1024, prefix: 's/' };
+  const ranges = splitRanges(o.size, 8 * 1024);
+  const walk = (resynced: boolean[]) => new Map([[o.key, { blocks: ranges.map(([s], k): [number, number] => [s + 7, k + 1 < ranges.length ? ranges[k + 1][0] + 7 : o.size]), resynced }]]);
+
+  test('keep the ids, names and versions of the plans made before the walk; the walk rides along in the pieces', () => {
+    const before = partitionListing([o], split);
+    const after = partitionListing([o], { ...split, walks: walk([false, false, false]) });
+    expect(after.map((p) => [p.id, p.name])).toEqual(before.map((p) => [p.id, p.name]));
+    expect(after.map((p) => sourceVersion(p.pieces, null))).toEqual(before.map((p) => sourceVersion(p.pieces, null)));
+    expect(after.map((p) => p.pieces[0].blocks)).toEqual([[7, ranges[1][0] + 7], [ranges[1][0] + 7, ranges[2][0] + 7], [ranges[2][0] + 7, o.size]]);
+    expect(after.map((p) => p.pieces[0].range)).toEqual(before.map((p) => p.pieces[0].range));
+  });
+
+  test('a piece the old sync search misread keeps its id but gets a new version, so its output is computed again', () => {
+    const before = partitionListing([o], split);
+    const after = partitionListing([o], { ...split, walks: walk([false, true, false]) });
+    expect(after.map((p) => p.id)).toEqual(before.map((p) => p.id));
+    const versions = (ps: SourcePartition[]) => ps.map((p) => sourceVersion(p.pieces, null));
+    expect(versions(after)[0]).toBe(versions(before)[0]);
+    expect(versions(after)[1]).not.toBe(versions(before)[1]);
+    expect(versions(after)[2]).toBe(versions(before)[2]);
+  });
+
+  test('a split object without its walk is refused when walks are given', () => {
+    expect(() => partitionListing([o], { ...split, walks: new Map() })).toThrow('no block walk of 3 pieces for split Avro object s/c.avro');
+  });
+});
+
 describe('the output layout', () => {
   test('tells a partition output from its rejects and manifest, with the stem they share', () => {
     const keys = partitionKeys('out/', 'offers', 'map', 'p-3fa9c1d20b7e', '2024.1-0123456789abcdef');

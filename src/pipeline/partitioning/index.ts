@@ -4,8 +4,9 @@ import type { CsvDelimiter } from '../../formats/csv-delimiter';
  * ordered list of pieces with a stable id. Pure: the same listing always gives the same partitions.
  *
  * - Objects larger than `partitionBytes` stand alone; Avro objects larger than `splitBytes` are
- *   split into byte ranges that readers align to blocks (sync markers); flat files are cut at
- *   record boundaries by their scan (`partitionRecords` per chunk).
+ *   split into byte ranges, each read from the first block that starts in it as planning's walk
+ *   of the object's blocks found it; flat files are cut at record boundaries by their scan
+ *   (`partitionRecords` per chunk).
  * - Smaller objects are packed (see pack.ts for the boundary rule).
  */
 import { partitionIdOf, partitionNameOf } from './identity';
@@ -50,22 +51,35 @@ export function partitionListing(listing: ListedObject[], opts: PartitioningOpti
       else scan.chunks.forEach((c, i) => make([{ ...chunkPiece(o, scan, c), chunk: [i, n], ...(c.sha256 ? { sha256: c.sha256 } : {}) }], scan.schema));
       continue;
     }
-    const split = opts.splitBytes ?? opts.partitionBytes;
-    // An object over splitBytes is split even when it is under partitionBytes (a splitBytes set lower).
-    if (o.size <= opts.partitionBytes && o.size <= split) {
+    const ranges = splitOf(o, opts);
+    if (!ranges && o.size <= opts.partitionBytes) {
       small.push(o);
       continue;
     }
     flush();
-    if (o.size <= split) {
+    if (!ranges) {
       make([whole(o)]);
       continue;
     }
-    const ranges = splitRanges(o.size, split);
-    ranges.forEach((r, i) => make([{ ...whole(o), range: r, chunk: [i, ranges.length] }]));
+    const walk = opts.walks?.get(o.key);
+    if (opts.walks && walk?.blocks.length !== ranges.length) throw new Error(`no block walk of ${ranges.length} pieces for split Avro object ${o.key}`);
+    ranges.forEach((r, i) => make([{
+      ...whole(o), range: r, chunk: [i, ranges.length],
+      ...(walk ? { blocks: walk.blocks[i], ...(walk.resynced[i] ? { resynced: true as const } : {}) } : {}),
+    }]));
   }
   flush();
   return out;
+}
+
+/**
+ * The nominal byte ranges of an Avro object's pieces, or null when it is read whole: an object
+ * over splitBytes is split, even when it is under partitionBytes (a splitBytes set lower).
+ */
+export function splitOf(o: ListedObject, opts: Pick<PartitioningOptions, 'format' | 'partitionBytes' | 'splitBytes'>): [number, number][] | null {
+  if (opts.format !== 'avro') return null;
+  const split = opts.splitBytes ?? opts.partitionBytes;
+  return o.size > split ? splitRanges(o.size, split) : null;
 }
 
 function chunkPiece(o: ListedObject, scan: { chunks: ScannedChunk[]; headerEnd?: number; delimiter?: CsvDelimiter }, c: ScannedChunk | undefined = scan.chunks[0]): Piece {

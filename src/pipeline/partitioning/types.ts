@@ -1,3 +1,4 @@
+import type { BlockWalk } from '../../avro/block-walk';
 import type { CsvDelimiter } from '../../formats/csv-delimiter';
 /** One object of the source listing. */
 export interface ListedObject {
@@ -29,6 +30,19 @@ export interface Piece {
   headerEnd?: number;
   /** CSV: the delimiter the scan chose from the header and first rows, when the header alone gives another. */
   delimiter?: CsvDelimiter;
+  /**
+   * A split Avro object's piece: the bytes [start, end) of the blocks that start in `range`, as
+   * planning's walk of the object's blocks found them (end: where the next piece's first block
+   * starts). Readers start and stop exactly there. Not part of the partition's id, which `range`
+   * and `chunk` make as before. Absent in plans made before the walk.
+   */
+  blocks?: [number, number];
+  /**
+   * Set when the sync-marker search that readers did before the walk starts this piece elsewhere
+   * (a copy of the marker inside a value): `blocks` then counts in its content version, so
+   * outputs read that way are computed again rather than reused.
+   */
+  resynced?: true;
 }
 
 /** A partition: a stable id from its pieces, a readable name, and the pieces in read order. */
@@ -58,6 +72,11 @@ export interface PartitioningOptions {
   pack?: boolean;
   /** The source prefix: names are keys relative to it. */
   prefix: string;
+  /**
+   * Avro: the block walk of every object split into pieces (see splitOf), by key. Given, every
+   * split object must have one; absent, pieces carry only their nominal ranges.
+   */
+  walks?: Map<string, BlockWalk>;
   /** Flat files: every object's scan (its raw schema index and its record-boundary chunks). */
   scans?: Map<string, { schema: number; chunks: ScannedChunk[]; headerEnd?: number; delimiter?: CsvDelimiter }>;
 }
