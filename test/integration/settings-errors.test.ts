@@ -119,6 +119,33 @@ describe('partflow worker: settings checked before it takes work', () => {
     }
   });
 
+  it('--pipelines: one message names an element that is no definition with every problem of every invalid pipeline', async () => {
+    // It named pipelines[2] alone and exited; the rest showed only once that element was removed.
+    const mod = path.join(dir, 'bad-pipelines.js');
+    fs.writeFileSync(mod, `const t = (r) => r;
+exports.pipelines = [
+  { name: 'cyc', stages: [{ name: 'a', after: ['b'], schema: 'order@1', version: '1', transform: t }, { name: 'b', after: ['a'], schema: 'order@1', version: '1', transform: t }] },
+  { name: 'copy', stages: [{ name: 'x', schema: 'order@1', version: '1', transform: t }] },
+  { name: 'orders' },
+  { name: 'bad2', stages: [{ name: 'x', schema: 'nope@1', version: '1', transform: 5 }, { name: 'x', schema: 'order@1', version: '1', transform: t, after: ['zz'] }] },
+];
+`);
+    const r = await partflow({}, ['worker', '--pipelines', mod], 30_000);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `partflow: --pipelines ${mod}: an element of \`pipelines\` is not a pipeline definition (an object with a "name" and "stages", from definePipeline):`,
+      '  - pipelines[2] ("orders"): it has no "stages" (an array of stage definitions)',
+      'pipeline "cyc" is invalid:',
+    ]);
+    for (const line of ['  - stages form a cycle: a -> b -> a', 'pipeline "copy" is invalid:',
+      '  - its name clashes with partflow\'s built-in pipeline "copy" (which `partflow worker` and `partflow up` register): give yours another name',
+      'pipeline "bad2" is invalid:', '  - stage "x" is defined twice', '  - stage "x": transform is the number 5, not a function', '  - stage "x" depends on unknown stage "zz"']) {
+      expect(lines).toContain(line);
+    }
+    expect(r.stderr).toMatch(/^ {2}- stage "x": schema "nope" not found/m);
+  });
+
   it('a namespace that does not exist is named with the address and where the settings came from (worker and CLI)', async () => {
     const ns = `teamdta-${process.pid}`;
     const worker = await partflow({ TEMPORAL_NAMESPACE: ns }, ['worker']);
