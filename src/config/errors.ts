@@ -33,6 +33,20 @@ export function envInteger(env: NodeJS.ProcessEnv, name: string, o: { min: numbe
   return n;
 }
 
+/**
+ * A yes/no environment setting: `fallback` when unset or empty, otherwise true, false, 1 or 0 (any
+ * case). Anything else is refused rather than read as "no": `PARTFLOW_KAFKA_TLS=yes` meant
+ * no TLS. `what` says what each value means (`true (…) or false (…)`).
+ */
+export function envBoolean(env: NodeJS.ProcessEnv, name: string, o: { fallback: boolean; what?: string }): boolean {
+  const raw = env[name];
+  const v = raw?.trim().toLowerCase();
+  if (v === undefined || v === '') return o.fallback;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`${name} must be ${o.what ?? 'true, false, 1 or 0'}, got ${JSON.stringify(raw)}`);
+}
+
 /** 24 days: just below the longest timer node keeps (2^31-1 ms); a longer one fires at once. */
 export const MAX_TIMER_MS = 24 * 86_400_000;
 

@@ -3,7 +3,7 @@
  * that `npm start` / `partflow up` runs on this machine.
  */
 import os from 'node:os';
-import { ConfigError, envInteger } from './errors';
+import { ConfigError, envBoolean, envInteger } from './errors';
 import { loadTemporalConnection, TEMPORAL_ENV_VARS, TemporalConnectionSettings } from '../temporal/connection';
 import { logLevel } from '../log/level';
 
@@ -135,9 +135,7 @@ function loadS3(env: NodeJS.ProcessEnv): S3Config {
   const chain = mode === 'chain' || (mode !== 'embedded' && !keys && (remote || CHAIN_VARS.some((v) => env[v])));
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   // S3-compatible servers (versitygw, MinIO) want path-style; AWS accepts it too.
-  const pathStyle = (env.PARTFLOW_S3_PATH_STYLE ?? '').trim().toLowerCase() || 'true';
-  if (!['true', 'false', '1', '0'].includes(pathStyle)) throw new ConfigError(`PARTFLOW_S3_PATH_STYLE must be true (bucket in the path, as S3-compatible servers want) or false (bucket in the host name), got ${JSON.stringify(env.PARTFLOW_S3_PATH_STYLE)}`);
-  const forcePathStyle = pathStyle === 'true' || pathStyle === '1';
+  const forcePathStyle = envBoolean(env, 'PARTFLOW_S3_PATH_STYLE', { fallback: true, what: 'true (bucket in the path, as S3-compatible servers want) or false (bucket in the host name)' });
   const direct = env.PARTFLOW_S3_DIRECT ?? '1';
   if (direct !== '0' && direct !== '1') throw new ConfigError(`PARTFLOW_S3_DIRECT must be 1 (sign single-object requests without the AWS SDK) or 0, got ${JSON.stringify(direct)}`);
   if (chain) return { endpoint: explicit, region, ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}), forcePathStyle, credentials: 'chain' };

@@ -1,6 +1,6 @@
 import { loadSchema } from '../avro/schemas';
 import { CODECS } from '../avro/codecs';
-import { kindOf, NotADefinition, notDefinitionsText } from './definition-shape';
+import { kindOf, NotADefinition, notDefinitionsParagraphs } from './definition-shape';
 import { NAME_RE } from './name';
 import { DEFAULT_RETRY, INHERIT_SCHEMA, PipelineDefinition, PipelineInfo, RAW_STAGE, StageInfo } from './types';
 
@@ -18,7 +18,7 @@ export interface PipelineProblems {
  */
 export class PipelineDefinitionError extends Error {
   readonly invalid: PipelineProblems[];
-  /** Elements of the list given (createWorker's `pipelines`) without a string `name` or a `stages` array, by index. */
+  /** Elements of the list given (createWorker's `pipelines`, a `--pipelines` module's) without a string `name` or a `stages` array, by index. */
   readonly notDefinitions: NotADefinition[];
   constructor(pipeline: string, problems: string[]);
   constructor(invalid: PipelineProblems[], notDefinitions?: NotADefinition[]);
@@ -26,7 +26,7 @@ export class PipelineDefinitionError extends Error {
     const invalid = typeof a === 'string' ? [{ pipeline: a, problems: b as string[] }] : a;
     const notDefinitions = typeof a === 'string' ? [] : b as NotADefinition[];
     super([
-      ...(notDefinitions.length ? [notDefinitionsText(notDefinitions)] : []),
+      ...notDefinitionsParagraphs(notDefinitions),
       ...invalid.map((i) => `pipeline "${i.pipeline}" is invalid:\n  - ${i.problems.join('\n  - ')}`),
     ].join('\n'));
     this.name = 'PipelineDefinitionError';

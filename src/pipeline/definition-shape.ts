@@ -1,5 +1,3 @@
-import type { PipelineDefinition } from './types';
-
 /** A value as an error shows it: its kind, and a short value for scalars (`5`, `"x"`, an object). */
 export function kindOf(v: unknown): string {
   if (v === null) return 'null';
@@ -37,13 +35,34 @@ export interface NotADefinition {
   /** `pipelines[2] ("orders")`, as elementLabel gives it. */
   element: string;
   problems: string[];
+  /**
+   * The list it is in when that is not the caller's `pipelines`: a module's (`--pipelines
+   * ./defs.js`, whose `pipelines` or default export it is), so that the message names the module.
+   */
+  list?: { where: string; label: string };
 }
 
 /** The elements of `list` that are not pipeline definitions, labelled `${prefix}[i]`. */
-export function notDefinitionsIn(list: readonly unknown[], prefix = 'pipelines'): NotADefinition[] {
+export function notDefinitionsIn(list: readonly unknown[], prefix = 'pipelines', from?: NotADefinition['list']): NotADefinition[] {
   return list.flatMap((v, i) => {
     const problems = shapeProblems(v);
-    return problems.length ? [{ element: elementLabel(prefix, v, i), problems }] : [];
+    return problems.length ? [{ element: elementLabel(prefix, v, i), problems, ...(from ? { list: from } : {}) }] : [];
+  });
+}
+
+/**
+ * A paragraph per list (notDefinitionsText) of the elements that are no definition: the caller's
+ * `pipelines` as it is, a module's after its name (`--pipelines ./defs.js: an element of …`).
+ */
+export function notDefinitionsParagraphs(bad: readonly NotADefinition[]): string[] {
+  const lists = new Map<string, NotADefinition[]>();
+  for (const b of bad) {
+    const key = b.list ? `${b.list.where}\0${b.list.label}` : '';
+    lists.set(key, [...(lists.get(key) ?? []), b]);
+  }
+  return [...lists.values()].map((group) => {
+    const from = group[0].list;
+    return from ? `${from.where}: ${notDefinitionsText(group, from.label)}` : notDefinitionsText(group);
   });
 }
 
@@ -56,16 +75,4 @@ export function notDefinitionsText(bad: readonly NotADefinition[], label = '`pip
 /** Throws unless `list` is an array; what it is instead, when it is not. */
 export function assertPipelineArray(list: unknown, where: string, label = '`pipelines`'): asserts list is unknown[] {
   if (!Array.isArray(list)) throw new Error(`${where}: ${label} is ${kindOf(list)}, not an array of pipeline definitions`);
-}
-
-/**
- * Throws one error naming every element of `list` that is not a pipeline definition, and what
- * each lacks. `where` starts the message (`--pipelines ./defs.js`); `label` is what the list is
- * called there (`\`pipelines\``, `the default export`), `prefix` what its elements are (`pipelines`
- * for `pipelines[2]`).
- */
-export function assertPipelineList(list: unknown, where: string, label = '`pipelines`', prefix = 'pipelines'): asserts list is PipelineDefinition[] {
-  assertPipelineArray(list, where, label);
-  const bad = notDefinitionsIn(list, prefix);
-  if (bad.length) throw new Error(`${where}: ${notDefinitionsText(bad, label)}`);
 }

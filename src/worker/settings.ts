@@ -10,6 +10,7 @@ import { decodeGuardSettings } from '../avro/decode-guard';
 import { snapshotPartEntries } from '../snapshots/store';
 import { partSizeFromEnv } from '../storage/multipart';
 import { conditionalWritesSetting } from '../storage/conditional';
+import { clientSettingsFromEnv } from '../sources/kafka/client';
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -49,5 +50,8 @@ export function checkWorkerSettings(env: NodeJS.ProcessEnv = process.env): void 
   shutdownGraceMs(env);
   // Read at each commit; at start only by the S3 probe, whose failures are logged, not fatal.
   conditionalWritesSetting(env);
+  // Read when a Kafka ingest is planned; checked here without a broker (and read, the TLS files),
+  // so that a worker without PARTFLOW_KAFKA_* set starts as before.
+  clientSettingsFromEnv(env);
 }
 

@@ -103,12 +103,47 @@ describe('partflow worker: settings checked before it takes work', () => {
     ['PARTFLOW_WORKER_CONCURRENCY', '2.5', 'PARTFLOW_WORKER_CONCURRENCY must be an integer from 1 to 1000, got "2.5"'],
     ['PARTFLOW_PART_SIZE', 'abc', 'PARTFLOW_PART_SIZE must be a number of bytes from 5242880 (5 MiB, S3\'s smallest part) to 5368709120 (5 GiB), got "abc"'],
     ['PARTFLOW_SNAPSHOT_PART_ENTRIES', '-1', 'PARTFLOW_SNAPSHOT_PART_ENTRIES must be an integer from 1 to 10000000, got "-1"'],
+    // The Kafka client's: the worker started with them, and each Kafka ingest then failed its planning.
+    ['PARTFLOW_KAFKA_SASL_MECHANISM', 'FOO', 'PARTFLOW_KAFKA_SASL_MECHANISM=FOO: expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512'],
+    ['PARTFLOW_KAFKA_SASL_MECHANISM', 'PLAIN', 'PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too'],
+    // Was taken for "no TLS".
+    ['PARTFLOW_KAFKA_TLS', 'maybe', 'PARTFLOW_KAFKA_TLS must be true (or 1) to connect to the brokers with TLS, or false (or 0), got "maybe"'],
+    ['PARTFLOW_KAFKA_TLS_CA', '/nonexistent.pem', "PARTFLOW_KAFKA_TLS_CA=/nonexistent.pem: cannot read it: ENOENT: no such file or directory, open '/nonexistent.pem'"],
   ])('%s=%s stops it with a message naming the variable (one process and several)', async (name, value, message) => {
     for (const processes of ['1', '2']) {
-      const r = await partflow({ [name]: value, PARTFLOW_WORKER_PROCESSES: processes }, ['worker']);
+      // Log lines (stderr) at info too: a worker that started would say "worker ready" (and outlive the bound).
+      const r = await partflow({ [name]: value, PARTFLOW_WORKER_PROCESSES: processes, PARTFLOW_LOG_LEVEL: 'info' }, ['worker'], 30_000);
+      expect(r.stderr).not.toContain('worker ready');
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`partflow: ${message}\n`);
     }
+  });
+
+  it('--pipelines: one message names an element that is no definition with every problem of every invalid pipeline', async () => {
+    // It named pipelines[2] alone and exited; the rest showed only once that element was removed.
+    const mod = path.join(dir, 'bad-pipelines.js');
+    fs.writeFileSync(mod, `const t = (r) => r;
+exports.pipelines = [
+  { name: 'cyc', stages: [{ name: 'a', after: ['b'], schema: 'order@1', version: '1', transform: t }, { name: 'b', after: ['a'], schema: 'order@1', version: '1', transform: t }] },
+  { name: 'copy', stages: [{ name: 'x', schema: 'order@1', version: '1', transform: t }] },
+  { name: 'orders' },
+  { name: 'bad2', stages: [{ name: 'x', schema: 'nope@1', version: '1', transform: 5 }, { name: 'x', schema: 'order@1', version: '1', transform: t, after: ['zz'] }] },
+];
+`);
+    const r = await partflow({}, ['worker', '--pipelines', mod], 30_000);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `partflow: --pipelines ${mod}: an element of \`pipelines\` is not a pipeline definition (an object with a "name" and "stages", from definePipeline):`,
+      '  - pipelines[2] ("orders"): it has no "stages" (an array of stage definitions)',
+      'pipeline "cyc" is invalid:',
+    ]);
+    for (const line of ['  - stages form a cycle: a -> b -> a', 'pipeline "copy" is invalid:',
+      '  - its name clashes with partflow\'s built-in pipeline "copy" (which `partflow worker` and `partflow up` register): give yours another name',
+      'pipeline "bad2" is invalid:', '  - stage "x" is defined twice', '  - stage "x": transform is the number 5, not a function', '  - stage "x" depends on unknown stage "zz"']) {
+      expect(lines).toContain(line);
+    }
+    expect(r.stderr).toMatch(/^ {2}- stage "x": schema "nope" not found/m);
   });
 
   it('a namespace that does not exist is named with the address and where the settings came from (worker and CLI)', async () => {

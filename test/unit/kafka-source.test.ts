@@ -5,6 +5,7 @@ import { kafkaPartitionId } from '../../src/pipeline/partitioning/identity';
 import { cutRange, rangeName } from '../../src/sources/kafka/ranges';
 import { parseKafkaUrl } from '../../src/sources/kafka/source';
 import { brokerAddress, clientSettingsFromEnv, openConsumer } from '../../src/sources/kafka/client';
+import { ConfigError } from '../../src/config/errors';
 import { kafkaCause } from '../../src/sources/kafka/errors';
 import { rawSchemaJson, RegistryMisconfiguredError, singleObjectHeader, valueDecoder, ValueError } from '../../src/sources/kafka/values';
 import { judgeValueSettings } from '../../src/sources/kafka/dataset-value';
@@ -72,6 +73,10 @@ describe('kafka:// sources', () => {
     expect(() => clientSettingsFromEnv({ PARTFLOW_KAFKA_SASL_MECHANISM: 'MD5' })).toThrow(/expected one of/);
     expect(() => clientSettingsFromEnv({ PARTFLOW_KAFKA_SASL_MECHANISM: 'PLAIN' })).toThrow(/USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD/);
     expect(() => clientSettingsFromEnv({ PARTFLOW_KAFKA_TLS_CA: '/nonexistent/ca.pem' })).toThrow(/PARTFLOW_KAFKA_TLS_CA=\/nonexistent\/ca.pem: cannot read it/);
+    // The spellings PARTFLOW_S3_PATH_STYLE takes; anything else is refused, not read as "no TLS".
+    for (const on of ['true', 'TRUE', '1']) expect(clientSettingsFromEnv({ PARTFLOW_KAFKA_TLS: on }).tls).toBeDefined();
+    for (const off of ['false', '0', '']) expect(clientSettingsFromEnv({ PARTFLOW_KAFKA_TLS: off }).tls).toBeUndefined();
+    expect(() => clientSettingsFromEnv({ PARTFLOW_KAFKA_TLS: 'on' })).toThrow(ConfigError);
   });
 });
 

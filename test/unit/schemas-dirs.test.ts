@@ -79,7 +79,7 @@ describe('schemas of pipelines given as definitions', () => {
     fs.mkdirSync(path.dirname(mod));
     fs.writeFileSync(path.join(root, 'lone2', 'package.json'), '{}');
     fs.writeFileSync(mod, 'module.exports = { pipelines: [{ name: "x", stages: [{ name: "s", schema: "sale", version: "1", transform: (r) => r }] }] };');
-    const [p] = loadPipelinesModule(mod);
+    const [p] = loadPipelinesModule(mod).pipelines;
     expect(p.schemasDir).toBe(path.join(root, 'lone2', 'schemas'));
     expect(() => loadSchema('sale', p.schemasDir)).toThrow(`${path.join(root, 'lone2', 'schemas')} (the project of ${mod})`);
   });

@@ -31,6 +31,28 @@ describe("the worker's other settings", () => {
     expect(() => checkWorkerSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be`));
   });
 
+  it.each([
+    // Each was read only when a Kafka ingest was planned: the worker started, and every such ingest failed.
+    [{ PARTFLOW_KAFKA_SASL_MECHANISM: 'FOO' }, 'PARTFLOW_KAFKA_SASL_MECHANISM=FOO: expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512'],
+    [{ PARTFLOW_KAFKA_SASL_MECHANISM: 'PLAIN' }, 'PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too'],
+    [{ PARTFLOW_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', PARTFLOW_KAFKA_SASL_USERNAME: 'u' }, 'PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too'],
+    // Was no TLS: only "1" and "true" counted.
+    [{ PARTFLOW_KAFKA_TLS: 'maybe' }, 'PARTFLOW_KAFKA_TLS must be true (or 1) to connect to the brokers with TLS, or false (or 0), got "maybe"'],
+    [{ PARTFLOW_KAFKA_TLS: 'yes' }, 'PARTFLOW_KAFKA_TLS must be true (or 1) to connect to the brokers with TLS, or false (or 0), got "yes"'],
+    [{ PARTFLOW_KAFKA_TLS_CA: '/nonexistent.pem' }, "PARTFLOW_KAFKA_TLS_CA=/nonexistent.pem: cannot read it: ENOENT: no such file or directory, open '/nonexistent.pem'"],
+    [{ PARTFLOW_KAFKA_TLS_CERT: '/nonexistent.pem' }, "PARTFLOW_KAFKA_TLS_CERT=/nonexistent.pem: cannot read it: ENOENT: no such file or directory, open '/nonexistent.pem'"],
+    [{ PARTFLOW_KAFKA_TLS_KEY: '/' }, "PARTFLOW_KAFKA_TLS_KEY=/: cannot read it: EISDIR: illegal operation on a directory, read"],
+  ])('Kafka client settings %o stop the worker at start with a ConfigError naming the variable', (env, message) => {
+    expect(() => checkWorkerSettings(env)).toThrow(ConfigError);
+    expect(() => checkWorkerSettings(env)).toThrow(new ConfigError(message));
+  });
+
+  it('accepts good Kafka client settings, and none', () => {
+    for (const v of ['1', 'true', 'TRUE', ' 0 ', 'false', '']) expect(() => checkWorkerSettings({ PARTFLOW_KAFKA_TLS: v })).not.toThrow();
+    expect(() => checkWorkerSettings({ PARTFLOW_KAFKA_SASL_MECHANISM: 'PLAIN', PARTFLOW_KAFKA_SASL_USERNAME: 'u', PARTFLOW_KAFKA_SASL_PASSWORD: '' })).not.toThrow();
+    expect(() => checkWorkerSettings({ PARTFLOW_KAFKA_TLS_CA: __filename })).not.toThrow();
+  });
+
   it('accepts good values and unset ones', () => {
     expect(() => checkWorkerSettings({})).not.toThrow();
     expect(() => checkWorkerSettings({ PARTFLOW_PART_SIZE: String(16 * 1024 ** 2), PARTFLOW_SNAPSHOT_PART_ENTRIES: '2', PARTFLOW_MAX_BLOCK_BYTES: '1024' })).not.toThrow();

@@ -8,14 +8,13 @@ import { DATA_DIR } from '../../config/paths';
 import { connectClient, startIngest, waitWithProgress } from '../../client';
 import { IngestInput } from '../../pipeline/input';
 import { describeEndpoint, s3Client } from '../../storage/client';
-import { builtinPipelines } from '../../pipelines';
 import { WorkerS3StoppedError } from '../../worker/refusals';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { installShutdownGuard } from '../../stack/shutdown';
 import { whenUnexpectedExit } from '../../stack/process';
 import { seedSample, SAMPLE } from '../../stack/sample';
-import { loadPipelinesModule } from '../../api/load-pipelines';
+import { loadPipelineModules } from '../../api/load-pipelines';
 import { int } from '../args';
 import { printSummary, printWaiting } from '../print';
 import { endpointPathNote } from '../../storage/endpoint-path';
@@ -48,8 +47,9 @@ export function registerUp(program: Command): void {
       // Read here, not as the options' defaults: a bad value must not break every command's registration.
       const port = (name: string, fallback: number) => envInteger(process.env, name, { min: 1, max: 65535, fallback, what: 'a port number (1-65535)' });
       const opts = { ...o, uiPort: o.uiPort ?? port('PARTFLOW_UI_PORT', DEFAULTS.temporalUiPort), kafkaPort: o.kafkaPort ?? port('PARTFLOW_KAFKA_PORT', 9092) };
-      // Loaded before anything starts: a module that does not load stops `up` with its error, not half-way.
-      const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
+      // Loaded and checked before anything starts: a module that does not load, or an invalid
+      // pipeline, stops `up` with its error, not half-way.
+      const pipelines = loadPipelineModules(opts.pipelines);
       const err = process.stderr;
       // Before the first server starts: Ctrl-C during start-up, or a crash later, stops them all.
       const guard = installShutdownGuard(err);
@@ -78,7 +78,7 @@ export function registerUp(program: Command): void {
           void guard.shutdown(1);
         });
         if (opts.worker) {
-          worker = await createWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra] });
+          worker = await createWorker({ config: cfg, pipelines });
           let refused: WorkerS3StoppedError | undefined;
           worker.refusals.onRefused((e) => (refused = new WorkerS3StoppedError(e, cfg.taskQueue)));
           running = worker.worker.run().then(() => {
@@ -92,7 +92,7 @@ export function registerUp(program: Command): void {
             err.write(`\nerror: ${e.message}\n`);
             void guard.shutdown(1);
           });
-          err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${[...builtinPipelines, ...extra].map((p) => p.name).join(', ')}\n`);
+          err.write(`Worker on task queue "${cfg.taskQueue}": pipelines ${pipelines.map((p) => p.name).join(', ')}\n`);
         } else err.write(`No worker: run \`partflow worker --pipelines …\` with PARTFLOW_TASK_QUEUE=${cfg.taskQueue}, TEMPORAL_ADDRESS=${cfg.temporalAddress} and AWS_ENDPOINT_URL_S3=${cfg.s3.endpoint}\n`);
         err.write(`Temporal UI: ${stack.uiUrl}\n`);
         // Your own pipelines' stack need not ingest birdstrikes into your bucket on every start.

@@ -2,10 +2,9 @@ import { Command } from 'commander';
 import os from 'node:os';
 import { MAX_WORKER_PROCESSES, workerProcesses } from '../../config';
 import { cliConfig } from '../config';
-import { builtinPipelines } from '../../pipelines';
 import { exitIfUserCodeHolds, runWorker } from '../../worker/run';
 import { MAX_WORKER_CONCURRENCY } from '../../worker/worker';
-import { loadPipelinesModule } from '../../api/load-pipelines';
+import { loadPipelineModules } from '../../api/load-pipelines';
 import { int } from '../args';
 
 export function registerWorker(program: Command): void {
@@ -18,8 +17,8 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { processes?: number; concurrency?: number; pipelines: string[] }) => {
       const cfg = cliConfig();
       const processes = opts.processes ?? workerProcesses();
-      const extra = opts.pipelines.flatMap((m) => loadPipelinesModule(m));
-      await runWorker({ config: cfg, pipelines: [...builtinPipelines, ...extra], concurrency: opts.concurrency, processes });
+      const pipelines = loadPipelineModules(opts.pipelines);
+      await runWorker({ config: cfg, pipelines, concurrency: opts.concurrency, processes });
       exitIfUserCodeHolds();
     });
 }

@@ -1,5 +1,6 @@
 import { Consumer, type KafkaConsumer, type SASLOptions } from './lib';
 import fs from 'node:fs';
+import { ConfigError, envBoolean } from '../../config/errors';
 
 /**
  * The client settings of a Kafka source, from the environment (never from the workflow input,
@@ -7,7 +8,8 @@ import fs from 'node:fs';
  *
  *   PARTFLOW_KAFKA_SASL_MECHANISM   PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
  *   PARTFLOW_KAFKA_SASL_USERNAME / PARTFLOW_KAFKA_SASL_PASSWORD
- *   PARTFLOW_KAFKA_TLS              "1" to connect with TLS (implied by PARTFLOW_KAFKA_TLS_CA)
+ *   PARTFLOW_KAFKA_TLS              true (or 1) to connect with TLS (implied by a CA, cert or key file); false or 0
+ *                                   (or unset) for none; any other value is refused
  *   PARTFLOW_KAFKA_TLS_CA           a PEM file of the CAs to trust (default: Node's)
  *   PARTFLOW_KAFKA_TLS_CERT / PARTFLOW_KAFKA_TLS_KEY   PEM files of a client certificate (mTLS)
  *   PARTFLOW_KAFKA_CLIENT_ID        the client id brokers see (default "partflow")
@@ -20,13 +22,18 @@ export interface KafkaClientSettings {
 
 const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
+/**
+ * The settings, or a ConfigError naming the variable that is wrong. No broker is contacted, so the
+ * worker checks them when it starts (checkWorkerSettings): a bad one then stops it, instead of
+ * failing the planning of every Kafka ingest (after its connect attempts) while it takes work.
+ */
 export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaClientSettings {
   const out: KafkaClientSettings = { clientId: env.PARTFLOW_KAFKA_CLIENT_ID || 'partflow' };
   const mech = env.PARTFLOW_KAFKA_SASL_MECHANISM;
   if (mech) {
-    if (!MECHANISMS.includes(mech)) throw new Error(`PARTFLOW_KAFKA_SASL_MECHANISM=${mech}: expected one of ${MECHANISMS.join(', ')}`);
+    if (!MECHANISMS.includes(mech)) throw new ConfigError(`PARTFLOW_KAFKA_SASL_MECHANISM=${mech}: expected one of ${MECHANISMS.join(', ')}`);
     if (!env.PARTFLOW_KAFKA_SASL_USERNAME || env.PARTFLOW_KAFKA_SASL_PASSWORD === undefined) {
-      throw new Error('PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too');
+      throw new ConfigError('PARTFLOW_KAFKA_SASL_MECHANISM is set: PARTFLOW_KAFKA_SASL_USERNAME and PARTFLOW_KAFKA_SASL_PASSWORD are needed too');
     }
     out.sasl = { mechanism: mech as SASLOptions['mechanism'], username: env.PARTFLOW_KAFKA_SASL_USERNAME, password: env.PARTFLOW_KAFKA_SASL_PASSWORD };
   }
@@ -36,13 +43,14 @@ export function clientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Kaf
     try {
       return fs.readFileSync(p);
     } catch (err) {
-      throw new Error(`${name}=${p}: cannot read it: ${(err as Error).message}`);
+      throw new ConfigError(`${name}=${p}: cannot read it: ${(err as Error).message}`, { cause: err });
     }
   };
   const ca = file('PARTFLOW_KAFKA_TLS_CA');
   const cert = file('PARTFLOW_KAFKA_TLS_CERT');
   const key = file('PARTFLOW_KAFKA_TLS_KEY');
-  if (ca || cert || key || env.PARTFLOW_KAFKA_TLS === '1' || env.PARTFLOW_KAFKA_TLS === 'true') out.tls = { ca, cert, key };
+  const tls = envBoolean(env, 'PARTFLOW_KAFKA_TLS', { fallback: false, what: 'true (or 1) to connect to the brokers with TLS, or false (or 0)' });
+  if (ca || cert || key || tls) out.tls = { ca, cert, key };
   return out;
 }
 
