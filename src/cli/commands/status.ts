@@ -52,13 +52,14 @@ export function registerStatus(program: Command): void {
         }
       }
       // After continue-as-new Temporal's start time is the current run's; the ingest started with its first.
-      const startedAt = (progress as Partial<Progress> | undefined)?.startedAt ?? (result as IngestSummary | undefined)?.startedAt ?? desc.startTime.toISOString();
+      const p = progress as Partial<Progress> | undefined;
+      const summary = result as IngestSummary | undefined;
+      const startedAt = p?.startedAt ?? summary?.startedAt ?? desc.startTime.toISOString();
       if (o.json) process.stdout.write(JSON.stringify({ workflowId, runId: desc.runId, status, startTime: desc.startTime.toISOString(), startedAt, progress, result, ...(failure ? { failure } : {}), ...(noWorker ? { noWorker } : {}), ...(silent.length ? { silent } : {}), ...(failingTask ? { failingTask } : {}) }, null, 2) + '\n');
       else {
-        const p = progress as Partial<Progress> | undefined;
         // A running workflow may be planning, running, waiting for a retry or finishing: say which.
         // Temporal says COMPLETED for a run that ended partial too: say how it ended, as a waiting run says it waits.
-        const ended = (result as IngestSummary | undefined)?.status;
+        const ended = summary?.status;
         const phase = status === 'RUNNING' && p?.phase ? ` (${p.phase})` : ended && ended !== 'completed' ? ` (${ended})` : '';
         process.stdout.write(`${workflowId}  ${status}${phase}  started ${startedAt}${desc.closeTime ? `  closed ${desc.closeTime.toISOString()}` : ''}\n`);
         for (const [n, s] of Object.entries(p?.stages ?? {})) process.stdout.write(stageProgressLine(n, s, p?.windows !== undefined));
@@ -70,7 +71,7 @@ export function registerStatus(program: Command): void {
         } else if (noWorker) {
           process.stdout.write(`  ${noWorker}\n`);
         }
-        if (result) printSummary(result as IngestSummary);
+        if (summary) printSummary(summary);
         if (failure) process.stdout.write(`  failure: ${failure}\n`);
       }
       await connection.close();
